@@ -1,0 +1,113 @@
+"""Problems found in input, carried as values with their location.
+
+Loaders return ``(records, problems)`` and never raise on bad data; the CLI prints every
+problem as ``file:row:column: CODE message`` and exits 1. Exceptions are kept for a broken
+environment or a refused operation (:class:`ChargebackError`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from collections.abc import Iterable
+
+
+class ChargebackError(Exception):
+    """An operation the engine refuses, with a message that says what to do instead.
+
+    The CLI turns it into a one-line error and exit code 1.
+    """
+
+
+class ProblemCode(enum.StrEnum):
+    """Stable reason codes; users may filter on them, so never rename one."""
+
+    # files
+    FILE_UNREADABLE = "file-unreadable"
+    FILE_EMPTY = "file-empty"
+    HEADER_MISSING = "header-missing"
+    # values
+    VALUE_MISSING = "value-missing"
+    VALUE_INVALID = "value-invalid"
+    NOT_A_NUMBER = "not-a-number"
+    NOT_A_DATE = "not-a-date"
+    DATE_OUT_OF_RANGE = "date-out-of-range"
+    NEGATIVE = "negative"
+    TOO_PRECISE = "too-precise"
+    # references
+    UNKNOWN_BUSINESS_LINE = "unknown-business-line"
+    UNKNOWN_COST_CENTER = "unknown-cost-center"
+    UNKNOWN_SERVICE = "unknown-service"
+    UNKNOWN_TIER = "unknown-tier"
+    UNKNOWN_UNIT = "unknown-unit"
+    UNKNOWN_KEY = "unknown-key"
+    UNMAPPED = "unmapped"
+    DUPLICATE = "duplicate"
+    # tariffs and rules
+    BANDS_UNSORTED = "bands-unsorted"
+    BANDS_OVERLAP = "bands-overlap"
+    BAND_AFTER_OPEN = "band-after-open-ended"
+    VERSIONS_OVERLAP = "versions-overlap"
+    VERSIONS_GAP = "versions-gap"
+    PERCENT_OUT_OF_RANGE = "percent-out-of-range"
+    PERCENTS_NOT_100 = "percents-not-100"
+    CYCLE = "cycle"
+    INCONSISTENT = "inconsistent"
+    # periods
+    PERIOD_CLOSED = "period-closed"
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceRef:
+    """Where a value came from: a file, a 1-based physical row (header is row 1) or a
+    location inside a document (``tiers.gold.bands[2]``), and a column or key."""
+
+    file: str
+    row: int | None = None
+    column: str | None = None
+    location: str | None = None
+
+    def render(self) -> str:
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(str(self.row))
+        if self.location:
+            parts.append(self.location)
+        if self.column:
+            parts.append(self.column)
+        return ":".join(parts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    code: ProblemCode
+    message: str
+    source: SourceRef
+    severity: Severity = Severity.ERROR
+    hint: str | None = None
+
+    def render(self) -> str:
+        text = f"{self.source.render()}: {self.code.value} {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        if self.severity is Severity.WARNING:
+            text = "warning: " + text
+        return text
+
+
+def errors(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems that stop a load (warnings are reported but do not)."""
+    return [p for p in problems if p.severity is Severity.ERROR]
+
+
+class ProblemsError(ChargebackError):
+    """Raised by an orchestrator when input problems mean nothing may be written."""
+
+    def __init__(self, problems: list[Problem], summary: str):
+        self.problems = problems
+        super().__init__(summary)

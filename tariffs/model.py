@@ -1,0 +1,176 @@
+"""The catalogue's vocabulary: services, tiers, tariff versions and their price parts.
+
+Plain frozen records, no I/O. ``tariffs.load`` builds them from YAML, ``tariffs.validate``
+checks them together, ``tariffs.pricing`` prices a quantity with them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing.problems import SourceRef
+
+
+class ServiceKind(enum.StrEnum):
+    IT = "it"
+    NON_IT = "non-it"
+
+
+class ChargingMode(enum.StrEnum):
+    CHARGEBACK = "chargeback"  # invoiced and journaled
+    SHOWBACK = "showback"  # shown on statements, labelled, never invoiced or journaled
+
+
+class PricingModel(enum.StrEnum):
+    PER_UNIT = "per_unit"
+    GRADUATED = "graduated"
+    VOLUME = "volume"
+    PACKAGE = "package"
+    PASS_THROUGH = "pass_through"
+    FIXED = "fixed"  # monthly fee only
+
+
+class Metric(enum.StrEnum):
+    """Service-level metrics and which way is better."""
+
+    AVAILABILITY_PCT = "availability_pct"  # higher is better; shortfall = target - achieved (points)
+    RESPONSE_MINUTES = "response_minutes"  # lower is better; shortfall = achieved - target (minutes)
+    RESTORE_HOURS = "restore_hours"  # lower is better; shortfall = achieved - target (hours)
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self is Metric.AVAILABILITY_PCT
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unit:
+    code: str
+    name: str
+    source: SourceRef | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceLevel:
+    """Targets in business terms. ``support_hours`` is text such as ``24x7`` or ``Mon-Fri 08-18``."""
+
+    availability_pct: Decimal | None = None
+    response_minutes: Decimal | None = None
+    restore_hours: Decimal | None = None
+    support_hours: str | None = None
+
+    def target(self, metric: Metric) -> Decimal | None:
+        return getattr(self, metric.value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tier:
+    code: str
+    name: str
+    funding_level: str
+    service_level: ServiceLevel
+    rank: int  # 0 = the highest tier as written first in the file
+    source: SourceRef | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Component:
+    """A part of a composite business service: ``quantity`` units of ``service`` per unit."""
+
+    service: str
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Service:
+    code: str
+    name: str
+    unit: str
+    kind: ServiceKind
+    owner: str
+    tiers: tuple[Tier, ...]
+    default_tier: str
+    charging_mode: ChargingMode = ChargingMode.CHARGEBACK
+    description: str = ""
+    components: tuple[Component, ...] = ()
+    source: SourceRef | None = None
+
+    def tier(self, code: str) -> Tier | None:
+        return next((t for t in self.tiers if t.code == code), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Band:
+    """A price band. ``up_to`` is the inclusive upper bound; ``None`` means open-ended.
+
+    With bands up to 250 and above, 250 units fall in the first band.
+    """
+
+    up_to: Decimal | None
+    unit_price: Decimal
+    flat_fee: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreditBand:
+    """A service credit: ``credit_pct`` of the tier's charge when the shortfall against the
+    target is at most ``shortfall_up_to`` (inclusive; ``None`` = any larger shortfall)."""
+
+    shortfall_up_to: Decimal | None
+    credit_pct: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TierPrice:
+    """How one tier is priced in one tariff version."""
+
+    model: PricingModel
+    unit_price: Decimal | None = None  # per_unit
+    bands: tuple[Band, ...] = ()  # graduated, volume
+    block_size: Decimal | None = None  # package
+    block_price: Decimal | None = None  # package
+    markup_pct: Decimal | None = None  # pass_through
+    monthly_fee: Decimal = Decimal(0)
+    included_quantity: Decimal = Decimal(0)
+    minimum_charge: Decimal = Decimal(0)
+    service_credits: tuple[tuple[Metric, tuple[CreditBand, ...]], ...] = ()
+
+    def credit_bands(self, metric: Metric) -> tuple[CreditBand, ...]:
+        return next((bands for m, bands in self.service_credits if m is metric), ())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TariffVersion:
+    """A rate card for one service, in force from ``effective_from`` to ``effective_to``
+    (both inclusive; ``None`` = open-ended). Immutable once it has priced usage."""
+
+    service: str
+    version: str
+    effective_from: dt.date
+    effective_to: dt.date | None
+    currency: str
+    prices: tuple[tuple[str, TierPrice], ...]  # (tier code, price) in tier order
+    source: SourceRef | None = None
+
+    def price(self, tier: str) -> TierPrice | None:
+        return next((p for t, p in self.prices if t == tier), None)
+
+    def in_force(self, day: dt.date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Catalogue:
+    """Everything read from a tariff directory."""
+
+    units: tuple[Unit, ...]
+    services: tuple[Service, ...]
+    tariffs: tuple[TariffVersion, ...]
+
+    def service(self, code: str) -> Service | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def tariff_at(self, service: str, day: dt.date) -> TariffVersion | None:
+        return next((t for t in self.tariffs if t.service == service and t.in_force(day)), None)
