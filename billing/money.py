@@ -12,7 +12,7 @@ Rules (docs/pricing.md, "Rounding"):
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 __all__ = [
     "D",
@@ -22,6 +22,7 @@ __all__ = [
     "round_minor",
     "round_to_step",
     "allocate",
+    "apportion",
     "is_money_text",
 ]
 
@@ -154,6 +155,42 @@ def allocate(
     if sum(parts, ZERO) != total:  # never an assert: this must hold even with -O
         raise ArithmeticError(f"allocation of {total} {currency} does not sum to the whole")
     return parts
+
+
+def apportion(
+    total: Decimal,
+    exact_parts: Sequence[Decimal],
+    currency: str,
+    *,
+    keys: Sequence[Hashable] | None = None,
+) -> tuple[Decimal, ...]:
+    """Round exact parts (of either sign) so that they sum to ``total``, their rounded sum.
+
+    Each part is first cut down (toward minus infinity) to the minor unit; the minor units
+    still missing go one each to the parts with the largest remainders, ties by key. Used where
+    the exact share of each part is known (a charge split by each cost centre's own exact
+    amount). ``total`` must equal :func:`round_minor` of the parts' exact sum.
+    """
+    unit = quantum(currency)
+    parts = [D(p) for p in exact_parts]
+    if keys is None:
+        keys = list(range(len(parts)))
+    if total != round_minor(sum(parts, ZERO), currency):
+        raise ValueError(f"{total} is not the rounded sum of the parts")
+    with localcontext() as ctx:
+        ctx.prec = 60
+        floors = [int((p / unit).to_integral_value(rounding=ROUND_FLOOR)) for p in parts]
+        remainders = [p / unit - f for p, f in zip(parts, floors)]
+    leftover = int(total / unit) - sum(floors)
+    if not 0 <= leftover <= len(parts):
+        raise ArithmeticError(f"cannot apportion {total} {currency} over {len(parts)} parts")
+    order = sorted(range(len(parts)), key=lambda i: (-remainders[i], _sort_key(keys[i])))
+    for i in order[:leftover]:
+        floors[i] += 1
+    result = tuple(Decimal(f) * unit + ZERO for f in floors)
+    if sum(result, ZERO) != total:
+        raise ArithmeticError(f"apportioning {total} {currency} does not sum to the whole")
+    return result
 
 
 def _sort_key(key: Hashable) -> tuple[str, str]:

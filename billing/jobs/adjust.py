@@ -1,0 +1,54 @@
+"""Credit and debit notes against issued invoices, dated in the next open month."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from billing.invoicing import adjustment_note
+from billing.periods import add_months
+from billing.problems import ChargebackError
+from billing.records import Invoice
+from billing.store import audit
+from billing.store import charges as charge_store
+from billing.store import documents
+from billing.jobs.close import fiscal_year_of
+
+
+def next_open_month(session: Session, after: str) -> str:
+    closed = set(charge_store.closed_months(session))
+    month = add_months(after, 1)
+    while month in closed:
+        month = add_months(month, 1)
+    return month
+
+
+def adjust_invoice(
+    session: Session,
+    number: str,
+    *,
+    reason: str,
+    line_no: int | None = None,
+    amount: Decimal | None = None,
+    quantity: Decimal | None = None,
+    debit: bool = False,
+    issue_date: dt.date | None = None,
+) -> Invoice:
+    original = documents.by_number(session, number)
+    if original is None:
+        raise ChargebackError(f"no invoice numbered {number!r}; list them with `chargeback invoices list --month YYYY-MM`")
+    if charge_store.period_status(session, original.month) != "closed":
+        raise ChargebackError(f"{original.month} is open: correct its usage or tariffs and run `chargeback month run "
+                              f"{original.month}` again instead of issuing a note")
+    month = next_open_month(session, original.month)
+    note = adjustment_note(
+        original, month=month, issue_date=issue_date or dt.date.today(), reason=reason, line_no=line_no,
+        amount=amount, quantity=quantity, debit=debit, already_adjusted=documents.adjusted_by_line(session, number),
+    )
+    issued = documents.issue(session, note, fiscal_year=fiscal_year_of(session, month),
+                             prefix=audit.get_setting(session, "invoice_prefix"), user=audit.current_user(), at=audit.now())
+    audit.record(session, f"adjust.{issued.kind}", issued.number,
+                 f"against {number}{f' line {line_no}' if line_no else ''}: {issued.total} {issued.currency}; reason: {reason}")
+    return issued

@@ -1,0 +1,98 @@
+"""Close and reopen a month: the only place invoices are issued.
+
+Closing checks the stored charges are still what the inputs give (else finance reviewed stale
+figures), issues one invoice per business line with numbers from the fiscal year's gap-free
+sequence, and locks the month. Reopening (for mistakes) is recorded with its reason and
+cancels the month's invoices with credit notes, so issued documents never change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from billing.invoicing import cancellation, draft_invoices
+from billing.money import ZERO
+from billing.periods import fiscal_year, parse_month
+from billing.problems import ChargebackError
+from billing.records import Invoice
+from billing.store import audit
+from billing.store import catalogue as catalogue_store
+from billing.store import charges as charge_store
+from billing.store import documents
+from billing.store import org as org_store
+from billing.jobs.rating import rate_stored_month
+
+
+@dataclass(frozen=True, slots=True)
+class CloseResult:
+    month: str
+    invoices: tuple[Invoice, ...]
+    total: Decimal
+    showback_total: Decimal
+
+
+def fiscal_year_of(session: Session, month: str) -> int:
+    return fiscal_year(month, int(audit.get_setting(session, "fiscal_year_start_month")))
+
+
+def close_month(session: Session, month: str, *, issue_date: dt.date | None = None) -> CloseResult:
+    month = parse_month(month)
+    if charge_store.period_status(session, month) == "closed":
+        raise ChargebackError(f"{month} is already closed; its invoices are issued. To correct it, issue a credit or "
+                              f"debit note with `chargeback adjust`, or reopen it with `chargeback month reopen {month} --reason ...`")
+    run = charge_store.last_run(session, month)
+    if run is None:
+        raise ChargebackError(f"{month} has not been rated: run `chargeback month run {month}`, review it with "
+                              f"`chargeback month review {month}`, then close it")
+    stored = charge_store.month_charges(session, month)
+    fresh = rate_stored_month(session, month)
+    if _fingerprint(stored) != _fingerprint(fresh.charges):
+        raise ChargebackError(f"{month}'s usage, tariffs, subscriptions or service levels changed since it was rated at "
+                              f"{run.run_at:%Y-%m-%d %H:%M}: run `chargeback month run {month}` and review it again before closing")
+    issue_date = issue_date or dt.date.today()
+    catalogue = catalogue_store.load_catalogue(session)
+    lines = {b.code: b for b in org_store.business_lines(session)}
+    drafts = draft_invoices(
+        month=month, charges=stored, services={s.code: s for s in catalogue.services}, business_lines=lines,
+        gl_codes=org_store.cost_center_gl_codes(session), issue_date=issue_date,
+    )
+    user, at = audit.current_user(), audit.now()
+    year, prefix = fiscal_year_of(session, month), audit.get_setting(session, "invoice_prefix")
+    ids = charge_store.charge_ids(session, month)
+    issued = tuple(documents.issue(session, d, fiscal_year=year, prefix=prefix, user=user, at=at, charge_ids=ids) for d in drafts)
+    invoiced = sum((i.total for i in issued), ZERO)
+    rated = sum((c.amount for c in stored if c.charging_mode == "chargeback"), ZERO)
+    if invoiced != rated:  # never an assert: this must hold in production
+        raise ChargebackError(f"internal check failed: invoices total {invoiced} but {month} rated {rated}; nothing was closed")
+    charge_store.set_period(session, month, "closed", user=user, at=at)
+    audit.record(session, "month.close", month, f"{len(issued)} invoices, total {invoiced}")
+    showback = sum((c.amount for c in stored if c.charging_mode == "showback"), ZERO)
+    return CloseResult(month=month, invoices=issued, total=invoiced, showback_total=showback)
+
+
+def _fingerprint(charges) -> list[tuple]:
+    return [(c.line_no, c.kind, c.business_line, c.service, c.tier, c.tariff_version, c.amount,
+             tuple((s.cost_center, s.amount) for s in c.cost_centers)) for c in charges]
+
+
+def reopen_month(session: Session, month: str, *, reason: str, issue_date: dt.date | None = None) -> tuple[Invoice, ...]:
+    month = parse_month(month)
+    if not reason or not reason.strip():
+        raise ChargebackError("say why the month is reopened: --reason TEXT")
+    if charge_store.period_status(session, month) != "closed":
+        raise ChargebackError(f"{month} is not closed; there is nothing to reopen")
+    user, at = audit.current_user(), audit.now()
+    year, prefix = fiscal_year_of(session, month), audit.get_setting(session, "invoice_prefix")
+    notes = tuple(
+        documents.issue(session, cancellation(invoice, month=month, issue_date=issue_date or dt.date.today(),
+                                              reason=f"month reopened: {reason.strip()}"),
+                        fiscal_year=year, prefix=prefix, user=user, at=at)
+        for invoice in documents.live_invoices(session, month)
+    )
+    charge_store.set_period(session, month, "open", user=user, at=at)
+    audit.record(session, "month.reopen", month, f"reason: {reason.strip()}; {len(notes)} invoices cancelled by credit notes")
+    return notes

@@ -1,0 +1,67 @@
+"""Rate a month: read what the pure core needs, price it, store the charges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from billing.money import ZERO
+from billing.periods import parse_month
+from billing.problems import ChargebackError, ProblemsError, errors
+from billing.rating import RatedMonth, rate_month
+from billing.store import audit
+from billing.store import catalogue as catalogue_store
+from billing.store import charges as charge_store
+from billing.store import org as org_store
+from billing.store import usage as usage_store
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    month: str
+    run_id: int
+    rated: RatedMonth
+    totals: dict[tuple[str, str], Decimal]  # (charging mode, currency) → total
+    flagged: int
+
+
+def rate_stored_month(session: Session, month: str, *, tier_override=None) -> RatedMonth:
+    """Price ``month`` from what is stored, without writing anything."""
+    catalogue = catalogue_store.load_catalogue(session)
+    if not catalogue.services:
+        raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")
+    return rate_month(
+        month=month,
+        catalogue=catalogue,
+        subscriptions=catalogue_store.load_subscriptions(session),
+        ownerships=org_store.ownerships(session),
+        usage=usage_store.month_usage(session, month),
+        sla=charge_store.sla_results(session, month),
+        tier_override=tier_override,
+    )
+
+
+def run_month(session: Session, month: str) -> RunResult:
+    month = parse_month(month)
+    if charge_store.period_status(session, month) == "closed":
+        raise ChargebackError(
+            f"{month} is closed and its charges never change; corrections go into an open month "
+            f"(`chargeback adjust`), or reopen it with `chargeback month reopen {month} --reason ...`"
+        )
+    rated = rate_stored_month(session, month)
+    if errors(rated.problems):
+        raise ProblemsError(list(rated.problems), f"{month}: {len(errors(rated.problems))} problem(s); no charges were written")
+    totals: dict[tuple[str, str], Decimal] = {}
+    for charge in rated.charges:
+        key = (charge.charging_mode, charge.currency)
+        totals[key] = totals.get(key, ZERO) + charge.amount
+    user, at = audit.current_user(), audit.now()
+    run_id = charge_store.replace_charges(
+        session, month, rated.charges, usage_rows=rated.usage_rows, total=rated.total(), user=user, at=at,
+        version_ids=catalogue_store.tariff_version_ids(session),
+    )
+    flagged = sum(1 for c in rated.charges if c.flags)
+    audit.record(session, "month.run", month, f"run {run_id}: {len(rated.charges)} charges, {rated.usage_rows} usage rows, total {rated.total()}")
+    return RunResult(month=month, run_id=run_id, rated=rated, totals=totals, flagged=flagged)

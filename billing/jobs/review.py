@@ -1,0 +1,88 @@
+"""The month review printout and the list of months."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.periods import parse_month, previous_month
+from billing.problems import ChargebackError
+from billing.review import Movement, review_month
+from billing.store import audit
+from billing.store import catalogue as catalogue_store
+from billing.store import charges as charge_store
+from billing.store import schema as t
+from billing.store import usage as usage_store
+
+
+def _fmt(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+def _pct(m: Movement) -> str:
+    return "new" if m.change_pct is None else f"{m.change_pct:+}%"
+
+
+def review_stored_month(session: Session, month: str) -> list[str]:
+    month = parse_month(month)
+    run = charge_store.last_run(session, month)
+    if run is None:
+        raise ChargebackError(f"{month} has not been rated yet: run `chargeback month run {month}` first")
+    before = previous_month(month)
+    review = review_month(
+        month=month, previous_month=before,
+        charges=charge_store.month_charges(session, month),
+        previous_charges=charge_store.month_charges(session, before),
+        subscriptions=catalogue_store.load_subscriptions(session),
+        anomaly_pct=Decimal(audit.get_setting(session, "anomaly_pct")),
+        unallocated_code=audit.get_setting(session, "unallocated_business_line"),
+    )
+    status = charge_store.period_status(session, month)
+    out = [
+        f"Month {month} ({status}), rated {run.run_at:%Y-%m-%d %H:%M} by {run.run_by} from {run.usage_rows:,} usage rows",
+        f"Total to invoice: {_fmt(review.total)} {review.currency}   last month ({before}): {_fmt(review.previous_total)}"
+        f"   change: {_fmt(review.total - review.previous_total)}",
+    ]
+    if review.showback_total:
+        out.append(f"Showback (not invoiced): {_fmt(review.showback_total)}")
+    if review.sla_credits:
+        out.append(f"Service credits included: {_fmt(review.sla_credits)}")
+    out.append("")
+    out.append("By service:")
+    out += [f"  {m.key:<14} {_fmt(m.current):>16} {_fmt(m.previous):>16} {_pct(m):>8}" for m in review.by_service]
+    out.append("")
+    out.append("Largest movers (business lines):")
+    out += [f"  {m.key:<14} {_fmt(m.current):>16} {_fmt(m.change):>+16} {_pct(m):>8}" for m in review.largest_movers]
+    out.append("")
+    threshold = audit.get_setting(session, "anomaly_pct")
+    if review.anomalies:
+        out.append(f"Anomalies (moved more than {threshold}%):")
+        out += [f"  {kind} {m.key}: {_fmt(m.previous)} -> {_fmt(m.current)} ({_pct(m)})" for kind, m in review.anomalies]
+    else:
+        out.append(f"Anomalies: none moved more than {threshold}%")
+    rejects = usage_store.rejects(session, month=month)
+    out.append(f"Quarantined rows still open: {len(rejects):,}" + (" (see `chargeback usage rejects --month " + month + "`)" if rejects else ""))
+    out.append(f"Unallocated (no business line found): {_fmt(review.unallocated)}")
+    if review.flagged:
+        out.append(f"Flagged charges: {len(review.flagged)}")
+        out += [f"  {c.business_line} {c.service} {c.tier}: {'; '.join(c.flags)} ({_fmt(c.amount)})" for c in review.flagged[:20]]
+    if review.idle_subscriptions:
+        out.append(f"Subscriptions without usage: {len(review.idle_subscriptions)}")
+        out += [f"  {s.business_line} {s.service} {s.tier}" for s in review.idle_subscriptions[:20]]
+        if len(review.idle_subscriptions) > 20:
+            out.append(f"  ... and {len(review.idle_subscriptions) - 20} more")
+    return out
+
+
+def month_statuses(session: Session) -> list[list[object]]:
+    months = set(usage_store.months_with_usage(session)) | set(charge_store.rated_months(session))
+    months |= set(session.scalars(select(t.Period.month)))
+    rows = []
+    for month in sorted(months):
+        period = session.get(t.Period, month)
+        run = charge_store.last_run(session, month)
+        rows.append([month, period.status if period else "open", run.run_at.strftime("%Y-%m-%d %H:%M") if run else "-",
+                     _fmt(run.total) if run else "", period.closed_by if period and period.status == "closed" else ""])
+    return rows

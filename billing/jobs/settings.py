@@ -1,0 +1,30 @@
+"""Change a setting, checking its value."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from billing.problems import ChargebackError
+from billing.store import audit
+from billing.store.audit import DEFAULTS, set_setting
+
+
+def change_setting(session: Session, key: str, value: str) -> None:
+    if key not in DEFAULTS:
+        raise ChargebackError(f"unknown setting {key!r}; known settings: {', '.join(DEFAULTS)}")
+    value = value.strip()
+    if key == "fiscal_year_start_month" and not (value.isdigit() and 1 <= int(value) <= 12):
+        raise ChargebackError("fiscal_year_start_month must be a month number from 1 to 12")
+    if key == "anomaly_pct" and not value.replace(".", "", 1).isdigit():
+        raise ChargebackError("anomaly_pct must be a positive number, e.g. 25")
+    if key == "currency" and not (len(value) == 3 and value.isalpha()):
+        raise ChargebackError("currency must be a three-letter ISO code, e.g. USD")
+    if key == "fiscal_year_start_month":
+        from sqlalchemy import select
+
+        from billing.store.schema import Invoice
+
+        if session.scalar(select(Invoice.id).limit(1)) is not None:
+            raise ChargebackError("the fiscal year start cannot change once invoices have been numbered")
+    set_setting(session, key, value.upper() if key == "currency" else value)
+    audit.record(session, "settings.set", key, value)

@@ -1,0 +1,80 @@
+"""Load measured service levels (availability, response, restore) per month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError
+from billing.store import audit
+from billing.store import catalogue as catalogue_store
+from billing.store import charges as charge_store
+from billing.store import org as org_store
+from billing.store import schema as t
+from billing.tables import decimal_field, month_field, read_table, text_field
+from tariffs.model import Metric
+
+COLUMNS = ("month", "service", "tier", "metric", "achieved")
+OPTIONAL = ("business_line",)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaLoadResult:
+    rows: int
+    months: tuple[str, ...]
+    rated_months: tuple[str, ...]
+
+
+def load_sla_file(session: Session, path: Path) -> SlaLoadResult:
+    rows, problems = read_table(path, required=COLUMNS, optional=OPTIONAL)
+    catalogue = catalogue_store.load_catalogue(session)
+    services = {s.code: s for s in catalogue.services}
+    lines = set(org_store.business_line_ids(session))
+    metrics = {m.value for m in Metric}
+    parsed = []
+    for row in rows:
+        month, p1 = month_field(row, "month")
+        service, p2 = text_field(row, "service")
+        tier, p3 = text_field(row, "tier")
+        metric, p4 = text_field(row, "metric")
+        achieved, p5 = decimal_field(row, "achieved", minimum=None)
+        line = row.get("business_line")
+        found = [p for p in (p1, p2, p3, p4, p5) if p]
+        if service and service not in services:
+            found.append(Problem(code=ProblemCode.UNKNOWN_SERVICE, message=f"service {service!r} is not in the catalogue", source=row.ref("service")))
+        elif service and tier and services[service].tier(tier) is None:
+            found.append(Problem(code=ProblemCode.UNKNOWN_TIER, message=f"{service} has no tier {tier!r}", source=row.ref("tier"),
+                                 hint=f"tiers: {', '.join(t.code for t in services[service].tiers)}"))
+        if metric and metric not in metrics:
+            found.append(Problem(code=ProblemCode.VALUE_INVALID, message=f"metric {metric!r} is unknown", source=row.ref("metric"),
+                                 hint=f"use one of {', '.join(sorted(metrics))}"))
+        if line and line not in lines:
+            found.append(Problem(code=ProblemCode.UNKNOWN_BUSINESS_LINE, message=f"business line {line!r} does not exist", source=row.ref("business_line")))
+        if achieved is not None and metric == "availability_pct" and not (0 <= achieved <= 100):
+            found.append(Problem(code=ProblemCode.PERCENT_OUT_OF_RANGE, message=f"availability {achieved} is not a percentage", source=row.ref("achieved")))
+        problems += found
+        if not found:
+            parsed.append((row, month, service, tier, metric, achieved, line or ""))
+    if problems:
+        raise ProblemsError(problems, f"{path}: {len(problems)} problem(s); nothing was loaded")
+    closed = set(charge_store.closed_months(session))
+    shut = sorted({p[1] for p in parsed} & closed)
+    if shut:
+        raise ChargebackError(f"{path}: service levels for the closed month {', '.join(shut)} cannot change; "
+                              f"reopen it first, or settle a missed credit with `chargeback adjust`")
+    for row, month, service, tier, metric, achieved, line in parsed:
+        existing = session.scalar(select(t.SlaMeasurement).where(
+            t.SlaMeasurement.month == month, t.SlaMeasurement.service_code == service, t.SlaMeasurement.tier_code == tier,
+            t.SlaMeasurement.business_line_code == line, t.SlaMeasurement.metric == metric))
+        if existing is None:
+            session.add(t.SlaMeasurement(month=month, service_code=service, tier_code=tier, business_line_code=line,
+                                         metric=metric, achieved=achieved, file_name=str(path), row_no=row.row))
+        else:
+            existing.achieved, existing.file_name, existing.row_no = achieved, str(path), row.row
+    months = tuple(sorted({p[1] for p in parsed}))
+    audit.record(session, "sla.load", str(path), f"{len(parsed)} measurements for {', '.join(months)}")
+    rated = tuple(m for m in months if m in set(charge_store.rated_months(session)))
+    return SlaLoadResult(rows=len(parsed), months=months, rated_months=rated)

@@ -1,0 +1,209 @@
+"""Load a usage feed: stream, validate, map, de-duplicate, store, reconcile.
+
+The whole load is one transaction: a failure or an interrupt leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy.orm import Session
+
+from billing.feeds.context import UNALLOCATED, MappingContext
+from billing.feeds.read import file_digest, read_usage
+from billing.feeds.sources import SourceDefinition, default_source, load_sources
+from billing.money import ZERO
+from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
+from billing.store import audit
+from billing.store import catalogue as catalogue_store
+from billing.store import org as org_store
+from billing.store import usage as usage_store
+from billing.store.org import UNALLOCATED_NAME
+
+DEFAULT_SOURCES = "examples/sources"
+
+
+@dataclass(slots=True)
+class LoadResult:
+    feed_id: int | None
+    source: str
+    file_name: str
+    already_loaded_as: int | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rows_duplicate: int = 0
+    quantity_read: Decimal = ZERO
+    cost_read: Decimal = ZERO
+    quantity_loaded: Decimal = ZERO
+    cost_loaded: Decimal = ZERO
+    months: list[str] = field(default_factory=list)
+    replaced_feeds: list[int] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    rated_months: list[str] = field(default_factory=list)
+
+    def reconciliation(self) -> str:
+        return (
+            f"rows read {self.rows_read:,} = loaded {self.rows_loaded:,} + quarantined {self.rows_rejected:,} "
+            f"+ duplicates skipped {self.rows_duplicate:,}; quantity loaded {self.quantity_loaded:,}, "
+            f"cost loaded {self.cost_loaded:,}"
+        )
+
+
+def resolve_source(name: str, fmt: str | None, sources_dir: Path | None) -> SourceDefinition:
+    directory = Path(sources_dir or os.environ.get("CHARGEBACK_SOURCES") or DEFAULT_SOURCES)
+    definitions: dict[str, SourceDefinition] = {}
+    if directory.is_dir():
+        definitions, problems = load_sources(directory)
+        if errors(problems):
+            raise ProblemsError(problems, f"{directory}: the source definitions have {len(errors(problems))} problem(s)")
+    if name in definitions:
+        source = definitions[name]
+        if fmt and fmt != source.format:
+            raise ChargebackError(f"source {name} is defined as format {source.format}, not {fmt}")
+        return source
+    if (fmt or "usage") == "usage":
+        return default_source(name)
+    known = ", ".join(sorted(definitions)) or "none"
+    raise ChargebackError(f"no source definition named {name!r} in {directory} (known: {known}); "
+                          f"a {fmt} feed needs one to map its rows")
+
+
+def mapping_context(session: Session, *, today: dt.date | None = None) -> MappingContext:
+    catalogue = catalogue_store.load_catalogue(session)
+    if not catalogue.services:
+        raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")
+    org_store.ensure_business_line(session, UNALLOCATED, UNALLOCATED_NAME)
+    today = today or dt.date.today()
+    return MappingContext(
+        catalogue=catalogue,
+        business_lines=frozenset(org_store.business_line_ids(session)),
+        cost_centers=tuple(org_store.ownerships(session)),
+        earliest=dt.date(2000, 1, 1),
+        latest=today + dt.timedelta(days=31),
+    )
+
+
+def load_usage_file(
+    session: Session,
+    path: Path,
+    source: SourceDefinition,
+    *,
+    strict: bool = False,
+    replace: bool = False,
+    batch_rows: int = 1_000_000,
+    on_progress: Callable[[int], None] | None = None,
+) -> LoadResult:
+    path = Path(path)
+    if not path.is_file():
+        raise ChargebackError(f"{path}: no such file")
+    result = LoadResult(feed_id=None, source=source.name, file_name=str(path))
+    digest = file_digest(path)
+    earlier = usage_store.feed_with_hash(session, source.name, digest)
+    if earlier is not None and not replace:
+        result.already_loaded_as = earlier.id
+        return result
+    ctx = mapping_context(session)
+    closed = set(catalogue_store.closed_months(session))
+    line_ids = org_store.business_line_ids(session)
+    center_ids = org_store.cost_center_ids(session)
+    user, now = audit.current_user(), audit.now()
+    feed_id = usage_store.create_feed(session, source=source.name, file_name=str(path), digest=digest,
+                                      format=source.format, user=user, at=now)
+    result.feed_id = feed_id
+    seen_ids: dict[str, set[str]] = {}
+    replaced: dict[int, None] = {}
+    daily_parts: list[pl.DataFrame] = []
+    months: set[str] = set()
+
+    for batch in read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress):
+        result.rows_read += batch.rows_read
+        problems = [p for p in batch.problems]
+        result.problems += problems
+        result.rows_duplicate += len({p.source.row for p in errors(problems) if p.code is ProblemCode.DUPLICATE})
+        result.rows_rejected += len({p.source.row for p in errors(problems) if p.code is not ProblemCode.DUPLICATE and p.source.row is not None})
+        rows = batch.rows
+        if rows.height == 0:
+            continue
+        rows = rows.with_columns(pl.col("usage_date").dt.strftime("%Y-%m").alias("_month"))
+        batch_months = set(rows["_month"].unique().to_list())
+        shut = sorted(batch_months & closed)
+        if shut:
+            count = rows.filter(pl.col("_month").is_in(shut)).height
+            raise ChargebackError(
+                f"{path}: {count:,} row(s) fall in the closed month {', '.join(shut)}; closed months never change. "
+                f"Date corrections in an open month (or issue a credit note with `chargeback adjust`), "
+                f"or ask finance to reopen {shut[0]}"
+            )
+        for month in sorted(batch_months - months):
+            previous = usage_store.active_feeds_for(session, source.name, {month})
+            previous = [f for f in previous if f.id != feed_id]
+            if replace:
+                for f in previous:
+                    replaced[f.id] = None
+                seen_ids[month] = usage_store.record_ids(session, source.name, month, exclude_feeds={f.id for f in previous} | {feed_id})
+            else:
+                seen_ids[month] = usage_store.record_ids(session, source.name, month, exclude_feeds={feed_id})
+            months.add(month)
+        duplicate_mask = pl.Series([False] * rows.height)
+        for month in batch_months:
+            if seen_ids[month]:
+                duplicate_mask = duplicate_mask | (
+                    (rows["_month"] == month) & rows["record_id"].is_in(list(seen_ids[month]))
+                )
+        duplicates = rows.filter(duplicate_mask)
+        result.rows_duplicate += duplicates.height
+        rows = rows.filter(~duplicate_mask)
+        result.quantity_read += _sum(batch.rows, "quantity")
+        result.cost_read += _sum(batch.rows, "cost")
+        rows = rows.with_columns(
+            pl.col("business_line").replace_strict(line_ids, default=None, return_dtype=pl.Int64).alias("business_line_id"),
+            pl.col("cost_center").replace_strict(center_ids, default=None, return_dtype=pl.Int64).alias("cost_center_id"),
+        )
+        result.rows_loaded += usage_store.insert_rows(session, feed_id, source.name, rows.drop("_month"))
+        result.quantity_loaded += _sum(rows, "quantity")
+        result.cost_loaded += _sum(rows, "cost")
+        daily_parts.append(
+            rows.group_by(["usage_date", "business_line_id", "cost_center_id", "service", "tier"])
+            .agg(pl.col("quantity").sum(), pl.col("cost").fill_null(0).sum(), pl.len().alias("rows"))
+        )
+
+    if not result.rows_read and errors(result.problems):
+        raise ProblemsError(result.problems, f"{path}: nothing could be read; nothing was loaded")
+    if strict and errors(result.problems):
+        raise ProblemsError(result.problems, f"{path}: {len(errors(result.problems))} problem(s) and --strict: nothing was loaded")
+    if daily_parts:
+        daily = (
+            pl.concat(daily_parts)
+            .group_by(["usage_date", "business_line_id", "cost_center_id", "service", "tier"])
+            .agg(pl.col("quantity").sum(), pl.col("cost").sum(), pl.col("rows").sum())
+        )
+        usage_store.insert_daily(session, feed_id, daily)
+    usage_store.insert_rejects(session, feed_id, errors(result.problems))
+    usage_store.mark_replaced(session, list(replaced), feed_id)
+    usage_store.finish_feed(
+        session, feed_id, months=sorted(months), rows_read=result.rows_read, rows_loaded=result.rows_loaded,
+        rows_rejected=result.rows_rejected, rows_duplicate=result.rows_duplicate,
+        quantity_total=result.quantity_loaded, cost_total=result.cost_loaded,
+    )
+    result.months = sorted(months)
+    result.replaced_feeds = list(replaced)
+    from billing.store.charges import rated_months
+
+    result.rated_months = sorted(set(rated_months(session)) & months)
+    audit.record(session, "usage.load", f"feed {feed_id} {path.name}", result.reconciliation())
+    return result
+
+
+def _sum(frame: pl.DataFrame, column: str) -> Decimal:
+    if frame.height == 0:
+        return ZERO
+    value = frame[column].sum()
+    return ZERO if value is None else Decimal(value)
+

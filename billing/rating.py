@@ -1,0 +1,293 @@
+"""Rating: a month's usage priced into charges per business line, service and tier.
+
+Pure: plain data in (the catalogue, subscriptions, ownerships, daily usage as a polars frame,
+measured service levels), charges and problems out. The rules are in docs/pricing.md:
+
+- Each usage day is priced at the tier in force for the business line on that day (the tier
+  the feed names wins; else the subscription's; else the service's default tier, flagged) and
+  under the tariff version in force on that day.
+- The month splits into segments (business line, service, tier, tariff version); each segment
+  is priced on its own quantity. Monthly fee, included quantity and minimum charge are prorated
+  by the days the segment was in force over the days of the month.
+- A subscribed business line with no usage still pays its tier's monthly fee and minimum.
+- A missed service level adds a separate credit line (a share of the segment's charge).
+- Each charge is rounded once (half-up, minor unit); its cost-centre split sums exactly to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+import polars as pl
+
+from billing.money import ZERO, apportion, round_minor
+from billing.periods import days_in_month, first_day, last_day
+from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.records import Charge, CostCenterShare, Ownership, SlaResult, Subscription
+from tariffs.model import Catalogue, Metric, PricingModel, Service, TariffVersion
+from tariffs.pricing import PriceBreakdown, price_usage, service_credit
+
+#: Columns of the usage frame ``rate_month`` takes (one row per day, business line, cost
+#: centre, service and tier named by the feed).
+USAGE_SCHEMA = {
+    "usage_date": pl.Date,
+    "business_line": pl.String,
+    "cost_center": pl.String,
+    "service": pl.String,
+    "tier": pl.String,
+    "quantity": pl.Decimal(38, 12),
+    "cost": pl.Decimal(38, 12),
+    "rows": pl.Int64,
+}
+
+NO_SUBSCRIPTION = "no subscription: priced at the default tier"
+NO_COST_CENTER = "no cost centre"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RatedMonth:
+    month: str
+    charges: tuple[Charge, ...]
+    problems: tuple[Problem, ...]
+    usage_rows: int
+
+    def total(self, *, charging_mode: str | None = "chargeback") -> Decimal:
+        return sum((c.amount for c in self.charges if charging_mode is None or c.charging_mode == charging_mode), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class _SegmentKey:
+    business_line: str
+    service: str
+    tier: str
+    version: str
+
+
+def empty_usage() -> pl.DataFrame:
+    return pl.DataFrame(schema=USAGE_SCHEMA)
+
+
+def rate_month(
+    *,
+    month: str,
+    catalogue: Catalogue,
+    subscriptions: Sequence[Subscription],
+    ownerships: Sequence[Ownership],
+    usage: pl.DataFrame,
+    sla: Iterable[SlaResult] = (),
+    tier_override: dict[tuple[str, str], str] | None = None,
+) -> RatedMonth:
+    """Price ``month``. ``tier_override`` maps (business line, service) to a tier used instead
+    of any other (what-if pricing: "this month at silver")."""
+    usage = usage.select(list(USAGE_SCHEMA)).cast(USAGE_SCHEMA)
+    start, end = first_day(month), last_day(month)
+    usage = usage.filter(pl.col("usage_date").is_between(start, end))
+    month_days = days_in_month(month)
+    services = {s.code: s for s in catalogue.services}
+    problems: list[Problem] = []
+
+    # Tier in force per business line, service and day (from subscriptions or an override).
+    days = [start + dt.timedelta(days=i) for i in range(month_days)]
+    subscribed: dict[tuple[str, str, dt.date], str] = {}
+    for sub in subscriptions:
+        if sub.service not in services:
+            continue
+        for day in days:
+            if sub.in_force(day):
+                subscribed[(sub.business_line, sub.service, day)] = sub.tier
+    if tier_override:
+        for (line, service), tier in tier_override.items():
+            for day in days:
+                if (line, service, day) in subscribed:
+                    subscribed[(line, service, day)] = tier
+
+    # Tariff version in force per service and day.
+    version_at: dict[tuple[str, dt.date], TariffVersion] = {}
+    for service in services:
+        for day in days:
+            version = catalogue.tariff_at(service, day)
+            if version is not None:
+                version_at[(service, day)] = version
+
+    # Usage summed per segment and cost centre.
+    per_day = (
+        usage.group_by(["business_line", "service", "usage_date", "tier", "cost_center"])
+        .agg(pl.col("quantity").sum(), pl.col("cost").sum(), pl.col("rows").sum())
+        .sort(["business_line", "service", "usage_date", "tier", "cost_center"], nulls_last=True)
+    )
+    usage_by_segment: dict[_SegmentKey, dict[str | None, list]] = defaultdict(dict)
+    segment_days: dict[_SegmentKey, set[dt.date]] = defaultdict(set)
+    flags: dict[_SegmentKey, set[str]] = defaultdict(set)
+    missing_tariff: dict[str, list[dt.date]] = defaultdict(list)
+    unknown_service: set[str] = set()
+    total_rows = 0
+    for line, service_code, day, feed_tier, center, quantity, cost, rows in per_day.iter_rows():
+        total_rows += rows
+        service = services.get(service_code)
+        if service is None:
+            unknown_service.add(service_code)
+            continue
+        version = version_at.get((service_code, day))
+        if version is None:
+            missing_tariff[service_code].append(day)
+            continue
+        tier = _usage_tier(service, line, day, feed_tier, subscribed, tier_override)
+        key = _SegmentKey(line, service_code, tier, version.version)
+        if (line, service_code, day) not in subscribed and not (tier_override and (line, service_code) in tier_override):
+            flags[key].add(NO_SUBSCRIPTION if feed_tier is None else "no subscription")
+        slot = usage_by_segment[key].setdefault(center, [ZERO, ZERO, 0, day, day])
+        slot[0] += quantity
+        slot[1] += cost or ZERO
+        slot[2] += rows
+        slot[3] = min(slot[3], day)
+        slot[4] = max(slot[4], day)
+
+    for code in sorted(unknown_service):
+        problems.append(_problem(ProblemCode.UNKNOWN_SERVICE, f"usage for service {code}, which is not in the catalogue", month,
+                                 "load a catalogue that has it, or correct the feed"))
+    for code, missing in sorted(missing_tariff.items()):
+        problems.append(_problem(ProblemCode.INCONSISTENT,
+                                 f"no tariff version for {code} is in force on {min(missing)}..{max(missing)}", month,
+                                 "add a tariff version covering these dates and load it"))
+
+    # Days each segment is in force: subscribed days at that tier and version; a business line
+    # without any subscription to the service pays from the days its version was in force.
+    for (line, service_code, day), tier in subscribed.items():
+        version = version_at.get((service_code, day))
+        if version is not None:
+            segment_days[_SegmentKey(line, service_code, tier, version.version)].add(day)
+    for key in usage_by_segment:
+        if key not in segment_days and not any(
+            (key.business_line, key.service, d) in subscribed for d in days
+        ):
+            segment_days[key] = {d for d in days if (key.service, d) in version_at and version_at[(key.service, d)].version == key.version}
+
+    owners_at_end = _cost_centers_by_line(ownerships, end)
+    sla_by_key = _sla_index(sla)
+    charges: list[Charge] = []
+    keys = sorted(set(segment_days) | set(usage_by_segment), key=lambda k: _order(k, services, segment_days))
+    for key in keys:
+        service = services[key.service]
+        version = next(v for v in catalogue.tariffs if v.service == key.service and v.version == key.version)
+        price = version.price(key.tier)
+        if price is None:
+            problems.append(_problem(ProblemCode.UNKNOWN_TIER, f"{key.service} {version.version} has no price for tier {key.tier}", month,
+                                     "price every tier in every tariff version"))
+            continue
+        in_force = sorted(segment_days.get(key, ()))
+        used = usage_by_segment.get(key, {})
+        quantity = sum((v[0] for v in used.values()), ZERO)
+        cost = sum((v[1] for v in used.values()), ZERO)
+        rows = sum(v[2] for v in used.values())
+        first = min([*in_force, *(v[3] for v in used.values())])
+        last = max([*in_force, *(v[4] for v in used.values())])
+        breakdown = price_usage(price, quantity, cost=cost, fraction=Fraction(len(in_force), month_days))
+        if not used and breakdown.amount == 0:
+            continue
+        amount = round_minor(breakdown.amount, version.currency)
+        shares = _split(amount, breakdown, used, price.model, owners_at_end.get(key.business_line, ()), version.currency)
+        segment_flags = set(flags.get(key, ()))
+        if any(share.cost_center == "" for share in shares):
+            segment_flags.add(NO_COST_CENTER)
+        line_no = len(charges) + 1
+        usage_charge = Charge(
+            line_no=line_no, kind="usage", business_line=key.business_line, service=key.service, tier=key.tier,
+            tariff_version=version.version, charging_mode=service.charging_mode.value, segment_from=first, segment_to=last,
+            model=price.model.value, quantity=breakdown.quantity, included=breakdown.included, billable=breakdown.billable,
+            cost=breakdown.cost, exact_amount=breakdown.amount, amount=amount, currency=version.currency,
+            detail=breakdown.detail, flags=tuple(sorted(segment_flags)), usage_rows=rows, cost_centers=shares,
+        )
+        charges.append(usage_charge)
+        credit = _credit(usage_charge, service, price, sla_by_key, len(charges) + 1)
+        if credit is not None:
+            charges.append(credit)
+    return RatedMonth(month=month, charges=tuple(charges), problems=tuple(problems), usage_rows=total_rows)
+
+
+def _usage_tier(service: Service, line: str, day: dt.date, feed_tier: str | None, subscribed, tier_override) -> str:
+    if tier_override and (line, service.code) in tier_override:
+        return tier_override[(line, service.code)]
+    if feed_tier:
+        return feed_tier
+    return subscribed.get((line, service.code, day), service.default_tier)
+
+
+def _order(key: _SegmentKey, services: dict[str, Service], segment_days) -> tuple:
+    service = services.get(key.service)
+    tier = service.tier(key.tier) if service else None
+    first = min(segment_days.get(key) or {dt.date.max})
+    return (key.business_line, key.service, first, tier.rank if tier else 99, key.tier, key.version)
+
+
+def _cost_centers_by_line(ownerships: Sequence[Ownership], day: dt.date) -> dict[str, tuple[str, ...]]:
+    lines: dict[str, list[str]] = defaultdict(list)
+    for owner in ownerships:
+        if owner.in_force(day):
+            lines[owner.business_line].append(owner.cost_center)
+    return {line: tuple(sorted(codes)) for line, codes in lines.items()}
+
+
+def _split(amount: Decimal, breakdown: PriceBreakdown, used: dict, model: PricingModel, owned: tuple[str, ...], currency: str) -> tuple[CostCenterShare, ...]:
+    """Split a charge over cost centres: by each one's share of the cost (pass-through) or of
+    the quantity; what no cost centre carries (usage without one, a fee with no usage) goes to
+    the business line's first cost centre by code."""
+    primary = owned[0] if owned else ""
+    weights: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    quantities: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    basis_total = ZERO
+    for center, (quantity, cost, *_rest) in used.items():
+        code = center or primary
+        basis = cost if model is PricingModel.PASS_THROUGH else quantity
+        weights[code] += basis
+        quantities[code] += quantity
+        basis_total += basis
+    if not weights or basis_total == 0:
+        return (CostCenterShare(cost_center=primary, quantity=sum(quantities.values(), ZERO), amount=amount),)
+    codes = sorted(weights)
+    exact = [breakdown.amount * weights[c] / basis_total for c in codes]
+    parts = apportion(amount, exact, currency, keys=codes)
+    return tuple(CostCenterShare(cost_center=c, quantity=quantities[c], amount=p) for c, p in zip(codes, parts))
+
+
+def _sla_index(sla: Iterable[SlaResult]) -> dict[tuple[str, str, str | None], dict[Metric, Decimal]]:
+    index: dict[tuple[str, str, str | None], dict[Metric, Decimal]] = defaultdict(dict)
+    for result in sla:
+        index[(result.service, result.tier, result.business_line)][Metric(result.metric)] = result.achieved
+    return index
+
+
+def _credit(charge: Charge, service: Service, price, sla_by_key, line_no: int) -> Charge | None:
+    achieved = dict(sla_by_key.get((charge.service, charge.tier, None), {}))
+    achieved.update(sla_by_key.get((charge.service, charge.tier, charge.business_line), {}))
+    tier = service.tier(charge.tier)
+    if not achieved or tier is None or charge.amount <= 0:
+        return None
+    assessment = service_credit(price, tier.service_level, achieved)
+    if assessment.credit_pct <= 0:
+        return None
+    exact = -charge.exact_amount * assessment.credit_pct / 100
+    amount = round_minor(exact, charge.currency)
+    shares = ()
+    if charge.cost_centers:
+        parts = apportion(amount, [exact * s.amount / charge.amount for s in charge.cost_centers], charge.currency,
+                          keys=[s.cost_center for s in charge.cost_centers])
+        shares = tuple(CostCenterShare(cost_center=s.cost_center, quantity=ZERO, amount=p) for s, p in zip(charge.cost_centers, parts))
+    metric = assessment.metric.value if assessment.metric else ""
+    detail = (f"service credit {assessment.credit_pct}% of {charge.amount}: {metric.replace('_', ' ')} "
+              f"target {assessment.target}, achieved {assessment.achieved}")
+    return Charge(
+        line_no=line_no, kind="sla_credit", business_line=charge.business_line, service=charge.service, tier=charge.tier,
+        tariff_version=charge.tariff_version, charging_mode=charge.charging_mode, segment_from=charge.segment_from,
+        segment_to=charge.segment_to, model=charge.model, quantity=ZERO, included=ZERO, billable=ZERO, cost=ZERO,
+        exact_amount=exact, amount=amount, currency=charge.currency, detail=detail, flags=charge.flags,
+        credit_of_line=charge.line_no, usage_rows=0, cost_centers=shares,
+    )
+
+
+def _problem(code: ProblemCode, message: str, month: str, hint: str) -> Problem:
+    return Problem(code=code, message=message, source=SourceRef(file=f"month {month}"), hint=hint, severity=Severity.ERROR)

@@ -1,0 +1,66 @@
+"""The audit trail and settings kept in the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.store.schema import AuditEvent, Setting
+
+#: Settings and their defaults (docs/configuration.md).
+DEFAULTS = {
+    "fiscal_year_start_month": "1",
+    "currency": "USD",
+    "anomaly_pct": "25",
+    "invoice_prefix": "CB",
+    "expense_account": "6810",
+    "recovery_account": "4810",
+    "it_cost_center": "IT-RECOVERY",
+    "unallocated_business_line": "UNALLOCATED",
+}
+
+
+def current_user() -> str:
+    """Who runs the command: ``CHARGEBACK_USER``, else the login name."""
+    user = os.environ.get("CHARGEBACK_USER")
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def record(session: Session, action: str, subject: str, detail: str | None = None, *, user: str | None = None) -> None:
+    session.add(AuditEvent(at=now(), user=user or current_user(), action=action, subject=subject, detail=detail))
+
+
+def events(session: Session, *, limit: int = 200) -> list[AuditEvent]:
+    return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))
+
+
+def get_setting(session: Session, key: str) -> str:
+    if key not in DEFAULTS:
+        raise KeyError(key)
+    row = session.get(Setting, key)
+    return row.value if row else DEFAULTS[key]
+
+
+def set_setting(session: Session, key: str, value: str) -> None:
+    row = session.get(Setting, key)
+    if row:
+        row.value = value
+    else:
+        session.add(Setting(key=key, value=value))
+
+
+def all_settings(session: Session) -> dict[str, str]:
+    return {key: get_setting(session, key) for key in DEFAULTS}

@@ -1,0 +1,132 @@
+"""Periods, rating runs and charges in the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from billing.money import ZERO
+from billing.records import Charge, CostCenterShare, SlaResult
+from billing.store import schema as t
+from billing.store.bulk import bulk_insert
+from billing.store.types import decimal_text
+
+
+def period_status(session: Session, month: str) -> str:
+    period = session.get(t.Period, month)
+    return period.status if period else "open"
+
+
+def closed_months(session: Session) -> list[str]:
+    return list(session.scalars(select(t.Period.month).where(t.Period.status == "closed").order_by(t.Period.month)))
+
+
+def set_period(session: Session, month: str, status: str, *, user: str, at: dt.datetime) -> None:
+    period = session.get(t.Period, month)
+    if period is None:
+        period = t.Period(month=month, status=status)
+        session.add(period)
+    period.status = status
+    period.closed_at = at if status == "closed" else None
+    period.closed_by = user if status == "closed" else None
+    session.flush()
+
+
+def rated_months(session: Session) -> list[str]:
+    return list(session.scalars(select(t.RatingRun.month).distinct().order_by(t.RatingRun.month)))
+
+
+def last_run(session: Session, month: str) -> t.RatingRun | None:
+    return session.scalar(select(t.RatingRun).where(t.RatingRun.month == month).order_by(t.RatingRun.id.desc()).limit(1))
+
+
+def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *, usage_rows: int, total: Decimal,
+                    user: str, at: dt.datetime, version_ids: dict[tuple[str, str], int]) -> int:
+    """Delete the month's charges and write the new ones under a new run; returns the run id."""
+    old = select(t.Charge.id).where(t.Charge.month == month)
+    session.execute(delete(t.ChargeCostCenter).where(t.ChargeCostCenter.charge_id.in_(old)))
+    session.execute(delete(t.Charge).where(t.Charge.month == month))
+    run = t.RatingRun(month=month, run_at=at, run_by=user, usage_rows=usage_rows, total=total)
+    session.add(run)
+    session.flush()
+    lines = {b.code: b.id for b in session.scalars(select(t.BusinessLine))}
+    centers = {c.code: c.id for c in session.scalars(select(t.CostCenter))}
+    ids: dict[int, int] = {}
+    for charge in charges:
+        row = t.Charge(
+            run_id=run.id, month=month, line_no=charge.line_no, kind=charge.kind,
+            business_line_id=lines[charge.business_line], service_code=charge.service, tier_code=charge.tier,
+            tariff_version_id=version_ids[(charge.service, charge.tariff_version)], charging_mode=charge.charging_mode,
+            segment_from=charge.segment_from, segment_to=charge.segment_to, model=charge.model,
+            quantity=charge.quantity, included=charge.included, billable=charge.billable, cost=charge.cost,
+            exact_amount=charge.exact_amount, amount=charge.amount, currency=charge.currency, detail=charge.detail,
+            flags="; ".join(charge.flags) or None, credit_of_line=charge.credit_of_line, usage_rows=charge.usage_rows,
+        )
+        session.add(row)
+        session.flush()
+        ids[charge.line_no] = row.id
+    as_stored = (lambda d: d) if session.connection().dialect.name == "postgresql" else decimal_text
+    shares = [
+        (ids[charge.line_no], centers.get(share.cost_center), as_stored(share.quantity), as_stored(share.amount))
+        for charge in charges for share in charge.cost_centers
+    ]
+    bulk_insert(session, "charge_cost_center", ("charge_id", "cost_center_id", "quantity", "amount"), shares)
+    return run.id
+
+
+def month_charges(session: Session, month: str) -> list[Charge]:
+    """The month's charges as records, in line order, with their cost-centre splits."""
+    bl = t.BusinessLine
+    version = t.TariffVersionRow
+    rows = session.execute(
+        select(t.Charge, bl.code, version.version)
+        .join(bl, bl.id == t.Charge.business_line_id)
+        .join(version, version.id == t.Charge.tariff_version_id)
+        .where(t.Charge.month == month)
+        .order_by(t.Charge.line_no)
+    ).all()
+    shares: dict[int, list[CostCenterShare]] = {}
+    share_rows = session.execute(
+        select(t.ChargeCostCenter.charge_id, t.CostCenter.code, t.ChargeCostCenter.quantity, t.ChargeCostCenter.amount)
+        .outerjoin(t.CostCenter, t.CostCenter.id == t.ChargeCostCenter.cost_center_id)
+        .join(t.Charge, t.Charge.id == t.ChargeCostCenter.charge_id)
+        .where(t.Charge.month == month)
+        .order_by(t.ChargeCostCenter.id)
+    )
+    for charge_id, code, quantity, amount in share_rows:
+        shares.setdefault(charge_id, []).append(CostCenterShare(cost_center=code or "", quantity=quantity, amount=amount))
+    return [
+        Charge(
+            line_no=c.line_no, kind=c.kind, business_line=code, service=c.service_code, tier=c.tier_code,
+            tariff_version=ver, charging_mode=c.charging_mode, segment_from=c.segment_from, segment_to=c.segment_to,
+            model=c.model, quantity=c.quantity, included=c.included, billable=c.billable, cost=c.cost,
+            exact_amount=c.exact_amount, amount=c.amount, currency=c.currency, detail=c.detail,
+            flags=tuple(c.flags.split("; ")) if c.flags else (), credit_of_line=c.credit_of_line,
+            usage_rows=c.usage_rows, cost_centers=tuple(shares.get(c.id, ())),
+        )
+        for c, code, ver in rows
+    ]
+
+
+def charge_ids(session: Session, month: str) -> dict[int, int]:
+    """line_no → charge id for the month."""
+    return dict(session.execute(select(t.Charge.line_no, t.Charge.id).where(t.Charge.month == month)).all())
+
+
+def month_total(session: Session, month: str) -> Decimal:
+    return sum((c.amount for c in month_charges(session, month) if c.charging_mode == "chargeback"), ZERO)
+
+
+# --- service levels --------------------------------------------------------------------------
+
+
+def sla_results(session: Session, month: str) -> list[SlaResult]:
+    rows = session.scalars(select(t.SlaMeasurement).where(t.SlaMeasurement.month == month).order_by(t.SlaMeasurement.id))
+    return [
+        SlaResult(service=r.service_code, tier=r.tier_code, metric=r.metric, achieved=r.achieved,
+                  business_line=r.business_line_code or None)
+        for r in rows
+    ]

@@ -1,0 +1,150 @@
+"""Issued documents (invoices, credit and debit notes): numbering, saving, reading.
+
+Numbers come from a per-fiscal-year counter row incremented inside the close transaction, so
+the sequence has no gaps: a failed close rolls the counter back with everything else. There is
+no update path for an issued document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from billing.money import ZERO
+from billing.records import Invoice, InvoiceLine, LineCostCenter
+from billing.store import schema as t
+
+
+def next_number(session: Session, fiscal_year: int, prefix: str) -> tuple[int, str]:
+    counter = session.get(t.InvoiceCounter, fiscal_year, with_for_update=True)
+    if counter is None:
+        counter = t.InvoiceCounter(fiscal_year=fiscal_year, next_seq=1)
+        session.add(counter)
+        session.flush()
+    seq = counter.next_seq
+    counter.next_seq = seq + 1
+    return seq, f"{prefix}-{fiscal_year}-{seq:06d}"
+
+
+def issue(session: Session, document: Invoice, *, fiscal_year: int, prefix: str, user: str, at: dt.datetime,
+          charge_ids: dict[int, int] | None = None) -> Invoice:
+    """Number and store ``document``; returns it as issued."""
+    charge_ids = charge_ids or {}
+    seq, number = next_number(session, fiscal_year, prefix)
+    lines = {b.code: b.id for b in session.scalars(select(t.BusinessLine))}
+    original_id = None
+    original_lines: dict[int, int] = {}
+    if document.original_invoice:
+        original = session.scalar(select(t.Invoice).where(t.Invoice.number == document.original_invoice))
+        original_id = original.id
+        original_lines = dict(session.execute(
+            select(t.InvoiceLine.line_no, t.InvoiceLine.id).where(t.InvoiceLine.invoice_id == original.id)
+        ).all())
+    row = t.Invoice(
+        number=number, fiscal_year=fiscal_year, seq=seq, kind=document.kind, month=document.month,
+        issue_date=document.issue_date, business_line_id=lines[document.business_line], buyer_code=document.business_line,
+        buyer_name=document.buyer_name, buyer_head=document.buyer_head, currency=document.currency, total=document.total,
+        original_invoice_id=original_id, reason=document.reason, issued_at=at, issued_by=user,
+    )
+    session.add(row)
+    session.flush()
+    for line in document.lines:
+        line_row = t.InvoiceLine(
+            invoice_id=row.id, line_no=line.line_no, kind=line.kind, service_code=line.service,
+            service_name=line.service_name, tier_code=line.tier, tier_name=line.tier_name,
+            description=line.description, quantity=line.quantity, unit=line.unit, detail=line.detail,
+            amount=line.amount, charge_id=charge_ids.get(line.charge_line_no) if line.charge_line_no else None,
+            original_line_id=original_lines.get(line.original_line_no) if line.original_line_no else None,
+        )
+        session.add(line_row)
+        session.flush()
+        for part in line.cost_centers:
+            session.add(t.InvoiceLineCostCenter(invoice_line_id=line_row.id, cost_center_code=part.cost_center,
+                                                gl_code=part.gl_code, amount=part.amount))
+    session.flush()
+    return _record(row, session)
+
+
+def _record(row: t.Invoice, session: Session) -> Invoice:
+    line_rows = list(session.scalars(select(t.InvoiceLine).where(t.InvoiceLine.invoice_id == row.id).order_by(t.InvoiceLine.line_no)))
+    parts: dict[int, list[LineCostCenter]] = {}
+    if line_rows:
+        for p in session.scalars(
+            select(t.InvoiceLineCostCenter).where(t.InvoiceLineCostCenter.invoice_line_id.in_([l.id for l in line_rows]))
+            .order_by(t.InvoiceLineCostCenter.id)
+        ):
+            parts.setdefault(p.invoice_line_id, []).append(LineCostCenter(cost_center=p.cost_center_code, gl_code=p.gl_code, amount=p.amount))
+    original_number = None
+    original_line_nos: dict[int, int] = {}
+    if row.original_invoice_id:
+        original = session.get(t.Invoice, row.original_invoice_id)
+        original_number = original.number
+        original_line_nos = dict(session.execute(
+            select(t.InvoiceLine.id, t.InvoiceLine.line_no).where(t.InvoiceLine.invoice_id == original.id)
+        ).all())
+    charge_line_nos = dict(session.execute(
+        select(t.Charge.id, t.Charge.line_no).where(t.Charge.id.in_([l.charge_id for l in line_rows if l.charge_id]))
+    ).all()) if any(l.charge_id for l in line_rows) else {}
+    lines = tuple(
+        InvoiceLine(
+            line_no=l.line_no, kind=l.kind, service=l.service_code, service_name=l.service_name, tier=l.tier_code,
+            tier_name=l.tier_name, description=l.description, quantity=l.quantity, unit=l.unit, detail=l.detail,
+            amount=l.amount, cost_centers=tuple(parts.get(l.id, ())),
+            charge_line_no=charge_line_nos.get(l.charge_id), original_invoice=original_number if l.original_line_id else None,
+            original_line_no=original_line_nos.get(l.original_line_id),
+        )
+        for l in line_rows
+    )
+    return Invoice(
+        number=row.number, kind=row.kind, month=row.month, issue_date=row.issue_date, business_line=row.buyer_code,
+        buyer_name=row.buyer_name, buyer_head=row.buyer_head, currency=row.currency, lines=lines, total=row.total,
+        fiscal_year=row.fiscal_year, original_invoice=original_number, reason=row.reason, issued_by=row.issued_by,
+    )
+
+
+def documents_for_month(session: Session, month: str) -> list[Invoice]:
+    """Every document dated in ``month`` (invoices and notes), in number order."""
+    rows = session.scalars(select(t.Invoice).where(t.Invoice.month == month).order_by(t.Invoice.fiscal_year, t.Invoice.seq))
+    return [_record(r, session) for r in rows]
+
+
+def by_number(session: Session, number: str) -> Invoice | None:
+    row = session.scalar(select(t.Invoice).where(t.Invoice.number == number))
+    return _record(row, session) if row else None
+
+
+def live_invoices(session: Session, month: str) -> list[Invoice]:
+    """The month's invoices that no later credit note cancelled in full."""
+    documents = documents_for_month(session, month)
+    cancelled = {d.original_invoice for d in all_notes(session) if d.reason and d.reason.startswith("month reopened")}
+    return [d for d in documents if d.kind == "invoice" and d.number not in cancelled]
+
+
+def all_notes(session: Session) -> list[Invoice]:
+    rows = session.scalars(select(t.Invoice).where(t.Invoice.kind != "invoice").order_by(t.Invoice.id))
+    return [_record(r, session) for r in rows]
+
+
+def adjusted_by_line(session: Session, number: str) -> dict[int, Decimal]:
+    """Net amount of every note against each line of invoice ``number``."""
+    original = session.scalar(select(t.Invoice).where(t.Invoice.number == number))
+    if original is None:
+        return {}
+    query = (
+        select(t.InvoiceLine.original_line_id, t.InvoiceLine.amount)
+        .join(t.Invoice, t.Invoice.id == t.InvoiceLine.invoice_id)
+        .where(t.Invoice.original_invoice_id == original.id)
+    )
+    line_nos = dict(session.execute(select(t.InvoiceLine.id, t.InvoiceLine.line_no).where(t.InvoiceLine.invoice_id == original.id)).all())
+    net: dict[int, Decimal] = {}
+    for line_id, amount in session.execute(query):
+        if line_id in line_nos:
+            net[line_nos[line_id]] = net.get(line_nos[line_id], ZERO) + amount
+    return net
+
+
+def count_documents(session: Session, month: str) -> int:
+    return session.scalar(select(func.count()).select_from(t.Invoice).where(t.Invoice.month == month)) or 0

@@ -1,0 +1,375 @@
+"""The store's tables (SQLAlchemy 2.0 typed mappings).
+
+ORM objects never leave ``billing.store``: repository modules return plain records.
+Every change to this file needs an Alembic migration in ``billing/store/migrations``.
+See docs/store.md for what each table is for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from billing.store.types import ExactDecimal
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {Decimal: ExactDecimal(), dt.datetime: DateTime(timezone=True)}
+
+
+# --- organisation -------------------------------------------------------------------------
+
+
+class BusinessLine(Base):
+    __tablename__ = "business_line"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    head_name: Mapped[str | None] = mapped_column(String(200))
+    head_email: Mapped[str | None] = mapped_column(String(200))
+    division: Mapped[str | None] = mapped_column(String(200))
+
+
+class CostCenter(Base):
+    __tablename__ = "cost_center"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    gl_code: Mapped[str] = mapped_column(String(40))
+
+
+class CostCenterOwner(Base):
+    """Which business line owns a cost centre, effective-dated (both ends inclusive)."""
+
+    __tablename__ = "cost_center_owner"
+    __table_args__ = (UniqueConstraint("cost_center_id", "effective_from"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cost_center_id: Mapped[int] = mapped_column(ForeignKey("cost_center.id"))
+    business_line_id: Mapped[int] = mapped_column(ForeignKey("business_line.id"))
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    effective_to: Mapped[dt.date | None] = mapped_column(Date)
+
+
+# --- catalogue and tariffs ----------------------------------------------------------------
+
+
+class CatalogueUnit(Base):
+    __tablename__ = "catalogue_unit"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class CatalogueService(Base):
+    """A service with its tiers, kept as canonical JSON (tariffs.load.service_to_dict)."""
+
+    __tablename__ = "catalogue_service"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    definition: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[dt.datetime]
+
+
+class TariffVersionRow(Base):
+    """A tariff version as canonical JSON; immutable once a charge refers to it."""
+
+    __tablename__ = "tariff_version"
+    __table_args__ = (UniqueConstraint("service_code", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_code: Mapped[str] = mapped_column(String(40))
+    version: Mapped[str] = mapped_column(String(40))
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    effective_to: Mapped[dt.date | None] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    definition: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[dt.datetime]
+
+
+class Subscription(Base):
+    """A business line takes a service at a tier, effective-dated (both ends inclusive)."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (UniqueConstraint("business_line_id", "service_code", "effective_from"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_line_id: Mapped[int] = mapped_column(ForeignKey("business_line.id"))
+    service_code: Mapped[str] = mapped_column(String(40))
+    tier_code: Mapped[str] = mapped_column(String(40))
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    effective_to: Mapped[dt.date | None] = mapped_column(Date)
+
+
+# --- usage ---------------------------------------------------------------------------------
+
+
+class UsageFeed(Base):
+    """One loaded file. A replaced feed stays, with its rows, for audit."""
+
+    __tablename__ = "usage_feed"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(80))
+    file_name: Mapped[str] = mapped_column(String(500))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    format: Mapped[str] = mapped_column(String(20))
+    months: Mapped[str] = mapped_column(String(200))  # comma-separated YYYY-MM the rows fall in
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | replaced
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("usage_feed.id"))
+    loaded_at: Mapped[dt.datetime]
+    loaded_by: Mapped[str] = mapped_column(String(120))
+    rows_read: Mapped[int] = mapped_column(Integer)
+    rows_loaded: Mapped[int] = mapped_column(Integer)
+    rows_rejected: Mapped[int] = mapped_column(Integer)
+    rows_duplicate: Mapped[int] = mapped_column(Integer)
+    quantity_total: Mapped[Decimal]
+    cost_total: Mapped[Decimal]
+
+
+class UsageRow(Base):
+    """One priced-or-rejected-never-lost input row that was accepted."""
+
+    __tablename__ = "usage_row"
+    __table_args__ = (
+        Index("ix_usage_row_feed", "feed_id"),
+        Index("ix_usage_row_identity", "source", "month", "record_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("usage_feed.id"))
+    source: Mapped[str] = mapped_column(String(80))
+    month: Mapped[str] = mapped_column(String(7))
+    row_no: Mapped[int] = mapped_column(Integer)
+    record_id: Mapped[str] = mapped_column(String(200))
+    usage_date: Mapped[dt.date] = mapped_column(Date)
+    business_line_id: Mapped[int] = mapped_column(ForeignKey("business_line.id"))
+    cost_center_id: Mapped[int | None] = mapped_column(ForeignKey("cost_center.id"))
+    service_code: Mapped[str] = mapped_column(String(40))
+    tier_code: Mapped[str | None] = mapped_column(String(40))
+    unit: Mapped[str] = mapped_column(String(40))
+    quantity: Mapped[Decimal]
+    cost: Mapped[Decimal | None]
+    description: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+
+class UsageDaily(Base):
+    """Accepted usage summed per feed, day, business line, cost centre, service and tier.
+
+    Written with the rows in the same transaction; rating reads this, not the rows.
+    """
+
+    __tablename__ = "usage_daily"
+    __table_args__ = (Index("ix_usage_daily_month", "month", "feed_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("usage_feed.id"))
+    month: Mapped[str] = mapped_column(String(7))
+    usage_date: Mapped[dt.date] = mapped_column(Date)
+    business_line_id: Mapped[int] = mapped_column(ForeignKey("business_line.id"))
+    cost_center_id: Mapped[int | None] = mapped_column(ForeignKey("cost_center.id"))
+    service_code: Mapped[str] = mapped_column(String(40))
+    tier_code: Mapped[str | None] = mapped_column(String(40))
+    quantity: Mapped[Decimal]
+    cost: Mapped[Decimal]
+    row_count: Mapped[int] = mapped_column(Integer)
+
+
+class UsageReject(Base):
+    """A row that was not loaded, with where it was and why."""
+
+    __tablename__ = "usage_reject"
+    __table_args__ = (Index("ix_usage_reject_month", "month"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("usage_feed.id"))
+    month: Mapped[str | None] = mapped_column(String(7))
+    file_name: Mapped[str] = mapped_column(String(500))
+    row_no: Mapped[int | None] = mapped_column(Integer)
+    column: Mapped[str | None] = mapped_column(String(80))
+    code: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+
+
+# --- periods, rating and service levels -----------------------------------------------------
+
+
+class Period(Base):
+    __tablename__ = "period"
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
+    closed_at: Mapped[dt.datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class RatingRun(Base):
+    __tablename__ = "rating_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    run_at: Mapped[dt.datetime]
+    run_by: Mapped[str] = mapped_column(String(120))
+    usage_rows: Mapped[int] = mapped_column(Integer)
+    total: Mapped[Decimal]
+
+
+class Charge(Base):
+    """A priced segment (business line, service, tier, tariff version) or its service credit."""
+
+    __tablename__ = "charge"
+    __table_args__ = (Index("ix_charge_month", "month", "business_line_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("rating_run.id"))
+    month: Mapped[str] = mapped_column(String(7))
+    line_no: Mapped[int] = mapped_column(Integer)  # stable order within the month
+    kind: Mapped[str] = mapped_column(String(20))  # usage | sla_credit
+    business_line_id: Mapped[int] = mapped_column(ForeignKey("business_line.id"))
+    service_code: Mapped[str] = mapped_column(String(40))
+    tier_code: Mapped[str] = mapped_column(String(40))
+    tariff_version_id: Mapped[int] = mapped_column(ForeignKey("tariff_version.id"))
+    charging_mode: Mapped[str] = mapped_column(String(20))
+    segment_from: Mapped[dt.date] = mapped_column(Date)
+    segment_to: Mapped[dt.date] = mapped_column(Date)
+    model: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[Decimal]
+    included: Mapped[Decimal]
+    billable: Mapped[Decimal]
+    cost: Mapped[Decimal]
+    exact_amount: Mapped[Decimal]
+    amount: Mapped[Decimal]  # rounded to the currency's minor unit: the invoice line amount
+    currency: Mapped[str] = mapped_column(String(3))
+    detail: Mapped[str] = mapped_column(Text)
+    flags: Mapped[str | None] = mapped_column(String(200))
+    credit_of_line: Mapped[int | None] = mapped_column(Integer)
+    usage_rows: Mapped[int] = mapped_column(Integer)
+
+
+class ChargeCostCenter(Base):
+    """A charge's split over the business line's cost centres; parts sum to the charge."""
+
+    __tablename__ = "charge_cost_center"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    charge_id: Mapped[int] = mapped_column(ForeignKey("charge.id", ondelete="CASCADE"), index=True)
+    cost_center_id: Mapped[int | None] = mapped_column(ForeignKey("cost_center.id"))  # None: the business line has none
+    quantity: Mapped[Decimal]
+    amount: Mapped[Decimal]
+
+
+class SlaMeasurement(Base):
+    __tablename__ = "sla_measurement"
+    __table_args__ = (
+        UniqueConstraint("month", "service_code", "tier_code", "business_line_code", "metric"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    service_code: Mapped[str] = mapped_column(String(40))
+    tier_code: Mapped[str] = mapped_column(String(40))
+    business_line_code: Mapped[str] = mapped_column(String(40), default="")  # "" = all
+    metric: Mapped[str] = mapped_column(String(40))
+    achieved: Mapped[Decimal]
+    file_name: Mapped[str] = mapped_column(String(500))
+    row_no: Mapped[int] = mapped_column(Integer)
+
+
+# --- month-end documents ---------------------------------------------------------------------
+
+
+class InvoiceCounter(Base):
+    """The next number of a gap-free sequence per fiscal year, taken in the close transaction."""
+
+    __tablename__ = "invoice_counter"
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_seq: Mapped[int] = mapped_column(Integer)
+
+
+class Invoice(Base):
+    """An issued document (invoice, credit note or debit note). Never updated once issued."""
+
+    __tablename__ = "invoice"
+    __table_args__ = (UniqueConstraint("fiscal_year", "seq"), UniqueConstraint("number"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40))
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # invoice | credit_note | debit_note
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    issue_date: Mapped[dt.date] = mapped_column(Date)
+    business_line_id: Mapped[int] = mapped_column(ForeignKey("business_line.id"))
+    buyer_code: Mapped[str] = mapped_column(String(40))
+    buyer_name: Mapped[str] = mapped_column(String(200))
+    buyer_head: Mapped[str | None] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[Decimal]
+    original_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    issued_at: Mapped[dt.datetime]
+    issued_by: Mapped[str] = mapped_column(String(120))
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_line"
+    __table_args__ = (UniqueConstraint("invoice_id", "line_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # usage | sla_credit | adjustment
+    service_code: Mapped[str] = mapped_column(String(40))
+    service_name: Mapped[str] = mapped_column(String(200))
+    tier_code: Mapped[str] = mapped_column(String(40))
+    tier_name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[Decimal]
+    unit: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal]
+    charge_id: Mapped[int | None] = mapped_column(ForeignKey("charge.id"))
+    original_line_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_line.id"))
+
+
+class InvoiceLineCostCenter(Base):
+    """An invoice line's split over cost centres, frozen at issue; parts sum to the line."""
+
+    __tablename__ = "invoice_line_cost_center"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_line_id: Mapped[int] = mapped_column(ForeignKey("invoice_line.id"), index=True)
+    cost_center_code: Mapped[str] = mapped_column(String(40))
+    gl_code: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal]
+
+
+# --- settings and audit ----------------------------------------------------------------------
+
+
+class Setting(Base):
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime]
+    user: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+__all__ = [name for name in dir() if name[0].isupper() and name not in ("Decimal",)]

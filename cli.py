@@ -1,0 +1,572 @@
+"""The ``chargeback`` command: parse, call one job, print.
+
+Every command that touches the store runs in one transaction: it commits when the command
+succeeds and leaves the store as it was when it fails or is interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import click
+
+from billing.problems import ChargebackError, Problem, ProblemsError
+
+DEFAULT_TARIFFS = "examples/tariffs"
+
+
+# --- error handling and the store, in one place ----------------------------------------------
+
+
+class ChargebackGroup(click.Group):
+    """Turns the engine's refusals into one-line errors and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ProblemsError as exc:
+            print_problems(exc.problems)
+            raise click.ClickException(str(exc)) from None
+        except ChargebackError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing was changed", err=True)
+            sys.exit(130)
+
+
+def print_problems(problems: list[Problem], *, limit: int = 1000) -> None:
+    for problem in problems[:limit]:
+        click.echo(problem.render(), err=True)
+    if len(problems) > limit:
+        click.echo(f"... and {len(problems) - limit} more", err=True)
+
+
+class Store:
+    """The database named by --db / CHARGEBACK_DB, opened on first use."""
+
+    def __init__(self, url: str | None):
+        self.url = url
+        self._factory = None
+
+    @contextlib.contextmanager
+    def transaction(self):
+        from billing.store.db import open_store
+
+        if self._factory is None:
+            self._factory = open_store(self.url)
+        with self._factory.begin() as session:
+            yield session
+
+
+def with_store(command: Callable) -> Callable:
+    """Give the command ``session`` as its first argument, inside one transaction."""
+
+    @functools.wraps(command)
+    @click.pass_obj
+    def wrapper(store: Store, *args, **kwargs):
+        with store.transaction() as session:
+            return command(session, *args, **kwargs)
+
+    return wrapper
+
+
+def money(amount: Decimal, currency: str = "") -> str:
+    text = f"{amount:,.2f}" if amount == amount.quantize(Decimal("0.01")) else f"{amount:,}"
+    return f"{text} {currency}".strip()
+
+
+def echo_table(headers: list[str], rows: list[list[object]], *, right: set[int] = frozenset()) -> None:
+    cells = [[str(c) for c in headers]] + [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for n, row in enumerate(cells):
+        click.echo("  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+        if n == 0:
+            click.echo("  ".join("-" * w for w in widths))
+
+
+month_argument = click.argument("month", metavar="YYYY-MM")
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+@click.group(cls=ChargebackGroup, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.option("--db", envvar="CHARGEBACK_DB", default=None, metavar="URL",
+              help="Database URL (sqlite:///file.db or postgresql://host/db). Default: chargeback.db here; env CHARGEBACK_DB.")
+@click.version_option(package_name="chargeback")
+@click.pass_context
+def chargeback(ctx: click.Context, db: str | None) -> None:
+    """Chargeback and service-tier billing: price IT and shared services to the business lines
+    that use them, close the month, and plan next year."""
+    ctx.obj = Store(db)
+
+
+# --- db --------------------------------------------------------------------------------------
+
+
+@chargeback.group()
+def db() -> None:
+    """The database: create or upgrade its schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(store: Store) -> None:
+    """Create the schema or bring it to the newest version (also done on first use)."""
+    from billing.store.db import database_url, make_engine, upgrade
+
+    engine = make_engine(database_url(store.url))
+    applied = upgrade(engine)
+    click.echo(f"{engine.url.render_as_string()}: schema {'upgraded' if applied else 'already up to date'}")
+
+
+# --- settings and audit --------------------------------------------------------------------
+
+
+@chargeback.group()
+def settings() -> None:
+    """Engine settings: fiscal year start, currency, GL accounts, anomaly threshold."""
+
+
+@settings.command("show")
+@with_store
+def settings_show(session) -> None:
+    """Print every setting and its value."""
+    from billing.store.audit import all_settings
+
+    echo_table(["setting", "value"], [[k, v] for k, v in all_settings(session).items()])
+
+
+@settings.command("set")
+@click.argument("key")
+@click.argument("value")
+@with_store
+def settings_set(session, key: str, value: str) -> None:
+    """Change one setting, e.g. `settings set fiscal_year_start_month 4`."""
+    from billing.jobs.settings import change_setting
+
+    change_setting(session, key, value)
+    click.echo(f"{key} = {value}")
+
+
+@chargeback.command("audit")
+@click.option("--limit", default=50, help="How many events, newest first.")
+@with_store
+def audit_log(session, limit: int) -> None:
+    """Who loaded, ran, closed, reopened or adjusted what, and when."""
+    from billing.store.audit import events
+
+    echo_table(["when", "who", "action", "subject", "detail"],
+               [[e.at.strftime("%Y-%m-%d %H:%M:%S"), e.user, e.action, e.subject, e.detail or ""] for e in events(session, limit=limit)])
+
+
+# --- organisation ----------------------------------------------------------------------------
+
+
+@chargeback.group()
+def org() -> None:
+    """Business lines and cost centres."""
+
+
+@org.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_store
+def org_load(session, file: Path) -> None:
+    """Load business lines or cost centres from CSV or .xlsx (again = update in place)."""
+    from billing.jobs.org import load_org
+
+    result = load_org(session, file)
+    b, c = result.business_lines, result.cost_centers
+    click.echo(
+        f"{file}: business lines {len(b.added)} added, {len(b.updated)} updated, {b.unchanged} unchanged; "
+        f"cost centres {len(c.added)} added, {len(c.updated)} updated, {len(c.moved)} moved, {c.unchanged} unchanged"
+    )
+
+
+@org.command("list")
+@click.option("--cost-centers", is_flag=True, help="List cost centres and their owners instead.")
+@with_store
+def org_list(session, cost_centers: bool) -> None:
+    """Print business lines (or cost centres with their effective-dated owners)."""
+    from billing.store.org import business_lines, ownerships
+
+    if cost_centers:
+        echo_table(["cost centre", "business line", "from", "to"],
+                   [[o.cost_center, o.business_line, o.effective_from, o.effective_to or ""] for o in ownerships(session)])
+    else:
+        echo_table(["code", "name", "head", "division"],
+                   [[b.code, b.name, b.head_name or "", b.division or ""] for b in business_lines(session)])
+
+
+# --- catalogue, tariffs, subscriptions -------------------------------------------------------
+
+
+@chargeback.group()
+def tariffs() -> None:
+    """The service catalogue and its versioned tariffs (YAML files)."""
+
+
+tariff_dir = click.argument("directory", required=False, default=DEFAULT_TARIFFS, envvar="CHARGEBACK_TARIFFS",
+                            type=click.Path(path_type=Path))
+
+
+@tariffs.command("validate")
+@tariff_dir
+def tariffs_validate(directory: Path) -> None:
+    """Check every tariff file in DIRECTORY and report every problem at once."""
+    from billing.jobs.catalogue import check_catalogue
+    from billing.problems import errors
+
+    catalogue, problems = check_catalogue(directory)
+    print_problems(problems)
+    if errors(problems):
+        raise click.ClickException(f"{directory}: {len(errors(problems))} problem(s)")
+    models = {p.model for v in catalogue.tariffs for _, p in v.prices}
+    click.echo(
+        f"{directory}: OK - {len(catalogue.services)} services, "
+        f"{sum(len(s.tiers) for s in catalogue.services)} tiers, {len(catalogue.tariffs)} tariff versions, "
+        f"{len(models)} pricing models"
+    )
+
+
+@tariffs.command("load")
+@tariff_dir
+@with_store
+def tariffs_load(session, directory: Path) -> None:
+    """Validate DIRECTORY and store its services and tariff versions."""
+    from billing.jobs.catalogue import load_tariffs
+
+    c = load_tariffs(session, directory)
+    click.echo(
+        f"{directory}: services {len(c.services_added)} added, {len(c.services_updated)} updated; "
+        f"tariff versions {len(c.versions_added)} added, {len(c.versions_updated)} updated, {c.versions_unchanged} unchanged"
+    )
+
+
+@tariffs.command("show")
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Date (YYYY-MM-DD); default today.")
+@with_store
+def tariffs_show(session, at: dt.datetime | None) -> None:
+    """Print the rate card in force on a date."""
+    from billing.store.catalogue import load_catalogue
+    from tariffs.describe import describe_price
+
+    day = at.date() if at else dt.date.today()
+    catalogue = load_catalogue(session)
+    rows = []
+    for service in catalogue.services:
+        version = catalogue.tariff_at(service.code, day)
+        for tier in service.tiers:
+            price = version.price(tier.code) if version else None
+            rows.append([service.code, service.name, tier.name, version.version if version else "-",
+                         version.currency if version else "", describe_price(price, service.unit) if price else "no tariff in force"])
+    if not rows:
+        raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")
+    click.echo(f"Rate card in force on {day}")
+    echo_table(["service", "name", "tier", "version", "currency", "price"], rows)
+
+
+@chargeback.group()
+def subscriptions() -> None:
+    """Which business line takes which service at which tier."""
+
+
+@subscriptions.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_store
+def subscriptions_load(session, file: Path) -> None:
+    """Load subscriptions (business_line, service, tier, effective_from, effective_to)."""
+    from billing.jobs.catalogue import load_subscription_file
+
+    result = load_subscription_file(session, file)
+    click.echo(f"{file}: {result.read} rows read; {result.total} subscriptions stored")
+
+
+@subscriptions.command("list")
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only those in force on this date.")
+@with_store
+def subscriptions_list(session, at: dt.datetime | None) -> None:
+    """Print subscriptions."""
+    from billing.store.catalogue import load_subscriptions
+
+    subs = [s for s in load_subscriptions(session) if at is None or s.in_force(at.date())]
+    echo_table(["business line", "service", "tier", "from", "to"],
+               [[s.business_line, s.service, s.tier, s.effective_from, s.effective_to or ""] for s in subs])
+
+
+# --- usage -------------------------------------------------------------------------------------
+
+
+@chargeback.group()
+def usage() -> None:
+    """Usage feeds from source systems: load, list, rejects."""
+
+
+class RowProgress:
+    """A row counter on stderr, shown only when stderr is a terminal."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.shown = sys.stderr.isatty()
+        self.rows = 0
+
+    def __call__(self, rows: int) -> None:
+        self.rows = rows
+        if self.shown:
+            click.echo(f"\r{self.label}: {rows:,} rows", err=True, nl=False)
+
+    def done(self) -> None:
+        if self.shown and self.rows:
+            click.echo("", err=True)
+
+
+@usage.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--source", "source_name", required=True, help="Source system name, e.g. servicedesk or focus-cloud.")
+@click.option("--format", "fmt", type=click.Choice(["usage", "focus"]), default=None,
+              help="File format; default: the source definition's, else our usage columns.")
+@click.option("--sources", "sources_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="CHARGEBACK_SOURCES", help="Directory of source definitions. Default: examples/sources.")
+@click.option("--strict", is_flag=True, help="Load nothing if any row is bad.")
+@click.option("--replace", is_flag=True, help="Replace this source's earlier feeds for the same months (kept for audit).")
+@with_store
+def usage_load(session, file: Path, source_name: str, fmt: str | None, sources_dir: Path | None, strict: bool, replace: bool) -> None:
+    """Validate, map and store a usage file (CSV, .xlsx or FOCUS CSV)."""
+    from billing.jobs.usage import load_usage_file, resolve_source
+
+    source = resolve_source(source_name, fmt, sources_dir)
+    progress = RowProgress(f"loading {file.name}")
+    result = load_usage_file(session, file, source, strict=strict, replace=replace, on_progress=progress)
+    progress.done()
+    if result.already_loaded_as is not None:
+        click.echo(f"{file}: already loaded as feed {result.already_loaded_as} for source {source.name}; nothing charged twice "
+                   f"(use --replace to load it again in place of that feed)")
+        return
+    print_problems(result.problems, limit=50)
+    if len(result.problems) > 50:
+        click.echo("see every rejected row with `chargeback usage rejects`", err=True)
+    click.echo(f"{file}: feed {result.feed_id} ({source.name}, months {', '.join(result.months) or 'none'}): {result.reconciliation()}")
+    if result.replaced_feeds:
+        click.echo(f"replaced feed(s) {', '.join(map(str, result.replaced_feeds))}; their rows stay in the store for audit")
+    if result.rated_months:
+        click.echo(f"{', '.join(result.rated_months)} already rated: run `chargeback month run` again to price this usage")
+
+
+@usage.command("feeds")
+@click.option("--month", default=None, metavar="YYYY-MM", help="Only feeds with usage in this month.")
+@with_store
+def usage_feeds(session, month: str | None) -> None:
+    """List loaded feeds with their reconciliation counts."""
+    from billing.periods import parse_month
+    from billing.store.usage import feeds
+
+    rows = [[f.id, f.source, Path(f.file_name).name, ",".join(f.months), f.status, f.rows_read, f.rows_loaded,
+             f.rows_rejected, f.rows_duplicate, f.loaded_at.strftime("%Y-%m-%d %H:%M")]
+            for f in feeds(session, month=parse_month(month) if month else None)]
+    echo_table(["feed", "source", "file", "months", "status", "read", "loaded", "rejected", "duplicates", "loaded at"], rows,
+               right={5, 6, 7, 8})
+
+
+@usage.command("rejects")
+@click.option("--month", default=None, metavar="YYYY-MM", help="Only rejects of feeds for this month.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write them to this CSV file.")
+@with_store
+def usage_rejects(session, month: str | None, out: Path | None) -> None:
+    """List rows that were not loaded, with file, row, column and reason."""
+    from billing.periods import parse_month
+    from billing.store.usage import rejects
+    from reports.csv_export import write_rejects_csv
+
+    found = rejects(session, month=parse_month(month) if month else None)
+    if out:
+        out.write_bytes(write_rejects_csv(found))
+        click.echo(f"{len(found)} rejected row(s) written to {out}")
+        return
+    for file, row, column, code, message, _month, source, feed in found:
+        where = ":".join(str(p) for p in (file, row, column) if p not in (None, ""))
+        click.echo(f"{where}: {code} {message} [feed {feed}, {source}]")
+    click.echo(f"{len(found)} rejected row(s)", err=True)
+
+
+# --- month -------------------------------------------------------------------------------------
+
+
+@chargeback.group()
+def month() -> None:
+    """Month-end: run (rate), review, close, reopen."""
+
+
+@month.command("run")
+@month_argument
+@with_store
+def month_run(session, month: str) -> None:
+    """Price the month's usage (again, if it is open): identical input gives identical charges."""
+    from billing.jobs.rating import run_month
+
+    result = run_month(session, month)
+    for (mode, currency), total in sorted(result.totals.items()):
+        click.echo(f"{result.month} {mode}: {money(total, currency)}")
+    click.echo(f"{result.month}: {len(result.rated.charges)} charges from {result.rated.usage_rows:,} usage rows (run {result.run_id})"
+               + (f"; {result.flagged} flagged (see `month review`)" if result.flagged else ""))
+
+
+@month.command("review")
+@month_argument
+@with_store
+def month_review(session, month: str) -> None:
+    """Print the month before closing: totals, movers, anomalies, rejects, unallocated, idle subscriptions."""
+    from billing.jobs.review import review_stored_month
+
+    for line in review_stored_month(session, month):
+        click.echo(line)
+
+
+@month.command("close")
+@month_argument
+@click.option("--issue-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Invoice issue date; default today.")
+@with_store
+def month_close(session, month: str, issue_date: dt.datetime | None) -> None:
+    """Lock the month and issue one numbered invoice per business line."""
+    from billing.jobs.close import close_month
+
+    result = close_month(session, month, issue_date=issue_date.date() if issue_date else None)
+    numbers = [i.number for i in result.invoices]
+    currency = result.invoices[0].currency if result.invoices else ""
+    click.echo(f"{result.month} closed: {len(numbers)} invoices "
+               f"({numbers[0]} to {numbers[-1]}) totalling {money(result.total, currency)}" if numbers
+               else f"{result.month} closed: nothing to invoice")
+    if result.showback_total:
+        click.echo(f"showback (shown on statements, not invoiced): {money(result.showback_total, currency)}")
+
+
+@month.command("reopen")
+@month_argument
+@click.option("--reason", required=True, help="Why the month is reopened (recorded in the audit trail).")
+@with_store
+def month_reopen(session, month: str, reason: str) -> None:
+    """Reopen a closed month for a mistake; its invoices are cancelled by credit notes."""
+    from billing.jobs.close import reopen_month
+
+    notes = reopen_month(session, month, reason=reason)
+    click.echo(f"{month} reopened; {len(notes)} invoice(s) cancelled by credit notes"
+               + (f" {notes[0].number} to {notes[-1].number}" if notes else ""))
+
+
+@month.command("status")
+@with_store
+def month_status(session) -> None:
+    """List months with usage or charges and whether each is open or closed."""
+    from billing.jobs.review import month_statuses
+
+    echo_table(["month", "status", "rated", "charges total", "closed by"], month_statuses(session), right={3})
+
+
+# --- service levels, adjustments, invoices ----------------------------------------------------
+
+
+@chargeback.group()
+def sla() -> None:
+    """Measured service levels, which give service credits when a target is missed."""
+
+
+@sla.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_store
+def sla_load(session, file: Path) -> None:
+    """Load measurements (month, service, tier, metric, achieved, optional business_line)."""
+    from billing.jobs.sla import load_sla_file
+
+    result = load_sla_file(session, file)
+    click.echo(f"{file}: {result.rows} measurement(s) for {', '.join(result.months)}")
+    if result.rated_months:
+        click.echo(f"{', '.join(result.rated_months)} already rated: run `chargeback month run` again to apply credits")
+
+
+@chargeback.command("adjust")
+@click.option("--invoice", "number", required=True, help="The invoice number to correct, e.g. CB-2026-000012.")
+@click.option("--line", "line_no", type=int, default=None, help="One line of it; default the whole invoice.")
+@click.option("--amount", type=str, default=None, help="Amount to credit (or debit), positive.")
+@click.option("--quantity", type=str, default=None, help="Quantity to credit, priced at the line's average price.")
+@click.option("--debit", is_flag=True, help="Issue a debit note (charge more) instead of a credit note.")
+@click.option("--reason", required=True, help="Why (printed on the note and kept in the audit trail).")
+@with_store
+def adjust(session, number: str, line_no: int | None, amount: str | None, quantity: str | None, debit: bool, reason: str) -> None:
+    """Issue a credit or debit note against a closed month's invoice, dated in the next open month."""
+    from billing.jobs.adjust import adjust_invoice
+
+    note = adjust_invoice(session, number, reason=reason, line_no=line_no, amount=_decimal_option("--amount", amount),
+                          quantity=_decimal_option("--quantity", quantity), debit=debit)
+    click.echo(f"{note.kind.replace('_', ' ')} {note.number} for {note.business_line} in {note.month}: "
+               f"{money(note.total, note.currency)} against {number}")
+
+
+def _decimal_option(name: str, value: str | None) -> Decimal | None:
+    from billing.money import D
+
+    if value is None:
+        return None
+    try:
+        return D(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number", param_hint=name) from None
+
+
+@chargeback.group()
+def invoices() -> None:
+    """Issued invoices, credit notes and debit notes."""
+
+
+@invoices.command("list")
+@click.option("--month", required=True, metavar="YYYY-MM")
+@with_store
+def invoices_list(session, month: str) -> None:
+    """List the documents dated in a month."""
+    from billing.periods import parse_month
+    from billing.store.documents import documents_for_month
+
+    docs = documents_for_month(session, parse_month(month))
+    echo_table(["number", "kind", "business line", "issued", "lines", "total", "corrects"],
+               [[d.number, d.kind.replace("_", " "), f"{d.business_line} {d.buyer_name}", d.issue_date, len(d.lines),
+                 money(d.total, d.currency), d.original_invoice or ""] for d in docs], right={4, 5})
+
+
+@invoices.command("show")
+@click.argument("number")
+@with_store
+def invoices_show(session, number: str) -> None:
+    """Print one document with its lines and cost-centre splits."""
+    from billing.store.documents import by_number
+
+    doc = by_number(session, number)
+    if doc is None:
+        raise ChargebackError(f"no document numbered {number!r}")
+    click.echo(f"{doc.kind.replace('_', ' ').title()} {doc.number}  {doc.month}  issued {doc.issue_date}")
+    click.echo(f"To: {doc.buyer_name} ({doc.business_line}){' - ' + doc.buyer_head if doc.buyer_head else ''}")
+    if doc.original_invoice:
+        click.echo(f"Corrects: {doc.original_invoice}. Reason: {doc.reason}")
+    echo_table(["line", "description", "quantity", "unit", "detail", "amount"],
+               [[l.line_no, l.description, l.quantity.normalize(), l.unit, l.detail, money(l.amount)] for l in doc.lines],
+               right={2, 5})
+    click.echo(f"Total {money(doc.total, doc.currency)}")
+
+
+@chargeback.command("explain")
+@click.argument("reference", metavar="INVOICE/LINE")
+@click.option("--rows", "limit", default=20, help="How many usage rows to list.")
+@with_store
+def explain(session, reference: str, limit: int) -> None:
+    """Trace an invoice line to its charge, tariff version and usage rows (e.g. CB-2026-000003/2)."""
+    from billing.jobs.explain import explain_line
+
+    for line in explain_line(session, reference, limit=limit):
+        click.echo(line)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    chargeback()

@@ -1,0 +1,67 @@
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from billing.money import D, allocate, apportion, round_minor, round_to_step
+
+cents = st.integers(min_value=-10**9, max_value=10**9).map(lambda n: Decimal(n) / 100)
+weights = st.lists(st.integers(min_value=0, max_value=10**6).map(Decimal), min_size=1, max_size=30)
+
+
+def test_round_minor_is_half_up_away_from_zero():
+    assert round_minor(Decimal("0.125"), "USD") == Decimal("0.13")
+    assert round_minor(Decimal("-0.025"), "USD") == Decimal("-0.03")  # a credit mirrors its debit
+    assert round_minor(Decimal("0.124999"), "USD") == Decimal("0.12")
+    assert round_minor(Decimal("12.5"), "JPY") == Decimal("13")
+    assert round_minor(Decimal("1.0005"), "KWD") == Decimal("1.001")
+
+
+def test_decimals_come_from_text_only():
+    assert D("1.10") == Decimal("1.10")
+    with pytest.raises(ValueError):
+        D(0.1)
+    with pytest.raises(ValueError):
+        D("NaN")
+    with pytest.raises(ValueError):
+        D("twelve")
+
+
+def test_allocate_worked_example():
+    # 100.00 over 1:1:1 = 33.333...: floors 33.33 each (99.99), the one cent left goes to the
+    # largest remainder; all tie, so to the smallest key, "CC-A".
+    assert allocate(Decimal("100.00"), [Decimal(1)] * 3, "USD", keys=["CC-B", "CC-A", "CC-C"]) == (
+        Decimal("33.33"), Decimal("33.34"), Decimal("33.33"))
+
+
+def test_allocate_refuses_unrounded_totals_and_negative_weights():
+    with pytest.raises(ValueError):
+        allocate(Decimal("1.005"), [Decimal(1)], "USD")
+    with pytest.raises(ValueError):
+        allocate(Decimal("1.00"), [Decimal(-1), Decimal(2)], "USD")
+
+
+@given(total=cents, weights=weights)
+def test_allocate_sums_to_whole_and_stays_within_a_cent(total, weights):
+    if sum(weights) == 0:
+        weights = weights[:-1] + [Decimal(1)]
+    parts = allocate(total, weights, "USD")
+    assert sum(parts) == total
+    for part, weight in zip(parts, weights):
+        exact = total * weight / sum(weights)
+        assert abs(part - exact) < Decimal("0.01")
+
+
+@given(parts=st.lists(st.integers(min_value=-10**12, max_value=10**12).map(lambda n: Decimal(n) / 10**5), min_size=1, max_size=30))
+def test_apportion_rounds_signed_parts_to_their_rounded_sum(parts):
+    total = round_minor(sum(parts), "USD")
+    rounded = apportion(total, parts, "USD")
+    assert sum(rounded) == total
+    for part, exact in zip(rounded, parts):
+        assert abs(part - exact) < Decimal("0.01")
+
+
+def test_round_to_step():
+    assert round_to_step(Decimal("12.37"), Decimal("0.05")) == Decimal("12.35")
+    assert round_to_step(Decimal("12.375"), Decimal("0.05")) == Decimal("12.4")

@@ -1,0 +1,99 @@
+"""Organisation, catalogue and subscriptions through the command, on every store backend."""
+
+from tests.cli_helpers import run, write
+from tests.conftest import EXAMPLE_TARIFFS
+
+
+def org_files(tmp_path):
+    lines = write(tmp_path / "business_lines.csv", """
+        business_line,name,head_name,head_email,division
+        FIN,Finance,Ada Lovelace,ada@example.com,Corporate
+        OPS,Operations,Grace Hopper,grace@example.com,Operations
+    """)
+    centers = write(tmp_path / "cost_centers.csv", """
+        cost_center,name,business_line,gl_cost_center
+        CC-100,Accounting,FIN,100100
+        CC-200,Plant,OPS,200100
+    """)
+    return lines, centers
+
+
+def test_org_load_twice_updates_in_place(db_url, tmp_path):
+    lines, centers = org_files(tmp_path)
+    assert "2 added" in run(db_url, "org", "load", lines).stdout
+    run(db_url, "org", "load", centers)
+    again = run(db_url, "org", "load", lines).stdout
+    assert "0 added, 0 updated, 2 unchanged" in again
+    listed = run(db_url, "org", "list").stdout
+    assert listed.count("FIN") == 1 and "Grace Hopper" in listed
+
+
+def test_cost_centre_move_is_effective_dated(db_url, tmp_path):
+    lines, centers = org_files(tmp_path)
+    run(db_url, "org", "load", lines)
+    run(db_url, "org", "load", centers)
+    moved = write(tmp_path / "moved.csv", """
+        cost_center,name,business_line,gl_cost_center,effective_from
+        CC-200,Plant,FIN,200100,2026-03-01
+    """)
+    assert "1 moved" in run(db_url, "org", "load", moved).stdout
+    owners = run(db_url, "org", "list", "--cost-centers").stdout
+    assert "CC-200       OPS            2000-01-01  2026-02-28" in owners
+    assert "CC-200       FIN            2026-03-01" in owners
+
+
+def test_bad_org_file_lists_every_problem_and_loads_nothing(db_url, tmp_path):
+    bad = write(tmp_path / "bad.csv", """
+        business_line,name,head_email
+        FIN,,ada@example.com
+        OPS,Operations,not-an-email
+        OPS,Operations again,
+    """)
+    result = run(db_url, "org", "load", bad, ok=False)
+    assert result.exit_code == 1
+    assert "bad.csv:2:name: value-missing" in result.stderr
+    assert "bad.csv:3:head_email: value-invalid" in result.stderr
+    assert "bad.csv:4:business_line: duplicate" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "FIN" not in run(db_url, "org", "list").stdout
+
+
+def test_tariffs_load_show_and_immutability(db_url, tmp_path):
+    result = run(db_url, "tariffs", "load", EXAMPLE_TARIFFS)
+    assert "tariff versions 22 added" in result.stdout
+    assert "0 added, 0 updated, 22 unchanged" in run(db_url, "tariffs", "load", EXAMPLE_TARIFFS).stdout
+    shown = run(db_url, "tariffs", "show", "--at", "2026-03-15").stdout
+    assert "Virtual machine hosting" in shown and "2026.1" in shown
+
+
+def test_subscriptions_change_tier_from_a_date(db_url, tmp_path):
+    lines, centers = org_files(tmp_path)
+    run(db_url, "org", "load", lines)
+    run(db_url, "tariffs", "load", EXAMPLE_TARIFFS)
+    first = write(tmp_path / "subs.csv", """
+        business_line,service,tier,effective_from
+        FIN,DESK,silver,2026-01-01
+    """)
+    run(db_url, "subscriptions", "load", first)
+    upgrade = write(tmp_path / "upgrade.csv", """
+        business_line,service,tier,effective_from
+        FIN,DESK,gold,2026-03-15
+    """)
+    run(db_url, "subscriptions", "load", upgrade)
+    listed = run(db_url, "subscriptions", "list").stdout
+    assert "silver  2026-01-01  2026-03-14" in listed
+    assert "gold    2026-03-15" in listed
+
+
+def test_subscription_to_an_unknown_tier_is_refused(db_url, tmp_path):
+    lines, _ = org_files(tmp_path)
+    run(db_url, "org", "load", lines)
+    run(db_url, "tariffs", "load", EXAMPLE_TARIFFS)
+    bad = write(tmp_path / "subs.csv", """
+        business_line,service,tier,effective_from
+        FIN,DESK,platinum,2026-01-01
+        XXX,DESK,gold,2026-01-01
+    """)
+    result = run(db_url, "subscriptions", "load", bad, ok=False)
+    assert result.exit_code == 1
+    assert "platinum" in result.stderr and "XXX" in result.stderr
