@@ -45,10 +45,16 @@ def last_run(session: Session, month: str) -> t.RatingRun | None:
 
 def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *, usage_rows: int, total: Decimal,
                     user: str, at: dt.datetime, version_ids: dict[tuple[str, str], int]) -> int:
-    """Delete the month's charges and write the new ones under a new run; returns the run id."""
-    old = select(t.Charge.id).where(t.Charge.month == month)
+    """Write the month's charges under a new run; returns the run id.
+
+    Earlier runs' charges are deleted, except those an issued invoice line points to (a month
+    that was closed and reopened): they stay, so old documents still trace to their charges.
+    Readers take the latest run's charges.
+    """
+    cited = select(t.InvoiceLine.charge_id).where(t.InvoiceLine.charge_id.is_not(None))
+    old = select(t.Charge.id).where(t.Charge.month == month, t.Charge.id.not_in(cited))
     session.execute(delete(t.ChargeCostCenter).where(t.ChargeCostCenter.charge_id.in_(old)))
-    session.execute(delete(t.Charge).where(t.Charge.month == month))
+    session.execute(delete(t.Charge).where(t.Charge.month == month, t.Charge.id.not_in(cited)))
     run = t.RatingRun(month=month, run_at=at, run_by=user, usage_rows=usage_rows, total=total)
     session.add(run)
     session.flush()
@@ -78,14 +84,17 @@ def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *
 
 
 def month_charges(session: Session, month: str) -> list[Charge]:
-    """The month's charges as records, in line order, with their cost-centre splits."""
+    """The month's charges (its latest run) as records, in line order, with their cost-centre splits."""
+    run = last_run(session, month)
+    if run is None:
+        return []
     bl = t.BusinessLine
     version = t.TariffVersionRow
     rows = session.execute(
         select(t.Charge, bl.code, version.version)
         .join(bl, bl.id == t.Charge.business_line_id)
         .join(version, version.id == t.Charge.tariff_version_id)
-        .where(t.Charge.month == month)
+        .where(t.Charge.run_id == run.id)
         .order_by(t.Charge.line_no)
     ).all()
     shares: dict[int, list[CostCenterShare]] = {}
@@ -93,7 +102,7 @@ def month_charges(session: Session, month: str) -> list[Charge]:
         select(t.ChargeCostCenter.charge_id, t.CostCenter.code, t.ChargeCostCenter.quantity, t.ChargeCostCenter.amount)
         .outerjoin(t.CostCenter, t.CostCenter.id == t.ChargeCostCenter.cost_center_id)
         .join(t.Charge, t.Charge.id == t.ChargeCostCenter.charge_id)
-        .where(t.Charge.month == month)
+        .where(t.Charge.run_id == run.id)
         .order_by(t.ChargeCostCenter.id)
     )
     for charge_id, code, quantity, amount in share_rows:
@@ -112,8 +121,11 @@ def month_charges(session: Session, month: str) -> list[Charge]:
 
 
 def charge_ids(session: Session, month: str) -> dict[int, int]:
-    """line_no → charge id for the month."""
-    return dict(session.execute(select(t.Charge.line_no, t.Charge.id).where(t.Charge.month == month)).all())
+    """line_no → charge id for the month's latest run."""
+    run = last_run(session, month)
+    if run is None:
+        return {}
+    return dict(session.execute(select(t.Charge.line_no, t.Charge.id).where(t.Charge.run_id == run.id)).all())
 
 
 def month_total(session: Session, month: str) -> Decimal:

@@ -353,6 +353,92 @@ class InvoiceLineCostCenter(Base):
     amount: Mapped[Decimal]
 
 
+# --- cost recovery: IT costs, drivers --------------------------------------------------------
+
+
+class CostFeed(Base):
+    """One loaded cost file (actual or budgeted IT cost per month and cost pool)."""
+
+    __tablename__ = "cost_feed"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(500))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | replaced
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("cost_feed.id"))
+    months: Mapped[str] = mapped_column(String(400))
+    loaded_at: Mapped[dt.datetime]
+    loaded_by: Mapped[str] = mapped_column(String(120))
+    rows_read: Mapped[int] = mapped_column(Integer)
+    rows_loaded: Mapped[int] = mapped_column(Integer)
+    rows_rejected: Mapped[int] = mapped_column(Integer)
+    rows_duplicate: Mapped[int] = mapped_column(Integer)
+    amount_total: Mapped[Decimal]
+
+
+class CostEntry(Base):
+    """A cost per month, cost pool and GL account; ``scenario`` is actual or budget."""
+
+    __tablename__ = "cost_entry"
+    __table_args__ = (Index("ix_cost_entry_month", "month", "scenario"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("cost_feed.id"))
+    row_no: Mapped[int] = mapped_column(Integer)
+    month: Mapped[str] = mapped_column(String(7))
+    scenario: Mapped[str] = mapped_column(String(20))  # actual | budget
+    cost_pool: Mapped[str] = mapped_column(String(40))
+    gl_account: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    source_ref: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class CostReject(Base):
+    __tablename__ = "cost_reject"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("cost_feed.id"))
+    file_name: Mapped[str] = mapped_column(String(500))
+    row_no: Mapped[int | None] = mapped_column(Integer)
+    column: Mapped[str | None] = mapped_column(String(80))
+    code: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class DriverValue(Base):
+    """A driver (headcount, revenue, ...) per business line and month, for allocation."""
+
+    __tablename__ = "driver_value"
+    __table_args__ = (UniqueConstraint("month", "driver", "business_line_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    driver: Mapped[str] = mapped_column(String(40))
+    business_line_code: Mapped[str] = mapped_column(String(40))
+    value: Mapped[Decimal]
+    file_name: Mapped[str] = mapped_column(String(500))
+    row_no: Mapped[int] = mapped_column(Integer)
+
+
+# --- budgets ---------------------------------------------------------------------------------
+
+
+class BudgetLine(Base):
+    """A budgeted amount (and optionally volume) per business line, service and month."""
+
+    __tablename__ = "budget_line"
+    __table_args__ = (UniqueConstraint("month", "business_line_code", "service_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[str] = mapped_column(String(7))
+    business_line_code: Mapped[str] = mapped_column(String(40))
+    service_code: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal]
+    quantity: Mapped[Decimal | None]
+    tier_code: Mapped[str | None] = mapped_column(String(40))
+    file_name: Mapped[str] = mapped_column(String(500))
+    location: Mapped[str] = mapped_column(String(80))  # row number, or sheet!cell for a workbook
+    loaded_at: Mapped[dt.datetime]
+
+
 # --- settings and audit ----------------------------------------------------------------------
 
 

@@ -12,11 +12,11 @@ from billing.money import D
 
 
 def decimal_text(value: Decimal) -> str:
-    """Canonical text of a Decimal: fixed point, no exponent (``1E+3`` → ``1000``)."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    """A Decimal as fixed-point text with its own scale (``1E+3`` → ``1000``, ``470.00`` stays
+    ``470.00``, as PostgreSQL's NUMERIC keeps it)."""
+    if value == 0:
+        value = abs(value)
+    return format(value, "f")
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -43,4 +43,4 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_result_value(self, value, dialect: Dialect):
         if value is None:
             return None
-        return value + 0 if isinstance(value, Decimal) else D(str(value))
+        return value if isinstance(value, Decimal) else D(str(value))

@@ -1,0 +1,116 @@
+"""Month-end through the command: run, close, invoices, notes, reopen, on every backend.
+
+Usage-free fixtures: subscribed tiers with monthly fees give charges without a feed.
+DESK 2026.1 gold: monthly fee 470.00; NETWORK fees as in examples/tariffs/network.yaml.
+"""
+
+import re
+
+from tests.cli_helpers import run, write
+from tests.conftest import EXAMPLE_TARIFFS
+
+
+def setup_store(db_url, tmp_path):
+    write(tmp_path / "bl.csv", """
+        business_line,name,head_name,head_email,division
+        FIN,Finance,Ada Lovelace,ada@example.com,Corporate
+        OPS,Operations,Grace Hopper,grace@example.com,Operations
+    """)
+    write(tmp_path / "cc.csv", """
+        cost_center,name,business_line,gl_cost_center
+        CC-100,Accounting,FIN,100100
+        CC-200,Plant,OPS,200100
+    """)
+    write(tmp_path / "subs.csv", """
+        business_line,service,tier,effective_from
+        FIN,DESK,gold,2026-01-01
+        OPS,DESK,gold,2026-01-01
+    """)
+    run(db_url, "org", "load", tmp_path / "bl.csv")
+    run(db_url, "org", "load", tmp_path / "cc.csv")
+    run(db_url, "tariffs", "load", EXAMPLE_TARIFFS)
+    run(db_url, "subscriptions", "load", tmp_path / "subs.csv")
+
+
+def test_close_issues_one_numbered_invoice_per_business_line(db_url, tmp_path):
+    setup_store(db_url, tmp_path)
+    assert "chargeback: 940.00 USD" in run(db_url, "month", "run", "2026-03").stdout
+    closed = run(db_url, "month", "close", "2026-03", "--issue-date", "2026-04-02").stdout
+    assert "2 invoices (CB-2026-000001 to CB-2026-000002) totalling 940.00 USD" in closed
+    listed = run(db_url, "invoices", "list", "--month", "2026-03").stdout
+    assert "CB-2026-000001" in listed and "FIN Finance" in listed and "470.00 USD" in listed
+
+
+def test_closed_month_refuses_changes_with_a_way_forward(db_url, tmp_path):
+    setup_store(db_url, tmp_path)
+    run(db_url, "month", "run", "2026-03")
+    run(db_url, "month", "close", "2026-03")
+    again = run(db_url, "month", "close", "2026-03", ok=False)
+    assert again.exit_code == 1 and "already closed" in again.stderr and "adjust" in again.stderr
+    rerun = run(db_url, "month", "run", "2026-03", ok=False)
+    assert rerun.exit_code == 1 and "2026-03 is closed" in rerun.stderr and "reopen" in rerun.stderr
+    late = write(tmp_path / "late.csv", """
+        business_line,service,tier,effective_from
+        FIN,DESK,silver,2026-03-10
+    """)
+    refused = run(db_url, "subscriptions", "load", late, ok=False)
+    assert refused.exit_code == 1 and "closed month 2026-03" in refused.stderr
+    assert "Traceback" not in refused.stderr + rerun.stderr + again.stderr
+
+
+def test_close_refuses_when_inputs_changed_since_the_run(db_url, tmp_path):
+    setup_store(db_url, tmp_path)
+    run(db_url, "month", "run", "2026-03")
+    write(tmp_path / "more.csv", """
+        business_line,service,tier,effective_from
+        FIN,NETWORK,bronze,2026-03-01
+    """)
+    run(db_url, "subscriptions", "load", tmp_path / "more.csv")
+    refused = run(db_url, "month", "close", "2026-03", ok=False)
+    assert refused.exit_code == 1 and "changed since it was rated" in refused.stderr
+
+
+def test_credit_note_goes_into_the_next_open_month_and_cites_the_original(db_url, tmp_path):
+    setup_store(db_url, tmp_path)
+    run(db_url, "month", "run", "2026-03")
+    run(db_url, "month", "close", "2026-03")
+    note = run(db_url, "adjust", "--invoice", "CB-2026-000001", "--line", "1", "--amount", "70.00",
+               "--reason", "desk outage not covered by credits").stdout
+    assert "credit note CB-2026-000003 for FIN in 2026-04: -70.00 USD against CB-2026-000001" in note
+    shown = run(db_url, "invoices", "show", "CB-2026-000003").stdout
+    assert "Corrects: CB-2026-000001" in shown and "desk outage" in shown
+    too_much = run(db_url, "adjust", "--invoice", "CB-2026-000001", "--line", "1", "--amount", "500",
+                   "--reason", "x", ok=False)
+    assert too_much.exit_code == 1 and "400.00 left to credit" in too_much.stderr
+
+
+def test_adjusting_an_open_month_fails_cleanly(db_url, tmp_path):
+    setup_store(db_url, tmp_path)
+    run(db_url, "month", "run", "2026-03")
+    run(db_url, "month", "close", "2026-03")
+    run(db_url, "month", "reopen", "2026-03", "--reason", "wrong tier for OPS")
+    result = run(db_url, "adjust", "--invoice", "CB-2026-000001", "--reason", "x", ok=False)
+    assert result.exit_code == 1 and "2026-03 is open" in result.stderr and "month run" in result.stderr
+
+
+def test_reopen_cancels_invoices_and_reclose_numbers_without_gaps(db_url, tmp_path):
+    setup_store(db_url, tmp_path)
+    run(db_url, "month", "run", "2026-03")
+    run(db_url, "month", "close", "2026-03")
+    reopened = run(db_url, "month", "reopen", "2026-03", "--reason", "wrong tier").stdout
+    assert "2 invoice(s) cancelled by credit notes CB-2026-000003 to CB-2026-000004" in reopened
+    run(db_url, "month", "run", "2026-03")
+    closed = run(db_url, "month", "close", "2026-03").stdout
+    assert "CB-2026-000005 to CB-2026-000006" in closed
+    numbers = re.findall(r"CB-2026-\d{6}", run(db_url, "invoices", "list", "--month", "2026-03").stdout)
+    assert sorted(set(numbers)) == [f"CB-2026-{n:06d}" for n in range(1, 7)]
+    audit = run(db_url, "audit").stdout
+    assert "month.reopen" in audit and "wrong tier" in audit
+
+
+def test_explain_traces_an_invoice_line_to_its_tariff(db_url, tmp_path):
+    setup_store(db_url, tmp_path)
+    run(db_url, "month", "run", "2026-03")
+    run(db_url, "month", "close", "2026-03")
+    out = run(db_url, "explain", "CB-2026-000001/1").stdout
+    assert "tariff DESK version 2026.1" in out and "cost centre CC-100" in out
