@@ -255,7 +255,7 @@ def tariffs_load(session, directory: Path) -> None:
 def tariffs_show(session, at: dt.datetime | None) -> None:
     """Print the rate card in force on a date."""
     from billing.store.catalogue import load_catalogue
-    from tariffs.describe import describe_price
+    from tariffs.pricing import describe_price
 
     day = at.date() if at else dt.date.today()
     catalogue = load_catalogue(session)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from billing.problems import SourceRef
@@ -81,6 +81,7 @@ class Component:
 
     service: str
     quantity: Decimal
+    source: SourceRef | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,6 +112,7 @@ class Band:
     up_to: Decimal | None
     unit_price: Decimal
     flat_fee: Decimal = Decimal(0)
+    source: SourceRef | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +122,7 @@ class CreditBand:
 
     shortfall_up_to: Decimal | None
     credit_pct: Decimal
+    source: SourceRef | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,6 +139,7 @@ class TierPrice:
     included_quantity: Decimal = Decimal(0)
     minimum_charge: Decimal = Decimal(0)
     service_credits: tuple[tuple[Metric, tuple[CreditBand, ...]], ...] = ()
+    source: SourceRef | None = field(default=None, compare=False)  # where it was written; not content
 
     def credit_bands(self, metric: Metric) -> tuple[CreditBand, ...]:
         return next((bands for m, bands in self.service_credits if m is metric), ())

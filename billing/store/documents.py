@@ -51,19 +51,23 @@ def issue(session: Session, document: Invoice, *, fiscal_year: int, prefix: str,
     )
     session.add(row)
     session.flush()
-    for line in document.lines:
-        line_row = t.InvoiceLine(
+    line_rows = [
+        t.InvoiceLine(
             invoice_id=row.id, line_no=line.line_no, kind=line.kind, service_code=line.service,
             service_name=line.service_name, tier_code=line.tier, tier_name=line.tier_name,
             description=line.description, quantity=line.quantity, unit=line.unit, detail=line.detail,
             amount=line.amount, charge_id=charge_ids.get(line.charge_line_no) if line.charge_line_no else None,
             original_line_id=original_lines.get(line.original_line_no) if line.original_line_no else None,
         )
-        session.add(line_row)
-        session.flush()
-        for part in line.cost_centers:
-            session.add(t.InvoiceLineCostCenter(invoice_line_id=line_row.id, cost_center_code=part.cost_center,
-                                                gl_code=part.gl_code, amount=part.amount))
+        for line in document.lines
+    ]
+    session.add_all(line_rows)
+    session.flush()
+    session.add_all(
+        t.InvoiceLineCostCenter(invoice_line_id=line_row.id, cost_center_code=part.cost_center, gl_code=part.gl_code, amount=part.amount)
+        for line, line_row in zip(document.lines, line_rows)
+        for part in line.cost_centers
+    )
     session.flush()
     return _record(row, session)
 

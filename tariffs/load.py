@@ -1,0 +1,762 @@
+"""Read a tariff directory (YAML) into catalogue records, with every problem found.
+
+``load_catalogue(directory)`` returns ``(Catalogue, problems)`` and never raises on bad data.
+Each problem carries the file, the path inside the document (``tariffs[2].tiers.gold.bands[1]``),
+the 1-based line and a hint saying what to write instead. A record that cannot be built (a
+band whose price is not a number, say) is left out of the catalogue; its problem says why.
+
+The YAML format is described in docs/pricing.md ("Tariff files").
+
+This module also turns records into canonical, JSON-safe dicts and back (Decimals as text,
+dates ISO) so the store can keep a tariff version as JSON and tell when one has changed
+(:func:`tariff_version_hash`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from billing.money import D
+from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from tariffs.model import (
+    Band,
+    Catalogue,
+    ChargingMode,
+    Component,
+    CreditBand,
+    Metric,
+    PricingModel,
+    Service,
+    ServiceKind,
+    ServiceLevel,
+    TariffVersion,
+    Tier,
+    TierPrice,
+    Unit,
+)
+
+__all__ = [
+    "load_catalogue",
+    "catalogue_to_dict",
+    "catalogue_from_dict",
+    "unit_to_dict",
+    "unit_from_dict",
+    "tier_price_to_dict",
+    "tier_price_from_dict",
+    "service_to_dict",
+    "service_from_dict",
+    "tariff_version_to_dict",
+    "tariff_version_from_dict",
+    "tariff_version_hash",
+    "canonical_json",
+]
+
+# The keys each kind of mapping may hold: (required, optional). Anything else is a typo.
+_TOP = ((), ("units", "services", "tariffs"))
+_UNIT = (("code", "name"), ())
+_SERVICE = (
+    ("code", "name", "unit", "kind", "owner", "default_tier", "tiers"),
+    ("charging_mode", "description", "components"),
+)
+_TIER = (("code", "name", "funding_level"), ("service_level",))
+_SERVICE_LEVEL = ((), ("availability_pct", "response_minutes", "restore_hours", "support_hours"))
+_COMPONENT = (("service",), ("quantity",))
+_TARIFF = (("service", "version", "effective_from", "currency", "tiers"), ("effective_to",))
+_PRICE = (
+    ("model",),
+    (
+        "unit_price", "bands", "block_size", "block_price", "markup_pct",
+        "monthly_fee", "included_quantity", "minimum_charge", "service_credits",
+    ),
+)
+_BAND = (("unit_price",), ("up_to", "flat_fee"))
+_CREDIT_BAND = (("credit_pct",), ("shortfall_up_to",))
+
+_NUMBER_HINT = 'write a plain number such as 0.12 or "1250.00" (no currency sign, no thousands separator)'
+_MISSING = object()  # a key that is not there
+
+
+# --------------------------------------------------------------------------- YAML with lines
+
+
+class _Map(dict):
+    """A YAML mapping that remembers its own line and the line of each key (1-based)."""
+
+    __slots__ = ("line", "key_lines")
+
+
+class _Seq(list):
+    """A YAML sequence that remembers its own line and the line of each item (1-based)."""
+
+    __slots__ = ("line", "item_lines")
+
+
+def _line_of(value: object, key: object = _MISSING) -> int | None:
+    if isinstance(value, _Map):
+        return value.key_lines.get(key, value.line) if key is not _MISSING else value.line
+    if isinstance(value, _Seq):
+        return value.item_lines[key] if isinstance(key, int) else value.line
+    return None
+
+
+class _Reader:
+    """Reads one file's documents into records and collects its problems."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self.fatal = 0  # problems that stopped a record from being built
+
+    # ---- reporting
+
+    def ref(self, path: str, line: int | None) -> SourceRef:
+        return SourceRef(file=self.file, row=line, location=path or None)
+
+    def report(
+        self,
+        code: ProblemCode,
+        message: str,
+        path: str,
+        line: int | None,
+        hint: str,
+        *,
+        fatal: bool = True,
+        severity: Severity = Severity.ERROR,
+    ) -> None:
+        self.problems.append(
+            Problem(code=code, message=message, source=self.ref(path, line), severity=severity, hint=hint)
+        )
+        if fatal:
+            self.fatal += 1
+
+    # ---- turning YAML nodes into values that remember their lines
+
+    def compose(self, text: str) -> Any:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            return None if node is None else self._value(node, loader, "")
+        finally:
+            loader.dispose()
+
+    def _value(self, node: yaml.Node, loader: yaml.SafeLoader, path: str) -> Any:
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            loader.flatten_mapping(node)  # resolves "<<: *anchor" merges
+            result = _Map()
+            result.line, result.key_lines = line, {}
+            for key_node, value_node in node.value:
+                key_line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.report(ProblemCode.VALUE_INVALID, "a key must be a plain word", path, key_line,
+                                "write keys as plain words such as unit_price")
+                    continue
+                key = key_node.value  # the key exactly as written: "2026", "no" and "on" stay text
+                if key in result:
+                    self.report(ProblemCode.DUPLICATE, f"key {key!r} is written twice", _join(path, key),
+                                key_line, f"keep one {key!r}; YAML would silently use the last one")
+                    continue
+                result[key] = self._value(value_node, loader, _join(path, key))
+                result.key_lines[key] = key_line
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            result = _Seq()
+            result.line, result.item_lines = line, []
+            for i, item in enumerate(node.value):
+                result.append(self._value(item, loader, f"{path}[{i}]"))
+                result.item_lines.append(item.start_mark.line + 1)
+            return result
+        if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
+            # Numbers keep the text as written, so 0.10 stays 0.10 and "2026.10" is not 2026.1.
+            return node.value
+        return loader.construct_object(node, deep=True)
+
+    # ---- reading fields
+
+    def keys(self, value: Any, path: str, line: int | None, spec: tuple, what: str) -> _Map | None:
+        """Check ``value`` is a mapping with the required keys and no unknown ones."""
+        required, optional = spec
+        if not isinstance(value, dict):
+            example = ", ".join(f"{k}: ..." for k in required) or ", ".join(f"{k}: ..." for k in optional[:2])
+            self.report(ProblemCode.VALUE_INVALID, f"{what} must be a mapping of keys, not {_kind(value)}",
+                        path, line if line is not None else _line_of(value), f"write it as {{{example}}}")
+            return None
+        allowed = required + optional
+        for key in value:
+            if key not in allowed:
+                self.report(ProblemCode.UNKNOWN_KEY, f"unknown key {key!r} in {what}", _join(path, key),
+                            _line_of(value, key), _did_you_mean(key, allowed, "allowed keys"), fatal=False)
+        for key in required:
+            if value.get(key) is None:
+                self.report(ProblemCode.VALUE_MISSING, f"{what} has no {key}", _join(path, key),
+                            _line_of(value, key), f"add '{key}:' to the {what}")
+        return value
+
+    def text(self, m: _Map, key: str, path: str) -> str | None:
+        value = m.get(key)
+        if value is None:
+            return None  # missing required keys were reported by keys()
+        if isinstance(value, bool) or not isinstance(value, str):
+            self.report(ProblemCode.VALUE_INVALID, f"{key} must be text, not {_kind(value)}",
+                        _join(path, key), _line_of(m, key), f'write it in quotes, e.g. {key}: "{_plain(value)}"')
+            return None
+        return value.strip()
+
+    def number(self, m: _Map, key: str, path: str) -> Decimal | None:
+        value = m.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                return D(value)
+            except ValueError:
+                pass
+        self.report(ProblemCode.NOT_A_NUMBER, f"{key} is not a number: {_plain(value)!r}",
+                    _join(path, key), _line_of(m, key), _NUMBER_HINT)
+        return None
+
+    def date(self, m: _Map, key: str, path: str) -> dt.date | None:
+        value = m.get(key)
+        if value is None:
+            return None
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        self.report(ProblemCode.NOT_A_DATE, f"{key} is not a date: {_plain(value)!r}", _join(path, key),
+                    _line_of(m, key), f"write the date as YYYY-MM-DD, e.g. {key}: 2026-01-01")
+        return None
+
+    def choice(self, m: _Map, key: str, path: str, enum_type: type) -> Any:
+        raw = self.text(m, key, path)
+        if raw is None:
+            return None
+        try:
+            return enum_type(raw)
+        except ValueError:
+            choices = [e.value for e in enum_type]
+            self.report(ProblemCode.VALUE_INVALID, f"{key} {raw!r} is not one of {', '.join(choices)}",
+                        _join(path, key), _line_of(m, key), _did_you_mean(raw, choices, "write one of"))
+            return None
+
+    def items(self, m: _Map, key: str, path: str, what: str) -> list[tuple[Any, str, int | None]]:
+        """The items of a list under ``key``, with their paths and lines."""
+        value = m.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.report(ProblemCode.VALUE_INVALID, f"{key} must be a list of {what}, not {_kind(value)}",
+                        _join(path, key), _line_of(m, key), f"write each of the {what} on its own '- ' line")
+            return []
+        return [(item, f"{_join(path, key)}[{i}]", _line_of(value, i)) for i, item in enumerate(value)]
+
+    def entries(self, m: _Map, key: str, path: str, what: str) -> list[tuple[str, Any, str, int | None]]:
+        """The entries of a mapping under ``key`` (for ``tiers:`` of a tariff and ``service_credits:``)."""
+        value = m.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, dict):
+            self.report(ProblemCode.VALUE_INVALID, f"{key} must be a mapping of {what}, not {_kind(value)}",
+                        _join(path, key), _line_of(m, key), f"write it as '{key}:' then one '<{what}>: ...' per line")
+            return []
+        return [(k, v, _join(_join(path, key), k), _line_of(value, k)) for k, v in value.items()]
+
+    # ---- records; each returns None when it cannot be built
+
+    def keep(self, record: Any, before: int) -> Any:
+        """The record, or None when a problem since ``before`` means it could not be built."""
+        return None if self.fatal > before else record
+
+    def unit(self, value: Any, path: str, line: int | None) -> Unit | None:
+        before = self.fatal
+        m = self.keys(value, path, line, _UNIT, "unit")
+        if m is None:
+            return None
+        return self.keep(Unit(
+            code=self.text(m, "code", path), name=self.text(m, "name", path), source=self.ref(path, m.line)), before)
+
+    def service(self, value: Any, path: str, line: int | None) -> Service | None:
+        before = self.fatal
+        m = self.keys(value, path, line, _SERVICE, "service")
+        if m is None:
+            return None
+
+        def make() -> Service:
+            tiers = [self.tier(v, p, ln, rank) for rank, (v, p, ln) in enumerate(self.items(m, "tiers", path, "tiers"))]
+            components = [self.component(v, p, ln) for v, p, ln in self.items(m, "components", path, "components")]
+            return Service(
+                code=self.text(m, "code", path),
+                name=self.text(m, "name", path),
+                unit=self.text(m, "unit", path),
+                kind=self.choice(m, "kind", path, ServiceKind),
+                owner=self.text(m, "owner", path),
+                default_tier=self.text(m, "default_tier", path),
+                charging_mode=self.choice(m, "charging_mode", path, ChargingMode) or ChargingMode.CHARGEBACK,
+                description=self.text(m, "description", path) or "",
+                tiers=tuple(tiers),
+                components=tuple(components),
+                source=self.ref(path, m.line),
+            )
+
+        return self.keep(make(), before)
+
+    def tier(self, value: Any, path: str, line: int | None, rank: int) -> Tier | None:
+        before = self.fatal
+        m = self.keys(value, path, line, _TIER, "tier")
+        if m is None:
+            return None
+        return self.keep(Tier(
+            code=self.text(m, "code", path),
+            name=self.text(m, "name", path),
+            funding_level=self.text(m, "funding_level", path),
+            service_level=self.service_level(m, path),
+            rank=rank,
+            source=self.ref(path, m.line),
+        ), before)
+
+    def service_level(self, tier: _Map, path: str) -> ServiceLevel | None:
+        if tier.get("service_level") is None:
+            return ServiceLevel()
+        path = _join(path, "service_level")
+        m = self.keys(tier["service_level"], path, _line_of(tier, "service_level"), _SERVICE_LEVEL, "service level")
+        if m is None:
+            return None
+        support = m.get("support_hours")
+        return ServiceLevel(
+            availability_pct=self.number(m, "availability_pct", path),
+            response_minutes=self.number(m, "response_minutes", path),
+            restore_hours=self.number(m, "restore_hours", path),
+            # "24x7" is text; a bare number such as 24 is read as its text
+            support_hours=None if support is None else self.text(m, "support_hours", path),
+        )
+
+    def component(self, value: Any, path: str, line: int | None) -> Component | None:
+        before = self.fatal
+        m = self.keys(value, path, line, _COMPONENT, "component")
+        if m is None:
+            return None
+        return self.keep(Component(
+            service=self.text(m, "service", path),
+            quantity=self.number(m, "quantity", path) if m.get("quantity") is not None else Decimal(1),
+            source=self.ref(path, m.line),
+        ), before)
+
+    def tariff(self, value: Any, path: str, line: int | None) -> TariffVersion | None:
+        before = self.fatal
+        m = self.keys(value, path, line, _TARIFF, "tariff")
+        if m is None:
+            return None
+
+        def make() -> TariffVersion:
+            prices = []
+            for code, price, p, ln in self.entries(m, "tiers", path, "tier"):
+                prices.append((code, self.price(price, p, ln)))
+            return TariffVersion(
+                service=self.text(m, "service", path),
+                version=self.text(m, "version", path),
+                effective_from=self.date(m, "effective_from", path),
+                effective_to=self.date(m, "effective_to", path),
+                currency=self.text(m, "currency", path),
+                prices=tuple(prices),
+                source=self.ref(path, m.line),
+            )
+
+        return self.keep(make(), before)
+
+    def price(self, value: Any, path: str, line: int | None) -> TierPrice | None:
+        before = self.fatal
+        m = self.keys(value, path, line, _PRICE, "tier price")
+        if m is None:
+            return None
+
+        def make() -> TierPrice:
+            bands = [self.band(v, p, ln) for v, p, ln in self.items(m, "bands", path, "bands")]
+            credits = []
+            for metric_name, credit_list, p, ln in self.entries(m, "service_credits", path, "metric"):
+                metric = self.metric(metric_name, p, ln)
+                if not isinstance(credit_list, list):
+                    self.report(ProblemCode.VALUE_INVALID, f"credits for {metric_name} must be a list of bands",
+                                p, ln, "write one '- {shortfall_up_to: ..., credit_pct: ...}' line per band")
+                    continue
+                bands_for_metric = [
+                    self.credit_band(v, f"{p}[{i}]", _line_of(credit_list, i)) for i, v in enumerate(credit_list)
+                ]
+                credits.append((metric, tuple(bands_for_metric)))
+            return TierPrice(
+                model=self.choice(m, "model", path, PricingModel),
+                unit_price=self.number(m, "unit_price", path),
+                bands=tuple(bands),
+                block_size=self.number(m, "block_size", path),
+                block_price=self.number(m, "block_price", path),
+                markup_pct=self.number(m, "markup_pct", path),
+                monthly_fee=_or_zero(self.number(m, "monthly_fee", path)),
+                included_quantity=_or_zero(self.number(m, "included_quantity", path)),
+                minimum_charge=_or_zero(self.number(m, "minimum_charge", path)),
+                service_credits=tuple(credits),
+                source=self.ref(path, m.line),
+            )
+
+        return self.keep(make(), before)
+
+    def metric(self, name: object, path: str, line: int | None) -> Metric | None:
+        try:
+            return Metric(name)
+        except ValueError:
+            choices = [m.value for m in Metric]
+            self.report(ProblemCode.UNKNOWN_KEY, f"{name!r} is not a service-level metric", path, line,
+                        _did_you_mean(str(name), choices, "credits can be given for"))
+            return None
+
+    def band(self, value: Any, path: str, line: int | None) -> Band | None:
+        before = self.fatal
+        m = self.keys(value, path, line, _BAND, "band")
+        if m is None:
+            return None
+        return self.keep(Band(
+            up_to=self.number(m, "up_to", path),
+            unit_price=self.number(m, "unit_price", path),
+            flat_fee=_or_zero(self.number(m, "flat_fee", path)),
+            source=self.ref(path, m.line),
+        ), before)
+
+    def credit_band(self, value: Any, path: str, line: int | None) -> CreditBand | None:
+        before = self.fatal
+        m = self.keys(value, path, line, _CREDIT_BAND, "credit band")
+        if m is None:
+            return None
+        return self.keep(CreditBand(
+            shortfall_up_to=self.number(m, "shortfall_up_to", path),
+            credit_pct=self.number(m, "credit_pct", path),
+            source=self.ref(path, m.line),
+        ), before)
+
+    # ---- a whole file
+
+    def read_file(self, text: str) -> tuple[list[Unit], list[Service], list[TariffVersion]]:
+        try:
+            document = self.compose(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            self.report(ProblemCode.FILE_UNREADABLE, f"not valid YAML: {_yaml_reason(exc)}", "",
+                        None if mark is None else mark.line + 1,
+                        "check the indentation and quoting on this line (values with ':' or '#' need quotes)")
+            return [], [], []
+        if document is None:
+            self.report(ProblemCode.FILE_EMPTY, "the file is empty", "", None,
+                        "add units:, services: or tariffs:, or delete the file", severity=Severity.WARNING, fatal=False)
+            return [], [], []
+        m = self.keys(document, "", 1, _TOP, "tariff file")
+        if m is None:
+            return [], [], []
+        units = [self.unit(v, p, ln) for v, p, ln in self.items(m, "units", "", "units")]
+        services = [self.service(v, p, ln) for v, p, ln in self.items(m, "services", "", "services")]
+        tariffs = [self.tariff(v, p, ln) for v, p, ln in self.items(m, "tariffs", "", "tariffs")]
+        return _present(units), _present(services), _present(tariffs)
+
+
+def load_catalogue(directory: Path) -> tuple[Catalogue, list[Problem]]:
+    """Read every ``*.yaml`` file directly in ``directory`` (sorted by name, no subfolders).
+
+    Never raises on bad data: every problem found comes back with its file, location, line
+    and a hint. Records that could not be built are left out of the catalogue.
+    """
+    directory = Path(directory)
+    problems: list[Problem] = []
+    units: list[Unit] = []
+    services: list[Service] = []
+    tariffs: list[TariffVersion] = []
+    if not directory.is_dir():
+        problems.append(Problem(
+            code=ProblemCode.FILE_UNREADABLE, message="no such tariff directory",
+            source=SourceRef(file=str(directory)), hint="give the folder that holds the tariff *.yaml files"))
+        return Catalogue(units=(), services=(), tariffs=()), problems
+    paths = sorted(p for p in directory.iterdir() if p.suffix == ".yaml" and p.is_file())
+    for stray in sorted(p for p in directory.iterdir() if p.suffix == ".yml" and p.is_file()):
+        problems.append(Problem(
+            code=ProblemCode.FILE_UNREADABLE, message="ignored: only *.yaml files are read",
+            source=SourceRef(file=str(stray)), severity=Severity.WARNING,
+            hint=f"rename it to {stray.with_suffix('.yaml').name}"))
+    if not paths:
+        problems.append(Problem(
+            code=ProblemCode.FILE_EMPTY, message="no *.yaml tariff files in this directory",
+            source=SourceRef(file=str(directory)), hint="put units:, services: and tariffs: in *.yaml files here"))
+    for path in paths:
+        reader = _Reader(str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reader.report(ProblemCode.FILE_UNREADABLE, f"cannot read the file: {exc}", "", None,
+                          "save it as UTF-8 text and check it can be opened")
+        else:
+            file_units, file_services, file_tariffs = reader.read_file(text)
+            units += file_units
+            services += file_services
+            tariffs += file_tariffs
+        problems += reader.problems
+    by_code = {s.code: s for s in services}
+    tariffs = [_in_tier_order(tv, by_code.get(tv.service)) for tv in tariffs]
+    return Catalogue(units=tuple(units), services=tuple(services), tariffs=tuple(tariffs)), problems
+
+
+def _in_tier_order(tv: TariffVersion, service: Service | None) -> TariffVersion:
+    """Put a version's prices in the service's tier order (best first); unknown tiers last."""
+    if service is None:
+        return tv
+    rank = {t.code: t.rank for t in service.tiers}
+    prices = sorted(tv.prices, key=lambda item: rank.get(item[0], len(rank)))  # stable for unknown tiers
+    return TariffVersion(
+        service=tv.service, version=tv.version, effective_from=tv.effective_from,
+        effective_to=tv.effective_to, currency=tv.currency, prices=tuple(prices), source=tv.source)
+
+
+# --------------------------------------------------------------------------- canonical dicts
+
+
+def _num(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _dec(value: object) -> Decimal | None:
+    return None if value is None else D(value)
+
+
+def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:
+    """Leave out keys that are not set, so adding a new optional field later does not
+    change the hash of versions that do not use it."""
+    return {k: v for k, v in d.items() if v not in (None, "", [], {})}
+
+
+def _unless_zero(value: Decimal) -> str | None:
+    """A fee, included quantity or minimum: left out when zero (its default)."""
+    return None if value == 0 else str(value)
+
+
+def unit_to_dict(unit: Unit) -> dict[str, Any]:
+    return {"code": unit.code, "name": unit.name}
+
+
+def unit_from_dict(d: Mapping[str, Any], *, source: SourceRef | None = None) -> Unit:
+    return Unit(code=d["code"], name=d["name"], source=source)
+
+
+def service_to_dict(service: Service) -> dict[str, Any]:
+    """A service as a canonical, JSON-safe dict (tiers in rank order, best first)."""
+    return _drop_empty({
+        "code": service.code,
+        "name": service.name,
+        "unit": service.unit,
+        "kind": service.kind.value,
+        "owner": service.owner,
+        "charging_mode": service.charging_mode.value,
+        "default_tier": service.default_tier,
+        "description": service.description,
+        "tiers": [
+            _drop_empty({
+                "code": t.code,
+                "name": t.name,
+                "funding_level": t.funding_level,
+                "service_level": _drop_empty({
+                    "availability_pct": _num(t.service_level.availability_pct),
+                    "response_minutes": _num(t.service_level.response_minutes),
+                    "restore_hours": _num(t.service_level.restore_hours),
+                    "support_hours": t.service_level.support_hours,
+                }),
+            })
+            for t in sorted(service.tiers, key=lambda t: t.rank)
+        ],
+        "components": [{"service": c.service, "quantity": str(c.quantity)} for c in service.components],
+    })
+
+
+def service_from_dict(d: Mapping[str, Any], *, source: SourceRef | None = None) -> Service:
+    """Rebuild a service from :func:`service_to_dict` output. Raises on malformed input
+    (stored data is trusted; YAML from users goes through :func:`load_catalogue`)."""
+    tiers = []
+    for rank, t in enumerate(d.get("tiers", ())):
+        level = t.get("service_level", {})
+        tiers.append(Tier(
+            code=t["code"], name=t["name"], funding_level=t["funding_level"], rank=rank,
+            service_level=ServiceLevel(
+                availability_pct=_dec(level.get("availability_pct")),
+                response_minutes=_dec(level.get("response_minutes")),
+                restore_hours=_dec(level.get("restore_hours")),
+                support_hours=level.get("support_hours"),
+            ),
+        ))
+    return Service(
+        code=d["code"],
+        name=d["name"],
+        unit=d["unit"],
+        kind=ServiceKind(d["kind"]),
+        owner=d["owner"],
+        charging_mode=ChargingMode(d.get("charging_mode", ChargingMode.CHARGEBACK.value)),
+        default_tier=d["default_tier"],
+        description=d.get("description", ""),
+        tiers=tuple(tiers),
+        components=tuple(Component(service=c["service"], quantity=D(c["quantity"])) for c in d.get("components", ())),
+        source=source,
+    )
+
+
+def tier_price_to_dict(price: TierPrice) -> dict[str, Any]:
+    return _drop_empty({
+        "model": price.model.value,
+        "unit_price": _num(price.unit_price),
+        "bands": [
+            _drop_empty({"up_to": _num(b.up_to), "unit_price": str(b.unit_price), "flat_fee": _unless_zero(b.flat_fee)})
+            for b in price.bands
+        ],
+        "block_size": _num(price.block_size),
+        "block_price": _num(price.block_price),
+        "markup_pct": _num(price.markup_pct),
+        "monthly_fee": _unless_zero(price.monthly_fee),
+        "included_quantity": _unless_zero(price.included_quantity),
+        "minimum_charge": _unless_zero(price.minimum_charge),
+        "service_credits": {
+            metric.value: [
+                _drop_empty({"shortfall_up_to": _num(c.shortfall_up_to), "credit_pct": str(c.credit_pct)})
+                for c in bands
+            ]
+            for metric, bands in price.service_credits
+        },
+    })
+
+
+def tier_price_from_dict(d: Mapping[str, Any]) -> TierPrice:
+    return TierPrice(
+        model=PricingModel(d["model"]),
+        unit_price=_dec(d.get("unit_price")),
+        bands=tuple(
+            Band(up_to=_dec(b.get("up_to")), unit_price=D(b["unit_price"]), flat_fee=D(b.get("flat_fee", "0")))
+            for b in d.get("bands", ())
+        ),
+        block_size=_dec(d.get("block_size")),
+        block_price=_dec(d.get("block_price")),
+        markup_pct=_dec(d.get("markup_pct")),
+        monthly_fee=D(d.get("monthly_fee", "0")),
+        included_quantity=D(d.get("included_quantity", "0")),
+        minimum_charge=D(d.get("minimum_charge", "0")),
+        service_credits=tuple(
+            (Metric(metric), tuple(
+                CreditBand(shortfall_up_to=_dec(c.get("shortfall_up_to")), credit_pct=D(c["credit_pct"]))
+                for c in bands
+            ))
+            for metric, bands in d.get("service_credits", {}).items()
+        ),
+    )
+
+
+def tariff_version_to_dict(tv: TariffVersion) -> dict[str, Any]:
+    """A tariff version as a canonical, JSON-safe dict: Decimals as their text, dates ISO,
+    prices as a list in tier order. The source (file and line) is not part of it."""
+    return {
+        "service": tv.service,
+        "version": tv.version,
+        "effective_from": tv.effective_from.isoformat(),
+        "effective_to": None if tv.effective_to is None else tv.effective_to.isoformat(),
+        "currency": tv.currency,
+        "prices": [{"tier": tier, **tier_price_to_dict(price)} for tier, price in tv.prices],
+    }
+
+
+def tariff_version_from_dict(d: Mapping[str, Any], *, source: SourceRef | None = None) -> TariffVersion:
+    """Rebuild a tariff version from :func:`tariff_version_to_dict` output."""
+    return TariffVersion(
+        service=d["service"],
+        version=d["version"],
+        effective_from=dt.date.fromisoformat(d["effective_from"]),
+        effective_to=None if d.get("effective_to") is None else dt.date.fromisoformat(d["effective_to"]),
+        currency=d["currency"],
+        prices=tuple((p["tier"], tier_price_from_dict(p)) for p in d["prices"]),
+        source=source,
+    )
+
+
+def catalogue_to_dict(catalogue: Catalogue) -> dict[str, Any]:
+    return {
+        "units": [unit_to_dict(u) for u in catalogue.units],
+        "services": [service_to_dict(s) for s in catalogue.services],
+        "tariffs": [tariff_version_to_dict(t) for t in catalogue.tariffs],
+    }
+
+
+def catalogue_from_dict(d: Mapping[str, Any]) -> Catalogue:
+    return Catalogue(
+        units=tuple(unit_from_dict(u) for u in d.get("units", ())),
+        services=tuple(service_from_dict(s) for s in d.get("services", ())),
+        tariffs=tuple(tariff_version_from_dict(t) for t in d.get("tariffs", ())),
+    )
+
+
+def canonical_json(d: Mapping[str, Any]) -> str:
+    """Sorted keys, no spaces, UTF-8 text: the same content always gives the same text."""
+    return json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def tariff_version_hash(tv: TariffVersion) -> str:
+    """sha256 (hex) of the version's canonical JSON. Numbers are compared as written:
+    changing "0.10" to "0.1" counts as a change."""
+    return hashlib.sha256(canonical_json(tariff_version_to_dict(tv)).encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"yes/no ({value})"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dt.datetime):
+        return "a date and time"
+    if isinstance(value, dt.date):
+        return "a date"
+    return f"{value!r}"
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _did_you_mean(word: str, choices: tuple[str, ...] | list[str], lead: str) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    listing = f"{lead}: {', '.join(choices)}"
+    return f"did you mean {close[0]!r}? {listing}" if close else listing
+
+
+def _or_zero(value: Decimal | None) -> Decimal:
+    return Decimal(0) if value is None else value
+
+
+def _present(records: list[Any]) -> list[Any]:
+    return [r for r in records if r is not None]
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None)
+    context = getattr(exc, "context", None)
+    return " ".join(str(p) for p in (context, problem) if p) or str(exc).splitlines()[0]

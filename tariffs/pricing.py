@@ -1,0 +1,418 @@
+"""Price a month's quantity with one tier price, and assess service credits.
+
+Pure and exact: Decimal in, Decimal out, nothing is rounded here. Amounts are rounded once,
+on the invoice line, by ``billing.money.round_minor``. Every rule below has a worked example
+in docs/pricing.md.
+
+- ``included_quantity`` is taken off first: billable = max(0, quantity - included).
+- Band upper edges are inclusive; bands are priced in the order of their edges, whatever the
+  order they were written in.
+- ``fraction`` (days in force / days in the month) prorates the monthly fee, the included
+  quantity and the minimum charge, never the band edges.
+- amount = max(usage + monthly fee, minimum); a negative pass-through (a refund) is never
+  topped up to the minimum.
+- A negative month quantity (more corrections than usage) is nothing to charge for every
+  model but pass-through: billable is 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
+from fractions import Fraction
+
+from tariffs.model import Band, CreditBand, Metric, PricingModel, ServiceLevel, TierPrice
+
+__all__ = [
+    "BandUse",
+    "PriceBreakdown",
+    "MetricCredit",
+    "CreditAssessment",
+    "price_usage",
+    "service_credit",
+    "segment_fraction",
+    "describe_price",
+    "PRECISION",
+]
+
+PRECISION = 50
+"""Significant digits of a prorating division (days in force / days in the month), the only
+step that can be inexact. Everything else (sums, products, differences) is exact: it runs in
+a wide context that raises ``decimal.Inexact`` rather than round."""
+
+_DIVISION = Context(prec=PRECISION, traps=[InvalidOperation, DivisionByZero, Overflow])
+_EXACT = Context(prec=400, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BandUse:
+    """How much of the billable quantity one band priced.
+
+    ``band_index`` counts bands in price order (lowest edge first, open-ended last), from 0.
+    """
+
+    band_index: int
+    up_to: Decimal | None
+    quantity: Decimal
+    unit_price: Decimal
+    flat_fee: Decimal
+    amount: Decimal  # quantity × unit_price + flat_fee
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceBreakdown:
+    """A month's (or segment's) charge for one tier price, with the arithmetic shown.
+
+    ``amount = max(usage_amount + monthly_fee, minimum)`` and
+    ``minimum_topup = amount - (usage_amount + monthly_fee)``; for a negative pass-through
+    the minimum does not apply and ``minimum_topup`` is 0.
+    """
+
+    model: PricingModel
+    quantity: Decimal  # as measured
+    included: Decimal  # included quantity after proration
+    billable: Decimal  # quantity the usage price applies to
+    cost: Decimal  # source cost (pass-through), else 0
+    usage_amount: Decimal
+    monthly_fee: Decimal  # after proration
+    minimum_topup: Decimal
+    amount: Decimal
+    bands: tuple[BandUse, ...]
+    detail: str
+
+    def __post_init__(self) -> None:
+        with localcontext(_EXACT):
+            adds_up = self.amount == self.usage_amount + self.monthly_fee + self.minimum_topup
+        if not adds_up:
+            raise ValueError("price breakdown does not add up: amount != usage + monthly fee + minimum top-up")
+
+
+def segment_fraction(days_in_force: int, days_in_month: int) -> Decimal:
+    """The share of a month a tier or tariff version was in force: days_in_force / days_in_month.
+
+    Computed to :data:`PRECISION` (50) significant digits; 1 and halves are exact. For a tie
+    that must land exactly (0.21 × 2/28 = 0.015), pass ``Fraction(days_in_force, days_in_month)``
+    to :func:`price_usage` instead: it then divides last, so any amount that can be written
+    exactly is.
+    """
+    if isinstance(days_in_force, bool) or isinstance(days_in_month, bool):
+        raise TypeError("days must be whole numbers")
+    if days_in_month <= 0:
+        raise ValueError(f"a month has at least one day, not {days_in_month}")
+    if not 0 <= days_in_force <= days_in_month:
+        raise ValueError(f"{days_in_force} days in force is not within a {days_in_month}-day month")
+    with localcontext(_DIVISION):
+        return Decimal(days_in_force) / Decimal(days_in_month)
+
+
+def _prorate(value: Decimal, fraction: Decimal | Fraction) -> Decimal:
+    """``value × fraction``; the value as written when the fraction is 1."""
+    if fraction == 1:
+        return value
+    if isinstance(fraction, Fraction):
+        scaled = value * Decimal(fraction.numerator)
+        with localcontext(_DIVISION):
+            return _tidy(scaled / Decimal(fraction.denominator))
+    return _tidy(value * fraction)
+
+
+def _tidy(value: Decimal) -> Decimal:
+    """Drop trailing zeros after the point (2.5000 → 2.5, 0E-50 → 0), never writing 1E+2."""
+    if value == value.to_integral_value():
+        return value.quantize(_ONE)
+    return value.normalize()
+
+
+def _as_decimal(value: Decimal | int, name: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise TypeError(f"{name} must be a Decimal, not {type(value).__name__}")
+    value = Decimal(value)
+    if not value.is_finite():
+        raise ValueError(f"{name} must be a finite number, not {value}")
+    return value
+
+
+def _in_order(bands: tuple[Band, ...]) -> list[Band]:
+    """Bands from the lowest upper edge to the highest, the open-ended band last."""
+    return sorted(bands, key=lambda b: (b.up_to is None, b.up_to if b.up_to is not None else _ZERO))
+
+
+def price_usage(
+    price: TierPrice,
+    quantity: Decimal,
+    *,
+    cost: Decimal = _ZERO,
+    fraction: Decimal | Fraction = _ONE,
+) -> PriceBreakdown:
+    """Price ``quantity`` units (and, for pass-through, ``cost``) with ``price``.
+
+    ``fraction`` is the share of the month this price was in force (see
+    :func:`segment_fraction`); it prorates the monthly fee, the included quantity and the
+    minimum charge. Raises ``ValueError`` when the price cannot price the quantity (a tariff
+    that did not pass validation) and ``TypeError`` for a float.
+    """
+    quantity = _as_decimal(quantity, "quantity")
+    cost = _as_decimal(cost, "cost")
+    if not isinstance(fraction, (Decimal, Fraction)) or not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be a Decimal or Fraction from 0 to 1, not {fraction!r}")
+    with localcontext(_EXACT):
+        monthly_fee = _prorate(price.monthly_fee, fraction)
+        minimum = _prorate(price.minimum_charge, fraction)
+        model = price.model
+        if model is PricingModel.PASS_THROUGH:
+            included = _ZERO
+            billable = quantity  # informational: the charge follows the cost
+            usage, bands, detail = _pass_through(price, cost)
+        else:
+            included = _prorate(price.included_quantity, fraction)
+            billable = max(_ZERO, quantity - included)
+            usage, bands, detail = _usage(price, billable)
+        subtotal = usage + monthly_fee
+        if model is PricingModel.PASS_THROUGH and cost < 0:
+            amount = subtotal  # a refund is passed on in full; the minimum does not apply
+        else:
+            amount = max(subtotal, minimum)
+        return PriceBreakdown(
+            model=model,
+            quantity=quantity,
+            included=included,
+            billable=billable,
+            cost=cost if model is PricingModel.PASS_THROUGH else _ZERO,
+            usage_amount=usage,
+            monthly_fee=monthly_fee,
+            minimum_topup=_ZERO if amount == subtotal else amount - subtotal,
+            amount=amount,
+            bands=bands,
+            detail=detail,
+        )
+
+
+def _usage(price: TierPrice, billable: Decimal) -> tuple[Decimal, tuple[BandUse, ...], str]:
+    model = price.model
+    if model is PricingModel.FIXED:
+        return _ZERO, (), "monthly fee only"
+    if model is PricingModel.PER_UNIT:
+        unit_price = _required(price.unit_price, "unit_price", model)
+        return billable * unit_price, (), f"{_qty(billable)} @ {_money(unit_price)}"
+    if model is PricingModel.PACKAGE:
+        size = _required(price.block_size, "block_size", model)
+        block_price = _required(price.block_price, "block_price", model)
+        if size <= 0:
+            raise ValueError(f"block_size must be above zero, not {size}")
+        whole, rest = divmod(billable, size)
+        blocks = whole + (1 if rest > 0 else 0)  # a started block counts whole
+        noun = "block" if blocks == 1 else "blocks"
+        return blocks * block_price, (), f"{_qty(blocks)} {noun} of {_qty(size)} @ {_money(block_price)}"
+    if not price.bands:
+        raise ValueError(f"a {model.value} price needs bands")
+    bands = _in_order(price.bands)
+    if model is PricingModel.GRADUATED:
+        return _graduated(bands, billable)
+    if model is PricingModel.VOLUME:
+        return _volume(bands, billable)
+    raise ValueError(f"unknown pricing model {model!r}")
+
+
+def _graduated(bands: list[Band], billable: Decimal) -> tuple[Decimal, tuple[BandUse, ...], str]:
+    """Each band prices the part of the quantity within it; a band entered adds its flat fee."""
+    uses = []
+    lower = _ZERO
+    for i, band in enumerate(bands):
+        if billable <= lower:
+            break
+        upper = billable if band.up_to is None else min(billable, band.up_to)
+        part = upper - lower
+        uses.append(BandUse(band_index=i, up_to=band.up_to, quantity=part, unit_price=band.unit_price,
+                            flat_fee=band.flat_fee, amount=part * band.unit_price + band.flat_fee))
+        if band.up_to is None:
+            break
+        lower = band.up_to
+    else:
+        if billable > lower:
+            raise ValueError(f"{billable} is above the last band ({lower}) and has no price")
+    return sum((u.amount for u in uses), _ZERO), tuple(uses), _describe_bands(uses)
+
+
+def _volume(bands: list[Band], billable: Decimal) -> tuple[Decimal, tuple[BandUse, ...], str]:
+    """Every unit at the rate of the band the whole quantity falls in, plus that band's flat fee."""
+    if billable <= 0:
+        return _ZERO, (), "nothing billable"
+    for i, band in enumerate(bands):
+        if band.up_to is None or billable <= band.up_to:
+            use = BandUse(band_index=i, up_to=band.up_to, quantity=billable, unit_price=band.unit_price,
+                          flat_fee=band.flat_fee, amount=billable * band.unit_price + band.flat_fee)
+            return use.amount, (use,), _describe_bands([use])
+    raise ValueError(f"{billable} is above the last band ({bands[-1].up_to}) and has no price")
+
+
+def _pass_through(price: TierPrice, cost: Decimal) -> tuple[Decimal, tuple[BandUse, ...], str]:
+    markup = _required(price.markup_pct, "markup_pct", PricingModel.PASS_THROUGH)
+    amount = cost * (_ONE + markup / _HUNDRED)
+    if markup > 0:
+        detail = f"cost {_money(cost)} + {_qty(markup)}% markup"
+    elif markup < 0:
+        detail = f"cost {_money(cost)} - {_qty(-markup)}% discount"
+    else:
+        detail = f"cost {_money(cost)} at cost"
+    return amount, (), detail
+
+
+def _required(value: Decimal | None, name: str, model: PricingModel) -> Decimal:
+    if value is None:
+        raise ValueError(f"a {model.value} price needs {name}")
+    return value
+
+
+# --------------------------------------------------------------------------- detail text
+
+
+def _qty(value: Decimal) -> str:
+    """A quantity for people: no trailing zeros, thousands separated. Long prorated quantities
+    are shown to 6 decimals with ≈ (text only; the amounts keep every digit)."""
+    if value == value.to_integral_value():
+        return f"{value.quantize(_ONE):,f}"
+    value = value.normalize()
+    if value.as_tuple().exponent < -6:
+        with localcontext(_DIVISION):  # rounding for display only; amounts are untouched
+            shown = value.quantize(Decimal("0.000001"))
+        return f"≈{shown:,f}"
+    return f"{value:,f}"
+
+
+def _money(value: Decimal) -> str:
+    """A price or cost as written (0.10 stays 0.10), thousands separated."""
+    return f"{value:,f}"
+
+
+def _describe_bands(uses: list[BandUse]) -> str:
+    if not uses:
+        return "nothing billable"
+    parts = []
+    for use in uses:
+        part = f"{_qty(use.quantity)} @ {_money(use.unit_price)}"
+        if use.flat_fee:
+            part += f" + flat {_money(use.flat_fee)}"
+        parts.append(part)
+    return " + ".join(parts)
+
+
+def describe_price(price: TierPrice, unit: str) -> str:
+    """A tier price in one line for a rate card, e.g.
+    ``"first 1,000 @ 0.146 (+ 26.00 once entered), next to 5,000 @ 0.125, above @ 0.104 per vm-hour;
+    monthly fee 156.00"``."""
+    model = price.model
+    if model is PricingModel.PER_UNIT and price.unit_price is not None:
+        text = f"{_money(price.unit_price)} per {unit}"
+    elif model is PricingModel.GRADUATED and price.bands:
+        parts, lower = [], None
+        for band in _in_order(price.bands):
+            fee = f" (+ {_money(band.flat_fee)} once entered)" if band.flat_fee else ""
+            if band.up_to is None:
+                parts.append(f"above {_qty(lower)} @ {_money(band.unit_price)}{fee}" if lower is not None
+                             else f"all @ {_money(band.unit_price)}{fee}")
+            else:
+                lead = "first" if lower is None else "next to"
+                parts.append(f"{lead} {_qty(band.up_to)} @ {_money(band.unit_price)}{fee}")
+            lower = band.up_to
+        text = "graduated: " + ", ".join(parts) + f" per {unit}"
+    elif model is PricingModel.VOLUME and price.bands:
+        parts = []
+        for band in _in_order(price.bands):
+            fee = f" + {_money(band.flat_fee)}" if band.flat_fee else ""
+            reach = "above" if band.up_to is None else f"up to {_qty(band.up_to)}"
+            parts.append(f"{reach}: all @ {_money(band.unit_price)}{fee}")
+        text = "volume (" + "; ".join(parts) + f") per {unit}"
+    elif model is PricingModel.PACKAGE and price.block_size is not None and price.block_price is not None:
+        text = f"{_money(price.block_price)} per started block of {_qty(price.block_size)} {unit}"
+    elif model is PricingModel.PASS_THROUGH and price.markup_pct is not None:
+        text = f"cost + {_qty(price.markup_pct)}% markup"
+    elif model is PricingModel.FIXED:
+        text = "fixed"
+    else:
+        text = f"{model.value} (incomplete)"
+    extras = []
+    if price.monthly_fee:
+        extras.append(f"monthly fee {_money(price.monthly_fee)}")
+    if price.included_quantity:
+        extras.append(f"{_qty(price.included_quantity)} {unit} included")
+    if price.minimum_charge:
+        extras.append(f"minimum {_money(price.minimum_charge)}")
+    if price.service_credits:
+        extras.append("service credits on " + ", ".join(m.value.replace("_", " ") for m, _ in price.service_credits))
+    return "; ".join([text, *extras])
+
+
+# --------------------------------------------------------------------------- service credits
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricCredit:
+    """One metric's result. ``shortfall`` is None when there is no target or no measurement."""
+
+    metric: Metric
+    target: Decimal | None
+    achieved: Decimal | None
+    shortfall: Decimal | None
+    credit_pct: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreditAssessment:
+    """The credit due for a month: the largest credit of any missed metric (credits do not
+    stack), at most 100 %. ``metric``, ``target``, ``achieved`` and ``shortfall`` describe the
+    metric that gave it (None when no credit is due)."""
+
+    credit_pct: Decimal
+    metric: Metric | None
+    target: Decimal | None
+    achieved: Decimal | None
+    shortfall: Decimal | None
+    results: tuple[MetricCredit, ...]
+
+
+def _credit_for(bands: tuple[CreditBand, ...], shortfall: Decimal) -> Decimal:
+    """The first band (by edge) whose shortfall_up_to is at least the shortfall; the open-ended
+    band catches the rest; past a closed last band, the last band's credit applies."""
+    ordered = sorted(bands, key=lambda b: (b.shortfall_up_to is None, b.shortfall_up_to or _ZERO))
+    for band in ordered:
+        if band.shortfall_up_to is None or shortfall <= band.shortfall_up_to:
+            return band.credit_pct
+    return ordered[-1].credit_pct if ordered else _ZERO
+
+
+def service_credit(
+    price: TierPrice, level: ServiceLevel, achieved: Mapping[Metric, Decimal]
+) -> CreditAssessment:
+    """Assess the credit due when service levels were missed.
+
+    For each metric the tier price gives credits for: shortfall = target - achieved for
+    availability (percentage points), achieved - target for response and restore times. No
+    target or no measurement gives no credit; a shortfall of 0 or less means the target was met.
+    """
+    results = []
+    with localcontext(_EXACT):
+        for metric, bands in price.service_credits:
+            target = level.target(metric)
+            measured = achieved.get(metric)
+            if target is None or measured is None:
+                results.append(MetricCredit(metric=metric, target=target, achieved=measured,
+                                            shortfall=None, credit_pct=_ZERO))
+                continue
+            measured = _as_decimal(measured, f"achieved {metric.value}")
+            shortfall = target - measured if metric.higher_is_better else measured - target
+            credit = _credit_for(bands, shortfall) if shortfall > 0 else _ZERO
+            results.append(MetricCredit(metric=metric, target=target, achieved=measured,
+                                        shortfall=shortfall, credit_pct=min(credit, _HUNDRED)))
+    best = None
+    for result in results:  # the largest credit; on a tie, the metric listed first
+        if result.credit_pct > 0 and (best is None or result.credit_pct > best.credit_pct):
+            best = result
+    if best is None:
+        return CreditAssessment(credit_pct=_ZERO, metric=None, target=None, achieved=None, shortfall=None,
+                                results=tuple(results))
+    return CreditAssessment(credit_pct=best.credit_pct, metric=best.metric, target=best.target,
+                            achieved=best.achieved, shortfall=best.shortfall, results=tuple(results))

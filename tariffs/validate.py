@@ -1,0 +1,385 @@
+"""Check a catalogue as a whole and report every problem at once.
+
+Pure: records in, problems out. Each problem names the file, the location inside it (and the
+line when the record was read from YAML) and a hint. The rules are listed, with examples, in
+docs/pricing.md ("Validation rules").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from tariffs.model import (
+    Band,
+    Catalogue,
+    CreditBand,
+    Metric,
+    PricingModel,
+    Service,
+    ServiceLevel,
+    TariffVersion,
+    TierPrice,
+)
+
+__all__ = ["validate_catalogue", "validate_subscriptions"]
+
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_NO_FILE = "<catalogue>"  # records built in code, not read from a file
+
+# The fields each model needs and the optional fields that make no sense for it.
+_REQUIRED: dict[PricingModel, tuple[str, ...]] = {
+    PricingModel.PER_UNIT: ("unit_price",),
+    PricingModel.GRADUATED: ("bands",),
+    PricingModel.VOLUME: ("bands",),
+    PricingModel.PACKAGE: ("block_size", "block_price"),
+    PricingModel.PASS_THROUGH: ("markup_pct",),
+    PricingModel.FIXED: (),
+}
+_MODEL_FIELDS = ("unit_price", "bands", "block_size", "block_price", "markup_pct")
+_EXAMPLE = {
+    "unit_price": 'unit_price: "0.12"',
+    "bands": 'bands: [{up_to: 250, unit_price: "0.12"}, {unit_price: "0.10"}]',
+    "block_size": "block_size: 100",
+    "block_price": 'block_price: "7.00"',
+    "markup_pct": "markup_pct: 8",
+}
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(
+        self,
+        code: ProblemCode,
+        message: str,
+        where: SourceRef,
+        hint: str,
+        *,
+        severity: Severity = Severity.ERROR,
+    ) -> None:
+        self.problems.append(Problem(code=code, message=message, source=where, severity=severity, hint=hint))
+
+
+def _ref(source: SourceRef | None, fallback: str) -> SourceRef:
+    """The record's own source, or a location within the catalogue when it was built in code."""
+    return source if source is not None else SourceRef(file=_NO_FILE, location=fallback)
+
+
+def _sub(ref: SourceRef, suffix: str) -> SourceRef:
+    """A location inside ``ref``: ``tariffs[0]`` + ``tiers.gold`` → ``tariffs[0].tiers.gold``."""
+    joined = f"{ref.location}.{suffix}" if ref.location else suffix
+    return dataclasses.replace(ref, location=joined.replace(".[", "["))
+
+
+def _item(where: SourceRef, key: str, index: int) -> str:
+    """The location of item ``index`` of list ``key`` under ``where`` (``key`` "" = ``where`` is the list)."""
+    return f"{_sub(where, key).location if key else where.location}[{index}]"
+
+
+def _at(ref: SourceRef) -> str:
+    return ref.render()
+
+
+def _suggest(word: str, known: Iterable[str], lead: str) -> str:
+    known = sorted(known)
+    close = difflib.get_close_matches(word, known, n=1)
+    listing = f"{lead}: {', '.join(known)}" if known else f"{lead}: none yet"
+    return f"did you mean {close[0]!r}? {listing}" if close else listing
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+def validate_catalogue(catalogue: Catalogue) -> list[Problem]:
+    """Every problem in the catalogue, in file order within each kind of check."""
+    c = _Checker()
+    unit_codes = _check_units(c, catalogue)
+    services = _check_services(c, catalogue, unit_codes)
+    _check_components(c, catalogue, services)
+    _check_tariffs(c, catalogue, services)
+    return c.problems
+
+
+def _check_units(c: _Checker, catalogue: Catalogue) -> set[str]:
+    first: dict[str, SourceRef] = {}
+    for i, unit in enumerate(catalogue.units):
+        where = _ref(unit.source, f"units[{i}]")
+        if unit.code in first:
+            c.add(ProblemCode.DUPLICATE, f"unit {unit.code!r} is defined twice", _sub(where, "code"),
+                  f"keep one definition; the first is at {_at(first[unit.code])}")
+        else:
+            first[unit.code] = where
+    return set(first)
+
+
+def _check_services(c: _Checker, catalogue: Catalogue, unit_codes: set[str]) -> dict[str, Service]:
+    services: dict[str, Service] = {}
+    for i, service in enumerate(catalogue.services):
+        where = _ref(service.source, f"services[{i}]")
+        if service.code in services:
+            c.add(ProblemCode.DUPLICATE, f"service {service.code!r} is defined twice", _sub(where, "code"),
+                  f"keep one definition; the first is at {_at(_ref(services[service.code].source, service.code))}")
+            continue
+        services[service.code] = service
+        if service.unit not in unit_codes:
+            c.add(ProblemCode.UNKNOWN_UNIT, f"service {service.code} uses unknown unit {service.unit!r}",
+                  _sub(where, "unit"), _suggest(service.unit, unit_codes, "add it under units: or use one of"))
+        if not service.tiers:
+            c.add(ProblemCode.VALUE_MISSING, f"service {service.code} has no tiers", _sub(where, "tiers"),
+                  "list at least one tier under tiers:, best first")
+        tier_codes: set[str] = set()
+        for j, tier in enumerate(service.tiers):
+            tier_where = _ref(tier.source, f"{where.location}.tiers[{j}]")
+            if tier.code in tier_codes:
+                c.add(ProblemCode.DUPLICATE, f"tier {tier.code!r} is listed twice in service {service.code}",
+                      _sub(tier_where, "code"), "give each tier of a service its own code")
+            tier_codes.add(tier.code)
+            _check_service_level(c, tier.service_level, _sub(tier_where, "service_level"))
+        if service.tiers and service.default_tier not in tier_codes:
+            c.add(ProblemCode.UNKNOWN_TIER, f"default tier {service.default_tier!r} is not a tier of {service.code}",
+                  _sub(where, "default_tier"), _suggest(service.default_tier, tier_codes, "write one of"))
+    return services
+
+
+def _check_service_level(c: _Checker, level: ServiceLevel, where: SourceRef) -> None:
+    if level.availability_pct is not None and not Decimal(0) <= level.availability_pct <= Decimal(100):
+        c.add(ProblemCode.PERCENT_OUT_OF_RANGE, f"availability target {level.availability_pct} % is not 0..100",
+              _sub(where, "availability_pct"), "write a percentage such as 99.9")
+    for name in ("response_minutes", "restore_hours"):
+        value = getattr(level, name)
+        if value is not None and value < 0:
+            c.add(ProblemCode.NEGATIVE, f"{name} target {value} is negative", _sub(where, name),
+                  "write the target time as a positive number")
+
+
+def _check_components(c: _Checker, catalogue: Catalogue, services: dict[str, Service]) -> None:
+    for service in services.values():
+        where = _ref(service.source, f"services[{service.code}]")
+        for j, component in enumerate(service.components):
+            comp_where = _ref(component.source, f"{where.location}.components[{j}]")
+            if component.service not in services:
+                c.add(ProblemCode.UNKNOWN_SERVICE,
+                      f"component of {service.code} refers to unknown service {component.service!r}",
+                      _sub(comp_where, "service"), _suggest(component.service, services, "write one of"))
+            if component.quantity <= 0:
+                c.add(ProblemCode.NEGATIVE if component.quantity < 0 else ProblemCode.VALUE_INVALID,
+                      f"component quantity {component.quantity} is not above zero", _sub(comp_where, "quantity"),
+                      "write how many units of the component one unit of the service uses, e.g. quantity: 1.5")
+    # Cycles: walk the component graph; report each cycle once, at its first service in file order.
+    order = {code: i for i, code in enumerate(services)}
+    reported: set[frozenset[str]] = set()
+    for start in services:
+        stack: list[tuple[str, list[str]]] = [(start, [start])]
+        while stack:
+            code, trail = stack.pop()
+            for component in services[code].components:
+                nxt = component.service
+                if nxt not in services:
+                    continue
+                if nxt == start:
+                    members = frozenset(trail)
+                    if members not in reported and min(members, key=order.__getitem__) == start:
+                        reported.add(members)
+                        s = services[start]
+                        c.add(ProblemCode.CYCLE, "components go round in a circle: " + " → ".join(trail + [start]),
+                              _sub(_ref(s.source, f"services[{start}]"), "components"),
+                              "a service cannot be made, even indirectly, of itself; remove one of these components")
+                elif nxt not in trail:
+                    stack.append((nxt, trail + [nxt]))
+
+
+def _check_tariffs(c: _Checker, catalogue: Catalogue, services: dict[str, Service]) -> None:
+    by_service: dict[str, list[tuple[TariffVersion, SourceRef]]] = defaultdict(list)
+    for i, tv in enumerate(catalogue.tariffs):
+        where = _ref(tv.source, f"tariffs[{i}]")
+        service = services.get(tv.service)
+        if service is None:
+            c.add(ProblemCode.UNKNOWN_SERVICE, f"tariff {tv.version} is for unknown service {tv.service!r}",
+                  _sub(where, "service"), _suggest(tv.service, services, "define it under services: or use one of"))
+        else:
+            by_service[tv.service].append((tv, where))
+        if not _CURRENCY.fullmatch(tv.currency or ""):
+            c.add(ProblemCode.VALUE_INVALID, f"currency {tv.currency!r} is not a three-letter code",
+                  _sub(where, "currency"), "write the ISO 4217 code in capitals, e.g. currency: USD")
+        if tv.effective_to is not None and tv.effective_to < tv.effective_from:
+            c.add(ProblemCode.INCONSISTENT,
+                  f"version {tv.version} ends ({tv.effective_to}) before it starts ({tv.effective_from})",
+                  _sub(where, "effective_to"), "effective_to is the last day in force, on or after effective_from")
+        _check_prices(c, tv, service, where)
+    for versions in by_service.values():
+        _check_versions(c, versions)
+
+
+def _check_versions(c: _Checker, versions: list[tuple[TariffVersion, SourceRef]]) -> None:
+    """Versions of one service must follow each other day by day: no overlap, no gap."""
+    seen: dict[str, SourceRef] = {}
+    for tv, where in versions:
+        if tv.version in seen:
+            c.add(ProblemCode.DUPLICATE, f"{tv.service} version {tv.version!r} is defined twice",
+                  _sub(where, "version"), f"give each version its own name; the first is at {_at(seen[tv.version])}")
+        seen.setdefault(tv.version, where)
+    ordered = sorted(versions, key=lambda v: (v[0].effective_from, v[0].version))
+    for (prev, _), (tv, where) in zip(ordered, ordered[1:]):
+        if prev.effective_to is None or tv.effective_from <= prev.effective_to:
+            until = "open-ended" if prev.effective_to is None else f"to {prev.effective_to}"
+            c.add(ProblemCode.VERSIONS_OVERLAP,
+                  f"{tv.service} version {tv.version} from {tv.effective_from} overlaps version {prev.version} "
+                  f"({prev.effective_from} {until})",
+                  _sub(where, "effective_from"),
+                  f"end version {prev.version} the day before: effective_to: {tv.effective_from - dt.timedelta(days=1)}")
+        elif tv.effective_from > prev.effective_to + dt.timedelta(days=1):
+            c.add(ProblemCode.VERSIONS_GAP,
+                  f"{tv.service} has no tariff from {prev.effective_to + dt.timedelta(days=1)} "
+                  f"to {tv.effective_from - dt.timedelta(days=1)} (between {prev.version} and {tv.version})",
+                  _sub(where, "effective_from"),
+                  f"start version {tv.version} the day after {prev.version} ends: "
+                  f"effective_from: {prev.effective_to + dt.timedelta(days=1)}")
+
+
+def _check_prices(c: _Checker, tv: TariffVersion, service: Service | None, where: SourceRef) -> None:
+    tier_codes = [t.code for t in service.tiers] if service is not None else None
+    priced: set[str] = set()
+    for tier, price in tv.prices:
+        price_where = _ref(price.source, f"{where.location}.tiers.{tier}")
+        if tier in priced:
+            c.add(ProblemCode.DUPLICATE, f"tier {tier!r} is priced twice in {tv.service} {tv.version}",
+                  price_where, "keep one price per tier")
+        priced.add(tier)
+        if tier_codes is not None and tier not in tier_codes:
+            c.add(ProblemCode.UNKNOWN_TIER, f"{tv.service} has no tier {tier!r}", price_where,
+                  _suggest(tier, tier_codes, "price one of the service's tiers"))
+        level = service.tier(tier).service_level if service is not None and service.tier(tier) else None
+        _check_price(c, price, price_where, level)
+    for code in tier_codes or ():
+        if code not in priced:
+            c.add(ProblemCode.VALUE_MISSING, f"tier {code} of {tv.service} has no price in version {tv.version}",
+                  _sub(where, "tiers"), f"add '{code}: {{model: ...}}' under tiers:")
+
+
+def _check_price(c: _Checker, price: TierPrice, where: SourceRef, level: ServiceLevel | None) -> None:
+    model = price.model
+    for name in _REQUIRED[model]:
+        if getattr(price, name) in (None, ()):
+            c.add(ProblemCode.VALUE_MISSING, f"a {model.value} price needs {name}", _sub(where, name),
+                  f"add {_EXAMPLE[name]}")
+    for name in _MODEL_FIELDS:
+        if name not in _REQUIRED[model] and getattr(price, name) not in (None, ()):
+            c.add(ProblemCode.INCONSISTENT, f"{name} does not belong to a {model.value} price", _sub(where, name),
+                  f"remove {name}, or change the model to one that uses it")
+    if model in (PricingModel.PASS_THROUGH, PricingModel.FIXED) and price.included_quantity != 0:
+        c.add(ProblemCode.INCONSISTENT, f"included_quantity does not apply to a {model.value} price",
+              _sub(where, "included_quantity"),
+              "remove included_quantity (pass-through charges the source cost; fixed charges only the monthly fee)")
+    for name in ("unit_price", "block_price", "monthly_fee", "included_quantity", "minimum_charge"):
+        value = getattr(price, name)
+        if value is not None and value < 0:
+            c.add(ProblemCode.NEGATIVE, f"{name} {value} is negative", _sub(where, name),
+                  "write prices, fees and quantities as zero or more; give refunds as credit notes")
+    if price.block_size is not None and price.block_size <= 0:
+        c.add(ProblemCode.NEGATIVE if price.block_size < 0 else ProblemCode.VALUE_INVALID,
+              f"block_size {price.block_size} is not above zero", _sub(where, "block_size"),
+              "write the number of units in one block, e.g. block_size: 100")
+    if price.markup_pct is not None and price.markup_pct < -100:
+        c.add(ProblemCode.PERCENT_OUT_OF_RANGE, f"markup_pct {price.markup_pct} is below -100",
+              _sub(where, "markup_pct"), "a discount can at most cancel the cost: write markup_pct of -100 or more")
+    if price.bands:
+        _check_bands(c, price.bands, where, "bands", "up_to", example="250")
+    for metric, credit_bands in price.service_credits:
+        metric_where = _sub(where, f"service_credits.{metric.value}")
+        _check_credits(c, metric, credit_bands, metric_where, level)
+
+
+def _check_bands(
+    c: _Checker,
+    bands: Sequence[Band] | Sequence[CreditBand],
+    where: SourceRef,
+    key: str,
+    edge: str,
+    *,
+    example: str,
+) -> None:
+    """Edges must rise strictly in the order written, and the last band must be open-ended.
+    Each broken band gives one problem."""
+    highest: Decimal | None = None
+    open_seen = False
+    for i, band in enumerate(bands):
+        band_where = _ref(band.source, _item(where, key, i))
+        up_to = getattr(band, edge)
+        if isinstance(band, Band):
+            for name in ("unit_price", "flat_fee"):
+                if getattr(band, name) < 0:
+                    c.add(ProblemCode.NEGATIVE, f"band {i + 1} {name} {getattr(band, name)} is negative",
+                          _sub(band_where, name), "write prices and fees as zero or more")
+        if open_seen:
+            c.add(ProblemCode.BAND_AFTER_OPEN, f"band {i + 1} comes after the open-ended band", band_where,
+                  f"only the last band may leave out {edge}; move the open-ended band to the end")
+            continue
+        if up_to is None:
+            open_seen = True
+        elif up_to <= 0:
+            c.add(ProblemCode.VALUE_INVALID, f"{edge} {up_to} is not above zero", _sub(band_where, edge),
+                  f"a band holds what lies above the previous edge up to its own: write e.g. {edge}: {example}")
+        elif highest is not None and up_to == highest:
+            c.add(ProblemCode.BANDS_OVERLAP, f"two bands end at {up_to}", _sub(band_where, edge),
+                  "give each band its own upper edge; a band covers the units above the previous edge up to its own")
+        elif highest is not None and up_to < highest:
+            c.add(ProblemCode.BANDS_UNSORTED, f"band {i + 1} ends at {up_to}, below an earlier band's {highest}",
+                  _sub(band_where, edge), f"write the bands from the lowest {edge} to the highest")
+        if up_to is not None and up_to > 0:
+            highest = up_to if highest is None else max(highest, up_to)
+    if not open_seen and bands and isinstance(bands[0], Band):
+        last = _ref(bands[-1].source, _item(where, key, len(bands) - 1))
+        c.add(ProblemCode.VALUE_MISSING, f"quantities above {highest} have no price: the last band has an {edge}",
+              last, f"end with an open-ended band: leave out {edge} on the last band")
+
+
+def _check_credits(
+    c: _Checker, metric: Metric, bands: Sequence[CreditBand], where: SourceRef, level: ServiceLevel | None
+) -> None:
+    if not bands:
+        c.add(ProblemCode.VALUE_MISSING, f"no credit bands for {metric.value}", where,
+              "add bands such as - {shortfall_up_to: 0.5, credit_pct: 10} and - {credit_pct: 25}")
+        return
+    for i, band in enumerate(bands):
+        band_where = _ref(band.source, _item(where, "", i))
+        if not Decimal(0) <= band.credit_pct <= Decimal(100):
+            c.add(ProblemCode.PERCENT_OUT_OF_RANGE, f"credit_pct {band.credit_pct} is not 0..100",
+                  _sub(band_where, "credit_pct"), "a credit is a percentage of the month's charge: write 0 to 100")
+    _check_bands(c, bands, where, "", "shortfall_up_to", example="0.5")
+    if level is not None and level.target(metric) is None:
+        c.add(ProblemCode.INCONSISTENT, f"credits for {metric.value} but the tier has no {metric.value} target",
+              where, f"add {metric.value} to the tier's service_level, or remove these credits",
+              severity=Severity.WARNING)
+
+
+# --------------------------------------------------------------------------- subscriptions
+
+
+def validate_subscriptions(
+    catalogue: Catalogue, subscriptions: Iterable[tuple[SourceRef, str, str, str]]
+) -> list[Problem]:
+    """Problems with subscriptions ``(source, business_line, service, tier)``: an unknown
+    service, or a tier the service does not have."""
+    c = _Checker()
+    services = {s.code: s for s in catalogue.services}
+    for source, business_line, service_code, tier in subscriptions:
+        service = services.get(service_code)
+        if service is None:
+            c.add(ProblemCode.UNKNOWN_SERVICE,
+                  f"{business_line} subscribes to unknown service {service_code!r}",
+                  dataclasses.replace(source, column=source.column or "service"),
+                  _suggest(service_code, services, "write one of"))
+        elif service.tier(tier) is None:
+            c.add(ProblemCode.UNKNOWN_TIER,
+                  f"{business_line} subscribes to tier {tier!r}, which {service_code} does not have",
+                  dataclasses.replace(source, column=source.column or "tier"),
+                  _suggest(tier, [t.code for t in service.tiers], f"{service_code} has tiers"))
+    return c.problems
