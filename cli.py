@@ -349,8 +349,8 @@ def usage_load(session, file: Path, source_name: str, fmt: str | None, sources_d
                    f"(use --replace to load it again in place of that feed)")
         return
     print_problems(result.problems, limit=50)
-    if len(result.problems) > 50:
-        click.echo("see every rejected row with `chargeback usage rejects`", err=True)
+    if result.problem_count > 50:
+        click.echo(f"... {result.problem_count - 50:,} more: see every rejected row with `chargeback usage rejects`", err=True)
     click.echo(f"{file}: feed {result.feed_id} ({source.name}, months {', '.join(result.months) or 'none'}): {result.reconciliation()}")
     if result.replaced_feeds:
         click.echo(f"replaced feed(s) {', '.join(map(str, result.replaced_feeds))}; their rows stay in the store for audit")
@@ -556,6 +556,50 @@ def invoices_show(session, number: str) -> None:
     click.echo(f"Total {money(doc.total, doc.currency)}")
 
 
+@chargeback.command("statements")
+@month_argument
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Directory for the HTML statements.")
+@with_store
+def statements(session, month: str, out: Path) -> None:
+    """Write one HTML statement per business line (printable on A4) and an index."""
+    from billing.jobs.documents import write_statements
+
+    written = write_statements(session, month, out)
+    click.echo(f"{len(written.paths)} statements for {written.month}{' (DRAFT: the month is open)' if written.draft else ''} "
+               f"in {out}; open {written.index}")
+
+
+@chargeback.command("export")
+@month_argument
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", help="Workbook or CSV.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@with_store
+def export(session, month: str, fmt: str, out: Path) -> None:
+    """Export the month's charges: summary (business line × service) and every line by cost centre."""
+    from billing.jobs.documents import export_month
+
+    data = export_month(session, month, fmt)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    click.echo(f"{month} exported to {out} ({len(data):,} bytes)")
+
+
+@chargeback.command("journal")
+@month_argument
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="CSV file to write.")
+@click.option("--posting-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Posting date; default the month's last day.")
+@with_store
+def journal(session, month: str, out: Path, posting_date: dt.datetime | None) -> None:
+    """Write the closed month's balanced GL journal (see docs/journal.md for ERP mappings)."""
+    from billing.jobs.documents import month_journal
+
+    data, count, debit = month_journal(session, month, posting_date=posting_date.date() if posting_date else None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    click.echo(f"{month} journal: {count} lines, debits = credits = {money(debit)}, written to {out}")
+
+
 @chargeback.command("explain")
 @click.argument("reference", metavar="INVOICE/LINE")
 @click.option("--rows", "limit", default=20, help="How many usage rows to list.")
@@ -566,6 +610,174 @@ def explain(session, reference: str, limit: int) -> None:
 
     for line in explain_line(session, reference, limit=limit):
         click.echo(line)
+
+
+# --- cost recovery (begin) ---
+
+
+rules_option = click.option("--rules", "rules_path", type=click.Path(path_type=Path), default=None, envvar="CHARGEBACK_ALLOCATION",
+                            help="Allocation rules: a YAML file or a folder of them. Default: examples/allocation.")
+
+
+@chargeback.group()
+def costs() -> None:
+    """IT's actual and budgeted costs per month and cost pool."""
+
+
+@costs.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--strict", is_flag=True, help="Load nothing if any row is bad.")
+@click.option("--replace", is_flag=True, help="Replace earlier cost feeds of the same months and scenarios (kept for audit).")
+@with_store
+def costs_load(session, file: Path, strict: bool, replace: bool) -> None:
+    """Validate and store a cost file (CSV or .xlsx): month, scenario, cost_pool, gl_account, amount, source_ref."""
+    from billing.jobs.costs import load_cost_file
+
+    result = load_cost_file(session, file, strict=strict, replace=replace)
+    if result.already_loaded_as is not None:
+        click.echo(f"{file}: already loaded as cost feed {result.already_loaded_as}; nothing loaded twice (--replace loads it again)")
+        return
+    print_problems(result.problems, limit=50)
+    click.echo(f"{file}: cost feed {result.feed_id} ({', '.join(result.months) or 'nothing new'}): {result.reconciliation()}")
+    if result.replaced_feeds:
+        click.echo(f"replaced cost feed(s) {', '.join(map(str, result.replaced_feeds))}; their rows stay in the store for audit")
+
+
+@costs.command("feeds")
+@with_store
+def costs_feeds(session) -> None:
+    """List loaded cost files with their reconciliation counts."""
+    from billing.store.costs import feeds
+
+    echo_table(["feed", "file", "months", "status", "read", "loaded", "rejected", "duplicates", "amount"],
+               [[f.id, Path(f.file_name).name, ",".join(f.months), f.status, f.rows_read, f.rows_loaded, f.rows_rejected,
+                 f.rows_duplicate, money(f.amount_total)] for f in feeds(session)], right={4, 5, 6, 7, 8})
+
+
+@costs.command("rejects")
+@with_store
+def costs_rejects(session) -> None:
+    """List cost rows that were not loaded, with file, row, column and reason."""
+    from billing.store.costs import rejects
+
+    found = rejects(session)
+    for file, row, column, code, message, feed in found:
+        click.echo(f"{':'.join(str(p) for p in (file, row, column) if p not in (None, ''))}: {code} {message} [cost feed {feed}]")
+    click.echo(f"{len(found)} rejected row(s)", err=True)
+
+
+@chargeback.group()
+def drivers() -> None:
+    """Allocation drivers (headcount, revenue, ...) per business line and month."""
+
+
+@drivers.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_store
+def drivers_load(session, file: Path) -> None:
+    """Load driver values (month, driver, business_line, value); again = update in place."""
+    from billing.jobs.costs import load_driver_file
+
+    result = load_driver_file(session, file)
+    click.echo(f"{file}: {result.rows} value(s) of {', '.join(result.drivers)} for {', '.join(result.months)}: "
+               f"{result.added} added, {result.updated} updated")
+
+
+@drivers.command("list")
+@with_store
+def drivers_list(session) -> None:
+    """Print each loaded driver per month: how many business lines and the total."""
+    from billing.store.costs import driver_summary
+
+    echo_table(["month", "driver", "business lines", "total"],
+               [[m, d, n, format(total.normalize(), "f")] for m, d, n, total in driver_summary(session)], right={2, 3})
+
+
+@chargeback.group()
+def allocation() -> None:
+    """Allocation rules: cost pools to services to business lines."""
+
+
+@allocation.command("validate")
+@rules_option
+@click.option("--tariffs", "tariffs_dir", type=click.Path(path_type=Path), default=DEFAULT_TARIFFS, envvar="CHARGEBACK_TARIFFS",
+              help="The catalogue the rules refer to.")
+def allocation_validate(rules_path: Path | None, tariffs_dir: Path) -> None:
+    """Check the allocation rules against the catalogue and report every problem at once."""
+    from billing.jobs.catalogue import check_catalogue
+    from billing.jobs.recovery import check_rules_files, rules_location
+    from billing.problems import errors
+
+    rules, problems = check_rules_files(rules_location(rules_path), check_catalogue(tariffs_dir)[0])
+    print_problems(problems)
+    if errors(problems):
+        raise click.ClickException(f"{rules_location(rules_path)}: {len(errors(problems))} problem(s)")
+    click.echo(f"{rules_location(rules_path)}: OK - {len(rules.pools)} cost pools, {len(rules.shared_services)} shared services, "
+               f"{len(rules.steps)} steps")
+
+
+@allocation.command("explain")
+@click.option("--month", required=True, metavar="YYYY-MM")
+@click.option("--budget", is_flag=True, help="Allocate the budgeted costs instead of the actual ones.")
+@rules_option
+@with_store
+def allocation_explain(session, month: str, budget: bool, rules_path: Path | None) -> None:
+    """Show each allocation step's inputs and outputs and each cost pool's reconciliation."""
+    from billing.jobs.recovery import explain_allocation
+
+    for line in explain_allocation(session, month, rules_path=rules_path, scenario="budget" if budget else "actual"):
+        click.echo(line)
+
+
+@chargeback.command("recovery")
+@click.option("--month", default=None, metavar="YYYY-MM", help="One month.")
+@click.option("--fy", type=int, default=None, metavar="YYYY", help="A fiscal year (its months with actual costs).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write it to a .csv or .xlsx file.")
+@rules_option
+@with_store
+def recovery(session, month: str | None, fy: int | None, out: Path | None, rules_path: Path | None) -> None:
+    """Over/under recovery per service: cost, recovered through tariffs, allocated, recovery %, in overhead."""
+    from billing.jobs.recovery import pool_rows, recovery_csv, recovery_for, recovery_rows, recovery_xlsx
+
+    if (month is None) == (fy is None):
+        raise click.UsageError("give --month YYYY-MM or --fy YYYY")
+    report = recovery_for(session, month=month, fy=fy, rules_path=rules_path)
+    click.echo(f"Cost recovery {report.period} ({report.currency})")
+    echo_table(*recovery_rows(report), right={3, 4, 5, 6, 7, 8})
+    click.echo("")
+    echo_table(*pool_rows(report), right={2, 3, 4, 5})
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    if out:
+        out.write_bytes(recovery_xlsx(report) if out.suffix.lower() == ".xlsx" else recovery_csv(report))
+        click.echo(f"written to {out}")
+
+
+@chargeback.group()
+def rates() -> None:
+    """Rate setting: propose next year's break-even tariffs."""
+
+
+@rates.command("propose")
+@click.option("--fy", type=int, required=True, metavar="YYYY", help="The fiscal year to price (its budget; last year's volumes).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Directory for the draft.")
+@rules_option
+@click.option("--tariffs", "tariffs_dir", type=click.Path(path_type=Path), default=None, envvar="CHARGEBACK_TARIFFS",
+              help="The catalogue to start from. Default: examples/tariffs.")
+@with_store
+def rates_propose(session, fy: int, out: Path, rules_path: Path | None, tariffs_dir: Path | None) -> None:
+    """Write a draft tariff version that recovers the budgeted cost, and its expected recovery."""
+    from billing.jobs.rates import propose_stored_rates
+
+    result = propose_stored_rates(session, fy, out, rules_path=rules_path, tariffs_dir=tariffs_dir)
+    print_problems(list(result.warnings))
+    echo_table(["service", "budget", "expected", "difference", "proposal"],
+               [[s.service, money(s.budget), money(s.expected), money(s.difference), s.method] for s in result.proposal.services],
+               right={1, 2, 3})
+    click.echo(f"draft {result.draft}; catalogue with the draft {result.catalogue_dir}; report {result.report}")
+
+
+# --- cost recovery (end) ---
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,6 +43,7 @@ class ProblemCode(enum.StrEnum):
     UNKNOWN_KEY = "unknown-key"
     UNMAPPED = "unmapped"
     DUPLICATE = "duplicate"
+    EXCLUDED = "excluded"  # a row a source definition deliberately leaves out (warning)
     # tariffs and rules
     BANDS_UNSORTED = "bands-unsorted"
     BANDS_OVERLAP = "bands-overlap"

@@ -54,7 +54,7 @@ def review_stored_month(session: Session, month: str) -> list[str]:
     out += [f"  {m.key:<14} {_fmt(m.current):>16} {_fmt(m.previous):>16} {_pct(m):>8}" for m in review.by_service]
     out.append("")
     out.append("Largest movers (business lines):")
-    out += [f"  {m.key:<14} {_fmt(m.current):>16} {_fmt(m.change):>+16} {_pct(m):>8}" for m in review.largest_movers]
+    out += [f"  {m.key:<14} {_fmt(m.current):>16} {m.change:>+16,.2f} {_pct(m):>8}" for m in review.largest_movers]
     out.append("")
     threshold = audit.get_setting(session, "anomaly_pct")
     if review.anomalies:

@@ -35,25 +35,36 @@ class LoadResult:
     source: str
     file_name: str
     already_loaded_as: int | None = None
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_rejected: int = 0
-    rows_duplicate: int = 0
+    rows_read: int = 0  # input records (header and blank lines excluded)
+    rows_loaded: int = 0  # input records loaded
+    rows_rejected: int = 0  # input records quarantined
+    rows_duplicate: int = 0  # input records skipped: repeated in the file or loaded by an earlier feed
+    rows_excluded: int = 0  # input records a source rule leaves out (e.g. tax rows)
+    usage_rows: int = 0  # rows stored (a split record becomes several)
     quantity_read: Decimal = ZERO
     cost_read: Decimal = ZERO
     quantity_loaded: Decimal = ZERO
     cost_loaded: Decimal = ZERO
     months: list[str] = field(default_factory=list)
     replaced_feeds: list[int] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # the first PROBLEMS_KEPT, for printing
+    problem_count: int = 0
     rated_months: list[str] = field(default_factory=list)
 
     def reconciliation(self) -> str:
+        excluded = f" + excluded {self.rows_excluded:,}" if self.rows_excluded else ""
+        split = f" (stored as {self.usage_rows:,} usage rows after splits)" if self.usage_rows != self.rows_loaded else ""
+        balanced = self.rows_read == self.rows_loaded + self.rows_rejected + self.rows_duplicate + self.rows_excluded
         return (
-            f"rows read {self.rows_read:,} = loaded {self.rows_loaded:,} + quarantined {self.rows_rejected:,} "
-            f"+ duplicates skipped {self.rows_duplicate:,}; quantity loaded {self.quantity_loaded:,}, "
-            f"cost loaded {self.cost_loaded:,}"
+            f"rows read {self.rows_read:,} = loaded {self.rows_loaded:,}{split} + quarantined {self.rows_rejected:,} "
+            f"+ duplicates skipped {self.rows_duplicate:,}{excluded}{'' if balanced else ' (DOES NOT BALANCE)'}; "
+            f"quantity read {self.quantity_read:,}, loaded {self.quantity_loaded:,}; "
+            f"cost read {self.cost_read:,}, loaded {self.cost_loaded:,}"
         )
+
+
+PROBLEMS_KEPT = 1000
+FILE_LEVEL = frozenset({ProblemCode.FILE_UNREADABLE, ProblemCode.FILE_EMPTY, ProblemCode.HEADER_MISSING})
 
 
 def resolve_source(name: str, fmt: str | None, sources_dir: Path | None) -> SourceDefinition:
@@ -122,12 +133,22 @@ def load_usage_file(
     daily_parts: list[pl.DataFrame] = []
     months: set[str] = set()
 
+    file_problems: list[Problem] = []
     for batch in read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress):
-        result.rows_read += batch.rows_read
-        problems = [p for p in batch.problems]
-        result.problems += problems
-        result.rows_duplicate += len({p.source.row for p in errors(problems) if p.code is ProblemCode.DUPLICATE})
-        result.rows_rejected += len({p.source.row for p in errors(problems) if p.code is not ProblemCode.DUPLICATE and p.source.row is not None})
+        tally = batch.tally
+        result.rows_read += tally.rows_read
+        result.rows_loaded += tally.good
+        result.rows_rejected += tally.rejected
+        result.rows_duplicate += tally.duplicates
+        result.rows_excluded += tally.excluded
+        result.quantity_read += tally.quantity_read
+        result.cost_read += tally.cost_read
+        result.problem_count += len(batch.problems)
+        result.problems += list(batch.problems[: max(0, PROBLEMS_KEPT - len(result.problems))])
+        file_problems += [p for p in batch.problems if p.code in FILE_LEVEL]
+        usage_store.insert_rejects(session, feed_id, errors(batch.problems))
+        if strict and errors(batch.problems):
+            raise ProblemsError(result.problems, f"{path}: bad rows and --strict: nothing was loaded")
         rows = batch.rows
         if rows.height == 0:
             continue
@@ -157,16 +178,16 @@ def load_usage_file(
                 duplicate_mask = duplicate_mask | (
                     (rows["_month"] == month) & rows["record_id"].is_in(list(seen_ids[month]))
                 )
-        duplicates = rows.filter(duplicate_mask)
-        result.rows_duplicate += duplicates.height
+        if duplicate_mask.any():
+            skipped = rows.filter(duplicate_mask)["row_no"].n_unique()
+            result.rows_duplicate += skipped
+            result.rows_loaded -= skipped
         rows = rows.filter(~duplicate_mask)
-        result.quantity_read += _sum(batch.rows, "quantity")
-        result.cost_read += _sum(batch.rows, "cost")
         rows = rows.with_columns(
             pl.col("business_line").replace_strict(line_ids, default=None, return_dtype=pl.Int64).alias("business_line_id"),
             pl.col("cost_center").replace_strict(center_ids, default=None, return_dtype=pl.Int64).alias("cost_center_id"),
         )
-        result.rows_loaded += usage_store.insert_rows(session, feed_id, source.name, rows.drop("_month"))
+        result.usage_rows += usage_store.insert_rows(session, feed_id, source.name, rows.drop("_month"))
         result.quantity_loaded += _sum(rows, "quantity")
         result.cost_loaded += _sum(rows, "cost")
         daily_parts.append(
@@ -174,10 +195,8 @@ def load_usage_file(
             .agg(pl.col("quantity").sum(), pl.col("cost").fill_null(0).sum(), pl.len().alias("rows"))
         )
 
-    if not result.rows_read and errors(result.problems):
-        raise ProblemsError(result.problems, f"{path}: nothing could be read; nothing was loaded")
-    if strict and errors(result.problems):
-        raise ProblemsError(result.problems, f"{path}: {len(errors(result.problems))} problem(s) and --strict: nothing was loaded")
+    if errors(file_problems):
+        raise ProblemsError(file_problems, f"{path}: the file cannot be loaded; nothing was loaded")
     if daily_parts:
         daily = (
             pl.concat(daily_parts)
@@ -185,7 +204,6 @@ def load_usage_file(
             .agg(pl.col("quantity").sum(), pl.col("cost").sum(), pl.col("rows").sum())
         )
         usage_store.insert_daily(session, feed_id, daily)
-    usage_store.insert_rejects(session, feed_id, errors(result.problems))
     usage_store.mark_replaced(session, list(replaced), feed_id)
     usage_store.finish_feed(
         session, feed_id, months=sorted(months), rows_read=result.rows_read, rows_loaded=result.rows_loaded,

@@ -114,3 +114,34 @@ def test_explain_traces_an_invoice_line_to_its_tariff(db_url, tmp_path):
     run(db_url, "month", "close", "2026-03")
     out = run(db_url, "explain", "CB-2026-000001/1").stdout
     assert "tariff DESK version 2026.1" in out and "cost centre CC-100" in out
+
+
+def test_month_end_documents_statements_export_and_journal(db_url, tmp_path):
+    setup_store(db_url, tmp_path)
+    run(db_url, "month", "run", "2026-03")
+    draft = run(db_url, "statements", "2026-03", "--out", tmp_path / "draft").stdout
+    assert "2 statements for 2026-03 (DRAFT" in draft
+    refused = run(db_url, "journal", "2026-03", "--out", tmp_path / "j.csv", ok=False)
+    assert refused.exit_code == 1 and "not closed" in refused.stderr
+    run(db_url, "month", "close", "2026-03")
+    out = run(db_url, "statements", "2026-03", "--out", tmp_path / "st").stdout
+    assert "2 statements for 2026-03 in" in out
+    html = (tmp_path / "st").glob("*FIN*.html").__next__().read_text()
+    assert "Finance" in html and "470.00" in html and "CB-2026-000001" in html
+    run(db_url, "export", "2026-03", "--format", "xlsx", "--out", tmp_path / "m.xlsx")
+    run(db_url, "export", "2026-03", "--format", "csv", "--out", tmp_path / "m.csv")
+    assert "CB-2026-000001" in (tmp_path / "m.csv").read_text(encoding="utf-8-sig")
+    journal = run(db_url, "journal", "2026-03", "--out", tmp_path / "j.csv").stdout
+    assert "debits = credits = 940.00" in journal
+    header = (tmp_path / "j.csv").read_text().splitlines()[0]
+    assert header == "posting_date,period,document_number,line,account,cost_center,debit,credit,currency,text,reference"
+
+
+def test_review_prints_totals_movers_and_idle_subscriptions(db_url, tmp_path):
+    setup_store(db_url, tmp_path)
+    run(db_url, "month", "run", "2026-02")
+    run(db_url, "month", "run", "2026-03")
+    review = run(db_url, "month", "review", "2026-03").stdout
+    assert "Total to invoice: 940.00 USD   last month (2026-02): 940.00" in review
+    assert "Subscriptions without usage: 2" in review and "FIN DESK gold" in review
+    assert "Quarantined rows still open: 0" in review

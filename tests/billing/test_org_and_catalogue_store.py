@@ -1,5 +1,6 @@
 """Organisation, catalogue and subscriptions through the command, on every store backend."""
 
+from tariffs.load import load_catalogue
 from tests.cli_helpers import run, write
 from tests.conftest import EXAMPLE_TARIFFS
 
@@ -59,9 +60,10 @@ def test_bad_org_file_lists_every_problem_and_loads_nothing(db_url, tmp_path):
 
 
 def test_tariffs_load_show_and_immutability(db_url, tmp_path):
+    versions = len(load_catalogue(EXAMPLE_TARIFFS)[0].tariffs)
     result = run(db_url, "tariffs", "load", EXAMPLE_TARIFFS)
-    assert "tariff versions 22 added" in result.stdout
-    assert "0 added, 0 updated, 22 unchanged" in run(db_url, "tariffs", "load", EXAMPLE_TARIFFS).stdout
+    assert f"tariff versions {versions} added" in result.stdout
+    assert f"0 added, 0 updated, {versions} unchanged" in run(db_url, "tariffs", "load", EXAMPLE_TARIFFS).stdout
     shown = run(db_url, "tariffs", "show", "--at", "2026-03-15").stdout
     assert "Virtual machine hosting" in shown and "2026.1" in shown
 
@@ -97,3 +99,25 @@ def test_subscription_to_an_unknown_tier_is_refused(db_url, tmp_path):
     result = run(db_url, "subscriptions", "load", bad, ok=False)
     assert result.exit_code == 1
     assert "platinum" in result.stderr and "XXX" in result.stderr
+
+
+def test_a_tariff_version_that_priced_usage_cannot_change(db_url, tmp_path):
+    import shutil
+
+    lines, centers = org_files(tmp_path)
+    run(db_url, "org", "load", lines)
+    run(db_url, "org", "load", centers)
+    catalogue = tmp_path / "tariffs"
+    shutil.copytree(EXAMPLE_TARIFFS, catalogue)
+    run(db_url, "tariffs", "load", catalogue)
+    write(tmp_path / "subs.csv", """
+        business_line,service,tier,effective_from
+        FIN,DESK,gold,2026-01-01
+    """)
+    run(db_url, "subscriptions", "load", tmp_path / "subs.csv")
+    run(db_url, "month", "run", "2026-03")
+    desk = catalogue / "desk.yaml"
+    desk.write_text(desk.read_text().replace('"470.00"', '"480.00"', 1))
+    refused = run(db_url, "tariffs", "load", catalogue, ok=False)
+    assert refused.exit_code == 1
+    assert "DESK 2026.1 has already priced usage" in refused.stderr and "add a new version" in refused.stderr

@@ -1,0 +1,449 @@
+"""FinOps FOCUS (1.0-1.2) cost and usage exports mapped onto services and business lines.
+
+Columns are found by header name (any order, any case), never by position. ``NULL`` and the
+empty string are both null. ``usage_date`` is the UTC date of ChargePeriodStart, except for a
+late charge that falls before its billing period: it is dated on the first day of the billing
+period (BillingPeriodStart), so it is charged in the month the provider billed it, the month's
+charges reconcile to the provider's invoice, and a closed month is never reopened by a late row. The rules a source
+definition gives (services, business line keys, value_map, splits, unallocated) are applied
+as vectorised expressions; only Tags JSON and the few split rows are handled row by row,
+which is fine because FOCUS files are small. See docs/feeds.md, "FOCUS".
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from collections.abc import Sequence
+
+import polars as pl
+
+from billing.feeds.context import UNALLOCATED, MappingContext
+from billing.feeds.raw import EXTRA, Table
+from billing.feeds.rows import Checked
+from billing.feeds.sources import CHARGE_CATEGORIES, BusinessLineKey, SourceDefinition, UnallocatedRule
+from billing.feeds.split import split_exact
+from billing.feeds.values import (
+    DECIMAL,
+    SCALE,
+    Check,
+    canonical,
+    join_notes,
+    quoted,
+    round_excess_decimals,
+    run_checks,
+    too_large,
+    utc_date_column,
+    with_decimal,
+)
+from billing.problems import Problem, ProblemCode, Severity, SourceRef
+
+__all__ = ["FocusMapping", "DEFAULT_ID_COLUMNS", "ALIASES"]
+
+DEFAULT_ID_COLUMNS = ("Id", "x_Id", "x_ChargeId")
+"""Row id columns tried in order when the source gives no ``id_column``; without any, the id
+is a hash of the row's content."""
+
+ALIASES = {
+    "ConsumedQuantity": ("UsageQuantity",),  # 1.0-preview
+    "ConsumedUnit": ("UsageUnit",),
+    "EffectiveCost": ("AmortizedCost",),  # 0.5
+    "ProviderName": ("ServiceProviderName",),  # 1.3
+}
+"""Other names a FOCUS column had in neighbouring versions; used only when the name is absent."""
+
+_ALWAYS = ("ChargePeriodStart", "ChargeCategory", "ServiceName", "ServiceCategory")
+_OPTIONAL = ("BillingPeriodStart", "ChargeClass", "ChargeDescription", "SubAccountId", "Tags")
+_NULL = "NULL"
+
+
+class FocusMapping:
+    """Validates and maps batches of one FOCUS file with one source definition."""
+
+    def __init__(self, *, file: str, source: SourceDefinition, ctx: MappingContext, header: tuple[str, ...],
+                 columns: dict[str, int], id_column: str | None, quantity: tuple[str, ...]):
+        self.file = file
+        self.source = source
+        self.ctx = ctx
+        self.header = header
+        self.columns = columns  # FOCUS name -> index in the file
+        self.id_column = id_column
+        self.quantity = quantity  # quantity columns present, in order of preference
+        self.business_lines = ctx.business_line_codes()
+        self.services = {s.code: s for s in ctx.catalogue.services}
+        self.tiers = {f"{s.code}\x1f{t.code.lower()}": t.code for s in ctx.catalogue.services for t in s.tiers}
+        self.tag_keys = tuple(dict.fromkeys(
+            [k.tag for k in source.business_line if k.tag is not None]
+            + ([source.tier.tag] if source.tier is not None and source.tier.tag is not None else [])
+        ))
+        self.split_of = {account: i for i, rule in enumerate(source.splits) for account in rule.sub_account_ids}
+
+    @property
+    def id_header(self) -> str | None:
+        """The record id column; ``None`` when ids are content hashes."""
+        return self.id_column
+
+    @classmethod
+    def prepare(cls, table: Table, source: SourceDefinition, ctx: MappingContext) -> tuple[FocusMapping | None, list[Problem]]:
+        file, header = table.file, table.header
+        index = {}
+        for i, name in enumerate(header):
+            index.setdefault(name.strip().lower(), i)
+
+        def find(name: str) -> int | None:
+            for candidate in (name, *ALIASES.get(name, ())):
+                if candidate.lower() in index:
+                    return index[candidate.lower()]
+            return None
+
+        required = list(_ALWAYS) + [source.cost]
+        required += [column for rule in source.services for column, _ in rule.match]
+        required += [k.column for k in source.business_line if k.column is not None]
+        if source.splits:
+            required.append("SubAccountId")
+        if source.id_column:
+            required.append(source.id_column)
+        if source.currency:
+            required.append("BillingCurrency")
+        required = list(dict.fromkeys(required))
+        missing = [name for name in required if find(name) is None]
+        problems: list[Problem] = []
+        if missing:
+            problems.append(Problem(
+                code=ProblemCode.HEADER_MISSING,
+                message=f"missing FOCUS column(s): {', '.join(missing)}; found: {', '.join(h for h in header if h) or 'nothing'}",
+                source=SourceRef(file=file, row=table.header_row),
+                hint=f"is this a FOCUS export, and is {source.name!r} the right source? Nothing was loaded"))
+            return None, problems
+        wanted = required + [*_OPTIONAL, *source.quantity]
+        columns = {name: find(name) for name in dict.fromkeys(wanted) if find(name) is not None}
+        id_column = source.id_column or next((c for c in DEFAULT_ID_COLUMNS if find(c) is not None), None)
+        if id_column is not None:
+            columns[id_column] = find(id_column)
+        quantity = tuple(q for q in source.quantity if q in columns)
+        if not quantity:
+            problems.append(Problem(
+                code=ProblemCode.HEADER_MISSING, severity=Severity.WARNING,
+                message=f"no quantity column ({', '.join(source.quantity)}); every quantity is 0",
+                source=SourceRef(file=file, row=table.header_row)))
+        tag_keys = [k.tag for k in source.business_line if k.tag]
+        tag_keys += [source.tier.tag] if source.tier is not None and source.tier.tag else []
+        if tag_keys and "Tags" not in columns:
+            problems.append(Problem(
+                code=ProblemCode.HEADER_MISSING, severity=Severity.WARNING,
+                message=f"no Tags column; the {', '.join(tag_keys)} tag(s) are never found",
+                source=SourceRef(file=file, row=table.header_row)))
+        return cls(file=file, source=source, ctx=ctx, header=header, columns=columns, id_column=id_column,
+                   quantity=quantity), problems
+
+    # --- one batch -------------------------------------------------------------------------------
+
+    def check(self, raw: pl.DataFrame) -> Checked:
+        source = self.source
+        frame = raw.select("row_no", EXTRA, *[_text(f"c{i}").alias(name) for name, i in self.columns.items()])
+        for name in ("Tags", "SubAccountId", "ChargeClass", "ChargeDescription"):
+            if name not in frame.columns:
+                frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(name))
+        frame = frame.with_columns(self._record_ids(raw, frame))
+        frame = frame.with_columns(
+            utc_date_column("ChargePeriodStart", alias="_date"),
+            canonical("ChargeCategory", {c.lower(): c for c in CHARGE_CATEGORIES}).alias("_category"),
+            self._service().alias("_service"),
+            pl.col("SubAccountId").replace_strict(self.split_of, default=None, return_dtype=pl.Int64).alias("_split"),
+        )
+        if "BillingPeriodStart" in frame.columns:
+            frame = frame.with_columns(utc_date_column("BillingPeriodStart", alias="_billed")).with_columns(
+                pl.when(pl.col("_billed").is_not_null() & (pl.col("_date") < pl.col("_billed")))
+                .then(pl.col("_billed")).otherwise(pl.col("_date")).alias("_date")
+            )
+        frame = with_decimal(frame, source.cost, prefix="_cost")
+        for i, q in enumerate(self.quantity):
+            frame = with_decimal(frame, q, prefix=f"_q{i}")
+            frame = round_excess_decimals(frame, text=q, prefix=f"_q{i}")
+        frame = self._with_tags(frame)
+        frame = self._with_business_line(frame)
+        frame = self._with_tier(frame)
+        error, problems = run_checks(frame, self._checks(), file=self.file)
+        frame = frame.with_columns(error.alias("error"))
+        quantity = pl.coalesce([pl.col(f"_q{i}") for i in range(len(self.quantity))] + [pl.lit(0).cast(DECIMAL)])
+        rounded = pl.lit(False)
+        for i in reversed(range(len(self.quantity))):
+            rounded = pl.when(pl.col(f"_q{i}").is_not_null()).then(pl.col(f"_q{i}_decimals") > SCALE).otherwise(rounded)
+        parks = source.unallocated is UnallocatedRule.BUSINESS_LINE
+        unallocated = pl.col("_split").is_null() & pl.col("_bl").is_null()
+        frame = frame.with_columns(
+            pl.col("_id").alias("key"),
+            pl.col("_category").is_in(list(source.exclude_charge_categories)).alias("excluded"),
+            quantity.alias("quantity_read"),
+            pl.col("_cost").alias("cost_read"),
+            pl.col("_id").alias("record_id"),
+            pl.col("_date").alias("usage_date"),
+            pl.lit(None, dtype=pl.String).alias("cost_center"),
+            (pl.when(unallocated).then(pl.lit(UNALLOCATED if parks else None)).otherwise(pl.col("_bl"))).alias("business_line"),
+            pl.col("_service").alias("service"),
+            pl.col("_tier").alias("tier"),
+            pl.col("_service").replace_strict({c: s.unit for c, s in self.services.items()}, default=None,
+                                              return_dtype=pl.String).alias("unit"),
+            quantity.alias("quantity"),
+            pl.col("_cost").alias("cost"),
+            pl.col("ChargeDescription").alias("description"),
+            join_notes([
+                self._category_note(),
+                pl.when((pl.col("_cost") < 0) & pl.col("_category").is_in(["Usage", "Purchase", "Tax"])).then(pl.lit("refund")),
+                pl.when(pl.col("ChargeClass").str.to_lowercase() == "correction")
+                .then(pl.lit("correction of an earlier billing period")),
+                pl.when(unallocated & pl.lit(parks)).then(pl.lit("unallocated: ") + pl.col("_bl_reason")),
+                pl.col("_tags_note"),
+                pl.when(rounded).then(pl.lit("quantity rounded to 12 decimals")),
+            ]),
+        )
+        return Checked(frame=frame, problems=problems)
+
+    def finish(self, good: pl.DataFrame) -> pl.DataFrame:
+        """Split the rows of shared sub accounts into one row per business line."""
+        shared = good.filter(pl.col("_split").is_not_null())
+        if shared.height == 0:
+            return good
+        parts: list[dict] = []
+        for row in shared.iter_rows(named=True):
+            rule = self.source.splits[row["_split"]]
+            codes = [self.business_lines[code.lower()] for code, _ in rule.shares]
+            percents = [p for _, p in rule.shares]
+            costs = split_exact(row["cost"], percents, codes)
+            quantities = split_exact(row["quantity"], percents, codes)
+            for code, percent, cost, quantity in zip(codes, percents, costs, quantities):
+                note = f"split {percent}% of row (shared sub account {row['SubAccountId']})"
+                parts.append({
+                    **row,
+                    "record_id": f"{row['record_id']}#{code}",
+                    "business_line": code,
+                    "cost": cost,
+                    "quantity": quantity,
+                    "note": f"{row['note']}; {note}" if row["note"] else note,
+                })
+        split_rows = pl.DataFrame(parts, schema=shared.schema)
+        return pl.concat([good.filter(pl.col("_split").is_null()), split_rows]).sort("row_no", maintain_order=True)
+
+    # --- pieces ----------------------------------------------------------------------------------
+
+    def _record_ids(self, raw: pl.DataFrame, frame: pl.DataFrame) -> pl.Series:
+        """The id column's value, else a stable hash of the row's content."""
+        ids = frame.get_column(self.id_column) if self.id_column else pl.Series([None] * frame.height, dtype=pl.String)
+        missing = ids.is_null()
+        if not missing.any():
+            return ids.alias("_id")
+        order = sorted(range(len(self.header)), key=lambda i: self.header[i].strip().lower())
+        names = [self.header[i].strip() for i in order]
+        texts = raw.filter(missing).select([_text(f"c{i}").fill_null("\x00") for i in order])
+        hashes = [
+            "sha256:" + hashlib.sha256("\x1e".join(f"{n}\x1f{v}" for n, v in zip(names, values)).encode()).hexdigest()[:32]
+            for values in texts.iter_rows()
+        ]
+        filled = ids.to_list()
+        hashed = iter(hashes)
+        return pl.Series("_id", [value if value is not None else next(hashed) for value in filled], dtype=pl.String)
+
+    def _service(self) -> pl.Expr:
+        expr: pl.Expr = pl.lit(None, dtype=pl.String)
+        for rule in reversed(self.source.services):
+            if rule.is_default:
+                expr = pl.lit(rule.service)
+                continue
+            matched = pl.all_horizontal([
+                pl.col(column).str.to_lowercase().is_in([v.lower() for v in values]).fill_null(False)
+                for column, values in rule.match
+            ])
+            expr = pl.when(matched).then(pl.lit(rule.service)).otherwise(expr)
+        return expr
+
+    def _with_tags(self, frame: pl.DataFrame) -> pl.DataFrame:
+        tag_columns = [f"_tag:{key}" for key in self.tag_keys]
+        values = frame.get_column("Tags").drop_nulls().unique().to_list() if self.tag_keys else []
+        rows = [(text, *_read_tags(text, self.tag_keys)) for text in values]
+        table = pl.DataFrame(
+            {
+                "Tags": [r[0] for r in rows],
+                **{c: [r[1][i] for r in rows] for i, c in enumerate(tag_columns)},
+                "_tags_note": [r[2] for r in rows],
+                "_tags_error": [r[3] for r in rows],
+            },
+            schema={"Tags": pl.String, **{c: pl.String for c in tag_columns}, "_tags_note": pl.String, "_tags_error": pl.String},
+        )
+        return frame.join(table, on="Tags", how="left", maintain_order="left")
+
+    def _with_business_line(self, frame: pl.DataFrame) -> pl.DataFrame:
+        mapped, reasons = [], []
+        for i, key in enumerate(self.source.business_line):
+            value = pl.col(f"_tag:{key.tag}" if key.tag is not None else key.column)
+            found = frame.select(value).to_series().drop_nulls().unique().to_list()
+            codes = {v: self._map_value(key, v) for v in found}
+            mapped.append(value.replace_strict(codes, default=None, return_dtype=pl.String).alias(f"_bl{i}"))
+            reasons.append(
+                pl.when(value.is_null()).then(pl.lit(f"no {key.label}"))
+                .when(value.replace_strict(codes, default=None, return_dtype=pl.String).is_null())
+                .then(pl.lit(f"{key.label} ") + pl.lit("'") + value + pl.lit("' is not mapped"))
+            )
+        return frame.with_columns(
+            pl.coalesce(mapped).alias("_bl") if mapped else pl.lit(None, dtype=pl.String).alias("_bl"),
+            pl.concat_str(reasons, separator=", ", ignore_nulls=True).alias("_bl_reason") if reasons
+            else pl.lit("no business line key", dtype=pl.String).alias("_bl_reason"),
+        )
+
+    def _map_value(self, key: BusinessLineKey, value: str) -> str | None:
+        table = key.map or self.source.value_map
+        text = value.strip().lower()
+        for pattern, code in table:
+            if not _is_glob(pattern) and pattern.lower() == text:
+                return self.business_lines.get(code.lower())
+        for pattern, code in table:
+            if _is_glob(pattern) and fnmatch.fnmatchcase(text, pattern.lower()):
+                return self.business_lines.get(code.lower())
+        return self.business_lines.get(text)
+
+    def _with_tier(self, frame: pl.DataFrame) -> pl.DataFrame:
+        rule = self.source.tier
+        if rule is None:
+            given = pl.lit(None, dtype=pl.String)
+        elif rule.value is not None:
+            given = pl.lit(rule.value)
+        else:
+            given = pl.col(f"_tag:{rule.tag}")
+        return frame.with_columns(
+            given.alias("_tier_given"),
+            (pl.col("_service") + pl.lit("\x1f") + given.str.to_lowercase())
+            .replace_strict(self.tiers, default=None, return_dtype=pl.String).alias("_tier"),
+        )
+
+    def _category_note(self) -> pl.Expr:
+        category = pl.col("_category")
+        purchase = "purchase (commitment or fee)"
+        if self.source.cost == "EffectiveCost":
+            purchase += "; amortised basis: a prepaid purchase costs 0 here, its cost is on the usage it covers"
+        return (
+            pl.when(category == "Tax").then(pl.lit("tax"))
+            .when(category == "Purchase").then(pl.lit(purchase))
+            .when(category == "Credit").then(pl.lit("credit"))
+            .when(category == "Adjustment").then(pl.lit("adjustment"))
+        )
+
+    def _checks(self) -> Sequence[Check]:
+        source, ctx = self.source, self.ctx
+        col = pl.col
+        checks = [
+            Check(ProblemCode.VALUE_INVALID, None, col(EXTRA).is_not_null(),
+                  pl.lit("the row has more fields than the header; extra: ") + quoted(EXTRA),
+                  "a value containing a comma must be in double quotes"),
+            Check(ProblemCode.VALUE_MISSING, "ChargePeriodStart", col("ChargePeriodStart").is_null(),
+                  pl.lit("ChargePeriodStart is missing")),
+            Check(ProblemCode.NOT_A_DATE, "ChargePeriodStart", col("ChargePeriodStart").is_not_null() & col("_date").is_null(),
+                  quoted("ChargePeriodStart") + pl.lit(" is not a timestamp"), "ISO 8601 in UTC, e.g. 2024-09-01T00:00:00Z"),
+            Check(ProblemCode.DATE_OUT_OF_RANGE, "ChargePeriodStart", (col("_date") < ctx.earliest) | (col("_date") > ctx.latest),
+                  pl.format("usage date {} is outside {}..{}", col("_date"), pl.lit(str(ctx.earliest)), pl.lit(str(ctx.latest))),
+                  "check the export's period"),
+            Check(ProblemCode.VALUE_MISSING, "ChargeCategory", col("ChargeCategory").is_null(), pl.lit("ChargeCategory is missing")),
+            Check(ProblemCode.VALUE_INVALID, "ChargeCategory", col("ChargeCategory").is_not_null() & col("_category").is_null(),
+                  pl.lit("ChargeCategory ") + quoted("ChargeCategory") + pl.lit(" is not a FOCUS charge category"),
+                  f"one of {', '.join(CHARGE_CATEGORIES)}"),
+            Check(ProblemCode.VALUE_MISSING, source.cost, col(source.cost).is_null(), pl.lit(f"{source.cost} is missing")),
+            Check(ProblemCode.NOT_A_NUMBER, source.cost, col(source.cost).is_not_null() & ~col("_cost_number"),
+                  pl.lit(f"{source.cost} ") + quoted(source.cost) + pl.lit(" is not a number")),
+            Check(ProblemCode.TOO_PRECISE, source.cost, col("_cost_number") & (col("_cost_decimals") > SCALE),
+                  pl.format(f"{source.cost} {{}} has {{}} decimals; at most 12 are kept", quoted(source.cost), col("_cost_decimals")),
+                  "costs are never rounded on the way in"),
+            Check(ProblemCode.NOT_A_NUMBER, source.cost, too_large("_cost"),
+                  pl.lit(f"{source.cost} ") + quoted(source.cost) + pl.lit(" is too large")),
+        ]
+        for i, q in enumerate(self.quantity):
+            checks += [
+                Check(ProblemCode.NOT_A_NUMBER, q, col(q).is_not_null() & ~col(f"_q{i}_number"),
+                      pl.lit(f"{q} ") + quoted(q) + pl.lit(" is not a number")),
+                Check(ProblemCode.NOT_A_NUMBER, q, col(f"_q{i}_number") & col(f"_q{i}").is_null(),
+                      pl.lit(f"{q} ") + quoted(q) + pl.lit(" is too large")),
+            ]
+        if source.currency:
+            checks.append(Check(
+                ProblemCode.INCONSISTENT, "BillingCurrency",
+                col("BillingCurrency").is_null() | (col("BillingCurrency").str.to_uppercase() != source.currency),
+                pl.lit("BillingCurrency ") + quoted("BillingCurrency") + pl.lit(f" is not {source.currency}"),
+                f"source {source.name!r} passes through {source.currency} costs only"))
+        checks += [
+            Check(ProblemCode.VALUE_INVALID, "Tags", col("_tags_error").is_not_null(), col("_tags_error"),
+                  'Tags must be a JSON object such as {"business_unit": "Finance"}'),
+            Check(ProblemCode.UNMAPPED, "ServiceName", col("_service").is_null(),
+                  pl.lit("no service rule matches ServiceName ") + quoted("ServiceName")
+                  + pl.lit(", ServiceCategory ") + quoted("ServiceCategory"),
+                  f"add a rule to `services:` in source {source.name!r}, or a `- {{default: …}}` rule"),
+        ]
+        if source.unallocated is UnallocatedRule.REJECT:
+            first = source.business_line[0] if source.business_line else None
+            checks.append(Check(
+                ProblemCode.UNMAPPED, ("Tags" if first.tag else first.column) if first else None,
+                col("_split").is_null() & col("_bl").is_null() & col("_tags_error").is_null(),
+                pl.lit("no business line for this row: ") + col("_bl_reason"),
+                "map the value in `value_map:`, tag the resource, or set `unallocated: business_line`"))
+        checks += [
+            Check(ProblemCode.UNKNOWN_TIER, "Tags" if source.tier and source.tier.tag else None,
+                  col("_tier_given").is_not_null() & col("_service").is_not_null() & col("_tier").is_null(),
+                  pl.lit("tier ") + quoted("_tier_given") + pl.format(" is not a tier of service {}", col("_service"))),
+            Check(ProblemCode.EXCLUDED, "ChargeCategory", col("_category").is_in(list(source.exclude_charge_categories)),
+                  pl.format("{} row left out: source {} excludes this charge category", col("_category"), pl.lit(source.name)),
+                  "exclude_charge_categories in the source definition", Severity.WARNING),
+        ]
+        return checks
+
+
+def _text(name: str) -> pl.Expr:
+    """A FOCUS value: surrounding spaces dropped; empty and ``NULL`` are null."""
+    value = pl.col(name).str.strip_chars()
+    return pl.when((value.str.len_chars() > 0) & (value != _NULL)).then(value)
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(ch in pattern for ch in "*?[")
+
+
+def _read_tags(text: str, keys: Sequence[str]) -> tuple[list[str | None], str | None, str | None]:
+    """Values of ``keys`` in a Tags JSON object, a note about conflicting keys, an error.
+
+    Keys are compared with surrounding spaces removed (``" org"`` is ``"org"``). When both
+    spellings are present with different values, the one written without spaces wins and the
+    row gets a note. Text without the outer braces (seen in Azure exports) is accepted.
+    """
+    body = text.strip()
+    if not body.startswith("{"):
+        body = "{" + body + "}"
+    try:
+        tags = json.loads(body)
+    except json.JSONDecodeError as exc:
+        return [None] * len(keys), None, f"Tags is not valid JSON ({exc.msg} at character {exc.pos})"
+    if not isinstance(tags, dict):
+        return [None] * len(keys), None, "Tags is not a JSON object"
+    exact = {k: v for k, v in tags.items() if k == k.strip()}
+    spaced = [(k, v) for k, v in tags.items() if k != k.strip()]
+    values: list[str | None] = []
+    notes: list[str] = []
+    for key in keys:
+        value = _tag_text(exact[key]) if key in exact else None
+        for written, other in spaced:
+            if written.strip() != key:
+                continue
+            other = _tag_text(other)
+            if key not in exact and value is None:
+                value = other
+            elif other != value:
+                notes.append(f"tag {written!r}={other!r} ignored, {key!r}={value!r} used")
+        values.append(value)
+    return values, "; ".join(notes) or None, None
+
+
+def _tag_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    return None  # nested values are not FOCUS tags

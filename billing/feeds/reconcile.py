@@ -1,0 +1,92 @@
+"""Control totals of a load: every row read is accounted for, and so is every amount."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Protocol
+
+__all__ = ["Reconciliation", "reconcile"]
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reconciliation:
+    """Counts and sums of one batch or, added up, of a whole file.
+
+    ``rows_read`` counts data records (the header and blank lines are not records); each is
+    exactly one of good, rejected (has an ERROR problem), duplicate (repeats an earlier record
+    id in the file) or excluded (left out by a source rule, with a warning). A good row that
+    is split yields several loaded rows, so ``rows_loaded`` may exceed ``good``.
+    ``*_read`` sum the values that parsed, whatever else was wrong with their row;
+    ``*_loaded`` sum the loaded rows. ``complete`` is false when the file broke off.
+    """
+
+    rows_read: int = 0
+    good: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    excluded: int = 0
+    rows_loaded: int = 0
+    blank_rows: int = 0
+    quantity_read: Decimal = _ZERO
+    quantity_loaded: Decimal = _ZERO
+    cost_read: Decimal = _ZERO
+    cost_loaded: Decimal = _ZERO
+    complete: bool = True
+
+    def __add__(self, other: Reconciliation) -> Reconciliation:
+        values = {
+            f.name: (getattr(self, f.name) and getattr(other, f.name)) if f.name == "complete"
+            else getattr(self, f.name) + getattr(other, f.name)
+            for f in fields(self)
+        }
+        return Reconciliation(**values)
+
+    @property
+    def balanced(self) -> bool:
+        """Every row read is good, rejected, a duplicate or excluded."""
+        return self.rows_read == self.good + self.rejected + self.duplicates + self.excluded
+
+    def render(self) -> str:
+        """One line for the load summary, e.g.
+        ``rows read 1,000 = good 990 + rejected 8 + duplicates 2 + excluded 0; …``."""
+        text = (
+            f"rows read {self.rows_read:,} = good {self.good:,} + rejected {self.rejected:,}"
+            f" + duplicates {self.duplicates:,} + excluded {self.excluded:,}"
+        )
+        if not self.balanced:
+            text += " (DOES NOT BALANCE)"
+        text += f"; usage rows loaded {self.rows_loaded:,}"
+        if self.blank_rows:
+            text += f"; blank lines skipped {self.blank_rows:,}"
+        text += (
+            f"; quantity read {_plain(self.quantity_read)}, loaded {_plain(self.quantity_loaded)}"
+            f"; cost read {_plain(self.cost_read)}, loaded {_plain(self.cost_loaded)}"
+        )
+        if not self.complete:
+            text += "; the file broke off, rows after the break were not read"
+        return text
+
+
+class _HasTally(Protocol):
+    tally: Reconciliation
+
+
+def reconcile(items: Iterable[_HasTally | Reconciliation]) -> Reconciliation:
+    """Add up the tallies of :class:`~billing.feeds.read.UsageBatch` values (or of
+    Reconciliations). Keep only ``batch.tally`` while streaming to stay in bounded memory."""
+    total = Reconciliation()
+    for item in items:
+        total = total + (item if isinstance(item, Reconciliation) else item.tally)
+    return total
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal without exponent or trailing zeros: 20.52022672899, not 2.052…E+1."""
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"

@@ -1,0 +1,736 @@
+"""Source definitions: how one kind of usage export maps onto services and business lines.
+
+One YAML file per source (``examples/sources/*.yaml``; reference in ``docs/feeds.md``).
+:func:`load_sources` reads a directory and returns ``(sources, problems)``; it never raises on
+bad YAML, and every problem points at ``file:line:location`` (``splits[0].shares``).
+:func:`check_source` then checks a source against the catalogue and organisation in use.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import enum
+import io
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from billing.feeds.context import UNALLOCATED, MappingContext
+from billing.problems import Problem, ProblemCode, Severity, SourceRef
+
+__all__ = [
+    "FeedFormat",
+    "UnallocatedRule",
+    "BusinessLineKey",
+    "ServiceRule",
+    "TierRule",
+    "SplitRule",
+    "SourceDefinition",
+    "USAGE_FIELDS",
+    "MATCHERS",
+    "COST_COLUMNS",
+    "CHARGE_CATEGORIES",
+    "default_source",
+    "load_sources",
+    "parse_source",
+    "check_source",
+]
+
+
+class FeedFormat(enum.StrEnum):
+    USAGE = "usage"  # our own CSV / .xlsx usage format
+    FOCUS = "focus"  # FinOps FOCUS 1.0-1.2 cost and usage export
+
+
+class UnallocatedRule(enum.StrEnum):
+    BUSINESS_LINE = "business_line"  # park on the UNALLOCATED business line, with a note
+    REJECT = "reject"  # report a problem; the row does not load
+
+
+USAGE_FIELDS = (
+    "record_id", "usage_date", "cost_center", "business_line", "service", "tier",
+    "quantity", "unit", "description", "cost",
+)
+"""Columns of our own usage format (docs/feeds.md)."""
+
+MATCHERS = {
+    "service_name": "ServiceName",
+    "service_category": "ServiceCategory",
+    "service_subcategory": "ServiceSubcategory",
+    "provider_name": "ProviderName",
+    "publisher_name": "PublisherName",
+    "charge_category": "ChargeCategory",
+    "charge_frequency": "ChargeFrequency",
+    "sub_account_id": "SubAccountId",
+    "billing_account_id": "BillingAccountId",
+    "region_id": "RegionId",
+    "sku_id": "SkuId",
+}
+"""Service-rule keys and the FOCUS column each one compares (case-insensitive, any of a list)."""
+
+COST_COLUMNS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
+CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
+DEFAULT_QUANTITY = ("ConsumedQuantity", "PricingQuantity")
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_COMMON_KEYS = ("name", "format", "description", "sheet")
+_USAGE_KEYS = ("columns",)
+_FOCUS_KEYS = (
+    "business_line", "value_map", "services", "quantity", "cost", "currency", "id_column", "tier",
+    "unallocated", "splits", "exclude_charge_categories",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BusinessLineKey:
+    """Where a FOCUS row names its business line: a tag or a column, with an optional map
+    from the values found there to business line codes (else the source's ``value_map``)."""
+
+    tag: str | None = None
+    column: str | None = None
+    map: tuple[tuple[str, str], ...] = ()
+    source: SourceRef
+
+    def __post_init__(self) -> None:
+        if (self.tag is None) == (self.column is None):
+            raise ValueError("a business line key is either a tag or a column")
+
+    @property
+    def label(self) -> str:
+        return f"{self.tag} tag" if self.tag is not None else str(self.column)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceRule:
+    """Rows whose columns match every ``match`` entry go to ``service``; no entries = default."""
+
+    service: str
+    match: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (FOCUS column, accepted values)
+    source: SourceRef
+
+    @property
+    def is_default(self) -> bool:
+        return not self.match
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TierRule:
+    value: str | None = None
+    tag: str | None = None
+    source: SourceRef
+
+    def __post_init__(self) -> None:
+        if (self.value is None) == (self.tag is None):
+            raise ValueError("a tier rule is either a value or a tag")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SplitRule:
+    """Rows of these sub accounts are shared: split by percentage over business lines."""
+
+    sub_account_ids: tuple[str, ...]
+    shares: tuple[tuple[str, Decimal], ...]  # (business line, percent), percents sum to 100
+    source: SourceRef
+
+    def __post_init__(self) -> None:
+        if not self.sub_account_ids:
+            raise ValueError("a split rule names at least one sub account")
+        if sum((p for _, p in self.shares), Decimal(0)) != 100 or any(p <= 0 for _, p in self.shares):
+            raise ValueError("split percentages must be positive and sum to 100")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceDefinition:
+    name: str
+    format: FeedFormat
+    source: SourceRef
+    description: str = ""
+    sheet: str | None = None  # .xlsx: the sheet to read (default: the first)
+    # usage format
+    columns: tuple[tuple[str, str], ...] = ()  # (our field, header in the file)
+    # FOCUS
+    business_line: tuple[BusinessLineKey, ...] = ()
+    value_map: tuple[tuple[str, str], ...] = ()  # (value or glob pattern, business line)
+    services: tuple[ServiceRule, ...] = ()
+    quantity: tuple[str, ...] = DEFAULT_QUANTITY
+    cost: str = "BilledCost"
+    currency: str | None = None  # when given, every row's BillingCurrency must be this
+    id_column: str | None = None
+    tier: TierRule | None = None
+    unallocated: UnallocatedRule = UnallocatedRule.REJECT
+    splits: tuple[SplitRule, ...] = ()
+    exclude_charge_categories: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"source name {self.name!r} must be letters, digits, '.', '_' or '-'")
+        if self.cost not in COST_COLUMNS:
+            raise ValueError(f"cost column {self.cost!r} is not one of {', '.join(COST_COLUMNS)}")
+        seen: set[str] = set()
+        for rule in self.splits:
+            for account in rule.sub_account_ids:
+                if account in seen:
+                    raise ValueError(f"sub account {account} is in two split rules")
+                seen.add(account)
+
+    def service_codes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(rule.service for rule in self.services))
+
+
+def default_source(name: str) -> SourceDefinition:
+    """Our own usage format under ``name``, for a source that has no YAML definition."""
+    return SourceDefinition(name=name, format=FeedFormat.USAGE, source=SourceRef(file=f"<default source {name}>"),
+                            description="our own usage format (no source definition file)")
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def load_sources(directory: Path) -> tuple[dict[str, SourceDefinition], list[Problem]]:
+    """Read every ``*.yaml`` (and ``*.yml``) in ``directory``, in name order.
+
+    A file with an error is left out of the result; its problems say why. Two files with the
+    same ``name`` are a DUPLICATE problem and the later one is left out.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return {}, [Problem(code=ProblemCode.FILE_UNREADABLE, message="no such directory of source definitions",
+                            source=SourceRef(file=str(directory)))]
+    sources: dict[str, SourceDefinition] = {}
+    problems: list[Problem] = []
+    paths = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(code=ProblemCode.FILE_UNREADABLE, message=f"cannot read the file: {exc}",
+                                    source=SourceRef(file=str(path))))
+            continue
+        source, found = parse_source(text, file=str(path), base=path.parent)
+        problems.extend(found)
+        if source is None:
+            continue
+        if source.name in sources:
+            problems.append(Problem(
+                code=ProblemCode.DUPLICATE,
+                message=f"source {source.name!r} is already defined in {sources[source.name].source.file}",
+                source=source.source, hint="give each source its own name"))
+            continue
+        sources[source.name] = source
+    return sources, problems
+
+
+def parse_source(text: str, *, file: str, base: Path | None = None) -> tuple[SourceDefinition | None, list[Problem]]:
+    """One source definition from YAML text. ``base`` resolves ``map_file`` paths."""
+    reader = _Reader(file, base)
+    document = reader.load(text)
+    if document is None:
+        return None, reader.problems
+    source = reader.source(document)
+    if any(p.severity is Severity.ERROR for p in reader.problems):
+        return None, reader.problems
+    return source, reader.problems
+
+
+def check_source(source: SourceDefinition, ctx: MappingContext) -> list[Problem]:
+    """Codes the source names that the catalogue or the organisation does not know."""
+    problems: list[Problem] = []
+    business_lines = ctx.business_line_codes()
+
+    def unknown_business_line(code: str, where: SourceRef, what: str) -> None:
+        if code.lower() not in business_lines:
+            problems.append(Problem(
+                code=ProblemCode.UNKNOWN_BUSINESS_LINE,
+                message=f"{what} maps to business line {code!r}, which is not known",
+                source=where, hint=_known(business_lines.values())))
+
+    for rule in source.services:
+        if ctx.catalogue.service(rule.service) is None:
+            problems.append(Problem(
+                code=ProblemCode.UNKNOWN_SERVICE, message=f"service {rule.service!r} is not in the catalogue",
+                source=rule.source, hint=_known(s.code for s in ctx.catalogue.services)))
+        elif source.tier is not None and source.tier.value is not None:
+            service = ctx.catalogue.service(rule.service)
+            if not any(t.code.lower() == source.tier.value.lower() for t in service.tiers):
+                problems.append(Problem(
+                    code=ProblemCode.UNKNOWN_TIER,
+                    message=f"tier {source.tier.value!r} is not a tier of service {rule.service}",
+                    source=source.tier.source, hint=_known(t.code for t in service.tiers)))
+    for value, code in source.value_map:
+        unknown_business_line(code, source.source, f"value_map entry {value!r}")
+    for key in source.business_line:
+        for value, code in key.map:
+            unknown_business_line(code, key.source, f"{key.label} value {value!r}")
+    for rule in source.splits:
+        for code, _ in rule.shares:
+            unknown_business_line(code, rule.source, "a split")
+    if source.unallocated is UnallocatedRule.BUSINESS_LINE and UNALLOCATED.lower() not in business_lines:
+        problems.append(Problem(
+            code=ProblemCode.UNKNOWN_BUSINESS_LINE,
+            message=f"the source parks unmapped rows on {UNALLOCATED}, which is not a known business line",
+            source=source.source, hint=f"create business line {UNALLOCATED} or set `unallocated: reject`"))
+    return problems
+
+
+def _known(codes: Iterable[str], limit: int = 12) -> str:
+    codes = sorted(codes)
+    shown = ", ".join(codes[:limit]) + (f" and {len(codes) - limit} more" if len(codes) > limit else "")
+    return f"known: {shown}" if codes else "none are defined"
+
+
+# --- YAML with line numbers --------------------------------------------------------------------
+
+
+class _Map(dict):
+    """A YAML mapping that remembers the line of itself and of each key."""
+
+    line: int
+    lines: dict[Any, int]
+
+
+class _List(list):
+    line: int
+    lines: list[int]
+
+
+class _Int(int):
+    """A YAML integer that remembers how it was written: account 0123 stays '0123'."""
+
+    text: str
+
+
+def _as_text(value: Any) -> str:
+    return value.text if isinstance(value, _Int) else str(value)
+
+
+class _Reader:
+    def __init__(self, file: str, base: Path | None):
+        self.file = file
+        self.base = base
+        self.problems: list[Problem] = []
+
+    # problems
+
+    def ref(self, line: int | None, location: str | None) -> SourceRef:
+        return SourceRef(file=self.file, row=line, location=location or None)
+
+    def add(self, code: ProblemCode, message: str, line: int | None, location: str, hint: str | None = None) -> None:
+        self.problems.append(Problem(code=code, message=message, source=self.ref(line, location), hint=hint))
+
+    # parsing
+
+    def load(self, text: str) -> _Map | None:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                self.add(ProblemCode.FILE_EMPTY, "the source definition is empty", None, "",
+                         "it needs at least `name:` and `format:`")
+                return None
+            document = self.convert(node, loader, "")
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            reason = getattr(exc, "problem", None) or str(exc)
+            self.add(ProblemCode.VALUE_INVALID, f"not valid YAML: {reason}", line, "",
+                     "check the indentation and quoting around this line")
+            return None
+        finally:
+            loader.dispose()
+        if not isinstance(document, _Map):
+            self.add(ProblemCode.VALUE_INVALID, "a source definition is a mapping of keys to values",
+                     node.start_mark.line + 1, "")
+            return None
+        return document
+
+    def convert(self, node: yaml.Node, loader: yaml.SafeLoader, location: str) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            result = _Map()
+            result.line, result.lines = node.start_mark.line + 1, {}
+            loader.flatten_mapping(node)
+            for key_node, value_node in node.value:
+                key = loader.construct_object(key_node, deep=True)
+                if not isinstance(key, str):
+                    key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key)
+                where = f"{location}.{key}" if location else key
+                if key in result:
+                    self.add(ProblemCode.DUPLICATE, f"key {key!r} is given twice (first on line {result.lines[key]})",
+                             key_node.start_mark.line + 1, where, "YAML keeps only the last one; remove one")
+                result[key] = self.convert(value_node, loader, where)
+                result.lines[key] = key_node.start_mark.line + 1
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            items = _List()
+            items.line, items.lines = node.start_mark.line + 1, []
+            for i, item in enumerate(node.value):
+                items.append(self.convert(item, loader, f"{location}[{i}]"))
+                items.lines.append(item.start_mark.line + 1)
+            return items
+        if node.tag == "tag:yaml.org,2002:float":
+            try:
+                return Decimal(node.value.replace("_", ""))  # from the text: 33.3 stays exact
+            except ArithmeticError:
+                return node.value
+        value = loader.construct_object(node, deep=True)
+        if type(value) is int:
+            value = _Int(value)
+            value.text = node.value.strip()
+        return value
+
+    # the definition
+
+    def source(self, doc: _Map) -> SourceDefinition | None:
+        ref = self.ref(doc.line, None)
+        name = self.text(doc, "name", "", required=True)
+        if name is not None and not _NAME.match(name):
+            self.add(ProblemCode.VALUE_INVALID, f"name {name!r} must be letters, digits, '.', '_' or '-'",
+                     doc.lines["name"], "name")
+            name = None
+        fmt_text = self.text(doc, "format", "", required=True)
+        fmt: FeedFormat | None = None
+        if fmt_text is not None:
+            try:
+                fmt = FeedFormat(fmt_text.lower())
+            except ValueError:
+                self.add(ProblemCode.VALUE_INVALID, f"format {fmt_text!r} is not one of usage, focus",
+                         doc.lines["format"], "format")
+        allowed = _COMMON_KEYS + (_USAGE_KEYS if fmt is FeedFormat.USAGE else _FOCUS_KEYS if fmt else _USAGE_KEYS + _FOCUS_KEYS)
+        self.unknown_keys(doc, "", allowed, extra=f"for format {fmt}" if fmt else "")
+        description = self.text(doc, "description", "") or ""
+        sheet = self.text(doc, "sheet", "")
+        if name is None or fmt is None:
+            return None
+        if fmt is FeedFormat.USAGE:
+            columns = self.columns(doc)
+            return self.build(lambda: SourceDefinition(
+                name=name, format=fmt, source=ref, description=description, sheet=sheet,
+                columns=columns), doc, "")
+        return self.focus(doc, name, ref, description, sheet)
+
+    def focus(self, doc: _Map, name: str, ref: SourceRef, description: str, sheet: str | None) -> SourceDefinition | None:
+        keys = self.business_line_keys(doc)
+        value_map = self.code_map(doc, "value_map", "value_map")
+        services = self.services(doc)
+        quantity = self.quantity(doc)
+        cost = self.text(doc, "cost", "") or "BilledCost"
+        matched_cost = next((c for c in COST_COLUMNS if c.lower() == cost.lower()), None)
+        if matched_cost is None:
+            self.add(ProblemCode.VALUE_INVALID, f"cost {cost!r} is not one of {', '.join(COST_COLUMNS)}",
+                     doc.lines.get("cost"), "cost", "BilledCost is the invoice basis, EffectiveCost the amortised one")
+        currency = self.text(doc, "currency", "")
+        if currency is not None and not re.fullmatch(r"[A-Za-z]{3}", currency):
+            self.add(ProblemCode.VALUE_INVALID, f"currency {currency!r} is not an ISO 4217 code",
+                     doc.lines.get("currency"), "currency", "three letters, e.g. USD")
+        id_column = self.text(doc, "id_column", "")
+        tier = self.tier(doc)
+        unallocated_text = self.text(doc, "unallocated", "") or UnallocatedRule.REJECT.value
+        try:
+            unallocated = UnallocatedRule(unallocated_text.lower())
+        except ValueError:
+            self.add(ProblemCode.VALUE_INVALID, f"unallocated {unallocated_text!r} is not one of business_line, reject",
+                     doc.lines.get("unallocated"), "unallocated")
+            unallocated = UnallocatedRule.REJECT
+        splits = self.splits(doc)
+        excluded = self.charge_categories(doc)
+        return self.build(lambda: SourceDefinition(
+            name=name, format=FeedFormat.FOCUS, source=ref, description=description, sheet=sheet,
+            business_line=keys, value_map=value_map, services=services, quantity=quantity,
+            cost=matched_cost or "BilledCost", currency=currency.upper() if currency else None,
+            id_column=id_column, tier=tier, unallocated=unallocated, splits=splits,
+            exclude_charge_categories=excluded), doc, "")
+
+    def build(self, make: Callable[[], Any], node: _Map, location: str) -> Any:
+        if any(p.severity is Severity.ERROR for p in self.problems):
+            return None
+        try:
+            return make()
+        except ValueError as exc:  # a record invariant the checks above did not catch
+            self.add(ProblemCode.INCONSISTENT, str(exc), node.line, location)
+            return None
+
+    # pieces
+
+    def unknown_keys(self, node: _Map, location: str, allowed: Iterable[str], extra: str = "") -> None:
+        allowed = tuple(allowed)
+        for key in node:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(allowed)}"
+                where = f"{location}.{key}" if location else key
+                self.add(ProblemCode.UNKNOWN_KEY, f"unknown key {key!r}" + (f" {extra}" if extra else ""),
+                         node.lines[key], where, hint)
+
+    def text(self, node: _Map, key: str, location: str, *, required: bool = False) -> str | None:
+        where = f"{location}.{key}" if location else key
+        if key not in node or node[key] is None:
+            if required:
+                self.add(ProblemCode.VALUE_MISSING, f"{key!r} is required", node.line, where)
+            return None
+        value = node[key]
+        if isinstance(value, (_Map, _List)) or isinstance(value, bool):
+            self.add(ProblemCode.VALUE_INVALID, f"{key!r} must be a single text value", node.lines[key], where)
+            return None
+        text = _as_text(value).strip()
+        if required and not text:
+            self.add(ProblemCode.VALUE_MISSING, f"{key!r} is empty", node.lines[key], where)
+            return None
+        return text or None
+
+    def texts(self, node: _Map, key: str, location: str) -> tuple[str, ...] | None:
+        """A text or a list of texts (numbers are taken as written)."""
+        where = f"{location}.{key}" if location else key
+        value = node[key]
+        values = list(value) if isinstance(value, _List) else [value]
+        result: list[str] = []
+        for item in values:
+            if item is None or isinstance(item, (_Map, _List, bool)) or not str(item).strip():
+                self.add(ProblemCode.VALUE_INVALID, f"{key!r} takes a text or a list of texts", node.lines[key], where)
+                return None
+            result.append(_as_text(item).strip())
+        if not result:
+            self.add(ProblemCode.VALUE_MISSING, f"{key!r} is an empty list", node.lines[key], where)
+            return None
+        return tuple(result)
+
+    def columns(self, doc: _Map) -> tuple[tuple[str, str], ...]:
+        if "columns" not in doc:
+            return ()
+        node = doc["columns"]
+        if not isinstance(node, _Map):
+            self.add(ProblemCode.VALUE_INVALID, "columns maps our column names to the file's headers",
+                     doc.lines["columns"], "columns", "e.g. columns: {quantity: Qty, cost_center: CC}")
+            return ()
+        self.unknown_keys(node, "columns", USAGE_FIELDS)
+        pairs = []
+        for key in node:
+            if key in USAGE_FIELDS:
+                header = self.text(node, key, "columns", required=True)
+                if header is not None:
+                    pairs.append((key, header))
+        return tuple(pairs)
+
+    def code_map(self, node: _Map, key: str, location: str) -> tuple[tuple[str, str], ...]:
+        if key not in node or node[key] is None:
+            return ()
+        value = node[key]
+        if not isinstance(value, _Map):
+            self.add(ProblemCode.VALUE_INVALID, f"{key} maps values to business line codes", node.lines[key],
+                     location, 'e.g. {"ViennaAI": DATA, "*Finance": FIN}')
+            return ()
+        pairs = []
+        for found, code in value.items():
+            if code is None or isinstance(code, (_Map, _List, bool)) or not str(code).strip():
+                self.add(ProblemCode.VALUE_INVALID, f"value {found!r} must map to a business line code",
+                         value.lines[found], f"{location}.{found}")
+                continue
+            pairs.append((str(found).strip(), _as_text(code).strip()))
+        return tuple(pairs)
+
+    def map_file(self, key: _Map, location: str) -> tuple[tuple[str, str], ...]:
+        name = self.text(key, "map_file", location, required=True)
+        if name is None:
+            return ()
+        path = (self.base or Path(".")) / name
+        where = f"{location}.map_file"
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.add(ProblemCode.FILE_UNREADABLE, f"cannot read map file {name!r}: {exc}", key.lines["map_file"], where,
+                     "the path is relative to this YAML file")
+            return ()
+        rows = list(csv.reader(io.StringIO(text)))
+        header = [h.strip().lower() for h in rows[0]] if rows else []
+        if header[:2] != ["value", "business_line"]:
+            self.problems.append(Problem(
+                code=ProblemCode.HEADER_MISSING,
+                message=f"a map file has the columns value,business_line; found {','.join(header) or 'nothing'}",
+                source=SourceRef(file=str(path), row=1)))
+            return ()
+        pairs: list[tuple[str, str]] = []
+        seen: dict[str, int] = {}
+        for number, row in enumerate(rows[1:], start=2):
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) < 2 or not row[0].strip() or not row[1].strip():
+                self.problems.append(Problem(code=ProblemCode.VALUE_MISSING, message="a value and a business line are both needed",
+                                             source=SourceRef(file=str(path), row=number)))
+                continue
+            found = row[0].strip()
+            if found.lower() in seen:
+                self.problems.append(Problem(code=ProblemCode.DUPLICATE,
+                                             message=f"value {found!r} is already mapped on row {seen[found.lower()]}",
+                                             source=SourceRef(file=str(path), row=number, column="value")))
+                continue
+            seen[found.lower()] = number
+            pairs.append((found, row[1].strip()))
+        return tuple(pairs)
+
+    def business_line_keys(self, doc: _Map) -> tuple[BusinessLineKey, ...]:
+        if "business_line" not in doc or doc["business_line"] is None:
+            self.add(ProblemCode.VALUE_MISSING, "'business_line' is required: where a row names its business line",
+                     doc.line, "business_line", "e.g. business_line: [{tag: business_unit}]")
+            return ()
+        node = doc["business_line"]
+        items = node if isinstance(node, _List) else [node]
+        lines = node.lines if isinstance(node, _List) else [doc.lines["business_line"]]
+        keys = []
+        for i, (item, line) in enumerate(zip(items, lines)):
+            where = f"business_line[{i}]" if isinstance(node, _List) else "business_line"
+            if not isinstance(item, _Map):
+                self.add(ProblemCode.VALUE_INVALID, "each business line key is a mapping such as {tag: business_unit}",
+                         line, where)
+                continue
+            self.unknown_keys(item, where, ("tag", "column", "map", "map_file"))
+            tag, column = self.text(item, "tag", where), self.text(item, "column", where)
+            if (tag is None) == (column is None):
+                self.add(ProblemCode.VALUE_INVALID, "give exactly one of `tag:` or `column:`", item.line, where)
+                continue
+            if "map" in item and "map_file" in item:
+                self.add(ProblemCode.INCONSISTENT, "give `map:` or `map_file:`, not both", item.line, where)
+                continue
+            mapping = self.map_file(item, where) if "map_file" in item else self.code_map(item, "map", f"{where}.map")
+            keys.append(BusinessLineKey(tag=tag, column=column, map=mapping, source=self.ref(item.line, where)))
+        return tuple(keys)
+
+    def services(self, doc: _Map) -> tuple[ServiceRule, ...]:
+        node = doc.get("services")
+        if not isinstance(node, _List) or not node:
+            self.add(ProblemCode.VALUE_MISSING if node is None else ProblemCode.VALUE_INVALID,
+                     "'services' is a list of rules mapping rows to catalogue services",
+                     doc.lines.get("services", doc.line), "services",
+                     'e.g. - {service_category: [Storage, Databases], service: CLOUD-DATA} then - {default: CLOUD}')
+            return ()
+        rules: list[ServiceRule] = []
+        default_at: int | None = None
+        for i, item in enumerate(node):
+            where, line = f"services[{i}]", node.lines[i]
+            if not isinstance(item, _Map):
+                self.add(ProblemCode.VALUE_INVALID, "each service rule is a mapping", line, where)
+                continue
+            self.unknown_keys(item, where, ("service", "default", *MATCHERS))
+            if default_at is not None:
+                self.add(ProblemCode.INCONSISTENT, f"this rule comes after the default rule (services[{default_at}]) "
+                         "and can never match", line, where, "put `- {default: …}` last")
+                continue
+            if "default" in item:
+                code = self.text(item, "default", where, required=True)
+                if len(item) > 1:
+                    self.add(ProblemCode.INCONSISTENT, "a default rule has no other keys", line, where)
+                    continue
+                if code is not None:
+                    rules.append(ServiceRule(service=code, source=self.ref(line, where)))
+                    default_at = i
+                continue
+            code = self.text(item, "service", where, required=True)
+            match = []
+            for key, column in MATCHERS.items():
+                if key in item:
+                    values = self.texts(item, key, where)
+                    if values is not None:
+                        match.append((column, values))
+            if not match and not [k for k in item if k in MATCHERS]:
+                self.add(ProblemCode.VALUE_MISSING, "a service rule needs something to match "
+                         f"({', '.join(MATCHERS)}) or is `default:`", line, where)
+                continue
+            if code is not None and match:
+                rules.append(ServiceRule(service=code, match=tuple(match), source=self.ref(line, where)))
+        return tuple(rules)
+
+    def quantity(self, doc: _Map) -> tuple[str, ...]:
+        if "quantity" not in doc or doc["quantity"] is None:
+            return DEFAULT_QUANTITY
+        return self.texts(doc, "quantity", "") or DEFAULT_QUANTITY
+
+    def tier(self, doc: _Map) -> TierRule | None:
+        if "tier" not in doc or doc["tier"] is None:
+            return None
+        node = doc["tier"]
+        if not isinstance(node, _Map):
+            self.add(ProblemCode.VALUE_INVALID, "tier is {value: CODE} or {tag: KEY}", doc.lines["tier"], "tier")
+            return None
+        self.unknown_keys(node, "tier", ("value", "tag"))
+        value, tag = self.text(node, "value", "tier"), self.text(node, "tag", "tier")
+        if (value is None) == (tag is None):
+            self.add(ProblemCode.VALUE_INVALID, "give exactly one of `value:` or `tag:`", node.line, "tier")
+            return None
+        return TierRule(value=value, tag=tag, source=self.ref(node.line, "tier"))
+
+    def splits(self, doc: _Map) -> tuple[SplitRule, ...]:
+        if "splits" not in doc or doc["splits"] is None:
+            return ()
+        node = doc["splits"]
+        if not isinstance(node, _List):
+            self.add(ProblemCode.VALUE_INVALID, "splits is a list of {sub_account_id: …, shares: {CODE: percent}}",
+                     doc.lines["splits"], "splits")
+            return ()
+        rules: list[SplitRule] = []
+        seen: dict[str, str] = {}
+        for i, item in enumerate(node):
+            where, line = f"splits[{i}]", node.lines[i]
+            if not isinstance(item, _Map):
+                self.add(ProblemCode.VALUE_INVALID, "each split is a mapping", line, where)
+                continue
+            self.unknown_keys(item, where, ("sub_account_id", "shares"))
+            accounts = self.texts(item, "sub_account_id", where) if "sub_account_id" in item else None
+            if "sub_account_id" not in item:
+                self.add(ProblemCode.VALUE_MISSING, "a split names the sub account(s) it shares", line, where)
+            for account in accounts or ():
+                if account in seen:
+                    self.add(ProblemCode.DUPLICATE, f"sub account {account} is already split by {seen[account]}",
+                             item.lines["sub_account_id"], f"{where}.sub_account_id")
+                seen.setdefault(account, where)
+            shares = self.shares(item, where)
+            if accounts and shares:
+                rules.append(SplitRule(sub_account_ids=accounts, shares=shares, source=self.ref(line, where)))
+        return tuple(rules)
+
+    def shares(self, item: _Map, where: str) -> tuple[tuple[str, Decimal], ...] | None:
+        node = item.get("shares")
+        location = f"{where}.shares"
+        if not isinstance(node, _Map) or not node:
+            self.add(ProblemCode.VALUE_MISSING, "shares maps business line codes to percentages",
+                     item.lines.get("shares", item.line), location, "e.g. shares: {FIN: 60, OPS: 40}")
+            return None
+        shares: list[tuple[str, Decimal]] = []
+        ok = True
+        for code, value in node.items():
+            line = node.lines[code]
+            if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+                self.add(ProblemCode.VALUE_INVALID, f"share of {code} must be a number of percent, not {value!r}",
+                         line, f"{location}.{code}")
+                ok = False
+                continue
+            percent = Decimal(value)
+            if not 0 < percent <= 100:
+                self.add(ProblemCode.PERCENT_OUT_OF_RANGE, f"share of {code} is {percent}%; it must be above 0 and at most 100",
+                         line, f"{location}.{code}")
+                ok = False
+                continue
+            shares.append((str(code), percent))
+        total = sum((p for _, p in shares), Decimal(0))
+        if ok and total != 100:
+            self.add(ProblemCode.PERCENTS_NOT_100, f"shares sum to {total}%, not 100%", node.line, location,
+                     " + ".join(f"{c} {p}" for c, p in shares))
+            return None
+        return tuple(shares) if ok else None
+
+    def charge_categories(self, doc: _Map) -> tuple[str, ...]:
+        if "exclude_charge_categories" not in doc or doc["exclude_charge_categories"] is None:
+            return ()
+        values = self.texts(doc, "exclude_charge_categories", "") or ()
+        result = []
+        for value in values:
+            match = next((c for c in CHARGE_CATEGORIES if c.lower() == value.lower()), None)
+            if match is None:
+                self.add(ProblemCode.VALUE_INVALID, f"{value!r} is not a FOCUS ChargeCategory",
+                         doc.lines["exclude_charge_categories"], "exclude_charge_categories",
+                         f"one of {', '.join(CHARGE_CATEGORIES)}")
+            else:
+                result.append(match)
+        return tuple(result)

@@ -1,0 +1,265 @@
+"""Our own usage format (CSV or .xlsx): columns, checks and business line resolution.
+
+Columns (header names ignore case and surrounding spaces): record_id, usage_date, service,
+quantity, unit, cost_center and/or business_line, and optionally tier, description, cost.
+Every rule below is one vectorised mask; see docs/feeds.md for the list with their codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from billing.feeds.context import MappingContext
+from billing.feeds.raw import EXTRA, Table
+from billing.feeds.rows import Checked
+from billing.feeds.sources import USAGE_FIELDS, SourceDefinition
+from billing.feeds.values import (
+    Check,
+    canonical,
+    date_column,
+    join_notes,
+    quoted,
+    run_checks,
+    too_large,
+    with_decimal,
+)
+from billing.problems import Problem, ProblemCode, Severity, SourceRef
+
+__all__ = ["UsageMapping", "REQUIRED"]
+
+REQUIRED = ("record_id", "usage_date", "service", "quantity", "unit")
+_OWNER_FIELDS = ("cost_center", "business_line")
+_KNOWN_LIMIT = 12
+
+
+class UsageMapping:
+    """Validates and maps batches of one file in our usage format."""
+
+    def __init__(self, *, file: str, columns: dict[str, int], headers: dict[str, str], ctx: MappingContext):
+        self.file = file
+        self.columns = columns  # field -> index in the file
+        self.headers = headers  # field -> header as written (for problem locations)
+        self.ctx = ctx
+        catalogue = ctx.catalogue
+        self.services = {s.code.lower(): s.code for s in catalogue.services}
+        self.service_units = {s.code: s.unit for s in catalogue.services}
+        units = [u.code for u in catalogue.units] + [s.unit for s in catalogue.services]
+        self.units = {u.lower(): u for u in units}
+        self.tiers = {f"{s.code}\x1f{t.code.lower()}": t.code for s in catalogue.services for t in s.tiers}
+        self.business_lines = ctx.business_line_codes()
+        self.cost_centers = ctx.cost_center_codes()
+        self.owners = pl.DataFrame(
+            {
+                "_cc": [o.cost_center for o in ctx.cost_centers],
+                "_owner": [o.business_line for o in ctx.cost_centers],
+                "_from": [o.effective_from for o in ctx.cost_centers],
+                "_to": [o.effective_to for o in ctx.cost_centers],
+            },
+            schema={"_cc": pl.String, "_owner": pl.String, "_from": pl.Date, "_to": pl.Date},
+        )
+        self.ownership_text = _ownership_text(ctx)
+
+    @property
+    def id_header(self) -> str | None:
+        """The record id column as written in the file."""
+        return self.headers.get("record_id")
+
+    @classmethod
+    def prepare(cls, table: Table, source: SourceDefinition, ctx: MappingContext) -> tuple[UsageMapping | None, list[Problem]]:
+        """Match the header; ``None`` with one HEADER_MISSING problem when columns are missing."""
+        file = table.file
+        renames = dict(source.columns)
+        wanted = {field: renames.get(field, field).strip().lower() for field in USAGE_FIELDS}
+        found = [h.strip().lower() for h in table.header]
+        problems: list[Problem] = []
+        columns: dict[str, int] = {}
+        for field, name in wanted.items():
+            positions = [i for i, h in enumerate(found) if h == name]
+            if len(positions) > 1:
+                problems.append(Problem(
+                    code=ProblemCode.INCONSISTENT,
+                    message=f"column {name!r} appears {len(positions)} times (columns {', '.join(str(p + 1) for p in positions)})",
+                    source=SourceRef(file=file, row=table.header_row, column=name),
+                    hint="keep one of them"))
+            if positions:
+                columns[field] = positions[0]
+        missing = [wanted[f] for f in REQUIRED if f not in columns]
+        if not any(f in columns for f in _OWNER_FIELDS):
+            missing.append(f"{wanted['cost_center']} or {wanted['business_line']}")
+        if missing:
+            shown = ", ".join(h for h in table.header if h) or "nothing"
+            hint = "row 1 must name the columns (docs/feeds.md, 'Our usage format'); nothing was loaded"
+            if len(table.header) == 1 and ";" in table.header[0]:
+                hint = "the values are separated by ';': save the file as CSV with commas; nothing was loaded"
+            problems.append(Problem(
+                code=ProblemCode.HEADER_MISSING,
+                message=f"missing column(s): {', '.join(missing)}; found: {shown}",
+                source=SourceRef(file=file, row=table.header_row), hint=hint))
+            return None, problems
+        unused = [h for i, h in enumerate(table.header) if h and i not in columns.values()]
+        if unused:
+            problems.append(Problem(
+                code=ProblemCode.UNKNOWN_KEY,
+                message=f"column(s) not used: {', '.join(unused)}",
+                source=SourceRef(file=file, row=table.header_row), severity=Severity.WARNING,
+                hint=f"known columns: {', '.join(wanted[f] for f in USAGE_FIELDS)}"))
+        if any(p.severity is Severity.ERROR for p in problems):
+            return None, problems
+        headers = {field: table.header[i] for field, i in columns.items()}
+        return cls(file=file, columns=columns, headers=headers, ctx=ctx), problems
+
+    # --- one batch -------------------------------------------------------------------------------
+
+    def check(self, raw: pl.DataFrame) -> Checked:
+        frame = self._parse(raw)
+        error, problems = run_checks(frame, self._checks(), file=self.file)
+        frame = frame.with_columns(error.alias("error"))
+        frame = frame.with_columns(
+            pl.col("record_id").alias("key"),
+            pl.lit(False).alias("excluded"),
+            pl.col("_qty").alias("quantity_read"),
+            pl.col("_cost").alias("cost_read"),
+            pl.col("_date").alias("usage_date"),
+            pl.col("_cc").alias("cost_center"),
+            pl.coalesce("_owner", "_bl").alias("business_line"),
+            pl.col("_service").alias("service"),
+            pl.col("_tier").alias("tier"),
+            pl.col("_unit").alias("unit"),
+            pl.col("_qty").alias("quantity"),
+            pl.col("_cost").alias("cost"),
+            join_notes([
+                pl.when(pl.col("_qty") < 0).then(pl.lit("correction: negative quantity")),
+                pl.when((pl.col("_cost") < 0) & ~(pl.col("_qty") < 0)).then(pl.lit("negative cost")),
+            ]),
+        )
+        return Checked(frame=frame, problems=problems)
+
+    def finish(self, good: pl.DataFrame) -> pl.DataFrame:
+        return good
+
+    def _parse(self, raw: pl.DataFrame) -> pl.DataFrame:
+        frame = raw.select(
+            "row_no",
+            pl.col(EXTRA),
+            *[
+                pl.col(f"c{self.columns[field]}").str.strip_chars().alias(field) if field in self.columns
+                else pl.lit(None, dtype=pl.String).alias(field)
+                for field in USAGE_FIELDS
+            ],
+        )
+        frame = frame.with_columns(  # surrounding spaces dropped, then empty is null
+            [pl.when(pl.col(field).str.len_bytes() > 0).then(pl.col(field)).alias(field) for field in USAGE_FIELDS]
+        )
+        frame = frame.with_columns(
+            date_column("usage_date", alias="_date"),
+            canonical("service", self.services).alias("_service"),
+            canonical("unit", self.units).alias("_unit"),
+            canonical("business_line", self.business_lines).alias("_bl"),
+            canonical("cost_center", self.cost_centers).alias("_cc"),
+        )
+        frame = with_decimal(frame, "quantity", prefix="_qty")
+        frame = with_decimal(frame, "cost", prefix="_cost")
+        frame = frame.with_columns(
+            pl.col("_service").replace_strict(self.service_units, default=None, return_dtype=pl.String).alias("_service_unit"),
+            (pl.col("_service") + pl.lit("\x1f") + pl.col("tier").str.to_lowercase())
+            .replace_strict(self.tiers, default=None, return_dtype=pl.String).alias("_tier"),
+        )
+        owned = (
+            frame.select("row_no", "_cc", "_date")
+            .filter(pl.col("_cc").is_not_null() & pl.col("_date").is_not_null())
+            .join(self.owners, on="_cc", how="inner")
+            .filter((pl.col("_from") <= pl.col("_date")) & (pl.col("_to").is_null() | (pl.col("_date") <= pl.col("_to"))))
+            .select("row_no", "_owner")
+        )
+        return frame.join(owned, on="row_no", how="left", maintain_order="left")
+
+    def _checks(self) -> Sequence[Check]:
+        ctx = self.ctx
+        h = self.headers.get
+        col = pl.col
+        earliest, latest = ctx.earliest, ctx.latest
+        known_services = _known(self.services.values())
+        return [
+            Check(ProblemCode.VALUE_INVALID, None, col(EXTRA).is_not_null(),
+                  pl.lit("the row has more fields than the header; extra: ") + quoted(EXTRA),
+                  "a value containing a comma must be in double quotes"),
+            Check(ProblemCode.VALUE_MISSING, h("record_id"), col("record_id").is_null(),
+                  pl.lit("record id is missing"), "every row needs the id it has in the source system"),
+            Check(ProblemCode.VALUE_MISSING, h("usage_date"), col("usage_date").is_null(), pl.lit("usage date is missing")),
+            Check(ProblemCode.NOT_A_DATE, h("usage_date"), col("usage_date").is_not_null() & col("_date").is_null(),
+                  quoted("usage_date") + pl.lit(" is not a date"), "write dates as YYYY-MM-DD"),
+            Check(ProblemCode.DATE_OUT_OF_RANGE, h("usage_date"),
+                  (col("_date") < earliest) | (col("_date") > latest),
+                  pl.format("usage date {} is outside {}..{}", col("_date"), pl.lit(str(earliest)), pl.lit(str(latest))),
+                  "check the year; usage must fall in the accepted range"),
+            Check(ProblemCode.VALUE_MISSING, h("service"), col("service").is_null(), pl.lit("service is missing")),
+            Check(ProblemCode.UNKNOWN_SERVICE, h("service"), col("service").is_not_null() & col("_service").is_null(),
+                  pl.lit("service ") + quoted("service") + pl.lit(" is not in the catalogue"), known_services),
+            Check(ProblemCode.VALUE_MISSING, h("unit"), col("unit").is_null(), pl.lit("unit is missing")),
+            Check(ProblemCode.UNKNOWN_UNIT, h("unit"), col("unit").is_not_null() & col("_unit").is_null(),
+                  pl.lit("unit ") + quoted("unit") + pl.lit(" is not a known unit"), _known(set(self.units.values()))),
+            Check(ProblemCode.UNKNOWN_UNIT, h("unit"),
+                  col("_unit").is_not_null() & col("_service_unit").is_not_null() & (col("_unit") != col("_service_unit")),
+                  pl.format("unit {} is not the unit of service {}, which is measured in {}",
+                            col("_unit"), col("_service"), col("_service_unit")),
+                  "convert the quantity to the service's unit"),
+            Check(ProblemCode.UNKNOWN_TIER, h("tier"),
+                  col("tier").is_not_null() & col("_service").is_not_null() & col("_tier").is_null(),
+                  pl.lit("tier ") + quoted("tier") + pl.format(" is not a tier of service {}", col("_service")),
+                  "leave tier empty to use the subscribed tier"),
+            Check(ProblemCode.VALUE_MISSING, h("cost_center") or h("business_line"),
+                  col("cost_center").is_null() & col("business_line").is_null(),
+                  pl.lit("neither cost centre nor business line is given"), "give one of them"),
+            Check(ProblemCode.UNKNOWN_BUSINESS_LINE, h("business_line"),
+                  col("business_line").is_not_null() & col("_bl").is_null(),
+                  pl.lit("business line ") + quoted("business_line") + pl.lit(" is not known"),
+                  _known(self.business_lines.values())),
+            Check(ProblemCode.UNKNOWN_COST_CENTER, h("cost_center"),
+                  col("cost_center").is_not_null() & col("_cc").is_null(),
+                  pl.lit("cost centre ") + quoted("cost_center") + pl.lit(" is not known"),
+                  "add it to the organisation, or correct the code"),
+            Check(ProblemCode.UNMAPPED, h("cost_center"),
+                  col("_cc").is_not_null() & col("_date").is_between(earliest, latest) & col("_owner").is_null(),
+                  pl.format("cost centre {} belongs to no business line on {} (owners: {})", col("_cc"), col("_date"),
+                            col("_cc").replace_strict(self.ownership_text, default="none", return_dtype=pl.String)),
+                  "fix the usage date or the cost centre's ownership dates"),
+            Check(ProblemCode.INCONSISTENT, h("business_line"),
+                  col("_owner").is_not_null() & col("_bl").is_not_null() & (col("_owner") != col("_bl")),
+                  pl.format("cost centre {} belongs to {} on {}, not to {}", col("_cc"), col("_owner"), col("_date"), col("_bl")),
+                  "give the cost centre alone, or the business line that owns it that day"),
+            *_number_checks("quantity", "_qty", h("quantity"), required=True),
+            *_number_checks("cost", "_cost", h("cost"), required=False),
+        ]
+
+
+def _number_checks(field: str, prefix: str, column: str | None, *, required: bool) -> list[Check]:
+    col = pl.col
+    checks = []
+    if required:
+        checks.append(Check(ProblemCode.VALUE_MISSING, column, col(field).is_null(), pl.lit(f"{field} is missing")))
+    checks += [
+        Check(ProblemCode.NOT_A_NUMBER, column, col(field).is_not_null() & ~col(f"{prefix}_number"),
+              pl.lit(f"{field} ") + quoted(field) + pl.lit(" is not a number"),
+              "digits with an optional '.' decimal point; no thousands separators or units"),
+        Check(ProblemCode.TOO_PRECISE, column, col(f"{prefix}_number") & (col(f"{prefix}_decimals") > 12),
+              pl.format(f"{field} {{}} has {{}} decimals; at most 12 are kept", quoted(field), col(f"{prefix}_decimals")),
+              "round it in the source system"),
+        Check(ProblemCode.NOT_A_NUMBER, column, too_large(prefix),
+              pl.lit(f"{field} ") + quoted(field) + pl.lit(" is too large (at most 26 digits before the point)")),
+    ]
+    return checks
+
+
+def _ownership_text(ctx: MappingContext) -> dict[str, str]:
+    periods: dict[str, list[str]] = {}
+    for o in sorted(ctx.cost_centers, key=lambda o: (o.cost_center, o.effective_from)):
+        periods.setdefault(o.cost_center, []).append(f"{o.business_line} {o.effective_from}..{o.effective_to or ''}")
+    return {cc: ", ".join(texts) for cc, texts in periods.items()}
+
+
+def _known(codes, limit: int = _KNOWN_LIMIT) -> str:
+    codes = sorted(set(codes))
+    shown = ", ".join(codes[:limit]) + (f" and {len(codes) - limit} more" if len(codes) > limit else "")
+    return f"known: {shown}" if codes else "none are defined"

@@ -1,0 +1,76 @@
+"""CSV files for people who open them in a spreadsheet: the month's detail and the rejects.
+
+UTF-8 with a byte-order mark (so Excel reads accents right), RFC 4180 quoting, ``\\r\\n``.
+
+Formula injection: quoting does not stop a spreadsheet from evaluating ``=...``. A text
+field that came from input and starts with ``=``, ``+``, ``-``, ``@``, tab, carriage return,
+line feed, NUL, ``|`` or ``%`` gets a single quote (') in front, as OWASP recommends; Excel
+and LibreOffice then show it as text. Numbers (quantities, amounts, line and row numbers)
+are never prefixed: ``-12.50`` is a credit, not an attack. These files are for people; the GL
+journal (``reports.journal_csv``) is for machines and has its own rule.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from reports.filters import plain_amount
+from reports.views import MonthExportView
+from reports.xlsx import FORMULA_TRIGGERS
+
+__all__ = ["DETAIL_HEADER", "REJECTS_HEADER", "neutralise", "month_csv", "write_rejects_csv"]
+
+DETAIL_HEADER = (
+    "business_line", "business_line_name", "service", "service_name", "tier", "tier_name", "cost_center",
+    "gl_cost_center", "quantity", "unit", "price_detail", "amount", "currency", "kind", "invoice", "line",
+    "description",
+)
+REJECTS_HEADER = ("file", "row", "column", "code", "reason", "month", "source", "feed")
+
+
+def neutralise(value: object) -> str:
+    """Text for a CSV cell: ``None`` is empty; a leading formula trigger gets a ``'`` in front."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def _number(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def month_csv(view: MonthExportView) -> bytes:
+    """The month's detail (one row per cost-centre part); amounts with a point, no separators."""
+    t = neutralise
+    return _csv(DETAIL_HEADER, (
+        (t(r.business_line), t(r.business_line_name), t(r.service), t(r.service_name), t(r.tier), t(r.tier_name),
+         t(r.cost_center), t(r.gl_code), _number(r.quantity), t(r.unit), t(r.detail),
+         plain_amount(r.amount, view.currency), view.currency, r.kind, t(r.invoice_number), str(r.line_no),
+         t(r.description))
+        for r in view.rows
+    ))
+
+
+def write_rejects_csv(rows: Iterable[Sequence[object]]) -> bytes:
+    """Rejected usage rows: tuples ``(file, row, column, code, message, month, source, feed_id)``
+    under the header ``file,row,column,code,reason,month,source,feed``."""
+    made = []
+    for file, row, column, code, message, month, source, feed in rows:
+        made.append((neutralise(file), "" if row is None else str(row), neutralise(column), neutralise(code),
+                     neutralise(message), neutralise(month), neutralise(source), "" if feed is None else str(feed)))
+    return _csv(REJECTS_HEADER, made)

@@ -1,0 +1,51 @@
+"""Statements as self-contained HTML: one page a business-line head reads in a minute.
+
+The environment is set up here once (:func:`environment`): templates from
+``reports/templates``, autoescaping of everything that comes from input, undefined names
+as errors, and the filters of ``reports.filters``. Renderers take frozen view models
+(``reports.views``) and return bytes; they know nothing of files or the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from reports import filters
+from reports.views import StatementView
+
+__all__ = ["environment", "render_statement", "render_index", "statement_filename"]
+
+
+@functools.cache
+def environment() -> Environment:
+    """The one Jinja2 environment of the reports (autoescaped, strict, filters registered)."""
+    env = Environment(
+        loader=PackageLoader("reports"),
+        autoescape=select_autoescape(),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    filters.register(env)
+    return env
+
+
+def render_statement(view: StatementView) -> bytes:
+    """The statement as UTF-8 HTML (inline CSS, no scripts, printable on A4)."""
+    return environment().get_template("statement.html").render(view=view).encode("utf-8")
+
+
+def statement_filename(view: StatementView) -> str:
+    """``2026-03-MKT.html``: the month and business line code, safe as a file name."""
+    code = re.sub(r"[^A-Za-z0-9_.-]+", "_", view.business_line_code).strip("._") or "business-line"
+    return f"{view.month}-{code}.html"
+
+
+def render_index(views: Sequence[StatementView]) -> bytes:
+    """An index page listing the statements, linking to :func:`statement_filename` of each."""
+    entries = [(statement_filename(v), v) for v in sorted(views, key=lambda v: (v.month, v.business_line_name, v.business_line_code))]
+    return environment().get_template("index.html").render(entries=entries).encode("utf-8")

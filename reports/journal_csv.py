@@ -1,0 +1,46 @@
+"""The GL journal as a neutral CSV file for an ERP import (columns in docs/journal.md).
+
+Columns, exactly: ``posting_date, period, document_number, line, account, cost_center,
+debit, credit, currency, text, reference``. UTF-8 without a byte-order mark, RFC 4180
+quoting, ``\\r\\n``; dates ISO (``2026-03-31``); amounts with a point and the currency's
+minor units, no thousands separator; the unused side of a line is empty.
+
+This file is read by machines, so no apostrophe is added (the ERP would store it). Instead a
+text field that starts with a formula trigger (``= + - @``, tab, carriage return, line feed)
+has those leading characters removed, and line breaks inside text become spaces.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+from billing.records import JournalLine
+from reports.filters import plain_amount
+
+__all__ = ["JOURNAL_COLUMNS", "journal_csv", "clean_text"]
+
+JOURNAL_COLUMNS = ("posting_date", "period", "document_number", "line", "account", "cost_center", "debit", "credit",
+                   "currency", "text", "reference")
+_LEADING = "=+-@\t\r\n\0"
+
+
+def clean_text(value: str) -> str:
+    """Text safe to load into an ERP and to open in a spreadsheet (see the module's rule)."""
+    text = " ".join(value.replace("\0", " ").splitlines()) if value else ""
+    return text.lstrip(_LEADING + " ").strip() if text.startswith(tuple(_LEADING)) else text
+
+
+def journal_csv(lines: Iterable[JournalLine]) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(JOURNAL_COLUMNS)
+    for j in lines:
+        writer.writerow((
+            j.posting_date.isoformat(), clean_text(j.period), clean_text(j.document_number), str(j.line),
+            clean_text(j.account), clean_text(j.cost_center),
+            plain_amount(j.debit, j.currency) if j.debit else "", plain_amount(j.credit, j.currency) if j.credit else "",
+            j.currency, clean_text(j.text), clean_text(j.reference),
+        ))
+    return out.getvalue().encode("utf-8")

@@ -1,0 +1,554 @@
+"""View models: what a statement or a month export shows, made from records (pure).
+
+Frozen, already-rounded figures and plain text; no I/O, no clock, no money formatting (the
+renderers format through ``reports.filters``). Amounts arrive rounded (``Charge.amount``,
+``InvoiceLine.amount``) and are only added up here, never rounded. Percentages are exact
+ratios (× 100); the renderers decide how many decimals to show.
+
+- :func:`statement_view` — one business line and month, for ``reports.html``.
+- :func:`month_export_view` — every invoiced line of a month split by cost centre, for
+  ``reports.xlsx`` and ``reports.csv_export``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing.invoicing import draft_invoices
+from billing.money import ZERO
+from billing.periods import first_day, previous_month
+from billing.records import BusinessLine, Charge, Invoice, SlaResult
+from tariffs.model import Metric, Service, ServiceLevel
+
+__all__ = [
+    "TierQuote", "BudgetFigure",
+    "ComponentLine", "StatementLine", "SlaRow", "TierOption", "BudgetRow", "StatementView", "statement_view",
+    "DetailRow", "MonthExportView", "month_export_view",
+    "month_label", "service_levels_text",
+]
+
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                "October", "November", "December")
+NBSP = "\u00a0"
+_METRIC_LABELS = {
+    Metric.AVAILABILITY_PCT: "Availability",
+    Metric.RESPONSE_MINUTES: "Response time",
+    Metric.RESTORE_HOURS: "Restore time",
+}
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TierQuote:
+    """What a business line's usage of ``service`` in the month costs at ``tier`` (the month
+    re-rated with that tier, e.g. ``rate_month(..., tier_override=...)``), already rounded."""
+
+    service: str
+    tier: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetFigure:
+    """A business line's budget and actual charges for ``service``, year to date."""
+
+    service: str
+    budget_ytd: Decimal
+    actual_ytd: Decimal
+
+
+# --------------------------------------------------------------------------- statement
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComponentLine:
+    """A part of a composite business service, shown indented under it (not charged apart)."""
+
+    service_code: str
+    service_name: str
+    quantity: Decimal
+    unit: str
+    amount: Decimal | None = None  # its share of the parent's amount, when known (already in the parent)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatementLine:
+    service_code: str
+    service_name: str
+    tier_name: str
+    description: str  # "" for usage; what a credit or correction is, otherwise
+    quantity: Decimal | None  # None on credits and corrections
+    unit: str
+    detail: str  # how the amount was priced, e.g. "250 @ 0.12 + 80 @ 0.10"
+    amount: Decimal
+    kind: str  # usage | sla_credit | adjustment
+    flags: tuple[str, ...] = ()
+    components: tuple[ComponentLine, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlaRow:
+    service_name: str
+    tier_name: str
+    metric_label: str
+    target_text: str  # "99.90 %", "30 min", "no target"
+    achieved_text: str
+    met: bool | None  # None when the tier has no target for the metric
+    credit: Decimal | None  # the service credit this miss earned, on the metric that gave it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TierOption:
+    service_name: str
+    tier_name: str
+    is_current: bool
+    amount: Decimal  # this month's usage priced at this tier
+    difference: Decimal  # amount - the current tier's amount
+    difference_pct: Decimal | None  # None when the current amount is zero
+    service_levels: str
+    advice: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetRow:
+    service_name: str
+    budget_ytd: Decimal
+    actual_ytd: Decimal
+    variance: Decimal  # actual - budget: positive means over budget
+    variance_pct: Decimal | None  # None when the budget is zero
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatementView:
+    business_line_code: str
+    business_line_name: str
+    head_name: str | None
+    division: str | None
+    month: str  # 2026-03
+    month_label: str  # March 2026
+    previous_month_label: str
+    currency: str
+    is_draft: bool  # the month is still open: figures may change
+    invoice_number: str | None  # None on a draft, or when nothing was invoiced
+    total: Decimal  # chargeback only: usage, service credits and corrections
+    previous_total: Decimal | None
+    change: Decimal | None
+    change_pct: Decimal | None
+    lines: tuple[StatementLine, ...]
+    showback_lines: tuple[StatementLine, ...]
+    showback_total: Decimal
+    sla_rows: tuple[SlaRow, ...]
+    tier_options: tuple[TierOption, ...]
+    budget_rows: tuple[BudgetRow, ...]
+    generated_at: dt.datetime
+
+
+def statement_view(
+    *,
+    business_line: BusinessLine,
+    month: str,
+    charges: Sequence[Charge],
+    services: Mapping[str, Service],
+    closed: bool,
+    generated_at: dt.datetime,
+    invoice: Invoice | None = None,
+    notes: Sequence[Invoice] = (),
+    previous_total: Decimal | None = None,
+    sla_results: Sequence[SlaResult] = (),
+    tier_quotes: Sequence[TierQuote] = (),
+    budget: Sequence[BudgetFigure] = (),
+    components: Mapping[int, Sequence[object]] | None = None,
+    currency: str | None = None,
+) -> StatementView:
+    """The statement of ``business_line`` for ``month``.
+
+    - ``charges``: the business line's charges of the month as rated (chargeback and showback;
+      others are ignored). Lines are merged per service, tier and kind, in rating order.
+    - ``services``: the catalogue by service code (names, units, tiers, targets, components).
+    - ``closed``: the month is closed (else the statement is a draft). ``invoice``: the month's
+      invoice for the business line, if one was issued (its total must equal the chargeback
+      charges). ``notes``: credit and debit notes issued in ``month`` for the business line;
+      their lines are shown as corrections and count in the total.
+    - ``previous_total``: the previous month's total on the same basis, or None.
+    - ``sla_results``: the month's measured service levels (the business line's own override
+      the all-lines ones); rows are made for the services and tiers on the statement.
+    - ``tier_quotes``: the month's usage priced at each tier of each service (see
+      :class:`TierQuote`); the current tier is the one the last usage segment was priced at.
+    - ``budget``: year-to-date budget and actual per service; may be empty.
+    - ``components``: charge line number → the composite's component shares, as made by
+      ``billing.composites.composite_lines`` (each with ``service``, ``service_name``, ``unit``,
+      ``quantity``, ``amount``). Without it, components come from the catalogue with their
+      equivalent quantities only.
+    - ``currency``: needed only when there are no charges and no invoice.
+    """
+    own = [c for c in charges if c.business_line == business_line.code]
+    billed = [c for c in own if c.charging_mode == "chargeback"]
+    shown = [c for c in own if c.charging_mode == "showback"]
+    currencies = {c.currency for c in own} | ({invoice.currency} if invoice else set()) | {n.currency for n in notes}
+    if currency:
+        currencies.add(currency)
+    if len(currencies) != 1:
+        raise ValueError(f"statement of {business_line.code} for {month} needs exactly one currency, "
+                         f"found {', '.join(sorted(currencies)) or 'none'}")
+    (currency,) = currencies
+    if invoice is not None and not closed:
+        raise ValueError(f"{month} is open, so {business_line.code} cannot have an issued invoice yet")
+    charged_total = sum((c.amount for c in billed), ZERO)
+    if invoice is not None and invoice.total != charged_total:
+        raise ValueError(f"invoice {invoice.number} totals {invoice.total} but the charges of {month} total {charged_total}")
+
+    measured = _measured(sla_results, business_line.code)
+    lines = _charge_lines(billed, services, measured, components or {}) + _note_lines(notes)
+    total = sum((line.amount for line in lines), ZERO)
+    change = None if previous_total is None else total - previous_total
+    showback_lines = _charge_lines(shown, services, measured, components or {})
+    return StatementView(
+        business_line_code=business_line.code, business_line_name=business_line.name,
+        head_name=business_line.head_name, division=business_line.division,
+        month=month, month_label=month_label(month), previous_month_label=month_label(previous_month(month)),
+        currency=currency, is_draft=not closed, invoice_number=invoice.number if invoice else None,
+        total=total, previous_total=previous_total, change=change,
+        change_pct=_pct(change, previous_total) if change is not None else None,
+        lines=tuple(lines), showback_lines=tuple(showback_lines),
+        showback_total=sum((line.amount for line in showback_lines), ZERO),
+        sla_rows=_sla_rows(own, services, measured),
+        tier_options=_tier_options(own, services, tier_quotes),
+        budget_rows=tuple(_budget_row(b, services) for b in budget),
+        generated_at=generated_at,
+    )
+
+
+def month_label(month: str) -> str:
+    """``2026-03`` → ``March 2026`` (English, whatever the machine's locale)."""
+    start = first_day(month)
+    return f"{_MONTH_NAMES[start.month - 1]} {start.year}"
+
+
+def service_levels_text(level: ServiceLevel) -> str:
+    """``Availability 99.90 %, response 30 min, restore 4 h, support 24x7`` (what is set)."""
+    parts = []
+    for metric in Metric:
+        target = level.target(metric)
+        if target is not None:
+            label = _METRIC_LABELS[metric]
+            parts.append(f"{label if not parts else label.split()[0].lower()} {_measure(metric, target).replace(' ', NBSP)}")
+    if level.support_hours:
+        parts.append(f"support {level.support_hours}")
+    return ", ".join(parts) or "no service levels set"
+
+
+def _service_name(services: Mapping[str, Service], code: str) -> str:
+    service = services.get(code)
+    return service.name if service else code
+
+
+def _tier_name(services: Mapping[str, Service], service_code: str, tier_code: str) -> str:
+    service = services.get(service_code)
+    tier = service.tier(tier_code) if service else None
+    return tier.name if tier else tier_code
+
+
+def _charge_lines(charges: Sequence[Charge], services: Mapping[str, Service],
+                  measured: Mapping[tuple[str, str], Mapping[Metric, Decimal]],
+                  shares: Mapping[int, Sequence[object]]) -> list[StatementLine]:
+    """One line per service, tier and kind (segments of the same tier merged), in rating order."""
+    by_line_no = {c.line_no: c for c in charges}
+    groups: dict[tuple[str, str, str], list[Charge]] = {}
+    for charge in sorted(charges, key=lambda c: c.line_no):
+        groups.setdefault((charge.service, charge.tier, charge.kind), []).append(charge)
+    lines = []
+    for (service_code, tier_code, kind), group in groups.items():
+        service = services.get(service_code)
+        usage = kind == "usage"
+        quantity = sum((c.quantity for c in group), ZERO)
+        flags = tuple(dict.fromkeys(flag for c in group for flag in c.flags))
+        components: tuple[ComponentLine, ...] = ()
+        if usage and any(c.line_no in shares for c in group):
+            components = _shared_components([shares.get(c.line_no, ()) for c in group])
+        elif usage and service is not None:
+            components = tuple(
+                ComponentLine(service_code=part.service, service_name=_service_name(services, part.service),
+                              quantity=quantity * part.quantity,
+                              unit=services[part.service].unit if part.service in services else "")
+                for part in service.components
+            )
+        description, detail = "", "; ".join(dict.fromkeys(c.detail for c in group if c.detail))
+        if kind == "sla_credit":
+            description, detail = _credit_text(group, by_line_no, services, measured.get((service_code, tier_code), {}))
+        lines.append(StatementLine(
+            service_code=service_code, service_name=_service_name(services, service_code),
+            tier_name=_tier_name(services, service_code, tier_code), description=description,
+            quantity=quantity if usage else None, unit=service.unit if service else "", detail=detail,
+            amount=sum((c.amount for c in group), ZERO), kind=kind, flags=flags, components=components,
+        ))
+    return lines
+
+
+def _shared_components(per_charge: Sequence[Sequence[object]]) -> tuple[ComponentLine, ...]:
+    """Component shares of the merged segments, added up per component service."""
+    merged: dict[str, list] = {}
+    for shares in per_charge:
+        for share in shares:
+            slot = merged.setdefault(share.service, [share.service_name, share.unit, ZERO, ZERO])
+            slot[2] += share.quantity
+            slot[3] += share.amount
+    return tuple(ComponentLine(service_code=code, service_name=name, quantity=quantity, unit=unit, amount=amount)
+                 for code, (name, unit, quantity, amount) in merged.items())
+
+
+def _credit_text(credits: Sequence[Charge], by_line_no: Mapping[int, Charge], services: Mapping[str, Service],
+                 measured: Mapping[Metric, Decimal]) -> tuple[str, str]:
+    """A service credit in plain words: which target was missed, and what share was credited."""
+    first = credits[0]
+    missed = [m for m in _results(services, first.service, first.tier, measured) if m[3] is False]
+    named = [m for m in missed if any(m[0].value.replace("_", " ") in c.detail for c in credits)] or missed
+    if named:
+        metric, target, value, _met = named[0]
+        description = (f"Service credit: {_METRIC_LABELS[metric].lower()} {_measure(metric, value)} "
+                       f"against a target of {_measure(metric, target)}")
+    else:
+        description = "Service credit: a service level was missed"
+    shares = []
+    for credit in credits:
+        usage = by_line_no.get(credit.credit_of_line) if credit.credit_of_line else None
+        if usage is None or not usage.exact_amount:
+            return description, "; ".join(dict.fromkeys(c.detail for c in credits if c.detail))
+        shares.append(f"{(-credit.exact_amount / usage.exact_amount * 100).normalize():f} %")
+    return description, "; ".join(dict.fromkeys(f"{share} of the month's charge for this tier" for share in shares))
+
+
+def _note_lines(notes: Sequence[Invoice]) -> list[StatementLine]:
+    lines = []
+    for note in notes:
+        label = "Credit note" if note.kind == "credit_note" else "Debit note" if note.kind == "debit_note" else "Invoice"
+        reason = f" ({note.reason})" if note.reason else ""
+        for line in note.lines:
+            lines.append(StatementLine(
+                service_code=line.service, service_name=line.service_name, tier_name=line.tier_name,
+                description=f"{label} {note.number}{reason}: {line.description}", quantity=None, unit=line.unit,
+                detail=line.detail, amount=line.amount, kind="adjustment",
+            ))
+    return lines
+
+
+def _pct(part: Decimal, whole: Decimal | None) -> Decimal | None:
+    if not whole:
+        return None
+    return part / abs(whole) * 100
+
+
+def _fixed(value: Decimal, places: int) -> str:
+    """At least ``places`` decimals, more when the value has them: never rounds a figure away."""
+    exponent = value.as_tuple().exponent
+    shown = max(places, -exponent if isinstance(exponent, int) and exponent < 0 else 0)
+    return f"{value:.{shown}f}"
+
+
+def _measure(metric: Metric, value: Decimal) -> str:
+    if metric is Metric.AVAILABILITY_PCT:
+        return f"{_fixed(value, 2)} %"
+    text = f"{value.normalize():f}"
+    return f"{text} min" if metric is Metric.RESPONSE_MINUTES else f"{text} h"
+
+
+def _measured(results: Sequence[SlaResult], business_line: str) -> dict[tuple[str, str], dict[Metric, Decimal]]:
+    """Achieved levels per (service, tier): the business line's own results override the all-lines ones."""
+    achieved: dict[tuple[str, str], dict[Metric, Decimal]] = {}
+    for result in sorted(results, key=lambda r: bool(r.business_line)):
+        if result.business_line in (None, "", business_line):
+            achieved.setdefault((result.service, result.tier), {})[Metric(result.metric)] = result.achieved
+    return achieved
+
+
+def _results(services: Mapping[str, Service], service_code: str, tier_code: str,
+             measured: Mapping[Metric, Decimal]) -> list[tuple[Metric, Decimal | None, Decimal, bool | None]]:
+    """(metric, target, achieved, met) for each measured metric, in the catalogue's metric order."""
+    service = services.get(service_code)
+    tier = service.tier(tier_code) if service else None
+    level = tier.service_level if tier else ServiceLevel()
+    made = []
+    for metric in Metric:
+        if metric in measured:
+            target, value = level.target(metric), measured[metric]
+            met = None if target is None else (value >= target if metric.higher_is_better else value <= target)
+            made.append((metric, target, value, met))
+    return made
+
+
+def _sla_rows(charges: Sequence[Charge], services: Mapping[str, Service],
+              measured: Mapping[tuple[str, str], Mapping[Metric, Decimal]]) -> tuple[SlaRow, ...]:
+    credits: dict[tuple[str, str], list[Charge]] = {}
+    for charge in charges:
+        if charge.kind == "sla_credit":
+            credits.setdefault((charge.service, charge.tier), []).append(charge)
+    used = dict.fromkeys((c.service, c.tier) for c in sorted(charges, key=lambda c: c.line_no) if c.kind == "usage")
+    rows = []
+    for service_code, tier_code in used:
+        made = _results(services, service_code, tier_code, measured.get((service_code, tier_code), {}))
+        # The credit is the largest of the missed metrics' credits (they do not stack): show it
+        # on the metric the credit line names, else on the first missed one.
+        given = credits.get((service_code, tier_code), [])
+        missed = [m for m in made if m[3] is False]
+        named = [m for m in missed if any(m[0].value.replace("_", " ") in c.detail for c in given)]
+        holder = (named or missed or [None])[0] if given else None
+        for result in made:
+            metric, target, value, met = result
+            rows.append(SlaRow(
+                service_name=_service_name(services, service_code), tier_name=_tier_name(services, service_code, tier_code),
+                metric_label=_METRIC_LABELS[metric], target_text=_measure(metric, target) if target is not None else "no target",
+                achieved_text=_measure(metric, value), met=met,
+                credit=sum((c.amount for c in given), ZERO) if result is holder else None,
+            ))
+    return tuple(rows)
+
+
+def _tier_options(charges: Sequence[Charge], services: Mapping[str, Service], quotes: Sequence[TierQuote]) -> tuple[TierOption, ...]:
+    by_service: dict[str, dict[str, Decimal]] = {}
+    for quote in quotes:
+        by_service.setdefault(quote.service, {})[quote.tier] = quote.amount
+    options = []
+    first_seen = {c.service: c.line_no for c in sorted(charges, key=lambda c: -c.line_no)}
+    for service_code in sorted(by_service, key=lambda code: (first_seen.get(code, 10**9), _service_name(services, code), code)):
+        usage = sorted((c for c in charges if c.kind == "usage" and c.service == service_code),
+                       key=lambda c: (c.segment_to, c.line_no))
+        current = usage[-1].tier if usage else None
+        amounts = by_service[service_code]
+        if current in amounts:
+            current_amount = amounts[current]
+        else:
+            current_amount = sum((c.amount for c in usage), ZERO)
+        service = services.get(service_code)
+        ranks = {t.code: t.rank for t in service.tiers} if service else {}
+        cheapest = min(amounts.values())
+        for tier_code in sorted(amounts, key=lambda code: (ranks.get(code, 99), code)):
+            amount = amounts[tier_code]
+            difference = amount - current_amount
+            tier = service.tier(tier_code) if service else None
+            advice = None
+            if tier_code != current and difference < 0 and amount == cheapest:
+                lower = ranks.get(tier_code, 99) > ranks.get(current, 99)
+                advice = ("The cheapest tier for this usage, with lower service levels: check they are enough."
+                          if lower else "The cheapest tier for this usage, at the same or better service levels.")
+            options.append(TierOption(
+                service_name=_service_name(services, service_code), tier_name=_tier_name(services, service_code, tier_code),
+                is_current=tier_code == current, amount=amount, difference=difference,
+                difference_pct=_pct(difference, current_amount),
+                service_levels=service_levels_text(tier.service_level) if tier else "",
+                advice=advice,
+            ))
+    return tuple(options)
+
+
+def _budget_row(figure: BudgetFigure, services: Mapping[str, Service]) -> BudgetRow:
+    variance = figure.actual_ytd - figure.budget_ytd
+    return BudgetRow(service_name=_service_name(services, figure.service), budget_ytd=figure.budget_ytd,
+                     actual_ytd=figure.actual_ytd, variance=variance, variance_pct=_pct(variance, figure.budget_ytd))
+
+
+# --------------------------------------------------------------------------- month export
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DetailRow:
+    """One cost-centre part of one document line (a line without a split is one row, cost centre "")."""
+
+    business_line: str
+    business_line_name: str
+    service: str
+    service_name: str
+    tier: str
+    tier_name: str
+    cost_center: str
+    gl_code: str
+    quantity: Decimal | None  # the part's quantity when known
+    unit: str
+    detail: str
+    amount: Decimal
+    kind: str  # usage | sla_credit | adjustment
+    invoice_number: str  # "" while the month is open
+    line_no: int
+    description: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonthExportView:
+    month: str
+    currency: str
+    closed: bool
+    rows: tuple[DetailRow, ...]
+    business_lines: tuple[tuple[str, str], ...]  # (code, name) in code order: the summary's rows
+    services: tuple[tuple[str, str], ...]  # (code, name) in code order: the summary's columns
+    amounts: tuple[tuple[Decimal, ...], ...]  # [business line][service]
+    business_line_totals: tuple[Decimal, ...]
+    service_totals: tuple[Decimal, ...]
+    total: Decimal
+
+
+def month_export_view(
+    *,
+    month: str,
+    closed: bool,
+    documents: Sequence[Invoice] = (),
+    charges: Sequence[Charge] = (),
+    services: Mapping[str, Service] | None = None,
+    business_lines: Mapping[str, BusinessLine] | None = None,
+    gl_codes: Mapping[str, str] | None = None,
+    currency: str | None = None,
+) -> MonthExportView:
+    """Every chargeback line of ``month``, one row per cost-centre part, and the summary matrix.
+
+    A closed month is read from its ``documents`` (invoices, and the credit and debit notes
+    to include); ``charges``, if given, supply each cost-centre part's quantity. An open month
+    (no documents) is read from its ``charges`` as unnumbered draft invoices, which needs
+    ``services``, ``business_lines`` and ``gl_codes``. Showback is not exported (never charged).
+    ``currency`` is needed only when there is nothing to export.
+    """
+    if not documents and charges:
+        if services is None or business_lines is None or gl_codes is None:
+            raise ValueError("an open month is exported from charges: give services, business_lines and gl_codes")
+        documents = draft_invoices(month=month, charges=charges, services=services, business_lines=business_lines,
+                                   gl_codes=gl_codes, issue_date=first_day(month))
+    currencies = {d.currency for d in documents} | ({currency} if currency else set())
+    if len(currencies) != 1:
+        raise ValueError(f"the export of {month} needs exactly one currency, found {', '.join(sorted(currencies)) or 'none'}")
+    (currency,) = currencies
+    by_charge = {(c.business_line, c.line_no): c for c in charges}
+    rows = []
+    for document in documents:
+        for line in document.lines:
+            charge = by_charge.get((document.business_line, line.charge_line_no)) if line.charge_line_no else None
+            quantities = {s.cost_center: s.quantity for s in charge.cost_centers} if charge else {}
+            parts = [(p.cost_center, p.gl_code, p.amount) for p in line.cost_centers] or [("", "", line.amount)]
+            for center, gl_code, amount in parts:
+                if center in quantities:
+                    quantity = quantities[center]
+                elif len(parts) == 1:
+                    quantity = line.quantity
+                else:
+                    quantity = None
+                rows.append(DetailRow(
+                    business_line=document.business_line, business_line_name=document.buyer_name,
+                    service=line.service, service_name=line.service_name, tier=line.tier, tier_name=line.tier_name,
+                    cost_center=center, gl_code=gl_code, quantity=quantity, unit=line.unit, detail=line.detail,
+                    amount=amount, kind=line.kind, invoice_number=document.number, line_no=line.line_no,
+                    description=line.description,
+                ))
+    line_names = dict(sorted({(r.business_line, r.business_line_name) for r in rows}))
+    service_names = dict(sorted({(r.service, r.service_name) for r in rows}))
+    line_codes, service_codes = list(line_names), list(service_names)
+    cells = {(b, s): ZERO for b in line_codes for s in service_codes}
+    for row in rows:
+        cells[(row.business_line, row.service)] += row.amount
+    amounts = tuple(tuple(cells[(b, s)] for s in service_codes) for b in line_codes)
+    return MonthExportView(
+        month=month, currency=currency, closed=closed, rows=tuple(rows),
+        business_lines=tuple(line_names.items()), services=tuple(service_names.items()), amounts=amounts,
+        business_line_totals=tuple(sum(r, ZERO) for r in amounts),
+        service_totals=tuple(sum((r[i] for r in amounts), ZERO) for i in range(len(service_codes))),
+        total=sum((r.amount for r in rows), ZERO),
+    )

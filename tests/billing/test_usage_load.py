@@ -1,0 +1,143 @@
+"""Usage feeds through the command: reconciliation, idempotency, quarantine, FOCUS."""
+
+import csv
+import re
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+
+from tests.cli_helpers import run, write
+from tests.conftest import EXAMPLE_SOURCES, EXAMPLE_TARIFFS, FOCUS_SAMPLE
+
+FOCUS_LINES = """
+    business_line,name
+    ENG,Engineering & Design
+    DATA,Data & AI
+    FIN,Finance & Procurement
+    OPS,IT Operations & SRE
+    RES,Research
+"""
+
+
+def base_store(db_url, tmp_path):
+    run(db_url, "org", "load", write(tmp_path / "bl.csv", FOCUS_LINES))
+    run(db_url, "org", "load", write(tmp_path / "cc.csv", """
+        cost_center,name,business_line,gl_cost_center
+        CC-ENG,Engineering,ENG,100
+        CC-FIN,Finance,FIN,200
+    """))
+    run(db_url, "tariffs", "load", EXAMPLE_TARIFFS)
+
+
+def month_total(db_url, month):
+    out = run(db_url, "month", "run", month).stdout
+    found = re.search(r"chargeback: (-?[\d,]+\.\d\d) USD", out)
+    return Decimal(found.group(1).replace(",", "")) if found else Decimal(0)
+
+
+@pytest.mark.skipif(not FOCUS_SAMPLE.exists(), reason="the shared FOCUS sample is not beside the repository")
+def test_focus_sample_reconciles_to_billed_cost_with_markup(db_url, tmp_path):
+    base_store(db_url, tmp_path)
+    out = run(db_url, "usage", "load", FOCUS_SAMPLE, "--source", "focus-cloud", "--sources", EXAMPLE_SOURCES).stdout
+    assert "rows read 1,000 = loaded 1,000 (stored as 1,004 usage rows after splits) + quarantined 0 + duplicates skipped 0" in out
+    # Expected per billing month: Σ BilledCost × (1 + markup of the default tier, silver) per service.
+    from tariffs.load import load_catalogue
+
+    catalogue, _ = load_catalogue(EXAMPLE_TARIFFS)
+    storage = {"Storage", "Databases", "Analytics"}
+    billed = defaultdict(lambda: defaultdict(Decimal))
+    with FOCUS_SAMPLE.open(newline="") as handle:
+        for line in csv.DictReader(handle):
+            service = "CLOUD-DATA" if line["ServiceCategory"] in storage else "CLOUD"
+            billed[line["BillingPeriodStart"][:7]][service] += Decimal(line["BilledCost"])
+    for month, by_service in billed.items():
+        expected = Decimal(0)
+        for service, cost in by_service.items():
+            version = catalogue.tariff_at(service, __import__("datetime").date.fromisoformat(month + "-01"))
+            expected += cost * (1 + version.price("silver").markup_pct / 100)
+        total = month_total(db_url, month)
+        invoice_lines = 2 * 6 if month == "2024-09" else 2  # ≤ two services × six business lines (UNALLOCATED included)
+        assert abs(total - expected) <= Decimal("0.005") * invoice_lines, (month, total, expected)
+
+
+def test_loading_the_same_file_twice_charges_nothing_twice(db_url, tmp_path):
+    base_store(db_url, tmp_path)
+    feed = write(tmp_path / "desk.csv", """
+        record_id,usage_date,cost_center,service,quantity,unit,description
+        T-1,2026-03-02,CC-ENG,DESK,30,ticket,laptop
+        T-2,2026-03-05,CC-FIN,DESK,12,ticket,printer
+    """)
+    run(db_url, "usage", "load", feed, "--source", "servicedesk")
+    before = month_total(db_url, "2026-03")
+    again = run(db_url, "usage", "load", feed, "--source", "servicedesk").stdout
+    assert "already loaded as feed 1" in again and "nothing charged twice" in again
+    # Same records in a different file (another export of the same data): skipped as duplicates.
+    copy = write(tmp_path / "desk-copy.csv", feed.read_text() + "T-3,2026-03-09,CC-FIN,DESK,1,ticket,mouse\n")
+    out = run(db_url, "usage", "load", copy, "--source", "servicedesk").stdout
+    assert "rows read 3 = loaded 1 + quarantined 0 + duplicates skipped 2" in out
+    assert month_total(db_url, "2026-03") > before
+    replaced = run(db_url, "usage", "load", feed, "--source", "servicedesk", "--replace").stdout
+    assert "replaced feed(s) 1, 2" in replaced
+    assert month_total(db_url, "2026-03") == before
+    feeds = run(db_url, "usage", "feeds").stdout
+    assert feeds.count("replaced") == 2
+
+
+def test_bad_rows_are_quarantined_with_row_and_reason(db_url, tmp_path):
+    base_store(db_url, tmp_path)
+    feed = write(tmp_path / "mixed.csv", """
+        record_id,usage_date,cost_center,service,quantity,unit,description
+        A-1,2026-03-02,CC-ENG,DESK,3,ticket,ok
+        A-2,2026-02-30,CC-ENG,DESK,3,ticket,bad date
+        A-3,2026-03-02,CC-NOPE,DESK,3,ticket,unknown cost centre
+        A-4,2026-03-02,CC-ENG,DESK,three,ticket,text quantity
+        A-1,2026-03-03,CC-ENG,DESK,1,ticket,duplicate id
+        A-5,2026-03-02,CC-FIN,DESK,2,ticket,"=HYPERLINK(""http://x"",""y"")"
+    """)
+    result = run(db_url, "usage", "load", feed, "--source", "servicedesk")
+    assert "rows read 6 = loaded 2 + quarantined 3 + duplicates skipped 1" in result.stdout
+    for row in (3, 4, 5, 6):
+        assert f"mixed.csv:{row}:" in result.stderr
+    assert "Traceback" not in result.stderr
+    rejects = run(db_url, "usage", "rejects", "--month", "2026-03").stdout
+    assert "mixed.csv:4:cost_center" in rejects
+    run(db_url, "usage", "rejects", "--out", tmp_path / "rejects.csv")
+    assert "CC-NOPE" in (tmp_path / "rejects.csv").read_text(encoding="utf-8-sig") or "cost_center" in (tmp_path / "rejects.csv").read_text(encoding="utf-8-sig")
+    strict = run(db_url, "usage", "load", write(tmp_path / "mixed2.csv", feed.read_text().replace("A-", "B-")),
+                 "--source", "servicedesk", "--strict", ok=False)
+    assert strict.exit_code == 1 and "nothing was loaded" in strict.stderr
+    feeds = run(db_url, "usage", "feeds").stdout
+    assert "mixed2.csv" not in feeds
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"),
+    (b"who,what\n1,2\n", "missing column"),
+    (bytes(range(256)) * 8, "not"),
+])
+def test_unloadable_files_fail_in_one_line(db_url, tmp_path, content, message):
+    base_store(db_url, tmp_path)
+    path = tmp_path / "feed.csv"
+    path.write_bytes(content)
+    result = run(db_url, "usage", "load", path, "--source", "servicedesk", ok=False)
+    assert result.exit_code == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert "feed.csv" not in run(db_url, "usage", "feeds").stdout
+
+
+def test_usage_into_a_closed_month_is_refused(db_url, tmp_path):
+    base_store(db_url, tmp_path)
+    first = write(tmp_path / "a.csv", """
+        record_id,usage_date,cost_center,service,quantity,unit
+        A-1,2026-03-02,CC-ENG,DESK,3,ticket
+    """)
+    run(db_url, "usage", "load", first, "--source", "servicedesk")
+    run(db_url, "month", "run", "2026-03")
+    run(db_url, "month", "close", "2026-03")
+    late = write(tmp_path / "late.csv", """
+        record_id,usage_date,cost_center,service,quantity,unit
+        A-9,2026-03-30,CC-ENG,DESK,3,ticket
+    """)
+    result = run(db_url, "usage", "load", late, "--source", "servicedesk", ok=False)
+    assert result.exit_code == 1 and "closed month 2026-03" in result.stderr and "reopen" in result.stderr

@@ -1,0 +1,51 @@
+"""The vectorised parsers: numbers, dates and timestamps from text."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import polars as pl
+
+from billing.feeds.values import date_column, round_excess_decimals, utc_date_column, with_decimal
+
+
+def parse_numbers(values: list[str | None]) -> list[tuple]:
+    frame = with_decimal(pl.DataFrame({"t": values}, schema={"t": pl.String}), "t", prefix="n")
+    return frame.select("n_number", "n_decimals", "n").rows()
+
+
+def test_numbers():
+    assert parse_numbers(["1.5", "-0.000000000001", "+3", ".5", "5.", "1.5E-3", "100E-14", "1.50000000000000"]) == [
+        (True, 1, Decimal("1.5")), (True, 12, Decimal("-1e-12")), (True, 0, Decimal(3)), (True, 1, Decimal("0.5")),
+        (True, 0, Decimal(5)), (True, 4, Decimal("0.0015")), (True, 12, Decimal("1e-12")), (True, 1, Decimal("1.5")),
+    ]
+
+
+def test_not_numbers_too_precise_and_too_large():
+    rows = parse_numbers(["ten", "1,5", "1 000", "NaN", "inf", "0x10", "$5", "0.0000000000001", "1" * 27, None])
+    assert [r[0] for r in rows] == [False] * 7 + [True, True, None]
+    assert rows[7] == (True, 13, None)  # too precise: no value, never silently rounded
+    assert rows[8] == (True, 0, None)  # 27 integer digits do not fit Decimal(38,12)
+
+
+def test_excess_decimals_round_half_up_on_request():
+    frame = pl.DataFrame({"t": ["0.0000000000005", "-0.0000000000005", "0.0000000000015", "2"]})
+    frame = round_excess_decimals(with_decimal(frame, "t", prefix="n"), text="t", prefix="n")
+    assert frame.get_column("n").to_list() == [Decimal("1e-12"), Decimal("-1e-12"), Decimal("2e-12"), Decimal(2)]
+
+
+def test_dates():
+    frame = pl.DataFrame({"t": ["2024-09-01", "2024-09-01 23:59:59", "2024-09-01T08:00", "2024-02-30", "01/09/2024",
+                                "2024-09-01 25:00:00", "45536"]})
+    got = frame.select(date_column("t", alias="d")).to_series().to_list()
+    assert got == [dt.date(2024, 9, 1)] * 3 + [None] * 4
+
+
+def test_timestamps_in_utc():
+    frame = pl.DataFrame({"t": ["2024-09-30 22:00:00", "2024-09-30T22:00:00Z", "2024-09-30T22:00:00.123Z",
+                                "2024-10-01T01:00:00+04:00", "2024-09-30T22:00:00-0300", "2024-09-30t22:00z",
+                                "2024-09-30", "2024-09-30 24:00:00", "yesterday"]})
+    got = frame.select(utc_date_column("t", alias="d")).to_series().to_list()
+    assert got == [dt.date(2024, 9, 30)] * 3 + [dt.date(2024, 9, 30), dt.date(2024, 10, 1), dt.date(2024, 9, 30),
+                                                 dt.date(2024, 9, 30), None, None]

@@ -1,0 +1,45 @@
+import csv
+import io
+
+from reports.csv_export import DETAIL_HEADER, month_csv, neutralise, write_rejects_csv
+from tests.reports import samples
+
+
+def _read(data: bytes) -> list[list[str]]:
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 byte-order mark, for Excel
+    return list(csv.reader(io.StringIO(data[3:].decode("utf-8"), newline="")))
+
+
+def test_month_csv_rows_and_numbers():
+    rows = _read(month_csv(samples.export()))
+    assert tuple(rows[0]) == DETAIL_HEADER
+    first = dict(zip(rows[0], rows[1]))
+    assert (first["cost_center"], first["gl_cost_center"], first["quantity"], first["amount"], first["invoice"]) == (
+        "CC-MKT-1", "4100-10", "200", "2303.03", "INV-2026-0001")
+    credit = dict(zip(rows[0], rows[3]))
+    assert credit["amount"] == "-230.30" and credit["kind"] == "sla_credit"  # a negative amount is not prefixed
+
+
+def test_month_csv_neutralises_formulas_from_input():
+    rows = _read(month_csv(samples.export(hostile=True)))
+    hosting = dict(zip(rows[0], rows[5]))
+    assert hosting["description"] == "'" + '=HYPERLINK("http://x","y")'
+    assert rows[1][1] == "Marketing <script>alert(1)</script>"  # not a formula: left as it is
+
+
+def test_neutralise_each_trigger():
+    for text in samples.FORMULAS + ("\r=1", "\n=1"):
+        assert neutralise(text) == "'" + text
+    assert neutralise("Plain 1+1") == "Plain 1+1" and neutralise(None) == ""
+
+
+def test_rejects_csv():
+    data = write_rejects_csv([
+        ("usage.csv", 7, "quantity", "not-a-number", "'=1+2' is not a number", "2026-03", "servicedesk", 12),
+        ("usage.csv", None, None, "file-empty", "=cmd|' /C calc'!A0", None, "servicedesk", 13),
+    ])
+    rows = _read(data)
+    assert rows[0] == ["file", "row", "column", "code", "reason", "month", "source", "feed"]
+    assert rows[1] == ["usage.csv", "7", "quantity", "not-a-number", "'=1+2' is not a number", "2026-03", "servicedesk", "12"]
+    assert rows[2] == ["usage.csv", "", "", "file-empty", "'=cmd|' /C calc'!A0", "", "servicedesk", "13"]
+    assert data.endswith(b"\r\n")
