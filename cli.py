@@ -600,6 +600,21 @@ def journal(session, month: str, out: Path, posting_date: dt.datetime | None) ->
     click.echo(f"{month} journal: {count} lines, debits = credits = {money(debit)}, written to {out}")
 
 
+@chargeback.command("demo")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"), help="Directory for the demo's files and database.")
+@click.option("--rows", "rows", type=click.IntRange(min=1), default=20_000, help="Usage rows per month.")
+@click.option("--months", type=click.IntRange(min=1, max=120), default=24, help="Months of history.")
+@click.option("--through", metavar="YYYY-MM", default=None, help="Last month; default the last complete month.")
+@click.option("--business-lines", type=click.IntRange(min=6), default=200, help="How many business lines.")
+@click.option("--cost-centers", type=click.IntRange(min=12), default=1300, help="How many cost centres.")
+def demo(out: Path, rows: int, months: int, through: str | None, business_lines: int, cost_centers: int) -> None:
+    """Generate a realistic organisation and usage, and run it through month-end into OUT."""
+    from billing.jobs.demo import run_demo
+
+    run_demo(out, rows_per_month=rows, months=months, through=through, business_lines=business_lines,
+             cost_centers=cost_centers, echo=click.echo)
+
+
 @chargeback.command("explain")
 @click.argument("reference", metavar="INVOICE/LINE")
 @click.option("--rows", "limit", default=20, help="How many usage rows to list.")

@@ -175,8 +175,10 @@ def apportion(
     parts = [D(p) for p in exact_parts]
     if keys is None:
         keys = list(range(len(parts)))
-    if total != round_minor(sum(parts, ZERO), currency):
-        raise ValueError(f"{total} is not the rounded sum of the parts")
+    with localcontext() as ctx:
+        ctx.prec = 60
+        if abs(total - sum(parts, ZERO)) > unit * len(parts):
+            raise ValueError(f"{total} is not the rounded sum of the parts")
     with localcontext() as ctx:
         ctx.prec = 60
         floors = [int((p / unit).to_integral_value(rounding=ROUND_FLOOR)) for p in parts]

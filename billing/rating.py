@@ -20,7 +20,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import polars as pl
@@ -46,6 +46,7 @@ USAGE_SCHEMA = {
 }
 
 NO_SUBSCRIPTION = "no subscription: priced at the default tier"
+NO_SUBSCRIPTION_NAMED = "no subscription: priced at the tier the feed names"
 NO_COST_CENTER = "no cost centre"
 
 
@@ -139,7 +140,7 @@ def rate_month(
         tier = _usage_tier(service, line, day, feed_tier, subscribed, tier_override)
         key = _SegmentKey(line, service_code, tier, version.version)
         if (line, service_code, day) not in subscribed and not (tier_override and (line, service_code) in tier_override):
-            flags[key].add(NO_SUBSCRIPTION if feed_tier is None else "no subscription")
+            flags[key].add(NO_SUBSCRIPTION if feed_tier is None else NO_SUBSCRIPTION_NAMED)
         slot = usage_by_segment[key].setdefault(center, [ZERO, ZERO, 0, day, day])
         slot[0] += quantity
         slot[1] += cost or ZERO
@@ -192,6 +193,8 @@ def rate_month(
         amount = round_minor(breakdown.amount, version.currency)
         shares = _split(amount, breakdown, used, price.model, owners_at_end.get(key.business_line, ()), version.currency)
         segment_flags = set(flags.get(key, ()))
+        if NO_SUBSCRIPTION in segment_flags:
+            segment_flags.discard(NO_SUBSCRIPTION_NAMED)
         if any(share.cost_center == "" for share in shares):
             segment_flags.add(NO_COST_CENTER)
         line_no = len(charges) + 1
@@ -249,7 +252,9 @@ def _split(amount: Decimal, breakdown: PriceBreakdown, used: dict, model: Pricin
     if not weights or basis_total == 0:
         return (CostCenterShare(cost_center=primary, quantity=sum(quantities.values(), ZERO), amount=amount),)
     codes = sorted(weights)
-    exact = [breakdown.amount * weights[c] / basis_total for c in codes]
+    with localcontext() as ctx:
+        ctx.prec = 60
+        exact = [breakdown.amount * weights[c] / basis_total for c in codes]
     parts = apportion(amount, exact, currency, keys=codes)
     return tuple(CostCenterShare(cost_center=c, quantity=quantities[c], amount=p) for c, p in zip(codes, parts))
 

@@ -253,11 +253,11 @@ def _pass_through(price: TierPrice, cost: Decimal) -> tuple[Decimal, tuple[BandU
     markup = _required(price.markup_pct, "markup_pct", PricingModel.PASS_THROUGH)
     amount = cost * (_ONE + markup / _HUNDRED)
     if markup > 0:
-        detail = f"cost {_money(cost)} + {_qty(markup)}% markup"
+        detail = f"cost {_cost(cost)} + {_qty(markup)}% markup"
     elif markup < 0:
-        detail = f"cost {_money(cost)} - {_qty(-markup)}% discount"
+        detail = f"cost {_cost(cost)} - {_qty(-markup)}% discount"
     else:
-        detail = f"cost {_money(cost)} at cost"
+        detail = f"cost {_cost(cost)} at cost"
     return amount, (), detail
 
 
@@ -280,6 +280,15 @@ def _qty(value: Decimal) -> str:
         with localcontext(_DIVISION):  # rounding for display only; amounts are untouched
             shown = value.quantize(Decimal("0.000001"))
         return f"≈{shown:,f}"
+    return f"{value:,f}"
+
+
+def _cost(value: Decimal) -> str:
+    """A source cost for people: trailing zeros of the feed's scale dropped, at least two
+    decimals (2,127.840000000000 → 2,127.84; 0.000000800000 → 0.0000008)."""
+    value = value.normalize()
+    if value.as_tuple().exponent > -2:
+        value = value.quantize(Decimal("0.01"))
     return f"{value:,f}"
 
 

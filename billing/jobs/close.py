@@ -24,7 +24,6 @@ from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import documents
 from billing.store import org as org_store
-from billing.jobs.rating import rate_stored_month
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +47,10 @@ def close_month(session: Session, month: str, *, issue_date: dt.date | None = No
     if run is None:
         raise ChargebackError(f"{month} has not been rated: run `chargeback month run {month}`, review it with "
                               f"`chargeback month review {month}`, then close it")
-    stored = charge_store.month_charges(session, month)
-    fresh = rate_stored_month(session, month)
-    if _fingerprint(stored) != _fingerprint(fresh.charges):
+    if charge_store.inputs_hash(session, month) != run.inputs_hash:
         raise ChargebackError(f"{month}'s usage, tariffs, subscriptions or service levels changed since it was rated at "
                               f"{run.run_at:%Y-%m-%d %H:%M}: run `chargeback month run {month}` and review it again before closing")
+    stored = charge_store.month_charges(session, month)
     issue_date = issue_date or dt.date.today()
     catalogue = catalogue_store.load_catalogue(session)
     lines = {b.code: b for b in org_store.business_lines(session)}
@@ -72,11 +70,6 @@ def close_month(session: Session, month: str, *, issue_date: dt.date | None = No
     audit.record(session, "month.close", month, f"{len(issued)} invoices, total {invoiced}")
     showback = sum((c.amount for c in stored if c.charging_mode == "showback"), ZERO)
     return CloseResult(month=month, invoices=issued, total=invoiced, showback_total=showback)
-
-
-def _fingerprint(charges) -> list[tuple]:
-    return [(c.line_no, c.kind, c.business_line, c.service, c.tier, c.tariff_version, c.amount,
-             tuple((s.cost_center, s.amount) for s in c.cost_centers)) for c in charges]
 
 
 def reopen_month(session: Session, month: str, *, reason: str, issue_date: dt.date | None = None) -> tuple[Invoice, ...]:

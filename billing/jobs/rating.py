@@ -60,7 +60,7 @@ def run_month(session: Session, month: str) -> RunResult:
     user, at = audit.current_user(), audit.now()
     run_id = charge_store.replace_charges(
         session, month, rated.charges, usage_rows=rated.usage_rows, total=rated.total(), user=user, at=at,
-        version_ids=catalogue_store.tariff_version_ids(session),
+        version_ids=catalogue_store.tariff_version_ids(session), inputs_hash=charge_store.inputs_hash(session, month),
     )
     flagged = sum(1 for c in rated.charges if c.flags)
     audit.record(session, "month.run", month, f"run {run_id}: {len(rated.charges)} charges, {rated.usage_rows} usage rows, total {rated.total()}")

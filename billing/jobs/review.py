@@ -45,6 +45,9 @@ def review_stored_month(session: Session, month: str) -> list[str]:
         f"Total to invoice: {_fmt(review.total)} {review.currency}   last month ({before}): {_fmt(review.previous_total)}"
         f"   change: {_fmt(review.total - review.previous_total)}",
     ]
+    if charge_store.inputs_hash(session, month) != run.inputs_hash:
+        out.append(f"NOTE: usage, tariffs, subscriptions or service levels changed since this run: "
+                   f"run `chargeback month run {month}` again before closing")
     if review.showback_total:
         out.append(f"Showback (not invoiced): {_fmt(review.showback_total)}")
     if review.sla_credits:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from billing.money import ZERO
@@ -44,7 +44,7 @@ def last_run(session: Session, month: str) -> t.RatingRun | None:
 
 
 def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *, usage_rows: int, total: Decimal,
-                    user: str, at: dt.datetime, version_ids: dict[tuple[str, str], int]) -> int:
+                    user: str, at: dt.datetime, version_ids: dict[tuple[str, str], int], inputs_hash: str) -> int:
     """Write the month's charges under a new run; returns the run id.
 
     Earlier runs' charges are deleted, except those an issued invoice line points to (a month
@@ -55,14 +55,13 @@ def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *
     old = select(t.Charge.id).where(t.Charge.month == month, t.Charge.id.not_in(cited))
     session.execute(delete(t.ChargeCostCenter).where(t.ChargeCostCenter.charge_id.in_(old)))
     session.execute(delete(t.Charge).where(t.Charge.month == month, t.Charge.id.not_in(cited)))
-    run = t.RatingRun(month=month, run_at=at, run_by=user, usage_rows=usage_rows, total=total)
+    run = t.RatingRun(month=month, run_at=at, run_by=user, usage_rows=usage_rows, total=total, inputs_hash=inputs_hash)
     session.add(run)
     session.flush()
     lines = {b.code: b.id for b in session.scalars(select(t.BusinessLine))}
     centers = {c.code: c.id for c in session.scalars(select(t.CostCenter))}
-    ids: dict[int, int] = {}
-    for charge in charges:
-        row = t.Charge(
+    values = [
+        dict(
             run_id=run.id, month=month, line_no=charge.line_no, kind=charge.kind,
             business_line_id=lines[charge.business_line], service_code=charge.service, tier_code=charge.tier,
             tariff_version_id=version_ids[(charge.service, charge.tariff_version)], charging_mode=charge.charging_mode,
@@ -71,9 +70,12 @@ def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *
             exact_amount=charge.exact_amount, amount=charge.amount, currency=charge.currency, detail=charge.detail,
             flags="; ".join(charge.flags) or None, credit_of_line=charge.credit_of_line, usage_rows=charge.usage_rows,
         )
-        session.add(row)
-        session.flush()
-        ids[charge.line_no] = row.id
+        for charge in charges
+    ]
+    ids: dict[int, int] = {}
+    if values:
+        returned = session.execute(insert(t.Charge).returning(t.Charge.id, t.Charge.line_no, sort_by_parameter_order=True), values)
+        ids = {line_no: charge_id for charge_id, line_no in returned}
     as_stored = (lambda d: d) if session.connection().dialect.name == "postgresql" else decimal_text
     shares = [
         (ids[charge.line_no], centers.get(share.cost_center), as_stored(share.quantity), as_stored(share.amount))
@@ -81,6 +83,30 @@ def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *
     ]
     bulk_insert(session, "charge_cost_center", ("charge_id", "cost_center_id", "quantity", "amount"), shares)
     return run.id
+
+
+def inputs_hash(session: Session, month: str) -> str:
+    """A fingerprint of everything rating ``month`` reads: its active feeds, the catalogue and
+    tariff versions, subscriptions, cost-centre owners and service levels."""
+    import hashlib
+
+    from billing.periods import first_day, last_day
+
+    start, end = first_day(month), last_day(month)
+    parts: list[object] = [
+        sorted(session.scalars(select(t.UsageDaily.feed_id).join(t.UsageFeed, t.UsageFeed.id == t.UsageDaily.feed_id)
+                               .where(t.UsageDaily.month == month, t.UsageFeed.status == "active").distinct())),
+        sorted(session.execute(select(t.CatalogueService.code, t.CatalogueService.content_hash)).all()),
+        sorted(session.execute(select(t.TariffVersionRow.id, t.TariffVersionRow.content_hash)).all()),
+        sorted((s.business_line_id, s.service_code, s.tier_code, str(s.effective_from), str(s.effective_to))
+               for s in session.scalars(select(t.Subscription))
+               if s.effective_from <= end and (s.effective_to is None or s.effective_to >= start)),
+        sorted((o.cost_center_id, o.business_line_id, str(o.effective_from), str(o.effective_to))
+               for o in session.scalars(select(t.CostCenterOwner))),
+        sorted((m.service_code, m.tier_code, m.business_line_code, m.metric, str(m.achieved))
+               for m in session.scalars(select(t.SlaMeasurement).where(t.SlaMeasurement.month == month))),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def month_charges(session: Session, month: str) -> list[Charge]:

@@ -8,6 +8,7 @@ no update path for an issued document.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -34,7 +35,7 @@ def issue(session: Session, document: Invoice, *, fiscal_year: int, prefix: str,
     """Number and store ``document``; returns it as issued."""
     charge_ids = charge_ids or {}
     seq, number = next_number(session, fiscal_year, prefix)
-    lines = {b.code: b.id for b in session.scalars(select(t.BusinessLine))}
+    business_line_id = session.scalar(select(t.BusinessLine.id).where(t.BusinessLine.code == document.business_line))
     original_id = None
     original_lines: dict[int, int] = {}
     if document.original_invoice:
@@ -45,7 +46,7 @@ def issue(session: Session, document: Invoice, *, fiscal_year: int, prefix: str,
         ).all())
     row = t.Invoice(
         number=number, fiscal_year=fiscal_year, seq=seq, kind=document.kind, month=document.month,
-        issue_date=document.issue_date, business_line_id=lines[document.business_line], buyer_code=document.business_line,
+        issue_date=document.issue_date, business_line_id=business_line_id, buyer_code=document.business_line,
         buyer_name=document.buyer_name, buyer_head=document.buyer_head, currency=document.currency, total=document.total,
         original_invoice_id=original_id, reason=document.reason, issued_at=at, issued_by=user,
     )
@@ -69,7 +70,7 @@ def issue(session: Session, document: Invoice, *, fiscal_year: int, prefix: str,
         for part in line.cost_centers
     )
     session.flush()
-    return _record(row, session)
+    return replace(document, number=number, fiscal_year=fiscal_year, issued_by=user)
 
 
 def _record(row: t.Invoice, session: Session) -> Invoice:

@@ -227,6 +227,7 @@ class RatingRun(Base):
     run_by: Mapped[str] = mapped_column(String(120))
     usage_rows: Mapped[int] = mapped_column(Integer)
     total: Mapped[Decimal]
+    inputs_hash: Mapped[str] = mapped_column(String(64))  # what the run priced; close compares it
 
 
 class Charge(Base):

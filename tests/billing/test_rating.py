@@ -142,3 +142,50 @@ def test_usage_on_a_day_without_a_tariff_is_a_problem_not_a_silent_drop(catalogu
                        usage=usage((dt.date(2023, 12, 5), "FIN", "CC1", "1")))
     assert rated.charges == ()
     assert "no tariff version for DESK" in rated.problems[0].message
+
+
+PASS_THROUGH = """
+units:
+  - {code: usd, name: US dollars}
+services:
+  - code: CLOUD
+    name: Public cloud
+    unit: usd
+    kind: it
+    owner: IT
+    default_tier: silver
+    tiers:
+      - {code: silver, name: Silver, funding_level: standard, service_level: {}}
+tariffs:
+  - service: CLOUD
+    version: "1"
+    effective_from: 2024-01-01
+    currency: USD
+    tiers:
+      silver: {model: pass_through, markup_pct: "7.5"}
+"""
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+costs = st.integers(min_value=-10**9, max_value=10**9).map(lambda n: Decimal(n) / 10**6)
+
+
+@settings(max_examples=150)
+@given(rows=st.lists(st.tuples(st.integers(min_value=1, max_value=30), st.sampled_from(["CC1", "CC2", "CC3", None]), costs),
+                     min_size=1, max_size=25))
+def test_cost_centre_parts_always_sum_to_the_rounded_charge(tmp_path_factory, rows):
+    # Pass-through of mixed-sign costs (refunds) split by each cost centre's exact share.
+    directory = tmp_path_factory.mktemp("cat")
+    (directory / "cloud.yaml").write_text(textwrap.dedent(PASS_THROUGH))
+    catalogue, _ = load_catalogue(directory)
+    frame = pl.DataFrame(
+        [(dt.date(2024, 5, day), "FIN", cc, "CLOUD", None, Decimal(0), cost, 1) for day, cc, cost in rows],
+        schema=list(USAGE_SCHEMA), orient="row",
+    ).cast(USAGE_SCHEMA)
+    owners = OWNERS + [Ownership(cost_center="CC3", business_line="FIN", effective_from=dt.date(2000, 1, 1), effective_to=None)]
+    rated = rate_month(month="2024-05", catalogue=catalogue, subscriptions=[], ownerships=owners, usage=frame)
+    for charge in rated.charges:
+        assert sum(s.amount for s in charge.cost_centers) == charge.amount
+        exact = sum(cost for _, _, cost in rows) * Decimal("1.075")
+        assert abs(charge.amount - exact) <= Decimal("0.005")

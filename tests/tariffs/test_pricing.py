@@ -140,7 +140,7 @@ def test_pass_through_refund_is_negative_and_minimum_does_not_apply():
 
 def test_pass_through_discount_and_at_cost_details():
     assert price_usage(TierPrice(model=PricingModel.PASS_THROUGH, markup_pct=D("-5")), D("0"),
-                       cost=D("100")).detail == "cost 100 - 5% discount"
+                       cost=D("100")).detail == "cost 100.00 - 5% discount"
     assert price_usage(TierPrice(model=PricingModel.PASS_THROUGH, markup_pct=D("0")), D("0"),
                        cost=D("100")).amount == D("100")
 

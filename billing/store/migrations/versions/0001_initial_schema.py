@@ -120,6 +120,7 @@ def upgrade() -> None:
     sa.Column('run_by', sa.String(length=120), nullable=False),
     sa.Column('usage_rows', sa.Integer(), nullable=False),
     sa.Column('total', billing.store.types.ExactDecimal(), nullable=False),
+    sa.Column('inputs_hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rating_run'))
     )
     with op.batch_alter_table('rating_run', schema=None) as batch_op:

@@ -1,0 +1,126 @@
+"""The demo: a realistic organisation and months of usage taken through the whole loop.
+
+It generates its own input files, then runs exactly the jobs the commands run, each in its
+own transaction, against a fresh SQLite store inside the output directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from billing.demo_data import write_demo_files
+from billing.jobs import catalogue as catalogue_job
+from billing.jobs.close import close_month
+from billing.jobs.documents import export_month, month_journal, write_statements
+from billing.jobs.org import load_org
+from billing.jobs.rating import run_month
+from billing.jobs.review import review_stored_month
+from billing.jobs.sla import load_sla_file
+from billing.jobs.usage import load_usage_file, resolve_source
+from billing.periods import add_months, month_of, parse_month
+from billing.problems import ChargebackError
+from billing.store.db import open_store
+from tariffs.load import load_catalogue
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    database: str
+    month: str
+    invoices: int
+    total: str
+    statements: Path
+    workbook: Path
+    journal: Path
+    inputs: Path
+
+
+def last_complete_month(today: dt.date | None = None) -> str:
+    return add_months(month_of(today or dt.date.today()), -1)
+
+
+def run_demo(
+    out: Path,
+    *,
+    rows_per_month: int = 20_000,
+    months: int = 24,
+    through: str | None = None,
+    business_lines: int = 200,
+    cost_centers: int = 1300,
+    seed: int = 7,
+    echo: Callable[[str], None] = print,
+) -> DemoResult:
+    if months < 1 or rows_per_month < 1:
+        raise ChargebackError("the demo needs at least one month and one row per month")
+    last = parse_month(through) if through else last_complete_month()
+    month_list = [add_months(last, -i) for i in reversed(range(months))]
+    out = Path(out)
+    inputs = out / "input"
+    if out.exists():
+        for name in ("input", "statements"):
+            shutil.rmtree(out / name, ignore_errors=True)
+        for stale in out.glob("chargeback.db*"):
+            stale.unlink()
+    inputs.mkdir(parents=True, exist_ok=True)
+    database = f"sqlite:///{out / 'chargeback.db'}"
+    tariffs = EXAMPLES / "tariffs"
+    catalogue, problems = load_catalogue(tariffs)
+    if problems:
+        raise ChargebackError(f"{tariffs}: the example catalogue has problems; run `chargeback tariffs validate {tariffs}`")
+
+    echo(f"Generating {business_lines} business lines, {cost_centers} cost centres and {months} months of usage "
+         f"({rows_per_month:,} rows a month) into {inputs}")
+    files = write_demo_files(inputs, seed=seed, business_lines=business_lines, cost_centers=cost_centers,
+                             months=month_list, rows_per_month=rows_per_month, catalogue=catalogue)
+    store = open_store(database)
+
+    def step(job, *args, **kwargs):
+        with store.begin() as session:
+            return job(session, *args, **kwargs)
+
+    step(load_org, files.business_lines)
+    step(load_org, files.cost_centers)
+    step(catalogue_job.load_tariffs, tariffs)
+    step(catalogue_job.load_subscription_file, files.subscriptions)
+    source = resolve_source("demo", None, EXAMPLES / "sources")
+    echo(f"Organisation, catalogue ({len(catalogue.services)} services) and subscriptions loaded into {database}")
+    final = month_list[-1]
+    for month, usage, sla in zip(files.months, files.usage, files.sla):
+        if month == final:
+            step(load_org, files.cost_center_moves)
+        loaded = step(load_usage_file, usage, source)
+        step(load_sla_file, sla)
+        result = step(run_month, month)
+        total = result.rated.total()
+        line = f"{month}: {loaded.rows_loaded:,} rows loaded, {loaded.rows_rejected:,} quarantined; charges {total:,.2f} USD"
+        if month != final:
+            closed = step(close_month, month, issue_date=dt.date.fromisoformat(add_months(month, 1) + "-01"))
+            line += f"; closed with {len(closed.invoices)} invoices"
+        echo(line)
+
+    echo("")
+    for text in step(review_stored_month, final):
+        echo(text)
+    echo("")
+    closed = step(close_month, final, issue_date=dt.date.fromisoformat(add_months(final, 1) + "-01"))
+    statements = step(write_statements, final, out / "statements")
+    workbook = out / f"{final}.xlsx"
+    workbook.write_bytes(step(export_month, final, "xlsx"))
+    journal_path = out / f"{final}-journal.csv"
+    data, lines, debit = step(month_journal, final)
+    journal_path.write_bytes(data)
+    total = f"{closed.total:,.2f} {closed.invoices[0].currency if closed.invoices else ''}".strip()
+    echo(f"{final} closed: {len(closed.invoices)} invoices "
+         f"({closed.invoices[0].number} to {closed.invoices[-1].number}) totalling {total}")
+    echo(f"Statements: {statements.index} ({len(statements.paths)} business lines)")
+    echo(f"Workbook:   {workbook}")
+    echo(f"Journal:    {journal_path} ({lines} lines, debits = credits = {debit:,.2f})")
+    echo(f"Explore:    chargeback --db {database} month review {final}")
+    return DemoResult(database=database, month=final, invoices=len(closed.invoices), total=total,
+                      statements=statements.index, workbook=workbook, journal=journal_path, inputs=inputs)
