@@ -795,5 +795,184 @@ def rates_propose(session, fy: int, out: Path, rules_path: Path | None, tariffs_
 # --- cost recovery (end) ---
 
 
+# --- planning (begin) ---
+
+
+class SeriesProgress:
+    """Fitted series out of all, on stderr, shown only when stderr is a terminal."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.shown = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.shown:
+            width = 30
+            filled = width * done // max(total, 1)
+            click.echo(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} series", err=True,
+                       nl=done >= total)
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value:+.1f}%"
+
+
+@chargeback.group()
+def budget() -> None:
+    """Budgets per business line, service and month: load, compare with actual."""
+
+
+@budget.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_store
+def budget_load(session, file: Path) -> None:
+    """Load a budget table (business_line, service, month, amount; CSV or .xlsx) or an edited `plan` workbook."""
+    from billing.jobs.budgets import load_budget_file
+
+    result = load_budget_file(session, file)
+    print_problems(list(result.warnings))
+    click.echo(f"{file}: {result.kind} budget FY{', FY'.join(map(str, result.fiscal_years))} for "
+               f"{len(result.business_lines)} business line(s), {result.lines} line(s), total {money(result.total, result.currency)}")
+
+
+@budget.command("show")
+@month_argument
+@click.option("--business-line", "business_line", default=None, help="Per service for one business line.")
+@with_store
+def budget_show(session, month: str, business_line: str | None) -> None:
+    """Budget against actual, year to date up to MONTH, per business line (or per service)."""
+    from billing.jobs.budgets import budget_by_business_line, budget_rows
+
+    if business_line:
+        rows = [[r.service, money(r.budget_ytd), money(r.actual_ytd), money(r.variance), _pct(r.variance_pct)]
+                for r in budget_rows(session, business_line, month)]
+        headers = ["service", "budget YTD", "actual YTD", "variance", "%"]
+    else:
+        rows = [[r.business_line, money(r.budget_ytd), money(r.actual_ytd), money(r.variance), _pct(r.variance_pct)]
+                for r in budget_by_business_line(session, month)[2]]
+        headers = ["business line", "budget YTD", "actual YTD", "variance", "%"]
+    if not rows:
+        raise ChargebackError(f"no budget is loaded for the fiscal year of {month} (`chargeback budget load FILE`)")
+    echo_table(headers, rows, right={1, 2, 3, 4})
+
+
+@chargeback.command("forecast")
+@click.option("--from", "first_month", default=None, metavar="YYYY-MM", help="First forecast month; default the month after the last rated one.")
+@click.option("--months", default=12, type=click.IntRange(1, 60), help="How many months.")
+@click.option("--business-line", "business_line", default=None, help="Per service for one business line.")
+@click.option("--backtest", is_flag=True, help="Instead: forecast the last --holdout rated months from those before and print the error.")
+@click.option("--holdout", default=6, type=click.IntRange(1, 24), help="Months held out by --backtest.")
+@click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Compare the scenarios of this YAML file with the baseline, per business line.")
+@with_store
+def forecast(session, first_month: str | None, months: int, business_line: str | None, backtest: bool, holdout: int,
+             scenario_file: Path | None) -> None:
+    """Forecast each business line's volumes per service and price them, with an 80 % interval."""
+    from billing.jobs import forecast as jobs
+
+    progress = SeriesProgress("forecasting")
+    if backtest:
+        return _print_backtest(jobs.run_backtest(session, holdout=holdout, on_progress=progress))
+    if scenario_file:
+        return _print_scenarios(jobs.compare_scenarios(session, scenario_file, first_month=first_month, months=months,
+                                                       on_progress=progress), scenario_file)
+    _print_forecast(jobs.run_forecast(session, first_month=first_month, months=months, on_progress=progress), business_line)
+
+
+def _print_forecast(result, business_line: str | None) -> None:
+    from collections import defaultdict
+
+    print_problems(list(result.problems))
+    click.echo(f"Forecast {result.months[0]}..{result.months[-1]} from {len(result.history_months)} rated months "
+               f"({result.history_months[0]}..{result.history_months[-1]}), {result.currency}, 80 % interval "
+               f"(totals add the monthly bounds)")
+    click.echo("series by method: " + ", ".join(f"{m} {n}" for m, n in sorted(result.methods.items())))
+    key = (lambda l: (l.service, l.tier, l.method)) if business_line else (lambda l: (l.business_line,))
+    sums = defaultdict(lambda: [Decimal(0)] * 4)
+    for line in result.lines:
+        if business_line in (None, line.business_line):
+            row = sums[key(line)]
+            for i, value in enumerate((line.quantity, line.amount, line.amount_low, line.amount_high)):
+                row[i] += value
+    if business_line and not sums:
+        raise ChargebackError(f"no forecast for business line {business_line!r}")
+    labels = ["service", "tier", "method", "volume"] if business_line else ["business line"]
+    rows = [[*k, *([format(v[0], ",f")] if business_line else []), money(v[1]), money(v[2]), money(v[3])] for k, v in sorted(sums.items())]
+    total = sum((v[1] for v in sums.values()), Decimal(0))
+    echo_table([*labels, "forecast", "low", "high"], rows + [["total", *[""] * (len(labels) - 1), money(total), "", ""]],
+               right=set(range(len(labels) - (1 if business_line else 0), len(labels) + 3)))
+
+
+def _print_backtest(result) -> None:
+    click.echo(f"Backtest: fitted on {result.fitted_months[0]}..{result.fitted_months[-1]}, "
+               f"forecast the {len(result.held_out)} held-out months {result.held_out[0]}..{result.held_out[-1]}")
+    click.echo("error: WAPE = sum of |actual - forecast| / sum of actual volumes, per service")
+    wape = lambda e: "-" if e is None else f"{e * 100:.1f}%"  # noqa: E731
+    echo_table(["service", "series", "methods", "WAPE"],
+               [[r.service, r.series, ", ".join(f"{m} {n}" for m, n in sorted(r.methods.items())), wape(r.error)]
+                for r in result.rows] + [["all", sum(r.series for r in result.rows), "", wape(result.overall)]],
+               right={1, 3})
+
+
+def _print_scenarios(result, scenario_file: Path) -> None:
+    print_problems(list(result.problems))
+    click.echo(f"Scenarios of {scenario_file}, {result.months[0]}..{result.months[-1]}, {result.currency}: "
+               f"forecast totals per business line")
+    headers = ["business line", "baseline"]
+    for name in result.names:
+        headers += [name, "difference"]
+    rows = []
+    for row in result.rows:
+        cells = [row.business_line, money(row.baseline)]
+        for amount, difference in zip(row.amounts, row.differences):
+            cells += [money(amount), money(difference)]
+        rows.append(cells)
+    totals = ["total", money(sum((r.baseline for r in result.rows), Decimal(0)))]
+    for i in range(len(result.names)):
+        amount = sum((r.amounts[i] for r in result.rows), Decimal(0))
+        totals += [money(amount), money(amount - sum((r.baseline for r in result.rows), Decimal(0)))]
+    echo_table(headers, rows + [totals], right=set(range(1, len(headers))))
+
+
+@chargeback.command("advise")
+@click.option("--business-line", "business_line", required=True, help="The business line to advise.")
+@click.option("--month", default=None, metavar="YYYY-MM", help="The last month to look at; default the last rated one.")
+@with_store
+def advise(session, business_line: str, month: str | None) -> None:
+    """Each service's last 12 months priced at every tier, with the service each tier would have given."""
+    from billing.jobs.advice import advise as advise_line
+
+    result = advise_line(session, business_line, month)
+    click.echo(f"Tier advice for {result.business_line}, {result.months[0]}..{result.months[-1]} ({result.currency})")
+    echo_table(["service", "tier", "amount", "difference", "%", "missed targets", "credits"],
+               [[o.service, o.tier + (" (current)" if o.is_current else ""), money(o.amount),
+                 "" if o.is_current else money(o.difference), "" if o.is_current else _pct(o.difference_pct),
+                 o.missed_targets if o.measured else "not measured", money(o.credits)]
+                for o in result.options], right={2, 3, 4, 5, 6})
+    for option in result.options:
+        if not option.is_current:
+            click.echo(f"{option.service}: {option.sentence}")
+
+
+@chargeback.command("plan")
+@click.option("--fy", type=int, required=True, metavar="YYYY", help="The fiscal year to plan.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The workbook to write (.xlsx).")
+@with_store
+def plan(session, fy: int, out: Path) -> None:
+    """Write the planning workbook: rate card, a sheet per business line with live cost formulas, summary."""
+    from billing.jobs.plan import build_plan
+
+    result = build_plan(session, fy, on_progress=SeriesProgress("forecasting"))
+    out.write_bytes(result.content)
+    print_problems(list(result.problems))
+    click.echo(f"{out}: plan FY{result.fiscal_year} ({result.months[0]}..{result.months[-1]}"
+               + (f", actual through {result.actual_through}" if result.actual_through else "") + f") for "
+               f"{result.business_lines} business line(s), {result.services} service line(s); plan total "
+               f"{money(result.total, result.currency)}")
+
+
+# --- planning (end) ---
+
+
 if __name__ == "__main__":  # pragma: no cover
     chargeback()

@@ -27,6 +27,7 @@ SERVICES = {
     "FIELD": ("Field maintenance", "technician-hour"),
     "FLEET": ("Fleet vehicles", "vehicle-month"),
     "FACILITY": ("Meeting and office space", "desk-month"),
+    "FIELD-REPAIR": ("Field repair", "repair"),
 }
 
 
@@ -44,7 +45,7 @@ def test_examples_load_and_validate_clean(catalogue):
 def test_examples_services(catalogue):
     assert {s.code: (s.name, s.unit) for s in catalogue.services} == SERVICES
     assert len(catalogue.services) >= 8
-    assert {s.code for s in catalogue.services if s.kind is ServiceKind.NON_IT} == {"FIELD", "FLEET", "FACILITY"}
+    assert {s.code for s in catalogue.services if s.kind is ServiceKind.NON_IT} == {"FIELD", "FLEET", "FACILITY", "FIELD-REPAIR"}
     for service in catalogue.services:
         assert [t.code for t in service.tiers] == ["gold", "silver", "bronze"], service.code
 

@@ -1,0 +1,339 @@
+"""Allocation and recovery from what is stored: read the month's inputs, run the pure core.
+
+Nothing here writes to the store: allocation and recovery are computed on demand from the
+stored costs, drivers, usage and charges and the allocation rules (YAML).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections import defaultdict
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy.orm import Session
+
+from billing.allocation import AllocationInputs, AllocationResult, NodeKind, RuleSet, allocate_month
+from billing.allocation_rules import load_rules, validate_rules
+from billing.composites import composites_of
+from billing.jobs.costs import cost_currency
+from billing.money import ZERO, round_to_step
+from billing.periods import add_months, fiscal_months, parse_month
+from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
+from billing.recovery import RecoveryReport, recovery_report, recovery_table
+from billing.records import Charge
+from billing.store import audit
+from billing.store import catalogue as catalogue_store
+from billing.store import charges as charge_store
+from billing.store import costs as cost_store
+from billing.store import org as org_store
+from billing.store import usage as usage_store
+from tariffs.model import Catalogue
+
+DEFAULT_RULES = "examples/allocation"
+
+__all__ = [
+    "DEFAULT_RULES", "rules_location", "checked_rules", "month_inputs", "allocate_stored_month", "explain_allocation",
+    "recovery_for", "recovery_summary_line", "recovery_csv", "recovery_xlsx", "add_recovery_sheet", "check_rules_files",
+    "business_line_allocations", "recovery_rows", "pool_rows",
+]
+
+
+def rules_location(path: Path | None = None) -> Path:
+    """The rules file or folder: the argument, else ``CHARGEBACK_ALLOCATION``, else examples/allocation."""
+    return Path(path or os.environ.get("CHARGEBACK_ALLOCATION") or DEFAULT_RULES)
+
+
+def check_rules_files(path: Path, catalogue: Catalogue) -> tuple[RuleSet, list[Problem]]:
+    """Read and validate rules against a catalogue; every problem at once (warnings too)."""
+    rules, problems = load_rules(path)
+    return rules, problems + validate_rules(rules, catalogue)
+
+
+def checked_rules(path: Path, catalogue: Catalogue) -> tuple[RuleSet, list[Problem]]:
+    """The rules, or ProblemsError naming every problem; returns the warnings."""
+    rules, problems = check_rules_files(path, catalogue)
+    if errors(problems):
+        raise ProblemsError(problems, f"{path}: the allocation rules have {len(errors(problems))} problem(s)")
+    return rules, problems
+
+
+def _catalogue(session: Session) -> Catalogue:
+    catalogue = catalogue_store.load_catalogue(session)
+    if not catalogue.services:
+        raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")
+    return catalogue
+
+
+def _usage_by_line(session: Session, month: str) -> dict[str, dict[str, Decimal]]:
+    frame = usage_store.month_usage(session, month)
+    found: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    if frame.height:
+        grouped = frame.group_by(["service", "business_line"]).agg(pl.col("quantity").sum())
+        for service, line, quantity in grouped.select(["service", "business_line", "quantity"]).iter_rows():
+            found[service][line] = Decimal(quantity) if quantity is not None else ZERO
+    return dict(found)
+
+
+def _volumes(charges: list[Charge]) -> dict[str, Decimal]:
+    found: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for charge in charges:
+        if charge.kind == "usage":
+            found[charge.service] += charge.quantity
+    return dict(found)
+
+
+def month_inputs(session: Session, month: str, catalogue: Catalogue, *, currency: str,
+                 scenario: str = "actual") -> AllocationInputs:
+    """The inputs of one month's allocation. For the budget, a month's usage, volumes and (when
+    not loaded for the month itself) drivers are the same month of the year before."""
+    unallocated = audit.get_setting(session, "unallocated_business_line")
+    lines = tuple(sorted(code for code in org_store.business_line_ids(session) if code != unallocated))
+    costs = tuple(cost_store.cost_lines(session, [month], scenario))
+    notes: list[str] = []
+    history = month if scenario == "actual" else add_months(month, -12)
+    drivers = cost_store.driver_values(session, month)
+    if scenario != "actual":
+        earlier = cost_store.driver_values(session, history)
+        for driver, values in earlier.items():
+            if driver not in drivers:
+                drivers[driver] = values
+                notes.append(f"driver {driver}: no values for {month}, those of {history} are used")
+        notes.append(f"budget: usage and volumes of {history} stand for {month}")
+    return AllocationInputs(
+        month=month, currency=currency, costs=costs, drivers=drivers, usage=_usage_by_line(session, history),
+        volumes=_volumes(charge_store.month_charges(session, history)), business_lines=lines,
+        composites=composites_of(catalogue), notes=tuple(notes),
+    )
+
+
+def _target_problems(session: Session, rules: RuleSet) -> list[Problem]:
+    known = set(org_store.business_line_ids(session))
+    problems = []
+    for step in rules.steps:
+        for target in step.targets:
+            if target.node.kind is NodeKind.BUSINESS_LINE and target.node.code not in known:
+                problems.append(Problem(code=ProblemCode.UNKNOWN_BUSINESS_LINE, source=target.source or step.source,
+                                        message=f"step {step.name!r} allocates to unknown business line {target.node.code!r}",
+                                        hint="load it with `chargeback org load`, or correct the rules"))
+    return problems
+
+
+def allocate_stored_month(session: Session, month: str, *, rules_path: Path | None = None, scenario: str = "actual",
+                          catalogue: Catalogue | None = None, rules: RuleSet | None = None) -> AllocationResult:
+    """Allocate one month's stored costs; ProblemsError when a rule cannot run (a driver
+    missing for a business line, a cost in an undeclared pool, ...)."""
+    month = parse_month(month)
+    catalogue = catalogue or _catalogue(session)
+    path = rules_location(rules_path)
+    if rules is None:
+        rules, _ = checked_rules(path, catalogue)
+    target_problems = _target_problems(session, rules)
+    if target_problems:
+        raise ProblemsError(target_problems, f"{path}: {len(target_problems)} problem(s) with the business lines named")
+    inputs = month_inputs(session, month, catalogue, currency=cost_currency(session), scenario=scenario)
+    if not inputs.costs:
+        raise ChargebackError(f"no {scenario} costs are loaded for {month}: load them with `chargeback costs load FILE`")
+    result = allocate_month(rules, inputs)
+    if errors(result.problems):
+        raise ProblemsError(list(result.problems), f"{month}: the allocation has {len(errors(result.problems))} problem(s)")
+    return result
+
+
+# --------------------------------------------------------------------------- explain
+
+
+def explain_allocation(session: Session, month: str, *, rules_path: Path | None = None, scenario: str = "actual") -> list[str]:
+    """Every step's inputs and outputs, and each cost pool's reconciliation, as lines."""
+    month = parse_month(month)
+    catalogue = _catalogue(session)
+    path = rules_location(rules_path)
+    rules, warnings = checked_rules(path, catalogue)
+    result = allocate_stored_month(session, month, scenario=scenario, catalogue=catalogue, rules=rules, rules_path=path)
+    c = result.currency
+    out = [f"Allocation of {scenario} costs for {month} by {path} ({c})",
+           f"Cost pools: {len(result.pool_totals)}, total {_fmt(result.total)}"]
+    out += [f"note: {n}" for n in result.notes]
+    out += [f"warning: {p.render()}" for p in warnings + list(result.problems)]
+    for step in result.steps:
+        where = f" ({step.source.render()})" if step.source else ""
+        out += ["", f"Step {step.number} {step.name}{where}: {step.source_node} by {step.basis}"]
+        out.append(f"  input {_fmt(step.input)}: " + ", ".join(f"{p} {_fmt(a)}" for p, a in step.inputs_by_pool) if step.inputs_by_pool
+                   else "  input 0.00")
+        out += [f"  {n}" for n in step.notes]
+        total_weight = sum((w for _, w in step.weights if w > 0), ZERO)
+        amounts = dict(step.outputs)
+        rows = []
+        for node, weight in step.weights:
+            amount = step.overhead if node.kind is NodeKind.OVERHEAD else amounts.get(node, ZERO)
+            share = "" if not total_weight else _plain(round_to_step(max(weight, ZERO) * 100 / total_weight, Decimal("0.01")))
+            rows.append([str(node), _plain(weight), share, _fmt(amount)])
+        for node, amount in step.outputs:
+            if node not in {n for n, _ in step.weights}:
+                rows.append([str(node), "", "", _fmt(amount)])
+        if step.overhead and not any(n.kind is NodeKind.OVERHEAD for n, _ in step.weights):
+            rows.append(["overhead", "", "", _fmt(step.overhead)])
+        out += ["  " + line for line in _table(["to", "weight", "share %", "amount"], rows, right={1, 2, 3})]
+        outputs = sum((a for _, a in step.outputs), ZERO)
+        out.append(f"  outputs {_fmt(outputs)} + overhead {_fmt(step.overhead)} = {_fmt(outputs + step.overhead)}"
+                   f" = input {_fmt(step.input)}: conserved")
+    out += ["", "Cost pools (allocated + left in overhead = pool total):"]
+    rows = [[b.pool, _fmt(b.total), _fmt(b.to_services), _fmt(b.to_business_lines), _fmt(b.overhead),
+             "ok" if b.to_services + b.to_business_lines + b.overhead == b.total else "MISMATCH"]
+            for b in result.pool_balances()]
+    rows.append(["TOTAL", _fmt(result.total), *(_fmt(sum((getattr(b, k) for b in result.pool_balances()), ZERO))
+                                                 for k in ("to_services", "to_business_lines", "overhead")), ""])
+    out += ["  " + line for line in _table(["pool", "total", "to services", "to business lines", "left in overhead", "check"],
+                                           rows, right={1, 2, 3, 4})]
+    return out
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+def recovery_for(session: Session, *, month: str | None = None, fy: int | None = None,
+                 rules_path: Path | None = None) -> RecoveryReport:
+    """The recovery report for a month or a fiscal year (its months with actual costs)."""
+    if (month is None) == (fy is None):
+        raise ChargebackError("give either a month or a fiscal year")
+    catalogue = _catalogue(session)
+    path = rules_location(rules_path)
+    rules, warnings = checked_rules(path, catalogue)
+    if month is not None:
+        months = [parse_month(month)]
+        period = months[0]
+    else:
+        start = int(audit.get_setting(session, "fiscal_year_start_month"))
+        loaded = set(cost_store.cost_months(session, "actual"))
+        months = [m for m in fiscal_months(fy, start) if m in loaded]
+        period = f"FY{fy}"
+        if not months:
+            raise ChargebackError(f"no actual costs are loaded for any month of FY{fy}: load them with `chargeback costs load FILE`")
+    allocations = [allocate_stored_month(session, m, catalogue=catalogue, rules=rules, rules_path=path) for m in months]
+    charges = [c for m in months for c in charge_store.month_charges(session, m)]
+    report = recovery_report(period=period, allocations=allocations, charges=charges, catalogue=catalogue, rules=rules,
+                             currency=allocations[0].currency)
+    unrated = [m for m in months if charge_store.last_run(session, m) is None]
+    extra = [f"{m} is not rated yet: nothing is recovered through tariffs (run `chargeback month run {m}`)" for m in unrated]
+    extra += [f"warning: {p.render()}" for p in warnings]
+    if extra:
+        report = replace(report, notes=tuple(extra) + report.notes)
+    return report
+
+
+def recovery_summary_line(session: Session, month: str, *, rules_path: Path | None = None) -> str | None:
+    """One line for `month review`: cost, recovered, allocated, recovery % and what sits in
+    overhead; None when no actual costs are loaded for the month. Never raises on bad rules
+    or data: it says what to run instead."""
+    month = parse_month(month)
+    if not cost_store.cost_lines(session, [month], "actual"):
+        return None
+    path = rules_location(rules_path)
+    if not path.exists():
+        return f"Recovery: costs are loaded but there are no allocation rules at {path}"
+    try:
+        report = recovery_for(session, month=month, rules_path=path)
+    except ChargebackError as exc:
+        return f"Recovery: not computed ({exc}); see `chargeback allocation explain --month {month}`"
+    total = report.total
+    pct = "n/a" if total.recovery_pct is None else f"{round_to_step(total.recovery_pct, Decimal('0.1'))}%"
+    word = "over-recovered" if total.over_under > 0 else "under-recovered"
+    return (f"Recovery: cost {_fmt(total.cost)}, recovered {_fmt(total.recovered)} + allocated {_fmt(total.allocated)}"
+            f" = {pct}; {word} {_fmt(abs(total.over_under))}; in overhead {_fmt(total.in_overhead)} {report.currency}"
+            f" (see `chargeback recovery --month {month}`)")
+
+
+def business_line_allocations(session: Session, month: str, *, rules_path: Path | None = None,
+                              ) -> dict[str, tuple[tuple[str, Decimal], ...]]:
+    """For statements: business line → ((shared service or pool it was allocated, amount), ...)
+    for the month; empty when no actual costs are loaded. Raises like `recovery` on bad rules."""
+    month = parse_month(month)
+    if not cost_store.cost_lines(session, [month], "actual"):
+        return {}
+    return allocate_stored_month(session, month, rules_path=rules_path).by_business_line()
+
+
+def recovery_rows(report: RecoveryReport) -> tuple[list[str], list[list[str]]]:
+    """The terminal table: one row per service, then the total."""
+    headers = ["service", "mode", "basis", "cost", "recovered", "allocated", "over/under", "recovery %", "in overhead"]
+    rows = []
+    for row in (*report.rows, report.total):
+        pct = "" if row.recovery_pct is None else f"{round_to_step(row.recovery_pct, Decimal('0.1')):.1f}"
+        rows.append([row.service, row.mode, row.basis, _fmt(row.cost), _fmt(row.recovered), _fmt(row.allocated),
+                     _fmt(row.over_under), pct, _fmt(row.in_overhead)])
+    return headers, rows
+
+
+def pool_rows(report: RecoveryReport) -> tuple[list[str], list[list[str]]]:
+    headers = ["pool", "category", "cost", "to services", "to business lines", "left in overhead"]
+    rows = [[p.pool, p.category, _fmt(p.total), _fmt(p.to_services), _fmt(p.to_business_lines), _fmt(p.overhead)]
+            for p in report.pools]
+    rows.append(["TOTAL", "", *(_fmt(sum((getattr(p, k) for p in report.pools), ZERO))
+                                for k in ("total", "to_services", "to_business_lines", "overhead"))])
+    return headers, rows
+
+
+def recovery_csv(report: RecoveryReport) -> bytes:
+    headers, rows = recovery_table(report)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["period", *headers])
+    for row in rows:
+        writer.writerow([report.period, *("" if v is None else str(v) for v in row)])
+    return buffer.getvalue().encode("utf-8")
+
+
+def recovery_xlsx(report: RecoveryReport) -> bytes:
+    """A workbook with one sheet "Recovery" (numbers as numbers, amounts formatted #,##0.00)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    add_recovery_sheet(sheet, report)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def add_recovery_sheet(sheet, report: RecoveryReport) -> None:
+    """Fill an openpyxl worksheet with the recovery report (for the month-end workbook too)."""
+    headers, rows = recovery_table(report)
+    sheet.title = "Recovery"
+    sheet.append(["period", *headers])
+    money_columns = {i + 2 for i, h in enumerate(headers) if h in ("cost", "recovered", "of_which_showback", "allocated",
+                                                                   "over_under", "in_overhead")}
+    for row in rows:
+        sheet.append([report.period, *row])
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
+            if cell.column in money_columns and isinstance(cell.value, Decimal):
+                cell.number_format = "#,##0.00"
+    sheet.freeze_panes = "A2"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _fmt(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+def _plain(value: Decimal) -> str:
+    """A number as written, without exponent or trailing zeros (40, 0.5, 1234.5678)."""
+    return format(value.normalize(), "f") if value else "0"
+
+
+def _table(headers: list[str], rows: list[list[object]], *, right: set[int] = frozenset()) -> list[str]:
+    cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append("  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
