@@ -6,6 +6,7 @@ own transaction, against a fresh SQLite store inside the output directory.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import shutil
 from collections.abc import Callable
@@ -14,7 +15,10 @@ from pathlib import Path
 
 from billing.demo_data import write_demo_files
 from billing.jobs import catalogue as catalogue_job
+from billing.demo_costs import write_demo_costs
 from billing.jobs.close import close_month
+from billing.jobs.costs import load_cost_file, load_driver_file
+from billing.jobs.recovery import recovery_for, recovery_xlsx
 from billing.jobs.documents import export_month, month_journal, write_statements
 from billing.jobs.org import load_org
 from billing.jobs.rating import run_month
@@ -39,6 +43,11 @@ class DemoResult:
     workbook: Path
     journal: Path
     inputs: Path
+
+
+def _codes(business_lines_csv: Path) -> list[str]:
+    with business_lines_csv.open(newline="", encoding="utf-8") as handle:
+        return [row["business_line"] for row in csv.DictReader(handle)]
 
 
 def last_complete_month(today: dt.date | None = None) -> str:
@@ -78,6 +87,8 @@ def run_demo(
          f"({rows_per_month:,} rows a month) into {inputs}")
     files = write_demo_files(inputs, seed=seed, business_lines=business_lines, cost_centers=cost_centers,
                              months=month_list, rows_per_month=rows_per_month, catalogue=catalogue)
+    costs, drivers, rules = write_demo_costs(inputs, month_list, _codes(files.business_lines), catalogue, seed,
+                                             usage_files=files.usage)
     store = open_store(database)
 
     def step(job, *args, **kwargs):
@@ -88,6 +99,8 @@ def run_demo(
     step(load_org, files.cost_centers)
     step(catalogue_job.load_tariffs, tariffs)
     step(catalogue_job.load_subscription_file, files.subscriptions)
+    step(load_cost_file, costs)
+    step(load_driver_file, drivers)
     source = resolve_source("demo", None, EXAMPLES / "sources")
     echo(f"Organisation, catalogue ({len(catalogue.services)} services) and subscriptions loaded into {database}")
     final = month_list[-1]
@@ -105,7 +118,7 @@ def run_demo(
         echo(line)
 
     echo("")
-    for text in step(review_stored_month, final):
+    for text in step(review_stored_month, final, rules_path=rules.parent):
         echo(text)
     echo("")
     closed = step(close_month, final, issue_date=dt.date.fromisoformat(add_months(final, 1) + "-01"))
@@ -121,6 +134,10 @@ def run_demo(
     echo(f"Statements: {statements.index} ({len(statements.paths)} business lines)")
     echo(f"Workbook:   {workbook}")
     echo(f"Journal:    {journal_path} ({lines} lines, debits = credits = {debit:,.2f})")
-    echo(f"Explore:    chargeback --db {database} month review {final}")
+    report = step(recovery_for, month=final, rules_path=rules.parent)
+    recovery_path = out / f"{final}-recovery.xlsx"
+    recovery_path.write_bytes(recovery_xlsx(report))
+    echo(f"Recovery:   {recovery_path}")
+    echo(f"Explore:    CHARGEBACK_ALLOCATION={rules.parent} chargeback --db {database} recovery --month {final}")
     return DemoResult(database=database, month=final, invoices=len(closed.invoices), total=total,
                       statements=statements.index, workbook=workbook, journal=journal_path, inputs=inputs)

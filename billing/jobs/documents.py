@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from billing.composites import composite_lines
 from billing.journal import build_journal
 from billing.money import ZERO
 from billing.periods import last_day, parse_month, previous_month
@@ -96,6 +97,7 @@ def statement_views(session: Session, month: str, *, generated_at: dt.datetime |
     previous_notes = _notes(session, before)
     sla = charge_store.sla_results(session, month)
     quotes = tier_quotes(session, month, charges)
+    components = composite_lines(charges, catalogue)
     generated_at = generated_at or audit.now()
     by_line: dict[str, list[Charge]] = defaultdict(list)
     for charge in charges:
@@ -112,7 +114,7 @@ def statement_views(session: Session, month: str, *, generated_at: dt.datetime |
         views.append(statement_view(
             business_line=lines[code], month=month, charges=by_line[code], services=services, closed=closed,
             generated_at=generated_at, invoice=invoices.get(code), notes=[n for n in notes if n.business_line == code],
-            previous_total=previous_total, sla_results=sla, tier_quotes=quotes.get(code, ()),
+            previous_total=previous_total, sla_results=sla, tier_quotes=quotes.get(code, ()), components=components,
             currency=audit.get_setting(session, "currency") if not by_line[code] else None,
         ))
     return views

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.periods import parse_month, previous_month
 from billing.problems import ChargebackError
+from billing.jobs.recovery import recovery_summary_line
 from billing.review import Movement, review_month
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
@@ -25,7 +27,7 @@ def _pct(m: Movement) -> str:
     return "new" if m.change_pct is None else f"{m.change_pct:+}%"
 
 
-def review_stored_month(session: Session, month: str) -> list[str]:
+def review_stored_month(session: Session, month: str, *, rules_path: Path | None = None) -> list[str]:
     month = parse_month(month)
     run = charge_store.last_run(session, month)
     if run is None:
@@ -76,6 +78,9 @@ def review_stored_month(session: Session, month: str) -> list[str]:
         out += [f"  {s.business_line} {s.service} {s.tier}" for s in review.idle_subscriptions[:20]]
         if len(review.idle_subscriptions) > 20:
             out.append(f"  ... and {len(review.idle_subscriptions) - 20} more")
+    line = recovery_summary_line(session, month, rules_path=rules_path)
+    if line:
+        out.append(line)
     return out
 
 

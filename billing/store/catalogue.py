@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from billing.periods import first_day, last_day
@@ -87,6 +87,11 @@ def save_catalogue(session: Session, catalogue: Catalogue) -> CatalogueChanges:
             changes.versions_unchanged += 1
             continue
         used = session.scalar(select(exists().where(t.Charge.tariff_version_id == row.id)))
+        if (used or touched) and _only_ends_earlier(session, row, version, closed):
+            row.effective_to, row.definition, row.content_hash, row.loaded_at = (
+                version.effective_to, _canonical(tariff_version_to_dict(version)), digest, stamp)
+            changes.versions_updated.append(label)
+            continue
         if used or touched:
             raise ChargebackError(
                 f"tariff {label} has already priced usage and cannot change; "
@@ -98,6 +103,29 @@ def save_catalogue(session: Session, catalogue: Catalogue) -> CatalogueChanges:
         changes.versions_updated.append(label)
     session.flush()
     return changes
+
+
+def _only_ends_earlier(session: Session, row: t.TariffVersionRow, version: TariffVersion, closed: list[str]) -> bool:
+    """A version in use may still be given an end (or an earlier end), so that a new version
+    can follow it, as long as nothing it has priced and no closed month falls after that end."""
+    before = json.loads(row.definition)
+    after = tariff_version_to_dict(version)
+    before.pop("effective_to", None)
+    after.pop("effective_to", None)
+    new_end = version.effective_to
+    if before != json.loads(_canonical(after)) or new_end is None:
+        return False
+    if row.effective_to is not None and new_end >= row.effective_to:
+        return False
+    last_priced = session.scalar(select(func.max(t.Charge.segment_to)).where(t.Charge.tariff_version_id == row.id))
+    if last_priced is not None and last_priced > new_end:
+        return False
+    return not any(first_day(m) > new_end and _covers_row(row, m) for m in closed)
+
+
+def _covers_row(row: t.TariffVersionRow, month: str) -> bool:
+    start, end = first_day(month), last_day(month)
+    return row.effective_from <= end and (row.effective_to is None or row.effective_to >= start)
 
 
 def _covers(version: TariffVersion, month: str) -> bool:

@@ -121,3 +121,36 @@ def test_a_tariff_version_that_priced_usage_cannot_change(db_url, tmp_path):
     refused = run(db_url, "tariffs", "load", catalogue, ok=False)
     assert refused.exit_code == 1
     assert "DESK 2026.1 has already priced usage" in refused.stderr and "add a new version" in refused.stderr
+
+
+def test_a_version_in_use_may_be_given_an_end_so_a_new_one_can_follow(db_url, tmp_path):
+    import shutil
+
+    lines, centers = org_files(tmp_path)
+    run(db_url, "org", "load", lines)
+    run(db_url, "org", "load", centers)
+    catalogue = tmp_path / "tariffs"
+    shutil.copytree(EXAMPLE_TARIFFS, catalogue)
+    run(db_url, "tariffs", "load", catalogue)
+    write(tmp_path / "subs.csv", """
+        business_line,service,tier,effective_from
+        FIN,DESK,gold,2026-01-01
+    """)
+    run(db_url, "subscriptions", "load", tmp_path / "subs.csv")
+    run(db_url, "month", "run", "2026-03")
+    desk = catalogue / "desk.yaml"
+    text = desk.read_text()
+    # End 2026.1 on 2026-12-31 and add 2027.1 with a dearer gold fee.
+    assert 'version: "2026.1"' in text
+    text = text.replace('effective_from: 2026-01-01', 'effective_from: 2026-01-01\n    effective_to: 2026-12-31', 1)
+    block = text[text.index('  - service: DESK\n    version: "2026.1"'):]
+    text += "\n" + block.replace('version: "2026.1"', 'version: "2027.1"').replace(
+        "effective_from: 2026-01-01\n    effective_to: 2026-12-31", "effective_from: 2027-01-01")
+    desk.write_text(text)
+    result = run(db_url, "tariffs", "load", catalogue).stdout
+    assert "1 added, 1 updated" in result
+    # Ending it before usage it already priced is still refused.
+    desk.write_text(text.replace("effective_to: 2026-12-31", "effective_to: 2026-02-28").replace(
+        "effective_from: 2027-01-01", "effective_from: 2026-03-01"))
+    refused = run(db_url, "tariffs", "load", catalogue, ok=False)
+    assert refused.exit_code == 1 and "already priced usage" in refused.stderr
