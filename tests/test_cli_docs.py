@@ -1,0 +1,39 @@
+"""Every command has help, and every command is in docs/commands.md (sqlite-utils' test_docs)."""
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from cli import chargeback
+
+DOCS = (Path(__file__).resolve().parent.parent / "docs" / "commands.md").read_text()
+
+
+def commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in sorted(group.commands.items()):
+        path = prefix + (name,)
+        yield path, command
+        if isinstance(command, click.Group):
+            yield from commands(command, path)
+
+
+ALL = list(commands(chargeback))
+
+
+@pytest.mark.parametrize("path", [p for p, _ in ALL], ids=[" ".join(p) for p, _ in ALL])
+def test_every_command_has_help_and_is_documented(path):
+    result = CliRunner().invoke(chargeback, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.stdout
+    command = dict(ALL)[path]
+    assert (command.help or "").strip(), f"{' '.join(path)} has no help text"
+    assert f"chargeback {' '.join(path)}" in DOCS, f"docs/commands.md does not mention `chargeback {' '.join(path)}`"
+
+
+def test_usage_errors_exit_2_without_a_traceback():
+    result = CliRunner().invoke(chargeback, ["month", "run"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    result = CliRunner().invoke(chargeback, ["month", "run", "March"])
+    assert result.exit_code == 1 and "not a month" in result.stderr
