@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,8 +44,19 @@ def record(session: Session, action: str, subject: str, detail: str | None = Non
     session.add(AuditEvent(at=now(), user=user or current_user(), action=action, subject=subject, detail=detail))
 
 
-def events(session: Session, *, limit: int = 200) -> list[AuditEvent]:
-    return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry:
+    at: dt.datetime
+    user: str
+    action: str
+    subject: str
+    detail: str | None
+
+
+def events(session: Session, *, limit: int = 200) -> list[AuditEntry]:
+    """The newest ``limit`` audit events, newest first."""
+    rows = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))
+    return [AuditEntry(at=e.at, user=e.user, action=e.action, subject=e.subject, detail=e.detail) for e in rows]
 
 
 def get_setting(session: Session, key: str) -> str:
