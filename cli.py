@@ -813,7 +813,7 @@ class SeriesProgress:
                        nl=done >= total)
 
 
-def _pct(value) -> str:
+def _plan_pct(value) -> str:
     return "-" if value is None else f"{value:+.1f}%"
 
 
@@ -844,11 +844,11 @@ def budget_show(session, month: str, business_line: str | None) -> None:
     from billing.jobs.budgets import budget_by_business_line, budget_rows
 
     if business_line:
-        rows = [[r.service, money(r.budget_ytd), money(r.actual_ytd), money(r.variance), _pct(r.variance_pct)]
+        rows = [[r.service, money(r.budget_ytd), money(r.actual_ytd), money(r.variance), _plan_pct(r.variance_pct)]
                 for r in budget_rows(session, business_line, month)]
         headers = ["service", "budget YTD", "actual YTD", "variance", "%"]
     else:
-        rows = [[r.business_line, money(r.budget_ytd), money(r.actual_ytd), money(r.variance), _pct(r.variance_pct)]
+        rows = [[r.business_line, money(r.budget_ytd), money(r.actual_ytd), money(r.variance), _plan_pct(r.variance_pct)]
                 for r in budget_by_business_line(session, month)[2]]
         headers = ["business line", "budget YTD", "actual YTD", "variance", "%"]
     if not rows:
@@ -872,11 +872,12 @@ def forecast(session, first_month: str | None, months: int, business_line: str |
 
     progress = SeriesProgress("forecasting")
     if backtest:
-        return _print_backtest(jobs.run_backtest(session, holdout=holdout, on_progress=progress))
-    if scenario_file:
-        return _print_scenarios(jobs.compare_scenarios(session, scenario_file, first_month=first_month, months=months,
-                                                       on_progress=progress), scenario_file)
-    _print_forecast(jobs.run_forecast(session, first_month=first_month, months=months, on_progress=progress), business_line)
+        _print_backtest(jobs.run_backtest(session, holdout=holdout, on_progress=progress))
+    elif scenario_file:
+        _print_scenarios(jobs.compare_scenarios(session, scenario_file, first_month=first_month, months=months,
+                                                on_progress=progress), scenario_file)
+    else:
+        _print_forecast(jobs.run_forecast(session, first_month=first_month, months=months, on_progress=progress), business_line)
 
 
 def _print_forecast(result, business_line: str | None) -> None:
@@ -946,7 +947,7 @@ def advise(session, business_line: str, month: str | None) -> None:
     click.echo(f"Tier advice for {result.business_line}, {result.months[0]}..{result.months[-1]} ({result.currency})")
     echo_table(["service", "tier", "amount", "difference", "%", "missed targets", "credits"],
                [[o.service, o.tier + (" (current)" if o.is_current else ""), money(o.amount),
-                 "" if o.is_current else money(o.difference), "" if o.is_current else _pct(o.difference_pct),
+                 "" if o.is_current else money(o.difference), "" if o.is_current else _plan_pct(o.difference_pct),
                  o.missed_targets if o.measured else "not measured", money(o.credits)]
                 for o in result.options], right={2, 3, 4, 5, 6})
     for option in result.options:

@@ -1,0 +1,183 @@
+"""Load a budget (a table or an edited planning workbook); budget against actual, year to date.
+
+Actual is what was rated: the charges of each month's latest rating run, service credits
+included (chargeback and showback alike), summed from the rounded lines.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from billing.budgets import COLUMNS, OPTIONAL, BudgetComparison, BudgetEntry, budget_from_plan, compare_budget, parse_budget_rows
+from billing.money import ZERO
+from billing.periods import fiscal_months, fiscal_year, parse_month
+from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, SourceRef, errors
+from billing.store import audit
+from billing.store import budgets as budget_store
+from billing.store import catalogue as catalogue_store
+from billing.store import org as org_store
+from billing.tables import read_table
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetLoadResult:
+    file: str
+    kind: str  # table | plan
+    fiscal_years: tuple[int, ...]
+    business_lines: tuple[str, ...]
+    lines: int
+    total: Decimal
+    currency: str
+    warnings: tuple[Problem, ...]
+
+
+def load_budget_file(session: Session, path: Path) -> BudgetLoadResult:
+    """Load a budget table (CSV or .xlsx) or a planning workbook made by ``chargeback plan``.
+
+    For each business line in the file, its budget for the fiscal year is replaced. Any
+    problem (with its row and column, or sheet and cell) and nothing is loaded.
+    """
+    from reports.plan_xlsx import is_plan_workbook, read_plan_workbook
+
+    catalogue = catalogue_store.load_catalogue(session)
+    if not catalogue.services:
+        raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")
+    lines = set(org_store.business_line_ids(session))
+    start = int(audit.get_setting(session, "fiscal_year_start_month"))
+    currency = audit.get_setting(session, "currency")
+    try:
+        raw = Path(path).read_bytes()
+    except OSError:
+        raw = b""  # read_table reports the unreadable file
+    if raw and is_plan_workbook(raw):
+        kind = "plan"
+        plan, problems = read_plan_workbook(raw, str(path))
+        entries: list[BudgetEntry] = []
+        if plan is not None:
+            problems += _plan_matches_settings(plan.file, plan.fiscal_year, plan.currency, plan.drivers, start, currency)
+            if not errors(problems):
+                entries, more = budget_from_plan(plan, catalogue=catalogue, business_lines=lines)
+                problems += more
+    else:
+        kind = "table"
+        rows, problems = read_table(path, required=COLUMNS, optional=OPTIONAL)
+        entries, more = parse_budget_rows(rows, fiscal_year_start=start, currency=currency, catalogue=catalogue,
+                                          business_lines=lines)
+        problems += more
+    if errors(problems):
+        raise ProblemsError(problems, f"{path}: {len(errors(problems))} problem(s); nothing was loaded")
+    if not entries:
+        raise ChargebackError(f"{path}: no budget lines found; nothing was loaded")
+    written = budget_store.replace_budget(session, entries, file_name=str(path), at=audit.now(), fiscal_year_start=start)
+    years = tuple(sorted({e.fiscal_year for e in entries}))
+    covered = tuple(sorted({e.business_line for e in entries}))
+    total = sum((e.amount for e in entries), ZERO)
+    audit.record(session, "budget.load", str(path),
+                 f"{written} lines for FY{', FY'.join(map(str, years))}: {', '.join(covered)}; total {total}")
+    return BudgetLoadResult(file=str(path), kind=kind, fiscal_years=years, business_lines=covered, lines=written,
+                            total=total, currency=currency, warnings=tuple(problems))
+
+
+def _plan_matches_settings(file: str, year: int, plan_currency: str, drivers, start: int, currency: str) -> list[Problem]:
+    problems = []
+    if plan_currency != currency:
+        problems.append(Problem(code=ProblemCode.INCONSISTENT, message=f"the plan is in {plan_currency}, the engine in {currency}",
+                                source=SourceRef(file=file, location="Summary!B3"), hint="make the plan again"))
+    expected = fiscal_months(year, start)
+    for driver in drivers:
+        if [m.month for m in driver.months] != expected:
+            problems.append(Problem(
+                code=ProblemCode.INCONSISTENT,
+                message=f"the sheet's months {driver.months[0].month}..{driver.months[-1].month} are not fiscal year {year} "
+                        f"({expected[0]}..{expected[-1]})",
+                source=driver.business_line_ref, hint="the fiscal year start changed since the plan was made: make it again"))
+            break
+    return problems
+
+
+def _year_to_date(session: Session, month: str) -> tuple[int, list[str]]:
+    month = parse_month(month)
+    start = int(audit.get_setting(session, "fiscal_year_start_month"))
+    year = fiscal_year(month, start)
+    return year, [m for m in fiscal_months(year, start) if m <= month]
+
+
+def _actual(session: Session, months: list[str], business_line: str | None = None) -> dict[tuple[str, str], Decimal]:
+    actual: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    for figure in budget_store.rated_figures(session, months):
+        if business_line is None or figure.business_line == business_line:
+            actual[(figure.business_line, figure.service)] += figure.amount
+    return actual
+
+
+def budget_rows(session: Session, business_line: str, month: str) -> list[BudgetComparison]:
+    """Budget against actual per service for ``business_line``, from the start of the fiscal
+    year to ``month`` (inclusive); empty when the business line has no budget for that year.
+    For statements, month review and exports."""
+    _year, months = _year_to_date(session, month)
+    entries = budget_store.budget_entries(session, months=months, business_line=business_line)
+    if not entries:
+        return []
+    actual = _actual(session, months, business_line)
+    return compare_budget(entries, {service: amount for (_line, service), amount in actual.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class LineBudget:
+    """A business line's budget against actual, year to date (variance = actual − budget)."""
+
+    business_line: str
+    budget_ytd: Decimal
+    actual_ytd: Decimal
+
+    @property
+    def variance(self) -> Decimal:
+        return self.actual_ytd - self.budget_ytd
+
+    @property
+    def variance_pct(self) -> Decimal | None:
+        return self.variance / self.budget_ytd * 100 if self.budget_ytd else None
+
+
+def budget_by_business_line(session: Session, month: str) -> tuple[int, list[str], list[LineBudget]]:
+    """(fiscal year, months to date, one row per business line with a budget or charges) —
+    empty rows when nothing is budgeted for the year."""
+    year, months = _year_to_date(session, month)
+    entries = budget_store.budget_entries(session, months=months)
+    if not entries:
+        return year, months, []
+    budget: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for entry in entries:
+        budget[entry.business_line] += entry.amount
+    spent: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for (line, _service), amount in _actual(session, months).items():
+        spent[line] += amount
+    return year, months, [LineBudget(business_line=b, budget_ytd=budget.get(b, ZERO), actual_ytd=spent.get(b, ZERO))
+                          for b in sorted(set(budget) | set(spent))]
+
+
+def budget_summary_line(session: Session, month: str) -> str | None:
+    """One line for `month review`: the year-to-date budget, actual and variance, and the
+    business lines most over budget; None when the year has no budget."""
+    year, months, rows = budget_by_business_line(session, month)
+    if not rows:
+        return None
+    currency = audit.get_setting(session, "currency")
+    budget = sum((r.budget_ytd for r in rows), ZERO)
+    actual = sum((r.actual_ytd for r in rows), ZERO)
+    variance = actual - budget
+    text = (f"Budget FY{year} to date ({months[0]}..{months[-1]}): budget {budget:,.2f}, actual {actual:,.2f} {currency}, "
+            f"{'over' if variance > 0 else 'under'} by {abs(variance):,.2f}")
+    if budget:
+        text += f" ({variance / budget * 100:+.1f}%)"
+    over = sorted((r for r in rows if r.variance > 0), key=lambda r: (-(r.variance_pct or Decimal(10**9)), r.business_line))
+    if over:
+        worst = ", ".join(f"{r.business_line} {'+' + format(r.variance_pct, '.1f') + '%' if r.variance_pct is not None else 'unbudgeted'}"
+                          for r in over[:3])
+        text += f"; {len(over)} of {len(rows)} business lines over budget, most: {worst}"
+    return text

@@ -1,0 +1,170 @@
+"""Make the planning workbook for a fiscal year (``reports.plan_xlsx``).
+
+Months of the year up to the last rated month are actual (their volumes and charges as
+rated); later months are forecast (``billing.jobs.forecast``). Each business line's sheet
+lists every service it used in the year before or this year, or is forecast to use; the plan
+tier of a service is the one subscribed in the first month of the year (else the tier last
+charged, else the service's default), and the tariff version of a month is the one in force
+on its first day.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from billing.jobs.forecast import by_pair, forecast_volumes, tier_in
+from billing.money import ZERO
+from billing.periods import add_months, first_day, fiscal_months, last_day
+from billing.problems import ChargebackError, Problem
+from billing.scenarios import VolumeForecast, price_volume, price_volumes
+from billing.store import audit
+from billing.store import budgets as budget_store
+from billing.store import catalogue as catalogue_store
+from billing.store import charges as charge_store
+from billing.store import org as org_store
+from reports.plan_xlsx import BandRow, PlanService, PlanSheet, PlanView, RateRow, plan_workbook
+from tariffs.pricing import describe_price
+from tariffs.model import Catalogue, PricingModel, TariffVersion
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    content: bytes
+    fiscal_year: int
+    months: tuple[str, ...]
+    actual_through: str | None
+    business_lines: int
+    services: int  # business line × service rows
+    total: Decimal  # the plan's cost as the engine prices the drivers written (the workbook's Plan total)
+    currency: str
+    methods: dict[str, int]
+    problems: tuple[Problem, ...]
+
+
+def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int, int], None] | None = None) -> PlanResult:
+    """The planning workbook of ``fiscal_year`` as bytes, with what it holds."""
+    start = int(audit.get_setting(session, "fiscal_year_start_month"))
+    months = tuple(fiscal_months(fiscal_year, start))
+    history_months = tuple(add_months(months[0], i - 12) for i in range(12))
+    catalogue = catalogue_store.load_catalogue(session)
+    if not catalogue.services:
+        raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")
+    rated = charge_store.rated_months(session)
+    if not rated:
+        raise ChargebackError("nothing has been rated yet: a plan starts from rated months (`chargeback month run YYYY-MM`)")
+    actual_months = [m for m in months if m <= rated[-1]]
+    ahead = [m for m in months if m > rated[-1]]
+    volumes: list[VolumeForecast] = []
+    methods: dict[str, int] = {}
+    if ahead:
+        outlook = forecast_volumes(session, first_month=ahead[0], months=len(ahead), on_progress=on_progress)
+        volumes, methods = list(outlook.volumes), outlook.methods
+    forecast = {(v.business_line, v.service, v.month): v for v in volumes}
+    _lines, problems = price_volumes(volumes, catalogue)
+
+    quantity: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    amount: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    last_tier: dict[tuple[str, str], str] = {}
+    pairs: set[tuple[str, str]] = set()
+    services = {s.code: s for s in catalogue.services}
+    for figure in budget_store.rated_figures(session, history_months + tuple(actual_months)):
+        key = (figure.business_line, figure.service, figure.month)
+        amount[key] += figure.amount
+        if figure.kind == "usage":
+            quantity[key] += figure.cost if figure.model == "pass_through" else figure.quantity
+            last_tier[key[:2]] = figure.tier
+        if figure.service in services and (figure.amount or figure.quantity):
+            pairs.add(key[:2])
+    pairs |= {(v.business_line, v.service) for v in volumes}
+    subscriptions = by_pair(catalogue_store.load_subscriptions(session))
+    budget = {(e.business_line, e.service, e.month): e.amount for e in budget_store.budget_entries(session, months=months)}
+    names = {b.code: b.name for b in org_store.business_lines(session)}
+    currency = audit.get_setting(session, "currency")
+
+    sheets: list[PlanSheet] = []
+    total = ZERO
+    by_line: dict[str, list[str]] = defaultdict(list)
+    for line, service in sorted(pairs):
+        by_line[line].append(service)
+    for line, codes in sorted(by_line.items()):
+        rows = []
+        for code in codes:
+            service = services[code]
+            tier = (forecast[(line, code, ahead[0])].tier if ahead and (line, code, ahead[0]) in forecast
+                    else tier_in(months[0], (line, code), subscriptions, last_tier, catalogue))
+            versions = [catalogue.tariff_at(code, first_day(m)) for m in months]
+            drivers, fc_amounts = [], []
+            for month, version in zip(months, versions):
+                key = (line, code, month)
+                if month in ahead:
+                    predicted = forecast.get(key)
+                    drivers.append(predicted.quantity if predicted else ZERO)
+                    fc_amounts.append(_price(version, predicted.tier, predicted.quantity) if predicted else ZERO)
+                else:
+                    drivers.append(quantity[key])
+                    fc_amounts.append(amount[key])
+                total += _price(version, tier, drivers[-1])
+            rows.append(PlanService(
+                service=code, service_name=service.name, unit=service.unit, tier=tier,
+                versions=tuple(v.version if v else None for v in versions), volumes=tuple(drivers),
+                forecast_volumes=tuple(drivers), forecast_amounts=tuple(fc_amounts),
+                budget_amounts=tuple(budget.get((line, code, m)) for m in months),
+                history_volumes=tuple(quantity[(line, code, m)] for m in history_months),
+                history_amounts=tuple(amount[(line, code, m)] for m in history_months),
+            ))
+        sheets.append(PlanSheet(business_line=line, name=names.get(line, line), services=tuple(rows)))
+
+    planned = sorted({code for line in by_line.values() for code in line})
+    rates, bands = _rate_card(catalogue, planned, months, currency)
+    view = PlanView(
+        fiscal_year=fiscal_year, months=months, history_months=history_months,
+        actual_through=actual_months[-1] if actual_months else None, currency=currency, rates=tuple(rates),
+        bands=tuple(bands), tiers=tuple((c, tuple(t.code for t in services[c].tiers)) for c in planned),
+        sheets=tuple(sheets),
+    )
+    audit.record(session, "plan.make", f"FY{fiscal_year}", f"{len(sheets)} business lines, {sum(len(s.services) for s in sheets)} services")
+    return PlanResult(content=plan_workbook(view), fiscal_year=fiscal_year, months=months, actual_through=view.actual_through,
+                      business_lines=len(sheets), services=sum(len(s.services) for s in sheets), total=total,
+                      currency=currency, methods=methods, problems=tuple(problems))
+
+
+def _price(version: TariffVersion | None, tier: str, volume: Decimal) -> Decimal:
+    if version is None or version.price(tier) is None:
+        return ZERO
+    return price_volume(version, tier, volume)
+
+
+def _rate_card(catalogue: Catalogue, services: list[str], months: tuple[str, ...], currency: str) -> tuple[list[RateRow], list[BandRow]]:
+    """Every tier price of every version of ``services`` in force at some time in ``months``."""
+    start, end = first_day(months[0]), last_day(months[-1])
+    rates, bands = [], []
+    for version in catalogue.tariffs:
+        if version.service not in services:
+            continue
+        if version.effective_from > end or (version.effective_to is not None and version.effective_to < start):
+            continue
+        service = catalogue.service(version.service)
+        for tier_code, price in version.prices:
+            tier = service.tier(tier_code)
+            rates.append(RateRow(
+                service=service.code, service_name=service.name, version=version.version,
+                effective_from=version.effective_from.isoformat(),
+                effective_to=version.effective_to.isoformat() if version.effective_to else "",
+                tier=tier_code, tier_name=tier.name if tier else tier_code, model=price.model.value,
+                unit_price=price.unit_price, block_size=price.block_size, block_price=price.block_price,
+                markup_pct=price.markup_pct, monthly_fee=price.monthly_fee, included=price.included_quantity,
+                minimum=price.minimum_charge, currency=version.currency or currency, unit=service.unit,
+                description=describe_price(price, service.unit)))
+            if price.model in (PricingModel.GRADUATED, PricingModel.VOLUME):
+                lower = ZERO
+                ordered = sorted(price.bands, key=lambda b: (b.up_to is None, b.up_to or ZERO))
+                for n, band in enumerate(ordered, start=1):
+                    bands.append(BandRow(service=service.code, version=version.version, tier=tier_code, band=n, lower=lower,
+                                         upper=band.up_to, unit_price=band.unit_price, flat_fee=band.flat_fee))
+                    lower = band.up_to if band.up_to is not None else lower
+    return rates, bands

@@ -1,0 +1,733 @@
+"""The planning workbook: a rate card, one sheet per business line, a summary; live formulas.
+
+``plan_workbook(view) -> bytes`` writes it; ``read_plan_workbook(raw, file)`` reads a planner's
+edited copy back (the drivers, with every changed formula reported by ``sheet!cell``). Both
+use the one layout below, so a formula is checked against exactly what the writer writes.
+docs/planning.md, "The planning workbook", describes the sheets for planners.
+
+- "Summary": per business line the history, forecast, plan and loaded budget totals, as
+  formulas over the business-line sheets.
+- "Rate card": every tariff version in force in the fiscal year, one row per tier price (table
+  ``Rates``), the bands of graduated and volume prices (table ``Bands``) and each service's
+  tiers (the tier drop-down lists). Named ranges (``RateKey``, ``RateModel``, ``BandLower``
+  ...) point at their columns.
+- One sheet per business line, sections stacked top to bottom, months in columns C to N:
+  drivers (editable: volume per month, tier, growth %), plan cost (formulas: the budget being
+  planned), plan − forecast, the engine's forecast (volume and cost), the budget as loaded,
+  last year's actual volume and cost, the tariff version in force each month, and the rate
+  card row each month's price comes from (a helper formula).
+
+A cost cell prices volume × (1 + growth) with the tier's price on the rate card: per unit,
+package (started blocks), pass-through (the volume is the cost), graduated (``SUMPRODUCT``
+over the bands: price × the part of the quantity inside each band, plus the flat fee of each
+band entered) or volume (``SUMPRODUCT`` picking the band the quantity reaches), after the
+included quantity, plus the monthly fee, at least the minimum charge, then ``ROUND(..., 2)``:
+the engine's half-up rounding once per business line, service and month. Only functions both
+Excel and LibreOffice evaluate are used (IF, INDEX, MATCH, SUMPRODUCT, MAX, ROUND, ROUNDUP,
+SUM). Sheets are protected without a password: formula cells are locked, driver cells are not.
+
+Text from input (names, codes) goes into cells through ``reports.xlsx.safe_text``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.table import Table, TableStyleInfo
+
+from billing.budgets import PlanDriver, PlanMonth, PlanWorkbook
+from billing.money import D
+from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.tables import cell_text, parse_month
+from reports.xlsx import amount_format, safe_text
+
+__all__ = [
+    "OPEN_BAND",
+    "RateRow",
+    "BandRow",
+    "PlanService",
+    "PlanSheet",
+    "PlanView",
+    "plan_workbook",
+    "read_plan_workbook",
+    "is_plan_workbook",
+    "cost_formula",
+]
+
+SUMMARY = "Summary"
+RATES = "Rate card"
+TITLE = "Chargeback plan FY"
+#: The upper edge written for an open-ended band (a number every formula can compare with).
+OPEN_BAND = Decimal("1E15")
+VOLUME_FORMAT = "#,##0.00"
+PRICE_FORMAT = "#,##0.00####"  # unit prices keep their decimals (0.146 is not shown as 0.15)
+GROWTH_FORMAT = "0.0%"
+
+_BOLD = Font(bold=True)
+_TITLE_FONT = Font(bold=True, size=13)
+_NOTE = Font(italic=True, color="555555")
+_INPUT = PatternFill("solid", fgColor="FFF2CC")
+_FORMULA = PatternFill("solid", fgColor="EDEDED")
+_UNLOCKED = Protection(locked=False)
+
+# --------------------------------------------------------------------------- the view
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateRow:
+    """One tier price of one tariff version, as the rate card shows it."""
+
+    service: str
+    service_name: str
+    version: str
+    effective_from: str
+    effective_to: str
+    tier: str
+    tier_name: str
+    model: str
+    unit_price: Decimal | None
+    block_size: Decimal | None
+    block_price: Decimal | None
+    markup_pct: Decimal | None
+    monthly_fee: Decimal
+    included: Decimal
+    minimum: Decimal
+    currency: str
+    unit: str
+    description: str
+
+    @property
+    def key(self) -> str:
+        return rate_key(self.service, self.version, self.tier)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BandRow:
+    """A band of a graduated or volume price: from ``lower`` (exclusive) to ``upper``
+    (inclusive; None = open-ended, written as :data:`OPEN_BAND`)."""
+
+    service: str
+    version: str
+    tier: str
+    band: int
+    lower: Decimal
+    upper: Decimal | None
+    unit_price: Decimal
+    flat_fee: Decimal
+
+    @property
+    def key(self) -> str:
+        return rate_key(self.service, self.version, self.tier)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanService:
+    """A service on a business line's sheet; every tuple has one value per month (12)."""
+
+    service: str
+    service_name: str
+    unit: str
+    tier: str
+    versions: tuple[str | None, ...]  # the tariff version in force; None when none is
+    volumes: tuple[Decimal, ...]  # the drivers as written: actual, then forecast volumes
+    forecast_volumes: tuple[Decimal, ...]
+    forecast_amounts: tuple[Decimal, ...]
+    budget_amounts: tuple[Decimal | None, ...]
+    history_volumes: tuple[Decimal, ...]
+    history_amounts: tuple[Decimal, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanSheet:
+    business_line: str
+    name: str
+    services: tuple[PlanService, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanView:
+    fiscal_year: int
+    months: tuple[str, ...]  # the 12 months of the fiscal year
+    history_months: tuple[str, ...]  # the 12 months before it
+    actual_through: str | None  # the last month of the year already rated (None: none is)
+    currency: str
+    rates: tuple[RateRow, ...]
+    bands: tuple[BandRow, ...]
+    tiers: tuple[tuple[str, tuple[str, ...]], ...]  # (service, its tier codes), for the drop-downs
+    sheets: tuple[PlanSheet, ...]
+
+
+def rate_key(service: str, version: str, tier: str) -> str:
+    return f"{service}|{version}|{tier}"
+
+
+# --------------------------------------------------------------------------- the layout
+
+MONTH_COLUMNS = tuple(get_column_letter(3 + i) for i in range(12))  # C..N
+TOTAL = "O"
+TIER, GROWTH, UNIT = "O", "P", "Q"  # on the drivers section
+FIRST_SECTION = 6
+
+# (key, title, kind): kind says what the month cells hold
+SECTIONS = (
+    ("drivers", "Drivers: edit the yellow cells (volume per month, tier, growth %)", "drivers"),
+    ("plan", "Plan: cost per month (formulas over the drivers and the Rate card; this is the budget)", "plan"),
+    ("variance", "Plan - forecast (formulas)", "variance"),
+    ("forecast_volume", "Forecast volume (engine; actual for months already rated)", "values"),
+    ("forecast_cost", "Forecast cost (engine; actual charges for months already rated)", "values"),
+    ("budget", "Budget as loaded", "values"),
+    ("history_volume", "History: actual volume of the year before", "values"),
+    ("history_cost", "History: actual charges of the year before", "values"),
+    ("versions", "Tariff version in force", "text"),
+    ("rate_row", "Rate card row of each month's price (helper formulas)", "rate_row"),
+)
+_TITLES = {key: title for key, title, _kind in SECTIONS}
+_WITH_TOTAL = {"plan", "variance", "forecast_volume", "forecast_cost", "budget", "history_volume", "history_cost"}
+_AMOUNTS = {"plan", "variance", "forecast_cost", "budget", "history_cost"}
+
+RATE_COLUMNS = (
+    # header, named range (or None), attribute
+    ("Key", "RateKey", "key"),
+    ("Service", None, "service"),
+    ("Service name", None, "service_name"),
+    ("Version", None, "version"),
+    ("From", None, "effective_from"),
+    ("To", None, "effective_to"),
+    ("Tier", None, "tier"),
+    ("Tier name", None, "tier_name"),
+    ("Model", "RateModel", "model"),
+    ("Unit price", "RateUnitPrice", "unit_price"),
+    ("Block size", "RateBlockSize", "block_size"),
+    ("Block price", "RateBlockPrice", "block_price"),
+    ("Markup %", "RateMarkup", "markup_pct"),
+    ("Monthly fee", "RateFee", "monthly_fee"),
+    ("Included", "RateIncluded", "included"),
+    ("Minimum", "RateMinimum", "minimum"),
+    ("Currency", None, "currency"),
+    ("Unit", None, "unit"),
+    ("Price", None, "description"),
+)
+BAND_FIRST_COLUMN = len(RATE_COLUMNS) + 2  # one empty column after the rates
+BAND_COLUMNS = (
+    ("Key", "BandKey", "key"),
+    ("Band", None, "band"),
+    ("From (exclusive)", "BandLower", "lower"),
+    ("Up to (inclusive)", "BandUpper", "upper"),
+    ("Unit price", "BandPrice", "unit_price"),
+    ("Flat fee", "BandFee", "flat_fee"),
+)
+TIER_FIRST_COLUMN = BAND_FIRST_COLUMN + len(BAND_COLUMNS) + 1
+RATE_HEADER_ROW = 3
+
+
+def section_rows(index: int, services: int) -> tuple[int, int, int]:
+    """(title row, header row, first data row) of section ``index`` on a sheet of ``services``."""
+    title = FIRST_SECTION + index * (services + 3)
+    return title, title + 1, title + 2
+
+
+def _rows(services: int) -> dict[str, int]:
+    return {key: section_rows(i, services)[2] for i, (key, _t, _k) in enumerate(SECTIONS)}
+
+
+def cost_formula(driver_row: int, rate_row: int, column: str) -> str:
+    """The plan cost of one month: the drivers on ``driver_row`` priced with the rate card row
+    that the helper cell on ``rate_row`` found (0: no tariff in force that month)."""
+    n = f"{column}{rate_row}"
+    q = f"{column}{driver_row}*(1+${GROWTH}{driver_row})"
+    b = f"MAX(0,{q}-INDEX(RateIncluded,{n}))"
+    model = f"INDEX(RateModel,{n})"
+    key = f"INDEX(RateKey,{n})"
+    usage = (
+        f'IF({model}="per_unit",{b}*INDEX(RateUnitPrice,{n}),'
+        f'IF({model}="package",ROUNDUP({b}/INDEX(RateBlockSize,{n}),0)*INDEX(RateBlockPrice,{n}),'
+        f'IF({model}="pass_through",{q}*(1+INDEX(RateMarkup,{n})/100),'
+        f'IF({model}="graduated",SUMPRODUCT((BandKey={key})*({b}>BandLower)'
+        f'*(({b}-({b}>BandUpper)*({b}-BandUpper)-BandLower)*BandPrice+BandFee)),'
+        f'IF({model}="volume",SUMPRODUCT((BandKey={key})*({b}>BandLower)*({b}<=BandUpper)*({b}*BandPrice+BandFee)),'
+        f"0)))))"
+    )
+    return f"=IF({n}=0,0,ROUND(MAX({usage}+INDEX(RateFee,{n}),INDEX(RateMinimum,{n})),2))"
+
+
+def rate_row_formula(driver_row: int, version_row: int, column: str) -> str:
+    return f'=IF({column}{version_row}="",0,MATCH($A{driver_row}&"|"&{column}{version_row}&"|"&${TIER}{driver_row},RateKey,0))'
+
+
+def _sheet_formulas(services: int) -> dict[str, str]:
+    """Every formula of a business-line sheet with ``services`` service rows, by cell."""
+    rows = _rows(services)
+    formulas = {}
+    for i in range(services):
+        driver = rows["drivers"] + i
+        for column in MONTH_COLUMNS:
+            formulas[f"{column}{rows['rate_row'] + i}"] = rate_row_formula(driver, rows["versions"] + i, column)
+            formulas[f"{column}{rows['plan'] + i}"] = cost_formula(driver, rows["rate_row"] + i, column)
+            formulas[f"{column}{rows['variance'] + i}"] = (
+                f"={column}{rows['plan'] + i}-{column}{rows['forecast_cost'] + i}")
+        for key in _WITH_TOTAL:
+            row = rows[key] + i
+            formulas[f"{TOTAL}{row}"] = f"=SUM({MONTH_COLUMNS[0]}{row}:{MONTH_COLUMNS[-1]}{row})"
+    return formulas
+
+
+SUMMARY_HEADER_ROW = 7
+SUMMARY_COLUMNS = ("Business line", "Name", "Sheet", "History", "Forecast", "Plan", "Plan - forecast", "Budget loaded")
+_SUMMARY_SECTIONS = {"D": "history_cost", "E": "forecast_cost", "F": "plan", "H": "budget"}
+
+
+def _summary_formulas(row: int, sheet: str, services: int) -> dict[str, str]:
+    rows = _rows(services)
+    formulas = {}
+    for column, key in _SUMMARY_SECTIONS.items():
+        first, last = rows[key], rows[key] + services - 1
+        formulas[f"{column}{row}"] = f"=SUM({_quoted(sheet)}!${TOTAL}${first}:${TOTAL}${last})"
+    formulas[f"G{row}"] = f"=F{row}-E{row}"
+    return formulas
+
+
+def _summary_totals(first: int, last: int) -> dict[str, str]:
+    return {f"{c}{last + 1}": f"=SUM({c}{first}:{c}{last})" for c in "DEFGH"}
+
+
+def _quoted(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'"
+
+
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_names(codes: Sequence[str]) -> list[str]:
+    """A sheet name per business line code: the code without the characters a sheet name
+    cannot hold, at most 31 characters, unique ignoring case."""
+    taken = {SUMMARY.lower(), RATES.lower()}
+    names = []
+    for n, code in enumerate(codes, start=1):
+        base = _BAD_SHEET_CHARS.sub("_", code).strip("'")[:31] or f"BL{n}"
+        name, k = base, 2
+        while name.lower() in taken:
+            suffix = f" ({k})"
+            name, k = base[: 31 - len(suffix)] + suffix, k + 1
+        taken.add(name.lower())
+        names.append(name)
+    return names
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _number(value: Decimal | None) -> Decimal | None:
+    """A Decimal written in plain notation (``1E+2`` → ``100``)."""
+    return None if value is None else Decimal(format(value, "f"))
+
+
+def _text(ws, ref: str, value: object, *, font: Font | None = None) -> None:
+    cell = safe_text(ws[ref], value)
+    if font:
+        cell.font = font
+
+
+def _put(ws, ref: str, value, *, number_format: str | None = None, fill=None, unlocked: bool = False, font=None) -> None:
+    cell = ws[ref]
+    cell.value = _number(value) if isinstance(value, Decimal) else value
+    if number_format:
+        cell.number_format = number_format
+    if fill:
+        cell.fill = fill
+    if unlocked:
+        cell.protection = _UNLOCKED
+    if font:
+        cell.font = font
+
+
+def _table(ws, name: str, first_row: int, last_row: int, last_column: str, first_column: str = "A") -> None:
+    table = Table(displayName=name, ref=f"{first_column}{first_row}:{last_column}{max(last_row, first_row + 1)}")
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+    ws.add_table(table)
+
+
+def plan_workbook(view: PlanView) -> bytes:
+    """The planning workbook as .xlsx bytes."""
+    wb = Workbook()
+    wb.properties.creator = "chargeback"
+    wb.properties.title = f"Chargeback plan FY{view.fiscal_year}"
+    summary = wb.active
+    summary.title = SUMMARY
+    rates = wb.create_sheet(RATES)
+    tier_lists = _rate_card(wb, rates, view)
+    names = sheet_names([s.business_line for s in view.sheets])
+    for index, (name, sheet) in enumerate(zip(names, view.sheets), start=1):
+        _business_line_sheet(wb.create_sheet(name), view, sheet, index, tier_lists)
+    _summary(summary, view, names)
+    wb.calculation.fullCalcOnLoad = True
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _rate_card(wb: Workbook, ws, view: PlanView) -> dict[str, str]:
+    money = amount_format(view.currency)
+    _text(ws, "A1", f"Rate card for FY{view.fiscal_year}: every tariff version in force in the year (read only)", font=_TITLE_FONT)
+    _text(ws, "A2", f"An open-ended band is written as ending at {OPEN_BAND:,f}. Prices come from the engine's catalogue; "
+                    "change tariffs there, not here.", font=_NOTE)
+    header = RATE_HEADER_ROW
+    for i, (title, _name, _attr) in enumerate(RATE_COLUMNS, start=1):
+        _text(ws, f"{get_column_letter(i)}{header}", title, font=_BOLD)
+    formats = {"unit_price": PRICE_FORMAT, "block_price": PRICE_FORMAT, "monthly_fee": money, "minimum": money}
+    for r, rate in enumerate(view.rates, start=header + 1):
+        for i, (_title, _name, attr) in enumerate(RATE_COLUMNS, start=1):
+            ref = f"{get_column_letter(i)}{r}"
+            value = getattr(rate, attr)
+            if isinstance(value, Decimal) or value is None:
+                _put(ws, ref, value, number_format=formats.get(attr))
+            else:
+                _text(ws, ref, value)
+    last = header + max(len(view.rates), 1)
+    _table(ws, "Rates", header, last, get_column_letter(len(RATE_COLUMNS)))
+    for i, (_title, name, _attr) in enumerate(RATE_COLUMNS, start=1):
+        if name:
+            _define_range(wb, name, get_column_letter(i), header + 1, last)
+
+    bands = view.bands or (BandRow(service="-", version="-", tier="-", band=0, lower=Decimal(0), upper=Decimal(0),
+                                   unit_price=Decimal(0), flat_fee=Decimal(0)),)
+    for i, (title, _name, _attr) in enumerate(BAND_COLUMNS):
+        _text(ws, f"{get_column_letter(BAND_FIRST_COLUMN + i)}{header}", title, font=_BOLD)
+    for r, band in enumerate(bands, start=header + 1):
+        for i, (_title, _name, attr) in enumerate(BAND_COLUMNS):
+            ref = f"{get_column_letter(BAND_FIRST_COLUMN + i)}{r}"
+            value = getattr(band, attr)
+            if attr == "upper" and value is None:
+                value = OPEN_BAND
+            if attr == "key":
+                _text(ws, ref, value)
+            else:
+                _put(ws, ref, value, number_format={"unit_price": PRICE_FORMAT, "flat_fee": money}.get(attr))
+    band_last = header + len(bands)
+    _table(ws, "Bands", header, band_last, get_column_letter(BAND_FIRST_COLUMN + len(BAND_COLUMNS) - 1),
+           first_column=get_column_letter(BAND_FIRST_COLUMN))
+    for i, (_title, name, _attr) in enumerate(BAND_COLUMNS):
+        if name:
+            _define_range(wb, name, get_column_letter(BAND_FIRST_COLUMN + i), header + 1, band_last)
+
+    lists = {}
+    for n, (service, tiers) in enumerate(view.tiers, start=1):
+        column = get_column_letter(TIER_FIRST_COLUMN + n - 1)
+        _text(ws, f"{column}{header}", service, font=_BOLD)
+        for r, tier in enumerate(tiers, start=header + 1):
+            _text(ws, f"{column}{r}", tier)
+        lists[service] = f"TierList{n}"
+        _define_range(wb, lists[service], column, header + 1, header + max(len(tiers), 1))
+    ws.freeze_panes = f"B{header + 1}"
+    for i, width in enumerate((24, 10, 26, 10, 11, 11, 9, 22, 12, 11, 10, 11, 9, 12, 10, 11, 9, 12, 60), start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    _protect(ws)
+    return lists
+
+
+def _define_range(wb: Workbook, name: str, column: str, first: int, last: int) -> None:
+    wb.defined_names[name] = DefinedName(name, attr_text=f"{_quoted(RATES)}!${column}${first}:${column}${last}")
+
+
+def _business_line_sheet(ws, view: PlanView, sheet: PlanSheet, index: int, tier_lists: dict[str, str]) -> None:
+    money = amount_format(view.currency)
+    services = sheet.services
+    count = len(services)
+    rows = _rows(count)
+    _text(ws, "A1", "Business line", font=_BOLD)
+    _text(ws, "B1", sheet.business_line, font=_BOLD)
+    _text(ws, "C1", sheet.name, font=_BOLD)
+    _text(ws, "A2", "Fiscal year")
+    _put(ws, "B2", view.fiscal_year)
+    _text(ws, "A3", "Currency")
+    _text(ws, "B3", view.currency)
+    actual = (f"Months up to {view.actual_through} are actual; later months are the engine's forecast. "
+              if view.actual_through else "Every month is the engine's forecast. ")
+    _text(ws, "A4", actual + "Costs recalculate from the drivers and the Rate card; amounts in " + view.currency + ".",
+          font=_NOTE)
+    formulas = _sheet_formulas(count)
+    for s_index, (key, title, kind) in enumerate(SECTIONS):
+        title_row, header_row, first = section_rows(s_index, count)
+        _text(ws, f"A{title_row}", title, font=_TITLE_FONT if key == "drivers" else _BOLD)
+        labels = view.history_months if key.startswith("history") else view.months
+        headers = ["Service", "Service name", *labels]
+        if kind == "drivers":
+            headers += ["Tier", "Growth %", "Unit"]
+        elif key in _WITH_TOTAL:
+            headers += ["Total"]
+        for c, header in enumerate(headers, start=1):
+            _text(ws, f"{get_column_letter(c)}{header_row}", header, font=_BOLD)
+        for i, service in enumerate(services):
+            row = first + i
+            _text(ws, f"A{row}", service.service)
+            _text(ws, f"B{row}", service.service_name)
+            values = _section_values(key, service)
+            for m, column in enumerate(MONTH_COLUMNS):
+                ref = f"{column}{row}"
+                if ref in formulas:
+                    _put(ws, ref, formulas[ref], number_format=money if key in _AMOUNTS else "0", fill=_FORMULA)
+                elif kind == "drivers":
+                    _put(ws, ref, values[m], number_format=VOLUME_FORMAT, fill=_INPUT, unlocked=True)
+                elif kind == "text":
+                    if values[m] is not None:
+                        _text(ws, ref, values[m])
+                else:
+                    _put(ws, ref, values[m], number_format=money if key in _AMOUNTS else VOLUME_FORMAT)
+            if kind == "drivers":
+                _text(ws, f"{TIER}{row}", service.tier)
+                ws[f"{TIER}{row}"].fill, ws[f"{TIER}{row}"].protection = _INPUT, _UNLOCKED
+                _put(ws, f"{GROWTH}{row}", Decimal(0), number_format=GROWTH_FORMAT, fill=_INPUT, unlocked=True)
+                _text(ws, f"{UNIT}{row}", service.unit)
+            elif key in _WITH_TOTAL:
+                _put(ws, f"{TOTAL}{row}", formulas[f"{TOTAL}{row}"], number_format=money if key in _AMOUNTS else VOLUME_FORMAT,
+                     fill=_FORMULA, font=_BOLD)
+        last_column = UNIT if kind == "drivers" else TOTAL if key in _WITH_TOTAL else MONTH_COLUMNS[-1]
+        _table(ws, f"P{index}_{key.title().replace('_', '')}", header_row, first + count - 1, last_column)
+
+    first, last = rows["drivers"], rows["drivers"] + count - 1
+    volume = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                            errorTitle="Volume", error="A volume is a number, zero or more.")
+    volume.add(f"{MONTH_COLUMNS[0]}{first}:{MONTH_COLUMNS[-1]}{last}")
+    growth = DataValidation(type="decimal", operator="between", formula1="-0.99", formula2="10", allow_blank=True,
+                            errorTitle="Growth", error="Growth is a percentage from -99 % to 1000 %.")
+    growth.add(f"{GROWTH}{first}:{GROWTH}{last}")
+    ws.add_data_validation(volume)
+    ws.add_data_validation(growth)
+    by_list: dict[str, DataValidation] = {}
+    for i, service in enumerate(services):
+        name = tier_lists.get(service.service)
+        if name is None:
+            continue
+        if name not in by_list:
+            by_list[name] = DataValidation(type="list", formula1=name, allow_blank=False, errorTitle="Tier",
+                                           error=f"Pick one of {service.service}'s tiers.")
+            ws.add_data_validation(by_list[name])
+        by_list[name].add(f"{TIER}{first + i}")
+
+    ws.freeze_panes = "C5"
+    ws.column_dimensions["A"].width = 14
+    ws.column_dimensions["B"].width = 30
+    for column in (*MONTH_COLUMNS, TOTAL, GROWTH, UNIT):
+        ws.column_dimensions[column].width = 13
+    _protect(ws)
+
+
+def _section_values(key: str, service: PlanService) -> Sequence:
+    return {
+        "drivers": service.volumes,
+        "forecast_volume": service.forecast_volumes,
+        "forecast_cost": service.forecast_amounts,
+        "budget": service.budget_amounts,
+        "history_volume": service.history_volumes,
+        "history_cost": service.history_amounts,
+        "versions": service.versions,
+    }.get(key, (None,) * 12)
+
+
+def _summary(ws, view: PlanView, names: list[str]) -> None:
+    money = amount_format(view.currency)
+    _text(ws, "A1", f"{TITLE}{view.fiscal_year}", font=_TITLE_FONT)
+    _text(ws, "A2", "Fiscal year")
+    _put(ws, "B2", view.fiscal_year)
+    _text(ws, "A3", "Currency")
+    _text(ws, "B3", view.currency)
+    _text(ws, "A4", "Months")
+    _text(ws, "B4", f"{view.months[0]} to {view.months[-1]}")
+    _text(ws, "A5", "Edit the drivers on each business line's sheet; load the edited workbook back with "
+                    "`chargeback budget load` to make its plan the budget.", font=_NOTE)
+    for c, header in enumerate(SUMMARY_COLUMNS, start=1):
+        _text(ws, f"{get_column_letter(c)}{SUMMARY_HEADER_ROW}", header, font=_BOLD)
+    first = SUMMARY_HEADER_ROW + 1
+    for r, (name, sheet) in enumerate(zip(names, view.sheets), start=first):
+        _text(ws, f"A{r}", sheet.business_line)
+        _text(ws, f"B{r}", sheet.name)
+        _text(ws, f"C{r}", name)
+        for ref, formula in _summary_formulas(r, name, len(sheet.services)).items():
+            _put(ws, ref, formula, number_format=money, fill=_FORMULA)
+    last = first + len(view.sheets) - 1
+    if view.sheets:
+        _table(ws, "PlanSummary", SUMMARY_HEADER_ROW, last, get_column_letter(len(SUMMARY_COLUMNS)))
+        _text(ws, f"A{last + 1}", "Total", font=_BOLD)
+        for ref, formula in _summary_totals(first, last).items():
+            _put(ws, ref, formula, number_format=money, fill=_FORMULA, font=_BOLD)
+    else:
+        _text(ws, f"A{first}", "No business line uses any service in this year.")
+    ws.freeze_panes = f"A{first}"
+    for column, width in zip("ABCDEFGH", (14, 30, 14, 16, 16, 16, 16, 16)):
+        ws.column_dimensions[column].width = width
+    _protect(ws)
+
+
+def _protect(ws) -> None:
+    """Locked cells cannot change (no password: it prevents accidents, it is not access
+    control); columns may still be widened."""
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False
+
+
+# --------------------------------------------------------------------------- reading back
+
+
+def is_plan_workbook(raw: bytes) -> bool:
+    """True when ``raw`` is an .xlsx this module wrote (its Summary sheet's title says so)."""
+    try:
+        wb = load_workbook(io.BytesIO(raw), read_only=True)
+    except Exception:  # not a workbook at all
+        return False
+    try:
+        if SUMMARY not in wb.sheetnames or RATES not in wb.sheetnames:
+            return False
+        title = next(wb[SUMMARY].iter_rows(min_row=1, max_row=1, max_col=1, values_only=True))[0]
+        return isinstance(title, str) and title.startswith(TITLE)
+    finally:
+        wb.close()
+
+
+def normalise_formula(text: str) -> str:
+    """A formula as compared: no spaces, quotes, ``$`` or ``_xlfn.`` outside string literals,
+    upper case; string literals as written (Excel and LibreOffice re-save formulas so)."""
+    parts = text.lstrip("=").split('"')
+    for i in range(0, len(parts), 2):  # outside string literals
+        parts[i] = re.sub(r"\s+|\$|'", "", parts[i]).upper().replace("_XLFN.", "")
+    return '"'.join(parts)
+
+
+class _Reader:
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def ref(self, sheet: str, cell: str) -> SourceRef:
+        location = f"{_quoted(sheet) if not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', sheet) else sheet}!{cell}"
+        return SourceRef(file=self.file, location=location)
+
+    def report(self, code: ProblemCode, message: str, sheet: str, cell: str, hint: str | None = None,
+               severity: Severity = Severity.ERROR) -> None:
+        self.problems.append(Problem(code=code, message=message, source=self.ref(sheet, cell), hint=hint, severity=severity))
+
+    def number(self, ws, cell: str, what: str) -> Decimal | None:
+        value = ws[cell].value
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return Decimal(0)
+        if isinstance(value, str) and value.startswith("="):
+            self.report(ProblemCode.VALUE_INVALID, f"the {what} holds a formula ({value[:40]})", ws.title, cell,
+                        "type a number: a driver cell must hold a value")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+            self.report(ProblemCode.NOT_A_NUMBER, f"the {what} {cell_text(value)!r} is not a number", ws.title, cell)
+            return None
+        try:
+            return D(cell_text(value))
+        except ValueError:
+            self.report(ProblemCode.NOT_A_NUMBER, f"the {what} {cell_text(value)!r} is not a number", ws.title, cell)
+            return None
+
+    def formulas(self, ws, expected: dict[str, str]) -> None:
+        for cell, formula in expected.items():
+            value = ws[cell].value
+            if not (isinstance(value, str) and value.startswith("=")):
+                self.report(ProblemCode.INCONSISTENT, f"the formula in this cell was replaced by {cell_text(value)!r}",
+                            ws.title, cell, f"put the formula back ({formula[:60]}...) or make the plan again")
+            elif normalise_formula(value) != normalise_formula(formula):
+                self.report(ProblemCode.INCONSISTENT, "the formula in this cell was changed", ws.title, cell,
+                            "costs are computed from the drivers only: undo the change or make the plan again")
+
+
+def read_plan_workbook(raw: bytes, file: str) -> tuple[PlanWorkbook | None, list[Problem]]:
+    """The drivers of a planning workbook, or None with every problem found (``sheet!cell``):
+    a changed or replaced formula, a formula or text in a driver cell, a sheet whose rows were
+    moved. Business lines, services and tiers are checked by ``billing.budgets.budget_from_plan``."""
+    reader = _Reader(file)
+    try:
+        wb = load_workbook(io.BytesIO(raw), data_only=False)
+    except Exception as exc:  # openpyxl raises many types on broken files
+        return None, [Problem(code=ProblemCode.FILE_UNREADABLE, message=f"not a readable .xlsx workbook ({type(exc).__name__})",
+                              source=SourceRef(file=file))]
+    summary = wb[SUMMARY]
+    year = reader.number(summary, "B2", "fiscal year")
+    currency = summary["B3"].value
+    if year is None or year != year.to_integral_value() or not isinstance(currency, str):
+        reader.report(ProblemCode.VALUE_INVALID, "the fiscal year or currency was changed", SUMMARY, "B2",
+                      "make the plan again with `chargeback plan`")
+        return None, reader.problems
+    drivers: list[PlanDriver] = []
+    row = SUMMARY_HEADER_ROW + 1
+    while summary[f"C{row}"].value not in (None, ""):
+        name = str(summary[f"C{row}"].value)
+        if name not in wb.sheetnames:
+            reader.report(ProblemCode.INCONSISTENT, f"the summary names sheet {name!r}, which is not in the workbook",
+                          SUMMARY, f"C{row}", "keep every business line's sheet, or make the plan again")
+        else:
+            ws = wb[name]
+            services = _count_services(ws)
+            reader.formulas(summary, _summary_formulas(row, name, services))
+            drivers += _read_sheet(reader, ws, services, int(year))
+        row += 1
+    if row > SUMMARY_HEADER_ROW + 1:
+        reader.formulas(summary, _summary_totals(SUMMARY_HEADER_ROW + 1, row - 1))
+    if any(p.severity is Severity.ERROR for p in reader.problems):
+        return None, reader.problems
+    return PlanWorkbook(file=file, fiscal_year=int(year), currency=currency, drivers=tuple(drivers)), reader.problems
+
+
+def _count_services(ws) -> int:
+    first = section_rows(0, 0)[2]
+    count = 0
+    while ws[f"A{first + count}"].value not in (None, ""):
+        count += 1
+    return count
+
+
+def _read_sheet(reader: _Reader, ws, services: int, year: int) -> list[PlanDriver]:
+    rows = _rows(services)
+    for s_index, (key, title, _kind) in enumerate(SECTIONS):
+        title_row = section_rows(s_index, services)[0]
+        if ws[f"A{title_row}"].value != title:
+            reader.report(ProblemCode.INCONSISTENT, f"expected the section {title!r} here: rows were inserted, deleted or moved",
+                          ws.title, f"A{title_row}", "make the plan again and copy your drivers into it")
+            return []
+        for i in range(services):
+            if key != "drivers" and ws[f"A{rows[key] + i}"].value != ws[f"A{rows['drivers'] + i}"].value:
+                reader.report(ProblemCode.INCONSISTENT, "the service here differs from the one on the same drivers row",
+                              ws.title, f"A{rows[key] + i}", "make the plan again")
+                return []
+    reader.formulas(ws, _sheet_formulas(services))
+    code = ws["B1"].value
+    months = []
+    for column in MONTH_COLUMNS:
+        header = f"{column}{rows['drivers'] - 1}"
+        try:
+            months.append(parse_month(str(ws[header].value or "")))
+        except ValueError:
+            reader.report(ProblemCode.NOT_A_DATE, f"the month heading {cell_text(ws[header].value)!r} was changed",
+                          ws.title, header, "headings are the plan's months, YYYY-MM")
+            return []
+    result = []
+    for i in range(services):
+        d = rows["drivers"] + i
+        service = str(ws[f"A{d}"].value).strip()
+        tier = ws[f"{TIER}{d}"].value
+        growth = reader.number(ws, f"{GROWTH}{d}", "growth")
+        volumes = [reader.number(ws, f"{c}{d}", "volume") for c in MONTH_COLUMNS]
+        if growth is None or any(v is None for v in volumes):
+            continue
+        plan_months = []
+        for m, column in enumerate(MONTH_COLUMNS):
+            version = ws[f"{column}{rows['versions'] + i}"].value
+            plan_months.append(PlanMonth(
+                month=months[m], volume=volumes[m], tariff_version=str(version) if version not in (None, "") else None,
+                volume_ref=reader.ref(ws.title, f"{column}{d}"), cost_ref=reader.ref(ws.title, f"{column}{rows['plan'] + i}")))
+        result.append(PlanDriver(
+            sheet=ws.title, business_line=str(code or "").strip(), business_line_ref=reader.ref(ws.title, "B1"),
+            service=service, service_ref=reader.ref(ws.title, f"A{d}"), tier=str(tier or "").strip(),
+            tier_ref=reader.ref(ws.title, f"{TIER}{d}"), growth=growth, growth_ref=reader.ref(ws.title, f"{GROWTH}{d}"),
+            months=tuple(plan_months)))
+    return result
