@@ -51,6 +51,7 @@ class TierQuote:
     service: str
     tier: str
     amount: Decimal
+    advice: str | None = None  # a sentence on this tier over a longer period (billing.advice)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -409,8 +410,11 @@ def _sla_rows(charges: Sequence[Charge], services: Mapping[str, Service],
 
 def _tier_options(charges: Sequence[Charge], services: Mapping[str, Service], quotes: Sequence[TierQuote]) -> tuple[TierOption, ...]:
     by_service: dict[str, dict[str, Decimal]] = {}
+    sentences: dict[tuple[str, str], str] = {}
     for quote in quotes:
         by_service.setdefault(quote.service, {})[quote.tier] = quote.amount
+        if quote.advice:
+            sentences[(quote.service, quote.tier)] = quote.advice
     options = []
     first_seen = {c.service: c.line_no for c in sorted(charges, key=lambda c: -c.line_no)}
     for service_code in sorted(by_service, key=lambda code: (first_seen.get(code, 10**9), _service_name(services, code), code)):
@@ -434,6 +438,7 @@ def _tier_options(charges: Sequence[Charge], services: Mapping[str, Service], qu
                 lower = ranks.get(tier_code, 99) > ranks.get(current, 99)
                 advice = ("The cheapest tier for this usage, with lower service levels: check they are enough."
                           if lower else "The cheapest tier for this usage, at the same or better service levels.")
+            advice = sentences.get((service_code, tier_code), advice)
             options.append(TierOption(
                 service_name=_service_name(services, service_code), tier_name=_tier_name(services, service_code, tier_code),
                 is_current=tier_code == current, amount=amount, difference=difference,

@@ -113,3 +113,50 @@ def advise(session: Session, business_line: str, month: str | None = None) -> Ad
     options = tier_options_for(session, business_line, month)
     return AdviceResult(business_line=business_line, months=tuple(rated[-ADVICE_MONTHS:]),
                         currency=audit.get_setting(session, "currency"), options=tuple(options))
+
+
+def tier_advice_by_line(session: Session, month: str, *, months: int = ADVICE_MONTHS) -> dict[str, list[TierAdvice]]:
+    """Tier options of every business line at once, for the month's statements: each of the
+    last ``months`` rated months is read once and rated once per tier rank for every business
+    line (the same figures ``tier_options_for`` gives one business line)."""
+    rated = [m for m in charge_store.rated_months(session) if m <= month]
+    window = tuple(rated[-months:])
+    if not window:
+        return {}
+    catalogue = catalogue_store.load_catalogue(session)
+    services = {s.code: s for s in catalogue.services}
+    figures = budget_store.rated_figures(session, window)
+    used = sorted({(f.business_line, f.service) for f in figures if f.service in services})
+    if not used:
+        return {}
+    last_tier = {(f.business_line, f.service): f.tier for f in figures if f.kind == "usage"}
+    subscriptions = catalogue_store.load_subscriptions(session)
+    ownerships = org_store.ownerships(session)
+    ranks = max(len(services[s].tiers) for _, s in used)
+    priced: dict[tuple[str, str], list[TierMonth]] = defaultdict(list)
+    for m in window:
+        usage = usage_store.month_usage(session, m)
+        sla = charge_store.sla_results(session, m)
+        achieved_by_line = {line: _achieved(sla, line) for line in {line for line, _ in used}}
+        for rank in range(ranks):
+            override = {(line, s): services[s].tiers[rank].code for line, s in used if rank < len(services[s].tiers)}
+            amounts: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+            credits: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+            for charge in rate_month(month=m, catalogue=catalogue, subscriptions=subscriptions, ownerships=ownerships,
+                                     usage=usage, sla=sla, tier_override=override).charges:
+                key = (charge.business_line, charge.service)
+                amounts[key] += charge.amount
+                if charge.kind == "sla_credit":
+                    credits[key] += charge.amount
+            for (line, service), tier in override.items():
+                achieved = achieved_by_line[line].get((service, tier), {})
+                priced[(line, service)].append(TierMonth(month=m, tier=tier, amount=amounts[(line, service)],
+                                                         credit=credits[(line, service)], achieved=tuple(sorted(achieved.items()))))
+    currency = audit.get_setting(session, "currency")
+    end = last_day(window[-1])
+    by_line: dict[str, list[TierAdvice]] = defaultdict(list)
+    for line, service in used:
+        subscription = subscription_at(subscriptions, line, service, end)
+        current = subscription.tier if subscription else last_tier.get((line, service), services[service].default_tier)
+        by_line[line] += tier_options(services[service], current, priced[(line, service)], currency)
+    return by_line

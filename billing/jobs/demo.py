@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from decimal import Decimal
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,13 @@ from billing.jobs.rating import run_month
 from billing.jobs.review import review_stored_month
 from billing.jobs.sla import load_sla_file
 from billing.jobs.usage import load_usage_file, resolve_source
-from billing.periods import add_months, month_of, parse_month
+from billing.jobs.budgets import load_budget_file
+from billing.jobs.forecast import run_backtest
+from billing.jobs.plan import build_plan
+from billing.money import round_minor
+from billing.periods import add_months, fiscal_months, fiscal_year, month_of, parse_month
+from billing.store import audit
+from billing.store import charges as charge_store
 from billing.problems import ChargebackError
 from billing.store.db import open_store
 from tariffs.load import load_catalogue
@@ -43,6 +50,29 @@ class DemoResult:
     workbook: Path
     journal: Path
     inputs: Path
+
+
+def _write_budget(session, path: Path, month: str) -> Path | None:
+    """A budget for ``month``'s fiscal year: each business line × service × month at last
+    year's actual charges plus 4 %, as a planner might start one. None without a year of history."""
+    start = int(audit.get_setting(session, "fiscal_year_start_month"))
+    months = fiscal_months(fiscal_year(month, start), start)
+    rows = []
+    for budget_month in months:
+        figures: dict[tuple[str, str], Decimal] = {}
+        for charge in charge_store.month_charges(session, add_months(budget_month, -12)):
+            if charge.charging_mode == "chargeback":
+                key = (charge.business_line, charge.service)
+                figures[key] = figures.get(key, Decimal(0)) + charge.amount
+        rows += [(line, service, budget_month, round_minor(amount * Decimal("1.04"), "USD"))
+                 for (line, service), amount in sorted(figures.items()) if amount > 0]
+    if not rows:
+        return None
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["business_line", "service", "month", "amount"])
+        writer.writerows(rows)
+    return path
 
 
 def _codes(business_lines_csv: Path) -> list[str]:
@@ -117,6 +147,10 @@ def run_demo(
             line += f"; closed with {len(closed.invoices)} invoices"
         echo(line)
 
+    budget = step(_write_budget, inputs / "budget.csv", final)
+    if budget is not None:
+        loaded = step(load_budget_file, budget)
+        echo(f"Budget for fiscal year {', '.join(map(str, loaded.fiscal_years))} loaded ({loaded.lines:,} lines: last year's actuals + 4 %)")
     echo("")
     for text in step(review_stored_month, final, rules_path=rules.parent):
         echo(text)
@@ -134,6 +168,15 @@ def run_demo(
     echo(f"Statements: {statements.index} ({len(statements.paths)} business lines)")
     echo(f"Workbook:   {workbook}")
     echo(f"Journal:    {journal_path} ({lines} lines, debits = credits = {debit:,.2f})")
+    if len(month_list) > 7:
+        backtest = step(run_backtest, holdout=6)
+        errors = ", ".join(f"{r.service} {r.error:.0%}" for r in backtest.rows if r.error is not None)
+        echo(f"Forecast backtest (WAPE on {backtest.held_out[0]}..{backtest.held_out[-1]} held out): {errors}")
+    plan_year = fiscal_year(add_months(final, 12), int(step(lambda session: audit.get_setting(session, "fiscal_year_start_month"))))
+    plan = step(build_plan, plan_year)
+    plan_path = out / f"plan-{plan_year}.xlsx"
+    plan_path.write_bytes(plan.content)
+    echo(f"Plan:       {plan_path} (fiscal year {plan_year}, {plan.services} business line × service rows)")
     report = step(recovery_for, month=final, rules_path=rules.parent)
     recovery_path = out / f"{final}-recovery.xlsx"
     recovery_path.write_bytes(recovery_xlsx(report))

@@ -15,6 +15,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from billing.composites import composite_lines
+from billing.jobs.advice import tier_advice_by_line
+from billing.jobs.budgets import budget_rows
 from billing.journal import build_journal
 from billing.money import ZERO
 from billing.periods import last_day, parse_month, previous_month
@@ -30,7 +32,7 @@ from billing.store import usage as usage_store
 from reports.csv_export import month_csv
 from reports.html import render_index, render_statement, statement_filename
 from reports.journal_csv import journal_csv
-from reports.views import StatementView, TierQuote, month_export_view, statement_view
+from reports.views import BudgetFigure, StatementView, TierQuote, month_export_view, statement_view
 from reports.xlsx import month_workbook
 
 
@@ -83,6 +85,13 @@ def tier_quotes(session: Session, month: str, charges: list[Charge]) -> dict[str
     return by_line
 
 
+def _with_advice(quotes, advice) -> list[TierQuote]:
+    """This month's tier quotes with the 12-month advice sentence of each tier."""
+    sentences = {(a.service, a.tier): a.sentence for a in advice}
+    return [TierQuote(service=q.service, tier=q.tier, amount=q.amount, advice=sentences.get((q.service, q.tier)))
+            for q in quotes]
+
+
 def statement_views(session: Session, month: str, *, generated_at: dt.datetime | None = None) -> list[StatementView]:
     month = parse_month(month)
     charges = _rated(session, month)
@@ -97,6 +106,7 @@ def statement_views(session: Session, month: str, *, generated_at: dt.datetime |
     previous_notes = _notes(session, before)
     sla = charge_store.sla_results(session, month)
     quotes = tier_quotes(session, month, charges)
+    advice = tier_advice_by_line(session, month)
     components = composite_lines(charges, catalogue)
     generated_at = generated_at or audit.now()
     by_line: dict[str, list[Charge]] = defaultdict(list)
@@ -114,7 +124,10 @@ def statement_views(session: Session, month: str, *, generated_at: dt.datetime |
         views.append(statement_view(
             business_line=lines[code], month=month, charges=by_line[code], services=services, closed=closed,
             generated_at=generated_at, invoice=invoices.get(code), notes=[n for n in notes if n.business_line == code],
-            previous_total=previous_total, sla_results=sla, tier_quotes=quotes.get(code, ()), components=components,
+            previous_total=previous_total, sla_results=sla, components=components,
+            tier_quotes=_with_advice(quotes.get(code, ()), advice.get(code, ())),
+            budget=[BudgetFigure(service=r.service, budget_ytd=r.budget_ytd, actual_ytd=r.actual_ytd)
+                    for r in budget_rows(session, code, month)],
             currency=audit.get_setting(session, "currency") if not by_line[code] else None,
         ))
     return views

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from billing.periods import parse_month, previous_month
 from billing.problems import ChargebackError
+from billing.jobs.budgets import budget_summary_line
 from billing.jobs.recovery import recovery_summary_line
 from billing.review import Movement, review_month
 from billing.store import audit
@@ -78,9 +79,9 @@ def review_stored_month(session: Session, month: str, *, rules_path: Path | None
         out += [f"  {s.business_line} {s.service} {s.tier}" for s in review.idle_subscriptions[:20]]
         if len(review.idle_subscriptions) > 20:
             out.append(f"  ... and {len(review.idle_subscriptions) - 20} more")
-    line = recovery_summary_line(session, month, rules_path=rules_path)
-    if line:
-        out.append(line)
+    for line in (budget_summary_line(session, month), recovery_summary_line(session, month, rules_path=rules_path)):
+        if line:
+            out.append(line)
     return out
 
 
