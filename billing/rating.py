@@ -115,38 +115,61 @@ def rate_month(
             if version is not None:
                 version_at[(service, day)] = version
 
-    # Usage summed per segment and cost centre.
-    per_day = (
-        usage.group_by(["business_line", "service", "usage_date", "tier", "cost_center"])
-        .agg(pl.col("quantity").sum(), pl.col("cost").sum(), pl.col("rows").sum())
-        .sort(["business_line", "service", "usage_date", "tier", "cost_center"], nulls_last=True)
+    # Usage summed per segment and cost centre: every usage day joined (vectorised) with the
+    # tier subscribed and the tariff version in force that day.
+    per_day = usage.group_by(["business_line", "service", "usage_date", "tier", "cost_center"]).agg(
+        pl.col("quantity").sum(), pl.col("cost").fill_null(0).sum(), pl.col("rows").sum())
+    total_rows = int(per_day["rows"].sum() or 0)
+    known = per_day["service"].is_in(list(services))
+    unknown_service = set(per_day.filter(~known)["service"].unique().to_list())
+    day_tiers = pl.DataFrame(
+        [(line, service, day, tier) for (line, service, day), tier in subscribed.items()],
+        schema={"business_line": pl.String, "service": pl.String, "usage_date": pl.Date, "_subscribed": pl.String},
+        orient="row",
+    )
+    day_versions = pl.DataFrame(
+        [(service, day, version.version) for (service, day), version in version_at.items()],
+        schema={"service": pl.String, "usage_date": pl.Date, "_version": pl.String}, orient="row",
+    )
+    overrides = pl.DataFrame(
+        [(line, service, tier) for (line, service), tier in (tier_override or {}).items()],
+        schema={"business_line": pl.String, "service": pl.String, "_override": pl.String}, orient="row",
+    )
+    defaults = {code: service.default_tier for code, service in services.items()}
+    joined = (
+        per_day.filter(known)
+        .join(day_tiers, on=["business_line", "service", "usage_date"], how="left")
+        .join(day_versions, on=["service", "usage_date"], how="left")
+        .join(overrides, on=["business_line", "service"], how="left")
+    )
+    missing_tariff: dict[str, list[dt.date]] = defaultdict(list)
+    for service_code, first_missing, last_missing in (
+        joined.filter(pl.col("_version").is_null()).group_by("service")
+        .agg(pl.col("usage_date").min().alias("a"), pl.col("usage_date").max().alias("b")).iter_rows()
+    ):
+        missing_tariff[service_code] = [first_missing, last_missing]
+    unsubscribed = pl.col("_override").is_null() & pl.col("_subscribed").is_null()
+    segments = (
+        joined.filter(pl.col("_version").is_not_null())
+        .with_columns(
+            pl.coalesce("_override", "tier", "_subscribed",
+                        pl.col("service").replace_strict(defaults, default=None, return_dtype=pl.String)).alias("_tier"),
+            pl.when(unsubscribed & pl.col("tier").is_null()).then(pl.lit(NO_SUBSCRIPTION))
+            .when(unsubscribed).then(pl.lit(NO_SUBSCRIPTION_NAMED)).otherwise(None).alias("_flag"),
+        )
+        .group_by(["business_line", "service", "_tier", "_version", "cost_center"])
+        .agg(pl.col("quantity").sum(), pl.col("cost").sum(), pl.col("rows").sum(),
+             pl.col("usage_date").min().alias("_first"), pl.col("usage_date").max().alias("_last"),
+             pl.col("_flag").drop_nulls().unique().alias("_flags"))
+        .sort(["business_line", "service", "_tier", "_version", "cost_center"], nulls_last=True)
     )
     usage_by_segment: dict[_SegmentKey, dict[str | None, list]] = defaultdict(dict)
     segment_days: dict[_SegmentKey, set[dt.date]] = defaultdict(set)
     flags: dict[_SegmentKey, set[str]] = defaultdict(set)
-    missing_tariff: dict[str, list[dt.date]] = defaultdict(list)
-    unknown_service: set[str] = set()
-    total_rows = 0
-    for line, service_code, day, feed_tier, center, quantity, cost, rows in per_day.iter_rows():
-        total_rows += rows
-        service = services.get(service_code)
-        if service is None:
-            unknown_service.add(service_code)
-            continue
-        version = version_at.get((service_code, day))
-        if version is None:
-            missing_tariff[service_code].append(day)
-            continue
-        tier = _usage_tier(service, line, day, feed_tier, subscribed, tier_override)
-        key = _SegmentKey(line, service_code, tier, version.version)
-        if (line, service_code, day) not in subscribed and not (tier_override and (line, service_code) in tier_override):
-            flags[key].add(NO_SUBSCRIPTION if feed_tier is None else NO_SUBSCRIPTION_NAMED)
-        slot = usage_by_segment[key].setdefault(center, [ZERO, ZERO, 0, day, day])
-        slot[0] += quantity
-        slot[1] += cost or ZERO
-        slot[2] += rows
-        slot[3] = min(slot[3], day)
-        slot[4] = max(slot[4], day)
+    for line, service_code, tier, version, center, quantity, cost, rows, first, last, found in segments.iter_rows():
+        key = _SegmentKey(line, service_code, tier, version)
+        usage_by_segment[key][center] = [quantity, cost, rows, first, last]
+        flags[key].update(found)
 
     for code in sorted(unknown_service):
         problems.append(_problem(ProblemCode.UNKNOWN_SERVICE, f"usage for service {code}, which is not in the catalogue", month,
@@ -210,14 +233,6 @@ def rate_month(
         if credit is not None:
             charges.append(credit)
     return RatedMonth(month=month, charges=tuple(charges), problems=tuple(problems), usage_rows=total_rows)
-
-
-def _usage_tier(service: Service, line: str, day: dt.date, feed_tier: str | None, subscribed, tier_override) -> str:
-    if tier_override and (line, service.code) in tier_override:
-        return tier_override[(line, service.code)]
-    if feed_tier:
-        return feed_tier
-    return subscribed.get((line, service.code, day), service.default_tier)
 
 
 def _order(key: _SegmentKey, services: dict[str, Service], segment_days) -> tuple:

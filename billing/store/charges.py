@@ -51,10 +51,15 @@ def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *
     that was closed and reopened): they stay, so old documents still trace to their charges.
     Readers take the latest run's charges.
     """
-    cited = select(t.InvoiceLine.charge_id).where(t.InvoiceLine.charge_id.is_not(None))
-    old = select(t.Charge.id).where(t.Charge.month == month, t.Charge.id.not_in(cited))
-    session.execute(delete(t.ChargeCostCenter).where(t.ChargeCostCenter.charge_id.in_(old)))
-    session.execute(delete(t.Charge).where(t.Charge.month == month, t.Charge.id.not_in(cited)))
+    month_ids = set(session.scalars(select(t.Charge.id).where(t.Charge.month == month)))
+    cited = set(session.scalars(
+        select(t.InvoiceLine.charge_id).join(t.Charge, t.Charge.id == t.InvoiceLine.charge_id).where(t.Charge.month == month)
+    ))
+    old = sorted(month_ids - cited)
+    for chunk in range(0, len(old), 10_000):
+        ids = old[chunk:chunk + 10_000]
+        session.execute(delete(t.ChargeCostCenter).where(t.ChargeCostCenter.charge_id.in_(ids)))
+        session.execute(delete(t.Charge).where(t.Charge.id.in_(ids)))
     run = t.RatingRun(month=month, run_at=at, run_by=user, usage_rows=usage_rows, total=total, inputs_hash=inputs_hash)
     session.add(run)
     session.flush()

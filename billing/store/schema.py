@@ -339,7 +339,7 @@ class InvoiceLine(Base):
     unit: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(Text)
     amount: Mapped[Decimal]
-    charge_id: Mapped[int | None] = mapped_column(ForeignKey("charge.id"))
+    charge_id: Mapped[int | None] = mapped_column(ForeignKey("charge.id"), index=True)
     original_line_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_line.id"))
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import polars as pl
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from billing.money import ZERO
@@ -144,21 +144,31 @@ def insert_rejects(session: Session, feed_id: int, problems: list[Problem]) -> N
 
 
 def month_usage(session: Session, month: str) -> pl.DataFrame:
-    """Daily usage of ``month`` from active feeds, in billing.rating.USAGE_SCHEMA."""
-    bl = t.BusinessLine
-    cc = t.CostCenter
-    query = (
-        select(t.UsageDaily.usage_date, bl.code, cc.code, t.UsageDaily.service_code, t.UsageDaily.tier_code,
-               t.UsageDaily.quantity, t.UsageDaily.cost, t.UsageDaily.row_count)
-        .join(t.UsageFeed, t.UsageFeed.id == t.UsageDaily.feed_id)
-        .join(bl, bl.id == t.UsageDaily.business_line_id)
-        .outerjoin(cc, cc.id == t.UsageDaily.cost_center_id)
-        .where(t.UsageDaily.month == month, t.UsageFeed.status == "active")
-    )
+    """Daily usage of ``month`` from active feeds, in billing.rating.USAGE_SCHEMA.
+
+    Read with one plain query and typed by polars (quantities arrive as text on SQLite and
+    as NUMERIC on PostgreSQL, both exact), not row by row through the ORM.
+    """
     from billing.rating import USAGE_SCHEMA
 
-    records = session.execute(query).all()
-    return pl.DataFrame(records, schema=list(USAGE_SCHEMA), orient="row").cast(USAGE_SCHEMA)
+    query = text(
+        "SELECT d.usage_date, b.code, c.code, d.service_code, d.tier_code, d.quantity, d.cost, d.row_count "
+        "FROM usage_daily d JOIN usage_feed f ON f.id = d.feed_id "
+        "JOIN business_line b ON b.id = d.business_line_id LEFT JOIN cost_center c ON c.id = d.cost_center_id "
+        "WHERE d.month = :month AND f.status = 'active'"
+    )
+    records = session.execute(query, {"month": month}).all()
+    raw = {
+        "usage_date": pl.String if session.connection().dialect.name == "sqlite" else pl.Date,
+        "business_line": pl.String, "cost_center": pl.String, "service": pl.String, "tier": pl.String,
+        "quantity": pl.String, "cost": pl.String, "rows": pl.Int64,
+    }
+    if session.connection().dialect.name != "sqlite":
+        records = [(d, b, c, s, t, str(q), str(k), n) for d, b, c, s, t, q, k, n in records]
+    frame = pl.DataFrame(records, schema=raw, orient="row")
+    if raw["usage_date"] == pl.String:
+        frame = frame.with_columns(pl.col("usage_date").str.to_date("%Y-%m-%d"))
+    return frame.cast(USAGE_SCHEMA)
 
 
 def usage_rows_for(session: Session, month: str, business_line: str, service: str, *, limit: int = 50) -> tuple[int, list[tuple]]:

@@ -387,6 +387,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invoice_line')),
     sa.UniqueConstraint('invoice_id', 'line_no', name=op.f('uq_invoice_line_invoice_id'))
     )
+    with op.batch_alter_table('invoice_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_invoice_line_charge_id'), ['charge_id'], unique=False)
+
     op.create_table('invoice_line_cost_center',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('invoice_line_id', sa.Integer(), nullable=False),
@@ -406,6 +409,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_invoice_line_cost_center_invoice_line_id'))
 
     op.drop_table('invoice_line_cost_center')
+    with op.batch_alter_table('invoice_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_invoice_line_charge_id'))
+
     op.drop_table('invoice_line')
     with op.batch_alter_table('charge_cost_center', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_charge_cost_center_charge_id'))
