@@ -122,15 +122,14 @@ def load_usage_file(
         return result
     ctx = mapping_context(session)
     closed = set(catalogue_store.closed_months(session))
-    line_ids = org_store.business_line_ids(session)
-    center_ids = org_store.cost_center_ids(session)
     user, now = audit.current_user(), audit.now()
     feed_id = usage_store.create_feed(session, source=source.name, file_name=str(path), digest=digest,
                                       format=source.format, user=user, at=now)
     result.feed_id = feed_id
-    seen_ids: dict[str, set[str]] = {}
+    seen_ids: dict[str, pl.Series] = {}
     replaced: dict[int, None] = {}
-    daily_parts: list[pl.DataFrame] = []
+    daily: pl.DataFrame | None = None
+    part_no = 0
     months: set[str] = set()
 
     file_problems: list[Problem] = []
@@ -163,47 +162,31 @@ def load_usage_file(
                 f"or ask finance to reopen {shut[0]}"
             )
         for month in sorted(batch_months - months):
-            previous = usage_store.active_feeds_for(session, source.name, {month})
-            previous = [f for f in previous if f.id != feed_id]
+            previous = [f for f in usage_store.active_feeds_for(session, source.name, {month}) if f.id != feed_id]
+            excluded = {feed_id} | ({f.id for f in previous} if replace else set())
             if replace:
-                for f in previous:
-                    replaced[f.id] = None
-                seen_ids[month] = usage_store.record_ids(session, source.name, month, exclude_feeds={f.id for f in previous} | {feed_id})
-            else:
-                seen_ids[month] = usage_store.record_ids(session, source.name, month, exclude_feeds={feed_id})
+                replaced.update(dict.fromkeys(f.id for f in previous))
+            seen_ids[month] = usage_store.record_ids(session, source.name, month, exclude_feeds=excluded)
             months.add(month)
-        duplicate_mask = pl.Series([False] * rows.height)
+        duplicate_mask = pl.repeat(False, rows.height, eager=True)
         for month in batch_months:
-            if seen_ids[month]:
-                duplicate_mask = duplicate_mask | (
-                    (rows["_month"] == month) & rows["record_id"].is_in(list(seen_ids[month]))
-                )
+            if seen_ids[month].len():
+                duplicate_mask = duplicate_mask | ((rows["_month"] == month) & rows["record_id"].is_in(seen_ids[month].implode()))
         if duplicate_mask.any():
             skipped = rows.filter(duplicate_mask)["row_no"].n_unique()
             result.rows_duplicate += skipped
             result.rows_loaded -= skipped
-        rows = rows.filter(~duplicate_mask)
-        rows = rows.with_columns(
-            pl.col("business_line").replace_strict(line_ids, default=None, return_dtype=pl.Int64).alias("business_line_id"),
-            pl.col("cost_center").replace_strict(center_ids, default=None, return_dtype=pl.Int64).alias("cost_center_id"),
-        )
-        result.usage_rows += usage_store.insert_rows(session, feed_id, source.name, rows.drop("_month"))
+        rows = rows.filter(~duplicate_mask).drop("_month")
+        part_no += 1
+        result.usage_rows += usage_store.insert_rows(session, feed_id, source.name, rows, part_no=part_no)
         result.quantity_loaded += _sum(rows, "quantity")
         result.cost_loaded += _sum(rows, "cost")
-        daily_parts.append(
-            rows.group_by(["usage_date", "business_line_id", "cost_center_id", "service", "tier"])
-            .agg(pl.col("quantity").sum(), pl.col("cost").fill_null(0).sum(), pl.len().alias("rows"))
-        )
+        daily = _daily(rows if daily is None else pl.concat([daily, _daily(rows)]))
 
     if errors(file_problems):
         raise ProblemsError(file_problems, f"{path}: the file cannot be loaded; nothing was loaded")
-    if daily_parts:
-        daily = (
-            pl.concat(daily_parts)
-            .group_by(["usage_date", "business_line_id", "cost_center_id", "service", "tier"])
-            .agg(pl.col("quantity").sum(), pl.col("cost").sum(), pl.col("rows").sum())
-        )
-        usage_store.insert_daily(session, feed_id, daily)
+    if daily is not None:
+        usage_store.insert_daily(session, feed_id, source.name, daily)
     usage_store.mark_replaced(session, list(replaced), feed_id)
     usage_store.finish_feed(
         session, feed_id, months=sorted(months), rows_read=result.rows_read, rows_loaded=result.rows_loaded,
@@ -217,6 +200,15 @@ def load_usage_file(
     result.rated_months = sorted(set(rated_months(session)) & months)
     audit.record(session, "usage.load", f"feed {feed_id} {path.name}", result.reconciliation())
     return result
+
+
+DAILY_KEYS = ["usage_date", "business_line", "cost_center", "service", "tier"]
+
+
+def _daily(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows (or earlier daily sums) summed per day, business line, cost centre, service and tier."""
+    counted = frame if "rows" in frame.columns else frame.with_columns(pl.lit(1, dtype=pl.Int64).alias("rows"))
+    return counted.group_by(DAILY_KEYS).agg(pl.col("quantity").sum(), pl.col("cost").fill_null(0).sum(), pl.col("rows").sum())
 
 
 def _sum(frame: pl.DataFrame, column: str) -> Decimal:

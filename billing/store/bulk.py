@@ -1,14 +1,13 @@
 """Fast inserts of many rows: ``COPY`` on PostgreSQL, one prepared ``executemany`` on SQLite.
 
-Values must already be in the store's text form for SQLite (decimals as canonical text,
-dates as ISO text); see :func:`frame_for_store`.
+Values must already be in the store's form: on SQLite decimals as text
+(billing.store.types.decimal_text) and dates as ISO text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import polars as pl
 from sqlalchemy.orm import Session
 
 
@@ -40,19 +39,3 @@ def bulk_insert(session: Session, table: str, columns: Sequence[str], rows: Iter
     finally:
         cursor.close()
     return count
-
-
-def decimal_text_expr(column: str) -> pl.Expr:
-    """A Decimal column as canonical text (``1.500000`` → ``1.5``, ``2.000`` → ``2``)."""
-    text = pl.col(column).cast(pl.String)
-    trimmed = pl.when(text.str.contains(".", literal=True)).then(text.str.strip_chars_end("0").str.strip_chars_end(".")).otherwise(text)
-    return pl.when(trimmed.is_in(["-0", ""])).then(pl.lit("0")).otherwise(trimmed).alias(column)
-
-
-def frame_for_store(frame: pl.DataFrame, decimals: Sequence[str], dates: Sequence[str]) -> pl.DataFrame:
-    """Decimals as canonical text and dates as ISO text, as the store keeps them on SQLite
-    (PostgreSQL's COPY reads the same text into NUMERIC and DATE)."""
-    return frame.with_columns(
-        *[decimal_text_expr(c) for c in decimals],
-        *[pl.col(c).cast(pl.String) for c in dates],
-    )

@@ -96,11 +96,11 @@ def inputs_hash(session: Session, month: str) -> str:
     import hashlib
 
     from billing.periods import first_day, last_day
+    from billing.store.usage import active_feed_ids
 
     start, end = first_day(month), last_day(month)
     parts: list[object] = [
-        sorted(session.scalars(select(t.UsageDaily.feed_id).join(t.UsageFeed, t.UsageFeed.id == t.UsageDaily.feed_id)
-                               .where(t.UsageDaily.month == month, t.UsageFeed.status == "active").distinct())),
+        active_feed_ids(session, month),
         sorted(session.execute(select(t.CatalogueService.code, t.CatalogueService.content_hash)).all()),
         sorted(session.execute(select(t.TariffVersionRow.id, t.TariffVersionRow.content_hash)).all()),
         sorted((s.business_line_id, s.service_code, s.tier_code, str(s.effective_from), str(s.effective_to))

@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from decimal import Decimal
 
 import polars as pl
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from billing.money import ZERO
 from billing.problems import Problem
 from billing.store import schema as t
-from billing.store.bulk import bulk_insert, frame_for_store
+from billing.store.bulk import bulk_insert
 
-ROW_COLUMNS = (
-    "feed_id", "source", "month", "row_no", "record_id", "usage_date", "business_line_id", "cost_center_id",
-    "service_code", "tier_code", "unit", "quantity", "cost", "description", "note",
-)
-DAILY_COLUMNS = (
-    "feed_id", "month", "usage_date", "business_line_id", "cost_center_id", "service_code", "tier_code",
-    "quantity", "cost", "row_count",
-)
+ROW_SCHEMA = {
+    "row_no": pl.Int64, "record_id": pl.String, "usage_date": pl.Date, "business_line": pl.String,
+    "cost_center": pl.String, "service": pl.String, "tier": pl.String, "unit": pl.String,
+    "quantity": pl.Decimal(38, 12), "cost": pl.Decimal(38, 12), "description": pl.String, "note": pl.String,
+}
+"""The columns of a ``rows`` part: every accepted row as loaded (billing.feeds' row frame)."""
+
+
+def _to_parquet(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", statistics=False)
+    return buffer.getvalue()
+
+
+def _from_parquet(data: bytes, columns: list[str] | None = None) -> pl.DataFrame:
+    return pl.read_parquet(io.BytesIO(data), columns=columns)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,16 +80,18 @@ def active_feeds_for(session: Session, source: str, months: set[str]) -> list[Fe
     return [i for i in map(_info, rows) if months & set(i.months)]
 
 
-def record_ids(session: Session, source: str, month: str, *, exclude_feeds: set[int] = frozenset()) -> set[str]:
+def record_ids(session: Session, source: str, month: str, *, exclude_feeds: set[int] = frozenset()) -> pl.Series:
     """Record ids already loaded for ``source`` and ``month`` by active feeds."""
     query = (
-        select(t.UsageRow.record_id)
-        .join(t.UsageFeed, t.UsageFeed.id == t.UsageRow.feed_id)
-        .where(t.UsageRow.source == source, t.UsageRow.month == month, t.UsageFeed.status == "active")
+        select(t.UsagePart.data)
+        .join(t.UsageFeed, t.UsageFeed.id == t.UsagePart.feed_id)
+        .where(t.UsagePart.source == source, t.UsagePart.month == month, t.UsagePart.kind == "rows",
+               t.UsageFeed.status == "active")
     )
     if exclude_feeds:
-        query = query.where(t.UsageRow.feed_id.not_in(exclude_feeds))
-    return set(session.scalars(query))
+        query = query.where(t.UsagePart.feed_id.not_in(exclude_feeds))
+    parts = [_from_parquet(data, ["record_id"])["record_id"] for data in session.scalars(query)]
+    return pl.concat(parts) if parts else pl.Series("record_id", [], dtype=pl.String)
 
 
 def create_feed(session: Session, *, source: str, file_name: str, digest: str, format: str, user: str, at: dt.datetime) -> int:
@@ -108,30 +119,29 @@ def mark_replaced(session: Session, old_ids: list[int], new_id: int) -> None:
         session.execute(update(t.UsageFeed).where(t.UsageFeed.id.in_(old_ids)).values(status="replaced", replaced_by_id=new_id))
 
 
-def insert_rows(session: Session, feed_id: int, source: str, rows: pl.DataFrame) -> int:
-    """Insert accepted rows: the frame has business_line_id and cost_center_id resolved."""
-    frame = rows.with_columns(
-        pl.lit(feed_id).alias("feed_id"),
-        pl.lit(source).alias("source"),
-        pl.col("usage_date").dt.strftime("%Y-%m").alias("month"),
-        pl.col("service").alias("service_code"),
-        pl.col("tier").alias("tier_code"),
-    )
-    frame = frame_for_store(frame, decimals=("quantity", "cost"), dates=("usage_date",)).select(ROW_COLUMNS)
-    return bulk_insert(session, "usage_row", ROW_COLUMNS, frame.iter_rows())
+def insert_rows(session: Session, feed_id: int, source: str, rows: pl.DataFrame, *, part_no: int) -> int:
+    """Store a batch of accepted rows (billing.feeds' row frame), one part per month."""
+    frame = rows.select(list(ROW_SCHEMA)).cast(ROW_SCHEMA)
+    months = frame.get_column("usage_date").dt.strftime("%Y-%m")
+    for month in sorted(months.unique().to_list()):
+        part = frame.filter(months == month)
+        session.add(t.UsagePart(feed_id=feed_id, source=source, month=month, kind="rows", part_no=part_no,
+                                row_count=part.height, data=_to_parquet(part)))
+    session.flush()
+    return frame.height
 
 
-def insert_daily(session: Session, feed_id: int, daily: pl.DataFrame) -> int:
-    frame = daily.with_columns(
-        pl.lit(feed_id).alias("feed_id"),
-        pl.col("usage_date").dt.strftime("%Y-%m").alias("month"),
-        pl.col("service").alias("service_code"),
-        pl.col("tier").alias("tier_code"),
-        pl.col("rows").alias("row_count"),
-        pl.col("cost").fill_null(0),
-    )
-    frame = frame_for_store(frame, decimals=("quantity", "cost"), dates=("usage_date",)).select(DAILY_COLUMNS)
-    return bulk_insert(session, "usage_daily", DAILY_COLUMNS, frame.iter_rows())
+def insert_daily(session: Session, feed_id: int, source: str, daily: pl.DataFrame) -> None:
+    """Store a feed's daily sums (billing.rating.USAGE_SCHEMA), one part per month."""
+    from billing.rating import USAGE_SCHEMA
+
+    frame = daily.select(list(USAGE_SCHEMA)).cast(USAGE_SCHEMA)
+    months = frame.get_column("usage_date").dt.strftime("%Y-%m")
+    for month in sorted(months.unique().to_list()):
+        part = frame.filter(months == month).sort(["usage_date", "business_line", "cost_center", "service", "tier"], nulls_last=True)
+        session.add(t.UsagePart(feed_id=feed_id, source=source, month=month, kind="daily", part_no=0,
+                                row_count=part.height, data=_to_parquet(part)))
+    session.flush()
 
 
 def insert_rejects(session: Session, feed_id: int, problems: list[Problem]) -> None:
@@ -143,48 +153,47 @@ def insert_rejects(session: Session, feed_id: int, problems: list[Problem]) -> N
     bulk_insert(session, "usage_reject", ("feed_id", "month", "file_name", "row_no", "column", "code", "message"), rows)
 
 
-def month_usage(session: Session, month: str) -> pl.DataFrame:
-    """Daily usage of ``month`` from active feeds, in billing.rating.USAGE_SCHEMA.
+def _parts(session: Session, month: str, kind: str) -> list[tuple[int, bytes]]:
+    query = (
+        select(t.UsagePart.feed_id, t.UsagePart.data)
+        .join(t.UsageFeed, t.UsageFeed.id == t.UsagePart.feed_id)
+        .where(t.UsagePart.month == month, t.UsagePart.kind == kind, t.UsageFeed.status == "active")
+        .order_by(t.UsagePart.feed_id, t.UsagePart.part_no, t.UsagePart.id)
+    )
+    return [(feed_id, data) for feed_id, data in session.execute(query)]
 
-    Read with one plain query and typed by polars (quantities arrive as text on SQLite and
-    as NUMERIC on PostgreSQL, both exact), not row by row through the ORM.
-    """
+
+def month_usage(session: Session, month: str) -> pl.DataFrame:
+    """Daily usage of ``month`` from active feeds, in billing.rating.USAGE_SCHEMA."""
     from billing.rating import USAGE_SCHEMA
 
-    query = text(
-        "SELECT d.usage_date, b.code, c.code, d.service_code, d.tier_code, d.quantity, d.cost, d.row_count "
-        "FROM usage_daily d JOIN usage_feed f ON f.id = d.feed_id "
-        "JOIN business_line b ON b.id = d.business_line_id LEFT JOIN cost_center c ON c.id = d.cost_center_id "
-        "WHERE d.month = :month AND f.status = 'active'"
+    frames = [_from_parquet(data) for _, data in _parts(session, month, "daily")]
+    if not frames:
+        return pl.DataFrame(schema=USAGE_SCHEMA)
+    return pl.concat(frames).cast(USAGE_SCHEMA)
+
+
+def active_feed_ids(session: Session, month: str) -> list[int]:
+    query = (
+        select(t.UsagePart.feed_id).join(t.UsageFeed, t.UsageFeed.id == t.UsagePart.feed_id)
+        .where(t.UsagePart.month == month, t.UsagePart.kind == "daily", t.UsageFeed.status == "active").distinct()
     )
-    records = session.execute(query, {"month": month}).all()
-    raw = {
-        "usage_date": pl.String if session.connection().dialect.name == "sqlite" else pl.Date,
-        "business_line": pl.String, "cost_center": pl.String, "service": pl.String, "tier": pl.String,
-        "quantity": pl.String, "cost": pl.String, "rows": pl.Int64,
-    }
-    if session.connection().dialect.name != "sqlite":
-        records = [(d, b, c, s, t, str(q), str(k), n) for d, b, c, s, t, q, k, n in records]
-    frame = pl.DataFrame(records, schema=raw, orient="row")
-    if raw["usage_date"] == pl.String:
-        frame = frame.with_columns(pl.col("usage_date").str.to_date("%Y-%m-%d"))
-    return frame.cast(USAGE_SCHEMA)
+    return sorted(session.scalars(query))
 
 
 def usage_rows_for(session: Session, month: str, business_line: str, service: str, *, limit: int = 50) -> tuple[int, list[tuple]]:
-    """Accepted usage rows behind a charge: (count, first ``limit`` rows with their feed and row number)."""
-    bl_id = session.scalar(select(t.BusinessLine.id).where(t.BusinessLine.code == business_line))
-    base = (
-        select(t.UsageFeed.file_name, t.UsageRow.row_no, t.UsageRow.record_id, t.UsageRow.usage_date,
-               t.CostCenter.code, t.UsageRow.tier_code, t.UsageRow.quantity, t.UsageRow.cost, t.UsageRow.description)
-        .join(t.UsageFeed, t.UsageFeed.id == t.UsageRow.feed_id)
-        .outerjoin(t.CostCenter, t.CostCenter.id == t.UsageRow.cost_center_id)
-        .where(t.UsageRow.month == month, t.UsageRow.business_line_id == bl_id, t.UsageRow.service_code == service,
-               t.UsageFeed.status == "active")
-    )
-    count = session.scalar(select(func.count()).select_from(base.subquery()))
-    rows = session.execute(base.order_by(t.UsageRow.feed_id, t.UsageRow.row_no).limit(limit)).all()
-    return count, [tuple(r) for r in rows]
+    """Accepted usage rows behind a charge: (count, first ``limit`` rows with their file and row number)."""
+    files = dict(session.execute(select(t.UsageFeed.id, t.UsageFeed.file_name)).all())
+    found: list[pl.DataFrame] = []
+    for feed_id, data in _parts(session, month, "rows"):
+        part = _from_parquet(data).filter((pl.col("business_line") == business_line) & (pl.col("service") == service))
+        if part.height:
+            found.append(part.with_columns(pl.lit(files[feed_id]).alias("file"), pl.lit(feed_id).alias("feed")))
+    if not found:
+        return 0, []
+    rows = pl.concat(found).sort(["feed", "row_no"])
+    columns = ["file", "row_no", "record_id", "usage_date", "cost_center", "tier", "quantity", "cost", "description"]
+    return rows.height, list(rows.head(limit).select(columns).iter_rows())
 
 
 def rejects(session: Session, *, month: str | None = None) -> list[tuple]:
@@ -201,8 +210,6 @@ def rejects(session: Session, *, month: str | None = None) -> list[tuple]:
 
 
 def months_with_usage(session: Session) -> list[str]:
-    query = (
-        select(t.UsageDaily.month).join(t.UsageFeed, t.UsageFeed.id == t.UsageDaily.feed_id)
-        .where(t.UsageFeed.status == "active").distinct().order_by(t.UsageDaily.month)
-    )
+    query = select(t.UsagePart.month).join(t.UsageFeed, t.UsageFeed.id == t.UsagePart.feed_id).where(
+        t.UsageFeed.status == "active", t.UsagePart.kind == "daily").distinct().order_by(t.UsagePart.month)
     return list(session.scalars(query))

@@ -291,25 +291,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscription')),
     sa.UniqueConstraint('business_line_id', 'service_code', 'effective_from', name=op.f('uq_subscription_business_line_id'))
     )
-    op.create_table('usage_daily',
+    op.create_table('usage_part',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('feed_id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=80), nullable=False),
     sa.Column('month', sa.String(length=7), nullable=False),
-    sa.Column('usage_date', sa.Date(), nullable=False),
-    sa.Column('business_line_id', sa.Integer(), nullable=False),
-    sa.Column('cost_center_id', sa.Integer(), nullable=True),
-    sa.Column('service_code', sa.String(length=40), nullable=False),
-    sa.Column('tier_code', sa.String(length=40), nullable=True),
-    sa.Column('quantity', billing.store.types.ExactDecimal(), nullable=False),
-    sa.Column('cost', billing.store.types.ExactDecimal(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('part_no', sa.Integer(), nullable=False),
     sa.Column('row_count', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['business_line_id'], ['business_line.id'], name=op.f('fk_usage_daily_business_line_id_business_line')),
-    sa.ForeignKeyConstraint(['cost_center_id'], ['cost_center.id'], name=op.f('fk_usage_daily_cost_center_id_cost_center')),
-    sa.ForeignKeyConstraint(['feed_id'], ['usage_feed.id'], name=op.f('fk_usage_daily_feed_id_usage_feed')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_usage_daily'))
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['feed_id'], ['usage_feed.id'], name=op.f('fk_usage_part_feed_id_usage_feed')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_usage_part'))
     )
-    with op.batch_alter_table('usage_daily', schema=None) as batch_op:
-        batch_op.create_index('ix_usage_daily_month', ['month', 'feed_id'], unique=False)
+    with op.batch_alter_table('usage_part', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_usage_part_feed_id'), ['feed_id'], unique=False)
+        batch_op.create_index('ix_usage_part_month', ['month', 'kind'], unique=False)
+        batch_op.create_index('ix_usage_part_source', ['source', 'month', 'kind'], unique=False)
 
     op.create_table('usage_reject',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -325,32 +322,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('usage_reject', schema=None) as batch_op:
         batch_op.create_index('ix_usage_reject_month', ['month'], unique=False)
-
-    op.create_table('usage_row',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('feed_id', sa.Integer(), nullable=False),
-    sa.Column('source', sa.String(length=80), nullable=False),
-    sa.Column('month', sa.String(length=7), nullable=False),
-    sa.Column('row_no', sa.Integer(), nullable=False),
-    sa.Column('record_id', sa.String(length=200), nullable=False),
-    sa.Column('usage_date', sa.Date(), nullable=False),
-    sa.Column('business_line_id', sa.Integer(), nullable=False),
-    sa.Column('cost_center_id', sa.Integer(), nullable=True),
-    sa.Column('service_code', sa.String(length=40), nullable=False),
-    sa.Column('tier_code', sa.String(length=40), nullable=True),
-    sa.Column('unit', sa.String(length=40), nullable=False),
-    sa.Column('quantity', billing.store.types.ExactDecimal(), nullable=False),
-    sa.Column('cost', billing.store.types.ExactDecimal(), nullable=True),
-    sa.Column('description', sa.Text(), nullable=True),
-    sa.Column('note', sa.String(length=200), nullable=True),
-    sa.ForeignKeyConstraint(['business_line_id'], ['business_line.id'], name=op.f('fk_usage_row_business_line_id_business_line')),
-    sa.ForeignKeyConstraint(['cost_center_id'], ['cost_center.id'], name=op.f('fk_usage_row_cost_center_id_cost_center')),
-    sa.ForeignKeyConstraint(['feed_id'], ['usage_feed.id'], name=op.f('fk_usage_row_feed_id_usage_feed')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_usage_row'))
-    )
-    with op.batch_alter_table('usage_row', schema=None) as batch_op:
-        batch_op.create_index('ix_usage_row_feed', ['feed_id'], unique=False)
-        batch_op.create_index('ix_usage_row_identity', ['source', 'month', 'record_id'], unique=False)
 
     op.create_table('charge_cost_center',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -417,19 +388,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_charge_cost_center_charge_id'))
 
     op.drop_table('charge_cost_center')
-    with op.batch_alter_table('usage_row', schema=None) as batch_op:
-        batch_op.drop_index('ix_usage_row_identity')
-        batch_op.drop_index('ix_usage_row_feed')
-
-    op.drop_table('usage_row')
     with op.batch_alter_table('usage_reject', schema=None) as batch_op:
         batch_op.drop_index('ix_usage_reject_month')
 
     op.drop_table('usage_reject')
-    with op.batch_alter_table('usage_daily', schema=None) as batch_op:
-        batch_op.drop_index('ix_usage_daily_month')
+    with op.batch_alter_table('usage_part', schema=None) as batch_op:
+        batch_op.drop_index('ix_usage_part_source')
+        batch_op.drop_index('ix_usage_part_month')
+        batch_op.drop_index(batch_op.f('ix_usage_part_feed_id'))
 
-    op.drop_table('usage_daily')
+    op.drop_table('usage_part')
     op.drop_table('subscription')
     with op.batch_alter_table('invoice', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invoice_month'))
