@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import replace
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from billing.money import ZERO
@@ -52,8 +52,8 @@ def issue(session: Session, document: Invoice, *, fiscal_year: int, prefix: str,
     )
     session.add(row)
     session.flush()
-    line_rows = [
-        t.InvoiceLine(
+    values = [
+        dict(
             invoice_id=row.id, line_no=line.line_no, kind=line.kind, service_code=line.service,
             service_name=line.service_name, tier_code=line.tier, tier_name=line.tier_name,
             description=line.description, quantity=line.quantity, unit=line.unit, detail=line.detail,
@@ -62,75 +62,97 @@ def issue(session: Session, document: Invoice, *, fiscal_year: int, prefix: str,
         )
         for line in document.lines
     ]
-    session.add_all(line_rows)
-    session.flush()
-    session.add_all(
-        t.InvoiceLineCostCenter(invoice_line_id=line_row.id, cost_center_code=part.cost_center, gl_code=part.gl_code, amount=part.amount)
-        for line, line_row in zip(document.lines, line_rows)
-        for part in line.cost_centers
-    )
-    session.flush()
+    if values:
+        returned = session.execute(
+            insert(t.InvoiceLine).returning(t.InvoiceLine.id, t.InvoiceLine.line_no, sort_by_parameter_order=True), values)
+        line_ids = {line_no: line_id for line_id, line_no in returned}
+        parts = [
+            dict(invoice_line_id=line_ids[line.line_no], cost_center_code=part.cost_center, gl_code=part.gl_code, amount=part.amount)
+            for line in document.lines for part in line.cost_centers
+        ]
+        if parts:
+            session.execute(insert(t.InvoiceLineCostCenter), parts)
     return replace(document, number=number, fiscal_year=fiscal_year, issued_by=user)
 
 
-def _record(row: t.Invoice, session: Session) -> Invoice:
-    line_rows = list(session.scalars(select(t.InvoiceLine).where(t.InvoiceLine.invoice_id == row.id).order_by(t.InvoiceLine.line_no)))
+def _records(session: Session, rows: list[t.Invoice]) -> list[Invoice]:
+    """Documents as records, read with a handful of queries however many there are."""
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    line_rows: dict[int, list[t.InvoiceLine]] = {}
+    all_lines: list[t.InvoiceLine] = []
+    for chunk in range(0, len(ids), 5000):
+        for line in session.scalars(select(t.InvoiceLine).where(t.InvoiceLine.invoice_id.in_(ids[chunk:chunk + 5000]))
+                                    .order_by(t.InvoiceLine.invoice_id, t.InvoiceLine.line_no)):
+            line_rows.setdefault(line.invoice_id, []).append(line)
+            all_lines.append(line)
+    line_ids = [l.id for l in all_lines]
     parts: dict[int, list[LineCostCenter]] = {}
-    if line_rows:
-        for p in session.scalars(
-            select(t.InvoiceLineCostCenter).where(t.InvoiceLineCostCenter.invoice_line_id.in_([l.id for l in line_rows]))
-            .order_by(t.InvoiceLineCostCenter.id)
-        ):
-            parts.setdefault(p.invoice_line_id, []).append(LineCostCenter(cost_center=p.cost_center_code, gl_code=p.gl_code, amount=p.amount))
-    original_number = None
+    for chunk in range(0, len(line_ids), 5000):
+        for p in session.scalars(select(t.InvoiceLineCostCenter)
+                                 .where(t.InvoiceLineCostCenter.invoice_line_id.in_(line_ids[chunk:chunk + 5000]))
+                                 .order_by(t.InvoiceLineCostCenter.id)):
+            parts.setdefault(p.invoice_line_id, []).append(
+                LineCostCenter(cost_center=p.cost_center_code, gl_code=p.gl_code, amount=p.amount))
+    originals = {r.original_invoice_id for r in rows if r.original_invoice_id}
+    original_numbers: dict[int, str] = {}
     original_line_nos: dict[int, int] = {}
-    if row.original_invoice_id:
-        original = session.get(t.Invoice, row.original_invoice_id)
-        original_number = original.number
+    if originals:
+        original_numbers = dict(session.execute(select(t.Invoice.id, t.Invoice.number).where(t.Invoice.id.in_(originals))).all())
         original_line_nos = dict(session.execute(
-            select(t.InvoiceLine.id, t.InvoiceLine.line_no).where(t.InvoiceLine.invoice_id == original.id)
-        ).all())
-    charge_line_nos = dict(session.execute(
-        select(t.Charge.id, t.Charge.line_no).where(t.Charge.id.in_([l.charge_id for l in line_rows if l.charge_id]))
-    ).all()) if any(l.charge_id for l in line_rows) else {}
-    lines = tuple(
-        InvoiceLine(
-            line_no=l.line_no, kind=l.kind, service=l.service_code, service_name=l.service_name, tier=l.tier_code,
-            tier_name=l.tier_name, description=l.description, quantity=l.quantity, unit=l.unit, detail=l.detail,
-            amount=l.amount, cost_centers=tuple(parts.get(l.id, ())),
-            charge_line_no=charge_line_nos.get(l.charge_id), original_invoice=original_number if l.original_line_id else None,
-            original_line_no=original_line_nos.get(l.original_line_id),
+            select(t.InvoiceLine.id, t.InvoiceLine.line_no).where(t.InvoiceLine.invoice_id.in_(originals))).all())
+    charge_ids = sorted({l.charge_id for l in all_lines if l.charge_id})
+    charge_line_nos: dict[int, int] = {}
+    for chunk in range(0, len(charge_ids), 5000):
+        charge_line_nos.update(session.execute(
+            select(t.Charge.id, t.Charge.line_no).where(t.Charge.id.in_(charge_ids[chunk:chunk + 5000]))).all())
+    documents = []
+    for row in rows:
+        original_number = original_numbers.get(row.original_invoice_id)
+        lines = tuple(
+            InvoiceLine(
+                line_no=l.line_no, kind=l.kind, service=l.service_code, service_name=l.service_name, tier=l.tier_code,
+                tier_name=l.tier_name, description=l.description, quantity=l.quantity, unit=l.unit, detail=l.detail,
+                amount=l.amount, cost_centers=tuple(parts.get(l.id, ())),
+                charge_line_no=charge_line_nos.get(l.charge_id),
+                original_invoice=original_number if l.original_line_id else None,
+                original_line_no=original_line_nos.get(l.original_line_id),
+            )
+            for l in line_rows.get(row.id, [])
         )
-        for l in line_rows
-    )
-    return Invoice(
-        number=row.number, kind=row.kind, month=row.month, issue_date=row.issue_date, business_line=row.buyer_code,
-        buyer_name=row.buyer_name, buyer_head=row.buyer_head, currency=row.currency, lines=lines, total=row.total,
-        fiscal_year=row.fiscal_year, original_invoice=original_number, reason=row.reason, issued_by=row.issued_by,
-    )
+        documents.append(Invoice(
+            number=row.number, kind=row.kind, month=row.month, issue_date=row.issue_date, business_line=row.buyer_code,
+            buyer_name=row.buyer_name, buyer_head=row.buyer_head, currency=row.currency, lines=lines, total=row.total,
+            fiscal_year=row.fiscal_year, original_invoice=original_number, reason=row.reason, issued_by=row.issued_by,
+        ))
+    return documents
 
 
 def documents_for_month(session: Session, month: str) -> list[Invoice]:
     """Every document dated in ``month`` (invoices and notes), in number order."""
-    rows = session.scalars(select(t.Invoice).where(t.Invoice.month == month).order_by(t.Invoice.fiscal_year, t.Invoice.seq))
-    return [_record(r, session) for r in rows]
+    rows = list(session.scalars(select(t.Invoice).where(t.Invoice.month == month).order_by(t.Invoice.fiscal_year, t.Invoice.seq)))
+    return _records(session, rows)
 
 
 def by_number(session: Session, number: str) -> Invoice | None:
     row = session.scalar(select(t.Invoice).where(t.Invoice.number == number))
-    return _record(row, session) if row else None
+    return _records(session, [row])[0] if row else None
 
 
 def live_invoices(session: Session, month: str) -> list[Invoice]:
     """The month's invoices that no later credit note cancelled in full."""
     documents = documents_for_month(session, month)
-    cancelled = {d.original_invoice for d in all_notes(session) if d.reason and d.reason.startswith("month reopened")}
+    cancelled = set(session.scalars(
+        select(t.Invoice.number).where(t.Invoice.id.in_(
+            select(t.Invoice.original_invoice_id).where(t.Invoice.kind == "credit_note", t.Invoice.reason.like("month reopened%"))))
+    ))
     return [d for d in documents if d.kind == "invoice" and d.number not in cancelled]
 
 
 def all_notes(session: Session) -> list[Invoice]:
-    rows = session.scalars(select(t.Invoice).where(t.Invoice.kind != "invoice").order_by(t.Invoice.id))
-    return [_record(r, session) for r in rows]
+    rows = list(session.scalars(select(t.Invoice).where(t.Invoice.kind != "invoice").order_by(t.Invoice.id)))
+    return _records(session, rows)
 
 
 def adjusted_by_line(session: Session, number: str) -> dict[int, Decimal]:
