@@ -243,7 +243,8 @@ def _organisation(rng: np.random.Generator, business_lines: int, cost_centers: i
         "business_line": codes,
         "name": names,
         "head_name": [f"{first} {last}" for first, last in heads],
-        "head_email": [f"{first}.{last}@example.com".lower().replace("'", "").replace(" ", "") for first, last in heads],
+        "head_email": [f"{first}.{last}@example.com".lower().replace("'", "").replace(" ", "")
+                       for first, last in heads],
         "division": divisions,
     })
 
@@ -395,7 +396,8 @@ def _usage_chunk(plan: _MonthPlan, rng: np.random.Generator, *, first_row: int, 
 
     texts = [d for p in profiles for d in p.usage.descriptions]
     text_start = np.cumsum([0] + [len(p.usage.descriptions) for p in profiles])[:-1]
-    text = text_start[s] + (rng.random(rows) * np.array([len(p.usage.descriptions) for p in profiles])[s]).astype(np.int64)
+    text_count = np.array([len(p.usage.descriptions) for p in profiles])
+    text = text_start[s] + (rng.random(rows) * text_count[s]).astype(np.int64)
     reference = rng.integers(1, 100_000, rows)
     line_only = (rng.random(rows) < _BUSINESS_LINE_ONLY_SHARE) if plan.center_lines is not None else None
 
@@ -594,7 +596,8 @@ def write_demo_files(
         path = out / f"usage-{month}.csv"
         plan = _month_plan(month, _month_index(month) - first_index, profiles, center_codes, org.center_weight, mix,
                            center_scale, center_lines=center_lines, total_rows=rows_per_month)
-        bad_rows += _write_month(path, plan, seed=seed, rows=rows_per_month, bad=len(_BAD_KINDS) if month == last else 0)
+        bad = len(_BAD_KINDS) if month == last else 0
+        bad_rows += _write_month(path, plan, seed=seed, rows=rows_per_month, bad=bad)
         usage_paths.append(path)
         sla_path = out / f"sla-{month}.csv"
         _write_sla(sla_path, np.random.default_rng([seed, int(month.replace("-", "")), 99]), month, profiles,
@@ -655,8 +658,10 @@ def _write_sla(path: Path, rng: np.random.Generator, month: str, profiles: Seque
         if last and row[1:4] == ["VM", "gold", Metric.AVAILABILITY_PCT.value]:
             row[4] = "99.80"
     best = {p.service.code: p.service.tiers[0].code for p in profiles if p.service.tiers}
-    measured = [(line, code, tier) for line, code, tier in subscriptions.select("business_line", "service", "tier").iter_rows()
-                if best.get(code) == tier and any(_target(profiles, code, tier, m.value) is not None for m in Metric)]
+    measured = [
+        (line, code, tier) for line, code, tier in subscriptions.select("business_line", "service", "tier").iter_rows()
+        if best.get(code) == tier and any(_target(profiles, code, tier, m.value) is not None for m in Metric)
+    ]
     if measured:
         line, code, tier = measured[int(rng.integers(0, len(measured)))]
         metric = next(m.value for m in Metric if _target(profiles, code, tier, m.value) is not None)

@@ -7,8 +7,9 @@ the others. Nothing is lost: every record read is a good row, a rejected row (ER
 problem), a duplicate (DUPLICATE problem) or an excluded row (EXCLUDED warning), and
 :func:`~billing.feeds.reconcile.reconcile` adds the batches' tallies up to prove it.
 
-No I/O besides reading the file; no database. Memory is bounded by the batch size plus the
-record ids seen so far in the file (needed to find duplicates within it).
+No I/O besides reading the file; no database. Memory is bounded by the batch size plus 16
+bytes per distinct record id seen so far in the file (a 64-bit hash and the row number,
+needed to find duplicates within it).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from billing.problems import Problem, ProblemCode, Severity, SourceRef
 __all__ = ["UsageBatch", "read_usage", "file_digest"]
 
 _CHUNK = 1 << 20
+_HASH_SEED = 0x5EED_F00D  # fixed: record id hashes are compared across batches of one file
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,7 +83,20 @@ def read_usage(
     if mapping is None:
         yield _only(problems, complete=False)
         return
-    seen = _FirstSeen(file=table.file, column=mapping.id_header)
+    def recall(rows: set[int]) -> dict[int, str]:
+        """The record ids of earlier ``rows``, read again from the file (only when a hash repeats)."""
+        wanted = pl.Series(sorted(rows), dtype=pl.Int64)
+        last = wanted[-1]
+        found: dict[int, str] = {}
+        for again in table.batches(batch_rows):
+            part = again.frame.filter(pl.col("row_no").is_in(wanted.implode()))
+            if part.height:
+                found.update(mapping.check(part).frame.select("row_no", "key").iter_rows())
+            if again.frame.height and again.frame.get_column("row_no")[-1] >= last:
+                break
+        return found
+
+    seen = _FirstSeen(file=table.file, column=mapping.id_header, recall=recall)
     pending = problems  # file-level warnings go out with the first batch
     read = 0
     broken = False
@@ -141,30 +156,36 @@ def _batch(raw: pl.DataFrame, mapping: UsageMapping | FocusMapping, seen: _First
 
 
 class _FirstSeen:
-    """Record ids met so far in one file: the first occurrence wins, later ones are duplicates."""
+    """Record ids met so far in one file: the first occurrence wins, later ones are duplicates.
 
-    def __init__(self, *, file: str, column: str | None):
+    Earlier batches are kept as (64-bit hash, first row) pairs. A hash met again is checked
+    exactly: within a batch by comparing the ids, against an earlier batch by reading that
+    row's id again through ``recall``; a hash collision is therefore never a duplicate.
+    """
+
+    def __init__(self, *, file: str, column: str | None, recall: Callable[[set[int]], dict[int, str]]):
         self.file = file
         self.column = column
-        self.parts: list[pl.DataFrame] = []
+        self.recall = recall
+        self.parts: list[pl.DataFrame] = []  # "_h" (UInt64), "_earlier" (Int64)
 
     def check(self, frame: pl.DataFrame) -> tuple[pl.Series, list[Problem]]:
-        ids = frame.select("row_no", "key").with_columns(pl.col("row_no").min().over("key").alias("_first"))
-        if self.parts:
-            if len(self.parts) > 8:
-                self.parts = [pl.concat(self.parts)]
-            earlier = pl.concat(self.parts) if len(self.parts) > 1 else self.parts[0]
-            ids = ids.join(earlier, on="key", how="left", maintain_order="left")
-        else:
-            ids = ids.with_columns(pl.lit(None, dtype=pl.Int64).alias("_earlier"))
+        key = pl.col("key")
+        ids = frame.select("row_no", "key").with_columns(
+            pl.when(key.is_not_null()).then(key.hash(_HASH_SEED)).alias("_h")
+        )
+        ids = ids.with_columns(_first_in_batch(ids))
+        ids = ids.with_columns(self._earlier(ids))
         ids = ids.with_columns(pl.coalesce("_earlier", "_first").alias("_original"))
         duplicate = ids.select(
-            (pl.col("key").is_not_null() & (pl.col("_original") < pl.col("row_no"))).alias("duplicate")
+            (key.is_not_null() & (pl.col("_original") < pl.col("row_no"))).alias("duplicate")
         ).to_series()
         self.parts.append(
-            ids.filter(pl.col("key").is_not_null() & pl.col("_earlier").is_null() & (pl.col("_first") == pl.col("row_no")))
-            .select("key", pl.col("row_no").alias("_earlier"))
+            ids.filter(key.is_not_null() & pl.col("_earlier").is_null() & (pl.col("_first") == pl.col("row_no")))
+            .select("_h", pl.col("row_no").alias("_earlier"))
         )
+        if len(self.parts) > 8:
+            self.parts = [pl.concat(self.parts)]
         problems = [
             Problem(
                 code=ProblemCode.DUPLICATE,
@@ -175,6 +196,37 @@ class _FirstSeen:
             for row_no, key, original in ids.filter(duplicate).select("row_no", "key", "_original").iter_rows()
         ]
         return duplicate, problems
+
+    def _earlier(self, ids: pl.DataFrame) -> pl.Series:
+        """First row of each id in earlier batches (null if none), hash hits confirmed by the id."""
+        earlier = pl.Series("_earlier", [None] * ids.height, dtype=pl.Int64)
+        if not self.parts:
+            return earlier
+        if len(self.parts) > 1:
+            self.parts = [pl.concat(self.parts)]
+        hits = (
+            ids.with_row_index("_at").filter(pl.col("_h").is_in(self.parts[0].get_column("_h").implode()))
+            .join(self.parts[0], on="_h", how="inner")
+        )
+        if hits.height == 0:
+            return earlier
+        known = self.recall(set(hits.get_column("_earlier").to_list()))
+        same = hits.filter(
+            pl.col("key") == pl.col("_earlier").replace_strict(known, default=None, return_dtype=pl.String)
+        )
+        return earlier.scatter(same.get_column("_at"), same.get_column("_earlier"))
+
+
+def _first_in_batch(ids: pl.DataFrame) -> pl.Series:
+    """First row of each row's id within the batch: by hash, then by the ids where a hash repeats."""
+    first = ids.select(pl.col("row_no").min().over("_h").alias("_first")).to_series()
+    repeated = ids.select(pl.col("_h").is_not_null() & (first < pl.col("row_no"))).to_series()
+    if not repeated.any():
+        return first
+    hashes = ids.filter(repeated).get_column("_h").unique().implode()
+    shared = ids.with_columns(first).with_row_index("_at").filter(pl.col("_h").is_in(hashes))
+    exact = shared.select("_at", pl.col("row_no").min().over("key").alias("_first"))
+    return first.scatter(exact.get_column("_at"), exact.get_column("_first"))
 
 
 def _only(problems: list[Problem], *, complete: bool = True) -> UsageBatch:

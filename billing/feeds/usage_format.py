@@ -17,12 +17,12 @@ from billing.feeds.rows import Checked
 from billing.feeds.sources import USAGE_FIELDS, SourceDefinition
 from billing.feeds.values import (
     Check,
-    canonical,
     date_column,
     join_notes,
     quoted,
     run_checks,
     too_large,
+    with_canonical,
     with_decimal,
 )
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
@@ -50,15 +50,7 @@ class UsageMapping:
         self.tiers = {f"{s.code}\x1f{t.code.lower()}": t.code for s in catalogue.services for t in s.tiers}
         self.business_lines = ctx.business_line_codes()
         self.cost_centers = ctx.cost_center_codes()
-        self.owners = pl.DataFrame(
-            {
-                "_cc": [o.cost_center for o in ctx.cost_centers],
-                "_owner": [o.business_line for o in ctx.cost_centers],
-                "_from": [o.effective_from for o in ctx.cost_centers],
-                "_to": [o.effective_to for o in ctx.cost_centers],
-            },
-            schema={"_cc": pl.String, "_owner": pl.String, "_from": pl.Date, "_to": pl.Date},
-        )
+        self.owner_slots = _owner_slots(ctx)
         self.ownership_text = _ownership_text(ctx)
 
     @property
@@ -152,13 +144,11 @@ class UsageMapping:
         frame = frame.with_columns(  # surrounding spaces dropped, then empty is null
             [pl.when(pl.col(field).str.len_bytes() > 0).then(pl.col(field)).alias(field) for field in USAGE_FIELDS]
         )
-        frame = frame.with_columns(
-            date_column("usage_date", alias="_date"),
-            canonical("service", self.services).alias("_service"),
-            canonical("unit", self.units).alias("_unit"),
-            canonical("business_line", self.business_lines).alias("_bl"),
-            canonical("cost_center", self.cost_centers).alias("_cc"),
-        )
+        frame = frame.with_columns(date_column("usage_date", alias="_date"))
+        frame = with_canonical(frame, "service", self.services, alias="_service")
+        frame = with_canonical(frame, "unit", self.units, alias="_unit")
+        frame = with_canonical(frame, "business_line", self.business_lines, alias="_bl")
+        frame = with_canonical(frame, "cost_center", self.cost_centers, alias="_cc")
         frame = with_decimal(frame, "quantity", prefix="_qty")
         frame = with_decimal(frame, "cost", prefix="_cost")
         frame = frame.with_columns(
@@ -166,14 +156,25 @@ class UsageMapping:
             (pl.col("_service") + pl.lit("\x1f") + pl.col("tier").str.to_lowercase())
             .replace_strict(self.tiers, default=None, return_dtype=pl.String).alias("_tier"),
         )
-        owned = (
-            frame.select("row_no", "_cc", "_date")
-            .filter(pl.col("_cc").is_not_null() & pl.col("_date").is_not_null())
-            .join(self.owners, on="_cc", how="inner")
-            .filter((pl.col("_from") <= pl.col("_date")) & (pl.col("_to").is_null() | (pl.col("_date") <= pl.col("_to"))))
-            .select("row_no", "_owner")
-        )
-        return frame.join(owned, on="row_no", how="left", maintain_order="left")
+        return frame.with_columns(self._owner().alias("_owner"))
+
+    def _owner(self) -> pl.Expr:
+        """The business line owning ``_cc`` on ``_date``: one candidate period per slot, looked
+        up by code (a cost centre's periods never overlap, so at most one slot matches)."""
+        owner = pl.lit(None, dtype=pl.String)
+        if not self.owner_slots:
+            return owner
+        codes = list(self.owner_slots[0][0])
+        index = pl.col("_cc").cast(pl.Enum(codes), strict=False).to_physical()
+        date = pl.col("_date")
+        chain = None
+        for owners, starts, ends in reversed(self.owner_slots):
+            start = pl.lit(pl.Series(list(starts.values()), dtype=pl.Date)).gather(index)
+            end = pl.lit(pl.Series(list(ends.values()), dtype=pl.Date)).gather(index)
+            name = pl.lit(pl.Series(list(owners.values()), dtype=pl.String)).gather(index)
+            in_force = (start <= date) & (end.is_null() | (date <= end))
+            chain = pl.when(in_force).then(name).otherwise(chain if chain is not None else owner)
+        return chain
 
     def _checks(self) -> Sequence[Check]:
         ctx = self.ctx
@@ -250,6 +251,23 @@ def _number_checks(field: str, prefix: str, column: str | None, *, required: boo
               pl.lit(f"{field} ") + quoted(field) + pl.lit(" is too large (at most 26 digits before the point)")),
     ]
     return checks
+
+
+def _owner_slots(ctx: MappingContext) -> list[tuple[dict, dict, dict]]:
+    """Ownership periods by slot: slot k holds each cost centre's k-th period (by start date),
+    as code -> business line, start and end dicts over every code (None where it has fewer)."""
+    periods: dict[str, list] = {}
+    for o in sorted(ctx.cost_centers, key=lambda o: (o.cost_center, o.effective_from)):
+        periods.setdefault(o.cost_center, []).append(o)
+    depth = max((len(p) for p in periods.values()), default=0)
+    return [
+        (
+            {cc: p[k].business_line if k < len(p) else None for cc, p in periods.items()},
+            {cc: p[k].effective_from if k < len(p) else None for cc, p in periods.items()},
+            {cc: p[k].effective_to if k < len(p) else None for cc, p in periods.items()},
+        )
+        for k in range(depth)
+    ]
 
 
 def _ownership_text(ctx: MappingContext) -> dict[str, str]:

@@ -28,6 +28,8 @@ __all__ = [
     "date_column",
     "utc_date_column",
     "canonical",
+    "with_canonical",
+    "lookup",
     "join_notes",
     "quoted",
 ]
@@ -100,26 +102,42 @@ def with_decimal(frame: pl.DataFrame, name: str, *, prefix: str) -> pl.DataFrame
     significant decimals and 26 integer digits), ``{prefix}_number`` (the text is a number:
     digits, one optional point, optional exponent) and ``{prefix}_decimals`` (significant
     decimals: trailing zeros do not count, so ``1.50000000000000`` has one).
-    Computed in two steps: one expression tree re-evaluates its parts and is several times slower.
+
+    Plain numbers (ASCII digits that cast, no exponent) count their decimals from the
+    position of the point; only the other texts go through the regexes, as a subset.
     """
     text = pl.col(name)
+    number, decimals = f"{prefix}_number", f"{prefix}_decimals"
     frame = frame.with_columns(
-        text.str.contains(_NUMBER).alias(f"{prefix}_number"),
-        text.str.extract(r"^[+-]?(\d*)", 1).fill_null("").alias("_before"),
-        text.str.extract(r"\.(\d*)", 1).fill_null("").alias("_after"),
-        text.str.extract(r"[eE]([+-]?\d+)$", 1).cast(pl.Int64, strict=False).fill_null(0).alias("_exponent"),
+        text.str.contains(_NUMBER).alias(number),
+        text.cast(DECIMAL, strict=False).alias("_cast"),
     )
-    mantissa = pl.col("_before") + pl.col("_after")
-    trailing_zeros = mantissa.str.len_chars() - mantissa.str.strip_chars_end("0").str.len_chars()
+    plain = pl.col(number) & pl.col("_cast").is_not_null() & ~text.str.contains("[eE]")
+    point = text.str.find(".", literal=True).cast(pl.Int64)
+    significant = text.str.strip_chars_end("0").str.len_bytes().cast(pl.Int64) - point - 1
     frame = frame.with_columns(
-        (pl.col("_after").str.len_chars().cast(pl.Int64) - pl.col("_exponent") - trailing_zeros.cast(pl.Int64))
-        .clip(0).alias(f"{prefix}_decimals")
+        pl.when(text.is_null()).then(pl.lit(0, dtype=pl.Int64))
+        .when(plain).then(pl.when(point.is_null()).then(pl.lit(0, dtype=pl.Int64)).otherwise(significant))
+        .alias(decimals)
     )
+    other = frame.select(pl.col(decimals).is_null()).to_series()
+    if other.any():
+        counted = frame.filter(other).select(_regex_decimals(text)).to_series()
+        column = frame.get_column(decimals).scatter(other.arg_true(), counted)
+        frame = frame.with_columns(column)
     return frame.with_columns(
-        pl.when(pl.col(f"{prefix}_number") & (pl.col(f"{prefix}_decimals") <= SCALE))
-        .then(text.cast(DECIMAL, strict=False))
-        .alias(prefix)
-    ).drop("_before", "_after", "_exponent")
+        pl.when(pl.col(number) & (pl.col(decimals) <= SCALE)).then(pl.col("_cast")).alias(prefix)
+    ).drop("_cast")
+
+
+def _regex_decimals(text: pl.Expr) -> pl.Expr:
+    """Significant decimals of any text, from its digits before and after the point and its exponent."""
+    before = text.str.extract(r"^[+-]?(\d*)", 1).fill_null("")
+    after = text.str.extract(r"\.(\d*)", 1).fill_null("")
+    exponent = text.str.extract(r"[eE]([+-]?\d+)$", 1).cast(pl.Int64, strict=False).fill_null(0)
+    mantissa = before + after
+    trailing_zeros = mantissa.str.len_chars() - mantissa.str.strip_chars_end("0").str.len_chars()
+    return (after.str.len_chars().cast(pl.Int64) - exponent - trailing_zeros.cast(pl.Int64)).clip(0)
 
 
 def round_excess_decimals(frame: pl.DataFrame, *, text: str, prefix: str) -> pl.DataFrame:
@@ -188,6 +206,30 @@ def canonical(name: str, codes: Mapping[str, str]) -> pl.Expr:
     return pl.col(name).str.to_lowercase().replace_strict(
         {k.lower(): v for k, v in codes.items()}, default=None, return_dtype=pl.String
     )
+
+
+def with_canonical(frame: pl.DataFrame, name: str, codes: Mapping[str, str], *, alias: str) -> pl.DataFrame:
+    """Add ``alias``: :func:`canonical` of ``name``, by exact match first.
+
+    Texts written as a code (or as its case-folded key) map by one lookup; only the other
+    texts are lower-cased, as a subset.
+    """
+    folded = {k.lower(): v for k, v in codes.items()}
+    exact = {t: folded[t.lower()] for t in {*folded, *folded.values()} if t.isascii() and t.lower() in folded}
+    frame = frame.with_columns(lookup(pl.col(name), exact).alias(alias))
+    missed = frame.select(pl.col(alias).is_null() & pl.col(name).is_not_null()).to_series()
+    if missed.any():
+        found = frame.filter(missed).select(canonical(name, codes)).to_series()
+        frame = frame.with_columns(frame.get_column(alias).scatter(missed.arg_true(), found))
+    return frame
+
+
+def lookup(expr: pl.Expr, values: Mapping[str, object], dtype: pl.DataType = pl.String()) -> pl.Expr:
+    """``values[text]`` for texts that are keys (exact match), else null."""
+    if not values:
+        return pl.lit(None, dtype=dtype)
+    index = expr.cast(pl.Enum(list(values)), strict=False).to_physical()
+    return pl.lit(pl.Series(list(values.values()), dtype=dtype)).gather(index)
 
 
 def join_notes(notes: Iterable[pl.Expr]) -> pl.Expr:

@@ -108,7 +108,7 @@ def load_usage_file(
     *,
     strict: bool = False,
     replace: bool = False,
-    batch_rows: int = 1_000_000,
+    batch_rows: int = 250_000,
     on_progress: Callable[[int], None] | None = None,
 ) -> LoadResult:
     path = Path(path)
