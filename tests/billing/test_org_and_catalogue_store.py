@@ -154,3 +154,20 @@ def test_a_version_in_use_may_be_given_an_end_so_a_new_one_can_follow(db_url, tm
         "effective_from: 2027-01-01", "effective_from: 2026-03-01"))
     refused = run(db_url, "tariffs", "load", catalogue, ok=False)
     assert refused.exit_code == 1 and "already priced usage" in refused.stderr
+
+
+def test_org_workbook_with_both_sheets_loads(db_url, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    lines = book.active
+    lines.title = "business_lines"
+    lines.append(["business_line", "name", "head_name", "head_email", "division"])
+    lines.append(["FIN", "Finance", "Ada Lovelace", "ada@example.com", "Corporate"])
+    centers = book.create_sheet("cost_centers")
+    centers.append(["cost_center", "name", "business_line", "gl_cost_center"])
+    centers.append(["CC-100", "Accounting", "FIN", 100100])
+    book.save(tmp_path / "org.xlsx")
+    out = run(db_url, "org", "load", tmp_path / "org.xlsx").stdout
+    assert "business lines 1 added" in out and "cost centres 1 added" in out
+    assert "CC-100" in run(db_url, "org", "list", "--cost-centers").stdout

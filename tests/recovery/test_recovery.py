@@ -187,3 +187,10 @@ def test_showback_is_charged_and_reported_but_never_invoiced(db_url, tmp_path):
         assert invoiced and "DESK" not in invoiced and set(invoiced) == {"NETWORK"}
     rows = rows_of(run(db_url, "recovery", "--month", "2026-03", "--rules", rules).stdout)
     assert rows["DESK"][1:4] == ["showback", "800.00", "940.00"]
+    # The statement shows it, labelled; the journal, made from invoices, has no trace of it.
+    run(db_url, "statements", "2026-03", "--out", tmp_path / "statements")
+    html = next((tmp_path / "statements").glob("2026-03-FIN*.html")).read_text(encoding="utf-8")
+    assert "Service desk" in html and "not charged" in html
+    run(db_url, "journal", "2026-03", "--out", tmp_path / "journal.csv")
+    journal = (tmp_path / "journal.csv").read_text(encoding="utf-8")
+    assert "Service desk" not in journal and "Network" in journal
