@@ -1,0 +1,353 @@
+"""Benchmark: load and rate one big usage month, and compare with two reference points.
+
+    python bench/bench.py [--rows 1000000 10000000] [--db sqlite|postgresql|both] [--keep]
+
+For each size the usage CSV is generated once (timed apart, not counted). Then, for each
+database, a fresh store (a SQLite file in a temporary folder, or a fresh schema in
+PostgreSQL) gets the demo organisation, the example tariffs, subscriptions and service
+levels, and these steps are timed, each in its own ``chargeback`` child process so that its
+peak RSS is measured on its own (``os.wait4``):
+
+- ``usage load`` of the big CSV (rows per second);
+- ``month run`` of that month (rating usage that is already loaded);
+- end to end: the two together, as a user runs them.
+
+The reference points read the same CSV: a plain Python loop (``csv`` + ``Decimal``) and one
+analytical query (DuckDB when it is installed, else polars' lazy ``scan_csv``), each summing
+quantity per (cost centre, service). The figures in docs/performance.md come from this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MONTH = "2026-03"
+SEED = 7
+PG_URL = os.environ.get("CHARGEBACK_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TARGETS = {"rate_s": 5.0, "load_and_rate_s": 30.0, "peak_rss_mb": 1536.0}  # SQLite, 10M rows, 2 cores
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    seconds: float
+    cpu_s: float  # user + system time of the child: less sensitive than wall time to other load
+    peak_rss_mb: float
+    output: str
+    error: str | None = None  # the last line the child printed, when it failed
+
+    def last_line(self) -> str:
+        lines = self.output.strip().splitlines()
+        return lines[-1] if lines else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    rows: int
+    db: str
+    generate_s: float
+    csv_mb: float
+    setup_s: float
+    load_s: float
+    load_cpu_s: float
+    load_rss_mb: float
+    rate_s: float
+    rate_cpu_s: float
+    rate_rss_mb: float
+    quantity_loaded: str
+    load_average: float  # of the machine, before the load started
+    rate_error: str | None = None
+
+    @property
+    def load_and_rate_s(self) -> float:
+        return self.load_s + self.rate_s
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.load_s
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    rows: int
+    engine: str
+    seconds: float
+    cpu_s: float
+    peak_rss_mb: float
+    groups: int
+    quantity_total: str
+
+
+# --- child processes ---------------------------------------------------------------------------
+
+
+def run_child(args: list[str], *, label: str, check: bool = True) -> Step:
+    """Run ``args``; its wall time and its own peak RSS (``os.wait4``). A failure stops the
+    benchmark when ``check``, else it is recorded in the step."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(args, stdout=out, stderr=err, cwd=ROOT)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    error = None
+    if child.returncode != 0:
+        message = f"{label} failed ({child.returncode}): {' '.join(args)}\n{stdout}\n{stderr}"
+        if check:
+            raise SystemExit(message)
+        print(message, file=sys.stderr, flush=True)
+        error = (stderr.strip().splitlines() or ["exit code %d" % child.returncode])[-1]
+    return Step(seconds=seconds, cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mb=usage.ru_maxrss / 1024,
+                output=stdout + stderr, error=error)
+
+
+def chargeback(db_url: str, *args: str, label: str, check: bool = True) -> Step:
+    executable = Path(sys.executable).with_name("chargeback")
+    command = [str(executable)] if executable.exists() else [sys.executable, "-m", "cli"]
+    return run_child([*command, "--db", db_url, *map(str, args)], label=label, check=check)
+
+
+# --- stores ------------------------------------------------------------------------------------
+
+
+def fresh_store(kind: str, folder: Path) -> tuple[str, callable]:
+    """A database URL with an empty store and a function that removes it."""
+    if kind == "sqlite":
+        path = folder / f"bench-{uuid.uuid4().hex[:8]}.db"
+        return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+
+    def drop() -> None:
+        with psycopg.connect(PG_URL, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+    separator = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{separator}options=-csearch_path%3D{schema}", drop
+
+
+# --- the benchmark -----------------------------------------------------------------------------
+
+
+def generate(folder: Path, rows: int) -> dict:
+    """Write the demo organisation (no usage of its own) and one big usage CSV in a child
+    process, so that this process stays small (a child's peak RSS counts its parent's at fork)."""
+    step = run_child([sys.executable, __file__, "--generate", str(folder), str(rows)], label="generate")
+    return json.loads(step.last_line())
+
+
+def write_inputs(folder: Path, rows: int) -> dict:
+    """In the child: the files, and the seconds the usage CSV took."""
+    import polars as pl
+
+    from billing.demo_data import write_demo_files, write_usage_csv
+    from tariffs.load import load_catalogue
+
+    catalogue, _ = load_catalogue(ROOT / "examples" / "tariffs")
+    files = write_demo_files(folder / "org", seed=SEED, months=[MONTH], rows_per_month=0, catalogue=catalogue)
+    centers = pl.read_csv(files.cost_centers, infer_schema=False).get_column("cost_center").to_list()
+    usage = folder / f"usage-{rows}.csv"
+    start = time.perf_counter()
+    write_usage_csv(usage, rows=rows, month=MONTH, seed=SEED, cost_centers=centers, catalogue=catalogue)
+    return {"org": [str(p) for p in files.org], "subscriptions": str(files.subscriptions), "sla": str(files.sla[0]),
+            "usage": str(usage), "seconds": time.perf_counter() - start}
+
+
+def bench_store(kind: str, folder: Path, files: dict, rows: int, keep: bool) -> Result:
+    db_url, drop = fresh_store(kind, folder)
+    try:
+        setup = [
+            chargeback(db_url, "tariffs", "load", ROOT / "examples" / "tariffs", label="tariffs load"),
+            *[chargeback(db_url, "org", "load", path, label="org load") for path in files["org"]],
+            chargeback(db_url, "subscriptions", "load", files["subscriptions"], label="subscriptions load"),
+            chargeback(db_url, "sla", "load", files["sla"], label="sla load"),
+        ]
+        usage = Path(files["usage"])
+        load_average = os.getloadavg()[0]
+        load = chargeback(db_url, "usage", "load", usage, "--source", "bench", label="usage load")
+        rate = chargeback(db_url, "month", "run", MONTH, label="month run", check=False)
+        found = re.search(r"quantity (?:read [-\d,.]+, )?loaded (-?[\d,.]+\d)", load.output)
+        quantity = str(Decimal(found.group(1).replace(",", "")).normalize()) if found else "?"
+        print(f"  {kind}: {load.last_line()}", flush=True)
+        print(f"  {kind}: {rate.error or rate.last_line()}", flush=True)
+        return Result(rows=rows, db=kind, generate_s=files["seconds"], csv_mb=usage.stat().st_size / 2**20,
+                      setup_s=sum(s.seconds for s in setup), load_s=load.seconds, load_cpu_s=load.cpu_s,
+                      load_rss_mb=load.peak_rss_mb, rate_s=rate.seconds, rate_cpu_s=rate.cpu_s,
+                      rate_rss_mb=rate.peak_rss_mb, quantity_loaded=quantity, load_average=load_average,
+                      rate_error=rate.error)
+    finally:
+        if not keep:
+            drop()
+        else:
+            print(f"  kept {db_url}")
+
+
+def reference(kind: str, usage: Path, rows: int) -> Reference:
+    step = run_child([sys.executable, __file__, "--reference", kind, str(usage)], label=f"reference {kind}")
+    found = json.loads(step.output.strip().splitlines()[-1])
+    return Reference(rows=rows, engine=found["engine"], seconds=step.seconds, cpu_s=step.cpu_s,
+                     peak_rss_mb=step.peak_rss_mb, groups=found["groups"], quantity_total=found["quantity_total"])
+
+
+# --- the reference points (run in a child: ``bench.py --reference KIND CSV``) -------------------
+
+
+def python_loop(path: Path) -> dict:
+    """What a hand-written script does: csv.reader and Decimal, summing per key."""
+    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        center, service, quantity = header.index("cost_center"), header.index("service"), header.index("quantity")
+        for row in reader:
+            totals[(row[center], row[service])] += Decimal(row[quantity])
+    return {"engine": "python csv + Decimal", "groups": len(totals), "quantity_total": str(sum(totals.values()))}
+
+
+def analytical(path: Path) -> dict:
+    """One analytical query over the CSV: DuckDB if installed, else polars' lazy engine."""
+    try:
+        import duckdb
+    except ImportError:
+        duckdb = None
+    if duckdb is not None:
+        found = duckdb.sql(
+            f"SELECT cost_center, service, sum(CAST(quantity AS DECIMAL(38, 12))) AS quantity "
+            f"FROM read_csv('{path}', all_varchar = true) GROUP BY ALL"
+        ).fetchall()
+        return {"engine": f"duckdb {duckdb.__version__}", "groups": len(found),
+                "quantity_total": str(sum(q for _, _, q in found))}
+    import polars as pl
+
+    found = (
+        pl.scan_csv(path, infer_schema=False)
+        .group_by("cost_center", "service")
+        .agg(pl.col("quantity").cast(pl.Decimal(38, 12)).sum())
+        .collect(engine="streaming")
+    )
+    total = found.get_column("quantity").sum()
+    return {"engine": f"polars {pl.__version__} lazy scan_csv", "groups": found.height,
+            "quantity_total": str(Decimal(total).normalize())}
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def print_tables(results: list[Result], references: list[Reference]) -> None:
+    print()
+    header = ["rows", "db", "generate s", "CSV MB", "setup s", "load s", "load CPU s", "rows/s", "load RSS MB",
+              "rate s", "rate CPU s", "rate RSS MB", "load+rate s", "loadavg"]
+    table = [[f"{r.rows:,}", r.db, f"{r.generate_s:.1f}", f"{r.csv_mb:.0f}", f"{r.setup_s:.1f}", f"{r.load_s:.1f}",
+              f"{r.load_cpu_s:.1f}", f"{r.rows_per_s:,.0f}", f"{r.load_rss_mb:,.0f}",
+              f"{r.rate_s:.1f}" if r.rate_error is None else "failed", f"{r.rate_cpu_s:.1f}", f"{r.rate_rss_mb:,.0f}",
+              f"{r.load_and_rate_s:.1f}" if r.rate_error is None else "-", f"{r.load_average:.1f}"]
+             for r in results]
+    _print(header, table)
+    if references:
+        print()
+        _print(["rows", "reference", "seconds", "CPU s", "rows/s", "peak RSS MB", "groups", "quantity total"],
+               [[f"{r.rows:,}", r.engine, f"{r.seconds:.1f}", f"{r.cpu_s:.1f}", f"{r.rows / r.seconds:,.0f}",
+                 f"{r.peak_rss_mb:,.0f}", f"{r.groups:,}", r.quantity_total] for r in references])
+    for r in results:
+        totals = {x.quantity_total for x in references if x.rows == r.rows}
+        if totals:
+            same = totals == {r.quantity_loaded}
+            print(f"{r.rows:,} rows, {r.db}: quantity loaded {r.quantity_loaded} "
+                  f"{'equals' if same else 'DIFFERS FROM'} the references' total {', '.join(sorted(totals))}")
+        if r.rate_error:
+            print(f"month run failed ({r.rows:,} rows, {r.db}): {r.rate_error}")
+    goal = [r for r in results if r.db == "sqlite" and r.rows >= 10_000_000]
+    for r in goal:
+        print()
+        print(f"targets, SQLite, {r.rows:,} rows:")
+        for name, value, target in (("rate an already-loaded month", r.rate_s, TARGETS["rate_s"]),
+                                    ("load + rate", r.load_and_rate_s, TARGETS["load_and_rate_s"]),
+                                    ("peak RSS (MB)", max(r.load_rss_mb, r.rate_rss_mb), TARGETS["peak_rss_mb"])):
+            met = value < target and (r.rate_error is None or "RSS" in name)
+            print(f"  {name}: {value:,.1f} against < {target:,.1f}: {'met' if met else 'NOT met'}")
+
+
+def _print(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(str(c).rjust(w) for c, w in zip(row, widths)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000], help="Usage rows per run.")
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    parser.add_argument("--keep", action="store_true", help="Keep the generated files and databases.")
+    parser.add_argument("--no-reference", action="store_true", help="Skip the Python-loop and analytical references.")
+    parser.add_argument("--json", type=Path, default=None, help="Also write the figures to this JSON file.")
+    parser.add_argument("--workdir", type=Path, default=None, help="Where to write the files (default: a temp folder).")
+    parser.add_argument("--reference", nargs=2, metavar=("KIND", "CSV"), help=argparse.SUPPRESS)
+    parser.add_argument("--generate", nargs=2, metavar=("FOLDER", "ROWS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.generate:
+        print(json.dumps(write_inputs(Path(args.generate[0]), int(args.generate[1]))))
+        return
+    if args.reference:
+        kind, path = args.reference
+        print(json.dumps(python_loop(Path(path)) if kind == "python" else analytical(Path(path))))
+        return
+
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    folder = Path(tempfile.mkdtemp(prefix="chargeback-bench-", dir=args.workdir))
+    results: list[Result] = []
+    references: list[Reference] = []
+    try:
+        for rows in args.rows:
+            sized = folder / f"{rows}"
+            sized.mkdir()
+            print(f"{rows:,} rows: generating the usage CSV ...", flush=True)
+            files = generate(sized, rows)
+            usage = Path(files["usage"])
+            size = usage.stat().st_size / 2**20
+            print(f"  generated {usage} ({size:,.0f} MB) in {files['seconds']:.1f} s", flush=True)
+            for kind in kinds:
+                results.append(bench_store(kind, sized, files, rows, args.keep))
+                print(f"  {kind}: load {results[-1].load_s:.1f} s, rate {results[-1].rate_s:.1f} s", flush=True)
+            if not args.no_reference:
+                for kind in ("python", "analytical"):
+                    references.append(reference(kind, usage, rows))
+                    print(f"  reference {references[-1].engine}: {references[-1].seconds:.1f} s", flush=True)
+            if not args.keep:
+                shutil.rmtree(sized)
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            print(f"kept {folder}")
+    print_tables(results, references)
+    if args.json:
+        figures = [asdict(r) | {"rows_per_s": r.rows_per_s, "load_and_rate_s": r.load_and_rate_s} for r in results]
+        args.json.write_text(json.dumps({"results": figures, "references": [asdict(r) for r in references]}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
