@@ -11,12 +11,10 @@ The format is described, with worked examples, in docs/allocation.md.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from billing.allocation import (
     OVERHEAD,
@@ -38,6 +36,7 @@ from billing.allocation import (
 from billing.money import ZERO, D
 from billing.periods import parse_month
 from billing.problems import ChargebackError, Problem, ProblemCode, Severity, SourceRef
+from billing.yamldoc import NOT_YAML, DocumentReader, describe, join, line_of
 from tariffs.model import Catalogue, ChargingMode
 
 __all__ = ["load_rules", "validate_rules", "parse_node", "rule_files"]
@@ -51,22 +50,6 @@ _STEP = (("name", "from", "by"), ("to", "driver", "usage_of", "step"))
 _BUSINESS_LINES = "business_lines"
 
 
-class _Map(dict):
-    __slots__ = ("line", "key_lines")
-
-
-class _Seq(list):
-    __slots__ = ("line", "item_lines")
-
-
-def _line(value: Any, key: Any = None) -> int | None:
-    if isinstance(value, _Map):
-        return value.key_lines.get(key, value.line) if key is not None else value.line
-    if isinstance(value, _Seq):
-        return value.item_lines[key] if isinstance(key, int) and key < len(value.item_lines) else value.line
-    return None
-
-
 def rule_files(path: Path) -> list[Path]:
     path = Path(path)
     if path.is_dir():
@@ -74,118 +57,37 @@ def rule_files(path: Path) -> list[Path]:
     return [path]
 
 
-class _Reader:
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
+class _Reader(DocumentReader):
+    """Reads one rules file into records and collects its problems.
 
-    def add(self, code: ProblemCode, message: str, location: str, line: int | None, hint: str | None = None,
-            severity: Severity = Severity.ERROR) -> None:
-        self.problems.append(Problem(code=code, message=message, hint=hint, severity=severity,
-                                     source=SourceRef(file=self.file, row=line, location=location or None)))
+    Reading YAML with its lines and the typed fields come from
+    :class:`billing.yamldoc.DocumentReader`; below is the wording these rules have always used
+    where it differs from the tariff files', and a rule with a missing required key is not read
+    further.
+    """
 
-    def ref(self, location: str, line: int | None) -> SourceRef:
-        return SourceRef(file=self.file, row=line, location=location or None)
+    number_hint = 'write a plain number such as 25 or "33.5"'
+    text_hint = 'write it in quotes, e.g. {key}: "..."'
+    entries_hint = "write one '<{what}>: ...' per line under {key}:"
+    empty_is_missing = True
+    read_incomplete = False
 
-    # ---- YAML with line numbers; numbers keep their text so 0.10 stays 0.10
+    def describe(self, value: object) -> str:
+        if value is None or isinstance(value, (dict, list)):
+            return describe(value)
+        return f"{type(value).__name__} {value!r}"
 
-    def compose(self, text: str) -> Any:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            return None if node is None else self._value(node, loader, "")
-        finally:
-            loader.dispose()
+    def quote(self, value: object) -> str:
+        return repr(value)
 
-    def _value(self, node: yaml.Node, loader: yaml.SafeLoader, path: str) -> Any:
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            loader.flatten_mapping(node)
-            result = _Map()
-            result.line, result.key_lines = line, {}
-            for key_node, value_node in node.value:
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
-                key_line = key_node.start_mark.line + 1
-                if key in result:
-                    self.add(ProblemCode.DUPLICATE, f"key {key!r} is written twice", _join(path, key), key_line,
-                             f"keep one {key!r}; YAML would silently use the last one")
-                    continue
-                result[key] = self._value(value_node, loader, _join(path, key))
-                result.key_lines[key] = key_line
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            result = _Seq()
-            result.line, result.item_lines = line, []
-            for i, item in enumerate(node.value):
-                result.append(self._value(item, loader, f"{path}[{i}]"))
-                result.item_lines.append(item.start_mark.line + 1)
-            return result
-        if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
-            return node.value
-        value = loader.construct_object(node, deep=True)
-        return value
+    def suggest(self, word: str, choices: Sequence[str], lead: str) -> str:
+        return _suggest(word, choices, lead)
 
-    # ---- fields
+    def example(self, required: Sequence[str], optional: Sequence[str]) -> str:
+        return ", ".join(f"{k}: ..." for k in required)
 
-    def mapping(self, value: Any, location: str, line: int | None, spec: tuple, what: str) -> _Map | None:
-        required, optional = spec
-        if not isinstance(value, dict):
-            self.add(ProblemCode.VALUE_INVALID, f"{what} must be a mapping of keys, not {_kind(value)}", location,
-                     line if line is not None else _line(value), f"write it as {{{', '.join(f'{k}: ...' for k in required)}}}")
-            return None
-        allowed = required + optional
-        ok = True
-        for key in value:
-            if key not in allowed:
-                self.add(ProblemCode.UNKNOWN_KEY, f"unknown key {key!r} in {what}", _join(location, key), _line(value, key),
-                         _suggest(str(key), allowed, "allowed keys"))
-        for key in required:
-            if value.get(key) in (None, ""):
-                self.add(ProblemCode.VALUE_MISSING, f"{what} has no {key}", _join(location, key), _line(value, key),
-                         f"add '{key}:' to the {what}")
-                ok = False
-        return value if ok else None
-
-    def text(self, m: _Map, key: str, location: str) -> str | None:
-        value = m.get(key)
-        if value is None:
-            return None
-        if isinstance(value, (dict, list, bool)):
-            self.add(ProblemCode.VALUE_INVALID, f"{key} must be text, not {_kind(value)}", _join(location, key),
-                     _line(m, key), f'write it in quotes, e.g. {key}: "..."')
-            return None
-        return str(value).strip()
-
-    def number(self, m: _Map, key: Any, location: str, *, what: str | None = None) -> Decimal | None:
-        value = m.get(key)
-        if isinstance(value, str):
-            try:
-                return D(value)
-            except ValueError:
-                pass
-        self.add(ProblemCode.NOT_A_NUMBER, f"{what or key} is not a number: {value!r}", _join(location, str(key)),
-                 _line(m, key), 'write a plain number such as 25 or "33.5"')
-        return None
-
-    def items(self, m: _Map, key: str, location: str, what: str) -> list[tuple[Any, str, int | None]]:
-        value = m.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.add(ProblemCode.VALUE_INVALID, f"{key} must be a list of {what}, not {_kind(value)}",
-                     _join(location, key), _line(m, key), f"write each of the {what} on its own '- ' line")
-            return []
-        return [(item, f"{_join(location, key)}[{i}]", _line(value, i)) for i, item in enumerate(value)]
-
-    def entries(self, m: _Map, key: str, location: str, what: str) -> list[tuple[str, Any, str, int | None]]:
-        value = m.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, dict):
-            self.add(ProblemCode.VALUE_INVALID, f"{key} must be a mapping of {what}, not {_kind(value)}",
-                     _join(location, key), _line(m, key), f"write one '<{what}>: ...' per line under {key}:")
-            return []
-        return [(str(k), v, _join(_join(location, key), str(k)), _line(value, k)) for k, v in value.items()]
+    def is_text(self, value: object) -> bool:
+        return not isinstance(value, (dict, list))  # a date or a number is read as its text
 
     # ---- records
 
@@ -198,8 +100,9 @@ class _Reader:
             category = PoolCategory(category)
         except ValueError:
             choices = [c.value for c in PoolCategory]
-            self.add(ProblemCode.VALUE_INVALID, f"category {category!r} is not one of {', '.join(choices)}",
-                     _join(location, "category"), _line(m, "category"), _suggest(str(category), choices, "write one of"))
+            self.report(ProblemCode.VALUE_INVALID, f"category {category!r} is not one of {', '.join(choices)}",
+                        join(location, "category"), line_of(m, "category"),
+                        _suggest(str(category), choices, "write one of"))
             return None
         return CostPool(code=self.text(m, "code", location), name=self.text(m, "name", location), category=category,
                         source=self.ref(location, m.line))
@@ -219,9 +122,9 @@ class _Reader:
         try:
             basis = RecoveryBasis(raw)
         except ValueError:
-            self.add(ProblemCode.VALUE_INVALID, f"recovery_basis {raw!r} is not use or capacity",
-                     _join(location, "recovery_basis"), _line(m, "recovery_basis"),
-                     "write recovery_basis: use (recovers 100 %) or capacity (idle capacity stays in overhead)")
+            self.report(ProblemCode.VALUE_INVALID, f"recovery_basis {raw!r} is not use or capacity",
+                        join(location, "recovery_basis"), line_of(m, "recovery_basis"),
+                        "write recovery_basis: use (recovers 100 %) or capacity (idle capacity stays in overhead)")
             return None
         capacity = []
         for month, _, where, ln in self.entries(m, "capacity", location, "month"):
@@ -230,19 +133,21 @@ class _Reader:
                 try:
                     key = parse_month(month)
                 except ChargebackError:
-                    self.add(ProblemCode.NOT_A_DATE, f"capacity month {month!r} is not a month", where, ln,
-                             'write capacity per month as "2026-03": 60, or default: 60')
+                    self.report(ProblemCode.NOT_A_DATE, f"capacity month {month!r} is not a month", where, ln,
+                                'write capacity per month as "2026-03": 60, or default: 60')
                     continue
-            amount = self.number(m["capacity"], month, where.rsplit(".", 1)[0], what=f"capacity for {month}")
+            amount = self.number(m["capacity"], month, where.rsplit(".", 1)[0], what=f"capacity for {month}",
+                                 required=True)
             if amount is None:
                 continue
             if amount < 0:
-                self.add(ProblemCode.NEGATIVE, f"capacity {amount} is negative", where, ln, "write the capacity as zero or more")
+                self.report(ProblemCode.NEGATIVE, f"capacity {amount} is negative", where, ln,
+                            "write the capacity as zero or more")
                 continue
             capacity.append((key, amount))
         if basis is RecoveryBasis.CAPACITY and not capacity:
-            self.add(ProblemCode.VALUE_MISSING, f"{code} recovers by capacity but gives no capacity", location, m.line,
-                     'add capacity: {default: "60"} (in the units of the usage it is shared by)')
+            self.report(ProblemCode.VALUE_MISSING, f"{code} recovers by capacity but gives no capacity", location, m.line,
+                        'add capacity: {default: "60"} (in the units of the usage it is shared by)')
         return RecoverySetting(service=code, basis=basis, capacity=tuple(capacity), source=self.ref(location, m.line))
 
     def rate_setting(self, value: Any, location: str, line: int | None) -> RateSetting | None:
@@ -255,23 +160,24 @@ class _Reader:
             if step is None:
                 return None
             if step <= 0:
-                self.add(ProblemCode.VALUE_INVALID, f"price_step {step} is not above zero", _join(location, "price_step"),
-                         _line(m, "price_step"), 'write the smallest price change, e.g. price_step: "0.01"')
+                self.report(ProblemCode.VALUE_INVALID, f"price_step {step} is not above zero", join(location, "price_step"),
+                            line_of(m, "price_step"), 'write the smallest price change, e.g. price_step: "0.01"')
                 return None
         differentials = []
         for service, tiers, where, ln in self.entries(m, "differentials", location, "service"):
             if not isinstance(tiers, dict):
-                self.add(ProblemCode.VALUE_INVALID, f"differentials of {service} must map tiers to factors", where, ln,
-                         'write e.g. VM: {gold: "1.3", silver: "1.1", bronze: "1.0"}')
+                self.report(ProblemCode.VALUE_INVALID, f"differentials of {service} must map tiers to factors", where, ln,
+                            'write e.g. VM: {gold: "1.3", silver: "1.1", bronze: "1.0"}')
                 continue
             factors = []
             for tier in tiers:
-                factor = self.number(tiers, tier, where, what=f"differential of {service} {tier}")
+                factor = self.number(tiers, tier, where, what=f"differential of {service} {tier}", required=True)
                 if factor is None:
                     continue
                 if factor <= 0:
-                    self.add(ProblemCode.VALUE_INVALID, f"differential {factor} of {service} {tier} is not above zero",
-                             _join(where, str(tier)), _line(tiers, tier), "write a factor such as 1.3 (gold = 1.3 × the base tier)")
+                    self.report(ProblemCode.VALUE_INVALID, f"differential {factor} of {service} {tier} is not above zero",
+                                join(where, str(tier)), line_of(tiers, tier),
+                                "write a factor such as 1.3 (gold = 1.3 × the base tier)")
                     continue
                 factors.append((str(tier), factor))
             differentials.append((service, tuple(factors)))
@@ -283,42 +189,43 @@ class _Reader:
             return None
         name = self.text(m, "name", location)
         where = self.ref(location, m.line)
-        source = self.node(self.text(m, "from", location), _join(location, "from"), _line(m, "from"))
+        source = self.node(self.text(m, "from", location), join(location, "from"), line_of(m, "from"))
         if source is None:
             return None
         if source.kind not in (NodeKind.POOL, NodeKind.SERVICE):
-            self.add(ProblemCode.VALUE_INVALID, f"step {name!r} takes from {source}; a step takes from a pool or a service",
-                     _join(location, "from"), _line(m, "from"), "write from: pool:CODE or from: service:CODE")
+            self.report(ProblemCode.VALUE_INVALID,
+                        f"step {name!r} takes from {source}; a step takes from a pool or a service",
+                        join(location, "from"), line_of(m, "from"), "write from: pool:CODE or from: service:CODE")
             return None
         raw = self.text(m, "by", location)
         try:
             method = Method(raw)
         except ValueError:
             choices = [x.value for x in Method]
-            self.add(ProblemCode.VALUE_INVALID, f"step {name!r}: by {raw!r} is not one of {', '.join(choices)}",
-                     _join(location, "by"), _line(m, "by"), _suggest(str(raw), choices, "write one of"))
+            self.report(ProblemCode.VALUE_INVALID, f"step {name!r}: by {raw!r} is not one of {', '.join(choices)}",
+                        join(location, "by"), line_of(m, "by"), _suggest(str(raw), choices, "write one of"))
             return None
         allowed = {Method.PERCENT: {"to"}, Method.DRIVER: {"to", "driver"}, Method.USAGE: {"to", "usage_of"},
                    Method.STEP: {"step"}}[method]
         for key in ("to", "driver", "usage_of", "step"):
             if key in m and key not in allowed:
-                self.add(ProblemCode.INCONSISTENT, f"step {name!r}: {key} does not belong to a {method.value} step",
-                         _join(location, key), _line(m, key), f"remove {key}, or change by:")
+                self.report(ProblemCode.INCONSISTENT, f"step {name!r}: {key} does not belong to a {method.value} step",
+                            join(location, key), line_of(m, key), f"remove {key}, or change by:")
         fields: dict[str, Any] = {}
         if method is Method.PERCENT:
             targets = []
             if not isinstance(m.get("to"), dict):
-                self.add(ProblemCode.VALUE_MISSING, f"step {name!r} gives no percentages", _join(location, "to"),
-                         _line(m, "to"), "write to: {service:VM: 60, service:STORAGE: 40} (they must sum to 100)")
+                self.report(ProblemCode.VALUE_MISSING, f"step {name!r} gives no percentages", join(location, "to"),
+                            line_of(m, "to"), "write to: {service:VM: 60, service:STORAGE: 40} (they must sum to 100)")
                 return None
             for text, _, where_to, ln in self.entries(m, "to", location, "target"):
                 node = self.node(text, where_to, ln)
-                pct = self.number(m["to"], text, _join(location, "to"), what=f"percentage for {text}")
+                pct = self.number(m["to"], text, join(location, "to"), what=f"percentage for {text}", required=True)
                 if node is None or pct is None:
                     continue
                 if node.kind is NodeKind.POOL:
-                    self.add(ProblemCode.VALUE_INVALID, f"step {name!r} sends money to {node}; pools are only sources",
-                             where_to, ln, "send to service:CODE, business_line:CODE or overhead")
+                    self.report(ProblemCode.VALUE_INVALID, f"step {name!r} sends money to {node}; pools are only sources",
+                                where_to, ln, "send to service:CODE, business_line:CODE or overhead")
                     continue
                 targets.append(Target(node=node, percent=pct, source=self.ref(where_to, ln)))
             fields["targets"] = tuple(targets)
@@ -334,29 +241,30 @@ class _Reader:
                     targets.append(Target(node=node, source=self.ref(where_to, ln)))
                 fields["targets"] = tuple(targets)
             else:
-                self.add(ProblemCode.VALUE_INVALID, f"step {name!r}: to must be business_lines or a list of business lines",
-                         _join(location, "to"), _line(m, "to"), "write to: business_lines, or to: [FIN, OPS]")
+                self.report(ProblemCode.VALUE_INVALID,
+                            f"step {name!r}: to must be business_lines or a list of business lines",
+                            join(location, "to"), line_of(m, "to"), "write to: business_lines, or to: [FIN, OPS]")
                 return None
             if method is Method.DRIVER:
                 fields["driver"] = (self.text(m, "driver", location) or "").lower()
                 if not fields["driver"]:
-                    self.add(ProblemCode.VALUE_MISSING, f"step {name!r} names no driver", _join(location, "driver"), m.line,
-                             "add driver: headcount (or revenue, or any driver you load)")
+                    self.report(ProblemCode.VALUE_MISSING, f"step {name!r} names no driver", join(location, "driver"), m.line,
+                                "add driver: headcount (or revenue, or any driver you load)")
                     return None
             else:
                 usage_of = self.text(m, "usage_of", location)
                 if usage_of is None and source.kind is NodeKind.SERVICE:
                     usage_of = source.code
                 if not usage_of:
-                    self.add(ProblemCode.VALUE_MISSING, f"step {name!r} shares by usage but names no service",
-                             _join(location, "usage_of"), m.line, "add usage_of: SERVICE (whose usage to share by)")
+                    self.report(ProblemCode.VALUE_MISSING, f"step {name!r} shares by usage but names no service",
+                                join(location, "usage_of"), m.line, "add usage_of: SERVICE (whose usage to share by)")
                     return None
                 fields["usage_of"] = usage_of
         else:
             basis = self.text(m, "step", location)
             if not basis:
-                self.add(ProblemCode.VALUE_MISSING, f"step {name!r} names no earlier step", _join(location, "step"), m.line,
-                         "add step: NAME (the step whose proportions to use)")
+                self.report(ProblemCode.VALUE_MISSING, f"step {name!r} names no earlier step", join(location, "step"), m.line,
+                            "add step: NAME (the step whose proportions to use)")
                 return None
             fields["basis_step"] = basis
         return Step(name=name, source_node=source, method=method, source=where, **fields)
@@ -366,33 +274,28 @@ class _Reader:
             return None
         node = parse_node(text)
         if node is None:
-            self.add(ProblemCode.VALUE_INVALID, f"{text!r} is not a pool, service, business line or overhead", location, line,
-                     "write pool:CODE, service:CODE, business_line:CODE or overhead")
+            self.report(ProblemCode.VALUE_INVALID, f"{text!r} is not a pool, service, business line or overhead",
+                        location, line, "write pool:CODE, service:CODE, business_line:CODE or overhead")
         return node
 
     def read(self, text: str) -> dict[str, list]:
         found: dict[str, list] = {"pools": [], "shared": [], "recovery": [], "steps": [], "rates": [], "currency": []}
-        try:
-            document = self.compose(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            self.add(ProblemCode.FILE_UNREADABLE, f"not valid YAML: {getattr(exc, 'problem', None) or exc}", "",
-                     None if mark is None else mark.line + 1,
-                     "check the indentation and quoting on this line (values with ':' or '#' need quotes)")
+        document = self.parse(text)
+        if document is NOT_YAML:
             return found
         if document is None:
-            self.add(ProblemCode.FILE_EMPTY, "the file is empty", "", None, "add pools: and steps:, or delete the file")
+            self.report(ProblemCode.FILE_EMPTY, "the file is empty", "", None, "add pools: and steps:, or delete the file")
             return found
         m = self.mapping(document, "", 1, ((), _TOP), "rules file")
         if m is None:
             return found
         if m.get("currency") is not None:
-            found["currency"].append((self.text(m, "currency", ""), self.ref("currency", _line(m, "currency"))))
+            found["currency"].append((self.text(m, "currency", ""), self.ref("currency", line_of(m, "currency"))))
         found["pools"] = [p for p in (self.pool(v, loc, ln) for v, loc, ln in self.items(m, "pools", "", "pools")) if p]
         found["shared"] = [s for s in (self.shared(v, loc, ln) for v, loc, ln in self.items(m, "shared_services", "", "services")) if s]
         found["recovery"] = [r for r in (self.recovery(code, v, loc, ln) for code, v, loc, ln in self.entries(m, "services", "", "service")) if r]
         if m.get("rate_setting") is not None:
-            setting = self.rate_setting(m["rate_setting"], "rate_setting", _line(m, "rate_setting"))
+            setting = self.rate_setting(m["rate_setting"], "rate_setting", line_of(m, "rate_setting"))
             if setting:
                 found["rates"].append(setting)
         found["steps"] = [s for s in (self.step(v, loc, ln) for v, loc, ln in self.items(m, "steps", "", "steps")) if s]
@@ -429,7 +332,7 @@ def load_rules(path: Path) -> tuple[RuleSet, list[Problem]]:
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            reader.add(ProblemCode.FILE_UNREADABLE, f"cannot read the file: {exc}", "", None, "save it as UTF-8 text")
+            reader.report(ProblemCode.FILE_UNREADABLE, f"cannot read the file: {exc}", "", None, "save it as UTF-8 text")
         else:
             for key, values in reader.read(text).items():
                 merged[key] += values
@@ -630,20 +533,6 @@ def _rate_problems(setting: RateSetting, services) -> list[Problem]:
 
 
 # --------------------------------------------------------------------------- small helpers
-
-
-def _join(path: str, key: object) -> str:
-    return f"{path}.{key}" if path else str(key)
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return f"{type(value).__name__} {value!r}"
 
 
 def _suggest(value: str, choices: Iterable[str], lead: str) -> str:

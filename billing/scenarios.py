@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -28,6 +29,7 @@ from billing.money import D, ZERO, round_minor
 from billing.periods import first_day
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.tables import parse_month
+from billing.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap, join
 from tariffs.model import Catalogue, PricingModel, TariffVersion
 from tariffs.pricing import price_usage
 
@@ -291,50 +293,50 @@ _CHANGES = {
 }
 
 
-class _Reader:
-    def __init__(self, file: str):
-        self.file = file
-        self.problems: list[Problem] = []
+class _Reader(DocumentReader):
+    """Reads a scenarios file (YAML with its lines and the problems: :mod:`billing.yamldoc`).
 
-    def ref(self, node: yaml.Node, path: str) -> SourceRef:
-        return SourceRef(file=self.file, row=node.start_mark.line + 1, location=path)
+    Every value is read as the text written (``no`` and ``2027-04`` stay text), a key written
+    twice counts once (the last), and ``<<`` is a key like any other, not a merge.
+    """
 
-    def report(self, code: ProblemCode, message: str, node: yaml.Node, path: str, hint: str | None = None) -> None:
-        self.problems.append(Problem(code=code, message=message, source=self.ref(node, path), hint=hint))
+    merge_keys = False
 
-    def mapping(self, node: yaml.Node, path: str, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
-        if not isinstance(node, yaml.MappingNode):
-            self.report(ProblemCode.VALUE_INVALID, f"{what} must be a mapping of keys to values", node, path)
+    def scalar(self, node: yaml.ScalarNode, loader: yaml.SafeLoader) -> str:
+        return node.value
+
+    def duplicate_key(self, mapping: YamlMap, key: str, location: str, line: int) -> bool:
+        return True
+
+    def fields(self, value: object, path: str, line: int | None, what: str) -> YamlMap | None:
+        if not isinstance(value, YamlMap):
+            self.report(ProblemCode.VALUE_INVALID, f"{what} must be a mapping of keys to values", path, line)
             return None
-        result = {}
-        for key, value in node.value:
-            result[str(key.value)] = (key, value)
-        return result
+        return value
 
-    def text(self, node: yaml.Node, path: str) -> str | None:
-        if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
-            self.report(ProblemCode.VALUE_MISSING, "a value is needed here", node, path)
+    def text(self, m: YamlMap, key: str, path: str) -> str | None:
+        value = m[key]
+        if not isinstance(value, str) or not value.strip():
+            self.report(ProblemCode.VALUE_MISSING, "a value is needed here", join(path, key), m.value_lines[key])
             return None
-        return str(node.value).strip()
+        return value.strip()
 
-    def number(self, node: yaml.Node, path: str) -> Decimal | None:
-        text = self.text(node, path)
+    def decimal(self, m: YamlMap, key: str, path: str) -> Decimal | None:
+        return self._parsed(m, key, path, D, ProblemCode.NOT_A_NUMBER, "is not a number", "write e.g. 12.5 or -10")
+
+    def month(self, m: YamlMap, key: str, path: str) -> str | None:
+        return self._parsed(m, key, path, parse_month, ProblemCode.NOT_A_DATE, "is not a month",
+                            "write a month as YYYY-MM")
+
+    def _parsed(self, m: YamlMap, key: str, path: str, parse: Callable[[str], Any], code: ProblemCode,
+                what: str, hint: str) -> Any:
+        text = self.text(m, key, path)
         if text is None:
             return None
         try:
-            return D(text)
+            return parse(text)
         except ValueError:
-            self.report(ProblemCode.NOT_A_NUMBER, f"{text!r} is not a number", node, path, "write e.g. 12.5 or -10")
-            return None
-
-    def month(self, node: yaml.Node, path: str) -> str | None:
-        text = self.text(node, path)
-        if text is None:
-            return None
-        try:
-            return parse_month(text)
-        except ValueError:
-            self.report(ProblemCode.NOT_A_DATE, f"{text!r} is not a month", node, path, "write a month as YYYY-MM")
+            self.report(code, f"{text!r} {what}", join(path, key), m.value_lines[key], hint)
             return None
 
 
@@ -346,116 +348,121 @@ def load_scenarios(path: Path) -> tuple[list[Scenario], list[Problem]]:
     path = Path(path)
     reader = _Reader(str(path))
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [], [Problem(code=ProblemCode.FILE_UNREADABLE, message=f"cannot read the file: {exc}", source=SourceRef(file=str(path)))]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return [], [Problem(code=ProblemCode.FILE_UNREADABLE, message=f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                            source=SourceRef(file=str(path), row=mark.line + 1 if mark else None))]
+    root = reader.parse(text, hint=None)
+    if root is NOT_YAML:
+        return [], reader.problems
     if root is None:
         return [], [Problem(code=ProblemCode.FILE_EMPTY, message="the file is empty", source=SourceRef(file=str(path)),
                             hint="write scenarios: with a list of named scenarios")]
-    top = reader.mapping(root, "", "the file")
+    top = reader.fields(root, "", reader.document_line, "the file")
     if top is None:
         return [], reader.problems
-    for key, (key_node, _value) in top.items():
+    for key in top:
         if key != "scenarios":
-            reader.report(ProblemCode.UNKNOWN_KEY, f"unknown key {key!r}", key_node, key, "the file holds scenarios: only")
-    if "scenarios" not in top or not isinstance(top["scenarios"][1], yaml.SequenceNode) or not top["scenarios"][1].value:
-        reader.report(ProblemCode.VALUE_MISSING, "no scenarios", root, "scenarios", "write scenarios: with a list of named scenarios")
+            reader.report(ProblemCode.UNKNOWN_KEY, f"unknown key {key!r}", key, top.lines[key], "the file holds scenarios: only")
+    listed = top.get("scenarios")
+    if not isinstance(listed, YamlList) or not listed:
+        reader.report(ProblemCode.VALUE_MISSING, "no scenarios", "scenarios", top.line,
+                      "write scenarios: with a list of named scenarios")
         return [], reader.problems
     scenarios = []
     names: set[str] = set()
-    for i, node in enumerate(top["scenarios"][1].value):
+    for i, value in enumerate(listed):
         where = f"scenarios[{i}]"
-        scenario = _scenario(reader, node, where, path.parent)
+        scenario = _scenario(reader, value, where, listed.lines[i], path.parent)
         if scenario is None:
             continue
         if scenario.name in names:
-            reader.report(ProblemCode.DUPLICATE, f"two scenarios are named {scenario.name!r}", node, where)
+            reader.report(ProblemCode.DUPLICATE, f"two scenarios are named {scenario.name!r}", where, listed.lines[i])
         names.add(scenario.name)
         scenarios.append(scenario)
     return scenarios, reader.problems
 
 
-def _scenario(reader: _Reader, node: yaml.Node, where: str, base: Path) -> Scenario | None:
-    fields = reader.mapping(node, where, "a scenario")
+def _scenario(reader: _Reader, value: object, where: str, line: int, base: Path) -> Scenario | None:
+    fields = reader.fields(value, where, line, "a scenario")
     if fields is None:
         return None
-    for key, (key_node, _value) in fields.items():
+    for key in fields:
         if key not in ("name", "changes"):
-            reader.report(ProblemCode.UNKNOWN_KEY, f"unknown key {key!r}", key_node, f"{where}.{key}",
+            reader.report(ProblemCode.UNKNOWN_KEY, f"unknown key {key!r}", f"{where}.{key}", fields.lines[key],
                           "a scenario has name: and changes:")
-    name = reader.text(fields["name"][1], f"{where}.name") if "name" in fields else None
+    name = reader.text(fields, "name", where) if "name" in fields else None
     if "name" not in fields:
-        reader.report(ProblemCode.VALUE_MISSING, "a scenario needs a name", node, where)
-    changes_node = fields.get("changes", (None, None))[1]
-    if not isinstance(changes_node, yaml.SequenceNode) or not changes_node.value:
-        reader.report(ProblemCode.VALUE_MISSING, "a scenario needs a list of changes", changes_node or node, f"{where}.changes",
+        reader.report(ProblemCode.VALUE_MISSING, "a scenario needs a name", where, fields.line)
+    changes = fields.get("changes")
+    if not isinstance(changes, YamlList) or not changes:
+        reader.report(ProblemCode.VALUE_MISSING, "a scenario needs a list of changes", f"{where}.changes",
+                      fields.value_lines.get("changes", fields.line),
                       "e.g. - move: {business_line: OPS, service: VM, tier: silver, from: 2027-04}")
         return None
     moves, growths, adoptions = [], [], []
     tariffs = tariffs_source = None
-    for j, change in enumerate(changes_node.value):
-        at = f"{where}.changes[{j}]"
-        entry = reader.mapping(change, at, "a change")
+    for j, change in enumerate(changes):
+        change_at = f"{where}.changes[{j}]"
+        entry = reader.fields(change, change_at, changes.lines[j], "a change")
         if entry is None:
             continue
         if len(entry) != 1:
-            reader.report(ProblemCode.VALUE_INVALID, "a change has exactly one kind: move, growth, tariffs or adopt", change, at)
+            reader.report(ProblemCode.VALUE_INVALID, "a change has exactly one kind: move, growth, tariffs or adopt",
+                          change_at, entry.line)
             continue
-        ((kind, (kind_node, body)),) = entry.items()
-        at = f"{at}.{kind}"
+        ((kind, body),) = entry.items()
+        at = f"{change_at}.{kind}"
         if kind == "tariffs":
-            text = reader.text(body, at)
+            text = reader.text(entry, kind, change_at)
             if text is not None:
-                tariffs, tariffs_source = (base / text), reader.ref(body, at)
+                tariffs, tariffs_source = (base / text), reader.ref(at, entry.value_lines[kind])
             continue
         if kind not in _CHANGES:
-            reader.report(ProblemCode.UNKNOWN_KEY, f"unknown change {kind!r}", kind_node, at, "use move, growth, tariffs or adopt")
+            reader.report(ProblemCode.UNKNOWN_KEY, f"unknown change {kind!r}", at, entry.lines[kind],
+                          "use move, growth, tariffs or adopt")
             continue
-        values = reader.mapping(body, at, f"a {kind}")
+        values = reader.fields(body, at, entry.value_lines[kind], f"a {kind}")
         if values is None:
             continue
         required, optional = _CHANGES[kind]
-        for key, (key_node, _v) in values.items():
+        for key in values:
             if key not in required + optional:
-                reader.report(ProblemCode.UNKNOWN_KEY, f"unknown key {key!r}", key_node, f"{at}.{key}",
+                reader.report(ProblemCode.UNKNOWN_KEY, f"unknown key {key!r}", f"{at}.{key}", values.lines[key],
                               f"a {kind} has {', '.join(required + optional)}")
         missing = [k for k in required if k not in values]
         for key in missing:
-            reader.report(ProblemCode.VALUE_MISSING, f"a {kind} needs {key}", body, at)
+            reader.report(ProblemCode.VALUE_MISSING, f"a {kind} needs {key}", at, values.line)
         if missing:
             continue
         parsed = {}
-        for key, (_k, value) in values.items():
+        for key in values:
             if key == "from":
-                parsed[key] = reader.month(value, f"{at}.from")
+                parsed[key] = reader.month(values, key, at)
             elif key in ("pct", "quantity"):
-                parsed[key] = reader.number(value, f"{at}.{key}")
+                parsed[key] = reader.decimal(values, key, at)
             else:
-                parsed[key] = reader.text(value, f"{at}.{key}")
+                parsed[key] = reader.text(values, key, at)
         if any(parsed.get(k) is None for k in required) or ("from" in values and parsed["from"] is None):
             continue
-        source = reader.ref(body, at)
+        source = reader.ref(at, values.line)
         if kind == "move":
             moves.append(TierMove(business_line=parsed["business_line"], service=parsed["service"], tier=parsed["tier"],
                                   from_month=parsed.get("from"), source=source))
         elif kind == "growth":
             if parsed["pct"] <= -100:
                 reader.report(ProblemCode.PERCENT_OUT_OF_RANGE, f"a decline of {-parsed['pct']}% leaves less than nothing",
-                              values["pct"][1], f"{at}.pct", "a decline is above -100")
+                              f"{at}.pct", values.value_lines["pct"], "a decline is above -100")
                 continue
             growths.append(Growth(pct=parsed["pct"], business_line=parsed.get("business_line"), service=parsed.get("service"),
                                   from_month=parsed.get("from"), source=source))
         else:
             if parsed["quantity"] < 0:
-                reader.report(ProblemCode.NEGATIVE, "an adopted volume cannot be negative", values["quantity"][1], f"{at}.quantity")
+                reader.report(ProblemCode.NEGATIVE, "an adopted volume cannot be negative", f"{at}.quantity",
+                              values.value_lines["quantity"])
                 continue
             adoptions.append(Adoption(business_line=parsed["business_line"], service=parsed["service"], tier=parsed.get("tier"),
                                       quantity=parsed["quantity"], from_month=parsed.get("from"), source=source))
     if name is None:
         return None
     return Scenario(name=name, moves=tuple(moves), growths=tuple(growths), adoptions=tuple(adoptions), tariffs=tariffs,
-                    tariffs_source=tariffs_source, source=reader.ref(node, where))
+                    tariffs_source=tariffs_source, source=reader.ref(where, fields.line))

@@ -15,7 +15,6 @@ dates ISO) so the store can keep a tariff version as JSON and tell when one has 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import json
 from collections.abc import Mapping
@@ -23,10 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from billing.money import D
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.yamldoc import NOT_YAML, DocumentReader, YamlMap, did_you_mean, join, line_of
 from tariffs.model import (
     Band,
     Catalogue,
@@ -81,207 +79,23 @@ _PRICE = (
 _BAND = (("unit_price",), ("up_to", "flat_fee"))
 _CREDIT_BAND = (("credit_pct",), ("shortfall_up_to",))
 
-_NUMBER_HINT = 'write a plain number such as 0.12 or "1250.00" (no currency sign, no thousands separator)'
-_MISSING = object()  # a key that is not there
+
+# --------------------------------------------------------------------------- YAML to records
 
 
-# --------------------------------------------------------------------------- YAML with lines
+class _Reader(DocumentReader):
+    """Reads one file's documents into records and collects its problems.
 
+    Reading YAML with its lines and the typed fields (``mapping``, ``text``, ``number``, ``date``,
+    ``choice``, ``items``, ``entries``) come from :class:`billing.yamldoc.DocumentReader`; this
+    class keeps the catalogue's schema.
+    """
 
-class _Map(dict):
-    """A YAML mapping that remembers its own line and the line of each key (1-based)."""
-
-    __slots__ = ("line", "key_lines")
-
-
-class _Seq(list):
-    """A YAML sequence that remembers its own line and the line of each item (1-based)."""
-
-    __slots__ = ("line", "item_lines")
-
-
-def _line_of(value: object, key: object = _MISSING) -> int | None:
-    if isinstance(value, _Map):
-        return value.key_lines.get(key, value.line) if key is not _MISSING else value.line
-    if isinstance(value, _Seq):
-        return value.item_lines[key] if isinstance(key, int) else value.line
-    return None
-
-
-class _Reader:
-    """Reads one file's documents into records and collects its problems."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
-        self.fatal = 0  # problems that stopped a record from being built
-
-    # ---- reporting
-
-    def ref(self, path: str, line: int | None) -> SourceRef:
-        return SourceRef(file=self.file, row=line, location=path or None)
-
-    def report(
-        self,
-        code: ProblemCode,
-        message: str,
-        path: str,
-        line: int | None,
-        hint: str,
-        *,
-        fatal: bool = True,
-        severity: Severity = Severity.ERROR,
-    ) -> None:
-        self.problems.append(
-            Problem(code=code, message=message, source=self.ref(path, line), severity=severity, hint=hint)
-        )
-        if fatal:
-            self.fatal += 1
-
-    # ---- turning YAML nodes into values that remember their lines
-
-    def compose(self, text: str) -> Any:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            return None if node is None else self._value(node, loader, "")
-        finally:
-            loader.dispose()
-
-    def _value(self, node: yaml.Node, loader: yaml.SafeLoader, path: str) -> Any:
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            loader.flatten_mapping(node)  # resolves "<<: *anchor" merges
-            result = _Map()
-            result.line, result.key_lines = line, {}
-            for key_node, value_node in node.value:
-                key_line = key_node.start_mark.line + 1
-                if not isinstance(key_node, yaml.ScalarNode):
-                    self.report(ProblemCode.VALUE_INVALID, "a key must be a plain word", path, key_line,
-                                "write keys as plain words such as unit_price")
-                    continue
-                key = key_node.value  # the key exactly as written: "2026", "no" and "on" stay text
-                if key in result:
-                    self.report(ProblemCode.DUPLICATE, f"key {key!r} is written twice", _join(path, key),
-                                key_line, f"keep one {key!r}; YAML would silently use the last one")
-                    continue
-                result[key] = self._value(value_node, loader, _join(path, key))
-                result.key_lines[key] = key_line
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            result = _Seq()
-            result.line, result.item_lines = line, []
-            for i, item in enumerate(node.value):
-                result.append(self._value(item, loader, f"{path}[{i}]"))
-                result.item_lines.append(item.start_mark.line + 1)
-            return result
-        if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
-            # Numbers keep the text as written, so 0.10 stays 0.10 and "2026.10" is not 2026.1.
-            return node.value
-        return loader.construct_object(node, deep=True)
-
-    # ---- reading fields
-
-    def keys(self, value: Any, path: str, line: int | None, spec: tuple, what: str) -> _Map | None:
-        """Check ``value`` is a mapping with the required keys and no unknown ones."""
-        required, optional = spec
-        if not isinstance(value, dict):
-            example = ", ".join(f"{k}: ..." for k in required) or ", ".join(f"{k}: ..." for k in optional[:2])
-            self.report(ProblemCode.VALUE_INVALID, f"{what} must be a mapping of keys, not {_kind(value)}",
-                        path, line if line is not None else _line_of(value), f"write it as {{{example}}}")
-            return None
-        allowed = required + optional
-        for key in value:
-            if key not in allowed:
-                self.report(ProblemCode.UNKNOWN_KEY, f"unknown key {key!r} in {what}", _join(path, key),
-                            _line_of(value, key), _did_you_mean(key, allowed, "allowed keys"), fatal=False)
-        for key in required:
-            if value.get(key) is None:
-                self.report(ProblemCode.VALUE_MISSING, f"{what} has no {key}", _join(path, key),
-                            _line_of(value, key), f"add '{key}:' to the {what}")
-        return value
-
-    def text(self, m: _Map, key: str, path: str) -> str | None:
-        value = m.get(key)
-        if value is None:
-            return None  # missing required keys were reported by keys()
-        if isinstance(value, bool) or not isinstance(value, str):
-            self.report(ProblemCode.VALUE_INVALID, f"{key} must be text, not {_kind(value)}",
-                        _join(path, key), _line_of(m, key), f'write it in quotes, e.g. {key}: "{_plain(value)}"')
-            return None
-        return value.strip()
-
-    def number(self, m: _Map, key: str, path: str) -> Decimal | None:
-        value = m.get(key)
-        if value is None:
-            return None
-        if isinstance(value, str):
-            try:
-                return D(value)
-            except ValueError:
-                pass
-        self.report(ProblemCode.NOT_A_NUMBER, f"{key} is not a number: {_plain(value)!r}",
-                    _join(path, key), _line_of(m, key), _NUMBER_HINT)
-        return None
-
-    def date(self, m: _Map, key: str, path: str) -> dt.date | None:
-        value = m.get(key)
-        if value is None:
-            return None
-        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return value
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value.strip())
-            except ValueError:
-                pass
-        self.report(ProblemCode.NOT_A_DATE, f"{key} is not a date: {_plain(value)!r}", _join(path, key),
-                    _line_of(m, key), f"write the date as YYYY-MM-DD, e.g. {key}: 2026-01-01")
-        return None
-
-    def choice(self, m: _Map, key: str, path: str, enum_type: type) -> Any:
-        raw = self.text(m, key, path)
-        if raw is None:
-            return None
-        try:
-            return enum_type(raw)
-        except ValueError:
-            choices = [e.value for e in enum_type]
-            self.report(ProblemCode.VALUE_INVALID, f"{key} {raw!r} is not one of {', '.join(choices)}",
-                        _join(path, key), _line_of(m, key), _did_you_mean(raw, choices, "write one of"))
-            return None
-
-    def items(self, m: _Map, key: str, path: str, what: str) -> list[tuple[Any, str, int | None]]:
-        """The items of a list under ``key``, with their paths and lines."""
-        value = m.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.report(ProblemCode.VALUE_INVALID, f"{key} must be a list of {what}, not {_kind(value)}",
-                        _join(path, key), _line_of(m, key), f"write each of the {what} on its own '- ' line")
-            return []
-        return [(item, f"{_join(path, key)}[{i}]", _line_of(value, i)) for i, item in enumerate(value)]
-
-    def entries(self, m: _Map, key: str, path: str, what: str) -> list[tuple[str, Any, str, int | None]]:
-        """The entries of a mapping under ``key`` (for ``tiers:`` of a tariff and ``service_credits:``)."""
-        value = m.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, dict):
-            self.report(ProblemCode.VALUE_INVALID, f"{key} must be a mapping of {what}, not {_kind(value)}",
-                        _join(path, key), _line_of(m, key), f"write it as '{key}:' then one '<{what}>: ...' per line")
-            return []
-        return [(k, v, _join(_join(path, key), k), _line_of(value, k)) for k, v in value.items()]
-
-    # ---- records; each returns None when it cannot be built
-
-    def keep(self, record: Any, before: int) -> Any:
-        """The record, or None when a problem since ``before`` means it could not be built."""
-        return None if self.fatal > before else record
+    # ---- records; each returns None when it cannot be built (see DocumentReader.keep)
 
     def unit(self, value: Any, path: str, line: int | None) -> Unit | None:
         before = self.fatal
-        m = self.keys(value, path, line, _UNIT, "unit")
+        m = self.mapping(value, path, line, _UNIT, "unit")
         if m is None:
             return None
         return self.keep(Unit(
@@ -289,7 +103,7 @@ class _Reader:
 
     def service(self, value: Any, path: str, line: int | None) -> Service | None:
         before = self.fatal
-        m = self.keys(value, path, line, _SERVICE, "service")
+        m = self.mapping(value, path, line, _SERVICE, "service")
         if m is None:
             return None
 
@@ -314,7 +128,7 @@ class _Reader:
 
     def tier(self, value: Any, path: str, line: int | None, rank: int) -> Tier | None:
         before = self.fatal
-        m = self.keys(value, path, line, _TIER, "tier")
+        m = self.mapping(value, path, line, _TIER, "tier")
         if m is None:
             return None
         return self.keep(Tier(
@@ -326,11 +140,11 @@ class _Reader:
             source=self.ref(path, m.line),
         ), before)
 
-    def service_level(self, tier: _Map, path: str) -> ServiceLevel | None:
+    def service_level(self, tier: YamlMap, path: str) -> ServiceLevel | None:
         if tier.get("service_level") is None:
             return ServiceLevel()
-        path = _join(path, "service_level")
-        m = self.keys(tier["service_level"], path, _line_of(tier, "service_level"), _SERVICE_LEVEL, "service level")
+        path = join(path, "service_level")
+        m = self.mapping(tier["service_level"], path, line_of(tier, "service_level"), _SERVICE_LEVEL, "service level")
         if m is None:
             return None
         support = m.get("support_hours")
@@ -344,7 +158,7 @@ class _Reader:
 
     def component(self, value: Any, path: str, line: int | None) -> Component | None:
         before = self.fatal
-        m = self.keys(value, path, line, _COMPONENT, "component")
+        m = self.mapping(value, path, line, _COMPONENT, "component")
         if m is None:
             return None
         return self.keep(Component(
@@ -355,7 +169,7 @@ class _Reader:
 
     def tariff(self, value: Any, path: str, line: int | None) -> TariffVersion | None:
         before = self.fatal
-        m = self.keys(value, path, line, _TARIFF, "tariff")
+        m = self.mapping(value, path, line, _TARIFF, "tariff")
         if m is None:
             return None
 
@@ -377,7 +191,7 @@ class _Reader:
 
     def price(self, value: Any, path: str, line: int | None) -> TierPrice | None:
         before = self.fatal
-        m = self.keys(value, path, line, _PRICE, "tier price")
+        m = self.mapping(value, path, line, _PRICE, "tier price")
         if m is None:
             return None
 
@@ -391,7 +205,7 @@ class _Reader:
                                 p, ln, "write one '- {shortfall_up_to: ..., credit_pct: ...}' line per band")
                     continue
                 bands_for_metric = [
-                    self.credit_band(v, f"{p}[{i}]", _line_of(credit_list, i)) for i, v in enumerate(credit_list)
+                    self.credit_band(v, f"{p}[{i}]", line_of(credit_list, i)) for i, v in enumerate(credit_list)
                 ]
                 credits.append((metric, tuple(bands_for_metric)))
             return TierPrice(
@@ -416,12 +230,12 @@ class _Reader:
         except ValueError:
             choices = [m.value for m in Metric]
             self.report(ProblemCode.UNKNOWN_KEY, f"{name!r} is not a service-level metric", path, line,
-                        _did_you_mean(str(name), choices, "credits can be given for"))
+                        did_you_mean(str(name), choices, "credits can be given for"))
             return None
 
     def band(self, value: Any, path: str, line: int | None) -> Band | None:
         before = self.fatal
-        m = self.keys(value, path, line, _BAND, "band")
+        m = self.mapping(value, path, line, _BAND, "band")
         if m is None:
             return None
         return self.keep(Band(
@@ -433,7 +247,7 @@ class _Reader:
 
     def credit_band(self, value: Any, path: str, line: int | None) -> CreditBand | None:
         before = self.fatal
-        m = self.keys(value, path, line, _CREDIT_BAND, "credit band")
+        m = self.mapping(value, path, line, _CREDIT_BAND, "credit band")
         if m is None:
             return None
         return self.keep(CreditBand(
@@ -445,19 +259,14 @@ class _Reader:
     # ---- a whole file
 
     def read_file(self, text: str) -> tuple[list[Unit], list[Service], list[TariffVersion]]:
-        try:
-            document = self.compose(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            self.report(ProblemCode.FILE_UNREADABLE, f"not valid YAML: {_yaml_reason(exc)}", "",
-                        None if mark is None else mark.line + 1,
-                        "check the indentation and quoting on this line (values with ':' or '#' need quotes)")
+        document = self.parse(text, context=True)
+        if document is NOT_YAML:
             return [], [], []
         if document is None:
             self.report(ProblemCode.FILE_EMPTY, "the file is empty", "", None,
                         "add units:, services: or tariffs:, or delete the file", severity=Severity.WARNING, fatal=False)
             return [], [], []
-        m = self.keys(document, "", 1, _TOP, "tariff file")
+        m = self.mapping(document, "", 1, _TOP, "tariff file")
         if m is None:
             return [], [], []
         units = [self.unit(v, p, ln) for v, p, ln in self.items(m, "units", "", "units")]
@@ -714,49 +523,9 @@ def tariff_version_hash(tv: TariffVersion) -> str:
 # --------------------------------------------------------------------------- small helpers
 
 
-def _join(path: str, key: object) -> str:
-    return f"{path}.{key}" if path else str(key)
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"yes/no ({value})"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dt.datetime):
-        return "a date and time"
-    if isinstance(value, dt.date):
-        return "a date"
-    return f"{value!r}"
-
-
-def _plain(value: object) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _did_you_mean(word: str, choices: tuple[str, ...] | list[str], lead: str) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    listing = f"{lead}: {', '.join(choices)}"
-    return f"did you mean {close[0]!r}? {listing}" if close else listing
-
-
 def _or_zero(value: Decimal | None) -> Decimal:
     return Decimal(0) if value is None else value
 
 
 def _present(records: list[Any]) -> list[Any]:
     return [r for r in records if r is not None]
-
-
-def _yaml_reason(exc: yaml.YAMLError) -> str:
-    problem = getattr(exc, "problem", None)
-    context = getattr(exc, "context", None)
-    return " ".join(str(p) for p in (context, problem) if p) or str(exc).splitlines()[0]

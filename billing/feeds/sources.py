@@ -23,6 +23,7 @@ import yaml
 
 from billing.feeds.context import UNALLOCATED, MappingContext
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap
 
 __all__ = [
     "FeedFormat",
@@ -284,19 +285,7 @@ def _known(codes: Iterable[str], limit: int = 12) -> str:
     return f"known: {shown}" if codes else "none are defined"
 
 
-# --- YAML with line numbers --------------------------------------------------------------------
-
-
-class _Map(dict):
-    """A YAML mapping that remembers the line of itself and of each key."""
-
-    line: int
-    lines: dict[Any, int]
-
-
-class _List(list):
-    line: int
-    lines: list[int]
+# --- reading the YAML --------------------------------------------------------------------------
 
 
 class _Int(int):
@@ -309,72 +298,34 @@ def _as_text(value: Any) -> str:
     return value.text if isinstance(value, _Int) else str(value)
 
 
-class _Reader:
+class _Reader(DocumentReader):
+    """Reads one source definition; YAML with its lines and the problems come from
+    :class:`billing.yamldoc.DocumentReader`."""
+
     def __init__(self, file: str, base: Path | None):
-        self.file = file
+        super().__init__(file)
         self.base = base
-        self.problems: list[Problem] = []
 
-    # problems
-
-    def ref(self, line: int | None, location: str | None) -> SourceRef:
-        return SourceRef(file=self.file, row=line, location=location or None)
-
-    def add(self, code: ProblemCode, message: str, line: int | None, location: str, hint: str | None = None) -> None:
-        self.problems.append(Problem(code=code, message=message, source=self.ref(line, location), hint=hint))
-
-    # parsing
-
-    def load(self, text: str) -> _Map | None:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                self.add(ProblemCode.FILE_EMPTY, "the source definition is empty", None, "",
-                         "it needs at least `name:` and `format:`")
-                return None
-            document = self.convert(node, loader, "")
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            reason = getattr(exc, "problem", None) or str(exc)
-            self.add(ProblemCode.VALUE_INVALID, f"not valid YAML: {reason}", line, "",
-                     "check the indentation and quoting around this line")
+    def load(self, text: str) -> YamlMap | None:
+        document = self.parse(text, code=ProblemCode.VALUE_INVALID,
+                              hint="check the indentation and quoting around this line")
+        if document is NOT_YAML:
             return None
-        finally:
-            loader.dispose()
-        if not isinstance(document, _Map):
-            self.add(ProblemCode.VALUE_INVALID, "a source definition is a mapping of keys to values",
-                     node.start_mark.line + 1, "")
+        if document is None and self.document_line is None:  # no document at all ("~" is one: not a mapping)
+            self.report(ProblemCode.FILE_EMPTY, "the source definition is empty", "", None,
+                        "it needs at least `name:` and `format:`")
+            return None
+        if not isinstance(document, YamlMap):
+            self.report(ProblemCode.VALUE_INVALID, "a source definition is a mapping of keys to values", "",
+                        self.document_line)
             return None
         return document
 
-    def convert(self, node: yaml.Node, loader: yaml.SafeLoader, location: str) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            result = _Map()
-            result.line, result.lines = node.start_mark.line + 1, {}
-            loader.flatten_mapping(node)
-            for key_node, value_node in node.value:
-                key = loader.construct_object(key_node, deep=True)
-                if not isinstance(key, str):
-                    key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key)
-                where = f"{location}.{key}" if location else key
-                if key in result:
-                    self.add(ProblemCode.DUPLICATE, f"key {key!r} is given twice (first on line {result.lines[key]})",
-                             key_node.start_mark.line + 1, where, "YAML keeps only the last one; remove one")
-                result[key] = self.convert(value_node, loader, where)
-                result.lines[key] = key_node.start_mark.line + 1
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            items = _List()
-            items.line, items.lines = node.start_mark.line + 1, []
-            for i, item in enumerate(node.value):
-                items.append(self.convert(item, loader, f"{location}[{i}]"))
-                items.lines.append(item.start_mark.line + 1)
-            return items
+    def scalar(self, node: yaml.ScalarNode, loader: yaml.SafeLoader) -> Any:
+        """Decimals from the text (33.3 stays exact); integers remember how they were written."""
         if node.tag == "tag:yaml.org,2002:float":
             try:
-                return Decimal(node.value.replace("_", ""))  # from the text: 33.3 stays exact
+                return Decimal(node.value.replace("_", ""))
             except ArithmeticError:
                 return node.value
         value = loader.construct_object(node, deep=True)
@@ -383,14 +334,19 @@ class _Reader:
             value.text = node.value.strip()
         return value
 
+    def duplicate_key(self, mapping: YamlMap, key: str, location: str, line: int) -> bool:
+        self.report(ProblemCode.DUPLICATE, f"key {key!r} is given twice (first on line {mapping.lines[key]})",
+                    location, line, "YAML keeps only the last one; remove one")
+        return True
+
     # the definition
 
-    def source(self, doc: _Map) -> SourceDefinition | None:
-        ref = self.ref(doc.line, None)
+    def source(self, doc: YamlMap) -> SourceDefinition | None:
+        ref = self.ref("", doc.line)
         name = self.text(doc, "name", "", required=True)
         if name is not None and not _NAME.match(name):
-            self.add(ProblemCode.VALUE_INVALID, f"name {name!r} must be letters, digits, '.', '_' or '-'",
-                     doc.lines["name"], "name")
+            self.report(ProblemCode.VALUE_INVALID, f"name {name!r} must be letters, digits, '.', '_' or '-'",
+                        "name", doc.lines["name"])
             name = None
         fmt_text = self.text(doc, "format", "", required=True)
         fmt: FeedFormat | None = None
@@ -398,8 +354,8 @@ class _Reader:
             try:
                 fmt = FeedFormat(fmt_text.lower())
             except ValueError:
-                self.add(ProblemCode.VALUE_INVALID, f"format {fmt_text!r} is not one of usage, focus",
-                         doc.lines["format"], "format")
+                self.report(ProblemCode.VALUE_INVALID, f"format {fmt_text!r} is not one of usage, focus",
+                            "format", doc.lines["format"])
         allowed = _COMMON_KEYS + (_USAGE_KEYS if fmt is FeedFormat.USAGE else _FOCUS_KEYS if fmt else _USAGE_KEYS + _FOCUS_KEYS)
         self.unknown_keys(doc, "", allowed, extra=f"for format {fmt}" if fmt else "")
         description = self.text(doc, "description", "") or ""
@@ -413,7 +369,8 @@ class _Reader:
                 columns=columns), doc, "")
         return self.focus(doc, name, ref, description, sheet)
 
-    def focus(self, doc: _Map, name: str, ref: SourceRef, description: str, sheet: str | None) -> SourceDefinition | None:
+    def focus(self, doc: YamlMap, name: str, ref: SourceRef, description: str,
+              sheet: str | None) -> SourceDefinition | None:
         keys = self.business_line_keys(doc)
         value_map = self.code_map(doc, "value_map", "value_map")
         services = self.services(doc)
@@ -421,20 +378,22 @@ class _Reader:
         cost = self.text(doc, "cost", "") or "BilledCost"
         matched_cost = next((c for c in COST_COLUMNS if c.lower() == cost.lower()), None)
         if matched_cost is None:
-            self.add(ProblemCode.VALUE_INVALID, f"cost {cost!r} is not one of {', '.join(COST_COLUMNS)}",
-                     doc.lines.get("cost"), "cost", "BilledCost is the invoice basis, EffectiveCost the amortised one")
+            self.report(ProblemCode.VALUE_INVALID, f"cost {cost!r} is not one of {', '.join(COST_COLUMNS)}",
+                        "cost", doc.lines.get("cost"),
+                        "BilledCost is the invoice basis, EffectiveCost the amortised one")
         currency = self.text(doc, "currency", "")
         if currency is not None and not re.fullmatch(r"[A-Za-z]{3}", currency):
-            self.add(ProblemCode.VALUE_INVALID, f"currency {currency!r} is not an ISO 4217 code",
-                     doc.lines.get("currency"), "currency", "three letters, e.g. USD")
+            self.report(ProblemCode.VALUE_INVALID, f"currency {currency!r} is not an ISO 4217 code",
+                        "currency", doc.lines.get("currency"), "three letters, e.g. USD")
         id_column = self.text(doc, "id_column", "")
         tier = self.tier(doc)
         unallocated_text = self.text(doc, "unallocated", "") or UnallocatedRule.REJECT.value
         try:
             unallocated = UnallocatedRule(unallocated_text.lower())
         except ValueError:
-            self.add(ProblemCode.VALUE_INVALID, f"unallocated {unallocated_text!r} is not one of business_line, reject",
-                     doc.lines.get("unallocated"), "unallocated")
+            self.report(ProblemCode.VALUE_INVALID,
+                        f"unallocated {unallocated_text!r} is not one of business_line, reject", "unallocated",
+                        doc.lines.get("unallocated"))
             unallocated = UnallocatedRule.REJECT
         splits = self.splits(doc)
         excluded = self.charge_categories(doc)
@@ -445,66 +404,67 @@ class _Reader:
             id_column=id_column, tier=tier, unallocated=unallocated, splits=splits,
             exclude_charge_categories=excluded), doc, "")
 
-    def build(self, make: Callable[[], Any], node: _Map, location: str) -> Any:
+    def build(self, make: Callable[[], Any], node: YamlMap, location: str) -> Any:
         if any(p.severity is Severity.ERROR for p in self.problems):
             return None
         try:
             return make()
         except ValueError as exc:  # a record invariant the checks above did not catch
-            self.add(ProblemCode.INCONSISTENT, str(exc), node.line, location)
+            self.report(ProblemCode.INCONSISTENT, str(exc), location, node.line)
             return None
 
     # pieces
 
-    def unknown_keys(self, node: _Map, location: str, allowed: Iterable[str], extra: str = "") -> None:
+    def unknown_keys(self, node: YamlMap, location: str, allowed: Iterable[str], extra: str = "") -> None:
         allowed = tuple(allowed)
         for key in node:
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(allowed)}"
                 where = f"{location}.{key}" if location else key
-                self.add(ProblemCode.UNKNOWN_KEY, f"unknown key {key!r}" + (f" {extra}" if extra else ""),
-                         node.lines[key], where, hint)
+                self.report(ProblemCode.UNKNOWN_KEY, f"unknown key {key!r}" + (f" {extra}" if extra else ""),
+                            where, node.lines[key], hint)
 
-    def text(self, node: _Map, key: str, location: str, *, required: bool = False) -> str | None:
+    def text(self, node: YamlMap, key: str, location: str, *, required: bool = False) -> str | None:
         where = f"{location}.{key}" if location else key
         if key not in node or node[key] is None:
             if required:
-                self.add(ProblemCode.VALUE_MISSING, f"{key!r} is required", node.line, where)
+                self.report(ProblemCode.VALUE_MISSING, f"{key!r} is required", where, node.line)
             return None
         value = node[key]
-        if isinstance(value, (_Map, _List)) or isinstance(value, bool):
-            self.add(ProblemCode.VALUE_INVALID, f"{key!r} must be a single text value", node.lines[key], where)
+        if isinstance(value, (YamlMap, YamlList)) or isinstance(value, bool):
+            self.report(ProblemCode.VALUE_INVALID, f"{key!r} must be a single text value", where, node.lines[key])
             return None
         text = _as_text(value).strip()
         if required and not text:
-            self.add(ProblemCode.VALUE_MISSING, f"{key!r} is empty", node.lines[key], where)
+            self.report(ProblemCode.VALUE_MISSING, f"{key!r} is empty", where, node.lines[key])
             return None
         return text or None
 
-    def texts(self, node: _Map, key: str, location: str) -> tuple[str, ...] | None:
+    def texts(self, node: YamlMap, key: str, location: str) -> tuple[str, ...] | None:
         """A text or a list of texts (numbers are taken as written)."""
         where = f"{location}.{key}" if location else key
         value = node[key]
-        values = list(value) if isinstance(value, _List) else [value]
+        values = list(value) if isinstance(value, YamlList) else [value]
         result: list[str] = []
         for item in values:
-            if item is None or isinstance(item, (_Map, _List, bool)) or not str(item).strip():
-                self.add(ProblemCode.VALUE_INVALID, f"{key!r} takes a text or a list of texts", node.lines[key], where)
+            if item is None or isinstance(item, (YamlMap, YamlList, bool)) or not str(item).strip():
+                self.report(ProblemCode.VALUE_INVALID, f"{key!r} takes a text or a list of texts", where,
+                            node.lines[key])
                 return None
             result.append(_as_text(item).strip())
         if not result:
-            self.add(ProblemCode.VALUE_MISSING, f"{key!r} is an empty list", node.lines[key], where)
+            self.report(ProblemCode.VALUE_MISSING, f"{key!r} is an empty list", where, node.lines[key])
             return None
         return tuple(result)
 
-    def columns(self, doc: _Map) -> tuple[tuple[str, str], ...]:
+    def columns(self, doc: YamlMap) -> tuple[tuple[str, str], ...]:
         if "columns" not in doc:
             return ()
         node = doc["columns"]
-        if not isinstance(node, _Map):
-            self.add(ProblemCode.VALUE_INVALID, "columns maps our column names to the file's headers",
-                     doc.lines["columns"], "columns", "e.g. columns: {quantity: Qty, cost_center: CC}")
+        if not isinstance(node, YamlMap):
+            self.report(ProblemCode.VALUE_INVALID, "columns maps our column names to the file's headers",
+                        "columns", doc.lines["columns"], "e.g. columns: {quantity: Qty, cost_center: CC}")
             return ()
         self.unknown_keys(node, "columns", USAGE_FIELDS)
         pairs = []
@@ -515,24 +475,24 @@ class _Reader:
                     pairs.append((key, header))
         return tuple(pairs)
 
-    def code_map(self, node: _Map, key: str, location: str) -> tuple[tuple[str, str], ...]:
+    def code_map(self, node: YamlMap, key: str, location: str) -> tuple[tuple[str, str], ...]:
         if key not in node or node[key] is None:
             return ()
         value = node[key]
-        if not isinstance(value, _Map):
-            self.add(ProblemCode.VALUE_INVALID, f"{key} maps values to business line codes", node.lines[key],
-                     location, 'e.g. {"ViennaAI": DATA, "*Finance": FIN}')
+        if not isinstance(value, YamlMap):
+            self.report(ProblemCode.VALUE_INVALID, f"{key} maps values to business line codes", location,
+                        node.lines[key], 'e.g. {"ViennaAI": DATA, "*Finance": FIN}')
             return ()
         pairs = []
         for found, code in value.items():
-            if code is None or isinstance(code, (_Map, _List, bool)) or not str(code).strip():
-                self.add(ProblemCode.VALUE_INVALID, f"value {found!r} must map to a business line code",
-                         value.lines[found], f"{location}.{found}")
+            if code is None or isinstance(code, (YamlMap, YamlList, bool)) or not str(code).strip():
+                self.report(ProblemCode.VALUE_INVALID, f"value {found!r} must map to a business line code",
+                            f"{location}.{found}", value.lines[found])
                 continue
             pairs.append((str(found).strip(), _as_text(code).strip()))
         return tuple(pairs)
 
-    def map_file(self, key: _Map, location: str) -> tuple[tuple[str, str], ...]:
+    def map_file(self, key: YamlMap, location: str) -> tuple[tuple[str, str], ...]:
         name = self.text(key, "map_file", location, required=True)
         if name is None:
             return ()
@@ -541,8 +501,8 @@ class _Reader:
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            self.add(ProblemCode.FILE_UNREADABLE, f"cannot read map file {name!r}: {exc}", key.lines["map_file"], where,
-                     "the path is relative to this YAML file")
+            self.report(ProblemCode.FILE_UNREADABLE, f"cannot read map file {name!r}: {exc}", where,
+                        key.lines["map_file"], "the path is relative to this YAML file")
             return ()
         rows = list(csv.reader(io.StringIO(text)))
         header = [h.strip().lower() for h in rows[0]] if rows else []
@@ -571,60 +531,60 @@ class _Reader:
             pairs.append((found, row[1].strip()))
         return tuple(pairs)
 
-    def business_line_keys(self, doc: _Map) -> tuple[BusinessLineKey, ...]:
+    def business_line_keys(self, doc: YamlMap) -> tuple[BusinessLineKey, ...]:
         if "business_line" not in doc or doc["business_line"] is None:
-            self.add(ProblemCode.VALUE_MISSING, "'business_line' is required: where a row names its business line",
-                     doc.line, "business_line", "e.g. business_line: [{tag: business_unit}]")
+            self.report(ProblemCode.VALUE_MISSING, "'business_line' is required: where a row names its business line",
+                        "business_line", doc.line, "e.g. business_line: [{tag: business_unit}]")
             return ()
         node = doc["business_line"]
-        items = node if isinstance(node, _List) else [node]
-        lines = node.lines if isinstance(node, _List) else [doc.lines["business_line"]]
+        items = node if isinstance(node, YamlList) else [node]
+        lines = node.lines if isinstance(node, YamlList) else [doc.lines["business_line"]]
         keys = []
         for i, (item, line) in enumerate(zip(items, lines)):
-            where = f"business_line[{i}]" if isinstance(node, _List) else "business_line"
-            if not isinstance(item, _Map):
-                self.add(ProblemCode.VALUE_INVALID, "each business line key is a mapping such as {tag: business_unit}",
-                         line, where)
+            where = f"business_line[{i}]" if isinstance(node, YamlList) else "business_line"
+            if not isinstance(item, YamlMap):
+                self.report(ProblemCode.VALUE_INVALID, "each business line key is a mapping such as {tag: business_unit}",
+                            where, line)
                 continue
             self.unknown_keys(item, where, ("tag", "column", "map", "map_file"))
             tag, column = self.text(item, "tag", where), self.text(item, "column", where)
             if (tag is None) == (column is None):
-                self.add(ProblemCode.VALUE_INVALID, "give exactly one of `tag:` or `column:`", item.line, where)
+                self.report(ProblemCode.VALUE_INVALID, "give exactly one of `tag:` or `column:`", where, item.line)
                 continue
             if "map" in item and "map_file" in item:
-                self.add(ProblemCode.INCONSISTENT, "give `map:` or `map_file:`, not both", item.line, where)
+                self.report(ProblemCode.INCONSISTENT, "give `map:` or `map_file:`, not both", where, item.line)
                 continue
             mapping = self.map_file(item, where) if "map_file" in item else self.code_map(item, "map", f"{where}.map")
-            keys.append(BusinessLineKey(tag=tag, column=column, map=mapping, source=self.ref(item.line, where)))
+            keys.append(BusinessLineKey(tag=tag, column=column, map=mapping, source=self.ref(where, item.line)))
         return tuple(keys)
 
-    def services(self, doc: _Map) -> tuple[ServiceRule, ...]:
+    def services(self, doc: YamlMap) -> tuple[ServiceRule, ...]:
         node = doc.get("services")
-        if not isinstance(node, _List) or not node:
-            self.add(ProblemCode.VALUE_MISSING if node is None else ProblemCode.VALUE_INVALID,
-                     "'services' is a list of rules mapping rows to catalogue services",
-                     doc.lines.get("services", doc.line), "services",
-                     'e.g. - {service_category: [Storage, Databases], service: CLOUD-DATA} then - {default: CLOUD}')
+        if not isinstance(node, YamlList) or not node:
+            self.report(ProblemCode.VALUE_MISSING if node is None else ProblemCode.VALUE_INVALID,
+                        "'services' is a list of rules mapping rows to catalogue services",
+                        "services", doc.lines.get("services", doc.line),
+                        'e.g. - {service_category: [Storage, Databases], service: CLOUD-DATA} then - {default: CLOUD}')
             return ()
         rules: list[ServiceRule] = []
         default_at: int | None = None
         for i, item in enumerate(node):
             where, line = f"services[{i}]", node.lines[i]
-            if not isinstance(item, _Map):
-                self.add(ProblemCode.VALUE_INVALID, "each service rule is a mapping", line, where)
+            if not isinstance(item, YamlMap):
+                self.report(ProblemCode.VALUE_INVALID, "each service rule is a mapping", where, line)
                 continue
             self.unknown_keys(item, where, ("service", "default", *MATCHERS))
             if default_at is not None:
-                self.add(ProblemCode.INCONSISTENT, f"this rule comes after the default rule (services[{default_at}]) "
-                         "and can never match", line, where, "put `- {default: …}` last")
+                self.report(ProblemCode.INCONSISTENT, f"this rule comes after the default rule (services[{default_at}]) "
+                            "and can never match", where, line, "put `- {default: …}` last")
                 continue
             if "default" in item:
                 code = self.text(item, "default", where, required=True)
                 if len(item) > 1:
-                    self.add(ProblemCode.INCONSISTENT, "a default rule has no other keys", line, where)
+                    self.report(ProblemCode.INCONSISTENT, "a default rule has no other keys", where, line)
                     continue
                 if code is not None:
-                    rules.append(ServiceRule(service=code, source=self.ref(line, where)))
+                    rules.append(ServiceRule(service=code, source=self.ref(where, line)))
                     default_at = i
                 continue
             code = self.text(item, "service", where, required=True)
@@ -635,92 +595,92 @@ class _Reader:
                     if values is not None:
                         match.append((column, values))
             if not match and not [k for k in item if k in MATCHERS]:
-                self.add(ProblemCode.VALUE_MISSING, "a service rule needs something to match "
-                         f"({', '.join(MATCHERS)}) or is `default:`", line, where)
+                self.report(ProblemCode.VALUE_MISSING, "a service rule needs something to match "
+                            f"({', '.join(MATCHERS)}) or is `default:`", where, line)
                 continue
             if code is not None and match:
-                rules.append(ServiceRule(service=code, match=tuple(match), source=self.ref(line, where)))
+                rules.append(ServiceRule(service=code, match=tuple(match), source=self.ref(where, line)))
         return tuple(rules)
 
-    def quantity(self, doc: _Map) -> tuple[str, ...]:
+    def quantity(self, doc: YamlMap) -> tuple[str, ...]:
         if "quantity" not in doc or doc["quantity"] is None:
             return DEFAULT_QUANTITY
         return self.texts(doc, "quantity", "") or DEFAULT_QUANTITY
 
-    def tier(self, doc: _Map) -> TierRule | None:
+    def tier(self, doc: YamlMap) -> TierRule | None:
         if "tier" not in doc or doc["tier"] is None:
             return None
         node = doc["tier"]
-        if not isinstance(node, _Map):
-            self.add(ProblemCode.VALUE_INVALID, "tier is {value: CODE} or {tag: KEY}", doc.lines["tier"], "tier")
+        if not isinstance(node, YamlMap):
+            self.report(ProblemCode.VALUE_INVALID, "tier is {value: CODE} or {tag: KEY}", "tier", doc.lines["tier"])
             return None
         self.unknown_keys(node, "tier", ("value", "tag"))
         value, tag = self.text(node, "value", "tier"), self.text(node, "tag", "tier")
         if (value is None) == (tag is None):
-            self.add(ProblemCode.VALUE_INVALID, "give exactly one of `value:` or `tag:`", node.line, "tier")
+            self.report(ProblemCode.VALUE_INVALID, "give exactly one of `value:` or `tag:`", "tier", node.line)
             return None
-        return TierRule(value=value, tag=tag, source=self.ref(node.line, "tier"))
+        return TierRule(value=value, tag=tag, source=self.ref("tier", node.line))
 
-    def splits(self, doc: _Map) -> tuple[SplitRule, ...]:
+    def splits(self, doc: YamlMap) -> tuple[SplitRule, ...]:
         if "splits" not in doc or doc["splits"] is None:
             return ()
         node = doc["splits"]
-        if not isinstance(node, _List):
-            self.add(ProblemCode.VALUE_INVALID, "splits is a list of {sub_account_id: …, shares: {CODE: percent}}",
-                     doc.lines["splits"], "splits")
+        if not isinstance(node, YamlList):
+            self.report(ProblemCode.VALUE_INVALID, "splits is a list of {sub_account_id: …, shares: {CODE: percent}}",
+                        "splits", doc.lines["splits"])
             return ()
         rules: list[SplitRule] = []
         seen: dict[str, str] = {}
         for i, item in enumerate(node):
             where, line = f"splits[{i}]", node.lines[i]
-            if not isinstance(item, _Map):
-                self.add(ProblemCode.VALUE_INVALID, "each split is a mapping", line, where)
+            if not isinstance(item, YamlMap):
+                self.report(ProblemCode.VALUE_INVALID, "each split is a mapping", where, line)
                 continue
             self.unknown_keys(item, where, ("sub_account_id", "shares"))
             accounts = self.texts(item, "sub_account_id", where) if "sub_account_id" in item else None
             if "sub_account_id" not in item:
-                self.add(ProblemCode.VALUE_MISSING, "a split names the sub account(s) it shares", line, where)
+                self.report(ProblemCode.VALUE_MISSING, "a split names the sub account(s) it shares", where, line)
             for account in accounts or ():
                 if account in seen:
-                    self.add(ProblemCode.DUPLICATE, f"sub account {account} is already split by {seen[account]}",
-                             item.lines["sub_account_id"], f"{where}.sub_account_id")
+                    self.report(ProblemCode.DUPLICATE, f"sub account {account} is already split by {seen[account]}",
+                                f"{where}.sub_account_id", item.lines["sub_account_id"])
                 seen.setdefault(account, where)
             shares = self.shares(item, where)
             if accounts and shares:
-                rules.append(SplitRule(sub_account_ids=accounts, shares=shares, source=self.ref(line, where)))
+                rules.append(SplitRule(sub_account_ids=accounts, shares=shares, source=self.ref(where, line)))
         return tuple(rules)
 
-    def shares(self, item: _Map, where: str) -> tuple[tuple[str, Decimal], ...] | None:
+    def shares(self, item: YamlMap, where: str) -> tuple[tuple[str, Decimal], ...] | None:
         node = item.get("shares")
         location = f"{where}.shares"
-        if not isinstance(node, _Map) or not node:
-            self.add(ProblemCode.VALUE_MISSING, "shares maps business line codes to percentages",
-                     item.lines.get("shares", item.line), location, "e.g. shares: {FIN: 60, OPS: 40}")
+        if not isinstance(node, YamlMap) or not node:
+            self.report(ProblemCode.VALUE_MISSING, "shares maps business line codes to percentages",
+                        location, item.lines.get("shares", item.line), "e.g. shares: {FIN: 60, OPS: 40}")
             return None
         shares: list[tuple[str, Decimal]] = []
         ok = True
         for code, value in node.items():
             line = node.lines[code]
             if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-                self.add(ProblemCode.VALUE_INVALID, f"share of {code} must be a number of percent, not {value!r}",
-                         line, f"{location}.{code}")
+                self.report(ProblemCode.VALUE_INVALID, f"share of {code} must be a number of percent, not {value!r}",
+                            f"{location}.{code}", line)
                 ok = False
                 continue
             percent = Decimal(value)
             if not 0 < percent <= 100:
-                self.add(ProblemCode.PERCENT_OUT_OF_RANGE, f"share of {code} is {percent}%; it must be above 0 and at most 100",
-                         line, f"{location}.{code}")
+                self.report(ProblemCode.PERCENT_OUT_OF_RANGE,
+                            f"share of {code} is {percent}%; it must be above 0 and at most 100", f"{location}.{code}", line)
                 ok = False
                 continue
             shares.append((str(code), percent))
         total = sum((p for _, p in shares), Decimal(0))
         if ok and total != 100:
-            self.add(ProblemCode.PERCENTS_NOT_100, f"shares sum to {total}%, not 100%", node.line, location,
-                     " + ".join(f"{c} {p}" for c, p in shares))
+            self.report(ProblemCode.PERCENTS_NOT_100, f"shares sum to {total}%, not 100%", location, node.line,
+                        " + ".join(f"{c} {p}" for c, p in shares))
             return None
         return tuple(shares) if ok else None
 
-    def charge_categories(self, doc: _Map) -> tuple[str, ...]:
+    def charge_categories(self, doc: YamlMap) -> tuple[str, ...]:
         if "exclude_charge_categories" not in doc or doc["exclude_charge_categories"] is None:
             return ()
         values = self.texts(doc, "exclude_charge_categories", "") or ()
@@ -728,9 +688,9 @@ class _Reader:
         for value in values:
             match = next((c for c in CHARGE_CATEGORIES if c.lower() == value.lower()), None)
             if match is None:
-                self.add(ProblemCode.VALUE_INVALID, f"{value!r} is not a FOCUS ChargeCategory",
-                         doc.lines["exclude_charge_categories"], "exclude_charge_categories",
-                         f"one of {', '.join(CHARGE_CATEGORIES)}")
+                self.report(ProblemCode.VALUE_INVALID, f"{value!r} is not a FOCUS ChargeCategory",
+                            "exclude_charge_categories", doc.lines["exclude_charge_categories"],
+                            f"one of {', '.join(CHARGE_CATEGORIES)}")
             else:
                 result.append(match)
         return tuple(result)

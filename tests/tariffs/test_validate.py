@@ -347,3 +347,12 @@ def test_validate_subscriptions(tmp_path):
     assert [(p.code, p.source.row, p.source.column) for p in problems] == [
         (ProblemCode.UNKNOWN_SERVICE, 3, "service"), (ProblemCode.UNKNOWN_TIER, 4, "tier")]
     assert "did you mean 'VM'" in problems[0].hint and "gold, silver" in problems[1].hint
+
+
+def test_an_impossible_date_is_a_problem_not_a_crash(tmp_path):
+    from tariffs.load import load_catalogue
+
+    (tmp_path / "bad.yaml").write_text(
+        'tariffs:\n  - service: X\n    version: "1"\n    effective_from: 2026-13-01\n    currency: USD\n    tiers: {}\n')
+    _, problems = load_catalogue(tmp_path)
+    assert any(p.code.value == "not-a-date" and "2026-13-01" in p.message for p in problems)
