@@ -23,3 +23,17 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip())
     return path
+
+
+def load_two_business_lines(db_url: str, folder: Path) -> None:
+    """The small organisation many tests start from: FIN (cost centre CC-100) and OPS (CC-200)."""
+    run(db_url, "org", "load", write(folder / "bl.csv", """
+        business_line,name,head_name,head_email,division
+        FIN,Finance,Ada Lovelace,ada@example.com,Corporate
+        OPS,Operations,Grace Hopper,grace@example.com,Operations
+    """))
+    run(db_url, "org", "load", write(folder / "cc.csv", """
+        cost_center,name,business_line,gl_cost_center
+        CC-100,Accounting,FIN,100100
+        CC-200,Plant,OPS,200100
+    """))

@@ -6,28 +6,17 @@ DESK 2026.1 gold: monthly fee 470.00; NETWORK fees as in examples/tariffs/networ
 
 import re
 
-from tests.cli_helpers import run, write
+from tests.cli_helpers import load_two_business_lines, run, write
 from tests.conftest import EXAMPLE_TARIFFS
 
 
 def setup_store(db_url, tmp_path):
-    write(tmp_path / "bl.csv", """
-        business_line,name,head_name,head_email,division
-        FIN,Finance,Ada Lovelace,ada@example.com,Corporate
-        OPS,Operations,Grace Hopper,grace@example.com,Operations
-    """)
-    write(tmp_path / "cc.csv", """
-        cost_center,name,business_line,gl_cost_center
-        CC-100,Accounting,FIN,100100
-        CC-200,Plant,OPS,200100
-    """)
+    load_two_business_lines(db_url, tmp_path)
     write(tmp_path / "subs.csv", """
         business_line,service,tier,effective_from
         FIN,DESK,gold,2026-01-01
         OPS,DESK,gold,2026-01-01
     """)
-    run(db_url, "org", "load", tmp_path / "bl.csv")
-    run(db_url, "org", "load", tmp_path / "cc.csv")
     run(db_url, "tariffs", "load", EXAMPLE_TARIFFS)
     run(db_url, "subscriptions", "load", tmp_path / "subs.csv")
 

@@ -17,7 +17,7 @@ import pytest
 
 from billing.money import D, round_to_step
 from billing.periods import month_range
-from tests.cli_helpers import run, write
+from tests.cli_helpers import load_two_business_lines, run, write
 from tests.conftest import EXAMPLE_TARIFFS
 
 HISTORY = month_range("2025-01", "2026-12")
@@ -43,16 +43,7 @@ def monthly_volume(base: int, index: int) -> str:
 
 
 def build_history(db_url: str, folder: Path) -> None:
-    write(folder / "bl.csv", """
-        business_line,name,head_name,head_email,division
-        FIN,Finance,Ada Lovelace,ada@example.com,Corporate
-        OPS,Operations,Grace Hopper,grace@example.com,Operations
-    """)
-    write(folder / "cc.csv", """
-        cost_center,name,business_line,gl_cost_center
-        CC-100,Accounting,FIN,100100
-        CC-200,Plant,OPS,200100
-    """)
+    load_two_business_lines(db_url, folder)
     write(folder / "subs.csv", """
         business_line,service,tier,effective_from
         FIN,VM,gold,2025-01-01
@@ -70,8 +61,6 @@ def build_history(db_url: str, folder: Path) -> None:
             volume = monthly_volume(base, index)
             rows.append(f"{line}-{service}-{month},{month}-15,{line},{service},{volume},{unit},{volume if priced_by_cost else ''}")
     (folder / "usage.csv").write_text("\n".join(rows) + "\n")
-    run(db_url, "org", "load", folder / "bl.csv")
-    run(db_url, "org", "load", folder / "cc.csv")
     run(db_url, "tariffs", "load", EXAMPLE_TARIFFS)
     run(db_url, "subscriptions", "load", folder / "subs.csv")
     run(db_url, "usage", "load", folder / "usage.csv", "--source", "planning-test")

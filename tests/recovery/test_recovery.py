@@ -24,7 +24,7 @@ from billing.jobs.recovery import business_line_allocations, recovery_summary_li
 from billing.store.charges import month_charges
 from billing.store.db import open_store
 from billing.store.documents import documents_for_month
-from tests.cli_helpers import run, write
+from tests.cli_helpers import load_two_business_lines, run, write
 from tests.conftest import EXAMPLE_TARIFFS
 
 RULES = """
@@ -49,16 +49,7 @@ RULES = """
 
 
 def setup_month(db_url, tmp_path, tariffs=EXAMPLE_TARIFFS, *, drivers="FIN,30\nOPS,70"):
-    write(tmp_path / "bl.csv", """
-        business_line,name,head_name,head_email,division
-        FIN,Finance,Ada Lovelace,ada@example.com,Corporate
-        OPS,Operations,Grace Hopper,grace@example.com,Operations
-    """)
-    write(tmp_path / "cc.csv", """
-        cost_center,name,business_line,gl_cost_center
-        CC-100,Accounting,FIN,100100
-        CC-200,Plant,OPS,200100
-    """)
+    load_two_business_lines(db_url, tmp_path)
     write(tmp_path / "subs.csv", """
         business_line,service,tier,effective_from
         FIN,DESK,gold,2026-01-01
@@ -81,8 +72,6 @@ def setup_month(db_url, tmp_path, tariffs=EXAMPLE_TARIFFS, *, drivers="FIN,30\nO
     write(tmp_path / "drivers.csv", "month,driver,business_line,value\n"
           + "".join(f"2026-03,headcount,{line}\n" for line in drivers.split("\n")))
     write(tmp_path / "rules" / "rules.yaml", RULES)
-    run(db_url, "org", "load", tmp_path / "bl.csv")
-    run(db_url, "org", "load", tmp_path / "cc.csv")
     run(db_url, "tariffs", "load", tariffs)
     run(db_url, "subscriptions", "load", tmp_path / "subs.csv")
     run(db_url, "usage", "load", tmp_path / "usage.csv", "--source", "network")
