@@ -17,7 +17,7 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_TARIFFS = ROOT / "examples" / "tariffs"
 EXAMPLE_SOURCES = ROOT / "examples" / "sources"
-FOCUS_SAMPLE = ROOT.parent / "shared" / "data" / "focus" / "focus-1.0_sample_aws-microsoft-oracle_1000rows.csv"
+FOCUS_SAMPLE = ROOT / "tests" / "data" / "focus" / "focus-1.0_sample_aws-microsoft-oracle_1000rows.csv"
 
 PG_URL = os.environ.get("CHARGEBACK_TEST_PG_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])

@@ -36,7 +36,6 @@ def month_total(db_url, month):
     return Decimal(found.group(1).replace(",", "")) if found else Decimal(0)
 
 
-@pytest.mark.skipif(not FOCUS_SAMPLE.exists(), reason="the shared FOCUS sample is not beside the repository")
 def test_focus_sample_reconciles_to_billed_cost_with_markup(db_url, tmp_path):
     base_store(db_url, tmp_path)
     out = run(db_url, "usage", "load", FOCUS_SAMPLE, "--source", "focus-cloud", "--sources", EXAMPLE_SOURCES).stdout

@@ -26,7 +26,7 @@ from tariffs.model import Catalogue, Service, ServiceKind, ServiceLevel, Tier, U
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_SOURCES = ROOT / "examples" / "sources"
-FOCUS_SAMPLE = ROOT.parent / "shared" / "data" / "focus" / "focus-1.0_sample_aws-microsoft-oracle_1000rows.csv"
+FOCUS_SAMPLE = ROOT / "tests" / "data" / "focus" / "focus-1.0_sample_aws-microsoft-oracle_1000rows.csv"
 
 
 def service(code: str, unit: str, tiers: tuple[str, ...]) -> Service:
