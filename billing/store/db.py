@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing.problems import ChargebackError
@@ -32,11 +32,15 @@ def make_engine(url: str) -> Engine:
         raise ChargebackError(f"not a database URL: {url!r} (e.g. sqlite:///chargeback.db)") from None
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed)
-        event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        engine = create_engine(parsed, pool_pre_ping=True)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed)
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, ImportError):
+        raise ChargebackError(f"{parsed.drivername!r} is not a database this engine can use: "
+                              f"give sqlite:///file.db or postgresql://user@host/db") from None
     return engine
 
 
