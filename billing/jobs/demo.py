@@ -54,7 +54,7 @@ class DemoResult:
 
 def _write_budget(session, path: Path, month: str) -> Path | None:
     """A budget for ``month``'s fiscal year: each business line × service × month at last
-    year's actual charges plus 4 %, as a planner might start one. None without a year of history."""
+    year's actual charges plus 12 % (the demo's usage grows about 1 % a month), as a planner might start one. None without a year of history."""
     start = int(audit.get_setting(session, "fiscal_year_start_month"))
     months = fiscal_months(fiscal_year(month, start), start)
     rows = []
@@ -64,7 +64,7 @@ def _write_budget(session, path: Path, month: str) -> Path | None:
             if charge.charging_mode == "chargeback":
                 key = (charge.business_line, charge.service)
                 figures[key] = figures.get(key, Decimal(0)) + charge.amount
-        rows += [(line, service, budget_month, round_minor(amount * Decimal("1.04"), "USD"))
+        rows += [(line, service, budget_month, round_minor(amount * Decimal("1.12"), "USD"))
                  for (line, service), amount in sorted(figures.items()) if amount > 0]
     if not rows:
         return None
@@ -150,7 +150,7 @@ def run_demo(
     budget = step(_write_budget, inputs / "budget.csv", final)
     if budget is not None:
         loaded = step(load_budget_file, budget)
-        echo(f"Budget for fiscal year {', '.join(map(str, loaded.fiscal_years))} loaded ({loaded.lines:,} lines: last year's actuals + 4 %)")
+        echo(f"Budget for fiscal year {', '.join(map(str, loaded.fiscal_years))} loaded ({loaded.lines:,} lines: last year's actuals + 12 %)")
     echo("")
     for text in step(review_stored_month, final, rules_path=rules.parent):
         echo(text)
