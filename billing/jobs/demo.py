@@ -54,7 +54,8 @@ class DemoResult:
 
 def _write_budget(session, path: Path, month: str) -> Path | None:
     """A budget for ``month``'s fiscal year: each business line × service × month at last
-    year's actual charges plus 12 % (the demo's usage grows about 1 % a month), as a planner might start one. None without a year of history."""
+    year's actual charges plus 12 % (the demo's usage grows about 1 % a month), as a planner
+    might start one. None without a year of history."""
     start = int(audit.get_setting(session, "fiscal_year_start_month"))
     months = fiscal_months(fiscal_year(month, start), start)
     rows = []
