@@ -1,5 +1,7 @@
 """Organisation, catalogue and subscriptions through the command, on every store backend."""
 
+import shutil
+
 from tariffs.load import load_catalogue
 from tests.cli_helpers import run, write
 from tests.conftest import EXAMPLE_TARIFFS
@@ -101,9 +103,8 @@ def test_subscription_to_an_unknown_tier_is_refused(db_url, tmp_path):
     assert "platinum" in result.stderr and "XXX" in result.stderr
 
 
-def test_a_tariff_version_that_priced_usage_cannot_change(db_url, tmp_path):
-    import shutil
-
+def desk_priced_in_march(db_url, tmp_path):
+    """A store whose DESK 2026.1 tariff (from a copy of the examples) priced March 2026."""
     lines, centers = org_files(tmp_path)
     run(db_url, "org", "load", lines)
     run(db_url, "org", "load", centers)
@@ -116,6 +117,11 @@ def test_a_tariff_version_that_priced_usage_cannot_change(db_url, tmp_path):
     """)
     run(db_url, "subscriptions", "load", tmp_path / "subs.csv")
     run(db_url, "month", "run", "2026-03")
+    return catalogue
+
+
+def test_a_tariff_version_that_priced_usage_cannot_change(db_url, tmp_path):
+    catalogue = desk_priced_in_march(db_url, tmp_path)
     desk = catalogue / "desk.yaml"
     desk.write_text(desk.read_text().replace('"470.00"', '"480.00"', 1))
     refused = run(db_url, "tariffs", "load", catalogue, ok=False)
@@ -124,20 +130,7 @@ def test_a_tariff_version_that_priced_usage_cannot_change(db_url, tmp_path):
 
 
 def test_a_version_in_use_may_be_given_an_end_so_a_new_one_can_follow(db_url, tmp_path):
-    import shutil
-
-    lines, centers = org_files(tmp_path)
-    run(db_url, "org", "load", lines)
-    run(db_url, "org", "load", centers)
-    catalogue = tmp_path / "tariffs"
-    shutil.copytree(EXAMPLE_TARIFFS, catalogue)
-    run(db_url, "tariffs", "load", catalogue)
-    write(tmp_path / "subs.csv", """
-        business_line,service,tier,effective_from
-        FIN,DESK,gold,2026-01-01
-    """)
-    run(db_url, "subscriptions", "load", tmp_path / "subs.csv")
-    run(db_url, "month", "run", "2026-03")
+    catalogue = desk_priced_in_march(db_url, tmp_path)
     desk = catalogue / "desk.yaml"
     text = desk.read_text()
     # End 2026.1 on 2026-12-31 and add 2027.1 with a dearer gold fee.
