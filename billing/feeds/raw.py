@@ -4,10 +4,11 @@ A :class:`Table` is a header plus batches of string columns ``c0 … c{n-1}``, e
 ``row_no``: the 1-based physical line (CSV) or sheet row (.xlsx) where the record starts,
 the header being row 1. Every value stays text here; the mappings validate it.
 
-CSV goes through ``polars.scan_csv(...).collect_batches()`` (streaming engine, bounded memory)
-with no schema inference. A quoted value may hold line breaks; such a record spans several
-physical lines and later records are numbered by counting those breaks, so row numbers stay
-those of a text editor. Lines that are entirely empty are skipped and counted.
+CSV is read in blocks of 4 MB that end where a record ends (a line break after an even
+number of double quotes), each parsed by polars with no schema inference, so memory stays
+bounded by a block and a batch. A quoted value may hold line breaks; such a record spans
+several physical lines and later records are numbered by counting those breaks, so row
+numbers stay those of a text editor. Lines that are entirely empty are skipped and counted.
 
 Before any parsing the file is checked to be text (UTF-8, no NUL bytes, not a workbook), so
 a binary or mis-encoded file gives one FILE_UNREADABLE problem, never a traceback.
@@ -32,6 +33,8 @@ EXTRA = "extra"
 
 _SURPLUS_FIELDS = 8  # fields beyond the header read to detect (and show) ragged CSV records
 _CHUNK = 1 << 20
+_BLOCK = 4 << 20  # CSV bytes parsed at a time
+_MAX_RECORD = 64 << 20  # a "record" this long means a quote that is never closed
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm"}
 
 
@@ -104,54 +107,123 @@ def _open_csv(path: Path, file: str) -> tuple[Table | None, list[Problem]]:
 
 def _csv_batches(path: Path, file: str, width: int, batch_rows: int) -> Iterator[RawBatch]:
     names = column_names(width + _SURPLUS_FIELDS)
-    scan = pl.scan_csv(
-        path,
-        has_header=False,
-        infer_schema=False,
-        schema={name: pl.String for name in names},
-        missing_columns="insert",
-        truncate_ragged_lines=True,
-        encoding="utf8",
-    )
+    schema = {name: pl.String for name in names}
+    surplus = names[width:]
     next_line = 1  # physical line where the next record starts; the first record is the header
-    last_row = 1
     header_pending = True
-    try:
-        for chunk in scan.collect_batches(chunk_size=batch_rows):
-            if chunk.height == 0:
-                continue
-            breaks = chunk.select(
-                pl.sum_horizontal(
-                    [pl.col(n).str.count_matches("\n", literal=True).fill_null(0) for n in names]
-                ).cast(pl.Int64).alias("breaks")
-            ).to_series()
-            starts = pl.int_range(0, chunk.height, dtype=pl.Int64, eager=True) + next_line + (breaks.cum_sum() - breaks)
-            next_line = int(starts[-1]) + int(breaks[-1]) + 1
-            frame = chunk.with_columns(starts.alias("row_no"))
-            if header_pending:
-                frame, header_pending = frame.slice(1), False
-            if frame.height == 0:
-                continue
-            last_row = int(frame.get_column("row_no")[-1])
-            surplus = names[width:]
-            frame = frame.select(
-                "row_no",
-                *[pl.col(n) for n in names[:width]],
-                pl.when(pl.any_horizontal([pl.col(n).is_not_null() for n in surplus]))
-                .then(pl.concat_str([pl.col(n).fill_null("") for n in surplus], separator=",").str.strip_chars_end(","))
-                .alias(EXTRA),
-            )
-            yield _without_blanks(frame, width)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        yield RawBatch(
-            frame=_empty(width),
-            problems=(Problem(
-                code=ProblemCode.FILE_UNREADABLE,
-                message=f"the CSV structure is broken after row {last_row}; nothing after it was read: {_short(exc)}",
-                source=SourceRef(file=file, row=last_row + 1),
-                hint="look for a quote (\") that is opened and never closed",
-            ),),
+    waiting: list[pl.DataFrame] = []  # records read but not yet given out, fewer than batch_rows
+    held = 0
+    for block in _record_blocks(path):
+        chunk: pl.DataFrame | None = None
+        failure: BaseException | None = None
+        if not isinstance(block, _Broken):
+            try:
+                chunk = pl.scan_csv(block, has_header=False, infer_schema=False, schema=schema,
+                                    missing_columns="insert", truncate_ragged_lines=True, encoding="utf8").collect()
+            except pl.exceptions.PolarsError as exc:
+                failure = exc
+        if chunk is None:
+            if held:
+                yield _without_blanks(pl.concat(waiting) if len(waiting) > 1 else waiting[0], width)
+            yield _broken(width, file, next_line, failure)
+            return
+        if chunk.height == 0:
+            continue
+        starts, next_line = _record_lines(chunk, names, block, next_line)
+        frame = chunk.with_columns(starts.alias("row_no"))
+        if header_pending:
+            frame, header_pending = frame.slice(1), False
+        if frame.height == 0:
+            continue
+        frame = frame.select(
+            "row_no",
+            *[pl.col(n) for n in names[:width]],
+            pl.when(pl.any_horizontal([pl.col(n).is_not_null() for n in surplus]))
+            .then(pl.concat_str([pl.col(n).fill_null("") for n in surplus], separator=",").str.strip_chars_end(","))
+            .alias(EXTRA),
         )
+        waiting.append(frame)
+        held += frame.height
+        while held >= batch_rows:
+            rows = pl.concat(waiting, rechunk=False) if len(waiting) > 1 else waiting[0]
+            yield _without_blanks(rows.slice(0, batch_rows), width)
+            rest = rows.slice(batch_rows)
+            waiting, held = ([rest] if rest.height else []), rest.height
+    if held:
+        yield _without_blanks(pl.concat(waiting) if len(waiting) > 1 else waiting[0], width)
+
+
+class _Broken:
+    """A quote opened and never closed: no record boundary in the rest of the file."""
+
+
+def _record_blocks(path: Path) -> Iterator[bytes | _Broken]:
+    """The file in blocks of about ``_BLOCK`` bytes, each ending where a record ends.
+
+    A line break ends a record when the double quotes before it are even in number (RFC 4180:
+    a quoted value's own quotes are doubled). The UTF-8 byte order mark is dropped.
+    """
+    with path.open("rb") as handle:
+        carry = b""
+        first = True
+        while data := handle.read(_BLOCK):
+            if first:
+                data, first = data.removeprefix(codecs.BOM_UTF8), False
+            buffer = carry + data
+            end = _last_record_end(buffer)
+            if end < 0:
+                if len(buffer) > _MAX_RECORD:
+                    yield _Broken()
+                    return
+                carry = buffer
+                continue
+            yield buffer[:end]
+            carry = buffer[end:]
+        if carry:
+            yield _Broken() if carry.count(b'"') % 2 else carry
+
+
+def _last_record_end(buffer: bytes) -> int:
+    """Position just after the last line break that ends a record, or -1."""
+    quotes = buffer.count(b'"')
+    after = 0  # quotes after the line break looked at
+    end = len(buffer)
+    while (at := buffer.rfind(b"\n", 0, end)) >= 0:
+        after += buffer.count(b'"', at, end)
+        if (quotes - after) % 2 == 0:
+            return at + 1
+        end = at
+    return -1
+
+
+def _record_lines(chunk: pl.DataFrame, names: list[str], block: bytes, first_line: int) -> tuple[pl.Series, int]:
+    """The physical line where each record of ``block`` starts, and the line after the block.
+
+    When the block has as many lines as records, no value holds a line break and the lines
+    simply count up; otherwise each record's breaks are counted.
+    """
+    lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+    if lines == chunk.height:
+        return pl.int_range(first_line, first_line + lines, dtype=pl.Int64, eager=True), first_line + lines
+    breaks = chunk.select(
+        pl.sum_horizontal([pl.col(n).str.count_matches("\n", literal=True).fill_null(0) for n in names])
+        .cast(pl.Int64).alias("breaks")
+    ).to_series()
+    starts = pl.int_range(0, chunk.height, dtype=pl.Int64, eager=True) + first_line + (breaks.cum_sum() - breaks)
+    return starts, int(starts[-1]) + int(breaks[-1]) + 1
+
+
+def _broken(width: int, file: str, row: int, exc: BaseException | None = None) -> RawBatch:
+    """Nothing from physical line ``row`` on can be read as CSV records."""
+    if exc is None:
+        message = f"a double quote on row {row} or after it is never closed; nothing from row {row} on was read"
+    else:
+        message = f"the CSV structure is broken in rows from {row} on; nothing from row {row} on was read: {_short(exc)}"
+    return RawBatch(
+        frame=_empty(width),
+        problems=(Problem(code=ProblemCode.FILE_UNREADABLE, message=message, source=SourceRef(file=file, row=row),
+                          hint="look for a quote (\") that is opened and never closed"),),
+    )
 
 
 def _check_text(path: Path, file: str) -> Problem | None:
@@ -316,11 +388,17 @@ def _cell_text(value: object) -> str:
 
 
 def _without_blanks(frame: pl.DataFrame, width: int) -> RawBatch:
+    """Drop the records whose fields are all empty or spaces. Only records whose first field
+    is empty are looked at whole, so a normal batch costs one pass over one column."""
     names = column_names(width)
-    blank = ~pl.any_horizontal(
-        [pl.col(n).str.strip_chars().str.len_chars().fill_null(0) > 0 for n in names]
+    first_empty = pl.col(names[0]).is_null() | pl.col(names[0]).str.contains(r"^\s*$")
+    blank = first_empty & ~pl.any_horizontal(
+        [pl.col(n).str.strip_chars().str.len_chars().fill_null(0) > 0 for n in names[1:]]
         + [pl.col(EXTRA).is_not_null()]
     )
+    candidates = frame.select(first_empty.alias("_candidate")).to_series()
+    if not candidates.any():
+        return RawBatch(frame=frame)
     mask = frame.select(blank.alias("blank")).to_series()
     blanks = int(mask.sum())
     return RawBatch(frame=frame.filter(~mask) if blanks else frame, blank_rows=blanks)

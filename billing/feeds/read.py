@@ -7,26 +7,30 @@ the others. Nothing is lost: every record read is a good row, a rejected row (ER
 problem), a duplicate (DUPLICATE problem) or an excluded row (EXCLUDED warning), and
 :func:`~billing.feeds.reconcile.reconcile` adds the batches' tallies up to prove it.
 
-No I/O besides reading the file; no database. Memory is bounded by the batch size plus 16
-bytes per distinct record id seen so far in the file (a 64-bit hash and the row number,
-needed to find duplicates within it).
+No I/O besides reading the file; no database. Memory is bounded by the batch size plus about
+22 bytes per distinct record id seen so far in the file (a 64-bit hash and the row number in
+a hash table at most 75% full, needed to find duplicates within it: billing.feeds.first_seen).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
 from billing.feeds.context import MappingContext
+from billing.feeds.first_seen import FirstSeen
 from billing.feeds.focus import FocusMapping
-from billing.feeds.raw import open_table
+from billing.feeds.raw import RawBatch, open_table
 from billing.feeds.reconcile import Reconciliation
-from billing.feeds.rows import empty_rows, select_rows
+from billing.feeds.rows import Checked, empty_rows, select_rows
 from billing.feeds.sources import FeedFormat, SourceDefinition, check_source
 from billing.feeds.usage_format import UsageMapping
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
@@ -34,7 +38,8 @@ from billing.problems import Problem, ProblemCode, Severity, SourceRef
 __all__ = ["UsageBatch", "read_usage", "file_digest"]
 
 _CHUNK = 1 << 20
-_HASH_SEED = 0x5EED_F00D  # fixed: record id hashes are compared across batches of one file
+T = TypeVar("T")
+_AHEAD = 1  # batches checked ahead of the one being finished
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,12 +101,16 @@ def read_usage(
                 break
         return found
 
-    seen = _FirstSeen(file=table.file, column=mapping.id_header, recall=recall)
+    seen = FirstSeen(file=table.file, column=mapping.id_header, recall=recall)
     pending = problems  # file-level warnings go out with the first batch
     read = 0
     broken = False
-    for raw in table.batches(batch_rows):
-        batch = _batch(raw.frame, mapping, seen, pending, raw.problems, raw.blank_rows)
+    def check(frame: pl.DataFrame) -> tuple[Checked, pl.DataFrame]:
+        checked = mapping.check(frame)
+        return checked, seen.ids(checked.frame)
+
+    for raw, (checked, ids) in _checked_ahead(table.batches(batch_rows), check):
+        batch = _batch(checked, ids, mapping, seen, pending, raw.problems, raw.blank_rows)
         pending = []
         read += batch.rows_read
         broken = broken or bool(raw.problems)
@@ -123,11 +132,31 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _batch(raw: pl.DataFrame, mapping: UsageMapping | FocusMapping, seen: _FirstSeen, pending: list[Problem],
-           broken: tuple[Problem, ...], blank_rows: int) -> UsageBatch:
-    checked = mapping.check(raw)
+def _checked_ahead(batches: Iterator[RawBatch], check: Callable[[pl.DataFrame], T]) -> Iterator[tuple[RawBatch, T]]:
+    """Each batch with its checks, in file order. Reading the next batch and checking it run on
+    other threads meanwhile (polars works outside the GIL), so reading, validation and what
+    follows them (duplicates, storing) overlap."""
+    pool = ThreadPoolExecutor(max_workers=_AHEAD + 1, thread_name_prefix="check")
+    queue: deque[tuple[RawBatch, Future[T]]] = deque()
+    try:
+        reading = pool.submit(next, batches, None)
+        while (raw := reading.result()) is not None:
+            reading = pool.submit(next, batches, None)  # the next batch is read meanwhile
+            queue.append((raw, pool.submit(check, raw.frame)))
+            if len(queue) > _AHEAD:
+                raw, checked = queue.popleft()
+                yield raw, checked.result()
+        while queue:
+            raw, checked = queue.popleft()
+            yield raw, checked.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _batch(checked: Checked, ids: pl.DataFrame, mapping: UsageMapping | FocusMapping, seen: FirstSeen,
+           pending: list[Problem], broken: tuple[Problem, ...], blank_rows: int) -> UsageBatch:
     frame = checked.frame
-    duplicate, duplicate_problems = seen.check(frame)
+    duplicate, duplicate_problems = seen.check(ids)
     frame = frame.with_columns(duplicate.alias("duplicate"))
     status = frame.select(
         pl.col("duplicate").alias("d"),
@@ -153,80 +182,6 @@ def _batch(raw: pl.DataFrame, mapping: UsageMapping | FocusMapping, seen: _First
     )
     found = sorted([*checked.problems, *duplicate_problems], key=lambda p: p.source.row or 0)
     return UsageBatch(rows=rows, problems=(*pending, *found, *broken), rows_read=frame.height, tally=tally)
-
-
-class _FirstSeen:
-    """Record ids met so far in one file: the first occurrence wins, later ones are duplicates.
-
-    Earlier batches are kept as (64-bit hash, first row) pairs. A hash met again is checked
-    exactly: within a batch by comparing the ids, against an earlier batch by reading that
-    row's id again through ``recall``; a hash collision is therefore never a duplicate.
-    """
-
-    def __init__(self, *, file: str, column: str | None, recall: Callable[[set[int]], dict[int, str]]):
-        self.file = file
-        self.column = column
-        self.recall = recall
-        self.parts: list[pl.DataFrame] = []  # "_h" (UInt64), "_earlier" (Int64)
-
-    def check(self, frame: pl.DataFrame) -> tuple[pl.Series, list[Problem]]:
-        key = pl.col("key")
-        ids = frame.select("row_no", "key").with_columns(
-            pl.when(key.is_not_null()).then(key.hash(_HASH_SEED)).alias("_h")
-        )
-        ids = ids.with_columns(_first_in_batch(ids))
-        ids = ids.with_columns(self._earlier(ids))
-        ids = ids.with_columns(pl.coalesce("_earlier", "_first").alias("_original"))
-        duplicate = ids.select(
-            (key.is_not_null() & (pl.col("_original") < pl.col("row_no"))).alias("duplicate")
-        ).to_series()
-        self.parts.append(
-            ids.filter(key.is_not_null() & pl.col("_earlier").is_null() & (pl.col("_first") == pl.col("row_no")))
-            .select("_h", pl.col("row_no").alias("_earlier"))
-        )
-        if len(self.parts) > 8:
-            self.parts = [pl.concat(self.parts)]
-        problems = [
-            Problem(
-                code=ProblemCode.DUPLICATE,
-                message=f"record id {key!r} already appears on row {original}; this row is not loaded",
-                source=SourceRef(file=self.file, row=row_no, column=self.column),
-                hint="a record is loaded once; remove the repeated row or give it its own id",
-            )
-            for row_no, key, original in ids.filter(duplicate).select("row_no", "key", "_original").iter_rows()
-        ]
-        return duplicate, problems
-
-    def _earlier(self, ids: pl.DataFrame) -> pl.Series:
-        """First row of each id in earlier batches (null if none), hash hits confirmed by the id."""
-        earlier = pl.Series("_earlier", [None] * ids.height, dtype=pl.Int64)
-        if not self.parts:
-            return earlier
-        if len(self.parts) > 1:
-            self.parts = [pl.concat(self.parts)]
-        hits = (
-            ids.with_row_index("_at").filter(pl.col("_h").is_in(self.parts[0].get_column("_h").implode()))
-            .join(self.parts[0], on="_h", how="inner")
-        )
-        if hits.height == 0:
-            return earlier
-        known = self.recall(set(hits.get_column("_earlier").to_list()))
-        same = hits.filter(
-            pl.col("key") == pl.col("_earlier").replace_strict(known, default=None, return_dtype=pl.String)
-        )
-        return earlier.scatter(same.get_column("_at"), same.get_column("_earlier"))
-
-
-def _first_in_batch(ids: pl.DataFrame) -> pl.Series:
-    """First row of each row's id within the batch: by hash, then by the ids where a hash repeats."""
-    first = ids.select(pl.col("row_no").min().over("_h").alias("_first")).to_series()
-    repeated = ids.select(pl.col("_h").is_not_null() & (first < pl.col("row_no"))).to_series()
-    if not repeated.any():
-        return first
-    hashes = ids.filter(repeated).get_column("_h").unique().implode()
-    shared = ids.with_columns(first).with_row_index("_at").filter(pl.col("_h").is_in(hashes))
-    exact = shared.select("_at", pl.col("row_no").min().over("key").alias("_first"))
-    return first.scatter(exact.get_column("_at"), exact.get_column("_first"))
 
 
 def _only(problems: list[Problem], *, complete: bool = True) -> UsageBatch:

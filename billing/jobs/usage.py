@@ -128,7 +128,7 @@ def load_usage_file(
     result.feed_id = feed_id
     seen_ids: dict[str, pl.Series] = {}
     replaced: dict[int, None] = {}
-    daily: pl.DataFrame | None = None
+    daily: list[pl.DataFrame] = []  # daily sums per batch, folded together every few batches
     part_no = 0
     months: set[str] = set()
 
@@ -181,12 +181,14 @@ def load_usage_file(
         result.usage_rows += usage_store.insert_rows(session, feed_id, source.name, rows, part_no=part_no)
         result.quantity_loaded += _sum(rows, "quantity")
         result.cost_loaded += _sum(rows, "cost")
-        daily = _daily(rows if daily is None else pl.concat([daily, _daily(rows)]))
+        daily.append(_daily(rows))
+        if len(daily) >= _FOLD_EVERY:
+            daily = [_daily(pl.concat(daily))]
 
     if errors(file_problems):
         raise ProblemsError(file_problems, f"{path}: the file cannot be loaded; nothing was loaded")
-    if daily is not None:
-        usage_store.insert_daily(session, feed_id, source.name, daily)
+    if daily:
+        usage_store.insert_daily(session, feed_id, source.name, _daily(pl.concat(daily)))
     usage_store.mark_replaced(session, list(replaced), feed_id)
     usage_store.finish_feed(
         session, feed_id, months=sorted(months), rows_read=result.rows_read, rows_loaded=result.rows_loaded,
@@ -202,6 +204,7 @@ def load_usage_file(
     return result
 
 
+_FOLD_EVERY = 8
 DAILY_KEYS = ["usage_date", "business_line", "cost_center", "service", "tier"]
 
 

@@ -79,8 +79,10 @@ def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *
     ]
     ids: dict[int, int] = {}
     if values:
-        returned = session.execute(insert(t.Charge).returning(t.Charge.id, t.Charge.line_no, sort_by_parameter_order=True), values)
-        ids = {line_no: charge_id for charge_id, line_no in returned}
+        # a plain executemany, then one query for the ids: INSERT ... RETURNING over many rows
+        # is far slower (SQLAlchemy splices the returned rows batch by batch)
+        session.connection().execute(insert(t.Charge.__table__), values)
+        ids = dict(session.execute(select(t.Charge.line_no, t.Charge.id).where(t.Charge.run_id == run.id)).all())
     as_stored = (lambda d: d) if session.connection().dialect.name == "postgresql" else decimal_text
     shares = [
         (ids[charge.line_no], centers.get(share.cost_center), as_stored(share.quantity), as_stored(share.amount))

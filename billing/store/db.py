@@ -5,11 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +14,9 @@ from billing.problems import ChargebackError
 
 DEFAULT_URL = "sqlite:///chargeback.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
+HEAD = "0001"
+"""The newest migration's revision. A store already there opens without importing Alembic
+(about 0.7 s of every command's start); tests check it is Alembic's head."""
 
 
 def database_url(url: str | None = None) -> str:
@@ -53,7 +52,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -62,17 +63,23 @@ def alembic_config(engine: Engine) -> Config:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def head_revision(engine: Engine) -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
 
 def upgrade(engine: Engine) -> bool:
     """Bring the schema to the newest migration. True when anything was applied."""
-    if current_revision(engine) == head_revision(engine):
+    if current_revision(engine) == HEAD:
         return False
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
     return True
 

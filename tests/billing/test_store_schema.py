@@ -6,7 +6,7 @@ from decimal import Decimal
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from billing.store.db import make_engine, open_store, upgrade
+from billing.store.db import HEAD, current_revision, head_revision, make_engine, open_store, upgrade
 from billing.store.schema import Base, BusinessLine, CostEntry, CostFeed
 
 
@@ -17,6 +17,14 @@ def test_migrations_build_exactly_the_declared_tables(db_url):
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": False}), Base.metadata)
     assert diff == []
+
+
+def test_the_declared_head_is_the_newest_migration(db_url):
+    """A store at ``HEAD`` opens without running Alembic, so ``HEAD`` must be Alembic's head."""
+    engine = make_engine(db_url)
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == HEAD == head_revision(engine)
 
 
 def test_decimals_come_back_exact_with_their_scale(db_url):

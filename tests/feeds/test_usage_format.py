@@ -333,3 +333,30 @@ def test_file_digest_is_the_sha256_of_the_bytes(tmp_path):
     import hashlib
 
     assert file_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_records_read_in_small_blocks_keep_their_rows_and_line_breaks(tmp_path, ctx, internal, monkeypatch):
+    from billing.feeds import raw
+
+    text = '''
+        record_id,usage_date,cost_center,service,quantity,unit,description
+        a,2024-09-01,CC-100,STORAGE,1,GB,"two
+        lines, and ""quotes"""
+        b,2024-09-01,CC-100,STORAGE,x,GB,plain
+
+        c,2024-09-01,CC-100,STORAGE,2,GB,"three
+        more
+        lines"
+        d,2024-09-01,CC-100,STORAGE,y,GB,"never closed
+        e,2024-09-01,CC-100,STORAGE,3,GB,x
+    '''
+    path = write(tmp_path, "usage.csv", text)
+    whole = read(path, internal, ctx)
+    monkeypatch.setattr(raw, "_BLOCK", 5)
+    monkeypatch.setattr(raw, "_MAX_RECORD", 10_000)
+    for batch_rows in (1, 2, 100):
+        result = read(path, internal, ctx, batch_rows=batch_rows)
+        assert result.rows.get_column("row_no").to_list() == [2, 6]
+        assert result.by_id("a")["description"] == 'two\nlines, and "quotes"'
+        assert result.codes() == whole.codes() == [(4, "not-a-number", "quantity"), (9, "file-unreadable", None)]
+        assert "never closed; nothing from row 9 on was read" in result.problems[-1].message
