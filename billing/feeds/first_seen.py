@@ -60,6 +60,7 @@ class HashRows:
         """Every (position in ``hashes``, row) pair whose hash is stored."""
         hashes = np.asarray(hashes, dtype=np.uint64)
         maybe = np.flatnonzero(self._test(hashes))
+        maybe = maybe[np.argsort(hashes[maybe])]  # sorted needles search faster
         positions: list[np.ndarray] = []
         rows: list[np.ndarray] = []
         for run_hashes, run_rows in self._runs:
@@ -95,7 +96,7 @@ class HashRows:
     def _resize(self) -> None:
         size = len(self._bits)
         while self.size * 32 > size * 8:
-            size *= 4
+            size *= 2
         self._bits = np.zeros(size, dtype=np.uint8)
         for run_hashes, _ in self._runs:
             self._set(run_hashes)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -133,57 +135,74 @@ def load_usage_file(
     months: set[str] = set()
 
     file_problems: list[Problem] = []
-    for batch in read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress):
-        tally = batch.tally
-        result.rows_read += tally.rows_read
-        result.rows_loaded += tally.good
-        result.rows_rejected += tally.rejected
-        result.rows_duplicate += tally.duplicates
-        result.rows_excluded += tally.excluded
-        result.quantity_read += tally.quantity_read
-        result.cost_read += tally.cost_read
-        result.problem_count += len(batch.problems)
-        result.problems += list(batch.problems[: max(0, PROBLEMS_KEPT - len(result.problems))])
-        file_problems += [p for p in batch.problems if p.code in FILE_LEVEL]
-        usage_store.insert_rejects(session, feed_id, errors(batch.problems))
-        if strict and errors(batch.problems):
-            raise ProblemsError(result.problems, f"{path}: bad rows and --strict: nothing was loaded")
-        rows = batch.rows
-        if rows.height == 0:
-            continue
-        rows = rows.with_columns(pl.col("usage_date").dt.strftime("%Y-%m").alias("_month"))
-        batch_months = set(rows["_month"].unique().to_list())
-        shut = sorted(batch_months & closed)
-        if shut:
-            count = rows.filter(pl.col("_month").is_in(shut)).height
-            raise ChargebackError(
-                f"{path}: {count:,} row(s) fall in the closed month {', '.join(shut)}; closed months never change. "
-                f"Date corrections in an open month (or issue a credit note with `chargeback adjust`), "
-                f"or ask finance to reopen {shut[0]}"
-            )
-        for month in sorted(batch_months - months):
-            previous = [f for f in usage_store.active_feeds_for(session, source.name, {month}) if f.id != feed_id]
-            excluded = {feed_id} | ({f.id for f in previous} if replace else set())
-            if replace:
-                replaced.update(dict.fromkeys(f.id for f in previous))
-            seen_ids[month] = usage_store.record_ids(session, source.name, month, exclude_feeds=excluded)
-            months.add(month)
-        duplicate_mask = pl.repeat(False, rows.height, eager=True)
-        for month in batch_months:
-            if seen_ids[month].len():
-                duplicate_mask = duplicate_mask | ((rows["_month"] == month) & rows["record_id"].is_in(seen_ids[month].implode()))
-        if duplicate_mask.any():
-            skipped = rows.filter(duplicate_mask)["row_no"].n_unique()
-            result.rows_duplicate += skipped
-            result.rows_loaded -= skipped
-        rows = rows.filter(~duplicate_mask).drop("_month")
-        part_no += 1
-        result.usage_rows += usage_store.insert_rows(session, feed_id, source.name, rows, part_no=part_no)
-        result.quantity_loaded += _sum(rows, "quantity")
-        result.cost_loaded += _sum(rows, "cost")
-        daily.append(_daily(rows))
-        if len(daily) >= _FOLD_EVERY:
-            daily = [_daily(pl.concat(daily))]
+    # Encoding a batch as Parquet and summing it per day run on another thread while the next
+    # batch is read and checked; the session is used on this thread only.
+    storing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+    queued: deque[tuple[int, Future]] = deque()
+
+    def store(keep: int) -> None:
+        nonlocal daily
+        while len(queued) > keep:
+            number, encoded = queued.popleft()
+            parts, sums = encoded.result()
+            result.usage_rows += usage_store.insert_rows(session, feed_id, source.name, parts, part_no=number)
+            daily.append(sums)
+            if len(daily) >= _FOLD_EVERY:
+                daily = [_daily(pl.concat(daily))]
+
+    try:
+        for batch in read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress):
+            tally = batch.tally
+            result.rows_read += tally.rows_read
+            result.rows_loaded += tally.good
+            result.rows_rejected += tally.rejected
+            result.rows_duplicate += tally.duplicates
+            result.rows_excluded += tally.excluded
+            result.quantity_read += tally.quantity_read
+            result.cost_read += tally.cost_read
+            result.problem_count += len(batch.problems)
+            result.problems += list(batch.problems[: max(0, PROBLEMS_KEPT - len(result.problems))])
+            file_problems += [p for p in batch.problems if p.code in FILE_LEVEL]
+            usage_store.insert_rejects(session, feed_id, errors(batch.problems))
+            if strict and errors(batch.problems):
+                raise ProblemsError(result.problems, f"{path}: bad rows and --strict: nothing was loaded")
+            rows = batch.rows
+            if rows.height == 0:
+                continue
+            by_month = dict(usage_store.month_parts(rows))
+            shut = sorted(by_month.keys() & closed)
+            if shut:
+                count = sum(by_month[month].height for month in shut)
+                raise ChargebackError(
+                    f"{path}: {count:,} row(s) fall in the closed month {', '.join(shut)}; closed months never change. "
+                    f"Date corrections in an open month (or issue a credit note with `chargeback adjust`), "
+                    f"or ask finance to reopen {shut[0]}"
+                )
+            for month in sorted(by_month.keys() - months):
+                previous = [f for f in usage_store.active_feeds_for(session, source.name, {month}) if f.id != feed_id]
+                excluded = {feed_id} | ({f.id for f in previous} if replace else set())
+                if replace:
+                    replaced.update(dict.fromkeys(f.id for f in previous))
+                seen_ids[month] = usage_store.record_ids(session, source.name, month, exclude_feeds=excluded)
+                months.add(month)
+            if any(seen_ids[month].len() for month in by_month):
+                kept = [
+                    part.filter(~pl.col("record_id").is_in(seen_ids[month].implode())) if seen_ids[month].len() else part
+                    for month, part in by_month.items()
+                ]
+                kept_rows = pl.concat(kept).sort("row_no", maintain_order=True)
+                skipped = rows["row_no"].n_unique() - kept_rows["row_no"].n_unique()
+                result.rows_duplicate += skipped
+                result.rows_loaded -= skipped
+                rows = kept_rows
+            result.quantity_loaded += _sum(rows, "quantity")
+            result.cost_loaded += _sum(rows, "cost")
+            part_no += 1
+            queued.append((part_no, storing.submit(_encode, rows)))
+            store(1)
+        store(0)
+    finally:
+        storing.shutdown(wait=True, cancel_futures=True)
 
     if errors(file_problems):
         raise ProblemsError(file_problems, f"{path}: the file cannot be loaded; nothing was loaded")
@@ -204,7 +223,13 @@ def load_usage_file(
     return result
 
 
-_FOLD_EVERY = 8
+_FOLD_EVERY = 4
+
+
+def _encode(rows: pl.DataFrame) -> tuple[list[tuple[str, int, bytes]], pl.DataFrame]:
+    """A batch's Parquet parts and its daily sums: pure, run on the storing thread."""
+    return usage_store.encode_rows(rows), _daily(rows)
+
 DAILY_KEYS = ["usage_date", "business_line", "cost_center", "service", "tier"]
 
 

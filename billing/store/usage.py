@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from billing.money import ZERO
+from billing.periods import first_day, last_day, month_of
 from billing.problems import Problem
 from billing.store import schema as t
 from billing.store.bulk import bulk_insert
@@ -119,16 +120,30 @@ def mark_replaced(session: Session, old_ids: list[int], new_id: int) -> None:
         session.execute(update(t.UsageFeed).where(t.UsageFeed.id.in_(old_ids)).values(status="replaced", replaced_by_id=new_id))
 
 
-def insert_rows(session: Session, feed_id: int, source: str, rows: pl.DataFrame, *, part_no: int) -> int:
-    """Store a batch of accepted rows (billing.feeds' row frame), one part per month."""
+def month_parts(frame: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
+    """``frame`` split by the month of its ``usage_date``, in month order (no text per row:
+    the months come from the distinct days)."""
+    days = frame.get_column("usage_date").unique().drop_nulls().to_list()
+    months = sorted({month_of(day) for day in days})
+    if len(months) <= 1:
+        return [(month, frame) for month in months]
+    return [(m, frame.filter(pl.col("usage_date").is_between(first_day(m), last_day(m)))) for m in months]
+
+
+def encode_rows(rows: pl.DataFrame) -> list[tuple[str, int, bytes]]:
+    """A batch of accepted rows (billing.feeds' row frame) as Parquet, one part per month:
+    (month, rows, bytes). Pure, so it can run on another thread while the next batch loads."""
     frame = rows.select(list(ROW_SCHEMA)).cast(ROW_SCHEMA)
-    months = frame.get_column("usage_date").dt.strftime("%Y-%m")
-    for month in sorted(months.unique().to_list()):
-        part = frame.filter(months == month)
+    return [(month, part.height, _to_parquet(part)) for month, part in month_parts(frame)]
+
+
+def insert_rows(session: Session, feed_id: int, source: str, parts: list[tuple[str, int, bytes]], *, part_no: int) -> int:
+    """Store the parts :func:`encode_rows` made of one batch; returns the rows stored."""
+    for month, count, data in parts:
         session.add(t.UsagePart(feed_id=feed_id, source=source, month=month, kind="rows", part_no=part_no,
-                                row_count=part.height, data=_to_parquet(part)))
+                                row_count=count, data=data))
     session.flush()
-    return frame.height
+    return sum(count for _, count, _ in parts)
 
 
 def insert_daily(session: Session, feed_id: int, source: str, daily: pl.DataFrame) -> None:
@@ -136,9 +151,8 @@ def insert_daily(session: Session, feed_id: int, source: str, daily: pl.DataFram
     from billing.rating import USAGE_SCHEMA
 
     frame = daily.select(list(USAGE_SCHEMA)).cast(USAGE_SCHEMA)
-    months = frame.get_column("usage_date").dt.strftime("%Y-%m")
-    for month in sorted(months.unique().to_list()):
-        part = frame.filter(months == month).sort(["usage_date", "business_line", "cost_center", "service", "tier"], nulls_last=True)
+    for month, part in month_parts(frame):
+        part = part.sort(["usage_date", "business_line", "cost_center", "service", "tier"], nulls_last=True)
         session.add(t.UsagePart(feed_id=feed_id, source=source, month=month, kind="daily", part_no=0,
                                 row_count=part.height, data=_to_parquet(part)))
     session.flush()
