@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ import polars as pl
 
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
 
-__all__ = ["RawBatch", "Table", "open_table", "column_names", "EXTRA"]
+__all__ = ["RawBatch", "Table", "FileScan", "scan_file", "digest", "open_table", "column_names", "EXTRA"]
 
 EXTRA = "extra"
 """Column holding the fields of a CSV record beyond the header's width (joined by commas)."""
@@ -60,12 +61,41 @@ class Table:
         return self.read(batch_rows)
 
 
+@dataclass(frozen=True, slots=True)
+class FileScan:
+    """One pass over a file's bytes: its SHA-256 (hex) and, for CSV, whether it is text."""
+
+    digest: str
+    problem: Problem | None  # why the file is not CSV text; None for text, and for workbooks
+
+
+def scan_file(path: Path) -> FileScan:
+    """Digest the file and (unless it is a workbook) check it is text, reading it once."""
+    if path.suffix.lower() in _WORKBOOK_SUFFIXES:
+        return FileScan(digest=digest(path), problem=None)
+    running = hashlib.sha256()
+    problem = _check_text(path, str(path), digest=running)
+    if problem is not None:  # the check stopped early: digest the whole file
+        return FileScan(digest=digest(path), problem=problem)
+    return FileScan(digest=running.hexdigest(), problem=None)
+
+
+def digest(path: Path) -> str:
+    """SHA-256 of the file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def column_names(width: int) -> list[str]:
     return [f"c{i}" for i in range(width)]
 
 
-def open_table(path: Path, *, sheet: str | None = None) -> tuple[Table | None, list[Problem]]:
-    """Open ``path`` (CSV, or .xlsx/.xlsm by suffix) and read its header.
+def open_table(path: Path, *, sheet: str | None = None, scan: FileScan | None = None) -> tuple[Table | None, list[Problem]]:
+    """Open ``path`` (CSV, or .xlsx/.xlsm by suffix) and read its header. ``scan``, when the
+    caller already has it, spares reading the file once more to check it is text.
 
     Returns ``(None, problems)`` when the file cannot be read as a table at all.
     """
@@ -79,14 +109,14 @@ def open_table(path: Path, *, sheet: str | None = None) -> tuple[Table | None, l
                                     "export the usage again; a feed starts with a header row")]
     if path.suffix.lower() in _WORKBOOK_SUFFIXES:
         return _open_xlsx(path, file, sheet)
-    return _open_csv(path, file)
+    return _open_csv(path, file, scan)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
 
 
-def _open_csv(path: Path, file: str) -> tuple[Table | None, list[Problem]]:
-    problem = _check_text(path, file)
+def _open_csv(path: Path, file: str, scan: FileScan | None) -> tuple[Table | None, list[Problem]]:
+    problem = scan.problem if scan is not None else _check_text(path, file)
     if problem is not None:
         return None, [problem]
     try:
@@ -226,8 +256,10 @@ def _broken(width: int, file: str, row: int, exc: BaseException | None = None) -
     )
 
 
-def _check_text(path: Path, file: str) -> Problem | None:
-    """One pass over the bytes: UTF-8 text without NUL bytes, not a workbook or UTF-16."""
+def _check_text(path: Path, file: str, *, digest=None) -> Problem | None:
+    """One pass over the bytes: UTF-8 text without NUL bytes, not a workbook or UTF-16.
+    ``digest`` (a hashlib object), when given, is fed every byte read; the pass reads the
+    whole file unless it finds a problem."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     line = 1
     saw_text = False
@@ -235,6 +267,8 @@ def _check_text(path: Path, file: str) -> Problem | None:
         with path.open("rb") as handle:
             first = True
             while chunk := handle.read(_CHUNK):
+                if digest is not None:
+                    digest.update(chunk)
                 if first:
                     first = False
                     kind = _binary_kind(chunk)

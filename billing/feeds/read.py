@@ -14,7 +14,6 @@ a hash table at most 75% full, needed to find duplicates within it: billing.feed
 
 from __future__ import annotations
 
-import hashlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,7 +27,8 @@ import polars as pl
 from billing.feeds.context import MappingContext
 from billing.feeds.first_seen import FirstSeen
 from billing.feeds.focus import FocusMapping
-from billing.feeds.raw import RawBatch, open_table
+from billing.feeds.raw import FileScan, RawBatch, open_table
+from billing.feeds.raw import digest as scan_file_digest
 from billing.feeds.reconcile import Reconciliation
 from billing.feeds.rows import Checked, empty_rows, select_rows
 from billing.feeds.sources import FeedFormat, SourceDefinition, check_source
@@ -62,12 +62,14 @@ def read_usage(
     *,
     batch_rows: int = 1_000_000,
     on_progress: Callable[[int], None] | None = None,
+    scan: FileScan | None = None,
 ) -> Iterator[UsageBatch]:
     """Validate and map ``path`` with ``source``, yielding one :class:`UsageBatch` per batch.
 
     Problems about the file as a whole (unreadable, empty, header missing, a source that
     names unknown codes) come in the first batch; when they mean nothing can be read, that
-    batch is the only one and has no rows. ``on_progress`` gets the running count of
+    batch is the only one and has no rows. ``scan`` (billing.feeds.raw.scan_file), when the
+    caller has it, spares a pass over the file. ``on_progress`` gets the running count of
     records read after each batch.
     """
     if batch_rows < 1:
@@ -77,7 +79,7 @@ def read_usage(
     if _has_error(problems):
         yield _only(problems, complete=False)
         return
-    table, found = open_table(path, sheet=source.sheet)
+    table, found = open_table(path, sheet=source.sheet, scan=scan)
     problems += found
     if table is None:
         yield _only(problems, complete=False)
@@ -125,11 +127,7 @@ def read_usage(
 
 def file_digest(path: Path) -> str:
     """SHA-256 of the file's bytes (hex), read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return scan_file_digest(Path(path))
 
 
 def _checked_ahead(batches: Iterator[RawBatch], check: Callable[[pl.DataFrame], T]) -> Iterator[tuple[RawBatch, T]]:

@@ -18,7 +18,8 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from billing.feeds.context import UNALLOCATED, MappingContext
-from billing.feeds.read import file_digest, read_usage
+from billing.feeds.raw import scan_file
+from billing.feeds.read import read_usage
 from billing.feeds.sources import SourceDefinition, default_source, load_sources
 from billing.money import ZERO
 from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
@@ -117,7 +118,8 @@ def load_usage_file(
     if not path.is_file():
         raise ChargebackError(f"{path}: no such file")
     result = LoadResult(feed_id=None, source=source.name, file_name=str(path))
-    digest = file_digest(path)
+    scan = scan_file(path)  # digest and text check in one pass
+    digest = scan.digest
     earlier = usage_store.feed_with_hash(session, source.name, digest)
     if earlier is not None and not replace:
         result.already_loaded_as = earlier.id
@@ -151,7 +153,7 @@ def load_usage_file(
                 daily = [_daily(pl.concat(daily))]
 
     try:
-        for batch in read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress):
+        for batch in read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress, scan=scan):
             tally = batch.tally
             result.rows_read += tally.rows_read
             result.rows_loaded += tally.good

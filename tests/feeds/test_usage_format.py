@@ -335,6 +335,21 @@ def test_file_digest_is_the_sha256_of_the_bytes(tmp_path):
     assert file_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_one_scan_digests_the_file_and_finds_what_is_not_text(tmp_path):
+    import hashlib
+
+    from billing.feeds.raw import scan_file
+
+    text = tmp_path / "usage.csv"
+    text.write_bytes(("record_id,usage_date\n" + "a,2024-09-01\n" * 200_000).encode())
+    binary = tmp_path / "broken.csv"
+    binary.write_bytes(b"record_id\n" + b"x\n" * 600_000 + b"\x00\x01" + b"y\n" * 600_000)
+    for path, code in ((text, None), (binary, "file-unreadable")):
+        scan = scan_file(path)
+        assert scan.digest == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert (scan.problem.code.value if scan.problem else None) == code
+
+
 def test_records_read_in_small_blocks_keep_their_rows_and_line_breaks(tmp_path, ctx, internal, monkeypatch):
     from billing.feeds import raw
 
