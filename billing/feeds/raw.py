@@ -284,7 +284,8 @@ def _check_text(path: Path, file: str, *, digest=None) -> Problem | None:
                                          f"binary content (a NUL byte) on line {at}, not CSV text",
                                          "export the usage as CSV UTF-8", row=at)
                 try:
-                    decoder.decode(chunk)
+                    if not (chunk.isascii() and decoder.getstate()[0] == b""):  # ASCII is UTF-8
+                        decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
                     at = line + chunk.count(b"\n", 0, max(exc.start, 0))
                     bad = chunk[exc.start:exc.start + 1].hex().upper() if exc.start < len(chunk) else "?"

@@ -23,6 +23,7 @@ from billing.feeds.values import (
     run_checks,
     too_large,
     with_canonical,
+    with_distinct,
     with_decimal,
 )
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
@@ -156,7 +157,7 @@ class UsageMapping:
             (pl.col("_service") + pl.lit("\x1f") + pl.col("tier").str.to_lowercase())
             .replace_strict(self.tiers, default=None, return_dtype=pl.String).alias("_tier"),
         )
-        return frame.with_columns(self._owner().alias("_owner"))
+        return with_distinct(frame, ["_cc", "_date"], [self._owner().alias("_owner")])
 
     def _owner(self) -> pl.Expr:
         """The business line owning ``_cc`` on ``_date``: one candidate period per slot, looked

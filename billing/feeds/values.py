@@ -29,6 +29,7 @@ __all__ = [
     "utc_date_column",
     "canonical",
     "with_canonical",
+    "with_distinct",
     "lookup",
     "join_notes",
     "quoted",
@@ -222,6 +223,13 @@ def with_canonical(frame: pl.DataFrame, name: str, codes: Mapping[str, str], *, 
         found = frame.filter(missed).select(canonical(name, codes)).to_series()
         frame = frame.with_columns(frame.get_column(alias).scatter(missed.arg_true(), found))
     return frame
+
+
+def with_distinct(frame: pl.DataFrame, keys: list[str], exprs: list[pl.Expr]) -> pl.DataFrame:
+    """Add ``exprs``, which read only ``keys``, computed once per distinct combination of the
+    keys and joined back: for columns with few distinct values (days, cost centres)."""
+    distinct = frame.select(keys).unique().with_columns(exprs)
+    return frame.join(distinct, on=keys, how="left", nulls_equal=True, maintain_order="left")
 
 
 def lookup(expr: pl.Expr, values: Mapping[str, object], dtype: pl.DataType = pl.String()) -> pl.Expr:

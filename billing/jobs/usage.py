@@ -132,25 +132,20 @@ def load_usage_file(
     result.feed_id = feed_id
     seen_ids: dict[str, pl.Series] = {}
     replaced: dict[int, None] = {}
-    daily: list[pl.DataFrame] = []  # daily sums per batch, folded together every few batches
+    daily = _DailySums()  # touched by the storing thread only, until it is shut down
     part_no = 0
     months: set[str] = set()
 
     file_problems: list[Problem] = []
-    # Encoding a batch as Parquet and summing it per day run on another thread while the next
+    # Encoding a batch as Parquet and summing it per day run on one other thread while the next
     # batch is read and checked; the session is used on this thread only.
     storing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
     queued: deque[tuple[int, Future]] = deque()
 
     def store(keep: int) -> None:
-        nonlocal daily
         while len(queued) > keep:
             number, encoded = queued.popleft()
-            parts, sums = encoded.result()
-            result.usage_rows += usage_store.insert_rows(session, feed_id, source.name, parts, part_no=number)
-            daily.append(sums)
-            if len(daily) >= _FOLD_EVERY:
-                daily = [_daily(pl.concat(daily))]
+            result.usage_rows += usage_store.insert_rows(session, feed_id, source.name, encoded.result(), part_no=number)
 
     try:
         for batch in read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress, scan=scan):
@@ -200,7 +195,7 @@ def load_usage_file(
             result.quantity_loaded += _sum(rows, "quantity")
             result.cost_loaded += _sum(rows, "cost")
             part_no += 1
-            queued.append((part_no, storing.submit(_encode, rows)))
+            queued.append((part_no, storing.submit(_encode, rows, daily)))
             store(1)
         store(0)
     finally:
@@ -208,8 +203,8 @@ def load_usage_file(
 
     if errors(file_problems):
         raise ProblemsError(file_problems, f"{path}: the file cannot be loaded; nothing was loaded")
-    if daily:
-        usage_store.insert_daily(session, feed_id, source.name, _daily(pl.concat(daily)))
+    if daily.parts:
+        usage_store.insert_daily(session, feed_id, source.name, daily.total())
     usage_store.mark_replaced(session, list(replaced), feed_id)
     usage_store.finish_feed(
         session, feed_id, months=sorted(months), rows_read=result.rows_read, rows_loaded=result.rows_loaded,
@@ -228,9 +223,27 @@ def load_usage_file(
 _FOLD_EVERY = 4
 
 
-def _encode(rows: pl.DataFrame) -> tuple[list[tuple[str, int, bytes]], pl.DataFrame]:
-    """A batch's Parquet parts and its daily sums: pure, run on the storing thread."""
-    return usage_store.encode_rows(rows), _daily(rows)
+class _DailySums:
+    """Daily sums of the batches stored so far, folded together every few batches."""
+
+    def __init__(self) -> None:
+        self.parts: list[pl.DataFrame] = []
+
+    def add(self, rows: pl.DataFrame) -> None:
+        self.parts.append(_daily(rows))
+        if len(self.parts) >= _FOLD_EVERY:
+            self.parts = [self.total()]
+
+    def total(self) -> pl.DataFrame:
+        return _daily(pl.concat(self.parts)) if len(self.parts) > 1 else self.parts[0]
+
+
+def _encode(rows: pl.DataFrame, daily: _DailySums) -> list[tuple[str, int, bytes]]:
+    """A batch's Parquet parts, its daily sums added to ``daily``: run on the storing thread
+    (one, so batches are added in order)."""
+    daily.add(rows)
+    return usage_store.encode_rows(rows)
+
 
 DAILY_KEYS = ["usage_date", "business_line", "cost_center", "service", "tier"]
 
