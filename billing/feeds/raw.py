@@ -20,6 +20,7 @@ import codecs
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -258,17 +259,22 @@ def _broken(width: int, file: str, row: int, exc: BaseException | None = None) -
 
 def _check_text(path: Path, file: str, *, digest=None) -> Problem | None:
     """One pass over the bytes: UTF-8 text without NUL bytes, not a workbook or UTF-16.
-    ``digest`` (a hashlib object), when given, is fed every byte read; the pass reads the
-    whole file unless it finds a problem."""
+    ``digest`` (a hashlib object), when given, is fed every byte read, on another thread
+    (hashlib works outside the GIL); the pass reads the whole file unless it finds a problem."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    line = 1
+    offset = 0  # of the chunk in the file
     saw_text = False
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest") if digest is not None else None
+    fed: Future | None = None
     try:
         with path.open("rb") as handle:
             first = True
             while chunk := handle.read(_CHUNK):
-                if digest is not None:
-                    digest.update(chunk)
+                if hashing is not None:
+                    if fed is not None:
+                        fed.result()  # at most one chunk waits for the digest
+                    fed = hashing.submit(digest.update, chunk)
+                start = 0
                 if first:
                     first = False
                     kind = _binary_kind(chunk)
@@ -276,34 +282,47 @@ def _check_text(path: Path, file: str, *, digest=None) -> Problem | None:
                         return _file_problem(file, ProblemCode.FILE_UNREADABLE,
                                              f"this is not a CSV text file: it looks like {kind[0]}", kind[1])
                     if chunk.startswith(codecs.BOM_UTF8):
-                        chunk = chunk[len(codecs.BOM_UTF8):]
-                nul = chunk.find(b"\x00")
+                        start = len(codecs.BOM_UTF8)
+                nul = chunk.find(b"\x00", start)
                 if nul >= 0:
-                    at = line + chunk.count(b"\n", 0, nul)
+                    at = _line_at(path, offset + nul)
                     return _file_problem(file, ProblemCode.FILE_UNREADABLE,
                                          f"binary content (a NUL byte) on line {at}, not CSV text",
                                          "export the usage as CSV UTF-8", row=at)
                 try:
                     if not (chunk.isascii() and decoder.getstate()[0] == b""):  # ASCII is UTF-8
-                        decoder.decode(chunk)
+                        decoder.decode(chunk[start:])
                 except UnicodeDecodeError as exc:
-                    at = line + chunk.count(b"\n", 0, max(exc.start, 0))
-                    bad = chunk[exc.start:exc.start + 1].hex().upper() if exc.start < len(chunk) else "?"
+                    at = _line_at(path, offset + start + max(exc.start, 0))
+                    bad = chunk[start + exc.start:start + exc.start + 1].hex().upper() if start + exc.start < len(chunk) else "?"
                     return _file_problem(file, ProblemCode.FILE_UNREADABLE,
                                          f"not UTF-8 text: byte 0x{bad} on line {at}",
                                          "save the file as 'CSV UTF-8' (Excel) or convert it with iconv", row=at)
-                saw_text = saw_text or bool(chunk.strip())
-                line += chunk.count(b"\n")
+                saw_text = saw_text or bool(chunk[start:].strip())
+                offset += len(chunk)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return _file_problem(file, ProblemCode.FILE_UNREADABLE, "not UTF-8 text: the file ends inside a character",
                              "save the file as 'CSV UTF-8'")
     except OSError as exc:
         return _file_problem(file, ProblemCode.FILE_UNREADABLE, f"cannot read the file: {exc.strerror or exc}")
+    finally:
+        if hashing is not None:
+            hashing.shutdown(wait=True)
     if not saw_text:
         return _file_problem(file, ProblemCode.FILE_EMPTY, "the file holds no text",
                              "export the usage again; a feed starts with a header row")
     return None
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """The line (1-based) holding byte ``offset``: counted only when a problem is found there."""
+    line, done = 1, 0
+    with path.open("rb") as handle:
+        while done < offset and (chunk := handle.read(min(_CHUNK, offset - done))):
+            line += chunk.count(b"\n")
+            done += len(chunk)
+    return line
 
 
 def _binary_kind(head: bytes) -> tuple[str, str] | None:

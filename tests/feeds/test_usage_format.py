@@ -348,6 +348,7 @@ def test_one_scan_digests_the_file_and_finds_what_is_not_text(tmp_path):
         scan = scan_file(path)
         assert scan.digest == hashlib.sha256(path.read_bytes()).hexdigest()
         assert (scan.problem.code.value if scan.problem else None) == code
+    assert "(a NUL byte) on line 600002" in scan_file(binary).problem.message  # 3 MB into the file
 
 
 def test_records_read_in_small_blocks_keep_their_rows_and_line_breaks(tmp_path, ctx, internal, monkeypatch):
