@@ -145,18 +145,18 @@ class UsageMapping:
         frame = frame.with_columns(  # surrounding spaces dropped, then empty is null
             [pl.when(pl.col(field).str.len_bytes() > 0).then(pl.col(field)).alias(field) for field in USAGE_FIELDS]
         )
-        frame = frame.with_columns(date_column("usage_date", alias="_date"))
+        frame = with_distinct(frame, ["usage_date"], [date_column("usage_date", alias="_date")])
         frame = with_canonical(frame, "service", self.services, alias="_service")
         frame = with_canonical(frame, "unit", self.units, alias="_unit")
         frame = with_canonical(frame, "business_line", self.business_lines, alias="_bl")
         frame = with_canonical(frame, "cost_center", self.cost_centers, alias="_cc")
         frame = with_decimal(frame, "quantity", prefix="_qty")
         frame = with_decimal(frame, "cost", prefix="_cost")
-        frame = frame.with_columns(
+        frame = with_distinct(frame, ["_service", "tier"], [
             pl.col("_service").replace_strict(self.service_units, default=None, return_dtype=pl.String).alias("_service_unit"),
             (pl.col("_service") + pl.lit("\x1f") + pl.col("tier").str.to_lowercase())
             .replace_strict(self.tiers, default=None, return_dtype=pl.String).alias("_tier"),
-        )
+        ])
         return with_distinct(frame, ["_cc", "_date"], [self._owner().alias("_owner")])
 
     def _owner(self) -> pl.Expr:
