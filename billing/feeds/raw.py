@@ -155,7 +155,7 @@ def _csv_batches(path: Path, file: str, width: int, batch_rows: int) -> Iterator
                 failure = exc
         if chunk is None:
             if held:
-                yield _without_blanks(pl.concat(waiting) if len(waiting) > 1 else waiting[0], width)
+                yield _without_blanks(_joined(waiting), width)
             yield _broken(width, file, next_line, failure)
             return
         if chunk.height == 0:
@@ -176,12 +176,16 @@ def _csv_batches(path: Path, file: str, width: int, batch_rows: int) -> Iterator
         waiting.append(frame)
         held += frame.height
         while held >= batch_rows:
-            rows = pl.concat(waiting, rechunk=False) if len(waiting) > 1 else waiting[0]
+            rows = _joined(waiting)
             yield _without_blanks(rows.slice(0, batch_rows), width)
             rest = rows.slice(batch_rows)
             waiting, held = ([rest] if rest.height else []), rest.height
     if held:
-        yield _without_blanks(pl.concat(waiting) if len(waiting) > 1 else waiting[0], width)
+        yield _without_blanks(_joined(waiting), width)
+
+
+def _joined(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
 
 
 class _Broken:
