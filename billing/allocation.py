@@ -440,7 +440,7 @@ def allocate_month(rules: RuleSet, inputs: AllocationInputs) -> AllocationResult
         problems.append(Problem(
             code=ProblemCode.UNKNOWN_KEY, source=line.source or SourceRef(file="costs"),
             message=f"cost pool {pool!r} is not declared in the allocation rules ({', '.join(rules.files)})",
-            hint=f"add it under pools: with a name and category, or correct the cost file"))
+            hint="add it under pools: with a name and category, or correct the cost file"))
 
     results: list[StepResult] = []
     weights_of: dict[str, tuple[tuple[Node, Decimal], ...]] = {}
@@ -538,7 +538,7 @@ def _weights(rules: RuleSet, step: Step, inputs: AllocationInputs, earlier: Mapp
         table = inputs.drivers.get(step.driver or "", {})
         if not table:
             problem(ProblemCode.VALUE_MISSING, f"no {step.driver} driver values for {inputs.month}",
-                    f"load them with `chargeback drivers load FILE` (month, driver, business_line, value)")
+                    "load them with `chargeback drivers load FILE` (month, driver, business_line, value)")
             return [], notes, problems
         targets = lines()
         missing = [code for code in targets if code not in table]

@@ -33,7 +33,7 @@ from billing.allocation import (
     composite_order,
     step_dependencies,
 )
-from billing.money import ZERO, D
+from billing.money import ZERO
 from billing.periods import parse_month
 from billing.problems import ChargebackError, Problem, ProblemCode, Severity, SourceRef
 from billing.yamldoc import NOT_YAML, DocumentReader, describe, join, line_of

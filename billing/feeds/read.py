@@ -7,9 +7,9 @@ the others. Nothing is lost: every record read is a good row, a rejected row (ER
 problem), a duplicate (DUPLICATE problem) or an excluded row (EXCLUDED warning), and
 :func:`~billing.feeds.reconcile.reconcile` adds the batches' tallies up to prove it.
 
-No I/O besides reading the file; no database. Memory is bounded by the batch size plus about
-22 bytes per distinct record id seen so far in the file (a 64-bit hash and the row number in
-a hash table at most 75% full, needed to find duplicates within it: billing.feeds.first_seen).
+No I/O besides reading the file; no database. Memory is bounded by a few batches plus about
+20 bytes per distinct record id seen so far in the file (a 64-bit hash and its first row, and
+a bitmap, needed to find duplicates within it: billing.feeds.first_seen).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from billing.feeds.context import MappingContext
 from billing.feeds.first_seen import FirstSeen
 from billing.feeds.focus import FocusMapping
 from billing.feeds.raw import FileScan, RawBatch, open_table
-from billing.feeds.raw import digest as scan_file_digest
+from billing.feeds.raw import digest as file_digest
 from billing.feeds.reconcile import Reconciliation
 from billing.feeds.rows import Checked, empty_rows, select_rows
 from billing.feeds.sources import FeedFormat, SourceDefinition, check_source
@@ -37,7 +37,6 @@ from billing.problems import Problem, ProblemCode, Severity, SourceRef
 
 __all__ = ["UsageBatch", "read_usage", "file_digest"]
 
-_CHUNK = 1 << 20
 T = TypeVar("T")
 _AHEAD = 1  # batches checked ahead of the one being finished
 
@@ -107,6 +106,7 @@ def read_usage(
     pending = problems  # file-level warnings go out with the first batch
     read = 0
     broken = False
+
     def check(frame: pl.DataFrame) -> tuple[Checked, pl.DataFrame]:
         checked = mapping.check(frame)
         return checked, seen.ids(checked.frame)
@@ -123,11 +123,6 @@ def read_usage(
         yield _only([*pending, Problem(
             code=ProblemCode.FILE_EMPTY, severity=Severity.WARNING, message="the file has a header but no data rows",
             source=SourceRef(file=table.file))])
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of the file's bytes (hex), read in 1 MiB chunks."""
-    return scan_file_digest(Path(path))
 
 
 def _checked_ahead(batches: Iterator[RawBatch], check: Callable[[pl.DataFrame], T]) -> Iterator[tuple[RawBatch, T]]:

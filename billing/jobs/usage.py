@@ -183,19 +183,18 @@ def load_usage_file(
                 seen_ids[month] = usage_store.record_ids(session, source.name, month, exclude_feeds=excluded)
                 months.add(month)
             if any(seen_ids[month].len() for month in by_month):
-                kept = [
-                    part.filter(~pl.col("record_id").is_in(seen_ids[month].implode())) if seen_ids[month].len() else part
-                    for month, part in by_month.items()
-                ]
-                kept_rows = pl.concat(kept).sort("row_no", maintain_order=True)
-                skipped = rows["row_no"].n_unique() - kept_rows["row_no"].n_unique()
+                for month, part in by_month.items():
+                    if seen_ids[month].len():
+                        by_month[month] = part.filter(~pl.col("record_id").is_in(seen_ids[month].implode()))
+                # the parts of a split record share its row and its month
+                skipped = rows["row_no"].n_unique() - sum(part["row_no"].n_unique() for part in by_month.values())
                 result.rows_duplicate += skipped
                 result.rows_loaded -= skipped
-                rows = kept_rows
-            result.quantity_loaded += _sum(rows, "quantity")
-            result.cost_loaded += _sum(rows, "cost")
+            parts = list(by_month.items())
+            result.quantity_loaded += sum((_sum(part, "quantity") for _, part in parts), ZERO)
+            result.cost_loaded += sum((_sum(part, "cost") for _, part in parts), ZERO)
             part_no += 1
-            queued.append((part_no, storing.submit(_encode, rows, daily)))
+            queued.append((part_no, storing.submit(_encode, parts, daily)))
             store(1)
         store(0)
     finally:
@@ -238,11 +237,12 @@ class _DailySums:
         return _daily(pl.concat(self.parts)) if len(self.parts) > 1 else self.parts[0]
 
 
-def _encode(rows: pl.DataFrame, daily: _DailySums) -> list[tuple[str, int, bytes]]:
-    """A batch's Parquet parts, its daily sums added to ``daily``: run on the storing thread
-    (one, so batches are added in order)."""
-    daily.add(rows)
-    return usage_store.encode_rows(rows)
+def _encode(parts: list[tuple[str, pl.DataFrame]], daily: _DailySums) -> list[tuple[str, int, bytes]]:
+    """A batch's rows by month as Parquet parts, their daily sums added to ``daily``: run on
+    the storing thread (one, so batches are added in order)."""
+    for _, part in parts:
+        daily.add(part)
+    return usage_store.encode_rows(parts)
 
 
 DAILY_KEYS = ["usage_date", "business_line", "cost_center", "service", "tier"]

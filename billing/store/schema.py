@@ -11,7 +11,6 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
-    Boolean,
     Date,
     DateTime,
     ForeignKey,

@@ -130,11 +130,14 @@ def month_parts(frame: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
     return [(m, frame.filter(pl.col("usage_date").is_between(first_day(m), last_day(m)))) for m in months]
 
 
-def encode_rows(rows: pl.DataFrame) -> list[tuple[str, int, bytes]]:
-    """A batch of accepted rows (billing.feeds' row frame) as Parquet, one part per month:
-    (month, rows, bytes). Pure, so it can run on another thread while the next batch loads."""
-    frame = rows.select(list(ROW_SCHEMA)).cast(ROW_SCHEMA)
-    return [(month, part.height, _to_parquet(part)) for month, part in month_parts(frame)]
+def encode_rows(parts: list[tuple[str, pl.DataFrame]]) -> list[tuple[str, int, bytes]]:
+    """Accepted rows (billing.feeds' row frame) split by month (:func:`month_parts`) as Parquet:
+    (month, rows, bytes) a month. Pure, so it can run on another thread while the next batch loads."""
+    encoded = []
+    for month, part in parts:
+        frame = part.select(list(ROW_SCHEMA)).cast(ROW_SCHEMA)
+        encoded.append((month, frame.height, _to_parquet(frame)))
+    return encoded
 
 
 def insert_rows(session: Session, feed_id: int, source: str, parts: list[tuple[str, int, bytes]], *, part_no: int) -> int:
