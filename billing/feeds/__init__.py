@@ -9,7 +9,7 @@ problems) and :func:`reconcile` (control totals). See README.md here and docs/fe
 from billing.feeds.context import UNALLOCATED, CostCenterOwner, MappingContext
 from billing.feeds.read import UsageBatch, file_digest, read_usage
 from billing.feeds.reconcile import Reconciliation, reconcile
-from billing.feeds.rows import ROW_SCHEMA
+from billing.feeds.rows import ROW_SCHEMA, row_schema
 from billing.feeds.sources import (
     FeedFormat,
     SourceDefinition,
@@ -30,6 +30,7 @@ __all__ = [
     "Reconciliation",
     "reconcile",
     "ROW_SCHEMA",
+    "row_schema",
     "FeedFormat",
     "SourceDefinition",
     "UnallocatedRule",

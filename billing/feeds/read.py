@@ -30,7 +30,7 @@ from billing.feeds.focus import FocusMapping
 from billing.feeds.raw import FileScan, RawBatch, open_table
 from billing.feeds.raw import digest as file_digest
 from billing.feeds.reconcile import Reconciliation
-from billing.feeds.rows import Checked, empty_rows, select_rows
+from billing.feeds.rows import Checked, empty_rows, row_schema, select_rows
 from billing.feeds.sources import FeedFormat, SourceDefinition, check_source
 from billing.feeds.usage_format import UsageMapping
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
@@ -43,7 +43,7 @@ _AHEAD = 1  # batches checked ahead of the one being finished
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UsageBatch:
-    """Good rows (:data:`~billing.feeds.rows.ROW_SCHEMA`) and the problems of one batch.
+    """Good rows (:func:`~billing.feeds.rows.row_schema`) and the problems of one batch.
 
     ``rows_read`` counts the data records of the batch (blank lines are in ``tally``).
     """
@@ -111,8 +111,9 @@ def read_usage(
         checked = mapping.check(frame)
         return checked, seen.ids(checked.frame)
 
+    schema = row_schema(ctx)
     for raw, (checked, ids) in _checked_ahead(table.batches(batch_rows), check):
-        batch = _batch(checked, ids, mapping, seen, pending, raw.problems, raw.blank_rows)
+        batch = _batch(checked, ids, mapping, seen, schema, pending, raw.problems, raw.blank_rows)
         pending = []
         read += batch.rows_read
         broken = broken or bool(raw.problems)
@@ -147,7 +148,8 @@ def _checked_ahead(batches: Iterator[RawBatch], check: Callable[[pl.DataFrame], 
 
 
 def _batch(checked: Checked, ids: pl.DataFrame, mapping: UsageMapping | FocusMapping, seen: FirstSeen,
-           pending: list[Problem], broken: tuple[Problem, ...], blank_rows: int) -> UsageBatch:
+           schema: dict[str, pl.DataType], pending: list[Problem], broken: tuple[Problem, ...],
+           blank_rows: int) -> UsageBatch:
     frame = checked.frame
     duplicate, duplicate_problems = seen.check(ids)
     frame = frame.with_columns(duplicate.alias("duplicate"))
@@ -158,7 +160,7 @@ def _batch(checked: Checked, ids: pl.DataFrame, mapping: UsageMapping | FocusMap
         (~pl.col("duplicate") & ~pl.col("error") & ~pl.col("excluded")).alias("g"),
     )
     good = frame.filter(status.get_column("g"))
-    rows = select_rows(mapping.finish(good))
+    rows = select_rows(mapping.finish(good), schema)
     tally = Reconciliation(
         rows_read=frame.height,
         good=good.height,

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from billing.feeds.context import UNALLOCATED, MappingContext
 from billing.feeds.values import DECIMAL
 from billing.problems import Problem
 
-__all__ = ["ROW_SCHEMA", "Checked", "empty_rows", "select_rows"]
+__all__ = ["ROW_SCHEMA", "CODE_COLUMNS", "Checked", "code_types", "row_schema", "empty_rows", "select_rows"]
 
 ROW_SCHEMA: dict[str, pl.DataType] = {
     "row_no": pl.Int64(),  # physical row of the record in the file (header = 1)
@@ -25,7 +26,31 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "description": pl.String(),
     "note": pl.String(),
 }
-"""Columns and dtypes of :attr:`billing.feeds.read.UsageBatch.rows`, in order."""
+"""Columns of :attr:`billing.feeds.read.UsageBatch.rows`, in order, with the code columns as
+text; a batch holds them as Enums of the codes its context knows (:func:`row_schema`)."""
+
+CODE_COLUMNS = ("cost_center", "business_line", "service", "tier", "unit")
+
+
+def code_types(ctx: MappingContext) -> dict[str, pl.Enum]:
+    """The code columns as Enums of the codes ``ctx`` knows, each in sorted order.
+
+    Codes stay small integers from validation to storage: daily sums group on them and
+    Parquet stores them once per part.
+    """
+    services = ctx.catalogue.services
+    return {
+        "cost_center": pl.Enum(sorted({o.cost_center for o in ctx.cost_centers})),
+        "business_line": pl.Enum(sorted(ctx.business_lines | {UNALLOCATED})),
+        "service": pl.Enum(sorted(s.code for s in services)),
+        "tier": pl.Enum(sorted({t.code for s in services for t in s.tiers})),
+        "unit": pl.Enum(sorted({u.code for u in ctx.catalogue.units} | {s.unit for s in services})),
+    }
+
+
+def row_schema(ctx: MappingContext) -> dict[str, pl.DataType]:
+    """:data:`ROW_SCHEMA` with the code columns as :func:`code_types`."""
+    return ROW_SCHEMA | code_types(ctx)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +67,10 @@ class Checked:
     problems: list[Problem]
 
 
-def empty_rows() -> pl.DataFrame:
-    return pl.DataFrame(schema=ROW_SCHEMA)
+def empty_rows(schema: dict[str, pl.DataType] = ROW_SCHEMA) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
 
 
-def select_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    """The :data:`ROW_SCHEMA` columns of ``frame``, cast to their dtypes, in order."""
-    return frame.select([pl.col(name).cast(dtype) for name, dtype in ROW_SCHEMA.items()])
+def select_rows(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The ``schema`` columns of ``frame`` (a :func:`row_schema`), cast to their dtypes, in order."""
+    return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])

@@ -13,18 +13,19 @@ import polars as pl
 
 from billing.feeds.context import MappingContext
 from billing.feeds.raw import EXTRA, Table
-from billing.feeds.rows import Checked
+from billing.feeds.rows import Checked, code_types
 from billing.feeds.sources import USAGE_FIELDS, SourceDefinition
 from billing.feeds.values import (
     Check,
-    date_column,
+    cleaned,
     join_notes,
     quoted,
     run_checks,
     too_large,
-    with_canonical,
-    with_distinct,
+    with_code,
+    with_date,
     with_decimal,
+    with_distinct,
 )
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
 
@@ -51,8 +52,12 @@ class UsageMapping:
         self.tiers = {f"{s.code}\x1f{t.code.lower()}": t.code for s in catalogue.services for t in s.tiers}
         self.business_lines = ctx.business_line_codes()
         self.cost_centers = ctx.cost_center_codes()
-        self.owner_slots = _owner_slots(ctx)
+        self.types = code_types(ctx)
+        self.owner_slots = _owner_slots(ctx, self.types)
         self.ownership_text = _ownership_text(ctx)
+        units = self.types["unit"]
+        self.unit_of_service = pl.Series(  # by service, in the order of the service Enum
+            [self.service_units[code] for code in self.types["service"].categories], dtype=units)
 
     @property
     def id_header(self) -> str | None:
@@ -133,48 +138,61 @@ class UsageMapping:
         return good
 
     def _parse(self, raw: pl.DataFrame) -> pl.DataFrame:
+        """Typed columns (``_date``, codes as Enums, ``_qty``, ``_cost``, ``_owner``) beside the
+        texts, which are :func:`~billing.feeds.values.cleaned` where they matter (record id,
+        description, and any value that does not parse as written)."""
         frame = raw.select(
             "row_no",
             pl.col(EXTRA),
             *[
-                pl.col(f"c{self.columns[field]}").str.strip_chars().alias(field) if field in self.columns
+                pl.col(f"c{self.columns[field]}").alias(field) if field in self.columns
                 else pl.lit(None, dtype=pl.String).alias(field)
                 for field in USAGE_FIELDS
             ],
         )
-        frame = frame.with_columns(  # surrounding spaces dropped, then empty is null
-            [pl.when(pl.col(field).str.len_bytes() > 0).then(pl.col(field)).alias(field) for field in USAGE_FIELDS]
-        )
-        frame = with_distinct(frame, ["usage_date"], [date_column("usage_date", alias="_date")])
-        frame = with_canonical(frame, "service", self.services, alias="_service")
-        frame = with_canonical(frame, "unit", self.units, alias="_unit")
-        frame = with_canonical(frame, "business_line", self.business_lines, alias="_bl")
-        frame = with_canonical(frame, "cost_center", self.cost_centers, alias="_cc")
+        frame = frame.with_columns(cleaned(pl.col(field)).alias(field) for field in ("record_id", "description"))
+        frame = with_date(frame, "usage_date", alias="_date")
+        types = self.types
+        frame = with_code(frame, "service", self.services, types["service"], alias="_service")
+        frame = with_code(frame, "unit", self.units, types["unit"], alias="_unit")
+        frame = with_code(frame, "business_line", self.business_lines, types["business_line"], alias="_bl")
+        frame = with_code(frame, "cost_center", self.cost_centers, types["cost_center"], alias="_cc")
         frame = with_decimal(frame, "quantity", prefix="_qty")
         frame = with_decimal(frame, "cost", prefix="_cost")
-        frame = with_distinct(frame, ["_service", "tier"], [
-            pl.col("_service").replace_strict(self.service_units, default=None, return_dtype=pl.String).alias("_service_unit"),
-            (pl.col("_service") + pl.lit("\x1f") + pl.col("tier").str.to_lowercase())
-            .replace_strict(self.tiers, default=None, return_dtype=pl.String).alias("_tier"),
+        frame = self._with_tier(frame)
+        return frame.with_columns(
+            pl.lit(self.unit_of_service).gather(pl.col("_service").to_physical()).alias("_service_unit"),
+            self._owner().alias("_owner"),
+        )
+
+    def _with_tier(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``_tier``: the tier of the row's service that ``tier`` names, ignoring case; looked
+        up once per distinct (service, tier) among the rows that give one."""
+        tiers = self.types["tier"]
+        frame = frame.with_columns(pl.lit(None, dtype=tiers).alias("_tier"))
+        given = frame.get_column("tier").is_not_null()
+        if not given.any():
+            return frame
+        rows = given.arg_true()
+        part = frame.select(pl.col("_service").gather(rows), cleaned(pl.col("tier").gather(rows)).alias("tier"))
+        part = with_distinct(part, ["_service", "tier"], [
+            (pl.col("_service").cast(pl.String) + pl.lit("\x1f") + pl.col("tier").str.to_lowercase())
+            .replace_strict(self.tiers, default=None, return_dtype=pl.String).cast(tiers).alias("_tier"),
         ])
-        return with_distinct(frame, ["_cc", "_date"], [self._owner().alias("_owner")])
+        return frame.with_columns(frame.get_column(c).scatter(rows, part.get_column(c)) for c in ("tier", "_tier"))
 
     def _owner(self) -> pl.Expr:
         """The business line owning ``_cc`` on ``_date``: one candidate period per slot, looked
-        up by code (a cost centre's periods never overlap, so at most one slot matches)."""
-        owner = pl.lit(None, dtype=pl.String)
-        if not self.owner_slots:
-            return owner
-        codes = list(self.owner_slots[0][0])
-        index = pl.col("_cc").cast(pl.Enum(codes), strict=False).to_physical()
+        up by the cost centre's Enum index (a cost centre's periods never overlap, so at most
+        one slot matches)."""
+        owner = pl.lit(None, dtype=self.types["business_line"])
+        index = pl.col("_cc").to_physical()
         date = pl.col("_date")
-        chain = None
+        chain = owner
         for owners, starts, ends in reversed(self.owner_slots):
-            start = pl.lit(pl.Series(list(starts.values()), dtype=pl.Date)).gather(index)
-            end = pl.lit(pl.Series(list(ends.values()), dtype=pl.Date)).gather(index)
-            name = pl.lit(pl.Series(list(owners.values()), dtype=pl.String)).gather(index)
+            start, end, name = (pl.lit(values).gather(index) for values in (starts, ends, owners))
             in_force = (start <= date) & (end.is_null() | (date <= end))
-            chain = pl.when(in_force).then(name).otherwise(chain if chain is not None else owner)
+            chain = pl.when(in_force).then(name).otherwise(chain)
         return chain
 
     def _checks(self) -> Sequence[Check]:
@@ -225,7 +243,8 @@ class UsageMapping:
             Check(ProblemCode.UNMAPPED, h("cost_center"),
                   col("_cc").is_not_null() & col("_date").is_between(earliest, latest) & col("_owner").is_null(),
                   pl.format("cost centre {} belongs to no business line on {} (owners: {})", col("_cc"), col("_date"),
-                            col("_cc").replace_strict(self.ownership_text, default="none", return_dtype=pl.String)),
+                            col("_cc").cast(pl.String).replace_strict(self.ownership_text, default="none",
+                                                                      return_dtype=pl.String)),
                   "fix the usage date or the cost centre's ownership dates"),
             Check(ProblemCode.INCONSISTENT, h("business_line"),
                   col("_owner").is_not_null() & col("_bl").is_not_null() & (col("_owner") != col("_bl")),
@@ -254,19 +273,23 @@ def _number_checks(field: str, prefix: str, column: str | None, *, required: boo
     return checks
 
 
-def _owner_slots(ctx: MappingContext) -> list[tuple[dict, dict, dict]]:
+def _owner_slots(ctx: MappingContext, types: dict[str, pl.Enum]) -> list[tuple[pl.Series, pl.Series, pl.Series]]:
     """Ownership periods by slot: slot k holds each cost centre's k-th period (by start date),
-    as code -> business line, start and end dicts over every code (None where it has fewer)."""
+    as business line, start and end Series in the order of the cost centre Enum (null where a
+    cost centre has fewer)."""
     periods: dict[str, list] = {}
     for o in sorted(ctx.cost_centers, key=lambda o: (o.cost_center, o.effective_from)):
         periods.setdefault(o.cost_center, []).append(o)
+    codes = types["cost_center"].categories.to_list()
     depth = max((len(p) for p in periods.values()), default=0)
+
+    def slot(k: int, value, dtype) -> pl.Series:
+        return pl.Series([value(periods[cc][k]) if k < len(periods[cc]) else None for cc in codes], dtype=dtype)
+
     return [
-        (
-            {cc: p[k].business_line if k < len(p) else None for cc, p in periods.items()},
-            {cc: p[k].effective_from if k < len(p) else None for cc, p in periods.items()},
-            {cc: p[k].effective_to if k < len(p) else None for cc, p in periods.items()},
-        )
+        (slot(k, lambda o: o.business_line, types["business_line"]),
+         slot(k, lambda o: o.effective_from, pl.Date),
+         slot(k, lambda o: o.effective_to, pl.Date))
         for k in range(depth)
     ]
 

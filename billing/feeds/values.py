@@ -28,7 +28,9 @@ __all__ = [
     "date_column",
     "utc_date_column",
     "canonical",
-    "with_canonical",
+    "cleaned",
+    "with_code",
+    "with_date",
     "with_distinct",
     "lookup",
     "join_notes",
@@ -101,34 +103,41 @@ def with_decimal(frame: pl.DataFrame, name: str, *, prefix: str) -> pl.DataFrame
 
     Adds ``{prefix}`` (Decimal(38,12), null unless the text is a number with at most 12
     significant decimals and 26 integer digits), ``{prefix}_number`` (the text is a number:
-    digits, one optional point, optional exponent) and ``{prefix}_decimals`` (significant
-    decimals: trailing zeros do not count, so ``1.50000000000000`` has one).
+    digits, one optional point, optional exponent; surrounding spaces allowed) and
+    ``{prefix}_decimals`` (significant decimals: trailing zeros do not count, so
+    ``1.50000000000000`` has one). ``name`` becomes the :func:`cleaned` text where it is not
+    a plain number.
 
-    Plain numbers (ASCII digits that cast, no exponent) count their decimals from the
-    position of the point; only the other texts go through the regexes, as a subset.
+    Texts that cast as they are and have no exponent count their decimals from the position
+    of the point; only the other texts are cleaned and go through the regexes, as a subset.
     """
     text = pl.col(name)
     number, decimals = f"{prefix}_number", f"{prefix}_decimals"
-    frame = frame.with_columns(
-        text.str.contains(_NUMBER).alias(number),
-        text.cast(DECIMAL, strict=False).alias("_cast"),
-    )
-    plain = pl.col(number) & pl.col("_cast").is_not_null() & ~text.str.contains("[eE]")
+    cast = text.cast(DECIMAL, strict=False)
     point = text.str.find(".", literal=True).cast(pl.Int64)
     significant = text.str.strip_chars_end("0").str.len_bytes().cast(pl.Int64) - point - 1
     frame = frame.with_columns(
+        cast.alias(prefix),
+        pl.when(text.is_not_null()).then(pl.lit(True)).alias(number),
         pl.when(text.is_null()).then(pl.lit(0, dtype=pl.Int64))
-        .when(plain).then(pl.when(point.is_null()).then(pl.lit(0, dtype=pl.Int64)).otherwise(significant))
-        .alias(decimals)
+        .when(cast.is_not_null() & ~text.str.contains_any(["e", "E"]))
+        .then(pl.when(point.is_null()).then(pl.lit(0, dtype=pl.Int64)).otherwise(significant))
+        .alias(decimals),
     )
-    other = frame.select(pl.col(decimals).is_null()).to_series()
+    other = frame.get_column(decimals).is_null()
     if other.any():
-        counted = frame.filter(other).select(_regex_decimals(text)).to_series()
-        column = frame.get_column(decimals).scatter(other.arg_true(), counted)
-        frame = frame.with_columns(column)
+        rows = other.arg_true()
+        part = frame.select(cleaned(pl.col(name).gather(rows)).alias(name))
+        parsed = part.select(
+            pl.col(name),
+            pl.col(name).cast(DECIMAL, strict=False).alias(prefix),
+            pl.col(name).str.contains(_NUMBER).alias(number),
+            _regex_decimals(pl.col(name)).alias(decimals),
+        )
+        frame = frame.with_columns(frame.get_column(c).scatter(rows, parsed.get_column(c)) for c in parsed.columns)
     return frame.with_columns(
-        pl.when(pl.col(number) & (pl.col(decimals) <= SCALE)).then(pl.col("_cast")).alias(prefix)
-    ).drop("_cast")
+        pl.when(pl.col(number) & (pl.col(decimals) <= SCALE)).then(pl.col(prefix)).alias(prefix)
+    )
 
 
 def _regex_decimals(text: pl.Expr) -> pl.Expr:
@@ -209,25 +218,53 @@ def canonical(name: str, codes: Mapping[str, str]) -> pl.Expr:
     )
 
 
-def with_canonical(frame: pl.DataFrame, name: str, codes: Mapping[str, str], *, alias: str) -> pl.DataFrame:
-    """Add ``alias``: :func:`canonical` of ``name``, by exact match first.
+def cleaned(text: pl.Expr) -> pl.Expr:
+    """Text without surrounding spaces; null when nothing is left."""
+    stripped = text.str.strip_chars()
+    return pl.when(stripped.str.len_bytes() > 0).then(stripped)
+
+
+def with_code(frame: pl.DataFrame, name: str, codes: Mapping[str, str], dtype: pl.Enum, *, alias: str) -> pl.DataFrame:
+    """Add ``alias``, of Enum ``dtype``: the code the text ``name`` names, ignoring case and
+    surrounding spaces (``codes``: case-folded -> code); null if it names none. ``name``
+    becomes the :func:`cleaned` text where it is not written exactly as a code.
 
     Texts written as a code (or as its case-folded key) map by one lookup; only the other
-    texts are lower-cased, as a subset.
+    texts are cleaned and case-folded, as a subset.
     """
     folded = {k.lower(): v for k, v in codes.items()}
     exact = {t: folded[t.lower()] for t in {*folded, *folded.values()} if t.isascii() and t.lower() in folded}
-    frame = frame.with_columns(lookup(pl.col(name), exact).alias(alias))
+    frame = frame.with_columns(lookup(pl.col(name), exact, dtype).alias(alias))
     missed = frame.select(pl.col(alias).is_null() & pl.col(name).is_not_null()).to_series()
     if missed.any():
-        found = frame.filter(missed).select(canonical(name, codes)).to_series()
-        frame = frame.with_columns(frame.get_column(alias).scatter(missed.arg_true(), found))
+        rows = missed.arg_true()
+        part = frame.select(cleaned(pl.col(name).gather(rows)).alias(name))
+        found = part.select(pl.col(name), canonical(name, codes).cast(dtype).alias(alias))
+        frame = frame.with_columns(frame.get_column(c).scatter(rows, found.get_column(c)) for c in found.columns)
+    return frame
+
+
+def with_date(frame: pl.DataFrame, name: str, *, alias: str) -> pl.DataFrame:
+    """Add ``alias``: :func:`date_column` of the :func:`cleaned` text ``name``, parsed once per
+    distinct text (a feed has few days). ``name`` becomes the cleaned text where it is not a
+    date."""
+    texts = frame.get_column(name).unique().drop_nulls()
+    if texts.len() == 0:
+        return frame.with_columns(pl.lit(None, dtype=pl.Date).alias(alias))
+    dates = pl.DataFrame({name: texts}).select(cleaned(pl.col(name)).alias(name)).select(date_column(name, alias=alias))
+    index = pl.col(name).cast(pl.Enum(texts), strict=False).to_physical()
+    frame = frame.with_columns(pl.lit(dates.to_series()).gather(index).alias(alias))
+    missed = frame.get_column(alias).is_null() & frame.get_column(name).is_not_null()
+    if missed.any():
+        rows = missed.arg_true()
+        part = frame.select(cleaned(pl.col(name).gather(rows)).alias(name)).to_series()
+        frame = frame.with_columns(frame.get_column(name).scatter(rows, part))
     return frame
 
 
 def with_distinct(frame: pl.DataFrame, keys: list[str], exprs: list[pl.Expr]) -> pl.DataFrame:
     """Add ``exprs``, which read only ``keys``, computed once per distinct combination of the
-    keys and joined back: for columns with few distinct values (days, cost centres)."""
+    keys and joined back: for columns with few distinct values."""
     distinct = frame.select(keys).unique().with_columns(exprs)
     return frame.join(distinct, on=keys, how="left", nulls_equal=True, maintain_order="left")
 

@@ -18,6 +18,7 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from billing.feeds.context import UNALLOCATED, MappingContext
+from billing.feeds.daily import DailySums
 from billing.feeds.raw import scan_file
 from billing.feeds.read import read_usage
 from billing.feeds.sources import SourceDefinition, default_source, load_sources
@@ -132,7 +133,7 @@ def load_usage_file(
     result.feed_id = feed_id
     seen_ids: dict[str, pl.Series] = {}
     replaced: dict[int, None] = {}
-    daily = _DailySums()  # touched by the storing thread only, until it is shut down
+    daily = DailySums()  # touched by the storing thread only, until it is shut down
     part_no = 0
     months: set[str] = set()
 
@@ -202,7 +203,7 @@ def load_usage_file(
 
     if errors(file_problems):
         raise ProblemsError(file_problems, f"{path}: the file cannot be loaded; nothing was loaded")
-    if daily.parts:
+    if daily.held:
         usage_store.insert_daily(session, feed_id, source.name, daily.total())
     usage_store.mark_replaced(session, list(replaced), feed_id)
     usage_store.finish_feed(
@@ -219,39 +220,12 @@ def load_usage_file(
     return result
 
 
-_FOLD_EVERY = 4
-
-
-class _DailySums:
-    """Daily sums of the batches stored so far, folded together every few batches."""
-
-    def __init__(self) -> None:
-        self.parts: list[pl.DataFrame] = []
-
-    def add(self, rows: pl.DataFrame) -> None:
-        self.parts.append(_daily(rows))
-        if len(self.parts) >= _FOLD_EVERY:
-            self.parts = [self.total()]
-
-    def total(self) -> pl.DataFrame:
-        return _daily(pl.concat(self.parts)) if len(self.parts) > 1 else self.parts[0]
-
-
-def _encode(parts: list[tuple[str, pl.DataFrame]], daily: _DailySums) -> list[tuple[str, int, bytes]]:
+def _encode(parts: list[tuple[str, pl.DataFrame]], daily: DailySums) -> list[tuple[str, int, bytes]]:
     """A batch's rows by month as Parquet parts, their daily sums added to ``daily``: run on
     the storing thread (one, so batches are added in order)."""
     for _, part in parts:
         daily.add(part)
     return usage_store.encode_rows(parts)
-
-
-DAILY_KEYS = ["usage_date", "business_line", "cost_center", "service", "tier"]
-
-
-def _daily(frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows (or earlier daily sums) summed per day, business line, cost centre, service and tier."""
-    counted = frame if "rows" in frame.columns else frame.with_columns(pl.lit(1, dtype=pl.Int64).alias("rows"))
-    return counted.group_by(DAILY_KEYS).agg(pl.col("quantity").sum(), pl.col("cost").fill_null(0).sum(), pl.col("rows").sum())
 
 
 def _sum(frame: pl.DataFrame, column: str) -> Decimal:

@@ -22,7 +22,8 @@ ROW_SCHEMA = {
     "cost_center": pl.String, "service": pl.String, "tier": pl.String, "unit": pl.String,
     "quantity": pl.Decimal(38, 12), "cost": pl.Decimal(38, 12), "description": pl.String, "note": pl.String,
 }
-"""The columns of a ``rows`` part: every accepted row as loaded (billing.feeds' row frame)."""
+"""The columns of a ``rows`` part: every accepted row as loaded (billing.feeds' row frame).
+A part may hold the code columns as Enums (as loaded); readers get them as text."""
 
 
 def _to_parquet(frame: pl.DataFrame) -> bytes:
@@ -132,10 +133,11 @@ def month_parts(frame: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
 
 def encode_rows(parts: list[tuple[str, pl.DataFrame]]) -> list[tuple[str, int, bytes]]:
     """Accepted rows (billing.feeds' row frame) split by month (:func:`month_parts`) as Parquet:
-    (month, rows, bytes) a month. Pure, so it can run on another thread while the next batch loads."""
+    (month, rows, bytes) a month. Code columns keep their Enum dtype, so Parquet writes each
+    code once per part. Pure, so it can run on another thread while the next batch loads."""
     encoded = []
     for month, part in parts:
-        frame = part.select(list(ROW_SCHEMA)).cast(ROW_SCHEMA)
+        frame = part.select(list(ROW_SCHEMA))
         encoded.append((month, frame.height, _to_parquet(frame)))
     return encoded
 
@@ -203,7 +205,8 @@ def usage_rows_for(session: Session, month: str, business_line: str, service: st
     files = dict(session.execute(select(t.UsageFeed.id, t.UsageFeed.file_name)).all())
     found: list[pl.DataFrame] = []
     for feed_id, data in _parts(session, month, "rows"):
-        part = _from_parquet(data).filter((pl.col("business_line") == business_line) & (pl.col("service") == service))
+        part = _from_parquet(data).cast(ROW_SCHEMA)
+        part = part.filter((pl.col("business_line") == business_line) & (pl.col("service") == service))
         if part.height:
             found.append(part.with_columns(pl.lit(files[feed_id]).alias("file"), pl.lit(feed_id).alias("feed")))
     if not found:

@@ -9,7 +9,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from billing.feeds import ROW_SCHEMA, UNALLOCATED
+from billing.feeds import UNALLOCATED, row_schema
 from billing.problems import Severity
 from tests.feeds.conftest import FOCUS_SAMPLE, read, source_from, write
 
@@ -66,7 +66,7 @@ def test_rows_problems_and_totals(focus_file, ctx):
         (11, "value-missing", "BilledCost"),  # a10
         (14, "duplicate", "Id"),  # a1 again
     ]
-    assert result.rows.schema == pl.Schema(ROW_SCHEMA)
+    assert result.rows.schema == pl.Schema(row_schema(ctx))
     t = result.tally
     assert (t.rows_read, t.good, t.rejected, t.duplicates, t.rows_loaded) == (14, 8, 5, 1, 9)
     # loaded: a1 1.5 + a2 0.75 + a3 -0.25 + a5 1e-12 + a6 0.10 + a11 0.5 + a12 0.5 + a13 0.25 = 3.350000000001

@@ -11,7 +11,7 @@ import openpyxl
 import polars as pl
 import pytest
 
-from billing.feeds import ROW_SCHEMA, file_digest
+from billing.feeds import file_digest, row_schema
 from billing.problems import Severity
 from tests.feeds.conftest import read, source_from, write
 
@@ -71,7 +71,7 @@ def test_mixed_rows_each_become_a_row_or_a_problem(tmp_path, ctx, internal):
 
     assert result.codes() == MIXED_PROBLEMS
     assert result.rows.get_column("record_id").to_list() == ["r1", "r5", "r6", "r7", "r18"]
-    assert result.rows.schema == pl.Schema(ROW_SCHEMA)
+    assert result.rows.schema == pl.Schema(row_schema(ctx))
     t = result.tally
     assert (t.rows_read, t.good, t.rejected, t.duplicates, t.excluded) == (21, 5, 15, 1, 0)
     assert t.balanced
@@ -110,6 +110,27 @@ def test_values_are_normalised_and_exact(tmp_path, ctx, internal):
     assert r18["quantity"] == Decimal("1") and r18["cost"] == Decimal("12.50")
     assert result.by_id("r1")["tier"] == "GOLD" and result.by_id("r6")["tier"] is None
     assert result.by_id("r1")["cost"] is None
+
+
+def test_values_may_have_surrounding_spaces_and_blank_is_missing(tmp_path, ctx, internal):
+    text = (
+        "record_id,usage_date,cost_center,business_line,service,tier,quantity,unit,description,cost\n"
+        '" s1 "," 2024-09-02 "," cc-100 ",," storage "," gold "," 2.50 "," gb ","  spaced  "," 1e1 "\n'
+        's2,2024-09-02,CC-100,,STORAGE,,"   ",GB,blank quantity,\n'
+        's3,"  ",CC-100,,STORAGE,,1,GB,blank date,\n'
+        's4,2024-09-02,"  ",,STORAGE,,1,GB,blank cost centre,\n'
+        's5,2024-09-02,CC-100,," ",,1,GB,blank service,\n'
+        's6,2024-09-02,CC-100,,STORAGE," ",1," ",blank tier and unit,\n'
+    )
+    result = read(write(tmp_path, "usage.csv", text), internal, ctx)
+
+    assert result.codes() == [(3, "value-missing", "quantity"), (4, "value-missing", "usage_date"),
+                              (5, "value-missing", "cost_center"), (6, "value-missing", "service"),
+                              (7, "value-missing", "unit")]
+    s1 = result.by_id("s1")
+    assert (s1["usage_date"], s1["cost_center"], s1["service"], s1["tier"], s1["unit"], s1["description"]) == (
+        dt.date(2024, 9, 2), "CC-100", "STORAGE", "GOLD", "GB", "spaced")
+    assert (s1["quantity"], s1["cost"], s1["business_line"]) == (Decimal("2.5"), Decimal(10), "FIN")
 
 
 def test_negative_quantity_is_a_noted_correction(tmp_path, ctx, internal):

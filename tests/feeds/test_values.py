@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from billing.feeds.values import date_column, round_excess_decimals, utc_date_column, with_decimal
 
@@ -49,3 +52,31 @@ def test_timestamps_in_utc():
     got = frame.select(utc_date_column("t", alias="d")).to_series().to_list()
     assert got == [dt.date(2024, 9, 30)] * 3 + [dt.date(2024, 9, 30), dt.date(2024, 10, 1), dt.date(2024, 9, 30),
                                                  dt.date(2024, 9, 30), None, None]
+
+
+def expected_number(text: str | None) -> tuple:
+    """The specification of with_decimal, one text at a time: a number is digits with one
+    optional point and an optional exponent, surrounding spaces allowed; blank is no value."""
+    stripped = (text or "").strip()
+    if not stripped:
+        return None, 0, None
+    if not re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", stripped):
+        return False, None, None
+    value = Decimal(stripped)
+    digits, exponent = value.as_tuple()[1:]
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    decimals = max(0, -(exponent + trailing_zeros)) if value else 0
+    fits = decimals <= 12 and abs(value) < Decimal(10) ** 26
+    return True, decimals, value if fits else None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789+-.eE ,x", max_size=18),
+                          st.decimals(allow_nan=False, allow_infinity=False).map(str)), max_size=30))
+def test_numbers_follow_their_specification(texts):
+    got = parse_numbers(texts)
+    for text, (number, decimals, value) in zip(texts, got):
+        want_number, want_decimals, want_value = expected_number(text)
+        assert number == want_number, text
+        if number:
+            assert (decimals, value) == (want_decimals, want_value), text
