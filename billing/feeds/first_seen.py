@@ -43,7 +43,9 @@ class HashRows:
 
     def add(self, hashes: np.ndarray, rows: np.ndarray) -> None:
         hashes = np.asarray(hashes, dtype=np.uint64)
-        order = np.argsort(hashes, kind="stable")
+        if not len(hashes):
+            return
+        order = np.argsort(hashes)  # equal hashes may come in any order: look-ups return them all
         run = (hashes[order], np.asarray(rows, dtype=np.int64)[order])
         self._runs.append(run)
         self.size += len(hashes)
@@ -53,7 +55,7 @@ class HashRows:
             self._set(run[0])
         if len(self._runs) > self.MAX_RUNS:
             merged = (np.concatenate([h for h, _ in self._runs]), np.concatenate([r for _, r in self._runs]))
-            order = np.argsort(merged[0], kind="stable")
+            order = np.argsort(merged[0])
             self._runs = [(merged[0][order], merged[1][order])]
 
     def rows_of(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,15 +63,17 @@ class HashRows:
         hashes = np.asarray(hashes, dtype=np.uint64)
         maybe = np.flatnonzero(self._test(hashes))
         maybe = maybe[np.argsort(hashes[maybe])]  # sorted needles search faster
+        needles = hashes[maybe]
         positions: list[np.ndarray] = []
         rows: list[np.ndarray] = []
         for run_hashes, run_rows in self._runs:
-            left = np.searchsorted(run_hashes, hashes[maybe], side="left")
-            right = np.searchsorted(run_hashes, hashes[maybe], side="right")
-            counts = right - left
-            if not counts.any():
+            left = np.searchsorted(run_hashes, needles, side="left")
+            hit = run_hashes[np.minimum(left, len(run_hashes) - 1)] == needles
+            if not hit.any():
                 continue
-            positions.append(np.repeat(maybe, counts))
+            left = left[hit]  # a hash may repeat in a run: take every pair
+            counts = np.searchsorted(run_hashes, needles[hit], side="right") - left
+            positions.append(np.repeat(maybe[hit], counts))
             starts = np.repeat(left - np.cumsum(counts) + counts, counts)
             rows.append(run_rows[starts + np.arange(counts.sum())])
         if not positions:

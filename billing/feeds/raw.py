@@ -64,21 +64,27 @@ class Table:
 
 @dataclass(frozen=True, slots=True)
 class FileScan:
-    """One pass over a file's bytes: its SHA-256 (hex) and, for CSV, whether it is text."""
+    """A file's text check, and its SHA-256 being computed meanwhile on another thread."""
 
-    digest: str
     problem: Problem | None  # why the file is not CSV text; None for text, and for workbooks
+    hashing: Future[str]
+
+    @property
+    def digest(self) -> str:
+        """The SHA-256 (hex): waits for the digest thread."""
+        return self.hashing.result()
 
 
 def scan_file(path: Path) -> FileScan:
-    """Digest the file and (unless it is a workbook) check it is text, reading it once."""
+    """Check the file is text (unless it is a workbook) while its digest is computed on
+    another thread (hashlib works outside the GIL), so the load can start before the digest
+    is known; each reads the file once."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest")
+    hashing = pool.submit(digest, path)
+    pool.shutdown(wait=False)
     if path.suffix.lower() in _WORKBOOK_SUFFIXES:
-        return FileScan(digest=digest(path), problem=None)
-    running = hashlib.sha256()
-    problem = _check_text(path, str(path), digest=running)
-    if problem is not None:  # the check stopped early: digest the whole file
-        return FileScan(digest=digest(path), problem=problem)
-    return FileScan(digest=running.hexdigest(), problem=None)
+        return FileScan(problem=None, hashing=hashing)
+    return FileScan(problem=_check_text(path, str(path)), hashing=hashing)
 
 
 def digest(path: Path) -> str:
@@ -261,23 +267,15 @@ def _broken(width: int, file: str, row: int, exc: BaseException | None = None) -
     )
 
 
-def _check_text(path: Path, file: str, *, digest=None) -> Problem | None:
-    """One pass over the bytes: UTF-8 text without NUL bytes, not a workbook or UTF-16.
-    ``digest`` (a hashlib object), when given, is fed every byte read, on another thread
-    (hashlib works outside the GIL); the pass reads the whole file unless it finds a problem."""
+def _check_text(path: Path, file: str) -> Problem | None:
+    """One pass over the bytes: UTF-8 text without NUL bytes, not a workbook or UTF-16."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0  # of the chunk in the file
     saw_text = False
-    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest") if digest is not None else None
-    fed: Future | None = None
     try:
         with path.open("rb") as handle:
             first = True
             while chunk := handle.read(_CHUNK):
-                if hashing is not None:
-                    if fed is not None:
-                        fed.result()  # at most one chunk waits for the digest
-                    fed = hashing.submit(digest.update, chunk)
                 start = 0
                 if first:
                     first = False
@@ -310,9 +308,6 @@ def _check_text(path: Path, file: str, *, digest=None) -> Problem | None:
                              "save the file as 'CSV UTF-8'")
     except OSError as exc:
         return _file_problem(file, ProblemCode.FILE_UNREADABLE, f"cannot read the file: {exc.strerror or exc}")
-    finally:
-        if hashing is not None:
-            hashing.shutdown(wait=True)
     if not saw_text:
         return _file_problem(file, ProblemCode.FILE_EMPTY, "the file holds no text",
                              "export the usage again; a feed starts with a header row")

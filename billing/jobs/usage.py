@@ -6,6 +6,7 @@ The whole load is one transaction: a failure or an interrupt leaves the store as
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from collections import deque
 from collections.abc import Callable
@@ -119,16 +120,18 @@ def load_usage_file(
     if not path.is_file():
         raise ChargebackError(f"{path}: no such file")
     result = LoadResult(feed_id=None, source=source.name, file_name=str(path))
-    scan = scan_file(path)  # digest and text check in one pass
-    digest = scan.digest
-    earlier = usage_store.feed_with_hash(session, source.name, digest)
-    if earlier is not None and not replace:
-        result.already_loaded_as = earlier.id
-        return result
+    scan = scan_file(path)  # the text check now, the digest on another thread meanwhile
     ctx = mapping_context(session)
     closed = set(catalogue_store.closed_months(session))
+    batches = read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress, scan=scan)
+    first = next(batches)  # reading and checking start while the digest is finished
+    earlier = usage_store.feed_with_hash(session, source.name, scan.digest)
+    if earlier is not None and not replace:
+        batches.close()
+        result.already_loaded_as = earlier.id
+        return result
     user, now = audit.current_user(), audit.now()
-    feed_id = usage_store.create_feed(session, source=source.name, file_name=str(path), digest=digest,
+    feed_id = usage_store.create_feed(session, source=source.name, file_name=str(path), digest=scan.digest,
                                       format=source.format, user=user, at=now)
     result.feed_id = feed_id
     seen_ids: dict[str, pl.Series] = {}
@@ -149,7 +152,7 @@ def load_usage_file(
             result.usage_rows += usage_store.insert_rows(session, feed_id, source.name, encoded.result(), part_no=number)
 
     try:
-        for batch in read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress, scan=scan):
+        for batch in itertools.chain([first], batches):
             tally = batch.tally
             result.rows_read += tally.rows_read
             result.rows_loaded += tally.good
@@ -199,6 +202,7 @@ def load_usage_file(
             store(1)
         store(0)
     finally:
+        batches.close()
         storing.shutdown(wait=True, cancel_futures=True)
 
     if errors(file_problems):

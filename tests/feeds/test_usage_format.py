@@ -356,7 +356,7 @@ def test_file_digest_is_the_sha256_of_the_bytes(tmp_path):
     assert file_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_one_scan_digests_the_file_and_finds_what_is_not_text(tmp_path):
+def test_the_scan_digests_the_file_and_finds_what_is_not_text(tmp_path):
     import hashlib
 
     from billing.feeds.raw import scan_file
