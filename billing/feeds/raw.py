@@ -143,9 +143,7 @@ def _open_csv(path: Path, file: str, scan: FileScan | None) -> tuple[Table | Non
 
 
 def _csv_batches(path: Path, file: str, width: int, batch_rows: int) -> Iterator[RawBatch]:
-    names = column_names(width + _SURPLUS_FIELDS)
-    schema = {name: pl.String for name in names}
-    surplus = names[width:]
+    names = [*column_names(width), EXTRA]
     next_line = 1  # physical line where the next record starts; the first record is the header
     header_pending = True
     waiting: list[pl.DataFrame] = []  # records read but not yet given out, fewer than batch_rows
@@ -155,8 +153,7 @@ def _csv_batches(path: Path, file: str, width: int, batch_rows: int) -> Iterator
         failure: BaseException | None = None
         if not isinstance(block, _Broken):
             try:
-                chunk = pl.scan_csv(block, has_header=False, infer_schema=False, schema=schema,
-                                    missing_columns="insert", truncate_ragged_lines=True, encoding="utf8").collect()
+                chunk = _parsed(block, width)
             except pl.exceptions.PolarsError as exc:
                 failure = exc
         if chunk is None:
@@ -172,14 +169,7 @@ def _csv_batches(path: Path, file: str, width: int, batch_rows: int) -> Iterator
             frame, header_pending = frame.slice(1), False
         if frame.height == 0:
             continue
-        frame = frame.select(
-            "row_no",
-            *[pl.col(n) for n in names[:width]],
-            pl.when(pl.any_horizontal([pl.col(n).is_not_null() for n in surplus]))
-            .then(pl.concat_str([pl.col(n).fill_null("") for n in surplus], separator=",").str.strip_chars_end(","))
-            .alias(EXTRA),
-        )
-        waiting.append(frame)
+        waiting.append(frame.select("row_no", *names))
         held += frame.height
         while held >= batch_rows:
             rows = _joined(waiting)
@@ -188,6 +178,25 @@ def _csv_batches(path: Path, file: str, width: int, batch_rows: int) -> Iterator
             waiting, held = ([rest] if rest.height else []), rest.height
     if held:
         yield _without_blanks(_joined(waiting), width)
+
+
+def _parsed(block: bytes, width: int) -> pl.DataFrame:
+    """The records of ``block``: the header's ``width`` columns as text, and ``EXTRA``, the
+    fields beyond them joined by commas (null when there are none). The block is parsed with
+    one spare column, and again with ``_SURPLUS_FIELDS`` when a record uses it."""
+    for spare in (1, _SURPLUS_FIELDS):
+        names = column_names(width + spare)
+        chunk = pl.scan_csv(block, has_header=False, infer_schema=False, schema=dict.fromkeys(names, pl.String),
+                            missing_columns="insert", truncate_ragged_lines=True, encoding="utf8").collect()
+        surplus = names[width:]
+        if chunk.get_column(surplus[0]).null_count() == chunk.height:
+            return chunk.select(*names[:width], pl.lit(None, dtype=pl.String).alias(EXTRA))
+    return chunk.select(
+        *names[:width],
+        pl.when(pl.any_horizontal([pl.col(n).is_not_null() for n in surplus]))
+        .then(pl.concat_str([pl.col(n).fill_null("") for n in surplus], separator=",").str.strip_chars_end(","))
+        .alias(EXTRA),
+    )
 
 
 def _joined(frames: list[pl.DataFrame]) -> pl.DataFrame:
