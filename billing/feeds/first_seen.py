@@ -149,7 +149,7 @@ class FirstSeen:
 
     def _earlier(self, ids: pl.DataFrame) -> pl.Series:
         """First row of each id in earlier batches (null if none), hash hits confirmed by the id."""
-        earlier = pl.Series("_earlier", [None] * ids.height, dtype=pl.Int64)
+        earlier = pl.repeat(None, ids.height, dtype=pl.Int64, eager=True).alias("_earlier")
         if not len(self.index):
             return earlier
         known = ids.with_row_index("_at").filter(pl.col("_h").is_not_null())
