@@ -113,17 +113,20 @@ def with_decimal(frame: pl.DataFrame, name: str, *, prefix: str) -> pl.DataFrame
     """
     text = pl.col(name)
     number, decimals = f"{prefix}_number", f"{prefix}_decimals"
-    cast = text.cast(DECIMAL, strict=False)
-    point = text.str.find(".", literal=True).cast(pl.Int64)
-    significant = text.str.strip_chars_end("0").str.len_bytes().cast(pl.Int64) - point - 1
+    frame = frame.with_columns(  # each string pass once (eager frames share no subexpressions)
+        text.cast(DECIMAL, strict=False).alias(prefix),
+        text.str.find(".", literal=True).cast(pl.Int64).alias("_point"),
+        text.str.strip_chars_end("0").str.len_bytes().cast(pl.Int64).alias("_kept"),
+        text.str.contains_any(["e", "E"]).alias("_exponent"),
+    )
+    point = pl.col("_point")
     frame = frame.with_columns(
-        cast.alias(prefix),
         pl.when(text.is_not_null()).then(pl.lit(True)).alias(number),
         pl.when(text.is_null()).then(pl.lit(0, dtype=pl.Int64))
-        .when(cast.is_not_null() & ~text.str.contains_any(["e", "E"]))
-        .then(pl.when(point.is_null()).then(pl.lit(0, dtype=pl.Int64)).otherwise(significant))
+        .when(pl.col(prefix).is_not_null() & ~pl.col("_exponent"))
+        .then(pl.when(point.is_null()).then(pl.lit(0, dtype=pl.Int64)).otherwise(pl.col("_kept") - point - 1))
         .alias(decimals),
-    )
+    ).drop("_point", "_kept", "_exponent")
     other = frame.get_column(decimals).is_null()
     if other.any():
         rows = other.arg_true()
@@ -135,6 +138,8 @@ def with_decimal(frame: pl.DataFrame, name: str, *, prefix: str) -> pl.DataFrame
             _regex_decimals(pl.col(name)).alias(decimals),
         )
         frame = frame.with_columns(frame.get_column(c).scatter(rows, parsed.get_column(c)) for c in parsed.columns)
+    elif (frame.get_column(decimals).max() or 0) <= SCALE:
+        return frame  # every value is a plain number with at most 12 decimals, or empty
     return frame.with_columns(
         pl.when(pl.col(number) & (pl.col(decimals) <= SCALE)).then(pl.col(prefix)).alias(prefix)
     )
@@ -232,6 +237,8 @@ def with_code(frame: pl.DataFrame, name: str, codes: Mapping[str, str], dtype: p
     Texts written as a code (or as its case-folded key) map by one lookup; only the other
     texts are cleaned and case-folded, as a subset.
     """
+    if frame.get_column(name).null_count() == frame.height:  # no such column, or no value in the batch
+        return frame.with_columns(pl.lit(None, dtype=dtype).alias(alias))
     folded = {k.lower(): v for k, v in codes.items()}
     exact = {t: folded[t.lower()] for t in {*folded, *folded.values()} if t.isascii() and t.lower() in folded}
     frame = frame.with_columns(lookup(pl.col(name), exact, dtype).alias(alias))
