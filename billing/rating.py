@@ -122,10 +122,10 @@ def rate_month(
     total_rows = int(per_day["rows"].sum() or 0)
     known = per_day["service"].is_in(list(services))
     unknown_service = set(per_day.filter(~known)["service"].unique().to_list())
-    day_tiers = pl.DataFrame(
-        [(line, service, day, tier) for (line, service, day), tier in subscribed.items()],
+    day_tiers = pl.DataFrame(  # built column by column: tens of thousands of (line, service, day)
+        {"business_line": [k[0] for k in subscribed], "service": [k[1] for k in subscribed],
+         "usage_date": [k[2] for k in subscribed], "_subscribed": list(subscribed.values())},
         schema={"business_line": pl.String, "service": pl.String, "usage_date": pl.Date, "_subscribed": pl.String},
-        orient="row",
     )
     day_versions = pl.DataFrame(
         [(service, day, version.version) for (service, day), version in version_at.items()],
@@ -149,27 +149,28 @@ def rate_month(
     ):
         missing_tariff[service_code] = [first_missing, last_missing]
     unsubscribed = pl.col("_override").is_null() & pl.col("_subscribed").is_null()
+    priced = joined.filter(pl.col("_version").is_not_null()).with_columns(
+        pl.coalesce("_override", "tier", "_subscribed",
+                    pl.col("service").replace_strict(defaults, default=None, return_dtype=pl.String)).alias("_tier"),
+        pl.when(unsubscribed & pl.col("tier").is_null()).then(pl.lit(NO_SUBSCRIPTION))
+        .when(unsubscribed).then(pl.lit(NO_SUBSCRIPTION_NAMED)).otherwise(None).alias("_flag"),
+    )
+    segment_keys = ["business_line", "service", "_tier", "_version"]
     segments = (
-        joined.filter(pl.col("_version").is_not_null())
-        .with_columns(
-            pl.coalesce("_override", "tier", "_subscribed",
-                        pl.col("service").replace_strict(defaults, default=None, return_dtype=pl.String)).alias("_tier"),
-            pl.when(unsubscribed & pl.col("tier").is_null()).then(pl.lit(NO_SUBSCRIPTION))
-            .when(unsubscribed).then(pl.lit(NO_SUBSCRIPTION_NAMED)).otherwise(None).alias("_flag"),
-        )
-        .group_by(["business_line", "service", "_tier", "_version", "cost_center"])
+        priced.group_by([*segment_keys, "cost_center"])
         .agg(pl.col("quantity").sum(), pl.col("cost").sum(), pl.col("rows").sum(),
-             pl.col("usage_date").min().alias("_first"), pl.col("usage_date").max().alias("_last"),
-             pl.col("_flag").drop_nulls().unique().alias("_flags"))
-        .sort(["business_line", "service", "_tier", "_version", "cost_center"], nulls_last=True)
+             pl.col("usage_date").min().alias("_first"), pl.col("usage_date").max().alias("_last"))
+        .sort([*segment_keys, "cost_center"], nulls_last=True)
     )
     usage_by_segment: dict[_SegmentKey, dict[str | None, list]] = defaultdict(dict)
     segment_days: dict[_SegmentKey, set[dt.date]] = defaultdict(set)
     flags: dict[_SegmentKey, set[str]] = defaultdict(set)
-    for line, service_code, tier, version, center, quantity, cost, rows, first, last, found in segments.iter_rows():
-        key = _SegmentKey(line, service_code, tier, version)
-        usage_by_segment[key][center] = [quantity, cost, rows, first, last]
-        flags[key].update(found)
+    for line, service_code, tier, version, center, quantity, cost, rows, first, last in segments.iter_rows():
+        usage_by_segment[_SegmentKey(line, service_code, tier, version)][center] = [quantity, cost, rows, first, last]
+    for line, service_code, tier, version, flag in (
+        priced.filter(pl.col("_flag").is_not_null()).select(*segment_keys, "_flag").unique().iter_rows()
+    ):
+        flags[_SegmentKey(line, service_code, tier, version)].add(flag)
 
     for code in sorted(unknown_service):
         problems.append(_problem(ProblemCode.UNKNOWN_SERVICE, f"usage for service {code}, which is not in the catalogue", month,

@@ -63,8 +63,8 @@ def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *
     run = t.RatingRun(month=month, run_at=at, run_by=user, usage_rows=usage_rows, total=total, inputs_hash=inputs_hash)
     session.add(run)
     session.flush()
-    lines = {b.code: b.id for b in session.scalars(select(t.BusinessLine))}
-    centers = {c.code: c.id for c in session.scalars(select(t.CostCenter))}
+    lines = dict(session.execute(select(t.BusinessLine.code, t.BusinessLine.id)).all())
+    centers = dict(session.execute(select(t.CostCenter.code, t.CostCenter.id)).all())
     values = [
         dict(
             run_id=run.id, month=month, line_no=charge.line_no, kind=charge.kind,
