@@ -19,13 +19,13 @@ from billing.feeds.values import (
     Check,
     cleaned,
     join_notes,
+    parse_again,
     quoted,
     run_checks,
     too_large,
     with_code,
     with_date,
     with_decimal,
-    with_distinct,
 )
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
 
@@ -166,20 +166,17 @@ class UsageMapping:
         )
 
     def _with_tier(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """``_tier``: the tier of the row's service that ``tier`` names, ignoring case; looked
-        up once per distinct (service, tier) among the rows that give one."""
+        """``_tier``: the tier of the row's service that ``tier`` names, ignoring case and
+        surrounding spaces; worked out for the rows that give one."""
         tiers = self.types["tier"]
         frame = frame.with_columns(pl.lit(None, dtype=tiers).alias("_tier"))
         given = frame.get_column("tier").is_not_null()
         if not given.any():
             return frame
-        rows = given.arg_true()
-        part = frame.select(pl.col("_service").gather(rows), cleaned(pl.col("tier").gather(rows)).alias("tier"))
-        part = with_distinct(part, ["_service", "tier"], [
+        return parse_again(frame, given, ["tier", "_service"], [
             (pl.col("_service").cast(pl.String) + pl.lit("\x1f") + pl.col("tier").str.to_lowercase())
             .replace_strict(self.tiers, default=None, return_dtype=pl.String).cast(tiers).alias("_tier"),
         ])
-        return frame.with_columns(frame.get_column(c).scatter(rows, part.get_column(c)) for c in ("tier", "_tier"))
 
     def _owner(self) -> pl.Expr:
         """The business line owning ``_cc`` on ``_date``: one candidate period per slot, looked

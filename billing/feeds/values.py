@@ -31,7 +31,7 @@ __all__ = [
     "cleaned",
     "with_code",
     "with_date",
-    "with_distinct",
+    "parse_again",
     "lookup",
     "join_notes",
     "quoted",
@@ -129,15 +129,11 @@ def with_decimal(frame: pl.DataFrame, name: str, *, prefix: str) -> pl.DataFrame
     ).drop("_point", "_kept", "_exponent")
     other = frame.get_column(decimals).is_null()
     if other.any():
-        rows = other.arg_true()
-        part = frame.select(cleaned(pl.col(name).gather(rows)).alias(name))
-        parsed = part.select(
-            pl.col(name),
+        frame = parse_again(frame, other, [name], [
             pl.col(name).cast(DECIMAL, strict=False).alias(prefix),
             pl.col(name).str.contains(_NUMBER).alias(number),
             _regex_decimals(pl.col(name)).alias(decimals),
-        )
-        frame = frame.with_columns(frame.get_column(c).scatter(rows, parsed.get_column(c)) for c in parsed.columns)
+        ])
     elif (frame.get_column(decimals).max() or 0) <= SCALE:
         return frame  # every value is a plain number with at most 12 decimals, or empty
     return frame.with_columns(
@@ -244,10 +240,7 @@ def with_code(frame: pl.DataFrame, name: str, codes: Mapping[str, str], dtype: p
     frame = frame.with_columns(lookup(pl.col(name), exact, dtype).alias(alias))
     missed = frame.select(pl.col(alias).is_null() & pl.col(name).is_not_null()).to_series()
     if missed.any():
-        rows = missed.arg_true()
-        part = frame.select(cleaned(pl.col(name).gather(rows)).alias(name))
-        found = part.select(pl.col(name), canonical(name, codes).cast(dtype).alias(alias))
-        frame = frame.with_columns(frame.get_column(c).scatter(rows, found.get_column(c)) for c in found.columns)
+        frame = parse_again(frame, missed, [name], [canonical(name, codes).cast(dtype).alias(alias)])
     return frame
 
 
@@ -263,17 +256,19 @@ def with_date(frame: pl.DataFrame, name: str, *, alias: str) -> pl.DataFrame:
     frame = frame.with_columns(pl.lit(dates.to_series()).gather(index).alias(alias))
     missed = frame.get_column(alias).is_null() & frame.get_column(name).is_not_null()
     if missed.any():
-        rows = missed.arg_true()
-        part = frame.select(cleaned(pl.col(name).gather(rows)).alias(name)).to_series()
-        frame = frame.with_columns(frame.get_column(name).scatter(rows, part))
+        frame = parse_again(frame, missed, [name], [])
     return frame
 
 
-def with_distinct(frame: pl.DataFrame, keys: list[str], exprs: list[pl.Expr]) -> pl.DataFrame:
-    """Add ``exprs``, which read only ``keys``, computed once per distinct combination of the
-    keys and joined back: for columns with few distinct values."""
-    distinct = frame.select(keys).unique().with_columns(exprs)
-    return frame.join(distinct, on=keys, how="left", nulls_equal=True, maintain_order="left")
+def parse_again(frame: pl.DataFrame, rows: pl.Series, columns: list[str], exprs: list[pl.Expr]) -> pl.DataFrame:
+    """For the ``rows`` (a boolean Series) whose text did not parse as written: the text
+    column ``columns[0]`` :func:`cleaned`, and ``exprs`` evaluated over those rows alone
+    (with ``columns`` at hand), written back into the same rows."""
+    at = rows.arg_true()
+    text = columns[0]
+    part = frame.select(pl.col(c).gather(at) for c in columns).with_columns(cleaned(pl.col(text)).alias(text))
+    found = part.select(pl.col(text), *exprs)
+    return frame.with_columns(frame.get_column(c).scatter(at, found.get_column(c)) for c in found.columns)
 
 
 def lookup(expr: pl.Expr, values: Mapping[str, object], dtype: pl.DataType = pl.String()) -> pl.Expr:
