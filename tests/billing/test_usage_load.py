@@ -140,3 +140,32 @@ def test_usage_into_a_closed_month_is_refused(db_url, tmp_path):
     """)
     result = run(db_url, "usage", "load", late, "--source", "servicedesk", ok=False)
     assert result.exit_code == 1 and "closed month 2026-03" in result.stderr and "reopen" in result.stderr
+
+
+def test_explain_lists_the_usage_rows_behind_an_invoice_line(db_url, tmp_path):
+    base_store(db_url, tmp_path)
+    feed = write(tmp_path / "desk.csv", """
+        record_id,usage_date,cost_center,service,quantity,unit,description
+        T-1,2026-03-02,CC-ENG,DESK,30,ticket,laptop
+        T-2,2026-03-05,CC-FIN,DESK,12,ticket,printer
+        T-3,2026-03-06,cc-eng,desk,2,TICKET,  monitor
+    """)
+    run(db_url, "usage", "load", feed, "--source", "servicedesk")
+    # a cost centre added later: the second feed's stored parts know one more code
+    run(db_url, "org", "load", write(tmp_path / "cc2.csv", """
+        cost_center,name,business_line,gl_cost_center
+        CC-LAB,Laboratory,ENG,300
+    """))
+    later = write(tmp_path / "desk-2.csv", """
+        record_id,usage_date,cost_center,service,quantity,unit,description
+        T-4,2026-03-20,CC-LAB,DESK,5,ticket,microscope
+    """)
+    run(db_url, "usage", "load", later, "--source", "servicedesk")
+    run(db_url, "month", "run", "2026-03")
+    closed = run(db_url, "month", "close", "2026-03").stdout
+    first = re.search(r"\((CB-\d{4}-\d{6}) to", closed).group(1)
+    out = run(db_url, "explain", f"{first}/1").stdout
+    assert "usage rows for ENG DESK in 2026-03: 3" in out
+    assert f"{feed}:2 record T-1 2026-03-02 CC-ENG" in out and "qty 30" in out and "laptop" in out
+    assert f"{feed}:4 record T-3 2026-03-06 CC-ENG" in out and "monitor" in out
+    assert f"{later}:2 record T-4 2026-03-20 CC-LAB" in out
