@@ -17,9 +17,14 @@ import polars as pl
 
 from billing.problems import Problem, ProblemCode, SourceRef
 
-__all__ = ["FirstSeen", "HashRows"]
+__all__ = ["FirstSeen", "HashRows", "id_hashes"]
 
-_HASH_SEED = 0x5EED_F00D  # fixed: hashes are compared across the batches of one file
+_HASH_SEED = 0x5EED_F00D  # fixed: hashes are compared across batches, files and loads
+
+
+def id_hashes(ids: pl.Series) -> np.ndarray:
+    """The 64-bit hashes of record ids (as :class:`FirstSeen` hashes them), as NumPy."""
+    return ids.hash(_HASH_SEED).to_numpy()
 
 
 class HashRows:

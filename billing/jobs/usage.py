@@ -134,7 +134,7 @@ def load_usage_file(
     feed_id = usage_store.create_feed(session, source=source.name, file_name=str(path), digest=scan.digest,
                                       format=source.format, user=user, at=now)
     result.feed_id = feed_id
-    seen_ids: dict[str, pl.Series] = {}
+    seen_ids: dict[str, usage_store.LoadedIds] = {}
     replaced: dict[int, None] = {}
     daily = DailySums()  # touched by the storing thread only, until it is shut down
     part_no = 0
@@ -184,12 +184,12 @@ def load_usage_file(
                 excluded = {feed_id} | ({f.id for f in previous} if replace else set())
                 if replace:
                     replaced.update(dict.fromkeys(f.id for f in previous))
-                seen_ids[month] = usage_store.record_ids(session, source.name, month, exclude_feeds=excluded)
+                seen_ids[month] = usage_store.LoadedIds(session, source.name, month, exclude_feeds=excluded)
                 months.add(month)
-            if any(seen_ids[month].len() for month in by_month):
+            if any(len(seen_ids[month]) for month in by_month):
                 for month, part in by_month.items():
-                    if seen_ids[month].len():
-                        by_month[month] = part.filter(~pl.col("record_id").is_in(seen_ids[month].implode()))
+                    if len(seen_ids[month]):
+                        by_month[month] = part.filter(~seen_ids[month].known(part.get_column("record_id")))
                 # the parts of a split record share its row and its month
                 skipped = rows["row_no"].n_unique() - sum(part["row_no"].n_unique() for part in by_month.values())
                 result.rows_duplicate += skipped

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 import polars as pl
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from billing.feeds.first_seen import HashRows, id_hashes
 from billing.money import ZERO
 from billing.periods import first_day, last_day, month_of
 from billing.problems import Problem
@@ -82,18 +85,69 @@ def active_feeds_for(session: Session, source: str, months: set[str]) -> list[Fe
     return [i for i in map(_info, rows) if months & set(i.months)]
 
 
-def record_ids(session: Session, source: str, month: str, *, exclude_feeds: set[int] = frozenset()) -> pl.Series:
-    """Record ids already loaded for ``source`` and ``month`` by active feeds."""
-    query = (
-        select(t.UsagePart.data)
-        .join(t.UsageFeed, t.UsageFeed.id == t.UsagePart.feed_id)
-        .where(t.UsagePart.source == source, t.UsagePart.month == month, t.UsagePart.kind == "rows",
-               t.UsageFeed.status == "active")
-    )
-    if exclude_feeds:
-        query = query.where(t.UsagePart.feed_id.not_in(exclude_feeds))
-    parts = [_from_parquet(data, ["record_id"])["record_id"] for data in session.scalars(query)]
-    return pl.concat(parts) if parts else pl.Series("record_id", [], dtype=pl.String)
+_PLACE = 1 << 32  # a place is part id × _PLACE + offset in the part
+
+
+class LoadedIds:
+    """The record ids that active feeds of ``source`` (other than ``exclude_feeds``) already
+    loaded for ``month``, to tell which ids of a new feed are among them.
+
+    The ids are kept as 64-bit hashes with their place (part and offset) in a
+    :class:`~billing.feeds.first_seen.HashRows`, about 20 bytes an id rather than the ids
+    themselves, so a month of tens of millions of rows fits, and each batch is looked up in
+    time proportional to the batch. A hash found is only a candidate: the id at its place is
+    read again from its part and compared, so ids that share a hash are never taken for one
+    another.
+    """
+
+    _PARTS_KEPT = 4  # parts whose ids stay decoded for confirming candidates
+
+    def __init__(self, session: Session, source: str, month: str, *, exclude_feeds: set[int] = frozenset()):
+        self.session = session
+        self.index = HashRows()
+        self._decoded: OrderedDict[int, pl.Series] = OrderedDict()
+        query = (
+            select(t.UsagePart.id)
+            .join(t.UsageFeed, t.UsageFeed.id == t.UsagePart.feed_id)
+            .where(t.UsagePart.source == source, t.UsagePart.month == month, t.UsagePart.kind == "rows",
+                   t.UsageFeed.status == "active")
+            .order_by(t.UsagePart.id)
+        )
+        if exclude_feeds:
+            query = query.where(t.UsagePart.feed_id.not_in(exclude_feeds))
+        for part_id in session.scalars(query).all():  # one part's ids in memory at a time
+            ids = self._ids(part_id)
+            self.index.add(id_hashes(ids), part_id * _PLACE + np.arange(ids.len(), dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def known(self, ids: pl.Series) -> pl.Series:
+        """For each of ``ids`` (no nulls): whether it was loaded already."""
+        found = np.zeros(ids.len(), dtype=bool)
+        if len(self.index) and ids.len():
+            at, places = self.index.rows_of(id_hashes(ids))
+            if len(at):
+                candidates = pl.DataFrame({"at": at, "place": places, "id": ids.gather(at)})
+                earlier = pl.concat([
+                    pl.DataFrame({"place": group.get_column("place"),
+                                  "earlier": self._ids(part).gather(group.get_column("place") % _PLACE)})
+                    for (part,), group in candidates.with_columns(part=pl.col("place") // _PLACE).group_by("part")
+                ])
+                same = candidates.join(earlier, on="place").filter(pl.col("earlier") == pl.col("id"))
+                found[same.get_column("at").to_numpy()] = True
+        return pl.Series("known", found)
+
+    def _ids(self, part_id: int) -> pl.Series:
+        if part_id in self._decoded:
+            self._decoded.move_to_end(part_id)
+            return self._decoded[part_id]
+        data = self.session.scalar(select(t.UsagePart.data).where(t.UsagePart.id == part_id))
+        ids = _from_parquet(data, ["record_id"]).get_column("record_id")
+        self._decoded[part_id] = ids
+        if len(self._decoded) > self._PARTS_KEPT:
+            self._decoded.popitem(last=False)
+        return ids
 
 
 def create_feed(session: Session, *, source: str, file_name: str, digest: str, format: str, user: str, at: dt.datetime) -> int:

@@ -5,6 +5,7 @@ import re
 from collections import defaultdict
 from decimal import Decimal
 
+import polars as pl
 import pytest
 
 from tests.cli_helpers import run, write
@@ -169,3 +170,21 @@ def test_explain_lists_the_usage_rows_behind_an_invoice_line(db_url, tmp_path):
     assert f"{feed}:2 record T-1 2026-03-02 CC-ENG" in out and "qty 30" in out and "laptop" in out
     assert f"{feed}:4 record T-3 2026-03-06 CC-ENG" in out and "monitor" in out
     assert f"{later}:2 record T-4 2026-03-20 CC-LAB" in out
+
+
+def test_records_loaded_before_are_told_apart_exactly_even_when_hashes_collide(db_url, tmp_path, monkeypatch):
+    from billing.store import usage as usage_store
+
+    # A weak hash: every id of the same length collides, so each hit must be settled by the id.
+    monkeypatch.setattr(usage_store, "id_hashes", lambda ids: ids.str.len_bytes().cast(pl.UInt64).to_numpy())
+    monkeypatch.setattr(usage_store.LoadedIds, "_PARTS_KEPT", 1)  # parts read again when confirming
+    base_store(db_url, tmp_path)
+    header = "record_id,usage_date,cost_center,service,quantity,unit,description\n"
+    for name, numbers in (("first", (1, 2, 3)), ("again", (4, 5)), ("third", (6, 7))):  # a part each
+        feed = tmp_path / f"{name}.csv"
+        feed.write_text(header + "".join(f"T-{n},2026-03-02,CC-ENG,DESK,1,ticket,x\n" for n in numbers))
+        run(db_url, "usage", "load", feed, "--source", "servicedesk")
+    later = tmp_path / "later.csv"
+    later.write_text(header + "".join(f"T-{n},2026-03-03,CC-FIN,DESK,1,ticket,y\n" for n in (2, 8, 6, 9, 13, 1)))
+    out = run(db_url, "usage", "load", later, "--source", "servicedesk").stdout
+    assert "rows read 6 = loaded 3 + quarantined 0 + duplicates skipped 3" in out  # T-2, T-6 and T-1 were loaded
