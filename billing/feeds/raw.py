@@ -36,6 +36,7 @@ EXTRA = "extra"
 _SURPLUS_FIELDS = 8  # fields beyond the header read to detect (and show) ragged CSV records
 _CHUNK = 1 << 20
 _BLOCK = 4 << 20  # CSV bytes parsed at a time
+_BATCH_BYTES = 32 << 20  # CSV bytes in a batch at most (250,000 usage rows of ~90 bytes fit)
 _MAX_RECORD = 64 << 20  # a "record" this long means a quote that is never closed
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm"}
 
@@ -143,11 +144,15 @@ def _open_csv(path: Path, file: str, scan: FileScan | None) -> tuple[Table | Non
 
 
 def _csv_batches(path: Path, file: str, width: int, batch_rows: int) -> Iterator[RawBatch]:
+    """Batches of ``batch_rows`` records, or fewer when records are wide: a batch holds about
+    ``_BATCH_BYTES`` of CSV text at most (at the records' average width so far), so that wide
+    exports (a FOCUS row is about 800 bytes) keep memory as bounded as narrow ones."""
     names = [*column_names(width), EXTRA]
     next_line = 1  # physical line where the next record starts; the first record is the header
     header_pending = True
-    waiting: list[pl.DataFrame] = []  # records read but not yet given out, fewer than batch_rows
+    waiting: list[pl.DataFrame] = []  # records read but not yet given out, fewer than a batch
     held = 0
+    read_bytes = read_records = 0
     for block in _record_blocks(path):
         chunk: pl.DataFrame | None = None
         failure: BaseException | None = None
@@ -163,6 +168,8 @@ def _csv_batches(path: Path, file: str, width: int, batch_rows: int) -> Iterator
             return
         if chunk.height == 0:
             continue
+        read_bytes, read_records = read_bytes + len(block), read_records + chunk.height
+        limit = max(1, min(batch_rows, _BATCH_BYTES * read_records // read_bytes))
         starts, next_line = _record_lines(chunk, names, block, next_line)
         frame = chunk.with_columns(starts.alias("row_no"))
         if header_pending:
@@ -171,10 +178,10 @@ def _csv_batches(path: Path, file: str, width: int, batch_rows: int) -> Iterator
             continue
         waiting.append(frame.select("row_no", *names))
         held += frame.height
-        while held >= batch_rows:
+        while held >= limit:
             rows = _joined(waiting)
-            yield _without_blanks(rows.slice(0, batch_rows), width)
-            rest = rows.slice(batch_rows)
+            yield _without_blanks(rows.slice(0, limit), width)
+            rest = rows.slice(limit)
             waiting, held = ([rest] if rest.height else []), rest.height
     if held:
         yield _without_blanks(_joined(waiting), width)

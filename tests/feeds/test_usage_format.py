@@ -372,6 +372,21 @@ def test_the_scan_digests_the_file_and_finds_what_is_not_text(tmp_path):
     assert "(a NUL byte) on line 600002" in scan_file(binary).problem.message  # 3 MB into the file
 
 
+def test_wide_records_come_in_smaller_batches_with_the_same_result(tmp_path, ctx, internal, monkeypatch):
+    from billing.feeds import raw
+
+    header = "record_id,usage_date,cost_center,service,quantity,unit,description\n"
+    lines = [f"r{n},2024-09-01,CC-100,STORAGE,{n},GB,{'wide ' * (40 if n % 2 else 1)}\n" for n in range(40)]
+    path = tmp_path / "usage.csv"
+    path.write_text(header + "".join(lines))
+    whole = read(path, internal, ctx, batch_rows=1000)
+    monkeypatch.setattr(raw, "_BATCH_BYTES", 1000)  # about eight of these ~125-byte records
+    result = read(path, internal, ctx, batch_rows=1000)
+    sizes = [b.rows_read for b in result.batches]
+    assert sum(sizes) == 40 and len(sizes) > 1 and max(sizes) < 20
+    assert result.rows.equals(whole.rows) and result.tally == whole.tally
+
+
 def test_records_read_in_small_blocks_keep_their_rows_and_line_breaks(tmp_path, ctx, internal, monkeypatch):
     from billing.feeds import raw
 
