@@ -37,6 +37,7 @@ _SURPLUS_FIELDS = 8  # fields beyond the header read to detect (and show) ragged
 _CHUNK = 1 << 20
 _BLOCK = 4 << 20  # CSV bytes parsed at a time
 _BATCH_BYTES = 32 << 20  # CSV bytes in a batch at most (250,000 usage rows of ~90 bytes fit)
+_XLSX_BATCH = 20_000  # worksheet rows in a batch at most (a few seconds of reading)
 _MAX_RECORD = 64 << 20  # a "record" this long means a quote that is never closed
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm"}
 
@@ -395,8 +396,11 @@ def _open_xlsx(path: Path, file: str, sheet: str | None) -> tuple[Table | None, 
 
 def _xlsx_batches(path: Path, file: str, sheet: str | None, header: tuple[str, ...], header_row: int,
                   batch_rows: int) -> Iterator[RawBatch]:
+    """Batches of at most ``batch_rows`` rows, and of ``_XLSX_BATCH`` at most: openpyxl reads a
+    few thousand rows a second, so smaller batches keep the progress moving."""
     import openpyxl
 
+    batch_rows = min(batch_rows, _XLSX_BATCH)
     width = len(header)
     names = column_names(width)
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
