@@ -17,6 +17,7 @@ from billing.feeds.rows import Checked, code_types
 from billing.feeds.sources import USAGE_FIELDS, SourceDefinition
 from billing.feeds.values import (
     Check,
+    Codes,
     cleaned,
     join_notes,
     parse_again,
@@ -55,6 +56,9 @@ class UsageMapping:
         self.types = code_types(ctx)
         self.owner_slots = _owner_slots(ctx, self.types)
         self.ownership_text = _ownership_text(ctx)
+        self.codes = {field: Codes(known, self.types[field]) for field, known in (
+            ("service", self.services), ("unit", self.units), ("business_line", self.business_lines),
+            ("cost_center", self.cost_centers))}
         units = self.types["unit"]
         self.unit_of_service = pl.Series(  # by service, in the order of the service Enum
             [self.service_units[code] for code in self.types["service"].categories], dtype=units)
@@ -152,11 +156,9 @@ class UsageMapping:
         )
         frame = frame.with_columns(cleaned(pl.col(field)).alias(field) for field in ("record_id", "description"))
         frame = with_date(frame, "usage_date", alias="_date")
-        types = self.types
-        frame = with_code(frame, "service", self.services, types["service"], alias="_service")
-        frame = with_code(frame, "unit", self.units, types["unit"], alias="_unit")
-        frame = with_code(frame, "business_line", self.business_lines, types["business_line"], alias="_bl")
-        frame = with_code(frame, "cost_center", self.cost_centers, types["cost_center"], alias="_cc")
+        for field, alias in (("service", "_service"), ("unit", "_unit"), ("business_line", "_bl"),
+                             ("cost_center", "_cc")):
+            frame = with_code(frame, field, self.codes[field], alias=alias)
         frame = with_decimal(frame, "quantity", prefix="_qty")
         frame = with_decimal(frame, "cost", prefix="_cost")
         frame = self._with_tier(frame)

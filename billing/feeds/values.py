@@ -29,10 +29,10 @@ __all__ = [
     "utc_date_column",
     "canonical",
     "cleaned",
+    "Codes",
     "with_code",
     "with_date",
     "parse_again",
-    "lookup",
     "join_notes",
     "quoted",
 ]
@@ -225,22 +225,40 @@ def cleaned(text: pl.Expr) -> pl.Expr:
     return pl.when(stripped.str.len_bytes() > 0).then(stripped)
 
 
-def with_code(frame: pl.DataFrame, name: str, codes: Mapping[str, str], dtype: pl.Enum, *, alias: str) -> pl.DataFrame:
-    """Add ``alias``, of Enum ``dtype``: the code the text ``name`` names, ignoring case and
-    surrounding spaces (``codes``: case-folded -> code); null if it names none. ``name``
-    becomes the :func:`cleaned` text where it is not written exactly as a code.
+class Codes:
+    """Known codes as an Enum ``dtype``, with what it takes to look text up in them (built once
+    per mapping, used for every batch). ``codes`` maps case-folded text to the code."""
+
+    def __init__(self, codes: Mapping[str, str], dtype: pl.Enum):
+        self.codes = {k.lower(): v for k, v in codes.items()}
+        self.dtype = dtype
+        # texts written exactly as a code, or as its case-folded key, map by one Enum look-up
+        self.exact = {t: self.codes[t.lower()] for t in {*self.codes, *self.codes.values()}
+                      if t.isascii() and t.lower() in self.codes}
+        self._written = pl.Enum(list(self.exact)) if self.exact else None
+        self._code_of = pl.Series(list(self.exact.values()), dtype=dtype)
+
+    def exactly(self, text: pl.Expr) -> pl.Expr:
+        """The code of each text written exactly as one, else null."""
+        if self._written is None:
+            return pl.lit(None, dtype=self.dtype)
+        return pl.lit(self._code_of).gather(text.cast(self._written, strict=False).to_physical())
+
+
+def with_code(frame: pl.DataFrame, name: str, codes: Codes, *, alias: str) -> pl.DataFrame:
+    """Add ``alias``, of Enum ``codes.dtype``: the code the text ``name`` names, ignoring case
+    and surrounding spaces; null if it names none. ``name`` becomes the :func:`cleaned` text
+    where it is not written exactly as a code.
 
     Texts written as a code (or as its case-folded key) map by one lookup; only the other
     texts are cleaned and case-folded, as a subset.
     """
     if frame.get_column(name).null_count() == frame.height:  # no such column, or no value in the batch
-        return frame.with_columns(pl.lit(None, dtype=dtype).alias(alias))
-    folded = {k.lower(): v for k, v in codes.items()}
-    exact = {t: folded[t.lower()] for t in {*folded, *folded.values()} if t.isascii() and t.lower() in folded}
-    frame = frame.with_columns(lookup(pl.col(name), exact, dtype).alias(alias))
+        return frame.with_columns(pl.lit(None, dtype=codes.dtype).alias(alias))
+    frame = frame.with_columns(codes.exactly(pl.col(name)).alias(alias))
     missed = frame.select(pl.col(alias).is_null() & pl.col(name).is_not_null()).to_series()
     if missed.any():
-        frame = parse_again(frame, missed, [name], [canonical(name, codes).cast(dtype).alias(alias)])
+        frame = parse_again(frame, missed, [name], [canonical(name, codes.codes).cast(codes.dtype).alias(alias)])
     return frame
 
 
@@ -269,14 +287,6 @@ def parse_again(frame: pl.DataFrame, rows: pl.Series, columns: list[str], exprs:
     part = frame.select(pl.col(c).gather(at) for c in columns).with_columns(cleaned(pl.col(text)).alias(text))
     found = part.select(pl.col(text), *exprs)
     return frame.with_columns(frame.get_column(c).scatter(at, found.get_column(c)) for c in found.columns)
-
-
-def lookup(expr: pl.Expr, values: Mapping[str, object], dtype: pl.DataType = pl.String()) -> pl.Expr:
-    """``values[text]`` for texts that are keys (exact match), else null."""
-    if not values:
-        return pl.lit(None, dtype=dtype)
-    index = expr.cast(pl.Enum(list(values)), strict=False).to_physical()
-    return pl.lit(pl.Series(list(values.values()), dtype=dtype)).gather(index)
 
 
 def join_notes(notes: Iterable[pl.Expr]) -> pl.Expr:
