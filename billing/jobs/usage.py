@@ -5,11 +5,12 @@ The whole load is one transaction: a failure or an interrupt leaves the store as
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from billing.feeds.context import UNALLOCATED, MappingContext
 from billing.feeds.daily import DailySums
-from billing.feeds.raw import scan_file
-from billing.feeds.read import read_usage
+from billing.feeds.raw import FileScan, scan_file
+from billing.feeds.read import UsageBatch, read_usage
 from billing.feeds.sources import SourceDefinition, default_source, load_sources
 from billing.money import ZERO
 from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
@@ -123,11 +124,17 @@ def load_usage_file(
     scan = scan_file(path)  # the text check now, the digest on another thread meanwhile
     ctx = mapping_context(session)
     closed = set(catalogue_store.closed_months(session))
-    batches = read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress, scan=scan)
+    with contextlib.closing(
+        read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress, scan=scan)
+    ) as batches:  # closed however the load ends, so its reading threads stop
+        return _load(session, path, source, batches, result, scan=scan, closed=closed, strict=strict, replace=replace)
+
+
+def _load(session: Session, path: Path, source: SourceDefinition, batches: Iterator[UsageBatch], result: LoadResult,
+          *, scan: FileScan, closed: set[str], strict: bool, replace: bool) -> LoadResult:
     first = next(batches)  # reading and checking start while the digest is finished
     earlier = usage_store.feed_with_hash(session, source.name, scan.digest)
     if earlier is not None and not replace:
-        batches.close()
         result.already_loaded_as = earlier.id
         return result
     user, now = audit.current_user(), audit.now()
@@ -202,7 +209,6 @@ def load_usage_file(
             store(1)
         store(0)
     finally:
-        batches.close()
         storing.shutdown(wait=True, cancel_futures=True)
 
     if errors(file_problems):
