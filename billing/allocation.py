@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from billing.money import ZERO, allocate
+from billing.money import ZERO, allocate, plain
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
 
 __all__ = [
@@ -465,7 +465,7 @@ def allocate_month(rules: RuleSet, inputs: AllocationInputs) -> AllocationResult
             continue
         direct = max(inputs.volumes.get(code, ZERO), ZERO)
         weights = [(node, direct)] + [(Node(NodeKind.SERVICE, c), max(v, ZERO)) for c, v in users]
-        text = f"{code} used directly {_plain(direct)} and inside " + ", ".join(f"{c} {_plain(v)}" for c, v in users)
+        text = f"{code} used directly {plain(direct)} and inside " + ", ".join(f"{c} {plain(v)}" for c, v in users)
         results.append(_run(len(results) + 1, ROLL_UP, node, "share of volume (components into composites)",
                             amounts, weights, balances, currency, (text,), None))
 
@@ -561,7 +561,7 @@ def _weights(rules: RuleSet, step: Step, inputs: AllocationInputs, earlier: Mapp
     for code in codes:
         quantity = used.get(code, ZERO)
         if quantity < 0:
-            notes.append(f"{code} used {_plain(quantity)} (net of corrections): counted as 0")
+            notes.append(f"{code} used {plain(quantity)} (net of corrections): counted as 0")
             quantity = ZERO
         weights.append((Node(NodeKind.BUSINESS_LINE, code), quantity))
     total_use = sum((w for _, w in weights), ZERO)
@@ -578,17 +578,13 @@ def _weights(rules: RuleSet, step: Step, inputs: AllocationInputs, earlier: Mapp
         idle = capacity - total_use
         if idle < 0:
             problem(ProblemCode.INCONSISTENT,
-                f"usage {_plain(total_use)} of {step.usage_of} is above the capacity {_plain(capacity)}",
+                f"usage {plain(total_use)} of {step.usage_of} is above the capacity {plain(capacity)}",
                     "raise the capacity figure; the step shares by use this month", Severity.WARNING)
             idle = ZERO
-        notes.append(f"capacity {_plain(capacity)}, used {_plain(total_use)}, idle {_plain(idle)} "
+        notes.append(f"capacity {plain(capacity)}, used {plain(total_use)}, idle {plain(idle)} "
                      f"(idle share stays in overhead)")
         weights.append((OVERHEAD, idle))
     elif total_use == 0:
         notes.append(f"no usage of {step.usage_of} in {inputs.month}")
     return weights, notes, problems
 
-
-def _plain(value: Decimal) -> str:
-    """A quantity as written, without exponent or trailing zeros (30, 2.5)."""
-    return format(value.normalize(), "f") if value else "0"

@@ -24,6 +24,7 @@ __all__ = [
     "allocate",
     "apportion",
     "is_money_text",
+    "plain",
 ]
 
 ZERO = Decimal(0)
@@ -69,6 +70,15 @@ def is_money_text(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def plain(value: Decimal, *, grouped: bool = False) -> str:
+    """A decimal as people write it, exactly: no exponent and no trailing zeros (``12.5``,
+    ``0``, ``20.52022672899``); with ``grouped``, thousands separated (``1,101,939,148.7079``)."""
+    text = f"{value:,f}" if grouped else f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def minor_units(currency: str) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from billing.money import minor_units, quantum
+from billing.money import minor_units, plain, quantum
 
 __all__ = ["money", "plain_amount", "pct", "qty", "register"]
 
@@ -66,10 +66,7 @@ def qty(value: Decimal) -> str:
     """A quantity as written by people: ``1,250``, ``12.5`` (no trailing zeros)."""
     if not isinstance(value, Decimal) or not value.is_finite():
         raise TypeError(f"a quantity must be a finite Decimal, not {value!r}")
-    text = f"{value:,f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    return plain(value, grouped=True)
 
 
 def register(environment) -> None:

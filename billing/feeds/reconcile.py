@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Protocol
 
+from billing.money import plain
+
 __all__ = ["Reconciliation", "reconcile"]
 
 _ZERO = Decimal(0)
@@ -63,8 +65,8 @@ class Reconciliation:
         if self.blank_rows:
             text += f"; blank lines skipped {self.blank_rows:,}"
         text += (
-            f"; quantity read {_plain(self.quantity_read)}, loaded {_plain(self.quantity_loaded)}"
-            f"; cost read {_plain(self.cost_read)}, loaded {_plain(self.cost_loaded)}"
+            f"; quantity read {plain(self.quantity_read)}, loaded {plain(self.quantity_loaded)}"
+            f"; cost read {plain(self.cost_read)}, loaded {plain(self.cost_loaded)}"
         )
         if not self.complete:
             text += "; the file broke off, rows after the break were not read"
@@ -83,10 +85,3 @@ def reconcile(items: Iterable[_HasTally | Reconciliation]) -> Reconciliation:
         total = total + (item if isinstance(item, Reconciliation) else item.tally)
     return total
 
-
-def _plain(value: Decimal) -> str:
-    """A decimal without exponent or trailing zeros: 20.52022672899, not 2.052…E+1."""
-    text = f"{value:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text if text not in ("", "-0") else "0"

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from billing.jobs.catalogue import check_catalogue
 from billing.jobs.recovery import allocate_stored_month, checked_rules, rules_location
-from billing.money import ZERO, round_to_step
+from billing.money import ZERO, plain, round_to_step
 from billing.periods import first_day, fiscal_months
 from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, Severity, SourceRef, errors
 from billing.rates import RateProposal, draft_tariff_yaml, propose_rates
@@ -190,11 +190,8 @@ def proposal_csv(proposal: RateProposal) -> bytes:
                      "at_current_prices", "expected_recovery", "difference", "recovery_pct", "proposal", "note",
                      "currency"])
     for s in proposal.services:
-        pct = "" if s.recovery_pct is None else _plain(round_to_step(s.recovery_pct, Decimal("0.01")))
-        writer.writerow([proposal.fiscal_year, s.service, s.name, s.model, s.budget, _plain(s.volume), s.last_year,
+        pct = "" if s.recovery_pct is None else plain(round_to_step(s.recovery_pct, Decimal("0.01")))
+        writer.writerow([proposal.fiscal_year, s.service, s.name, s.model, s.budget, plain(s.volume), s.last_year,
                          s.current_prices, s.expected, s.difference, pct, s.method, s.note, proposal.currency])
     return buffer.getvalue().encode("utf-8")
 
-
-def _plain(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value else "0"

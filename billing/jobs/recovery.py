@@ -21,7 +21,7 @@ from billing.allocation import AllocationInputs, AllocationResult, NodeKind, Rul
 from billing.allocation_rules import load_rules, validate_rules
 from billing.composites import composites_of
 from billing.jobs.costs import cost_currency
-from billing.money import ZERO, round_to_step
+from billing.money import ZERO, plain, round_to_step
 from billing.periods import add_months, fiscal_months, parse_month
 from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
 from billing.recovery import RecoveryReport, recovery_report, recovery_table
@@ -170,8 +170,8 @@ def explain_allocation(session: Session, month: str, *, rules_path: Path | None 
         rows = []
         for node, weight in step.weights:
             amount = step.overhead if node.kind is NodeKind.OVERHEAD else amounts.get(node, ZERO)
-            share = "" if not total_weight else _plain(round_to_step(max(weight, ZERO) * 100 / total_weight, Decimal("0.01")))
-            rows.append([str(node), _plain(weight), share, _fmt(amount)])
+            share = "" if not total_weight else plain(round_to_step(max(weight, ZERO) * 100 / total_weight, Decimal("0.01")))
+            rows.append([str(node), plain(weight), share, _fmt(amount)])
         for node, amount in step.outputs:
             if node not in {n for n, _ in step.weights}:
                 rows.append([str(node), "", "", _fmt(amount)])
@@ -321,10 +321,6 @@ def add_recovery_sheet(sheet, report: RecoveryReport) -> None:
 def _fmt(amount: Decimal) -> str:
     return f"{amount:,.2f}"
 
-
-def _plain(value: Decimal) -> str:
-    """A number as written, without exponent or trailing zeros (40, 0.5, 1234.5678)."""
-    return format(value.normalize(), "f") if value else "0"
 
 
 def _table(headers: list[str], rows: list[list[object]], *, right: set[int] = frozenset()) -> list[str]:

@@ -24,7 +24,7 @@ from billing.feeds.daily import DailySums
 from billing.feeds.raw import FileScan, scan_file
 from billing.feeds.read import UsageBatch, read_usage
 from billing.feeds.sources import SourceDefinition, default_source, load_sources
-from billing.money import ZERO
+from billing.money import ZERO, plain
 from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
@@ -64,9 +64,13 @@ class LoadResult:
         return (
             f"rows read {self.rows_read:,} = loaded {self.rows_loaded:,}{split} + quarantined {self.rows_rejected:,} "
             f"+ duplicates skipped {self.rows_duplicate:,}{excluded}{'' if balanced else ' (DOES NOT BALANCE)'}; "
-            f"quantity read {self.quantity_read:,}, loaded {self.quantity_loaded:,}; "
-            f"cost read {self.cost_read:,}, loaded {self.cost_loaded:,}"
+            f"quantity read {_total(self.quantity_read)}, loaded {_total(self.quantity_loaded)}; "
+            f"cost read {_total(self.cost_read)}, loaded {_total(self.cost_loaded)}"
         )
+
+
+def _total(value: Decimal) -> str:
+    return plain(value, grouped=True)
 
 
 PROBLEMS_KEPT = 1000

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.money import D, allocate, apportion, round_minor, round_to_step
+from billing.money import D, allocate, apportion, plain, round_minor, round_to_step
 
 cents = st.integers(min_value=-10**9, max_value=10**9).map(lambda n: Decimal(n) / 100)
 weights = st.lists(st.integers(min_value=0, max_value=10**6).map(Decimal), min_size=1, max_size=30)
@@ -65,3 +65,17 @@ def test_apportion_rounds_signed_parts_to_their_rounded_sum(parts):
 def test_round_to_step():
     assert round_to_step(Decimal("12.37"), Decimal("0.05")) == Decimal("12.35")
     assert round_to_step(Decimal("12.375"), Decimal("0.05")) == Decimal("12.4")
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=12, min_value=-10**26, max_value=10**26),
+       st.booleans())
+def test_plain_text_reads_back_exactly_without_exponent_or_trailing_zeros(value, grouped):
+    text = plain(value, grouped=grouped)
+    assert "E" not in text and Decimal(text.replace(",", "")) == value
+    assert not ("." in text and text.endswith(("0", "."))) and (grouped or "," not in text)
+
+
+def test_plain_text_examples():
+    assert plain(Decimal("0E-12")) == "0" and plain(Decimal("-0.000")) == "0"
+    assert plain(Decimal("1101939148.707900000000"), grouped=True) == "1,101,939,148.7079"
+    assert plain(Decimal("12345678901234567890.123456789012")) == "12345678901234567890.123456789012"
