@@ -147,8 +147,10 @@ def _regex_decimals(text: pl.Expr) -> pl.Expr:
     after = text.str.extract(r"\.(\d*)", 1).fill_null("")
     exponent = text.str.extract(r"[eE]([+-]?\d+)$", 1).cast(pl.Int64, strict=False).fill_null(0)
     mantissa = before + after
-    trailing_zeros = mantissa.str.len_chars() - mantissa.str.strip_chars_end("0").str.len_chars()
-    return (after.str.len_chars().cast(pl.Int64) - exponent - trailing_zeros.cast(pl.Int64)).clip(0)
+    significant = mantissa.str.strip_chars_end("0")
+    trailing_zeros = mantissa.str.len_chars() - significant.str.len_chars()
+    counted = (after.str.len_chars().cast(pl.Int64) - exponent - trailing_zeros.cast(pl.Int64)).clip(0)
+    return pl.when(significant.str.strip_chars_start("0").str.len_chars() > 0).then(counted).otherwise(0)  # zero has none
 
 
 def round_excess_decimals(frame: pl.DataFrame, *, text: str, prefix: str) -> pl.DataFrame:

@@ -18,6 +18,10 @@ def parse_numbers(values: list[str | None]) -> list[tuple]:
     return frame.select("n_number", "n_decimals", "n").rows()
 
 
+def test_zero_has_no_decimals_however_it_is_written():
+    assert parse_numbers(["0E-2", "0.000e-20", "-0e5", "0.0"]) == [(True, 0, Decimal(0))] * 4
+
+
 def test_numbers():
     assert parse_numbers(["1.5", "-0.000000000001", "+3", ".5", "5.", "1.5E-3", "100E-14", "1.50000000000000"]) == [
         (True, 1, Decimal("1.5")), (True, 12, Decimal("-1e-12")), (True, 0, Decimal(3)), (True, 1, Decimal("0.5")),
