@@ -74,20 +74,21 @@ def read_usage(
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
     path = Path(path)
+    schema = row_schema(ctx)
     problems = check_source(source, ctx)
     if _has_error(problems):
-        yield _only(problems, complete=False)
+        yield _only(problems, schema, complete=False)
         return
     table, found = open_table(path, sheet=source.sheet, scan=scan)
     problems += found
     if table is None:
-        yield _only(problems, complete=False)
+        yield _only(problems, schema, complete=False)
         return
     prepare = UsageMapping.prepare if source.format is FeedFormat.USAGE else FocusMapping.prepare
     mapping, found = prepare(table, source, ctx)
     problems += found
     if mapping is None:
-        yield _only(problems, complete=False)
+        yield _only(problems, schema, complete=False)
         return
     def recall(rows: set[int]) -> dict[int, str]:
         """The record ids of earlier ``rows``, read again from the file (only when a hash repeats)."""
@@ -111,7 +112,6 @@ def read_usage(
         checked = mapping.check(frame)
         return checked, seen.ids(checked.frame)
 
-    schema = row_schema(ctx)
     for raw, (checked, ids) in _checked_ahead(table.batches(batch_rows), check):
         batch = _batch(checked, ids, mapping, seen, schema, pending, raw.problems, raw.blank_rows)
         pending = []
@@ -123,7 +123,7 @@ def read_usage(
     if read == 0 and not broken:
         yield _only([*pending, Problem(
             code=ProblemCode.FILE_EMPTY, severity=Severity.WARNING, message="the file has a header but no data rows",
-            source=SourceRef(file=table.file))])
+            source=SourceRef(file=table.file))], schema)
 
 
 def _checked_ahead(batches: Iterator[RawBatch], check: Callable[[pl.DataFrame], T]) -> Iterator[tuple[RawBatch, T]]:
@@ -179,8 +179,8 @@ def _batch(checked: Checked, ids: pl.DataFrame, mapping: UsageMapping | FocusMap
     return UsageBatch(rows=rows, problems=(*pending, *found, *broken), rows_read=frame.height, tally=tally)
 
 
-def _only(problems: list[Problem], *, complete: bool = True) -> UsageBatch:
-    return UsageBatch(rows=empty_rows(), problems=tuple(problems), rows_read=0,
+def _only(problems: list[Problem], schema: dict[str, pl.DataType], *, complete: bool = True) -> UsageBatch:
+    return UsageBatch(rows=empty_rows(schema), problems=tuple(problems), rows_read=0,
                       tally=Reconciliation(complete=complete))
 
 

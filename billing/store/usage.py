@@ -13,20 +13,14 @@ import polars as pl
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from billing.feeds.daily import DAILY_KEYS
 from billing.feeds.first_seen import HashRows, id_hashes
+from billing.feeds.rows import ROW_SCHEMA  # a rows part's columns; readers get its codes as text
 from billing.money import ZERO
 from billing.periods import first_day, last_day, month_of
 from billing.problems import Problem
 from billing.store import schema as t
 from billing.store.bulk import bulk_insert
-
-ROW_SCHEMA = {
-    "row_no": pl.Int64, "record_id": pl.String, "usage_date": pl.Date, "business_line": pl.String,
-    "cost_center": pl.String, "service": pl.String, "tier": pl.String, "unit": pl.String,
-    "quantity": pl.Decimal(38, 12), "cost": pl.Decimal(38, 12), "description": pl.String, "note": pl.String,
-}
-"""The columns of a ``rows`` part: every accepted row as loaded (billing.feeds' row frame).
-A part may hold the code columns as Enums (as loaded); readers get them as text."""
 
 
 def _to_parquet(frame: pl.DataFrame) -> bytes:
@@ -211,7 +205,7 @@ def insert_daily(session: Session, feed_id: int, source: str, daily: pl.DataFram
 
     frame = daily.select(list(USAGE_SCHEMA)).cast(USAGE_SCHEMA)
     for month, part in month_parts(frame):
-        part = part.sort(["usage_date", "business_line", "cost_center", "service", "tier"], nulls_last=True)
+        part = part.sort(list(DAILY_KEYS), nulls_last=True)
         session.add(t.UsagePart(feed_id=feed_id, source=source, month=month, kind="daily", part_no=0,
                                 row_count=part.height, data=_to_parquet(part)))
     session.flush()
