@@ -43,12 +43,12 @@ SCALE = 12
 DECIMAL = pl.Decimal(38, SCALE)
 _STEP = Decimal(1).scaleb(-SCALE)
 
-_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
-_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?)?$"
+_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?)?$"
 _TIMESTAMP = (
-    r"^(?i)(\d{4}-\d{2}-\d{2})"  # date
-    r"(?:[T ]((?:[01]\d|2[0-3]):[0-5]\d)(?::([0-5]\d)(?:\.\d+)?)?)?"  # time, seconds, fraction
-    r" ?(Z|UTC|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$"  # offset
+    r"^(?i)([0-9]{4}-[0-9]{2}-[0-9]{2})"  # date
+    r"(?:[T ]((?:[01][0-9]|2[0-3]):[0-5][0-9])(?::([0-5][0-9])(?:\.[0-9]+)?)?)?"  # time, seconds, fraction
+    r" ?(Z|UTC|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?$"  # offset
 )
 
 
@@ -143,9 +143,9 @@ def with_decimal(frame: pl.DataFrame, name: str, *, prefix: str) -> pl.DataFrame
 
 def _regex_decimals(text: pl.Expr) -> pl.Expr:
     """Significant decimals of any text, from its digits before and after the point and its exponent."""
-    before = text.str.extract(r"^[+-]?(\d*)", 1).fill_null("")
-    after = text.str.extract(r"\.(\d*)", 1).fill_null("")
-    exponent = text.str.extract(r"[eE]([+-]?\d+)$", 1).cast(pl.Int64, strict=False).fill_null(0)
+    before = text.str.extract(r"^[+-]?([0-9]*)", 1).fill_null("")
+    after = text.str.extract(r"\.([0-9]*)", 1).fill_null("")
+    exponent = text.str.extract(r"[eE]([+-]?[0-9]+)$", 1).cast(pl.Int64, strict=False).fill_null(0)
     mantissa = before + after
     significant = mantissa.str.strip_chars_end("0")
     trailing_zeros = mantissa.str.len_chars() - significant.str.len_chars()

@@ -18,6 +18,15 @@ def parse_numbers(values: list[str | None]) -> list[tuple]:
     return frame.select("n_number", "n_decimals", "n").rows()
 
 
+def test_digits_are_ascii_digits():
+    rows = parse_numbers(["\u0663", "1\u0660"])  # Arabic-Indic three, and ten
+    assert [(number, value) for number, _, value in rows] == [(False, None)] * 2
+
+
+def test_huge_exponents_are_numbers_too_large_to_keep():
+    assert parse_numbers(["1E1000000", "1e-1000000"]) == [(True, 0, None), (True, 1000000, None)]
+
+
 def test_zero_has_no_decimals_however_it_is_written():
     assert parse_numbers(["0E-2", "0.000e-20", "-0e5", "0.0"]) == [(True, 0, Decimal(0))] * 4
 
@@ -64,19 +73,21 @@ def expected_number(text: str | None) -> tuple:
     stripped = (text or "").strip()
     if not stripped:
         return None, 0, None
-    if not re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", stripped):
+    if not re.fullmatch(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", stripped):
         return False, None, None
     value = Decimal(stripped)
     digits, exponent = value.as_tuple()[1:]
     trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
     decimals = max(0, -(exponent + trailing_zeros)) if value else 0
-    fits = decimals <= 12 and abs(value) < Decimal(10) ** 26
+    fits = decimals <= 12 and (not value or value.adjusted() < 26)  # under 10**26, without overflowing
     return True, decimals, value if fits else None
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789+-.eE ,x", max_size=18),
-                          st.decimals(allow_nan=False, allow_infinity=False).map(str)), max_size=30))
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789+-.eE ,x\u0663", max_size=18),
+                          st.decimals(allow_nan=False, allow_infinity=False).map(str),
+                          st.from_regex(r"[+-]?[0-9]{0,30}(\.[0-9]{0,30})?([eE][+-]?[0-9]{1,7})?", fullmatch=True)),
+                max_size=30))
 def test_numbers_follow_their_specification(texts):
     got = parse_numbers(texts)
     for text, (number, decimals, value) in zip(texts, got):
