@@ -38,13 +38,24 @@ class ChargebackGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted: nothing was changed", err=True)
             sys.exit(130)
+        except Exception as exc:
+            from sqlalchemy.exc import DBAPIError
+
+            if isinstance(exc, DBAPIError):  # the database failed under the command: it was rolled back
+                reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+                raise click.ClickException(f"the database failed: {reason}; nothing was changed") from None
+            raise
 
 
-def print_problems(problems: list[Problem], *, limit: int = 1000) -> None:
-    for problem in problems[:limit]:
+def print_problems(problems: list[Problem], *, limit: int | None = None, total: int | None = None, see_all: str = "") -> None:
+    """Print problems; past ``limit`` say how many more there are (``total`` when only some
+    were kept) and how to see them all (``see_all``)."""
+    shown = problems if limit is None else problems[:limit]
+    for problem in shown:
         click.echo(problem.render(), err=True)
-    if len(problems) > limit:
-        click.echo(f"... and {len(problems) - limit} more", err=True)
+    hidden = (len(problems) if total is None else total) - len(shown)
+    if hidden > 0:
+        click.echo(f"... and {hidden:,} more not shown" + (f": see them all with {see_all}" if see_all else ""), err=True)
 
 
 class Store:
@@ -55,25 +66,68 @@ class Store:
         self._factory = None
 
     @contextlib.contextmanager
-    def transaction(self):
+    def transaction(self, *, create: bool = False):
         from billing.store.db import open_store
 
         if self._factory is None:
-            self._factory = open_store(self.url)
+            self._factory = open_store(self.url, create=create)
         with self._factory.begin() as session:
             yield session
 
 
-def with_store(command: Callable) -> Callable:
-    """Give the command ``session`` as its first argument, inside one transaction."""
+def with_store(command: Callable | None = None, *, creates: bool = False) -> Callable:
+    """Give the command ``session`` as its first argument, inside one transaction.
+
+    The store is opened only after click has checked every argument, so a bad argument
+    never touches it. Only commands that load input (``creates=True``) may create a store
+    that does not exist yet; the others refuse one, so a mistyped ``--db`` creates nothing.
+    """
+    if command is None:
+        return functools.partial(with_store, creates=creates)
 
     @functools.wraps(command)
     @click.pass_obj
     def wrapper(store: Store, *args, **kwargs):
-        with store.transaction() as session:
+        with store.transaction(create=creates) as session:
             return command(session, *args, **kwargs)
 
     return wrapper
+
+
+class MonthType(click.ParamType):
+    """``YYYY-MM``, checked (and normalised) before the command runs: a usage error, exit 2."""
+
+    name = "YYYY-MM"
+
+    def convert(self, value, param, ctx):
+        from billing.periods import parse_month
+
+        try:
+            return parse_month(str(value))
+        except ChargebackError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class DecimalType(click.ParamType):
+    """An exact decimal number written as text (never a float)."""
+
+    name = "NUMBER"
+
+    def convert(self, value, param, ctx):
+        from billing.money import D
+
+        if isinstance(value, Decimal):
+            return value
+        try:
+            return D(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a number", param, ctx)
+
+
+MONTH = MonthType()
+NUMBER = DecimalType()
+INPUT_FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+INPUT_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
 def money(amount: Decimal, currency: str = "") -> str:
@@ -90,7 +144,7 @@ def echo_table(headers: list[str], rows: list[list[object]], *, right: set[int] 
             click.echo("  ".join("-" * w for w in widths))
 
 
-month_argument = click.argument("month", metavar="YYYY-MM")
+month_argument = click.argument("month", metavar="YYYY-MM", type=MONTH)
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -119,10 +173,9 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(store: Store) -> None:
     """Create the schema or bring it to the newest version (also done on first use)."""
-    from billing.store.db import database_url, make_engine, upgrade
+    from billing.store.db import upgrade_store
 
-    engine = make_engine(database_url(store.url))
-    applied = upgrade(engine)
+    engine, applied = upgrade_store(store.url)
     click.echo(f"{engine.url.render_as_string()}: schema {'upgraded' if applied else 'already up to date'}")
 
 
@@ -143,10 +196,19 @@ def settings_show(session) -> None:
     echo_table(["setting", "value"], [[k, v] for k, v in all_settings(session).items()])
 
 
+def _checked_setting(ctx: click.Context, _param, value: str) -> str:
+    from billing.jobs.settings import check_setting
+
+    try:
+        return check_setting(ctx.params["key"], value)
+    except ChargebackError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @settings.command("set")
 @click.argument("key")
-@click.argument("value")
-@with_store
+@click.argument("value", callback=_checked_setting)
+@with_store(creates=True)
 def settings_set(session, key: str, value: str) -> None:
     """Change one setting, e.g. `settings set fiscal_year_start_month 4`."""
     from billing.jobs.settings import change_setting
@@ -156,14 +218,17 @@ def settings_set(session, key: str, value: str) -> None:
 
 
 @chargeback.command("audit")
-@click.option("--limit", default=50, help="How many events, newest first.")
+@click.option("--limit", default=50, type=click.IntRange(min=1), help="How many events, newest first.")
 @with_store
 def audit_log(session, limit: int) -> None:
     """Who loaded, ran, closed, reopened or adjusted what, and when."""
-    from billing.store.audit import events
+    from billing.store.audit import event_count, events
 
     echo_table(["when", "who", "action", "subject", "detail"],
                [[e.at.strftime("%Y-%m-%d %H:%M:%S"), e.user, e.action, e.subject, e.detail or ""] for e in events(session, limit=limit)])
+    hidden = event_count(session) - limit
+    if hidden > 0:
+        click.echo(f"... and {hidden:,} older event(s) not shown: see them with `chargeback audit --limit {limit + hidden}`", err=True)
 
 
 # --- organisation ----------------------------------------------------------------------------
@@ -175,8 +240,8 @@ def org() -> None:
 
 
 @org.command("load")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@with_store
+@click.argument("file", type=INPUT_FILE)
+@with_store(creates=True)
 def org_load(session, file: Path) -> None:
     """Load business lines or cost centres from CSV or .xlsx (again = update in place)."""
     from billing.jobs.org import load_org
@@ -212,8 +277,7 @@ def tariffs() -> None:
     """The service catalogue and its versioned tariffs (YAML files)."""
 
 
-tariff_dir = click.argument("directory", required=False, default=DEFAULT_TARIFFS, envvar="CHARGEBACK_TARIFFS",
-                            type=click.Path(path_type=Path))
+tariff_dir = click.argument("directory", required=False, default=DEFAULT_TARIFFS, envvar="CHARGEBACK_TARIFFS", type=INPUT_DIR)
 
 
 @tariffs.command("validate")
@@ -237,7 +301,7 @@ def tariffs_validate(directory: Path) -> None:
 
 @tariffs.command("load")
 @tariff_dir
-@with_store
+@with_store(creates=True)
 def tariffs_load(session, directory: Path) -> None:
     """Validate DIRECTORY and store its services and tariff versions."""
     from billing.jobs.catalogue import load_tariffs
@@ -278,8 +342,8 @@ def subscriptions() -> None:
 
 
 @subscriptions.command("load")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@with_store
+@click.argument("file", type=INPUT_FILE)
+@with_store(creates=True)
 def subscriptions_load(session, file: Path) -> None:
     """Load subscriptions (business_line, service, tier, effective_from, effective_to)."""
     from billing.jobs.catalogue import load_subscription_file
@@ -327,15 +391,15 @@ class RowProgress:
 
 
 @usage.command("load")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=INPUT_FILE)
 @click.option("--source", "source_name", required=True, help="Source system name, e.g. servicedesk or focus-cloud.")
 @click.option("--format", "fmt", type=click.Choice(["usage", "focus"]), default=None,
               help="File format; default: the source definition's, else our usage columns.")
-@click.option("--sources", "sources_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--sources", "sources_dir", type=INPUT_DIR, default=None,
               envvar="CHARGEBACK_SOURCES", help="Directory of source definitions. Default: examples/sources.")
 @click.option("--strict", is_flag=True, help="Load nothing if any row is bad.")
 @click.option("--replace", is_flag=True, help="Replace this source's earlier feeds for the same months (kept for audit).")
-@with_store
+@with_store(creates=True)
 def usage_load(session, file: Path, source_name: str, fmt: str | None, sources_dir: Path | None, strict: bool, replace: bool) -> None:
     """Validate, map and store a usage file (CSV, .xlsx or FOCUS CSV)."""
     from billing.jobs.usage import load_usage_file, resolve_source
@@ -348,9 +412,8 @@ def usage_load(session, file: Path, source_name: str, fmt: str | None, sources_d
         click.echo(f"{file}: already loaded as feed {result.already_loaded_as} for source {source.name}; nothing charged twice "
                    f"(use --replace to load it again in place of that feed)")
         return
-    print_problems(result.problems, limit=50)
-    if result.problem_count > 50:
-        click.echo(f"... {result.problem_count - 50:,} more: see every rejected row with `chargeback usage rejects`", err=True)
+    print_problems(result.problems, limit=50, total=result.problem_count,
+                   see_all=f"`chargeback usage rejects --feed {result.feed_id}`")
     click.echo(f"{file}: feed {result.feed_id} ({source.name}, months {', '.join(result.months) or 'none'}): {result.reconciliation()}")
     if result.replaced_feeds:
         click.echo(f"replaced feed(s) {', '.join(map(str, result.replaced_feeds))}; their rows stay in the store for audit")
@@ -359,31 +422,32 @@ def usage_load(session, file: Path, source_name: str, fmt: str | None, sources_d
 
 
 @usage.command("feeds")
-@click.option("--month", default=None, metavar="YYYY-MM", help="Only feeds with usage in this month.")
+@click.option("--month", default=None, metavar="YYYY-MM", type=MONTH, help="Only feeds with usage in this month.")
+@click.option("--source", "source_name", default=None, help="Only feeds of this source.")
 @with_store
-def usage_feeds(session, month: str | None) -> None:
+def usage_feeds(session, month: str | None, source_name: str | None) -> None:
     """List loaded feeds with their reconciliation counts."""
-    from billing.periods import parse_month
     from billing.store.usage import feeds
 
     rows = [[f.id, f.source, Path(f.file_name).name, ",".join(f.months), f.status, f.rows_read, f.rows_loaded,
              f.rows_rejected, f.rows_duplicate, f.loaded_at.strftime("%Y-%m-%d %H:%M")]
-            for f in feeds(session, month=parse_month(month) if month else None)]
+            for f in feeds(session, month=month, source=source_name)]
     echo_table(["feed", "source", "file", "months", "status", "read", "loaded", "rejected", "duplicates", "loaded at"], rows,
                right={5, 6, 7, 8})
 
 
 @usage.command("rejects")
-@click.option("--month", default=None, metavar="YYYY-MM", help="Only rejects of feeds for this month.")
+@click.option("--month", default=None, metavar="YYYY-MM", type=MONTH, help="Only rejects of feeds for this month.")
+@click.option("--source", "source_name", default=None, help="Only rejects of this source's feeds.")
+@click.option("--feed", "feed_id", default=None, type=click.IntRange(min=1), help="Only rejects of this feed.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write them to this CSV file.")
 @with_store
-def usage_rejects(session, month: str | None, out: Path | None) -> None:
+def usage_rejects(session, month: str | None, source_name: str | None, feed_id: int | None, out: Path | None) -> None:
     """List rows that were not loaded, with file, row, column and reason."""
-    from billing.periods import parse_month
     from billing.store.usage import rejects
     from reports.csv_export import write_rejects_csv
 
-    found = rejects(session, month=parse_month(month) if month else None)
+    found = rejects(session, month=month, source=source_name, feed=feed_id)
     if out:
         out.write_bytes(write_rejects_csv(found))
         click.echo(f"{len(found)} rejected row(s) written to {out}")
@@ -418,12 +482,13 @@ def month_run(session, month: str) -> None:
 
 @month.command("review")
 @month_argument
+@click.option("--all", "show_all", is_flag=True, help="List every flagged charge and idle subscription (default: the first 20).")
 @with_store
-def month_review(session, month: str) -> None:
+def month_review(session, month: str, show_all: bool) -> None:
     """Print the month before closing: totals, movers, anomalies, rejects, unallocated, idle subscriptions."""
     from billing.jobs.review import review_stored_month
 
-    for line in review_stored_month(session, month):
+    for line in review_stored_month(session, month, show_all=show_all):
         click.echo(line)
 
 
@@ -476,8 +541,8 @@ def sla() -> None:
 
 
 @sla.command("load")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@with_store
+@click.argument("file", type=INPUT_FILE)
+@with_store(creates=True)
 def sla_load(session, file: Path) -> None:
     """Load measurements (month, service, tier, metric, achieved, optional business_line)."""
     from billing.jobs.sla import load_sla_file
@@ -490,31 +555,19 @@ def sla_load(session, file: Path) -> None:
 
 @chargeback.command("adjust")
 @click.option("--invoice", "number", required=True, help="The invoice number to correct, e.g. CB-2026-000012.")
-@click.option("--line", "line_no", type=int, default=None, help="One line of it; default the whole invoice.")
-@click.option("--amount", type=str, default=None, help="Amount to credit (or debit), positive.")
-@click.option("--quantity", type=str, default=None, help="Quantity to credit, priced at the line's average price.")
+@click.option("--line", "line_no", type=click.IntRange(min=1), default=None, help="One line of it; default the whole invoice.")
+@click.option("--amount", type=NUMBER, default=None, help="Amount to credit (or debit), positive.")
+@click.option("--quantity", type=NUMBER, default=None, help="Quantity to credit, priced at the line's average price.")
 @click.option("--debit", is_flag=True, help="Issue a debit note (charge more) instead of a credit note.")
 @click.option("--reason", required=True, help="Why (printed on the note and kept in the audit trail).")
 @with_store
-def adjust(session, number: str, line_no: int | None, amount: str | None, quantity: str | None, debit: bool, reason: str) -> None:
+def adjust(session, number: str, line_no: int | None, amount: Decimal | None, quantity: Decimal | None, debit: bool, reason: str) -> None:
     """Issue a credit or debit note against a closed month's invoice, dated in the next open month."""
     from billing.jobs.adjust import adjust_invoice
 
-    note = adjust_invoice(session, number, reason=reason, line_no=line_no, amount=_decimal_option("--amount", amount),
-                          quantity=_decimal_option("--quantity", quantity), debit=debit)
+    note = adjust_invoice(session, number, reason=reason, line_no=line_no, amount=amount, quantity=quantity, debit=debit)
     click.echo(f"{note.kind.replace('_', ' ')} {note.number} for {note.business_line} in {note.month}: "
                f"{money(note.total, note.currency)} against {number}")
-
-
-def _decimal_option(name: str, value: str | None) -> Decimal | None:
-    from billing.money import D
-
-    if value is None:
-        return None
-    try:
-        return D(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a number", param_hint=name) from None
 
 
 @chargeback.group()
@@ -523,14 +576,13 @@ def invoices() -> None:
 
 
 @invoices.command("list")
-@click.option("--month", required=True, metavar="YYYY-MM")
+@click.option("--month", required=True, metavar="YYYY-MM", type=MONTH)
 @with_store
 def invoices_list(session, month: str) -> None:
     """List the documents dated in a month."""
-    from billing.periods import parse_month
     from billing.store.documents import documents_for_month
 
-    docs = documents_for_month(session, parse_month(month))
+    docs = documents_for_month(session, month)
     echo_table(["number", "kind", "business line", "issued", "lines", "total", "corrects"],
                [[d.number, d.kind.replace("_", " "), f"{d.business_line} {d.buyer_name}", d.issue_date, len(d.lines),
                  money(d.total, d.currency), d.original_invoice or ""] for d in docs], right={4, 5})
@@ -604,7 +656,7 @@ def journal(session, month: str, out: Path, posting_date: dt.datetime | None) ->
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"), help="Directory for the demo's files and database.")
 @click.option("--rows", "rows", type=click.IntRange(min=1), default=20_000, help="Usage rows per month.")
 @click.option("--months", type=click.IntRange(min=1, max=120), default=24, help="Months of history.")
-@click.option("--through", metavar="YYYY-MM", default=None, help="Last month; default the last complete month.")
+@click.option("--through", metavar="YYYY-MM", type=MONTH, default=None, help="Last month; default the last complete month.")
 @click.option("--business-lines", type=click.IntRange(min=6), default=200, help="How many business lines.")
 @click.option("--cost-centers", type=click.IntRange(min=12), default=1300, help="How many cost centres.")
 def demo(out: Path, rows: int, months: int, through: str | None, business_lines: int, cost_centers: int) -> None:
@@ -615,9 +667,16 @@ def demo(out: Path, rows: int, months: int, through: str | None, business_lines:
              cost_centers=cost_centers, echo=click.echo)
 
 
+def _invoice_line(_ctx, _param, value: str) -> str:
+    number, _, line = value.partition("/")
+    if not number or not line.isdigit() or int(line) < 1:
+        raise click.BadParameter(f"{value!r}: write the invoice number and line as NUMBER/LINE, e.g. CB-2026-000003/2")
+    return value
+
+
 @chargeback.command("explain")
-@click.argument("reference", metavar="INVOICE/LINE")
-@click.option("--rows", "limit", default=20, help="How many usage rows to list.")
+@click.argument("reference", metavar="INVOICE/LINE", callback=_invoice_line)
+@click.option("--rows", "limit", default=20, type=click.IntRange(min=0), help="How many usage rows to list.")
 @with_store
 def explain(session, reference: str, limit: int) -> None:
     """Trace an invoice line to its charge, tariff version and usage rows (e.g. CB-2026-000003/2)."""
@@ -630,7 +689,7 @@ def explain(session, reference: str, limit: int) -> None:
 # --- cost recovery (begin) ---
 
 
-rules_option = click.option("--rules", "rules_path", type=click.Path(path_type=Path), default=None, envvar="CHARGEBACK_ALLOCATION",
+rules_option = click.option("--rules", "rules_path", type=click.Path(exists=True, path_type=Path), default=None, envvar="CHARGEBACK_ALLOCATION",
                             help="Allocation rules: a YAML file or a folder of them. Default: examples/allocation.")
 
 
@@ -640,10 +699,10 @@ def costs() -> None:
 
 
 @costs.command("load")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=INPUT_FILE)
 @click.option("--strict", is_flag=True, help="Load nothing if any row is bad.")
 @click.option("--replace", is_flag=True, help="Replace earlier cost feeds of the same months and scenarios (kept for audit).")
-@with_store
+@with_store(creates=True)
 def costs_load(session, file: Path, strict: bool, replace: bool) -> None:
     """Validate and store a cost file (CSV or .xlsx): month, scenario, cost_pool, gl_account, amount, source_ref."""
     from billing.jobs.costs import load_cost_file
@@ -652,7 +711,7 @@ def costs_load(session, file: Path, strict: bool, replace: bool) -> None:
     if result.already_loaded_as is not None:
         click.echo(f"{file}: already loaded as cost feed {result.already_loaded_as}; nothing loaded twice (--replace loads it again)")
         return
-    print_problems(result.problems, limit=50)
+    print_problems(result.problems, limit=50, see_all="`chargeback costs rejects`")
     click.echo(f"{file}: cost feed {result.feed_id} ({', '.join(result.months) or 'nothing new'}): {result.reconciliation()}")
     if result.replaced_feeds:
         click.echo(f"replaced cost feed(s) {', '.join(map(str, result.replaced_feeds))}; their rows stay in the store for audit")
@@ -687,8 +746,8 @@ def drivers() -> None:
 
 
 @drivers.command("load")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@with_store
+@click.argument("file", type=INPUT_FILE)
+@with_store(creates=True)
 def drivers_load(session, file: Path) -> None:
     """Load driver values (month, driver, business_line, value); again = update in place."""
     from billing.jobs.costs import load_driver_file
@@ -715,7 +774,7 @@ def allocation() -> None:
 
 @allocation.command("validate")
 @rules_option
-@click.option("--tariffs", "tariffs_dir", type=click.Path(path_type=Path), default=DEFAULT_TARIFFS, envvar="CHARGEBACK_TARIFFS",
+@click.option("--tariffs", "tariffs_dir", type=INPUT_DIR, default=DEFAULT_TARIFFS, envvar="CHARGEBACK_TARIFFS",
               help="The catalogue the rules refer to.")
 def allocation_validate(rules_path: Path | None, tariffs_dir: Path) -> None:
     """Check the allocation rules against the catalogue and report every problem at once."""
@@ -732,7 +791,7 @@ def allocation_validate(rules_path: Path | None, tariffs_dir: Path) -> None:
 
 
 @allocation.command("explain")
-@click.option("--month", required=True, metavar="YYYY-MM")
+@click.option("--month", required=True, metavar="YYYY-MM", type=MONTH)
 @click.option("--budget", is_flag=True, help="Allocate the budgeted costs instead of the actual ones.")
 @rules_option
 @with_store
@@ -745,7 +804,7 @@ def allocation_explain(session, month: str, budget: bool, rules_path: Path | Non
 
 
 @chargeback.command("recovery")
-@click.option("--month", default=None, metavar="YYYY-MM", help="One month.")
+@click.option("--month", default=None, metavar="YYYY-MM", type=MONTH, help="One month.")
 @click.option("--fy", type=int, default=None, metavar="YYYY", help="A fiscal year (its months with actual costs).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write it to a .csv or .xlsx file.")
 @rules_option
@@ -777,7 +836,7 @@ def rates() -> None:
 @click.option("--fy", type=int, required=True, metavar="YYYY", help="The fiscal year to price (its budget; last year's volumes).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Directory for the draft.")
 @rules_option
-@click.option("--tariffs", "tariffs_dir", type=click.Path(path_type=Path), default=None, envvar="CHARGEBACK_TARIFFS",
+@click.option("--tariffs", "tariffs_dir", type=INPUT_DIR, default=None, envvar="CHARGEBACK_TARIFFS",
               help="The catalogue to start from. Default: examples/tariffs.")
 @with_store
 def rates_propose(session, fy: int, out: Path, rules_path: Path | None, tariffs_dir: Path | None) -> None:
@@ -823,8 +882,8 @@ def budget() -> None:
 
 
 @budget.command("load")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@with_store
+@click.argument("file", type=INPUT_FILE)
+@with_store(creates=True)
 def budget_load(session, file: Path) -> None:
     """Load a budget table (business_line, service, month, amount; CSV or .xlsx) or an edited `plan` workbook."""
     from billing.jobs.budgets import load_budget_file
@@ -857,12 +916,12 @@ def budget_show(session, month: str, business_line: str | None) -> None:
 
 
 @chargeback.command("forecast")
-@click.option("--from", "first_month", default=None, metavar="YYYY-MM", help="First forecast month; default the month after the last rated one.")
+@click.option("--from", "first_month", default=None, metavar="YYYY-MM", type=MONTH, help="First forecast month; default the month after the last rated one.")
 @click.option("--months", default=12, type=click.IntRange(1, 60), help="How many months.")
 @click.option("--business-line", "business_line", default=None, help="Per service for one business line.")
 @click.option("--backtest", is_flag=True, help="Instead: forecast the last --holdout rated months from those before and print the error.")
 @click.option("--holdout", default=6, type=click.IntRange(1, 24), help="Months held out by --backtest.")
-@click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--scenario", "scenario_file", type=INPUT_FILE, default=None,
               help="Compare the scenarios of this YAML file with the baseline, per business line.")
 @with_store
 def forecast(session, first_month: str | None, months: int, business_line: str | None, backtest: bool, holdout: int,
@@ -937,7 +996,7 @@ def _print_scenarios(result, scenario_file: Path) -> None:
 
 @chargeback.command("advise")
 @click.option("--business-line", "business_line", required=True, help="The business line to advise.")
-@click.option("--month", default=None, metavar="YYYY-MM", help="The last month to look at; default the last rated one.")
+@click.option("--month", default=None, metavar="YYYY-MM", type=MONTH, help="The last month to look at; default the last rated one.")
 @with_store
 def advise(session, business_line: str, month: str | None) -> None:
     """Each service's last 12 months priced at every tier, with the service each tier would have given."""

@@ -1,5 +1,6 @@
 """Shared fixtures: a fresh store on SQLite always, and on PostgreSQL when
-CHARGEBACK_TEST_PG_URL is set (``.ci/run`` sets it)."""
+CHARGEBACK_TEST_PG_URL is set (``.ci/run`` sets it). Without it every PostgreSQL case is
+reported as skipped with the reason, never silently left out."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ EXAMPLE_SOURCES = ROOT / "examples" / "sources"
 FOCUS_SAMPLE = ROOT / "tests" / "data" / "focus" / "focus-1.0_sample_aws-microsoft-oracle_1000rows.csv"
 
 PG_URL = os.environ.get("CHARGEBACK_TEST_PG_URL")
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+PG_SKIPPED = ("PostgreSQL tests did not run: CHARGEBACK_TEST_PG_URL is not set "
+              "(e.g. CHARGEBACK_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test)")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres] + ([] if PG_URL else [pytest.mark.skip(reason=PG_SKIPPED)]))]
 
 
 @pytest.fixture(params=BACKENDS)

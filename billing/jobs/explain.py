@@ -51,7 +51,8 @@ def explain_line(session: Session, reference: str, *, limit: int = 20) -> list[s
         return out
     count, rows = usage_store.usage_rows_for(session, document.month, charge.business_line, charge.service, limit=limit)
     out.append(f"  usage rows for {charge.business_line} {charge.service} in {document.month}: {count:,}"
-               + (f" (first {len(rows)})" if count > len(rows) else ""))
+               + (f" (the first {len(rows):,} listed; `chargeback explain {reference} --rows {count}` lists all)"
+                  if count > len(rows) else ""))
     for file, row_no, record_id, day, center, tier, quantity, cost, description in rows:
         out.append(f"    {file}:{row_no} record {record_id} {day} {center or '-'} {tier or ''} qty {quantity}"
                    + (f" cost {cost}" if cost is not None else "") + (f" {description}" if description else ""))

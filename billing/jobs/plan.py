@@ -32,6 +32,10 @@ from tariffs.pricing import describe_price
 from tariffs.model import Catalogue, PricingModel, TariffVersion
 
 
+PLAN_HORIZON = 24
+"""A plan's year starts at most this many months after the last rated month."""
+
+
 @dataclass(frozen=True, slots=True)
 class PlanResult:
     content: bytes
@@ -59,6 +63,9 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
         raise ChargebackError("nothing has been rated yet: a plan starts from rated months (`chargeback month run YYYY-MM`)")
     actual_months = [m for m in months if m <= rated[-1]]
     ahead = [m for m in months if m > rated[-1]]
+    if months[0] > add_months(rated[-1], PLAN_HORIZON):
+        raise ChargebackError(f"FY{fiscal_year} starts {months[0]}, more than {PLAN_HORIZON} months after the last rated month "
+                              f"{rated[-1]}: too far ahead to forecast; nothing was written")
     volumes: list[VolumeForecast] = []
     methods: dict[str, int] = {}
     if ahead:
@@ -119,6 +126,10 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
             ))
         sheets.append(PlanSheet(business_line=line, name=names.get(line, line), services=tuple(rows)))
 
+    if not sheets:
+        raise ChargebackError(f"FY{fiscal_year} ({months[0]}..{months[-1]}) has nothing to plan: no service was used in it "
+                              f"or the year before, and none is forecast (rated months: {rated[0]}..{rated[-1]}); "
+                              f"nothing was written")
     planned = sorted({code for line in by_line.values() for code in line})
     rates, bands = _rate_card(catalogue, planned, months, currency)
     view = PlanView(

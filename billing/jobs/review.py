@@ -28,7 +28,11 @@ def _pct(m: Movement) -> str:
     return "new" if m.change_pct is None else f"{m.change_pct:+}%"
 
 
-def review_stored_month(session: Session, month: str, *, rules_path: Path | None = None) -> list[str]:
+LISTED = 20
+"""Flagged charges and idle subscriptions listed by default; ``show_all`` lists every one."""
+
+
+def review_stored_month(session: Session, month: str, *, rules_path: Path | None = None, show_all: bool = False) -> list[str]:
     month = parse_month(month)
     run = charge_store.last_run(session, month)
     if run is None:
@@ -71,18 +75,25 @@ def review_stored_month(session: Session, month: str, *, rules_path: Path | None
     rejects = usage_store.rejects(session, month=month)
     out.append(f"Quarantined rows still open: {len(rejects):,}" + (" (see `chargeback usage rejects --month " + month + "`)" if rejects else ""))
     out.append(f"Unallocated (no business line found): {_fmt(review.unallocated)}")
+    limit = None if show_all else LISTED
     if review.flagged:
         out.append(f"Flagged charges: {len(review.flagged)}")
-        out += [f"  {c.business_line} {c.service} {c.tier}: {'; '.join(c.flags)} ({_fmt(c.amount)})" for c in review.flagged[:20]]
+        out += [f"  {c.business_line} {c.service} {c.tier}: {'; '.join(c.flags)} ({_fmt(c.amount)})" for c in review.flagged[:limit]]
+        out += _hidden(len(review.flagged), limit, month)
     if review.idle_subscriptions:
         out.append(f"Subscriptions without usage: {len(review.idle_subscriptions)}")
-        out += [f"  {s.business_line} {s.service} {s.tier}" for s in review.idle_subscriptions[:20]]
-        if len(review.idle_subscriptions) > 20:
-            out.append(f"  ... and {len(review.idle_subscriptions) - 20} more")
+        out += [f"  {s.business_line} {s.service} {s.tier}" for s in review.idle_subscriptions[:limit]]
+        out += _hidden(len(review.idle_subscriptions), limit, month)
     for line in (budget_summary_line(session, month), recovery_summary_line(session, month, rules_path=rules_path)):
         if line:
             out.append(line)
     return out
+
+
+def _hidden(count: int, limit: int | None, month: str) -> list[str]:
+    if limit is None or count <= limit:
+        return []
+    return [f"  ... and {count - limit:,} more not listed: `chargeback month review {month} --all` lists every one"]
 
 
 def month_statuses(session: Session) -> list[list[object]]:

@@ -9,7 +9,8 @@ from billing.store import audit
 from billing.store.audit import DEFAULTS, set_setting
 
 
-def change_setting(session: Session, key: str, value: str) -> None:
+def check_setting(key: str, value: str) -> str:
+    """The value to store for ``key`` (checked, trimmed); a clear error when either is wrong."""
     if key not in DEFAULTS:
         raise ChargebackError(f"unknown setting {key!r}; known settings: {', '.join(DEFAULTS)}")
     value = value.strip()
@@ -19,6 +20,11 @@ def change_setting(session: Session, key: str, value: str) -> None:
         raise ChargebackError("anomaly_pct must be a positive number, e.g. 25")
     if key == "currency" and not (len(value) == 3 and value.isalpha()):
         raise ChargebackError("currency must be a three-letter ISO code, e.g. USD")
+    return value.upper() if key == "currency" else value
+
+
+def change_setting(session: Session, key: str, value: str) -> None:
+    value = check_setting(key, value)
     if key == "fiscal_year_start_month":
         from sqlalchemy import select
 
@@ -26,5 +32,5 @@ def change_setting(session: Session, key: str, value: str) -> None:
 
         if session.scalar(select(Invoice.id).limit(1)) is not None:
             raise ChargebackError("the fiscal year start cannot change once invoices have been numbered")
-    set_setting(session, key, value.upper() if key == "currency" else value)
+    set_setting(session, key, value)
     audit.record(session, "settings.set", key, value)

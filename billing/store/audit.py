@@ -7,7 +7,7 @@ import getpass
 import os
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from billing.store.schema import AuditEvent, Setting
@@ -57,6 +57,10 @@ def events(session: Session, *, limit: int = 200) -> list[AuditEntry]:
     """The newest ``limit`` audit events, newest first."""
     rows = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))
     return [AuditEntry(at=e.at, user=e.user, action=e.action, subject=e.subject, detail=e.detail) for e in rows]
+
+
+def event_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
 
 
 def get_setting(session: Session, key: str) -> str:

@@ -68,8 +68,11 @@ def feed_with_hash(session: Session, source: str, digest: str) -> FeedInfo | Non
     return _info(row) if row else None
 
 
-def feeds(session: Session, *, month: str | None = None) -> list[FeedInfo]:
-    rows = session.scalars(select(t.UsageFeed).order_by(t.UsageFeed.id))
+def feeds(session: Session, *, month: str | None = None, source: str | None = None) -> list[FeedInfo]:
+    query = select(t.UsageFeed).order_by(t.UsageFeed.id)
+    if source:
+        query = query.where(t.UsageFeed.source == source)
+    rows = session.scalars(query)
     found = [_info(r) for r in rows]
     return [f for f in found if month is None or month in f.months]
 
@@ -264,7 +267,7 @@ def usage_rows_for(session: Session, month: str, business_line: str, service: st
     return rows.height, list(rows.head(limit).select(columns).iter_rows())
 
 
-def rejects(session: Session, *, month: str | None = None) -> list[tuple]:
+def rejects(session: Session, *, month: str | None = None, source: str | None = None, feed: int | None = None) -> list[tuple]:
     query = (
         select(t.UsageReject.file_name, t.UsageReject.row_no, t.UsageReject.column, t.UsageReject.code,
                t.UsageReject.message, t.UsageReject.month, t.UsageFeed.source, t.UsageFeed.id)
@@ -274,6 +277,10 @@ def rejects(session: Session, *, month: str | None = None) -> list[tuple]:
     )
     if month:
         query = query.where(t.UsageFeed.months.contains(month))
+    if source:
+        query = query.where(t.UsageFeed.source == source)
+    if feed is not None:
+        query = query.where(t.UsageFeed.id == feed)
     return [tuple(r) for r in session.execute(query)]
 
 
