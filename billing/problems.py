@@ -26,6 +26,7 @@ class ProblemCode(enum.StrEnum):
     FILE_UNREADABLE = "file-unreadable"
     FILE_EMPTY = "file-empty"
     HEADER_MISSING = "header-missing"
+    REPEATED_COLUMN = "repeated-column"  # a header names a column twice: the file is refused
     # values
     VALUE_MISSING = "value-missing"
     VALUE_INVALID = "value-invalid"
@@ -99,6 +100,12 @@ class Problem:
         if self.severity is Severity.WARNING:
             text = "warning: " + text
         return text
+
+
+def excerpt(text: str, width: int = 60) -> str:
+    """Input text for a message: at most ``width`` characters, ``…`` marking a cut, so that
+    no problem line ever echoes more than a short excerpt of a file."""
+    return text if len(text) <= width else text[:width] + "…"
 
 
 def errors(problems: Iterable[Problem]) -> list[Problem]:

@@ -37,7 +37,8 @@ from billing.feeds.values import (
     utc_date_column,
     with_decimal,
 )
-from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.headers import repeated_column_problems
+from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
 
 __all__ = ["FocusMapping", "DEFAULT_ID_COLUMNS", "ALIASES"]
 
@@ -87,9 +88,11 @@ class FocusMapping:
     @classmethod
     def prepare(cls, table: Table, source: SourceDefinition, ctx: MappingContext) -> tuple[FocusMapping | None, list[Problem]]:
         file, header = table.file, table.header
-        index = {}
-        for i, name in enumerate(header):
-            index.setdefault(name.strip().lower(), i)
+        problems = repeated_column_problems(header, file=file, row=table.header_row, key=_folded,
+                                            matching="FOCUS column names ignore case and surrounding spaces")
+        if problems:
+            return None, problems
+        index = {_folded(name): i for i, name in enumerate(header)}
 
         def find(name: str) -> int | None:
             for candidate in (name, *ALIASES.get(name, ())):
@@ -108,11 +111,11 @@ class FocusMapping:
             required.append("BillingCurrency")
         required = list(dict.fromkeys(required))
         missing = [name for name in required if find(name) is None]
-        problems: list[Problem] = []
         if missing:
+            found = excerpt(", ".join(h for h in header if h), 200) or "nothing"
             problems.append(Problem(
                 code=ProblemCode.HEADER_MISSING,
-                message=f"missing FOCUS column(s): {', '.join(missing)}; found: {', '.join(h for h in header if h) or 'nothing'}",
+                message=f"missing FOCUS column(s): {', '.join(missing)}; found: {found}",
                 source=SourceRef(file=file, row=table.header_row),
                 hint=f"is this a FOCUS export, and is {source.name!r} the right source? Nothing was loaded"))
             return None, problems
@@ -391,6 +394,11 @@ class FocusMapping:
                   "exclude_charge_categories in the source definition", Severity.WARNING),
         ]
         return checks
+
+
+def _folded(name: str) -> str:
+    """A header name as FOCUS columns are matched: case and surrounding spaces ignored."""
+    return name.strip().lower()
 
 
 def _text(name: str) -> pl.Expr:

@@ -46,12 +46,15 @@ class UsageBatch:
     """Good rows (:func:`~billing.feeds.rows.row_schema`) and the problems of one batch.
 
     ``rows_read`` counts the data records of the batch (blank lines are in ``tally``).
+    ``refused`` is true for the one batch of a file that cannot be read at all: its problems
+    say why, and nothing of the file may be stored.
     """
 
     rows: pl.DataFrame
     problems: tuple[Problem, ...]
     rows_read: int
     tally: Reconciliation = field(default_factory=Reconciliation)
+    refused: bool = False
 
 
 def read_usage(
@@ -65,9 +68,9 @@ def read_usage(
 ) -> Iterator[UsageBatch]:
     """Validate and map ``path`` with ``source``, yielding one :class:`UsageBatch` per batch.
 
-    Problems about the file as a whole (unreadable, empty, header missing, a source that
-    names unknown codes) come in the first batch; when they mean nothing can be read, that
-    batch is the only one and has no rows. ``scan`` (billing.feeds.raw.scan_file), when the
+    Problems about the file as a whole (unreadable, empty, header missing or naming a column
+    twice, a source that names unknown codes) come in the first batch; when they mean nothing
+    can be read, that batch is the only one, has no rows and is ``refused``. ``scan`` (billing.feeds.raw.scan_file), when the
     caller has it, spares a pass over the file. ``on_progress`` gets the running count of
     records read after each batch.
     """
@@ -77,18 +80,18 @@ def read_usage(
     schema = row_schema(ctx)
     problems = check_source(source, ctx)
     if _has_error(problems):
-        yield _only(problems, schema, complete=False)
+        yield _only(problems, schema, refused=True)
         return
     table, found = open_table(path, sheet=source.sheet, scan=scan)
     problems += found
     if table is None:
-        yield _only(problems, schema, complete=False)
+        yield _only(problems, schema, refused=True)
         return
     prepare = UsageMapping.prepare if source.format is FeedFormat.USAGE else FocusMapping.prepare
     mapping, found = prepare(table, source, ctx)
     problems += found
     if mapping is None:
-        yield _only(problems, schema, complete=False)
+        yield _only(problems, schema, refused=True)
         return
     def recall(rows: set[int]) -> dict[int, str]:
         """The record ids of earlier ``rows``, read again from the file (only when a hash repeats)."""
@@ -179,9 +182,9 @@ def _batch(checked: Checked, ids: pl.DataFrame, mapping: UsageMapping | FocusMap
     return UsageBatch(rows=rows, problems=(*pending, *found, *broken), rows_read=frame.height, tally=tally)
 
 
-def _only(problems: list[Problem], schema: dict[str, pl.DataType], *, complete: bool = True) -> UsageBatch:
+def _only(problems: list[Problem], schema: dict[str, pl.DataType], *, refused: bool = False) -> UsageBatch:
     return UsageBatch(rows=empty_rows(schema), problems=tuple(problems), rows_read=0,
-                      tally=Reconciliation(complete=complete))
+                      tally=Reconciliation(complete=not refused), refused=refused)
 
 
 def _has_error(problems: list[Problem]) -> bool:

@@ -28,7 +28,8 @@ from billing.feeds.values import (
     with_date,
     with_decimal,
 )
-from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.headers import repeated_column_problems
+from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
 
 __all__ = ["UsageMapping", "REQUIRED"]
 
@@ -70,28 +71,22 @@ class UsageMapping:
 
     @classmethod
     def prepare(cls, table: Table, source: SourceDefinition, ctx: MappingContext) -> tuple[UsageMapping | None, list[Problem]]:
-        """Match the header; ``None`` with one HEADER_MISSING problem when columns are missing."""
+        """Match the header; ``None`` with the problems when a column is named twice
+        (REPEATED_COLUMN) or required columns are missing (one HEADER_MISSING problem)."""
         file = table.file
         renames = dict(source.columns)
         wanted = {field: renames.get(field, field).strip().lower() for field in USAGE_FIELDS}
-        found = [h.strip().lower() for h in table.header]
-        problems: list[Problem] = []
-        columns: dict[str, int] = {}
-        for field, name in wanted.items():
-            positions = [i for i, h in enumerate(found) if h == name]
-            if len(positions) > 1:
-                problems.append(Problem(
-                    code=ProblemCode.INCONSISTENT,
-                    message=f"column {name!r} appears {len(positions)} times (columns {', '.join(str(p + 1) for p in positions)})",
-                    source=SourceRef(file=file, row=table.header_row, column=name),
-                    hint="keep one of them"))
-            if positions:
-                columns[field] = positions[0]
+        problems = repeated_column_problems(table.header, file=file, row=table.header_row, key=_folded,
+                                            matching="names ignore case and surrounding spaces")
+        if problems:
+            return None, problems
+        found = [_folded(h) for h in table.header]
+        columns = {field: found.index(name) for field, name in wanted.items() if name in found}
         missing = [wanted[f] for f in REQUIRED if f not in columns]
         if not any(f in columns for f in _OWNER_FIELDS):
             missing.append(f"{wanted['cost_center']} or {wanted['business_line']}")
         if missing:
-            shown = ", ".join(h for h in table.header if h) or "nothing"
+            shown = excerpt(", ".join(h for h in table.header if h), 200) or "nothing"
             hint = "row 1 must name the columns (docs/feeds.md, 'Our usage format'); nothing was loaded"
             if len(table.header) == 1 and ";" in table.header[0]:
                 hint = "the values are separated by ';': save the file as CSV with commas; nothing was loaded"
@@ -104,11 +99,9 @@ class UsageMapping:
         if unused:
             problems.append(Problem(
                 code=ProblemCode.UNKNOWN_KEY,
-                message=f"column(s) not used: {', '.join(unused)}",
+                message=f"column(s) not used: {excerpt(', '.join(unused), 200)}",
                 source=SourceRef(file=file, row=table.header_row), severity=Severity.WARNING,
                 hint=f"known columns: {', '.join(wanted[f] for f in USAGE_FIELDS)}"))
-        if any(p.severity is Severity.ERROR for p in problems):
-            return None, problems
         headers = {field: table.header[i] for field, i in columns.items()}
         return cls(file=file, columns=columns, headers=headers, ctx=ctx), problems
 
@@ -252,6 +245,11 @@ class UsageMapping:
             *_number_checks("quantity", "_qty", h("quantity"), required=True),
             *_number_checks("cost", "_cost", h("cost"), required=False),
         ]
+
+
+def _folded(name: str) -> str:
+    """A header name as matched: case and surrounding spaces ignored."""
+    return name.strip().lower()
 
 
 def _number_checks(field: str, prefix: str, column: str | None, *, required: bool) -> list[Check]:

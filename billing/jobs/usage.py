@@ -74,7 +74,8 @@ def _total(value: Decimal) -> str:
 
 
 PROBLEMS_KEPT = 1000
-FILE_LEVEL = frozenset({ProblemCode.FILE_UNREADABLE, ProblemCode.FILE_EMPTY, ProblemCode.HEADER_MISSING})
+FILE_LEVEL = frozenset({ProblemCode.FILE_UNREADABLE, ProblemCode.FILE_EMPTY, ProblemCode.HEADER_MISSING,
+                        ProblemCode.REPEATED_COLUMN})
 
 
 def resolve_source(name: str, fmt: str | None, sources_dir: Path | None) -> SourceDefinition:
@@ -137,6 +138,8 @@ def load_usage_file(
 def _load(session: Session, path: Path, source: SourceDefinition, batches: Iterator[UsageBatch], result: LoadResult,
           *, scan: FileScan, closed: set[str], strict: bool, replace: bool) -> LoadResult:
     first = next(batches)  # reading and checking start while the digest is finished
+    if first.refused:
+        raise ProblemsError(list(first.problems), f"{path}: the file cannot be loaded; nothing was loaded")
     earlier = usage_store.feed_with_hash(session, source.name, scan.digest)
     if earlier is not None and not replace:
         result.already_loaded_as = earlier.id
