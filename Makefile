@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11+ only):
 #   make demo   creates .venv, installs the engine and runs a complete demo month-end
 #   make test   creates .venv if needed and runs the whole test suite
+# make focus-validator installs the FOCUS validator the conformance tests use (.venv-focus).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 DEMO   ?= demo
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean focus-validator
 
 demo: $(VENV)/.installed
 	$(BIN)/chargeback demo --out $(DEMO)
@@ -14,6 +15,9 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 	$(BIN)/lint-imports
+
+focus-validator:
+	bash .ci/focus-validator
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench.py
@@ -25,4 +29,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-focus $(DEMO) .pytest_cache .hypothesis
