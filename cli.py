@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from billing.problems import ChargebackError, Problem, ProblemsError
+from billing.problems import ChargebackError, NeedsConfirmation, Problem, ProblemsError
 
 DEFAULT_TARIFFS = "examples/tariffs"
 
@@ -32,6 +32,10 @@ class ChargebackGroup(click.Group):
             return super().invoke(ctx)
         except ProblemsError as exc:
             print_problems(exc.problems)
+            raise click.ClickException(str(exc)) from None
+        except NeedsConfirmation as exc:
+            for reason in exc.reasons:
+                click.echo(f"warning: {reason}", err=True)
             raise click.ClickException(str(exc)) from None
         except ChargebackError as exc:
             raise click.ClickException(str(exc)) from None
@@ -478,6 +482,10 @@ def month_run(session, month: str) -> None:
         click.echo(f"{result.month} {mode}: {money(total, currency)}")
     click.echo(f"{result.month}: {len(result.rated.charges)} charges from {result.rated.usage_rows:,} usage rows (run {result.run_id})"
                + (f"; {result.flagged} flagged (see `month review`)" if result.flagged else ""))
+    from billing.jobs.review import month_warnings
+
+    for warning in month_warnings(session, result.month):
+        click.echo(f"warning: {warning.message} (closing will need --confirm)", err=True)
 
 
 @month.command("review")
@@ -495,12 +503,17 @@ def month_review(session, month: str, show_all: bool) -> None:
 @month.command("close")
 @month_argument
 @click.option("--issue-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Invoice issue date; default today.")
+@click.option("--confirm", is_flag=True,
+              help="Close although the review warns: no usage, far less usage than the months around it (per source), "
+                   "a month not yet ended, earlier months still open. The warnings are kept in the audit trail.")
 @with_store
-def month_close(session, month: str, issue_date: dt.datetime | None) -> None:
+def month_close(session, month: str, issue_date: dt.datetime | None, confirm: bool) -> None:
     """Lock the month and issue one numbered invoice per business line."""
     from billing.jobs.close import close_month
 
-    result = close_month(session, month, issue_date=issue_date.date() if issue_date else None)
+    result = close_month(session, month, issue_date=issue_date.date() if issue_date else None, confirm=confirm)
+    for reason in result.confirmed:
+        click.echo(f"confirmed: {reason}", err=True)
     numbers = [i.number for i in result.invoices]
     currency = result.invoices[0].currency if result.invoices else ""
     click.echo(f"{result.month} closed: {len(numbers)} invoices "

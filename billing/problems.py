@@ -19,6 +19,15 @@ class ChargebackError(Exception):
     """
 
 
+class NeedsConfirmation(ChargebackError):
+    """An operation refused until the user confirms it: each of ``reasons`` says why, and the
+    message says how to confirm (the CLI prints the reasons, then the message)."""
+
+    def __init__(self, message: str, reasons: Iterable[str]):
+        super().__init__(message)
+        self.reasons = tuple(reasons)
+
+
 class ProblemCode(enum.StrEnum):
     """Stable reason codes; users may filter on them, so never rename one."""
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from billing.money import ZERO
-from billing.periods import first_day, last_day
+from billing.periods import add_months, first_day, last_day
 from billing.records import Charge, Subscription
 
 
@@ -96,3 +97,89 @@ def _movements(current: Sequence[Charge], previous: Sequence[Charge], key) -> tu
     for c in previous:
         then[key(c)] += c.amount
     return tuple(Movement(key=k, current=now[k], previous=then[k]) for k in sorted(set(now) | set(then)))
+
+
+# --- what must be confirmed before a month is closed ------------------------------------------
+
+NEIGHBOUR_MONTHS = 3
+"""Months on each side of the month that its usage is compared with."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseWarning:
+    """Something about a month that a close must confirm: ``code`` is stable, ``message`` says it."""
+
+    code: str  # no-usage | no-usage-from-source | low-usage | future-month | month-not-ended | earlier-open
+    message: str
+    source: str | None = None
+
+
+def usage_warnings(
+    *, month: str, usage_rows: Mapping[tuple[str, str], int], low_usage_pct: Decimal,
+    neighbours: int = NEIGHBOUR_MONTHS,
+) -> tuple[CloseWarning, ...]:
+    """Warnings about how much usage ``month`` has, per source, against the months around it.
+
+    ``usage_rows`` holds the usage rows stored per (source, month). A month with no usage at
+    all is always a warning (only monthly fees and minimums would be invoiced). For each
+    source, the months within ``neighbours`` of ``month`` (before and after) in which it sent
+    usage are its reference, and their median row count the usual volume: no rows from a
+    source that has a reference is a warning, and so is fewer than ``low_usage_pct`` % of its
+    usual volume. A source without a reference (new, or silent for longer) gives no warning.
+    """
+    found: list[CloseWarning] = []
+    if not any(count for (_, m), count in usage_rows.items() if m == month):
+        found.append(CloseWarning(code="no-usage", message=(
+            f"{month} has no usage at all: closing it would invoice only monthly fees and minimum charges")))
+    around = {add_months(month, step) for step in range(-neighbours, neighbours + 1) if step}
+    for source in sorted({s for s, _ in usage_rows}):
+        reference = sorted((m, c) for (s, m), c in usage_rows.items() if s == source and m in around and c > 0)
+        if not reference:
+            continue
+        usual = median(c for _, c in reference)
+        current = usage_rows.get((source, month), 0)
+        months = ", ".join(m for m, _ in reference)
+        if current == 0:
+            found.append(CloseWarning(code="no-usage-from-source", source=source, message=(
+                f"{month} has no usage from source {source}, which sent a median of {usual:,} rows a month "
+                f"in the months around it ({months})")))
+        elif current * 100 < low_usage_pct * usual:
+            share = (Decimal(current) * 100 / usual).quantize(Decimal(1))
+            found.append(CloseWarning(code="low-usage", source=source, message=(
+                f"{month} has far less usage from source {source} than the months around it: {current:,} rows "
+                f"against a median of {usual:,} ({share} %, below the low_usage_pct setting of {low_usage_pct} %; "
+                f"months {months})")))
+    return tuple(found)
+
+
+def calendar_warnings(*, month: str, today: dt.date, open_before: Sequence[str]) -> tuple[CloseWarning, ...]:
+    """Warnings about when ``month`` is closed: before it has ended, or while months before it
+    (``open_before``: every earlier month since the store's first that is not closed) are open."""
+    found: list[CloseWarning] = []
+    if first_day(month) > today:
+        found.append(CloseWarning(code="future-month", message=f"{month} is in the future (today is {today})"))
+    elif last_day(month) >= today:
+        found.append(CloseWarning(code="month-not-ended", message=(
+            f"{month} has not ended yet (it ends {last_day(month)}): usage still to come would miss its invoices")))
+    if open_before:
+        found.append(CloseWarning(code="earlier-open", message=(
+            f"{len(open_before)} earlier month(s) are still open ({month_ranges(open_before)}): months are "
+            f"normally closed in order")))
+    return tuple(found)
+
+
+def month_ranges(months: Sequence[str]) -> str:
+    """``2026-12 to 2027-04, 2027-07`` for a sorted list of months."""
+    runs: list[list[str]] = []
+    for m in sorted(months):
+        if runs and add_months(runs[-1][-1], 1) == m:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return ", ".join(r[0] if len(r) == 1 else f"{r[0]} to {r[-1]}" for r in runs)
+
+
+def median(values) -> int:
+    """The median of whole numbers, rounded down (the lower middle of an even count)."""
+    ordered = sorted(values)
+    return ordered[(len(ordered) - 1) // 2]

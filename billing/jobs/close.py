@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from billing.invoicing import cancellation, draft_invoices
 from billing.money import ZERO
 from billing.periods import fiscal_year, parse_month
-from billing.problems import ChargebackError
+from billing.problems import ChargebackError, NeedsConfirmation
 from billing.records import Invoice
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
@@ -32,13 +32,15 @@ class CloseResult:
     invoices: tuple[Invoice, ...]
     total: Decimal
     showback_total: Decimal
+    confirmed: tuple[str, ...] = ()  # the warnings the close was confirmed over
 
 
 def fiscal_year_of(session: Session, month: str) -> int:
     return fiscal_year(month, int(audit.get_setting(session, "fiscal_year_start_month")))
 
 
-def close_month(session: Session, month: str, *, issue_date: dt.date | None = None) -> CloseResult:
+def close_month(session: Session, month: str, *, issue_date: dt.date | None = None, confirm: bool = False,
+                today: dt.date | None = None) -> CloseResult:
     month = parse_month(month)
     if charge_store.period_status(session, month) == "closed":
         raise ChargebackError(f"{month} is already closed; its invoices are issued. To correct it, issue a credit or "
@@ -50,6 +52,13 @@ def close_month(session: Session, month: str, *, issue_date: dt.date | None = No
     if charge_store.inputs_hash(session, month) != run.inputs_hash:
         raise ChargebackError(f"{month}'s usage, tariffs, subscriptions or service levels changed since it was rated at "
                               f"{run.run_at:%Y-%m-%d %H:%M}: run `chargeback month run {month}` and review it again before closing")
+    from billing.jobs.review import month_warnings
+
+    warnings = month_warnings(session, month, today=today)
+    if warnings and not confirm:
+        raise NeedsConfirmation(f"{month} was not closed: check it with `chargeback month review {month}`, then close it "
+                                f"with `chargeback month close {month} --confirm` if this is meant",
+                                [w.message for w in warnings])
     stored = charge_store.month_charges(session, month)
     issue_date = issue_date or dt.date.today()
     catalogue = catalogue_store.load_catalogue(session)
@@ -67,9 +76,11 @@ def close_month(session: Session, month: str, *, issue_date: dt.date | None = No
     if invoiced != rated:  # never an assert: this must hold in production
         raise ChargebackError(f"internal check failed: invoices total {invoiced} but {month} rated {rated}; nothing was closed")
     charge_store.set_period(session, month, "closed", user=user, at=at)
-    audit.record(session, "month.close", month, f"{len(issued)} invoices, total {invoiced}")
+    audit.record(session, "month.close", month, f"{len(issued)} invoices, total {invoiced}"
+                 + "".join(f"; confirmed: {w.message}" for w in warnings))
     showback = sum((c.amount for c in stored if c.charging_mode == "showback"), ZERO)
-    return CloseResult(month=month, invoices=issued, total=invoiced, showback_total=showback)
+    return CloseResult(month=month, invoices=issued, total=invoiced, showback_total=showback,
+                       confirmed=tuple(w.message for w in warnings))
 
 
 def reopen_month(session: Session, month: str, *, reason: str, issue_date: dt.date | None = None) -> tuple[Invoice, ...]:

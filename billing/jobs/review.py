@@ -8,11 +8,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.periods import parse_month, previous_month
+import datetime as dt
+
+from billing.periods import month_range, parse_month, previous_month
 from billing.problems import ChargebackError
 from billing.jobs.budgets import budget_summary_line
 from billing.jobs.recovery import recovery_summary_line
-from billing.review import Movement, review_month
+from billing.review import CloseWarning, Movement, calendar_warnings, review_month, usage_warnings
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
@@ -55,6 +57,11 @@ def review_stored_month(session: Session, month: str, *, rules_path: Path | None
     if charge_store.inputs_hash(session, month) != run.inputs_hash:
         out.append(f"NOTE: usage, tariffs, subscriptions or service levels changed since this run: "
                    f"run `chargeback month run {month}` again before closing")
+    if status != "closed":
+        warnings = month_warnings(session, month)
+        if warnings:
+            out.append(f"WARNING: closing {month} needs `chargeback month close {month} --confirm`, because:")
+            out += [f"  - {w.message}" for w in warnings]
     if review.showback_total:
         out.append(f"Showback (not invoiced): {_fmt(review.showback_total)}")
     if review.sla_credits:
@@ -88,6 +95,19 @@ def review_stored_month(session: Session, month: str, *, rules_path: Path | None
         if line:
             out.append(line)
     return out
+
+
+def month_warnings(session: Session, month: str, *, today: dt.date | None = None) -> tuple[CloseWarning, ...]:
+    """What closing ``month`` must confirm (billing.review: usage against the months around it,
+    a month not yet ended, earlier months still open)."""
+    month = parse_month(month)
+    usage = usage_store.rows_by_source_month(session)
+    found = usage_warnings(month=month, usage_rows=usage, low_usage_pct=Decimal(audit.get_setting(session, "low_usage_pct")))
+    closed = set(session.scalars(select(t.Period.month).where(t.Period.status == "closed")))
+    known = {m for _, m in usage} | set(charge_store.rated_months(session)) | set(session.scalars(select(t.Period.month)))
+    earlier = sorted(m for m in known if m < month)
+    open_before = [m for m in month_range(earlier[0], previous_month(month)) if m not in closed] if earlier else []
+    return found + calendar_warnings(month=month, today=today or dt.date.today(), open_before=open_before)
 
 
 def _hidden(count: int, limit: int | None, month: str) -> list[str]:

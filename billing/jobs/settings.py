@@ -16,8 +16,10 @@ def check_setting(key: str, value: str) -> str:
     value = value.strip()
     if key == "fiscal_year_start_month" and not (value.isdigit() and 1 <= int(value) <= 12):
         raise ChargebackError("fiscal_year_start_month must be a month number from 1 to 12")
-    if key == "anomaly_pct" and not value.replace(".", "", 1).isdigit():
-        raise ChargebackError("anomaly_pct must be a positive number, e.g. 25")
+    if key in ("anomaly_pct", "low_usage_pct") and not value.replace(".", "", 1).isdigit():
+        raise ChargebackError(f"{key} must be a positive number, e.g. {DEFAULTS[key]}")
+    if key == "low_usage_pct" and float(value) > 100:
+        raise ChargebackError("low_usage_pct is a share of the usual usage, from 0 to 100")
     if key == "currency" and not (len(value) == 3 and value.isalpha()):
         raise ChargebackError("currency must be a three-letter ISO code, e.g. USD")
     return value.upper() if key == "currency" else value

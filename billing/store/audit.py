@@ -17,6 +17,7 @@ DEFAULTS = {
     "fiscal_year_start_month": "1",
     "currency": "USD",
     "anomaly_pct": "25",
+    "low_usage_pct": "50",
     "invoice_prefix": "CB",
     "expense_account": "6810",
     "recovery_account": "4810",

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import numpy as np
 import polars as pl
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from billing.feeds.daily import DAILY_KEYS
@@ -282,6 +282,17 @@ def rejects(session: Session, *, month: str | None = None, source: str | None = 
     if feed is not None:
         query = query.where(t.UsageFeed.id == feed)
     return [tuple(r) for r in session.execute(query)]
+
+
+def rows_by_source_month(session: Session) -> dict[tuple[str, str], int]:
+    """Usage rows stored by active feeds, per (source, month)."""
+    query = (
+        select(t.UsagePart.source, t.UsagePart.month, func.sum(t.UsagePart.row_count))
+        .join(t.UsageFeed, t.UsageFeed.id == t.UsagePart.feed_id)
+        .where(t.UsageFeed.status == "active", t.UsagePart.kind == "rows")
+        .group_by(t.UsagePart.source, t.UsagePart.month)
+    )
+    return {(source, month): int(count or 0) for source, month, count in session.execute(query)}
 
 
 def months_with_usage(session: Session) -> list[str]:

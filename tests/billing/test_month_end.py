@@ -1,6 +1,7 @@
 """Month-end through the command: run, close, invoices, notes, reopen, on every backend.
 
-Usage-free fixtures: subscribed tiers with monthly fees give charges without a feed.
+Usage-free fixtures: subscribed tiers with monthly fees give charges without a feed, so every
+close confirms that a month without usage is meant (``--confirm``; tests/billing/test_close_warnings.py).
 DESK 2026.1 gold: monthly fee 470.00; NETWORK fees as in examples/tariffs/network.yaml.
 """
 
@@ -24,7 +25,7 @@ def setup_store(db_url, tmp_path):
 def test_close_issues_one_numbered_invoice_per_business_line(db_url, tmp_path):
     setup_store(db_url, tmp_path)
     assert "chargeback: 940.00 USD" in run(db_url, "month", "run", "2026-03").stdout
-    closed = run(db_url, "month", "close", "2026-03", "--issue-date", "2026-04-02").stdout
+    closed = run(db_url, "month", "close", "2026-03", "--confirm", "--issue-date", "2026-04-02").stdout
     assert "2 invoices (CB-2026-000001 to CB-2026-000002) totalling 940.00 USD" in closed
     listed = run(db_url, "invoices", "list", "--month", "2026-03").stdout
     assert "CB-2026-000001" in listed and "FIN Finance" in listed and "470.00 USD" in listed
@@ -33,8 +34,8 @@ def test_close_issues_one_numbered_invoice_per_business_line(db_url, tmp_path):
 def test_closed_month_refuses_changes_with_a_way_forward(db_url, tmp_path):
     setup_store(db_url, tmp_path)
     run(db_url, "month", "run", "2026-03")
-    run(db_url, "month", "close", "2026-03")
-    again = run(db_url, "month", "close", "2026-03", ok=False)
+    run(db_url, "month", "close", "2026-03", "--confirm")
+    again = run(db_url, "month", "close", "2026-03", "--confirm", ok=False)
     assert again.exit_code == 1 and "already closed" in again.stderr and "adjust" in again.stderr
     rerun = run(db_url, "month", "run", "2026-03", ok=False)
     assert rerun.exit_code == 1 and "2026-03 is closed" in rerun.stderr and "reopen" in rerun.stderr
@@ -55,14 +56,14 @@ def test_close_refuses_when_inputs_changed_since_the_run(db_url, tmp_path):
         FIN,NETWORK,bronze,2026-03-01
     """)
     run(db_url, "subscriptions", "load", tmp_path / "more.csv")
-    refused = run(db_url, "month", "close", "2026-03", ok=False)
+    refused = run(db_url, "month", "close", "2026-03", "--confirm", ok=False)
     assert refused.exit_code == 1 and "changed since it was rated" in refused.stderr
 
 
 def test_credit_note_goes_into_the_next_open_month_and_cites_the_original(db_url, tmp_path):
     setup_store(db_url, tmp_path)
     run(db_url, "month", "run", "2026-03")
-    run(db_url, "month", "close", "2026-03")
+    run(db_url, "month", "close", "2026-03", "--confirm")
     note = run(db_url, "adjust", "--invoice", "CB-2026-000001", "--line", "1", "--amount", "70.00",
                "--reason", "desk outage not covered by credits").stdout
     assert "credit note CB-2026-000003 for FIN in 2026-04: -70.00 USD against CB-2026-000001" in note
@@ -76,7 +77,7 @@ def test_credit_note_goes_into_the_next_open_month_and_cites_the_original(db_url
 def test_adjusting_an_open_month_fails_cleanly(db_url, tmp_path):
     setup_store(db_url, tmp_path)
     run(db_url, "month", "run", "2026-03")
-    run(db_url, "month", "close", "2026-03")
+    run(db_url, "month", "close", "2026-03", "--confirm")
     run(db_url, "month", "reopen", "2026-03", "--reason", "wrong tier for OPS")
     result = run(db_url, "adjust", "--invoice", "CB-2026-000001", "--reason", "x", ok=False)
     assert result.exit_code == 1 and "2026-03 is open" in result.stderr and "month run" in result.stderr
@@ -85,11 +86,11 @@ def test_adjusting_an_open_month_fails_cleanly(db_url, tmp_path):
 def test_reopen_cancels_invoices_and_reclose_numbers_without_gaps(db_url, tmp_path):
     setup_store(db_url, tmp_path)
     run(db_url, "month", "run", "2026-03")
-    run(db_url, "month", "close", "2026-03")
+    run(db_url, "month", "close", "2026-03", "--confirm")
     reopened = run(db_url, "month", "reopen", "2026-03", "--reason", "wrong tier").stdout
     assert "2 invoice(s) cancelled by credit notes CB-2026-000003 to CB-2026-000004" in reopened
     run(db_url, "month", "run", "2026-03")
-    closed = run(db_url, "month", "close", "2026-03").stdout
+    closed = run(db_url, "month", "close", "2026-03", "--confirm").stdout
     assert "CB-2026-000005 to CB-2026-000006" in closed
     numbers = re.findall(r"CB-2026-\d{6}", run(db_url, "invoices", "list", "--month", "2026-03").stdout)
     assert sorted(set(numbers)) == [f"CB-2026-{n:06d}" for n in range(1, 7)]
@@ -100,7 +101,7 @@ def test_reopen_cancels_invoices_and_reclose_numbers_without_gaps(db_url, tmp_pa
 def test_explain_traces_an_invoice_line_to_its_tariff(db_url, tmp_path):
     setup_store(db_url, tmp_path)
     run(db_url, "month", "run", "2026-03")
-    run(db_url, "month", "close", "2026-03")
+    run(db_url, "month", "close", "2026-03", "--confirm")
     out = run(db_url, "explain", "CB-2026-000001/1").stdout
     assert "tariff DESK version 2026.1" in out and "cost centre CC-100" in out
 
@@ -112,7 +113,7 @@ def test_month_end_documents_statements_export_and_journal(db_url, tmp_path):
     assert "2 statements for 2026-03 (DRAFT" in draft
     refused = run(db_url, "journal", "2026-03", "--out", tmp_path / "j.csv", ok=False)
     assert refused.exit_code == 1 and "not closed" in refused.stderr
-    run(db_url, "month", "close", "2026-03")
+    run(db_url, "month", "close", "2026-03", "--confirm")
     out = run(db_url, "statements", "2026-03", "--out", tmp_path / "st").stdout
     assert "2 statements for 2026-03 in" in out
     html = (tmp_path / "st").glob("*FIN*.html").__next__().read_text()
