@@ -36,7 +36,7 @@ from billing.allocation import (
 from billing.money import ZERO
 from billing.periods import parse_month
 from billing.problems import ChargebackError, Problem, ProblemCode, Severity, SourceRef
-from billing.yamldoc import NOT_YAML, DocumentReader, describe, join, line_of
+from billing.yamldoc import NOT_YAML, DocumentReader, describe, join, line_of, read_yaml_file
 from tariffs.model import Catalogue, ChargingMode
 
 __all__ = ["load_rules", "validate_rules", "parse_node", "rule_files"]
@@ -289,6 +289,9 @@ class _Reader(DocumentReader):
         m = self.mapping(document, "", 1, ((), _TOP), "rules file")
         if m is None:
             return found
+        if not any(m.get(key) for key in _TOP if key != "currency"):
+            self.report(ProblemCode.FILE_EMPTY, "the file defines no pools, services or steps", "", m.line,
+                        "add pools: and steps:, or delete the file", severity=Severity.WARNING, fatal=False)
         if m.get("currency") is not None:
             found["currency"].append((self.text(m, "currency", ""), self.ref("currency", line_of(m, "currency"))))
         found["pools"] = [p for p in (self.pool(v, loc, ln) for v, loc, ln in self.items(m, "pools", "", "pools")) if p]
@@ -329,10 +332,9 @@ def load_rules(path: Path) -> tuple[RuleSet, list[Problem]]:
     merged: dict[str, list] = {"pools": [], "shared": [], "recovery": [], "steps": [], "rates": [], "currency": []}
     for file in files:
         reader = _Reader(str(file))
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reader.report(ProblemCode.FILE_UNREADABLE, f"cannot read the file: {exc}", "", None, "save it as UTF-8 text")
+        text, unread = read_yaml_file(file)
+        if unread is not None:
+            reader.problems.append(unread)
         else:
             for key, values in reader.read(text).items():
                 merged[key] += values

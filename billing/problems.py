@@ -36,6 +36,7 @@ class ProblemCode(enum.StrEnum):
     FILE_EMPTY = "file-empty"
     HEADER_MISSING = "header-missing"
     REPEATED_COLUMN = "repeated-column"  # a header names a column twice: the file is refused
+    TOO_LARGE = "too-large"  # a file or document beyond the engine's bounds (size, nesting, aliases)
     # values
     VALUE_MISSING = "value-missing"
     VALUE_INVALID = "value-invalid"

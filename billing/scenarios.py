@@ -29,7 +29,7 @@ from billing.money import D, ZERO, round_minor
 from billing.periods import first_day
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.tables import parse_month
-from billing.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap, join
+from billing.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap, join, read_yaml_file
 from tariffs.model import Catalogue, PricingModel, TariffVersion
 from tariffs.pricing import price_usage
 
@@ -347,10 +347,9 @@ def load_scenarios(path: Path) -> tuple[list[Scenario], list[Problem]]:
     """
     path = Path(path)
     reader = _Reader(str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [Problem(code=ProblemCode.FILE_UNREADABLE, message=f"cannot read the file: {exc}", source=SourceRef(file=str(path)))]
+    text, unread = read_yaml_file(path)
+    if unread is not None:
+        return [], [unread]
     root = reader.parse(text, hint=None)
     if root is NOT_YAML:
         return [], reader.problems

@@ -4,11 +4,16 @@ Every YAML loader (``tariffs/load.py``, ``billing/allocation_rules.py``,
 ``billing/feeds/sources.py``, ``billing/scenarios.py``) subclasses :class:`DocumentReader` for
 one file and keeps only its own schema: which keys, which records, and its own wording.
 
+- :func:`read_yaml_file` reads a file's text, refusing one larger than :data:`MAX_BYTES`.
 - :meth:`DocumentReader.parse` turns YAML text into plain values that remember their lines: a
   mapping is a :class:`YamlMap`, a list a :class:`YamlList`. Numbers keep the text as written
   (``0.10`` stays 0.10, ``2026.10`` is not 2026.1); other scalars are what YAML makes of them.
   A key written twice is a DUPLICATE problem and ``<<`` merges are resolved. Text that is not
   YAML comes back as :data:`NOT_YAML` after one problem at the line where YAML stopped.
+- Bounds (docs/pricing.md, "Limits of a YAML file"): a document is refused, with one problem,
+  when it is larger than :data:`MAX_BYTES`, nests deeper than :data:`MAX_DEPTH`, or when its
+  aliases (``*name``) and merges (``<<:``) repeat more than :data:`MAX_REPEATED` values in all
+  (an alias bomb) or refer to the value that holds them. Nothing is built before these checks.
 - :meth:`~DocumentReader.report` adds a :class:`~billing.problems.Problem` at
   ``file:line:location`` (``tariffs[0].tiers.gold.bands[1]``); :meth:`~DocumentReader.ref` is
   the same place as a :class:`~billing.problems.SourceRef` for a record.
@@ -27,6 +32,7 @@ import datetime as dt
 import difflib
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -35,6 +41,10 @@ from billing.money import D
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
 
 __all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_REPEATED",
+    "read_yaml_file",
     "YamlMap",
     "YamlList",
     "NOT_YAML",
@@ -47,6 +57,15 @@ __all__ = [
 ]
 
 _WHOLE = object()  # line_of(value) without a key: the line of the value itself
+
+MAX_BYTES = 1_048_576
+"""The largest YAML file the engine reads (1 MiB; the largest example is under 4 KB). Reading
+and checking one of this size takes a few seconds."""
+MAX_DEPTH = 32
+"""How deep values may nest (a mapping in a list in a mapping ...); the engine's files need
+about 8 levels."""
+MAX_REPEATED = 100_000
+"""How many values aliases and merges may repeat in all, counted with every alias expanded."""
 
 
 class YamlMap(dict):
@@ -117,6 +136,111 @@ def did_you_mean(word: str, choices: Sequence[str], lead: str) -> str:
     close = difflib.get_close_matches(str(word), list(choices), n=1)
     listing = f"{lead}: {', '.join(choices)}"
     return f"did you mean {close[0]!r}? {listing}" if close else listing
+
+
+def read_yaml_file(path: Path, *, encoding: str = "utf-8") -> tuple[str | None, Problem | None]:
+    """The text of the YAML file ``path``, or None and the one problem why it is not read: it
+    cannot be opened, is not ``encoding`` text, or is larger than :data:`MAX_BYTES`."""
+    where = SourceRef(file=str(path))
+    try:
+        size = Path(path).stat().st_size
+        if size > MAX_BYTES:
+            return None, _too_large(where, size)
+        with open(path, encoding=encoding) as handle:
+            text = handle.read(MAX_BYTES + 1)  # a file that grew since: still bounded
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, Problem(code=ProblemCode.FILE_UNREADABLE, message=f"cannot read the file: {exc}", source=where,
+                             hint="save it as UTF-8 text and check it can be opened")
+    if len(text) > MAX_BYTES:
+        return None, _too_large(where, len(text))
+    return text, None
+
+
+def _too_large(where: SourceRef, size: int) -> Problem:
+    return Problem(code=ProblemCode.TOO_LARGE, source=where,
+                   message=f"the file is {size:,} bytes; a YAML file may have at most {MAX_BYTES:,} (1 MiB)",
+                   hint="split it into several files in the same folder, or remove what is not needed")
+
+
+class _Refused(Exception):
+    """A document beyond the bounds: one problem (message, line, hint) and nothing built."""
+
+    def __init__(self, message: str, line: int | None, hint: str):
+        super().__init__(message)
+        self.message, self.line, self.hint = message, line, hint
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, composing at most :data:`MAX_DEPTH` levels (its composer recurses,
+    so 500 levels would end in a RecursionError) and remembering where the first alias is."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.depth = 0
+        self.first_alias: int | None = None
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            if self.first_alias is None:
+                self.first_alias = event.start_mark.line + 1
+            return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            raise _Refused(f"the values nest more than {MAX_DEPTH} levels deep", event.start_mark.line + 1,
+                           "a tariff, source, rule or scenario file needs only a few levels; check the indentation "
+                           "and the brackets")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _check_expansion(root: yaml.Node, first_alias: int | None) -> None:
+    """Refuse a document whose aliases and merges, expanded, repeat more than
+    :data:`MAX_REPEATED` values, nest it deeper than :data:`MAX_DEPTH`, or refer to the value
+    that holds them. Every node is measured once (its expanded size and depth are kept), so
+    this takes as long as the document as written, whatever its aliases expand to."""
+    measured: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded values, depth)
+    open_nodes: set[int] = set()
+    line = first_alias
+
+    def measure(node: yaml.Node, depth: int) -> tuple[int, int]:
+        key = id(node)
+        if key in measured:
+            return measured[key]
+        if key in open_nodes:
+            raise _Refused("an alias refers to the value that holds it, which would repeat without end",
+                           node.start_mark.line + 1, "an alias may only repeat a value written before and outside it")
+        if depth > MAX_DEPTH:
+            raise _Refused(f"with its aliases expanded, the document nests more than {MAX_DEPTH} levels deep", line,
+                           "write the values out, or use fewer aliases")
+        open_nodes.add(key)
+        size, deepest = 1, 0
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            children = []
+        for child in children:
+            child_size, child_depth = measure(child, depth + 1)
+            size += child_size
+            deepest = max(deepest, child_depth)
+        open_nodes.discard(key)
+        measured[key] = (size, deepest + 1)
+        if deepest + depth > MAX_DEPTH:
+            raise _Refused(f"with its aliases expanded, the document nests more than {MAX_DEPTH} levels deep", line,
+                           "write the values out, or use fewer aliases")
+        if size - len(measured) > MAX_REPEATED:
+            raise _Refused(f"its aliases (*name) and merges (<<:) repeat more than {MAX_REPEATED:,} values",
+                           line, "write the values out, or use fewer aliases")
+        return measured[key]
+
+    measure(root, 1)
 
 
 def _yaml_reason(exc: yaml.YAMLError, context: bool) -> str:
@@ -208,22 +332,33 @@ class DocumentReader:
 
         Text that is not valid YAML is reported (``code``, ``not valid YAML: ...``, the line where
         YAML stopped, ``hint``) and gives :data:`NOT_YAML`. With ``context`` the message also says
-        what YAML was reading (``while scanning a quoted scalar``).
+        what YAML was reading (``while scanning a quoted scalar``). A document beyond the bounds
+        (see the module) is one TOO_LARGE problem and gives :data:`NOT_YAML` too.
         """
-        loader = yaml.SafeLoader(text)
+        if len(text) > MAX_BYTES:
+            self.problems.append(_too_large(self.ref("", None), len(text.encode("utf-8", "surrogatepass"))))
+            self.fatal += 1
+            return NOT_YAML
+        loader = None
         try:
+            loader = _BoundedLoader(text)  # reads the text at once: a NUL is refused here
             node = loader.get_single_node()
             if node is None:
                 return None
+            _check_expansion(node, loader.first_alias)
             self.document_line = node.start_mark.line + 1
             return self._value(node, loader, "")
+        except _Refused as refused:
+            self.report(ProblemCode.TOO_LARGE, refused.message, "", refused.line, refused.hint)
+            return NOT_YAML
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             self.report(code, f"not valid YAML: {_yaml_reason(exc, context)}", "",
                         None if mark is None else mark.line + 1, hint)
             return NOT_YAML
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
 
     def scalar(self, node: yaml.ScalarNode, loader: yaml.SafeLoader) -> Any:
         """A scalar's value. Numbers keep the text as written, so 0.10 stays 0.10."""
@@ -267,7 +402,10 @@ class DocumentReader:
                 result.append(self._value(item, loader, f"{location}[{i}]"))
                 result.lines.append(item.start_mark.line + 1)
             return result
-        return self.scalar(node, loader)
+        try:
+            return self.scalar(node, loader)
+        except (ValueError, KeyError, AttributeError, TypeError, ArithmeticError):
+            return node.value  # a tag YAML cannot build (!!bool maybe, !!timestamp x): the text as written
 
     # ---- typed fields; each reports at the key's line and gives None when the value is unusable
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from billing.money import D
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
-from billing.yamldoc import NOT_YAML, DocumentReader, YamlMap, did_you_mean, join, line_of
+from billing.yamldoc import NOT_YAML, DocumentReader, YamlMap, did_you_mean, join, line_of, read_yaml_file
 from tariffs.model import (
     Band,
     Catalogue,
@@ -269,6 +269,9 @@ class _Reader(DocumentReader):
         m = self.mapping(document, "", 1, _TOP, "tariff file")
         if m is None:
             return [], [], []
+        if not any(m.get(key) for key in _TOP[1]):
+            self.report(ProblemCode.FILE_EMPTY, "the file defines no units, services or tariffs", "", m.line,
+                        "add units:, services: or tariffs:, or delete the file", severity=Severity.WARNING, fatal=False)
         units = [self.unit(v, p, ln) for v, p, ln in self.items(m, "units", "", "units")]
         services = [self.service(v, p, ln) for v, p, ln in self.items(m, "services", "", "services")]
         tariffs = [self.tariff(v, p, ln) for v, p, ln in self.items(m, "tariffs", "", "tariffs")]
@@ -303,11 +306,9 @@ def load_catalogue(directory: Path) -> tuple[Catalogue, list[Problem]]:
             source=SourceRef(file=str(directory)), hint="put units:, services: and tariffs: in *.yaml files here"))
     for path in paths:
         reader = _Reader(str(path))
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reader.report(ProblemCode.FILE_UNREADABLE, f"cannot read the file: {exc}", "", None,
-                          "save it as UTF-8 text and check it can be opened")
+        text, unread = read_yaml_file(path)
+        if unread is not None:
+            reader.problems.append(unread)
         else:
             file_units, file_services, file_tariffs = reader.read_file(text)
             units += file_units

@@ -23,7 +23,7 @@ import yaml
 
 from billing.feeds.context import UNALLOCATED, MappingContext
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
-from billing.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap
+from billing.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap, read_yaml_file
 
 __all__ = [
     "FeedFormat",
@@ -207,11 +207,9 @@ def load_sources(directory: Path) -> tuple[dict[str, SourceDefinition], list[Pro
     problems: list[Problem] = []
     paths = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
     for path in paths:
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(code=ProblemCode.FILE_UNREADABLE, message=f"cannot read the file: {exc}",
-                                    source=SourceRef(file=str(path))))
+        text, unread = read_yaml_file(path, encoding="utf-8-sig")
+        if unread is not None:
+            problems.append(unread)
             continue
         source, found = parse_source(text, file=str(path), base=path.parent)
         problems.extend(found)
