@@ -17,7 +17,17 @@ from decimal import Decimal
 from billing.money import ZERO, apportion, round_minor
 from billing.periods import first_day, last_day
 from billing.problems import ChargebackError
-from billing.records import BusinessLine, Charge, Invoice, InvoiceLine, LineCostCenter
+from billing.records import (
+    BusinessLine,
+    Charge,
+    ChargeKind,
+    DocumentKind,
+    DocumentRole,
+    Invoice,
+    InvoiceLine,
+    LineCostCenter,
+    LineKind,
+)
 from tariffs.model import Service
 
 
@@ -47,7 +57,7 @@ def draft_invoices(
             )
             line = business_lines[code]
             invoices.append(Invoice(
-                number="", kind="invoice", month=month, issue_date=issue_date, business_line=code,
+                number="", kind=DocumentKind.INVOICE, month=month, issue_date=issue_date, business_line=code,
                 buyer_name=line.name, buyer_head=line.head_name, currency=currency, lines=lines,
                 total=sum((l.amount for l in lines), ZERO),
             ))
@@ -60,12 +70,12 @@ def _line(line_no: int, charge: Charge, services: Mapping[str, Service], gl_code
     service_name = service.name if service else charge.service
     tier_name = tier.name if tier else charge.tier
     period = "" if _whole_month(charge, month) else f" ({charge.segment_from:%d %b}–{charge.segment_to:%d %b})"
-    if charge.kind == "sla_credit":
+    if charge.kind is ChargeKind.SLA_CREDIT:
         description = f"Service credit: {service_name}, {tier_name}{period}"
     else:
         description = f"{service_name}, {tier_name}{period}"
     return InvoiceLine(
-        line_no=line_no, kind=charge.kind, service=charge.service, service_name=service_name, tier=charge.tier,
+        line_no=line_no, kind=LineKind(charge.kind.value), service=charge.service, service_name=service_name, tier=charge.tier,
         tier_name=tier_name, description=description, quantity=charge.quantity, unit=service.unit if service else "",
         detail=charge.detail, amount=charge.amount,
         cost_centers=tuple(LineCostCenter(cost_center=s.cost_center, gl_code=gl_codes.get(s.cost_center, ""), amount=s.amount)
@@ -82,8 +92,9 @@ def cancellation(original: Invoice, *, month: str, issue_date: dt.date, reason: 
     """A credit note reversing every line of ``original`` (used when a closed month is reopened)."""
     lines = tuple(_negated(line, n, original.number, line.amount, original.currency) for n, line in enumerate(original.lines, start=1))
     return Invoice(
-        number="", kind="credit_note", month=month, issue_date=issue_date, business_line=original.business_line,
-        buyer_name=original.buyer_name, buyer_head=original.buyer_head, currency=original.currency, lines=lines,
+        number="", kind=DocumentKind.CREDIT_NOTE, role=DocumentRole.REOPEN_CANCELLATION, month=month,
+        issue_date=issue_date, business_line=original.business_line, buyer_name=original.buyer_name,
+        buyer_head=original.buyer_head, currency=original.currency, lines=lines,
         total=sum((l.amount for l in lines), ZERO), original_invoice=original.number, reason=reason,
     )
 
@@ -109,7 +120,7 @@ def adjustment_note(
     """
     if not reason or not reason.strip():
         raise ChargebackError("a credit or debit note needs a reason (--reason)")
-    if original.kind != "invoice":
+    if original.role is not DocumentRole.INVOICE:
         raise ChargebackError(f"{original.number} is a {original.kind.replace('_', ' ')}; adjust the invoice it corrects")
     already_adjusted = already_adjusted or {}
     sign = Decimal(1) if debit else Decimal(-1)
@@ -149,7 +160,7 @@ def adjustment_note(
         lines = (_negated(line, 1, original.number, -value, original.currency),)
     total = sum((l.amount for l in lines), ZERO)
     return Invoice(
-        number="", kind="debit_note" if debit else "credit_note", month=month, issue_date=issue_date,
+        number="", kind=DocumentKind.DEBIT_NOTE if debit else DocumentKind.CREDIT_NOTE, month=month, issue_date=issue_date,
         business_line=original.business_line, buyer_name=original.buyer_name, buyer_head=original.buyer_head,
         currency=original.currency, lines=lines, total=total, original_invoice=original.number, reason=reason.strip(),
     )
@@ -173,7 +184,7 @@ def _negated(line: InvoiceLine, line_no: int, original_number: str, amount: Deci
         parts = (LineCostCenter(cost_center=first.cost_center, gl_code=first.gl_code, amount=value),)
     quantity = -line.quantity if amount == line.amount else ZERO
     return InvoiceLine(
-        line_no=line_no, kind="adjustment", service=line.service, service_name=line.service_name, tier=line.tier,
+        line_no=line_no, kind=LineKind.ADJUSTMENT, service=line.service, service_name=line.service_name, tier=line.tier,
         tier_name=line.tier_name, description=f"Correction of {original_number} line {line.line_no}: {line.description}",
         quantity=quantity, unit=line.unit, detail=line.detail, amount=value, cost_centers=parts,
         original_invoice=original_number, original_line_no=line.line_no,

@@ -29,7 +29,7 @@ import polars as pl
 from billing.money import ZERO, apportion, round_minor
 from billing.periods import days_in_month, first_day, last_day
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
-from billing.records import Charge, CostCenterShare, Ownership, SlaResult, Subscription
+from billing.records import Charge, ChargeKind, CostCenterShare, Ownership, SlaResult, Subscription
 from tariffs.model import Catalogue, Metric, PricingModel, Service, TariffVersion
 from tariffs.pricing import PriceBreakdown, price_usage, service_credit
 
@@ -223,7 +223,7 @@ def rate_month(
             segment_flags.add(NO_COST_CENTER)
         line_no = len(charges) + 1
         usage_charge = Charge(
-            line_no=line_no, kind="usage", business_line=key.business_line, service=key.service, tier=key.tier,
+            line_no=line_no, kind=ChargeKind.USAGE, business_line=key.business_line, service=key.service, tier=key.tier,
             tariff_version=version.version, charging_mode=service.charging_mode.value, segment_from=first, segment_to=last,
             model=price.model.value, quantity=breakdown.quantity, included=breakdown.included, billable=breakdown.billable,
             cost=breakdown.cost, exact_amount=breakdown.amount, amount=amount, currency=version.currency,
@@ -302,11 +302,11 @@ def _credit(charge: Charge, service: Service, price, sla_by_key, line_no: int) -
     detail = (f"service credit {assessment.credit_pct}% of {charge.amount}: {metric.replace('_', ' ')} "
               f"target {assessment.target}, achieved {assessment.achieved}")
     return Charge(
-        line_no=line_no, kind="sla_credit", business_line=charge.business_line, service=charge.service, tier=charge.tier,
+        line_no=line_no, kind=ChargeKind.SLA_CREDIT, business_line=charge.business_line, service=charge.service, tier=charge.tier,
         tariff_version=charge.tariff_version, charging_mode=charge.charging_mode, segment_from=charge.segment_from,
         segment_to=charge.segment_to, model=charge.model, quantity=ZERO, included=ZERO, billable=ZERO, cost=ZERO,
         exact_amount=exact, amount=amount, currency=charge.currency, detail=detail, flags=charge.flags,
-        credit_of_line=charge.line_no, usage_rows=0, cost_centers=shares,
+        credit_of_line=charge.line_no, usage_rows=0, cost_centers=shares, credit_metric=assessment.metric,
     )
 
 

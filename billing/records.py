@@ -6,11 +6,52 @@ Frozen records, no I/O. The store returns these; the pure core takes and makes t
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass
 from decimal import Decimal
 
 from billing.money import ZERO
 from billing.problems import SourceRef
+from tariffs.model import Metric
+
+
+class ChargeKind(enum.StrEnum):
+    USAGE = "usage"  # a priced segment of the month
+    SLA_CREDIT = "sla_credit"  # the service credit on one (negative)
+
+
+class LineKind(enum.StrEnum):
+    """What a document line is: a charge as rated, or a correction of an earlier line."""
+
+    USAGE = "usage"
+    SLA_CREDIT = "sla_credit"
+    ADJUSTMENT = "adjustment"
+
+
+class DocumentKind(enum.StrEnum):
+    """What a document is for the buyer and the ledger."""
+
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+    DEBIT_NOTE = "debit_note"
+
+
+class DocumentRole(enum.StrEnum):
+    """Why a document was issued. Behaviour follows the role, never the text of a reason."""
+
+    INVOICE = "invoice"  # the month's invoice, issued by the close
+    CREDIT_NOTE = "credit_note"  # a correction issued by `chargeback adjust`
+    DEBIT_NOTE = "debit_note"  # a correction issued by `chargeback adjust --debit`
+    REOPEN_CANCELLATION = "reopen_cancellation"  # cancels an invoice in full when its month is reopened
+
+    @property
+    def kind(self) -> DocumentKind:
+        return DocumentKind.CREDIT_NOTE if self is DocumentRole.REOPEN_CANCELLATION else DocumentKind(self.value)
+
+    @property
+    def is_correction(self) -> bool:
+        """A note issued to correct an invoice (not the cancellation of a reopened month)."""
+        return self in (DocumentRole.CREDIT_NOTE, DocumentRole.DEBIT_NOTE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +141,7 @@ class Charge:
     """
 
     line_no: int
-    kind: str  # usage | sla_credit
+    kind: ChargeKind
     business_line: str
     service: str
     tier: str
@@ -121,8 +162,13 @@ class Charge:
     credit_of_line: int | None = None
     usage_rows: int = 0
     cost_centers: tuple[CostCenterShare, ...] = ()
+    credit_metric: Metric | None = None  # a service credit: the metric whose miss gave it
 
     def __post_init__(self) -> None:
+        if not isinstance(self.kind, ChargeKind):
+            object.__setattr__(self, "kind", ChargeKind(self.kind))
+        if self.credit_metric is not None and not isinstance(self.credit_metric, Metric):
+            object.__setattr__(self, "credit_metric", Metric(self.credit_metric))
         if self.cost_centers and sum((c.amount for c in self.cost_centers), ZERO) != self.amount:
             raise ValueError(f"charge line {self.line_no}: cost-centre parts do not sum to {self.amount}")
 
@@ -139,7 +185,7 @@ class InvoiceLine:
     """A line as issued: names and amounts are copied on, so it reads the same forever."""
 
     line_no: int
-    kind: str  # usage | sla_credit | adjustment
+    kind: LineKind
     service: str
     service_name: str
     tier: str
@@ -155,6 +201,8 @@ class InvoiceLine:
     original_line_no: int | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.kind, LineKind):
+            object.__setattr__(self, "kind", LineKind(self.kind))
         if self.cost_centers and sum((c.amount for c in self.cost_centers), ZERO) != self.amount:
             raise ValueError(f"invoice line {self.line_no}: cost-centre parts do not sum to {self.amount}")
 
@@ -162,10 +210,13 @@ class InvoiceLine:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Invoice:
     """An invoice, credit note or debit note for one business line. Issued documents never
-    change; ``number`` is empty on a draft, before the close numbers it."""
+    change; ``number`` is empty on a draft, before the close numbers it.
+
+    ``role`` says why it was issued (default: the role of the same name as ``kind``); a note
+    cites the invoice it corrects or cancels in ``original_invoice``."""
 
     number: str
-    kind: str  # invoice | credit_note | debit_note
+    kind: DocumentKind
     month: str
     issue_date: dt.date
     business_line: str
@@ -178,8 +229,17 @@ class Invoice:
     original_invoice: str | None = None
     reason: str | None = None
     issued_by: str = ""
+    role: DocumentRole | None = None
 
     def __post_init__(self) -> None:
+        kind = self.kind if isinstance(self.kind, DocumentKind) else DocumentKind(self.kind)
+        object.__setattr__(self, "kind", kind)
+        role = DocumentRole(kind.value) if self.role is None else DocumentRole(self.role)
+        object.__setattr__(self, "role", role)
+        if role.kind is not kind:
+            raise ValueError(f"document {self.number or self.business_line}: a {role.value} is a {role.kind.value}, not a {kind.value}")
+        if role is DocumentRole.REOPEN_CANCELLATION and not self.original_invoice:
+            raise ValueError(f"document {self.number or self.business_line}: a cancellation cites the invoice it cancels")
         if sum((line.amount for line in self.lines), ZERO) != self.total:
             raise ValueError(f"invoice {self.number or self.business_line}: lines do not sum to the total {self.total}")
 

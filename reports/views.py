@@ -307,7 +307,7 @@ def _credit_text(credits: Sequence[Charge], by_line_no: Mapping[int, Charge], se
     """A service credit in plain words: which target was missed, and what share was credited."""
     first = credits[0]
     missed = [m for m in _results(services, first.service, first.tier, measured) if m[3] is False]
-    named = [m for m in missed if any(m[0].value.replace("_", " ") in c.detail for c in credits)] or missed
+    named = [m for m in missed if any(c.credit_metric is m[0] for c in credits)] or missed
     if named:
         metric, target, value, _met = named[0]
         description = (f"Service credit: {_METRIC_LABELS[metric].lower()} {_measure(metric, value)} "
@@ -395,7 +395,7 @@ def _sla_rows(charges: Sequence[Charge], services: Mapping[str, Service],
         # on the metric the credit line names, else on the first missed one.
         given = credits.get((service_code, tier_code), [])
         missed = [m for m in made if m[3] is False]
-        named = [m for m in missed if any(m[0].value.replace("_", " ") in c.detail for c in given)]
+        named = [m for m in missed if any(c.credit_metric is m[0] for c in given)]
         holder = (named or missed or [None])[0] if given else None
         for result in made:
             metric, target, value, met = result

@@ -50,13 +50,10 @@ def _rated(session: Session, month: str) -> list[Charge]:
     return charge_store.month_charges(session, month)
 
 
-def _is_reopen_cancellation(note: Invoice) -> bool:
-    return bool(note.reason and note.reason.startswith("month reopened"))
-
-
 def _notes(session: Session, month: str) -> list[Invoice]:
-    """Credit and debit notes dated in ``month`` that correct earlier months."""
-    return [d for d in documents.documents_for_month(session, month) if d.kind != "invoice" and not _is_reopen_cancellation(d)]
+    """Credit and debit notes dated in ``month`` that correct earlier months (not the
+    cancellations of a reopen)."""
+    return [d for d in documents.documents_for_month(session, month) if d.role.is_correction]
 
 
 def tier_quotes(session: Session, month: str, charges: list[Charge]) -> dict[str, list[TierQuote]]:

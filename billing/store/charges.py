@@ -67,13 +67,14 @@ def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *
     centers = dict(session.execute(select(t.CostCenter.code, t.CostCenter.id)).all())
     values = [
         dict(
-            run_id=run.id, month=month, line_no=charge.line_no, kind=charge.kind,
+            run_id=run.id, month=month, line_no=charge.line_no, kind=charge.kind.value,
             business_line_id=lines[charge.business_line], service_code=charge.service, tier_code=charge.tier,
             tariff_version_id=version_ids[(charge.service, charge.tariff_version)], charging_mode=charge.charging_mode,
             segment_from=charge.segment_from, segment_to=charge.segment_to, model=charge.model,
             quantity=charge.quantity, included=charge.included, billable=charge.billable, cost=charge.cost,
             exact_amount=charge.exact_amount, amount=charge.amount, currency=charge.currency, detail=charge.detail,
             flags="; ".join(charge.flags) or None, credit_of_line=charge.credit_of_line, usage_rows=charge.usage_rows,
+            credit_metric=charge.credit_metric.value if charge.credit_metric else None,
         )
         for charge in charges
     ]
@@ -147,7 +148,7 @@ def month_charges(session: Session, month: str) -> list[Charge]:
             model=c.model, quantity=c.quantity, included=c.included, billable=c.billable, cost=c.cost,
             exact_amount=c.exact_amount, amount=c.amount, currency=c.currency, detail=c.detail,
             flags=tuple(c.flags.split("; ")) if c.flags else (), credit_of_line=c.credit_of_line,
-            usage_rows=c.usage_rows, cost_centers=tuple(shares.get(c.id, ())),
+            usage_rows=c.usage_rows, cost_centers=tuple(shares.get(c.id, ())), credit_metric=c.credit_metric,
         )
         for c, code, ver in rows
     ]

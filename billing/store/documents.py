@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from billing.money import ZERO
-from billing.records import Invoice, InvoiceLine, LineCostCenter
+from billing.records import DocumentRole, Invoice, InvoiceLine, LineCostCenter
 from billing.store import schema as t
 
 
@@ -45,7 +45,8 @@ def issue(session: Session, document: Invoice, *, fiscal_year: int, prefix: str,
             select(t.InvoiceLine.line_no, t.InvoiceLine.id).where(t.InvoiceLine.invoice_id == original.id)
         ).all())
     row = t.Invoice(
-        number=number, fiscal_year=fiscal_year, seq=seq, kind=document.kind, month=document.month,
+        number=number, fiscal_year=fiscal_year, seq=seq, kind=document.kind.value, role=document.role.value,
+        month=document.month,
         issue_date=document.issue_date, business_line_id=business_line_id, buyer_code=document.business_line,
         buyer_name=document.buyer_name, buyer_head=document.buyer_head, currency=document.currency, total=document.total,
         original_invoice_id=original_id, reason=document.reason, issued_at=at, issued_by=user,
@@ -54,7 +55,7 @@ def issue(session: Session, document: Invoice, *, fiscal_year: int, prefix: str,
     session.flush()
     values = [
         dict(
-            invoice_id=row.id, line_no=line.line_no, kind=line.kind, service_code=line.service,
+            invoice_id=row.id, line_no=line.line_no, kind=line.kind.value, service_code=line.service,
             service_name=line.service_name, tier_code=line.tier, tier_name=line.tier_name,
             description=line.description, quantity=line.quantity, unit=line.unit, detail=line.detail,
             amount=line.amount, charge_id=charge_ids.get(line.charge_line_no) if line.charge_line_no else None,
@@ -125,6 +126,7 @@ def _records(session: Session, rows: list[t.Invoice]) -> list[Invoice]:
             number=row.number, kind=row.kind, month=row.month, issue_date=row.issue_date, business_line=row.buyer_code,
             buyer_name=row.buyer_name, buyer_head=row.buyer_head, currency=row.currency, lines=lines, total=row.total,
             fiscal_year=row.fiscal_year, original_invoice=original_number, reason=row.reason, issued_by=row.issued_by,
+            role=DocumentRole(row.role),
         ))
     return documents
 
@@ -141,17 +143,17 @@ def by_number(session: Session, number: str) -> Invoice | None:
 
 
 def live_invoices(session: Session, month: str) -> list[Invoice]:
-    """The month's invoices that no later credit note cancelled in full."""
+    """The month's invoices that no reopen of the month cancelled."""
     documents = documents_for_month(session, month)
     cancelled = set(session.scalars(
         select(t.Invoice.number).where(t.Invoice.id.in_(
-            select(t.Invoice.original_invoice_id).where(t.Invoice.kind == "credit_note", t.Invoice.reason.like("month reopened%"))))
+            select(t.Invoice.original_invoice_id).where(t.Invoice.role == DocumentRole.REOPEN_CANCELLATION.value)))
     ))
-    return [d for d in documents if d.kind == "invoice" and d.number not in cancelled]
+    return [d for d in documents if d.role is DocumentRole.INVOICE and d.number not in cancelled]
 
 
 def all_notes(session: Session) -> list[Invoice]:
-    rows = list(session.scalars(select(t.Invoice).where(t.Invoice.kind != "invoice").order_by(t.Invoice.id)))
+    rows = list(session.scalars(select(t.Invoice).where(t.Invoice.role != DocumentRole.INVOICE.value).order_by(t.Invoice.id)))
     return _records(session, rows)
 
 

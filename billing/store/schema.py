@@ -237,6 +237,7 @@ class Charge(Base):
     flags: Mapped[str | None] = mapped_column(String(200))
     credit_of_line: Mapped[int | None] = mapped_column(Integer)
     usage_rows: Mapped[int] = mapped_column(Integer)
+    credit_metric: Mapped[str | None] = mapped_column(String(40))  # sla_credit: the metric the credit was given for
 
 
 class ChargeCostCenter(Base):
@@ -287,6 +288,7 @@ class Invoice(Base):
     fiscal_year: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))  # invoice | credit_note | debit_note
+    role: Mapped[str] = mapped_column(String(30))  # billing.records.DocumentRole: why it was issued
     month: Mapped[str] = mapped_column(String(7), index=True)
     issue_date: Mapped[dt.date] = mapped_column(Date)
     business_line_id: Mapped[int] = mapped_column(ForeignKey("business_line.id"))
@@ -330,6 +332,33 @@ class InvoiceLineCostCenter(Base):
     cost_center_code: Mapped[str] = mapped_column(String(40))
     gl_code: Mapped[str] = mapped_column(String(40))
     amount: Mapped[Decimal]
+
+
+class MonthClose(Base):
+    """One close of a month: when, by whom, and which rating run it invoiced. Written in the
+    close transaction and never updated; a month closed again after a reopen gets a new row,
+    and the newest row of a closed month is the one its documents are rendered from."""
+
+    __tablename__ = "month_close"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("rating_run.id"))
+    closed_at: Mapped[dt.datetime]
+    closed_by: Mapped[str] = mapped_column(String(120))
+
+
+class CloseSnapshot(Base):
+    """What a closed month's documents are rendered from, frozen at close as canonical JSON:
+    one row per ``section`` (settings, business_line, service, sla, statement, tier_month) and
+    ``key`` (a code, or "" for the whole section). Never updated (billing/store/snapshots.py)."""
+
+    __tablename__ = "close_snapshot"
+    __table_args__ = (UniqueConstraint("close_id", "section", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    close_id: Mapped[int] = mapped_column(ForeignKey("month_close.id"))
+    section: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(80))
+    data: Mapped[str] = mapped_column(Text)
 
 
 # --- cost recovery: IT costs, drivers --------------------------------------------------------

@@ -87,6 +87,7 @@ def charges(*, hostile: bool = False) -> tuple[Charge, ...]:
                               CostCenterShare(cost_center="CC-MKT-2", quantity=D("130"), amount=D("1496.97")))),
         _charge(2, kind="sla_credit", service="VM", tier="silver", quantity=D("0"), amount=D("-380.00"),
                 detail="service credit 10% of 3800.00: availability pct target 99.9, achieved 99.5", credit_of_line=1,
+                credit_metric="availability_pct",
                 cost_centers=(CostCenterShare(cost_center="CC-MKT-1", quantity=D("0"), amount=D("-230.30")),
                               CostCenterShare(cost_center="CC-MKT-2", quantity=D("0"), amount=D("-149.70")))),
         _charge(3, service="APPHOST", tier="gold", quantity=D("3"), amount=D("1350.00"), detail="3 @ 450.00", model="per_unit",

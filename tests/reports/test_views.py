@@ -74,7 +74,7 @@ def test_credit_notes_show_as_corrections_and_count_in_the_total():
     invoice = samples.invoice()
     line = replace(invoice.lines[2], line_no=1, kind="adjustment", amount=D("-450.00"), cost_centers=(),
                    description="Correction of INV-2026-0001 line 3")
-    note = replace(invoice, number="CN-2026-0001", kind="credit_note", lines=(line,), total=D("-450.00"),
+    note = replace(invoice, number="CN-2026-0001", kind="credit_note", role="credit_note", lines=(line,), total=D("-450.00"),
                    reason="one instance was a test", original_invoice="INV-2026-0001")
     view = statement_view(business_line=samples.business_line(), month="2026-03", charges=samples.charges(),
                           services=samples.services(), closed=True, invoice=invoice, notes=[note],
