@@ -396,7 +396,14 @@ class RowProgress:
 
 @usage.command("load")
 @click.argument("file", type=INPUT_FILE)
-@click.option("--source", "source_name", required=True, help="Source system name, e.g. servicedesk or focus-cloud.")
+@click.option("--source", "source_name", required=True,
+              help="The declared source the file comes from, e.g. servicedesk or focus-cloud: one with a source definition "
+                   "(--sources) or registered by an earlier --new-source. Any other name is refused.")
+@click.option("--new-source", is_flag=True,
+              help="Register --source as a new source of our usage format on this first load (a typo is not a new source).")
+@click.option("--allow-other-source", is_flag=True,
+              help="Load although this file, or record ids in it, were already loaded under another source "
+                   "(only when both sources truly send the same records).")
 @click.option("--format", "fmt", type=click.Choice(["usage", "focus"]), default=None,
               help="File format; default: the source definition's, else our usage columns.")
 @click.option("--sources", "sources_dir", type=INPUT_DIR, default=None,
@@ -404,13 +411,15 @@ class RowProgress:
 @click.option("--strict", is_flag=True, help="Load nothing if any row is bad.")
 @click.option("--replace", is_flag=True, help="Replace this source's earlier feeds for the same months (kept for audit).")
 @with_store(creates=True)
-def usage_load(session, file: Path, source_name: str, fmt: str | None, sources_dir: Path | None, strict: bool, replace: bool) -> None:
+def usage_load(session, file: Path, source_name: str, new_source: bool, allow_other_source: bool, fmt: str | None,
+               sources_dir: Path | None, strict: bool, replace: bool) -> None:
     """Validate, map and store a usage file (CSV, .xlsx or FOCUS CSV)."""
     from billing.jobs.usage import load_usage_file, resolve_source
 
-    source = resolve_source(source_name, fmt, sources_dir)
+    source = resolve_source(session, source_name, fmt, sources_dir, new_source=new_source)
     progress = RowProgress(f"loading {file.name}")
-    result = load_usage_file(session, file, source, strict=strict, replace=replace, on_progress=progress)
+    result = load_usage_file(session, file, source, strict=strict, replace=replace, allow_other_source=allow_other_source,
+                             on_progress=progress)
     progress.done()
     if result.already_loaded_as is not None:
         click.echo(f"{file}: already loaded as feed {result.already_loaded_as} for source {source.name}; nothing charged twice "
@@ -431,8 +440,11 @@ def usage_load(session, file: Path, source_name: str, fmt: str | None, sources_d
 @with_store
 def usage_feeds(session, month: str | None, source_name: str | None) -> None:
     """List loaded feeds with their reconciliation counts."""
+    from billing.jobs.usage_sources import check_source_name
     from billing.store.usage import feeds
 
+    if source_name:
+        check_source_name(session, source_name)
     rows = [[f.id, f.source, Path(f.file_name).name, ",".join(f.months), f.status, f.rows_read, f.rows_loaded,
              f.rows_rejected, f.rows_duplicate, f.loaded_at.strftime("%Y-%m-%d %H:%M")]
             for f in feeds(session, month=month, source=source_name)]
@@ -448,9 +460,12 @@ def usage_feeds(session, month: str | None, source_name: str | None) -> None:
 @with_store
 def usage_rejects(session, month: str | None, source_name: str | None, feed_id: int | None, out: Path | None) -> None:
     """List rows that were not loaded, with file, row, column and reason."""
+    from billing.jobs.usage_sources import check_source_name
     from billing.store.usage import rejects
     from reports.csv_export import write_rejects_csv
 
+    if source_name:
+        check_source_name(session, source_name)
     found = rejects(session, month=month, source=source_name, feed=feed_id)
     if out:
         out.write_bytes(write_rejects_csv(found))

@@ -186,7 +186,7 @@ def bench_store(kind: str, folder: Path, files: dict, rows: int, keep: bool) -> 
         ]
         usage = Path(files["usage"])
         load_average = os.getloadavg()[0]
-        load = chargeback(db_url, "usage", "load", usage, "--source", "bench", label="usage load")
+        load = chargeback(db_url, "usage", "load", usage, "--source", "bench", "--new-source", label="usage load")
         rate = chargeback(db_url, "month", "run", MONTH, label="month run", check=False)
         found = re.search(r"quantity (?:read [-\d,.]+, )?loaded (-?[\d,.]+\d)", load.output)
         quantity = str(Decimal(found.group(1).replace(",", "")).normalize()) if found else "?"

@@ -174,7 +174,7 @@ def rated_store(tmp_path):
     run(url, "tariffs", "load", EXAMPLE_TARIFFS)
     write(tmp_path / "usage.csv", "record_id,usage_date,business_line,service,quantity,unit\n"
           + "".join(f"r{n},2026-03-10,{code},DESK,2,ticket\n" for n, code in enumerate(lines)))
-    run(url, "usage", "load", tmp_path / "usage.csv", "--source", "desk")
+    run(url, "usage", "load", tmp_path / "usage.csv", "--source", "desk", "--new-source")
     run(url, "month", "run", "2026-03")
     return url
 

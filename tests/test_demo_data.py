@@ -156,7 +156,7 @@ def test_the_demo_loads_through_the_commands(db_url, demo):
     run(db_url, "subscriptions", "load", demo.subscriptions)
     loaded = {}
     for month, usage, sla in zip(demo.months, demo.usage, demo.sla):
-        result = run(db_url, "usage", "load", usage, "--source", "demo")
+        result = run(db_url, "usage", "load", usage, "--source", "demo", *([] if loaded else ["--new-source"]))
         loaded[month] = result.stdout
         run(db_url, "sla", "load", sla)
         run(db_url, "month", "run", month)

@@ -132,7 +132,7 @@ def run_demo(
     step(catalogue_job.load_subscription_file, files.subscriptions)
     step(load_cost_file, costs)
     step(load_driver_file, drivers)
-    source = resolve_source("demo", None, EXAMPLES / "sources")
+    source = step(resolve_source, "demo", None, EXAMPLES / "sources", new_source=True)
     echo(f"Organisation, catalogue ({len(catalogue.services)} services) and subscriptions loaded into {database}")
     final = month_list[-1]
     for month, usage, sla in zip(files.months, files.usage, files.sla):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
-import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,17 +22,16 @@ from billing.feeds.context import UNALLOCATED, MappingContext
 from billing.feeds.daily import DailySums
 from billing.feeds.raw import FileScan, scan_file
 from billing.feeds.read import UsageBatch, read_usage
-from billing.feeds.sources import SourceDefinition, default_source, load_sources
+from billing.feeds.overlap import IdSample
+from billing.feeds.sources import SourceDefinition
+from billing.jobs.usage_sources import DEFAULT_SOURCES, resolve_source  # noqa: F401  (re-exported)
 from billing.money import ZERO, plain
-from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
+from billing.problems import ChargebackError, NeedsConfirmation, Problem, ProblemCode, ProblemsError, errors
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import org as org_store
 from billing.store import usage as usage_store
 from billing.store.org import UNALLOCATED_NAME
-
-DEFAULT_SOURCES = "examples/sources"
-
 
 @dataclass(slots=True)
 class LoadResult:
@@ -78,25 +76,6 @@ FILE_LEVEL = frozenset({ProblemCode.FILE_UNREADABLE, ProblemCode.FILE_EMPTY, Pro
                         ProblemCode.REPEATED_COLUMN})
 
 
-def resolve_source(name: str, fmt: str | None, sources_dir: Path | None) -> SourceDefinition:
-    directory = Path(sources_dir or os.environ.get("CHARGEBACK_SOURCES") or DEFAULT_SOURCES)
-    definitions: dict[str, SourceDefinition] = {}
-    if directory.is_dir():
-        definitions, problems = load_sources(directory)
-        if errors(problems):
-            raise ProblemsError(problems, f"{directory}: the source definitions have {len(errors(problems))} problem(s)")
-    if name in definitions:
-        source = definitions[name]
-        if fmt and fmt != source.format:
-            raise ChargebackError(f"source {name} is defined as format {source.format}, not {fmt}")
-        return source
-    if (fmt or "usage") == "usage":
-        return default_source(name)
-    known = ", ".join(sorted(definitions)) or "none"
-    raise ChargebackError(f"no source definition named {name!r} in {directory} (known: {known}); "
-                          f"a {fmt} feed needs one to map its rows")
-
-
 def mapping_context(session: Session, *, today: dt.date | None = None) -> MappingContext:
     catalogue = catalogue_store.load_catalogue(session)
     if not catalogue.services:
@@ -119,6 +98,7 @@ def load_usage_file(
     *,
     strict: bool = False,
     replace: bool = False,
+    allow_other_source: bool = False,
     batch_rows: int = 250_000,
     on_progress: Callable[[int], None] | None = None,
 ) -> LoadResult:
@@ -132,11 +112,12 @@ def load_usage_file(
     with contextlib.closing(
         read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress, scan=scan)
     ) as batches:  # closed however the load ends, so its reading threads stop
-        return _load(session, path, source, batches, result, scan=scan, closed=closed, strict=strict, replace=replace)
+        return _load(session, path, source, batches, result, scan=scan, closed=closed, strict=strict, replace=replace,
+                     allow_other_source=allow_other_source)
 
 
 def _load(session: Session, path: Path, source: SourceDefinition, batches: Iterator[UsageBatch], result: LoadResult,
-          *, scan: FileScan, closed: set[str], strict: bool, replace: bool) -> LoadResult:
+          *, scan: FileScan, closed: set[str], strict: bool, replace: bool, allow_other_source: bool) -> LoadResult:
     first = next(batches)  # reading and checking start while the digest is finished
     if first.refused:
         raise ProblemsError(list(first.problems), f"{path}: the file cannot be loaded; nothing was loaded")
@@ -144,6 +125,11 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
     if earlier is not None and not replace:
         result.already_loaded_as = earlier.id
         return result
+    elsewhere = usage_store.feed_with_hash_elsewhere(session, source.name, scan.digest)
+    if elsewhere is not None and not allow_other_source:
+        raise _loaded_elsewhere(path, source, elsewhere, f"the same file was loaded as feed {elsewhere.id}")
+    others = OtherSources(session, source.name, check=not allow_other_source)
+    sample = IdSample()
     user, now = audit.current_user(), audit.now()
     feed_id = usage_store.create_feed(session, source=source.name, file_name=str(path), digest=scan.digest,
                                       format=source.format, user=user, at=now)
@@ -193,6 +179,8 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
                     f"Date corrections in an open month (or issue a credit note with `chargeback adjust`), "
                     f"or ask finance to reopen {shut[0]}"
                 )
+            for month, part in by_month.items():
+                others.check(path, source, month, part.get_column("record_id"))
             for month in sorted(by_month.keys() - months):
                 previous = [f for f in usage_store.active_feeds_for(session, source.name, {month}) if f.id != feed_id]
                 excluded = {feed_id} | ({f.id for f in previous} if replace else set())
@@ -212,7 +200,7 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
             result.quantity_loaded += sum((_sum(part, "quantity") for _, part in parts), ZERO)
             result.cost_loaded += sum((_sum(part, "cost") for _, part in parts), ZERO)
             part_no += 1
-            queued.append((part_no, storing.submit(_encode, parts, daily)))
+            queued.append((part_no, storing.submit(_encode, parts, daily, sample)))
             store(1)
         store(0)
     finally:
@@ -226,23 +214,59 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
     usage_store.finish_feed(
         session, feed_id, months=sorted(months), rows_read=result.rows_read, rows_loaded=result.rows_loaded,
         rows_rejected=result.rows_rejected, rows_duplicate=result.rows_duplicate,
-        quantity_total=result.quantity_loaded, cost_total=result.cost_loaded,
+        quantity_total=result.quantity_loaded, cost_total=result.cost_loaded, id_sample=sample.encode(),
     )
     result.months = sorted(months)
     result.replaced_feeds = list(replaced)
     from billing.store.charges import rated_months
 
     result.rated_months = sorted(set(rated_months(session)) & months)
-    audit.record(session, "usage.load", f"feed {feed_id} {path.name}", result.reconciliation())
+    audit.record(session, "usage.load", f"feed {feed_id} {path.name}", result.reconciliation()
+                 + ("; loaded although records of it were loaded under another source (--allow-other-source)"
+                    if others.overlapped else ""))
     return result
 
 
-def _encode(parts: list[tuple[str, pl.DataFrame]], daily: DailySums) -> list[tuple[str, int, bytes]]:
-    """A batch's rows by month as Parquet parts, their daily sums added to ``daily``: run on
-    the storing thread (one, so batches are added in order)."""
+def _encode(parts: list[tuple[str, pl.DataFrame]], daily: DailySums, sample: IdSample) -> list[tuple[str, int, bytes]]:
+    """A batch's rows by month as Parquet parts, their daily sums added to ``daily`` and their
+    ids to ``sample``: run on the storing thread (one, so batches are added in order)."""
     for _, part in parts:
         daily.add(part)
+        sample.add(part.get_column("record_id"))
     return usage_store.encode_rows(parts)
+
+
+class OtherSources:
+    """The record-id samples of other sources' active feeds, month by month (billing.feeds.overlap):
+    a batch holding any of their ids is refused, unless ``check`` is off (``--allow-other-source``),
+    when it is only noted in ``overlapped``."""
+
+    def __init__(self, session: Session, source: str, *, check: bool):
+        self.session, self.source, self.enforce = session, source, check
+        self._samples: dict[str, list[tuple[usage_store.FeedInfo, pl.Series]]] = {}
+        self.overlapped = False
+
+    def check(self, path: Path, source: SourceDefinition, month: str, ids: pl.Series) -> None:
+        if month not in self._samples:
+            self._samples[month] = [(feed, pl.Series(sample, dtype=pl.String))
+                                    for feed, sample in usage_store.samples_elsewhere(self.session, self.source, month) if sample]
+        for feed, sample in self._samples[month]:
+            repeated = sample.filter(sample.is_in(ids.implode()))
+            if repeated.len():
+                self.overlapped = True
+                if self.enforce:
+                    examples = ", ".join(repr(i) for i in repeated.sort().head(3).to_list())
+                    raise _loaded_elsewhere(path, source, feed, f"its {month} records include record ids of feed {feed.id} "
+                                                                f"({examples}{' ...' if repeated.len() > 3 else ''})")
+
+
+def _loaded_elsewhere(path: Path, source: SourceDefinition, feed: usage_store.FeedInfo, how: str) -> NeedsConfirmation:
+    return NeedsConfirmation(
+        f"{path}: nothing was loaded under source {source.name}: if --source was mistyped, load it under "
+        f"{feed.source}; if {source.name} truly sends these same records too, load it again with --allow-other-source",
+        [f"{path} was already loaded under source {feed.source}: {how} ({Path(feed.file_name).name}, loaded "
+         f"{feed.loaded_at:%Y-%m-%d}); loading it under {source.name} too would charge these records twice"],
+    )
 
 
 def _sum(frame: pl.DataFrame, column: str) -> Decimal:

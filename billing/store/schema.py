@@ -124,8 +124,24 @@ class Subscription(Base):
 # --- usage ---------------------------------------------------------------------------------
 
 
+class UsageSource(Base):
+    """A declared source of usage: one with a source definition, or one registered on first
+    use with ``usage load --new-source``. A feed's source must be one of these, so a mistyped
+    name is refused instead of becoming a new source whose record ids repeat another's."""
+
+    __tablename__ = "usage_source"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    format: Mapped[str] = mapped_column(String(20))  # usage | focus
+    origin: Mapped[str] = mapped_column(String(20))  # definition | registered | existing (fed before 0002)
+    declared_at: Mapped[dt.datetime]
+    declared_by: Mapped[str] = mapped_column(String(120))
+
+
 class UsageFeed(Base):
-    """One loaded file. A replaced feed stays, with its rows, for audit."""
+    """One loaded file. A replaced feed stays, with its rows, for audit.
+
+    ``id_sample``: a sample of the record ids it stored (JSON list; ``billing.feeds.overlap``),
+    every id of a small feed: a feed of another source with any of them is flagged as a repeat."""
 
     __tablename__ = "usage_feed"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -144,6 +160,7 @@ class UsageFeed(Base):
     rows_duplicate: Mapped[int] = mapped_column(Integer)
     quantity_total: Mapped[Decimal]
     cost_total: Mapped[Decimal]
+    id_sample: Mapped[str | None] = mapped_column(Text)
 
 
 class UsagePart(Base):

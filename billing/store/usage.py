@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from billing.feeds.daily import DAILY_KEYS
 from billing.feeds.first_seen import HashRows, id_hashes
+from billing.feeds.overlap import decode_sample
 from billing.feeds.rows import ROW_SCHEMA  # a rows part's columns; readers get its codes as text
 from billing.money import ZERO
 from billing.periods import first_day, last_day, month_of
@@ -66,6 +67,25 @@ def feed_with_hash(session: Session, source: str, digest: str) -> FeedInfo | Non
         select(t.UsageFeed).where(t.UsageFeed.source == source, t.UsageFeed.content_hash == digest, t.UsageFeed.status == "active")
     )
     return _info(row) if row else None
+
+
+def feed_with_hash_elsewhere(session: Session, source: str, digest: str) -> FeedInfo | None:
+    """An active feed of another source with the same content, if any."""
+    row = session.scalars(
+        select(t.UsageFeed).where(t.UsageFeed.source != source, t.UsageFeed.content_hash == digest,
+                                  t.UsageFeed.status == "active").order_by(t.UsageFeed.id)
+    ).first()
+    return _info(row) if row else None
+
+
+def samples_elsewhere(session: Session, source: str, month: str) -> list[tuple[FeedInfo, list[str]]]:
+    """Active feeds of other sources with usage in ``month``, each with its record-id sample."""
+    query = (
+        select(t.UsageFeed).where(t.UsageFeed.source != source, t.UsageFeed.status == "active",
+                                  t.UsageFeed.months.contains(month), t.UsageFeed.id_sample.is_not(None))
+        .order_by(t.UsageFeed.id)
+    )
+    return [(_info(row), decode_sample(row.id_sample)) for row in session.scalars(query) if month in row.months.split(",")]
 
 
 def feeds(session: Session, *, month: str | None = None, source: str | None = None) -> list[FeedInfo]:
@@ -159,8 +179,10 @@ def create_feed(session: Session, *, source: str, file_name: str, digest: str, f
 
 
 def finish_feed(session: Session, feed_id: int, *, months: list[str], rows_read: int, rows_loaded: int,
-                rows_rejected: int, rows_duplicate: int, quantity_total: Decimal, cost_total: Decimal) -> None:
+                rows_rejected: int, rows_duplicate: int, quantity_total: Decimal, cost_total: Decimal,
+                id_sample: str | None = None) -> None:
     feed = session.get(t.UsageFeed, feed_id)
+    feed.id_sample = id_sample
     feed.months = ",".join(sorted(months))
     feed.rows_read, feed.rows_loaded, feed.rows_rejected, feed.rows_duplicate = rows_read, rows_loaded, rows_rejected, rows_duplicate
     feed.quantity_total, feed.cost_total = quantity_total, cost_total

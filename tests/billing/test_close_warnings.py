@@ -87,7 +87,7 @@ def setup_store(url: str, folder) -> None:
 def load_usage(url: str, folder, source: str, month: str, rows: int, *, first: bool = False) -> None:
     path = write(folder / f"{source}-{month}.csv", "record_id,usage_date,cost_center,service,quantity,unit\n" + "".join(
         f"{source}-{month}-{n},{month}-{n % 28 + 1:02d},CC-100,DESK,1,ticket\n" for n in range(rows)))
-    run(url, "usage", "load", path, "--source", source, )  # NEWSOURCE
+    run(url, "usage", "load", path, "--source", source, *(["--new-source"] if first else []))
 
 
 def invoice_count(url: str, month: str) -> int:

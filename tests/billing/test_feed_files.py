@@ -16,7 +16,7 @@ def test_a_header_naming_a_column_twice_refuses_the_file(db_url, tmp_path):
         T-1,2026-03-02,CC-ENG,DESK,30,ticket,laptop,,
         T-2,2026-03-05,CC-FIN,DESK,12,ticket,printer,,
     """)
-    result = run(db_url, "usage", "load", feed, "--source", "servicedesk", ok=False)
+    result = run(db_url, "usage", "load", feed, "--source", "servicedesk", "--new-source", ok=False)
 
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert "twice.csv:1:cost: repeated-column column 'cost' is named twice" in result.stderr

@@ -68,7 +68,7 @@ def test_loading_the_same_file_twice_charges_nothing_twice(db_url, tmp_path):
         T-1,2026-03-02,CC-ENG,DESK,30,ticket,laptop
         T-2,2026-03-05,CC-FIN,DESK,12,ticket,printer
     """)
-    run(db_url, "usage", "load", feed, "--source", "servicedesk")
+    run(db_url, "usage", "load", feed, "--source", "servicedesk", "--new-source")
     before = month_total(db_url, "2026-03")
     again = run(db_url, "usage", "load", feed, "--source", "servicedesk").stdout
     assert "already loaded as feed 1" in again and "nothing charged twice" in again
@@ -95,7 +95,7 @@ def test_bad_rows_are_quarantined_with_row_and_reason(db_url, tmp_path):
         A-1,2026-03-03,CC-ENG,DESK,1,ticket,duplicate id
         A-5,2026-03-02,CC-FIN,DESK,2,ticket,"=HYPERLINK(""http://x"",""y"")"
     """)
-    result = run(db_url, "usage", "load", feed, "--source", "servicedesk")
+    result = run(db_url, "usage", "load", feed, "--source", "servicedesk", "--new-source")
     assert "rows read 6 = loaded 2 + quarantined 3 + duplicates skipped 1" in result.stdout
     for row in (3, 4, 5, 6):
         assert f"mixed.csv:{row}:" in result.stderr
@@ -120,7 +120,7 @@ def test_unloadable_files_fail_in_one_line(db_url, tmp_path, content, message):
     base_store(db_url, tmp_path)
     path = tmp_path / "feed.csv"
     path.write_bytes(content)
-    result = run(db_url, "usage", "load", path, "--source", "servicedesk", ok=False)
+    result = run(db_url, "usage", "load", path, "--source", "servicedesk", "--new-source", ok=False)
     assert result.exit_code == 1
     assert message in result.stderr and "Traceback" not in result.stderr
     assert "feed.csv" not in run(db_url, "usage", "feeds").stdout
@@ -132,7 +132,7 @@ def test_usage_into_a_closed_month_is_refused(db_url, tmp_path):
         record_id,usage_date,cost_center,service,quantity,unit
         A-1,2026-03-02,CC-ENG,DESK,3,ticket
     """)
-    run(db_url, "usage", "load", first, "--source", "servicedesk")
+    run(db_url, "usage", "load", first, "--source", "servicedesk", "--new-source")
     run(db_url, "month", "run", "2026-03")
     run(db_url, "month", "close", "2026-03")
     late = write(tmp_path / "late.csv", """
@@ -151,7 +151,7 @@ def test_explain_lists_the_usage_rows_behind_an_invoice_line(db_url, tmp_path):
         T-2,2026-03-05,CC-FIN,DESK,12,ticket,printer
         T-3,2026-03-06,cc-eng,desk,2,TICKET,  monitor
     """)
-    run(db_url, "usage", "load", feed, "--source", "servicedesk")
+    run(db_url, "usage", "load", feed, "--source", "servicedesk", "--new-source")
     # a cost centre added later: the second feed's stored parts know one more code
     run(db_url, "org", "load", write(tmp_path / "cc2.csv", """
         cost_center,name,business_line,gl_cost_center
@@ -183,7 +183,7 @@ def test_records_loaded_before_are_told_apart_exactly_even_when_hashes_collide(d
     for name, numbers in (("first", (1, 2, 3)), ("again", (4, 5)), ("third", (6, 7))):  # a part each
         feed = tmp_path / f"{name}.csv"
         feed.write_text(header + "".join(f"T-{n},2026-03-02,CC-ENG,DESK,1,ticket,x\n" for n in numbers))
-        run(db_url, "usage", "load", feed, "--source", "servicedesk")
+        run(db_url, "usage", "load", feed, "--source", "servicedesk", *(["--new-source"] if name == "first" else []))
     later = tmp_path / "later.csv"
     later.write_text(header + "".join(f"T-{n},2026-03-03,CC-FIN,DESK,1,ticket,y\n" for n in (2, 8, 6, 9, 13, 1)))
     out = run(db_url, "usage", "load", later, "--source", "servicedesk").stdout

@@ -63,7 +63,7 @@ def build_history(db_url: str, folder: Path) -> None:
     (folder / "usage.csv").write_text("\n".join(rows) + "\n")
     run(db_url, "tariffs", "load", EXAMPLE_TARIFFS)
     run(db_url, "subscriptions", "load", folder / "subs.csv")
-    run(db_url, "usage", "load", folder / "usage.csv", "--source", "planning-test")
+    run(db_url, "usage", "load", folder / "usage.csv", "--source", "planning-test", "--new-source")
     from billing.jobs.rating import run_month
     from billing.store.db import open_store
 

@@ -74,7 +74,7 @@ def setup_month(db_url, tmp_path, tariffs=EXAMPLE_TARIFFS, *, drivers="FIN,30\nO
     write(tmp_path / "rules" / "rules.yaml", RULES)
     run(db_url, "tariffs", "load", tariffs)
     run(db_url, "subscriptions", "load", tmp_path / "subs.csv")
-    run(db_url, "usage", "load", tmp_path / "usage.csv", "--source", "network")
+    run(db_url, "usage", "load", tmp_path / "usage.csv", "--source", "network", "--new-source")
     run(db_url, "costs", "load", tmp_path / "costs.csv")
     run(db_url, "drivers", "load", tmp_path / "drivers.csv")
     run(db_url, "month", "run", "2026-03")

@@ -1,0 +1,103 @@
+"""Which source a feed comes from: declared, never made up by a typo (issue 12, defect 6).
+
+A source is declared by a source definition (``sources/*.yaml``; docs/feeds.md) or registered
+on first use with ``usage load --new-source``; the store keeps every declared source
+(``usage_source``). Any other name is refused with the known ones and the nearest, wherever a
+source name comes in: ``usage load``, the ``--source`` filters of ``usage feeds`` and
+``usage rejects``, and any later caller of these functions.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from billing.feeds.sources import SourceDefinition, default_source, load_sources
+from billing.problems import ChargebackError, ProblemsError, errors
+from billing.store import audit
+from billing.store.sources import declare_source, declared_sources
+
+DEFAULT_SOURCES = "examples/sources"
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+
+
+def sources_directory(sources_dir: Path | None = None) -> Path:
+    return Path(sources_dir or os.environ.get("CHARGEBACK_SOURCES") or DEFAULT_SOURCES)
+
+
+def definitions_in(directory: Path) -> dict[str, SourceDefinition]:
+    if not directory.is_dir():
+        return {}
+    definitions, problems = load_sources(directory)
+    if errors(problems):
+        raise ProblemsError(problems, f"{directory}: the source definitions have {len(errors(problems))} problem(s)")
+    return definitions
+
+
+def resolve_source(session: Session, name: str, fmt: str | None, sources_dir: Path | None = None, *,
+                   new_source: bool = False) -> SourceDefinition:
+    """The definition that ``name``'s feeds are read with, declaring the source in the store on
+    its first load (in the load's transaction, so a refused load declares nothing)."""
+    directory = sources_directory(sources_dir)
+    definitions = definitions_in(directory)
+    declared = declared_sources(session)
+    if name in definitions:
+        source = definitions[name]
+        if new_source:
+            raise ChargebackError(f"source {name} is already declared by its definition in {directory}: drop --new-source")
+        if fmt and fmt != source.format:
+            raise ChargebackError(f"source {name} is defined as format {source.format}, not {fmt}")
+        if name not in declared:
+            _declare(session, name, source.format, "definition")
+        return source
+    if name in declared:
+        known = declared[name]
+        if new_source:
+            raise ChargebackError(f"source {name} is already declared (since {known.declared_at:%Y-%m-%d}): drop --new-source")
+        if known.origin == "definition" or known.format != "usage":
+            raise ChargebackError(f"source {name} is read with its source definition, which is not in {directory}: "
+                                  f"give the folder that has it with --sources DIR (or CHARGEBACK_SOURCES)")
+        if fmt and fmt != "usage":
+            raise ChargebackError(f"source {name} sends our usage format, not {fmt}; a {fmt} feed needs a source definition")
+        return default_source(name)
+    if not new_source:
+        raise ChargebackError(unknown_source(name, set(definitions) | set(declared), directory))
+    if not NAME.fullmatch(name):
+        raise ChargebackError(f"{name!r} cannot name a source: use letters, digits, '.', '_' and '-' (at most 80), "
+                              f"starting with a letter or digit")
+    twin = next((k for k in set(definitions) | set(declared) if k.lower() == name.lower()), None)
+    if twin is not None:
+        raise ChargebackError(f"source {name!r} differs from the known source {twin!r} only by case: load it under {twin}")
+    if (fmt or "usage") != "usage":
+        raise ChargebackError(f"a new {fmt} source needs a source definition to map its rows: write {directory}/{name}.yaml "
+                              f"(docs/feeds.md, 'Source definitions')")
+    _declare(session, name, "usage", "registered")
+    return default_source(name)
+
+
+def check_source_name(session: Session, name: str) -> str:
+    """``name`` when the store knows the source (for filters); else a refusal naming the known ones."""
+    declared = declared_sources(session)
+    if name not in declared:
+        raise ChargebackError(unknown_source(name, set(declared), None))
+    return name
+
+
+def unknown_source(name: str, known: set[str], directory: Path | None) -> str:
+    listed = ", ".join(sorted(known)) or "none yet"
+    lowered = {k.lower(): k for k in known}
+    near = [lowered[m] for m in difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)]
+    text = f"unknown source {name!r}" + (f" (did you mean {' or '.join(near)}?)" if near else "") + f"; known sources: {listed}"
+    if directory is not None:
+        text += (f". A source is declared by a source definition in {directory} (--sources DIR), or registered on "
+                 f"its first load with --new-source")
+    return text
+
+
+def _declare(session: Session, name: str, format: str, origin: str) -> None:
+    declare_source(session, name=name, format=format, origin=origin, user=audit.current_user(), at=audit.now())
+    audit.record(session, "source.declare", name, f"{origin}, format {format}")
