@@ -16,12 +16,31 @@ from pathlib import Path
 
 import click
 
-from billing.problems import ChargebackError, NeedsConfirmation, Problem, ProblemsError
+from billing.problems import ChargebackError, NeedsConfirmation, Problem, ProblemsError, excerpt, printable
 
 DEFAULT_TARIFFS = "examples/tariffs"
 
 
-# --- error handling and the store, in one place ----------------------------------------------
+# --- output, error handling and the store, in one place --------------------------------------
+
+
+LINE_WIDTH = 2_000
+"""The longest line printed; any input value in a line is a short excerpt already."""
+
+
+class Refusal(click.ClickException):
+    """A one-line error (exit 1) whose message, which may quote input, is printed safe like :func:`echo`."""
+
+    def __init__(self, message: str):
+        super().__init__(printable(excerpt(message, LINE_WIDTH)))
+
+
+def echo(line: object = "", *, err: bool = False) -> None:
+    """Print one line of output. Any line may hold input values (names, codes, paths, a reason,
+    a message about a row), so each is printed safe: control characters (a terminal escape
+    sequence, a carriage return that would overwrite the line) and invisible format characters
+    are shown escaped (:func:`billing.problems.printable`), and an overlong line is cut."""
+    click.echo(printable(excerpt(str(line), LINE_WIDTH)), err=err)
 
 
 class ChargebackGroup(click.Group):
@@ -32,22 +51,22 @@ class ChargebackGroup(click.Group):
             return super().invoke(ctx)
         except ProblemsError as exc:
             print_problems(exc.problems)
-            raise click.ClickException(str(exc)) from None
+            raise Refusal(str(exc)) from None
         except NeedsConfirmation as exc:
             for reason in exc.reasons:
-                click.echo(f"warning: {reason}", err=True)
-            raise click.ClickException(str(exc)) from None
+                echo(f"warning: {reason}", err=True)
+            raise Refusal(str(exc)) from None
         except ChargebackError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise Refusal(str(exc)) from None
         except KeyboardInterrupt:
-            click.echo("interrupted: nothing was changed", err=True)
+            echo("interrupted: nothing was changed", err=True)
             sys.exit(130)
         except Exception as exc:
             from sqlalchemy.exc import DBAPIError
 
             if isinstance(exc, DBAPIError):  # the database failed under the command: it was rolled back
                 reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
-                raise click.ClickException(f"the database failed: {reason}; nothing was changed") from None
+                raise Refusal(f"the database failed: {reason}; nothing was changed") from None
             raise
 
 
@@ -56,10 +75,10 @@ def print_problems(problems: list[Problem], *, limit: int | None = None, total: 
     were kept) and how to see them all (``see_all``)."""
     shown = problems if limit is None else problems[:limit]
     for problem in shown:
-        click.echo(problem.render(), err=True)
+        echo(problem.render(), err=True)
     hidden = (len(problems) if total is None else total) - len(shown)
     if hidden > 0:
-        click.echo(f"... and {hidden:,} more not shown" + (f": see them all with {see_all}" if see_all else ""), err=True)
+        echo(f"... and {hidden:,} more not shown" + (f": see them all with {see_all}" if see_all else ""), err=True)
 
 
 class Store:
@@ -139,13 +158,18 @@ def money(amount: Decimal, currency: str = "") -> str:
     return f"{text} {currency}".strip()
 
 
+CELL_WIDTH = 120
+"""The widest cell of a printed table; a longer value (a description, a name) is cut."""
+
+
 def echo_table(headers: list[str], rows: list[list[object]], *, right: set[int] = frozenset()) -> None:
-    cells = [[str(c) for c in headers]] + [[("" if c is None else str(c)) for c in row] for row in rows]
+    cells = [[str(c) for c in headers]] + [[("" if c is None else excerpt(printable(str(c)), CELL_WIDTH)) for c in row]
+                                            for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):
-        click.echo("  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+        echo("  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
         if n == 0:
-            click.echo("  ".join("-" * w for w in widths))
+            echo("  ".join("-" * w for w in widths))
 
 
 month_argument = click.argument("month", metavar="YYYY-MM", type=MONTH)
@@ -180,7 +204,7 @@ def db_upgrade(store: Store) -> None:
     from billing.store.db import upgrade_store
 
     engine, applied = upgrade_store(store.url)
-    click.echo(f"{engine.url.render_as_string()}: schema {'upgraded' if applied else 'already up to date'}")
+    echo(f"{engine.url.render_as_string()}: schema {'upgraded' if applied else 'already up to date'}")
 
 
 # --- settings and audit --------------------------------------------------------------------
@@ -218,7 +242,7 @@ def settings_set(session, key: str, value: str) -> None:
     from billing.jobs.settings import change_setting
 
     change_setting(session, key, value)
-    click.echo(f"{key} = {value}")
+    echo(f"{key} = {value}")
 
 
 @chargeback.command("audit")
@@ -232,7 +256,7 @@ def audit_log(session, limit: int) -> None:
                [[e.at.strftime("%Y-%m-%d %H:%M:%S"), e.user, e.action, e.subject, e.detail or ""] for e in events(session, limit=limit)])
     hidden = event_count(session) - limit
     if hidden > 0:
-        click.echo(f"... and {hidden:,} older event(s) not shown: see them with `chargeback audit --limit {limit + hidden}`", err=True)
+        echo(f"... and {hidden:,} older event(s) not shown: see them with `chargeback audit --limit {limit + hidden}`", err=True)
 
 
 # --- organisation ----------------------------------------------------------------------------
@@ -252,7 +276,7 @@ def org_load(session, file: Path) -> None:
 
     result = load_org(session, file)
     b, c = result.business_lines, result.cost_centers
-    click.echo(
+    echo(
         f"{file}: business lines {len(b.added)} added, {len(b.updated)} updated, {b.unchanged} unchanged; "
         f"cost centres {len(c.added)} added, {len(c.updated)} updated, {len(c.moved)} moved, {c.unchanged} unchanged"
     )
@@ -294,9 +318,9 @@ def tariffs_validate(directory: Path) -> None:
     catalogue, problems = check_catalogue(directory)
     print_problems(problems)
     if errors(problems):
-        raise click.ClickException(f"{directory}: {len(errors(problems))} problem(s)")
+        raise Refusal(f"{directory}: {len(errors(problems))} problem(s)")
     models = {p.model for v in catalogue.tariffs for _, p in v.prices}
-    click.echo(
+    echo(
         f"{directory}: OK - {len(catalogue.services)} services, "
         f"{sum(len(s.tiers) for s in catalogue.services)} tiers, {len(catalogue.tariffs)} tariff versions, "
         f"{len(models)} pricing models"
@@ -311,7 +335,7 @@ def tariffs_load(session, directory: Path) -> None:
     from billing.jobs.catalogue import load_tariffs
 
     c = load_tariffs(session, directory)
-    click.echo(
+    echo(
         f"{directory}: services {len(c.services_added)} added, {len(c.services_updated)} updated; "
         f"tariff versions {len(c.versions_added)} added, {len(c.versions_updated)} updated, {c.versions_unchanged} unchanged"
     )
@@ -336,7 +360,7 @@ def tariffs_show(session, at: dt.datetime | None) -> None:
                          version.currency if version else "", describe_price(price, service.unit) if price else "no tariff in force"])
     if not rows:
         raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")
-    click.echo(f"Rate card in force on {day}")
+    echo(f"Rate card in force on {day}")
     echo_table(["service", "name", "tier", "version", "currency", "price"], rows)
 
 
@@ -353,7 +377,7 @@ def subscriptions_load(session, file: Path) -> None:
     from billing.jobs.catalogue import load_subscription_file
 
     result = load_subscription_file(session, file)
-    click.echo(f"{file}: {result.read} rows read; {result.total} subscriptions stored")
+    echo(f"{file}: {result.read} rows read; {result.total} subscriptions stored")
 
 
 @subscriptions.command("list")
@@ -422,16 +446,16 @@ def usage_load(session, file: Path, source_name: str, new_source: bool, allow_ot
                              on_progress=progress)
     progress.done()
     if result.already_loaded_as is not None:
-        click.echo(f"{file}: already loaded as feed {result.already_loaded_as} for source {source.name}; nothing charged twice "
+        echo(f"{file}: already loaded as feed {result.already_loaded_as} for source {source.name}; nothing charged twice "
                    f"(use --replace to load it again in place of that feed)")
         return
     print_problems(result.problems, limit=50, total=result.problem_count,
                    see_all=f"`chargeback usage rejects --feed {result.feed_id}`")
-    click.echo(f"{file}: feed {result.feed_id} ({source.name}, months {', '.join(result.months) or 'none'}): {result.reconciliation()}")
+    echo(f"{file}: feed {result.feed_id} ({source.name}, months {', '.join(result.months) or 'none'}): {result.reconciliation()}")
     if result.replaced_feeds:
-        click.echo(f"replaced feed(s) {', '.join(map(str, result.replaced_feeds))}; their rows stay in the store for audit")
+        echo(f"replaced feed(s) {', '.join(map(str, result.replaced_feeds))}; their rows stay in the store for audit")
     if result.rated_months:
-        click.echo(f"{', '.join(result.rated_months)} already rated: run `chargeback month run` again to price this usage")
+        echo(f"{', '.join(result.rated_months)} already rated: run `chargeback month run` again to price this usage")
 
 
 @usage.command("feeds")
@@ -469,12 +493,12 @@ def usage_rejects(session, month: str | None, source_name: str | None, feed_id: 
     found = rejects(session, month=month, source=source_name, feed=feed_id)
     if out:
         out.write_bytes(write_rejects_csv(found))
-        click.echo(f"{len(found)} rejected row(s) written to {out}")
+        echo(f"{len(found)} rejected row(s) written to {out}")
         return
     for file, row, column, code, message, _month, source, feed in found:
         where = ":".join(str(p) for p in (file, row, column) if p not in (None, ""))
-        click.echo(f"{where}: {code} {message} [feed {feed}, {source}]")
-    click.echo(f"{len(found)} rejected row(s)", err=True)
+        echo(f"{where}: {code} {message} [feed {feed}, {source}]")
+    echo(f"{len(found)} rejected row(s)", err=True)
 
 
 # --- month -------------------------------------------------------------------------------------
@@ -494,13 +518,13 @@ def month_run(session, month: str) -> None:
 
     result = run_month(session, month)
     for (mode, currency), total in sorted(result.totals.items()):
-        click.echo(f"{result.month} {mode}: {money(total, currency)}")
-    click.echo(f"{result.month}: {len(result.rated.charges)} charges from {result.rated.usage_rows:,} usage rows (run {result.run_id})"
+        echo(f"{result.month} {mode}: {money(total, currency)}")
+    echo(f"{result.month}: {len(result.rated.charges)} charges from {result.rated.usage_rows:,} usage rows (run {result.run_id})"
                + (f"; {result.flagged} flagged (see `month review`)" if result.flagged else ""))
     from billing.jobs.review import month_warnings
 
     for warning in month_warnings(session, result.month):
-        click.echo(f"warning: {warning.message} (closing will need --confirm)", err=True)
+        echo(f"warning: {warning.message} (closing will need --confirm)", err=True)
 
 
 @month.command("review")
@@ -512,7 +536,7 @@ def month_review(session, month: str, show_all: bool) -> None:
     from billing.jobs.review import review_stored_month
 
     for line in review_stored_month(session, month, show_all=show_all):
-        click.echo(line)
+        echo(line)
 
 
 @month.command("close")
@@ -528,14 +552,14 @@ def month_close(session, month: str, issue_date: dt.datetime | None, confirm: bo
 
     result = close_month(session, month, issue_date=issue_date.date() if issue_date else None, confirm=confirm)
     for reason in result.confirmed:
-        click.echo(f"confirmed: {reason}", err=True)
+        echo(f"confirmed: {reason}", err=True)
     numbers = [i.number for i in result.invoices]
     currency = result.invoices[0].currency if result.invoices else ""
-    click.echo(f"{result.month} closed: {len(numbers)} invoices "
+    echo(f"{result.month} closed: {len(numbers)} invoices "
                f"({numbers[0]} to {numbers[-1]}) totalling {money(result.total, currency)}" if numbers
                else f"{result.month} closed: nothing to invoice")
     if result.showback_total:
-        click.echo(f"showback (shown on statements, not invoiced): {money(result.showback_total, currency)}")
+        echo(f"showback (shown on statements, not invoiced): {money(result.showback_total, currency)}")
 
 
 @month.command("reopen")
@@ -547,7 +571,7 @@ def month_reopen(session, month: str, reason: str) -> None:
     from billing.jobs.close import reopen_month
 
     notes = reopen_month(session, month, reason=reason)
-    click.echo(f"{month} reopened; {len(notes)} invoice(s) cancelled by credit notes"
+    echo(f"{month} reopened; {len(notes)} invoice(s) cancelled by credit notes"
                + (f" {notes[0].number} to {notes[-1].number}" if notes else ""))
 
 
@@ -576,9 +600,9 @@ def sla_load(session, file: Path) -> None:
     from billing.jobs.sla import load_sla_file
 
     result = load_sla_file(session, file)
-    click.echo(f"{file}: {result.rows} measurement(s) for {', '.join(result.months)}")
+    echo(f"{file}: {result.rows} measurement(s) for {', '.join(result.months)}")
     if result.rated_months:
-        click.echo(f"{', '.join(result.rated_months)} already rated: run `chargeback month run` again to apply credits")
+        echo(f"{', '.join(result.rated_months)} already rated: run `chargeback month run` again to apply credits")
 
 
 @chargeback.command("adjust")
@@ -594,7 +618,7 @@ def adjust(session, number: str, line_no: int | None, amount: Decimal | None, qu
     from billing.jobs.adjust import adjust_invoice
 
     note = adjust_invoice(session, number, reason=reason, line_no=line_no, amount=amount, quantity=quantity, debit=debit)
-    click.echo(f"{note.kind.replace('_', ' ')} {note.number} for {note.business_line} in {note.month}: "
+    echo(f"{note.kind.replace('_', ' ')} {note.number} for {note.business_line} in {note.month}: "
                f"{money(note.total, note.currency)} against {number}")
 
 
@@ -626,14 +650,14 @@ def invoices_show(session, number: str) -> None:
     doc = by_number(session, number)
     if doc is None:
         raise ChargebackError(f"no document numbered {number!r}")
-    click.echo(f"{doc.kind.replace('_', ' ').title()} {doc.number}  {doc.month}  issued {doc.issue_date}")
-    click.echo(f"To: {doc.buyer_name} ({doc.business_line}){' - ' + doc.buyer_head if doc.buyer_head else ''}")
+    echo(f"{doc.kind.replace('_', ' ').title()} {doc.number}  {doc.month}  issued {doc.issue_date}")
+    echo(f"To: {doc.buyer_name} ({doc.business_line}){' - ' + doc.buyer_head if doc.buyer_head else ''}")
     if doc.original_invoice:
-        click.echo(f"Corrects: {doc.original_invoice}. Reason: {doc.reason}")
+        echo(f"Corrects: {doc.original_invoice}. Reason: {doc.reason}")
     echo_table(["line", "description", "quantity", "unit", "detail", "amount"],
                [[l.line_no, l.description, l.quantity.normalize(), l.unit, l.detail, money(l.amount)] for l in doc.lines],
                right={2, 5})
-    click.echo(f"Total {money(doc.total, doc.currency)}")
+    echo(f"Total {money(doc.total, doc.currency)}")
 
 
 @chargeback.command("statements")
@@ -645,7 +669,7 @@ def statements(session, month: str, out: Path) -> None:
     from billing.jobs.documents import write_statements
 
     written = write_statements(session, month, out)
-    click.echo(f"{len(written.paths)} statements for {written.month}{' (DRAFT: the month is open)' if written.draft else ''} "
+    echo(f"{len(written.paths)} statements for {written.month}{' (DRAFT: the month is open)' if written.draft else ''} "
                f"in {out}; open {written.index}")
 
 
@@ -661,7 +685,7 @@ def export(session, month: str, fmt: str, out: Path) -> None:
     data = export_month(session, month, fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
-    click.echo(f"{month} exported to {out} ({len(data):,} bytes)")
+    echo(f"{month} exported to {out} ({len(data):,} bytes)")
 
 
 @chargeback.command("journal")
@@ -677,7 +701,7 @@ def journal(session, month: str, out: Path, posting_date: dt.datetime | None) ->
     data, count, debit = month_journal(session, month, posting_date=posting_date.date() if posting_date else None)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
-    click.echo(f"{month} journal: {count} lines, debits = credits = {money(debit)}, written to {out}")
+    echo(f"{month} journal: {count} lines, debits = credits = {money(debit)}, written to {out}")
 
 
 @chargeback.command("demo")
@@ -711,7 +735,7 @@ def explain(session, reference: str, limit: int) -> None:
     from billing.jobs.explain import explain_line
 
     for line in explain_line(session, reference, limit=limit):
-        click.echo(line)
+        echo(line)
 
 
 # --- cost recovery (begin) ---
@@ -737,12 +761,12 @@ def costs_load(session, file: Path, strict: bool, replace: bool) -> None:
 
     result = load_cost_file(session, file, strict=strict, replace=replace)
     if result.already_loaded_as is not None:
-        click.echo(f"{file}: already loaded as cost feed {result.already_loaded_as}; nothing loaded twice (--replace loads it again)")
+        echo(f"{file}: already loaded as cost feed {result.already_loaded_as}; nothing loaded twice (--replace loads it again)")
         return
     print_problems(result.problems, limit=50, see_all="`chargeback costs rejects`")
-    click.echo(f"{file}: cost feed {result.feed_id} ({', '.join(result.months) or 'nothing new'}): {result.reconciliation()}")
+    echo(f"{file}: cost feed {result.feed_id} ({', '.join(result.months) or 'nothing new'}): {result.reconciliation()}")
     if result.replaced_feeds:
-        click.echo(f"replaced cost feed(s) {', '.join(map(str, result.replaced_feeds))}; their rows stay in the store for audit")
+        echo(f"replaced cost feed(s) {', '.join(map(str, result.replaced_feeds))}; their rows stay in the store for audit")
 
 
 @costs.command("feeds")
@@ -764,8 +788,8 @@ def costs_rejects(session) -> None:
 
     found = rejects(session)
     for file, row, column, code, message, feed in found:
-        click.echo(f"{':'.join(str(p) for p in (file, row, column) if p not in (None, ''))}: {code} {message} [cost feed {feed}]")
-    click.echo(f"{len(found)} rejected row(s)", err=True)
+        echo(f"{':'.join(str(p) for p in (file, row, column) if p not in (None, ''))}: {code} {message} [cost feed {feed}]")
+    echo(f"{len(found)} rejected row(s)", err=True)
 
 
 @chargeback.group()
@@ -781,7 +805,7 @@ def drivers_load(session, file: Path) -> None:
     from billing.jobs.costs import load_driver_file
 
     result = load_driver_file(session, file)
-    click.echo(f"{file}: {result.rows} value(s) of {', '.join(result.drivers)} for {', '.join(result.months)}: "
+    echo(f"{file}: {result.rows} value(s) of {', '.join(result.drivers)} for {', '.join(result.months)}: "
                f"{result.added} added, {result.updated} updated")
 
 
@@ -813,8 +837,8 @@ def allocation_validate(rules_path: Path | None, tariffs_dir: Path) -> None:
     rules, problems = check_rules_files(rules_location(rules_path), check_catalogue(tariffs_dir)[0])
     print_problems(problems)
     if errors(problems):
-        raise click.ClickException(f"{rules_location(rules_path)}: {len(errors(problems))} problem(s)")
-    click.echo(f"{rules_location(rules_path)}: OK - {len(rules.pools)} cost pools, {len(rules.shared_services)} shared services, "
+        raise Refusal(f"{rules_location(rules_path)}: {len(errors(problems))} problem(s)")
+    echo(f"{rules_location(rules_path)}: OK - {len(rules.pools)} cost pools, {len(rules.shared_services)} shared services, "
                f"{len(rules.steps)} steps")
 
 
@@ -828,7 +852,7 @@ def allocation_explain(session, month: str, budget: bool, rules_path: Path | Non
     from billing.jobs.recovery import explain_allocation
 
     for line in explain_allocation(session, month, rules_path=rules_path, scenario="budget" if budget else "actual"):
-        click.echo(line)
+        echo(line)
 
 
 @chargeback.command("recovery")
@@ -844,15 +868,15 @@ def recovery(session, month: str | None, fy: int | None, out: Path | None, rules
     if (month is None) == (fy is None):
         raise click.UsageError("give --month YYYY-MM or --fy YYYY")
     report = recovery_for(session, month=month, fy=fy, rules_path=rules_path)
-    click.echo(f"Cost recovery {report.period} ({report.currency})")
+    echo(f"Cost recovery {report.period} ({report.currency})")
     echo_table(*recovery_rows(report), right={3, 4, 5, 6, 7, 8})
-    click.echo("")
+    echo("")
     echo_table(*pool_rows(report), right={2, 3, 4, 5})
     for note in report.notes:
-        click.echo(f"note: {note}", err=True)
+        echo(f"note: {note}", err=True)
     if out:
         out.write_bytes(recovery_xlsx(report) if out.suffix.lower() == ".xlsx" else recovery_csv(report))
-        click.echo(f"written to {out}")
+        echo(f"written to {out}")
 
 
 @chargeback.group()
@@ -876,7 +900,7 @@ def rates_propose(session, fy: int, out: Path, rules_path: Path | None, tariffs_
     echo_table(["service", "budget", "expected", "difference", "proposal"],
                [[s.service, money(s.budget), money(s.expected), money(s.difference), s.method] for s in result.proposal.services],
                right={1, 2, 3})
-    click.echo(f"draft {result.draft}; catalogue with the draft {result.catalogue_dir}; report {result.report}")
+    echo(f"draft {result.draft}; catalogue with the draft {result.catalogue_dir}; report {result.report}")
 
 
 # --- cost recovery (end) ---
@@ -918,7 +942,7 @@ def budget_load(session, file: Path) -> None:
 
     result = load_budget_file(session, file)
     print_problems(list(result.warnings))
-    click.echo(f"{file}: {result.kind} budget FY{', FY'.join(map(str, result.fiscal_years))} for "
+    echo(f"{file}: {result.kind} budget FY{', FY'.join(map(str, result.fiscal_years))} for "
                f"{len(result.business_lines)} business line(s), {result.lines} line(s), total {money(result.total, result.currency)}")
 
 
@@ -971,10 +995,10 @@ def _print_forecast(result, business_line: str | None) -> None:
     from collections import defaultdict
 
     print_problems(list(result.problems))
-    click.echo(f"Forecast {result.months[0]}..{result.months[-1]} from {len(result.history_months)} rated months "
+    echo(f"Forecast {result.months[0]}..{result.months[-1]} from {len(result.history_months)} rated months "
                f"({result.history_months[0]}..{result.history_months[-1]}), {result.currency}, 80 % interval "
                f"(totals add the monthly bounds)")
-    click.echo("series by method: " + ", ".join(f"{m} {n}" for m, n in sorted(result.methods.items())))
+    echo("series by method: " + ", ".join(f"{m} {n}" for m, n in sorted(result.methods.items())))
     key = (lambda l: (l.service, l.tier, l.method)) if business_line else (lambda l: (l.business_line,))
     sums = defaultdict(lambda: [Decimal(0)] * 4)
     for line in result.lines:
@@ -992,9 +1016,9 @@ def _print_forecast(result, business_line: str | None) -> None:
 
 
 def _print_backtest(result) -> None:
-    click.echo(f"Backtest: fitted on {result.fitted_months[0]}..{result.fitted_months[-1]}, "
+    echo(f"Backtest: fitted on {result.fitted_months[0]}..{result.fitted_months[-1]}, "
                f"forecast the {len(result.held_out)} held-out months {result.held_out[0]}..{result.held_out[-1]}")
-    click.echo("error: WAPE = sum of |actual - forecast| / sum of actual volumes, per service")
+    echo("error: WAPE = sum of |actual - forecast| / sum of actual volumes, per service")
     wape = lambda e: "-" if e is None else f"{e * 100:.1f}%"  # noqa: E731
     echo_table(["service", "series", "methods", "WAPE"],
                [[r.service, r.series, ", ".join(f"{m} {n}" for m, n in sorted(r.methods.items())), wape(r.error)]
@@ -1004,7 +1028,7 @@ def _print_backtest(result) -> None:
 
 def _print_scenarios(result, scenario_file: Path) -> None:
     print_problems(list(result.problems))
-    click.echo(f"Scenarios of {scenario_file}, {result.months[0]}..{result.months[-1]}, {result.currency}: "
+    echo(f"Scenarios of {scenario_file}, {result.months[0]}..{result.months[-1]}, {result.currency}: "
                f"forecast totals per business line")
     headers = ["business line", "baseline"]
     for name in result.names:
@@ -1031,7 +1055,7 @@ def advise(session, business_line: str, month: str | None) -> None:
     from billing.jobs.advice import advise as advise_line
 
     result = advise_line(session, business_line, month)
-    click.echo(f"Tier advice for {result.business_line}, {result.months[0]}..{result.months[-1]} ({result.currency})")
+    echo(f"Tier advice for {result.business_line}, {result.months[0]}..{result.months[-1]} ({result.currency})")
     echo_table(["service", "tier", "amount", "difference", "%", "missed targets", "credits"],
                [[o.service, o.tier + (" (current)" if o.is_current else ""), money(o.amount),
                  "" if o.is_current else money(o.difference), "" if o.is_current else _plan_pct(o.difference_pct),
@@ -1039,7 +1063,7 @@ def advise(session, business_line: str, month: str | None) -> None:
                 for o in result.options], right={2, 3, 4, 5, 6})
     for option in result.options:
         if not option.is_current:
-            click.echo(f"{option.service}: {option.sentence}")
+            echo(f"{option.service}: {option.sentence}")
 
 
 @chargeback.command("plan")
@@ -1053,7 +1077,7 @@ def plan(session, fy: int, out: Path) -> None:
     result = build_plan(session, fy, on_progress=SeriesProgress("forecasting"))
     out.write_bytes(result.content)
     print_problems(list(result.problems))
-    click.echo(f"{out}: plan FY{result.fiscal_year} ({result.months[0]}..{result.months[-1]}"
+    echo(f"{out}: plan FY{result.fiscal_year} ({result.months[0]}..{result.months[-1]}"
                + (f", actual through {result.actual_through}" if result.actual_through else "") + f") for "
                f"{result.business_lines} business line(s), {result.services} service line(s); plan total "
                f"{money(result.total, result.currency)}")

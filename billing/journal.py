@@ -9,6 +9,11 @@ For every line of every document (invoice, credit note, debit note):
 - a positive amount is a debit of the expense and a credit of the recovery; a negative amount
   (service credit, credit note) swaps the sides. No amount is ever written as a negative.
 
+GL codes (the two accounts, IT's cost centre and every part's GL cost centre) go to the ERP
+exactly as entered, never rewritten: :func:`gl_code_problem` says which codes cannot (a
+leading formula character such as ``-4711``, a control character), and the journal refuses
+to be made while a document or a setting holds one.
+
 Every journal line carries the text ``<service name> <tier name> <month>`` and the reference
 ``<document number>/<line no>``. Lines are numbered 1, 2, ... within each document. Debits
 equal credits per document and per currency, and each document's net on the expense account
@@ -23,9 +28,33 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from billing.money import ZERO, quantum
+from billing.problems import ChargebackError, excerpt
 from billing.records import Invoice, JournalLine
 
-__all__ = ["build_journal", "journal_totals"]
+__all__ = ["FORMULA_TRIGGERS", "gl_code_problem", "build_journal", "journal_totals"]
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+"""First characters that make a spreadsheet (and some ERP import tools) read a cell as a
+formula or a signed number (OWASP ASVS 5.0 V1.2.10)."""
+
+
+def gl_code_problem(code: str) -> str | None:
+    """Why ``code`` cannot be a GL account or GL cost-centre code, or None when it can.
+
+    The journal is read by machines, so a code is written exactly as entered: one that begins
+    with a formula character would be taken for a formula or a negative number by a
+    spreadsheet opening the file (``-4711`` becomes -4711, ``=1+1`` a formula), and one with a
+    control character breaks the file's lines. Both are refused where codes are entered
+    (``org load``, ``settings set``) and, for codes stored before, when the journal is made.
+    The empty code (a line without a cost centre) is the journal's documented gap."""
+    if not code:
+        return None
+    if code.startswith(FORMULA_TRIGGERS):
+        return (f"it begins with {code[0]!r}, which a spreadsheet or an ERP import takes for a formula or a sign; "
+                "GL codes start with a letter or a digit")
+    if not code.isprintable():
+        return "it holds a control character"
+    return None
 
 
 def build_journal(
@@ -42,6 +71,8 @@ def build_journal(
         raise ValueError("the journal needs an expense account and a recovery account")
     if expense_account == recovery_account:
         raise ValueError(f"the expense and recovery accounts must differ (both {expense_account})")
+    _refuse_unusable_codes(documents, expense_account=expense_account, recovery_account=recovery_account,
+                           recovery_cost_center=recovery_cost_center)
     journal: list[JournalLine] = []
     for document in documents:
         if not document.number:
@@ -80,6 +111,26 @@ def build_journal(
         if debit != credit:
             raise ArithmeticError(f"the journal does not balance in {currency}: debit {debit}, credit {credit}")
     return tuple(journal)
+
+
+def _refuse_unusable_codes(documents: Sequence[Invoice], *, expense_account: str, recovery_account: str,
+                           recovery_cost_center: str) -> None:
+    for setting, code in (("expense_account", expense_account), ("recovery_account", recovery_account),
+                          ("it_cost_center", recovery_cost_center)):
+        reason = gl_code_problem(code)
+        if reason:
+            raise ChargebackError(f"the journal cannot carry the GL code {excerpt(code)!r} of setting {setting}: {reason}. "
+                                  f"Set it with `chargeback settings set {setting} CODE`; nothing was written")
+    for document in documents:
+        for line in document.lines:
+            for part in line.cost_centers:
+                reason = gl_code_problem(part.gl_code)
+                if reason:
+                    raise ChargebackError(
+                        f"the journal cannot carry the GL cost centre {excerpt(part.gl_code)!r} of cost centre "
+                        f"{excerpt(part.cost_center)} on {document.number}/{line.line_no}: {reason}. Correct its "
+                        f"gl_cost_center (`chargeback org load`), then reopen {document.month} and close it again; "
+                        "nothing was written")
 
 
 def journal_totals(lines: Sequence[JournalLine]) -> dict[str, tuple[Decimal, Decimal]]:

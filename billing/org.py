@@ -12,7 +12,8 @@ import io
 import zipfile
 from pathlib import Path
 
-from billing.problems import Problem, ProblemCode
+from billing.journal import gl_code_problem
+from billing.problems import Problem, ProblemCode, excerpt
 from billing.records import BusinessLine, CostCenter
 from billing.tables import Row, date_field, read_table, text_field
 
@@ -95,6 +96,11 @@ def parse_cost_centers(rows: list[Row]) -> tuple[list[CostCenter], list[Problem]
         gl_code, p4 = text_field(row, "gl_cost_center")
         since, p5 = date_field(row, "effective_from", required=False)
         found = [p for p in (p1, p2, p3, p4, p5) if p]
+        unusable = gl_code_problem(gl_code) if gl_code else None
+        if unusable:
+            found.append(Problem(code=ProblemCode.VALUE_INVALID, source=row.ref("gl_cost_center"),
+                                 message=f"gl_cost_center {excerpt(gl_code)!r} cannot go to the GL journal: {unusable}",
+                                 hint="write the cost centre's code exactly as the ERP knows it, e.g. 4711"))
         if code and code in seen:
             found.append(Problem(code=ProblemCode.DUPLICATE, message=f"cost centre {code} appears twice", source=row.ref("cost_center"), hint="keep one row per cost centre; a move to another business line is one row with the new owner and effective_from"))
         seen.add(code)

@@ -8,6 +8,7 @@ environment or a refused operation (:class:`ChargebackError`).
 from __future__ import annotations
 
 import enum
+import unicodedata
 from dataclasses import dataclass
 from collections.abc import Iterable
 
@@ -89,10 +90,10 @@ class SourceRef:
         if self.row is not None:
             parts.append(str(self.row))
         if self.location:
-            parts.append(self.location)
+            parts.append(excerpt(self.location, _PLACE_WIDTH))
         if self.column:
-            parts.append(self.column)
-        return ":".join(parts)
+            parts.append(excerpt(self.column, _PLACE_WIDTH))
+        return printable(":".join(parts))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,18 +105,50 @@ class Problem:
     hint: str | None = None
 
     def render(self) -> str:
-        text = f"{self.source.render()}: {self.code.value} {self.message}"
+        """``file:row:column: CODE message (hint)``: the one rendering of a problem, for the
+        terminal and for files. Whatever came from input is shown safe: control characters
+        (terminal escape sequences among them) and invisible format characters are written
+        as escapes (:func:`printable`), and an overlong message, hint or place is cut."""
+        text = f"{self.source.render()}: {self.code.value} {printable(excerpt(self.message, _MESSAGE_WIDTH))}"
         if self.hint:
-            text += f" ({self.hint})"
+            text += f" ({printable(excerpt(self.hint, _MESSAGE_WIDTH))})"
         if self.severity is Severity.WARNING:
             text = "warning: " + text
         return text
+
+
+_PLACE_WIDTH = 200  # a column or location shown in a problem (a header can be megabytes long)
+_MESSAGE_WIDTH = 1_000  # a message or hint: every input value in it is already a short excerpt
 
 
 def excerpt(text: str, width: int = 60) -> str:
     """Input text for a message: at most ``width`` characters, ``…`` marking a cut, so that
     no problem line ever echoes more than a short excerpt of a file."""
     return text if len(text) <= width else text[:width] + "…"
+
+
+_UNSEEN = frozenset({"Cc", "Cf", "Zl", "Zp"})  # controls, format characters (bidi overrides), line breaks
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal or in a one-line message: every control character
+    (ESC of a terminal escape sequence, BEL, a carriage return or line break inside a value),
+    invisible format character (the bidirectional overrides that reorder what is shown) and
+    line or paragraph separator is written as a Python-style escape (``\\x1b``, ``\\u202e``).
+    Everything else, accents and other scripts included, is kept as it is."""
+    if text.isprintable():
+        return text
+    return "".join(_escape(c) if unicodedata.category(c) in _UNSEEN else c for c in text)
+
+
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(character: str) -> str:
+    if character in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[character]
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def errors(problems: Iterable[Problem]) -> list[Problem]:

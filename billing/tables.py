@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from billing.money import D
-from billing.problems import Problem, ProblemCode, SourceRef
+from billing.problems import Problem, ProblemCode, SourceRef, excerpt
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,7 +128,7 @@ def _read_xlsx(raw: bytes, name: str, sheet: str | None):
         return None, [], _file_problem(name, ProblemCode.FILE_UNREADABLE, f"not a readable .xlsx workbook ({type(exc).__name__})")
     try:
         if sheet is not None and sheet not in workbook.sheetnames:
-            return None, [], _file_problem(name, ProblemCode.HEADER_MISSING, f"no sheet named {sheet!r}; found {', '.join(workbook.sheetnames)}")
+            return None, [], _file_problem(name, ProblemCode.HEADER_MISSING, f"no sheet named {excerpt(sheet)!r}; found {', '.join(workbook.sheetnames)}")
         ws = workbook[sheet] if sheet else workbook.worksheets[0]
         header = None
         rows: list[Row] = []
@@ -178,7 +178,7 @@ def date_field(row: Row, column: str, *, required: bool = True) -> tuple[dt.date
     try:
         return dt.date.fromisoformat(value[:10]), None
     except ValueError:
-        return None, Problem(code=ProblemCode.NOT_A_DATE, message=f"{column} {value!r} is not a date", source=row.ref(column), hint="write a date as YYYY-MM-DD")
+        return None, Problem(code=ProblemCode.NOT_A_DATE, message=f"{column} {excerpt(value)!r} is not a date", source=row.ref(column), hint="write a date as YYYY-MM-DD")
 
 
 def decimal_field(row: Row, column: str, *, required: bool = True, minimum: Decimal | None = None) -> tuple[Decimal | None, Problem | None]:
@@ -190,7 +190,7 @@ def decimal_field(row: Row, column: str, *, required: bool = True, minimum: Deci
     try:
         number = D(value.replace(",", "") if value.count(",") and "." in value else value)
     except ValueError:
-        return None, Problem(code=ProblemCode.NOT_A_NUMBER, message=f"{column} {value!r} is not a number", source=row.ref(column), hint="write digits with a point for decimals, e.g. 1234.50")
+        return None, Problem(code=ProblemCode.NOT_A_NUMBER, message=f"{column} {excerpt(value)!r} is not a number", source=row.ref(column), hint="write digits with a point for decimals, e.g. 1234.50")
     if minimum is not None and number < minimum:
         return None, Problem(code=ProblemCode.NEGATIVE, message=f"{column} {value} is below {minimum}", source=row.ref(column))
     return number, None
@@ -201,7 +201,7 @@ def month_field(row: Row, column: str) -> tuple[str | None, Problem | None]:
     try:
         return parse_month(value), None
     except ValueError:
-        return None, Problem(code=ProblemCode.NOT_A_DATE, message=f"{column} {value!r} is not a month", source=row.ref(column), hint="write a month as YYYY-MM")
+        return None, Problem(code=ProblemCode.NOT_A_DATE, message=f"{column} {excerpt(value)!r} is not a month", source=row.ref(column), hint="write a month as YYYY-MM")
 
 
 def parse_month(value: str) -> str:

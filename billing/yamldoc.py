@@ -38,7 +38,7 @@ from typing import Any
 import yaml
 
 from billing.money import D
-from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
 
 __all__ = [
     "MAX_BYTES",
@@ -119,7 +119,7 @@ def describe(value: object) -> str:
         return "a date and time"
     if isinstance(value, dt.date):
         return "a date"
-    return f"{value!r}"
+    return repr(excerpt(value)) if isinstance(value, str) else excerpt(repr(value))
 
 
 def plain(value: object) -> str:
@@ -279,7 +279,7 @@ class DocumentReader:
 
     def quote(self, value: object) -> str:
         """A value that is not a number, as shown in the message that says so."""
-        return repr(plain(value))
+        return repr(excerpt(plain(value)))
 
     def suggest(self, word: str, choices: Sequence[str], lead: str) -> str:
         return did_you_mean(word, choices, lead)

@@ -6,8 +6,10 @@ quoting, ``\\r\\n``; dates ISO (``2026-03-31``); amounts with a point and the cu
 minor units, no thousands separator; the unused side of a line is empty.
 
 This file is read by machines, so no apostrophe is added (the ERP would store it). Instead a
-text field that starts with a formula trigger (``= + - @``, tab, carriage return, line feed)
-has those leading characters removed, and line breaks inside text become spaces.
+free-text field (``text``, ``reference``) that starts with a formula trigger (``= + - @``, tab,
+carriage return, line feed) has those leading characters removed, and line breaks inside text
+become spaces. GL codes (``account``, ``cost_center``) are written exactly as stored, never
+rewritten: :func:`billing.journal.gl_code_problem` refuses the ones that could not be.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import csv
 import io
 from collections.abc import Iterable
 
+from billing.journal import gl_code_problem
 from billing.records import JournalLine
 from reports.filters import plain_amount
 
@@ -32,6 +35,14 @@ def clean_text(value: str) -> str:
     return text.lstrip(_LEADING + " ").strip() if text.startswith(tuple(_LEADING)) else text
 
 
+def _code(value: str) -> str:
+    """A GL code as stored; one that would need changing is refused (build_journal refuses it first)."""
+    reason = gl_code_problem(value)
+    if reason:
+        raise ValueError(f"GL code {value!r} cannot be written to the journal: {reason}")
+    return value
+
+
 def journal_csv(lines: Iterable[JournalLine]) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
@@ -39,7 +50,7 @@ def journal_csv(lines: Iterable[JournalLine]) -> bytes:
     for j in lines:
         writer.writerow((
             j.posting_date.isoformat(), clean_text(j.period), clean_text(j.document_number), str(j.line),
-            clean_text(j.account), clean_text(j.cost_center),
+            _code(j.account), _code(j.cost_center),
             plain_amount(j.debit, j.currency) if j.debit else "", plain_amount(j.credit, j.currency) if j.credit else "",
             j.currency, clean_text(j.text), clean_text(j.reference),
         ))

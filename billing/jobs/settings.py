@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy.orm import Session
 
-from billing.problems import ChargebackError
+from billing.journal import gl_code_problem
+from billing.problems import ChargebackError, excerpt
 from billing.store import audit
 from billing.store.audit import DEFAULTS, set_setting
+
+GL_CODES = ("expense_account", "recovery_account", "it_cost_center")
+PREFIX_LENGTH = 20  # the number PREFIX-YYYY-NNNNNN(N) fits the store's 40 characters
+_PREFIX = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{PREFIX_LENGTH - 1}}}")
 
 
 def check_setting(key: str, value: str) -> str:
@@ -20,8 +27,16 @@ def check_setting(key: str, value: str) -> str:
         raise ChargebackError(f"{key} must be a positive number, e.g. {DEFAULTS[key]}")
     if key == "low_usage_pct" and float(value) > 100:
         raise ChargebackError("low_usage_pct is a share of the usual usage, from 0 to 100")
-    if key == "currency" and not (len(value) == 3 and value.isalpha()):
+    if key == "currency" and not (len(value) == 3 and value.isascii() and value.isalpha()):
         raise ChargebackError("currency must be a three-letter ISO code, e.g. USD")
+    if key in GL_CODES:
+        reason = "it is empty" if not value else gl_code_problem(value)
+        if reason:
+            raise ChargebackError(f"{key} {excerpt(value)!r} cannot go to the GL journal: {reason}; "
+                                  f"write the code exactly as the ERP knows it, e.g. {DEFAULTS[key]}")
+    if key == "invoice_prefix" and not _PREFIX.fullmatch(value):
+        raise ChargebackError(f"invoice_prefix {excerpt(value)!r} must be 1 to {PREFIX_LENGTH} letters, digits, '.', '_' "
+                              f"or '-', starting with a letter or digit (numbers read PREFIX-2026-000001), e.g. CB")
     return value.upper() if key == "currency" else value
 
 
