@@ -18,7 +18,13 @@ import click
 
 from billing.problems import ChargebackError, NeedsConfirmation, Problem, ProblemsError, excerpt, printable
 
-DEFAULT_TARIFFS = "examples/tariffs"
+def default_tariffs() -> Path:
+    from billing.workspace import default_dir
+
+    return default_dir("tariffs")
+
+
+DEFAULT_TARIFFS_SHOWN = "tariffs/ here, else examples/tariffs"
 
 
 # --- output, error handling and the store, in one place --------------------------------------
@@ -207,6 +213,19 @@ def db_upgrade(store: Store) -> None:
     echo(f"{engine.url.render_as_string()}: schema {'upgraded' if applied else 'already up to date'}")
 
 
+@chargeback.command("init")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def init(folder: Path) -> None:
+    """Write a working folder to start from: the example catalogue (tariffs/), source definitions
+    (sources/), allocation rules and scenarios, a small sample organisation, subscriptions and a
+    month of usage, and a README with the commands to run there. FOLDER must be new or empty."""
+    from billing.workspace import init_workspace
+
+    written = init_workspace(folder)
+    click.echo(f"{written.folder}: {len(written.files)} files written; next: cd {written.folder} and follow its README.md "
+               f"(the store is created there, as chargeback.db, by the first load)")
+
+
 # --- settings and audit --------------------------------------------------------------------
 
 
@@ -271,7 +290,13 @@ def org() -> None:
 @click.argument("file", type=INPUT_FILE)
 @with_store(creates=True)
 def org_load(session, file: Path) -> None:
-    """Load business lines or cost centres from CSV or .xlsx (again = update in place)."""
+    """Load business lines or cost centres from CSV or .xlsx (again = update in place).
+
+    \b
+    Business lines: business_line, name; optional head_name, head_email, division.
+    Cost centres:   cost_center, name, business_line, gl_cost_center; optional
+                    effective_from (YYYY-MM-DD, the owner from that day: a move).
+    A workbook may hold both, on sheets business_lines and cost_centers (docs/inputs.md)."""
     from billing.jobs.org import load_org
 
     result = load_org(session, file)
@@ -305,13 +330,15 @@ def tariffs() -> None:
     """The service catalogue and its versioned tariffs (YAML files)."""
 
 
-tariff_dir = click.argument("directory", required=False, default=DEFAULT_TARIFFS, envvar="CHARGEBACK_TARIFFS", type=INPUT_DIR)
+tariff_dir = click.argument("directory", required=False, default=default_tariffs, envvar="CHARGEBACK_TARIFFS", type=INPUT_DIR)
 
 
 @tariffs.command("validate")
 @tariff_dir
 def tariffs_validate(directory: Path) -> None:
-    """Check every tariff file in DIRECTORY and report every problem at once."""
+    """Check every tariff file in DIRECTORY and report every problem at once.
+
+    DIRECTORY defaults to tariffs/ here (as `chargeback init` writes it), else examples/tariffs."""
     from billing.jobs.catalogue import check_catalogue
     from billing.problems import errors
 
@@ -331,7 +358,9 @@ def tariffs_validate(directory: Path) -> None:
 @tariff_dir
 @with_store(creates=True)
 def tariffs_load(session, directory: Path) -> None:
-    """Validate DIRECTORY and store its services and tariff versions."""
+    """Validate DIRECTORY and store its services and tariff versions.
+
+    DIRECTORY defaults to tariffs/ here (as `chargeback init` writes it), else examples/tariffs."""
     from billing.jobs.catalogue import load_tariffs
 
     c = load_tariffs(session, directory)
@@ -373,7 +402,11 @@ def subscriptions() -> None:
 @click.argument("file", type=INPUT_FILE)
 @with_store(creates=True)
 def subscriptions_load(session, file: Path) -> None:
-    """Load subscriptions (business_line, service, tier, effective_from, effective_to)."""
+    """Load subscriptions: which business line takes which service at which tier, and when.
+
+    \b
+    Columns: business_line, service, tier, effective_from (YYYY-MM-DD); optional
+    effective_to (inclusive; empty = open-ended). CSV or .xlsx (docs/inputs.md)."""
     from billing.jobs.catalogue import load_subscription_file
 
     result = load_subscription_file(session, file)
@@ -431,13 +464,19 @@ class RowProgress:
 @click.option("--format", "fmt", type=click.Choice(["usage", "focus"]), default=None,
               help="File format; default: the source definition's, else our usage columns.")
 @click.option("--sources", "sources_dir", type=INPUT_DIR, default=None,
-              envvar="CHARGEBACK_SOURCES", help="Directory of source definitions. Default: examples/sources.")
+              envvar="CHARGEBACK_SOURCES",
+              help="Directory of source definitions. Default: sources/ here (as `chargeback init` writes it), else examples/sources.")
 @click.option("--strict", is_flag=True, help="Load nothing if any row is bad.")
 @click.option("--replace", is_flag=True, help="Replace this source's earlier feeds for the same months (kept for audit).")
 @with_store(creates=True)
 def usage_load(session, file: Path, source_name: str, new_source: bool, allow_other_source: bool, fmt: str | None,
                sources_dir: Path | None, strict: bool, replace: bool) -> None:
-    """Validate, map and store a usage file (CSV, .xlsx or FOCUS CSV)."""
+    """Validate, map and store a usage file (CSV, .xlsx or FOCUS CSV).
+
+    \b
+    Our usage format: record_id, usage_date, service, quantity, unit, and cost_center
+    or business_line (or both); optional tier, description, cost. A FOCUS export is
+    read with its own columns by the source's definition (docs/feeds.md)."""
     from billing.jobs.usage import load_usage_file, resolve_source
 
     source = resolve_source(session, source_name, fmt, sources_dir, new_source=new_source)
@@ -596,7 +635,12 @@ def sla() -> None:
 @click.argument("file", type=INPUT_FILE)
 @with_store(creates=True)
 def sla_load(session, file: Path) -> None:
-    """Load measurements (month, service, tier, metric, achieved, optional business_line)."""
+    """Load measured service levels per month (a missed target gives a service credit).
+
+    \b
+    Columns: month (YYYY-MM), service, tier, metric (availability_pct,
+    response_minutes or restore_hours), achieved; optional business_line (empty =
+    every business line at that tier). CSV or .xlsx (docs/inputs.md)."""
     from billing.jobs.sla import load_sla_file
 
     result = load_sla_file(session, file)
@@ -742,7 +786,7 @@ def explain(session, reference: str, limit: int) -> None:
 
 
 rules_option = click.option("--rules", "rules_path", type=click.Path(exists=True, path_type=Path), default=None, envvar="CHARGEBACK_ALLOCATION",
-                            help="Allocation rules: a YAML file or a folder of them. Default: examples/allocation.")
+                            help="Allocation rules: a YAML file or a folder of them. Default: allocation/ here, else examples/allocation.")
 
 
 @chargeback.group()
@@ -756,7 +800,11 @@ def costs() -> None:
 @click.option("--replace", is_flag=True, help="Replace earlier cost feeds of the same months and scenarios (kept for audit).")
 @with_store(creates=True)
 def costs_load(session, file: Path, strict: bool, replace: bool) -> None:
-    """Validate and store a cost file (CSV or .xlsx): month, scenario, cost_pool, gl_account, amount, source_ref."""
+    """Validate and store IT's actual or budgeted costs (CSV or .xlsx).
+
+    \b
+    Columns: month, cost_pool, gl_account, amount, source_ref; optional scenario
+    (actual or budget; default actual), currency, description (docs/inputs.md)."""
     from billing.jobs.costs import load_cost_file
 
     result = load_cost_file(session, file, strict=strict, replace=replace)
@@ -801,7 +849,10 @@ def drivers() -> None:
 @click.argument("file", type=INPUT_FILE)
 @with_store(creates=True)
 def drivers_load(session, file: Path) -> None:
-    """Load driver values (month, driver, business_line, value); again = update in place."""
+    """Load allocation driver values per business line and month; again = update in place.
+
+    \b
+    Columns: month, driver (e.g. headcount), business_line, value (docs/inputs.md)."""
     from billing.jobs.costs import load_driver_file
 
     result = load_driver_file(session, file)
@@ -826,7 +877,8 @@ def allocation() -> None:
 
 @allocation.command("validate")
 @rules_option
-@click.option("--tariffs", "tariffs_dir", type=INPUT_DIR, default=DEFAULT_TARIFFS, envvar="CHARGEBACK_TARIFFS",
+@click.option("--tariffs", "tariffs_dir", type=INPUT_DIR, default=default_tariffs, show_default=DEFAULT_TARIFFS_SHOWN,
+              envvar="CHARGEBACK_TARIFFS",
               help="The catalogue the rules refer to.")
 def allocation_validate(rules_path: Path | None, tariffs_dir: Path) -> None:
     """Check the allocation rules against the catalogue and report every problem at once."""
@@ -889,7 +941,7 @@ def rates() -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Directory for the draft.")
 @rules_option
 @click.option("--tariffs", "tariffs_dir", type=INPUT_DIR, default=None, envvar="CHARGEBACK_TARIFFS",
-              help="The catalogue to start from. Default: examples/tariffs.")
+              help="The catalogue to start from. Default: tariffs/ here, else examples/tariffs.")
 @with_store
 def rates_propose(session, fy: int, out: Path, rules_path: Path | None, tariffs_dir: Path | None) -> None:
     """Write a draft tariff version that recovers the budgeted cost, and its expected recovery."""
@@ -937,7 +989,11 @@ def budget() -> None:
 @click.argument("file", type=INPUT_FILE)
 @with_store(creates=True)
 def budget_load(session, file: Path) -> None:
-    """Load a budget table (business_line, service, month, amount; CSV or .xlsx) or an edited `plan` workbook."""
+    """Load a budget table (CSV or .xlsx) or a planner's edited `plan` workbook.
+
+    \b
+    Budget table columns: business_line, service, month, amount; optional quantity,
+    tier (docs/inputs.md)."""
     from billing.jobs.budgets import load_budget_file
 
     result = load_budget_file(session, file)

@@ -35,9 +35,9 @@ from billing.store import audit
 from billing.store import charges as charge_store
 from billing.problems import ChargebackError
 from billing.store.db import open_store
+from billing.workspace import EXAMPLES
 from tariffs.load import load_catalogue
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @dataclass(frozen=True, slots=True)

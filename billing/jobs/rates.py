@@ -39,8 +39,7 @@ from billing.store import costs as cost_store
 from tariffs.load import load_catalogue
 from tariffs.model import Catalogue, TariffVersion
 from tariffs.validate import validate_catalogue
-
-DEFAULT_TARIFFS = "examples/tariffs"
+from billing.workspace import default_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +55,7 @@ class RatesResult:
 
 def propose_stored_rates(session: Session, fy: int, out_dir: Path, *, rules_path: Path | None = None,
                          tariffs_dir: Path | None = None) -> RatesResult:
-    tariffs_dir = Path(tariffs_dir or os.environ.get("CHARGEBACK_TARIFFS") or DEFAULT_TARIFFS)
+    tariffs_dir = Path(tariffs_dir or os.environ.get("CHARGEBACK_TARIFFS") or default_dir("tariffs"))
     catalogue, problems = check_catalogue(tariffs_dir)
     if errors(problems):
         raise ProblemsError(problems, f"{tariffs_dir}: {len(errors(problems))} problem(s) in the catalogue")

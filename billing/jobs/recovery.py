@@ -32,9 +32,10 @@ from billing.store import charges as charge_store
 from billing.store import costs as cost_store
 from billing.store import org as org_store
 from billing.store import usage as usage_store
+from billing.workspace import default_dir
 from tariffs.model import Catalogue
 
-DEFAULT_RULES = "examples/allocation"
+DEFAULT_RULES = "allocation/ here when it holds rules, else examples/allocation"
 
 __all__ = [
     "DEFAULT_RULES", "rules_location", "checked_rules", "month_inputs", "allocate_stored_month", "explain_allocation",
@@ -44,8 +45,9 @@ __all__ = [
 
 
 def rules_location(path: Path | None = None) -> Path:
-    """The rules file or folder: the argument, else ``CHARGEBACK_ALLOCATION``, else examples/allocation."""
-    return Path(path or os.environ.get("CHARGEBACK_ALLOCATION") or DEFAULT_RULES)
+    """The rules file or folder: the argument, else ``CHARGEBACK_ALLOCATION``, else ``allocation/`` here
+    (a folder ``chargeback init`` wrote), else examples/allocation."""
+    return Path(path or os.environ.get("CHARGEBACK_ALLOCATION") or default_dir("allocation"))
 
 
 def check_rules_files(path: Path, catalogue: Catalogue) -> tuple[RuleSet, list[Problem]]:

@@ -20,13 +20,14 @@ from billing.feeds.sources import SourceDefinition, default_source, load_sources
 from billing.problems import ChargebackError, ProblemsError, errors
 from billing.store import audit
 from billing.store.sources import declare_source, declared_sources
+from billing.workspace import default_dir
 
-DEFAULT_SOURCES = "examples/sources"
+DEFAULT_SOURCES = "sources/ here when it holds definitions, else examples/sources"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 
 
 def sources_directory(sources_dir: Path | None = None) -> Path:
-    return Path(sources_dir or os.environ.get("CHARGEBACK_SOURCES") or DEFAULT_SOURCES)
+    return Path(sources_dir or os.environ.get("CHARGEBACK_SOURCES") or default_dir("sources"))
 
 
 def definitions_in(directory: Path) -> dict[str, SourceDefinition]:
