@@ -164,7 +164,7 @@ def money(amount: Decimal, currency: str = "") -> str:
     return f"{text} {currency}".strip()
 
 
-CELL_WIDTH = 120
+CELL_WIDTH = 500
 """The widest cell of a printed table; a longer value (a description, a name) is cut."""
 
 

@@ -61,7 +61,7 @@ def test_hostile_values_in_a_feed_are_printed_escaped_everywhere(sqlite_url, tmp
         T-3,2026-03-02,{RTL}001-CC,DESK,1,ticket
         T-4,2026-03-02,CC-100,DESK,{"9" * 100_000},ticket
     """)
-    loaded = run(sqlite_url, "usage", "load", feed, "--source", "servicedesk")
+    loaded = run(sqlite_url, "usage", "load", feed, "--source", "servicedesk", "--new-source")
     rejects = run(sqlite_url, "usage", "rejects")
     for output in (loaded.stdout, loaded.stderr, rejects.stdout, rejects.stderr):
         assert not unsafe(output), output
