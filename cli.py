@@ -153,8 +153,23 @@ class DecimalType(click.ParamType):
             self.fail(f"{value!r} is not a number", param, ctx)
 
 
+class DelimiterType(click.ParamType):
+    """The character between a CSV file's values: ``,``, ``;``, ``tab`` or ``|``."""
+
+    name = "CHAR"
+
+    def convert(self, value, param, ctx):
+        from billing.csvdialect import parse_delimiter
+
+        try:
+            return parse_delimiter(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 MONTH = MonthType()
 NUMBER = DecimalType()
+DELIMITER = DelimiterType()
 INPUT_FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
 INPUT_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
@@ -468,21 +483,28 @@ class RowProgress:
               help="Directory of source definitions. Default: sources/ here (as `chargeback init` writes it), else examples/sources.")
 @click.option("--strict", is_flag=True, help="Load nothing if any row is bad.")
 @click.option("--replace", is_flag=True, help="Replace this source's earlier feeds for the same months (kept for audit).")
+@click.option("--delimiter", type=DELIMITER, default=",", show_default="','",
+              help="The character between the values of a CSV file: ',', ';', tab or '|'.")
+@click.option("--decimal", type=click.Choice(["point", "comma"]), default=None, show_default="point",
+              help="How a CSV file's numbers are written: 1234.56 (point) or 1.234,56 (comma, as in most "
+                   "';'-separated exports from Excel).")
 @with_store(creates=True)
 def usage_load(session, file: Path, source_name: str, new_source: bool, allow_other_source: bool, fmt: str | None,
-               sources_dir: Path | None, strict: bool, replace: bool) -> None:
+               sources_dir: Path | None, strict: bool, replace: bool, delimiter: str, decimal: str | None) -> None:
     """Validate, map and store a usage file (CSV, .xlsx or FOCUS CSV).
 
     \b
     Our usage format: record_id, usage_date, service, quantity, unit, and cost_center
     or business_line (or both); optional tier, description, cost. A FOCUS export is
-    read with its own columns by the source's definition (docs/feeds.md)."""
+    read with its own columns by the source's definition (docs/feeds.md). A CSV is
+    comma-separated with decimal points unless --delimiter and --decimal say otherwise."""
+    from billing.csvdialect import Dialect
     from billing.jobs.usage import load_usage_file, resolve_source
 
     source = resolve_source(session, source_name, fmt, sources_dir, new_source=new_source)
     progress = RowProgress(f"loading {file.name}")
     result = load_usage_file(session, file, source, strict=strict, replace=replace, allow_other_source=allow_other_source,
-                             on_progress=progress)
+                             on_progress=progress, dialect=Dialect(delimiter=delimiter, decimal=decimal))
     progress.done()
     if result.already_loaded_as is not None:
         echo(f"{file}: already loaded as feed {result.already_loaded_as} for source {source.name}; nothing charged twice "

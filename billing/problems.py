@@ -38,10 +38,15 @@ class ProblemCode(enum.StrEnum):
     HEADER_MISSING = "header-missing"
     REPEATED_COLUMN = "repeated-column"  # a header names a column twice: the file is refused
     TOO_LARGE = "too-large"  # a file or document beyond the engine's bounds (size, nesting, aliases)
+    WRONG_DELIMITER = "wrong-delimiter"  # the values are separated by another character than expected
+    RECORD_TOO_LONG = "record-too-long"  # longer than a reader takes: the file stops there
+    TOO_FEW_FIELDS = "too-few-fields"  # a record with fewer fields than the header
+    TOO_MANY_FIELDS = "too-many-fields"  # a record with more fields than the header
     # values
     VALUE_MISSING = "value-missing"
     VALUE_INVALID = "value-invalid"
     NOT_A_NUMBER = "not-a-number"
+    NUMBER_FORMAT = "number-format"  # numbers written another way than the file is read: the file is refused
     NOT_A_DATE = "not-a-date"
     DATE_OUT_OF_RANGE = "date-out-of-range"
     NEGATIVE = "negative"

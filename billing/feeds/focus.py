@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from billing.feeds.context import UNALLOCATED, MappingContext
-from billing.feeds.raw import EXTRA, Table
+from billing.feeds.raw import FIELDS, Table, field_count_checks, shaped
 from billing.feeds.rows import Checked
 from billing.feeds.sources import CHARGE_CATEGORIES, BusinessLineKey, SourceDefinition, UnallocatedRule
 from billing.feeds.split import split_exact
@@ -34,8 +34,9 @@ from billing.feeds.values import (
     round_excess_decimals,
     run_checks,
     too_large,
+    number_text_checks,
     utc_date_column,
-    with_decimal,
+    with_number,
 )
 from billing.headers import repeated_column_problems
 from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
@@ -62,9 +63,12 @@ _NULL = "NULL"
 class FocusMapping:
     """Validates and maps batches of one FOCUS file with one source definition."""
 
-    def __init__(self, *, file: str, source: SourceDefinition, ctx: MappingContext, header: tuple[str, ...],
+    def __init__(self, *, file: str, source: SourceDefinition, ctx: MappingContext, table: Table,
                  columns: dict[str, int], id_column: str | None, quantity: tuple[str, ...]):
+        header = table.header
         self.file = file
+        self.field_checks = field_count_checks(table)
+        self.dialect = table.dialect  # None for a workbook
         self.source = source
         self.ctx = ctx
         self.header = header
@@ -137,14 +141,14 @@ class FocusMapping:
                 code=ProblemCode.HEADER_MISSING, severity=Severity.WARNING,
                 message=f"no Tags column; the {', '.join(tag_keys)} tag(s) are never found",
                 source=SourceRef(file=file, row=table.header_row)))
-        return cls(file=file, source=source, ctx=ctx, header=header, columns=columns, id_column=id_column,
+        return cls(file=file, source=source, ctx=ctx, table=table, columns=columns, id_column=id_column,
                    quantity=quantity), problems
 
     # --- one batch -------------------------------------------------------------------------------
 
     def check(self, raw: pl.DataFrame) -> Checked:
         source = self.source
-        frame = raw.select("row_no", EXTRA, *[_text(f"c{i}").alias(name) for name, i in self.columns.items()])
+        frame = raw.select("row_no", FIELDS, *[_text(f"c{i}").alias(name) for name, i in self.columns.items()])
         for name in ("Tags", "SubAccountId", "ChargeClass", "ChargeDescription"):
             if name not in frame.columns:
                 frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(name))
@@ -160,9 +164,9 @@ class FocusMapping:
                 pl.when(pl.col("_billed").is_not_null() & (pl.col("_date") < pl.col("_billed")))
                 .then(pl.col("_billed")).otherwise(pl.col("_date")).alias("_date")
             )
-        frame = with_decimal(frame, source.cost, prefix="_cost")
+        frame = with_number(frame, source.cost, prefix="_cost", dialect=self.dialect)
         for i, q in enumerate(self.quantity):
-            frame = with_decimal(frame, q, prefix=f"_q{i}")
+            frame = with_number(frame, q, prefix=f"_q{i}", dialect=self.dialect)
             frame = round_excess_decimals(frame, text=q, prefix=f"_q{i}")
         frame = self._with_tags(frame)
         frame = self._with_business_line(frame)
@@ -175,11 +179,12 @@ class FocusMapping:
             rounded = pl.when(pl.col(f"_q{i}").is_not_null()).then(pl.col(f"_q{i}_decimals") > SCALE).otherwise(rounded)
         parks = source.unallocated is UnallocatedRule.BUSINESS_LINE
         unallocated = pl.col("_split").is_null() & pl.col("_bl").is_null()
+        shape_ok = pl.col(FIELDS).is_null()
         frame = frame.with_columns(
             pl.col("_id").alias("key"),
             pl.col("_category").is_in(list(source.exclude_charge_categories)).alias("excluded"),
-            quantity.alias("quantity_read"),
-            pl.col("_cost").alias("cost_read"),
+            pl.when(shape_ok).then(quantity).alias("quantity_read"),  # a record's values only at its field count
+            pl.when(shape_ok).then(pl.col("_cost")).alias("cost_read"),
             pl.col("_id").alias("record_id"),
             pl.col("_date").alias("usage_date"),
             pl.lit(None, dtype=pl.String).alias("cost_center"),
@@ -334,9 +339,6 @@ class FocusMapping:
         source, ctx = self.source, self.ctx
         col = pl.col
         checks = [
-            Check(ProblemCode.VALUE_INVALID, None, col(EXTRA).is_not_null(),
-                  pl.lit("the row has more fields than the header; extra: ") + quoted(EXTRA),
-                  "a value containing a comma must be in double quotes"),
             Check(ProblemCode.VALUE_MISSING, "ChargePeriodStart", col("ChargePeriodStart").is_null(),
                   pl.lit("ChargePeriodStart is missing")),
             Check(ProblemCode.NOT_A_DATE, "ChargePeriodStart", col("ChargePeriodStart").is_not_null() & col("_date").is_null(),
@@ -349,8 +351,7 @@ class FocusMapping:
                   pl.lit("ChargeCategory ") + quoted("ChargeCategory") + pl.lit(" is not a FOCUS charge category"),
                   f"one of {', '.join(CHARGE_CATEGORIES)}"),
             Check(ProblemCode.VALUE_MISSING, source.cost, col(source.cost).is_null(), pl.lit(f"{source.cost} is missing")),
-            Check(ProblemCode.NOT_A_NUMBER, source.cost, col(source.cost).is_not_null() & ~col("_cost_number"),
-                  pl.lit(f"{source.cost} ") + quoted(source.cost) + pl.lit(" is not a number")),
+            *number_text_checks(source.cost, source.cost, self.dialect, prefix="_cost"),
             Check(ProblemCode.TOO_PRECISE, source.cost, col("_cost_number") & (col("_cost_decimals") > SCALE),
                   pl.format(f"{source.cost} {{}} has {{}} decimals; at most 12 are kept", quoted(source.cost), col("_cost_decimals")),
                   "costs are never rounded on the way in"),
@@ -359,8 +360,7 @@ class FocusMapping:
         ]
         for i, q in enumerate(self.quantity):
             checks += [
-                Check(ProblemCode.NOT_A_NUMBER, q, col(q).is_not_null() & ~col(f"_q{i}_number"),
-                      pl.lit(f"{q} ") + quoted(q) + pl.lit(" is not a number")),
+                *number_text_checks(q, q, self.dialect, prefix=f"_q{i}"),
                 Check(ProblemCode.NOT_A_NUMBER, q, col(f"_q{i}_number") & col(f"_q{i}").is_null(),
                       pl.lit(f"{q} ") + quoted(q) + pl.lit(" is too large")),
             ]
@@ -393,7 +393,7 @@ class FocusMapping:
                   pl.format("{} row left out: source {} excludes this charge category", col("_category"), pl.lit(source.name)),
                   "exclude_charge_categories in the source definition", Severity.WARNING),
         ]
-        return checks
+        return [*self.field_checks, *map(shaped, checks)]
 
 
 def _folded(name: str) -> str:

@@ -9,6 +9,14 @@ number of double quotes), each parsed by polars with no schema inference, so mem
 bounded by a block and a batch. A quoted value may hold line breaks; such a record spans
 several physical lines and later records are numbered by counting those breaks, so row
 numbers stay those of a text editor. Lines that are entirely empty are skipped and counted.
+A record longer than ``MAX_RECORD_BYTES`` (4 MiB) stops the file there with a problem that
+says so (or that a quote is never closed), and the header is read within that bound too.
+
+Every record's field count is known exactly: before parsing, each record end gets one more
+field holding a NUL byte (which a text file never has), so the column where that mark lands
+is the record's field count, whether its last values are empty or missing. ``fields`` holds
+the count where it is not the header's, so that the mappings quarantine such a record rather
+than read its values under the wrong columns.
 
 Before any parsing the file is checked to be text (UTF-8, no NUL bytes, not a workbook), so
 a binary or mis-encoded file gives one FILE_UNREADABLE problem, never a traceback.
@@ -17,34 +25,44 @@ a binary or mis-encoded file gives one FILE_UNREADABLE problem, never a tracebac
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import hashlib
+import io
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
 
-from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.csvdialect import DELIMITERS, MAX_RECORD_BYTES, Dialect, likely_delimiter, wrong_delimiter_text
+from billing.feeds.values import Check, quoted
+from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
 
-__all__ = ["RawBatch", "Table", "FileScan", "scan_file", "digest", "open_table", "column_names", "EXTRA"]
+__all__ = ["RawBatch", "Table", "FileScan", "scan_file", "digest", "open_table", "column_names", "EXTRA", "FIELDS",
+           "field_count_checks", "shaped"]
 
 EXTRA = "extra"
-"""Column holding the fields of a CSV record beyond the header's width (joined by commas)."""
+"""Column holding the fields of a CSV record beyond the header's width (joined by the delimiter)."""
 
-_SURPLUS_FIELDS = 8  # fields beyond the header read to detect (and show) ragged CSV records
+FIELDS = "fields"
+"""Column holding a record's field count where it is not the header's (null where it is)."""
+
+_SURPLUS_FIELDS = 16  # fields beyond the header read (and shown) of ragged CSV records
 _CHUNK = 1 << 20
 _BLOCK = 4 << 20  # CSV bytes parsed at a time
 _BATCH_BYTES = 32 << 20  # CSV bytes in a batch at most (250,000 usage rows of ~90 bytes fit)
 _XLSX_BATCH = 20_000  # worksheet rows in a batch at most (a few seconds of reading)
-_MAX_RECORD = 64 << 20  # a "record" this long means a quote that is never closed
+_MAX_RECORD = MAX_RECORD_BYTES  # at least _BLOCK, so no record inside one block can be longer
+_MARK = "\x00"  # the field added at each record end: the text check guarantees no NUL in the file
+_BREAKS = "_breaks"  # line breaks inside a record's values, where they were counted while parsing
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm"}
 
 
 @dataclass(frozen=True, slots=True)
 class RawBatch:
-    """Text records: ``row_no`` (Int64), ``c0`` … (String, as written) and ``extra``."""
+    """Text records: ``row_no`` (Int64), ``c0`` … (String, as written), ``extra`` and ``fields``."""
 
     frame: pl.DataFrame
     blank_rows: int = 0
@@ -57,6 +75,7 @@ class Table:
     header: tuple[str, ...]
     header_row: int
     read: Callable[[int], Iterator[RawBatch]]
+    dialect: Dialect | None = Dialect()  # how a CSV writes its values; None for a workbook, whose numbers are cells
 
     def batches(self, batch_rows: int) -> Iterator[RawBatch]:
         if batch_rows < 1:
@@ -102,9 +121,38 @@ def column_names(width: int) -> list[str]:
     return [f"c{i}" for i in range(width)]
 
 
-def open_table(path: Path, *, sheet: str | None = None, scan: FileScan | None = None) -> tuple[Table | None, list[Problem]]:
+def field_count_checks(table: Table) -> list[Check]:
+    """A record whose field count is not the header's is quarantined (``too-few-fields`` /
+    ``too-many-fields``, with both counts), never read with its values under the wrong
+    columns. The mappings run their other checks on the other records only (:func:`shaped`)."""
+    width = len(table.header)
+    fields = pl.col(FIELDS)
+    separator = DELIMITERS[table.dialect.delimiter] if table.dialect else "comma"
+    return [
+        Check(ProblemCode.TOO_FEW_FIELDS, None, fields < width,
+              pl.format(f"the row has {{}} fields, the header {width}: a value is missing, so the values after it "
+                        f"would be read under the wrong columns; the row is not loaded", fields),
+              "every row needs a field for each column, even an empty one; if the file was cut short (a download "
+              "that stopped), load the complete file"),
+        Check(ProblemCode.TOO_MANY_FIELDS, None, fields > width,
+              pl.format(f"the row has {{}} fields, the header {width}; the row is not loaded; extra: {{}}", fields,
+                        quoted(EXTRA)),
+              f"a value containing a {separator} must be in double quotes"),
+    ]
+
+
+def shaped(check: Check) -> Check:
+    """``check`` for the records that have the header's field count only (their values are
+    where their columns say)."""
+    return replace(check, mask=check.mask & pl.col(FIELDS).is_null())
+
+
+def open_table(path: Path, *, sheet: str | None = None, scan: FileScan | None = None,
+               dialect: Dialect = Dialect()) -> tuple[Table | None, list[Problem]]:
     """Open ``path`` (CSV, or .xlsx/.xlsm by suffix) and read its header. ``scan``, when the
-    caller already has it, spares reading the file once more to check it is text.
+    caller already has it, spares reading the file once more to check it is text. A CSV is
+    read with ``dialect``'s delimiter; a header that is plainly separated by another one is
+    refused (``wrong-delimiter``) rather than read as one column.
 
     Returns ``(None, problems)`` when the file cannot be read as a table at all.
     """
@@ -117,38 +165,69 @@ def open_table(path: Path, *, sheet: str | None = None, scan: FileScan | None = 
         return None, [_file_problem(file, ProblemCode.FILE_EMPTY, "the file is empty (0 bytes)",
                                     "export the usage again; a feed starts with a header row")]
     if path.suffix.lower() in _WORKBOOK_SUFFIXES:
-        return _open_xlsx(path, file, sheet)
-    return _open_csv(path, file, scan)
+        return _open_xlsx(path, file, sheet, dialect)
+    return _open_csv(path, file, scan, dialect)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
 
 
-def _open_csv(path: Path, file: str, scan: FileScan | None) -> tuple[Table | None, list[Problem]]:
+def _open_csv(path: Path, file: str, scan: FileScan | None, dialect: Dialect) -> tuple[Table | None, list[Problem]]:
     problem = scan.problem if scan is not None else _check_text(path, file)
     if problem is not None:
         return None, [problem]
-    try:
-        first = pl.read_csv(path, has_header=False, infer_schema=False, n_rows=1, truncate_ragged_lines=True)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        return None, [_file_problem(file, ProblemCode.FILE_UNREADABLE, f"not a readable CSV file: {_short(exc)}")]
-    if first.height == 0 or all(v is None or not str(v).strip() for v in first.row(0)):
-        return None, [_file_problem(file, ProblemCode.FILE_EMPTY, "the file has no header row",
-                                    "the first line must name the columns")]
-    header = tuple((v or "").strip() for v in first.row(0))
+    header, problem = _read_header(path, file, dialect)
+    if problem is not None:
+        return None, [problem]
     width = len(header)
 
     def read(batch_rows: int) -> Iterator[RawBatch]:
-        return _csv_batches(path, file, width, batch_rows)
+        return _csv_batches(path, file, width, batch_rows, dialect.delimiter)
 
-    return Table(file=file, header=header, header_row=1, read=read), []
+    return Table(file=file, header=header, header_row=1, read=read, dialect=dialect), []
 
 
-def _csv_batches(path: Path, file: str, width: int, batch_rows: int) -> Iterator[RawBatch]:
+def _read_header(path: Path, file: str, dialect: Dialect) -> tuple[tuple[str, ...], Problem | None]:
+    """The names of the first record, read within ``_MAX_RECORD`` bytes (a file with no line
+    break is refused after reading that much, never read whole)."""
+    with path.open("rb") as handle:
+        head = handle.read(_MAX_RECORD + 1).removeprefix(codecs.BOM_UTF8)
+    end = _first_record_end(head, _MAX_RECORD)
+    record = head[:end] if end >= 0 else head
+    if end < 0 and (len(head) > _MAX_RECORD or record.count(b'"') % 2):
+        return (), _broken(1, file, 1, _unended(record)).problems[0]
+    if b"\r" in record.rstrip(b"\r\n").replace(b"\r\n", b""):
+        return (), _file_problem(file, ProblemCode.FILE_UNREADABLE,
+                                 "the lines end with a carriage return alone (the old Mac format), not a line feed",
+                                 "save the file again as CSV UTF-8 (Windows or Unix line breaks)", row=1)
+    text = record.decode("utf-8").rstrip("\r\n")
+    if not text.strip(" \t" + dialect.delimiter):
+        return (), _file_problem(file, ProblemCode.FILE_EMPTY, "the file has no header row",
+                                 "the first line must name the columns")
+    wrong = wrong_delimiter_text(text, dialect.delimiter)
+    if wrong is not None:
+        return (), _file_problem(file, ProblemCode.WRONG_DELIMITER, wrong, _delimiter_hint(text, dialect), row=1)
+    names = next(csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter, strict=False), [])
+    return tuple(name.strip() for name in names), None
+
+
+def _delimiter_hint(header: str, dialect: Dialect) -> str:
+    likely = likely_delimiter(header) or ","
+    option = "tab" if likely == "\t" else likely
+    hint = f"load it with --delimiter '{option}'"
+    if likely == ";" and dialect.decimal is None:
+        hint += " and --decimal comma (or --decimal point: how its numbers are written, 1.234,56 or 1234.56)"
+    if likely != ",":
+        hint += ", or save it from Excel as 'CSV UTF-8 (comma delimited)'"
+    return hint + "; nothing was loaded"
+
+
+def _csv_batches(path: Path, file: str, width: int, batch_rows: int, delimiter: str = ",") -> Iterator[RawBatch]:
     """Batches of ``batch_rows`` records, or fewer when records are wide: a batch holds about
     ``_BATCH_BYTES`` of CSV text at most (at the records' average width so far), so that wide
     exports (a FOCUS row is about 800 bytes) keep memory as bounded as narrow ones."""
     names = [*column_names(width), EXTRA]
+    kept = [*names, FIELDS]
     next_line = 1  # physical line where the next record starts; the first record is the header
     header_pending = True
     waiting: list[pl.DataFrame] = []  # records read but not yet given out, fewer than a batch
@@ -159,13 +238,13 @@ def _csv_batches(path: Path, file: str, width: int, batch_rows: int) -> Iterator
         failure: BaseException | None = None
         if not isinstance(block, _Broken):
             try:
-                chunk = _parsed(block, width)
+                chunk = _parsed(block, width, delimiter)
             except pl.exceptions.PolarsError as exc:
                 failure = exc
         if chunk is None:
             if held:
                 yield _without_blanks(_joined(waiting), width)
-            yield _broken(width, file, next_line, failure)
+            yield _broken(width, file, next_line, block if isinstance(block, _Broken) else failure)
             return
         if chunk.height == 0:
             continue
@@ -177,7 +256,7 @@ def _csv_batches(path: Path, file: str, width: int, batch_rows: int) -> Iterator
             frame, header_pending = frame.slice(1), False
         if frame.height == 0:
             continue
-        waiting.append(frame.select("row_no", *names))
+        waiting.append(frame.select("row_no", *kept))
         held += frame.height
         while held >= limit:
             rows = _joined(waiting)
@@ -188,38 +267,124 @@ def _csv_batches(path: Path, file: str, width: int, batch_rows: int) -> Iterator
         yield _without_blanks(_joined(waiting), width)
 
 
-def _parsed(block: bytes, width: int) -> pl.DataFrame:
-    """The records of ``block``: the header's ``width`` columns as text, and ``EXTRA``, the
-    fields beyond them joined by commas (null when there are none). The block is parsed with
-    one spare column, and again with ``_SURPLUS_FIELDS`` when a record uses it."""
-    for spare in (1, _SURPLUS_FIELDS):
-        names = column_names(width + spare)
-        chunk = pl.scan_csv(block, has_header=False, infer_schema=False, schema=dict.fromkeys(names, pl.String),
-                            missing_columns="insert", truncate_ragged_lines=True, encoding="utf8").collect()
-        surplus = names[width:]
-        if chunk.get_column(surplus[0]).null_count() == chunk.height:
-            return chunk.select(*names[:width], pl.lit(None, dtype=pl.String).alias(EXTRA))
-    return chunk.select(
-        *names[:width],
-        pl.when(pl.any_horizontal([pl.col(n).is_not_null() for n in surplus]))
-        .then(pl.concat_str([pl.col(n).fill_null("") for n in surplus], separator=",").str.strip_chars_end(","))
-        .alias(EXTRA),
-    )
+def _parsed(block: bytes, width: int, delimiter: str = ",") -> pl.DataFrame:
+    """The records of ``block``: the header's ``width`` columns as text, ``EXTRA`` (the fields
+    beyond them joined by the delimiter, null when there are none) and ``FIELDS`` (the field
+    count where it is not ``width``).
+
+    Each record end gets one more field, ``_MARK``; the block is parsed with one column beyond
+    the header's, where the mark lands for a record of the header's width. Only when some
+    record's mark is elsewhere are the columns looked at again (and the block parsed with
+    ``_SURPLUS_FIELDS`` more columns when a record has more fields than that). Values holding a
+    line break got the mark before it too, and lose it again.
+    """
+    mark = (delimiter + _MARK).encode()
+    marked = block.replace(b"\n", mark + b"\n")
+    if b"\r" in block:  # keep a carriage return with its line feed, after the mark
+        marked = marked.replace(b"\r" + mark + b"\n", mark + b"\r\n")
+    if not block.endswith(b"\n"):
+        marked += mark
+    names = column_names(width + 1)
+    chunk = _scan(marked, names, delimiter)
+    regular = chunk.select((pl.col(names[width]) == _MARK).fill_null(False).alias("regular")).to_series()
+    if regular.all():
+        frame = chunk.select(*names[:width], pl.lit(None, dtype=pl.String).alias(EXTRA),
+                             pl.lit(None, dtype=pl.Int32).alias(FIELDS))
+    else:
+        counted = None
+        if chunk.select((~pl.lit(regular) & _mark_column(names).is_null()).any()).item():
+            # Some record has more fields than were read: count every record's fields, and read
+            # them all (to _SURPLUS_FIELDS more). polars does not see quotes in the fields it
+            # leaves out, so a line break quoted there could cut a record in two: the counts
+            # show it, and such a block is read by the csv module instead.
+            counted, breaks = _field_counts(block, delimiter)
+            names = column_names(min(max(counted), width + _SURPLUS_FIELDS) + 1)
+            chunk = _scan(marked, names, delimiter)
+            if chunk.height != len(counted):
+                return _read_by_csv(block, width, delimiter, counted, breaks)
+            regular = chunk.select((pl.col(names[width]) == _MARK).fill_null(False).alias("regular")).to_series()
+        found = _mark_column(names)
+        if counted is not None:
+            found = found.fill_null(pl.lit(pl.Series(counted, dtype=pl.Int32)))
+        fields = pl.when(~pl.lit(regular)).then(found)
+        extras = [pl.when(pl.col(n) != _MARK).then(pl.col(n)) for n in names[width:]]
+        frame = chunk.select(
+            *[pl.when(pl.col(n) != _MARK).then(pl.col(n)).alias(n) for n in names[:width]],
+            pl.when(fields > width).then(pl.concat_str([e.fill_null("") for e in extras], separator=delimiter)
+                                         .str.strip_chars_end(delimiter)).alias(EXTRA),
+            fields.alias(FIELDS),
+        )
+        if counted is not None:  # values left unread may hold line breaks too
+            frame = frame.with_columns(pl.Series(_BREAKS, breaks, dtype=pl.Int64))
+    if block.count(b"\n") + (0 if block.endswith(b"\n") else 1) != frame.height:  # values hold line breaks
+        frame = frame.with_columns(pl.col(n).str.replace_all(delimiter + _MARK, "", literal=True)
+                                   for n in [*column_names(width), EXTRA])
+    return frame
+
+
+def _field_counts(block: bytes, delimiter: str) -> tuple[list[int], list[int]]:
+    """Every record's field count (an empty line has one empty field) and the line breaks
+    inside its values, by the csv module."""
+    counts, breaks = [], []
+    for fields in csv.reader(io.StringIO(block.decode("utf-8"), newline=""), delimiter=delimiter, strict=False):
+        counts.append(max(len(fields), 1))
+        breaks.append(sum(value.count("\n") for value in fields))
+    return counts, breaks
+
+
+def _read_by_csv(block: bytes, width: int, delimiter: str, counted: list[int], breaks: list[int]) -> pl.DataFrame:
+    """The records of ``block`` read by the csv module (for the rare block polars cannot be
+    trusted with): as :func:`_parsed` gives them, an empty value being null."""
+    reader = csv.reader(io.StringIO(block.decode("utf-8"), newline=""), delimiter=delimiter, strict=False)
+    rows = [fields + [""] * (width - len(fields)) for fields in reader]
+    columns = {n: pl.Series([r[i] or None for r in rows], dtype=pl.String) for i, n in enumerate(column_names(width))}
+    columns[EXTRA] = pl.Series([delimiter.join(r[width:]) if n > width else None for r, n in zip(rows, counted)],
+                               dtype=pl.String)
+    columns[FIELDS] = pl.Series([n if n != width else None for n in counted], dtype=pl.Int32)
+    columns[_BREAKS] = pl.Series(breaks, dtype=pl.Int64)
+    return pl.DataFrame(columns)
+
+
+def _mark_column(names: list[str]) -> pl.Expr:
+    """The index of the column holding the record-end mark: the record's field count."""
+    return pl.coalesce([pl.when(pl.col(n) == _MARK).then(pl.lit(i, dtype=pl.Int32)) for i, n in enumerate(names)])
+
+
+def _scan(data: bytes, names: list[str], delimiter: str) -> pl.DataFrame:
+    return pl.scan_csv(data, has_header=False, infer_schema=False, schema=dict.fromkeys(names, pl.String),
+                       separator=delimiter, missing_columns="insert", extra_columns="ignore", truncate_ragged_lines=True,
+                       encoding="utf8").collect()
 
 
 def _joined(frames: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
 
 
+@dataclass(frozen=True, slots=True)
 class _Broken:
-    """A quote opened and never closed: no record boundary in the rest of the file."""
+    """No record boundary where one must be: ``quote`` (a quote opened and never closed),
+    ``long`` (a record longer than ``_MAX_RECORD``) or ``cr`` (lines ended by a carriage
+    return alone, so there is no line feed at all)."""
+
+    reason: str
+
+
+def _unended(data: bytes) -> _Broken:
+    """Why ``data``, the start of a record, has no record end."""
+    if b"\n" not in data:
+        return _Broken("cr" if b"\r" in data else "long")
+    return _Broken("quote" if data.count(b'"') % 2 else "long")
 
 
 def _record_blocks(path: Path) -> Iterator[bytes | _Broken]:
     """The file in blocks of about ``_BLOCK`` bytes, each ending where a record ends.
 
     A line break ends a record when the double quotes before it are even in number (RFC 4180:
-    a quoted value's own quotes are doubled). The UTF-8 byte order mark is dropped.
+    a quoted value's own quotes are doubled). The UTF-8 byte order mark is dropped. A record
+    longer than ``_MAX_RECORD`` ends the blocks with a :class:`_Broken`: at most that much
+    more than a block is ever held. (A record within one block is shorter than a block, and
+    ``_MAX_RECORD`` is at least a block; a record carried over from one read to the next is
+    measured.)
     """
     with path.open("rb") as handle:
         carry = b""
@@ -231,14 +396,30 @@ def _record_blocks(path: Path) -> Iterator[bytes | _Broken]:
             end = _last_record_end(buffer)
             if end < 0:
                 if len(buffer) > _MAX_RECORD:
-                    yield _Broken()
+                    yield _unended(buffer[:_MAX_RECORD + 1])
                     return
                 carry = buffer
                 continue
+            if len(buffer) > _MAX_RECORD and _first_record_end(buffer, _MAX_RECORD) < 0:
+                yield _Broken("long")
+                return
             yield buffer[:end]
             carry = buffer[end:]
         if carry:
-            yield _Broken() if carry.count(b'"') % 2 else carry
+            yield _Broken("quote") if carry.count(b'"') % 2 else carry
+
+
+def _first_record_end(buffer: bytes, limit: int | None = None) -> int:
+    """Position just after the first line break that ends a record (within ``limit`` bytes), or -1."""
+    limit = len(buffer) if limit is None else min(limit, len(buffer))
+    quotes = 0
+    start = 0
+    while (at := buffer.find(b"\n", start, limit)) >= 0:
+        quotes += buffer.count(b'"', start, at)
+        if quotes % 2 == 0:
+            return at + 1
+        start = at + 1
+    return -1
 
 
 def _last_record_end(buffer: bytes) -> int:
@@ -263,25 +444,35 @@ def _record_lines(chunk: pl.DataFrame, names: list[str], block: bytes, first_lin
     lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
     if lines == chunk.height:
         return pl.int_range(first_line, first_line + lines, dtype=pl.Int64, eager=True), first_line + lines
-    breaks = chunk.select(
-        pl.sum_horizontal([pl.col(n).str.count_matches("\n", literal=True).fill_null(0) for n in names])
-        .cast(pl.Int64).alias("breaks")
-    ).to_series()
+    if _BREAKS in chunk.columns:
+        breaks = chunk.get_column(_BREAKS)
+    else:
+        breaks = chunk.select(
+            pl.sum_horizontal([pl.col(n).str.count_matches("\n", literal=True).fill_null(0) for n in names])
+            .cast(pl.Int64).alias("breaks")
+        ).to_series()
     starts = pl.int_range(0, chunk.height, dtype=pl.Int64, eager=True) + first_line + (breaks.cum_sum() - breaks)
     return starts, int(starts[-1]) + int(breaks[-1]) + 1
 
 
-def _broken(width: int, file: str, row: int, exc: BaseException | None = None) -> RawBatch:
+def _broken(width: int, file: str, row: int, cause: _Broken | BaseException | None = None) -> RawBatch:
     """Nothing from physical line ``row`` on can be read as CSV records."""
-    if exc is None:
-        message = f"a double quote on row {row} or after it is never closed; nothing from row {row} on was read"
+    after = f"nothing from row {row} on was read"
+    code, hint = ProblemCode.FILE_UNREADABLE, "look for a quote (\") that is opened and never closed"
+    if isinstance(cause, _Broken) and cause.reason == "long":
+        code = ProblemCode.RECORD_TOO_LONG
+        message = (f"the record on row {row} is longer than {_MAX_RECORD:,} bytes ({_MAX_RECORD >> 20} MiB), "
+                   f"the most a record may be, and no line break ends it; {after}")
+        hint = "a record is one line (several only where a quoted value holds line breaks): is this a CSV export?"
+    elif isinstance(cause, _Broken) and cause.reason == "cr":
+        message = f"no line feed from row {row} on: the lines end with a carriage return alone (the old Mac format); {after}"
+        hint = "save the file again as CSV UTF-8 (Windows or Unix line breaks)"
+    elif isinstance(cause, BaseException):
+        message = f"the CSV structure is broken in rows from {row} on; {after}: {_short(cause)}"
     else:
-        message = f"the CSV structure is broken in rows from {row} on; nothing from row {row} on was read: {_short(exc)}"
-    return RawBatch(
-        frame=_empty(width),
-        problems=(Problem(code=ProblemCode.FILE_UNREADABLE, message=message, source=SourceRef(file=file, row=row),
-                          hint="look for a quote (\") that is opened and never closed"),),
-    )
+        message = f"a double quote on row {row} or after it is never closed; {after}"
+    return RawBatch(frame=_empty(width), problems=(Problem(code=code, message=message, hint=hint,
+                                                           source=SourceRef(file=file, row=row)),))
 
 
 def _check_text(path: Path, file: str) -> Problem | None:
@@ -357,7 +548,7 @@ def _binary_kind(head: bytes) -> tuple[str, str] | None:
 # --- .xlsx -------------------------------------------------------------------------------------
 
 
-def _open_xlsx(path: Path, file: str, sheet: str | None) -> tuple[Table | None, list[Problem]]:
+def _open_xlsx(path: Path, file: str, sheet: str | None, dialect: Dialect) -> tuple[Table | None, list[Problem]]:
     import openpyxl  # the only module that needs it; keeps CSV-only callers light
 
     try:
@@ -391,7 +582,7 @@ def _open_xlsx(path: Path, file: str, sheet: str | None) -> tuple[Table | None, 
     def read(batch_rows: int) -> Iterator[RawBatch]:
         return _xlsx_batches(path, file, sheet, header, header_row, batch_rows)
 
-    return Table(file=file, header=header, header_row=header_row, read=read), []
+    return Table(file=file, header=header, header_row=header_row, read=read, dialect=None), []
 
 
 def _xlsx_batches(path: Path, file: str, sheet: str | None, header: tuple[str, ...], header_row: int,
@@ -409,10 +600,15 @@ def _xlsx_batches(path: Path, file: str, sheet: str | None, header: tuple[str, .
         ws.reset_dimensions()
         rows: list[int] = []
         columns: list[list[str | None]] = [[] for _ in range(width)]
+        beyond: dict[int, tuple[int, str]] = {}  # row -> cells used beyond the header, and their values
         blank = 0
         for number, values in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
             texts = [_cell_text(v) for v in values[:width]]
-            if not any(texts):
+            extra = [_cell_text(v) for v in values[width:]]
+            if any(extra):
+                used = max(i for i, text in enumerate(extra) if text) + 1
+                beyond[len(rows)] = (width + used, ",".join(extra[:used]))
+            elif not any(texts):
                 blank += 1
                 continue
             texts += [""] * (width - len(texts))
@@ -420,10 +616,10 @@ def _xlsx_batches(path: Path, file: str, sheet: str | None, header: tuple[str, .
             for column, text in zip(columns, texts):
                 column.append(text or None)
             if len(rows) >= batch_rows:
-                yield RawBatch(frame=_xlsx_frame(rows, columns, names), blank_rows=blank)
-                rows, columns, blank = [], [[] for _ in range(width)], 0
+                yield RawBatch(frame=_xlsx_frame(rows, columns, names, beyond), blank_rows=blank)
+                rows, columns, beyond, blank = [], [[] for _ in range(width)], {}, 0
         if rows or blank:
-            yield RawBatch(frame=_xlsx_frame(rows, columns, names), blank_rows=blank)
+            yield RawBatch(frame=_xlsx_frame(rows, columns, names, beyond), blank_rows=blank)
     except Exception as exc:
         yield RawBatch(frame=_empty(width), problems=(_file_problem(
             file, ProblemCode.FILE_UNREADABLE, f"cannot read the workbook: {_short(exc)}"),))
@@ -431,10 +627,14 @@ def _xlsx_batches(path: Path, file: str, sheet: str | None, header: tuple[str, .
         book.close()
 
 
-def _xlsx_frame(rows: list[int], columns: list[list[str | None]], names: list[str]) -> pl.DataFrame:
+def _xlsx_frame(rows: list[int], columns: list[list[str | None]], names: list[str],
+                beyond: dict[int, tuple[int, str]]) -> pl.DataFrame:
+    """A sheet's rows; a row with values in columns the header does not name has as many
+    fields as its last such column (``FIELDS``), and those values in ``EXTRA``."""
     data = {"row_no": pl.Series(rows, dtype=pl.Int64)}
     data.update({n: pl.Series(c, dtype=pl.String) for n, c in zip(names, columns)})
-    data[EXTRA] = pl.Series([None] * len(rows), dtype=pl.String)
+    data[EXTRA] = pl.Series([beyond[i][1] if i in beyond else None for i in range(len(rows))], dtype=pl.String)
+    data[FIELDS] = pl.Series([beyond[i][0] if i in beyond else None for i in range(len(rows))], dtype=pl.Int32)
     return pl.DataFrame(data)
 
 
@@ -478,7 +678,7 @@ def _without_blanks(frame: pl.DataFrame, width: int) -> RawBatch:
 
 
 def _empty(width: int) -> pl.DataFrame:
-    schema = {"row_no": pl.Int64, **{n: pl.String for n in column_names(width)}, EXTRA: pl.String}
+    schema = {"row_no": pl.Int64, **{n: pl.String for n in column_names(width)}, EXTRA: pl.String, FIELDS: pl.Int32}
     return pl.DataFrame(schema=schema)
 
 

@@ -24,6 +24,7 @@ from typing import TypeVar
 
 import polars as pl
 
+from billing.csvdialect import Dialect
 from billing.feeds.context import MappingContext
 from billing.feeds.first_seen import FirstSeen
 from billing.feeds.focus import FocusMapping
@@ -65,6 +66,7 @@ def read_usage(
     batch_rows: int = 1_000_000,
     on_progress: Callable[[int], None] | None = None,
     scan: FileScan | None = None,
+    dialect: Dialect = Dialect(),
 ) -> Iterator[UsageBatch]:
     """Validate and map ``path`` with ``source``, yielding one :class:`UsageBatch` per batch.
 
@@ -72,7 +74,8 @@ def read_usage(
     twice, a source that names unknown codes) come in the first batch; when they mean nothing
     can be read, that batch is the only one, has no rows and is ``refused``. ``scan`` (billing.feeds.raw.scan_file), when the
     caller has it, spares a pass over the file. ``on_progress`` gets the running count of
-    records read after each batch.
+    records read after each batch. ``dialect`` is the CSV delimiter and whether numbers are
+    written with a decimal comma.
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
@@ -82,7 +85,7 @@ def read_usage(
     if _has_error(problems):
         yield _only(problems, schema, refused=True)
         return
-    table, found = open_table(path, sheet=source.sheet, scan=scan)
+    table, found = open_table(path, sheet=source.sheet, scan=scan, dialect=dialect)
     problems += found
     if table is None:
         yield _only(problems, schema, refused=True)

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from billing.csvdialect import Dialect
 from billing.feeds.context import MappingContext
-from billing.feeds.raw import EXTRA, Table
+from billing.feeds.raw import EXTRA, FIELDS, Table, field_count_checks, shaped
 from billing.feeds.rows import Checked, code_types
 from billing.feeds.sources import USAGE_FIELDS, SourceDefinition
 from billing.feeds.values import (
@@ -25,8 +26,9 @@ from billing.feeds.values import (
     run_checks,
     too_large,
     with_code,
+    number_text_checks,
     with_date,
-    with_decimal,
+    with_number,
 )
 from billing.headers import repeated_column_problems
 from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
@@ -41,8 +43,11 @@ _KNOWN_LIMIT = 12
 class UsageMapping:
     """Validates and maps batches of one file in our usage format."""
 
-    def __init__(self, *, file: str, columns: dict[str, int], headers: dict[str, str], ctx: MappingContext):
+    def __init__(self, *, file: str, columns: dict[str, int], headers: dict[str, str], ctx: MappingContext,
+                 table: Table):
         self.file = file
+        self.field_checks = field_count_checks(table)
+        self.dialect = table.dialect  # None for a workbook
         self.columns = columns  # field -> index in the file
         self.headers = headers  # field -> header as written (for problem locations)
         self.ctx = ctx
@@ -88,8 +93,6 @@ class UsageMapping:
         if missing:
             shown = excerpt(", ".join(h for h in table.header if h), 200) or "nothing"
             hint = "row 1 must name the columns (docs/feeds.md, 'Our usage format'); nothing was loaded"
-            if len(table.header) == 1 and ";" in table.header[0]:
-                hint = "the values are separated by ';': save the file as CSV with commas; nothing was loaded"
             problems.append(Problem(
                 code=ProblemCode.HEADER_MISSING,
                 message=f"missing column(s): {', '.join(missing)}; found: {shown}",
@@ -103,7 +106,7 @@ class UsageMapping:
                 source=SourceRef(file=file, row=table.header_row), severity=Severity.WARNING,
                 hint=f"known columns: {', '.join(wanted[f] for f in USAGE_FIELDS)}"))
         headers = {field: table.header[i] for field, i in columns.items()}
-        return cls(file=file, columns=columns, headers=headers, ctx=ctx), problems
+        return cls(file=file, columns=columns, headers=headers, ctx=ctx, table=table), problems
 
     # --- one batch -------------------------------------------------------------------------------
 
@@ -111,11 +114,12 @@ class UsageMapping:
         frame = self._parse(raw)
         error, problems = run_checks(frame, self._checks(), file=self.file)
         frame = frame.with_columns(error.alias("error"))
+        shape_ok = pl.col(FIELDS).is_null()  # the values of a record with another field count are not read
         frame = frame.with_columns(
             pl.col("record_id").alias("key"),
             pl.lit(False).alias("excluded"),
-            pl.col("_qty").alias("quantity_read"),
-            pl.col("_cost").alias("cost_read"),
+            pl.when(shape_ok).then(pl.col("_qty")).alias("quantity_read"),
+            pl.when(shape_ok).then(pl.col("_cost")).alias("cost_read"),
             pl.col("_date").alias("usage_date"),
             pl.col("_cc").alias("cost_center"),
             pl.coalesce("_owner", "_bl").alias("business_line"),
@@ -141,6 +145,7 @@ class UsageMapping:
         frame = raw.select(
             "row_no",
             pl.col(EXTRA),
+            pl.col(FIELDS),
             *[
                 pl.col(f"c{self.columns[field]}").alias(field) if field in self.columns
                 else pl.lit(None, dtype=pl.String).alias(field)
@@ -152,8 +157,8 @@ class UsageMapping:
         for field, alias in (("service", "_service"), ("unit", "_unit"), ("business_line", "_bl"),
                              ("cost_center", "_cc")):
             frame = with_code(frame, field, self.codes[field], alias=alias)
-        frame = with_decimal(frame, "quantity", prefix="_qty")
-        frame = with_decimal(frame, "cost", prefix="_cost")
+        frame = with_number(frame, "quantity", prefix="_qty", dialect=self.dialect)
+        frame = with_number(frame, "cost", prefix="_cost", dialect=self.dialect)
         frame = self._with_tier(frame)
         return frame.with_columns(
             pl.lit(self.unit_of_service).gather(pl.col("_service").to_physical()).alias("_service_unit"),
@@ -193,10 +198,7 @@ class UsageMapping:
         col = pl.col
         earliest, latest = ctx.earliest, ctx.latest
         known_services = _known(self.services.values())
-        return [
-            Check(ProblemCode.VALUE_INVALID, None, col(EXTRA).is_not_null(),
-                  pl.lit("the row has more fields than the header; extra: ") + quoted(EXTRA),
-                  "a value containing a comma must be in double quotes"),
+        return [*self.field_checks, *map(shaped, [
             Check(ProblemCode.VALUE_MISSING, h("record_id"), col("record_id").is_null(),
                   pl.lit("record id is missing"), "every row needs the id it has in the source system"),
             Check(ProblemCode.VALUE_MISSING, h("usage_date"), col("usage_date").is_null(), pl.lit("usage date is missing")),
@@ -242,9 +244,9 @@ class UsageMapping:
                   col("_owner").is_not_null() & col("_bl").is_not_null() & (col("_owner") != col("_bl")),
                   pl.format("cost centre {} belongs to {} on {}, not to {}", col("_cc"), col("_owner"), col("_date"), col("_bl")),
                   "give the cost centre alone, or the business line that owns it that day"),
-            *_number_checks("quantity", "_qty", h("quantity"), required=True),
-            *_number_checks("cost", "_cost", h("cost"), required=False),
-        ]
+            *_number_checks("quantity", "_qty", h("quantity"), self.dialect, required=True),
+            *_number_checks("cost", "_cost", h("cost"), self.dialect, required=False),
+        ])]
 
 
 def _folded(name: str) -> str:
@@ -252,15 +254,14 @@ def _folded(name: str) -> str:
     return name.strip().lower()
 
 
-def _number_checks(field: str, prefix: str, column: str | None, *, required: bool) -> list[Check]:
+def _number_checks(field: str, prefix: str, column: str | None, dialect: Dialect | None, *,
+                   required: bool) -> list[Check]:
     col = pl.col
     checks = []
     if required:
         checks.append(Check(ProblemCode.VALUE_MISSING, column, col(field).is_null(), pl.lit(f"{field} is missing")))
     checks += [
-        Check(ProblemCode.NOT_A_NUMBER, column, col(field).is_not_null() & ~col(f"{prefix}_number"),
-              pl.lit(f"{field} ") + quoted(field) + pl.lit(" is not a number"),
-              "digits with an optional '.' decimal point; no thousands separators or units"),
+        *number_text_checks(field, column, dialect, prefix=prefix),
         Check(ProblemCode.TOO_PRECISE, column, col(f"{prefix}_number") & (col(f"{prefix}_decimals") > 12),
               pl.format(f"{field} {{}} has {{}} decimals; at most 12 are kept", quoted(field), col(f"{prefix}_decimals")),
               "round it in the source system"),

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from billing.csvdialect import DECIMAL_COMMA_NUMBER, GROUPED_THOUSANDS, LOOKS_LIKE_DECIMAL_COMMA, Dialect
 from billing.money import D, round_to_step
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
 
@@ -35,6 +36,8 @@ __all__ = [
     "parse_again",
     "join_notes",
     "quoted",
+    "with_number",
+    "number_text_checks",
 ]
 
 SCALE = 12
@@ -302,3 +305,65 @@ def quoted(name: str, *, width: int = 60) -> pl.Expr:
     text = pl.col(name)
     short = pl.when(text.str.len_chars() > width).then(text.str.slice(0, width) + "…").otherwise(text)
     return pl.lit("'") + short.fill_null("") + pl.lit("'")
+
+
+def with_number(frame: pl.DataFrame, name: str, *, prefix: str, dialect: Dialect | None) -> pl.DataFrame:
+    """:func:`with_decimal` of ``name``, read with the decimal mark of ``dialect`` (None for a
+    workbook, whose numbers are cells): with a decimal comma, ``1.234,56`` and ``12,5`` are
+    numbers and ``1.5`` or ``1234.56`` are not."""
+    if dialect is None or not dialect.decimal_comma:
+        return with_decimal(frame, name, prefix=prefix)
+    text = pl.col(name)
+    stripped = text.str.strip_chars()
+    ok = stripped.str.contains(DECIMAL_COMMA_NUMBER)
+    frame = frame.with_columns(
+        pl.when(ok).then(stripped.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True))
+        .otherwise(text).alias(name),
+        (text.is_null() | ok).alias("_comma"),
+    )
+    frame = with_decimal(frame, name, prefix=prefix)
+    ok = pl.col("_comma")
+    return frame.with_columns(
+        pl.when(ok).then(pl.col(prefix)).alias(prefix),
+        (pl.col(f"{prefix}_number") & ok).alias(f"{prefix}_number"),
+    ).drop("_comma")
+
+
+def number_text_checks(name: str, column: str | None, dialect: Dialect | None, *, prefix: str) -> list[Check]:
+    """Text in ``name`` that is no number as the file is read (after :func:`with_number`).
+
+    When the user did not say how the file writes numbers, a value that can only be written
+    with a decimal comma refuses the file (``number-format``: any other number of it may be
+    misread), and so does ``1.234`` in a ``;``-separated file; other text is ``not-a-number``,
+    with a hint that fits. ``dialect`` None is a workbook, whose numbers are cells."""
+    text = pl.col(name)
+    looks_comma = text.str.contains(LOOKS_LIKE_DECIMAL_COMMA)
+    label = pl.lit(f"{name} ") + quoted(name)
+    checks: list[Check] = []
+    if dialect is None:
+        checks.append(Check(ProblemCode.NOT_A_NUMBER, column, looks_comma,
+                            label + pl.lit(" is text with a decimal comma, not a number"),
+                            "enter it as a number in the workbook"))
+    elif dialect.decimal == "point":
+        checks.append(Check(ProblemCode.NOT_A_NUMBER, column, looks_comma,
+                            label + pl.lit(" is written with a decimal comma, and the file is read with decimal points"),
+                            "correct the value, or load the file with --decimal comma if all its numbers are so"))
+    elif dialect.decimal is None:
+        checks.append(Check(ProblemCode.NUMBER_FORMAT, column, looks_comma,
+                            label + pl.lit(" is written with a decimal comma; the file is not loaded"),
+                            "load the file with --decimal comma (numbers such as 1.234,56), or export it with decimal points"))
+        if dialect.doubts_grouping:
+            checks.append(Check(
+                ProblemCode.NUMBER_FORMAT, column, text.str.contains(GROUPED_THOUSANDS),
+                label + pl.lit(" is a decimal or thousands, depending on the decimal mark (a ';'-separated file usually "
+                               "has decimal commas); the file is not loaded"),
+                "say how the file writes numbers: --decimal comma (1.234,56) or --decimal point (1234.56)"))
+    caught = pl.any_horizontal([c.mask for c in checks]) if checks else pl.lit(False)
+    if dialect is not None and dialect.decimal_comma:
+        hint = "digits with an optional decimal comma and '.' between thousands (1234,56 or 1.234,56); no units"
+    else:
+        hint = "digits with an optional '.' decimal point; no thousands separators or units"
+    checks.append(Check(ProblemCode.NOT_A_NUMBER, column,
+                        text.is_not_null() & ~pl.col(f"{prefix}_number") & ~caught.fill_null(False),
+                        label + pl.lit(" is not a number"), hint))
+    return checks

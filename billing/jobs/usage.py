@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy.orm import Session
 
+from billing.csvdialect import Dialect
 from billing.feeds.context import UNALLOCATED, MappingContext
 from billing.feeds.daily import DailySums
 from billing.feeds.raw import FileScan, scan_file
@@ -73,7 +74,7 @@ def _total(value: Decimal) -> str:
 
 PROBLEMS_KEPT = 1000
 FILE_LEVEL = frozenset({ProblemCode.FILE_UNREADABLE, ProblemCode.FILE_EMPTY, ProblemCode.HEADER_MISSING,
-                        ProblemCode.REPEATED_COLUMN})
+                        ProblemCode.REPEATED_COLUMN, ProblemCode.WRONG_DELIMITER, ProblemCode.RECORD_TOO_LONG})
 
 
 def mapping_context(session: Session, *, today: dt.date | None = None) -> MappingContext:
@@ -101,6 +102,7 @@ def load_usage_file(
     allow_other_source: bool = False,
     batch_rows: int = 250_000,
     on_progress: Callable[[int], None] | None = None,
+    dialect: Dialect = Dialect(),
 ) -> LoadResult:
     path = Path(path)
     if not path.is_file():
@@ -110,7 +112,7 @@ def load_usage_file(
     ctx = mapping_context(session)
     closed = set(catalogue_store.closed_months(session))
     with contextlib.closing(
-        read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress, scan=scan)
+        read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress, scan=scan, dialect=dialect)
     ) as batches:  # closed however the load ends, so its reading threads stop
         return _load(session, path, source, batches, result, scan=scan, closed=closed, strict=strict, replace=replace,
                      allow_other_source=allow_other_source)
@@ -165,6 +167,10 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
             result.problems += list(batch.problems[: max(0, PROBLEMS_KEPT - len(result.problems))])
             file_problems += [p for p in batch.problems if p.code in FILE_LEVEL]
             usage_store.insert_rejects(session, feed_id, errors(batch.problems))
+            misread = [p for p in batch.problems if p.code is ProblemCode.NUMBER_FORMAT]
+            if misread:  # numbers written another way than the file is read: any of them may be misread
+                raise ProblemsError(misread[:20], f"{path}: {len(misread):,} number(s) in the first {result.rows_read:,} "
+                                                  f"rows are not written the way the file is read; nothing was loaded")
             if strict and errors(batch.problems):
                 raise ProblemsError(result.problems, f"{path}: bad rows and --strict: nothing was loaded")
             rows = batch.rows

@@ -224,11 +224,12 @@ def test_wrong_header_is_one_problem_and_nothing_loads(tmp_path, ctx, internal):
     assert result.rows.height == 0 and not result.tally.complete
 
 
-def test_semicolons_get_a_hint(tmp_path, ctx, internal):
+def test_semicolons_are_named_with_what_to_do(tmp_path, ctx, internal):
     result = read(write(tmp_path, "usage.csv", "record_id;usage_date;cost_center\na;2024-09-01;CC-100\n"), internal, ctx)
 
-    assert result.codes() == [(1, "header-missing", None)]
-    assert "separated by ';'" in result.problems[0].hint
+    assert result.codes() == [(1, "wrong-delimiter", None)]
+    assert "separated by semicolons (;), not by commas" in result.problems[0].message
+    assert "--delimiter ';' and --decimal comma" in result.problems[0].hint
 
 
 @pytest.mark.parametrize("content", [b"", b"   \n\n", b"\xef\xbb\xbf"])
@@ -294,7 +295,8 @@ def test_more_fields_than_the_header(tmp_path, ctx, internal):
     """)
     result = read(path, internal, ctx)
 
-    assert (2, "value-invalid", None) in result.codes()
+    assert result.codes() == [(2, "too-many-fields", None)]  # and no other problem about its shifted values
+    assert "the row has 7 fields, the header 6" in result.problems[0].message
     assert "extra: 'GB'" in result.problems[0].message
     assert result.rows.get_column("record_id").to_list() == ["b"]
 
