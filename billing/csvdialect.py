@@ -56,8 +56,8 @@ DECIMAL_MARKS = ("point", "comma")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Dialect:
     """A CSV file's ``delimiter``, and its numbers' ``decimal`` mark: ``point``, ``comma``, or
-    None when the user did not say (a point then, but a ``;``-separated file, which is usually
-    written with decimal commas, has its ambiguous numbers such as ``1.234`` refused)."""
+    None when the user did not say (a point then; but a ``;``- or tab-separated file, often
+    written with decimal commas, is refused if a number shows a comma or reads ``1.234``)."""
 
     delimiter: str = ","
     decimal: str | None = None
@@ -74,8 +74,9 @@ class Dialect:
 
     @property
     def doubts_grouping(self) -> bool:
-        """``1.234`` cannot be taken as a decimal point without the user saying so."""
-        return self.decimal is None and self.delimiter == ";"
+        """``1.234`` cannot be taken as a decimal point without the user saying so: Excel writes
+        ``;``- and tab-separated files with the decimal mark of its regional settings."""
+        return self.decimal is None and self.delimiter in (";", "\t")
 
 
 def parse_delimiter(text: str) -> str:

@@ -215,7 +215,7 @@ def _delimiter_hint(header: str, dialect: Dialect) -> str:
     likely = likely_delimiter(header) or ","
     option = "tab" if likely == "\t" else likely
     hint = f"load it with --delimiter '{option}'"
-    if likely == ";" and dialect.decimal is None:
+    if likely in (";", "\t") and dialect.decimal is None:
         hint += " and --decimal comma (or --decimal point: how its numbers are written, 1.234,56 or 1234.56)"
     if likely != ",":
         hint += ", or save it from Excel as 'CSV UTF-8 (comma delimited)'"

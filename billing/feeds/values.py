@@ -332,10 +332,12 @@ def with_number(frame: pl.DataFrame, name: str, *, prefix: str, dialect: Dialect
 def number_text_checks(name: str, column: str | None, dialect: Dialect | None, *, prefix: str) -> list[Check]:
     """Text in ``name`` that is no number as the file is read (after :func:`with_number`).
 
-    When the user did not say how the file writes numbers, a value that can only be written
-    with a decimal comma refuses the file (``number-format``: any other number of it may be
-    misread), and so does ``1.234`` in a ``;``-separated file; other text is ``not-a-number``,
-    with a hint that fits. ``dialect`` None is a workbook, whose numbers are cells."""
+    A ``;``- or tab-separated file comes from a program that may write decimal commas: when
+    the user did not say how it writes numbers, a value that can only be a decimal comma
+    (``12,5``) or that is one thing or another by the decimal mark (``1.234``) refuses the file
+    (``number-format``: any other number of it may be misread). Elsewhere such a value is a
+    row that is ``not-a-number``, with a hint that fits. ``dialect`` None is a workbook, whose
+    numbers are cells."""
     text = pl.col(name)
     looks_comma = text.str.contains(LOOKS_LIKE_DECIMAL_COMMA)
     label = pl.lit(f"{name} ") + quoted(name)
@@ -344,20 +346,21 @@ def number_text_checks(name: str, column: str | None, dialect: Dialect | None, *
         checks.append(Check(ProblemCode.NOT_A_NUMBER, column, looks_comma,
                             label + pl.lit(" is text with a decimal comma, not a number"),
                             "enter it as a number in the workbook"))
-    elif dialect.decimal == "point":
+    elif dialect.doubts_grouping:
+        separated = "';'" if dialect.delimiter == ";" else "tab"
+        checks += [
+            Check(ProblemCode.NUMBER_FORMAT, column, looks_comma,
+                  label + pl.lit(" is written with a decimal comma; the file is not loaded"),
+                  "load the file with --decimal comma (numbers such as 1.234,56)"),
+            Check(ProblemCode.NUMBER_FORMAT, column, text.str.contains(GROUPED_THOUSANDS),
+                  label + pl.lit(f" is a decimal or thousands, by the decimal mark (a {separated}-separated file is "
+                                 f"often written with decimal commas); the file is not loaded"),
+                  "say how the file writes numbers: --decimal comma (1.234,56) or --decimal point (1234.56)"),
+        ]
+    elif not dialect.decimal_comma:
         checks.append(Check(ProblemCode.NOT_A_NUMBER, column, looks_comma,
                             label + pl.lit(" is written with a decimal comma, and the file is read with decimal points"),
                             "correct the value, or load the file with --decimal comma if all its numbers are so"))
-    elif dialect.decimal is None:
-        checks.append(Check(ProblemCode.NUMBER_FORMAT, column, looks_comma,
-                            label + pl.lit(" is written with a decimal comma; the file is not loaded"),
-                            "load the file with --decimal comma (numbers such as 1.234,56), or export it with decimal points"))
-        if dialect.doubts_grouping:
-            checks.append(Check(
-                ProblemCode.NUMBER_FORMAT, column, text.str.contains(GROUPED_THOUSANDS),
-                label + pl.lit(" is a decimal or thousands, depending on the decimal mark (a ';'-separated file usually "
-                               "has decimal commas); the file is not loaded"),
-                "say how the file writes numbers: --decimal comma (1.234,56) or --decimal point (1234.56)"))
     caught = pl.any_horizontal([c.mask for c in checks]) if checks else pl.lit(False)
     if dialect is not None and dialect.decimal_comma:
         hint = "digits with an optional decimal comma and '.' between thousands (1234,56 or 1.234,56); no units"

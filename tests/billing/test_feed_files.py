@@ -85,19 +85,22 @@ def test_a_semicolon_export_from_excel_is_refused_then_loads_with_its_options(db
     assert "rows read 2 = loaded 2" in loaded.stdout and "quantity read 1,242.75, loaded 1,242.75" in loaded.stdout
 
 
-def test_decimal_commas_in_a_comma_file_refuse_it_before_anything_is_stored(db_url, tmp_path):
+def test_decimal_commas_in_a_semicolon_file_refuse_it_unless_the_decimal_mark_is_said(db_url, tmp_path):
     base_store(db_url, tmp_path)
-    feed = write(tmp_path / "mixed.csv", f"""
-        {HEADER}
-        T-1,2026-03-02,CC-ENG,DESK,30,ticket,laptop,
-        T-2,2026-03-05,CC-FIN,DESK,"12,5",ticket,printer,
+    feed = write(tmp_path / "mixed.csv", """
+        record_id;usage_date;cost_center;service;quantity;unit
+        T-1;2026-03-02;CC-ENG;DESK;1.000;ticket
+        T-2;2026-03-05;CC-FIN;DESK;12,5;ticket
     """)
-    result = run(db_url, "usage", "load", feed, "--source", "servicedesk", ok=False)
+    result = run(db_url, "usage", "load", feed, "--source", "servicedesk", "--delimiter", ";", ok=False)
 
     assert result.exit_code == 1
+    assert "mixed.csv:2:quantity: number-format quantity '1.000' is a decimal or thousands" in result.stderr
     assert "mixed.csv:3:quantity: number-format quantity '12,5' is written with a decimal comma" in result.stderr
     assert "nothing was loaded" in result.stderr
     assert "mixed.csv" not in run(db_url, "usage", "feeds").stdout
+    loaded = run(db_url, "usage", "load", feed, "--source", "servicedesk", "--delimiter", ";", "--decimal", "comma")
+    assert "quantity read 1,012.5, loaded 1,012.5" in loaded.stdout
 
 
 def test_an_extreme_file_is_one_clear_line(db_url, tmp_path):

@@ -55,7 +55,7 @@ def test_a_semicolon_file_with_decimal_commas_loads_exactly(tmp_path, ctx, inter
     assert result.tally.quantity_read == Decimal("1234.56") + Decimal("0.125") - 3
 
 
-def test_decimal_commas_in_a_file_read_with_points_refuse_the_file(tmp_path, ctx, internal):
+def test_a_decimal_comma_in_a_comma_file_is_a_bad_row_with_a_hint(tmp_path, ctx, internal):
     path = write(tmp_path, "usage.csv", """
         record_id,usage_date,cost_center,service,quantity,unit
         r1,2024-09-01,CC-100,STORAGE,2,GB
@@ -63,9 +63,20 @@ def test_decimal_commas_in_a_file_read_with_points_refuse_the_file(tmp_path, ctx
     """)
     result = read(path, internal, ctx)
 
+    assert result.codes() == [(3, "not-a-number", "quantity")]
+    assert "'12,5' is written with a decimal comma, and the file is read with decimal points" in result.problems[0].message
+    assert "--decimal comma" in result.problems[0].hint
+    assert result.rows.get_column("record_id").to_list() == ["r1"]
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_decimal_comma_refuses_a_semicolon_or_tab_file_whose_decimal_mark_is_unsaid(tmp_path, ctx, internal, delimiter):
+    rows = [["r1", "2024-09-01", "CC-100", "STORAGE", "2", "GB", "", ""],
+            ["r2", "2024-09-01", "CC-100", "STORAGE", "12,5", "GB", "", ""]]
+    result = read(semicolons(tmp_path, rows, delimiter), internal, ctx, dialect=Dialect(delimiter=delimiter))
+
     assert result.codes() == [(3, "number-format", "quantity")]
     assert "'12,5' is written with a decimal comma; the file is not loaded" in result.problems[0].message
-    assert "--decimal comma" in result.problems[0].hint
 
 
 def test_grouped_thousands_in_a_semicolon_file_need_the_decimal_mark_said(tmp_path, ctx, internal):
