@@ -16,7 +16,7 @@ def test_a_header_naming_a_column_twice_refuses_the_file(db_url, tmp_path):
         T-1,2026-03-02,CC-ENG,DESK,30,ticket,laptop,,
         T-2,2026-03-05,CC-FIN,DESK,12,ticket,printer,,
     """)
-    result = run(db_url, "usage", "load", feed, "--source", "servicedesk", "--new-source", ok=False)
+    result = run(db_url, "usage", "load", feed, "--source", "internal", ok=False)
 
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert "twice.csv:1:cost: repeated-column column 'cost' is named twice" in result.stderr
@@ -32,13 +32,13 @@ def test_a_row_lacking_a_field_is_quarantined_and_strict_refuses_the_file(db_url
         T-1,2026-03-02,CC-ENG,DESK,30,ticket,laptop,
         T-2,2026-03-05,CC-FIN,DESK,12,ticket,40
     """
-    result = run(db_url, "usage", "load", write(tmp_path / "short.csv", text), "--source", "servicedesk")
+    result = run(db_url, "usage", "load", write(tmp_path / "short.csv", text), "--source", "internal")
 
     assert "short.csv:3: too-few-fields the row has 7 fields, the header 8" in result.stderr
     assert "rows read 2 = loaded 1 + quarantined 1" in result.stdout
     assert "short.csv:3: too-few-fields" in run(db_url, "usage", "rejects").stdout
     strict = run(db_url, "usage", "load", write(tmp_path / "short2.csv", text.replace("T-", "S-")),
-                 "--source", "servicedesk", "--strict", ok=False)
+                 "--source", "internal", "--strict", ok=False)
     assert strict.exit_code == 1 and "too-few-fields" in strict.stderr and "nothing was loaded" in strict.stderr
 
 
@@ -75,13 +75,13 @@ def test_a_semicolon_export_from_excel_is_refused_then_loads_with_its_options(db
         T-1;2026-03-02;CC-ENG;DESK;1.230,5;ticket;laptop, and more;
         T-2;2026-03-05;CC-FIN;DESK;12,25;ticket;printer;
     """)
-    refused = run(db_url, "usage", "load", feed, "--source", "servicedesk", ok=False)
+    refused = run(db_url, "usage", "load", feed, "--source", "internal", ok=False)
     assert refused.exit_code == 1 and "Traceback" not in refused.stderr
     assert "excel.csv:1: wrong-delimiter the values are separated by semicolons (;), not by commas" in refused.stderr
     assert "--delimiter ';' and --decimal comma" in refused.stderr
     assert "excel.csv" not in run(db_url, "usage", "feeds").stdout
 
-    loaded = run(db_url, "usage", "load", feed, "--source", "servicedesk", "--delimiter", ";", "--decimal", "comma")
+    loaded = run(db_url, "usage", "load", feed, "--source", "internal", "--delimiter", ";", "--decimal", "comma")
     assert "rows read 2 = loaded 2" in loaded.stdout and "quantity read 1,242.75, loaded 1,242.75" in loaded.stdout
 
 
@@ -92,14 +92,14 @@ def test_decimal_commas_in_a_semicolon_file_refuse_it_unless_the_decimal_mark_is
         T-1;2026-03-02;CC-ENG;DESK;1.000;ticket
         T-2;2026-03-05;CC-FIN;DESK;12,5;ticket
     """)
-    result = run(db_url, "usage", "load", feed, "--source", "servicedesk", "--delimiter", ";", ok=False)
+    result = run(db_url, "usage", "load", feed, "--source", "internal", "--delimiter", ";", ok=False)
 
     assert result.exit_code == 1
     assert "mixed.csv:2:quantity: number-format quantity '1.000' is a decimal or thousands" in result.stderr
     assert "mixed.csv:3:quantity: number-format quantity '12,5' is written with a decimal comma" in result.stderr
     assert "nothing was loaded" in result.stderr
     assert "mixed.csv" not in run(db_url, "usage", "feeds").stdout
-    loaded = run(db_url, "usage", "load", feed, "--source", "servicedesk", "--delimiter", ";", "--decimal", "comma")
+    loaded = run(db_url, "usage", "load", feed, "--source", "internal", "--delimiter", ";", "--decimal", "comma")
     assert "quantity read 1,012.5, loaded 1,012.5" in loaded.stdout
 
 
@@ -109,7 +109,7 @@ def test_an_extreme_file_is_one_clear_line(db_url, tmp_path):
     base_store(db_url, tmp_path)
     path = tmp_path / "one-line.csv"
     path.write_bytes(b"x" * (MAX_RECORD_BYTES + 100))
-    result = run(db_url, "usage", "load", path, "--source", "servicedesk", ok=False)
+    result = run(db_url, "usage", "load", path, "--source", "internal", ok=False)
 
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert "record-too-long" in result.stderr and len(result.stderr) < 1000
