@@ -741,11 +741,14 @@ def statements(session, month: str, out: Path) -> None:
 
 @chargeback.command("export")
 @month_argument
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", help="Workbook or CSV.")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "focus", "focus-parquet"]), default="xlsx",
+              help="Workbook, CSV, or the closed month's bill as a FOCUS 1.2 dataset (CSV or Parquet).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
 @with_store
 def export(session, month: str, fmt: str, out: Path) -> None:
-    """Export the month's charges: summary (business line × service) and every line by cost centre."""
+    """Export the month's charges: summary (business line × service) and every line by cost centre;
+    with --format focus, the closed month's invoices and notes as a FinOps FOCUS 1.2 cost-and-usage
+    file (one row per invoice line and cost centre)."""
     from billing.jobs.documents import export_month
 
     data = export_month(session, month, fmt)

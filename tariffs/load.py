@@ -26,6 +26,8 @@ from billing.money import D
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.yamldoc import NOT_YAML, DocumentReader, YamlMap, did_you_mean, join, line_of, read_yaml_file
 from tariffs.model import (
+    SERVICE_CATEGORIES,
+    SERVICE_SUBCATEGORIES,
     Band,
     Catalogue,
     ChargingMode,
@@ -63,7 +65,7 @@ _TOP = ((), ("units", "services", "tariffs"))
 _UNIT = (("code", "name"), ())
 _SERVICE = (
     ("code", "name", "unit", "kind", "owner", "default_tier", "tiers"),
-    ("charging_mode", "description", "components"),
+    ("charging_mode", "description", "components", "service_category", "service_subcategory"),
 )
 _TIER = (("code", "name", "funding_level"), ("service_level",))
 _SERVICE_LEVEL = ((), ("availability_pct", "response_minutes", "restore_hours", "support_hours"))
@@ -119,12 +121,38 @@ class _Reader(DocumentReader):
                 default_tier=self.text(m, "default_tier", path),
                 charging_mode=self.choice(m, "charging_mode", path, ChargingMode) or ChargingMode.CHARGEBACK,
                 description=self.text(m, "description", path) or "",
+                **self.service_category(m, path),
                 tiers=tuple(tiers),
                 components=tuple(components),
                 source=self.ref(path, m.line),
             )
 
         return self.keep(make(), before)
+
+    def service_category(self, m: YamlMap, path: str) -> dict[str, str | None]:
+        """FOCUS's ServiceCategory and ServiceSubcategory of the service, as allowed values; a
+        subcategory alone gives its category."""
+        category = self.text(m, "service_category", path)
+        subcategory = self.text(m, "service_subcategory", path)
+        if category is not None and category not in SERVICE_SUBCATEGORIES:
+            self.report(ProblemCode.VALUE_INVALID,
+                        f"service_category {category!r} is not a FOCUS service category",
+                        join(path, "service_category"), line_of(m, "service_category"),
+                        self.suggest(category, SERVICE_CATEGORIES, "write one of"))
+            category = None
+        if subcategory is not None:
+            parents = [c for c, subs in SERVICE_SUBCATEGORIES.items() if subcategory in subs]
+            allowed = SERVICE_SUBCATEGORIES.get(category or "", ()) or tuple(s for subs in SERVICE_SUBCATEGORIES.values() for s in subs)
+            if not parents or (category is not None and category not in parents):
+                where = f" of {category}" if category else ""
+                self.report(ProblemCode.VALUE_INVALID,
+                            f"service_subcategory {subcategory!r} is not a FOCUS service subcategory{where}",
+                            join(path, "service_subcategory"), line_of(m, "service_subcategory"),
+                            self.suggest(subcategory, allowed, "write one of"))
+                subcategory = None
+            elif category is None:
+                category = parents[0]
+        return {"service_category": category, "service_subcategory": subcategory}
 
     def tier(self, value: Any, path: str, line: int | None, rank: int) -> Tier | None:
         before = self.fatal
@@ -372,6 +400,8 @@ def service_to_dict(service: Service) -> dict[str, Any]:
         "charging_mode": service.charging_mode.value,
         "default_tier": service.default_tier,
         "description": service.description,
+        "service_category": service.service_category,
+        "service_subcategory": service.service_subcategory,
         "tiers": [
             _drop_empty({
                 "code": t.code,
@@ -414,6 +444,8 @@ def service_from_dict(d: Mapping[str, Any], *, source: SourceRef | None = None) 
         charging_mode=ChargingMode(d.get("charging_mode", ChargingMode.CHARGEBACK.value)),
         default_tier=d["default_tier"],
         description=d.get("description", ""),
+        service_category=d.get("service_category"),
+        service_subcategory=d.get("service_subcategory"),
         tiers=tuple(tiers),
         components=tuple(Component(service=c["service"], quantity=D(c["quantity"])) for c in d.get("components", ())),
         source=source,

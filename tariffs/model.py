@@ -45,6 +45,43 @@ class Metric(enum.StrEnum):
         return self is Metric.AVAILABILITY_PCT
 
 
+#: FOCUS 1.2's service categories and the subcategories each allows (FOCUS specification,
+#: columns/servicecategory.md and servicesubcategory.md): a service's ``service_category`` and
+#: ``service_subcategory``, written on the month's bill as FOCUS.
+SERVICE_SUBCATEGORIES: dict[str, tuple[str, ...]] = {
+    "AI and Machine Learning": ("AI Platforms", "Bots", "Generative AI", "Machine Learning",
+                                "Natural Language Processing", "Other (AI and Machine Learning)"),
+    "Analytics": ("Analytics Platforms", "Business Intelligence", "Data Processing", "Search", "Streaming Analytics",
+                  "Other (Analytics)"),
+    "Business Applications": ("Productivity and Collaboration", "Other (Business Applications)"),
+    "Compute": ("Containers", "End User Computing", "Quantum Compute", "Serverless Compute", "Virtual Machines",
+                "Other (Compute)"),
+    "Databases": ("Caching", "Data Warehouses", "Ledger Databases", "NoSQL Databases", "Relational Databases",
+                  "Time Series Databases", "Other (Databases)"),
+    "Developer Tools": ("Developer Platforms", "Continuous Integration and Deployment", "Development Environments",
+                        "Source Code Management", "Quality Assurance", "Other (Developer Tools)"),
+    "Identity": ("Identity and Access Management", "Other (Identity)"),
+    "Integration": ("API Management", "Messaging", "Workflow Orchestration", "Other (Integration)"),
+    "Internet of Things": ("IoT Analytics", "IoT Platforms", "Other (Internet of Things)"),
+    "Management and Governance": ("Architecture", "Compliance", "Cost Management", "Data Governance",
+                                  "Disaster Recovery", "Endpoint Management", "Observability", "Support",
+                                  "Other (Management and Governance)"),
+    "Media": ("Content Creation", "Gaming", "Media Streaming", "Mixed Reality", "Other (Media)"),
+    "Migration": ("Data Migration", "Resource Migration", "Other (Migration)"),
+    "Mobile": ("Other (Mobile)",),
+    "Multicloud": ("Multicloud Integration", "Other (Multicloud)"),
+    "Networking": ("Application Networking", "Content Delivery", "Network Connectivity", "Network Infrastructure",
+                   "Network Routing", "Network Security", "Other (Networking)"),
+    "Security": ("Secret Management", "Security Posture Management", "Threat Detection and Response",
+                 "Other (Security)"),
+    "Storage": ("Backup Storage", "Block Storage", "File Storage", "Object Storage", "Storage Platforms",
+                "Other (Storage)"),
+    "Web": ("Application Platforms", "Other (Web)"),
+    "Other": ("Other (Other)",),
+}
+SERVICE_CATEGORIES = tuple(SERVICE_SUBCATEGORIES)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Unit:
     code: str
@@ -96,10 +133,17 @@ class Service:
     charging_mode: ChargingMode = ChargingMode.CHARGEBACK
     description: str = ""
     components: tuple[Component, ...] = ()
+    service_category: str | None = None  # one of SERVICE_CATEGORIES; None: "Other"
+    service_subcategory: str | None = None  # one of its category's; None: "Other (<category>)"
     source: SourceRef | None = None
 
     def tier(self, code: str) -> Tier | None:
         return next((t for t in self.tiers if t.code == code), None)
+
+    def focus_category(self) -> tuple[str, str]:
+        """FOCUS's (ServiceCategory, ServiceSubcategory) for the service."""
+        category = self.service_category or "Other"
+        return category, self.service_subcategory or f"Other ({category})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

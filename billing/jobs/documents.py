@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from billing.composites import composite_lines
+from billing.focus_bill import FOCUS_VERSION, FocusRow, Provider, focus_rows
 from billing.jobs.advice import tier_advice_by_line
 from billing.jobs.budgets import budget_rows
 from billing.journal import build_journal
@@ -30,6 +31,7 @@ from billing.store import documents
 from billing.store import org as org_store
 from billing.store import usage as usage_store
 from reports.csv_export import month_csv
+from reports.focus_export import focus_csv, focus_parquet
 from reports.html import render_index, render_statement, statement_filename
 from reports.journal_csv import journal_csv
 from reports.views import BudgetFigure, StatementView, TierQuote, month_export_view, statement_view
@@ -145,6 +147,8 @@ def write_statements(session: Session, month: str, out: Path) -> WrittenStatemen
 
 
 def export_month(session: Session, month: str, fmt: str) -> bytes:
+    if fmt in FOCUS_FORMATS:
+        return focus_export(session, month, fmt)
     month = parse_month(month)
     charges = _rated(session, month)
     closed = charge_store.period_status(session, month) == "closed"
@@ -160,7 +164,38 @@ def export_month(session: Session, month: str, fmt: str) -> bytes:
         return month_workbook(view)
     if fmt == "csv":
         return month_csv(view)
-    raise ChargebackError(f"unknown export format {fmt!r}: use xlsx or csv")
+    raise ChargebackError(f"unknown export format {fmt!r}: use xlsx, csv, focus or focus-parquet")
+
+
+FOCUS_FORMATS = ("focus", "focus-parquet")
+
+
+def focus_rows_of_month(session: Session, month: str) -> list[FocusRow]:
+    """The closed month's documents as FOCUS rows (billing.focus_bill), read from the store."""
+    month = parse_month(month)
+    if charge_store.period_status(session, month) != "closed":
+        raise ChargebackError(f"{month} is not closed: a FOCUS bill is made from the issued invoices of a closed month; "
+                              f"review and close it first (`chargeback month close {month}`)")
+    docs = documents.documents_for_month(session, month)
+    originals = {line.original_invoice for d in docs for line in d.lines if line.original_invoice}
+    originals |= {d.original_invoice for d in docs if d.original_invoice}
+    corrected = documents.months_of(session, sorted(originals))
+    charges = charge_store.issued_charges(session, sorted({d.number for d in docs} | originals))
+    catalogue = catalogue_store.load_catalogue(session)
+    return list(focus_rows(
+        docs, month=month, charges=charges, corrected_months=corrected,
+        categories={s.code: s.focus_category() for s in catalogue.services},
+        provider=Provider(account_id=audit.get_setting(session, "provider_id"),
+                          name=audit.get_setting(session, "provider_name")),
+    ))
+
+
+def focus_export(session: Session, month: str, fmt: str) -> bytes:
+    """The closed month's bill as a FOCUS 1.2 CSV (``focus``) or Parquet (``focus-parquet``) file."""
+    rows = focus_rows_of_month(session, month)
+    data = focus_parquet(rows) if fmt == "focus-parquet" else focus_csv(rows)
+    audit.record(session, "export.focus", parse_month(month), f"FOCUS {FOCUS_VERSION}, {len(rows)} rows, {fmt}")
+    return data
 
 
 def month_journal(session: Session, month: str, *, posting_date: dt.date | None = None) -> tuple[bytes, int, Decimal]:

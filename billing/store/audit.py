@@ -23,6 +23,8 @@ DEFAULTS = {
     "recovery_account": "4810",
     "it_cost_center": "IT-RECOVERY",
     "unallocated_business_line": "UNALLOCATED",
+    "provider_id": "IT",
+    "provider_name": "IT services",
 }
 
 

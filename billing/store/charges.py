@@ -122,34 +122,60 @@ def month_charges(session: Session, month: str) -> list[Charge]:
     run = last_run(session, month)
     if run is None:
         return []
+    return [charge for _, charge in _charge_records(session, [t.Charge.run_id == run.id])]
+
+
+def issued_charges(session: Session, numbers: list[str]) -> dict[tuple[str, int], Charge]:
+    """(document number, line number) → the charge each line of documents ``numbers`` was
+    issued from, with its cost-centre split. Lines without a charge (notes) are absent."""
+    found: dict[tuple[str, int], Charge] = {}
+    for chunk in range(0, len(numbers), 1000):
+        rows = session.execute(
+            select(t.InvoiceLine.charge_id, t.Invoice.number, t.InvoiceLine.line_no)
+            .join(t.Invoice, t.Invoice.id == t.InvoiceLine.invoice_id)
+            .where(t.Invoice.number.in_(numbers[chunk:chunk + 1000]), t.InvoiceLine.charge_id.is_not(None))
+        ).all()
+        by_charge: dict[int, list[tuple[str, int]]] = {}
+        for charge_id, number, line_no in rows:
+            by_charge.setdefault(charge_id, []).append((number, line_no))
+        ids = sorted(by_charge)
+        for start in range(0, len(ids), 1000):
+            for charge_id, charge in _charge_records(session, [t.Charge.id.in_(ids[start:start + 1000])]):
+                for key in by_charge[charge_id]:
+                    found[key] = charge
+    return found
+
+
+def _charge_records(session: Session, where: list) -> list[tuple[int, Charge]]:
+    """Charges matching ``where`` as (charge id, record), in month and line order."""
     bl = t.BusinessLine
     version = t.TariffVersionRow
     rows = session.execute(
         select(t.Charge, bl.code, version.version)
         .join(bl, bl.id == t.Charge.business_line_id)
         .join(version, version.id == t.Charge.tariff_version_id)
-        .where(t.Charge.run_id == run.id)
-        .order_by(t.Charge.line_no)
+        .where(*where)
+        .order_by(t.Charge.month, t.Charge.line_no, t.Charge.id)
     ).all()
     shares: dict[int, list[CostCenterShare]] = {}
     share_rows = session.execute(
         select(t.ChargeCostCenter.charge_id, t.CostCenter.code, t.ChargeCostCenter.quantity, t.ChargeCostCenter.amount)
         .outerjoin(t.CostCenter, t.CostCenter.id == t.ChargeCostCenter.cost_center_id)
         .join(t.Charge, t.Charge.id == t.ChargeCostCenter.charge_id)
-        .where(t.Charge.run_id == run.id)
+        .where(*where)
         .order_by(t.ChargeCostCenter.id)
     )
     for charge_id, code, quantity, amount in share_rows:
         shares.setdefault(charge_id, []).append(CostCenterShare(cost_center=code or "", quantity=quantity, amount=amount))
     return [
-        Charge(
+        (c.id, Charge(
             line_no=c.line_no, kind=c.kind, business_line=code, service=c.service_code, tier=c.tier_code,
             tariff_version=ver, charging_mode=c.charging_mode, segment_from=c.segment_from, segment_to=c.segment_to,
             model=c.model, quantity=c.quantity, included=c.included, billable=c.billable, cost=c.cost,
             exact_amount=c.exact_amount, amount=c.amount, currency=c.currency, detail=c.detail,
             flags=tuple(c.flags.split("; ")) if c.flags else (), credit_of_line=c.credit_of_line,
             usage_rows=c.usage_rows, cost_centers=tuple(shares.get(c.id, ())), credit_metric=c.credit_metric,
-        )
+        ))
         for c, code, ver in rows
     ]
 

@@ -177,3 +177,12 @@ def adjusted_by_line(session: Session, number: str) -> dict[int, Decimal]:
 
 def count_documents(session: Session, month: str) -> int:
     return session.scalar(select(func.count()).select_from(t.Invoice).where(t.Invoice.month == month)) or 0
+
+
+def months_of(session: Session, numbers: list[str]) -> dict[str, str]:
+    """Document number → the month it is dated in, for the numbers that exist."""
+    found: dict[str, str] = {}
+    for chunk in range(0, len(numbers), 1000):
+        found.update(session.execute(
+            select(t.Invoice.number, t.Invoice.month).where(t.Invoice.number.in_(numbers[chunk:chunk + 1000]))).all())
+    return found
