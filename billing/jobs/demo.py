@@ -163,12 +163,15 @@ def run_demo(
     journal_path = out / f"{final}-journal.csv"
     data, lines, debit = step(month_journal, final)
     journal_path.write_bytes(data)
+    focus_path = out / f"{final}-focus.csv"
+    focus_path.write_bytes(step(export_month, final, "focus"))
     total = f"{closed.total:,.2f} {closed.invoices[0].currency if closed.invoices else ''}".strip()
     echo(f"{final} closed: {len(closed.invoices)} invoices "
          f"({closed.invoices[0].number} to {closed.invoices[-1].number}) totalling {total}")
     echo(f"Statements: {statements.index} ({len(statements.paths)} business lines)")
     echo(f"Workbook:   {workbook}")
     echo(f"Journal:    {journal_path} ({lines} lines, debits = credits = {debit:,.2f})")
+    echo(f"FOCUS:      {focus_path} (the closed month's bill as FOCUS 1.2, for FinOps tools)")
     if len(month_list) > 7:
         backtest = step(run_backtest, holdout=6)
         errors = ", ".join(f"{r.service} {r.error:.0%}" for r in backtest.rows if r.error is not None)

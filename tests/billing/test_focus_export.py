@@ -104,3 +104,29 @@ def test_parquet_too(db_url, tmp_path):
     closed_march(db_url, tmp_path)
     frame = pl.read_parquet(focus_file(db_url, tmp_path, "2026-03", "focus.parquet", fmt="focus-parquet"))
     assert frame.height == 2 and frame["BilledCost"].sum() == Decimal("940.00")
+
+
+def test_the_demos_last_closed_month_as_focus_sums_to_its_documents(tmp_path):
+    from click.testing import CliRunner
+
+    from billing.store.db import open_store
+    from billing.store.documents import documents_for_month
+    from cli import chargeback
+
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(chargeback, ["demo", "--out", str(out), "--months", "2", "--rows", "5000",
+                                             "--business-lines", "30", "--cost-centers", "150", "--through", "2026-03"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    path = out / "2026-03-focus.csv"
+    assert f"FOCUS:      {path}" in result.stdout
+    rows = read(path)
+    with open_store(f"sqlite:///{out / 'chargeback.db'}").begin() as session:
+        documents = documents_for_month(session, "2026-03")
+    assert len(rows) >= sum(len(d.lines) for d in documents)
+    assert sum(Decimal(r["BilledCost"]) for r in rows) == sum(d.total for d in documents)
+    for document in documents:
+        assert sum(Decimal(r["BilledCost"]) for r in rows if r["InvoiceId"] == document.number) == document.total
+    categories = {r["ChargeCategory"] for r in rows}
+    assert {"Usage", "Purchase", "Credit"} <= categories
+    assert all(r["PricingQuantity"] for r in rows if r["ChargeCategory"] in ("Usage", "Purchase"))

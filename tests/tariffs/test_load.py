@@ -256,3 +256,28 @@ def test_service_and_catalogue_round_trip():
         assert service_to_dict(service_from_dict(d)) == d
     again = catalogue_from_dict(json.loads(json.dumps(catalogue_to_dict(catalogue))))
     assert catalogue_to_dict(again) == catalogue_to_dict(catalogue)
+
+
+def test_focus_service_category_and_subcategory(tmp_path):
+    def service(text):
+        catalogue, problems = load_text(tmp_path, GOOD.replace("    description: Managed VMs\n", f"    description: Managed VMs\n{text}"))
+        return (catalogue.services[0].focus_category() if catalogue.services else None), problems
+
+    assert service("") == (("Other", "Other (Other)"), [])
+    assert service("    service_category: Compute\n") == (("Compute", "Other (Compute)"), [])
+    assert service("    service_subcategory: Virtual Machines\n") == (("Compute", "Virtual Machines"), [])
+    _, problems = service("    service_category: compute\n")
+    p = _only(problems)
+    assert (p.code, p.source.location) == (ProblemCode.VALUE_INVALID, "services[0].service_category")
+    assert "did you mean 'Compute'" in p.hint
+    _, problems = service("    service_category: Storage\n    service_subcategory: Virtual Machines\n")
+    p = _only(problems)
+    assert (p.code, p.source.location) == (ProblemCode.VALUE_INVALID, "services[0].service_subcategory")
+    assert "of Storage" in p.message and "Block Storage" in p.hint
+
+
+def test_the_focus_category_survives_the_store_round_trip(tmp_path):
+    catalogue, _ = load_text(tmp_path, GOOD.replace("    description: Managed VMs\n",
+                                                    "    description: Managed VMs\n    service_subcategory: Virtual Machines\n"))
+    again = service_from_dict(json.loads(json.dumps(service_to_dict(catalogue.services[0]))))
+    assert again.focus_category() == ("Compute", "Virtual Machines")
