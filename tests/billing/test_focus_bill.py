@@ -201,13 +201,17 @@ def months(draw):
     return documents, charges
 
 
-@given(months())
-def test_billed_cost_sums_to_every_document_and_the_month_to_the_cent(month):
-    documents, charges = month
+def billed_months(documents, charges):
+    """(month, its documents, their FOCUS rows) for March and April of a drawn month."""
     for billed_month in ("2026-03", "2026-04"):
         own = [d for d in documents if d.month == billed_month]
-        rows = focus_rows(own, month=billed_month, provider=PROVIDER, charges=charges, categories={},
-                          corrected_months={d.number: d.month for d in documents})
+        yield billed_month, own, focus_rows(own, month=billed_month, provider=PROVIDER, charges=charges, categories={},
+                                            corrected_months={d.number: d.month for d in documents})
+
+
+@given(months())
+def test_billed_cost_sums_to_every_document_and_the_month_to_the_cent(month):
+    for billed_month, own, rows in billed_months(*month):
         for document in own:
             assert sum((r.billed_cost for r in rows if r.invoice_id == document.number), Decimal(0)) == document.total
         for currency in ("USD", "EUR"):

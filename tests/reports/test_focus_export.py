@@ -9,7 +9,7 @@ from hypothesis import given
 
 from billing.focus_bill import FOCUS_VERSION, focus_rows
 from reports.focus_export import HEADER, focus_csv, focus_parquet
-from tests.billing.test_focus_bill import PROVIDER, credit_note, months, sample_rows
+from tests.billing.test_focus_bill import PROVIDER, billed_months, credit_note, months, sample_rows
 from tests.reports import samples
 
 
@@ -55,11 +55,7 @@ def test_a_correction_in_the_next_month():
 
 @given(months())
 def test_the_csv_sums_to_the_documents_to_the_cent(month):
-    documents, charges = month
-    for billed in ("2026-03", "2026-04"):
-        own = [d for d in documents if d.month == billed]
-        rows = focus_rows(own, month=billed, provider=PROVIDER, charges=charges, categories={},
-                          corrected_months={d.number: d.month for d in documents})
+    for _, own, rows in billed_months(*month):
         written = read(focus_csv(rows))
         assert len(written) == len(rows)
         assert sum((Decimal(r["BilledCost"]) for r in written), Decimal(0)) == sum((d.total for d in own), Decimal(0))
