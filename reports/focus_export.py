@@ -2,7 +2,7 @@
 
 CSV: UTF-8 without a byte-order mark (FOCUS readers take the first header as ``BilledCost``,
 not ``\\ufeffBilledCost``), RFC 4180 quoting, ``\\r\\n``; a null is an empty field; amounts
-with the currency's minor units, quantities exactly, no exponent; date/times as
+with the currency's minor units, quantities exactly, no exponent, always with a point; date/times as
 ``YYYY-MM-DDTHH:MM:SSZ``; ``Tags`` as a JSON object.
 
 Values are written as issued, without the leading ``'`` the CSV files for people get: this is
@@ -41,13 +41,20 @@ def _tags(tags: tuple[tuple[str, str], ...]) -> str:
     return json.dumps(dict(tags), ensure_ascii=True, separators=(",", ":"))
 
 
+def _decimal(text: str) -> str:
+    """A Decimal column's value always has a point (``200.0``, ``1500.0`` for yen): readers
+    that guess a column's type from the text (the validator among them) take a column of
+    whole numbers for Integer, which FOCUS's Decimal columns must not be."""
+    return text if "." in text else text + ".0"
+
+
 def _cell(column: str, value: object, currency: str) -> str:
     if value is None:
         return ""
     if column in MONEY_COLUMNS:
-        return plain_amount(value, currency)
+        return _decimal(plain_amount(value, currency))
     if isinstance(value, Decimal):
-        return plain(value)
+        return _decimal(plain(value))
     if isinstance(value, dt.datetime):
         return _timestamp(value)
     if isinstance(value, dt.date):

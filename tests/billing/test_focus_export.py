@@ -12,6 +12,28 @@ from decimal import Decimal
 from tests.billing.test_month_end import setup_store
 from tests.cli_helpers import run, write
 from tests.conftest import EXAMPLE_TARIFFS
+from tests.focus_validator import validate
+
+#: What the bill supports of FOCUS's optional features: display names of the billing account,
+#: sub-accounts (business lines) and tags.
+APPLICABILITY = ("ACCOUNT_NAMING_SUPPORTED", "SUB_ACCOUNT_SUPPORTED", "TAGGING_SUPPORTED")
+
+#: focus-validator 2.2.1's rule EffectiveCost-C-005-C demands EffectiveCost 0 on every Purchase
+#: row; FOCUS 1.2 asks it only of a purchase covering future charges, which a monthly fee is
+#: not (FOCUS_Spec issue 2673; docs/month-end.md, "The bill as FOCUS").
+VALIDATOR_DEFECT = "EffectiveCost-C-005-C"
+
+
+def assert_conforms(path, rows):
+    """focus-validator passes every rule on ``path``, but the one defect above, which may fail
+    only when the file has monthly fees (Purchase rows) with a non-zero EffectiveCost."""
+    result = validate(path, "1.2", applicability=APPLICABILITY)
+    fees = [r for r in rows if r["ChargeCategory"] == "Purchase" and Decimal(r["EffectiveCost"]) != 0]
+    defect = {r.id for r in result.failed if r.id == VALIDATOR_DEFECT or VALIDATOR_DEFECT in r.message}
+    assert not [r for r in result.failed if r.id not in defect], result.report()
+    assert bool(defect) == bool(fees), result.report()
+    assert result.passed_rules > 100, result.report()
+    return result
 
 
 def focus_file(db_url, tmp_path, month, name="focus.csv", fmt="focus"):
@@ -53,6 +75,7 @@ def test_the_closed_month_as_focus_sums_to_its_invoices(db_url, tmp_path):
         assert (row["BillingAccountId"], row["BillingAccountName"], row["BillingCurrency"]) == ("IT", "IT services", "USD")
         assert (row["PricingUnit"], row["x_Unit"], row["x_TariffVersion"]) == ("Tickets", "ticket", "2026.1")
     assert {r["x_CostCenter"] for r in rows} == {"CC-100", "CC-200"}
+    assert_conforms(tmp_path / "focus.csv", rows)
 
 
 def test_a_credit_note_is_a_correction_in_the_month_it_is_issued(db_url, tmp_path):
@@ -69,6 +92,7 @@ def test_a_credit_note_is_a_correction_in_the_month_it_is_issued(db_url, tmp_pat
     assert (note["ChargePeriodStart"], note["ChargePeriodEnd"]) == ("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z")
     assert note["BillingPeriodStart"] == "2026-04-01T00:00:00Z"
     assert sum(Decimal(r["BilledCost"]) for r in rows) == Decimal("940.00") - Decimal("70.00")
+    assert_conforms(tmp_path / "focus.csv", rows)
 
 
 def test_a_reopened_month_nets_its_cancelled_invoices(db_url, tmp_path):
@@ -102,8 +126,10 @@ def test_parquet_too(db_url, tmp_path):
     import polars as pl
 
     closed_march(db_url, tmp_path)
-    frame = pl.read_parquet(focus_file(db_url, tmp_path, "2026-03", "focus.parquet", fmt="focus-parquet"))
+    path = focus_file(db_url, tmp_path, "2026-03", "focus.parquet", fmt="focus-parquet")
+    frame = pl.read_parquet(path)
     assert frame.height == 2 and frame["BilledCost"].sum() == Decimal("940.00")
+    assert_conforms(path, [{k: str(v) for k, v in row.items()} for row in frame.to_dicts()])
 
 
 def test_the_demos_last_closed_month_as_focus_sums_to_its_documents(tmp_path):
@@ -130,3 +156,21 @@ def test_the_demos_last_closed_month_as_focus_sums_to_its_documents(tmp_path):
     categories = {r["ChargeCategory"] for r in rows}
     assert {"Usage", "Purchase", "Credit"} <= categories
     assert all(r["PricingQuantity"] for r in rows if r["ChargeCategory"] in ("Usage", "Purchase"))
+    assert_conforms(path, rows)
+
+
+def test_names_beyond_ascii_and_formula_text_still_validate(db_url, tmp_path):
+    closed_march(db_url, tmp_path)
+    run(db_url, "org", "load", write(tmp_path / "bl3.csv", """
+        business_line,name,head_name,head_email,division
+        FIN,"Finanz Zürich – Süd",Ada Lovelace,ada@example.com,Corporate
+        OPS,"=HYPERLINK(""http://x"",""y"")",Grace Hopper,grace@example.com,Operations
+    """))
+    run(db_url, "month", "reopen", "2026-03", "--reason", "new names")
+    run(db_url, "month", "run", "2026-03")
+    run(db_url, "month", "close", "2026-03")
+    path = focus_file(db_url, tmp_path, "2026-03")
+    rows = read(path)
+    names = {r["SubAccountName"] for r in rows if r["x_DocumentType"] == "invoice"}
+    assert {"Finanz Zurich - Sud", '=HYPERLINK("http://x","y")'} <= names
+    assert_conforms(path, rows)

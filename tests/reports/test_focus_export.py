@@ -24,7 +24,7 @@ def test_csv_writes_focus_formats():
     assert data.splitlines()[0].decode() == ",".join(HEADER)
     first, _, credit, _, _ = read(data)
     assert (first["BilledCost"], first["EffectiveCost"], first["ListCost"], first["PricingQuantity"]) == (
-        "2303.03", "2303.03", "2303.03", "200")
+        "2303.03", "2303.03", "2303.03", "200.0")
     assert (first["ChargePeriodStart"], first["ChargePeriodEnd"]) == ("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z")
     assert (first["BillingPeriodStart"], first["BillingPeriodEnd"]) == ("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z")
     assert json.loads(first["Tags"]) == {"cost_center": "CC-MKT-1", "tier": "silver", "tariff_version": "2026.1"}
