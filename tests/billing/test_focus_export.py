@@ -50,7 +50,7 @@ def read(path) -> list[dict[str, str]]:
 def closed_march(db_url, tmp_path):
     setup_store(db_url, tmp_path)
     run(db_url, "month", "run", "2026-03")
-    run(db_url, "month", "close", "2026-03", "--issue-date", "2026-04-02")
+    run(db_url, "month", "close", "2026-03", "--confirm", "--issue-date", "2026-04-02")
 
 
 def test_an_open_month_is_refused_in_one_line(db_url, tmp_path):
@@ -84,7 +84,7 @@ def test_a_credit_note_is_a_correction_in_the_month_it_is_issued(db_url, tmp_pat
     refused = run(db_url, "export", "2026-04", "--format", "focus", "--out", tmp_path / "april.csv", ok=False)
     assert refused.exit_code == 1 and "2026-04 is not closed" in refused.stderr
     run(db_url, "month", "run", "2026-04")
-    run(db_url, "month", "close", "2026-04")
+    run(db_url, "month", "close", "2026-04", "--confirm")
     rows = read(focus_file(db_url, tmp_path, "2026-04"))
     (note,) = [r for r in rows if r["ChargeCategory"] == "Adjustment"]
     assert (note["InvoiceId"], note["BilledCost"], note["ChargeClass"], note["x_CorrectedInvoiceId"]) == (
@@ -99,7 +99,7 @@ def test_a_reopened_month_nets_its_cancelled_invoices(db_url, tmp_path):
     closed_march(db_url, tmp_path)
     run(db_url, "month", "reopen", "2026-03", "--reason", "wrong tier")
     run(db_url, "month", "run", "2026-03")
-    run(db_url, "month", "close", "2026-03")
+    run(db_url, "month", "close", "2026-03", "--confirm")
     rows = read(focus_file(db_url, tmp_path, "2026-03"))
     assert len({r["InvoiceId"] for r in rows}) == 6
     assert sum(Decimal(r["BilledCost"]) for r in rows) == Decimal("940.00")
@@ -168,7 +168,7 @@ def test_names_beyond_ascii_and_formula_text_still_validate(db_url, tmp_path):
     """))
     run(db_url, "month", "reopen", "2026-03", "--reason", "new names")
     run(db_url, "month", "run", "2026-03")
-    run(db_url, "month", "close", "2026-03")
+    run(db_url, "month", "close", "2026-03", "--confirm")
     path = focus_file(db_url, tmp_path, "2026-03")
     rows = read(path)
     names = {r["SubAccountName"] for r in rows if r["x_DocumentType"] == "invoice"}
