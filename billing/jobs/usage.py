@@ -227,9 +227,11 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
     from billing.store.charges import rated_months
 
     result.rated_months = sorted(set(rated_months(session)) & months)
-    audit.record(session, "usage.load", f"feed {feed_id} {path.name}", result.reconciliation()
-                 + ("; loaded although records of it were loaded under another source (--allow-other-source)"
-                    if others.overlapped else ""))
+    audit.record(session, "usage.load", f"feed {feed_id} {path.name}", result.reconciliation())
+    if others.overlapped or elsewhere is not None:
+        held = sorted({f"feed {f.id} ({f.source})" for f in [*others.overlapped, *([elsewhere] if elsewhere else [])]})
+        audit.record(session, "usage.other-source", f"feed {feed_id} {path.name}",
+                     f"loaded with --allow-other-source although {', '.join(held)} already hold records of it")
     return result
 
 
@@ -245,12 +247,12 @@ def _encode(parts: list[tuple[str, pl.DataFrame]], daily: DailySums, sample: IdS
 class OtherSources:
     """The record-id samples of other sources' active feeds, month by month (billing.feeds.overlap):
     a batch holding any of their ids is refused, unless ``check`` is off (``--allow-other-source``),
-    when it is only noted in ``overlapped``."""
+    when the feeds it repeats are only noted in ``overlapped``."""
 
     def __init__(self, session: Session, source: str, *, check: bool):
         self.session, self.source, self.enforce = session, source, check
         self._samples: dict[str, list[tuple[usage_store.FeedInfo, pl.Series]]] = {}
-        self.overlapped = False
+        self.overlapped: list[usage_store.FeedInfo] = []  # feeds whose records this one repeats
 
     def check(self, path: Path, source: SourceDefinition, month: str, ids: pl.Series) -> None:
         if month not in self._samples:
@@ -259,7 +261,8 @@ class OtherSources:
         for feed, sample in self._samples[month]:
             repeated = sample.filter(sample.is_in(ids.implode()))
             if repeated.len():
-                self.overlapped = True
+                if feed not in self.overlapped:
+                    self.overlapped.append(feed)
                 if self.enforce:
                     examples = ", ".join(repr(i) for i in repeated.sort().head(3).to_list())
                     raise _loaded_elsewhere(path, source, feed, f"its {month} records include record ids of feed {feed.id} "

@@ -87,7 +87,8 @@ def test_the_same_records_in_another_file_under_another_source_are_refused(db_ur
     # meant: two systems that truly send the same records
     loaded = run(db_url, "usage", "load", again, "--source", "helpdesk", "--new-source", "--allow-other-source")
     assert "rows read 6 = loaded 6" in loaded.stdout and month_rows(db_url) == 11
-    assert "loaded although records of it were loaded under another source" in run(db_url, "audit").stdout
+    audit = run(db_url, "audit").stdout
+    assert "usage.other-source" in audit and "feed 1 (servicedesk) already hold records of it" in audit
 
 
 def test_other_records_under_another_source_load_and_other_months_do_not_count(db_url, tmp_path):
