@@ -562,6 +562,26 @@ def usage_rejects(session, month: str | None, source_name: str | None, feed_id: 
     echo(f"{len(found)} rejected row(s)", err=True)
 
 
+@chargeback.group()
+def sources() -> None:
+    """Sources of usage: the declared ones and their definitions."""
+
+
+@sources.command("list")
+@click.option("--sources", "sources_dir", type=INPUT_DIR, default=None, envvar="CHARGEBACK_SOURCES",
+              help="Directory of source definitions. Default: sources/ here (as `chargeback init` writes it), else examples/sources.")
+@with_store
+def sources_list(session, sources_dir: Path | None) -> None:
+    """List every source a feed may name: defined in the sources folder, or registered with
+    --new-source, with its format, since when, and its active feeds."""
+    from billing.jobs.usage_sources import source_rows
+
+    directory, rows = source_rows(session, sources_dir)
+    echo_table(["source", "format", "declared by", "since", "active feeds", "last loaded"], rows, right={4})
+    click.echo(f"definitions read from {directory}; a new source of our usage format: `chargeback usage load FILE "
+               f"--source NAME --new-source`", err=True)
+
+
 # --- month -------------------------------------------------------------------------------------
 
 

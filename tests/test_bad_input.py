@@ -201,3 +201,16 @@ def test_a_plan_for_a_year_with_nothing_to_plan_writes_nothing(rated_store, tmp_
     result = run(rated_store, "plan", "--fy", fy, "--out", out, ok=False)
     assert result.exit_code == 1 and "nothing was written" in result.stderr
     assert not out.exists()
+
+
+def test_statements_and_an_export_of_a_month_without_charges_write_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    run(url, "tariffs", "load", EXAMPLE_TARIFFS)
+    run(url, "month", "run", "2026-03")  # no subscriptions, no usage: rated, with no charges
+    statements = run(url, "statements", "2026-03", "--out", tmp_path / "statements", ok=False)
+    assert statements.exit_code == 1 and "no statement to write; nothing was written" in statements.stderr
+    assert not (tmp_path / "statements").exists()
+    for fmt in ("xlsx", "csv"):
+        out = tmp_path / f"2026-03.{fmt}"
+        export = run(url, "export", "2026-03", "--format", fmt, "--out", out, ok=False)
+        assert export.exit_code == 1 and "nothing to export" in export.stderr and not out.exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import polars as pl
 
 __all__ = ["SAMPLE_SIZE", "IdSample", "decode_sample"]
@@ -29,10 +30,14 @@ class IdSample:
         self._frame = pl.DataFrame(schema={"record_id": pl.String, "_h": pl.UInt64})
 
     def add(self, ids: pl.Series) -> None:
-        frame = pl.DataFrame({"record_id": ids.cast(pl.String)}).drop_nulls()
-        if not frame.height:
+        ids = ids.cast(pl.String).drop_nulls()
+        if not ids.len():
             return
-        frame = frame.with_columns(pl.col("record_id").hash(_SEED).alias("_h")).bottom_k(self.size, by="_h")
+        hashes = ids.hash(_SEED).to_numpy()
+        if len(hashes) > self.size:  # only the batch's smallest can enter the sample
+            keep = np.argpartition(hashes, self.size)[: self.size]
+            ids, hashes = ids.gather(keep), hashes[keep]
+        frame = pl.DataFrame({"record_id": ids, "_h": pl.Series(hashes, dtype=pl.UInt64)})
         both = pl.concat([self._frame, frame]).unique("record_id", keep="first")
         self._frame = both.bottom_k(self.size, by="_h")
 

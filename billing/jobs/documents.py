@@ -134,6 +134,9 @@ def statement_views(session: Session, month: str, *, generated_at: dt.datetime |
 
 def write_statements(session: Session, month: str, out: Path) -> WrittenStatements:
     views = statement_views(session, month)
+    if not views:
+        raise ChargebackError(f"{parse_month(month)} has no charges or notes for any business line: there is no statement "
+                              f"to write; nothing was written")
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for view in views:
@@ -152,6 +155,9 @@ def export_month(session: Session, month: str, fmt: str) -> bytes:
     month = parse_month(month)
     charges = _rated(session, month)
     closed = charge_store.period_status(session, month) == "closed"
+    if not charges and not (closed and documents.documents_for_month(session, month)):
+        raise ChargebackError(f"{month} was rated but has no charges and no documents: there is nothing to export; "
+                              f"nothing was written")
     catalogue = catalogue_store.load_catalogue(session)
     services = {s.code: s for s in catalogue.services}
     view = month_export_view(

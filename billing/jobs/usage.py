@@ -251,22 +251,31 @@ class OtherSources:
 
     def __init__(self, session: Session, source: str, *, check: bool):
         self.session, self.source, self.enforce = session, source, check
-        self._samples: dict[str, list[tuple[usage_store.FeedInfo, pl.Series]]] = {}
+        self._samples: dict[str, tuple[list[tuple[usage_store.FeedInfo, list[str]]], pl.Series | None]] = {}
         self.overlapped: list[usage_store.FeedInfo] = []  # feeds whose records this one repeats
 
     def check(self, path: Path, source: SourceDefinition, month: str, ids: pl.Series) -> None:
         if month not in self._samples:
-            self._samples[month] = [(feed, pl.Series(sample, dtype=pl.String))
-                                    for feed, sample in usage_store.samples_elsewhere(self.session, self.source, month) if sample]
-        for feed, sample in self._samples[month]:
-            repeated = sample.filter(sample.is_in(ids.implode()))
-            if repeated.len():
-                if feed not in self.overlapped:
-                    self.overlapped.append(feed)
-                if self.enforce:
-                    examples = ", ".join(repr(i) for i in repeated.sort().head(3).to_list())
-                    raise _loaded_elsewhere(path, source, feed, f"its {month} records include record ids of feed {feed.id} "
-                                                                f"({examples}{' ...' if repeated.len() > 3 else ''})")
+            found = [(feed, sample) for feed, sample in usage_store.samples_elsewhere(self.session, self.source, month) if sample]
+            union = pl.Series([i for _, sample in found for i in sample], dtype=pl.String).unique()
+            self._samples[month] = (found, union.implode() if found else None)
+        found, union = self._samples[month]
+        if union is None:
+            return
+        hits = ids.filter(ids.is_in(union))  # the batch probes the small samples
+        if not hits.len():
+            return
+        hit = set(hits.to_list())
+        for feed, sample in found:
+            repeated = sorted(i for i in sample if i in hit)
+            if not repeated:
+                continue
+            if feed not in self.overlapped:
+                self.overlapped.append(feed)
+            if self.enforce:
+                examples = ", ".join(repr(i) for i in repeated[:3])
+                raise _loaded_elsewhere(path, source, feed, f"its {month} records include record ids of feed {feed.id} "
+                                                            f"({examples}{' ...' if len(repeated) > 3 else ''})")
 
 
 def _loaded_elsewhere(path: Path, source: SourceDefinition, feed: usage_store.FeedInfo, how: str) -> NeedsConfirmation:

@@ -102,3 +102,27 @@ def unknown_source(name: str, known: set[str], directory: Path | None) -> str:
 def _declare(session: Session, name: str, format: str, origin: str) -> None:
     declare_source(session, name=name, format=format, origin=origin, user=audit.current_user(), at=audit.now())
     audit.record(session, "source.declare", name, f"{origin}, format {format}")
+
+
+def source_rows(session: Session, sources_dir: Path | None = None) -> tuple[Path, list[list[object]]]:
+    """Every known source (declared in the store, or defined in the sources folder) with its
+    format, how it is declared, since when, and its active feeds: for ``sources list``."""
+    from billing.store.usage import feeds
+
+    directory = sources_directory(sources_dir)
+    definitions = definitions_in(directory)
+    declared = declared_sources(session)
+    active: dict[str, list] = {}
+    for feed in feeds(session):
+        if feed.status == "active":
+            active.setdefault(feed.source, []).append(feed)
+    rows = []
+    for name in sorted(set(definitions) | set(declared)):
+        known, defined = declared.get(name), definitions.get(name)
+        how = ("definition" if defined else f"{known.origin} (no definition in {directory})" if known.origin == "definition"
+               else known.origin) if known else "definition, not loaded yet"
+        loaded = active.get(name, [])
+        rows.append([name, defined.format if defined else known.format, how,
+                     f"{known.declared_at:%Y-%m-%d}" if known else "", len(loaded),
+                     max(f.loaded_at for f in loaded).strftime("%Y-%m-%d") if loaded else ""])
+    return directory, rows

@@ -190,3 +190,16 @@ def test_a_refused_name_changes_nothing(sqlite_url, tmp_path, name):
     before = run(sqlite_url, "audit", "--limit", "1000").stdout
     run(sqlite_url, "usage", "load", tickets(tmp_path, "desk.csv", [1]), "--source", name + "x", ok=False)
     assert run(sqlite_url, "audit", "--limit", "1000").stdout == before
+
+
+def test_sources_list_shows_every_source_a_feed_may_name(db_url, tmp_path):
+    base_store(db_url, tmp_path)
+    run(db_url, "usage", "load", tickets(tmp_path, "desk.csv", [1, 2]), "--source", "servicedesk", "--new-source")
+    run(db_url, "usage", "load", tickets(tmp_path, "internal.csv", [7]), "--source", "internal", "--sources", EXAMPLE_SOURCES)
+    listed = run(db_url, "sources", "list", "--sources", EXAMPLE_SOURCES)
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()[2:]}
+    assert set(rows) == {"focus-cloud", "internal", "servicedesk"}
+    assert rows["servicedesk"][1:3] == ["usage", "registered"] and rows["servicedesk"][-2] == "1"
+    assert rows["internal"][1:3] == ["usage", "definition"]
+    assert "not loaded yet" in listed.stdout.splitlines()[2 + sorted(rows).index("focus-cloud")]
+    assert "--new-source" in listed.stderr
