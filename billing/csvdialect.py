@@ -12,6 +12,7 @@ double quotes. A number is never guessed at: with a decimal point ``1,234.56`` a
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 
 __all__ = [
@@ -32,6 +33,8 @@ MAX_RECORD_BYTES = 4 << 20
 """The longest record a reader takes (4 MiB): one line, or several when a quoted value holds
 line breaks. A longer one means a file that is not CSV, or a line break that never comes; the
 reader stops there with a clear problem instead of holding ever more of the file in memory."""
+
+csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_BYTES))  # a value may be as long as a record
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 

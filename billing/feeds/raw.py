@@ -130,8 +130,9 @@ def field_count_checks(table: Table) -> list[Check]:
     separator = DELIMITERS[table.dialect.delimiter] if table.dialect else "comma"
     return [
         Check(ProblemCode.TOO_FEW_FIELDS, None, fields < width,
-              pl.format(f"the row has {{}} fields, the header {width}: a value is missing, so the values after it "
-                        f"would be read under the wrong columns; the row is not loaded", fields),
+              pl.format(f"the row has {{}} field{{}}, the header {width}: a value is missing, so the values after it "
+                        f"would be read under the wrong columns; the row is not loaded", fields,
+                        pl.when(fields == 1).then(pl.lit("")).otherwise(pl.lit("s"))),
               "every row needs a field for each column, even an empty one; if the file was cut short (a download "
               "that stopped), load the complete file"),
         Check(ProblemCode.TOO_MANY_FIELDS, None, fields > width,

@@ -8,10 +8,8 @@ bad YAML, and every problem points at ``file:line:location`` (``splits[0].shares
 
 from __future__ import annotations
 
-import csv
 import difflib
 import enum
-import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,7 +20,8 @@ from typing import Any
 import yaml
 
 from billing.feeds.context import UNALLOCATED, MappingContext
-from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
+from billing.tables import read_table
 from billing.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap, read_yaml_file
 
 __all__ = [
@@ -496,37 +495,27 @@ class _Reader(DocumentReader):
             return ()
         path = (self.base or Path(".")) / name
         where = f"{location}.map_file"
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.report(ProblemCode.FILE_UNREADABLE, f"cannot read map file {name!r}: {exc}", where,
+        if not path.is_file():
+            self.report(ProblemCode.FILE_UNREADABLE, f"cannot read map file {name!r}: there is no such file", where,
                         key.lines["map_file"], "the path is relative to this YAML file")
             return ()
-        rows = list(csv.reader(io.StringIO(text)))
-        header = [h.strip().lower() for h in rows[0]] if rows else []
-        if header[:2] != ["value", "business_line"]:
-            self.problems.append(Problem(
-                code=ProblemCode.HEADER_MISSING,
-                message=f"a map file has the columns value,business_line; found {','.join(header) or 'nothing'}",
-                source=SourceRef(file=str(path), row=1)))
-            return ()
+        rows, problems = read_table(path, required=("value", "business_line"))  # a table like any other
+        self.problems += problems
         pairs: list[tuple[str, str]] = []
         seen: dict[str, int] = {}
-        for number, row in enumerate(rows[1:], start=2):
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) < 2 or not row[0].strip() or not row[1].strip():
+        for row in rows:
+            found, code = row.get("value"), row.get("business_line")
+            if not found or not code:
                 self.problems.append(Problem(code=ProblemCode.VALUE_MISSING, message="a value and a business line are both needed",
-                                             source=SourceRef(file=str(path), row=number)))
+                                             source=row.ref()))
                 continue
-            found = row[0].strip()
             if found.lower() in seen:
                 self.problems.append(Problem(code=ProblemCode.DUPLICATE,
-                                             message=f"value {found!r} is already mapped on row {seen[found.lower()]}",
-                                             source=SourceRef(file=str(path), row=number, column="value")))
+                                             message=f"value {excerpt(found)!r} is already mapped on row {seen[found.lower()]}",
+                                             source=row.ref("value")))
                 continue
-            seen[found.lower()] = number
-            pairs.append((found, row[1].strip()))
+            seen[found.lower()] = row.row
+            pairs.append((found, code))
         return tuple(pairs)
 
     def business_line_keys(self, doc: YamlMap) -> tuple[BusinessLineKey, ...]:

@@ -65,7 +65,7 @@ def load_budget_file(session: Session, path: Path) -> BudgetLoadResult:
                 problems += more
     else:
         kind = "table"
-        rows, problems = read_table(path, required=COLUMNS, optional=OPTIONAL)
+        rows, problems = read_table(path, required=COLUMNS, optional=OPTIONAL, numbers=("amount", "quantity"))
         entries, more = parse_budget_rows(rows, fiscal_year_start=start, currency=currency, catalogue=catalogue,
                                           business_lines=lines)
         problems += more

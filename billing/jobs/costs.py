@@ -75,7 +75,7 @@ def load_cost_file(session: Session, path: Path, *, strict: bool = False, replac
     if earlier is not None and not replace:
         result.already_loaded_as = earlier.id
         return result
-    rows, problems = read_table(path, required=COST_COLUMNS, optional=COST_OPTIONAL)
+    rows, problems = read_table(path, required=COST_COLUMNS, optional=COST_OPTIONAL, numbers=("amount",))
     if errors(problems):
         raise ProblemsError(problems, f"{path}: nothing could be read; nothing was loaded")
     result.currency = cost_currency(session)
@@ -113,7 +113,7 @@ def load_driver_file(session: Session, path: Path) -> DriverLoadResult:
     path = Path(path)
     if not path.is_file():
         raise ChargebackError(f"{path}: no such file")
-    rows, problems = read_table(path, required=DRIVER_COLUMNS)
+    rows, problems = read_table(path, required=DRIVER_COLUMNS, numbers=("value",))
     records, more = parse_drivers(rows, business_lines=org_store.business_line_ids(session))
     problems += more
     if errors(problems):

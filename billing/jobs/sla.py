@@ -29,7 +29,7 @@ class SlaLoadResult:
 
 
 def load_sla_file(session: Session, path: Path) -> SlaLoadResult:
-    rows, problems = read_table(path, required=COLUMNS, optional=OPTIONAL)
+    rows, problems = read_table(path, required=COLUMNS, optional=OPTIONAL, numbers=("achieved",))
     catalogue = catalogue_store.load_catalogue(session)
     services = {s.code: s for s in catalogue.services}
     lines = set(org_store.business_line_ids(session))

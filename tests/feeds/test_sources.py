@@ -136,8 +136,10 @@ def test_business_line_map_file(tmp_path, ctx):
     """))
     sources, problems = load_sources(tmp_path)
     assert [p.render() for p in problems] == [
+        f"{tmp_path}/accounts.csv:5: too-few-fields the row has 1 field, the header 2: a value is missing, so the "
+        f"values after it would be read under the wrong columns; the row is not read (every row needs a field for "
+        f"each column, even an empty one)",
         f"{tmp_path}/accounts.csv:4:value: duplicate value '111' is already mapped on row 2",
-        f"{tmp_path}/accounts.csv:5: value-missing a value and a business line are both needed",
     ]
     (tmp_path / "accounts.csv").write_text("value,business_line\n111,FIN\n222,OPS\n")
     sources, problems = load_sources(tmp_path)
