@@ -95,8 +95,9 @@ def test_a_huge_value_in_a_small_table_is_quoted_as_an_excerpt(sqlite_url, tmp_p
         month,scenario,cost_pool,gl_account,amount,currency,source_ref
         2026-03,actual,LABOUR,6100,{"1x" * 500_000},USD,PAY-1
     """)
-    result = run(sqlite_url, "costs", "load", costs, ok=False)
+    result = run(sqlite_url, "costs", "load", costs, "--strict", ok=False)
     assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert "costs.csv:2:amount: not-a-number amount '1x1x" in result.stderr  # the row is read, its value quoted short
     assert max(len(line) for line in result.stderr.splitlines()) < 2_000
 
 
