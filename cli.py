@@ -512,7 +512,9 @@ def usage_load(session, file: Path, source_name: str, new_source: bool, allow_ot
         return
     print_problems(result.problems, limit=50, total=result.problem_count,
                    see_all=f"`chargeback usage rejects --feed {result.feed_id}`")
-    echo(f"{file}: feed {result.feed_id} ({source.name}, months {', '.join(result.months) or 'none'}): {result.reconciliation()}")
+    kind = f", {result.feed_kind}" if result.feed_kind else ""
+    echo(f"{file}: feed {result.feed_id} ({source.name}{kind}, months {', '.join(result.months) or 'none'}): "
+         f"{result.reconciliation()}")
     if result.replaced_feeds:
         echo(f"replaced feed(s) {', '.join(map(str, result.replaced_feeds))}; their rows stay in the store for audit")
     if result.rated_months:

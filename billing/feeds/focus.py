@@ -1,10 +1,14 @@
-"""FinOps FOCUS (1.0-1.2) cost and usage exports mapped onto services and business lines.
+"""FinOps FOCUS (1.0-1.3) cost and usage exports mapped onto services and business lines.
 
-Columns are found by header name (any order, any case), never by position. ``NULL`` and the
-empty string are both null. ``usage_date`` is the UTC date of ChargePeriodStart, except for a
-late charge that falls before its billing period: it is dated on the first day of the billing
-period (BillingPeriodStart), so it is charged in the month the provider billed it, the month's
-charges reconcile to the provider's invoice, and a closed month is never reopened by a late row. The rules a source
+Columns are found by header name (any order, any case), never by position, through the
+version-aware column map of :mod:`billing.feeds.focus_versions`. ``NULL`` and the empty
+string are both null. ``usage_date`` is the UTC date of ChargePeriodStart, except for a late
+charge that falls before its billing period: it is dated on the first day of the billing
+period (BillingPeriodStart) and noted, so it is charged in the month the provider billed it,
+the month's charges reconcile to the provider's invoice, and a closed month is never reopened
+by a late row. The dates are checked (parse, range, ChargePeriodEnd not before
+ChargePeriodStart) as written, before that rule moves any. The provider's InvoiceId and the
+custom ``x_`` columns (as a JSON object) are kept with each row. The rules a source
 definition gives (services, business line keys, value_map, splits, unallocated) are applied
 as vectorised expressions; only Tags JSON and the few split rows are handled row by row,
 which is fine because FOCUS files are small. See docs/feeds.md, "FOCUS".
@@ -20,6 +24,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from billing.feeds.context import UNALLOCATED, MappingContext
+from billing.feeds.focus_versions import CUSTOM_PREFIX, FocusVersion, column_lookup, detect_version
 from billing.feeds.raw import FIELDS, Table, field_count_checks, shaped
 from billing.feeds.rows import Checked
 from billing.feeds.sources import CHARGE_CATEGORIES, BusinessLineKey, SourceDefinition, UnallocatedRule
@@ -36,27 +41,21 @@ from billing.feeds.values import (
     too_large,
     number_text_checks,
     utc_date_column,
+    utc_datetime_column,
     with_number,
 )
 from billing.headers import repeated_column_problems
 from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
 
-__all__ = ["FocusMapping", "DEFAULT_ID_COLUMNS", "ALIASES"]
+__all__ = ["FocusMapping", "DEFAULT_ID_COLUMNS"]
 
 DEFAULT_ID_COLUMNS = ("Id", "x_Id", "x_ChargeId")
 """Row id columns tried in order when the source gives no ``id_column``; without any, the id
 is a hash of the row's content."""
 
-ALIASES = {
-    "ConsumedQuantity": ("UsageQuantity",),  # 1.0-preview
-    "ConsumedUnit": ("UsageUnit",),
-    "EffectiveCost": ("AmortizedCost",),  # 0.5
-    "ProviderName": ("ServiceProviderName",),  # 1.3
-}
-"""Other names a FOCUS column had in neighbouring versions; used only when the name is absent."""
-
 _ALWAYS = ("ChargePeriodStart", "ChargeCategory", "ServiceName", "ServiceCategory")
-_OPTIONAL = ("BillingPeriodStart", "ChargeClass", "ChargeDescription", "SubAccountId", "Tags")
+_OPTIONAL = ("ChargePeriodEnd", "BillingPeriodStart", "ChargeClass", "ChargeDescription", "SubAccountId", "Tags",
+             "InvoiceId", "AllocatedTags", "AllocatedResourceId", "AllocatedMethodId")
 _NULL = "NULL"
 
 
@@ -64,7 +63,8 @@ class FocusMapping:
     """Validates and maps batches of one FOCUS file with one source definition."""
 
     def __init__(self, *, file: str, source: SourceDefinition, ctx: MappingContext, table: Table,
-                 columns: dict[str, int], id_column: str | None, quantity: tuple[str, ...]):
+                 columns: dict[str, int], id_column: str | None, quantity: tuple[str, ...],
+                 custom: dict[str, int] | None = None, version: FocusVersion | None = None):
         header = table.header
         self.file = file
         self.field_checks = field_count_checks(table)
@@ -75,6 +75,8 @@ class FocusMapping:
         self.columns = columns  # FOCUS name -> index in the file
         self.id_column = id_column
         self.quantity = quantity  # quantity columns present, in order of preference
+        self.custom = custom or {}  # x_ column name as written -> index in the file
+        self.version = version or detect_version(header)
         self.business_lines = ctx.business_line_codes()
         self.services = {s.code: s for s in ctx.catalogue.services}
         self.tiers = {f"{s.code}\x1f{t.code.lower()}": t.code for s in ctx.catalogue.services for t in s.tiers}
@@ -99,9 +101,9 @@ class FocusMapping:
         index = {_folded(name): i for i, name in enumerate(header)}
 
         def find(name: str) -> int | None:
-            for candidate in (name, *ALIASES.get(name, ())):
-                if candidate.lower() in index:
-                    return index[candidate.lower()]
+            for candidate in column_lookup(name):
+                if _folded(candidate) in index:
+                    return index[_folded(candidate)]
             return None
 
         required = list(_ALWAYS) + [source.cost]
@@ -141,29 +143,35 @@ class FocusMapping:
                 code=ProblemCode.HEADER_MISSING, severity=Severity.WARNING,
                 message=f"no Tags column; the {', '.join(tag_keys)} tag(s) are never found",
                 source=SourceRef(file=file, row=table.header_row)))
+        custom = {name.strip(): i for i, name in enumerate(header) if name.strip().startswith(CUSTOM_PREFIX)}
         return cls(file=file, source=source, ctx=ctx, table=table, columns=columns, id_column=id_column,
-                   quantity=quantity), problems
+                   quantity=quantity, custom=custom, version=detect_version(header)), problems
 
     # --- one batch -------------------------------------------------------------------------------
 
     def check(self, raw: pl.DataFrame) -> Checked:
         source = self.source
-        frame = raw.select("row_no", FIELDS, *[_text(f"c{i}").alias(name) for name, i in self.columns.items()])
-        for name in ("Tags", "SubAccountId", "ChargeClass", "ChargeDescription"):
+        frame = raw.select("row_no", FIELDS, *[_text(f"c{i}").alias(name) for name, i in self.columns.items()],
+                           self._attributes().alias("_attributes"))
+        for name in ("Tags", "SubAccountId", "ChargeClass", "ChargeDescription", "ChargePeriodEnd", "BillingPeriodStart",
+                     "InvoiceId", "AllocatedTags", "AllocatedResourceId", "AllocatedMethodId"):
             if name not in frame.columns:
                 frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(name))
         frame = frame.with_columns(self._record_ids(raw, frame))
         frame = frame.with_columns(
-            utc_date_column("ChargePeriodStart", alias="_date"),
+            utc_datetime_column("ChargePeriodStart", alias="_start"),
+            utc_datetime_column("ChargePeriodEnd", alias="_end"),
+            utc_date_column("BillingPeriodStart", alias="_billed"),
             canonical("ChargeCategory", {c.lower(): c for c in CHARGE_CATEGORIES}).alias("_category"),
             self._service().alias("_service"),
             pl.col("SubAccountId").replace_strict(self.split_of, default=None, return_dtype=pl.Int64).alias("_split"),
         )
-        if "BillingPeriodStart" in frame.columns:
-            frame = frame.with_columns(utc_date_column("BillingPeriodStart", alias="_billed")).with_columns(
-                pl.when(pl.col("_billed").is_not_null() & (pl.col("_date") < pl.col("_billed")))
-                .then(pl.col("_billed")).otherwise(pl.col("_date")).alias("_date")
-            )
+        # the late-charge rule, on dates already checked as written (the checks read _charged)
+        frame = frame.with_columns(pl.col("_start").dt.date().alias("_charged")).with_columns(
+            (pl.col("_billed").is_not_null() & (pl.col("_charged") < pl.col("_billed"))).alias("_late"),
+        ).with_columns(
+            pl.when(pl.col("_late")).then(pl.col("_billed")).otherwise(pl.col("_charged")).alias("_date"),
+        )
         frame = with_number(frame, source.cost, prefix="_cost", dialect=self.dialect)
         for i, q in enumerate(self.quantity):
             frame = with_number(frame, q, prefix=f"_q{i}", dialect=self.dialect)
@@ -196,7 +204,15 @@ class FocusMapping:
             quantity.alias("quantity"),
             pl.col("_cost").alias("cost"),
             pl.col("ChargeDescription").alias("description"),
+            pl.col("InvoiceId").alias("invoice_id"),
+            pl.col("_attributes").alias("attributes"),
             join_notes([
+                pl.when(pl.col("_late")).then(pl.format(
+                    "late charge: used {}, billed in the period from {}, so dated {}",
+                    pl.col("_charged"), pl.col("_billed"), pl.col("_billed"))),
+                pl.when(pl.col("AllocatedResourceId").is_not_null() | pl.col("AllocatedMethodId").is_not_null())
+                .then(pl.format("split by the provider ({}) to {}", pl.col("AllocatedMethodId").fill_null("no method id"),
+                                pl.col("AllocatedResourceId").fill_null("a resource"))),
                 self._category_note(),
                 pl.when((pl.col("_cost") < 0) & pl.col("_category").is_in(["Usage", "Purchase", "Tax"])).then(pl.lit("refund")),
                 pl.when(pl.col("ChargeClass").str.to_lowercase() == "correction")
@@ -266,19 +282,44 @@ class FocusMapping:
         return expr
 
     def _with_tags(self, frame: pl.DataFrame) -> pl.DataFrame:
-        tag_columns = [f"_tag:{key}" for key in self.tag_keys]
-        values = frame.get_column("Tags").drop_nulls().unique().to_list() if self.tag_keys else []
-        rows = [(text, *_read_tags(text, self.tag_keys)) for text in values]
-        table = pl.DataFrame(
-            {
-                "Tags": [r[0] for r in rows],
-                **{c: [r[1][i] for r in rows] for i, c in enumerate(tag_columns)},
-                "_tags_note": [r[2] for r in rows],
-                "_tags_error": [r[3] for r in rows],
-            },
-            schema={"Tags": pl.String, **{c: pl.String for c in tag_columns}, "_tags_note": pl.String, "_tags_error": pl.String},
+        """The ``tag_keys`` values of each row, read once per distinct Tags text. A FOCUS 1.3
+        allocated charge carries the tags of the resource it was split to in AllocatedTags,
+        which never repeats a key of Tags; a key found there is taken first."""
+        frame = frame.join(self._tag_table(frame, "Tags", ""), on="Tags", how="left", maintain_order="left")
+        if not self.tag_keys or frame.get_column("AllocatedTags").null_count() == frame.height:
+            return frame
+        frame = frame.join(self._tag_table(frame, "AllocatedTags", "_a"), on="AllocatedTags", how="left",
+                           maintain_order="left")
+        return frame.with_columns(
+            *[pl.coalesce(f"_tag:{key}_a", f"_tag:{key}").alias(f"_tag:{key}") for key in self.tag_keys],
+            pl.concat_str(["_tags_note", "_tags_note_a"], separator="; ", ignore_nulls=True).alias("_tags_note"),
+            pl.coalesce("_tags_error", pl.lit("Allocated") + pl.col("_tags_error_a")).alias("_tags_error"),
         )
-        return frame.join(table, on="Tags", how="left", maintain_order="left")
+
+    def _tag_table(self, frame: pl.DataFrame, column: str, suffix: str) -> pl.DataFrame:
+        """One row per distinct text of ``column``: the tag values, a note, an error."""
+        tag_columns = [f"_tag:{key}{suffix}" for key in self.tag_keys]
+        values = frame.get_column(column).drop_nulls().unique().to_list() if self.tag_keys else []
+        rows = [(text, *_read_tags(text, self.tag_keys)) for text in values]
+        return pl.DataFrame(
+            {
+                column: [r[0] for r in rows],
+                **{c: [r[1][i] for r in rows] for i, c in enumerate(tag_columns)},
+                f"_tags_note{suffix}": [r[2] for r in rows],
+                f"_tags_error{suffix}": [r[3] for r in rows],
+            },
+            schema={column: pl.String, **{c: pl.String for c in tag_columns}, f"_tags_note{suffix}": pl.String,
+                    f"_tags_error{suffix}": pl.String},
+        )
+
+    def _attributes(self) -> pl.Expr:
+        """The custom (x_) columns as a JSON object of their text as written; null when the
+        file has none. ``NULL`` and the empty string are JSON null."""
+        if not self.custom:
+            return pl.lit(None, dtype=pl.String)
+        fields = [pl.when(~pl.col(f"c{i}").is_in(["", "NULL"])).then(pl.col(f"c{i}")).alias(name)
+                  for name, i in self.custom.items()]
+        return pl.struct(fields).struct.json_encode()
 
     def _with_business_line(self, frame: pl.DataFrame) -> pl.DataFrame:
         mapped, reasons = [], []
@@ -341,11 +382,21 @@ class FocusMapping:
         checks = [
             Check(ProblemCode.VALUE_MISSING, "ChargePeriodStart", col("ChargePeriodStart").is_null(),
                   pl.lit("ChargePeriodStart is missing")),
-            Check(ProblemCode.NOT_A_DATE, "ChargePeriodStart", col("ChargePeriodStart").is_not_null() & col("_date").is_null(),
+            Check(ProblemCode.NOT_A_DATE, "ChargePeriodStart", col("ChargePeriodStart").is_not_null() & col("_start").is_null(),
                   quoted("ChargePeriodStart") + pl.lit(" is not a timestamp"), "ISO 8601 in UTC, e.g. 2024-09-01T00:00:00Z"),
-            Check(ProblemCode.DATE_OUT_OF_RANGE, "ChargePeriodStart", (col("_date") < ctx.earliest) | (col("_date") > ctx.latest),
-                  pl.format("usage date {} is outside {}..{}", col("_date"), pl.lit(str(ctx.earliest)), pl.lit(str(ctx.latest))),
-                  "check the export's period"),
+            Check(ProblemCode.DATE_OUT_OF_RANGE, "ChargePeriodStart", _outside(col("_charged"), ctx),
+                  pl.format("ChargePeriodStart {} is outside {}..{}", col("_charged"), pl.lit(str(ctx.earliest)),
+                            pl.lit(str(ctx.latest))), "check the export's period"),
+            Check(ProblemCode.NOT_A_DATE, "ChargePeriodEnd", col("ChargePeriodEnd").is_not_null() & col("_end").is_null(),
+                  quoted("ChargePeriodEnd") + pl.lit(" is not a timestamp"), "ISO 8601 in UTC, e.g. 2024-09-02T00:00:00Z"),
+            Check(ProblemCode.INCONSISTENT, "ChargePeriodEnd", col("_end") < col("_start"),
+                  pl.format("ChargePeriodEnd {} is before ChargePeriodStart {}", quoted("ChargePeriodEnd"),
+                            quoted("ChargePeriodStart")), "the end of a charge period is after its start"),
+            Check(ProblemCode.NOT_A_DATE, "BillingPeriodStart", col("BillingPeriodStart").is_not_null() & col("_billed").is_null(),
+                  quoted("BillingPeriodStart") + pl.lit(" is not a timestamp"), "ISO 8601 in UTC, e.g. 2024-09-01T00:00:00Z"),
+            Check(ProblemCode.DATE_OUT_OF_RANGE, "BillingPeriodStart", _outside(col("_billed"), ctx),
+                  pl.format("BillingPeriodStart {} is outside {}..{}", col("_billed"), pl.lit(str(ctx.earliest)),
+                            pl.lit(str(ctx.latest))), "check the export's period"),
             Check(ProblemCode.VALUE_MISSING, "ChargeCategory", col("ChargeCategory").is_null(), pl.lit("ChargeCategory is missing")),
             Check(ProblemCode.VALUE_INVALID, "ChargeCategory", col("ChargeCategory").is_not_null() & col("_category").is_null(),
                   pl.lit("ChargeCategory ") + quoted("ChargeCategory") + pl.lit(" is not a FOCUS charge category"),
@@ -394,6 +445,10 @@ class FocusMapping:
                   "exclude_charge_categories in the source definition", Severity.WARNING),
         ]
         return [*self.field_checks, *map(shaped, checks)]
+
+
+def _outside(day: pl.Expr, ctx: MappingContext) -> pl.Expr:
+    return (day < ctx.earliest) | (day > ctx.latest)
 
 
 def _folded(name: str) -> str:

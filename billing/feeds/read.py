@@ -14,6 +14,7 @@ a bitmap, needed to find duplicates within it: billing.feeds.first_seen).
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -48,7 +49,8 @@ class UsageBatch:
 
     ``rows_read`` counts the data records of the batch (blank lines are in ``tally``).
     ``refused`` is true for the one batch of a file that cannot be read at all: its problems
-    say why, and nothing of the file may be stored.
+    say why, and nothing of the file may be stored. ``feed_kind`` says what the file is (e.g.
+    ``FOCUS 1.2 (it has InvoiceId, …)``) on the first batch of a FOCUS file; empty otherwise.
     """
 
     rows: pl.DataFrame
@@ -56,6 +58,7 @@ class UsageBatch:
     rows_read: int
     tally: Reconciliation = field(default_factory=Reconciliation)
     refused: bool = False
+    feed_kind: str = ""
 
 
 def read_usage(
@@ -118,8 +121,11 @@ def read_usage(
         checked = mapping.check(frame)
         return checked, seen.ids(checked.frame)
 
+    kind = mapping.version.describe() if isinstance(mapping, FocusMapping) else ""
     for raw, (checked, ids) in _checked_ahead(table.batches(batch_rows), check):
         batch = _batch(checked, ids, mapping, seen, schema, pending, raw.problems, raw.blank_rows)
+        if kind:
+            batch, kind = dataclasses.replace(batch, feed_kind=kind), ""
         pending = []
         read += batch.rows_read
         broken = broken or bool(raw.problems)

@@ -25,6 +25,8 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "cost": DECIMAL,  # source cost, for pass-through tariffs; null when the feed has none
     "description": pl.String(),
     "note": pl.String(),
+    "invoice_id": pl.String(),  # the provider's invoice (FOCUS InvoiceId); null when the feed has none
+    "attributes": pl.String(),  # the record's custom (FOCUS x_) columns as a JSON object of their text; null if none
 }
 """Columns of :attr:`billing.feeds.read.UsageBatch.rows`, in order, with the code columns as
 text; a batch holds them as Enums of the codes its context knows (:func:`row_schema`)."""
@@ -69,5 +71,9 @@ def empty_rows(schema: dict[str, pl.DataType] = ROW_SCHEMA) -> pl.DataFrame:
 
 
 def select_rows(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """The ``schema`` columns of ``frame`` (a :func:`row_schema`), cast to their dtypes, in order."""
-    return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+    """The ``schema`` columns of ``frame`` (a :func:`row_schema`), cast to their dtypes, in order;
+    a column ``frame`` lacks (a feed without invoices or custom columns, a part stored before
+    the column existed) is null."""
+    return frame.select([
+        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name) for name, dtype in schema.items()
+    ])

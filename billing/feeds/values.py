@@ -28,6 +28,7 @@ __all__ = [
     "round_excess_decimals",
     "date_column",
     "utc_date_column",
+    "utc_datetime_column",
     "canonical",
     "cleaned",
     "Codes",
@@ -193,7 +194,12 @@ def date_column(name: str, *, alias: str) -> pl.Expr:
 
 
 def utc_date_column(name: str, *, alias: str) -> pl.Expr:
-    """The UTC calendar date of a timestamp.
+    """The UTC calendar date of a timestamp (:func:`utc_datetime_column`)."""
+    return utc_datetime_column(name, alias=alias).dt.date()
+
+
+def utc_datetime_column(name: str, *, alias: str) -> pl.Expr:
+    """A timestamp in UTC, null when it does not parse.
 
     Accepts ``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM``, ``…THH:MM:SS``, with optional fractional
     seconds and an optional ``Z``/``UTC``/``±HH:MM`` offset; no offset means UTC (FOCUS).
@@ -214,7 +220,7 @@ def utc_date_column(name: str, *, alias: str) -> pl.Expr:
     local = pl.concat_str([day, pl.lit(" "), clock, pl.lit(":"), seconds]).str.to_datetime(
         "%Y-%m-%d %H:%M:%S", strict=False, time_unit="us"
     )
-    return (local - pl.duration(minutes=offset_minutes)).dt.date().alias(alias)
+    return (local - pl.duration(minutes=offset_minutes)).alias(alias)
 
 
 def canonical(name: str, codes: Mapping[str, str]) -> pl.Expr:

@@ -53,7 +53,8 @@ def explain_line(session: Session, reference: str, *, limit: int = 20) -> list[s
     out.append(f"  usage rows for {charge.business_line} {charge.service} in {document.month}: {count:,}"
                + (f" (the first {len(rows):,} listed; `chargeback explain {reference} --rows {count}` lists all)"
                   if count > len(rows) else ""))
-    for file, row_no, record_id, day, center, tier, quantity, cost, description in rows:
+    for file, row_no, record_id, day, center, tier, quantity, cost, description, note, invoice in rows:
         out.append(f"    {file}:{row_no} record {record_id} {day} {center or '-'} {tier or ''} qty {quantity}"
-                   + (f" cost {cost}" if cost is not None else "") + (f" {description}" if description else ""))
+                   + (f" cost {cost}" if cost is not None else "") + (f" {description}" if description else "")
+                   + (f" [provider invoice {invoice}]" if invoice else "") + (f" ({note})" if note else ""))
     return out

@@ -55,6 +55,7 @@ class LoadResult:
     problems: list[Problem] = field(default_factory=list)  # the first PROBLEMS_KEPT, for printing
     problem_count: int = 0
     rated_months: list[str] = field(default_factory=list)
+    feed_kind: str = ""  # e.g. "FOCUS 1.2 (it has InvoiceId, …)"
 
     def reconciliation(self) -> str:
         excluded = f" + excluded {self.rows_excluded:,}" if self.rows_excluded else ""
@@ -121,6 +122,7 @@ def load_usage_file(
 def _load(session: Session, path: Path, source: SourceDefinition, batches: Iterator[UsageBatch], result: LoadResult,
           *, scan: FileScan, closed: set[str], strict: bool, replace: bool, allow_other_source: bool) -> LoadResult:
     first = next(batches)  # reading and checking start while the digest is finished
+    result.feed_kind = first.feed_kind
     if first.refused:
         raise ProblemsError(list(first.problems), f"{path}: the file cannot be loaded; nothing was loaded")
     earlier = usage_store.feed_with_hash(session, source.name, scan.digest)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from billing.feeds.daily import DAILY_KEYS
 from billing.feeds.first_seen import HashRows, id_hashes
 from billing.feeds.overlap import decode_sample
-from billing.feeds.rows import ROW_SCHEMA  # a rows part's columns; readers get its codes as text
+from billing.feeds.rows import ROW_SCHEMA, select_rows  # a rows part's columns; readers get its codes as text
 from billing.money import ZERO
 from billing.periods import first_day, last_day, month_of
 from billing.problems import Problem
@@ -278,14 +278,15 @@ def usage_rows_for(session: Session, month: str, business_line: str, service: st
     files = dict(session.execute(select(t.UsageFeed.id, t.UsageFeed.file_name)).all())
     found: list[pl.DataFrame] = []
     for feed_id, data in _parts(session, month, "rows"):
-        part = _from_parquet(data).cast(ROW_SCHEMA)
+        part = select_rows(_from_parquet(data), ROW_SCHEMA)  # parts stored before a column existed read it as null
         part = part.filter((pl.col("business_line") == business_line) & (pl.col("service") == service))
         if part.height:
             found.append(part.with_columns(pl.lit(files[feed_id]).alias("file"), pl.lit(feed_id).alias("feed")))
     if not found:
         return 0, []
     rows = pl.concat(found).sort(["feed", "row_no"])
-    columns = ["file", "row_no", "record_id", "usage_date", "cost_center", "tier", "quantity", "cost", "description"]
+    columns = ["file", "row_no", "record_id", "usage_date", "cost_center", "tier", "quantity", "cost", "description",
+               "note", "invoice_id"]
     return rows.height, list(rows.head(limit).select(columns).iter_rows())
 
 

@@ -29,7 +29,8 @@ SUBS = {"eng": ("acct-eng-01", "Engineering platform"), "data": ("acct-data-01",
 SERVICES = {"vm": ("Nimbus Virtual Machines", "Compute", "Virtual Machines", "Hours", "vm.standard.2"),
             "blob": ("Nimbus Object Storage", "Storage", "Object Storage", "GB-Months", "storage.hot"),
             "sql": ("Nimbus SQL", "Databases", "Relational Databases", "Hours", "sql.gp.4"),
-            "support": ("Nimbus Support", "Management and Governance", "Support", "Units", "support.business")}
+            "support": ("Nimbus Support", "Management and Governance", "Support", "Units", "support.business"),
+            "k8s": ("Nimbus Kubernetes", "Compute", "Containers", "Hours", "k8s.node.4")}
 
 def row(n, account, sub, service, *, cost, qty, price, start, end, category="Usage", klass=None, tags=None,
         frequency="Usage-Based", description=None, cost_center=None, period=MARCH):
@@ -55,11 +56,11 @@ def row(n, account, sub, service, *, cost, qty, price, start, end, category="Usa
         "RegionId": "nimbus-west-1", "RegionName": "Nimbus West 1",
         "ResourceId": f"nimbus:{sub_id}:{service}-{n:02d}" if category == "Usage" else None,
         "ResourceName": f"{service}-{n:02d}" if category == "Usage" else None,
-        "ResourceType": {"vm": "Virtual Machine", "blob": "Bucket", "sql": "Database", "support": None}[service] if category == "Usage" else None,
+        "ResourceType": {"vm": "Virtual Machine", "blob": "Bucket", "sql": "Database", "support": None, "k8s": "Cluster"}[service] if category == "Usage" else None,
         "ServiceCategory": cat, "ServiceName": name, "ServiceSubcategory": subcat,
         "SkuId": sku if category in ("Usage", "Purchase") else None,
         "SkuPriceId": f"{sku}.ondemand" if category in ("Usage", "Purchase") else None,
-        "SkuMeter": {"vm": "Compute Usage", "blob": "Storage Capacity", "sql": "Compute Usage", "support": "Subscription"}[service]
+        "SkuMeter": {"vm": "Compute Usage", "blob": "Storage Capacity", "sql": "Compute Usage", "support": "Subscription", "k8s": "Compute Usage"}[service]
                     if category in ("Usage", "Purchase") else None,
         "SubAccountId": sub_id, "SubAccountName": sub_name, "SubAccountType": "Project",
         "Tags": json.dumps(tags) if tags is not None else None,
@@ -108,6 +109,18 @@ ROWS = [
         category="Tax", frequency="Recurring", tags=None, description="Sales tax"),
 ]
 
+# FOCUS 1.3: a shared cluster's cost split by the provider over the workloads that used it; the
+# workload's tags are in AllocatedTags, the cluster's own in Tags
+ALLOCATED = []
+for n, (workload, unit_tag, cost, hours) in enumerate((("checkout", "Engineering", "4.00", "8"),
+                                                         ("etl-nightly", "Data", "2.00", "4")), start=13):
+    r = row(n, "A", "eng", "k8s", cost=cost, qty=hours, price="0.50", start=day(7), end=day(8),
+            tags={"cluster": "shared-1"})
+    r.update({"ResourceId": "nimbus:acct-eng-01:k8s-shared-1", "ResourceName": "k8s-shared-1",
+              "AllocatedMethodId": "nimbus-k8s-cpu-share", "AllocatedResourceId": f"nimbus:pod/{workload}",
+              "AllocatedResourceName": workload, "AllocatedTags": json.dumps({"business_unit": unit_tag})})
+    ALLOCATED.append(r)
+
 def write(name, columns, rows, *, null="NULL", stamp=lambda s: s, transform=lambda r: r):
     buffer = io.StringIO(newline="")
     w = csv.writer(buffer, lineterminator="\n")
@@ -133,5 +146,6 @@ def lower_frequency(r):
     return r
 
 for version, columns in (("1.0", V10), ("1.1", V11), ("1.2", V12), ("1.3", V13)):
-    write(f"focus-{version}_nimbus.csv", columns + CUSTOM, ROWS)
-    write(f"focus-{version}_nimbus_defects.csv", columns + CUSTOM, ROWS, stamp=no_z, transform=lower_frequency)
+    rows = ROWS + (ALLOCATED if version == "1.3" else [])
+    write(f"focus-{version}_nimbus.csv", columns + CUSTOM, rows)
+    write(f"focus-{version}_nimbus_defects.csv", columns + CUSTOM, rows, stamp=no_z, transform=lower_frequency)
