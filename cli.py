@@ -566,7 +566,8 @@ def usage_rejects(session, month: str | None, source_name: str | None, feed_id: 
 
 @chargeback.group()
 def sources() -> None:
-    """Sources of usage: the declared ones and their definitions."""
+    """Sources of usage: the declared ones and their definitions; what a FOCUS export holds, and a
+    draft definition for it."""
 
 
 @sources.command("list")
@@ -582,6 +583,25 @@ def sources_list(session, sources_dir: Path | None) -> None:
     echo_table(["source", "format", "declared by", "since", "active feeds", "last loaded"], rows, right={4})
     click.echo(f"definitions read from {directory}; a new source of our usage format: `chargeback usage load FILE "
                f"--source NAME --new-source`", err=True)
+
+
+@sources.command("inspect")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--source", "source_name", default=None, help="Also show where the cost goes with this source definition.")
+@click.option("--sources", "sources_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="CHARGEBACK_SOURCES", help="Directory of source definitions. Default: examples/sources.")
+@click.option("--write-draft", "draft", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a starter source definition (YAML) mapping the tag that carries the cost centre.")
+@click.option("--name", "draft_name", default=None, help="Name of the drafted source; default: the file's name.")
+@with_store
+def sources_inspect(session, file: Path, source_name: str | None, sources_dir: Path | None, draft: Path | None,
+                    draft_name: str | None) -> None:
+    """Tag keys (values, share of cost), sub accounts and services of a FOCUS export; mapped vs UNALLOCATED cost."""
+    from billing.jobs.inspect import inspect_file
+
+    for line in inspect_file(session, file, source_name=source_name, sources_dir=sources_dir, draft=draft,
+                             draft_name=draft_name):
+        click.echo(line)
 
 
 # --- month -------------------------------------------------------------------------------------
