@@ -601,7 +601,7 @@ def sources_inspect(session, file: Path, source_name: str | None, sources_dir: P
 
     for line in inspect_file(session, file, source_name=source_name, sources_dir=sources_dir, draft=draft,
                              draft_name=draft_name):
-        click.echo(line)
+        echo(line)
 
 
 # --- month -------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from billing.feeds.inspect import Inspection, MappedCost, draft_source, inspect_export, mapped_cost, tag_values
 from billing.feeds.sources import parse_source
-from billing.jobs.usage import mapping_context, resolve_source
+from billing.jobs.usage import mapping_context
+from billing.jobs.usage_sources import source_definition
 from billing.money import plain
 from billing.problems import ChargebackError, ProblemsError, errors
 
@@ -23,10 +24,10 @@ def inspect_file(session: Session, path: Path, *, source_name: str | None, sourc
     path = Path(path)
     if not path.is_file():
         raise ChargebackError(f"{path}: no such file")
+    source = source_definition(source_name, "focus", sources_dir) if source_name else None
     ctx = mapping_context(session)
     centers = {o.cost_center: o.business_line for o in sorted(ctx.cost_centers, key=lambda o: o.effective_from)}
     known = set(ctx.business_lines) | set(centers)
-    source = resolve_source(source_name, "focus", sources_dir) if source_name else None
     found = inspect_export(path, cost_column=source.cost if source else "BilledCost", known=known)
     out = _describe(found)
     if source is not None:
@@ -36,7 +37,7 @@ def inspect_file(session: Session, path: Path, *, source_name: str | None, sourc
         out.append(f"the {carrier.key!r} tag carries the business line or cost centre: {_pct(carrier.known)} of its "
                    f"cost is on values the organisation knows")
     if draft is not None:
-        base = source or resolve_source(BASE_SOURCE, "focus", sources_dir)
+        base = source or source_definition(BASE_SOURCE, "focus", sources_dir)
         name = draft_name or _name(path)
         text = draft_source(found, name=name, base=base, business_lines=ctx.business_lines, cost_centers=centers,
                             all_values=tag_values(path))

@@ -80,6 +80,21 @@ def resolve_source(session: Session, name: str, fmt: str | None, sources_dir: Pa
     return default_source(name)
 
 
+def source_definition(name: str, fmt: str | None = None, sources_dir: Path | None = None) -> SourceDefinition:
+    """The definition named ``name``, to read a file with it without loading anything: nothing
+    is declared in the store. An unknown name is refused with the definitions there are."""
+    directory = sources_directory(sources_dir)
+    definitions = definitions_in(directory)
+    if name not in definitions:
+        listed = ", ".join(sorted(definitions)) or "none"
+        raise ChargebackError(f"no source definition {name!r} in {directory}{_did_you_mean(name, set(definitions))}; "
+                              f"definitions there: {listed} (another folder: --sources DIR)")
+    source = definitions[name]
+    if fmt and fmt != source.format:
+        raise ChargebackError(f"source {name} is defined as format {source.format}, not {fmt}")
+    return source
+
+
 def check_source_name(session: Session, name: str) -> str:
     """``name`` when the store knows the source (for filters); else a refusal naming the known ones."""
     declared = declared_sources(session)
@@ -90,13 +105,17 @@ def check_source_name(session: Session, name: str) -> str:
 
 def unknown_source(name: str, known: set[str], directory: Path | None) -> str:
     listed = ", ".join(sorted(known)) or "none yet"
-    lowered = {k.lower(): k for k in known}
-    near = [lowered[m] for m in difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)]
-    text = f"unknown source {name!r}" + (f" (did you mean {' or '.join(near)}?)" if near else "") + f"; known sources: {listed}"
+    text = f"unknown source {name!r}{_did_you_mean(name, known)}; known sources: {listed}"
     if directory is not None:
         text += (f". A source is declared by a source definition in {directory} (--sources DIR), or registered on "
                  f"its first load with --new-source")
     return text
+
+
+def _did_you_mean(name: str, known: set[str]) -> str:
+    lowered = {k.lower(): k for k in known}
+    near = [lowered[m] for m in difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)]
+    return f" (did you mean {' or '.join(near)}?)" if near else ""
 
 
 def _declare(session: Session, name: str, format: str, origin: str) -> None:

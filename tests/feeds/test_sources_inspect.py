@@ -29,8 +29,9 @@ def export(path: Path) -> Path:
     return write(path, "\n".join(lines) + "\n")
 
 
-def test_inspect_names_the_cost_centre_tag_and_the_draft_maps_all_but_the_untagged(tmp_path, sqlite_url):
-    run(sqlite_url, "org", "load", write(tmp_path / "bl.csv", """
+def organisation(db_url: str, folder: Path) -> None:
+    """Five business lines (the shipped definition maps to all of them), CC-100 for FIN and CC-200 for OPS, the catalogue."""
+    run(db_url, "org", "load", write(folder / "bl.csv", """
         business_line,name,head_name,head_email,division
         FIN,Finance,Ada Lovelace,ada@example.com,Corporate
         OPS,Operations,Grace Hopper,grace@example.com,Operations
@@ -38,12 +39,16 @@ def test_inspect_names_the_cost_centre_tag_and_the_draft_maps_all_but_the_untagg
         DATA,Data,Edgar Codd,edgar@example.com,Technology
         RES,Research,Marie Curie,marie@example.com,Research
     """))
-    run(sqlite_url, "org", "load", write(tmp_path / "cc.csv", """
+    run(db_url, "org", "load", write(folder / "cc.csv", """
         cost_center,name,business_line,gl_cost_center
         CC-100,Accounting,FIN,100100
         CC-200,Plant,OPS,200100
     """))
-    run(sqlite_url, "tariffs", "load", ROOT / "examples" / "tariffs")
+    run(db_url, "tariffs", "load", ROOT / "examples" / "tariffs")
+
+
+def test_inspect_names_the_cost_centre_tag_and_the_draft_maps_all_but_the_untagged(tmp_path, sqlite_url):
+    organisation(sqlite_url, tmp_path)
     path = export(tmp_path / "othercloud.csv")
 
     before = run(sqlite_url, "sources", "inspect", path, "--source", "focus-cloud",
@@ -85,3 +90,18 @@ def test_the_shipped_definition_reads_the_common_cost_centre_and_business_unit_s
     result = read_feed(write(tmp_path / "spellings.csv", "\n".join(lines) + "\n"), sources["focus-cloud"], ctx)
     assert result.problems == []
     assert result.rows.get_column("business_line").cast(str).to_list() == ["FIN"] * len(keys)
+
+
+def test_inspect_reads_a_definition_without_declaring_it_and_refuses_an_unknown_one(tmp_path, sqlite_url):
+    organisation(sqlite_url, tmp_path)
+    path = export(tmp_path / "othercloud.csv")
+    sources = ROOT / "examples" / "sources"
+
+    typo = run(sqlite_url, "sources", "inspect", path, "--source", "focus-clod", "--sources", sources, ok=False)
+    assert typo.exit_code == 1 and "Traceback" not in typo.output
+    assert "no source definition 'focus-clod'" in typo.stderr and "did you mean focus-cloud" in typo.stderr
+
+    run(sqlite_url, "sources", "inspect", path, "--source", "focus-cloud", "--sources", sources)
+    assert "source.declare" not in run(sqlite_url, "audit").stdout  # inspecting is no first load
+    unknown = run(sqlite_url, "usage", "feeds", "--source", "focus-cloud", ok=False)
+    assert unknown.exit_code == 1 and "unknown source 'focus-cloud'" in unknown.stderr
