@@ -586,10 +586,10 @@ def sources_list(session, sources_dir: Path | None) -> None:
 
 
 @sources.command("inspect")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=INPUT_FILE)
 @click.option("--source", "source_name", default=None, help="Also show where the cost goes with this source definition.")
-@click.option("--sources", "sources_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              envvar="CHARGEBACK_SOURCES", help="Directory of source definitions. Default: examples/sources.")
+@click.option("--sources", "sources_dir", type=INPUT_DIR, default=None, envvar="CHARGEBACK_SOURCES",
+              help="Directory of source definitions. Default: sources/ here (as `chargeback init` writes it), else examples/sources.")
 @click.option("--write-draft", "draft", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a starter source definition (YAML) mapping the tag that carries the cost centre.")
 @click.option("--name", "draft_name", default=None, help="Name of the drafted source; default: the file's name.")
