@@ -499,7 +499,7 @@ def usage_load(session, file: Path, source_name: str, new_source: bool, allow_ot
     read with its own columns by the source's definition (docs/feeds.md). A CSV is
     comma-separated with decimal points unless --delimiter and --decimal say otherwise."""
     from billing.csvdialect import Dialect
-    from billing.jobs.usage import load_usage_file, resolve_source
+    from billing.jobs.usage import load_usage_file, per_invoice_line, resolve_source
 
     source = resolve_source(session, source_name, fmt, sources_dir, new_source=new_source)
     progress = RowProgress(f"loading {file.name}")
@@ -515,6 +515,8 @@ def usage_load(session, file: Path, source_name: str, new_source: bool, allow_ot
     kind = f", {result.feed_kind}" if result.feed_kind else ""
     echo(f"{file}: feed {result.feed_id} ({source.name}{kind}, months {', '.join(result.months) or 'none'}): "
          f"{result.reconciliation()}")
+    if result.provider_invoices:
+        echo(per_invoice_line(result.provider_invoices, source.cost or "cost"))
     if result.replaced_feeds:
         echo(f"replaced feed(s) {', '.join(map(str, result.replaced_feeds))}; their rows stay in the store for audit")
     if result.rated_months:

@@ -37,3 +37,20 @@ def load_two_business_lines(db_url: str, folder: Path) -> None:
         CC-100,Accounting,FIN,100100
         CC-200,Plant,OPS,200100
     """))
+
+
+def load_five_business_lines(db_url: str, folder: Path, *more_cost_centers: str) -> None:
+    """FIN, OPS, ENG, DATA and RES (every business line the shipped FOCUS definition maps to),
+    cost centres CC-100 (FIN), CC-200 (OPS) and ``more_cost_centers`` (CSV rows), the catalogue."""
+    run(db_url, "org", "load", write(folder / "bl.csv", """
+        business_line,name,head_name,head_email,division
+        FIN,Finance,Ada Lovelace,ada@example.com,Corporate
+        OPS,Operations,Grace Hopper,grace@example.com,Operations
+        ENG,Engineering,Alan Turing,alan@example.com,Technology
+        DATA,Data,Edgar Codd,edgar@example.com,Technology
+        RES,Research,Marie Curie,marie@example.com,Research
+    """))
+    run(db_url, "org", "load", write(folder / "cc.csv", "\n".join((
+        "cost_center,name,business_line,gl_cost_center", "CC-100,Accounting,FIN,100100", "CC-200,Plant,OPS,200100",
+        *more_cost_centers)) + "\n"))
+    run(db_url, "tariffs", "load", Path(__file__).resolve().parents[1] / "examples" / "tariffs")

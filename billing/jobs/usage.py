@@ -56,6 +56,7 @@ class LoadResult:
     problem_count: int = 0
     rated_months: list[str] = field(default_factory=list)
     feed_kind: str = ""  # e.g. "FOCUS 1.2 (it has InvoiceId, …)"
+    provider_invoices: dict[str, Decimal] = field(default_factory=dict)  # InvoiceId -> cost loaded ("" = none)
 
     def reconciliation(self) -> str:
         excluded = f" + excluded {self.rows_excluded:,}" if self.rows_excluded else ""
@@ -207,6 +208,8 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
             parts = list(by_month.items())
             result.quantity_loaded += sum((_sum(part, "quantity") for _, part in parts), ZERO)
             result.cost_loaded += sum((_sum(part, "cost") for _, part in parts), ZERO)
+            for _, part in parts:
+                _add_per_invoice(result.provider_invoices, part)
             part_no += 1
             queued.append((part_no, storing.submit(_encode, parts, daily, sample)))
             store(1)
@@ -287,6 +290,31 @@ def _loaded_elsewhere(path: Path, source: SourceDefinition, feed: usage_store.Fe
         [f"{path} was already loaded under source {feed.source}: {how} ({Path(feed.file_name).name}, loaded "
          f"{feed.loaded_at:%Y-%m-%d}); loading it under {source.name} too would charge these records twice"],
     )
+
+
+def _add_per_invoice(totals: dict[str, Decimal], part: pl.DataFrame) -> None:
+    """Add the cost of ``part`` per provider invoice (FOCUS InvoiceId) to ``totals``; a part
+    without any InvoiceId (our usage format, FOCUS before 1.2) adds nothing."""
+    invoices = part.get_column("invoice_id")
+    if invoices.null_count() == part.height:
+        return
+    for invoice, cost in part.group_by("invoice_id").agg(pl.col("cost").sum()).iter_rows():
+        totals[invoice or ""] = totals.get(invoice or "", ZERO) + (ZERO if cost is None else Decimal(cost))
+
+
+def per_invoice_line(totals: dict[str, Decimal], cost_column: str, *, shown: int = 12) -> str:
+    """The load's line of cost per provider invoice, e.g. ``BilledCost per provider invoice
+    (InvoiceId): INV-1 20.76; INV-2 31.45``; empty when the feed names no invoice."""
+    if not totals:
+        return ""
+    named = sorted((k, v) for k, v in totals.items() if k)
+    parts = [f"{invoice} {_total(cost)}" for invoice, cost in named[:shown]]
+    if len(named) > shown:
+        rest = sum((cost for _, cost in named[shown:]), ZERO)
+        parts.append(f"{len(named) - shown:,} more {_total(rest)}")
+    if "" in totals:
+        parts.append(f"rows without an InvoiceId {_total(totals[''])}")
+    return f"{cost_column} per provider invoice (InvoiceId): {'; '.join(parts)}"
 
 
 def _sum(frame: pl.DataFrame, column: str) -> Decimal:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli_helpers import run, write
+from tests.cli_helpers import load_five_business_lines, run, write
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = ("ChargePeriodStart,ChargePeriodEnd,BillingPeriodStart,ChargeCategory,ServiceName,ServiceCategory,BilledCost,"
@@ -29,26 +29,8 @@ def export(path: Path) -> Path:
     return write(path, "\n".join(lines) + "\n")
 
 
-def organisation(db_url: str, folder: Path) -> None:
-    """Five business lines (the shipped definition maps to all of them), CC-100 for FIN and CC-200 for OPS, the catalogue."""
-    run(db_url, "org", "load", write(folder / "bl.csv", """
-        business_line,name,head_name,head_email,division
-        FIN,Finance,Ada Lovelace,ada@example.com,Corporate
-        OPS,Operations,Grace Hopper,grace@example.com,Operations
-        ENG,Engineering,Alan Turing,alan@example.com,Technology
-        DATA,Data,Edgar Codd,edgar@example.com,Technology
-        RES,Research,Marie Curie,marie@example.com,Research
-    """))
-    run(db_url, "org", "load", write(folder / "cc.csv", """
-        cost_center,name,business_line,gl_cost_center
-        CC-100,Accounting,FIN,100100
-        CC-200,Plant,OPS,200100
-    """))
-    run(db_url, "tariffs", "load", ROOT / "examples" / "tariffs")
-
-
 def test_inspect_names_the_cost_centre_tag_and_the_draft_maps_all_but_the_untagged(tmp_path, sqlite_url):
-    organisation(sqlite_url, tmp_path)
+    load_five_business_lines(sqlite_url, tmp_path)
     path = export(tmp_path / "othercloud.csv")
 
     before = run(sqlite_url, "sources", "inspect", path, "--source", "focus-cloud",
@@ -93,7 +75,7 @@ def test_the_shipped_definition_reads_the_common_cost_centre_and_business_unit_s
 
 
 def test_inspect_reads_a_definition_without_declaring_it_and_refuses_an_unknown_one(tmp_path, sqlite_url):
-    organisation(sqlite_url, tmp_path)
+    load_five_business_lines(sqlite_url, tmp_path)
     path = export(tmp_path / "othercloud.csv")
     sources = ROOT / "examples" / "sources"
 
