@@ -152,6 +152,12 @@ def test_a_database_url_that_is_not_a_usable_store_is_one_line(kind, command, tm
         assert not target.exists() or target.is_dir()
 
 
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_store_is_refused_since_it_would_keep_nothing(url):
+    result = CliRunner().invoke(chargeback, ["--db", url, "tariffs", "load", str(EXAMPLE_TARIFFS)])
+    assert result.exit_code == 1 and "keeps nothing from one command to the next" in result.stderr
+
+
 def test_a_read_only_command_on_a_missing_store_creates_nothing(tmp_path):
     db = tmp_path / "typo.db"
     result = CliRunner().invoke(chargeback, ["--db", f"sqlite:///{db}", "month", "review", "2026-03"])
@@ -214,3 +220,14 @@ def test_statements_and_an_export_of_a_month_without_charges_write_nothing(tmp_p
         out = tmp_path / f"2026-03.{fmt}"
         export = run(url, "export", "2026-03", "--format", fmt, "--out", out, ok=False)
         assert export.exit_code == 1 and "nothing to export" in export.stderr and not out.exists()
+
+
+def test_postgresql_cases_are_reported_as_skipped_with_the_reason_when_not_configured():
+    from tests import conftest
+
+    postgresql = conftest.BACKENDS[1]
+    skips = [m for m in postgresql.marks if m.name == "skip"]
+    if conftest.PG_URL:
+        assert skips == []
+    else:
+        assert skips and "CHARGEBACK_TEST_PG_URL is not set" in skips[0].kwargs["reason"]

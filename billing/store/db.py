@@ -120,7 +120,10 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def _check_sqlite_file(database: str | None, shown: str, *, create: bool) -> None:
-    if not database or database == ":memory:" or database.startswith("file:"):
+    if not database or database == ":memory:" or "mode=memory" in database:
+        raise ChargebackError(f"{shown} is an in-memory database, which keeps nothing from one command to the next: "
+                              f"give a file, e.g. sqlite:///chargeback.db")
+    if database.startswith("file:"):
         return
     path = Path(database)
     if path.is_dir():
