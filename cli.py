@@ -103,6 +103,12 @@ class Store:
         with self._factory.begin() as session:
             yield session
 
+    def close(self) -> None:
+        """Close the store's connections when the command ends (a database server is shared)."""
+        if self._factory is not None:
+            self._factory.kw["bind"].dispose()
+            self._factory = None
+
 
 def with_store(command: Callable | None = None, *, creates: bool = False) -> Callable:
     """Give the command ``session`` as its first argument, inside one transaction.
@@ -208,6 +214,7 @@ def chargeback(ctx: click.Context, db: str | None) -> None:
     """Chargeback and service-tier billing: price IT and shared services to the business lines
     that use them, close the month, and plan next year."""
     ctx.obj = Store(db)
+    ctx.call_on_close(ctx.obj.close)
 
 
 # --- db --------------------------------------------------------------------------------------
