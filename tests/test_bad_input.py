@@ -7,6 +7,7 @@ creates a store as a side effect of a mistyped ``--db``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -113,14 +114,14 @@ def test_a_bad_setting_is_refused_before_the_store(tmp_path):
 
 
 def _other_application(path: Path) -> Path:
-    with sqlite3.connect(path) as connection:
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
         connection.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
     return path
 
 
 def _newer_store(path: Path) -> Path:
     run(f"sqlite:///{path}", "db", "upgrade")
-    with sqlite3.connect(path) as connection:
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:  # closed: its log is folded in
         connection.execute("UPDATE alembic_version SET version_num = '9999'")
     return path
 
