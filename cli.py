@@ -542,10 +542,10 @@ def usage_feeds(session, month: str | None, source_name: str | None) -> None:
     if source_name:
         check_source_name(session, source_name)
     rows = [[f.id, f.source, Path(f.file_name).name, ",".join(f.months), f.status, f.rows_read, f.rows_loaded,
-             f.rows_rejected, f.rows_duplicate, f.loaded_at.strftime("%Y-%m-%d %H:%M")]
+             f.rows_rejected, f.rows_duplicate, f.rows_conflict, f.loaded_at.strftime("%Y-%m-%d %H:%M")]
             for f in feeds(session, month=month, source=source_name)]
-    echo_table(["feed", "source", "file", "months", "status", "read", "loaded", "rejected", "duplicates", "loaded at"], rows,
-               right={5, 6, 7, 8})
+    echo_table(["feed", "source", "file", "months", "status", "read", "loaded", "rejected", "duplicates", "conflicts",
+                "loaded at"], rows, right={5, 6, 7, 8, 9})
 
 
 @usage.command("rejects")

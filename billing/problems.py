@@ -60,6 +60,7 @@ class ProblemCode(enum.StrEnum):
     UNKNOWN_KEY = "unknown-key"
     UNMAPPED = "unmapped"
     DUPLICATE = "duplicate"
+    CONFLICT = "conflict"  # a record id sent again with other content: quarantined
     EXCLUDED = "excluded"  # a row a source definition deliberately leaves out (warning)
     # tariffs and rules
     BANDS_UNSORTED = "bands-unsorted"

@@ -1,21 +1,25 @@
 """Finding repeated record ids in one file, batch by batch, in time proportional to the file.
 
-A record id is loaded once: its first row wins, later rows with the same id are duplicates.
+A record id is loaded once: its first row wins. A later row with the same id and the same
+content (the values it would be stored with) is a duplicate; one with other content is a
+conflict, reported with both rows and the fields that differ. A row with an error claims no
+id: it is rejected for its own reason, and a later good row of the same id is the first.
 :class:`FirstSeen` remembers every id met so far as a 64-bit hash and the row that first had
 it, in :class:`HashRows` (about 20 bytes an id). A hash met again is only a candidate: it is
 confirmed by comparing the ids themselves (within a batch directly, against an earlier batch
-by reading that row's id again through ``recall``), so two ids that happen to share a hash
-are never taken for one another.
+by reading that row again through ``recall``, which also gives its content), so two ids that
+happen to share a hash are never taken for one another.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import polars as pl
 
-from billing.problems import Problem, ProblemCode, SourceRef
+from billing.feeds.resent import WAS, changes, describe
+from billing.problems import Problem, ProblemCode, SourceRef, excerpt
 
 __all__ = ["FirstSeen", "HashRows", "id_hashes"]
 
@@ -112,71 +116,105 @@ class HashRows:
 
 
 class FirstSeen:
-    """Record ids met so far in one file: the first occurrence wins, later ones are duplicates.
+    """Record ids met so far in one file: the first occurrence wins; a later one is a duplicate,
+    or a conflict when its ``content`` columns differ.
 
-    ``recall`` reads the ids of earlier rows again (row number -> id); it is called only for
-    rows whose hash comes back, which in a file without repeated ids is almost never.
+    ``recall`` reads earlier rows again (row numbers -> a frame of their ``row_no``, ``key``,
+    ``error`` and ``content``); it is called only for rows whose hash comes back, which in a
+    file without repeated ids is almost never.
     """
 
-    def __init__(self, *, file: str, column: str | None, recall: Callable[[set[int]], dict[int, str]],
-                 hash_of: Callable[[pl.Expr], pl.Expr] | None = None):
+    def __init__(self, *, file: str, column: str | None, recall: Callable[[set[int]], pl.DataFrame],
+                 content: Sequence[str] = (), hash_of: Callable[[pl.Expr], pl.Expr] | None = None):
         self.file = file
         self.column = column
         self.recall = recall
+        self.content = tuple(content)
         self.hash_of = hash_of or (lambda key: key.hash(_HASH_SEED))
         self.index = HashRows()
 
     def ids(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The part of the work that needs no earlier batch (safe on any thread): ``row_no``,
-        ``key``, its hash ``_h`` and ``_first``, the first row of the key within ``frame``."""
+        ``key`` (null for a row with an error: it claims no id), its hash ``_h``, ``_first``
+        (the first row of the key within ``frame``) and the content columns."""
+        ids = frame.select("row_no", _claimed(frame), *self.content)
         key = pl.col("key")
-        ids = frame.select("row_no", "key").with_columns(pl.when(key.is_not_null()).then(self.hash_of(key)).alias("_h"))
+        ids = ids.with_columns(pl.when(key.is_not_null()).then(self.hash_of(key)).alias("_h"))
         return ids.with_columns(_first_in_batch(ids))
 
-    def check(self, ids: pl.DataFrame) -> tuple[pl.Series, list[Problem]]:
-        """For the batch that :meth:`ids` prepared: which rows are duplicates, and their problems.
-        Batches must come in file order."""
+    def check(self, ids: pl.DataFrame) -> tuple[pl.Series, pl.Series, list[Problem]]:
+        """For the batch that :meth:`ids` prepared: which rows are duplicates and which are
+        conflicts (their first row has other content), and their problems. Batches must come
+        in file order."""
         key = pl.col("key")
-        ids = ids.with_columns(self._earlier(ids))
+        earlier, recalled = self._earlier(ids)
+        ids = ids.with_columns(earlier)
         ids = ids.with_columns(pl.coalesce("_earlier", "_first").alias("_original"))
-        duplicate = ids.select((key.is_not_null() & (pl.col("_original") < pl.col("row_no"))).alias("duplicate")).to_series()
+        repeated = ids.select((key.is_not_null() & (pl.col("_original") < pl.col("row_no"))).alias("r")).to_series()
         self._remember(ids.filter(key.is_not_null() & pl.col("_earlier").is_null() & (pl.col("_first") == pl.col("row_no"))))
-        problems = [
-            Problem(
-                code=ProblemCode.DUPLICATE,
-                message=f"record id {key!r} already appears on row {original}; this row is not loaded",
-                source=SourceRef(file=self.file, row=row_no, column=self.column),
-                hint="a record is loaded once; remove the repeated row or give it its own id",
-            )
-            for row_no, key, original in ids.filter(duplicate).select("row_no", "key", "_original").iter_rows()
-        ]
-        return duplicate, problems
+        if not repeated.any():
+            return repeated.alias("duplicate"), repeated.alias("conflict"), []
+        again = ids.filter(repeated)
+        originals = ids.select("row_no", *self.content)
+        if recalled is not None:
+            originals = pl.concat([originals, recalled.select("row_no", *self.content)]).unique("row_no")
+        was = originals.rename({"row_no": "_original", **{c: c + WAS for c in self.content}})
+        compared = again.join(was, on="_original", how="left", maintain_order="left")
+        problems, conflicted = [], []
+        for (row_no, record, original), fields in zip(compared.select("row_no", "key", "_original").iter_rows(),
+                                                      changes(compared, self.content)):
+            source = SourceRef(file=self.file, row=row_no, column=self.column)
+            if not fields:
+                problems.append(Problem(
+                    code=ProblemCode.DUPLICATE, source=source,
+                    message=f"record id {excerpt(record)!r} already appears on row {original}; this row is not loaded",
+                    hint="a record is loaded once; remove the repeated row or give it its own id"))
+                continue
+            conflicted.append(row_no)
+            problems.append(Problem(
+                code=ProblemCode.CONFLICT, source=source,
+                message=f"record id {excerpt(record)!r} is also on row {original} with other values "
+                        f"({describe(fields)}); row {original} is loaded, this row is not",
+                hint="a record is sent once: correct the export; a feed already loaded is corrected by loading "
+                     "its corrected file with --replace"))
+        conflict = ids.select(pl.col("row_no").is_in(pl.Series(conflicted, dtype=pl.Int64).implode())).to_series()
+        return (repeated & ~conflict).alias("duplicate"), conflict.alias("conflict"), problems
 
-    def _earlier(self, ids: pl.DataFrame) -> pl.Series:
-        """First row of each id in earlier batches (null if none), hash hits confirmed by the id."""
+    def _earlier(self, ids: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame | None]:
+        """First row of each id in earlier batches (null if none), hash hits confirmed by the id;
+        and the earlier rows read again (None when none were)."""
         earlier = pl.repeat(None, ids.height, dtype=pl.Int64, eager=True).alias("_earlier")
         if not len(self.index):
-            return earlier
+            return earlier, None
         known = ids.with_row_index("_at").filter(pl.col("_h").is_not_null())
         at, rows = self.index.rows_of(known.get_column("_h").to_numpy())
         if not len(at):
-            return earlier
+            return earlier, None
         recalled = self.recall(set(rows.tolist()))
+        recalled = recalled.select("row_no", _claimed(recalled), *self.content)
+        ids_of = dict(recalled.select("row_no", "key").iter_rows())
         keys = known.get_column("key")
         positions = known.get_column("_at")
         matched: dict[int, int] = {}
         for i, row in zip(at.tolist(), rows.tolist()):
-            if recalled.get(row) == keys[i]:
+            if ids_of.get(row) == keys[i]:
                 position = positions[i]
                 matched[position] = min(row, matched.get(position, row))
         if not matched:
-            return earlier
-        return earlier.scatter(list(matched), list(matched.values()))
+            return earlier, recalled
+        return earlier.scatter(list(matched), list(matched.values())), recalled
 
     def _remember(self, first: pl.DataFrame) -> None:
         """Store the rows that are the first of their id, so far."""
         if first.height:
             self.index.add(first.get_column("_h").to_numpy(), first.get_column("row_no").to_numpy())
+
+
+def _claimed(frame: pl.DataFrame) -> pl.Expr:
+    """The record id a row claims: none when it has an error."""
+    if "error" in frame.columns:
+        return pl.when(~pl.col("error")).then(pl.col("key")).alias("key")
+    return pl.col("key")
 
 
 def _first_in_batch(ids: pl.DataFrame) -> pl.Series:

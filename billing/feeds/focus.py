@@ -26,7 +26,7 @@ import polars as pl
 from billing.feeds.context import UNALLOCATED, MappingContext
 from billing.feeds.focus_versions import CUSTOM_PREFIX, FocusVersion, column_lookup, detect_version
 from billing.feeds.raw import FIELDS, Table, field_count_checks, shaped
-from billing.feeds.rows import Checked
+from billing.feeds.rows import CONTENT, Checked
 from billing.feeds.sources import CHARGE_CATEGORIES, BusinessLineKey, SourceDefinition, UnallocatedRule
 from billing.feeds.split import split_exact
 from billing.feeds.values import (
@@ -85,6 +85,11 @@ class FocusMapping:
             + ([source.tier.tag] if source.tier is not None and source.tier.tag is not None else [])
         ))
         self.split_of = {account: i for i, rule in enumerate(source.splits) for account in rule.sub_account_ids}
+
+    @property
+    def content(self) -> tuple[str, ...]:
+        """The columns compared to tell a record sent again from a conflicting one."""
+        return CONTENT + ("SubAccountId",)
 
     @property
     def id_header(self) -> str | None:

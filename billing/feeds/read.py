@@ -4,7 +4,8 @@ It opens the file (CSV or .xlsx), matches the header for the source's format, th
 batches of at most ``batch_rows`` records: each batch is validated and mapped with
 vectorised rules and comes back as a :class:`UsageBatch` of good rows plus the problems of
 the others. Nothing is lost: every record read is a good row, a rejected row (ERROR
-problem), a duplicate (DUPLICATE problem) or an excluded row (EXCLUDED warning), and
+problem), a duplicate (DUPLICATE problem), a conflict (CONFLICT problem: its id came earlier
+with other content) or an excluded row (EXCLUDED warning), and
 :func:`~billing.feeds.reconcile.reconcile` adds the batches' tallies up to prove it.
 
 No I/O besides reading the file; no database. Memory is bounded by a few batches plus about
@@ -59,6 +60,7 @@ class UsageBatch:
     tally: Reconciliation = field(default_factory=Reconciliation)
     refused: bool = False
     feed_kind: str = ""
+    id_column: str | None = None  # the record id column as the file names it
 
 
 def read_usage(
@@ -99,20 +101,20 @@ def read_usage(
     if mapping is None:
         yield _only(problems, schema, refused=True)
         return
-    def recall(rows: set[int]) -> dict[int, str]:
-        """The record ids of earlier ``rows``, read again from the file (only when a hash repeats)."""
+    def recall(rows: set[int]) -> pl.DataFrame:
+        """Earlier ``rows`` read and checked again (only when a hash repeats): their ids and content."""
         wanted = pl.Series(sorted(rows), dtype=pl.Int64)
         last = wanted[-1]
-        found: dict[int, str] = {}
+        found: list[pl.DataFrame] = []
         for again in table.batches(batch_rows):
             part = again.frame.filter(pl.col("row_no").is_in(wanted.implode()))
             if part.height:
-                found.update(mapping.check(part).frame.select("row_no", "key").iter_rows())
+                found.append(mapping.check(part).frame.select("row_no", "key", "error", *mapping.content))
             if again.frame.height and again.frame.get_column("row_no")[-1] >= last:
                 break
-        return found
+        return pl.concat(found) if found else pl.DataFrame(schema={"row_no": pl.Int64, "key": pl.String})
 
-    seen = FirstSeen(file=table.file, column=mapping.id_header, recall=recall)
+    seen = FirstSeen(file=table.file, column=mapping.id_header, recall=recall, content=mapping.content)
     pending = problems  # file-level warnings go out with the first batch
     read = 0
     broken = False
@@ -163,13 +165,15 @@ def _batch(checked: Checked, ids: pl.DataFrame, mapping: UsageMapping | FocusMap
            schema: dict[str, pl.DataType], pending: list[Problem], broken: tuple[Problem, ...],
            blank_rows: int) -> UsageBatch:
     frame = checked.frame
-    duplicate, duplicate_problems = seen.check(ids)
-    frame = frame.with_columns(duplicate.alias("duplicate"))
+    duplicate, conflict, duplicate_problems = seen.check(ids)  # rows with an error are neither
+    frame = frame.with_columns(duplicate.alias("duplicate"), conflict.alias("conflict"))
+    again = pl.col("duplicate") | pl.col("conflict")
     status = frame.select(
         pl.col("duplicate").alias("d"),
-        (~pl.col("duplicate") & pl.col("error")).alias("r"),
-        (~pl.col("duplicate") & ~pl.col("error") & pl.col("excluded")).alias("x"),
-        (~pl.col("duplicate") & ~pl.col("error") & ~pl.col("excluded")).alias("g"),
+        pl.col("conflict").alias("c"),
+        (~again & pl.col("error")).alias("r"),
+        (~again & ~pl.col("error") & pl.col("excluded")).alias("x"),
+        (~again & ~pl.col("error") & ~pl.col("excluded")).alias("g"),
     )
     good = frame.filter(status.get_column("g"))
     rows = select_rows(mapping.finish(good), schema)
@@ -178,6 +182,7 @@ def _batch(checked: Checked, ids: pl.DataFrame, mapping: UsageMapping | FocusMap
         good=good.height,
         rejected=int(status.get_column("r").sum()),
         duplicates=int(status.get_column("d").sum()),
+        conflicts=int(status.get_column("c").sum()),
         excluded=int(status.get_column("x").sum()),
         rows_loaded=rows.height,
         blank_rows=blank_rows,
@@ -188,7 +193,8 @@ def _batch(checked: Checked, ids: pl.DataFrame, mapping: UsageMapping | FocusMap
         complete=not broken,
     )
     found = sorted([*checked.problems, *duplicate_problems], key=lambda p: p.source.row or 0)
-    return UsageBatch(rows=rows, problems=(*pending, *found, *broken), rows_read=frame.height, tally=tally)
+    return UsageBatch(rows=rows, problems=(*pending, *found, *broken), rows_read=frame.height, tally=tally,
+                      id_column=mapping.id_header)
 
 
 def _only(problems: list[Problem], schema: dict[str, pl.DataType], *, refused: bool = False) -> UsageBatch:

@@ -20,7 +20,8 @@ class Reconciliation:
 
     ``rows_read`` counts data records (the header and blank lines are not records); each is
     exactly one of good, rejected (has an ERROR problem), duplicate (repeats an earlier record
-    id in the file) or excluded (left out by a source rule, with a warning). A good row that
+    of the file, id and content), conflict (repeats an earlier record's id with other content;
+    quarantined) or excluded (left out by a source rule, with a warning). A good row that
     is split yields several loaded rows, so ``rows_loaded`` may exceed ``good``.
     ``*_read`` sum the values that parsed, whatever else was wrong with their row;
     ``*_loaded`` sum the loaded rows. ``complete`` is false when the file broke off.
@@ -30,6 +31,7 @@ class Reconciliation:
     good: int = 0
     rejected: int = 0
     duplicates: int = 0
+    conflicts: int = 0
     excluded: int = 0
     rows_loaded: int = 0
     blank_rows: int = 0
@@ -49,15 +51,15 @@ class Reconciliation:
 
     @property
     def balanced(self) -> bool:
-        """Every row read is good, rejected, a duplicate or excluded."""
-        return self.rows_read == self.good + self.rejected + self.duplicates + self.excluded
+        """Every row read is good, rejected, a duplicate, a conflict or excluded."""
+        return self.rows_read == self.good + self.rejected + self.duplicates + self.conflicts + self.excluded
 
     def render(self) -> str:
         """One line for the load summary, e.g.
-        ``rows read 1,000 = good 990 + rejected 8 + duplicates 2 + excluded 0; …``."""
+        ``rows read 1,000 = good 990 + rejected 7 + duplicates 2 + conflicts 1 + excluded 0; …``."""
         text = (
             f"rows read {self.rows_read:,} = good {self.good:,} + rejected {self.rejected:,}"
-            f" + duplicates {self.duplicates:,} + excluded {self.excluded:,}"
+            f" + duplicates {self.duplicates:,} + conflicts {self.conflicts:,} + excluded {self.excluded:,}"
         )
         if not self.balanced:
             text += " (DOES NOT BALANCE)"

@@ -10,7 +10,7 @@ from billing.feeds.context import UNALLOCATED, MappingContext
 from billing.feeds.values import DECIMAL
 from billing.problems import Problem
 
-__all__ = ["ROW_SCHEMA", "Checked", "code_types", "row_schema", "empty_rows", "select_rows"]
+__all__ = ["ROW_SCHEMA", "CONTENT", "Checked", "code_types", "row_schema", "empty_rows", "select_rows"]
 
 ROW_SCHEMA: dict[str, pl.DataType] = {
     "row_no": pl.Int64(),  # physical row of the record in the file (header = 1)
@@ -30,6 +30,11 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
 }
 """Columns of :attr:`billing.feeds.read.UsageBatch.rows`, in order, with the code columns as
 text; a batch holds them as Enums of the codes its context knows (:func:`row_schema`)."""
+
+CONTENT = ("usage_date", "cost_center", "business_line", "service", "tier", "unit", "quantity", "cost", "description")
+"""The values a record is stored with, but its id and row: a record sent again with the same
+content is a duplicate, with other content a conflict."""
+
 
 def code_types(ctx: MappingContext) -> dict[str, pl.Enum]:
     """The code columns as Enums of the codes ``ctx`` knows, each in sorted order.

@@ -14,7 +14,7 @@ import polars as pl
 from billing.csvdialect import Dialect
 from billing.feeds.context import MappingContext
 from billing.feeds.raw import EXTRA, FIELDS, Table, field_count_checks, shaped
-from billing.feeds.rows import Checked, code_types
+from billing.feeds.rows import CONTENT, Checked, code_types
 from billing.feeds.sources import USAGE_FIELDS, SourceDefinition
 from billing.feeds.values import (
     Check,
@@ -68,6 +68,11 @@ class UsageMapping:
         units = self.types["unit"]
         self.unit_of_service = pl.Series(  # by service, in the order of the service Enum
             [self.service_units[code] for code in self.types["service"].categories], dtype=units)
+
+    @property
+    def content(self) -> tuple[str, ...]:
+        """The columns compared to tell a record sent again from a conflicting one."""
+        return CONTENT
 
     @property
     def id_header(self) -> str | None:

@@ -9,7 +9,7 @@ import contextlib
 import datetime as dt
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -23,6 +23,8 @@ from billing.feeds.context import UNALLOCATED, MappingContext
 from billing.feeds.daily import DailySums
 from billing.feeds.raw import FileScan, scan_file
 from billing.feeds.read import UsageBatch, read_usage
+from billing.feeds.resent import against_earlier
+from billing.feeds.rows import CONTENT
 from billing.feeds.overlap import IdSample
 from billing.feeds.sources import SourceDefinition
 from billing.jobs.usage_sources import DEFAULT_SOURCES, resolve_source  # noqa: F401  (re-exported)
@@ -43,7 +45,8 @@ class LoadResult:
     rows_read: int = 0  # input records (header and blank lines excluded)
     rows_loaded: int = 0  # input records loaded
     rows_rejected: int = 0  # input records quarantined
-    rows_duplicate: int = 0  # input records skipped: repeated in the file or loaded by an earlier feed
+    rows_duplicate: int = 0  # input records skipped: repeated in the file or loaded by an earlier feed, the same
+    rows_conflict: int = 0  # input records quarantined: their id came earlier (in the file or a feed) with other values
     rows_excluded: int = 0  # input records a source rule leaves out (e.g. tax rows)
     usage_rows: int = 0  # rows stored (a split record becomes several)
     quantity_read: Decimal = ZERO
@@ -59,12 +62,14 @@ class LoadResult:
     provider_invoices: dict[str, Decimal] = field(default_factory=dict)  # InvoiceId -> cost loaded ("" = none)
 
     def reconciliation(self) -> str:
+        conflicts = f" + conflicts quarantined {self.rows_conflict:,}" if self.rows_conflict else ""
         excluded = f" + excluded {self.rows_excluded:,}" if self.rows_excluded else ""
         split = f" (stored as {self.usage_rows:,} usage rows after splits)" if self.usage_rows != self.rows_loaded else ""
-        balanced = self.rows_read == self.rows_loaded + self.rows_rejected + self.rows_duplicate + self.rows_excluded
+        balanced = self.rows_read == (self.rows_loaded + self.rows_rejected + self.rows_duplicate + self.rows_conflict
+                                      + self.rows_excluded)
         return (
             f"rows read {self.rows_read:,} = loaded {self.rows_loaded:,}{split} + quarantined {self.rows_rejected:,} "
-            f"+ duplicates skipped {self.rows_duplicate:,}{excluded}{'' if balanced else ' (DOES NOT BALANCE)'}; "
+            f"+ duplicates skipped {self.rows_duplicate:,}{conflicts}{excluded}{'' if balanced else ' (DOES NOT BALANCE)'}; "
             f"quantity read {_total(self.quantity_read)}, loaded {_total(self.quantity_loaded)}; "
             f"cost read {_total(self.cost_read)}, loaded {_total(self.cost_loaded)}"
         )
@@ -163,11 +168,11 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
             result.rows_loaded += tally.good
             result.rows_rejected += tally.rejected
             result.rows_duplicate += tally.duplicates
+            result.rows_conflict += tally.conflicts
             result.rows_excluded += tally.excluded
             result.quantity_read += tally.quantity_read
             result.cost_read += tally.cost_read
-            result.problem_count += len(batch.problems)
-            result.problems += list(batch.problems[: max(0, PROBLEMS_KEPT - len(result.problems))])
+            _count_problems(result, batch.problems)
             file_problems += [p for p in batch.problems if p.code in FILE_LEVEL]
             usage_store.insert_rejects(session, feed_id, errors(batch.problems))
             misread = [p for p in batch.problems if p.code is ProblemCode.NUMBER_FORMAT]
@@ -197,14 +202,19 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
                     replaced.update(dict.fromkeys(f.id for f in previous))
                 seen_ids[month] = usage_store.LoadedIds(session, source.name, month, exclude_feeds=excluded)
                 months.add(month)
-            if any(len(seen_ids[month]) for month in by_month):
-                for month, part in by_month.items():
-                    if len(seen_ids[month]):
-                        by_month[month] = part.filter(~seen_ids[month].known(part.get_column("record_id")))
-                # the parts of a split record share its row and its month
-                skipped = rows["row_no"].n_unique() - sum(part["row_no"].n_unique() for part in by_month.values())
-                result.rows_duplicate += skipped
-                result.rows_loaded -= skipped
+            for month, part in by_month.items():  # the parts of a split record share its row and its month
+                if len(seen_ids[month]):
+                    resent = against_earlier(part, seen_ids[month].earlier(part, CONTENT), CONTENT, file=str(path),
+                                             id_column=batch.id_column)
+                    by_month[month] = resent.rows
+                    result.rows_duplicate += resent.duplicates
+                    result.rows_conflict += resent.conflicts
+                    result.rows_loaded -= resent.duplicates + resent.conflicts
+                    _count_problems(result, resent.problems)
+                    usage_store.insert_rejects(session, feed_id, resent.problems)
+                    if strict and resent.problems:
+                        raise ProblemsError(result.problems, f"{path}: records loaded before with other values and "
+                                                             f"--strict: nothing was loaded")
             parts = list(by_month.items())
             result.quantity_loaded += sum((_sum(part, "quantity") for _, part in parts), ZERO)
             result.cost_loaded += sum((_sum(part, "cost") for _, part in parts), ZERO)
@@ -224,7 +234,7 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
     usage_store.mark_replaced(session, list(replaced), feed_id)
     usage_store.finish_feed(
         session, feed_id, months=sorted(months), rows_read=result.rows_read, rows_loaded=result.rows_loaded,
-        rows_rejected=result.rows_rejected, rows_duplicate=result.rows_duplicate,
+        rows_rejected=result.rows_rejected, rows_duplicate=result.rows_duplicate, rows_conflict=result.rows_conflict,
         quantity_total=result.quantity_loaded, cost_total=result.cost_loaded, id_sample=sample.encode(),
     )
     result.months = sorted(months)
@@ -238,6 +248,11 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
         audit.record(session, "usage.other-source", f"feed {feed_id} {path.name}",
                      f"loaded with --allow-other-source although {', '.join(held)} already hold records of it")
     return result
+
+
+def _count_problems(result: LoadResult, problems: Sequence[Problem]) -> None:
+    result.problem_count += len(problems)
+    result.problems += list(problems[: max(0, PROBLEMS_KEPT - len(result.problems))])
 
 
 def _encode(parts: list[tuple[str, pl.DataFrame]], daily: DailySums, sample: IdSample) -> list[tuple[str, int, bytes]]:

@@ -158,6 +158,7 @@ class UsageFeed(Base):
     rows_loaded: Mapped[int] = mapped_column(Integer)
     rows_rejected: Mapped[int] = mapped_column(Integer)
     rows_duplicate: Mapped[int] = mapped_column(Integer)
+    rows_conflict: Mapped[int] = mapped_column(Integer, default=0)  # record ids sent before with other values
     quantity_total: Mapped[Decimal]
     cost_total: Mapped[Decimal]
     id_sample: Mapped[str | None] = mapped_column(Text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -50,6 +51,7 @@ class FeedInfo:
     rows_duplicate: int
     quantity_total: Decimal
     cost_total: Decimal
+    rows_conflict: int = 0
 
 
 def _info(row: t.UsageFeed) -> FeedInfo:
@@ -57,7 +59,7 @@ def _info(row: t.UsageFeed) -> FeedInfo:
         id=row.id, source=row.source, file_name=row.file_name, content_hash=row.content_hash,
         months=tuple(m for m in row.months.split(",") if m), status=row.status, loaded_at=row.loaded_at,
         loaded_by=row.loaded_by, rows_read=row.rows_read, rows_loaded=row.rows_loaded,
-        rows_rejected=row.rows_rejected, rows_duplicate=row.rows_duplicate,
+        rows_rejected=row.rows_rejected, rows_duplicate=row.rows_duplicate, rows_conflict=row.rows_conflict,
         quantity_total=row.quantity_total, cost_total=row.cost_total,
     )
 
@@ -123,8 +125,9 @@ class LoadedIds:
         self.session = session
         self.index = HashRows()
         self._decoded: OrderedDict[int, pl.Series] = OrderedDict()
+        self._files: dict[int, tuple[int, str]] = {}  # part -> its feed and the feed's file
         query = (
-            select(t.UsagePart.id)
+            select(t.UsagePart.id, t.UsageFeed.id, t.UsageFeed.file_name)
             .join(t.UsageFeed, t.UsageFeed.id == t.UsagePart.feed_id)
             .where(t.UsagePart.source == source, t.UsagePart.month == month, t.UsagePart.kind == "rows",
                    t.UsageFeed.status == "active")
@@ -132,7 +135,8 @@ class LoadedIds:
         )
         if exclude_feeds:
             query = query.where(t.UsagePart.feed_id.not_in(exclude_feeds))
-        for part_id in session.scalars(query).all():  # one part's ids in memory at a time
+        for part_id, feed_id, file_name in session.execute(query).all():  # one part's ids in memory at a time
+            self._files[part_id] = (feed_id, file_name)
             ids = self._ids(part_id)
             self.index.add(id_hashes(ids), part_id * _PLACE + np.arange(ids.len(), dtype=np.int64))
 
@@ -142,18 +146,48 @@ class LoadedIds:
     def known(self, ids: pl.Series) -> pl.Series:
         """For each of ``ids`` (no nulls): whether it was loaded already."""
         found = np.zeros(ids.len(), dtype=bool)
-        if len(self.index) and ids.len():
-            at, places = self.index.rows_of(id_hashes(ids))
-            if len(at):
-                candidates = pl.DataFrame({"at": at, "place": places, "id": ids.gather(at)})
-                earlier = pl.concat([
-                    pl.DataFrame({"place": group.get_column("place"),
-                                  "earlier": self._ids(part).gather(group.get_column("place") % _PLACE)})
-                    for (part,), group in candidates.with_columns(part=pl.col("place") // _PLACE).group_by("part")
-                ])
-                same = candidates.join(earlier, on="place").filter(pl.col("earlier") == pl.col("id"))
-                found[same.get_column("at").to_numpy()] = True
+        found[self._confirmed(ids).get_column("at").to_numpy()] = True
         return pl.Series("known", found)
+
+    def earlier(self, rows: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+        """The rows of a batch (``record_id`` and ``columns`` of billing.feeds.rows) whose record
+        id an earlier feed loaded: ``at`` (their position in ``rows``), ``feed``, ``file`` and
+        ``row_no`` of the earlier record, and its ``columns`` (codes as text) suffixed ``_was``.
+        Only the parts the ids were found in are read again."""
+        hits = self._confirmed(rows.get_column("record_id"))
+        schema = {"at": pl.Int64, "feed": pl.Int64, "file": pl.String, "row_no_was": pl.Int64,
+                  **{f"{c}_was": _TEXT_CODES.get(c, ROW_SCHEMA[c]) for c in columns}}
+        if not hits.height:
+            return pl.DataFrame(schema=schema)
+        found = []
+        for (part,), group in hits.with_columns(part=pl.col("place") // _PLACE).group_by("part"):
+            feed, file = self._files[part]
+            stored = self._rows(part, ["row_no", *columns]).gather(group.get_column("place") % _PLACE)
+            found.append(pl.concat([
+                group.select("at"),
+                stored.select(pl.lit(feed, dtype=pl.Int64).alias("feed"), pl.lit(file).alias("file"),
+                              pl.col("row_no").alias("row_no_was"),
+                              *[pl.col(c).cast(_TEXT_CODES.get(c, ROW_SCHEMA[c])).alias(f"{c}_was") for c in columns]),
+            ], how="horizontal"))
+        return pl.concat(found).sort("at").cast(schema)
+
+    def _confirmed(self, ids: pl.Series) -> pl.DataFrame:
+        """``at`` (position in ``ids``) and ``place`` of every id loaded before: hash hits
+        confirmed by the id stored at their place."""
+        empty = pl.DataFrame(schema={"at": pl.Int64, "place": pl.Int64})
+        if not len(self.index) or not ids.len():
+            return empty
+        at, places = self.index.rows_of(id_hashes(ids))
+        if not len(at):
+            return empty
+        candidates = pl.DataFrame({"at": at.astype(np.int64), "place": places, "id": ids.gather(at)})
+        earlier = pl.concat([
+            pl.DataFrame({"place": group.get_column("place"),
+                          "earlier": self._ids(part).gather(group.get_column("place") % _PLACE)})
+            for (part,), group in candidates.with_columns(part=pl.col("place") // _PLACE).group_by("part")
+        ])
+        same = candidates.join(earlier, on="place").filter(pl.col("earlier") == pl.col("id"))
+        return same.select("at", "place").unique("at", keep="first").sort("at")
 
     def _ids(self, part_id: int) -> pl.Series:
         if part_id in self._decoded:
@@ -166,11 +200,19 @@ class LoadedIds:
             self._decoded.popitem(last=False)
         return ids
 
+    def _rows(self, part_id: int, columns: list[str]) -> pl.DataFrame:
+        data = self.session.scalar(select(t.UsagePart.data).where(t.UsagePart.id == part_id))
+        return _from_parquet(data, columns)
+
+
+_TEXT_CODES = {c: pl.String() for c in ("cost_center", "business_line", "service", "tier", "unit")}
+"""Code columns compared as text: the Enum of an earlier load may hold other codes."""
+
 
 def create_feed(session: Session, *, source: str, file_name: str, digest: str, format: str, user: str, at: dt.datetime) -> int:
     feed = t.UsageFeed(
         source=source, file_name=file_name, content_hash=digest, format=format, months="", status="active",
-        loaded_at=at, loaded_by=user, rows_read=0, rows_loaded=0, rows_rejected=0, rows_duplicate=0,
+        loaded_at=at, loaded_by=user, rows_read=0, rows_loaded=0, rows_rejected=0, rows_duplicate=0, rows_conflict=0,
         quantity_total=ZERO, cost_total=ZERO,
     )
     session.add(feed)
@@ -180,11 +222,12 @@ def create_feed(session: Session, *, source: str, file_name: str, digest: str, f
 
 def finish_feed(session: Session, feed_id: int, *, months: list[str], rows_read: int, rows_loaded: int,
                 rows_rejected: int, rows_duplicate: int, quantity_total: Decimal, cost_total: Decimal,
-                id_sample: str | None = None) -> None:
+                rows_conflict: int = 0, id_sample: str | None = None) -> None:
     feed = session.get(t.UsageFeed, feed_id)
     feed.id_sample = id_sample
     feed.months = ",".join(sorted(months))
     feed.rows_read, feed.rows_loaded, feed.rows_rejected, feed.rows_duplicate = rows_read, rows_loaded, rows_rejected, rows_duplicate
+    feed.rows_conflict = rows_conflict
     feed.quantity_total, feed.cost_total = quantity_total, cost_total
     session.flush()
 

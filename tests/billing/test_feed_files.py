@@ -113,3 +113,41 @@ def test_an_extreme_file_is_one_clear_line(db_url, tmp_path):
 
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert "record-too-long" in result.stderr and len(result.stderr) < 1000
+
+
+def test_a_record_sent_again_with_other_values_is_a_conflict_that_replace_corrects(db_url, tmp_path):
+    from tests.billing.test_usage_load import month_total
+
+    base_store(db_url, tmp_path)
+    first = write(tmp_path / "march.csv", f"""
+        {HEADER}
+        T-1,2026-03-02,CC-ENG,DESK,30,ticket,laptop,
+        T-2,2026-03-05,CC-FIN,DESK,12,ticket,printer,
+    """)
+    run(db_url, "usage", "load", first, "--source", "internal")
+    before = month_total(db_url, "2026-03")
+    again = write(tmp_path / "march-again.csv", f"""
+        {HEADER}
+        T-1,2026-03-02,CC-ENG,DESK,30,ticket,laptop,
+        T-2,2026-03-05,CC-FIN,DESK,15,ticket,printer,
+        T-3,2026-03-09,CC-FIN,DESK,1,ticket,mouse,
+    """)
+    result = run(db_url, "usage", "load", again, "--source", "internal")
+
+    assert ("rows read 3 = loaded 1 + quarantined 0 + duplicates skipped 1 + conflicts quarantined 1; "
+            "quantity read 46, loaded 1") in result.stdout
+    assert ("march-again.csv:3:record_id: conflict record id 'T-2' was loaded by feed 1 (" in result.stderr
+            and "march.csv, row 3) with other values (quantity '15' here, '12' there); this row is not loaded" in result.stderr)
+    assert "to correct feed 1, load its corrected complete file with --replace" in result.stderr
+    assert "march-again.csv:3:record_id: conflict" in run(db_url, "usage", "rejects").stdout
+    listed = run(db_url, "usage", "feeds").stdout.splitlines()
+    assert "conflicts" in listed[0] and listed[-1].split()[5:10] == ["3", "1", "0", "1", "1"]
+    strict = run(db_url, "usage", "load", write(tmp_path / "strict.csv", again.read_text().replace("T-3", "T-4")),
+                 "--source", "internal", "--strict", ok=False)
+    assert strict.exit_code == 1 and "conflict" in strict.stderr and "nothing was loaded" in strict.stderr
+
+    corrected = write(tmp_path / "march-corrected.csv", again.read_text())
+    replaced = run(db_url, "usage", "load", corrected, "--source", "internal", "--replace").stdout
+    assert "rows read 3 = loaded 3 + quarantined 0 + duplicates skipped 0; quantity read 46, loaded 46" in replaced
+    assert "replaced feed(s) 1, 2" in replaced
+    assert month_total(db_url, "2026-03") > before  # 30 + 15 + 1 tickets now, against 30 + 12 before

@@ -96,7 +96,7 @@ def test_bad_rows_are_quarantined_with_row_and_reason(db_url, tmp_path):
         A-5,2026-03-02,CC-FIN,DESK,2,ticket,"=HYPERLINK(""http://x"",""y"")"
     """)
     result = run(db_url, "usage", "load", feed, "--source", "servicedesk", "--new-source")
-    assert "rows read 6 = loaded 2 + quarantined 3 + duplicates skipped 1" in result.stdout
+    assert "rows read 6 = loaded 2 + quarantined 3 + duplicates skipped 0 + conflicts quarantined 1;" in result.stdout
     for row in (3, 4, 5, 6):
         assert f"mixed.csv:{row}:" in result.stderr
     assert "Traceback" not in result.stderr
@@ -185,6 +185,6 @@ def test_records_loaded_before_are_told_apart_exactly_even_when_hashes_collide(d
         feed.write_text(header + "".join(f"T-{n},2026-03-02,CC-ENG,DESK,1,ticket,x\n" for n in numbers))
         run(db_url, "usage", "load", feed, "--source", "servicedesk", *(["--new-source"] if name == "first" else []))
     later = tmp_path / "later.csv"
-    later.write_text(header + "".join(f"T-{n},2026-03-03,CC-FIN,DESK,1,ticket,y\n" for n in (2, 8, 6, 9, 13, 1)))
+    later.write_text(header + "".join(f"T-{n},2026-03-02,CC-ENG,DESK,1,ticket,x\n" for n in (2, 8, 6, 9, 13, 1)))
     out = run(db_url, "usage", "load", later, "--source", "servicedesk").stdout
     assert "rows read 6 = loaded 3 + quarantined 0 + duplicates skipped 3" in out  # T-2, T-6 and T-1 were loaded

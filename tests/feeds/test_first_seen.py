@@ -42,17 +42,18 @@ def _seen(frames: list[list[tuple[int, str | None]]], hash_of=None):
     rows = {row: key for frame in frames for row, key in frame}
     recalled: list[set[int]] = []
 
-    def recall(wanted: set[int]) -> dict[int, str]:
+    def recall(wanted: set[int]) -> pl.DataFrame:
         recalled.append(wanted)
-        return {row: rows[row] for row in wanted}
+        return pl.DataFrame({"row_no": sorted(wanted), "key": [rows[row] for row in sorted(wanted)]},
+                            schema={"row_no": pl.Int64, "key": pl.String})
 
     seen = FirstSeen(file="f.csv", column="record_id", recall=recall, hash_of=hash_of)
     found = []
     for frame in frames:
         batch = pl.DataFrame({"row_no": [r for r, _ in frame], "key": [k for _, k in frame]},
                              schema={"row_no": pl.Int64, "key": pl.String})
-        duplicate, problems = seen.check(seen.ids(batch))
-        assert duplicate.sum() == len(problems)
+        duplicate, conflict, problems = seen.check(seen.ids(batch))
+        assert duplicate.sum() == len(problems) and not conflict.any()
         found += [(p.source.row, int(p.message.split(" on row ")[1].split(";")[0])) for p in problems]
     return found, recalled
 

@@ -64,11 +64,11 @@ def test_rows_problems_and_totals(focus_file, ctx):
         (9, "not-a-date", "ChargePeriodStart"),  # a8
         (10, "value-invalid", "ChargeCategory"),  # a9
         (11, "value-missing", "BilledCost"),  # a10
-        (14, "duplicate", "Id"),  # a1 again
+        (14, "conflict", "Id"),  # a1 again, at another cost
     ]
     assert result.rows.schema == pl.Schema(row_schema(ctx))
     t = result.tally
-    assert (t.rows_read, t.good, t.rejected, t.duplicates, t.rows_loaded) == (14, 8, 5, 1, 9)
+    assert (t.rows_read, t.good, t.rejected, t.duplicates, t.conflicts, t.rows_loaded) == (14, 8, 5, 0, 1, 9)
     # loaded: a1 1.5 + a2 0.75 + a3 -0.25 + a5 1e-12 + a6 0.10 + a11 0.5 + a12 0.5 + a13 0.25 = 3.350000000001
     assert t.cost_loaded == Decimal("3.350000000001")
     # read adds the parseable costs of rejected rows: a4 2 + a7 1 + a8 1 + a9 1 + duplicate 9 = 14
@@ -318,7 +318,7 @@ def test_unallocated_needs_the_business_line(focus_file, ctx):
 
 def test_sample_reconciliation_line(sample):
     assert sample.tally.render() == (
-        "rows read 1,000 = good 1,000 + rejected 0 + duplicates 0 + excluded 0; usage rows loaded 1,004; "
+        "rows read 1,000 = good 1,000 + rejected 0 + duplicates 0 + conflicts 0 + excluded 0; usage rows loaded 1,004; "
         "quantity read 13438.71290445682, loaded 13438.71290445682; cost read 20.52022672899, loaded 20.52022672899"
     )
 

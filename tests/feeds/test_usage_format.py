@@ -45,7 +45,7 @@ MIXED_PROBLEMS = [
     (3, "not-a-date", "usage_date"),
     (4, "unknown-cost-center", "cost_center"),
     (5, "not-a-number", "quantity"),
-    (6, "duplicate", "record_id"),
+    (6, "conflict", "record_id"),  # r1 again, with other values
     (10, "inconsistent", "business_line"),
     (11, "unmapped", "cost_center"),
     (12, "unknown-service", "service"),
@@ -73,7 +73,7 @@ def test_mixed_rows_each_become_a_row_or_a_problem(tmp_path, ctx, internal):
     assert result.rows.get_column("record_id").to_list() == ["r1", "r5", "r6", "r7", "r18"]
     assert result.rows.schema == pl.Schema(row_schema(ctx))
     t = result.tally
-    assert (t.rows_read, t.good, t.rejected, t.duplicates, t.excluded) == (21, 5, 15, 1, 0)
+    assert (t.rows_read, t.good, t.rejected, t.duplicates, t.conflicts, t.excluded) == (21, 5, 15, 0, 1, 0)
     assert t.balanced
 
 
@@ -84,7 +84,11 @@ def test_problems_are_actionable(tmp_path, ctx, internal):
     assert rendered[3] == (
         f"{tmp_path}/usage.csv:3:usage_date: not-a-date '2024-09-31' is not a date (write dates as YYYY-MM-DD)"
     )
-    assert "record id 'r1' already appears on row 2" in rendered[6]
+    assert rendered[6] == (
+        f"{tmp_path}/usage.csv:6:record_id: conflict record id 'r1' is also on row 2 with other values (usage_date "
+        f"'2024-09-03' here, '2024-09-01' there; tier empty here, 'GOLD' there; quantity '2' here, '10.5' there; "
+        f"description 'repeats r1' here, 'good' there); row 2 is loaded, this row is not (a record is sent once: "
+        f"correct the export; a feed already loaded is corrected by loading its corrected file with --replace)")
     assert "cost centre CC-200 belongs to ENG on 2024-09-16, not to OPS" in rendered[10]
     assert "cost centre CC-300 belongs to no business line on 2024-09-02 (owners: DATA 2024-01-01..2024-06-30)" in rendered[11]
     assert "unit HOUR is not the unit of service STORAGE, which is measured in GB" in rendered[14]
@@ -152,7 +156,7 @@ def test_control_totals(tmp_path, ctx, internal):
     assert t.quantity_loaded == Decimal("17.5")
     assert (t.cost_read, t.cost_loaded) == (Decimal("5"), Decimal("5"))  # -7.5 + 12.50
     assert t.render() == (
-        "rows read 21 = good 5 + rejected 15 + duplicates 1 + excluded 0; usage rows loaded 5; "
+        "rows read 21 = good 5 + rejected 15 + duplicates 0 + conflicts 1 + excluded 0; usage rows loaded 5; "
         "quantity read 35.5, loaded 17.5; cost read 5, loaded 5"
     )
 
