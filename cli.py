@@ -96,11 +96,11 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self, *, create: bool = False):
-        from billing.store.db import open_store
+        from billing.store.db import open_store, transaction
 
         if self._factory is None:
             self._factory = open_store(self.url, create=create)
-        with self._factory.begin() as session:
+        with transaction(self._factory, on_wait=say_waiting) as session:
             yield session
 
     def close(self) -> None:
@@ -108,6 +108,11 @@ class Store:
         if self._factory is not None:
             self._factory.kw["bind"].dispose()
             self._factory = None
+
+
+def say_waiting(what: str, seconds: float) -> None:
+    click.echo(f"waiting for another command that is writing {what} (up to {seconds:g} s; "
+               f"CHARGEBACK_LOCK_WAIT sets how long) ...", err=True)
 
 
 def with_store(command: Callable | None = None, *, creates: bool = False) -> Callable:

@@ -14,6 +14,7 @@ from billing.records import Invoice
 from billing.store import audit
 from billing.store import charges as charge_store
 from billing.store import documents
+from billing.store import locks
 from billing.jobs.close import fiscal_year_of
 
 
@@ -36,13 +37,21 @@ def adjust_invoice(
     debit: bool = False,
     issue_date: dt.date | None = None,
 ) -> Invoice:
+    locks.lock_for_writing(session)
     original = documents.by_number(session, number)
     if original is None:
         raise ChargebackError(f"no invoice numbered {number!r}; list them with `chargeback invoices list --month YYYY-MM`")
+    locks.lock_month(session, original.month)  # no reopen, and no other note against it, meanwhile
     if charge_store.period_status(session, original.month) != "closed":
-        raise ChargebackError(f"{original.month} is open: correct its usage or tariffs and run `chargeback month run "
+        meanwhile = " (another command reopened it while this one waited; nothing was done)" if locks.waited(session) else ""
+        raise ChargebackError(f"{original.month} is open{meanwhile}: correct its usage or tariffs and run `chargeback month run "
                               f"{original.month}` again instead of issuing a note")
     month = next_open_month(session, original.month)
+    while True:  # the note's month must stay open until it is issued: lock it, then make sure
+        locks.lock_month(session, month)
+        if charge_store.period_status(session, month) != "closed":
+            break
+        month = next_open_month(session, month)
     note = adjustment_note(
         original, month=month, issue_date=issue_date or dt.date.today(), reason=reason, line_no=line_no,
         amount=amount, quantity=quantity, debit=debit, already_adjusted=documents.adjusted_by_line(session, number),

@@ -20,6 +20,7 @@ from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsErro
 from billing.store import audit
 from billing.store import budgets as budget_store
 from billing.store import catalogue as catalogue_store
+from billing.store import locks
 from billing.store import org as org_store
 from billing.tables import read_table
 
@@ -44,6 +45,7 @@ def load_budget_file(session: Session, path: Path) -> BudgetLoadResult:
     """
     from reports.plan_xlsx import is_plan_workbook, read_plan_workbook
 
+    locks.lock_master_data(session)
     catalogue = catalogue_store.load_catalogue(session)
     if not catalogue.services:
         raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")

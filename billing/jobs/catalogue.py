@@ -12,6 +12,7 @@ from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsErro
 from billing.records import Subscription
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
+from billing.store import locks
 from billing.store import org as org_store
 from billing.store.catalogue import CatalogueChanges
 from billing.subscriptions import COLUMNS, OPTIONAL, merge_subscriptions, parse_subscriptions
@@ -34,6 +35,7 @@ def load_tariffs(session: Session, directory: Path) -> CatalogueChanges:
     catalogue, problems = check_catalogue(directory)
     if errors(problems):
         raise ProblemsError(problems, f"{directory}: {len(errors(problems))} problem(s); nothing was loaded")
+    locks.lock_master_data(session)  # the closed months it checks against stay closed, and no close runs meanwhile
     changes = catalogue_store.save_catalogue(session, catalogue)
     audit.record(session, "tariffs.load", str(directory),
                  f"versions added {changes.versions_added}, updated {changes.versions_updated}")
@@ -50,6 +52,7 @@ def load_subscription_file(session: Session, path: Path) -> SubscriptionLoadResu
     rows, problems = read_table(path, required=COLUMNS, optional=OPTIONAL)
     incoming, more = parse_subscriptions(rows)
     problems += more
+    locks.lock_master_data(session)  # no close meanwhile: the closed months checked below stay as read
     catalogue = catalogue_store.load_catalogue(session)
     if not catalogue.services:
         raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")

@@ -23,6 +23,7 @@ from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import documents
+from billing.store import locks
 from billing.store import org as org_store
 
 
@@ -39,11 +40,23 @@ def fiscal_year_of(session: Session, month: str) -> int:
     return fiscal_year(month, int(audit.get_setting(session, "fiscal_year_start_month")))
 
 
+def closed_meanwhile(session: Session, month: str) -> str | None:
+    """The line for a month found closed after waiting for another command's lock: that
+    command closed it. None when this command did not wait."""
+    closing = charge_store.closing(session, month)
+    if closing is None or not locks.waited(session):
+        return None
+    by, at = closing
+    return f"{month} was closed by another command ({by}) at {at:%Y-%m-%d %H:%M} while this one waited; nothing was done"
+
+
 def close_month(session: Session, month: str, *, issue_date: dt.date | None = None, confirm: bool = False,
                 today: dt.date | None = None) -> CloseResult:
     month = parse_month(month)
+    locks.lock_month(session, month)  # every check below holds until the commit
     if charge_store.period_status(session, month) == "closed":
-        raise ChargebackError(f"{month} is already closed; its invoices are issued. To correct it, issue a credit or "
+        raise ChargebackError(closed_meanwhile(session, month) or
+                              f"{month} is already closed; its invoices are issued. To correct it, issue a credit or "
                               f"debit note with `chargeback adjust`, or reopen it with `chargeback month reopen {month} --reason ...`")
     run = charge_store.last_run(session, month)
     if run is None:
@@ -87,8 +100,10 @@ def reopen_month(session: Session, month: str, *, reason: str, issue_date: dt.da
     month = parse_month(month)
     if not reason or not reason.strip():
         raise ChargebackError("say why the month is reopened: --reason TEXT")
+    locks.lock_month(session, month)
     if charge_store.period_status(session, month) != "closed":
-        raise ChargebackError(f"{month} is not closed; there is nothing to reopen")
+        meanwhile = " (another command reopened it while this one waited)" if locks.waited(session) else ""
+        raise ChargebackError(f"{month} is not closed{meanwhile}; there is nothing to reopen; nothing was done")
     user, at = audit.current_user(), audit.now()
     year, prefix = fiscal_year_of(session, month), audit.get_setting(session, "invoice_prefix")
     notes = tuple(

@@ -22,6 +22,7 @@ from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsErro
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import costs as cost_store
+from billing.store import locks
 from billing.store import org as org_store
 from billing.tables import read_table
 
@@ -71,6 +72,7 @@ def load_cost_file(session: Session, path: Path, *, strict: bool = False, replac
         raise ChargebackError(f"{path}: no such file")
     result = CostLoadResult(feed_id=None, file_name=str(path))
     digest = file_digest(path)
+    locks.lock_costs(session)  # the hash and identities below hold until the commit
     earlier = cost_store.feed_with_hash(session, digest)
     if earlier is not None and not replace:
         result.already_loaded_as = earlier.id
@@ -114,6 +116,7 @@ def load_driver_file(session: Session, path: Path) -> DriverLoadResult:
     if not path.is_file():
         raise ChargebackError(f"{path}: no such file")
     rows, problems = read_table(path, required=DRIVER_COLUMNS, numbers=("value",))
+    locks.lock_costs(session)
     records, more = parse_drivers(rows, business_lines=org_store.business_line_ids(session))
     problems += more
     if errors(problems):

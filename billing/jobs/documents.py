@@ -28,6 +28,7 @@ from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import documents
+from billing.store import locks
 from billing.store import org as org_store
 from billing.store import usage as usage_store
 from reports.csv_export import month_csv
@@ -133,6 +134,7 @@ def statement_views(session: Session, month: str, *, generated_at: dt.datetime |
 
 
 def write_statements(session: Session, month: str, out: Path) -> WrittenStatements:
+    locks.lock_month(session, parse_month(month), shared=True)  # not half before and half after a close or reopen
     views = statement_views(session, month)
     if not views:
         raise ChargebackError(f"{parse_month(month)} has no charges or notes for any business line: there is no statement "
@@ -207,6 +209,7 @@ def focus_export(session: Session, month: str, fmt: str) -> bytes:
 def month_journal(session: Session, month: str, *, posting_date: dt.date | None = None) -> tuple[bytes, int, Decimal]:
     """The month's GL journal as CSV bytes, with its line count and debit total."""
     month = parse_month(month)
+    locks.lock_month(session, month, shared=True)  # no reopen while the journal is made
     if charge_store.period_status(session, month) != "closed":
         raise ChargebackError(f"{month} is not closed: the journal is made from issued invoices; "
                               f"review and close it first (`chargeback month close {month}`)")

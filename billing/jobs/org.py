@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from billing.org import read_org_file
 from billing.problems import ProblemsError, errors
 from billing.store import audit
+from billing.store import locks
 from billing.store import org as org_store
 from billing.store.org import OrgChanges
 
@@ -24,6 +25,7 @@ def load_org(session: Session, path: Path) -> OrgLoadResult:
     lines, centers, problems = read_org_file(path)
     if errors(problems):
         raise ProblemsError(problems, f"{path}: {len(errors(problems))} problem(s); nothing was loaded")
+    locks.lock_master_data(session)
     line_changes = org_store.save_business_lines(session, lines)
     center_changes, problems = org_store.save_cost_centers(session, centers)
     if problems:

@@ -26,6 +26,7 @@ from billing.store import audit
 from billing.store import budgets as budget_store
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
+from billing.store import locks
 from billing.store import org as org_store
 from reports.plan_xlsx import BandRow, PlanService, PlanSheet, PlanView, RateRow, plan_workbook
 from tariffs.pricing import describe_price
@@ -52,6 +53,7 @@ class PlanResult:
 
 def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int, int], None] | None = None) -> PlanResult:
     """The planning workbook of ``fiscal_year`` as bytes, with what it holds."""
+    locks.lock_for_writing(session)  # it records its run in the audit trail
     start = int(audit.get_setting(session, "fiscal_year_start_month"))
     months = tuple(fiscal_months(fiscal_year, start))
     history_months = tuple(add_months(months[0], i - 12) for i in range(12))

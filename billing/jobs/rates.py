@@ -36,6 +36,7 @@ from billing.rates import RateProposal, draft_tariff_yaml, propose_rates
 from billing.store import audit
 from billing.store import charges as charge_store
 from billing.store import costs as cost_store
+from billing.store import locks
 from tariffs.load import load_catalogue
 from tariffs.model import Catalogue, TariffVersion
 from tariffs.validate import validate_catalogue
@@ -56,6 +57,7 @@ class RatesResult:
 def propose_stored_rates(session: Session, fy: int, out_dir: Path, *, rules_path: Path | None = None,
                          tariffs_dir: Path | None = None) -> RatesResult:
     tariffs_dir = Path(tariffs_dir or os.environ.get("CHARGEBACK_TARIFFS") or default_dir("tariffs"))
+    locks.lock_for_writing(session)  # it records its run in the audit trail
     catalogue, problems = check_catalogue(tariffs_dir)
     if errors(problems):
         raise ProblemsError(problems, f"{tariffs_dir}: {len(errors(problems))} problem(s) in the catalogue")

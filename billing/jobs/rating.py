@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from billing.jobs.close import closed_meanwhile
 from billing.money import ZERO
 from billing.periods import parse_month
 from billing.problems import ChargebackError, ProblemsError, errors
@@ -14,6 +15,7 @@ from billing.rating import RatedMonth, rate_month
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
+from billing.store import locks
 from billing.store import org as org_store
 from billing.store import usage as usage_store
 
@@ -45,8 +47,10 @@ def rate_stored_month(session: Session, month: str, *, tier_override=None) -> Ra
 
 def run_month(session: Session, month: str) -> RunResult:
     month = parse_month(month)
+    locks.lock_month(session, month)  # no load, close or other run of the month meanwhile
     if charge_store.period_status(session, month) == "closed":
         raise ChargebackError(
+            closed_meanwhile(session, month) or
             f"{month} is closed and its charges never change; corrections go into an open month "
             f"(`chargeback adjust`), or reopen it with `chargeback month reopen {month} --reason ...`"
         )

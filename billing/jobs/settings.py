@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from billing.journal import gl_code_problem
 from billing.problems import ChargebackError, excerpt
 from billing.store import audit
+from billing.store import locks
 from billing.store.audit import DEFAULTS, set_setting
 
 GL_CODES = ("expense_account", "recovery_account", "it_cost_center")
@@ -42,6 +43,7 @@ def check_setting(key: str, value: str) -> str:
 
 def change_setting(session: Session, key: str, value: str) -> None:
     value = check_setting(key, value)
+    locks.lock_master_data(session)  # no close (which reads the settings) meanwhile
     if key == "fiscal_year_start_month":
         from sqlalchemy import select
 

@@ -12,6 +12,7 @@ from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsErro
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
+from billing.store import locks
 from billing.store import org as org_store
 from billing.store import schema as t
 from billing.tables import decimal_field, month_field, read_table, text_field
@@ -30,6 +31,7 @@ class SlaLoadResult:
 
 def load_sla_file(session: Session, path: Path) -> SlaLoadResult:
     rows, problems = read_table(path, required=COLUMNS, optional=OPTIONAL, numbers=("achieved",))
+    locks.lock_master_data(session)  # no close meanwhile: the closed months checked below stay as read
     catalogue = catalogue_store.load_catalogue(session)
     services = {s.code: s for s in catalogue.services}
     lines = set(org_store.business_line_ids(session))

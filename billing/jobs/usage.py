@@ -32,6 +32,8 @@ from billing.money import ZERO, plain
 from billing.problems import ChargebackError, NeedsConfirmation, Problem, ProblemCode, ProblemsError, errors
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
+from billing.store import charges as charge_store
+from billing.store import locks
 from billing.store import org as org_store
 from billing.store import usage as usage_store
 from billing.store.org import UNALLOCATED_NAME
@@ -116,23 +118,27 @@ def load_usage_file(
         raise ChargebackError(f"{path}: no such file")
     result = LoadResult(feed_id=None, source=source.name, file_name=str(path))
     scan = scan_file(path)  # the text check now, the digest on another thread meanwhile
+    locks.lock_usage(session)  # before anything is read: hashes and record ids hold until the commit
     ctx = mapping_context(session)
-    closed = set(catalogue_store.closed_months(session))
     with contextlib.closing(
         read_usage(path, source, ctx, batch_rows=batch_rows, on_progress=on_progress, scan=scan, dialect=dialect)
     ) as batches:  # closed however the load ends, so its reading threads stop
-        return _load(session, path, source, batches, result, scan=scan, closed=closed, strict=strict, replace=replace,
+        return _load(session, path, source, batches, result, scan=scan, strict=strict, replace=replace,
                      allow_other_source=allow_other_source)
 
 
 def _load(session: Session, path: Path, source: SourceDefinition, batches: Iterator[UsageBatch], result: LoadResult,
-          *, scan: FileScan, closed: set[str], strict: bool, replace: bool, allow_other_source: bool) -> LoadResult:
+          *, scan: FileScan, strict: bool, replace: bool, allow_other_source: bool) -> LoadResult:
     first = next(batches)  # reading and checking start while the digest is finished
     result.feed_kind = first.feed_kind
     if first.refused:
         raise ProblemsError(list(first.problems), f"{path}: the file cannot be loaded; nothing was loaded")
     earlier = usage_store.feed_with_hash(session, source.name, scan.digest)
     if earlier is not None and not replace:
+        if locks.waited(session):  # the command this one waited for loaded it
+            raise ChargebackError(f"{path}: this file was loaded as feed {earlier.id} by another command "
+                                  f"({earlier.loaded_by}) at {earlier.loaded_at:%Y-%m-%d %H:%M} while this one waited; "
+                                  f"nothing was done")
         result.already_loaded_as = earlier.id
         return result
     elsewhere = usage_store.feed_with_hash_elsewhere(session, source.name, scan.digest)
@@ -185,13 +191,14 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
             if rows.height == 0:
                 continue
             by_month = dict(usage_store.month_parts(rows))
-            shut = sorted(by_month.keys() & closed)
+            shut = _closed_months(session, sorted(by_month.keys() - months))
             if shut:
                 count = sum(by_month[month].height for month in shut)
+                meanwhile = " (closed by another command while this load waited)" if locks.waited(session) else ""
                 raise ChargebackError(
-                    f"{path}: {count:,} row(s) fall in the closed month {', '.join(shut)}; closed months never change. "
-                    f"Date corrections in an open month (or issue a credit note with `chargeback adjust`), "
-                    f"or ask finance to reopen {shut[0]}"
+                    f"{path}: {count:,} row(s) fall in the closed month {', '.join(shut)}{meanwhile}; closed months never "
+                    f"change, so nothing was loaded. Date corrections in an open month (or issue a credit note with "
+                    f"`chargeback adjust`), or ask finance to reopen {shut[0]}"
                 )
             for month, part in by_month.items():
                 others.check(path, source, month, part.get_column("record_id"))
@@ -248,6 +255,15 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
         audit.record(session, "usage.other-source", f"feed {feed_id} {path.name}",
                      f"loaded with --allow-other-source although {', '.join(held)} already hold records of it")
     return result
+
+
+def _closed_months(session: Session, months: list[str]) -> list[str]:
+    """Of ``months`` (first met in this load), those closed. Each is locked shared first, so a
+    month found open stays open until the load commits: a close of it waits for the load, and
+    then finds its usage changed since it was rated."""
+    for month in months:
+        locks.lock_month(session, month, shared=True)
+    return [month for month in months if charge_store.period_status(session, month) == "closed"]
 
 
 def _count_problems(result: LoadResult, problems: Sequence[Problem]) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from billing.feeds.sources import SourceDefinition, default_source, load_sources
 from billing.problems import ChargebackError, ProblemsError, errors
 from billing.store import audit
+from billing.store import locks
 from billing.store.sources import declare_source, declared_sources
 from billing.workspace import default_dir
 
@@ -45,6 +46,7 @@ def resolve_source(session: Session, name: str, fmt: str | None, sources_dir: Pa
     its first load (in the load's transaction, so a refused load declares nothing)."""
     directory = sources_directory(sources_dir)
     definitions = definitions_in(directory)
+    locks.lock_usage(session)  # the load that follows holds it too: no other load declares or loads meanwhile
     declared = declared_sources(session)
     if name in definitions:
         source = definitions[name]
@@ -58,6 +60,10 @@ def resolve_source(session: Session, name: str, fmt: str | None, sources_dir: Pa
     if name in declared:
         known = declared[name]
         if new_source:
+            if locks.waited(session):
+                raise ChargebackError(f"source {name} was declared by another command ({known.declared_by}) at "
+                                      f"{known.declared_at:%Y-%m-%d %H:%M} while this one waited; nothing was done: "
+                                      f"load again without --new-source")
             raise ChargebackError(f"source {name} is already declared (since {known.declared_at:%Y-%m-%d}): drop --new-source")
         if known.origin == "definition" or known.format != "usage":
             raise ChargebackError(f"source {name} is read with its source definition, which is not in {directory}: "

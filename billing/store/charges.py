@@ -20,6 +20,14 @@ def period_status(session: Session, month: str) -> str:
     return period.status if period else "open"
 
 
+def closing(session: Session, month: str) -> tuple[str, dt.datetime] | None:
+    """Who closed ``month`` and when, or None when it is open."""
+    period = session.get(t.Period, month)
+    if period is None or period.status != "closed":
+        return None
+    return period.closed_by or "unknown", period.closed_at
+
+
 def closed_months(session: Session) -> list[str]:
     return list(session.scalars(select(t.Period.month).where(t.Period.status == "closed").order_by(t.Period.month)))
 

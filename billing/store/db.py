@@ -1,17 +1,28 @@
-"""Engines, sessions and schema upgrades (Alembic, run automatically on first use)."""
+"""Engines, sessions and schema upgrades (Alembic, run automatically on first use).
+
+Transactions begin as billing.store.locks needs them: on SQLite the driver's own transaction
+handling is switched off (SQLAlchemy's documented recipe, "Enabling Non-Legacy SQLite
+Transactional Modes") and each transaction begins with an explicit ``BEGIN``, ``IMMEDIATE``
+for one that writes, so every statement of a command, reads included, is in its transaction.
+On both backends a write that no lock covers is refused.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing.problems import ChargebackError
+from billing.store import locks
 
 DEFAULT_URL = "sqlite:///chargeback.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -36,21 +47,101 @@ def make_engine(url: str) -> Engine:
         if parsed.get_backend_name() == "sqlite":
             engine = create_engine(parsed)
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
         else:
             engine = create_engine(parsed, pool_pre_ping=True)
+            event.listen(engine, "begin", _new_transaction)
     except (NoSuchModuleError, ImportError):
         raise ChargebackError(f"{parsed.drivername!r} is not a database this engine can use: "
                               f"give sqlite:///file.db or postgresql://user@host/db") from None
+    event.listen(engine, "before_cursor_execute", _refuse_unlocked_writes)
     return engine
 
 
+BUSY_MS = 10_000
+"""How long a SQLite statement waits for a lock other than the write lock (a reader during a
+checkpoint, rare in WAL mode); the write lock itself is waited for as billing.store.locks says."""
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # the driver begins nothing: _sqlite_begin does
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
     cursor.close()
+
+
+def _new_transaction(connection: Connection) -> None:
+    connection.info[locks.LOCKED] = False
+    connection.info[locks.WAITED] = False
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """BEGIN, or BEGIN IMMEDIATE for a transaction that writes (billing.store.locks asks for it
+    with the WRITING execution option): that takes the write lock now, waiting for the writer
+    that holds it as long as the command would wait, and saying so."""
+    _new_transaction(connection)
+    waiting: locks.Waiting | None = connection.get_execution_options().get(locks.WRITING)
+    raw = connection.connection.dbapi_connection
+    if waiting is None:
+        raw.execute("BEGIN")
+        connection.info[locks.BEGUN] = "DEFERRED"
+        return
+    try:
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if not _sqlite_busy(exc):
+                raise
+            if not waiting.seconds:
+                raise locks.busy(waiting.what, waiting.seconds) from None
+            if waiting.notify is not None:
+                waiting.notify(waiting.what, waiting.seconds)
+            raw.execute(f"PRAGMA busy_timeout={int(waiting.seconds * 1000)}")
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as again:
+                if _sqlite_busy(again):
+                    raise locks.busy(waiting.what, waiting.seconds) from None
+                raise
+            connection.info[locks.WAITED] = True
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+    connection.info[locks.BEGUN] = "IMMEDIATE"
+
+
+def _sqlite_busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY or "locked" in str(exc)
+
+
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+def _refuse_unlocked_writes(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if not connection.info.get(locks.LOCKED) and _WRITES.match(statement):
+        raise locks.UnlockedWrite(f"internal error: a write without its lock (billing.store.locks): "
+                                  f"{statement.split('(')[0].strip()[:80]}; nothing was done")
+
+
+@contextlib.contextmanager
+def transaction(factory: sessionmaker[Session], *, on_wait: Callable[[str, float], None] | None = None
+                ) -> Iterator[Session]:
+    """One command's transaction: commits when the body succeeds, rolls back otherwise. A
+    database error that another command's writes caused (a deadlock, a serialisation failure,
+    a lock given up, a unique key taken meanwhile) becomes one line (locks.StoreBusy)."""
+    try:
+        with factory.begin() as session:
+            if on_wait is not None:
+                session.info[locks.ON_WAIT] = on_wait
+            yield session
+    except DBAPIError as exc:
+        error = locks.race_error(exc)
+        if error is None:
+            raise
+        raise error from None
 
 
 def alembic_config(engine: Engine):
@@ -64,9 +155,13 @@ def alembic_config(engine: Engine):
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return _revision(connection)
+
+
+def _revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def head_revision(engine: Engine) -> str | None:
@@ -81,7 +176,12 @@ def upgrade(engine: Engine) -> bool:
         return False
     from alembic import command
 
-    command.upgrade(alembic_config(engine), "head")
+    with locks.schema_transaction(engine) as connection:  # another command may be upgrading it right now
+        if _revision(connection) == HEAD:
+            return False
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
     return True
 
 
@@ -95,7 +195,9 @@ def open_store(url: str | None = None, *, auto_upgrade: bool = True, create: boo
     or work on loaded data never create one as a side effect of a mistyped ``--db``).
     """
     engine, _ = upgrade_store(url, create=create, apply=auto_upgrade)
-    return sessionmaker(engine, expire_on_commit=False)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    event.listen(factory, "after_begin", locks.note_connected)
+    return factory
 
 
 def upgrade_store(url: str | None = None, *, create: bool = True, apply: bool = True) -> tuple[Engine, bool]:

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from billing.money import ZERO
 from billing.records import DocumentRole, Invoice, InvoiceLine, LineCostCenter
+from billing.store import locks
 from billing.store import schema as t
 
 
 def next_number(session: Session, fiscal_year: int, prefix: str) -> tuple[int, str]:
+    locks.lock_invoice_numbers(session, fiscal_year)  # covers creating the counter row too
     counter = session.get(t.InvoiceCounter, fiscal_year, with_for_update=True)
     if counter is None:
         counter = t.InvoiceCounter(fiscal_year=fiscal_year, next_seq=1)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from billing.problems import Problem, ProblemCode
 from billing.records import BusinessLine, CostCenter, Ownership
+from billing.store import locks
 from billing.store import schema as t
 
 UNALLOCATED_NAME = "Unallocated (no business line)"
@@ -44,6 +45,9 @@ def save_business_lines(session: Session, lines: list[BusinessLine]) -> OrgChang
 
 def ensure_business_line(session: Session, code: str, name: str) -> int:
     row = session.scalar(select(t.BusinessLine).where(t.BusinessLine.code == code))
+    if row is None:
+        locks.lock_new_business_line(session, code)  # another load may be creating it: look again under the lock
+        row = session.scalar(select(t.BusinessLine).where(t.BusinessLine.code == code))
     if row is None:
         row = t.BusinessLine(code=code, name=name, division="Finance")
         session.add(row)

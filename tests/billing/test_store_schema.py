@@ -6,6 +6,7 @@ from decimal import Decimal
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from billing.store.locks import lock_master_data
 from billing.store.db import HEAD, current_revision, head_revision, make_engine, open_store, upgrade
 from billing.store.schema import Base, BusinessLine, CostEntry, CostFeed
 
@@ -32,6 +33,7 @@ def test_decimals_come_back_exact_with_their_scale(db_url):
     now = dt.datetime.now(dt.timezone.utc)
     amounts = [Decimal("0.1"), Decimal("470.00"), Decimal("-0.00000000000123"), Decimal("12345678901234567890.123456789")]
     with factory.begin() as session:
+        lock_master_data(session)  # a write without its lock is refused
         session.add(BusinessLine(code="FIN", name="Finance"))
         feed = CostFeed(file_name="x", content_hash="h", months="", loaded_at=now, loaded_by="t", rows_read=0,
                         rows_loaded=0, rows_rejected=0, rows_duplicate=0, amount_total=Decimal(0))

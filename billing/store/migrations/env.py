@@ -2,10 +2,11 @@
 
 from alembic import context
 
+from billing.store.locks import schema_transaction
 from billing.store.schema import Base
 
-engine = context.config.attributes["engine"]
-with engine.begin() as connection:
+
+def run_migrations(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
@@ -13,3 +14,10 @@ with engine.begin() as connection:
         compare_type=True,
     )
     context.run_migrations()
+
+
+if "connection" in context.config.attributes:  # billing.store.db.upgrade: in its locked transaction
+    run_migrations(context.config.attributes["connection"])
+else:
+    with schema_transaction(context.config.attributes["engine"]) as connection:  # one upgrade at a time
+        run_migrations(connection)
