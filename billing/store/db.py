@@ -218,9 +218,6 @@ def upgrade_store(url: str | None = None, *, create: bool = True, apply: bool = 
         raise ChargebackError(f"{shown} is not a usable store: {_reason(exc)}") from None
 
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
 def _check_sqlite_file(database: str | None, shown: str, *, create: bool) -> None:
     if not database or database == ":memory:" or "mode=memory" in database:
         raise ChargebackError(f"{shown} is an in-memory database, which keeps nothing from one command to the next: "
@@ -237,27 +234,25 @@ def _check_sqlite_file(database: str | None, shown: str, *, create: bool) -> Non
             raise ChargebackError(f"no chargeback store at {path} yet (nothing has been loaded there): check --db or "
                                   f"CHARGEBACK_DB, or start with `chargeback tariffs load`")
         return
+    if not os.access(path, os.R_OK):
+        raise ChargebackError(f"{shown} cannot be read: permission denied")
+    # Looked at read-only first, so someone else's database is left exactly as it was; and only
+    # through SQLite, never with open()/close() of our own: closing any descriptor of the file
+    # drops every POSIX lock this process holds on it, those of its other SQLite connections
+    # included, and another process may then checkpoint and delete the WAL under them.
     try:
-        with path.open("rb") as handle:
-            head = handle.read(len(SQLITE_MAGIC))
-    except OSError as exc:
-        raise ChargebackError(f"{shown} cannot be read: {exc.strerror}") from None
-    if head and head != SQLITE_MAGIC:
-        raise ChargebackError(f"{shown} is not a usable store: {path} is not a SQLite database file")
-    if head:  # looked at read-only first: someone else's database is left exactly as it was
-        import sqlite3
-
-        try:
-            with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
-                tables = sorted(r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
-                revision = (connection.execute("SELECT version_num FROM alembic_version").fetchone() or [None])[0] \
-                    if "alembic_version" in tables else None
-        except sqlite3.Error as exc:
-            raise ChargebackError(f"{shown} is not a usable store: {exc}") from None
-        if revision is None:
-            _refuse_foreign(shown, tables)
-        else:
-            _refuse_unknown(shown, revision)
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+            tables = sorted(r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+            revision = (connection.execute("SELECT version_num FROM alembic_version").fetchone() or [None])[0] \
+                if "alembic_version" in tables else None
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB or "not a database" in str(exc):
+            raise ChargebackError(f"{shown} is not a usable store: {path} is not a SQLite database file") from None
+        raise ChargebackError(f"{shown} is not a usable store: {exc}") from None
+    if revision is None:
+        _refuse_foreign(shown, tables)
+    else:
+        _refuse_unknown(shown, revision)
 
 
 def _check_empty(engine: Engine, shown: str, *, create: bool) -> None:

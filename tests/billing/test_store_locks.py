@@ -3,6 +3,7 @@ must wait says so and waits; one that waited too long gives up in one line; read
 wait; and a write no lock covers is refused (tests/concurrency races real processes)."""
 
 import threading
+from pathlib import Path
 import time
 
 import pytest
@@ -119,3 +120,29 @@ def test_the_wait_setting_must_be_seconds(sqlite_url, tmp_path, monkeypatch):
     monkeypatch.setenv("CHARGEBACK_LOCK_WAIT", "ten")
     refused = run(sqlite_url, "org", "load", write(tmp_path / "bl.csv", "business_line,name\nFIN,Finance\n"), ok=False)
     assert refused.exit_code == 1 and "CHARGEBACK_LOCK_WAIT='ten' is not a number of seconds" in refused.stderr
+
+
+def test_opening_the_store_again_keeps_the_locks_of_this_process_connections(sqlite_url, tmp_path):
+    """A long-lived process (a portal, the demo) opens the store many times. Each opening
+    checks the file; were that done with a plain open()/close(), POSIX would drop every lock
+    this process holds on the file, and another process closing its connection would take
+    itself for the last one and delete the WAL under our open connections (a corrupt store)."""
+    import subprocess
+    import sys
+
+    database = tmp_path / "chargeback.db"
+    factory = open_store(sqlite_url)
+    held = factory.kw["bind"].connect()  # idle, like a pooled connection: holds its shared lock
+    held.exec_driver_sql("SELECT count(*) FROM business_line").scalar()
+    held.commit()
+    with factory.begin() as session:
+        locks.lock_master_data(session)
+        session.add(BusinessLine(code="FIN", name="Finance"))  # the WAL holds this, not yet checkpointed
+    assert Path(f"{database}-wal").stat().st_size > 0
+    open_store(sqlite_url).kw["bind"].dispose()  # opened again in this process
+    subprocess.run([sys.executable, "-c", f"import sqlite3; c = sqlite3.connect({str(database)!r}); "
+                    f"c.execute('SELECT count(*) FROM business_line').fetchall(); c.close()"], check=True)
+    assert Path(f"{database}-wal").exists(), "another process checkpointed and deleted the WAL under an open connection"
+    assert held.exec_driver_sql("SELECT code FROM business_line").scalars().all() == ["FIN"]
+    held.close()
+    factory.kw["bind"].dispose()
