@@ -88,12 +88,14 @@ def test_the_migration_types_existing_documents_and_freezes_closed_months(db_url
     cancellation is dated in its invoice's month; an adjust note always in a later one)."""
     from alembic import command
 
+    from billing.store.locks import schema_transaction
+
     engine = make_engine(db_url)
     command.upgrade(alembic_config(engine), "0001")
     at = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.timezone.utc)
     common = dict(fiscal_year=2026, issue_date=dt.date(2026, 4, 1), business_line_id=1, buyer_code="FIN",
                   buyer_name="Finance", buyer_head=None, currency="USD", issued_at=at, issued_by="t")
-    with engine.begin() as c:
+    with schema_transaction(engine) as c:  # written as a migration would: no command's lock covers it
         tables = Base.metadata.tables  # only the columns 0001 has are written
         c.execute(tables["business_line"].insert(), [dict(id=1, code="FIN", name="Finance")])
         c.execute(tables["setting"].insert(), [dict(key="currency", value="EUR"), dict(key="expense_account", value="6999")])

@@ -63,9 +63,9 @@ TARIFF_DESK = """
           gold: {model: per_unit, unit_price: "10.00", monthly_fee: "100.00"}
 """
 SOURCE = """
-    name: servicedesk
+    name: {name}
     format: usage
-    description: Tickets from the service desk
+    description: Tickets from the {name} system
 """
 
 
@@ -184,7 +184,8 @@ class RaceStore:
         write(tariffs / "units.yaml", TARIFF_UNITS)
         write(tariffs / "desk.yaml", TARIFF_DESK)
         self.sources = self.folder / "sources"
-        write(self.sources / "servicedesk.yaml", SOURCE)
+        for name in ("servicedesk", "helpdesk"):
+            write(self.sources / f"{name}.yaml", SOURCE.format(name=name))
         load_two_business_lines(self.url, self.folder)
         run(self.url, "tariffs", "load", tariffs)
         run(self.url, "subscriptions", "load", write(self.folder / "subscriptions.csv", """
@@ -208,8 +209,8 @@ class RaceStore:
         path.write_text("\n".join(lines) + "\n")
         return path, Decimal(sum(records))
 
-    def load(self, path: Path) -> list[str]:
-        return self.cli("usage", "load", path, "--source", "servicedesk", "--sources", self.sources)
+    def load(self, path: Path, source: str = "servicedesk") -> list[str]:
+        return self.cli("usage", "load", path, "--source", source, "--sources", self.sources)
 
     def state(self, month: str) -> MonthState:
         return month_state(self.url, month)
@@ -398,6 +399,27 @@ def load_load_same_file(store: RaceStore, racers: Racers, number: int) -> Verdic
     return verdict
 
 
+def load_load_two_sources(store: RaceStore, racers: Racers, number: int) -> Verdict:
+    """The same file loaded at once under two sources (a mistyped --source): it is charged once,
+    the other load is told where it went."""
+    month = month_of_race(number)
+    path, tickets = store.usage_file(f"twice-{month}", month, range(1, 41))
+    verdict = Verdict("load x load, same file under two sources", month)
+    verdict.outcomes = outcomes = racers.race(store.load(path, "servicedesk"), store.load(path, "helpdesk"))
+    _no_traceback(verdict, outcomes)
+    winners = [o for o in outcomes if o.won]
+    if len(winners) != 1:
+        verdict.fail(f"{len(winners)} loads succeeded")
+    for loser in (o for o in outcomes if not o.won):
+        _clear_loser(verdict, loser, r"nothing was loaded under source")
+    state = store.state(month)
+    active = [f for f in state.feeds if f[2] == "active"]
+    if len(active) != 1:
+        verdict.fail(f"{len(active)} active feeds: {active}")
+    _same_usage(verdict, store, state, tickets)
+    return verdict
+
+
 def load_load_overlapping(store: RaceStore, racers: Racers, number: int) -> Verdict:
     """Two files of one source with records in common, loaded at once: each record once."""
     month = month_of_race(number)
@@ -530,6 +552,7 @@ KINDS = {
     "close-close": close_close,
     "load-load-same-file": load_load_same_file,
     "load-load-overlapping": load_load_overlapping,
+    "load-load-two-sources": load_load_two_sources,
     "load-close": load_close,
     "run-close": run_close,
     "adjust-reopen": adjust_reopen,
