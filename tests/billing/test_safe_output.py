@@ -144,7 +144,9 @@ def test_the_journal_refuses_a_gl_code_stored_before_the_rule_instead_of_rewriti
     run(db_url, "month", "run", "2026-03")
     run(db_url, "month", "close", "2026-03", "--confirm")
     engine = make_engine(db_url)
-    with engine.begin() as connection:  # a code from before codes were checked, frozen on the invoice
+    from billing.store.locks import schema_transaction
+
+    with schema_transaction(engine) as connection:  # a code from before codes were checked, frozen on the invoice
         connection.execute(sa.text("UPDATE invoice_line_cost_center SET gl_code = '-4711'"))
     engine.dispose()
     out = tmp_path / "journal.csv"
