@@ -200,6 +200,7 @@ def focus_rows_of_month(session: Session, month: str) -> list[FocusRow]:
 
 def focus_export(session: Session, month: str, fmt: str) -> bytes:
     """The closed month's bill as a FOCUS 1.2 CSV (``focus``) or Parquet (``focus-parquet``) file."""
+    locks.lock_month(session, parse_month(month), shared=True)  # no reopen while it is made; it records its run
     rows = focus_rows_of_month(session, month)
     data = focus_parquet(rows) if fmt == "focus-parquet" else focus_csv(rows)
     audit.record(session, "export.focus", parse_month(month), f"FOCUS {FOCUS_VERSION}, {len(rows)} rows, {fmt}")
