@@ -25,7 +25,7 @@ def inspect_file(session: Session, path: Path, *, source_name: str | None, sourc
     if not path.is_file():
         raise ChargebackError(f"{path}: no such file")
     source = source_definition(source_name, "focus", sources_dir) if source_name else None
-    ctx = mapping_context(session)
+    ctx = mapping_context(session, loading=False)  # inspecting writes nothing
     centers = {o.cost_center: o.business_line for o in sorted(ctx.cost_centers, key=lambda o: o.effective_from)}
     known = set(ctx.business_lines) | set(centers)
     found = inspect_export(path, cost_column=source.cost if source else "BilledCost", known=known)

@@ -86,15 +86,19 @@ FILE_LEVEL = frozenset({ProblemCode.FILE_UNREADABLE, ProblemCode.FILE_EMPTY, Pro
                         ProblemCode.REPEATED_COLUMN, ProblemCode.WRONG_DELIMITER, ProblemCode.RECORD_TOO_LONG})
 
 
-def mapping_context(session: Session, *, today: dt.date | None = None) -> MappingContext:
+def mapping_context(session: Session, *, today: dt.date | None = None, loading: bool = True) -> MappingContext:
+    """What rows are mapped against. A load (``loading``, under its lock) creates the
+    unallocated business line it parks rows on; a command that only reads (``sources
+    inspect``) writes nothing and counts it as known."""
     catalogue = catalogue_store.load_catalogue(session)
     if not catalogue.services:
         raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")
-    org_store.ensure_business_line(session, UNALLOCATED, UNALLOCATED_NAME)
+    if loading:
+        org_store.ensure_business_line(session, UNALLOCATED, UNALLOCATED_NAME)
     today = today or dt.date.today()
     return MappingContext(
         catalogue=catalogue,
-        business_lines=frozenset(org_store.business_line_ids(session)),
+        business_lines=frozenset(org_store.business_line_ids(session)) | {UNALLOCATED},
         cost_centers=tuple(org_store.ownerships(session)),
         earliest=dt.date(2000, 1, 1),
         latest=today + dt.timedelta(days=31),
