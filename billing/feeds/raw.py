@@ -239,8 +239,9 @@ def _csv_batches(path: Path, file: str, width: int, batch_rows: int, delimiter: 
         failure: BaseException | None = None
         if not isinstance(block, _Broken):
             try:
-                chunk = _parsed(block, width, delimiter)
-            except pl.exceptions.PolarsError as exc:
+                lines = _line_count(block)
+                chunk = _parsed(block, width, delimiter, lines)
+            except (pl.exceptions.PolarsError, csv.Error) as exc:
                 failure = exc
         if chunk is None:
             if held:
@@ -251,7 +252,7 @@ def _csv_batches(path: Path, file: str, width: int, batch_rows: int, delimiter: 
             continue
         read_bytes, read_records = read_bytes + len(block), read_records + chunk.height
         limit = max(1, min(batch_rows, _BATCH_BYTES * read_records // read_bytes))
-        starts, next_line = _record_lines(chunk, names, block, next_line)
+        starts, next_line = _record_lines(chunk, names, lines, next_line)
         frame = chunk.with_columns(starts.alias("row_no"))
         if header_pending:
             frame, header_pending = frame.slice(1), False
@@ -268,7 +269,12 @@ def _csv_batches(path: Path, file: str, width: int, batch_rows: int, delimiter: 
         yield _without_blanks(_joined(waiting), width)
 
 
-def _parsed(block: bytes, width: int, delimiter: str = ",") -> pl.DataFrame:
+def _line_count(block: bytes) -> int:
+    """Physical lines in ``block`` (the last may lack its line break)."""
+    return block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+
+
+def _parsed(block: bytes, width: int, delimiter: str = ",", lines: int | None = None) -> pl.DataFrame:
     """The records of ``block``: the header's ``width`` columns as text, ``EXTRA`` (the fields
     beyond them joined by the delimiter, null when there are none) and ``FIELDS`` (the field
     count where it is not ``width``).
@@ -317,7 +323,7 @@ def _parsed(block: bytes, width: int, delimiter: str = ",") -> pl.DataFrame:
         )
         if counted is not None:  # values left unread may hold line breaks too
             frame = frame.with_columns(pl.Series(_BREAKS, breaks, dtype=pl.Int64))
-    if block.count(b"\n") + (0 if block.endswith(b"\n") else 1) != frame.height:  # values hold line breaks
+    if (_line_count(block) if lines is None else lines) != frame.height:  # values hold line breaks
         frame = frame.with_columns(pl.col(n).str.replace_all(delimiter + _MARK, "", literal=True)
                                    for n in [*column_names(width), EXTRA])
     return frame
@@ -436,13 +442,13 @@ def _last_record_end(buffer: bytes) -> int:
     return -1
 
 
-def _record_lines(chunk: pl.DataFrame, names: list[str], block: bytes, first_line: int) -> tuple[pl.Series, int]:
-    """The physical line where each record of ``block`` starts, and the line after the block.
+def _record_lines(chunk: pl.DataFrame, names: list[str], lines: int, first_line: int) -> tuple[pl.Series, int]:
+    """The physical line where each record of a block of ``lines`` lines starts, and the line
+    after the block.
 
     When the block has as many lines as records, no value holds a line break and the lines
     simply count up; otherwise each record's breaks are counted.
     """
-    lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
     if lines == chunk.height:
         return pl.int_range(first_line, first_line + lines, dtype=pl.Int64, eager=True), first_line + lines
     if _BREAKS in chunk.columns:
@@ -462,8 +468,8 @@ def _broken(width: int, file: str, row: int, cause: _Broken | BaseException | No
     code, hint = ProblemCode.FILE_UNREADABLE, "look for a quote (\") that is opened and never closed"
     if isinstance(cause, _Broken) and cause.reason == "long":
         code = ProblemCode.RECORD_TOO_LONG
-        message = (f"the record on row {row} is longer than {_MAX_RECORD:,} bytes ({_MAX_RECORD >> 20} MiB), "
-                   f"the most a record may be, and no line break ends it; {after}")
+        message = (f"the record on row {row} runs past {_MAX_RECORD:,} bytes ({_MAX_RECORD >> 20} MiB) without "
+                   f"ending, the most a record may be; {after}")
         hint = "a record is one line (several only where a quoted value holds line breaks): is this a CSV export?"
     elif isinstance(cause, _Broken) and cause.reason == "cr":
         message = f"no line feed from row {row} on: the lines end with a carriage return alone (the old Mac format); {after}"

@@ -318,7 +318,7 @@ def with_number(frame: pl.DataFrame, name: str, *, prefix: str, dialect: Dialect
     workbook, whose numbers are cells): with a decimal comma, ``1.234,56`` and ``12,5`` are
     numbers and ``1.5`` or ``1234.56`` are not."""
     if dialect is None or not dialect.decimal_comma:
-        return with_decimal(frame, name, prefix=prefix)
+        return _with_comma_look(with_decimal(frame, name, prefix=prefix), name, prefix)
     text = pl.col(name)
     stripped = text.str.strip_chars()
     ok = stripped.str.contains(DECIMAL_COMMA_NUMBER)
@@ -329,10 +329,23 @@ def with_number(frame: pl.DataFrame, name: str, *, prefix: str, dialect: Dialect
     )
     frame = with_decimal(frame, name, prefix=prefix)
     ok = pl.col("_comma")
-    return frame.with_columns(
+    frame = frame.with_columns(
         pl.when(ok).then(pl.col(prefix)).alias(prefix),
         (pl.col(f"{prefix}_number") & ok).alias(f"{prefix}_number"),
     ).drop("_comma")
+    return _with_comma_look(frame, name, prefix)
+
+
+def _with_comma_look(frame: pl.DataFrame, name: str, prefix: str) -> pl.DataFrame:
+    """``{prefix}_comma_look``: the text is no number as read and looks written with a decimal
+    comma; worked out for the (few) texts that are no number."""
+    failed = frame.select(pl.col(name).is_not_null() & ~pl.col(f"{prefix}_number")).to_series()
+    look = f"{prefix}_comma_look"
+    if not failed.any():
+        return frame.with_columns(pl.lit(False).alias(look))
+    at = failed.arg_true()
+    found = frame.select(pl.col(name).gather(at).str.contains(LOOKS_LIKE_DECIMAL_COMMA)).to_series()
+    return frame.with_columns(pl.repeat(False, frame.height, eager=True).scatter(at, found).alias(look))
 
 
 def number_text_checks(name: str, column: str | None, dialect: Dialect | None, *, prefix: str) -> list[Check]:
@@ -345,7 +358,7 @@ def number_text_checks(name: str, column: str | None, dialect: Dialect | None, *
     row that is ``not-a-number``, with a hint that fits. ``dialect`` None is a workbook, whose
     numbers are cells."""
     text = pl.col(name)
-    looks_comma = text.str.contains(LOOKS_LIKE_DECIMAL_COMMA)
+    looks_comma = pl.col(f"{prefix}_comma_look")
     label = pl.lit(f"{name} ") + quoted(name)
     checks: list[Check] = []
     if dialect is None:

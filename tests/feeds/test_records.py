@@ -215,7 +215,7 @@ def test_a_file_without_a_line_break_is_refused_after_reading_the_maximum(tmp_pa
     result = read(path, internal, ctx)
 
     assert result.codes() == [(1, "record-too-long", None)]
-    assert "longer than 4,194,304 bytes (4 MiB)" in result.problems[0].message
+    assert "runs past 4,194,304 bytes (4 MiB) without ending" in result.problems[0].message
     assert len(result.problems[0].render()) < 400
     assert result.batches[0].refused
 
