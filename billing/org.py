@@ -15,7 +15,7 @@ from pathlib import Path
 from billing.journal import gl_code_problem
 from billing.problems import Problem, ProblemCode, excerpt
 from billing.records import BusinessLine, CostCenter
-from billing.tables import Row, date_field, read_table, text_field
+from billing.tables import MAX_TABLE_BYTES, Row, date_field, read_table, text_field
 
 BUSINESS_LINE_COLUMNS = ("business_line", "name")
 BUSINESS_LINE_OPTIONAL = ("head_name", "head_email", "division")
@@ -114,8 +114,9 @@ def parse_cost_centers(rows: list[Row]) -> tuple[list[CostCenter], list[Problem]
 
 
 def _is_workbook(path: Path) -> bool:
+    """A workbook small enough to read (read_table refuses a larger file in words)."""
     try:
-        return zipfile.is_zipfile(path)
+        return Path(path).stat().st_size <= MAX_TABLE_BYTES and zipfile.is_zipfile(path)
     except OSError:
         return False
 

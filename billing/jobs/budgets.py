@@ -22,7 +22,7 @@ from billing.store import budgets as budget_store
 from billing.store import catalogue as catalogue_store
 from billing.store import locks
 from billing.store import org as org_store
-from billing.tables import read_table
+from billing.tables import MAX_TABLE_BYTES, read_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +52,10 @@ def load_budget_file(session: Session, path: Path) -> BudgetLoadResult:
     lines = set(org_store.business_line_ids(session))
     start = int(audit.get_setting(session, "fiscal_year_start_month"))
     currency = audit.get_setting(session, "currency")
-    try:
-        raw = Path(path).read_bytes()
+    try:  # read_table reports an unreadable or oversized file
+        raw = Path(path).read_bytes() if Path(path).stat().st_size <= MAX_TABLE_BYTES else b""
     except OSError:
-        raw = b""  # read_table reports the unreadable file
+        raw = b""
     if raw and is_plan_workbook(raw):
         kind = "plan"
         plan, problems = read_plan_workbook(raw, str(path))

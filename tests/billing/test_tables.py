@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from billing.csvdialect import MAX_RECORD_BYTES
 from billing.tables import MAX_TABLE_BYTES, decimal_field, read_table
 from tests.cli_helpers import run, write
+from tests.conftest import EXAMPLE_TARIFFS
 
 COSTS = ("month", "amount")
 
@@ -193,3 +194,16 @@ def test_an_organisation_file_with_a_short_row_loads_nothing(tmp_path):
 
     assert result.exit_code == 1 and "bl.csv:3: too-few-fields the row has 4 fields, the header 5" in result.stderr
     assert "nothing was loaded" in result.stderr
+
+
+@pytest.mark.parametrize("command", [("org", "load"), ("budget", "load"), ("costs", "load")])
+def test_an_oversized_table_is_refused_without_being_read(tmp_path, command):
+    db = f"sqlite:///{tmp_path / 'chargeback.db'}"
+    run(db, "tariffs", "load", EXAMPLE_TARIFFS)
+    huge = tmp_path / "huge.xlsx"
+    with huge.open("wb") as handle:
+        handle.truncate(MAX_TABLE_BYTES + 1)  # sparse: nothing is written
+    result = run(db, *command, huge, ok=False)
+
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert "too-large" in result.stderr and "64 MiB" in result.stderr
