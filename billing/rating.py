@@ -3,9 +3,12 @@
 Pure: plain data in (the catalogue, subscriptions, ownerships, daily usage as a polars frame,
 measured service levels), charges and problems out. The rules are in docs/pricing.md:
 
-- Each usage day is priced at the tier in force for the business line on that day (the tier
-  the feed names wins; else the subscription's; else the service's default tier, flagged) and
-  under the tariff version in force on that day.
+- Each usage day is priced at the tier the business line is subscribed to on that day, under
+  the tariff version in force on that day. A feed naming another tier changes nothing but a
+  flag. On a day without a subscription, usage is priced at the tier the feed names, else the
+  service's default tier, flagged, with that tier's monthly fee, included quantity and minimum
+  prorated over the days of the month the business line had no subscription to the service
+  (the whole month when it had none).
 - The month splits into segments (business line, service, tier, tariff version); each segment
   is priced on its own quantity. Monthly fee, included quantity and minimum charge are prorated
   by the days the segment was in force over the days of the month.
@@ -48,6 +51,7 @@ USAGE_SCHEMA = {
 
 NO_SUBSCRIPTION = "no subscription: priced at the default tier"
 NO_SUBSCRIPTION_NAMED = "no subscription: priced at the tier the feed names"
+OTHER_TIER_NAMED = "the feed names another tier: priced at the subscribed tier"
 NO_COST_CENTER = "no cost centre"
 
 
@@ -149,11 +153,13 @@ def rate_month(
     ):
         missing_tariff[service_code] = [first_missing, last_missing]
     unsubscribed = pl.col("_override").is_null() & pl.col("_subscribed").is_null()
+    other_tier = pl.col("_override").is_null() & pl.col("tier").is_not_null() & (pl.col("tier") != pl.col("_subscribed"))
     priced = joined.filter(pl.col("_version").is_not_null()).with_columns(
-        pl.coalesce("_override", "tier", "_subscribed",
+        pl.coalesce("_override", "_subscribed", "tier",
                     pl.col("service").replace_strict(defaults, default=None, return_dtype=pl.String)).alias("_tier"),
         pl.when(unsubscribed & pl.col("tier").is_null()).then(pl.lit(NO_SUBSCRIPTION))
-        .when(unsubscribed).then(pl.lit(NO_SUBSCRIPTION_NAMED)).otherwise(None).alias("_flag"),
+        .when(unsubscribed).then(pl.lit(NO_SUBSCRIPTION_NAMED))
+        .when(other_tier).then(pl.lit(OTHER_TIER_NAMED)).otherwise(None).alias("_flag"),
     )
     segment_keys = ["business_line", "service", "_tier", "_version"]
     segments = (
@@ -180,17 +186,21 @@ def rate_month(
                                  f"no tariff version for {code} is in force on {min(missing)}..{max(missing)}", month,
                                  "add a tariff version covering these dates and load it"))
 
-    # Days each segment is in force: subscribed days at that tier and version; a business line
-    # without any subscription to the service pays from the days its version was in force.
+    # Days each segment is in force: subscribed days at that tier and version; usage on days
+    # without a subscription adds those days (under its version) to the segment it is priced in,
+    # so its terms are never prorated over no days.
     for (line, service_code, day), tier in subscribed.items():
         version = version_at.get((service_code, day))
         if version is not None:
             segment_days[_SegmentKey(line, service_code, tier, version.version)].add(day)
-    for key in usage_by_segment:
-        if key not in segment_days and not any(
-            (key.business_line, key.service, d) in subscribed for d in days
-        ):
-            segment_days[key] = {d for d in days if (key.service, d) in version_at and version_at[(key.service, d)].version == key.version}
+    for line, service_code, tier, version in (
+        priced.filter(pl.col("_subscribed").is_null()).select(segment_keys).unique().iter_rows()
+    ):
+        segment_days[_SegmentKey(line, service_code, tier, version)] |= {
+            d for d in days
+            if (line, service_code, d) not in subscribed and (service_code, d) in version_at
+            and version_at[(service_code, d)].version == version
+        }
 
     owners_at_end = _cost_centers_by_line(ownerships, end)
     sla_by_key = _sla_index(sla)
