@@ -492,6 +492,7 @@ class MonthExportView:
     business_line_totals: tuple[Decimal, ...]
     service_totals: tuple[Decimal, ...]
     total: Decimal
+    prepared_at: dt.datetime | None = None  # a closed month's: its close (writers date the file then)
 
 
 def month_export_view(
@@ -504,6 +505,7 @@ def month_export_view(
     business_lines: Mapping[str, BusinessLine] | None = None,
     gl_codes: Mapping[str, str] | None = None,
     currency: str | None = None,
+    prepared_at: dt.datetime | None = None,
 ) -> MonthExportView:
     """Every chargeback line of ``month``, one row per cost-centre part, and the summary matrix.
 
@@ -555,5 +557,5 @@ def month_export_view(
         business_lines=tuple(line_names.items()), services=tuple(service_names.items()), amounts=amounts,
         business_line_totals=tuple(sum(r, ZERO) for r in amounts),
         service_totals=tuple(sum((r[i] for r in amounts), ZERO) for i in range(len(service_codes))),
-        total=sum((r.amount for r in rows), ZERO),
+        total=sum((r.amount for r in rows), ZERO), prepared_at=prepared_at,
     )

@@ -12,6 +12,10 @@ Each block is an Excel table; headers are frozen; amounts carry the currency's m
 (``#,##0.00``) and the currency code is in the header. Amounts are written as ``Decimal``
 (openpyxl stores their text; Excel reads a double) and are never rounded here.
 
+A workbook with a ``prepared_at`` time (a closed month's, prepared as of its close) is the
+same bytes however often it is written: the document properties and every part of the zip
+carry that time, not the clock's.
+
 Text that came from input goes through :func:`safe_text`, the one doorway for strings into
 a cell: the cell is forced to a string, so ``=HYPERLINK(...)``, ``+1+1``, ``-2+3``,
 ``@SUM(A1)`` or a leading tab are shown as typed and never evaluated, and a cell starting
@@ -21,11 +25,16 @@ apostrophe is added to the text itself (in a workbook it would show).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import os
+import shutil
 import warnings
+import zipfile
 from collections.abc import Iterable, Sequence
 
 from openpyxl import Workbook
+from openpyxl.writer.excel import ExcelWriter
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font, PatternFill
@@ -137,9 +146,40 @@ def month_workbook(view: MonthExportView, *, max_rows: int = EXCEL_MAX_ROWS) -> 
     _summary_sheet(wb, view, sheet_names)
     for n, (name, chunk) in enumerate(zip(sheet_names, chunks), start=1):
         _detail_sheet(wb, view, name, f"Detail{n if n > 1 else ''}", chunk)
+    return workbook_bytes(wb, view.prepared_at)
+
+
+def workbook_bytes(wb: Workbook, prepared_at: dt.datetime | None = None) -> bytes:
+    """``wb`` as .xlsx bytes; with ``prepared_at`` its properties and zip entries are dated
+    then, so the same workbook gives the same bytes (else they are dated now)."""
+    when = (prepared_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    wb.properties.created = wb.properties.modified = when
     out = io.BytesIO()
-    wb.save(out)
+    archive = _DatedZip(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+    archive.date_time = max(when, dt.datetime(1980, 1, 1)).timetuple()[:6]
+    ExcelWriter(wb, archive).save()  # what Workbook.save does, without dating the workbook now
     return out.getvalue()
+
+
+class _DatedZip(zipfile.ZipFile):
+    """A zip whose entries all carry ``date_time`` instead of the clock's or a file's time."""
+
+    date_time: tuple[int, ...]
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            zinfo_or_arcname = zipfile.ZipInfo(zinfo_or_arcname, date_time=self.date_time)
+            zinfo_or_arcname.compress_type = self.compression
+            zinfo_or_arcname.external_attr = 0o600 << 16
+        super().writestr(zinfo_or_arcname, data, compress_type=compress_type, compresslevel=compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        info = zipfile.ZipInfo(str(arcname or filename), date_time=self.date_time)
+        info.compress_type = compress_type if compress_type is not None else self.compression
+        info.external_attr = 0o600 << 16
+        info.file_size = os.path.getsize(filename)  # zip64 when it needs it, as ZipFile.write does
+        with open(filename, "rb") as source, self.open(info, "w") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
 
 
 def _cell(ws, value: object, *, number_format: str | None = None, font: Font | None = None, fill=None) -> Cell:

@@ -129,6 +129,21 @@ def budget_rows(session: Session, business_line: str, month: str) -> list[Budget
     return compare_budget(entries, {service: amount for (_line, service), amount in actual.items()})
 
 
+def budget_rows_by_line(session: Session, month: str) -> dict[str, list[BudgetComparison]]:
+    """:func:`budget_rows` of every business line with a budget, read at once (for a month's
+    statements): business line → its comparisons."""
+    _year, months = _year_to_date(session, month)
+    entries = budget_store.budget_entries(session, months=months)
+    if not entries:
+        return {}
+    by_line: dict[str, list[BudgetEntry]] = defaultdict(list)
+    for entry in entries:
+        by_line[entry.business_line].append(entry)
+    actual = _actual(session, months)
+    return {line: compare_budget(own, {service: amount for (spent_by, service), amount in actual.items() if spent_by == line})
+            for line, own in by_line.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class LineBudget:
     """A business line's budget against actual, year to date (variance = actual − budget)."""

@@ -89,6 +89,9 @@ def close_month(session: Session, month: str, *, issue_date: dt.date | None = No
     if invoiced != rated:  # never an assert: this must hold in production
         raise ChargebackError(f"internal check failed: invoices total {invoiced} but {month} rated {rated}; nothing was closed")
     charge_store.set_period(session, month, "closed", user=user, at=at)
+    from billing.jobs.documents import freeze_month  # what the month's documents are rendered from, frozen
+
+    freeze_month(session, month, run_id=run.id, user=user, at=at, charges=stored)
     audit.record(session, "month.close", month, f"{len(issued)} invoices, total {invoiced}"
                  + "".join(f"; confirmed: {w.message}" for w in warnings))
     showback = sum((c.amount for c in stored if c.charging_mode == "showback"), ZERO)

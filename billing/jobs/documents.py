@@ -8,35 +8,41 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from billing.advice import TierMonth, price_at_every_tier
 from billing.composites import composite_lines
 from billing.focus_bill import FOCUS_VERSION, FocusRow, Provider, focus_rows
+from billing.jobs import frozen
 from billing.jobs.advice import tier_advice_by_line
-from billing.jobs.budgets import budget_rows
+from billing.jobs.budgets import budget_rows_by_line
+from billing.jobs.frozen import FrozenMonth, StatementFigures, frozen_month
 from billing.journal import build_journal
 from billing.money import ZERO
-from billing.periods import last_day, parse_month, previous_month
+from billing.periods import first_day, last_day, parse_month, previous_month
 from billing.problems import ChargebackError
-from billing.rating import rate_month
-from billing.records import Charge, Invoice
+from billing.records import BusinessLine, Charge, ChargeKind, DocumentRole, Invoice
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import documents
 from billing.store import locks
 from billing.store import org as org_store
+from billing.store import snapshots
 from billing.store import usage as usage_store
+from billing.store.snapshots import MonthClose, Section
 from reports.csv_export import month_csv
 from reports.focus_export import focus_csv, focus_parquet
 from reports.html import render_index, render_statement, statement_filename
 from reports.journal_csv import journal_csv
 from reports.views import BudgetFigure, StatementView, TierQuote, month_export_view, statement_view
 from reports.xlsx import month_workbook
+from tariffs.model import Catalogue
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,33 +62,102 @@ def _rated(session: Session, month: str) -> list[Charge]:
 def _notes(session: Session, month: str) -> list[Invoice]:
     """Credit and debit notes dated in ``month`` that correct earlier months (not the
     cancellations of a reopen)."""
-    return [d for d in documents.documents_for_month(session, month) if d.role.is_correction]
+    return documents.documents_for_month(session, month, roles=[r for r in DocumentRole if r.is_correction])
 
 
-def tier_quotes(session: Session, month: str, charges: list[Charge]) -> dict[str, list[TierQuote]]:
-    """The month's usage priced at every tier of each service a business line uses, by
-    business line."""
-    catalogue = catalogue_store.load_catalogue(session)
-    services = {s.code: s for s in catalogue.services}
-    inputs = dict(
+def _subscribed_pairs(session: Session, month: str) -> set[tuple[str, str]]:
+    start, end = first_day(month), last_day(month)
+    return {(s.business_line, s.service) for s in catalogue_store.load_subscriptions(session)
+            if s.effective_from <= end and (s.effective_to is None or s.effective_to >= start)}
+
+
+def price_month_at_every_tier(session: Session, month: str, charges: Sequence[Charge],
+                              catalogue: Catalogue) -> dict[tuple[str, str], tuple[TierMonth, ...]]:
+    """Every (business line, service) the month charged or that was subscribed in it, priced
+    at every tier of the service (what the statement's quotes and, later, tier advice read)."""
+    pairs = {(c.business_line, c.service) for c in charges} | _subscribed_pairs(session, month)
+    return price_at_every_tier(
         month=month, catalogue=catalogue, subscriptions=catalogue_store.load_subscriptions(session),
         ownerships=org_store.ownerships(session), usage=usage_store.month_usage(session, month),
-        sla=charge_store.sla_results(session, month),
+        sla=charge_store.sla_results(session, month), pairs=pairs,
     )
-    pairs = {(c.business_line, c.service) for c in charges if c.kind == "usage"}
-    tiers = sorted({t.code for s in services.values() for t in s.tiers})
-    quotes: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
-    for tier in tiers:
-        override = {(bl, svc): tier for bl, svc in pairs if services.get(svc) and services[svc].tier(tier)}
-        if not override:
-            continue
-        for charge in rate_month(**inputs, tier_override=override).charges:
-            if (charge.business_line, charge.service) in override:
-                quotes[(charge.business_line, charge.service, tier)] += charge.amount
-    by_line: dict[str, list[TierQuote]] = defaultdict(list)
-    for (line, service, tier), amount in sorted(quotes.items()):
-        by_line[line].append(TierQuote(service=service, tier=tier, amount=amount))
-    return by_line
+
+
+def statement_figures(session: Session, month: str, charges: Sequence[Charge], catalogue: Catalogue,
+                      tiers: Mapping[tuple[str, str], Sequence[TierMonth]]) -> dict[str, StatementFigures]:
+    """The figures of each business line's statement beyond its charges and documents: the
+    previous month's total on the same basis, the month priced at every tier of each service
+    used (with the tier advice over the last 12 rated months), budget against actual year to
+    date, and the parts of composite services. ``tiers``: the month priced at every tier."""
+    notes = _notes(session, month)
+    codes = sorted({c.business_line for c in charges} | {n.business_line for n in notes})
+    before = previous_month(month)
+    previous = [c for c in charge_store.month_charges(session, before) if c.charging_mode == "chargeback"]
+    previous_notes = _notes(session, before)
+    used = {(c.business_line, c.service) for c in charges if c.kind is ChargeKind.USAGE}
+    quotes: dict[str, list[TierQuote]] = defaultdict(list)
+    for line, service in sorted(used):
+        for figure in sorted(tiers.get((line, service), ()), key=lambda f: f.tier):
+            if figure.charged:
+                quotes[line].append(TierQuote(service=service, tier=figure.tier, amount=figure.amount))
+    advice = tier_advice_by_line(session, month, catalogue=catalogue, known=dict(tiers))
+    components = composite_lines(charges, catalogue)
+    budgets = budget_rows_by_line(session, month)
+    line_of = {c.line_no: c.business_line for c in charges}
+    figures = {}
+    for code in codes:
+        own_previous = [c for c in previous if c.business_line == code]
+        previous_total = None
+        if own_previous or any(n.business_line == code for n in previous_notes):
+            previous_total = sum((c.amount for c in own_previous), ZERO) + sum(
+                (n.total for n in previous_notes if n.business_line == code), ZERO)
+        figures[code] = StatementFigures(
+            previous_total=previous_total,
+            tier_quotes=tuple(_with_advice(quotes.get(code, ()), advice.get(code, ()))),
+            budget=tuple(BudgetFigure(service=r.service, budget_ytd=r.budget_ytd, actual_ytd=r.actual_ytd)
+                         for r in budgets.get(code, ())),
+            components={n: shares for n, shares in components.items() if line_of[n] == code},
+        )
+    return figures
+
+
+def freeze_month(session: Session, month: str, *, run_id: int | None, user: str, at: dt.datetime,
+                 charges: Sequence[Charge]) -> MonthClose:
+    """Record the close of ``month`` and freeze what its documents are rendered from (in the
+    close's transaction): settings, the business lines on its documents, the catalogue's
+    services, its service levels, the month priced at every tier and each statement's figures."""
+    close = snapshots.record_close(session, month, run_id=run_id, user=user, at=at)
+    _freeze(session, close, charges, catalogue_store.load_catalogue(session), org_store.business_lines(session))
+    return close
+
+
+def _freeze(session: Session, close: MonthClose, charges: Sequence[Charge], catalogue: Catalogue,
+            business_lines: Sequence[BusinessLine]) -> None:
+    """Write every section of the snapshot not written yet (a section is never replaced)."""
+    month = close.month
+    frozen.write_settings(session, close, audit.all_settings(session))
+    frozen.write_services(session, close, catalogue.services)
+    codes = {c.business_line for c in charges} | {n.business_line for n in _notes(session, month)}
+    frozen.write_business_lines(session, close, [b for b in business_lines if b.code in codes])
+    frozen.write_sla(session, close, charge_store.sla_results(session, month))
+    tiers = price_month_at_every_tier(session, month, charges, catalogue)
+    frozen.write_tier_months(session, close, tiers)
+    frozen.write_statements(session, close, statement_figures(session, month, charges, catalogue, tiers))
+
+
+def _frozen_statements(session: Session, month: str, charges: Sequence[Charge]) -> FrozenMonth | None:
+    """The snapshot of a closed month with every statement section. A month closed before
+    snapshots had none of the statement's figures: they are frozen now, once, from its
+    snapshot's services and what the store holds today."""
+    snapshot = frozen_month(session, month)
+    if snapshot is None or snapshot.statements is not None and snapshot.sla is not None and snapshot.tier_months is not None:
+        return snapshot
+    stored = catalogue_store.load_catalogue(session)
+    services = {s.code: s for s in stored.services} | dict(snapshot.services)
+    catalogue = replace(stored, services=tuple(services[code] for code in sorted(services)))
+    lines = {b.code: b for b in org_store.business_lines(session)} | dict(snapshot.business_lines)
+    _freeze(session, snapshot.close, charges, catalogue, list(lines.values()))
+    return frozen_month(session, month)
 
 
 def _with_advice(quotes, advice) -> list[TierQuote]:
@@ -93,22 +168,29 @@ def _with_advice(quotes, advice) -> list[TierQuote]:
 
 
 def statement_views(session: Session, month: str, *, generated_at: dt.datetime | None = None) -> list[StatementView]:
+    """The month's statements. A closed month's are rendered from its frozen invoices, charges
+    and snapshot (names, services, service levels, figures), prepared as of its close; an open
+    month's are drafts from today's catalogue and organisation."""
     month = parse_month(month)
     charges = _rated(session, month)
-    closed = charge_store.period_status(session, month) == "closed"
-    catalogue = catalogue_store.load_catalogue(session)
-    services = {s.code: s for s in catalogue.services}
-    lines = {b.code: b for b in org_store.business_lines(session)}
-    invoices = {i.business_line: i for i in documents.live_invoices(session, month)} if closed else {}
+    snapshot = _frozen_statements(session, month, charges)
+    if snapshot is not None:
+        services, lines = dict(snapshot.services), dict(snapshot.business_lines)
+        figures, sla, currency = snapshot.statements, snapshot.sla, snapshot.setting("currency")
+        invoices = {i.business_line: i for i in documents.live_invoices(session, month)}
+        generated_at = snapshot.close.closed_at
+    else:
+        catalogue = catalogue_store.load_catalogue(session)
+        services = {s.code: s for s in catalogue.services}
+        lines = {b.code: b for b in org_store.business_lines(session)}
+        figures = statement_figures(session, month, charges, catalogue,
+                                    price_month_at_every_tier(session, month, charges, catalogue))
+        sla, currency = charge_store.sla_results(session, month), audit.get_setting(session, "currency")
+        generated_at = generated_at or audit.now()
+    closed = snapshot is not None or charge_store.period_status(session, month) == "closed"
+    if snapshot is None:
+        invoices = {i.business_line: i for i in documents.live_invoices(session, month)} if closed else {}
     notes = _notes(session, month)
-    before = previous_month(month)
-    previous = charge_store.month_charges(session, before)
-    previous_notes = _notes(session, before)
-    sla = charge_store.sla_results(session, month)
-    quotes = tier_quotes(session, month, charges)
-    advice = tier_advice_by_line(session, month)
-    components = composite_lines(charges, catalogue)
-    generated_at = generated_at or audit.now()
     by_line: dict[str, list[Charge]] = defaultdict(list)
     for charge in charges:
         by_line[charge.business_line].append(charge)
@@ -116,19 +198,12 @@ def statement_views(session: Session, month: str, *, generated_at: dt.datetime |
         by_line.setdefault(note.business_line, [])
     views = []
     for code in sorted(by_line):
-        own_previous = [c for c in previous if c.business_line == code and c.charging_mode == "chargeback"]
-        previous_total = None
-        if own_previous or any(n.business_line == code for n in previous_notes):
-            previous_total = sum((c.amount for c in own_previous), ZERO) + sum(
-                (n.total for n in previous_notes if n.business_line == code), ZERO)
+        figure = figures[code]
         views.append(statement_view(
             business_line=lines[code], month=month, charges=by_line[code], services=services, closed=closed,
             generated_at=generated_at, invoice=invoices.get(code), notes=[n for n in notes if n.business_line == code],
-            previous_total=previous_total, sla_results=sla, components=components,
-            tier_quotes=_with_advice(quotes.get(code, ()), advice.get(code, ())),
-            budget=[BudgetFigure(service=r.service, budget_ytd=r.budget_ytd, actual_ytd=r.actual_ytd)
-                    for r in budget_rows(session, code, month)],
-            currency=audit.get_setting(session, "currency") if not by_line[code] else None,
+            previous_total=figure.previous_total, sla_results=sla, components=figure.components,
+            tier_quotes=figure.tier_quotes, budget=figure.budget, currency=currency if not by_line[code] else None,
         ))
     return views
 
@@ -152,6 +227,8 @@ def write_statements(session: Session, month: str, out: Path) -> WrittenStatemen
 
 
 def export_month(session: Session, month: str, fmt: str) -> bytes:
+    """The month's export: a closed month's from its issued documents, in its currency at
+    close and dated at its close; an open month's from its charges as draft invoices."""
     if fmt in FOCUS_FORMATS:
         return focus_export(session, month, fmt)
     month = parse_month(month)
@@ -160,14 +237,21 @@ def export_month(session: Session, month: str, fmt: str) -> bytes:
     if not charges and not (closed and documents.documents_for_month(session, month)):
         raise ChargebackError(f"{month} was rated but has no charges and no documents: there is nothing to export; "
                               f"nothing was written")
-    catalogue = catalogue_store.load_catalogue(session)
-    services = {s.code: s for s in catalogue.services}
-    view = month_export_view(
-        month=month, closed=closed,
-        documents=documents.documents_for_month(session, month) if closed else (),
-        charges=charges, services=services, business_lines={b.code: b for b in org_store.business_lines(session)},
-        gl_codes=org_store.cost_center_gl_codes(session), currency=audit.get_setting(session, "currency"),
-    )
+    snapshot = frozen_month(session, month)
+    if snapshot is not None or closed:
+        docs = documents.documents_for_month(session, month)
+        currency = snapshot.setting("currency") if snapshot else audit.get_setting(session, "currency")
+        view = month_export_view(month=month, closed=True, documents=docs, charges=charges,
+                                 currency=None if docs else currency,
+                                 prepared_at=snapshot.close.closed_at if snapshot else None)
+    else:
+        catalogue = catalogue_store.load_catalogue(session)
+        view = month_export_view(
+            month=month, closed=False, charges=charges, services={s.code: s for s in catalogue.services},
+            business_lines={b.code: b for b in org_store.business_lines(session)},
+            gl_codes=org_store.cost_center_gl_codes(session),
+            currency=None if charges else audit.get_setting(session, "currency"),
+        )
     if fmt == "xlsx":
         return month_workbook(view)
     if fmt == "csv":
@@ -189,12 +273,15 @@ def focus_rows_of_month(session: Session, month: str) -> list[FocusRow]:
     originals |= {d.original_invoice for d in docs if d.original_invoice}
     corrected = documents.months_of(session, sorted(originals))
     charges = charge_store.issued_charges(session, sorted({d.number for d in docs} | originals))
-    catalogue = catalogue_store.load_catalogue(session)
+    snapshot = frozen_month(session, month, sections=(Section.SETTINGS, Section.SERVICE))
+    if snapshot is not None:  # the services and settings as they were at close
+        services, setting = list(snapshot.services.values()), snapshot.setting
+    else:
+        services, setting = catalogue_store.load_catalogue(session).services, lambda key: audit.get_setting(session, key)
     return list(focus_rows(
         docs, month=month, charges=charges, corrected_months=corrected,
-        categories={s.code: s.focus_category() for s in catalogue.services},
-        provider=Provider(account_id=audit.get_setting(session, "provider_id"),
-                          name=audit.get_setting(session, "provider_name")),
+        categories={s.code: s.focus_category() for s in services},
+        provider=Provider(account_id=setting("provider_id"), name=setting("provider_name")),
     ))
 
 
@@ -215,11 +302,12 @@ def month_journal(session: Session, month: str, *, posting_date: dt.date | None 
         raise ChargebackError(f"{month} is not closed: the journal is made from issued invoices; "
                               f"review and close it first (`chargeback month close {month}`)")
     docs = documents.documents_for_month(session, month)
+    snapshot = frozen_month(session, month)
+    setting = snapshot.setting if snapshot else (lambda key: audit.get_setting(session, key))
     lines = build_journal(
         docs, period=month, posting_date=posting_date or last_day(month),
-        expense_account=audit.get_setting(session, "expense_account"),
-        recovery_account=audit.get_setting(session, "recovery_account"),
-        recovery_cost_center=audit.get_setting(session, "it_cost_center"),
+        expense_account=setting("expense_account"), recovery_account=setting("recovery_account"),
+        recovery_cost_center=setting("it_cost_center"),
     )
     debit = sum((line.debit for line in lines), ZERO)
     audit.record(session, "journal", month, f"{len(lines)} lines, debit {debit}")

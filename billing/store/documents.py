@@ -8,6 +8,7 @@ no update path for an issued document.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import replace
 from decimal import Decimal
 
@@ -133,9 +134,13 @@ def _records(session: Session, rows: list[t.Invoice]) -> list[Invoice]:
     return documents
 
 
-def documents_for_month(session: Session, month: str) -> list[Invoice]:
-    """Every document dated in ``month`` (invoices and notes), in number order."""
-    rows = list(session.scalars(select(t.Invoice).where(t.Invoice.month == month).order_by(t.Invoice.fiscal_year, t.Invoice.seq)))
+def documents_for_month(session: Session, month: str, *, roles: Iterable[DocumentRole] | None = None) -> list[Invoice]:
+    """Every document dated in ``month`` (invoices and notes; with ``roles``, those of these
+    roles only), in number order."""
+    query = select(t.Invoice).where(t.Invoice.month == month)
+    if roles is not None:
+        query = query.where(t.Invoice.role.in_([role.value for role in roles]))
+    rows = list(session.scalars(query.order_by(t.Invoice.fiscal_year, t.Invoice.seq)))
     return _records(session, rows)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.periods import add_months, last_day
 from billing.problems import Problem, ProblemCode
 from billing.records import BusinessLine, CostCenter, Ownership
 from billing.store import locks
@@ -62,6 +63,7 @@ def save_cost_centers(session: Session, centers: list[CostCenter]) -> tuple[OrgC
     problems: list[Problem] = []
     lines = {b.code: b.id for b in session.scalars(select(t.BusinessLine))}
     existing = {c.code: c for c in session.scalars(select(t.CostCenter))}
+    closed = list(session.scalars(select(t.Period.month).where(t.Period.status == "closed").order_by(t.Period.month)))
     for center in centers:
         owner_id = lines.get(center.business_line)
         if owner_id is None:
@@ -81,7 +83,7 @@ def save_cost_centers(session: Session, centers: list[CostCenter]) -> tuple[OrgC
             continue
         renamed = (row.name, row.gl_code) != (center.name, center.gl_code)
         row.name, row.gl_code = center.name, center.gl_code
-        moved, problem = _move(session, row, owner_id, center)
+        moved, problem = _move(session, row, owner_id, center, closed)
         if problem is not None:
             problems.append(problem)
         if moved:
@@ -100,12 +102,26 @@ def _owners(session: Session, cost_center_id: int) -> list[t.CostCenterOwner]:
     ))
 
 
-def _move(session: Session, row: t.CostCenter, owner_id: int, center: CostCenter) -> tuple[bool, Problem | None]:
+def _move(session: Session, row: t.CostCenter, owner_id: int, center: CostCenter,
+          closed: list[str]) -> tuple[bool, Problem | None]:
+    """Move a cost centre to another business line from ``center.effective_from``. A move dated
+    inside or before a closed month is refused: it would change who owned the cost centre in a
+    month whose invoices are issued."""
     owners = _owners(session, row.id)
     current = owners[-1]
     if current.business_line_id == owner_id:
         return False, None
     since = center.effective_from
+    touched = [month for month in closed if last_day(month) >= since]
+    if touched:
+        after = add_months(closed[-1], 1)
+        return False, Problem(
+            code=ProblemCode.PERIOD_CLOSED,
+            message=f"cost centre {center.code} moves to {center.business_line} from {since}, which would change "
+                    f"its owner in the closed month {touched[0]}",
+            source=center.source,
+            hint=f"date the move from {after}-01 (after the last closed month, {closed[-1]}), or reopen {touched[0]} first",
+        )
     if since <= current.effective_from:
         return False, Problem(
             code=ProblemCode.INCONSISTENT,

@@ -5,6 +5,7 @@ Month-end fixtures as in test_month_end: FIN and OPS subscribe to DESK gold (470
 
 import datetime as dt
 import json
+from contextlib import contextmanager
 from decimal import Decimal as D
 
 import pytest
@@ -20,8 +21,19 @@ from tests.billing.test_month_end import setup_store
 from tests.cli_helpers import run
 
 
+@contextmanager
+def store(db_url):
+    """A session on the store, its connections closed afterwards."""
+    factory = open_store(db_url)
+    try:
+        with factory.begin() as session:
+            yield session
+    finally:
+        factory.kw["bind"].dispose()
+
+
 def _net(db_url, month):
-    with open_store(db_url).begin() as session:
+    with store(db_url) as session:
         return sum((d.total for d in documents.documents_for_month(session, month)), D(0))
 
 
@@ -37,7 +49,7 @@ def test_a_note_whose_reason_reads_like_a_reopen_does_not_hide_its_invoice_from_
     run(db_url, "month", "close", "2026-03", "--confirm")
     # 940.00 invoiced, cancelled (-940.00), invoiced again (940.00): each line billed once
     assert _net(db_url, "2026-03") == D("940.00")
-    with open_store(db_url).begin() as session:
+    with store(db_url) as session:
         live = documents.live_invoices(session, "2026-03")
         roles = [d.role for d in documents.documents_for_month(session, "2026-03")]
         note = documents.by_number(session, "CB-2026-000003")
@@ -51,7 +63,7 @@ def test_a_reopen_cancellation_is_typed_whatever_the_reason_says(db_url, tmp_pat
     run(db_url, "month", "run", "2026-03")
     run(db_url, "month", "close", "2026-03", "--confirm")
     run(db_url, "month", "reopen", "2026-03", "--reason", "credit note for the desk outage")
-    with open_store(db_url).begin() as session:
+    with store(db_url) as session:
         notes = [d for d in documents.documents_for_month(session, "2026-03") if d.kind is DocumentKind.CREDIT_NOTE]
         assert {d.role for d in notes} == {DocumentRole.REOPEN_CANCELLATION}
         assert documents.live_invoices(session, "2026-03") == []
@@ -127,7 +139,8 @@ def test_the_migration_types_existing_documents_and_freezes_closed_months(db_url
                  detail="service credit 10% of 470.00: response minutes target 30, achieved 45"),
         ])
     assert upgrade(engine) is True
-    with open_store(db_url).begin() as session:
+    engine.dispose()
+    with store(db_url) as session:
         roles = {number: DocumentRole(role) for number, role in session.execute(sa.text("SELECT number, role FROM invoice"))}
         metrics = session.execute(sa.text("SELECT line_no, credit_metric FROM charge ORDER BY line_no")).all()
         closes = session.execute(sa.text("SELECT id, month, run_id, closed_by FROM month_close")).all()

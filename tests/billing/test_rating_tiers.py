@@ -149,7 +149,7 @@ def test_month_review_and_the_statement_flag_usage_naming_another_tier(db_url, t
         record_id,usage_date,business_line,service,tier,quantity,unit
         T-1,2026-03-05,FIN,DESK,gold,3,ticket
         T-2,2026-03-06,FIN,DESK,,2,ticket
-    """), "--source", "desk")
+    """), "--source", "desk", "--new-source")
     run(db_url, "month", "run", "2026-03")
     review = run(db_url, "month", "review", "2026-03").stdout
     assert "Flagged charges: 1" in review and f"FIN DESK silver: {OTHER_TIER_NAMED}" in review
