@@ -904,9 +904,9 @@ def costs_feeds(session) -> None:
     """List loaded cost files with their reconciliation counts."""
     from billing.store.costs import feeds
 
-    echo_table(["feed", "file", "months", "status", "read", "loaded", "rejected", "duplicates", "amount"],
+    echo_table(["feed", "file", "months", "status", "read", "loaded", "rejected", "duplicates", "conflicts", "amount"],
                [[f.id, Path(f.file_name).name, ",".join(f.months), f.status, f.rows_read, f.rows_loaded, f.rows_rejected,
-                 f.rows_duplicate, money(f.amount_total)] for f in feeds(session)], right={4, 5, 6, 7, 8})
+                 f.rows_duplicate, f.rows_conflict, money(f.amount_total)] for f in feeds(session)], right={4, 5, 6, 7, 8, 9})
 
 
 @costs.command("rejects")

@@ -23,12 +23,12 @@ from decimal import Decimal
 
 from billing.allocation import CostLine
 from billing.money import minor_units
-from billing.problems import Problem, ProblemCode, SourceRef
+from billing.problems import Problem, ProblemCode, SourceRef, describe_changes
 from billing.tables import Row, decimal_field, month_field, text_field
 
 __all__ = [
     "COST_COLUMNS", "COST_OPTIONAL", "DRIVER_COLUMNS", "SCENARIOS", "DriverRecord",
-    "parse_costs", "parse_drivers", "cost_identity",
+    "parse_costs", "parse_drivers", "cost_identity", "cost_changes",
 ]
 
 COST_COLUMNS = ("month", "cost_pool", "gl_account", "amount", "source_ref")
@@ -50,16 +50,23 @@ def cost_identity(line: CostLine) -> tuple[str, str, str, str, str]:
     return (line.scenario, line.month, line.cost_pool, line.gl_account, line.source_ref)
 
 
+def cost_changes(line: CostLine, amount: Decimal) -> str:
+    """How ``line`` differs from a cost line of the same identity loaded at ``amount`` (empty
+    when it does not: the description is not compared)."""
+    return describe_changes([("amount", line.amount, amount)] if line.amount != amount else [])
+
+
 def parse_costs(rows: Sequence[Row], *, currency: str) -> tuple[list[CostLine], list[Problem]]:
     """Cost rows as records; a row with any problem is left out (its problems say why).
 
     ``currency`` is the catalogue's: a row in another currency is refused. Amounts may be
     negative (credits, reversals) but not finer than the currency's minor unit. A row with
-    the same identity as an earlier row of the file is a duplicate.
+    the same identity as an earlier row of the file is a duplicate when its amount is the same
+    too, else a conflict (the earlier row is kept).
     """
     lines: list[CostLine] = []
     problems: list[Problem] = []
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple, CostLine] = {}
     places = minor_units(currency)
     for row in rows:
         found: list[Problem] = []
@@ -95,11 +102,21 @@ def parse_costs(rows: Sequence[Row], *, currency: str) -> tuple[list[CostLine], 
                         description=row.get("description"), source=row.ref())
         key = cost_identity(line)
         if key in seen:
-            problems.append(Problem(code=ProblemCode.DUPLICATE, source=row.ref("source_ref"),
-                                    message=f"the same cost as row {seen[key]} ({scenario} {month} {pool} {account} {reference})",
-                                    hint="give each cost line its own source_ref, or remove the copy"))
+            first = seen[key]
+            differ = cost_changes(line, first.amount)
+            if differ:
+                problems.append(Problem(
+                    code=ProblemCode.CONFLICT, source=row.ref("source_ref"),
+                    message=f"the cost of row {first.source.row} ({scenario} {month} {pool} {account} {reference}) again, "
+                            f"with other values ({differ}); row {first.source.row} is loaded, this row is not",
+                    hint="a cost line is sent once: correct the file; a cost feed already loaded is corrected by "
+                         "loading its corrected file with --replace"))
+            else:
+                problems.append(Problem(code=ProblemCode.DUPLICATE, source=row.ref("source_ref"),
+                                        message=f"the same cost as row {first.source.row} ({scenario} {month} {pool} {account} {reference})",
+                                        hint="give each cost line its own source_ref, or remove the copy"))
             continue
-        seen[key] = row.row
+        seen[key] = line
         lines.append(line)
     return lines, problems
 

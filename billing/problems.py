@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import enum
 import unicodedata
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing.money import plain
 
 
 class ChargebackError(Exception):
@@ -155,6 +158,20 @@ def _escape(character: str) -> str:
         return _SHORT_ESCAPES[character]
     code = ord(character)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def describe_changes(fields: Iterable[tuple[str, object, object]]) -> str:
+    """What a record sent again changes: ``quantity '5' here, '4' there; tier empty here,
+    'GOLD' there`` for (field, value now, value before) triples."""
+    return "; ".join(f"{name} {_shown(now)} here, {_shown(was)} there" for name, now, was in fields)
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, Decimal):
+        return repr(plain(value))
+    return repr(excerpt(str(value), 40))
 
 
 def errors(problems: Iterable[Problem]) -> list[Problem]:

@@ -1,8 +1,8 @@
 """Finding repeated record ids in one file, batch by batch, in time proportional to the file.
 
 A record id is loaded once: its first row wins. A later row with the same id and the same
-content (the values it would be stored with) is a duplicate; one with other content is a
-conflict, reported with both rows and the fields that differ. A row with an error claims no
+content (the values it is charged by, billing.feeds.rows.CONTENT) is a duplicate; one with
+other content is a conflict, reported with both rows and the fields that differ. A row with an error claims no
 id: it is rejected for its own reason, and a later good row of the same id is the first.
 :class:`FirstSeen` remembers every id met so far as a 64-bit hash and the row that first had
 it, in :class:`HashRows` (about 20 bytes an id). A hash met again is only a candidate: it is
@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import polars as pl
 
-from billing.feeds.resent import WAS, changes, describe
-from billing.problems import Problem, ProblemCode, SourceRef, excerpt
+from billing.feeds.resent import WAS, changes
+from billing.problems import Problem, ProblemCode, SourceRef, describe_changes, excerpt
 
 __all__ = ["FirstSeen", "HashRows", "id_hashes"]
 
@@ -174,7 +174,7 @@ class FirstSeen:
             problems.append(Problem(
                 code=ProblemCode.CONFLICT, source=source,
                 message=f"record id {excerpt(record)!r} is also on row {original} with other values "
-                        f"({describe(fields)}); row {original} is loaded, this row is not",
+                        f"({describe_changes(fields)}); row {original} is loaded, this row is not",
                 hint="a record is sent once: correct the export; a feed already loaded is corrected by loading "
                      "its corrected file with --replace"))
         conflict = ids.select(pl.col("row_no").is_in(pl.Series(conflicted, dtype=pl.Int64).implode())).to_series()

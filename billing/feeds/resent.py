@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 import polars as pl
 
-from billing.money import plain
-from billing.problems import Problem, ProblemCode, SourceRef, excerpt
+from billing.problems import Problem, ProblemCode, SourceRef, describe_changes, excerpt
 
-__all__ = ["WAS", "changes", "describe", "Resent", "against_earlier"]
+__all__ = ["WAS", "changes", "Resent", "against_earlier"]
 
 WAS = "_was"
 """Suffix of the columns that hold the values a record had when it was first sent."""
@@ -34,19 +32,6 @@ def changes(frame: pl.DataFrame, columns: Sequence[str]) -> list[list[tuple[str,
     values = frame.select(*differs, *[c + WAS for c in differs]).iter_rows()
     n = len(differs)
     return [[(c, v[i], v[n + i]) for i, (c, f) in enumerate(zip(differs, flag)) if f] for flag, v in zip(flags, values)]
-
-
-def describe(fields: list[tuple[str, object, object]]) -> str:
-    """``quantity '5' here, '4' there; tier empty here, 'GOLD' there``."""
-    return "; ".join(f"{c} {_value(now)} here, {_value(was)} there" for c, now, was in fields)
-
-
-def _value(value: object) -> str:
-    if value is None:
-        return "empty"
-    if isinstance(value, Decimal):
-        return repr(plain(value))
-    return repr(excerpt(str(value), 40))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +74,7 @@ def against_earlier(rows: pl.DataFrame, earlier: pl.DataFrame, columns: Sequence
         if row_no in reported or not (fields or row_no in split_changed):
             continue
         reported.add(row_no)
-        what = describe(fields) if fields else "its split over business lines differs"
+        what = describe_changes(fields) if fields else "its split over business lines differs"
         problems.append(Problem(
             code=ProblemCode.CONFLICT, source=SourceRef(file=file, row=row_no, column=id_column),
             message=f"record id {excerpt(record_id)!r} was loaded by feed {feed} ({excerpt(earlier_file, 80)}, row "

@@ -31,9 +31,10 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
 """Columns of :attr:`billing.feeds.read.UsageBatch.rows`, in order, with the code columns as
 text; a batch holds them as Enums of the codes its context knows (:func:`row_schema`)."""
 
-CONTENT = ("usage_date", "cost_center", "business_line", "service", "tier", "unit", "quantity", "cost", "description")
-"""The values a record is stored with, but its id and row: a record sent again with the same
-content is a duplicate, with other content a conflict."""
+CONTENT = ("usage_date", "cost_center", "business_line", "service", "tier", "unit", "quantity", "cost")
+"""The values a record is charged by: a record sent again with the same ones is a duplicate,
+with other ones a conflict. Its description and note are not among them (a retyped
+description does not make another record)."""
 
 
 def code_types(ctx: MappingContext) -> dict[str, pl.Enum]:

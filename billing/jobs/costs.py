@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from billing.costs import COST_COLUMNS, COST_OPTIONAL, DRIVER_COLUMNS, cost_identity, parse_costs, parse_drivers
+from billing.costs import COST_COLUMNS, COST_OPTIONAL, DRIVER_COLUMNS, cost_changes, cost_identity, parse_costs, parse_drivers
 from billing.feeds.read import file_digest
 from billing.money import ZERO
 from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
@@ -36,6 +36,7 @@ class CostLoadResult:
     rows_loaded: int = 0
     rows_rejected: int = 0
     rows_duplicate: int = 0
+    rows_conflict: int = 0  # cost lines of an identity loaded before (in the file or a feed) with other values
     amount_loaded: Decimal = ZERO
     currency: str = ""
     months: list[str] = field(default_factory=list)
@@ -43,8 +44,9 @@ class CostLoadResult:
     problems: list[Problem] = field(default_factory=list)
 
     def reconciliation(self) -> str:
+        conflicts = f" + conflicts quarantined {self.rows_conflict:,}" if self.rows_conflict else ""
         return (f"rows read {self.rows_read:,} = loaded {self.rows_loaded:,} + quarantined {self.rows_rejected:,} "
-                f"+ duplicates skipped {self.rows_duplicate:,}; amount loaded {self.amount_loaded:,} {self.currency}")
+                f"+ duplicates skipped {self.rows_duplicate:,}{conflicts}; amount loaded {self.amount_loaded:,} {self.currency}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +96,29 @@ def load_cost_file(session: Session, path: Path, *, strict: bool = False, replac
     if earlier is not None and earlier.id not in replaced:
         replaced.append(earlier.id)
     stored = cost_store.identities(session, {line.month for line in lines}, exclude_feeds=set(replaced) | {feed_id})
-    fresh = [line for line in lines if cost_identity(line) not in stored]
-    result.rows_duplicate = len(lines) - len(fresh) + sum(1 for p in errors(problems) if p.code is ProblemCode.DUPLICATE)
-    result.rows_rejected = len({p.source.row for p in errors(problems) if p.code is not ProblemCode.DUPLICATE})
+    fresh, repeated = [], 0
+    for line in lines:  # a cost line of an identity loaded before: a duplicate, or a conflict when it differs
+        loaded = stored.get(cost_identity(line))
+        if loaded is None:
+            fresh.append(line)
+            continue
+        differ = cost_changes(line, loaded.amount)
+        if not differ:
+            repeated += 1
+            continue
+        problems.append(Problem(
+            code=ProblemCode.CONFLICT, source=line.source,
+            message=f"this cost ({line.scenario} {line.month} {line.cost_pool} {line.gl_account} {line.source_ref}) "
+                    f"was loaded by cost feed {loaded.feed_id} ({Path(loaded.file_name).name}, row {loaded.row_no}) "
+                    f"with other values ({differ}); this row is not loaded",
+            hint=f"to correct cost feed {loaded.feed_id}, load its corrected complete file with --replace"))
+    if strict and errors(problems):
+        raise ProblemsError(problems, f"{path}: {len(errors(problems))} problem(s) and --strict: nothing was loaded")
+    result.problems = problems
+    result.rows_conflict = sum(1 for p in problems if p.code is ProblemCode.CONFLICT)
+    result.rows_duplicate = repeated + sum(1 for p in problems if p.code is ProblemCode.DUPLICATE)
+    result.rows_rejected = len({p.source.row for p in errors(problems)
+                                if p.code not in (ProblemCode.DUPLICATE, ProblemCode.CONFLICT)})
     cost_store.insert_entries(session, feed_id, fresh)
     cost_store.insert_rejects(session, feed_id, errors(problems))
     cost_store.mark_replaced(session, replaced, feed_id)
@@ -106,7 +128,8 @@ def load_cost_file(session: Session, path: Path, *, strict: bool = False, replac
     result.replaced_feeds = replaced
     cost_store.finish_feed(session, feed_id, months=sorted({line.month for line in fresh}), rows_read=result.rows_read,
                            rows_loaded=result.rows_loaded, rows_rejected=result.rows_rejected,
-                           rows_duplicate=result.rows_duplicate, amount_total=result.amount_loaded)
+                           rows_duplicate=result.rows_duplicate, rows_conflict=result.rows_conflict,
+                           amount_total=result.amount_loaded)
     audit.record(session, "costs.load", f"cost feed {feed_id} {path.name}", result.reconciliation())
     return result
 

@@ -31,6 +31,7 @@ class CostFeedInfo:
     rows_rejected: int
     rows_duplicate: int
     amount_total: Decimal
+    rows_conflict: int = 0
 
 
 def _info(row: t.CostFeed) -> CostFeedInfo:
@@ -38,7 +39,7 @@ def _info(row: t.CostFeed) -> CostFeedInfo:
         id=row.id, file_name=row.file_name, content_hash=row.content_hash,
         months=tuple(m for m in row.months.split(",") if m), status=row.status, loaded_at=row.loaded_at,
         loaded_by=row.loaded_by, rows_read=row.rows_read, rows_loaded=row.rows_loaded, rows_rejected=row.rows_rejected,
-        rows_duplicate=row.rows_duplicate, amount_total=row.amount_total,
+        rows_duplicate=row.rows_duplicate, amount_total=row.amount_total, rows_conflict=row.rows_conflict,
     )
 
 
@@ -53,17 +54,18 @@ def feeds(session: Session) -> list[CostFeedInfo]:
 
 def create_feed(session: Session, *, file_name: str, digest: str, user: str, at: dt.datetime) -> int:
     feed = t.CostFeed(file_name=file_name, content_hash=digest, status="active", months="", loaded_at=at, loaded_by=user,
-                      rows_read=0, rows_loaded=0, rows_rejected=0, rows_duplicate=0, amount_total=ZERO)
+                      rows_read=0, rows_loaded=0, rows_rejected=0, rows_duplicate=0, rows_conflict=0, amount_total=ZERO)
     session.add(feed)
     session.flush()
     return feed.id
 
 
 def finish_feed(session: Session, feed_id: int, *, months: list[str], rows_read: int, rows_loaded: int,
-                rows_rejected: int, rows_duplicate: int, amount_total: Decimal) -> None:
+                rows_rejected: int, rows_duplicate: int, amount_total: Decimal, rows_conflict: int = 0) -> None:
     feed = session.get(t.CostFeed, feed_id)
     feed.months = ",".join(sorted(months))
     feed.rows_read, feed.rows_loaded, feed.rows_rejected, feed.rows_duplicate = rows_read, rows_loaded, rows_rejected, rows_duplicate
+    feed.rows_conflict = rows_conflict
     feed.amount_total = amount_total
     session.flush()
 
@@ -86,18 +88,30 @@ def mark_replaced(session: Session, old_ids: list[int], new_id: int) -> None:
         session.execute(update(t.CostFeed).where(t.CostFeed.id.in_(old_ids)).values(status="replaced", replaced_by_id=new_id))
 
 
-def identities(session: Session, months: set[str], *, exclude_feeds: set[int]) -> set[tuple[str, str, str, str, str]]:
-    """(scenario, month, cost pool, GL account, source ref) of active entries in ``months``."""
+@dataclass(frozen=True, slots=True)
+class StoredCost:
+    """A cost line as loaded: what a line of the same identity is compared with."""
+
+    amount: Decimal
+    feed_id: int
+    file_name: str
+    row_no: int
+
+
+def identities(session: Session, months: set[str], *, exclude_feeds: set[int]) -> dict[tuple[str, str, str, str, str], StoredCost]:
+    """(scenario, month, cost pool, GL account, source ref) of active entries in ``months``,
+    each with its amount and where it was loaded from."""
     if not months:
-        return set()
+        return {}
     query = (
-        select(t.CostEntry.scenario, t.CostEntry.month, t.CostEntry.cost_pool, t.CostEntry.gl_account, t.CostEntry.source_ref)
+        select(t.CostEntry.scenario, t.CostEntry.month, t.CostEntry.cost_pool, t.CostEntry.gl_account, t.CostEntry.source_ref,
+               t.CostEntry.amount, t.CostFeed.id, t.CostFeed.file_name, t.CostEntry.row_no)
         .join(t.CostFeed, t.CostFeed.id == t.CostEntry.feed_id)
         .where(t.CostFeed.status == "active", t.CostEntry.month.in_(sorted(months)))
     )
     if exclude_feeds:
         query = query.where(t.CostEntry.feed_id.not_in(exclude_feeds))
-    return {tuple(r) for r in session.execute(query)}
+    return {tuple(r[:5]): StoredCost(*r[5:]) for r in session.execute(query)}
 
 
 def insert_entries(session: Session, feed_id: int, lines: list[CostLine]) -> None:

@@ -398,6 +398,7 @@ class CostFeed(Base):
     rows_loaded: Mapped[int] = mapped_column(Integer)
     rows_rejected: Mapped[int] = mapped_column(Integer)
     rows_duplicate: Mapped[int] = mapped_column(Integer)
+    rows_conflict: Mapped[int] = mapped_column(Integer, default=0)  # cost lines sent before with other values
     amount_total: Mapped[Decimal]
 
 

@@ -78,6 +78,16 @@ def examples() -> dict[str, SourceDefinition]:
     return sources
 
 
+TAGGED_FOCUS = """
+    name: focus-test
+    format: focus
+    services: [{default: CLOUD}]
+    business_line: [{tag: business_unit}]
+    unallocated: business_line
+"""
+"""A FOCUS source mapping every row to CLOUD and its business unit tag (else UNALLOCATED)."""
+
+
 def source_from(yaml_text: str, tmp_path: Path | None = None) -> SourceDefinition:
     source, problems = parse_source(textwrap.dedent(yaml_text), file="test.yaml", base=tmp_path)
     assert source is not None, [p.render() for p in problems]

@@ -6,15 +6,8 @@ import openpyxl
 import pytest
 
 from billing.headers import column_letter
-from tests.feeds.conftest import read, source_from, write
+from tests.feeds.conftest import TAGGED_FOCUS, read, source_from, write
 
-FOCUS_SOURCE = """
-    name: focus-test
-    format: focus
-    services: [{default: CLOUD}]
-    business_line: [{tag: business_unit}]
-    unallocated: business_line
-"""
 
 
 def test_column_letters_count_like_a_spreadsheet():
@@ -78,7 +71,7 @@ def test_focus_header_naming_a_column_twice_is_refused(tmp_path, ctx, second):
         {header},{second}
         1.5,2024-09-01T00:00:00Z,Usage,S3,Storage,a,id-1,2.5
     """)
-    result = read(path, source_from(FOCUS_SOURCE), ctx)
+    result = read(path, source_from(TAGGED_FOCUS), ctx)
 
     assert [p.code.value for p in result.problems] == ["repeated-column"]
     assert result.batches[0].refused and result.rows.height == 0

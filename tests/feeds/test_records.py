@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from billing.csvdialect import MAX_RECORD_BYTES
 from billing.feeds import raw
-from tests.feeds.conftest import read, source_from, write
+from tests.feeds.conftest import TAGGED_FOCUS, read, source_from, write
 
 HEADER = "record_id,usage_date,cost_center,service,quantity,unit,description,cost"
 
@@ -99,13 +99,6 @@ def test_a_workbook_row_with_values_beyond_the_header_is_quarantined(tmp_path, c
     assert result.rows.get_column("record_id").to_list() == ["x1"]
 
 
-FOCUS_SOURCE = """
-    name: focus-test
-    format: focus
-    services: [{default: CLOUD}]
-    business_line: [{tag: business_unit}]
-    unallocated: business_line
-"""
 FOCUS_HEADER = "BilledCost,ConsumedQuantity,ChargePeriodStart,ChargeCategory,ServiceName,ServiceCategory,Tags,Id"
 
 
@@ -116,7 +109,7 @@ def test_a_focus_file_cut_short_quarantines_its_last_row(tmp_path, ctx):
     cut = whole[:whole.rindex('"') + 1]  # the download stopped before the last row's Id
     path = tmp_path / "focus.csv"
     path.write_text(cut)
-    result = read(path, source_from(FOCUS_SOURCE), ctx)
+    result = read(path, source_from(TAGGED_FOCUS), ctx)
 
     assert result.codes() == [(3, "too-few-fields", None)]
     assert "if the file was cut short" in result.problems[0].hint

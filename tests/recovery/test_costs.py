@@ -147,3 +147,33 @@ def test_a_cost_workbook_reads_like_a_csv(tmp_path):
     lines, more = parse_costs(rows, currency="USD")
     assert problems == more == []
     assert (lines[0].gl_account, lines[0].amount, lines[0].source.render()) == ("6100", Decimal("1234.50"), f"{tmp_path / 'costs.xlsx'}[Sheet]:2")
+
+
+def test_a_cost_sent_again_with_another_amount_is_a_conflict_not_a_duplicate(tmp_path):
+    db = f"sqlite:///{tmp_path / 'chargeback.db'}"
+    run(db, "tariffs", "load", EXAMPLE_TARIFFS)
+    header = "month,scenario,cost_pool,gl_account,amount,currency,source_ref,description"
+    run(db, "costs", "load", write(tmp_path / "march.csv", f"""
+        {header}
+        2026-03,actual,LABOUR,6100,1000.00,USD,PAY-1,payroll
+        2026-03,actual,HARDWARE,6200,500.00,USD,HW-1,servers
+    """))
+    again = write(tmp_path / "march-again.csv", f"""
+        {header}
+        2026-03,actual,LABOUR,6100,1000.00,USD,PAY-1,payroll
+        2026-03,actual,HARDWARE,6200,550.00,USD,HW-1,servers
+        2026-03,actual,HARDWARE,6200,70.00,USD,HW-2,disks
+        2026-03,actual,HARDWARE,6200,75.00,USD,HW-2,disks
+    """)
+    result = run(db, "costs", "load", again)
+
+    # HW-1 was loaded by feed 1 at 500; HW-2's second row differs from its first
+    assert ("rows read 4 = loaded 1 + quarantined 0 + duplicates skipped 1 + conflicts quarantined 2; "
+            "amount loaded 70.00 USD") in result.stdout
+    assert ("march-again.csv:3: conflict this cost (actual 2026-03 HARDWARE 6200 HW-1) was loaded by cost feed 1 "
+            "(march.csv, row 3) with other values (amount '550' here, '500' there)") in result.stderr
+    assert "march-again.csv:5:source_ref: conflict the cost of row 4" in result.stderr
+    assert "amount '75' here, '70' there" in result.stderr
+    assert "--replace" in result.stderr
+    listed = run(db, "costs", "feeds").stdout.splitlines()
+    assert "conflicts" in listed[0] and listed[-1].split()[4:9] == ["4", "1", "0", "1", "2"]
