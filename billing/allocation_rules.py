@@ -36,6 +36,7 @@ from billing.allocation import (
 from billing.money import ZERO
 from billing.periods import parse_month
 from billing.problems import ChargebackError, Problem, ProblemCode, Severity, SourceRef
+from billing.limits import PRICE, QUANTITY, RATIO
 from billing.yamldoc import NOT_YAML, DocumentReader, describe, join, line_of, read_yaml_file
 from tariffs.model import Catalogue, ChargingMode
 
@@ -137,7 +138,7 @@ class _Reader(DocumentReader):
                                 'write capacity per month as "2026-03": 60, or default: 60')
                     continue
             amount = self.number(m["capacity"], month, where.rsplit(".", 1)[0], what=f"capacity for {month}",
-                                 required=True)
+                                 required=True, limit=QUANTITY)
             if amount is None:
                 continue
             if amount < 0:
@@ -156,7 +157,7 @@ class _Reader(DocumentReader):
             return None
         step = Decimal("0.01")
         if m.get("price_step") is not None:
-            step = self.number(m, "price_step", location)
+            step = self.number(m, "price_step", location, limit=PRICE)
             if step is None:
                 return None
             if step <= 0:
@@ -171,7 +172,7 @@ class _Reader(DocumentReader):
                 continue
             factors = []
             for tier in tiers:
-                factor = self.number(tiers, tier, where, what=f"differential of {service} {tier}", required=True)
+                factor = self.number(tiers, tier, where, what=f"differential of {service} {tier}", required=True, limit=RATIO)
                 if factor is None:
                     continue
                 if factor <= 0:

@@ -23,6 +23,7 @@ from billing.money import ZERO, round_minor
 from billing.periods import fiscal_year
 from billing.problems import Problem, ProblemCode, SourceRef
 from billing.scenarios import price_volume
+from billing.limits import AMOUNT, CODE, QUANTITY, RATIO
 from billing.tables import Row, decimal_field, month_field, text_field
 from tariffs.model import Catalogue
 
@@ -116,13 +117,13 @@ def parse_budget_rows(
     problems: list[Problem] = []
     seen: dict[tuple[str, str, str], int] = {}
     for row in rows:
-        line, p1 = text_field(row, "business_line")
-        service, p2 = text_field(row, "service")
+        line, p1 = text_field(row, "business_line", limit=CODE)
+        service, p2 = text_field(row, "service", limit=CODE)
         month, p3 = month_field(row, "month")
-        amount, p4 = decimal_field(row, "amount", minimum=None)
-        quantity, p5 = decimal_field(row, "quantity", required=False, minimum=Decimal(0))
-        tier = row.get("tier") or None
-        found = [p for p in (p1, p2, p3, p4, p5) if p]
+        amount, p4 = decimal_field(row, "amount", minimum=None, limit=AMOUNT)
+        quantity, p5 = decimal_field(row, "quantity", required=False, minimum=Decimal(0), limit=QUANTITY)
+        tier, p6 = text_field(row, "tier", required=False, limit=CODE)
+        found = [p for p in (p1, p2, p3, p4, p5, p6) if p]
         if line and line not in business_lines:
             found.append(Problem(code=ProblemCode.UNKNOWN_BUSINESS_LINE, message=f"business line {line!r} does not exist",
                                  source=row.ref("business_line"), hint="load it with `chargeback org load` first"))
@@ -234,12 +235,16 @@ def budget_from_plan(
         if service.tier(driver.tier) is None:
             found.append(Problem(code=ProblemCode.UNKNOWN_TIER, message=f"{driver.service} has no tier {driver.tier!r}",
                                  source=driver.tier_ref, hint=f"tiers: {', '.join(t.code for t in service.tiers)}"))
-        if driver.growth <= -1:
+        if (beyond := RATIO.problem("growth", driver.growth)) is not None:
+            found.append(Problem(code=beyond[0], message=beyond[1], source=driver.growth_ref))
+        elif driver.growth <= -1:
             found.append(Problem(code=ProblemCode.PERCENT_OUT_OF_RANGE,
                                  message=f"a growth of {driver.growth * 100}% leaves less than nothing",
                                  source=driver.growth_ref, hint="growth is above -100 %"))
         for month in driver.months:
-            if month.volume < 0:
+            if (beyond := QUANTITY.problem("volume", month.volume)) is not None:
+                found.append(Problem(code=beyond[0], message=beyond[1], source=month.volume_ref))
+            elif month.volume < 0:
                 found.append(Problem(code=ProblemCode.NEGATIVE, message=f"volume {month.volume} is negative",
                                      source=month.volume_ref, hint="plan volumes of zero or more"))
             if month.tariff_version is not None and (driver.service, month.tariff_version) not in versions:
@@ -261,6 +266,9 @@ def budget_from_plan(
                                             source=driver.tier_ref))
                     continue
                 amount = price_volume(version, driver.tier, quantity)
+                if (beyond := AMOUNT.problem("the planned amount", amount)) is not None:
+                    problems.append(Problem(code=beyond[0], message=beyond[1], source=month.cost_ref))
+                    continue
             entries.append(BudgetEntry(
                 fiscal_year=plan.fiscal_year, month=month.month, business_line=driver.business_line, service=driver.service,
                 amount=amount, quantity=quantity, tier=driver.tier, source=month.cost_ref))

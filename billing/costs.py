@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from billing.allocation import CostLine
+from billing.limits import AMOUNT, CODE, QUANTITY, REFERENCE
 from billing.money import minor_units
 from billing.problems import Problem, ProblemCode, SourceRef, describe_changes
 from billing.tables import Row, decimal_field, month_field, text_field
@@ -72,13 +73,13 @@ def parse_costs(rows: Sequence[Row], *, currency: str) -> tuple[list[CostLine], 
         found: list[Problem] = []
         month, p = month_field(row, "month")
         found += [p] if p else []
-        pool, p = text_field(row, "cost_pool")
+        pool, p = text_field(row, "cost_pool", limit=CODE)
         found += [p] if p else []
-        account, p = text_field(row, "gl_account")
+        account, p = text_field(row, "gl_account", limit=CODE)
         found += [p] if p else []
-        reference, p = text_field(row, "source_ref")
+        reference, p = text_field(row, "source_ref", limit=REFERENCE)
         found += [p] if p else []
-        amount, p = decimal_field(row, "amount", minimum=None)
+        amount, p = decimal_field(row, "amount", minimum=None, limit=AMOUNT)
         found += [p] if p else []
         scenario = (row.get("scenario") or "actual").lower()
         if scenario not in SCENARIOS:
@@ -132,11 +133,11 @@ def parse_drivers(rows: Sequence[Row], *, business_lines: Iterable[str]) -> tupl
         found: list[Problem] = []
         month, p = month_field(row, "month")
         found += [p] if p else []
-        driver, p = text_field(row, "driver")
+        driver, p = text_field(row, "driver", limit=CODE)
         found += [p] if p else []
-        line, p = text_field(row, "business_line")
+        line, p = text_field(row, "business_line", limit=CODE)
         found += [p] if p else []
-        value, p = decimal_field(row, "value", minimum=Decimal(0))
+        value, p = decimal_field(row, "value", minimum=Decimal(0), limit=QUANTITY)
         found += [p] if p else []
         if line and line not in known:
             found.append(Problem(code=ProblemCode.UNKNOWN_BUSINESS_LINE, source=row.ref("business_line"),

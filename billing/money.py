@@ -11,8 +11,19 @@ Rules (docs/pricing.md, "Rounding"):
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from collections.abc import Hashable, Iterable, Sequence
+from decimal import (
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 
 __all__ = [
     "D",
@@ -25,9 +36,22 @@ __all__ = [
     "apportion",
     "is_money_text",
     "plain",
+    "EXACT",
+    "exact_sum",
 ]
 
 ZERO = Decimal(0)
+
+EXACT = Context(prec=100, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
+"""A context for sums and products that must be exact: 100 digits, and it raises rather than
+round. Python's default context keeps 28 digits, fewer than a sum of usage quantities with
+12 decimals can need (billing/limits.py)."""
+
+
+def exact_sum(values: Iterable[Decimal]) -> Decimal:
+    """The exact sum of ``values``."""
+    with localcontext(EXACT):
+        return sum(values, ZERO)
 
 # ISO 4217 minor units for currencies that differ from the default of 2.
 _MINOR_UNITS = {
@@ -144,16 +168,16 @@ def allocate(
         if total:
             raise ValueError(f"cannot allocate {total} {currency} over nothing")
         return ()
-    weight_sum = sum(weights, ZERO)
+    weight_sum = exact_sum(weights)
     if weight_sum == 0:
         if total:
             raise ValueError(f"cannot allocate {total} {currency}: every weight is zero")
         return tuple(ZERO for _ in weights)
 
     sign = -1 if total < 0 else 1
-    units_total = int((abs(total) / unit).to_integral_value())
     with localcontext() as ctx:
         ctx.prec = 60
+        units_total = int((abs(total) / unit).to_integral_value())
         exact = [Decimal(units_total) * w / weight_sum for w in weights]
         floors = [int(x.to_integral_value(rounding=ROUND_DOWN)) for x in exact]
         remainders = [x - f for x, f in zip(exact, floors)]
@@ -162,7 +186,7 @@ def allocate(
     for i in order[:leftover]:
         floors[i] += 1
     parts = tuple((sign * Decimal(f) * unit) + ZERO for f in floors)
-    if sum(parts, ZERO) != total:  # never an assert: this must hold even with -O
+    if exact_sum(parts) != total:  # never an assert: this must hold even with -O
         raise ArithmeticError(f"allocation of {total} {currency} does not sum to the whole")
     return parts
 
@@ -193,14 +217,14 @@ def apportion(
         ctx.prec = 60
         floors = [int((p / unit).to_integral_value(rounding=ROUND_FLOOR)) for p in parts]
         remainders = [p / unit - f for p, f in zip(parts, floors)]
-    leftover = int(total / unit) - sum(floors)
+        leftover = int(total / unit) - sum(floors)
     if not 0 <= leftover <= len(parts):
         raise ArithmeticError(f"cannot apportion {total} {currency} over {len(parts)} parts")
     order = sorted(range(len(parts)), key=lambda i: (-remainders[i], _sort_key(keys[i])))
     for i in order[:leftover]:
         floors[i] += 1
     result = tuple(Decimal(f) * unit + ZERO for f in floors)
-    if sum(result, ZERO) != total:
+    if exact_sum(result) != total:
         raise ArithmeticError(f"apportioning {total} {currency} does not sum to the whole")
     return result
 

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 from billing.journal import gl_code_problem
+from billing.limits import CODE, NAME
 from billing.problems import Problem, ProblemCode, excerpt
 from billing.records import BusinessLine, CostCenter
 from billing.tables import MAX_TABLE_BYTES, Row, date_field, read_table, text_field
@@ -67,10 +68,12 @@ def parse_business_lines(rows: list[Row]) -> tuple[list[BusinessLine], list[Prob
     seen: set[str] = set()
     problems: list[Problem] = []
     for row in rows:
-        code, p1 = text_field(row, "business_line")
-        name, p2 = text_field(row, "name")
-        found = [p for p in (p1, p2) if p]
-        email = row.get("head_email")
+        code, p1 = text_field(row, "business_line", limit=CODE)
+        name, p2 = text_field(row, "name", limit=NAME)
+        head, p3 = text_field(row, "head_name", required=False, limit=NAME)
+        email, p4 = text_field(row, "head_email", required=False, limit=NAME)
+        division, p5 = text_field(row, "division", required=False, limit=NAME)
+        found = [p for p in (p1, p2, p3, p4, p5) if p]
         if email and "@" not in email:
             found.append(Problem(code=ProblemCode.VALUE_INVALID, message=f"head_email {email!r} is not an e-mail address", source=row.ref("head_email")))
         if code and code in seen:
@@ -79,8 +82,7 @@ def parse_business_lines(rows: list[Row]) -> tuple[list[BusinessLine], list[Prob
         problems += found
         if not found:
             lines[code] = BusinessLine(
-                code=code, name=name, head_name=row.get("head_name") or None,
-                head_email=email or None, division=row.get("division") or None, source=row.ref(),
+                code=code, name=name, head_name=head, head_email=email, division=division, source=row.ref(),
             )
     return list(lines.values()), problems
 
@@ -90,10 +92,10 @@ def parse_cost_centers(rows: list[Row]) -> tuple[list[CostCenter], list[Problem]
     seen: set[str] = set()
     problems: list[Problem] = []
     for row in rows:
-        code, p1 = text_field(row, "cost_center")
-        name, p2 = text_field(row, "name")
-        owner, p3 = text_field(row, "business_line")
-        gl_code, p4 = text_field(row, "gl_cost_center")
+        code, p1 = text_field(row, "cost_center", limit=CODE)
+        name, p2 = text_field(row, "name", limit=NAME)
+        owner, p3 = text_field(row, "business_line", limit=CODE)
+        gl_code, p4 = text_field(row, "gl_cost_center", limit=CODE)
         since, p5 = date_field(row, "effective_from", required=False)
         found = [p for p in (p1, p2, p3, p4, p5) if p]
         unusable = gl_code_problem(gl_code) if gl_code else None

@@ -54,6 +54,8 @@ class ProblemCode(enum.StrEnum):
     DATE_OUT_OF_RANGE = "date-out-of-range"
     NEGATIVE = "negative"
     TOO_PRECISE = "too-precise"
+    OUT_OF_RANGE = "out-of-range"  # a number beyond the range the engine carries (billing/limits.py)
+    TOO_LONG = "too-long"  # a text longer than the store keeps (billing/limits.py)
     # references
     UNKNOWN_BUSINESS_LINE = "unknown-business-line"
     UNKNOWN_COST_CENTER = "unknown-cost-center"
@@ -151,6 +153,11 @@ def printable(text: str) -> str:
 
 
 _SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a control character (a line break, a tab, ESC, NUL ...)."""
+    return not text.isprintable() and any(unicodedata.category(c) == "Cc" for c in text)
 
 
 def _escape(character: str) -> str:

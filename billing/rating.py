@@ -29,7 +29,8 @@ from fractions import Fraction
 
 import polars as pl
 
-from billing.money import ZERO, apportion, round_minor
+from billing.limits import MONTH_AMOUNT
+from billing.money import EXACT, ZERO, apportion, exact_sum, plain, round_minor
 from billing.periods import days_in_month, first_day, last_day
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.records import Charge, ChargeKind, CostCenterShare, Ownership, SlaResult, Subscription
@@ -216,8 +217,8 @@ def rate_month(
             continue
         in_force = sorted(segment_days.get(key, ()))
         used = usage_by_segment.get(key, {})
-        quantity = sum((v[0] for v in used.values()), ZERO)
-        cost = sum((v[1] for v in used.values()), ZERO)
+        quantity = exact_sum(v[0] for v in used.values())
+        cost = exact_sum(v[1] for v in used.values())
         rows = sum(v[2] for v in used.values())
         first = min([*in_force, *(v[3] for v in used.values())])
         last = max([*in_force, *(v[4] for v in used.values())])
@@ -225,6 +226,10 @@ def rate_month(
         if not used and breakdown.amount == 0:
             continue
         amount = round_minor(breakdown.amount, version.currency)
+        if abs(amount) >= MONTH_AMOUNT:
+            problems.append(_beyond(f"{key.business_line} {key.service} {key.tier} comes to {amount:,f} {version.currency}",
+                                    month))
+            continue
         shares = _split(amount, breakdown, used, price.model, owners_at_end.get(key.business_line, ()), version.currency)
         segment_flags = set(flags.get(key, ()))
         if NO_SUBSCRIPTION in segment_flags:
@@ -243,7 +248,20 @@ def rate_month(
         credit = _credit(usage_charge, service, price, sla_by_key, len(charges) + 1)
         if credit is not None:
             charges.append(credit)
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    for charge in charges:
+        totals[(charge.business_line, charge.currency)].append(charge.amount)
+    for (line, currency), amounts in sorted(totals.items()):
+        total = exact_sum(amounts)
+        if abs(total) >= MONTH_AMOUNT:
+            problems.append(_beyond(f"the month's charges to {line} come to {total:,f} {currency}", month))
     return RatedMonth(month=month, charges=tuple(charges), problems=tuple(problems), usage_rows=total_rows)
+
+
+def _beyond(what: str, month: str) -> Problem:
+    return _problem(ProblemCode.OUT_OF_RANGE,
+                    f"{what}, beyond the {plain(MONTH_AMOUNT, grouped=True)} an invoice carries (billing/limits.py)", month,
+                    "find the usage rows with the largest quantities (`chargeback usage feeds`) and replace the feed")
 
 
 def _order(key: _SegmentKey, services: dict[str, Service], segment_days) -> tuple:
@@ -269,14 +287,15 @@ def _split(amount: Decimal, breakdown: PriceBreakdown, used: dict, model: Pricin
     weights: dict[str, Decimal] = defaultdict(lambda: ZERO)
     quantities: dict[str, Decimal] = defaultdict(lambda: ZERO)
     basis_total = ZERO
-    for center, (quantity, cost, *_rest) in used.items():
-        code = center or primary
-        basis = cost if model is PricingModel.PASS_THROUGH else quantity
-        weights[code] += basis
-        quantities[code] += quantity
-        basis_total += basis
+    with localcontext(EXACT):  # sums of 12-decimal quantities need more than 28 digits
+        for center, (quantity, cost, *_rest) in used.items():
+            code = center or primary
+            basis = cost if model is PricingModel.PASS_THROUGH else quantity
+            weights[code] += basis
+            quantities[code] += quantity
+            basis_total += basis
     if not weights or basis_total == 0:
-        return (CostCenterShare(cost_center=primary, quantity=sum(quantities.values(), ZERO), amount=amount),)
+        return (CostCenterShare(cost_center=primary, quantity=exact_sum(quantities.values()), amount=amount),)
     codes = sorted(weights)
     with localcontext() as ctx:
         ctx.prec = 60
@@ -301,7 +320,8 @@ def _credit(charge: Charge, service: Service, price, sla_by_key, line_no: int) -
     assessment = service_credit(price, tier.service_level, achieved)
     if assessment.credit_pct <= 0:
         return None
-    exact = -charge.exact_amount * assessment.credit_pct / 100
+    with localcontext(EXACT):
+        exact = -charge.exact_amount * assessment.credit_pct / 100
     amount = round_minor(exact, charge.currency)
     shares = ()
     if charge.cost_centers:

@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from billing.limits import QUANTITY, RATIO, Range
 from billing.money import D, ZERO, round_minor
 from billing.periods import first_day
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
@@ -321,8 +322,13 @@ class _Reader(DocumentReader):
             return None
         return value.strip()
 
-    def decimal(self, m: YamlMap, key: str, path: str) -> Decimal | None:
-        return self._parsed(m, key, path, D, ProblemCode.NOT_A_NUMBER, "is not a number", "write e.g. 12.5 or -10")
+    def decimal(self, m: YamlMap, key: str, path: str, limit: Range) -> Decimal | None:
+        value = self._parsed(m, key, path, D, ProblemCode.NOT_A_NUMBER, "is not a number", "write e.g. 12.5 or -10")
+        beyond = limit.problem(key, value) if value is not None else None
+        if beyond is not None:
+            self.report(beyond[0], beyond[1], join(path, key), m.value_lines[key], "check the number")
+            return None
+        return value
 
     def month(self, m: YamlMap, key: str, path: str) -> str | None:
         return self._parsed(m, key, path, parse_month, ProblemCode.NOT_A_DATE, "is not a month",
@@ -438,7 +444,7 @@ def _scenario(reader: _Reader, value: object, where: str, line: int, base: Path)
             if key == "from":
                 parsed[key] = reader.month(values, key, at)
             elif key in ("pct", "quantity"):
-                parsed[key] = reader.decimal(values, key, at)
+                parsed[key] = reader.decimal(values, key, at, RATIO if key == "pct" else QUANTITY)
             else:
                 parsed[key] = reader.text(values, key, at)
         if any(parsed.get(k) is None for k in required) or ("from" in values and parsed["from"] is None):

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from billing.problems import Problem, ProblemCode
 from billing.records import Subscription
+from billing.limits import CODE
 from billing.tables import Row, date_field, text_field
 
 COLUMNS = ("business_line", "service", "tier", "effective_from")
@@ -24,9 +25,9 @@ def parse_subscriptions(rows: list[Row]) -> tuple[list[Subscription], list[Probl
     found: list[Subscription] = []
     problems: list[Problem] = []
     for row in rows:
-        line, p1 = text_field(row, "business_line")
-        service, p2 = text_field(row, "service")
-        tier, p3 = text_field(row, "tier")
+        line, p1 = text_field(row, "business_line", limit=CODE)
+        service, p2 = text_field(row, "service", limit=CODE)
+        tier, p3 = text_field(row, "tier", limit=CODE)
         start, p4 = date_field(row, "effective_from")
         end, p5 = date_field(row, "effective_to", required=False)
         row_problems = [p for p in (p1, p2, p3, p4, p5) if p]

@@ -33,8 +33,9 @@ from billing.csvdialect import (
     likely_delimiter,
 )
 from billing.headers import repeated_column_problems
+from billing.limits import Range, path_problem, too_long
 from billing.money import D
-from billing.problems import Problem, ProblemCode, SourceRef, excerpt
+from billing.problems import Problem, ProblemCode, SourceRef, excerpt, has_control
 
 MAX_TABLE_BYTES = 64 << 20
 """The largest table file read (64 MiB): tables are read whole, and an organisation, a cost or
@@ -103,6 +104,8 @@ def read_table(
     """
     required = [normalise_header(c) for c in required]
     name = str(path)
+    if (too_long_path := path_problem(name)) is not None:
+        return [], [_file_problem(excerpt(name), ProblemCode.TOO_LONG, too_long_path)]
     try:
         size = Path(path).stat().st_size
         if size > MAX_TABLE_BYTES:
@@ -311,10 +314,18 @@ def cell_text(value: object) -> str:
 # --- typed field readers: each returns (value, problem) --------------------------------------
 
 
-def text_field(row: Row, column: str, *, required: bool = True) -> tuple[str | None, Problem | None]:
+def text_field(row: Row, column: str, *, required: bool = True, limit: int) -> tuple[str | None, Problem | None]:
+    """The text of ``column`` (surrounding spaces removed), at most ``limit`` characters (the
+    length the store keeps, billing/limits.py) and free of control characters."""
     value = row.get(column)
     if not value and required:
         return None, Problem(code=ProblemCode.VALUE_MISSING, message=f"{column} is empty", source=row.ref(column))
+    if value and (message := too_long(column, value, limit)):
+        return None, Problem(code=ProblemCode.TOO_LONG, message=message, source=row.ref(column),
+                             hint=f"shorten it to {limit} characters")
+    if value and has_control(value):
+        return None, Problem(code=ProblemCode.VALUE_INVALID, message=f"{column} {excerpt(value)!r} holds a control character",
+                             source=row.ref(column), hint="remove the line break, tab or control character")
     return value or None, None
 
 
@@ -330,9 +341,11 @@ def date_field(row: Row, column: str, *, required: bool = True) -> tuple[dt.date
         return None, Problem(code=ProblemCode.NOT_A_DATE, message=f"{column} {excerpt(value)!r} is not a date", source=row.ref(column), hint="write a date as YYYY-MM-DD")
 
 
-def decimal_field(row: Row, column: str, *, required: bool = True, minimum: Decimal | None = None) -> tuple[Decimal | None, Problem | None]:
+def decimal_field(row: Row, column: str, *, required: bool = True, minimum: Decimal | None = None,
+                  limit: Range) -> tuple[Decimal | None, Problem | None]:
     """A number as the file writes it: with a decimal point (``1234.5``, ``1,234.5``) or, when
-    the file's numbers show a decimal comma (``row.decimal_comma``), ``1234,5`` or ``1.234,5``."""
+    the file's numbers show a decimal comma (``row.decimal_comma``), ``1234,5`` or ``1.234,5``;
+    within ``limit`` (billing/limits.py) and not below ``minimum``."""
     value = row.get(column)
     if not value:
         if required:
@@ -350,6 +363,9 @@ def decimal_field(row: Row, column: str, *, required: bool = True, minimum: Deci
         number = D(text)
     except ValueError:
         return None, Problem(code=ProblemCode.NOT_A_NUMBER, message=f"{column} {excerpt(value)!r} is not a number", source=row.ref(column), hint=hint)
+    if (found := limit.problem(column, number)) is not None:
+        return None, Problem(code=found[0], message=found[1], source=row.ref(column),
+                             hint="the store, invoices and the journal carry numbers of this size exactly; check the unit")
     if minimum is not None and number < minimum:
         return None, Problem(code=ProblemCode.NEGATIVE, message=f"{column} {value} is below {minimum}", source=row.ref(column))
     return number, None

@@ -37,6 +37,7 @@ from typing import Any
 
 import yaml
 
+from billing.limits import NUMBER, Range
 from billing.money import D
 from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
 
@@ -467,17 +468,25 @@ class DocumentReader:
         return str(value).strip()
 
     def number(self, m: YamlMap, key: str, location: str, *, what: str | None = None,
-               required: bool = False) -> Decimal | None:
-        """A number written as text (see :meth:`scalar`); ``required``: a missing one is a problem too.
-        ``what`` names the value in the message instead of the key."""
+               required: bool = False, limit: Range = NUMBER) -> Decimal | None:
+        """A number written as text (see :meth:`scalar`) within ``limit`` (billing/limits.py);
+        ``required``: a missing one is a problem too. ``what`` names the value in the message
+        instead of the key."""
         value = m.get(key)
         if value is None and not required:
             return None
         if isinstance(value, str):
             try:
-                return D(value)
+                number = D(value)
             except ValueError:
                 pass
+            else:
+                beyond = limit.problem(what or key, number)
+                if beyond is None:
+                    return number
+                self.report(beyond[0], beyond[1], join(location, key), line_of(m, key),
+                            "the store, invoices and the journal carry numbers of this size exactly; check the unit")
+                return None
         self.report(ProblemCode.NOT_A_NUMBER, f"{what or key} is not a number: {self.quote(value)}",
                     join(location, key), line_of(m, key), self.number_hint)
         return None

@@ -33,6 +33,7 @@ __all__ = [
     "service_credit",
     "segment_fraction",
     "describe_price",
+    "highest_rates",
     "PRECISION",
 ]
 
@@ -307,6 +308,25 @@ def _describe_bands(uses: list[BandUse]) -> str:
             part += f" + flat {_money(use.flat_fee)}"
         parts.append(part)
     return " + ".join(parts)
+
+
+def highest_rates(price: TierPrice) -> tuple[Decimal, Decimal]:
+    """The most ``price`` charges per unit of quantity and per unit of source cost, whatever
+    the quantity: the highest band's unit price (graduated, volume), the unit price, a block's
+    price per unit of its size (package), ``1 + markup_pct / 100`` per unit of cost
+    (pass-through). Monthly fees, flat fees and a started block come once a month, not per
+    unit, and are left out. Used to bound what one usage row can be worth."""
+    model = price.model
+    with localcontext(_DIVISION):
+        if model is PricingModel.PER_UNIT and price.unit_price is not None:
+            return price.unit_price, _ZERO
+        if model in (PricingModel.GRADUATED, PricingModel.VOLUME) and price.bands:
+            return max(b.unit_price for b in price.bands), _ZERO
+        if model is PricingModel.PACKAGE and price.block_price is not None and price.block_size:
+            return price.block_price / price.block_size, _ZERO
+        if model is PricingModel.PASS_THROUGH and price.markup_pct is not None:
+            return _ZERO, max(_ZERO, _ONE + price.markup_pct / _HUNDRED)
+    return _ZERO, _ZERO
 
 
 def describe_price(price: TierPrice, unit: str) -> str:

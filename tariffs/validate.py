@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+from billing.limits import CODE, CURRENCY, MARKUP, MEASURE, NAME, PRICE, QUANTITY, Range, too_long
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
 from tariffs.model import (
     Band,
@@ -68,6 +69,21 @@ class _Checker:
         self.problems.append(Problem(code=code, message=message, source=where, severity=severity, hint=hint))
 
 
+def _in_range(c: _Checker, field: str, value: Decimal | None, limit: Range, where: SourceRef) -> None:
+    """A problem when ``value`` is beyond ``limit`` (billing/limits.py)."""
+    found = limit.problem(field, value) if value is not None else None
+    if found:
+        c.add(found[0], found[1], where, "the store, invoices and the journal carry numbers of this size exactly; "
+              "check the unit (docs/pricing.md, \"Limits\")")
+
+
+def _short_enough(c: _Checker, field: str, value: str | None, length: int, where: SourceRef) -> None:
+    """A problem when the text ``value`` is longer than the store keeps (billing/limits.py)."""
+    message = too_long(field, value, length) if isinstance(value, str) else None
+    if message:
+        c.add(ProblemCode.TOO_LONG, message, where, f"shorten it to {length} characters")
+
+
 def _ref(source: SourceRef | None, fallback: str) -> SourceRef:
     """The record's own source, or a location within the catalogue when it was built in code."""
     return source if source is not None else SourceRef(file=_NO_FILE, location=fallback)
@@ -112,6 +128,8 @@ def _check_units(c: _Checker, catalogue: Catalogue) -> set[str]:
     first: dict[str, SourceRef] = {}
     for i, unit in enumerate(catalogue.units):
         where = _ref(unit.source, f"units[{i}]")
+        _short_enough(c, "code", unit.code, CODE, _sub(where, "code"))
+        _short_enough(c, "name", unit.name, NAME, _sub(where, "name"))
         if unit.code in first:
             c.add(ProblemCode.DUPLICATE, f"unit {unit.code!r} is defined twice", _sub(where, "code"),
                   f"keep one definition; the first is at {_at(first[unit.code])}")
@@ -129,6 +147,8 @@ def _check_services(c: _Checker, catalogue: Catalogue, unit_codes: set[str]) -> 
                   f"keep one definition; the first is at {_at(_ref(services[service.code].source, service.code))}")
             continue
         services[service.code] = service
+        for name, length in (("code", CODE), ("name", NAME), ("unit", CODE)):
+            _short_enough(c, name, getattr(service, name), length, _sub(where, name))
         if service.unit not in unit_codes:
             c.add(ProblemCode.UNKNOWN_UNIT, f"service {service.code} uses unknown unit {service.unit!r}",
                   _sub(where, "unit"), _suggest(service.unit, unit_codes, "add it under units: or use one of"))
@@ -142,6 +162,8 @@ def _check_services(c: _Checker, catalogue: Catalogue, unit_codes: set[str]) -> 
                 c.add(ProblemCode.DUPLICATE, f"tier {tier.code!r} is listed twice in service {service.code}",
                       _sub(tier_where, "code"), "give each tier of a service its own code")
             tier_codes.add(tier.code)
+            _short_enough(c, "code", tier.code, CODE, _sub(tier_where, "code"))
+            _short_enough(c, "name", tier.name, NAME, _sub(tier_where, "name"))
             _check_service_level(c, tier.service_level, _sub(tier_where, "service_level"))
         if service.tiers and service.default_tier not in tier_codes:
             c.add(ProblemCode.UNKNOWN_TIER, f"default tier {service.default_tier!r} is not a tier of {service.code}",
@@ -153,6 +175,8 @@ def _check_service_level(c: _Checker, level: ServiceLevel, where: SourceRef) -> 
     if level.availability_pct is not None and not Decimal(0) <= level.availability_pct <= Decimal(100):
         c.add(ProblemCode.PERCENT_OUT_OF_RANGE, f"availability target {level.availability_pct} % is not 0..100",
               _sub(where, "availability_pct"), "write a percentage such as 99.9")
+    for name in ("availability_pct", "response_minutes", "restore_hours"):
+        _in_range(c, name, getattr(level, name), MEASURE, _sub(where, name))
     for name in ("response_minutes", "restore_hours"):
         value = getattr(level, name)
         if value is not None and value < 0:
@@ -169,6 +193,7 @@ def _check_components(c: _Checker, catalogue: Catalogue, services: dict[str, Ser
                 c.add(ProblemCode.UNKNOWN_SERVICE,
                       f"component of {service.code} refers to unknown service {component.service!r}",
                       _sub(comp_where, "service"), _suggest(component.service, services, "write one of"))
+            _in_range(c, "quantity", component.quantity, QUANTITY, _sub(comp_where, "quantity"))
             if component.quantity <= 0:
                 c.add(ProblemCode.NEGATIVE if component.quantity < 0 else ProblemCode.VALUE_INVALID,
                       f"component quantity {component.quantity} is not above zero", _sub(comp_where, "quantity"),
@@ -206,7 +231,8 @@ def _check_tariffs(c: _Checker, catalogue: Catalogue, services: dict[str, Servic
                   _sub(where, "service"), _suggest(tv.service, services, "define it under services: or use one of"))
         else:
             by_service[tv.service].append((tv, where))
-        if not _CURRENCY.fullmatch(tv.currency or ""):
+        _short_enough(c, "version", tv.version, CODE, _sub(where, "version"))
+        if not _CURRENCY.fullmatch(tv.currency or "") or len(tv.currency) != CURRENCY:
             c.add(ProblemCode.VALUE_INVALID, f"currency {tv.currency!r} is not a three-letter code",
                   _sub(where, "currency"), "write the ISO 4217 code in capitals, e.g. currency: USD")
         if tv.effective_to is not None and tv.effective_to < tv.effective_from:
@@ -278,6 +304,9 @@ def _check_price(c: _Checker, price: TierPrice, where: SourceRef, level: Service
         c.add(ProblemCode.INCONSISTENT, f"included_quantity does not apply to a {model.value} price",
               _sub(where, "included_quantity"),
               "remove included_quantity (pass-through charges the source cost; fixed charges only the monthly fee)")
+    for name, limit in (("unit_price", PRICE), ("block_price", PRICE), ("monthly_fee", PRICE), ("minimum_charge", PRICE),
+                        ("included_quantity", QUANTITY), ("block_size", QUANTITY), ("markup_pct", MARKUP)):
+        _in_range(c, name, getattr(price, name), limit, _sub(where, name))
     for name in ("unit_price", "block_price", "monthly_fee", "included_quantity", "minimum_charge"):
         value = getattr(price, name)
         if value is not None and value < 0:
@@ -313,7 +342,10 @@ def _check_bands(
     for i, band in enumerate(bands):
         band_where = _ref(band.source, _item(where, key, i))
         up_to = getattr(band, edge)
+        _in_range(c, edge, up_to, QUANTITY if isinstance(band, Band) else MEASURE, _sub(band_where, edge))
         if isinstance(band, Band):
+            for name in ("unit_price", "flat_fee"):
+                _in_range(c, name, getattr(band, name), PRICE, _sub(band_where, name))
             for name in ("unit_price", "flat_fee"):
                 if getattr(band, name) < 0:
                     c.add(ProblemCode.NEGATIVE, f"band {i + 1} {name} {getattr(band, name)} is negative",

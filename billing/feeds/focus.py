@@ -38,12 +38,16 @@ from billing.feeds.values import (
     quoted,
     round_excess_decimals,
     run_checks,
-    too_large,
     number_text_checks,
+    out_of_range_check,
+    service_rates,
     utc_date_column,
     utc_datetime_column,
     with_number,
+    worth_check,
+    worth_may_pass,
 )
+from billing.limits import COST, QUANTITY
 from billing.headers import repeated_column_problems
 from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
 
@@ -79,6 +83,7 @@ class FocusMapping:
         self.version = version or detect_version(header)
         self.business_lines = ctx.business_line_codes()
         self.services = {s.code: s for s in ctx.catalogue.services}
+        self.rates = service_rates(ctx.catalogue)
         self.tiers = {f"{s.code}\x1f{t.code.lower()}": t.code for s in ctx.catalogue.services for t in s.tiers}
         self.tag_keys = tuple(dict.fromkeys(
             [k.tag for k in source.business_line if k.tag is not None]
@@ -177,14 +182,19 @@ class FocusMapping:
         ).with_columns(
             pl.when(pl.col("_late")).then(pl.col("_billed")).otherwise(pl.col("_charged")).alias("_date"),
         )
-        frame = with_number(frame, source.cost, prefix="_cost", dialect=self.dialect)
+        frame = with_number(frame, source.cost, prefix="_cost", dialect=self.dialect, limit=COST)
         for i, q in enumerate(self.quantity):
-            frame = with_number(frame, q, prefix=f"_q{i}", dialect=self.dialect)
+            frame = with_number(frame, q, prefix=f"_q{i}", dialect=self.dialect, limit=QUANTITY)
             frame = round_excess_decimals(frame, text=q, prefix=f"_q{i}")
         frame = self._with_tags(frame)
         frame = self._with_business_line(frame)
         frame = self._with_tier(frame)
-        error, problems = run_checks(frame, self._checks(), file=self.file)
+        checks = self._checks()
+        quantity = pl.coalesce([pl.col(f"_q{i}") for i in range(len(self.quantity))] + [pl.lit(0)])
+        if worth_may_pass(frame, self.rates, quantity=quantity, cost="_cost"):
+            checks.append(shaped(worth_check(self.rates, service="_service", cost="_cost", column=self.source.cost,
+                                             quantity=quantity, shown=pl.lit(f"{self.source.cost} ") + quoted(self.source.cost))))
+        error, problems = run_checks(frame, checks, file=self.file)
         frame = frame.with_columns(error.alias("error"))
         quantity = pl.coalesce([pl.col(f"_q{i}") for i in range(len(self.quantity))] + [pl.lit(0).cast(DECIMAL)])
         rounded = pl.lit(False)
@@ -381,7 +391,7 @@ class FocusMapping:
             .when(category == "Adjustment").then(pl.lit("adjustment"))
         )
 
-    def _checks(self) -> Sequence[Check]:
+    def _checks(self) -> list[Check]:
         source, ctx = self.source, self.ctx
         col = pl.col
         checks = [
@@ -411,14 +421,14 @@ class FocusMapping:
             Check(ProblemCode.TOO_PRECISE, source.cost, col("_cost_number") & (col("_cost_decimals") > SCALE),
                   pl.format(f"{source.cost} {{}} has {{}} decimals; at most 12 are kept", quoted(source.cost), col("_cost_decimals")),
                   "costs are never rounded on the way in"),
-            Check(ProblemCode.NOT_A_NUMBER, source.cost, too_large("_cost"),
-                  pl.lit(f"{source.cost} ") + quoted(source.cost) + pl.lit(" is too large")),
+            out_of_range_check(source.cost, "_cost", source.cost, COST),
         ]
         for i, q in enumerate(self.quantity):
             checks += [
                 *number_text_checks(q, q, self.dialect, prefix=f"_q{i}"),
-                Check(ProblemCode.NOT_A_NUMBER, q, col(f"_q{i}_number") & col(f"_q{i}").is_null(),
-                      pl.lit(f"{q} ") + quoted(q) + pl.lit(" is too large")),
+                Check(ProblemCode.OUT_OF_RANGE, q, col(f"_q{i}_number") & col(f"_q{i}").is_null(),
+                      pl.lit(f"{q} ") + quoted(q) + pl.lit(f" is out of range: {QUANTITY.name} has {QUANTITY.describe()}"),
+                      "check the unit and the number in the source system"),
             ]
         if source.currency:
             checks.append(Check(

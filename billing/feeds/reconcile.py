@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Protocol
 
-from billing.money import plain
+from billing.money import EXACT, plain
 
 __all__ = ["Reconciliation", "reconcile"]
 
@@ -42,6 +42,10 @@ class Reconciliation:
     complete: bool = True
 
     def __add__(self, other: Reconciliation) -> Reconciliation:
+        with localcontext(EXACT):  # quantity and cost totals exactly, however many digits
+            return self._plus(other)
+
+    def _plus(self, other: Reconciliation) -> Reconciliation:
         values = {
             f.name: (getattr(self, f.name) and getattr(other, f.name)) if f.name == "complete"
             else getattr(self, f.name) + getattr(other, f.name)

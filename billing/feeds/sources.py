@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from billing.feeds.context import UNALLOCATED, MappingContext
+from billing.limits import SOURCE_NAME, too_long
 from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
 from billing.tables import read_table
 from billing.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap, read_yaml_file
@@ -341,8 +342,11 @@ class _Reader(DocumentReader):
     def source(self, doc: YamlMap) -> SourceDefinition | None:
         ref = self.ref("", doc.line)
         name = self.text(doc, "name", "", required=True)
+        if name is not None and (too_long_name := too_long("name", name, SOURCE_NAME)):
+            self.report(ProblemCode.TOO_LONG, too_long_name, "name", doc.lines["name"], f"shorten it to {SOURCE_NAME} characters")
+            name = None
         if name is not None and not _NAME.match(name):
-            self.report(ProblemCode.VALUE_INVALID, f"name {name!r} must be letters, digits, '.', '_' or '-'",
+            self.report(ProblemCode.VALUE_INVALID, f"name {excerpt(name)!r} must be letters, digits, '.', '_' or '-'",
                         "name", doc.lines["name"])
             name = None
         fmt_text = self.text(doc, "format", "", required=True)

@@ -7,8 +7,6 @@ Every rule below is one vectorised mask; see docs/feeds.md for the list with the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import polars as pl
 
 from billing.csvdialect import Dialect
@@ -24,13 +22,17 @@ from billing.feeds.values import (
     parse_again,
     quoted,
     run_checks,
-    too_large,
+    out_of_range_check,
+    service_rates,
     with_code,
     number_text_checks,
     with_date,
     with_number,
+    worth_check,
+    worth_may_pass,
 )
 from billing.headers import repeated_column_problems
+from billing.limits import COST, QUANTITY, Range
 from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
 
 __all__ = ["UsageMapping", "REQUIRED"]
@@ -60,6 +62,7 @@ class UsageMapping:
         self.business_lines = ctx.business_line_codes()
         self.cost_centers = ctx.cost_center_codes()
         self.types = code_types(ctx)
+        self.rates = service_rates(catalogue)
         self.owner_slots = _owner_slots(ctx, self.types)
         self.ownership_text = _ownership_text(ctx)
         self.codes = {field: Codes(known, self.types[field]) for field, known in (
@@ -117,7 +120,14 @@ class UsageMapping:
 
     def check(self, raw: pl.DataFrame) -> Checked:
         frame = self._parse(raw)
-        error, problems = run_checks(frame, self._checks(), file=self.file)
+        checks = list(self._checks())
+        if worth_may_pass(frame, self.rates, quantity="_qty", cost="_cost"):
+            checks.append(shaped(worth_check(
+                self.rates, service="_service", quantity="_qty", cost="_cost", column=self.headers.get("quantity"),
+                services=self.types["service"],
+                shown=pl.lit("quantity ") + quoted("quantity") + pl.when(pl.col("cost").is_not_null())
+                .then(pl.lit(" and cost ") + quoted("cost")).otherwise(pl.lit("")))))
+        error, problems = run_checks(frame, checks, file=self.file)
         frame = frame.with_columns(error.alias("error"))
         shape_ok = pl.col(FIELDS).is_null()  # the values of a record with another field count are not read
         frame = frame.with_columns(
@@ -162,8 +172,8 @@ class UsageMapping:
         for field, alias in (("service", "_service"), ("unit", "_unit"), ("business_line", "_bl"),
                              ("cost_center", "_cc")):
             frame = with_code(frame, field, self.codes[field], alias=alias)
-        frame = with_number(frame, "quantity", prefix="_qty", dialect=self.dialect)
-        frame = with_number(frame, "cost", prefix="_cost", dialect=self.dialect)
+        frame = with_number(frame, "quantity", prefix="_qty", dialect=self.dialect, limit=QUANTITY)
+        frame = with_number(frame, "cost", prefix="_cost", dialect=self.dialect, limit=COST)
         frame = self._with_tier(frame)
         return frame.with_columns(
             pl.lit(self.unit_of_service).gather(pl.col("_service").to_physical()).alias("_service_unit"),
@@ -197,7 +207,7 @@ class UsageMapping:
             chain = pl.when(in_force).then(name).otherwise(chain)
         return chain
 
-    def _checks(self) -> Sequence[Check]:
+    def _checks(self) -> list[Check]:
         ctx = self.ctx
         h = self.headers.get
         col = pl.col
@@ -249,8 +259,8 @@ class UsageMapping:
                   col("_owner").is_not_null() & col("_bl").is_not_null() & (col("_owner") != col("_bl")),
                   pl.format("cost centre {} belongs to {} on {}, not to {}", col("_cc"), col("_owner"), col("_date"), col("_bl")),
                   "give the cost centre alone, or the business line that owns it that day"),
-            *_number_checks("quantity", "_qty", h("quantity"), self.dialect, required=True),
-            *_number_checks("cost", "_cost", h("cost"), self.dialect, required=False),
+            *_number_checks("quantity", "_qty", h("quantity"), self.dialect, QUANTITY, required=True),
+            *_number_checks("cost", "_cost", h("cost"), self.dialect, COST, required=False),
         ])]
 
 
@@ -259,7 +269,7 @@ def _folded(name: str) -> str:
     return name.strip().lower()
 
 
-def _number_checks(field: str, prefix: str, column: str | None, dialect: Dialect | None, *,
+def _number_checks(field: str, prefix: str, column: str | None, dialect: Dialect | None, limit: Range, *,
                    required: bool) -> list[Check]:
     col = pl.col
     checks = []
@@ -270,8 +280,7 @@ def _number_checks(field: str, prefix: str, column: str | None, dialect: Dialect
         Check(ProblemCode.TOO_PRECISE, column, col(f"{prefix}_number") & (col(f"{prefix}_decimals") > 12),
               pl.format(f"{field} {{}} has {{}} decimals; at most 12 are kept", quoted(field), col(f"{prefix}_decimals")),
               "round it in the source system"),
-        Check(ProblemCode.NOT_A_NUMBER, column, too_large(prefix),
-              pl.lit(f"{field} ") + quoted(field) + pl.lit(" is too large (at most 26 digits before the point)")),
+        out_of_range_check(field, prefix, column, limit),
     ]
     return checks
 

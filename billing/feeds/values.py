@@ -15,8 +15,11 @@ from decimal import Decimal
 import polars as pl
 
 from billing.csvdialect import DECIMAL_COMMA_NUMBER, GROUPED_THOUSANDS, LOOKS_LIKE_DECIMAL_COMMA, Dialect
-from billing.money import D, round_to_step
+from billing.limits import QUANTITY, ROW_WORTH, Range
+from billing.money import D, plain, round_to_step
 from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from tariffs.model import Catalogue
+from tariffs.pricing import highest_rates
 
 __all__ = [
     "SCALE",
@@ -25,6 +28,10 @@ __all__ = [
     "run_checks",
     "with_decimal",
     "too_large",
+    "out_of_range_check",
+    "service_rates",
+    "worth_check",
+    "worth_may_pass",
     "round_excess_decimals",
     "date_column",
     "utc_date_column",
@@ -102,11 +109,11 @@ def run_checks(frame: pl.DataFrame, checks: Sequence[Check], *, file: str) -> tu
     return error, [problem for _, _, problem in found]
 
 
-def with_decimal(frame: pl.DataFrame, name: str, *, prefix: str) -> pl.DataFrame:
+def with_decimal(frame: pl.DataFrame, name: str, *, prefix: str, limit: Range = QUANTITY) -> pl.DataFrame:
     """Parse the text column ``name`` as an exact decimal.
 
     Adds ``{prefix}`` (Decimal(38,12), null unless the text is a number with at most 12
-    significant decimals and 26 integer digits), ``{prefix}_number`` (the text is a number:
+    significant decimals within ``limit``, billing/limits.py), ``{prefix}_number`` (the text is a number:
     digits, one optional point, optional exponent; surrounding spaces allowed) and
     ``{prefix}_decimals`` (significant decimals: trailing zeros do not count, so
     ``1.50000000000000`` has one). ``name`` becomes the :func:`cleaned` text where it is not
@@ -138,11 +145,22 @@ def with_decimal(frame: pl.DataFrame, name: str, *, prefix: str) -> pl.DataFrame
             pl.col(name).str.contains(_NUMBER).alias(number),
             _regex_decimals(pl.col(name)).alias(decimals),
         ])
-    elif (frame.get_column(decimals).max() or 0) <= SCALE:
-        return frame  # every value is a plain number with at most 12 decimals, or empty
+    elif (frame.get_column(decimals).max() or 0) <= SCALE and _within(frame.get_column(prefix), limit):
+        return frame  # every value is a plain number with at most 12 decimals in range, or empty
     return frame.with_columns(
-        pl.when(pl.col(number) & (pl.col(decimals) <= SCALE)).then(pl.col(prefix)).alias(prefix)
+        pl.when(pl.col(number) & (pl.col(decimals) <= SCALE) & _in_range(pl.col(prefix), limit))
+        .then(pl.col(prefix)).alias(prefix)
     )
+
+
+def _in_range(value: pl.Expr, limit: Range) -> pl.Expr:
+    return value.abs() < pl.lit(limit.bound, dtype=DECIMAL)
+
+
+def _within(values: pl.Series, limit: Range) -> bool:
+    """Every value of a Decimal(38,12) Series is within ``limit`` (one pass, no Python per row)."""
+    largest = values.abs().max()
+    return largest is None or largest < limit.bound
 
 
 def _regex_decimals(text: pl.Expr) -> pl.Expr:
@@ -157,8 +175,9 @@ def _regex_decimals(text: pl.Expr) -> pl.Expr:
     return pl.when(significant.str.strip_chars_start("0").str.len_chars() > 0).then(counted).otherwise(0)  # zero has none
 
 
-def round_excess_decimals(frame: pl.DataFrame, *, text: str, prefix: str) -> pl.DataFrame:
-    """Fill ``{prefix}`` for numbers with more than 12 decimals, rounded half-up to 1e-12.
+def round_excess_decimals(frame: pl.DataFrame, *, text: str, prefix: str, limit: Range = QUANTITY) -> pl.DataFrame:
+    """Fill ``{prefix}`` for numbers with more than 12 decimals, rounded half-up to 1e-12,
+    when they are within ``limit``.
 
     Rounding goes through :func:`billing.money.round_to_step`, the one rounding doorway; only
     the (few) over-precise values are touched.
@@ -168,6 +187,7 @@ def round_excess_decimals(frame: pl.DataFrame, *, text: str, prefix: str) -> pl.
     if rows.height == 0:
         return frame
     rounded = {t: round_to_step(D(t), _STEP) for t in rows.get_column(text).unique().to_list()}
+    rounded = {t: value if abs(value) < limit.bound else None for t, value in rounded.items()}
     values = pl.DataFrame(
         {"_text": list(rounded), "_rounded": pl.Series(list(rounded.values()), dtype=DECIMAL)},
     )
@@ -179,8 +199,73 @@ def round_excess_decimals(frame: pl.DataFrame, *, text: str, prefix: str) -> pl.
 
 
 def too_large(prefix: str) -> pl.Expr:
-    """A number with acceptable decimals that still did not fit Decimal(38,12)."""
+    """A number with acceptable decimals that is out of its range (:func:`with_decimal`'s ``limit``)."""
     return pl.col(f"{prefix}_number") & (pl.col(f"{prefix}_decimals") <= SCALE) & pl.col(prefix).is_null()
+
+
+def out_of_range_check(field: str, prefix: str, column: str | None, limit: Range, *, text: str | None = None) -> Check:
+    """The OUT_OF_RANGE check of a number parsed by :func:`with_decimal` with ``limit``: the
+    message names the field and the range (billing/limits.py)."""
+    return Check(ProblemCode.OUT_OF_RANGE, column, too_large(prefix),
+                 pl.lit(f"{field} ") + quoted(text or field) + pl.lit(f" is out of range: {limit.name} has {limit.describe()}"),
+                 "check the unit and the number in the source system")
+
+
+def _plain(value: pl.Expr) -> pl.Expr:
+    """A float for a message, to three significant digits, without an exponent (a magnitude,
+    not an amount)."""
+    return value.round_sig_figs(3).cast(pl.Decimal(38, 0), strict=False).cast(pl.String).fill_null("more")
+
+
+def service_rates(catalogue: Catalogue) -> dict[str, tuple[Decimal, Decimal]]:
+    """Per service, its highest price per unit of quantity and per unit of source cost over
+    every tier of every tariff version (:func:`tariffs.pricing.highest_rates`)."""
+    rates: dict[str, tuple[Decimal, Decimal]] = {s.code: (Decimal(0), Decimal(0)) for s in catalogue.services}
+    for version in catalogue.tariffs:
+        for _, price in version.prices:
+            per_unit, per_cost = highest_rates(price)
+            known = rates.get(version.service, (Decimal(0), Decimal(0)))
+            rates[version.service] = (max(known[0], per_unit), max(known[1], per_cost))
+    return rates
+
+
+def worth_may_pass(frame: pl.DataFrame, rates: dict[str, tuple[Decimal, Decimal]], *, quantity: str | pl.Expr,
+                   cost: str) -> bool:
+    """Whether any row of ``frame`` could be worth more than :data:`~billing.limits.ROW_WORTH`:
+    the batch's largest quantity and cost at the highest rates of any service. When not (every
+    ordinary feed), :func:`worth_check` is left out of the batch's checks."""
+    quantity = pl.col(quantity) if isinstance(quantity, str) else quantity
+    largest = frame.select(quantity.cast(pl.Float64).abs().max().alias("q"),
+                           pl.col(cost).cast(pl.Float64).abs().max().alias("c")).row(0)
+    per_unit = max((float(r[0]) for r in rates.values()), default=0.0)
+    per_cost = max((float(r[1]) for r in rates.values()), default=0.0)
+    return (largest[0] or 0.0) * per_unit + (largest[1] or 0.0) * per_cost > float(ROW_WORTH) / 2
+
+
+def worth_check(rates: dict[str, tuple[Decimal, Decimal]], *, service: str, quantity: str | pl.Expr, cost: str,
+                column: str | None, shown: pl.Expr, services: pl.Enum | None = None) -> Check:
+    """A row whose quantity and cost, priced at the highest rates of its service, come to more
+    than :data:`~billing.limits.ROW_WORTH` is out of range: no month could carry many of
+    them (billing/limits.py). Computed in floating point: an estimate against a bound with ten
+    orders of magnitude of headroom. ``shown`` says what the row holds, for the message."""
+    names = services.categories.to_list() if services is not None else list(rates)
+    zero = (Decimal(0), Decimal(0))
+    per_unit = pl.Series([float(rates.get(n, zero)[0]) for n in names], dtype=pl.Float64)
+    per_cost = pl.Series([float(rates.get(n, zero)[1]) for n in names], dtype=pl.Float64)
+    if services is not None:  # the service column is that Enum: look the rates up by its index
+        index = pl.col(service).to_physical()
+    else:
+        index = pl.col(service).cast(pl.String).replace_strict(
+            {n: i for i, n in enumerate(names)}, default=None, return_dtype=pl.Int64)
+    quantity = pl.col(quantity) if isinstance(quantity, str) else quantity
+    worth = (quantity.cast(pl.Float64).abs().fill_null(0) * pl.lit(per_unit).gather(index)
+             + pl.col(cost).cast(pl.Float64).abs().fill_null(0) * pl.lit(per_cost).gather(index))
+    bound = float(ROW_WORTH)
+    return Check(ProblemCode.OUT_OF_RANGE, column, worth > bound,
+                 pl.format(f"{{}} of service {{}} would be charged up to about {{}}: a usage row may be worth at most "
+                           f"{plain(ROW_WORTH, grouped=True)} at its service's highest rate",
+                           shown, pl.col(service).cast(pl.String), _plain(worth)),
+                 "check the unit and the quantity in the source system")
 
 
 def date_column(name: str, *, alias: str) -> pl.Expr:
@@ -313,12 +398,13 @@ def quoted(name: str, *, width: int = 60) -> pl.Expr:
     return pl.lit("'") + short.fill_null("") + pl.lit("'")
 
 
-def with_number(frame: pl.DataFrame, name: str, *, prefix: str, dialect: Dialect | None) -> pl.DataFrame:
-    """:func:`with_decimal` of ``name``, read with the decimal mark of ``dialect`` (None for a
-    workbook, whose numbers are cells): with a decimal comma, ``1.234,56`` and ``12,5`` are
-    numbers and ``1.5`` or ``1234.56`` are not."""
+def with_number(frame: pl.DataFrame, name: str, *, prefix: str, dialect: Dialect | None,
+                limit: Range = QUANTITY) -> pl.DataFrame:
+    """:func:`with_decimal` of ``name`` within ``limit``, read with the decimal mark of
+    ``dialect`` (None for a workbook, whose numbers are cells): with a decimal comma,
+    ``1.234,56`` and ``12,5`` are numbers and ``1.5`` or ``1234.56`` are not."""
     if dialect is None or not dialect.decimal_comma:
-        return _with_comma_look(with_decimal(frame, name, prefix=prefix), name, prefix)
+        return _with_comma_look(with_decimal(frame, name, prefix=prefix, limit=limit), name, prefix)
     text = pl.col(name)
     stripped = text.str.strip_chars()
     ok = stripped.str.contains(DECIMAL_COMMA_NUMBER)
@@ -327,7 +413,7 @@ def with_number(frame: pl.DataFrame, name: str, *, prefix: str, dialect: Dialect
         .otherwise(text).alias(name),
         (text.is_null() | ok).alias("_comma"),
     )
-    frame = with_decimal(frame, name, prefix=prefix)
+    frame = with_decimal(frame, name, prefix=prefix, limit=limit)
     ok = pl.col("_comma")
     frame = frame.with_columns(
         pl.when(ok).then(pl.col(prefix)).alias(prefix),

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from billing.invoicing import adjustment_note
+from billing.limits import AMOUNT, QUANTITY
 from billing.periods import add_months
 from billing.problems import ChargebackError
 from billing.records import Invoice
@@ -37,6 +38,9 @@ def adjust_invoice(
     debit: bool = False,
     issue_date: dt.date | None = None,
 ) -> Invoice:
+    for option, value, limit in (("--amount", amount, AMOUNT), ("--quantity", quantity, QUANTITY)):
+        if value is not None and (beyond := limit.problem(option, value)) is not None:
+            raise ChargebackError(beyond[1])
     locks.lock_for_writing(session)
     original = documents.by_number(session, number)
     if original is None:

@@ -14,9 +14,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from billing.budgets import COLUMNS, OPTIONAL, BudgetComparison, BudgetEntry, budget_from_plan, compare_budget, parse_budget_rows
+from billing.limits import path_problem
 from billing.money import ZERO
 from billing.periods import fiscal_months, fiscal_year, parse_month
-from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, SourceRef, errors
+from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, SourceRef, errors, excerpt
 from billing.store import audit
 from billing.store import budgets as budget_store
 from billing.store import catalogue as catalogue_store
@@ -45,6 +46,8 @@ def load_budget_file(session: Session, path: Path) -> BudgetLoadResult:
     """
     from reports.plan_xlsx import is_plan_workbook, read_plan_workbook
 
+    if (too_long := path_problem(path)) is not None:
+        raise ChargebackError(f"{excerpt(str(path))}: {too_long}; nothing was loaded")
     locks.lock_master_data(session)
     catalogue = catalogue_store.load_catalogue(session)
     if not catalogue.services:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from billing.costs import COST_COLUMNS, COST_OPTIONAL, DRIVER_COLUMNS, cost_changes, cost_identity, parse_costs, parse_drivers
 from billing.feeds.read import file_digest
+from billing.limits import COST_FEED_MONTHS, months_that_fit
 from billing.money import ZERO
 from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
 from billing.store import audit
@@ -119,6 +120,11 @@ def load_cost_file(session: Session, path: Path, *, strict: bool = False, replac
     result.rows_duplicate = repeated + sum(1 for p in problems if p.code is ProblemCode.DUPLICATE)
     result.rows_rejected = len({p.source.row for p in errors(problems)
                                 if p.code not in (ProblemCode.DUPLICATE, ProblemCode.CONFLICT)})
+    months = sorted({line.month for line in fresh})
+    if len(months) > months_that_fit(COST_FEED_MONTHS):
+        raise ChargebackError(f"{path}: the file has costs in {len(months)} months ({months[0]} to {months[-1]}); a cost "
+                              f"file may cover at most {months_that_fit(COST_FEED_MONTHS)} months: split it, e.g. by "
+                              f"year; nothing was loaded")
     cost_store.insert_entries(session, feed_id, fresh)
     cost_store.insert_rejects(session, feed_id, errors(problems))
     cost_store.mark_replaced(session, replaced, feed_id)
@@ -126,7 +132,7 @@ def load_cost_file(session: Session, path: Path, *, strict: bool = False, replac
     result.amount_loaded = sum((line.amount for line in fresh), ZERO)
     result.months = sorted({f"{line.scenario} {line.month}" for line in fresh})
     result.replaced_feeds = replaced
-    cost_store.finish_feed(session, feed_id, months=sorted({line.month for line in fresh}), rows_read=result.rows_read,
+    cost_store.finish_feed(session, feed_id, months=months, rows_read=result.rows_read,
                            rows_loaded=result.rows_loaded, rows_rejected=result.rows_rejected,
                            rows_duplicate=result.rows_duplicate, rows_conflict=result.rows_conflict,
                            amount_total=result.amount_loaded)

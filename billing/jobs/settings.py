@@ -7,7 +7,9 @@ import re
 from sqlalchemy.orm import Session
 
 from billing.journal import gl_code_problem
-from billing.problems import ChargebackError, excerpt
+from billing.limits import CODE, RATIO, too_long
+from billing.money import D
+from billing.problems import ChargebackError, excerpt, has_control
 from billing.store import audit
 from billing.store import locks
 from billing.store.audit import DEFAULTS, set_setting
@@ -24,12 +26,18 @@ def check_setting(key: str, value: str) -> str:
     value = value.strip()
     if key == "fiscal_year_start_month" and not (value.isdigit() and 1 <= int(value) <= 12):
         raise ChargebackError("fiscal_year_start_month must be a month number from 1 to 12")
-    if key in ("anomaly_pct", "low_usage_pct") and not value.replace(".", "", 1).isdigit():
+    if key in ("anomaly_pct", "low_usage_pct") and not (value.isascii() and value.replace(".", "", 1).isdigit()):
         raise ChargebackError(f"{key} must be a positive number, e.g. {DEFAULTS[key]}")
+    if key in ("anomaly_pct", "low_usage_pct") and (beyond := RATIO.problem(key, D(value))) is not None:
+        raise ChargebackError(beyond[1])
     if key == "low_usage_pct" and float(value) > 100:
         raise ChargebackError("low_usage_pct is a share of the usual usage, from 0 to 100")
     if key == "currency" and not (len(value) == 3 and value.isascii() and value.isalpha()):
         raise ChargebackError("currency must be a three-letter ISO code, e.g. USD")
+    if key in (*GL_CODES, "unallocated_business_line") and (message := too_long(key, value, CODE)):
+        raise ChargebackError(f"{message}: codes have at most {CODE} characters")
+    if key == "unallocated_business_line" and (not value or has_control(value)):
+        raise ChargebackError("unallocated_business_line must be a business line code, e.g. UNALLOCATED")
     if key in GL_CODES:
         reason = "it is empty" if not value else gl_code_problem(value)
         if reason:

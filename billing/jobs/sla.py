@@ -15,6 +15,7 @@ from billing.store import charges as charge_store
 from billing.store import locks
 from billing.store import org as org_store
 from billing.store import schema as t
+from billing.limits import CODE, MEASURE
 from billing.tables import decimal_field, month_field, read_table, text_field
 from tariffs.model import Metric
 
@@ -39,12 +40,12 @@ def load_sla_file(session: Session, path: Path) -> SlaLoadResult:
     parsed = []
     for row in rows:
         month, p1 = month_field(row, "month")
-        service, p2 = text_field(row, "service")
-        tier, p3 = text_field(row, "tier")
-        metric, p4 = text_field(row, "metric")
-        achieved, p5 = decimal_field(row, "achieved", minimum=None)
-        line = row.get("business_line")
-        found = [p for p in (p1, p2, p3, p4, p5) if p]
+        service, p2 = text_field(row, "service", limit=CODE)
+        tier, p3 = text_field(row, "tier", limit=CODE)
+        metric, p4 = text_field(row, "metric", limit=CODE)
+        achieved, p5 = decimal_field(row, "achieved", minimum=None, limit=MEASURE)
+        line, p6 = text_field(row, "business_line", required=False, limit=CODE)
+        found = [p for p in (p1, p2, p3, p4, p5, p6) if p]
         if service and service not in services:
             found.append(Problem(code=ProblemCode.UNKNOWN_SERVICE, message=f"service {service!r} is not in the catalogue", source=row.ref("service")))
         elif service and tier and services[service].tier(tier) is None:

@@ -28,8 +28,9 @@ from billing.feeds.rows import CONTENT
 from billing.feeds.overlap import IdSample
 from billing.feeds.sources import SourceDefinition
 from billing.jobs.usage_sources import DEFAULT_SOURCES, resolve_source  # noqa: F401  (re-exported)
-from billing.money import ZERO, plain
-from billing.problems import ChargebackError, NeedsConfirmation, Problem, ProblemCode, ProblemsError, errors
+from billing.limits import FEED_TOTAL, USAGE_FEED_MONTHS, months_that_fit, path_problem
+from billing.money import ZERO, exact_sum, plain
+from billing.problems import ChargebackError, NeedsConfirmation, Problem, ProblemCode, ProblemsError, errors, excerpt
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
@@ -120,6 +121,8 @@ def load_usage_file(
     path = Path(path)
     if not path.is_file():
         raise ChargebackError(f"{path}: no such file")
+    if (too_long := path_problem(path)) is not None:
+        raise ChargebackError(f"{excerpt(str(path))}: {too_long}; nothing was loaded")
     result = LoadResult(feed_id=None, source=source.name, file_name=str(path))
     scan = scan_file(path)  # the text check now, the digest on another thread meanwhile
     locks.lock_usage(session)  # before anything is read: hashes and record ids hold until the commit
@@ -180,8 +183,8 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
             result.rows_duplicate += tally.duplicates
             result.rows_conflict += tally.conflicts
             result.rows_excluded += tally.excluded
-            result.quantity_read += tally.quantity_read
-            result.cost_read += tally.cost_read
+            result.quantity_read = exact_sum((result.quantity_read, tally.quantity_read))
+            result.cost_read = exact_sum((result.cost_read, tally.cost_read))
             _count_problems(result, batch.problems)
             file_problems += [p for p in batch.problems if p.code in FILE_LEVEL]
             usage_store.insert_rejects(session, feed_id, errors(batch.problems))
@@ -213,6 +216,7 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
                     replaced.update(dict.fromkeys(f.id for f in previous))
                 seen_ids[month] = usage_store.LoadedIds(session, source.name, month, exclude_feeds=excluded)
                 months.add(month)
+                _refuse_too_many_months(path, months)
             for month, part in by_month.items():  # the parts of a split record share its row and its month
                 if len(seen_ids[month]):
                     resent = against_earlier(part, seen_ids[month].earlier(part, CONTENT), CONTENT, file=str(path),
@@ -227,8 +231,8 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
                         raise ProblemsError(result.problems, f"{path}: records loaded before with other values and "
                                                              f"--strict: nothing was loaded")
             parts = list(by_month.items())
-            result.quantity_loaded += sum((_sum(part, "quantity") for _, part in parts), ZERO)
-            result.cost_loaded += sum((_sum(part, "cost") for _, part in parts), ZERO)
+            result.quantity_loaded = exact_sum([result.quantity_loaded, *(_sum(part, "quantity") for _, part in parts)])
+            result.cost_loaded = exact_sum([result.cost_loaded, *(_sum(part, "cost") for _, part in parts)])
             for _, part in parts:
                 _add_per_invoice(result.provider_invoices, part)
             part_no += 1
@@ -240,6 +244,11 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
 
     if errors(file_problems):
         raise ProblemsError(file_problems, f"{path}: the file cannot be loaded; nothing was loaded")
+    for what, total in (("quantities", result.quantity_loaded), ("costs", result.cost_loaded)):
+        if abs(total) >= FEED_TOTAL:
+            raise ChargebackError(f"{path}: its {what} add up to {plain(total, grouped=True)}, more than the "
+                                  f"{plain(FEED_TOTAL, grouped=True)} a feed may hold (billing/limits.py); split the "
+                                  f"file; nothing was loaded")
     if daily.held:
         usage_store.insert_daily(session, feed_id, source.name, daily.total())
     usage_store.mark_replaced(session, list(replaced), feed_id)
@@ -273,6 +282,16 @@ def _closed_months(session: Session, months: list[str]) -> list[str]:
 def _count_problems(result: LoadResult, problems: Sequence[Problem]) -> None:
     result.problem_count += len(problems)
     result.problems += list(problems[: max(0, PROBLEMS_KEPT - len(result.problems))])
+
+
+def _refuse_too_many_months(path: Path, months: set[str]) -> None:
+    """A feed keeps its months in the store as one text of :data:`~billing.limits.USAGE_FEED_MONTHS`
+    characters: at most 25 months."""
+    most = months_that_fit(USAGE_FEED_MONTHS)
+    if len(months) > most:
+        raise ChargebackError(f"{path}: the file has usage in more than {most} months ({min(months)} to {max(months)} "
+                              f"so far); a feed may cover at most {most} months: split the file, e.g. by year; "
+                              f"nothing was loaded")
 
 
 def _encode(parts: list[tuple[str, pl.DataFrame]], daily: DailySums, sample: IdSample) -> list[tuple[str, int, bytes]]:
@@ -334,7 +353,7 @@ def _add_per_invoice(totals: dict[str, Decimal], part: pl.DataFrame) -> None:
     if invoices.null_count() == part.height:
         return
     for invoice, cost in part.group_by("invoice_id").agg(pl.col("cost").sum()).iter_rows():
-        totals[invoice or ""] = totals.get(invoice or "", ZERO) + (ZERO if cost is None else Decimal(cost))
+        totals[invoice or ""] = exact_sum((totals.get(invoice or "", ZERO), ZERO if cost is None else Decimal(cost)))
 
 
 def per_invoice_line(totals: dict[str, Decimal], cost_column: str, *, shown: int = 12) -> str:

@@ -17,14 +17,15 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from billing.feeds.sources import SourceDefinition, default_source, load_sources
-from billing.problems import ChargebackError, ProblemsError, errors
+from billing.limits import SOURCE_NAME
+from billing.problems import ChargebackError, ProblemsError, errors, excerpt
 from billing.store import audit
 from billing.store import locks
 from billing.store.sources import declare_source, declared_sources
 from billing.workspace import default_dir
 
 DEFAULT_SOURCES = "sources/ here when it holds definitions, else examples/sources"
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{SOURCE_NAME - 1}}}")
 
 
 def sources_directory(sources_dir: Path | None = None) -> Path:
@@ -74,7 +75,7 @@ def resolve_source(session: Session, name: str, fmt: str | None, sources_dir: Pa
     if not new_source:
         raise ChargebackError(unknown_source(name, set(definitions) | set(declared), directory))
     if not NAME.fullmatch(name):
-        raise ChargebackError(f"{name!r} cannot name a source: use letters, digits, '.', '_' and '-' (at most 80), "
+        raise ChargebackError(f"{excerpt(name)!r} cannot name a source: use letters, digits, '.', '_' and '-' (at most {SOURCE_NAME}), "
                               f"starting with a letter or digit")
     twin = next((k for k in set(definitions) | set(declared) if k.lower() == name.lower()), None)
     if twin is not None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from billing.limits import SUBJECT, USER
+from billing.problems import ChargebackError, excerpt
 from billing.store.schema import AuditEvent, Setting
 
 #: Settings and their defaults (docs/configuration.md).
@@ -31,12 +33,15 @@ DEFAULTS = {
 def current_user() -> str:
     """Who runs the command: ``CHARGEBACK_USER``, else the login name."""
     user = os.environ.get("CHARGEBACK_USER")
-    if user:
-        return user
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
+    if not user:
+        try:
+            user = getpass.getuser()
+        except Exception:
+            user = "unknown"
+    if len(user) > USER:
+        raise ChargebackError(f"the user name {excerpt(user)!r} (CHARGEBACK_USER, else the login name) is {len(user):,} "
+                              f"characters long; the store keeps at most {USER}: set CHARGEBACK_USER to a shorter name")
+    return user
 
 
 def now() -> dt.datetime:
@@ -44,7 +49,8 @@ def now() -> dt.datetime:
 
 
 def record(session: Session, action: str, subject: str, detail: str | None = None, *, user: str | None = None) -> None:
-    session.add(AuditEvent(at=now(), user=user or current_user(), action=action, subject=subject, detail=detail))
+    session.add(AuditEvent(at=now(), user=user or current_user(), action=action, subject=excerpt(subject, SUBJECT - 1),
+                           detail=detail))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

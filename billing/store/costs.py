@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from billing.allocation import CostLine
 from billing.costs import DriverRecord
+from billing import limits
 from billing.money import ZERO
-from billing.problems import Problem, SourceRef
+from billing.problems import Problem, SourceRef, excerpt
 from billing.store import schema as t
 
 
@@ -126,7 +127,8 @@ def insert_entries(session: Session, feed_id: int, lines: list[CostLine]) -> Non
 
 def insert_rejects(session: Session, feed_id: int, problems: list[Problem]) -> None:
     session.add_all([
-        t.CostReject(feed_id=feed_id, file_name=p.source.file, row_no=p.source.row, column=p.source.column,
+        t.CostReject(feed_id=feed_id, file_name=excerpt(p.source.file, limits.PATH - 1), row_no=p.source.row,
+                     column=None if p.source.column is None else excerpt(p.source.column, limits.LABEL - 1),
                      code=p.code.value, message=p.message + (f" ({p.hint})" if p.hint else ""))
         for p in problems
     ])

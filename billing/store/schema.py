@@ -1,6 +1,8 @@
 """The store's tables (SQLAlchemy 2.0 typed mappings).
 
-ORM objects never leave ``billing.store``: repository modules return plain records.
+ORM objects never leave ``billing.store``: repository modules return plain records. Text
+lengths that input fills come from :mod:`billing.limits`, where they are checked;
+``billing/store/bounds.py`` says how every text column is held to its length.
 Every change to this file needs an Alembic migration in ``billing/store/migrations``.
 See docs/store.md for what each table is for.
 """
@@ -24,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from billing import limits
 from billing.store.types import ExactDecimal
 
 NAMING = {
@@ -46,19 +49,19 @@ class Base(DeclarativeBase):
 class BusinessLine(Base):
     __tablename__ = "business_line"
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    head_name: Mapped[str | None] = mapped_column(String(200))
-    head_email: Mapped[str | None] = mapped_column(String(200))
-    division: Mapped[str | None] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(limits.CODE), unique=True)
+    name: Mapped[str] = mapped_column(String(limits.NAME))
+    head_name: Mapped[str | None] = mapped_column(String(limits.NAME))
+    head_email: Mapped[str | None] = mapped_column(String(limits.NAME))
+    division: Mapped[str | None] = mapped_column(String(limits.NAME))
 
 
 class CostCenter(Base):
     __tablename__ = "cost_center"
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    gl_code: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(limits.CODE), unique=True)
+    name: Mapped[str] = mapped_column(String(limits.NAME))
+    gl_code: Mapped[str] = mapped_column(String(limits.CODE))
 
 
 class CostCenterOwner(Base):
@@ -78,15 +81,15 @@ class CostCenterOwner(Base):
 
 class CatalogueUnit(Base):
     __tablename__ = "catalogue_unit"
-    code: Mapped[str] = mapped_column(String(40), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(limits.CODE), primary_key=True)
+    name: Mapped[str] = mapped_column(String(limits.NAME))
 
 
 class CatalogueService(Base):
     """A service with its tiers, kept as canonical JSON (tariffs.load.service_to_dict)."""
 
     __tablename__ = "catalogue_service"
-    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    code: Mapped[str] = mapped_column(String(limits.CODE), primary_key=True)
     definition: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[dt.datetime]
@@ -98,11 +101,11 @@ class TariffVersionRow(Base):
     __tablename__ = "tariff_version"
     __table_args__ = (UniqueConstraint("service_code", "version"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    service_code: Mapped[str] = mapped_column(String(40))
-    version: Mapped[str] = mapped_column(String(40))
+    service_code: Mapped[str] = mapped_column(String(limits.CODE))
+    version: Mapped[str] = mapped_column(String(limits.CODE))
     effective_from: Mapped[dt.date] = mapped_column(Date)
     effective_to: Mapped[dt.date | None] = mapped_column(Date)
-    currency: Mapped[str] = mapped_column(String(3))
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
     definition: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[dt.datetime]
@@ -115,8 +118,8 @@ class Subscription(Base):
     __table_args__ = (UniqueConstraint("business_line_id", "service_code", "effective_from"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     business_line_id: Mapped[int] = mapped_column(ForeignKey("business_line.id"))
-    service_code: Mapped[str] = mapped_column(String(40))
-    tier_code: Mapped[str] = mapped_column(String(40))
+    service_code: Mapped[str] = mapped_column(String(limits.CODE))
+    tier_code: Mapped[str] = mapped_column(String(limits.CODE))
     effective_from: Mapped[dt.date] = mapped_column(Date)
     effective_to: Mapped[dt.date | None] = mapped_column(Date)
 
@@ -130,11 +133,11 @@ class UsageSource(Base):
     name is refused instead of becoming a new source whose record ids repeat another's."""
 
     __tablename__ = "usage_source"
-    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    name: Mapped[str] = mapped_column(String(limits.SOURCE_NAME), primary_key=True)
     format: Mapped[str] = mapped_column(String(20))  # usage | focus
     origin: Mapped[str] = mapped_column(String(20))  # definition | registered | existing (fed before 0002)
     declared_at: Mapped[dt.datetime]
-    declared_by: Mapped[str] = mapped_column(String(120))
+    declared_by: Mapped[str] = mapped_column(String(limits.USER))
 
 
 class UsageFeed(Base):
@@ -145,15 +148,15 @@ class UsageFeed(Base):
 
     __tablename__ = "usage_feed"
     id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(80))
-    file_name: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(limits.SOURCE_NAME))
+    file_name: Mapped[str] = mapped_column(String(limits.PATH))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     format: Mapped[str] = mapped_column(String(20))
-    months: Mapped[str] = mapped_column(String(200))  # comma-separated YYYY-MM the rows fall in
+    months: Mapped[str] = mapped_column(String(limits.NAME))  # comma-separated YYYY-MM the rows fall in
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | replaced
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("usage_feed.id"))
     loaded_at: Mapped[dt.datetime]
-    loaded_by: Mapped[str] = mapped_column(String(120))
+    loaded_by: Mapped[str] = mapped_column(String(limits.USER))
     rows_read: Mapped[int] = mapped_column(Integer)
     rows_loaded: Mapped[int] = mapped_column(Integer)
     rows_rejected: Mapped[int] = mapped_column(Integer)
@@ -181,7 +184,7 @@ class UsagePart(Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("usage_feed.id"), index=True)
-    source: Mapped[str] = mapped_column(String(80))
+    source: Mapped[str] = mapped_column(String(limits.SOURCE_NAME))
     month: Mapped[str] = mapped_column(String(7))
     kind: Mapped[str] = mapped_column(String(10))  # rows | daily
     part_no: Mapped[int] = mapped_column(Integer)
@@ -197,9 +200,9 @@ class UsageReject(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("usage_feed.id"))
     month: Mapped[str | None] = mapped_column(String(7))
-    file_name: Mapped[str] = mapped_column(String(500))
+    file_name: Mapped[str] = mapped_column(String(limits.PATH))
     row_no: Mapped[int | None] = mapped_column(Integer)
-    column: Mapped[str | None] = mapped_column(String(80))
+    column: Mapped[str | None] = mapped_column(String(limits.LABEL))
     code: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(Text)
 
@@ -212,7 +215,7 @@ class Period(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
     closed_at: Mapped[dt.datetime | None]
-    closed_by: Mapped[str | None] = mapped_column(String(120))
+    closed_by: Mapped[str | None] = mapped_column(String(limits.USER))
 
 
 class RatingRun(Base):
@@ -220,7 +223,7 @@ class RatingRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[str] = mapped_column(String(7), index=True)
     run_at: Mapped[dt.datetime]
-    run_by: Mapped[str] = mapped_column(String(120))
+    run_by: Mapped[str] = mapped_column(String(limits.USER))
     usage_rows: Mapped[int] = mapped_column(Integer)
     total: Mapped[Decimal]
     inputs_hash: Mapped[str] = mapped_column(String(64))  # what the run priced; close compares it
@@ -237,8 +240,8 @@ class Charge(Base):
     line_no: Mapped[int] = mapped_column(Integer)  # stable order within the month
     kind: Mapped[str] = mapped_column(String(20))  # usage | sla_credit
     business_line_id: Mapped[int] = mapped_column(ForeignKey("business_line.id"))
-    service_code: Mapped[str] = mapped_column(String(40))
-    tier_code: Mapped[str] = mapped_column(String(40))
+    service_code: Mapped[str] = mapped_column(String(limits.CODE))
+    tier_code: Mapped[str] = mapped_column(String(limits.CODE))
     tariff_version_id: Mapped[int] = mapped_column(ForeignKey("tariff_version.id"))
     charging_mode: Mapped[str] = mapped_column(String(20))
     segment_from: Mapped[dt.date] = mapped_column(Date)
@@ -250,9 +253,9 @@ class Charge(Base):
     cost: Mapped[Decimal]
     exact_amount: Mapped[Decimal]
     amount: Mapped[Decimal]  # rounded to the currency's minor unit: the invoice line amount
-    currency: Mapped[str] = mapped_column(String(3))
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
     detail: Mapped[str] = mapped_column(Text)
-    flags: Mapped[str | None] = mapped_column(String(200))
+    flags: Mapped[str | None] = mapped_column(String(limits.FLAGS))
     credit_of_line: Mapped[int | None] = mapped_column(Integer)
     usage_rows: Mapped[int] = mapped_column(Integer)
     credit_metric: Mapped[str | None] = mapped_column(String(40))  # sla_credit: the metric the credit was given for
@@ -276,12 +279,12 @@ class SlaMeasurement(Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[str] = mapped_column(String(7))
-    service_code: Mapped[str] = mapped_column(String(40))
-    tier_code: Mapped[str] = mapped_column(String(40))
-    business_line_code: Mapped[str] = mapped_column(String(40), default="")  # "" = all
-    metric: Mapped[str] = mapped_column(String(40))
+    service_code: Mapped[str] = mapped_column(String(limits.CODE))
+    tier_code: Mapped[str] = mapped_column(String(limits.CODE))
+    business_line_code: Mapped[str] = mapped_column(String(limits.CODE), default="")  # "" = all
+    metric: Mapped[str] = mapped_column(String(limits.CODE))
     achieved: Mapped[Decimal]
-    file_name: Mapped[str] = mapped_column(String(500))
+    file_name: Mapped[str] = mapped_column(String(limits.PATH))
     row_no: Mapped[int] = mapped_column(Integer)
 
 
@@ -310,15 +313,15 @@ class Invoice(Base):
     month: Mapped[str] = mapped_column(String(7), index=True)
     issue_date: Mapped[dt.date] = mapped_column(Date)
     business_line_id: Mapped[int] = mapped_column(ForeignKey("business_line.id"))
-    buyer_code: Mapped[str] = mapped_column(String(40))
-    buyer_name: Mapped[str] = mapped_column(String(200))
-    buyer_head: Mapped[str | None] = mapped_column(String(200))
-    currency: Mapped[str] = mapped_column(String(3))
+    buyer_code: Mapped[str] = mapped_column(String(limits.CODE))
+    buyer_name: Mapped[str] = mapped_column(String(limits.NAME))
+    buyer_head: Mapped[str | None] = mapped_column(String(limits.NAME))
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
     total: Mapped[Decimal]
     original_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
     reason: Mapped[str | None] = mapped_column(Text)
     issued_at: Mapped[dt.datetime]
-    issued_by: Mapped[str] = mapped_column(String(120))
+    issued_by: Mapped[str] = mapped_column(String(limits.USER))
 
 
 class InvoiceLine(Base):
@@ -328,13 +331,13 @@ class InvoiceLine(Base):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"))
     line_no: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))  # usage | sla_credit | adjustment
-    service_code: Mapped[str] = mapped_column(String(40))
-    service_name: Mapped[str] = mapped_column(String(200))
-    tier_code: Mapped[str] = mapped_column(String(40))
-    tier_name: Mapped[str] = mapped_column(String(200))
+    service_code: Mapped[str] = mapped_column(String(limits.CODE))
+    service_name: Mapped[str] = mapped_column(String(limits.NAME))
+    tier_code: Mapped[str] = mapped_column(String(limits.CODE))
+    tier_name: Mapped[str] = mapped_column(String(limits.NAME))
     description: Mapped[str] = mapped_column(Text)
     quantity: Mapped[Decimal]
-    unit: Mapped[str] = mapped_column(String(40))
+    unit: Mapped[str] = mapped_column(String(limits.CODE))
     detail: Mapped[str] = mapped_column(Text)
     amount: Mapped[Decimal]
     charge_id: Mapped[int | None] = mapped_column(ForeignKey("charge.id"), index=True)
@@ -347,8 +350,8 @@ class InvoiceLineCostCenter(Base):
     __tablename__ = "invoice_line_cost_center"
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_line_id: Mapped[int] = mapped_column(ForeignKey("invoice_line.id"), index=True)
-    cost_center_code: Mapped[str] = mapped_column(String(40))
-    gl_code: Mapped[str] = mapped_column(String(40))
+    cost_center_code: Mapped[str] = mapped_column(String(limits.CODE))
+    gl_code: Mapped[str] = mapped_column(String(limits.CODE))
     amount: Mapped[Decimal]
 
 
@@ -362,7 +365,7 @@ class MonthClose(Base):
     month: Mapped[str] = mapped_column(String(7), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("rating_run.id"))
     closed_at: Mapped[dt.datetime]
-    closed_by: Mapped[str] = mapped_column(String(120))
+    closed_by: Mapped[str] = mapped_column(String(limits.USER))
 
 
 class CloseSnapshot(Base):
@@ -387,13 +390,13 @@ class CostFeed(Base):
 
     __tablename__ = "cost_feed"
     id: Mapped[int] = mapped_column(primary_key=True)
-    file_name: Mapped[str] = mapped_column(String(500))
+    file_name: Mapped[str] = mapped_column(String(limits.PATH))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | replaced
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("cost_feed.id"))
-    months: Mapped[str] = mapped_column(String(400))
+    months: Mapped[str] = mapped_column(String(limits.COST_FEED_MONTHS))
     loaded_at: Mapped[dt.datetime]
-    loaded_by: Mapped[str] = mapped_column(String(120))
+    loaded_by: Mapped[str] = mapped_column(String(limits.USER))
     rows_read: Mapped[int] = mapped_column(Integer)
     rows_loaded: Mapped[int] = mapped_column(Integer)
     rows_rejected: Mapped[int] = mapped_column(Integer)
@@ -412,11 +415,11 @@ class CostEntry(Base):
     row_no: Mapped[int] = mapped_column(Integer)
     month: Mapped[str] = mapped_column(String(7))
     scenario: Mapped[str] = mapped_column(String(20))  # actual | budget
-    cost_pool: Mapped[str] = mapped_column(String(40))
-    gl_account: Mapped[str] = mapped_column(String(40))
+    cost_pool: Mapped[str] = mapped_column(String(limits.CODE))
+    gl_account: Mapped[str] = mapped_column(String(limits.CODE))
     amount: Mapped[Decimal]
-    currency: Mapped[str] = mapped_column(String(3))
-    source_ref: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
+    source_ref: Mapped[str] = mapped_column(String(limits.REFERENCE))
     description: Mapped[str | None] = mapped_column(Text)
 
 
@@ -424,9 +427,9 @@ class CostReject(Base):
     __tablename__ = "cost_reject"
     id: Mapped[int] = mapped_column(primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("cost_feed.id"))
-    file_name: Mapped[str] = mapped_column(String(500))
+    file_name: Mapped[str] = mapped_column(String(limits.PATH))
     row_no: Mapped[int | None] = mapped_column(Integer)
-    column: Mapped[str | None] = mapped_column(String(80))
+    column: Mapped[str | None] = mapped_column(String(limits.LABEL))
     code: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(Text)
 
@@ -438,10 +441,10 @@ class DriverValue(Base):
     __table_args__ = (UniqueConstraint("month", "driver", "business_line_code"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[str] = mapped_column(String(7))
-    driver: Mapped[str] = mapped_column(String(40))
-    business_line_code: Mapped[str] = mapped_column(String(40))
+    driver: Mapped[str] = mapped_column(String(limits.CODE))
+    business_line_code: Mapped[str] = mapped_column(String(limits.CODE))
     value: Mapped[Decimal]
-    file_name: Mapped[str] = mapped_column(String(500))
+    file_name: Mapped[str] = mapped_column(String(limits.PATH))
     row_no: Mapped[int] = mapped_column(Integer)
 
 
@@ -456,13 +459,13 @@ class BudgetLine(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     fiscal_year: Mapped[int] = mapped_column(Integer)
     month: Mapped[str] = mapped_column(String(7))
-    business_line_code: Mapped[str] = mapped_column(String(40))
-    service_code: Mapped[str] = mapped_column(String(40))
+    business_line_code: Mapped[str] = mapped_column(String(limits.CODE))
+    service_code: Mapped[str] = mapped_column(String(limits.CODE))
     amount: Mapped[Decimal]
     quantity: Mapped[Decimal | None]
-    tier_code: Mapped[str | None] = mapped_column(String(40))
-    file_name: Mapped[str] = mapped_column(String(500))
-    location: Mapped[str] = mapped_column(String(80))  # row number, or sheet!cell for a workbook
+    tier_code: Mapped[str | None] = mapped_column(String(limits.CODE))
+    file_name: Mapped[str] = mapped_column(String(limits.PATH))
+    location: Mapped[str] = mapped_column(String(limits.LABEL))  # row number, or sheet!cell for a workbook
     loaded_at: Mapped[dt.datetime]
 
 
@@ -479,9 +482,9 @@ class AuditEvent(Base):
     __tablename__ = "audit_event"
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime]
-    user: Mapped[str] = mapped_column(String(120))
+    user: Mapped[str] = mapped_column(String(limits.USER))
     action: Mapped[str] = mapped_column(String(60))
-    subject: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(limits.SUBJECT))
     detail: Mapped[str | None] = mapped_column(Text)
 
 

@@ -18,9 +18,10 @@ from billing.feeds.daily import DAILY_KEYS
 from billing.feeds.first_seen import HashRows, id_hashes
 from billing.feeds.overlap import decode_sample
 from billing.feeds.rows import ROW_SCHEMA, select_rows  # a rows part's columns; readers get its codes as text
+from billing import limits
 from billing.money import ZERO
 from billing.periods import first_day, last_day, month_of
-from billing.problems import Problem
+from billing.problems import Problem, excerpt
 from billing.store import schema as t
 from billing.store.bulk import bulk_insert
 
@@ -280,12 +281,17 @@ def insert_daily(session: Session, feed_id: int, source: str, daily: pl.DataFram
 
 
 def insert_rejects(session: Session, feed_id: int, problems: list[Problem]) -> None:
-    rows = [
-        (feed_id, None, p.source.file, p.source.row, p.source.column, p.code.value,
-         p.message + (f" ({p.hint})" if p.hint else ""))
+    rows = [  # the file and column are labels of where: cut to the store's lengths (a header can be megabytes)
+        (feed_id, None, _label(p.source.file, limits.PATH), p.source.row, _label(p.source.column, limits.LABEL),
+         p.code.value, p.message + (f" ({p.hint})" if p.hint else ""))
         for p in problems
     ]
     bulk_insert(session, "usage_reject", ("feed_id", "month", "file_name", "row_no", "column", "code", "message"), rows)
+
+
+def _label(text: str | None, length: int) -> str | None:
+    """A place's label cut to ``length`` characters, ``…`` marking the cut."""
+    return None if text is None else excerpt(text, length - 1)
 
 
 def _parts(session: Session, month: str, kind: str) -> list[tuple[int, bytes]]:

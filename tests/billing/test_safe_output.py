@@ -71,12 +71,18 @@ def test_hostile_values_in_a_feed_are_printed_escaped_everywhere(sqlite_url, tmp
 
 
 def test_names_settings_reasons_and_paths_are_echoed_escaped(sqlite_url, tmp_path):
-    run(sqlite_url, "org", "load", write(tmp_path / "bl.csv", f"""
+    refused = run(sqlite_url, "org", "load", write(tmp_path / "bl0.csv", f"""
         business_line,name,head_name,head_email,division
         FIN,Finance{CLEAR_SCREEN},Ada{TITLE},ada@example.com,Corporate
+    """), ok=False)  # a control character in a name is refused, and shown escaped
+    assert refused.exit_code == 1 and not unsafe(refused.stderr)
+    assert "bl0.csv:2:name: value-invalid name 'Finance\\x1b[2J\\x1b[H' holds a control character" in refused.stderr
+    run(sqlite_url, "org", "load", write(tmp_path / "bl.csv", f"""
+        business_line,name,head_name,head_email,division
+        FIN,Finance {RTL}ecnaniF,Ada,ada@example.com,Corporate
     """))
     listed = run(sqlite_url, "org", "list")
-    assert not unsafe(listed.stdout) and "Finance\\x1b[2J" in listed.stdout
+    assert not unsafe(listed.stdout) and "Finance \\u202eecnaniF" in listed.stdout
     anomaly = run(sqlite_url, "settings", "set", "anomaly_pct", f"25{CLEAR_SCREEN}", ok=False)
     assert anomaly.exit_code == 2 and not unsafe(anomaly.stderr)
     missing = run(sqlite_url, "usage", "load", tmp_path / f"no{CLEAR_SCREEN}.csv", "--source", "x", ok=False)

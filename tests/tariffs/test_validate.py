@@ -260,6 +260,36 @@ def test_markup_not_below_minus_100(tmp_path):
     assert check(tmp_path, (SILVER_2026, "silver: {model: pass_through, markup_pct: -100}")) == []
 
 
+@pytest.mark.parametrize("price, location, message", [
+    ('silver: {model: per_unit, unit_price: "1000000000000"}', "tariffs[0].tiers.silver.unit_price",
+     "unit_price 1000000000000 is out of range: a price has at most 12 digits before the point"),
+    ('silver: {model: per_unit, unit_price: "0.09", monthly_fee: "1e12"}', "tariffs[0].tiers.silver.monthly_fee",
+     "monthly_fee 1000000000000 is out of range: a price has at most 12 digits before the point"),
+    ('silver: {model: graduated, bands: [{up_to: "1e14", unit_price: "1", flat_fee: "2e12"}, {unit_price: "1"}]}',
+     "tariffs[0].tiers.silver.bands[0].flat_fee", "flat_fee 2000000000000 is out of range: a price"),
+    ('silver: {model: pass_through, markup_pct: 10000}', "tariffs[0].tiers.silver.markup_pct",
+     "markup_pct 10000 is out of range: a markup has at most 4 digits"),
+])
+def test_prices_fees_and_markups_beyond_their_ranges(tmp_path, price, location, message):
+    found = one(check(tmp_path, (SILVER_2025, price)), ProblemCode.OUT_OF_RANGE, location)
+    assert message in found.message
+    assert check(tmp_path, (SILVER_2025, 'silver: {model: per_unit, unit_price: "999999999999.999999999999"}')) == []
+
+
+def test_yaml_numbers_beyond_any_range_and_codes_and_names_too_long(tmp_path):
+    for price, code, message in (
+        ('silver: {model: per_unit, unit_price: "1e400"}', ProblemCode.OUT_OF_RANGE, "unit_price 1E+400 is out of range"),
+        ('silver: {model: per_unit, unit_price: "0.09", minimum_charge: "0.0000000000001"}', ProblemCode.TOO_PRECISE,
+         "minimum_charge 0.0000000000001 has 13 decimals; at most 12 are kept"),
+    ):  # beyond what any number may be: refused as the file is read, the price left out
+        (tmp_path / "vm.yaml").write_text(textwrap.dedent(BASE.replace(SILVER_2025, price)), encoding="utf-8")
+        _, problems = load_catalogue(tmp_path)
+        found = one(problems, code, f"tariffs[0].tiers.silver.{message.split()[0]}")
+        assert message in found.message
+    one(check(tmp_path, ("name: Virtual machines", f"name: {'V' * 201}")), ProblemCode.TOO_LONG, "services[0].name")
+    one(check(tmp_path, ('version: "2025.1"', f'version: "{"1" * 41}"')), ProblemCode.TOO_LONG, "tariffs[0].version")
+
+
 def test_fields_that_do_not_belong_to_the_model(tmp_path):
     one(check(tmp_path, (SILVER_2025, 'silver: {model: per_unit, unit_price: "0.09", bands: [{unit_price: 1}]}')),
         ProblemCode.INCONSISTENT, "tariffs[0].tiers.silver.bands")
