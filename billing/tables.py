@@ -33,7 +33,7 @@ from billing.csvdialect import (
     likely_delimiter,
 )
 from billing.headers import repeated_column_problems
-from billing.limits import Range, path_problem, too_long
+from billing.limits import NUMBER, Range, path_problem, too_long
 from billing.money import D
 from billing.problems import Problem, ProblemCode, SourceRef, excerpt, has_control
 
@@ -342,7 +342,7 @@ def date_field(row: Row, column: str, *, required: bool = True) -> tuple[dt.date
 
 
 def decimal_field(row: Row, column: str, *, required: bool = True, minimum: Decimal | None = None,
-                  limit: Range) -> tuple[Decimal | None, Problem | None]:
+                  limit: Range = NUMBER) -> tuple[Decimal | None, Problem | None]:
     """A number as the file writes it: with a decimal point (``1234.5``, ``1,234.5``) or, when
     the file's numbers show a decimal comma (``row.decimal_comma``), ``1234,5`` or ``1.234,5``;
     within ``limit`` (billing/limits.py) and not below ``minimum``."""
