@@ -23,6 +23,7 @@ from billing.limits import AMOUNT, COST, MONTH_AMOUNT, PRICE, QUANTITY, ROW_WORT
 from billing.money import EXACT, allocate, apportion, exact_sum, quantum, round_minor
 from billing.store import bounds
 from billing.store.db import open_store
+from billing.store.locks import lock_costs
 from billing.store.schema import Base, CostEntry, CostFeed
 from tariffs.model import PricingModel, TierPrice
 from tariffs.pricing import price_usage
@@ -562,6 +563,7 @@ def test_accepted_values_and_month_totals_come_back_exact_from_the_store(store, 
     and 12 decimals) and every amount below the month bound, with its scale."""
     now = dt.datetime.now(dt.timezone.utc)
     with store.begin() as session:
+        lock_costs(session)  # a write without its lock is refused
         feed = CostFeed(file_name="x", content_hash="h", months="", loaded_at=now, loaded_by="t", rows_read=0,
                         rows_loaded=0, rows_rejected=0, rows_duplicate=0, amount_total=exact_sum(values))
         session.add(feed)
