@@ -212,6 +212,12 @@ class RaceStore:
     def load(self, path: Path, source: str = "servicedesk") -> list[str]:
         return self.cli("usage", "load", path, "--source", source, "--sources", self.sources)
 
+    def close(self, month: str) -> str:
+        """Rate and close ``month`` one command after the other; its first invoice's number."""
+        run(self.url, "month", "run", month)
+        closed = run(self.url, "month", "close", month, "--confirm").stdout
+        return re.search(r"\(([A-Z]+-\d{4}-\d{6}) to", closed).group(1)
+
     def state(self, month: str) -> MonthState:
         return month_state(self.url, month)
 
@@ -328,6 +334,15 @@ def _clear_loser(verdict: Verdict, outcome: Outcome, *expected: str) -> None:
         verdict.fail("the loser printed more than one error line")
 
 
+def _one_winner(verdict: Verdict, outcomes: list[Outcome], what: str, *expected: str) -> None:
+    """Exactly one command succeeds; the others lose clearly (:func:`_clear_loser`)."""
+    winners = [o for o in outcomes if o.won]
+    if len(winners) != 1:
+        verdict.fail(f"{len(winners)} {what}")
+    for loser in (o for o in outcomes if not o.won):
+        _clear_loser(verdict, loser, *expected)
+
+
 def _no_traceback(verdict: Verdict, outcomes: list[Outcome]) -> None:
     for outcome in outcomes:
         if outcome.traceback:
@@ -364,13 +379,10 @@ def close_close(store: RaceStore, racers: Racers, number: int) -> Verdict:
     month = month_of_race(number)
     run(store.url, "month", "run", month)
     verdict = Verdict("close x close", month)
-    verdict.outcomes = outcomes = racers.race(store.cli("month", "close", month, "--confirm"), store.cli("month", "close", month, "--confirm"))
+    close = store.cli("month", "close", month, "--confirm")
+    verdict.outcomes = outcomes = racers.race(close, close)
     _no_traceback(verdict, outcomes)
-    winners = [o for o in outcomes if o.won]
-    if len(winners) != 1:
-        verdict.fail(f"{len(winners)} closes succeeded")
-    for loser in (o for o in outcomes if not o.won):
-        _clear_loser(verdict, loser, rf"{month} (is already|was) closed")
+    _one_winner(verdict, outcomes, "closes succeeded", rf"{month} (is already|was) closed")
     _closed_month_is_covered(verdict, store.state(month), rated_total(Decimal(0)))
     return verdict
 
@@ -391,11 +403,7 @@ def load_load_same_file(store: RaceStore, racers: Racers, number: int) -> Verdic
                 verdict.fail(f"the second load said {other.stdout.strip()!r}")
         else:
             _clear_loser(verdict, other, r"loaded as feed \d+ by another command")
-    state = store.state(month)
-    active = [f for f in state.feeds if f[2] == "active"]
-    if len(active) != 1:
-        verdict.fail(f"{len(active)} active feeds: {active}")
-    _same_usage(verdict, store, state, tickets)
+    _loaded_once(verdict, store, month, tickets)
     return verdict
 
 
@@ -407,16 +415,8 @@ def load_load_two_sources(store: RaceStore, racers: Racers, number: int) -> Verd
     verdict = Verdict("load x load, same file under two sources", month)
     verdict.outcomes = outcomes = racers.race(store.load(path, "servicedesk"), store.load(path, "helpdesk"))
     _no_traceback(verdict, outcomes)
-    winners = [o for o in outcomes if o.won]
-    if len(winners) != 1:
-        verdict.fail(f"{len(winners)} loads succeeded")
-    for loser in (o for o in outcomes if not o.won):
-        _clear_loser(verdict, loser, r"nothing was loaded under source")
-    state = store.state(month)
-    active = [f for f in state.feeds if f[2] == "active"]
-    if len(active) != 1:
-        verdict.fail(f"{len(active)} active feeds: {active}")
-    _same_usage(verdict, store, state, tickets)
+    _one_winner(verdict, outcomes, "loads succeeded", r"nothing was loaded under source")
+    _loaded_once(verdict, store, month, tickets)
     return verdict
 
 
@@ -436,6 +436,14 @@ def load_load_overlapping(store: RaceStore, racers: Racers, number: int) -> Verd
         verdict.fail(f"duplicates skipped {skipped}, one load after the other skips [0, 10]")
     _same_usage(verdict, store, store.state(month), tickets)
     return verdict
+
+
+def _loaded_once(verdict: Verdict, store: RaceStore, month: str, tickets: Decimal) -> None:
+    state = store.state(month)
+    active = [f for f in state.feeds if f[2] == "active"]
+    if len(active) != 1:
+        verdict.fail(f"{len(active)} active feeds: {active}")
+    _same_usage(verdict, store, state, tickets)
 
 
 def _same_usage(verdict: Verdict, store: RaceStore, state: MonthState, tickets: Decimal) -> None:
@@ -461,11 +469,12 @@ def load_close(store: RaceStore, racers: Racers, number: int) -> Verdict:
     loaded, closed = outcomes
     _no_traceback(verdict, outcomes)
     state = store.state(month)
+    if state.status == "closed":  # whoever won, a closed month's invoices cover all it holds
+        _closed_month_is_covered(verdict, state, rated_total(Decimal(0)))
     if loaded.won == closed.won:
         verdict.fail("both commands succeeded" if loaded.won else "both commands failed")
     elif closed.won:
         _clear_loser(verdict, loaded, rf"closed month {month}")
-        _closed_month_is_covered(verdict, state, rated_total(Decimal(0)))
     else:
         _clear_loser(verdict, closed, r"changed since it was rated")
         if state.status != "open" or state.tickets != tickets:
@@ -495,9 +504,7 @@ def run_close(store: RaceStore, racers: Racers, number: int) -> Verdict:
 def adjust_reopen(store: RaceStore, racers: Racers, number: int) -> Verdict:
     """A credit note against a month's invoice racing the month's reopening."""
     month = month_of_race(number)
-    run(store.url, "month", "run", month)
-    closed = run(store.url, "month", "close", month, "--confirm").stdout
-    invoice = re.search(r"\(([A-Z]+-\d{4}-\d{6}) to", closed).group(1)
+    invoice = store.close(month)
     verdict = Verdict("adjust x reopen", month)
     verdict.outcomes = outcomes = racers.race(
         store.cli("adjust", "--invoice", invoice, "--line", "1", "--amount", "30.00", "--reason", "outage"),
@@ -527,18 +534,12 @@ def adjust_reopen(store: RaceStore, racers: Racers, number: int) -> Verdict:
 def adjust_adjust(store: RaceStore, racers: Racers, number: int) -> Verdict:
     """Two credits against one invoice line that together exceed it: one is issued."""
     month = month_of_race(number)
-    run(store.url, "month", "run", month)
-    closed = run(store.url, "month", "close", month, "--confirm").stdout
-    invoice = re.search(r"\(([A-Z]+-\d{4}-\d{6}) to", closed).group(1)
+    invoice = store.close(month)
     note = store.cli("adjust", "--invoice", invoice, "--line", "1", "--amount", "60.00", "--reason", "outage")
     verdict = Verdict("adjust x adjust", month)
     verdict.outcomes = outcomes = racers.race(note, note)
     _no_traceback(verdict, outcomes)
-    winners = [o for o in outcomes if o.won]
-    if len(winners) != 1:
-        verdict.fail(f"{len(winners)} notes issued against a line of {FEE}")
-    for loser in (o for o in outcomes if not o.won):
-        _clear_loser(verdict, loser, r"40\.00 left to credit")
+    _one_winner(verdict, outcomes, f"notes issued against a line of {FEE}", r"40\.00 left to credit")
     notes = [total for _, kind, total in store.state(next_month(month)).invoices if kind == "credit_note"]
     credited = -sum(notes, Decimal(0))
     if credited > FEE:
