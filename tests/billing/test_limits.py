@@ -159,11 +159,23 @@ def long_path(tmp_path: Path, name: str) -> Path:
     return folder / name
 
 
-def case_usage_path(db_url, tmp_path):
-    prepared(db_url, tmp_path)
-    feed = long_path(tmp_path, "u.csv")
-    feed.write_text("record_id,usage_date,cost_center,service,quantity,unit\nT-1,2026-03-02,CC-100,DESK,1,ticket\n")
-    return run(db_url, "usage", "load", feed, "--source", "servicedesk", "--new-source", ok=False)
+
+def path_case(command: str, name: str, text: str, *options: str):
+    """A load of a one-row file whose path is longer than the store keeps."""
+    def case(db_url, tmp_path):
+        prepared(db_url, tmp_path)
+        path = long_path(tmp_path, name)
+        path.write_text(text)
+        return run(db_url, command, "load", path, *options, ok=False)
+    return case
+
+
+case_usage_path = path_case("usage", "u.csv", "record_id,usage_date,cost_center,service,quantity,unit\n"
+                                              "T-1,2026-03-02,CC-100,DESK,1,ticket\n", "--source", "servicedesk", "--new-source")
+case_sla_path = path_case("sla", "sla.csv", "month,service,tier,metric,achieved\n2026-03,DESK,gold,response_minutes,10\n")
+case_cost_path = path_case("costs", "costs.csv", "month,cost_pool,gl_account,amount,source_ref\n2026-03,LABOUR,6100,10.00,A\n")
+case_driver_path = path_case("drivers", "drivers.csv", "month,driver,business_line,value\n2026-03,headcount,FIN,10\n")
+case_budget_path = path_case("budget", "budget.csv", "business_line,service,month,amount\nFIN,DESK,2026-03,10.00\n")
 
 
 def case_usage_months(db_url, tmp_path):
@@ -189,12 +201,6 @@ def case_sla(db_url, tmp_path):
     """), ok=False)
 
 
-def case_sla_path(db_url, tmp_path):
-    prepared(db_url, tmp_path)
-    path = long_path(tmp_path, "sla.csv")
-    path.write_text("month,service,tier,metric,achieved\n2026-03,DESK,gold,response_minutes,10\n")
-    return run(db_url, "sla", "load", path, ok=False)
-
 
 def case_costs(db_url, tmp_path):
     prepared(db_url, tmp_path)
@@ -213,12 +219,6 @@ def case_cost_months(db_url, tmp_path):
                                               + "\n".join(rows) + "\n"), ok=False)
 
 
-def case_cost_path(db_url, tmp_path):
-    prepared(db_url, tmp_path)
-    path = long_path(tmp_path, "costs.csv")
-    path.write_text("month,cost_pool,gl_account,amount,source_ref\n2026-03,LABOUR,6100,10.00,A\n")
-    return run(db_url, "costs", "load", path, ok=False)
-
 
 def case_drivers(db_url, tmp_path):
     prepared(db_url, tmp_path)
@@ -228,12 +228,6 @@ def case_drivers(db_url, tmp_path):
         2026-03,headcount,{C41},10
     """), ok=False)
 
-
-def case_driver_path(db_url, tmp_path):
-    prepared(db_url, tmp_path)
-    path = long_path(tmp_path, "drivers.csv")
-    path.write_text("month,driver,business_line,value\n2026-03,headcount,FIN,10\n")
-    return run(db_url, "drivers", "load", path, ok=False)
 
 
 def case_budget(db_url, tmp_path):
@@ -245,12 +239,6 @@ def case_budget(db_url, tmp_path):
         FIN,DESK,2026-03,10.00,{C41}
     """), ok=False)
 
-
-def case_budget_path(db_url, tmp_path):
-    prepared(db_url, tmp_path)
-    path = long_path(tmp_path, "budget.csv")
-    path.write_text("business_line,service,month,amount\nFIN,DESK,2026-03,10.00\n")
-    return run(db_url, "budget", "load", path, ok=False)
 
 
 TOO_LONG_CODE = "is 41 characters long; at most 40 are kept"
