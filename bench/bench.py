@@ -61,6 +61,7 @@ class Step:
 class Result:
     rows: int
     db: str
+    checkout: str  # "this", or the folder given to --against
     generate_s: float
     csv_mb: float
     setup_s: float
@@ -120,10 +121,21 @@ def run_child(args: list[str], *, label: str, check: bool = True) -> Step:
                 output=stdout + stderr, error=error)
 
 
-def chargeback(db_url: str, *args: str, label: str, check: bool = True) -> Step:
-    executable = Path(sys.executable).with_name("chargeback")
+#: The engine being measured: this checkout's, or another's with ``--against`` (its ``.venv``).
+ENGINE = Path(sys.executable).with_name("chargeback")
+
+
+def chargeback(db_url: str, *args: str, label: str, check: bool = True, engine: Path | None = None) -> Step:
+    executable = engine or ENGINE
     command = [str(executable)] if executable.exists() else [sys.executable, "-m", "cli"]
     return run_child([*command, "--db", db_url, *map(str, args)], label=label, check=check)
+
+
+def source_options(engine: Path) -> list[str]:
+    """How ``usage load`` names the benchmark's source: engines with declared sources need
+    ``--new-source`` for a source seen the first time; older ones know no such option."""
+    shown = subprocess.run([str(engine), "usage", "load", "--help"], capture_output=True, text=True).stdout
+    return ["--source", "bench", "--new-source"] if "--new-source" in shown else ["--source", "bench"]
 
 
 # --- stores ------------------------------------------------------------------------------------
@@ -175,24 +187,26 @@ def write_inputs(folder: Path, rows: int) -> dict:
             "usage": str(usage), "seconds": time.perf_counter() - start}
 
 
-def bench_store(kind: str, folder: Path, files: dict, rows: int, keep: bool) -> Result:
+def bench_store(kind: str, folder: Path, files: dict, rows: int, keep: bool, engine: Path = ENGINE,
+                checkout: str = "this") -> Result:
     db_url, drop = fresh_store(kind, folder)
+    run = lambda *args, **options: chargeback(db_url, *args, engine=engine, **options)  # noqa: E731
     try:
         setup = [
-            chargeback(db_url, "tariffs", "load", ROOT / "examples" / "tariffs", label="tariffs load"),
-            *[chargeback(db_url, "org", "load", path, label="org load") for path in files["org"]],
-            chargeback(db_url, "subscriptions", "load", files["subscriptions"], label="subscriptions load"),
-            chargeback(db_url, "sla", "load", files["sla"], label="sla load"),
+            run("tariffs", "load", engine.parent.parent.parent / "examples" / "tariffs", label="tariffs load"),
+            *[run("org", "load", path, label="org load") for path in files["org"]],
+            run("subscriptions", "load", files["subscriptions"], label="subscriptions load"),
+            run("sla", "load", files["sla"], label="sla load"),
         ]
         usage = Path(files["usage"])
         load_average = os.getloadavg()[0]
-        load = chargeback(db_url, "usage", "load", usage, "--source", "bench", "--new-source", label="usage load")
-        rate = chargeback(db_url, "month", "run", MONTH, label="month run", check=False)
+        load = run("usage", "load", usage, *source_options(engine), label="usage load")
+        rate = run("month", "run", MONTH, label="month run", check=False)
         found = re.search(r"quantity (?:read [-\d,.]+, )?loaded (-?[\d,.]+\d)", load.output)
         quantity = str(Decimal(found.group(1).replace(",", "")).normalize()) if found else "?"
         print(f"  {kind}: {load.last_line()}", flush=True)
         print(f"  {kind}: {rate.error or rate.last_line()}", flush=True)
-        return Result(rows=rows, db=kind, generate_s=files["seconds"], csv_mb=usage.stat().st_size / 2**20,
+        return Result(rows=rows, db=kind, checkout=checkout, generate_s=files["seconds"], csv_mb=usage.stat().st_size / 2**20,
                       setup_s=sum(s.seconds for s in setup), load_s=load.seconds, load_cpu_s=load.cpu_s,
                       load_rss_mb=load.peak_rss_mb, rate_s=rate.seconds, rate_cpu_s=rate.cpu_s,
                       rate_rss_mb=rate.peak_rss_mb, quantity_loaded=quantity, load_average=load_average,
@@ -257,9 +271,9 @@ def analytical(path: Path) -> dict:
 
 def print_tables(results: list[Result], references: list[Reference]) -> None:
     print()
-    header = ["rows", "db", "generate s", "CSV MB", "setup s", "load s", "load CPU s", "rows/s", "load RSS MB",
+    header = ["rows", "db", "checkout", "generate s", "CSV MB", "setup s", "load s", "load CPU s", "rows/s", "load RSS MB",
               "rate s", "rate CPU s", "rate RSS MB", "load+rate s", "loadavg"]
-    table = [[f"{r.rows:,}", r.db, f"{r.generate_s:.1f}", f"{r.csv_mb:.0f}", f"{r.setup_s:.1f}", f"{r.load_s:.1f}",
+    table = [[f"{r.rows:,}", r.db, r.checkout, f"{r.generate_s:.1f}", f"{r.csv_mb:.0f}", f"{r.setup_s:.1f}", f"{r.load_s:.1f}",
               f"{r.load_cpu_s:.1f}", f"{r.rows_per_s:,.0f}", f"{r.load_rss_mb:,.0f}",
               f"{r.rate_s:.1f}" if r.rate_error is None else "failed", f"{r.rate_cpu_s:.1f}", f"{r.rate_rss_mb:,.0f}",
               f"{r.load_and_rate_s:.1f}" if r.rate_error is None else "-", f"{r.load_average:.1f}"]
@@ -278,7 +292,8 @@ def print_tables(results: list[Result], references: list[Reference]) -> None:
                   f"{'equals' if same else 'DIFFERS FROM'} the references' total {', '.join(sorted(totals))}")
         if r.rate_error:
             print(f"month run failed ({r.rows:,} rows, {r.db}): {r.rate_error}")
-    goal = [r for r in results if r.db == "sqlite" and r.rows >= 10_000_000]
+    print_comparison(results)
+    goal = [r for r in results if r.db == "sqlite" and r.rows >= 10_000_000 and r.checkout == "this"]
     for r in goal:
         print()
         print(f"targets, SQLite, {r.rows:,} rows:")
@@ -287,6 +302,22 @@ def print_tables(results: list[Result], references: list[Reference]) -> None:
                                     ("peak RSS (MB)", max(r.load_rss_mb, r.rate_rss_mb), TARGETS["peak_rss_mb"])):
             met = value < target and (r.rate_error is None or "RSS" in name)
             print(f"  {name}: {value:,.1f} against < {target:,.1f}: {'met' if met else 'NOT met'}")
+
+
+def print_comparison(results: list[Result]) -> None:
+    """With --against: the median load and rate of each checkout, and this one's change."""
+    from statistics import median
+
+    others = sorted({r.checkout for r in results} - {"this"})
+    for other in others:
+        for rows, db in sorted({(r.rows, r.db) for r in results}):
+            mine = [r for r in results if (r.rows, r.db, r.checkout) == (rows, db, "this")]
+            theirs = [r for r in results if (r.rows, r.db, r.checkout) == (rows, db, other)]
+            print()
+            print(f"{rows:,} rows, {db}: this checkout against {other} (median of {len(mine)} and {len(theirs)} runs)")
+            for name in ("load_s", "load_cpu_s", "rate_s", "load_rss_mb"):
+                a, b = median(getattr(r, name) for r in mine), median(getattr(r, name) for r in theirs)
+                print(f"  {name}: {a:,.1f} against {b:,.1f} ({(a - b) / b:+.1%})")
 
 
 def _print(header: list[str], rows: list[list[str]]) -> None:
@@ -305,6 +336,9 @@ def main() -> None:
     parser.add_argument("--no-reference", action="store_true", help="Skip the Python-loop and analytical references.")
     parser.add_argument("--json", type=Path, default=None, help="Also write the figures to this JSON file.")
     parser.add_argument("--workdir", type=Path, default=None, help="Where to write the files (default: a temp folder).")
+    parser.add_argument("--against", type=Path, default=None, metavar="CHECKOUT",
+                        help="Another checkout (with its .venv) to time the same way, alternating with this one.")
+    parser.add_argument("--repeat", type=int, default=1, help="Runs of each store (and checkout) per size.")
     parser.add_argument("--reference", nargs=2, metavar=("KIND", "CSV"), help=argparse.SUPPRESS)
     parser.add_argument("--generate", nargs=2, metavar=("FOLDER", "ROWS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -329,9 +363,15 @@ def main() -> None:
             usage = Path(files["usage"])
             size = usage.stat().st_size / 2**20
             print(f"  generated {usage} ({size:,.0f} MB) in {files['seconds']:.1f} s", flush=True)
-            for kind in kinds:
-                results.append(bench_store(kind, sized, files, rows, args.keep))
-                print(f"  {kind}: load {results[-1].load_s:.1f} s, rate {results[-1].rate_s:.1f} s", flush=True)
+            engines = [(ENGINE, "this")]
+            if args.against:
+                engines.append((args.against.resolve() / ".venv" / "bin" / "chargeback", str(args.against)))
+            for _ in range(args.repeat):
+                for kind in kinds:
+                    for engine, checkout in engines:
+                        results.append(bench_store(kind, sized, files, rows, args.keep, engine, checkout))
+                        print(f"  {kind} ({checkout}): load {results[-1].load_s:.1f} s, "
+                              f"rate {results[-1].rate_s:.1f} s", flush=True)
             if not args.no_reference:
                 for kind in ("python", "analytical"):
                     references.append(reference(kind, usage, rows))
