@@ -16,10 +16,10 @@ from pathlib import Path
 
 import click
 
-from billing.problems import ChargebackError, NeedsConfirmation, Problem, ProblemsError, excerpt, printable
+from billing.core.problems import ChargebackError, NeedsConfirmation, Problem, ProblemsError, excerpt, printable
 
 def default_tariffs() -> Path:
-    from billing.workspace import default_dir
+    from billing.jobs.workspace import default_dir
 
     return default_dir("tariffs")
 
@@ -45,7 +45,7 @@ def echo(line: object = "", *, err: bool = False) -> None:
     """Print one line of output. Any line may hold input values (names, codes, paths, a reason,
     a message about a row), so each is printed safe: control characters (a terminal escape
     sequence, a carriage return that would overwrite the line) and invisible format characters
-    are shown escaped (:func:`billing.problems.printable`), and an overlong line is cut."""
+    are shown escaped (:func:`billing.core.problems.printable`), and an overlong line is cut."""
     click.echo(printable(excerpt(str(line), LINE_WIDTH)), err=err)
 
 
@@ -140,7 +140,7 @@ class MonthType(click.ParamType):
     name = "YYYY-MM"
 
     def convert(self, value, param, ctx):
-        from billing.periods import parse_month
+        from billing.core.periods import parse_month
 
         try:
             return parse_month(str(value))
@@ -154,7 +154,7 @@ class DecimalType(click.ParamType):
     name = "NUMBER"
 
     def convert(self, value, param, ctx):
-        from billing.money import D
+        from billing.core.money import D
 
         if isinstance(value, Decimal):
             return value
@@ -170,7 +170,7 @@ class DelimiterType(click.ParamType):
     name = "CHAR"
 
     def convert(self, value, param, ctx):
-        from billing.csvdialect import parse_delimiter
+        from billing.files.dialect import parse_delimiter
 
         try:
             return parse_delimiter(str(value))
@@ -246,7 +246,7 @@ def init(folder: Path) -> None:
     """Write a working folder to start from: the example catalogue (tariffs/), source definitions
     (sources/), allocation rules and scenarios, a small sample organisation, subscriptions and a
     month of usage, and a README with the commands to run there. FOLDER must be new or empty."""
-    from billing.workspace import init_workspace
+    from billing.jobs.workspace import init_workspace
 
     written = init_workspace(folder)
     click.echo(f"{written.folder}: {len(written.files)} files written; next: cd {written.folder} and follow its README.md "
@@ -367,7 +367,7 @@ def tariffs_validate(directory: Path) -> None:
 
     DIRECTORY defaults to tariffs/ here (as `chargeback init` writes it), else examples/tariffs."""
     from billing.jobs.catalogue import check_catalogue
-    from billing.problems import errors
+    from billing.core.problems import errors
 
     catalogue, problems = check_catalogue(directory)
     print_problems(problems)
@@ -510,7 +510,7 @@ def usage_load(session, file: Path, source_name: str, new_source: bool, allow_ot
     or business_line (or both); optional tier, description, cost. A FOCUS export is
     read with its own columns by the source's definition (docs/feeds.md). A CSV is
     comma-separated with decimal points unless --delimiter and --decimal say otherwise."""
-    from billing.csvdialect import Dialect
+    from billing.files.dialect import Dialect
     from billing.jobs.usage import load_usage_file, per_invoice_line, resolve_source
 
     source = resolve_source(session, source_name, fmt, sources_dir, new_source=new_source)
@@ -965,7 +965,7 @@ def allocation_validate(rules_path: Path | None, tariffs_dir: Path) -> None:
     """Check the allocation rules against the catalogue and report every problem at once."""
     from billing.jobs.catalogue import check_catalogue
     from billing.jobs.recovery import check_rules_files, rules_location
-    from billing.problems import errors
+    from billing.core.problems import errors
 
     rules, problems = check_rules_files(rules_location(rules_path), check_catalogue(tariffs_dir)[0])
     print_problems(problems)

@@ -174,7 +174,7 @@ def write_inputs(folder: Path, rows: int) -> dict:
     """In the child: the files, and the seconds the usage CSV took."""
     import polars as pl
 
-    from billing.demo_data import write_demo_files, write_usage_csv
+    from billing.demo.data import write_demo_files, write_usage_csv
     from tariffs.load import load_catalogue
 
     catalogue, _ = load_catalogue(ROOT / "examples" / "tariffs")

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from billing.problems import ChargebackError
+from billing.core.problems import ChargebackError
 
 __all__ = ["find_chromium", "screenshot", "print_pdf", "chromium_command"]
 

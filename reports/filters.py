@@ -1,6 +1,6 @@
 """How numbers are written on statements and in exports. Formatting only: nothing here rounds.
 
-Amounts reach the reports already rounded to the currency's minor unit (billing.money is the
+Amounts reach the reports already rounded to the currency's minor unit (billing.core.money is the
 only module that rounds). :func:`money` and :func:`plain_amount` refuse an amount with more
 decimals than its currency has, so a figure that escaped rounding is caught, never hidden.
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from billing.money import minor_units, plain, quantum
+from billing.core.money import minor_units, plain, quantum
 
 __all__ = ["money", "plain_amount", "pct", "qty", "register"]
 

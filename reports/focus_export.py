@@ -1,4 +1,4 @@
-"""The month's bill as a FOCUS 1.2 file: CSV or Parquet bytes from ``billing.focus_bill`` rows.
+"""The month's bill as a FOCUS 1.2 file: CSV or Parquet bytes from ``billing.close.focus_bill`` rows.
 
 CSV: UTF-8 without a byte-order mark (FOCUS readers take the first header as ``BilledCost``,
 not ``\\ufeffBilledCost``), RFC 4180 quoting, ``\\r\\n``; a null is an empty field; amounts
@@ -21,8 +21,8 @@ import json
 from collections.abc import Sequence
 from decimal import Decimal
 
-from billing.focus_bill import COLUMNS, FocusRow
-from billing.money import minor_units, plain
+from billing.close.focus_bill import COLUMNS, FocusRow
+from billing.core.money import minor_units, plain
 from reports.filters import plain_amount
 
 __all__ = ["focus_csv", "focus_parquet", "HEADER", "MONEY_COLUMNS"]

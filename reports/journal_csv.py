@@ -9,7 +9,7 @@ This file is read by machines, so no apostrophe is added (the ERP would store it
 free-text field (``text``, ``reference``) that starts with a formula trigger (``= + - @``, tab,
 carriage return, line feed) has those leading characters removed, and line breaks inside text
 become spaces. GL codes (``account``, ``cost_center``) are written exactly as stored, never
-rewritten: :func:`billing.journal.gl_code_problem` refuses the ones that could not be.
+rewritten: :func:`billing.close.journal.gl_code_problem` refuses the ones that could not be.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import csv
 import io
 from collections.abc import Iterable
 
-from billing.journal import gl_code_problem
-from billing.records import JournalLine
+from billing.close.journal import gl_code_problem
+from billing.core.records import JournalLine
 from reports.filters import plain_amount
 
 __all__ = ["JOURNAL_COLUMNS", "journal_csv", "clean_text"]

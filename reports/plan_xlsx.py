@@ -44,10 +44,10 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from billing.budgets import PlanDriver, PlanMonth, PlanWorkbook
-from billing.money import D
-from billing.problems import Problem, ProblemCode, Severity, SourceRef
-from billing.tables import cell_text, parse_month
+from billing.planning.budgets import PlanDriver, PlanMonth, PlanWorkbook
+from billing.core.money import D
+from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.files.tables import cell_text, parse_month
 from reports.xlsx import amount_format, safe_text
 
 __all__ = [
@@ -644,7 +644,7 @@ class _Reader:
 def read_plan_workbook(raw: bytes, file: str) -> tuple[PlanWorkbook | None, list[Problem]]:
     """The drivers of a planning workbook, or None with every problem found (``sheet!cell``):
     a changed or replaced formula, a formula or text in a driver cell, a sheet whose rows were
-    moved. Business lines, services and tiers are checked by ``billing.budgets.budget_from_plan``."""
+    moved. Business lines, services and tiers are checked by ``billing.planning.budgets.budget_from_plan``."""
     reader = _Reader(file)
     try:
         wb = load_workbook(io.BytesIO(raw), data_only=False)

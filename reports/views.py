@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from billing.invoicing import draft_invoices
-from billing.money import ZERO
-from billing.periods import first_day, previous_month
-from billing.records import BusinessLine, Charge, Invoice, SlaResult
+from billing.close.invoicing import draft_invoices
+from billing.core.money import ZERO
+from billing.core.periods import first_day, previous_month
+from billing.core.records import BusinessLine, Charge, Invoice, SlaResult
 from tariffs.model import Metric, Service, ServiceLevel
 
 __all__ = [
@@ -51,7 +51,7 @@ class TierQuote:
     service: str
     tier: str
     amount: Decimal
-    advice: str | None = None  # a sentence on this tier over a longer period (billing.advice)
+    advice: str | None = None  # a sentence on this tier over a longer period (billing.planning.advice)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,7 +182,7 @@ def statement_view(
       :class:`TierQuote`); the current tier is the one the last usage segment was priced at.
     - ``budget``: year-to-date budget and actual per service; may be empty.
     - ``components``: charge line number → the composite's component shares, as made by
-      ``billing.composites.composite_lines`` (each with ``service``, ``service_name``, ``unit``,
+      ``billing.recovery.composites.composite_lines`` (each with ``service``, ``service_name``, ``unit``,
       ``quantity``, ``amount``). Without it, components come from the catalogue with their
       equivalent quantities only.
     - ``currency``: needed only when there are no charges and no invoice.

@@ -41,7 +41,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from billing.money import minor_units
+from billing.core.money import minor_units
 from reports.views import DetailRow, MonthExportView, month_label
 
 __all__ = ["EXCEL_MAX_ROWS", "FORMULA_TRIGGERS", "safe_text", "amount_format", "month_workbook", "add_table"]

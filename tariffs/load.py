@@ -22,9 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from billing.money import D
-from billing.problems import Problem, ProblemCode, Severity, SourceRef
-from billing.yamldoc import NOT_YAML, DocumentReader, YamlMap, did_you_mean, join, line_of, read_yaml_file
+from billing.core.money import D
+from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.core.yamldoc import NOT_YAML, DocumentReader, YamlMap, did_you_mean, join, line_of, read_yaml_file
 from tariffs.model import (
     SERVICE_CATEGORIES,
     SERVICE_SUBCATEGORIES,
@@ -89,7 +89,7 @@ class _Reader(DocumentReader):
     """Reads one file's documents into records and collects its problems.
 
     Reading YAML with its lines and the typed fields (``mapping``, ``text``, ``number``, ``date``,
-    ``choice``, ``items``, ``entries``) come from :class:`billing.yamldoc.DocumentReader`; this
+    ``choice``, ``items``, ``entries``) come from :class:`billing.core.yamldoc.DocumentReader`; this
     class keeps the catalogue's schema.
     """
 

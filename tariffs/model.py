@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from billing.problems import SourceRef
+from billing.core.problems import SourceRef
 
 
 class ServiceKind(enum.StrEnum):

@@ -1,7 +1,7 @@
 """Price a month's quantity with one tier price, and assess service credits.
 
 Pure and exact: Decimal in, Decimal out, nothing is rounded here. Amounts are rounded once,
-on the invoice line, by ``billing.money.round_minor``. Every rule below has a worked example
+on the invoice line, by ``billing.core.money.round_minor``. Every rule below has a worked example
 in docs/pricing.md.
 
 - ``included_quantity`` is taken off first: billable = max(0, quantity - included).

@@ -15,8 +15,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from billing.limits import CODE, CURRENCY, MARKUP, MEASURE, NAME, PRICE, QUANTITY, Range, too_long
-from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.core.limits import CODE, CURRENCY, MARKUP, MEASURE, NAME, PRICE, QUANTITY, Range, too_long
+from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from tariffs.model import (
     Band,
     Catalogue,
@@ -70,7 +70,7 @@ class _Checker:
 
 
 def _in_range(c: _Checker, field: str, value: Decimal | None, limit: Range, where: SourceRef) -> None:
-    """A problem when ``value`` is beyond ``limit`` (billing/limits.py)."""
+    """A problem when ``value`` is beyond ``limit`` (billing/core/limits.py)."""
     found = limit.problem(field, value) if value is not None else None
     if found:
         c.add(found[0], found[1], where, "the store, invoices and the journal carry numbers of this size exactly; "
@@ -78,7 +78,7 @@ def _in_range(c: _Checker, field: str, value: Decimal | None, limit: Range, wher
 
 
 def _short_enough(c: _Checker, field: str, value: str | None, length: int, where: SourceRef) -> None:
-    """A problem when the text ``value`` is longer than the store keeps (billing/limits.py)."""
+    """A problem when the text ``value`` is longer than the store keeps (billing/core/limits.py)."""
     message = too_long(field, value, length) if isinstance(value, str) else None
     if message:
         c.add(ProblemCode.TOO_LONG, message, where, f"shorten it to {length} characters")

@@ -8,16 +8,16 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from billing.demo_data import (
+from billing.demo.data import (
     FOCUS_BUSINESS_LINES,
     HOSTILE_DESCRIPTIONS,
     USAGE_COLUMNS,
     write_demo_files,
     write_usage_csv,
 )
-from billing.org import read_org_file
-from billing.subscriptions import merge_subscriptions, parse_subscriptions
-from billing.tables import read_table
+from billing.organisation.org import read_org_file
+from billing.organisation.subscriptions import merge_subscriptions, parse_subscriptions
+from billing.files.tables import read_table
 from tariffs.load import load_catalogue
 from tests.cli_helpers import run
 from tests.conftest import EXAMPLE_TARIFFS

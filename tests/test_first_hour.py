@@ -16,10 +16,13 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from billing import feeds, org, subscriptions
-from billing import budgets, costs
+from billing import feeds
+from billing.organisation import org
+from billing.organisation import subscriptions
+from billing.planning import budgets
+from billing.recovery import costs
 from billing.jobs import sla
-from billing.workspace import EXAMPLES
+from billing.jobs.workspace import EXAMPLES
 from cli import chargeback
 from tests.conftest import ROOT
 

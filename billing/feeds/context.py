@@ -23,7 +23,7 @@ class CostCenterOwner:
     """A cost centre belongs to a business line from one date to another (both inclusive,
     ``None`` = open-ended). A cost centre that moves has one record per owner.
 
-    The fields are those of ``billing.records.Ownership``; records of either class work.
+    The fields are those of ``billing.core.records.Ownership``; records of either class work.
     """
 
     cost_center: str

@@ -1,7 +1,7 @@
 """Daily sums of usage rows, built as the batches of a feed arrive.
 
 Rating reads a month as quantity, cost and row count per day, business line, cost centre,
-service and tier (billing.rating.USAGE_SCHEMA); a load stores those sums beside the rows.
+service and tier (billing.rating.month.USAGE_SCHEMA); a load stores those sums beside the rows.
 :class:`DailySums` keeps them in bounded memory over a feed of any length.
 
 The five keys of a row are packed into one 64-bit integer: the day, then the index of each

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from billing.feeds.resent import WAS, changes
-from billing.problems import Problem, ProblemCode, SourceRef, describe_changes, excerpt
+from billing.core.problems import Problem, ProblemCode, SourceRef, describe_changes, excerpt
 
 __all__ = ["FirstSeen", "HashRows", "id_hashes"]
 

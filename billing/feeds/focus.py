@@ -47,9 +47,9 @@ from billing.feeds.values import (
     worth_check,
     worth_may_pass,
 )
-from billing.limits import COST, QUANTITY
-from billing.headers import repeated_column_problems
-from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
+from billing.core.limits import COST, QUANTITY
+from billing.files.headers import repeated_column_problems
+from billing.core.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
 
 __all__ = ["FocusMapping", "DEFAULT_ID_COLUMNS"]
 

@@ -27,7 +27,7 @@ from billing.feeds.raw import open_table
 from billing.feeds.read import read_usage
 from billing.feeds.sources import MATCHERS, SourceDefinition
 from billing.feeds.values import DECIMAL, with_decimal
-from billing.problems import ChargebackError, ProblemsError, Severity
+from billing.core.problems import ChargebackError, ProblemsError, Severity
 
 __all__ = ["TagKey", "Inspection", "MappedCost", "inspect_export", "mapped_cost", "draft_source", "tag_values",
            "BUSINESS_TAG_SPELLINGS"]

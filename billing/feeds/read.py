@@ -26,7 +26,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from billing.csvdialect import Dialect
+from billing.files.dialect import Dialect
 from billing.feeds.context import MappingContext
 from billing.feeds.first_seen import FirstSeen
 from billing.feeds.focus import FocusMapping
@@ -36,7 +36,7 @@ from billing.feeds.reconcile import Reconciliation
 from billing.feeds.rows import Checked, empty_rows, row_schema, select_rows
 from billing.feeds.sources import FeedFormat, SourceDefinition, check_source
 from billing.feeds.usage_format import UsageMapping
-from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 
 __all__ = ["UsageBatch", "read_usage", "file_digest"]
 

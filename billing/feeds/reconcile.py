@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal, localcontext
 from typing import Protocol
 
-from billing.money import EXACT, plain
+from billing.core.money import EXACT, plain
 
 __all__ = ["Reconciliation", "reconcile"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from billing.problems import Problem, ProblemCode, SourceRef, describe_changes, excerpt
+from billing.core.problems import Problem, ProblemCode, SourceRef, describe_changes, excerpt
 
 __all__ = ["WAS", "changes", "Resent", "against_earlier"]
 

@@ -8,7 +8,7 @@ import polars as pl
 
 from billing.feeds.context import UNALLOCATED, MappingContext
 from billing.feeds.values import DECIMAL
-from billing.problems import Problem
+from billing.core.problems import Problem
 
 __all__ = ["ROW_SCHEMA", "CONTENT", "Checked", "code_types", "row_schema", "empty_rows", "select_rows"]
 

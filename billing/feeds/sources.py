@@ -20,10 +20,10 @@ from typing import Any
 import yaml
 
 from billing.feeds.context import UNALLOCATED, MappingContext
-from billing.limits import SOURCE_NAME, too_long
-from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
-from billing.tables import read_table
-from billing.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap, read_yaml_file
+from billing.core.limits import SOURCE_NAME, too_long
+from billing.core.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
+from billing.files.tables import read_table
+from billing.core.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap, read_yaml_file
 
 __all__ = [
     "FeedFormat",
@@ -298,7 +298,7 @@ def _as_text(value: Any) -> str:
 
 class _Reader(DocumentReader):
     """Reads one source definition; YAML with its lines and the problems come from
-    :class:`billing.yamldoc.DocumentReader`."""
+    :class:`billing.core.yamldoc.DocumentReader`."""
 
     def __init__(self, file: str, base: Path | None):
         super().__init__(file)

@@ -1,6 +1,6 @@
 """Exact percentage splits of a source row at the 1e-12 scale.
 
-Largest remainder, as :func:`billing.money.allocate` does for money in minor units: each part
+Largest remainder, as :func:`billing.core.money.allocate` does for money in minor units: each part
 is first cut down (toward zero) to 1e-12, the units left over go one each to the parts with
 the largest remainders, ties to the smaller key; the sign is re-applied. The parts always
 sum exactly to the row, so splitting never creates or loses cost.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from billing.csvdialect import Dialect
+from billing.files.dialect import Dialect
 from billing.feeds.context import MappingContext
 from billing.feeds.raw import EXTRA, FIELDS, Table, field_count_checks, shaped
 from billing.feeds.rows import CONTENT, Checked, code_types
@@ -31,9 +31,9 @@ from billing.feeds.values import (
     worth_check,
     worth_may_pass,
 )
-from billing.headers import repeated_column_problems
-from billing.limits import COST, QUANTITY, Range
-from billing.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
+from billing.files.headers import repeated_column_problems
+from billing.core.limits import COST, QUANTITY, Range
+from billing.core.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
 
 __all__ = ["UsageMapping", "REQUIRED"]
 

@@ -14,10 +14,10 @@ from decimal import Decimal
 
 import polars as pl
 
-from billing.csvdialect import DECIMAL_COMMA_NUMBER, GROUPED_THOUSANDS, LOOKS_LIKE_DECIMAL_COMMA, Dialect
-from billing.limits import QUANTITY, ROW_WORTH, Range
-from billing.money import D, plain, round_to_step
-from billing.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.files.dialect import DECIMAL_COMMA_NUMBER, GROUPED_THOUSANDS, LOOKS_LIKE_DECIMAL_COMMA, Dialect
+from billing.core.limits import QUANTITY, ROW_WORTH, Range
+from billing.core.money import D, plain, round_to_step
+from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from tariffs.model import Catalogue
 from tariffs.pricing import highest_rates
 
@@ -113,7 +113,7 @@ def with_decimal(frame: pl.DataFrame, name: str, *, prefix: str, limit: Range = 
     """Parse the text column ``name`` as an exact decimal.
 
     Adds ``{prefix}`` (Decimal(38,12), null unless the text is a number with at most 12
-    significant decimals within ``limit``, billing/limits.py), ``{prefix}_number`` (the text is a number:
+    significant decimals within ``limit``, billing/core/limits.py), ``{prefix}_number`` (the text is a number:
     digits, one optional point, optional exponent; surrounding spaces allowed) and
     ``{prefix}_decimals`` (significant decimals: trailing zeros do not count, so
     ``1.50000000000000`` has one). ``name`` becomes the :func:`cleaned` text where it is not
@@ -179,7 +179,7 @@ def round_excess_decimals(frame: pl.DataFrame, *, text: str, prefix: str, limit:
     """Fill ``{prefix}`` for numbers with more than 12 decimals, rounded half-up to 1e-12,
     when they are within ``limit``.
 
-    Rounding goes through :func:`billing.money.round_to_step`, the one rounding doorway; only
+    Rounding goes through :func:`billing.core.money.round_to_step`, the one rounding doorway; only
     the (few) over-precise values are touched.
     """
     excess = pl.col(f"{prefix}_number") & (pl.col(f"{prefix}_decimals") > SCALE)
@@ -205,7 +205,7 @@ def too_large(prefix: str) -> pl.Expr:
 
 def out_of_range_check(field: str, prefix: str, column: str | None, limit: Range, *, text: str | None = None) -> Check:
     """The OUT_OF_RANGE check of a number parsed by :func:`with_decimal` with ``limit``: the
-    message names the field and the range (billing/limits.py)."""
+    message names the field and the range (billing/core/limits.py)."""
     return Check(ProblemCode.OUT_OF_RANGE, column, too_large(prefix),
                  pl.lit(f"{field} ") + quoted(text or field) + pl.lit(f" is out of range: {limit.name} has {limit.describe()}"),
                  "check the unit and the number in the source system")
@@ -231,7 +231,7 @@ def service_rates(catalogue: Catalogue) -> dict[str, tuple[Decimal, Decimal]]:
 
 def worth_may_pass(frame: pl.DataFrame, rates: dict[str, tuple[Decimal, Decimal]], *, quantity: str | pl.Expr,
                    cost: str) -> bool:
-    """Whether any row of ``frame`` could be worth more than :data:`~billing.limits.ROW_WORTH`:
+    """Whether any row of ``frame`` could be worth more than :data:`~billing.core.limits.ROW_WORTH`:
     the batch's largest quantity and cost at the highest rates of any service. When not (every
     ordinary feed), :func:`worth_check` is left out of the batch's checks."""
     quantity = pl.col(quantity) if isinstance(quantity, str) else quantity
@@ -245,8 +245,8 @@ def worth_may_pass(frame: pl.DataFrame, rates: dict[str, tuple[Decimal, Decimal]
 def worth_check(rates: dict[str, tuple[Decimal, Decimal]], *, service: str, quantity: str | pl.Expr, cost: str,
                 column: str | None, shown: pl.Expr, services: pl.Enum | None = None) -> Check:
     """A row whose quantity and cost, priced at the highest rates of its service, come to more
-    than :data:`~billing.limits.ROW_WORTH` is out of range: no month could carry many of
-    them (billing/limits.py). Computed in floating point: an estimate against a bound with ten
+    than :data:`~billing.core.limits.ROW_WORTH` is out of range: no month could carry many of
+    them (billing/core/limits.py). Computed in floating point: an estimate against a bound with ten
     orders of magnitude of headroom. ``shown`` says what the row holds, for the message."""
     names = services.categories.to_list() if services is not None else list(rates)
     zero = (Decimal(0), Decimal(0))

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from billing.invoicing import adjustment_note
-from billing.limits import AMOUNT, QUANTITY
-from billing.periods import add_months
-from billing.problems import ChargebackError
-from billing.records import Invoice
+from billing.close.invoicing import adjustment_note
+from billing.core.limits import AMOUNT, QUANTITY
+from billing.core.periods import add_months
+from billing.core.problems import ChargebackError
+from billing.core.records import Invoice
 from billing.store import audit
 from billing.store import charges as charge_store
 from billing.store import documents

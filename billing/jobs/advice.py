@@ -1,10 +1,10 @@
 """Tier advice for a business line: its last 12 rated months priced at every tier.
 
-Each month's usage priced at every tier (``billing.advice.price_at_every_tier``: the month
+Each month's usage priced at every tier (``billing.planning.advice.price_at_every_tier``: the month
 rated once per tier rank, with that month's measured service levels, so service credits
 follow each tier's own targets and measurements). A closed month is not rated again: its
 figures were frozen at close (``tier_month`` in its snapshot). Nothing is written.
-``billing.advice.tier_options`` then compares.
+``billing.planning.advice.tier_options`` then compares.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy.orm import Session
 
-from billing.advice import TierAdvice, TierMonth, price_at_every_tier, tier_options
+from billing.planning.advice import TierAdvice, TierMonth, price_at_every_tier, tier_options
 from billing.jobs.frozen import frozen_month, zero_months
-from billing.periods import last_day, parse_month
-from billing.problems import ChargebackError
-from billing.records import ChargeKind
+from billing.core.periods import last_day, parse_month
+from billing.core.problems import ChargebackError
+from billing.core.records import ChargeKind
 from billing.store import audit
 from billing.store import budgets as budget_store
 from billing.store import catalogue as catalogue_store
@@ -28,7 +28,7 @@ from billing.store import charges as charge_store
 from billing.store import org as org_store
 from billing.store import usage as usage_store
 from billing.store.snapshots import Section
-from billing.subscriptions import subscription_at
+from billing.organisation.subscriptions import subscription_at
 from tariffs.model import Catalogue
 
 ADVICE_MONTHS = 12

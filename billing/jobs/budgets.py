@@ -13,17 +13,17 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from billing.budgets import COLUMNS, OPTIONAL, BudgetComparison, BudgetEntry, budget_from_plan, compare_budget, parse_budget_rows
-from billing.limits import path_problem
-from billing.money import ZERO
-from billing.periods import fiscal_months, fiscal_year, parse_month
-from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, SourceRef, errors, excerpt
+from billing.planning.budgets import COLUMNS, OPTIONAL, BudgetComparison, BudgetEntry, budget_from_plan, compare_budget, parse_budget_rows
+from billing.core.limits import path_problem
+from billing.core.money import ZERO
+from billing.core.periods import fiscal_months, fiscal_year, parse_month
+from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, SourceRef, errors, excerpt
 from billing.store import audit
 from billing.store import budgets as budget_store
 from billing.store import catalogue as catalogue_store
 from billing.store import locks
 from billing.store import org as org_store
-from billing.tables import MAX_TABLE_BYTES, read_table
+from billing.files.tables import MAX_TABLE_BYTES, read_table
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,16 +7,16 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from billing.periods import first_day, last_day
-from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
-from billing.records import Subscription
+from billing.core.periods import first_day, last_day
+from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
+from billing.core.records import Subscription
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import locks
 from billing.store import org as org_store
 from billing.store.catalogue import CatalogueChanges
-from billing.subscriptions import COLUMNS, OPTIONAL, merge_subscriptions, parse_subscriptions
-from billing.tables import read_table
+from billing.organisation.subscriptions import COLUMNS, OPTIONAL, merge_subscriptions, parse_subscriptions
+from billing.files.tables import read_table
 from tariffs.load import load_catalogue
 from tariffs.model import Catalogue
 from tariffs.validate import validate_catalogue, validate_subscriptions

@@ -14,11 +14,11 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from billing.invoicing import cancellation, draft_invoices
-from billing.money import ZERO
-from billing.periods import fiscal_year, parse_month
-from billing.problems import ChargebackError, NeedsConfirmation
-from billing.records import Invoice
+from billing.close.invoicing import cancellation, draft_invoices
+from billing.core.money import ZERO
+from billing.core.periods import fiscal_year, parse_month
+from billing.core.problems import ChargebackError, NeedsConfirmation
+from billing.core.records import Invoice
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store

@@ -15,17 +15,17 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from billing.costs import COST_COLUMNS, COST_OPTIONAL, DRIVER_COLUMNS, cost_changes, cost_identity, parse_costs, parse_drivers
+from billing.recovery.costs import COST_COLUMNS, COST_OPTIONAL, DRIVER_COLUMNS, cost_changes, cost_identity, parse_costs, parse_drivers
 from billing.feeds.read import file_digest
-from billing.limits import COST_FEED_MONTHS, months_that_fit
-from billing.money import ZERO
-from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
+from billing.core.limits import COST_FEED_MONTHS, months_that_fit
+from billing.core.money import ZERO
+from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import costs as cost_store
 from billing.store import locks
 from billing.store import org as org_store
-from billing.tables import read_table
+from billing.files.tables import read_table
 
 
 @dataclass(slots=True)

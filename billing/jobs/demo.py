@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from billing.demo_data import write_demo_files
+from billing.demo.data import write_demo_files
 from billing.jobs import catalogue as catalogue_job
-from billing.demo_costs import write_demo_costs
+from billing.demo.costs import write_demo_costs
 from billing.jobs.close import close_month
 from billing.jobs.costs import load_cost_file, load_driver_file
 from billing.jobs.recovery import recovery_for, recovery_xlsx
@@ -29,13 +29,13 @@ from billing.jobs.usage import load_usage_file, resolve_source
 from billing.jobs.budgets import load_budget_file
 from billing.jobs.forecast import run_backtest
 from billing.jobs.plan import build_plan
-from billing.money import round_minor
-from billing.periods import add_months, fiscal_months, fiscal_year, month_of, parse_month
+from billing.core.money import round_minor
+from billing.core.periods import add_months, fiscal_months, fiscal_year, month_of, parse_month
 from billing.store import audit
 from billing.store import charges as charge_store
-from billing.problems import ChargebackError
+from billing.core.problems import ChargebackError
 from billing.store.db import open_store
-from billing.workspace import EXAMPLES
+from billing.jobs.workspace import EXAMPLES
 from tariffs.load import load_catalogue
 
 

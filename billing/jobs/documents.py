@@ -15,18 +15,18 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from billing.advice import TierMonth, price_at_every_tier
-from billing.composites import composite_lines
-from billing.focus_bill import FOCUS_VERSION, FocusRow, Provider, focus_rows
+from billing.planning.advice import TierMonth, price_at_every_tier
+from billing.recovery.composites import composite_lines
+from billing.close.focus_bill import FOCUS_VERSION, FocusRow, Provider, focus_rows
 from billing.jobs import frozen
 from billing.jobs.advice import tier_advice_by_line
 from billing.jobs.budgets import budget_rows_by_line
 from billing.jobs.frozen import FrozenMonth, StatementFigures, frozen_month
-from billing.journal import build_journal
-from billing.money import ZERO
-from billing.periods import first_day, last_day, parse_month, previous_month
-from billing.problems import ChargebackError
-from billing.records import BusinessLine, Charge, ChargeKind, DocumentRole, Invoice
+from billing.close.journal import build_journal
+from billing.core.money import ZERO
+from billing.core.periods import first_day, last_day, parse_month, previous_month
+from billing.core.problems import ChargebackError
+from billing.core.records import BusinessLine, Charge, ChargeKind, DocumentRole, Invoice
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
@@ -263,7 +263,7 @@ FOCUS_FORMATS = ("focus", "focus-parquet")
 
 
 def focus_rows_of_month(session: Session, month: str) -> list[FocusRow]:
-    """The closed month's documents as FOCUS rows (billing.focus_bill), read from the store."""
+    """The closed month's documents as FOCUS rows (billing.close.focus_bill), read from the store."""
     month = parse_month(month)
     if charge_store.period_status(session, month) != "closed":
         raise ChargebackError(f"{month} is not closed: a FOCUS bill is made from the issued invoices of a closed month; "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.problems import ChargebackError
+from billing.core.problems import ChargebackError
 from billing.store import charges as charge_store
 from billing.store import documents
 from billing.store import schema as t

@@ -3,10 +3,10 @@
 History is the rated charges of each month (the latest run): per business line and service,
 the month's quantity summed over tiers and segments, or its cost for a pass-through price.
 Months between the first and the last rated month that were never rated count as zero. Each
-series is forecast by ``billing.forecasting``; the volumes are priced under the tariff version
+series is forecast by ``billing.planning.forecasting``; the volumes are priced under the tariff version
 in force in each forecast month, at the tier the business line is subscribed to then (else the
 tier it was last charged at, else the service's default tier), rounded once per business line,
-service and month (``billing.scenarios.price_volumes``).
+service and month (``billing.planning.scenarios.price_volumes``).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from billing.forecasting import SeriesForecast, forecast_many, wape
-from billing.money import D, ZERO, round_to_step
-from billing.periods import add_months, first_day, last_day, month_range, parse_month
-from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
-from billing.records import Subscription
-from billing.scenarios import (
+from billing.planning.forecasting import SeriesForecast, forecast_many, wape
+from billing.core.money import D, ZERO, round_to_step
+from billing.core.periods import add_months, first_day, last_day, month_range, parse_month
+from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
+from billing.core.records import Subscription
+from billing.planning.scenarios import (
     PricedLine,
     ScenarioTotals,
     VolumeForecast,
@@ -40,7 +40,7 @@ from billing.store import budgets as budget_store
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import org as org_store
-from billing.subscriptions import subscription_at
+from billing.organisation.subscriptions import subscription_at
 from tariffs.model import Catalogue
 
 #: Forecast volumes are kept to hundredths of a unit (or of the currency, for a cost).

@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from billing.advice import TierMonth, levels_by_line, measured_levels
-from billing.composites import ComponentShare
-from billing.money import D
-from billing.records import BusinessLine, SlaResult
+from billing.planning.advice import TierMonth, levels_by_line, measured_levels
+from billing.recovery.composites import ComponentShare
+from billing.core.money import D
+from billing.core.records import BusinessLine, SlaResult
 from billing.store import charges as charge_store
 from billing.store import snapshots
 from billing.store.audit import DEFAULTS

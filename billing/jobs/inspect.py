@@ -12,8 +12,8 @@ from billing.feeds.inspect import Inspection, MappedCost, draft_source, inspect_
 from billing.feeds.sources import parse_source
 from billing.jobs.usage import mapping_context
 from billing.jobs.usage_sources import source_definition
-from billing.money import plain
-from billing.problems import ChargebackError, ProblemsError, errors
+from billing.core.money import plain
+from billing.core.problems import ChargebackError, ProblemsError, errors
 
 BASE_SOURCE = "focus-cloud"  # the shipped definition a draft takes its services from without --source
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from billing.org import read_org_file
-from billing.problems import ProblemsError, errors
+from billing.organisation.org import read_org_file
+from billing.core.problems import ProblemsError, errors
 from billing.store import audit
 from billing.store import locks
 from billing.store import org as org_store

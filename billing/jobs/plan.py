@@ -18,10 +18,10 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from billing.jobs.forecast import by_pair, forecast_volumes, tier_in
-from billing.money import ZERO
-from billing.periods import add_months, first_day, fiscal_months, last_day
-from billing.problems import ChargebackError, Problem
-from billing.scenarios import VolumeForecast, price_volume, price_volumes
+from billing.core.money import ZERO
+from billing.core.periods import add_months, first_day, fiscal_months, last_day
+from billing.core.problems import ChargebackError, Problem
+from billing.planning.scenarios import VolumeForecast, price_volume, price_volumes
 from billing.store import audit
 from billing.store import budgets as budget_store
 from billing.store import catalogue as catalogue_store

@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 
 from billing.jobs.catalogue import check_catalogue
 from billing.jobs.recovery import allocate_stored_month, checked_rules, rules_location
-from billing.money import ZERO, plain, round_to_step
-from billing.periods import first_day, fiscal_months
-from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, Severity, SourceRef, errors
-from billing.rates import RateProposal, draft_tariff_yaml, propose_rates
+from billing.core.money import ZERO, plain, round_to_step
+from billing.core.periods import first_day, fiscal_months
+from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, Severity, SourceRef, errors
+from billing.recovery.rates import RateProposal, draft_tariff_yaml, propose_rates
 from billing.store import audit
 from billing.store import charges as charge_store
 from billing.store import costs as cost_store
@@ -40,7 +40,7 @@ from billing.store import locks
 from tariffs.load import load_catalogue
 from tariffs.model import Catalogue, TariffVersion
 from tariffs.validate import validate_catalogue
-from billing.workspace import default_dir
+from billing.jobs.workspace import default_dir
 
 
 @dataclass(frozen=True, slots=True)

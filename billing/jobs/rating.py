@@ -8,10 +8,10 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from billing.jobs.close import closed_meanwhile
-from billing.money import ZERO
-from billing.periods import parse_month
-from billing.problems import ChargebackError, ProblemsError, errors
-from billing.rating import RatedMonth, rate_month
+from billing.core.money import ZERO
+from billing.core.periods import parse_month
+from billing.core.problems import ChargebackError, ProblemsError, errors
+from billing.rating.month import RatedMonth, rate_month
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store

@@ -17,22 +17,22 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy.orm import Session
 
-from billing.allocation import AllocationInputs, AllocationResult, NodeKind, RuleSet, allocate_month
-from billing.allocation_rules import load_rules, validate_rules
-from billing.composites import composites_of
+from billing.recovery.allocation import AllocationInputs, AllocationResult, NodeKind, RuleSet, allocate_month
+from billing.recovery.allocation_rules import load_rules, validate_rules
+from billing.recovery.composites import composites_of
 from billing.jobs.costs import cost_currency
-from billing.money import ZERO, plain, round_to_step
-from billing.periods import add_months, fiscal_months, parse_month
-from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
-from billing.recovery import RecoveryReport, recovery_report, recovery_table
-from billing.records import Charge
+from billing.core.money import ZERO, plain, round_to_step
+from billing.core.periods import add_months, fiscal_months, parse_month
+from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
+from billing.recovery.over_under import RecoveryReport, recovery_report, recovery_table
+from billing.core.records import Charge
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import costs as cost_store
 from billing.store import org as org_store
 from billing.store import usage as usage_store
-from billing.workspace import default_dir
+from billing.jobs.workspace import default_dir
 from tariffs.model import Catalogue
 
 DEFAULT_RULES = "allocation/ here when it holds rules, else examples/allocation"

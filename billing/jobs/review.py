@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 import datetime as dt
 
-from billing.periods import month_range, parse_month, previous_month
-from billing.problems import ChargebackError
+from billing.core.periods import month_range, parse_month, previous_month
+from billing.core.problems import ChargebackError
 from billing.jobs.budgets import budget_summary_line
 from billing.jobs.recovery import recovery_summary_line
-from billing.review import CloseWarning, Movement, calendar_warnings, review_month, usage_warnings
+from billing.close.review import CloseWarning, Movement, calendar_warnings, review_month, usage_warnings
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
@@ -98,7 +98,7 @@ def review_stored_month(session: Session, month: str, *, rules_path: Path | None
 
 
 def month_warnings(session: Session, month: str, *, today: dt.date | None = None) -> tuple[CloseWarning, ...]:
-    """What closing ``month`` must confirm (billing.review: usage against the months around it,
+    """What closing ``month`` must confirm (billing.close.review: usage against the months around it,
     a month not yet ended, earlier months still open)."""
     month = parse_month(month)
     usage = usage_store.rows_by_source_month(session)

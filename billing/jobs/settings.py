@@ -6,10 +6,10 @@ import re
 
 from sqlalchemy.orm import Session
 
-from billing.journal import gl_code_problem
-from billing.limits import CODE, RATIO, too_long
-from billing.money import D
-from billing.problems import ChargebackError, excerpt, has_control
+from billing.close.journal import gl_code_problem
+from billing.core.limits import CODE, RATIO, too_long
+from billing.core.money import D
+from billing.core.problems import ChargebackError, excerpt, has_control
 from billing.store import audit
 from billing.store import locks
 from billing.store.audit import DEFAULTS, set_setting

@@ -8,15 +8,15 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.problems import ChargebackError, Problem, ProblemCode, ProblemsError
+from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import locks
 from billing.store import org as org_store
 from billing.store import schema as t
-from billing.limits import CODE, MEASURE
-from billing.tables import decimal_field, month_field, read_table, text_field
+from billing.core.limits import CODE, MEASURE
+from billing.files.tables import decimal_field, month_field, read_table, text_field
 from tariffs.model import Metric
 
 COLUMNS = ("month", "service", "tier", "metric", "achieved")

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy.orm import Session
 
-from billing.csvdialect import Dialect
+from billing.files.dialect import Dialect
 from billing.feeds.context import UNALLOCATED, MappingContext
 from billing.feeds.daily import DailySums
 from billing.feeds.raw import FileScan, scan_file
@@ -28,9 +28,9 @@ from billing.feeds.rows import CONTENT
 from billing.feeds.overlap import IdSample
 from billing.feeds.sources import SourceDefinition
 from billing.jobs.usage_sources import DEFAULT_SOURCES, resolve_source  # noqa: F401  (re-exported)
-from billing.limits import FEED_TOTAL, USAGE_FEED_MONTHS, months_that_fit, path_problem
-from billing.money import ZERO, exact_sum, plain
-from billing.problems import ChargebackError, NeedsConfirmation, Problem, ProblemCode, ProblemsError, errors, excerpt
+from billing.core.limits import FEED_TOTAL, USAGE_FEED_MONTHS, months_that_fit, path_problem
+from billing.core.money import ZERO, exact_sum, plain
+from billing.core.problems import ChargebackError, NeedsConfirmation, Problem, ProblemCode, ProblemsError, errors, excerpt
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
@@ -247,7 +247,7 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
     for what, total in (("quantities", result.quantity_loaded), ("costs", result.cost_loaded)):
         if abs(total) >= FEED_TOTAL:
             raise ChargebackError(f"{path}: its {what} add up to {plain(total, grouped=True)}, more than the "
-                                  f"{plain(FEED_TOTAL, grouped=True)} a feed may hold (billing/limits.py); split the "
+                                  f"{plain(FEED_TOTAL, grouped=True)} a feed may hold (billing/core/limits.py); split the "
                                   f"file; nothing was loaded")
     if daily.held:
         usage_store.insert_daily(session, feed_id, source.name, daily.total())
@@ -285,7 +285,7 @@ def _count_problems(result: LoadResult, problems: Sequence[Problem]) -> None:
 
 
 def _refuse_too_many_months(path: Path, months: set[str]) -> None:
-    """A feed keeps its months in the store as one text of :data:`~billing.limits.USAGE_FEED_MONTHS`
+    """A feed keeps its months in the store as one text of :data:`~billing.core.limits.USAGE_FEED_MONTHS`
     characters: at most 25 months."""
     most = months_that_fit(USAGE_FEED_MONTHS)
     if len(months) > most:

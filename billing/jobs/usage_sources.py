@@ -17,12 +17,12 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from billing.feeds.sources import SourceDefinition, default_source, load_sources
-from billing.limits import SOURCE_NAME
-from billing.problems import ChargebackError, ProblemsError, errors, excerpt
+from billing.core.limits import SOURCE_NAME
+from billing.core.problems import ChargebackError, ProblemsError, errors, excerpt
 from billing.store import audit
 from billing.store import locks
 from billing.store.sources import declare_source, declared_sources
-from billing.workspace import default_dir
+from billing.jobs.workspace import default_dir
 
 DEFAULT_SOURCES = "sources/ here when it holds definitions, else examples/sources"
 NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{SOURCE_NAME - 1}}}")

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from billing.limits import SUBJECT, USER
-from billing.problems import ChargebackError, excerpt
+from billing.core.limits import SUBJECT, USER
+from billing.core.problems import ChargebackError, excerpt
 from billing.store.schema import AuditEvent, Setting
 
 #: Settings and their defaults (docs/configuration.md).

@@ -6,7 +6,7 @@ fills it and how that is held to the length (docs/store.md, "Limits"):
 
 - :class:`Input`: a value from input (a file, a YAML document, an option, the environment),
   checked where it enters with a ``too-long`` problem or a one-line refusal that names the
-  field and the limit (the lengths are declared in :mod:`billing.limits`);
+  field and the limit (the lengths are declared in :mod:`billing.core.limits`);
 - :class:`Copy`: a copy of another column's value (a document keeps the names it was issued
   with), so it is held by that column's check;
 - :class:`Engine`: text the engine writes itself: a state, a kind, a month, a hash; where it
@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from billing import limits
+from billing.core import limits
 
 __all__ = ["Input", "Copy", "Engine", "Shortened", "COLUMNS"]
 
@@ -54,7 +54,7 @@ class Shortened:
 
 
 def _months() -> Iterable[str]:
-    return ["2026-03"]  # billing.periods.parse_month always writes YYYY-MM
+    return ["2026-03"]  # billing.core.periods.parse_month always writes YYYY-MM
 
 
 def _hash() -> Iterable[str]:
@@ -69,7 +69,7 @@ def _enum(path: str) -> Callable[[], Iterable[str]]:
 
 
 def _problem_codes() -> Iterable[str]:
-    from billing.problems import ProblemCode
+    from billing.core.problems import ProblemCode
 
     return [code.value for code in ProblemCode]
 
@@ -87,7 +87,7 @@ def _invoice_numbers() -> Iterable[str]:
 
 
 def _flags() -> Iterable[str]:
-    from billing.rating import NO_COST_CENTER, NO_SUBSCRIPTION, NO_SUBSCRIPTION_NAMED
+    from billing.rating.month import NO_COST_CENTER, NO_SUBSCRIPTION, NO_SUBSCRIPTION_NAMED
 
     return ["; ".join((NO_SUBSCRIPTION, NO_SUBSCRIPTION_NAMED, NO_COST_CENTER))]  # every flag at once
 
@@ -97,9 +97,9 @@ def _actions() -> Iterable[str]:
 
 
 CODE, NAME = limits.CODE, limits.NAME
-_ORG = "the organisation file (billing/org.py)"
+_ORG = "the organisation file (billing/organisation/org.py)"
 _TARIFFS = "a tariff file (tariffs/validate.py)"
-_PATH = "a loaded file's path (billing.limits.path_problem: billing/tables.py read_table, the usage and budget loads)"
+_PATH = "a loaded file's path (billing.core.limits.path_problem: billing/files/tables.py read_table, the usage and budget loads)"
 _USER = "CHARGEBACK_USER, else the login name (billing/store/audit.py current_user)"
 
 COLUMNS: dict[str, Input | Copy | Engine | Shortened] = {
@@ -126,8 +126,8 @@ COLUMNS: dict[str, Input | Copy | Engine | Shortened] = {
     "tariff_version.version": Input(CODE, f"tariffs[].version in {_TARIFFS}"),
     "tariff_version.currency": Input(limits.CURRENCY, f"tariffs[].currency in {_TARIFFS} (three capital letters)"),
     "tariff_version.content_hash": Engine("a SHA-256", _hash),
-    "subscription.service_code": Input(CODE, "service in a subscriptions file (billing/subscriptions.py), a catalogue code"),
-    "subscription.tier_code": Input(CODE, "tier in a subscriptions file (billing/subscriptions.py), a catalogue code"),
+    "subscription.service_code": Input(CODE, "service in a subscriptions file (billing/organisation/subscriptions.py), a catalogue code"),
+    "subscription.tier_code": Input(CODE, "tier in a subscriptions file (billing/organisation/subscriptions.py), a catalogue code"),
     # usage
     "usage_source.name": Input(limits.SOURCE_NAME, "a source's name: --new-source (billing/jobs/usage_sources.py) or "
                                                    "a source definition (billing/feeds/sources.py)"),
@@ -179,8 +179,8 @@ COLUMNS: dict[str, Input | Copy | Engine | Shortened] = {
     # documents
     "invoice.number": Engine("PREFIX-FY-NNNNNN; invoice_prefix has at most 20 characters (billing/jobs/settings.py)",
                              _invoice_numbers),
-    "invoice.kind": Engine("a document's kind", _enum("billing.records.DocumentKind")),
-    "invoice.role": Engine("a document's role", _enum("billing.records.DocumentRole")),
+    "invoice.kind": Engine("a document's kind", _enum("billing.core.records.DocumentKind")),
+    "invoice.role": Engine("a document's role", _enum("billing.core.records.DocumentRole")),
     "invoice.month": Engine("a month", _months),
     "invoice.buyer_code": Copy("business_line.code"),
     "invoice.buyer_name": Copy("business_line.name"),
@@ -203,23 +203,23 @@ COLUMNS: dict[str, Input | Copy | Engine | Shortened] = {
                                                        "(billing/jobs/costs.py refuses a file with more)"),
     "cost_feed.loaded_by": Input(limits.USER, _USER),
     "cost_entry.month": Engine("a month", _months),
-    "cost_entry.scenario": Engine("a cost scenario (billing/costs.py refuses others)", lambda: ["actual", "budget"]),
-    "cost_entry.cost_pool": Input(CODE, "cost_pool in a cost file (billing/costs.py)"),
-    "cost_entry.gl_account": Input(CODE, "gl_account in a cost file (billing/costs.py)"),
+    "cost_entry.scenario": Engine("a cost scenario (billing/recovery/costs.py refuses others)", lambda: ["actual", "budget"]),
+    "cost_entry.cost_pool": Input(CODE, "cost_pool in a cost file (billing/recovery/costs.py)"),
+    "cost_entry.gl_account": Input(CODE, "gl_account in a cost file (billing/recovery/costs.py)"),
     "cost_entry.currency": Copy("tariff_version.currency"),
-    "cost_entry.source_ref": Input(limits.REFERENCE, "source_ref in a cost file (billing/costs.py)"),
+    "cost_entry.source_ref": Input(limits.REFERENCE, "source_ref in a cost file (billing/recovery/costs.py)"),
     "cost_reject.file_name": Shortened(limits.PATH, "billing.store.costs.insert_rejects"),
     "cost_reject.column": Shortened(limits.LABEL, "billing.store.costs.insert_rejects"),
     "cost_reject.code": Engine("a problem code", _problem_codes),
     "driver_value.month": Engine("a month", _months),
-    "driver_value.driver": Input(CODE, "driver in a driver file (billing/costs.py)"),
-    "driver_value.business_line_code": Input(CODE, "business_line in a driver file (billing/costs.py)"),
+    "driver_value.driver": Input(CODE, "driver in a driver file (billing/recovery/costs.py)"),
+    "driver_value.business_line_code": Input(CODE, "business_line in a driver file (billing/recovery/costs.py)"),
     "driver_value.file_name": Input(limits.PATH, _PATH),
     # budgets
     "budget_line.month": Engine("a month", _months),
-    "budget_line.business_line_code": Input(CODE, "business_line in a budget file (billing/budgets.py)"),
-    "budget_line.service_code": Input(CODE, "service in a budget file (billing/budgets.py)"),
-    "budget_line.tier_code": Input(CODE, "tier in a budget file (billing/budgets.py)"),
+    "budget_line.business_line_code": Input(CODE, "business_line in a budget file (billing/planning/budgets.py)"),
+    "budget_line.service_code": Input(CODE, "service in a budget file (billing/planning/budgets.py)"),
+    "budget_line.tier_code": Input(CODE, "tier in a budget file (billing/planning/budgets.py)"),
     "budget_line.file_name": Input(limits.PATH, _PATH),
     "budget_line.location": Shortened(limits.LABEL, "billing.store.budgets.replace_budget"),
 }

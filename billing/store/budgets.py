@@ -14,9 +14,9 @@ from decimal import Decimal
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from billing.budgets import BudgetEntry
-from billing.periods import fiscal_months
-from billing.problems import SourceRef
+from billing.planning.budgets import BudgetEntry
+from billing.core.periods import fiscal_months
+from billing.core.problems import SourceRef
 from billing.store import schema as t
 
 

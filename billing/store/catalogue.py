@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from billing.periods import first_day, last_day
-from billing.problems import ChargebackError
-from billing.records import Subscription
+from billing.core.periods import first_day, last_day
+from billing.core.problems import ChargebackError
+from billing.core.records import Subscription
 from billing.store import schema as t
 from billing.store.audit import now
 from tariffs.load import (
@@ -187,7 +187,7 @@ def load_subscriptions(session: Session) -> list[Subscription]:
 
 
 def replace_subscriptions(session: Session, subscriptions: list[Subscription]) -> None:
-    """Write the merged set of subscriptions (see billing.subscriptions.merge_subscriptions)."""
+    """Write the merged set of subscriptions (see billing.organisation.subscriptions.merge_subscriptions)."""
     ids = dict(session.execute(select(t.BusinessLine.code, t.BusinessLine.id)).all())
     session.execute(delete(t.Subscription))
     for sub in subscriptions:

@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from billing.money import ZERO
-from billing.records import Charge, CostCenterShare, SlaResult
+from billing.core.money import ZERO
+from billing.core.records import Charge, CostCenterShare, SlaResult
 from billing.store import schema as t
 from billing.store.bulk import bulk_insert
 from billing.store.types import decimal_text
@@ -106,7 +106,7 @@ def inputs_hash(session: Session, month: str) -> str:
     tariff versions, subscriptions, cost-centre owners and service levels."""
     import hashlib
 
-    from billing.periods import first_day, last_day
+    from billing.core.periods import first_day, last_day
     from billing.store.usage import active_feed_ids
 
     start, end = first_day(month), last_day(month)

@@ -10,11 +10,11 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from billing.allocation import CostLine
-from billing.costs import DriverRecord
-from billing import limits
-from billing.money import ZERO
-from billing.problems import Problem, SourceRef, excerpt
+from billing.recovery.allocation import CostLine
+from billing.recovery.costs import DriverRecord
+from billing.core import limits
+from billing.core.money import ZERO
+from billing.core.problems import Problem, SourceRef, excerpt
 from billing.store import schema as t
 
 

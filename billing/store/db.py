@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from billing.problems import ChargebackError
+from billing.core.problems import ChargebackError
 from billing.store import locks
 
 DEFAULT_URL = "sqlite:///chargeback.db"

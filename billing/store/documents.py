@@ -15,8 +15,8 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from billing.money import ZERO
-from billing.records import DocumentRole, Invoice, InvoiceLine, LineCostCenter
+from billing.core.money import ZERO
+from billing.core.records import DocumentRole, Invoice, InvoiceLine, LineCostCenter
 from billing.store import locks
 from billing.store import schema as t
 

@@ -50,7 +50,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from billing.problems import ChargebackError
+from billing.core.problems import ChargebackError
 
 WAIT_ENV = "CHARGEBACK_LOCK_WAIT"
 DEFAULT_WAIT_SECONDS = 600

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.periods import add_months, last_day
-from billing.problems import Problem, ProblemCode
-from billing.records import BusinessLine, CostCenter, Ownership
+from billing.core.periods import add_months, last_day
+from billing.core.problems import Problem, ProblemCode
+from billing.core.records import BusinessLine, CostCenter, Ownership
 from billing.store import locks
 from billing.store import schema as t
 

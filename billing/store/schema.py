@@ -1,7 +1,7 @@
 """The store's tables (SQLAlchemy 2.0 typed mappings).
 
 ORM objects never leave ``billing.store``: repository modules return plain records. Text
-lengths that input fills come from :mod:`billing.limits`, where they are checked;
+lengths that input fills come from :mod:`billing.core.limits`, where they are checked;
 ``billing/store/bounds.py`` says how every text column is held to its length.
 Every change to this file needs an Alembic migration in ``billing/store/migrations``.
 See docs/store.md for what each table is for.
@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from billing import limits
+from billing.core import limits
 from billing.store.types import ExactDecimal
 
 NAMING = {
@@ -309,7 +309,7 @@ class Invoice(Base):
     fiscal_year: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))  # invoice | credit_note | debit_note
-    role: Mapped[str] = mapped_column(String(30))  # billing.records.DocumentRole: why it was issued
+    role: Mapped[str] = mapped_column(String(30))  # billing.core.records.DocumentRole: why it was issued
     month: Mapped[str] = mapped_column(String(7), index=True)
     issue_date: Mapped[dt.date] = mapped_column(Date)
     business_line_id: Mapped[int] = mapped_column(ForeignKey("business_line.id"))

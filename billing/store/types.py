@@ -8,7 +8,7 @@ from sqlalchemy import Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from billing.money import D
+from billing.core.money import D
 
 
 def decimal_text(value: Decimal) -> str:

@@ -18,10 +18,10 @@ from billing.feeds.daily import DAILY_KEYS
 from billing.feeds.first_seen import HashRows, id_hashes
 from billing.feeds.overlap import decode_sample
 from billing.feeds.rows import ROW_SCHEMA, select_rows  # a rows part's columns; readers get its codes as text
-from billing import limits
-from billing.money import ZERO
-from billing.periods import first_day, last_day, month_of
-from billing.problems import Problem, excerpt
+from billing.core import limits
+from billing.core.money import ZERO
+from billing.core.periods import first_day, last_day, month_of
+from billing.core.problems import Problem, excerpt
 from billing.store import schema as t
 from billing.store.bulk import bulk_insert
 
@@ -269,8 +269,8 @@ def insert_rows(session: Session, feed_id: int, source: str, parts: list[tuple[s
 
 
 def insert_daily(session: Session, feed_id: int, source: str, daily: pl.DataFrame) -> None:
-    """Store a feed's daily sums (billing.rating.USAGE_SCHEMA), one part per month."""
-    from billing.rating import USAGE_SCHEMA
+    """Store a feed's daily sums (billing.rating.month.USAGE_SCHEMA), one part per month."""
+    from billing.rating.month import USAGE_SCHEMA
 
     frame = daily.select(list(USAGE_SCHEMA)).cast(USAGE_SCHEMA)
     for month, part in month_parts(frame):
@@ -305,8 +305,8 @@ def _parts(session: Session, month: str, kind: str) -> list[tuple[int, bytes]]:
 
 
 def month_usage(session: Session, month: str) -> pl.DataFrame:
-    """Daily usage of ``month`` from active feeds, in billing.rating.USAGE_SCHEMA."""
-    from billing.rating import USAGE_SCHEMA
+    """Daily usage of ``month`` from active feeds, in billing.rating.month.USAGE_SCHEMA."""
+    from billing.rating.month import USAGE_SCHEMA
 
     frames = [_from_parquet(data) for _, data in _parts(session, month, "daily")]
     if not frames:

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from billing.periods import add_months, month_of
-from billing.review import calendar_warnings, month_ranges, usage_warnings
+from billing.core.periods import add_months, month_of
+from billing.close.review import calendar_warnings, month_ranges, usage_warnings
 from tests.cli_helpers import load_two_business_lines, run, write
 from tests.conftest import EXAMPLE_TARIFFS
 
@@ -152,7 +152,7 @@ def test_a_month_after_open_months_and_a_month_not_ended_need_confirm(db_url, tm
 @pytest.mark.parametrize("confirm", [False, True])
 def test_the_close_job_refuses_too_so_every_caller_is_guarded(sqlite_url, tmp_path, confirm):
     from billing.jobs.close import close_month
-    from billing.problems import NeedsConfirmation
+    from billing.core.problems import NeedsConfirmation
     from billing.store.db import open_store
 
     setup_store(sqlite_url, tmp_path)

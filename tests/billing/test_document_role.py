@@ -11,9 +11,9 @@ from decimal import Decimal as D
 import pytest
 import sqlalchemy as sa
 
-from billing.invoicing import adjustment_note, cancellation
-from billing.problems import ChargebackError
-from billing.records import DocumentKind, DocumentRole, Invoice, InvoiceLine
+from billing.close.invoicing import adjustment_note, cancellation
+from billing.core.problems import ChargebackError
+from billing.core.records import DocumentKind, DocumentRole, Invoice, InvoiceLine
 from billing.store import documents
 from billing.store.db import alembic_config, make_engine, open_store, upgrade
 from billing.store.schema import Base

@@ -104,7 +104,7 @@ def test_decimal_commas_in_a_semicolon_file_refuse_it_unless_the_decimal_mark_is
 
 
 def test_an_extreme_file_is_one_clear_line(db_url, tmp_path):
-    from billing.csvdialect import MAX_RECORD_BYTES
+    from billing.files.dialect import MAX_RECORD_BYTES
 
     base_store(db_url, tmp_path)
     path = tmp_path / "one-line.csv"

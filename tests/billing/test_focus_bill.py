@@ -16,10 +16,10 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.focus_bill import (
+from billing.close.focus_bill import (
     COLUMNS, FocusRow, Provider, ascii_id, ascii_text, charge_category, focus_rows, focus_unit,
 )
-from billing.records import Charge, CostCenterShare, Invoice, InvoiceLine, LineCostCenter
+from billing.core.records import Charge, CostCenterShare, Invoice, InvoiceLine, LineCostCenter
 from tariffs.model import SERVICE_CATEGORIES
 from tests.reports import samples
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from billing.money import plain
+from billing.core.money import plain
 from tests.cli_helpers import load_five_business_lines, run, write
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "focus"

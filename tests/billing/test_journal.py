@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.journal import build_journal, journal_totals
-from billing.records import Invoice, InvoiceLine, JournalLine, LineCostCenter
+from billing.close.journal import build_journal, journal_totals
+from billing.core.records import Invoice, InvoiceLine, JournalLine, LineCostCenter
 
 D = Decimal
 ACCOUNTS = dict(expense_account="640100", recovery_account="640900", recovery_cost_center="IT-100")

@@ -1,4 +1,4 @@
-"""The limits (billing/limits.py): every text that lands in a column of the store is checked
+"""The limits (billing/core/limits.py): every text that lands in a column of the store is checked
 for length where it enters, the same on SQLite and PostgreSQL (no DataError), and every number
 is within a range the whole pipeline carries: per row, summed over a feed and a month, priced,
 split over cost centres, invoiced, journaled and stored as NUMERIC or exact text."""
@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing import limits
+from billing.core import limits
 from billing.feeds.daily import daily_sums
 from billing.feeds.split import split_exact
-from billing.limits import AMOUNT, COST, MONTH_AMOUNT, PRICE, QUANTITY, ROW_WORTH
-from billing.money import EXACT, allocate, apportion, exact_sum, quantum, round_minor
+from billing.core.limits import AMOUNT, COST, MONTH_AMOUNT, PRICE, QUANTITY, ROW_WORTH
+from billing.core.money import EXACT, allocate, apportion, exact_sum, quantum, round_minor
 from billing.store import bounds
 from billing.store.db import open_store
 from billing.store.locks import lock_costs
@@ -410,7 +410,7 @@ def test_a_feed_whose_total_would_overflow_is_refused_as_a_whole(db_url, tmp_pat
 
 
 def test_a_month_whose_charges_would_pass_the_bound_is_refused_in_one_line(db_url, tmp_path, monkeypatch):
-    from billing import rating
+    from billing.rating import month as rating
 
     prepared(db_url, tmp_path)
     run(db_url, "usage", "load", usage_file(tmp_path, ["T-1,2026-03-02,CC-100,DESK,1000,ticket,"]), "--source", "servicedesk",

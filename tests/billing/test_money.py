@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.money import D, allocate, apportion, plain, round_minor, round_to_step
+from billing.core.money import D, allocate, apportion, plain, round_minor, round_to_step
 
 cents = st.integers(min_value=-10**9, max_value=10**9).map(lambda n: Decimal(n) / 100)
 weights = st.lists(st.integers(min_value=0, max_value=10**6).map(Decimal), min_size=1, max_size=30)

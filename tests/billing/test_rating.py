@@ -7,8 +7,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from billing.rating import NO_SUBSCRIPTION, USAGE_SCHEMA, rate_month
-from billing.records import Ownership, SlaResult, Subscription
+from billing.rating.month import NO_SUBSCRIPTION, USAGE_SCHEMA, rate_month
+from billing.core.records import Ownership, SlaResult, Subscription
 from tariffs.load import load_catalogue
 
 CATALOGUE = """

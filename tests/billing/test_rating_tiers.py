@@ -12,9 +12,9 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.money import round_minor
-from billing.rating import NO_SUBSCRIPTION_NAMED, OTHER_TIER_NAMED, USAGE_SCHEMA, rate_month
-from billing.records import ChargeKind, Ownership, Subscription
+from billing.core.money import round_minor
+from billing.rating.month import NO_SUBSCRIPTION_NAMED, OTHER_TIER_NAMED, USAGE_SCHEMA, rate_month
+from billing.core.records import ChargeKind, Ownership, Subscription
 from tests.billing.test_rating import CATALOGUE
 from tariffs.load import load_catalogue
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.journal import gl_code_problem
-from billing.problems import Problem, ProblemCode, SourceRef, printable
+from billing.close.journal import gl_code_problem
+from billing.core.problems import Problem, ProblemCode, SourceRef, printable
 from billing.store.db import make_engine
 from tests.cli_helpers import load_two_business_lines, run, write
 from tests.conftest import EXAMPLE_TARIFFS

@@ -13,11 +13,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing.allocation_rules import load_rules, validate_rules
+from billing.recovery.allocation_rules import load_rules, validate_rules
 from billing.feeds.sources import load_sources
-from billing.problems import ProblemCode, errors
-from billing.scenarios import load_scenarios
-from billing.yamldoc import MAX_BYTES, MAX_DEPTH, MAX_REPEATED, DocumentReader
+from billing.core.problems import ProblemCode, errors
+from billing.planning.scenarios import load_scenarios
+from billing.core.yamldoc import MAX_BYTES, MAX_DEPTH, MAX_REPEATED, DocumentReader
 from tariffs.load import load_catalogue
 from tariffs.validate import validate_catalogue
 from tests.cli_helpers import run, write

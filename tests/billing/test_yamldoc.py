@@ -7,8 +7,8 @@ import enum
 import textwrap
 from decimal import Decimal
 
-from billing.problems import ProblemCode, Severity
-from billing.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap, describe, did_you_mean, join, line_of, plain
+from billing.core.problems import ProblemCode, Severity
+from billing.core.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap, describe, did_you_mean, join, line_of, plain
 
 
 def parse(text: str, reader: DocumentReader | None = None):

@@ -248,9 +248,9 @@ class MonthState:
 def month_state(url: str, month: str) -> MonthState:
     from sqlalchemy import select
 
-    from billing.journal import build_journal
+    from billing.close.journal import build_journal
     from billing.jobs.rating import rate_stored_month
-    from billing.periods import last_day
+    from billing.core.periods import last_day
     from billing.store import charges as charge_store
     from billing.store import documents
     from billing.store import schema as t

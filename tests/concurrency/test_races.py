@@ -29,6 +29,6 @@ def test_two_commands_opening_a_new_store_at_once_create_it_once(db_url, racers)
     """Every command upgrades a new store on first use; two at once must not both build it."""
     outcomes = racers.race(["--db", db_url, "db", "upgrade"], ["--db", db_url, "db", "upgrade"])
     assert [o.traceback for o in outcomes] == [None, None]
-    assert [o.exit_code for o in outcomes] == [0, 0]
+    assert [o.exit_code for o in outcomes] == [0, 0], [o.stdout + o.stderr for o in outcomes]
     said = sorted(o.stdout.split(": schema ")[1].strip() for o in outcomes)
     assert said == ["already up to date", "upgraded"]

@@ -21,7 +21,7 @@ from billing.feeds import (
     reconcile,
 )
 from billing.feeds.reconcile import Reconciliation
-from billing.problems import Problem
+from billing.core.problems import Problem
 from tariffs.model import Catalogue, Service, ServiceKind, ServiceLevel, Tier, Unit
 
 ROOT = Path(__file__).resolve().parents[2]

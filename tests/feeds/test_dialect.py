@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing.csvdialect import Dialect, parse_delimiter
+from billing.files.dialect import Dialect, parse_delimiter
 from tests.feeds.conftest import read, source_from, write
 
 ROWS = [

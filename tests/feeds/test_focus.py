@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from billing.feeds import UNALLOCATED, row_schema
-from billing.problems import Severity
+from billing.core.problems import Severity
 from tests.feeds.conftest import FOCUS_SAMPLE, read, source_from, write
 
 SOURCE = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
-from billing.headers import column_letter
+from billing.files.headers import column_letter
 from tests.feeds.conftest import TAGGED_FOCUS, read, source_from, write
 
 

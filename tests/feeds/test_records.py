@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing.csvdialect import MAX_RECORD_BYTES
+from billing.files.dialect import MAX_RECORD_BYTES
 from billing.feeds import raw
 from tests.feeds.conftest import TAGGED_FOCUS, read, source_from, write
 

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from billing.feeds import file_digest, row_schema
-from billing.problems import Severity
+from billing.core.problems import Severity
 from tests.feeds.conftest import read, source_from, write
 
 MIXED = """

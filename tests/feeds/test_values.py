@@ -44,7 +44,7 @@ def test_not_numbers_too_precise_and_too_large():
     assert [r[0] for r in rows] == [False] * 7 + [True, True, None, True, True]
     assert rows[7] == (True, 13, None)  # too precise: no value, never silently rounded
     assert rows[8] == (True, 0, None)  # 27 integer digits do not even fit Decimal(38,12)
-    assert rows[10] == (True, 0, None)  # 10**15: out of the range a usage value has (billing/limits.py)
+    assert rows[10] == (True, 0, None)  # 10**15: out of the range a usage value has (billing/core/limits.py)
     assert rows[11] == (True, 12, Decimal("-999999999999999.999999999999"))  # the largest in range
 
 
@@ -82,7 +82,7 @@ def expected_number(text: str | None) -> tuple:
     digits, exponent = value.as_tuple()[1:]
     trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
     decimals = max(0, -(exponent + trailing_zeros)) if value else 0
-    fits = decimals <= 12 and (not value or value.adjusted() < 15)  # under 10**15 (billing.limits.QUANTITY)
+    fits = decimals <= 12 and (not value or value.adjusted() < 15)  # under 10**15 (billing.core.limits.QUANTITY)
     return True, decimals, value if fits else None
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from billing.money import D, round_to_step
-from billing.periods import month_range
+from billing.core.money import D, round_to_step
+from billing.core.periods import month_range
 from tests.cli_helpers import load_two_business_lines, run, write
 from tests.conftest import EXAMPLE_TARIFFS
 

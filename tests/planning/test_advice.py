@@ -4,7 +4,7 @@ import re
 
 from decimal import Decimal
 
-from billing.advice import TierMonth, tier_options
+from billing.planning.advice import TierMonth, tier_options
 from tariffs.model import Metric, Service, ServiceKind, ServiceLevel, Tier
 from tests.cli_helpers import run, write
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from openpyxl import Workbook
 
-from billing.budgets import BudgetEntry, compare_budget
+from billing.planning.budgets import BudgetEntry, compare_budget
 from tests.cli_helpers import run, write
 
 BUDGET = """

@@ -1,10 +1,10 @@
-"""Forecasting rules on plain series (billing.forecasting), each with its arithmetic."""
+"""Forecasting rules on plain series (billing.planning.forecasting), each with its arithmetic."""
 
 import math
 
 import pytest
 
-from billing.forecasting import Z_80, forecast_many, forecast_series, wape
+from billing.planning.forecasting import Z_80, forecast_many, forecast_series, wape
 
 
 def seasonal_series(months: int) -> list[float]:

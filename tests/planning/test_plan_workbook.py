@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from billing.budgets import budget_from_plan
+from billing.planning.budgets import budget_from_plan
 from reports.plan_xlsx import read_plan_workbook
 from tests.cli_helpers import run
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.scenarios import (
+from billing.planning.scenarios import (
     VolumeForecast,
     apply_scenario,
     compare_totals,

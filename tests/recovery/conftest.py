@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from billing.allocation import AllocationInputs, CostLine, RuleSet
-from billing.allocation_rules import load_rules, validate_rules
-from billing.problems import SourceRef, errors
+from billing.recovery.allocation import AllocationInputs, CostLine, RuleSet
+from billing.recovery.allocation_rules import load_rules, validate_rules
+from billing.core.problems import SourceRef, errors
 from tariffs.load import load_catalogue
 from tests.conftest import EXAMPLE_TARIFFS
 

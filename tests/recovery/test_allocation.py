@@ -2,8 +2,8 @@
 
 from decimal import Decimal
 
-from billing.allocation import OVERHEAD, Node, NodeKind, allocate_month
-from billing.problems import ProblemCode, errors
+from billing.recovery.allocation import OVERHEAD, Node, NodeKind, allocate_month
+from billing.core.problems import ProblemCode, errors
 from tests.recovery.conftest import inputs, rules_from
 
 POOLS = """

@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.allocation import (
+from billing.recovery.allocation import (
     OVERHEAD,
     AllocationInputs,
     CostLine,
@@ -26,9 +26,9 @@ from billing.allocation import (
     allocate_month,
     static_targets,
 )
-from billing.allocation_rules import validate_rules
-from billing.money import ZERO, allocate
-from billing.problems import errors
+from billing.recovery.allocation_rules import validate_rules
+from billing.core.money import ZERO, allocate
+from billing.core.problems import errors
 from tariffs.model import Catalogue, Service, ServiceKind
 
 POOLS = [f"P{i}" for i in range(5)]

@@ -2,9 +2,9 @@
 
 import shutil
 
-from billing.allocation import Method, Node, NodeKind
-from billing.allocation_rules import load_rules
-from billing.problems import ProblemCode, Severity, errors
+from billing.recovery.allocation import Method, Node, NodeKind
+from billing.recovery.allocation_rules import load_rules
+from billing.core.problems import ProblemCode, Severity, errors
 from tests.cli_helpers import run, write
 from tests.conftest import EXAMPLE_TARIFFS
 from tests.recovery.conftest import EXAMPLE_RULES, rules_from
@@ -25,7 +25,7 @@ def codes(problems):
 
 def test_the_example_rules_are_clean(catalogue):
     rules, problems = load_rules(EXAMPLE_RULES)
-    from billing.allocation_rules import validate_rules
+    from billing.recovery.allocation_rules import validate_rules
 
     problems += validate_rules(rules, catalogue)
     assert problems == [], [p.render() for p in problems]
@@ -153,7 +153,7 @@ def test_rate_setting_and_recovery_settings_are_checked(tmp_path, catalogue):
 
 
 def test_nodes_parse():
-    from billing.allocation_rules import parse_node
+    from billing.recovery.allocation_rules import parse_node
 
     assert parse_node("service:VM") == Node(NodeKind.SERVICE, "VM")
     assert parse_node(" business_line:FIN ") == Node(NodeKind.BUSINESS_LINE, "FIN")

@@ -4,8 +4,8 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
-from billing.composites import composite_lines, composites_of, expand_components
-from billing.records import Charge
+from billing.recovery.composites import composite_lines, composites_of, expand_components
+from billing.core.records import Charge
 from tariffs.model import Catalogue, Component
 
 

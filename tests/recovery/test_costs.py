@@ -3,8 +3,8 @@ quarantine with row numbers, and idempotency as for usage."""
 
 from decimal import Decimal
 
-from billing.costs import parse_costs
-from billing.tables import Row
+from billing.recovery.costs import parse_costs
+from billing.files.tables import Row
 from tests.cli_helpers import run, write
 from tests.conftest import EXAMPLE_TARIFFS
 
@@ -135,8 +135,8 @@ def test_parse_costs_rounds_nothing_and_keeps_negative_corrections():
 def test_a_cost_workbook_reads_like_a_csv(tmp_path):
     from openpyxl import Workbook
 
-    from billing.costs import COST_COLUMNS, COST_OPTIONAL
-    from billing.tables import read_table
+    from billing.recovery.costs import COST_COLUMNS, COST_OPTIONAL
+    from billing.files.tables import read_table
 
     workbook = Workbook()
     sheet = workbook.active

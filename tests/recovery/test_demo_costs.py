@@ -1,9 +1,9 @@
 """The demo's cost pools, drivers and rules: deterministic, loadable, matching the rules."""
 
-from billing.allocation_rules import load_rules, validate_rules
-from billing.costs import COST_COLUMNS, COST_OPTIONAL, DRIVER_COLUMNS, parse_costs, parse_drivers
-from billing.demo_costs import POOL_SHARES, write_demo_costs
-from billing.tables import read_table
+from billing.recovery.allocation_rules import load_rules, validate_rules
+from billing.recovery.costs import COST_COLUMNS, COST_OPTIONAL, DRIVER_COLUMNS, parse_costs, parse_drivers
+from billing.demo.costs import POOL_SHARES, write_demo_costs
+from billing.files.tables import read_table
 from tests.cli_helpers import write
 from tests.recovery.conftest import EXAMPLE_RULES
 

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import polars as pl
 
-from billing.allocation import RateSetting
-from billing.money import ZERO
-from billing.rates import draft_tariff_yaml, propose_rates
-from billing.rating import USAGE_SCHEMA, rate_month
-from billing.records import Ownership, Subscription
+from billing.recovery.allocation import RateSetting
+from billing.core.money import ZERO
+from billing.recovery.rates import draft_tariff_yaml, propose_rates
+from billing.rating.month import USAGE_SCHEMA, rate_month
+from billing.core.records import Ownership, Subscription
 from tariffs.load import load_catalogue
 from tariffs.model import Catalogue, PricingModel
 from tariffs.validate import validate_catalogue

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from billing.records import BusinessLine, Charge, CostCenterShare, Invoice, InvoiceLine, LineCostCenter, SlaResult
+from billing.core.records import BusinessLine, Charge, CostCenterShare, Invoice, InvoiceLine, LineCostCenter, SlaResult
 from reports.views import BudgetFigure, TierQuote, month_export_view, statement_view
 from tariffs.model import ChargingMode, Component, Service, ServiceKind, ServiceLevel, Tier
 

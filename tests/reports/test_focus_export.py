@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from hypothesis import given
 
-from billing.focus_bill import FOCUS_VERSION, focus_rows
+from billing.close.focus_bill import FOCUS_VERSION, focus_rows
 from reports.focus_export import HEADER, focus_csv, focus_parquet
 from tests.billing.test_focus_bill import PROVIDER, billed_months, credit_note, months, sample_rows
 from tests.reports import samples

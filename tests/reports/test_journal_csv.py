@@ -1,8 +1,8 @@
 import datetime as dt
 from decimal import Decimal
 
-from billing.journal import build_journal
-from billing.records import JournalLine
+from billing.close.journal import build_journal
+from billing.core.records import JournalLine
 from reports.journal_csv import JOURNAL_COLUMNS, clean_text, journal_csv
 from tests.billing.test_journal import ACCOUNTS, POSTING, worked_example
 

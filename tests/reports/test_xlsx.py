@@ -7,7 +7,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from billing.records import Invoice, InvoiceLine, LineCostCenter
+from billing.core.records import Invoice, InvoiceLine, LineCostCenter
 from reports.views import month_export_view
 from reports.xlsx import amount_format, month_workbook, safe_text
 from tests.reports import samples

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from billing.problems import ProblemCode
+from billing.core.problems import ProblemCode
 from tariffs.load import load_catalogue
 from tariffs.model import Catalogue, PricingModel, ServiceKind
 from tariffs.pricing import price_usage

@@ -6,7 +6,7 @@ import textwrap
 from decimal import Decimal
 from pathlib import Path
 
-from billing.problems import ProblemCode, Severity
+from billing.core.problems import ProblemCode, Severity
 from tariffs.load import (
     catalogue_from_dict,
     catalogue_to_dict,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.money import round_minor
+from billing.core.money import round_minor
 from tariffs.load import load_catalogue
 from tariffs.model import Band, CreditBand, Metric, PricingModel, ServiceLevel, TierPrice
 from tariffs.pricing import describe_price, price_usage, segment_fraction, service_credit

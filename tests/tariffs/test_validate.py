@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from billing.problems import ProblemCode, Severity, SourceRef
+from billing.core.problems import ProblemCode, Severity, SourceRef
 from tariffs.load import load_catalogue
 from tariffs.model import (
     Band,

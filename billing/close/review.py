@@ -1,0 +1,185 @@
+"""What finance looks at before closing a month (pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing.core.money import ZERO
+from billing.core.periods import add_months, first_day, last_day
+from billing.core.records import Charge, Subscription
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Movement:
+    key: str  # business line or service code
+    current: Decimal
+    previous: Decimal
+
+    @property
+    def change(self) -> Decimal:
+        return self.current - self.previous
+
+    @property
+    def change_pct(self) -> Decimal | None:
+        if self.previous == 0:
+            return None
+        return (self.change / abs(self.previous) * 100).quantize(Decimal("0.1"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Review:
+    month: str
+    previous_month: str
+    total: Decimal
+    previous_total: Decimal
+    showback_total: Decimal
+    currency: str
+    by_business_line: tuple[Movement, ...]
+    by_service: tuple[Movement, ...]
+    largest_movers: tuple[Movement, ...]
+    anomalies: tuple[tuple[str, Movement], ...]  # ("business line" | "service", movement)
+    unallocated: Decimal
+    flagged: tuple[Charge, ...]
+    idle_subscriptions: tuple[Subscription, ...]
+    sla_credits: Decimal
+
+
+def review_month(
+    *,
+    month: str,
+    previous_month: str,
+    charges: Sequence[Charge],
+    previous_charges: Sequence[Charge],
+    subscriptions: Sequence[Subscription],
+    anomaly_pct: Decimal,
+    unallocated_code: str,
+    movers: int = 5,
+) -> Review:
+    billed = [c for c in charges if c.charging_mode == "chargeback"]
+    before = [c for c in previous_charges if c.charging_mode == "chargeback"]
+    by_line = _movements(billed, before, lambda c: c.business_line)
+    by_service = _movements(billed, before, lambda c: c.service)
+    largest = tuple(sorted(by_line, key=lambda m: (-abs(m.change), m.key))[:movers])
+    anomalies = tuple(
+        (kind, m)
+        for kind, group in (("business line", by_line), ("service", by_service))
+        for m in group
+        if (m.change_pct is not None and abs(m.change_pct) > anomaly_pct) or (m.previous == 0 and m.current != 0 and before)
+    )
+    used = {(c.business_line, c.service) for c in charges if c.kind == "usage" and c.usage_rows}
+    start, end = first_day(month), last_day(month)
+    idle = tuple(
+        s for s in subscriptions
+        if s.effective_from <= end and (s.effective_to is None or s.effective_to >= start)
+        and (s.business_line, s.service) not in used
+    )
+    currency = charges[0].currency if charges else ""
+    return Review(
+        month=month, previous_month=previous_month,
+        total=sum((c.amount for c in billed), ZERO), previous_total=sum((c.amount for c in before), ZERO),
+        showback_total=sum((c.amount for c in charges if c.charging_mode == "showback"), ZERO),
+        currency=currency, by_business_line=by_line, by_service=by_service, largest_movers=largest, anomalies=anomalies,
+        unallocated=sum((c.amount for c in charges if c.business_line == unallocated_code), ZERO),
+        flagged=tuple(c for c in charges if c.flags), idle_subscriptions=idle,
+        sla_credits=sum((c.amount for c in charges if c.kind == "sla_credit"), ZERO),
+    )
+
+
+def _movements(current: Sequence[Charge], previous: Sequence[Charge], key) -> tuple[Movement, ...]:
+    now: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    then: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for c in current:
+        now[key(c)] += c.amount
+    for c in previous:
+        then[key(c)] += c.amount
+    return tuple(Movement(key=k, current=now[k], previous=then[k]) for k in sorted(set(now) | set(then)))
+
+
+# --- what must be confirmed before a month is closed ------------------------------------------
+
+NEIGHBOUR_MONTHS = 3
+"""Months on each side of the month that its usage is compared with."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseWarning:
+    """Something about a month that a close must confirm: ``code`` is stable, ``message`` says it."""
+
+    code: str  # no-usage | no-usage-from-source | low-usage | future-month | month-not-ended | earlier-open
+    message: str
+    source: str | None = None
+
+
+def usage_warnings(
+    *, month: str, usage_rows: Mapping[tuple[str, str], int], low_usage_pct: Decimal,
+    neighbours: int = NEIGHBOUR_MONTHS,
+) -> tuple[CloseWarning, ...]:
+    """Warnings about how much usage ``month`` has, per source, against the months around it.
+
+    ``usage_rows`` holds the usage rows stored per (source, month). A month with no usage at
+    all is always a warning (only monthly fees and minimums would be invoiced). For each
+    source, the months within ``neighbours`` of ``month`` (before and after) in which it sent
+    usage are its reference, and their median row count the usual volume: no rows from a
+    source that has a reference is a warning, and so is fewer than ``low_usage_pct`` % of its
+    usual volume. A source without a reference (new, or silent for longer) gives no warning.
+    """
+    found: list[CloseWarning] = []
+    if not any(count for (_, m), count in usage_rows.items() if m == month):
+        found.append(CloseWarning(code="no-usage", message=(
+            f"{month} has no usage at all: closing it would invoice only monthly fees and minimum charges")))
+    around = {add_months(month, step) for step in range(-neighbours, neighbours + 1) if step}
+    for source in sorted({s for s, _ in usage_rows}):
+        reference = sorted((m, c) for (s, m), c in usage_rows.items() if s == source and m in around and c > 0)
+        if not reference:
+            continue
+        usual = median(c for _, c in reference)
+        current = usage_rows.get((source, month), 0)
+        months = ", ".join(m for m, _ in reference)
+        if current == 0:
+            found.append(CloseWarning(code="no-usage-from-source", source=source, message=(
+                f"{month} has no usage from source {source}, which sent a median of {usual:,} rows a month "
+                f"in the months around it ({months})")))
+        elif current * 100 < low_usage_pct * usual:
+            share = (Decimal(current) * 100 / usual).quantize(Decimal(1))
+            found.append(CloseWarning(code="low-usage", source=source, message=(
+                f"{month} has far less usage from source {source} than the months around it: {current:,} rows "
+                f"against a median of {usual:,} ({share} %, below the low_usage_pct setting of {low_usage_pct} %; "
+                f"months {months})")))
+    return tuple(found)
+
+
+def calendar_warnings(*, month: str, today: dt.date, open_before: Sequence[str]) -> tuple[CloseWarning, ...]:
+    """Warnings about when ``month`` is closed: before it has ended, or while months before it
+    (``open_before``: every earlier month since the store's first that is not closed) are open."""
+    found: list[CloseWarning] = []
+    if first_day(month) > today:
+        found.append(CloseWarning(code="future-month", message=f"{month} is in the future (today is {today})"))
+    elif last_day(month) >= today:
+        found.append(CloseWarning(code="month-not-ended", message=(
+            f"{month} has not ended yet (it ends {last_day(month)}): usage still to come would miss its invoices")))
+    if open_before:
+        found.append(CloseWarning(code="earlier-open", message=(
+            f"{len(open_before)} earlier month(s) are still open ({month_ranges(open_before)}): months are "
+            f"normally closed in order")))
+    return tuple(found)
+
+
+def month_ranges(months: Sequence[str]) -> str:
+    """``2026-12 to 2027-04, 2027-07`` for a sorted list of months."""
+    runs: list[list[str]] = []
+    for m in sorted(months):
+        if runs and add_months(runs[-1][-1], 1) == m:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return ", ".join(r[0] if len(r) == 1 else f"{r[0]} to {r[-1]}" for r in runs)
+
+
+def median(values) -> int:
+    """The median of whole numbers, rounded down (the lower middle of an even count)."""
+    ordered = sorted(values)
+    return ordered[(len(ordered) - 1) // 2]

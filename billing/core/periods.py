@@ -1,0 +1,76 @@
+"""Months and fiscal years. A month is written ``YYYY-MM``."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from billing.core.problems import ChargebackError
+
+
+def parse_month(text: str) -> str:
+    """Check and normalise ``YYYY-MM``; a clear error otherwise."""
+    try:
+        year, month = text.strip().split("-")
+        day = dt.date(int(year), int(month), 1)
+    except ValueError:
+        raise ChargebackError(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2026-03") from None
+    if len(year) != 4:
+        raise ChargebackError(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2026-03")
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def month_of(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def first_day(month: str) -> dt.date:
+    year, mon = (int(p) for p in month.split("-"))
+    return dt.date(year, mon, 1)
+
+
+def last_day(month: str) -> dt.date:
+    start = first_day(month)
+    return start.replace(day=calendar.monthrange(start.year, start.month)[1])
+
+
+def days_in_month(month: str) -> int:
+    start = first_day(month)
+    return calendar.monthrange(start.year, start.month)[1]
+
+
+def add_months(month: str, count: int) -> str:
+    start = first_day(month)
+    index = start.year * 12 + start.month - 1 + count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def previous_month(month: str) -> str:
+    return add_months(month, -1)
+
+
+def month_range(first: str, last: str) -> list[str]:
+    months = []
+    current = first
+    while current <= last:
+        months.append(current)
+        current = add_months(current, 1)
+    return months
+
+
+def fiscal_year(month: str, start_month: int = 1) -> int:
+    """The fiscal year a month falls in, named by the calendar year it ends in.
+
+    With a fiscal year starting in April (start_month=4), 2026-03 is in FY2026 and 2026-04 in
+    FY2027; with January, the fiscal year is the calendar year.
+    """
+    start = first_day(month)
+    if start_month == 1:
+        return start.year
+    return start.year + 1 if start.month >= start_month else start.year
+
+
+def fiscal_months(year: int, start_month: int = 1) -> list[str]:
+    """The twelve months of fiscal year ``year`` in order."""
+    first = f"{year:04d}-{start_month:02d}" if start_month == 1 else f"{year - 1:04d}-{start_month:02d}"
+    return [add_months(first, i) for i in range(12)]

@@ -1,0 +1,265 @@
+"""The billing vocabulary: organisation, subscriptions, usage summaries, charges, documents.
+
+Frozen records, no I/O. The store returns these; the pure core takes and makes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing.core.money import ZERO
+from billing.core.problems import SourceRef
+from tariffs.model import Metric
+
+
+class ChargeKind(enum.StrEnum):
+    USAGE = "usage"  # a priced segment of the month
+    SLA_CREDIT = "sla_credit"  # the service credit on one (negative)
+
+
+class LineKind(enum.StrEnum):
+    """What a document line is: a charge as rated, or a correction of an earlier line."""
+
+    USAGE = "usage"
+    SLA_CREDIT = "sla_credit"
+    ADJUSTMENT = "adjustment"
+
+
+class DocumentKind(enum.StrEnum):
+    """What a document is for the buyer and the ledger."""
+
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+    DEBIT_NOTE = "debit_note"
+
+
+class DocumentRole(enum.StrEnum):
+    """Why a document was issued. Behaviour follows the role, never the text of a reason."""
+
+    INVOICE = "invoice"  # the month's invoice, issued by the close
+    CREDIT_NOTE = "credit_note"  # a correction issued by `chargeback adjust`
+    DEBIT_NOTE = "debit_note"  # a correction issued by `chargeback adjust --debit`
+    REOPEN_CANCELLATION = "reopen_cancellation"  # cancels an invoice in full when its month is reopened
+
+    @property
+    def kind(self) -> DocumentKind:
+        return DocumentKind.CREDIT_NOTE if self is DocumentRole.REOPEN_CANCELLATION else DocumentKind(self.value)
+
+    @property
+    def is_correction(self) -> bool:
+        """A note issued to correct an invoice (not the cancellation of a reopened month)."""
+        return self in (DocumentRole.CREDIT_NOTE, DocumentRole.DEBIT_NOTE)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BusinessLine:
+    code: str
+    name: str
+    head_name: str | None = None
+    head_email: str | None = None
+    division: str | None = None
+    source: SourceRef | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CostCenter:
+    code: str
+    name: str
+    gl_code: str
+    business_line: str
+    effective_from: dt.date
+    source: SourceRef | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ownership:
+    """A cost centre belongs to a business line from one date to another (both inclusive)."""
+
+    cost_center: str
+    business_line: str
+    effective_from: dt.date
+    effective_to: dt.date | None
+
+    def in_force(self, day: dt.date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscription:
+    business_line: str
+    service: str
+    tier: str
+    effective_from: dt.date
+    effective_to: dt.date | None = None
+    source: SourceRef | None = None
+
+    def in_force(self, day: dt.date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailyUsage:
+    """Accepted usage of one day summed per business line, cost centre, service and tier."""
+
+    usage_date: dt.date
+    business_line: str
+    cost_center: str | None
+    service: str
+    tier: str | None
+    quantity: Decimal
+    cost: Decimal
+    rows: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlaResult:
+    """A measured service level for a month; ``business_line`` None means every business line."""
+
+    service: str
+    tier: str
+    metric: str
+    achieved: Decimal
+    business_line: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CostCenterShare:
+    cost_center: str
+    quantity: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Charge:
+    """One priced segment of a month, or the service credit on one.
+
+    ``amount`` is ``exact_amount`` rounded once (billing.core.money.round_minor): it is the invoice
+    line's amount, and ``cost_centers`` split it exactly.
+    """
+
+    line_no: int
+    kind: ChargeKind
+    business_line: str
+    service: str
+    tier: str
+    tariff_version: str
+    charging_mode: str
+    segment_from: dt.date
+    segment_to: dt.date
+    model: str
+    quantity: Decimal
+    included: Decimal
+    billable: Decimal
+    cost: Decimal
+    exact_amount: Decimal
+    amount: Decimal
+    currency: str
+    detail: str
+    flags: tuple[str, ...] = ()
+    credit_of_line: int | None = None
+    usage_rows: int = 0
+    cost_centers: tuple[CostCenterShare, ...] = ()
+    credit_metric: Metric | None = None  # a service credit: the metric whose miss gave it
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, ChargeKind):
+            object.__setattr__(self, "kind", ChargeKind(self.kind))
+        if self.credit_metric is not None and not isinstance(self.credit_metric, Metric):
+            object.__setattr__(self, "credit_metric", Metric(self.credit_metric))
+        if self.cost_centers and sum((c.amount for c in self.cost_centers), ZERO) != self.amount:
+            raise ValueError(f"charge line {self.line_no}: cost-centre parts do not sum to {self.amount}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineCostCenter:
+    cost_center: str  # "" when the business line has no cost centre
+    gl_code: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoiceLine:
+    """A line as issued: names and amounts are copied on, so it reads the same forever."""
+
+    line_no: int
+    kind: LineKind
+    service: str
+    service_name: str
+    tier: str
+    tier_name: str
+    description: str
+    quantity: Decimal
+    unit: str
+    detail: str
+    amount: Decimal
+    cost_centers: tuple[LineCostCenter, ...] = ()
+    charge_line_no: int | None = None  # the month's charge line it came from
+    original_invoice: str | None = None  # credit/debit notes: the corrected invoice's number
+    original_line_no: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, LineKind):
+            object.__setattr__(self, "kind", LineKind(self.kind))
+        if self.cost_centers and sum((c.amount for c in self.cost_centers), ZERO) != self.amount:
+            raise ValueError(f"invoice line {self.line_no}: cost-centre parts do not sum to {self.amount}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Invoice:
+    """An invoice, credit note or debit note for one business line. Issued documents never
+    change; ``number`` is empty on a draft, before the close numbers it.
+
+    ``role`` says why it was issued (default: the role of the same name as ``kind``); a note
+    cites the invoice it corrects or cancels in ``original_invoice``."""
+
+    number: str
+    kind: DocumentKind
+    month: str
+    issue_date: dt.date
+    business_line: str
+    buyer_name: str
+    buyer_head: str | None
+    currency: str
+    lines: tuple[InvoiceLine, ...]
+    total: Decimal
+    fiscal_year: int = 0
+    original_invoice: str | None = None
+    reason: str | None = None
+    issued_by: str = ""
+    role: DocumentRole | None = None
+
+    def __post_init__(self) -> None:
+        kind = self.kind if isinstance(self.kind, DocumentKind) else DocumentKind(self.kind)
+        object.__setattr__(self, "kind", kind)
+        role = DocumentRole(kind.value) if self.role is None else DocumentRole(self.role)
+        object.__setattr__(self, "role", role)
+        if role.kind is not kind:
+            raise ValueError(f"document {self.number or self.business_line}: a {role.value} is a {role.kind.value}, not a {kind.value}")
+        if role is DocumentRole.REOPEN_CANCELLATION and not self.original_invoice:
+            raise ValueError(f"document {self.number or self.business_line}: a cancellation cites the invoice it cancels")
+        if sum((line.amount for line in self.lines), ZERO) != self.total:
+            raise ValueError(f"invoice {self.number or self.business_line}: lines do not sum to the total {self.total}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JournalLine:
+    """One line of the general-ledger journal; exactly one of debit and credit is non-zero."""
+
+    posting_date: dt.date
+    period: str
+    document_number: str
+    line: int
+    account: str
+    cost_center: str
+    debit: Decimal
+    credit: Decimal
+    currency: str
+    text: str
+    reference: str
+
+    def __post_init__(self) -> None:
+        if self.debit < 0 or self.credit < 0 or (self.debit and self.credit):
+            raise ValueError(f"journal line {self.document_number}/{self.line}: one non-negative side only")

@@ -1,0 +1,344 @@
+"""Rating: a month's usage priced into charges per business line, service and tier.
+
+Pure: plain data in (the catalogue, subscriptions, ownerships, daily usage as a polars frame,
+measured service levels), charges and problems out. The rules are in docs/pricing.md:
+
+- Each usage day is priced at the tier the business line is subscribed to on that day, under
+  the tariff version in force on that day. A feed naming another tier changes nothing but a
+  flag. On a day without a subscription, usage is priced at the tier the feed names, else the
+  service's default tier, flagged, with that tier's monthly fee, included quantity and minimum
+  prorated over the days of the month the business line had no subscription to the service
+  (the whole month when it had none).
+- The month splits into segments (business line, service, tier, tariff version); each segment
+  is priced on its own quantity. Monthly fee, included quantity and minimum charge are prorated
+  by the days the segment was in force over the days of the month.
+- A subscribed business line with no usage still pays its tier's monthly fee and minimum.
+- A missed service level adds a separate credit line (a share of the segment's charge).
+- Each charge is rounded once (half-up, minor unit); its cost-centre split sums exactly to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+import polars as pl
+
+from billing.core.limits import MONTH_AMOUNT
+from billing.core.money import EXACT, ZERO, apportion, exact_sum, plain, round_minor
+from billing.core.periods import days_in_month, first_day, last_day
+from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.core.records import Charge, ChargeKind, CostCenterShare, Ownership, SlaResult, Subscription
+from tariffs.model import Catalogue, Metric, PricingModel, Service, TariffVersion
+from tariffs.pricing import PriceBreakdown, price_usage, service_credit
+
+#: Columns of the usage frame ``rate_month`` takes (one row per day, business line, cost
+#: centre, service and tier named by the feed).
+USAGE_SCHEMA = {
+    "usage_date": pl.Date,
+    "business_line": pl.String,
+    "cost_center": pl.String,
+    "service": pl.String,
+    "tier": pl.String,
+    "quantity": pl.Decimal(38, 12),
+    "cost": pl.Decimal(38, 12),
+    "rows": pl.Int64,
+}
+
+NO_SUBSCRIPTION = "no subscription: priced at the default tier"
+NO_SUBSCRIPTION_NAMED = "no subscription: priced at the tier the feed names"
+OTHER_TIER_NAMED = "the feed names another tier: priced at the subscribed tier"
+NO_COST_CENTER = "no cost centre"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RatedMonth:
+    month: str
+    charges: tuple[Charge, ...]
+    problems: tuple[Problem, ...]
+    usage_rows: int
+
+    def total(self, *, charging_mode: str | None = "chargeback") -> Decimal:
+        return sum((c.amount for c in self.charges if charging_mode is None or c.charging_mode == charging_mode), ZERO)
+
+
+class _SegmentKey(NamedTuple):  # a tuple: hashed and compared in C, tens of thousands of times a month
+    business_line: str
+    service: str
+    tier: str
+    version: str
+
+
+def empty_usage() -> pl.DataFrame:
+    return pl.DataFrame(schema=USAGE_SCHEMA)
+
+
+def rate_month(
+    *,
+    month: str,
+    catalogue: Catalogue,
+    subscriptions: Sequence[Subscription],
+    ownerships: Sequence[Ownership],
+    usage: pl.DataFrame,
+    sla: Iterable[SlaResult] = (),
+    tier_override: dict[tuple[str, str], str] | None = None,
+) -> RatedMonth:
+    """Price ``month``. ``tier_override`` maps (business line, service) to a tier used instead
+    of any other (what-if pricing: "this month at silver")."""
+    usage = usage.select(list(USAGE_SCHEMA)).cast(USAGE_SCHEMA)
+    start, end = first_day(month), last_day(month)
+    usage = usage.filter(pl.col("usage_date").is_between(start, end))
+    month_days = days_in_month(month)
+    services = {s.code: s for s in catalogue.services}
+    problems: list[Problem] = []
+
+    # Tier in force per business line, service and day (from subscriptions or an override).
+    days = [start + dt.timedelta(days=i) for i in range(month_days)]
+    subscribed: dict[tuple[str, str, dt.date], str] = {}
+    for sub in subscriptions:
+        if sub.service not in services:
+            continue
+        for day in days:
+            if sub.in_force(day):
+                subscribed[(sub.business_line, sub.service, day)] = sub.tier
+    if tier_override:
+        for (line, service), tier in tier_override.items():
+            for day in days:
+                if (line, service, day) in subscribed:
+                    subscribed[(line, service, day)] = tier
+
+    # Tariff version in force per service and day.
+    version_at: dict[tuple[str, dt.date], TariffVersion] = {}
+    for service in services:
+        for day in days:
+            version = catalogue.tariff_at(service, day)
+            if version is not None:
+                version_at[(service, day)] = version
+
+    # Usage summed per segment and cost centre: every usage day joined (vectorised) with the
+    # tier subscribed and the tariff version in force that day.
+    per_day = usage.group_by(["business_line", "service", "usage_date", "tier", "cost_center"]).agg(
+        pl.col("quantity").sum(), pl.col("cost").fill_null(0).sum(), pl.col("rows").sum())
+    total_rows = int(per_day["rows"].sum() or 0)
+    known = per_day["service"].is_in(list(services))
+    unknown_service = set(per_day.filter(~known)["service"].unique().to_list())
+    day_tiers = pl.DataFrame(  # built column by column: tens of thousands of (line, service, day)
+        {"business_line": [k[0] for k in subscribed], "service": [k[1] for k in subscribed],
+         "usage_date": [k[2] for k in subscribed], "_subscribed": list(subscribed.values())},
+        schema={"business_line": pl.String, "service": pl.String, "usage_date": pl.Date, "_subscribed": pl.String},
+    )
+    day_versions = pl.DataFrame(
+        [(service, day, version.version) for (service, day), version in version_at.items()],
+        schema={"service": pl.String, "usage_date": pl.Date, "_version": pl.String}, orient="row",
+    )
+    overrides = pl.DataFrame(
+        [(line, service, tier) for (line, service), tier in (tier_override or {}).items()],
+        schema={"business_line": pl.String, "service": pl.String, "_override": pl.String}, orient="row",
+    )
+    defaults = {code: service.default_tier for code, service in services.items()}
+    joined = (
+        per_day.filter(known)
+        .join(day_tiers, on=["business_line", "service", "usage_date"], how="left")
+        .join(day_versions, on=["service", "usage_date"], how="left")
+        .join(overrides, on=["business_line", "service"], how="left")
+    )
+    missing_tariff: dict[str, list[dt.date]] = defaultdict(list)
+    for service_code, first_missing, last_missing in (
+        joined.filter(pl.col("_version").is_null()).group_by("service")
+        .agg(pl.col("usage_date").min().alias("a"), pl.col("usage_date").max().alias("b")).iter_rows()
+    ):
+        missing_tariff[service_code] = [first_missing, last_missing]
+    unsubscribed = pl.col("_override").is_null() & pl.col("_subscribed").is_null()
+    other_tier = pl.col("_override").is_null() & pl.col("tier").is_not_null() & (pl.col("tier") != pl.col("_subscribed"))
+    priced = joined.filter(pl.col("_version").is_not_null()).with_columns(
+        pl.coalesce("_override", "_subscribed", "tier",
+                    pl.col("service").replace_strict(defaults, default=None, return_dtype=pl.String)).alias("_tier"),
+        pl.when(unsubscribed & pl.col("tier").is_null()).then(pl.lit(NO_SUBSCRIPTION))
+        .when(unsubscribed).then(pl.lit(NO_SUBSCRIPTION_NAMED))
+        .when(other_tier).then(pl.lit(OTHER_TIER_NAMED)).otherwise(None).alias("_flag"),
+    )
+    segment_keys = ["business_line", "service", "_tier", "_version"]
+    segments = (
+        priced.group_by([*segment_keys, "cost_center"])
+        .agg(pl.col("quantity").sum(), pl.col("cost").sum(), pl.col("rows").sum(),
+             pl.col("usage_date").min().alias("_first"), pl.col("usage_date").max().alias("_last"))
+        .sort([*segment_keys, "cost_center"], nulls_last=True)
+    )
+    usage_by_segment: dict[_SegmentKey, dict[str | None, list]] = defaultdict(dict)
+    segment_days: dict[_SegmentKey, set[dt.date]] = defaultdict(set)
+    flags: dict[_SegmentKey, set[str]] = defaultdict(set)
+    for line, service_code, tier, version, center, quantity, cost, rows, first, last in segments.iter_rows():
+        usage_by_segment[_SegmentKey(line, service_code, tier, version)][center] = [quantity, cost, rows, first, last]
+    for line, service_code, tier, version, flag in (
+        priced.filter(pl.col("_flag").is_not_null()).select(*segment_keys, "_flag").unique().iter_rows()
+    ):
+        flags[_SegmentKey(line, service_code, tier, version)].add(flag)
+
+    for code in sorted(unknown_service):
+        problems.append(_problem(ProblemCode.UNKNOWN_SERVICE, f"usage for service {code}, which is not in the catalogue", month,
+                                 "load a catalogue that has it, or correct the feed"))
+    for code, missing in sorted(missing_tariff.items()):
+        problems.append(_problem(ProblemCode.INCONSISTENT,
+                                 f"no tariff version for {code} is in force on {min(missing)}..{max(missing)}", month,
+                                 "add a tariff version covering these dates and load it"))
+
+    # Days each segment is in force: subscribed days at that tier and version; usage on days
+    # without a subscription adds those days (under its version) to the segment it is priced in,
+    # so its terms are never prorated over no days.
+    for (line, service_code, day), tier in subscribed.items():
+        version = version_at.get((service_code, day))
+        if version is not None:
+            segment_days[_SegmentKey(line, service_code, tier, version.version)].add(day)
+    for line, service_code, tier, version in (
+        priced.filter(pl.col("_subscribed").is_null()).select(segment_keys).unique().iter_rows()
+    ):
+        segment_days[_SegmentKey(line, service_code, tier, version)] |= {
+            d for d in days
+            if (line, service_code, d) not in subscribed and (service_code, d) in version_at
+            and version_at[(service_code, d)].version == version
+        }
+
+    owners_at_end = _cost_centers_by_line(ownerships, end)
+    sla_by_key = _sla_index(sla)
+    charges: list[Charge] = []
+    keys = sorted(set(segment_days) | set(usage_by_segment), key=lambda k: _order(k, services, segment_days))
+    for key in keys:
+        service = services[key.service]
+        version = next(v for v in catalogue.tariffs if v.service == key.service and v.version == key.version)
+        price = version.price(key.tier)
+        if price is None:
+            problems.append(_problem(ProblemCode.UNKNOWN_TIER, f"{key.service} {version.version} has no price for tier {key.tier}", month,
+                                     "price every tier in every tariff version"))
+            continue
+        in_force = sorted(segment_days.get(key, ()))
+        used = usage_by_segment.get(key, {})
+        quantity = exact_sum(v[0] for v in used.values())
+        cost = exact_sum(v[1] for v in used.values())
+        rows = sum(v[2] for v in used.values())
+        first = min([*in_force, *(v[3] for v in used.values())])
+        last = max([*in_force, *(v[4] for v in used.values())])
+        breakdown = price_usage(price, quantity, cost=cost, fraction=Fraction(len(in_force), month_days))
+        if not used and breakdown.amount == 0:
+            continue
+        amount = round_minor(breakdown.amount, version.currency)
+        if abs(amount) >= MONTH_AMOUNT:
+            problems.append(_beyond(f"{key.business_line} {key.service} {key.tier} comes to {amount:,f} {version.currency}",
+                                    month))
+            continue
+        shares = _split(amount, breakdown, used, price.model, owners_at_end.get(key.business_line, ()), version.currency)
+        segment_flags = set(flags.get(key, ()))
+        if NO_SUBSCRIPTION in segment_flags:
+            segment_flags.discard(NO_SUBSCRIPTION_NAMED)
+        if any(share.cost_center == "" for share in shares):
+            segment_flags.add(NO_COST_CENTER)
+        line_no = len(charges) + 1
+        usage_charge = Charge(
+            line_no=line_no, kind=ChargeKind.USAGE, business_line=key.business_line, service=key.service, tier=key.tier,
+            tariff_version=version.version, charging_mode=service.charging_mode.value, segment_from=first, segment_to=last,
+            model=price.model.value, quantity=breakdown.quantity, included=breakdown.included, billable=breakdown.billable,
+            cost=breakdown.cost, exact_amount=breakdown.amount, amount=amount, currency=version.currency,
+            detail=breakdown.detail, flags=tuple(sorted(segment_flags)), usage_rows=rows, cost_centers=shares,
+        )
+        charges.append(usage_charge)
+        credit = _credit(usage_charge, service, price, sla_by_key, len(charges) + 1)
+        if credit is not None:
+            charges.append(credit)
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    for charge in charges:
+        totals[(charge.business_line, charge.currency)].append(charge.amount)
+    for (line, currency), amounts in sorted(totals.items()):
+        total = exact_sum(amounts)
+        if abs(total) >= MONTH_AMOUNT:
+            problems.append(_beyond(f"the month's charges to {line} come to {total:,f} {currency}", month))
+    return RatedMonth(month=month, charges=tuple(charges), problems=tuple(problems), usage_rows=total_rows)
+
+
+def _beyond(what: str, month: str) -> Problem:
+    return _problem(ProblemCode.OUT_OF_RANGE,
+                    f"{what}, beyond the {plain(MONTH_AMOUNT, grouped=True)} an invoice carries (billing/core/limits.py)", month,
+                    "find the usage rows with the largest quantities (`chargeback usage feeds`) and replace the feed")
+
+
+def _order(key: _SegmentKey, services: dict[str, Service], segment_days) -> tuple:
+    service = services.get(key.service)
+    tier = service.tier(key.tier) if service else None
+    first = min(segment_days.get(key) or {dt.date.max})
+    return (key.business_line, key.service, first, tier.rank if tier else 99, key.tier, key.version)
+
+
+def _cost_centers_by_line(ownerships: Sequence[Ownership], day: dt.date) -> dict[str, tuple[str, ...]]:
+    lines: dict[str, list[str]] = defaultdict(list)
+    for owner in ownerships:
+        if owner.in_force(day):
+            lines[owner.business_line].append(owner.cost_center)
+    return {line: tuple(sorted(codes)) for line, codes in lines.items()}
+
+
+def _split(amount: Decimal, breakdown: PriceBreakdown, used: dict, model: PricingModel, owned: tuple[str, ...], currency: str) -> tuple[CostCenterShare, ...]:
+    """Split a charge over cost centres: by each one's share of the cost (pass-through) or of
+    the quantity; what no cost centre carries (usage without one, a fee with no usage) goes to
+    the business line's first cost centre by code."""
+    primary = owned[0] if owned else ""
+    weights: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    quantities: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    basis_total = ZERO
+    with localcontext(EXACT):  # sums of 12-decimal quantities need more than 28 digits
+        for center, (quantity, cost, *_rest) in used.items():
+            code = center or primary
+            basis = cost if model is PricingModel.PASS_THROUGH else quantity
+            weights[code] += basis
+            quantities[code] += quantity
+            basis_total += basis
+    if not weights or basis_total == 0:
+        return (CostCenterShare(cost_center=primary, quantity=exact_sum(quantities.values()), amount=amount),)
+    codes = sorted(weights)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        exact = [breakdown.amount * weights[c] / basis_total for c in codes]
+    parts = apportion(amount, exact, currency, keys=codes)
+    return tuple(CostCenterShare(cost_center=c, quantity=quantities[c], amount=p) for c, p in zip(codes, parts))
+
+
+def _sla_index(sla: Iterable[SlaResult]) -> dict[tuple[str, str, str | None], dict[Metric, Decimal]]:
+    index: dict[tuple[str, str, str | None], dict[Metric, Decimal]] = defaultdict(dict)
+    for result in sla:
+        index[(result.service, result.tier, result.business_line)][Metric(result.metric)] = result.achieved
+    return index
+
+
+def _credit(charge: Charge, service: Service, price, sla_by_key, line_no: int) -> Charge | None:
+    achieved = dict(sla_by_key.get((charge.service, charge.tier, None), {}))
+    achieved.update(sla_by_key.get((charge.service, charge.tier, charge.business_line), {}))
+    tier = service.tier(charge.tier)
+    if not achieved or tier is None or charge.amount <= 0:
+        return None
+    assessment = service_credit(price, tier.service_level, achieved)
+    if assessment.credit_pct <= 0:
+        return None
+    with localcontext(EXACT):
+        exact = -charge.exact_amount * assessment.credit_pct / 100
+    amount = round_minor(exact, charge.currency)
+    shares = ()
+    if charge.cost_centers:
+        parts = apportion(amount, [exact * s.amount / charge.amount for s in charge.cost_centers], charge.currency,
+                          keys=[s.cost_center for s in charge.cost_centers])
+        shares = tuple(CostCenterShare(cost_center=s.cost_center, quantity=ZERO, amount=p) for s, p in zip(charge.cost_centers, parts))
+    metric = assessment.metric.value if assessment.metric else ""
+    detail = (f"service credit {assessment.credit_pct}% of {charge.amount}: {metric.replace('_', ' ')} "
+              f"target {assessment.target}, achieved {assessment.achieved}")
+    return Charge(
+        line_no=line_no, kind=ChargeKind.SLA_CREDIT, business_line=charge.business_line, service=charge.service, tier=charge.tier,
+        tariff_version=charge.tariff_version, charging_mode=charge.charging_mode, segment_from=charge.segment_from,
+        segment_to=charge.segment_to, model=charge.model, quantity=ZERO, included=ZERO, billable=ZERO, cost=ZERO,
+        exact_amount=exact, amount=amount, currency=charge.currency, detail=detail, flags=charge.flags,
+        credit_of_line=charge.line_no, usage_rows=0, cost_centers=shares, credit_metric=assessment.metric,
+    )
+
+
+def _problem(code: ProblemCode, message: str, month: str, hint: str) -> Problem:
+    return Problem(code=code, message=message, source=SourceRef(file=f"month {month}"), hint=hint, severity=Severity.ERROR)

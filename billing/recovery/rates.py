@@ -1,0 +1,367 @@
+"""Rate setting: break-even prices for next year from budgeted cost and expected volumes (pure).
+
+For each service, the budgeted cost that must come back through its tariff (``budget``) is set
+against last year's charged volumes, re-priced charge by charge (docs/recovery.md, "Rate
+setting"):
+
+- Each tier's *headline* price is its unit price (per unit), first band's unit price
+  (graduated, volume), block price (package) or monthly fee (fixed). Declared tier
+  differentials fix the headline ratios (gold = 1.3 × bronze); without them the current
+  ratios stay. Every price of a tier (each band's unit price and flat fee) scales by the one
+  factor that brings its headline to ``base × differential``.
+- Solve ``base`` so that Σ scaled usage amounts + the monthly fees kept = budget, then round
+  every scaled price to the declared price step. Included quantities, monthly fees of
+  non-fixed tiers and minimum charges stay as they are (minimum top-ups are left out of the
+  solve; the expected recovery, re-priced with the rounded prices, includes them).
+- Pass-through services: every tier's markup moves by the same number of points so that
+  Σ cost × (1 + markup) + fees = budget (rounded to 0.01 points).
+
+Nothing is rounded here except through ``billing.core.money``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+from billing.recovery.allocation import RateSetting
+from billing.core.money import ZERO, round_minor, round_to_step
+from billing.core.periods import days_in_month, month_of
+from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.core.records import Charge
+from tariffs.model import Band, Catalogue, PricingModel, TariffVersion, TierPrice
+from tariffs.pricing import price_usage
+
+__all__ = ["ServiceProposal", "RateProposal", "Volume", "history_volumes", "propose_rates", "expected_revenue",
+           "draft_tariff_yaml", "MARKUP_STEP"]
+
+MARKUP_STEP = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceProposal:
+    service: str
+    name: str
+    model: str  # the models of its tiers, e.g. "per_unit" or "graduated, fixed"
+    budget: Decimal
+    volume: Decimal  # last year's charged quantity, every tier
+    last_year: Decimal  # last year's charges (usage lines), as priced then
+    current_prices: Decimal  # last year's volumes at the current version's prices
+    expected: Decimal  # last year's volumes at the proposed prices: the expected recovery
+    method: str  # what was solved, e.g. "base rate 0.0912 (gold 1.3, silver 1.1, bronze 1.0)"
+    version: TariffVersion
+    note: str = ""
+
+    @property
+    def difference(self) -> Decimal:
+        return self.expected - self.budget
+
+    @property
+    def recovery_pct(self) -> Decimal | None:
+        return None if self.budget == 0 else self.expected * 100 / self.budget
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateProposal:
+    fiscal_year: int
+    version: str
+    effective_from: dt.date
+    currency: str
+    services: tuple[ServiceProposal, ...]
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Volume:
+    """A charged segment of last year, with the share of its month its tier was in force (the
+    fraction its monthly fee, included quantity and minimum were prorated by)."""
+
+    charge: Charge
+    fraction: Fraction
+
+
+def history_volumes(charges: Sequence[Charge], catalogue: Catalogue) -> list[Volume]:
+    """Last year's usage charges with their proration fraction. A charge does not store it, so
+    it is found again: the fraction (days in force / days in the month) with which the tariff
+    version that priced the charge gives its exact amount; the segment's span when none does."""
+    versions = {(tv.service, tv.version): tv for tv in catalogue.tariffs}
+    found = []
+    for charge in charges:
+        if charge.kind != "usage":
+            continue
+        days = days_in_month(month_of(charge.segment_from))
+        span = (charge.segment_to - charge.segment_from).days + 1
+        fraction = Fraction(span, days)
+        version = versions.get((charge.service, charge.tariff_version))
+        price = version.price(charge.tier) if version else None
+        if price is not None:
+            for n in [span, *(d for d in range(days, -1, -1) if d != span)]:
+                if price_usage(price, charge.quantity, cost=charge.cost, fraction=Fraction(n, days)).amount == charge.exact_amount:
+                    fraction = Fraction(n, days)
+                    break
+        found.append(Volume(charge=charge, fraction=fraction))
+    return found
+
+
+def expected_revenue(version: TariffVersion, volumes: Sequence[Volume]) -> Decimal:
+    """What last year's volumes would have cost under ``version``: each segment re-priced at
+    its tier and rounded once, like an invoice line."""
+    total = ZERO
+    for volume in volumes:
+        charge = volume.charge
+        price = version.price(charge.tier)
+        if price is None:
+            continue
+        amount = price_usage(price, charge.quantity, cost=charge.cost, fraction=volume.fraction).amount
+        total += round_minor(amount, version.currency)
+    return total
+
+
+def propose_rates(
+    *,
+    fiscal_year: int,
+    version: str,
+    effective_from: dt.date,
+    catalogue: Catalogue,
+    base_versions: Mapping[str, TariffVersion],
+    budget: Mapping[str, Decimal],
+    history: Sequence[Charge],
+    setting: RateSetting,
+) -> RateProposal:
+    """A draft tariff version per service in ``base_versions``: re-priced where there is a
+    budget and volume to price by, otherwise a copy of the current prices (with a note)."""
+    by_service: dict[str, list[Volume]] = defaultdict(list)
+    for volume in history_volumes(history, catalogue):
+        by_service[volume.charge.service].append(volume)
+    problems: list[Problem] = []
+    proposals = []
+    currency = ""
+    for service in catalogue.services:
+        base = base_versions.get(service.code)
+        if base is None:
+            continue
+        currency = currency or base.currency
+        charges = by_service.get(service.code, [])
+        target = budget.get(service.code, ZERO)
+        prices, method, note = _solve(base, charges, target, setting, setting.differential(service.code))
+        draft = TariffVersion(service=service.code, version=version, effective_from=effective_from, effective_to=None,
+                              currency=base.currency, prices=tuple(prices))
+        if note and (charges or target):
+            problems.append(Problem(code=ProblemCode.INCONSISTENT, severity=Severity.WARNING, message=note,
+                                    source=SourceRef(file=f"rates FY{fiscal_year}", location=service.code)))
+        proposals.append(ServiceProposal(
+            service=service.code, name=service.name, model=", ".join(dict.fromkeys(p.model.value for _, p in base.prices)),
+            budget=target, volume=sum((v.charge.quantity for v in charges), ZERO),
+            last_year=sum((v.charge.amount for v in charges), ZERO), current_prices=expected_revenue(base, charges),
+            expected=expected_revenue(draft, charges), method=method, version=draft, note=note,
+        ))
+    return RateProposal(fiscal_year=fiscal_year, version=version, effective_from=effective_from, currency=currency,
+                        services=tuple(proposals), problems=tuple(problems))
+
+
+# --------------------------------------------------------------------------- solving
+
+
+def _headline(price: TierPrice) -> Decimal:
+    if price.model is PricingModel.PER_UNIT:
+        return price.unit_price or ZERO
+    if price.model in (PricingModel.GRADUATED, PricingModel.VOLUME):
+        return price.bands[0].unit_price if price.bands else ZERO
+    if price.model is PricingModel.PACKAGE:
+        return price.block_price or ZERO
+    if price.model is PricingModel.FIXED:
+        return price.monthly_fee
+    return ZERO
+
+
+def _parts(price: TierPrice, volume: Volume) -> tuple[Decimal, Decimal]:
+    """(the amount that scales with the tier's prices, the amount kept) for one segment."""
+    charge = volume.charge
+    breakdown = price_usage(price, charge.quantity, cost=charge.cost, fraction=volume.fraction)
+    if price.model is PricingModel.FIXED:
+        return breakdown.monthly_fee, ZERO
+    return breakdown.usage_amount, breakdown.monthly_fee
+
+
+def _solve(base: TariffVersion, charges: list[Volume], target: Decimal, setting: RateSetting,
+           differentials: dict[str, Decimal] | None) -> tuple[list[tuple[str, TierPrice]], str, str]:
+    unchanged = [(tier, price) for tier, price in base.prices]
+    if target <= 0:
+        return unchanged, "kept", "no budgeted cost reaches this service: its prices are kept"
+    if not charges:
+        return unchanged, "kept", "no volume last year to price by: its prices are kept"
+    prices = dict(base.prices)
+    if all(p.model is PricingModel.PASS_THROUGH for p in prices.values()):
+        return _solve_markup(base, charges, target)
+    scalable = {t for t, p in prices.items() if p.model is not PricingModel.PASS_THROUGH and _headline(p) > 0}
+    notes = []
+    if differentials:
+        ignored = sorted(t for t in scalable if t not in differentials)
+        scalable -= set(ignored)
+        if ignored:
+            notes.append(f"no differential for {', '.join(ignored)}: kept")
+    kept_tiers = sorted(set(prices) - scalable)
+    if kept_tiers:
+        notes.append(f"tier(s) {', '.join(kept_tiers)} kept as they are")
+    factor_of = {t: (differentials[t] if differentials else _headline(prices[t])) for t in scalable}
+    weighted = kept = ZERO
+    with localcontext() as ctx:
+        ctx.prec = 50
+        for volume in charges:
+            tier = volume.charge.tier
+            price = prices.get(tier)
+            if price is None:
+                continue
+            scaling, fixed = _parts(price, volume)
+            if tier in scalable:
+                weighted += scaling * factor_of[tier] / _headline(price)
+                kept += fixed
+            else:
+                kept += scaling + fixed
+        if weighted <= 0:
+            return unchanged, "kept", "; ".join(notes + ["nothing to scale: its prices are kept"])
+        base_rate = (target - kept) / weighted
+    if base_rate <= 0:
+        return unchanged, "kept", "; ".join(notes + [f"fees already recover {kept}, more than the budget: prices kept"])
+    step = setting.price_step
+    result = []
+    for tier, price in base.prices:
+        if tier in scalable:
+            with localcontext() as ctx:
+                ctx.prec = 50
+                factor = base_rate * factor_of[tier] / _headline(price)
+            result.append((tier, _scaled(price, factor, step)))
+        else:
+            result.append((tier, price))
+    if differentials:
+        shown = ", ".join(f"{t} {differentials[t].normalize()}" for t, _ in base.prices if t in scalable)
+        method = f"base rate {round_to_step(base_rate, step / 100)} ({shown})"
+    else:
+        with localcontext() as ctx:
+            ctx.prec = 50
+            sample = next(t for t, _ in base.prices if t in scalable)
+            scale = base_rate * factor_of[sample] / _headline(prices[sample])
+        method = f"prices × {round_to_step(scale, Decimal('0.0001'))}"
+    return result, method, "; ".join(notes)
+
+
+def _scaled(price: TierPrice, factor: Decimal, step: Decimal) -> TierPrice:
+    def scale(value: Decimal | None) -> Decimal | None:
+        if value is None:
+            return None
+        with localcontext() as ctx:
+            ctx.prec = 50
+            return round_to_step(value * factor, step)
+
+    if price.model is PricingModel.PER_UNIT:
+        return dataclasses.replace(price, unit_price=scale(price.unit_price))
+    if price.model in (PricingModel.GRADUATED, PricingModel.VOLUME):
+        bands = tuple(Band(up_to=b.up_to, unit_price=scale(b.unit_price), flat_fee=scale(b.flat_fee) if b.flat_fee else b.flat_fee)
+                      for b in price.bands)
+        return dataclasses.replace(price, bands=bands)
+    if price.model is PricingModel.PACKAGE:
+        return dataclasses.replace(price, block_price=scale(price.block_price))
+    if price.model is PricingModel.FIXED:
+        return dataclasses.replace(price, monthly_fee=scale(price.monthly_fee))
+    return price
+
+
+def _solve_markup(base: TariffVersion, charges: list[Volume], target: Decimal) -> tuple[list, str, str]:
+    prices = dict(base.prices)
+    cost = at_current = ZERO
+    for volume in charges:
+        charge = volume.charge
+        price = prices.get(charge.tier)
+        if price is None:
+            continue
+        breakdown = price_usage(price, charge.quantity, cost=charge.cost, fraction=volume.fraction)
+        cost += charge.cost
+        at_current += breakdown.usage_amount + breakdown.monthly_fee
+    if cost == 0:
+        return list(base.prices), "kept", "no provider cost last year to set a markup by: kept"
+    with localcontext() as ctx:
+        ctx.prec = 50
+        delta = (target - at_current) * 100 / cost
+    result = []
+    for tier, price in base.prices:
+        markup = round_to_step(price.markup_pct + delta, MARKUP_STEP) if price.markup_pct is not None else None
+        if markup is not None and markup < -100:
+            markup = Decimal(-100)
+        result.append((tier, dataclasses.replace(price, markup_pct=markup)))
+    sign = "+" if delta >= 0 else ""
+    return result, f"markups {sign}{round_to_step(delta, MARKUP_STEP)} points", ""
+
+
+# --------------------------------------------------------------------------- the draft as YAML
+
+
+def draft_tariff_yaml(proposal: RateProposal, *, header: str = "") -> str:
+    """The draft versions in the tariff file format of examples/tariffs (docs/pricing.md)."""
+    lines = [f"# {line}".rstrip() for line in header.splitlines()] if header else []
+    lines.append("tariffs:")
+    for item in proposal.services:
+        tv = item.version
+        lines += [
+            f"  - service: {tv.service}",
+            f'    version: "{tv.version}"',
+            f"    effective_from: {tv.effective_from.isoformat()}",
+        ]
+        if tv.effective_to:
+            lines.append(f"    effective_to: {tv.effective_to.isoformat()}")
+        lines += [f"    currency: {tv.currency}", "    tiers:"]
+        for tier, price in tv.prices:
+            lines.append(f"      {tier}:")
+            lines += [f"        {line}" for line in _price_lines(price)]
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _price_lines(price: TierPrice) -> list[str]:
+    out = [f"model: {price.model.value}"]
+    if price.unit_price is not None:
+        out.append(f'unit_price: "{_money(price.unit_price)}"')
+    if price.bands:
+        out.append("bands:")
+        for band in price.bands:
+            parts = []
+            if band.up_to is not None:
+                parts.append(f"up_to: {_text(band.up_to)}")
+            parts.append(f'unit_price: "{_money(band.unit_price)}"')
+            if band.flat_fee:
+                parts.append(f'flat_fee: "{_money(band.flat_fee)}"')
+            out.append("  - {" + ", ".join(parts) + "}")
+    for name in ("block_size", "block_price", "markup_pct"):
+        value = getattr(price, name)
+        if value is not None:
+            out.append(f'{name}: "{_money(value) if name == "block_price" else _text(value)}"')
+    for name in ("monthly_fee", "included_quantity", "minimum_charge"):
+        value = getattr(price, name)
+        if value:
+            out.append(f'{name}: "{_text(value) if name == "included_quantity" else _money(value)}"')
+    if price.service_credits:
+        out.append("service_credits:")
+        for metric, bands in price.service_credits:
+            out.append(f"  {metric.value}:")
+            for band in bands:
+                parts = []
+                if band.shortfall_up_to is not None:
+                    parts.append(f"shortfall_up_to: {_text(band.shortfall_up_to)}")
+                parts.append(f"credit_pct: {_text(band.credit_pct)}")
+                out.append("    - {" + ", ".join(parts) + "}")
+    return out
+
+
+def _text(value: Decimal) -> str:
+    """A quantity or percentage as plain text (no exponent)."""
+    return format(value, "f")
+
+
+def _money(value: Decimal) -> str:
+    """A price as text with at least two decimals (900 → 900.00, 0.125 stays 0.125)."""
+    whole, _, frac = format(value, "f").partition(".")
+    return f"{whole}.{frac.ljust(2, '0')}"
