@@ -7,11 +7,13 @@ The rules (docs/month-end.md, "The bill as FOCUS"):
 - ``BilledCost`` is the cost-centre part as issued, so the rows of a document sum to its
   total and the file sums to the month's documents to the cent. ``EffectiveCost``,
   ``ContractedCost`` and ``ListCost`` are the same amount: the tier's tariff is the list
-  price, nothing is negotiated or amortised, and service credits and corrections are rows of
-  their own.
+  price, nothing is negotiated, and service credits and corrections are rows of their own.
 - ``ChargeCategory``: ``Credit`` for a service credit, ``Adjustment`` for a line of a credit
   or debit note, ``Purchase`` for a monthly fee on its own (a fixed-fee tier, or a subscribed
-  tier with nothing used in the month), ``Usage`` for every other line.
+  tier with nothing used in the month), ``Usage`` for every other line. A Purchase row has an
+  EffectiveCost of 0 and is followed by a Usage row of its use in the month that bills nothing
+  and carries the fee as its EffectiveCost (:func:`fee_in_use`), so every cost column sums to
+  the documents.
 - ``ChargeClass`` is ``Correction`` on a note line that corrects an invoice of an earlier
   month, and its charge period is the corrected line's; a note inside its own month (the
   cancellation of a reopened month) has none.
@@ -29,7 +31,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from billing.core.periods import first_day, last_day
@@ -306,7 +308,7 @@ def focus_rows(
                 tags += (("tier", line.tier),)
                 if charge is not None:
                     tags += (("tariff_version", charge.tariff_version),)
-                rows.append(FocusRow(
+                row = FocusRow(
                     billed_cost=amount,
                     billing_account_id=provider.account_id,
                     billing_account_name=provider.name,
@@ -321,7 +323,7 @@ def focus_rows(
                     charge_period_start=period[0],
                     charge_period_end=period[1],
                     contracted_cost=amount,
-                    effective_cost=amount,
+                    effective_cost=Decimal(0) if category == PURCHASE else amount,
                     invoice_id=ascii_id(document.number),
                     invoice_issuer_name=provider.name,
                     list_cost=amount,
@@ -351,5 +353,18 @@ def focus_rows(
                     x_tariff_version=charge.tariff_version if charge is not None else None,
                     x_pricing_model=charge.model if charge is not None else None,
                     x_price_detail=line.detail or None,
-                ))
+                )
+                rows.append(row)
+                if category == PURCHASE:
+                    rows.append(fee_in_use(row))
     return tuple(rows)
+
+
+def fee_in_use(purchase: FocusRow) -> FocusRow:
+    """The month's use of a monthly fee bought on its own: FOCUS's way of carrying a purchase
+    into the effective (amortised) cost. The Purchase row bills the fee with an EffectiveCost of
+    0; this Usage row bills nothing and carries the fee as its EffectiveCost, over the same
+    charge period, service, business line and tags. So BilledCost and EffectiveCost each sum to
+    the documents, and ListCost and ContractedCost stay on the Purchase row alone."""
+    return replace(purchase, charge_category=USAGE, charge_frequency="Recurring", billed_cost=Decimal(0),
+                   effective_cost=purchase.billed_cost, contracted_cost=Decimal(0), list_cost=Decimal(0))

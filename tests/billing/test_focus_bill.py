@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing.close.focus_bill import (
-    COLUMNS, FocusRow, Provider, ascii_id, ascii_text, charge_category, focus_rows, focus_unit,
+    COLUMNS, FocusRow, Provider, ascii_id, ascii_text, charge_category, fee_in_use, focus_rows, focus_unit,
 )
 from billing.core.records import Charge, CostCenterShare, Invoice, InvoiceLine, LineCostCenter
 from tariffs.model import SERVICE_CATEGORIES
@@ -82,10 +82,17 @@ def test_a_monthly_fee_on_its_own_is_a_recurring_purchase():
     fee_line = replace(invoice.lines[2], quantity=Decimal(0))
     fee_invoice = replace(invoice, lines=(fee_line,), total=fee_line.amount)
     charge = replace(samples.charges()[2], quantity=Decimal(0), billable=Decimal(0))
-    (row,) = focus_rows((fee_invoice,), month="2026-03", provider=PROVIDER, charges={(invoice.number, 3): charge},
-                        corrected_months={}, categories={})
-    assert (row.charge_category, row.charge_frequency, row.pricing_quantity, row.effective_cost) == (
-        "Purchase", "Recurring", Decimal(0), Decimal("1350.00"))
+    purchase, use = focus_rows((fee_invoice,), month="2026-03", provider=PROVIDER,
+                               charges={(invoice.number, 3): charge}, corrected_months={}, categories={})
+    # FOCUS: a purchase bills the fee with no effective cost; its use in the month carries the
+    # fee as effective cost and bills nothing, so both costs sum to the invoice
+    assert (purchase.charge_category, purchase.charge_frequency, purchase.pricing_quantity, purchase.billed_cost,
+            purchase.effective_cost, purchase.list_cost) == (
+        "Purchase", "Recurring", Decimal(0), Decimal("1350.00"), Decimal(0), Decimal("1350.00"))
+    assert (use.charge_category, use.charge_frequency, use.billed_cost, use.effective_cost, use.list_cost,
+            use.contracted_cost) == ("Usage", "Recurring", Decimal(0), Decimal("1350.00"), Decimal(0), Decimal(0))
+    assert (use.sub_account_id, use.service_name, use.tags, use.charge_period_start, use.invoice_id) == (
+        purchase.sub_account_id, purchase.service_name, purchase.tags, purchase.charge_period_start, purchase.invoice_id)
 
 
 def credit_note(amount: str = "100.00", *, month: str = "2026-04") -> Invoice:
@@ -213,11 +220,17 @@ def billed_months(documents, charges):
 def test_billed_cost_sums_to_every_document_and_the_month_to_the_cent(month):
     for billed_month, own, rows in billed_months(*month):
         for document in own:
-            assert sum((r.billed_cost for r in rows if r.invoice_id == document.number), Decimal(0)) == document.total
+            for cost in ("billed_cost", "effective_cost", "list_cost", "contracted_cost"):
+                assert sum((getattr(r, cost) for r in rows if r.invoice_id == document.number),
+                           Decimal(0)) == document.total, cost
         for currency in ("USD", "EUR"):
             assert sum((r.billed_cost for r in rows if r.billing_currency == currency), Decimal(0)) == sum(
                 (d.total for d in own if d.currency == currency), Decimal(0))
-        for row in rows:
-            assert row.effective_cost == row.list_cost == row.contracted_cost == row.billed_cost
+        for row, following in zip(rows, [*rows[1:], None]):
+            if row.charge_category == "Purchase":  # a fee bought on its own, then its use in the month
+                assert row.effective_cost == 0 and row.list_cost == row.contracted_cost == row.billed_cost
+                assert following == fee_in_use(row)
+            elif not (row.charge_frequency == "Recurring" and row.billed_cost == 0):
+                assert row.effective_cost == row.list_cost == row.contracted_cost == row.billed_cost
             assert (row.charge_class == "Correction") == (billed_month == "2026-04")
             assert (row.pricing_quantity is None) == (row.charge_category in ("Credit", "Adjustment"))

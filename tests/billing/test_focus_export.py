@@ -18,20 +18,10 @@ from tests.focus_validator import validate
 #: sub-accounts (business lines) and tags.
 APPLICABILITY = ("ACCOUNT_NAMING_SUPPORTED", "SUB_ACCOUNT_SUPPORTED", "TAGGING_SUPPORTED")
 
-#: focus-validator 2.2.1's rule EffectiveCost-C-005-C demands EffectiveCost 0 on every Purchase
-#: row; FOCUS 1.2 asks it only of a purchase covering future charges, which a monthly fee is
-#: not (FOCUS_Spec issue 2673; docs/month-end.md, "The bill as FOCUS").
-VALIDATOR_DEFECT = "EffectiveCost-C-005-C"
-
-
 def assert_conforms(path, rows):
-    """focus-validator passes every rule on ``path``, but the one defect above, which may fail
-    only when the file has monthly fees (Purchase rows) with a non-zero EffectiveCost."""
+    """focus-validator passes every rule it checks on ``path``, with no failed rule."""
     result = validate(path, "1.2", applicability=APPLICABILITY)
-    fees = [r for r in rows if r["ChargeCategory"] == "Purchase" and Decimal(r["EffectiveCost"]) != 0]
-    defect = {r.id for r in result.failed if r.id == VALIDATOR_DEFECT or VALIDATOR_DEFECT in r.message}
-    assert not [r for r in result.failed if r.id not in defect], result.report()
-    assert bool(defect) == bool(fees), result.report()
+    assert not result.failed, result.report()
     assert result.passed_rules > 100, result.report()
     return result
 
@@ -65,11 +55,17 @@ def test_an_open_month_is_refused_in_one_line(db_url, tmp_path):
 def test_the_closed_month_as_focus_sums_to_its_invoices(db_url, tmp_path):
     closed_march(db_url, tmp_path)
     rows = read(focus_file(db_url, tmp_path, "2026-03"))
-    assert sum(Decimal(r["BilledCost"]) for r in rows) == Decimal("940.00")
-    assert sorted((r["InvoiceId"], r["SubAccountId"], r["SubAccountName"], r["BilledCost"]) for r in rows) == [
-        ("CB-2026-000001", "FIN", "Finance", "470.00"), ("CB-2026-000002", "OPS", "Operations", "470.00")]
+    for cost in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost"):
+        assert sum(Decimal(r[cost]) for r in rows) == Decimal("940.00"), cost
+    # each monthly fee bought on its own: a Purchase row that bills it, and its use in the month
+    # (a Usage row that bills nothing and carries the fee as its effective cost)
+    assert sorted((r["InvoiceId"], r["SubAccountId"], r["SubAccountName"], r["ChargeCategory"], r["ChargeFrequency"],
+                   r["BilledCost"], r["EffectiveCost"], r["ListCost"]) for r in rows) == [
+        ("CB-2026-000001", "FIN", "Finance", "Purchase", "Recurring", "470.00", "0.00", "470.00"),
+        ("CB-2026-000001", "FIN", "Finance", "Usage", "Recurring", "0.00", "470.00", "0.00"),
+        ("CB-2026-000002", "OPS", "Operations", "Purchase", "Recurring", "470.00", "0.00", "470.00"),
+        ("CB-2026-000002", "OPS", "Operations", "Usage", "Recurring", "0.00", "470.00", "0.00")]
     for row in rows:
-        assert (row["ChargeCategory"], row["ChargeFrequency"], row["EffectiveCost"]) == ("Purchase", "Recurring", "470.00")
         assert (row["ServiceName"], row["ServiceCategory"], row["ServiceSubcategory"]) == (
             "Service desk", "Management and Governance", "Support")
         assert (row["BillingAccountId"], row["BillingAccountName"], row["BillingCurrency"]) == ("IT", "IT services", "USD")
@@ -128,7 +124,7 @@ def test_parquet_too(db_url, tmp_path):
     closed_march(db_url, tmp_path)
     path = focus_file(db_url, tmp_path, "2026-03", "focus.parquet", fmt="focus-parquet")
     frame = pl.read_parquet(path)
-    assert frame.height == 2 and frame["BilledCost"].sum() == Decimal("940.00")
+    assert frame.height == 4 and frame["BilledCost"].sum() == frame["EffectiveCost"].sum() == Decimal("940.00")
     assert_conforms(path, [{k: str(v) for k, v in row.items()} for row in frame.to_dicts()])
 
 
