@@ -74,7 +74,7 @@ def _in_range(c: _Checker, field: str, value: Decimal | None, limit: Range, wher
     found = limit.problem(field, value) if value is not None else None
     if found:
         c.add(found[0], found[1], where, "the store, invoices and the journal carry numbers of this size exactly; "
-              "check the unit (docs/pricing.md, \"Limits\")")
+              "check the unit (docs/pricing.md, \"Ranges and lengths\")")
 
 
 def _short_enough(c: _Checker, field: str, value: str | None, length: int, where: SourceRef) -> None:

@@ -1,4 +1,5 @@
-"""The organisation file: business lines and cost centres (docs/organisation.md).
+"""The organisation file: business lines and cost centres (docs/inputs.md, "Business lines" and
+"Cost centres").
 
 A CSV holds either business lines (column ``business_line`` without ``cost_center``) or cost
 centres (column ``cost_center``). An .xlsx workbook may hold both, on sheets named

@@ -2,7 +2,7 @@
 
 Columns: business_line, service, tier, effective_from, effective_to (optional, inclusive).
 A tier change is a new row from the day it takes effect; the previous row then ends the day
-before (docs/pricing.md, "Mid-month changes").
+before (docs/pricing.md, "Mid-month tier or tariff changes").
 """
 
 from __future__ import annotations

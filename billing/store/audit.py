@@ -14,7 +14,7 @@ from billing.core.limits import SUBJECT, USER
 from billing.core.problems import ChargebackError, excerpt
 from billing.store.schema import AuditEvent, Setting
 
-#: Settings and their defaults (docs/configuration.md).
+#: Settings and their defaults (docs/month-end.md, "Settings").
 DEFAULTS = {
     "fiscal_year_start_month": "1",
     "currency": "USD",

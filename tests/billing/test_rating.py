@@ -1,4 +1,4 @@
-"""Rating worked examples: docs/pricing.md, "Rating a month"."""
+"""Rating worked examples: docs/pricing.md, "Order of a charge"."""
 
 import datetime as dt
 import textwrap
