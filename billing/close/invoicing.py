@@ -149,6 +149,9 @@ def adjustment_note(
             value = -left if not debit else None
             if value is None:
                 raise ChargebackError("a debit note needs --amount or --quantity")
+            if value == 0:
+                after = " after earlier notes" if already_adjusted.get(line_no) else ""
+                raise ChargebackError(f"{original.number} line {line_no} has nothing left to credit{after}")
         else:
             if amount <= 0:
                 raise ChargebackError("give the amount as a positive number; --debit makes a debit note")
