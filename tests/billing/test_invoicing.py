@@ -13,16 +13,9 @@ from hypothesis import strategies as st
 
 from billing.close.invoicing import adjustment_note, cancellation, draft_invoices
 from billing.core.problems import ChargebackError
-from billing.core.records import (
-    BusinessLine,
-    Charge,
-    ChargeKind,
-    CostCenterShare,
-    DocumentKind,
-    DocumentRole,
-    LineKind,
-)
+from billing.core.records import BusinessLine, ChargeKind, DocumentKind, DocumentRole, LineKind
 from tariffs.model import ChargingMode, Service, ServiceKind, ServiceLevel, Tier
+from tests.records import charge
 
 MONTH = "2026-03"
 ISSUED = dt.date(2026, 4, 2)
@@ -46,20 +39,6 @@ LINES = {
     "OPS": BusinessLine(code="OPS", name="Operations", head_name=None),
 }
 GL = {"CC-100": "4711", "CC-101": "4712", "CC-200": "5100"}
-
-
-def charge(line_no: int, business_line: str, service_code: str, amount: str, *, tier: str = "gold",
-           quantity: str = "10", mode: str = "chargeback", kind: ChargeKind = ChargeKind.USAGE,
-           segment: tuple[dt.date, dt.date] = (dt.date(2026, 3, 1), dt.date(2026, 3, 31)),
-           currency: str = "USD", parts: tuple[tuple[str, str], ...] = ()) -> Charge:
-    value = D(amount)
-    shares = tuple(CostCenterShare(cost_center=cc, quantity=D(0), amount=D(a)) for cc, a in parts)
-    return Charge(
-        line_no=line_no, kind=kind, business_line=business_line, service=service_code, tier=tier,
-        tariff_version="2026", charging_mode=mode, segment_from=segment[0], segment_to=segment[1], model="per_unit",
-        quantity=D(quantity), included=D(0), billable=D(quantity), cost=D(0), exact_amount=value, amount=value,
-        currency=currency, detail=f"{quantity} @ price", cost_centers=shares,
-    )
 
 
 def drafts(charges, **kwargs):
