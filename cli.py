@@ -444,7 +444,7 @@ def subscriptions_load(session, file: Path) -> None:
 @click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only those in force on this date.")
 @with_store
 def subscriptions_list(session, at: dt.datetime | None) -> None:
-    """Print subscriptions."""
+    """Print the subscriptions: business line, service, tier and the dates they are in force."""
     from billing.store.catalogue import load_subscriptions
 
     subs = [s for s in load_subscriptions(session) if at is None or s.in_force(at.date())]

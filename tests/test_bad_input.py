@@ -232,3 +232,16 @@ def test_postgresql_cases_are_reported_as_skipped_with_the_reason_when_not_confi
         assert skips == []
     else:
         assert skips and "CHARGEBACK_TEST_PG_URL is not set" in skips[0].kwargs["reason"]
+
+
+def test_usage_errors_exit_2_without_a_traceback():
+    result = CliRunner().invoke(chargeback, ["month", "run"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    result = CliRunner().invoke(chargeback, ["month", "run", "March"])
+    assert result.exit_code == 2 and "not a month" in result.stderr
+
+
+def test_a_wrong_database_url_is_one_line():
+    result = CliRunner().invoke(chargeback, ["--db", "bogus://x", "org", "list"])
+    assert result.exit_code == 1 and "not a database this engine can use" in result.stderr
+    assert "Traceback" not in result.output
