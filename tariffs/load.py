@@ -29,10 +29,12 @@ from tariffs.model import (
     SERVICE_CATEGORIES,
     SERVICE_SUBCATEGORIES,
     Band,
+    BandEdges,
     Catalogue,
     ChargingMode,
     Component,
     CreditBand,
+    FeeAtZero,
     Metric,
     PricingModel,
     Service,
@@ -76,6 +78,7 @@ _PRICE = (
     (
         "unit_price", "bands", "block_size", "block_price", "markup_pct",
         "monthly_fee", "included_quantity", "minimum_charge", "service_credits",
+        "band_edges", "flat_fee_at_zero",
     ),
 )
 _BAND = (("unit_price",), ("up_to", "flat_fee"))
@@ -247,10 +250,19 @@ class _Reader(DocumentReader):
                 included_quantity=_or_zero(self.number(m, "included_quantity", path)),
                 minimum_charge=_or_zero(self.number(m, "minimum_charge", path)),
                 service_credits=tuple(credits),
+                band_edges=self.choice(m, "band_edges", path, BandEdges),
+                flat_fee_at_zero=self.fee_at_zero(m, path),
                 source=self.ref(path, m.line),
             )
 
         return self.keep(make(), before)
+
+    def fee_at_zero(self, m: YamlMap, path: str) -> FeeAtZero | None:
+        """``charged`` or ``not_charged``; yes/no (true/false) are read as those."""
+        value = m.get("flat_fee_at_zero")
+        if isinstance(value, bool):
+            return FeeAtZero.CHARGED if value else FeeAtZero.NOT_CHARGED
+        return self.choice(m, "flat_fee_at_zero", path, FeeAtZero)
 
     def metric(self, name: object, path: str, line: int | None) -> Metric | None:
         try:
@@ -473,6 +485,8 @@ def tier_price_to_dict(price: TierPrice) -> dict[str, Any]:
             ]
             for metric, bands in price.service_credits
         },
+        "band_edges": None if price.band_edges is None else price.band_edges.value,
+        "flat_fee_at_zero": None if price.flat_fee_at_zero is None else price.flat_fee_at_zero.value,
     })
 
 
@@ -497,6 +511,8 @@ def tier_price_from_dict(d: Mapping[str, Any]) -> TierPrice:
             ))
             for metric, bands in d.get("service_credits", {}).items()
         ),
+        band_edges=None if d.get("band_edges") is None else BandEdges(d["band_edges"]),
+        flat_fee_at_zero=None if d.get("flat_fee_at_zero") is None else FeeAtZero(d["flat_fee_at_zero"]),
     )
 
 

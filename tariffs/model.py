@@ -33,6 +33,20 @@ class PricingModel(enum.StrEnum):
     FIXED = "fixed"  # monthly fee only
 
 
+class BandEdges(enum.StrEnum):
+    """Which band a quantity exactly on a band's upper edge falls in (graduated, volume)."""
+
+    INCLUSIVE = "inclusive"  # in the band the edge ends (the default): up to 250 holds 250
+    EXCLUSIVE = "exclusive"  # in the next band (CloudKitty's thresholds): 250 starts the band above
+
+
+class FeeAtZero(enum.StrEnum):
+    """Whether the first band's flat fee is charged when nothing is billable (graduated, volume)."""
+
+    NOT_CHARGED = "not_charged"  # the default: no band is entered, no flat fee
+    CHARGED = "charged"  # Lago's: the first band's flat fee whatever the usage
+
+
 class Metric(enum.StrEnum):
     """Service-level metrics and which way is better."""
 
@@ -176,14 +190,24 @@ class TierPrice:
     model: PricingModel
     unit_price: Decimal | None = None  # per_unit
     bands: tuple[Band, ...] = ()  # graduated, volume
-    block_size: Decimal | None = None  # package
+    block_size: Decimal | None = None  # package; graduated, volume: bands sold in blocks of this size
     block_price: Decimal | None = None  # package
     markup_pct: Decimal | None = None  # pass_through
     monthly_fee: Decimal = Decimal(0)
     included_quantity: Decimal = Decimal(0)
     minimum_charge: Decimal = Decimal(0)
     service_credits: tuple[tuple[Metric, tuple[CreditBand, ...]], ...] = ()
+    band_edges: BandEdges | None = None  # graduated, volume; None (not written) = inclusive
+    flat_fee_at_zero: FeeAtZero | None = None  # graduated, volume; None (not written) = not charged
     source: SourceRef | None = field(default=None, compare=False)  # where it was written; not content
+
+    @property
+    def exclusive_edges(self) -> bool:
+        return self.band_edges is BandEdges.EXCLUSIVE
+
+    @property
+    def fee_at_zero(self) -> bool:
+        return self.flat_fee_at_zero is FeeAtZero.CHARGED
 
     def credit_bands(self, metric: Metric) -> tuple[CreditBand, ...]:
         return next((bands for m, bands in self.service_credits if m is metric), ())

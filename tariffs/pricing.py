@@ -5,8 +5,12 @@ on the invoice line, by ``billing.core.money.round_minor``. Every rule below has
 in docs/pricing.md.
 
 - ``included_quantity`` is taken off first: billable = max(0, quantity - included).
-- Band upper edges are inclusive; bands are priced in the order of their edges, whatever the
-  order they were written in.
+- Band upper edges are inclusive unless the price says ``band_edges: exclusive`` (a quantity
+  on an edge is then in the band above); bands are priced in the order of their edges,
+  whatever the order they were written in.
+- A graduated or volume price with a ``block_size`` is sold in blocks: the part of the quantity
+  in the band it ends in is rounded up to whole blocks (a started block is charged whole).
+- ``flat_fee_at_zero: charged`` charges the first band's flat fee when nothing is billable.
 - ``fraction`` (days in force / days in the month) prorates the monthly fee, the included
   quantity and the minimum charge, never the band edges.
 - amount = max(usage + monthly fee, minimum); a negative pass-through (a refund) is never
@@ -58,10 +62,11 @@ class BandUse:
 
     band_index: int
     up_to: Decimal | None
-    quantity: Decimal
+    quantity: Decimal  # with blocks: the whole blocks' units
     unit_price: Decimal
     flat_fee: Decimal
     amount: Decimal  # quantity × unit_price + flat_fee
+    blocks: Decimal | None = None  # the blocks this band charged (a price with a block_size)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,42 +216,72 @@ def _usage(price: TierPrice, billable: Decimal) -> tuple[Decimal, tuple[BandUse,
     if not price.bands:
         raise ValueError(f"a {model.value} price needs bands")
     bands = _in_order(price.bands)
+    size = price.block_size
+    if size is not None:
+        if size <= 0:
+            raise ValueError(f"block_size must be above zero, not {size}")
+        off = [b.up_to for b in bands if b.up_to is not None and b.up_to % size != 0]
+        if off:
+            raise ValueError(f"band edge {off[0]} is not a whole number of blocks of {size}")
     if model is PricingModel.GRADUATED:
-        return _graduated(bands, billable)
-    if model is PricingModel.VOLUME:
-        return _volume(bands, billable)
-    raise ValueError(f"unknown pricing model {model!r}")
+        uses = _graduated(bands, billable, price)
+    elif model is PricingModel.VOLUME:
+        uses = _volume(bands, billable, price)
+    else:
+        raise ValueError(f"unknown pricing model {model!r}")
+    return sum((u.amount for u in uses), _ZERO), uses, _describe_bands(uses, billable, price)
 
 
-def _graduated(bands: list[Band], billable: Decimal) -> tuple[Decimal, tuple[BandUse, ...], str]:
-    """Each band prices the part of the quantity within it; a band entered adds its flat fee."""
+def _in_band(billable: Decimal, up_to: Decimal | None, exclusive: bool) -> bool:
+    """Whether ``billable`` lies at or below the band's upper edge (below it, edges exclusive)."""
+    return up_to is None or billable < up_to or (billable == up_to and not exclusive)
+
+
+def _use(i: int, band: Band, part: Decimal, size: Decimal | None, last: bool) -> BandUse:
+    """A band's use; in the band the quantity ends in, a started block counts whole."""
+    blocks = None
+    if size is not None:
+        whole, rest = divmod(part, size)
+        blocks = whole + (1 if rest > 0 and last else 0)
+        part = blocks * size if last else part
+    return BandUse(band_index=i, up_to=band.up_to, quantity=part, unit_price=band.unit_price,
+                   flat_fee=band.flat_fee, amount=part * band.unit_price + band.flat_fee, blocks=blocks)
+
+
+def _graduated(bands: list[Band], billable: Decimal, price: TierPrice) -> tuple[BandUse, ...]:
+    """Each band prices the part of the quantity within it; a band entered adds its flat fee.
+
+    The first band is entered above 0 (at 0 too with ``flat_fee_at_zero: charged``); a later band
+    above the previous edge (at it too with exclusive edges)."""
     uses = []
     lower = _ZERO
     for i, band in enumerate(bands):
-        if billable <= lower:
+        if i == 0:
+            entered = billable > 0 or price.fee_at_zero
+        else:
+            entered = billable > lower or (billable == lower and price.exclusive_edges)
+        if not entered:
             break
+        last = _in_band(billable, band.up_to, price.exclusive_edges)
         upper = billable if band.up_to is None else min(billable, band.up_to)
-        part = upper - lower
-        uses.append(BandUse(band_index=i, up_to=band.up_to, quantity=part, unit_price=band.unit_price,
-                            flat_fee=band.flat_fee, amount=part * band.unit_price + band.flat_fee))
-        if band.up_to is None:
+        uses.append(_use(i, band, max(_ZERO, upper - lower), price.block_size, last))
+        if last:
             break
         lower = band.up_to
     else:
-        if billable > lower:
+        if billable > lower or (billable == lower and price.exclusive_edges):
             raise ValueError(f"{billable} is above the last band ({lower}) and has no price")
-    return sum((u.amount for u in uses), _ZERO), tuple(uses), _describe_bands(uses)
+    return tuple(uses)
 
 
-def _volume(bands: list[Band], billable: Decimal) -> tuple[Decimal, tuple[BandUse, ...], str]:
-    """Every unit at the rate of the band the whole quantity falls in, plus that band's flat fee."""
+def _volume(bands: list[Band], billable: Decimal, price: TierPrice) -> tuple[BandUse, ...]:
+    """Every unit at the rate of the band the whole quantity falls in, plus that band's flat fee;
+    nothing billable enters no band (the first, with ``flat_fee_at_zero: charged``)."""
     if billable <= 0:
-        return _ZERO, (), "nothing billable"
+        return (_use(0, bands[0], _ZERO, price.block_size, True),) if price.fee_at_zero else ()
     for i, band in enumerate(bands):
-        if band.up_to is None or billable <= band.up_to:
-            use = BandUse(band_index=i, up_to=band.up_to, quantity=billable, unit_price=band.unit_price,
-                          flat_fee=band.flat_fee, amount=billable * band.unit_price + band.flat_fee)
-            return use.amount, (use,), _describe_bands([use])
+        if _in_band(billable, band.up_to, price.exclusive_edges):
+            return (_use(i, band, billable, price.block_size, True),)
     raise ValueError(f"{billable} is above the last band ({bands[-1].up_to}) and has no price")
 
 
@@ -298,16 +333,32 @@ def _money(value: Decimal) -> str:
     return f"{value:,f}"
 
 
-def _describe_bands(uses: list[BandUse]) -> str:
+def _describe_bands(uses: tuple[BandUse, ...], billable: Decimal, price: TierPrice) -> str:
+    """``250 @ 0.12 + 80 @ 0.10``; in blocks ``1,250 as 13 blocks of 100: 10 blocks @ 12.00 +
+    3 blocks @ 10.00``; with what an option changed said after it."""
     if not uses:
         return "nothing billable"
+    if billable <= 0:
+        return f"nothing billable: the first band's flat fee {_money(uses[0].flat_fee)}, charged at zero usage"
+    size = price.block_size
     parts = []
     for use in uses:
-        part = f"{_qty(use.quantity)} @ {_money(use.unit_price)}"
+        if use.blocks is not None and size is not None:
+            noun = "block" if use.blocks == 1 else "blocks"
+            part = f"{_qty(use.blocks)} {noun} @ {_money(size * use.unit_price)}"
+        else:
+            part = f"{_qty(use.quantity)} @ {_money(use.unit_price)}"
         if use.flat_fee:
             part += f" + flat {_money(use.flat_fee)}"
         parts.append(part)
-    return " + ".join(parts)
+    text = " + ".join(parts)
+    if size is not None:
+        blocks = sum((u.blocks or _ZERO for u in uses), _ZERO)
+        noun = "block" if blocks == 1 else "blocks"
+        text = f"{_qty(billable)} as {_qty(blocks)} {noun} of {_qty(size)}: {text}"
+    if price.exclusive_edges and any(b.up_to == billable for b in price.bands):
+        text += f" ({_qty(billable)} is on a band edge, priced in the band above: edges exclusive)"
+    return text
 
 
 def highest_rates(price: TierPrice) -> tuple[Decimal, Decimal]:
@@ -338,22 +389,27 @@ def describe_price(price: TierPrice, unit: str) -> str:
         text = f"{_money(price.unit_price)} per {unit}"
     elif model is PricingModel.GRADUATED and price.bands:
         parts, lower = [], None
+        exclusive = price.exclusive_edges  # "below 1,000 ..., from 1,000" rather than "first 1,000 ..., above 1,000"
         for band in _in_order(price.bands):
             fee = f" (+ {_money(band.flat_fee)} once entered)" if band.flat_fee else ""
             if band.up_to is None:
-                parts.append(f"above {_qty(lower)} @ {_money(band.unit_price)}{fee}" if lower is not None
-                             else f"all @ {_money(band.unit_price)}{fee}")
+                parts.append(f"{'from' if exclusive else 'above'} {_qty(lower)} @ {_money(band.unit_price)}{fee}"
+                             if lower is not None else f"all @ {_money(band.unit_price)}{fee}")
             else:
-                lead = "first" if lower is None else "next to"
+                lead = ("below" if lower is None else "next below") if exclusive else ("first" if lower is None else "next to")
                 parts.append(f"{lead} {_qty(band.up_to)} @ {_money(band.unit_price)}{fee}")
             lower = band.up_to
         text = "graduated: " + ", ".join(parts) + f" per {unit}"
     elif model is PricingModel.VOLUME and price.bands:
-        parts = []
+        parts, lower = [], None
         for band in _in_order(price.bands):
             fee = f" + {_money(band.flat_fee)}" if band.flat_fee else ""
-            reach = "above" if band.up_to is None else f"up to {_qty(band.up_to)}"
+            if price.exclusive_edges:
+                reach = (f"from {_qty(lower)}" if lower is not None else "any") if band.up_to is None else f"below {_qty(band.up_to)}"
+            else:
+                reach = "above" if band.up_to is None else f"up to {_qty(band.up_to)}"
             parts.append(f"{reach}: all @ {_money(band.unit_price)}{fee}")
+            lower = band.up_to
         text = "volume (" + "; ".join(parts) + f") per {unit}"
     elif model is PricingModel.PACKAGE and price.block_size is not None and price.block_price is not None:
         text = f"{_money(price.block_price)} per started block of {_qty(price.block_size)} {unit}"
@@ -364,6 +420,11 @@ def describe_price(price: TierPrice, unit: str) -> str:
     else:
         text = f"{model.value} (incomplete)"
     extras = []
+    if price.block_size is not None and model in (PricingModel.GRADUATED, PricingModel.VOLUME):
+        extras.append(f"in started blocks of {_qty(price.block_size)} {unit}")
+    if price.fee_at_zero and price.bands:
+        first = _in_order(price.bands)[0]
+        extras.append(f"first band's flat fee {_money(first.flat_fee)} charged at zero usage")
     if price.monthly_fee:
         extras.append(f"monthly fee {_money(price.monthly_fee)}")
     if price.included_quantity:

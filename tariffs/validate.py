@@ -43,7 +43,18 @@ _REQUIRED: dict[PricingModel, tuple[str, ...]] = {
     PricingModel.PASS_THROUGH: ("markup_pct",),
     PricingModel.FIXED: (),
 }
+#: Fields a model may have without needing them: graduated and volume bands sold in blocks.
+_OPTIONAL: dict[PricingModel, tuple[str, ...]] = {
+    PricingModel.GRADUATED: ("block_size",),
+    PricingModel.VOLUME: ("block_size",),
+}
+_BANDED = (PricingModel.GRADUATED, PricingModel.VOLUME)
 _MODEL_FIELDS = ("unit_price", "bands", "block_size", "block_price", "markup_pct")
+_WHAT_IT_IS = {
+    "block_size": "block_size sells package, graduated and volume prices in blocks",
+    "block_price": "block_price prices a package's block; graduated and volume bands sold in blocks keep "
+                   "their unit_price per unit",
+}
 _EXAMPLE = {
     "unit_price": 'unit_price: "0.12"',
     "bands": 'bands: [{up_to: 250, unit_price: "0.12"}, {unit_price: "0.10"}]',
@@ -297,9 +308,12 @@ def _check_price(c: _Checker, price: TierPrice, where: SourceRef, level: Service
             c.add(ProblemCode.VALUE_MISSING, f"a {model.value} price needs {name}", _sub(where, name),
                   f"add {_EXAMPLE[name]}")
     for name in _MODEL_FIELDS:
-        if name not in _REQUIRED[model] and getattr(price, name) not in (None, ()):
+        allowed = _REQUIRED[model] + _OPTIONAL.get(model, ())
+        if name not in allowed and getattr(price, name) not in (None, ()):
+            lead = f"{_WHAT_IT_IS[name]}: " if name in _WHAT_IT_IS else ""
             c.add(ProblemCode.INCONSISTENT, f"{name} does not belong to a {model.value} price", _sub(where, name),
-                  f"remove {name}, or change the model to one that uses it")
+                  f"{lead}remove {name}, or change the model to one that uses it")
+    _check_band_options(c, price, where)
     if model in (PricingModel.PASS_THROUGH, PricingModel.FIXED) and price.included_quantity != 0:
         c.add(ProblemCode.INCONSISTENT, f"included_quantity does not apply to a {model.value} price",
               _sub(where, "included_quantity"),
@@ -324,6 +338,34 @@ def _check_price(c: _Checker, price: TierPrice, where: SourceRef, level: Service
     for metric, credit_bands in price.service_credits:
         metric_where = _sub(where, f"service_credits.{metric.value}")
         _check_credits(c, metric, credit_bands, metric_where, level)
+
+
+def _check_band_options(c: _Checker, price: TierPrice, where: SourceRef) -> None:
+    """Block size, edge convention and fee at zero: each only where it can change a charge."""
+    model = price.model
+    for name, what in (("band_edges", "says which band a quantity on an edge falls in"),
+                       ("flat_fee_at_zero", "says whether the first band's flat fee is charged at zero usage")):
+        if getattr(price, name) is not None and model not in _BANDED:
+            c.add(ProblemCode.INCONSISTENT, f"{name} does not belong to a {model.value} price: it has no bands",
+                  _sub(where, name), f"{name} {what} of a graduated or volume price; remove it"
+                  + (" (a fee charged whatever the usage is a monthly_fee)" if name == "flat_fee_at_zero" else ""))
+    if model not in _BANDED or not price.bands or not all(isinstance(b, Band) for b in price.bands):
+        return
+    first = min(price.bands, key=lambda b: (b.up_to is None, b.up_to if b.up_to is not None else Decimal(0)))
+    if price.fee_at_zero and first.flat_fee == 0:
+        c.add(ProblemCode.INCONSISTENT, "flat_fee_at_zero: charged, but the first band has no flat fee",
+              _sub(where, "flat_fee_at_zero"),
+              "add a flat_fee to the first band, or remove flat_fee_at_zero (there is nothing to charge at zero)")
+    size = price.block_size
+    if size is not None and size > 0:
+        for i, band in enumerate(price.bands):
+            if band.up_to is not None and band.up_to > 0 and band.up_to % size != 0:
+                below = (band.up_to // size) * size
+                c.add(ProblemCode.INCONSISTENT,
+                      f"band {i + 1} ends at {band.up_to}, not a whole number of blocks of {size}",
+                      _sub(_ref(band.source, _item(where, "bands", i)), "up_to"),
+                      f"a block cannot straddle a band edge: end the band at a multiple of {size} "
+                      f"(e.g. up_to: {below + size}), or choose a block size that divides every edge")
 
 
 def _check_bands(

@@ -12,7 +12,8 @@ measured service levels), charges and problems out. The rules are in docs/pricin
 - The month splits into segments (business line, service, tier, tariff version); each segment
   is priced on its own quantity. Monthly fee, included quantity and minimum charge are prorated
   by the days the segment was in force over the days of the month.
-- A subscribed business line with no usage still pays its tier's monthly fee and minimum.
+- A subscribed business line with no usage still pays its tier's monthly fee and minimum (and
+  the first band's flat fee where the price says ``flat_fee_at_zero: charged``).
 - A missed service level adds a separate credit line (a share of the segment's charge).
 - Each charge is rounded once (half-up, minor unit); its cost-centre split sums exactly to it.
 """

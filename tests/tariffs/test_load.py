@@ -1,5 +1,6 @@
 """Reading tariff YAML: records, line numbers, problems with hints, canonical dicts."""
 
+import dataclasses
 import datetime as dt
 import json
 import textwrap
@@ -17,7 +18,7 @@ from tariffs.load import (
     tariff_version_hash,
     tariff_version_to_dict,
 )
-from tariffs.model import ChargingMode, Metric, PricingModel, ServiceKind
+from tariffs.model import BandEdges, ChargingMode, FeeAtZero, Metric, PricingModel, ServiceKind
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tariffs"
 
@@ -281,3 +282,30 @@ def test_the_focus_category_survives_the_store_round_trip(tmp_path):
                                                     "    description: Managed VMs\n    service_subcategory: Virtual Machines\n"))
     again = service_from_dict(json.loads(json.dumps(service_to_dict(catalogue.services[0]))))
     assert again.focus_category() == ("Compute", "Virtual Machines")
+
+
+def test_band_options_read_and_kept_in_the_stored_form(tmp_path):
+    text = GOOD.replace('        monthly_fee: "50.00"\n',
+                        '        monthly_fee: "50.00"\n        block_size: 50\n        band_edges: exclusive\n'
+                        '        flat_fee_at_zero: charged\n')
+    catalogue, problems = load_text(tmp_path, text)
+    assert problems == []
+    tv = catalogue.tariffs[0]
+    gold = tv.price("gold")
+    assert (gold.block_size, gold.band_edges, gold.flat_fee_at_zero) == (Decimal(50), BandEdges.EXCLUSIVE, FeeAtZero.CHARGED)
+    d = tariff_version_to_dict(tv)
+    assert (d["prices"][0]["band_edges"], d["prices"][0]["flat_fee_at_zero"]) == ("exclusive", "charged")
+    assert tariff_version_from_dict(d) == dataclasses.replace(tv, source=None)
+    # yes/no read as charged/not_charged; a price that does not write them keeps its stored form (and hash)
+    yes, _ = load_text(tmp_path, text.replace("flat_fee_at_zero: charged", "flat_fee_at_zero: yes"))
+    assert yes.tariffs[0].price("gold").flat_fee_at_zero is FeeAtZero.CHARGED
+    plain_version, _ = load_text(tmp_path, GOOD)
+    assert "band_edges" not in tariff_version_to_dict(plain_version.tariffs[0])["prices"][0]
+
+
+def test_band_option_misspelt_value_is_reported_with_line_and_hint(tmp_path):
+    text = GOOD.replace('        monthly_fee: "50.00"\n', '        monthly_fee: "50.00"\n        band_edges: exclusiv\n')
+    _, problems = load_text(tmp_path, text)
+    [p] = problems
+    assert (p.code, p.source.location) == (ProblemCode.VALUE_INVALID, "tariffs[0].tiers.gold.band_edges")
+    assert p.source.row and "did you mean 'exclusive'" in p.hint

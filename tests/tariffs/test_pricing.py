@@ -1,6 +1,7 @@
 """Pricing rules, each with the worked example from docs/pricing.md."""
 
 import calendar
+import dataclasses
 import datetime as dt
 import random
 from decimal import Decimal
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from billing.core.money import round_minor
 from tariffs.load import load_catalogue
-from tariffs.model import Band, CreditBand, Metric, PricingModel, ServiceLevel, TierPrice
+from tariffs.model import Band, BandEdges, CreditBand, FeeAtZero, Metric, PricingModel, ServiceLevel, TierPrice
 from tariffs.pricing import describe_price, price_usage, segment_fraction, service_credit
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tariffs"
@@ -368,6 +369,97 @@ def test_describe_price():
     assert describe_price(DESK_SILVER, "ticket") == "18.00 per ticket; monthly fee 200.00; 10 ticket included"
 
 
+# --------------------------------------------------------------------------- band options
+
+BLOCKS = D("100")
+EXCLUSIVE = BandEdges.EXCLUSIVE
+CHARGED = FeeAtZero.CHARGED
+
+
+def test_graduated_bands_in_blocks_charge_a_started_block_whole():
+    # blocks of 100 GB; bands <= 1,000 at 0.12 + 5.00, above at 0.10: 1,250 GB is 13 blocks,
+    # 10 in band 1 (1,000 x 0.12 + 5.00 = 125.00) and 3 in band 2 (300 x 0.10 = 30.00): 155.00
+    price = graduated((1000, "0.12", "5.00"), (None, "0.10"), block_size=BLOCKS)
+    b = price_usage(price, D("1250"))
+    assert b.amount == D("155.00") and b.billable == D("1250")
+    assert [(u.blocks, u.quantity, u.amount) for u in b.bands] == [(10, D("1000"), D("125.00")), (3, D("300"), D("30.00"))]
+    assert b.detail == "1,250 as 13 blocks of 100: 10 blocks @ 12.00 + flat 5.00 + 3 blocks @ 10.00"
+    # 1,200 GB is exactly 12 blocks: no block is started; 1,200.5 starts the 13th
+    assert price_usage(price, D("1200")).amount == D("145.00")
+    assert price_usage(price, D("1200.5")).amount == D("155.00")
+    # the included quantity comes off before the blocks are counted: 1,250 - 60 = 1,190 -> 12 blocks
+    assert price_usage(graduated((1000, "0.12", "5.00"), (None, "0.10"), block_size=BLOCKS,
+                                 included_quantity=D("60")), D("1250")).amount == D("145.00")
+
+
+def test_volume_bands_in_blocks_charge_every_block_at_the_band_reached():
+    # blocks of 100 GB; bands <= 1,000 at 0.23, <= 10,000 at 0.20, above at 0.17:
+    # 1,250 GB is 13 blocks, all in band 2: 1,300 x 0.20 = 260.00; 950 GB is 10 blocks in band 1
+    price = volume((1000, "0.23"), (10000, "0.20"), (None, "0.17"), block_size=BLOCKS)
+    b = price_usage(price, D("1250"))
+    assert (b.amount, b.detail) == (D("260.00"), "1,250 as 13 blocks of 100: 13 blocks @ 20.00")
+    assert price_usage(price, D("950")).amount == D("230.00")  # 10 blocks x 23.00
+    assert price_usage(price, D("1")).detail == "1 as 1 block of 100: 1 block @ 23.00"
+    assert price_usage(price, D("0")).amount == 0
+
+
+def test_exclusive_edge_puts_a_quantity_on_the_edge_in_the_band_above():
+    # CloudKitty-style thresholds: bands < 10 at 710.00, < 50 at 680.00, from 50 at 650.00
+    fleet = volume((10, "710.00"), (50, "680.00"), (None, "650.00"), band_edges=EXCLUSIVE)
+    assert price_usage(fleet, D("10")).amount == D("6800.00")  # 10 x 680.00 (inclusive: 10 x 710.00)
+    assert price_usage(fleet, D("9")).amount == D("6390.00")
+    assert price_usage(fleet, D("50")).amount == D("32500.00")
+    assert price_usage(fleet, D("10")).detail == "10 @ 680.00 (10 is on a band edge, priced in the band above: edges exclusive)"
+    inclusive = volume((10, "710.00"), (50, "680.00"), (None, "650.00"))
+    assert price_usage(inclusive, D("10")).amount == D("7100.00")
+
+
+def test_exclusive_edge_enters_the_next_graduated_band_at_the_edge():
+    # bands <= 100 at 1.00 + 5.00, <= 200 at 0.50 + 10.00, above at 0.25 + 20.00, 100 units:
+    # inclusive: band 2 is not entered, 105.00; exclusive: 100 reaches band 2, whose flat fee is due: 115.00
+    bands = ((100, "1.00", "5.00"), (200, "0.50", "10.00"), (None, "0.25", "20.00"))
+    assert price_usage(graduated(*bands), D("100")).amount == D("105.00")
+    b = price_usage(graduated(*bands, band_edges=EXCLUSIVE), D("100"))
+    assert b.amount == D("115.00")
+    assert [(u.band_index, u.quantity) for u in b.bands] == [(0, D("100")), (1, D("0"))]
+    # off the edges both conventions agree
+    for q in ("0", "99.5", "150", "200.01", "1000"):
+        assert price_usage(graduated(*bands, band_edges=EXCLUSIVE), D(q)).amount == price_usage(graduated(*bands), D(q)).amount
+
+
+def test_flat_fee_at_zero_charges_the_first_bands_fee_when_nothing_is_billable():
+    # VM gold: bands <= 1,000 at 0.146 + 26.00, above at 0.104; no usage in the month
+    bands = ((1000, "0.146", "26.00"), (None, "0.104"))
+    assert price_usage(graduated(*bands), D("0")).amount == 0  # today's default: no band entered
+    b = price_usage(graduated(*bands, flat_fee_at_zero=CHARGED, monthly_fee=D("156.00")), D("0"))
+    assert (b.usage_amount, b.amount) == (D("26.00"), D("182.00"))
+    assert b.detail == "nothing billable: the first band's flat fee 26.00, charged at zero usage"
+    # usage within the included quantity, or a negative month, is nothing billable too
+    assert price_usage(graduated(*bands, flat_fee_at_zero=CHARGED, included_quantity=D("10")), D("4")).amount == D("26.00")
+    assert price_usage(graduated(*bands, flat_fee_at_zero=CHARGED), D("-3")).amount == D("26.00")
+    # with usage nothing changes: 10 h = 1.46 + 26.00
+    assert price_usage(graduated(*bands, flat_fee_at_zero=CHARGED), D("10")).amount == D("27.46")
+    # volume: the first band's fee at zero, the band reached's fee otherwise
+    storage = volume((1000, "0.31", "21.00"), (10000, "0.27", "42.00"), (None, "0.23", "84.00"), flat_fee_at_zero=CHARGED)
+    assert price_usage(storage, D("0")).amount == D("21.00")
+    assert price_usage(storage, D("1200")).amount == D("366.00")
+    # the fee is the band's, not the month's: it is not prorated (a monthly fee is)
+    assert price_usage(graduated(*bands, flat_fee_at_zero=CHARGED), D("0"), fraction=Fraction(10, 30)).amount == D("26.00")
+
+
+def test_band_options_on_the_rate_card_line():
+    price = graduated((1000, "0.12", "5.00"), (None, "0.10"), block_size=BLOCKS, flat_fee_at_zero=CHARGED)
+    assert describe_price(price, "gb") == ("graduated: first 1,000 @ 0.12 (+ 5.00 once entered), above 1,000 @ 0.10 per gb; "
+                                           "in started blocks of 100 gb; first band's flat fee 5.00 charged at zero usage")
+    fleet = volume((10, "710.00"), (None, "650.00"), band_edges=EXCLUSIVE)
+    assert describe_price(fleet, "vehicle") == "volume (below 10: all @ 710.00; from 10: all @ 650.00) per vehicle"
+
+
+def test_a_band_edge_between_blocks_has_no_price():
+    with pytest.raises(ValueError, match="250 is not a whole number of blocks of 100"):
+        price_usage(graduated((250, "0.12"), (None, "0.10"), block_size=BLOCKS), D("10"))
+
+
 # --------------------------------------------------------------------------- properties
 
 prices = st.decimals(min_value=0, max_value=100, places=3)
@@ -436,3 +528,70 @@ def test_property_band_order_does_not_matter(bands, quantity, rnd: random.Random
 @given(band_lists(), quantities)
 def test_property_volume_is_never_negative(bands, quantity):
     assert price_usage(TierPrice(model=PricingModel.VOLUME, bands=bands), quantity).amount >= 0
+
+
+@st.composite
+def blocked_band_lists(draw) -> tuple[Decimal, tuple[Band, ...]]:
+    """A block size and bands whose edges are whole numbers of blocks."""
+    size = draw(st.sampled_from([Decimal("0.5"), Decimal(1), Decimal(5), Decimal(100), Decimal("2.25")]))
+    blocks = sorted(draw(st.sets(st.integers(min_value=1, max_value=400), max_size=4)))
+    bands = [Band(up_to=size * b, unit_price=draw(prices), flat_fee=draw(prices)) for b in blocks]
+    return size, tuple(bands + [Band(up_to=None, unit_price=draw(prices), flat_fee=draw(prices))])
+
+
+@given(blocked_band_lists(), quantities, st.sampled_from(list(BandEdges)), st.sampled_from(list(FeeAtZero)),
+       st.sampled_from([PricingModel.GRADUATED, PricingModel.VOLUME]))
+def test_property_blocks_never_below_the_unblocked_price_and_at_most_one_block_above(sized, quantity, edges, at_zero, model):
+    size, bands = sized
+    unblocked = TierPrice(model=model, bands=bands, band_edges=edges, flat_fee_at_zero=at_zero)
+    blocked = TierPrice(model=model, bands=bands, band_edges=edges, flat_fee_at_zero=at_zero, block_size=size)
+    a, b = price_usage(unblocked, quantity), price_usage(blocked, quantity)
+    # the same bands are entered, so the same flat fees; the difference is the started block
+    assert [u.band_index for u in a.bands] == [u.band_index for u in b.bands]
+    last = b.bands[-1] if b.bands else None
+    one_block = size * last.unit_price if last else 0
+    assert a.amount <= b.amount <= a.amount + one_block
+    assert b.amount - a.amount < one_block or one_block == 0
+    for use in b.bands:  # every band charges whole blocks
+        assert use.blocks * size == use.quantity
+
+
+@given(band_lists(), st.decimals(min_value=0, max_value=50_000, places=12), st.sampled_from(list(FeeAtZero)))
+def test_property_exclusive_edge_is_the_inclusive_price_with_edges_moved_by_the_smallest_step(bands, quantity, at_zero):
+    # quantities carry at most 12 decimals (billing/core/limits.py): the smallest step is 1E-12
+    step = Decimal("1E-12")
+    moved = tuple(Band(up_to=None if b.up_to is None else b.up_to - step, unit_price=b.unit_price, flat_fee=b.flat_fee)
+                  for b in bands)
+    exclusive = TierPrice(model=PricingModel.VOLUME, bands=bands, band_edges=BandEdges.EXCLUSIVE, flat_fee_at_zero=at_zero)
+    inclusive = TierPrice(model=PricingModel.VOLUME, bands=moved, flat_fee_at_zero=at_zero)
+    assert price_usage(exclusive, quantity).amount == price_usage(inclusive, quantity).amount
+    # graduated: the same bands are entered (the same flat fees); the parts differ by at most the
+    # step inside a band, so the amounts by at most step x the largest price
+    g_ex = price_usage(dataclasses.replace(exclusive, model=PricingModel.GRADUATED), quantity)
+    g_in = price_usage(dataclasses.replace(inclusive, model=PricingModel.GRADUATED), quantity)
+    assert [u.band_index for u in g_ex.bands] == [u.band_index for u in g_in.bands]
+    assert abs(g_ex.amount - g_in.amount) <= step * max(b.unit_price for b in bands)
+
+
+@given(blocked_band_lists(), quantities, st.sampled_from(list(BandEdges)), st.sampled_from(list(FeeAtZero)))
+def test_property_graduated_bands_sum_to_their_parts_with_every_option(sized, quantity, edges, at_zero):
+    size, bands = sized
+    for block_size in (None, size):
+        price = TierPrice(model=PricingModel.GRADUATED, bands=bands, band_edges=edges, flat_fee_at_zero=at_zero,
+                          block_size=block_size)
+        b = price_usage(price, quantity)
+        assert b.usage_amount == sum((u.quantity * u.unit_price + u.flat_fee for u in b.bands), Decimal(0))
+        assert all(u.quantity >= 0 for u in b.bands)
+        covered = sum((u.quantity for u in b.bands), Decimal(0))
+        assert quantity <= covered < quantity + (block_size or 0) or (quantity == covered)
+        # a graduated charge still never falls as the quantity grows
+        assert price_usage(price, quantity + size).amount >= b.amount
+
+
+@given(band_lists(), quantities)
+def test_property_fee_at_zero_only_adds_the_first_flat_fee_when_nothing_is_billable(bands, quantity):
+    for model in (PricingModel.GRADUATED, PricingModel.VOLUME):
+        plain_price = TierPrice(model=model, bands=bands)
+        charged = TierPrice(model=model, bands=bands, flat_fee_at_zero=FeeAtZero.CHARGED)
+        extra = bands[0].flat_fee if quantity == 0 else 0
+        assert price_usage(charged, quantity).amount == price_usage(plain_price, quantity).amount + extra

@@ -297,6 +297,33 @@ def test_fields_that_do_not_belong_to_the_model(tmp_path):
         ProblemCode.INCONSISTENT, "tariffs[1].tiers.silver.markup_pct")
 
 
+@pytest.mark.parametrize("price, field, words", [
+    ('{model: per_unit, unit_price: "0.09", block_size: 100}', "block_size", "package, graduated and volume"),
+    ("{model: pass_through, markup_pct: 8, block_size: 100}", "block_size", "package, graduated and volume"),
+    ('{model: volume, bands: [{up_to: 200, unit_price: "0.12"}, {unit_price: "0.10"}], block_size: 100, '
+     'block_price: "7.00"}', "block_price", "keep their unit_price per unit"),
+    ('{model: per_unit, unit_price: "0.09", band_edges: exclusive}', "band_edges", "graduated or volume"),
+    ('{model: package, block_size: 100, block_price: "7.00", band_edges: inclusive}', "band_edges", "graduated or volume"),
+    ('{model: fixed, monthly_fee: 10, flat_fee_at_zero: charged}', "flat_fee_at_zero", "monthly_fee"),
+    ('{model: volume, bands: [{up_to: 200, unit_price: "0.12"}, {unit_price: "0.10", flat_fee: 5}], '
+     "flat_fee_at_zero: charged}", "flat_fee_at_zero", "add a flat_fee to the first band"),
+])
+def test_band_options_where_they_cannot_apply(tmp_path, price, field, words):
+    p = one(check(tmp_path, (SILVER_2026, f"silver: {price}")), ProblemCode.INCONSISTENT, f"tariffs[1].tiers.silver.{field}")
+    assert words in p.hint
+
+
+def test_band_block_size_above_zero_and_edges_in_whole_blocks(tmp_path):
+    bands = '{model: graduated, bands: [{up_to: 250, unit_price: "0.12"}, {unit_price: "0.10"}]'
+    for size, code in (("0", ProblemCode.VALUE_INVALID), ("-50", ProblemCode.NEGATIVE)):
+        one(check(tmp_path, (SILVER_2026, f"silver: {bands}, block_size: {size}}}")), code,
+            "tariffs[1].tiers.silver.block_size")
+    p = one(check(tmp_path, (SILVER_2026, f"silver: {bands}, block_size: 100}}")), ProblemCode.INCONSISTENT,
+            "tariffs[1].tiers.silver.bands[0].up_to")
+    assert "250" in p.message and "up_to: 300" in p.hint
+    assert check(tmp_path, (SILVER_2026, f"silver: {bands}, block_size: 50, band_edges: exclusive}}")) == []
+
+
 def test_included_quantity_on_pass_through(tmp_path):
     one(check(tmp_path, (SILVER_2026, "silver: {model: pass_through, markup_pct: 8, included_quantity: 100}")),
         ProblemCode.INCONSISTENT, "tariffs[1].tiers.silver.included_quantity")
