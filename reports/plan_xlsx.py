@@ -21,7 +21,11 @@ A cost cell prices volume × (1 + growth) with the tier's price on the rate card
 package (started blocks), pass-through (the volume is the cost), graduated (``SUMPRODUCT``
 over the bands: price × the part of the quantity inside each band, plus the flat fee of each
 band entered) or volume (``SUMPRODUCT`` picking the band the quantity reaches), after the
-included quantity, plus the monthly fee, at least the minimum charge, then ``ROUND(..., 2)``:
+included quantity, plus the monthly fee, at least the minimum charge, then ``ROUND(..., 2)``.
+The band options of docs/pricing.md are priced too: a block size rounds the quantity in the
+band it ends in up to whole blocks, the ``Edges`` column says whether a quantity on an edge is in
+the band above (``exclusive``), and ``Fee at zero`` (``charged``, on a first band) charges that
+band's flat fee with nothing billable. Each cost cell is rounded with ``ROUND(..., 2)``:
 the engine's half-up rounding once per business line, service and month. Only functions both
 Excel and LibreOffice evaluate are used (IF, INDEX, MATCH, SUMPRODUCT, MAX, ROUND, ROUNDUP,
 SUM). Sheets are protected without a password: formula cells are locked, driver cells are not.
@@ -112,8 +116,10 @@ class RateRow:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BandRow:
-    """A band of a graduated or volume price: from ``lower`` (exclusive) to ``upper``
-    (inclusive; None = open-ended, written as :data:`OPEN_BAND`)."""
+    """A band of a graduated or volume price: from ``lower`` to ``upper`` (None = open-ended,
+    written as :data:`OPEN_BAND`); ``edges`` says which band a quantity on an edge is in
+    (``inclusive``: this one), ``fee_at_zero`` is ``charged`` on a first band whose flat fee is
+    charged with nothing billable."""
 
     service: str
     version: str
@@ -123,6 +129,8 @@ class BandRow:
     upper: Decimal | None
     unit_price: Decimal
     flat_fee: Decimal
+    edges: str = "inclusive"
+    fee_at_zero: str = ""
 
     @property
     def key(self) -> str:
@@ -220,10 +228,12 @@ BAND_FIRST_COLUMN = len(RATE_COLUMNS) + 2  # one empty column after the rates
 BAND_COLUMNS = (
     ("Key", "BandKey", "key"),
     ("Band", None, "band"),
-    ("From (exclusive)", "BandLower", "lower"),
-    ("Up to (inclusive)", "BandUpper", "upper"),
+    ("From", "BandLower", "lower"),
+    ("Up to", "BandUpper", "upper"),
     ("Unit price", "BandPrice", "unit_price"),
     ("Flat fee", "BandFee", "flat_fee"),
+    ("Edges", "BandEdges", "edges"),
+    ("Fee at zero", "BandAtZero", "fee_at_zero"),
 )
 TIER_FIRST_COLUMN = BAND_FIRST_COLUMN + len(BAND_COLUMNS) + 1
 RATE_HEADER_ROW = 3
@@ -247,13 +257,21 @@ def cost_formula(driver_row: int, rate_row: int, column: str) -> str:
     b = f"MAX(0,{q}-INDEX(RateIncluded,{n}))"
     model = f"INDEX(RateModel,{n})"
     key = f"INDEX(RateKey,{n})"
+    size = f"INDEX(RateBlockSize,{n})"
+    # bands in blocks: the quantity rounded up to whole blocks (band edges are whole blocks, so
+    # only the band the quantity ends in changes); the band is still picked by the quantity
+    bb = f"IF({size}>0,ROUNDUP({b}/{size},0)*{size},{b})"
+    # a band is entered above its lower edge; at it with exclusive edges (above 0) or, for a
+    # first band whose flat fee is charged at zero, at 0
+    entered = f'(({b}>BandLower)+({b}=BandLower)*((BandEdges="exclusive")*(BandLower>0)+(BandAtZero="charged"))>0)'
+    within = f'(({b}<BandUpper)+({b}=BandUpper)*(BandEdges<>"exclusive")>0)'
     usage = (
         f'IF({model}="per_unit",{b}*INDEX(RateUnitPrice,{n}),'
-        f'IF({model}="package",ROUNDUP({b}/INDEX(RateBlockSize,{n}),0)*INDEX(RateBlockPrice,{n}),'
+        f'IF({model}="package",ROUNDUP({b}/{size},0)*INDEX(RateBlockPrice,{n}),'
         f'IF({model}="pass_through",{q}*(1+INDEX(RateMarkup,{n})/100),'
-        f'IF({model}="graduated",SUMPRODUCT((BandKey={key})*({b}>BandLower)'
-        f'*(({b}-({b}>BandUpper)*({b}-BandUpper)-BandLower)*BandPrice+BandFee)),'
-        f'IF({model}="volume",SUMPRODUCT((BandKey={key})*({b}>BandLower)*({b}<=BandUpper)*({b}*BandPrice+BandFee)),'
+        f'IF({model}="graduated",SUMPRODUCT((BandKey={key})*{entered}'
+        f'*(({bb}-({bb}>BandUpper)*({bb}-BandUpper)-BandLower)*BandPrice+BandFee)),'
+        f'IF({model}="volume",SUMPRODUCT((BandKey={key})*{entered}*{within}*({bb}*BandPrice+BandFee)),'
         f"0)))))"
     )
     return f"=IF({n}=0,0,ROUND(MAX({usage}+INDEX(RateFee,{n}),INDEX(RateMinimum,{n})),2))"
@@ -407,7 +425,7 @@ def _rate_card(wb: Workbook, ws, view: PlanView) -> dict[str, str]:
             value = getattr(band, attr)
             if attr == "upper" and value is None:
                 value = OPEN_BAND
-            if attr == "key":
+            if attr in ("key", "edges", "fee_at_zero"):
                 _text(ws, ref, value)
             else:
                 _put(ws, ref, value, number_format={"unit_price": PRICE_FORMAT, "flat_fee": money}.get(attr))

@@ -30,7 +30,7 @@ from billing.store import locks
 from billing.store import org as org_store
 from reports.plan_xlsx import BandRow, PlanService, PlanSheet, PlanView, RateRow, plan_workbook
 from tariffs.pricing import describe_price
-from tariffs.model import Catalogue, PricingModel, TariffVersion
+from tariffs.model import BandEdges, Catalogue, PricingModel, TariffVersion
 
 
 PLAN_HORIZON = 24
@@ -178,6 +178,8 @@ def _rate_card(catalogue: Catalogue, services: list[str], months: tuple[str, ...
                 ordered = sorted(price.bands, key=lambda b: (b.up_to is None, b.up_to or ZERO))
                 for n, band in enumerate(ordered, start=1):
                     bands.append(BandRow(service=service.code, version=version.version, tier=tier_code, band=n, lower=lower,
-                                         upper=band.up_to, unit_price=band.unit_price, flat_fee=band.flat_fee))
+                                         upper=band.up_to, unit_price=band.unit_price, flat_fee=band.flat_fee,
+                                         edges=(price.band_edges or BandEdges.INCLUSIVE).value,
+                                         fee_at_zero="charged" if n == 1 and price.fee_at_zero else ""))
                     lower = band.up_to if band.up_to is not None else lower
     return rates, bands

@@ -339,6 +339,10 @@ def _price_lines(price: TierPrice) -> list[str]:
         value = getattr(price, name)
         if value is not None:
             out.append(f'{name}: "{_money(value) if name == "block_price" else _text(value)}"')
+    for name in ("band_edges", "flat_fee_at_zero"):
+        value = getattr(price, name)
+        if value is not None:
+            out.append(f"{name}: {value.value}")
     for name in ("monthly_fee", "included_quantity", "minimum_charge"):
         value = getattr(price, name)
         if value:

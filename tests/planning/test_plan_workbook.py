@@ -158,6 +158,11 @@ def test_libreoffice_recalculates_the_plan_to_the_engines_cent_and_follows_a_dri
         ("OPS", "O10"): "silver",    # STORAGE from gold to silver (volume bands)
         ("OPS", "P9"): 0.1,          # DESK +10 % (per ticket above the included 10)
         ("FIN", "G8"): 20000,        # CLOUD (pass-through) in 2027-05: 20,000 USD of cost
+        # the band options of 2026.1 (docs/pricing.md, "Band options"): STORAGE silver above is sold
+        # in blocks of 100 GB; STORAGE gold's edges are exclusive (1,000 GB is in band 2); VM gold
+        # charges band 1's flat fee with no hours
+        ("FIN", "O10"): "gold", ("FIN", "H10"): 1000,
+        ("OPS", "O11"): "gold", ("OPS", "F11"): 0,
     })
     before_engine, after_engine = engine_figures(history_db, path), engine_figures(history_db, edited)
     recalculated = recalculate([path, edited], tmp_path / "recalculated")
@@ -170,8 +175,10 @@ def test_libreoffice_recalculates_the_plan_to_the_engines_cent_and_follows_a_dri
     changed = {loc for loc in before_engine if before[loc] != after[loc]}
     assert "OPS!E18" in changed and "FIN!G15" in changed
     assert {f"OPS!{c}17" for c in "CDEFGHIJKLMN"} <= changed and {f"OPS!{c}16" for c in "CDEFGHIJKLMN"} <= changed
-    assert all(loc.startswith(("OPS!", "FIN!G")) for loc in changed)
+    assert all(loc.startswith(("OPS!", "FIN!G")) or loc[-2:] == "17" for loc in changed)
     assert after["OPS!C17"] < before["OPS!C17"]  # silver storage is cheaper
+    assert after_engine["FIN!H17"] == Decimal("312.00")  # 1,000 GB on the exclusive edge: 1,000 x 0.27 + 42.00
+    assert after_engine["OPS!F18"] == Decimal("182.00")  # no VM hours at gold: 156.00 + band 1's 26.00
     # and the summary's plan total is the engine's total
     summary = load_workbook(recalculated[1], data_only=True)["Summary"]
     assert Decimal(repr(summary["F10"].value)) == sum(after_engine.values())

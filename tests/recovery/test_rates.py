@@ -147,3 +147,48 @@ def test_rates_propose_writes_a_draft_the_catalogue_accepts_and_that_recovers_th
     rated = rate_month(month="2027-03", catalogue=next_year, subscriptions=subs, ownerships=[], usage=usage)
     assert sum(c.amount for c in rated.charges) == Decimal("27000.00")
     assert {c.tariff_version for c in rated.charges} == {"2027.1-draft"}
+
+
+def test_a_draft_from_prices_with_band_options_keeps_them_and_expects_what_rating_gives(catalogue, tmp_path):
+    # 2026.1: STORAGE silver in blocks of 100 GB, STORAGE gold and FLEET with exclusive edges,
+    # VM gold with band 1's flat fee charged at zero usage (docs/pricing.md, "Band options")
+    subs = [Subscription(business_line=l, service=s, tier=t, effective_from=dt.date(2026, 1, 1)) for l, s, t in
+            [("FIN", "STORAGE", "silver"), ("OPS", "STORAGE", "gold"), ("FIN", "FLEET", "gold"), ("OPS", "VM", "gold")]]
+    owners = [Ownership(cost_center=f"CC-{l}", business_line=l, effective_from=dt.date(2020, 1, 1), effective_to=None)
+              for l in ("FIN", "OPS")]
+    rows = [(dt.date(2026, m, 10), line, f"CC-{line}", service, None, Decimal(q), Decimal(0), 1)
+            for m in (4, 5) for line, service, q in [("FIN", "STORAGE", "1250"), ("OPS", "STORAGE", "1000"),
+                                                     ("FIN", "FLEET", "10")] + ([("OPS", "VM", "300")] if m == 4 else [])]
+    usage = pl.DataFrame(rows, schema=list(USAGE_SCHEMA), orient="row").cast(USAGE_SCHEMA)
+
+    def rated(cat):
+        charges = []
+        for month in ("2026-04", "2026-05"):
+            month_rated = rate_month(month=month, catalogue=cat, subscriptions=subs, ownerships=owners, usage=usage)
+            assert not month_rated.problems
+            charges += month_rated.charges
+        return charges
+
+    budget = {"STORAGE": Decimal("2000.00"), "FLEET": Decimal("20000.00"), "VM": Decimal("900.00")}
+    base = {s: catalogue.tariff_at(s, dt.date(2026, 6, 1)) for s in budget}
+    proposal = propose_rates(fiscal_year=2027, version="2027.1-draft", effective_from=dt.date(2027, 1, 1),
+                             catalogue=catalogue, base_versions=base, budget=budget, history=rated(catalogue),
+                             setting=RateSetting(price_step=Decimal("0.0001")))
+    drafts = {p.service: p.version for p in proposal.services}
+    for service, draft in drafts.items():
+        for (tier, before), (_, after) in zip(base[service].prices, draft.prices):
+            assert (after.block_size, after.band_edges, after.flat_fee_at_zero) == (
+                before.block_size, before.band_edges, before.flat_fee_at_zero), (service, tier)
+    # the expected recovery is what rating the same months under the draft gives
+    moved = {s: dataclasses.replace(d, effective_from=dt.date(2026, 1, 1)) for s, d in drafts.items()}
+    again = Catalogue(units=catalogue.units, services=catalogue.services,
+                      tariffs=tuple(tv for tv in catalogue.tariffs if tv.service not in moved or tv.effective_from < dt.date(2026, 1, 1))
+                      + tuple(moved.values()))
+    charges = rated(again)
+    for item in proposal.services:
+        assert sum((c.amount for c in charges if c.service == item.service and c.kind == "usage"), ZERO) == item.expected
+    # and the draft as YAML reads back with its options
+    (tmp_path / "draft.yaml").write_text(draft_tariff_yaml(proposal), encoding="utf-8")
+    read, problems = load_catalogue(tmp_path)
+    assert problems == []
+    assert [dataclasses.replace(tv, source=None) for tv in read.tariffs] == list(drafts.values())
