@@ -21,11 +21,12 @@ A cost cell prices volume × (1 + growth) with the tier's price on the rate card
 package (started blocks), pass-through (the volume is the cost), graduated (``SUMPRODUCT``
 over the bands: price × the part of the quantity inside each band, plus the flat fee of each
 band entered) or volume (``SUMPRODUCT`` picking the band the quantity reaches), after the
-included quantity, plus the monthly fee, at least the minimum charge, then ``ROUND(..., 2)``.
+included quantity, plus the monthly fee, at least the minimum charge, then ``ROUND(..., places)``,
+the currency's minor units (2 for USD, 0 for JPY, 3 for BHD).
 The band options of docs/pricing.md are priced too: a block size rounds the quantity in the
 band it ends in up to whole blocks, the ``Edges`` column says whether a quantity on an edge is in
 the band above (``exclusive``), and ``Fee at zero`` (``charged``, on a first band) charges that
-band's flat fee with nothing billable. Each cost cell is rounded with ``ROUND(..., 2)``:
+band's flat fee with nothing billable. The rounding is
 the engine's half-up rounding once per business line, service and month. Only functions both
 Excel and LibreOffice evaluate are used (IF, INDEX, MATCH, SUMPRODUCT, MAX, ROUND, ROUNDUP,
 SUM). Sheets are protected without a password: formula cells are locked, driver cells are not.
@@ -49,7 +50,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from billing.planning.budgets import PlanDriver, PlanMonth, PlanWorkbook
-from billing.core.money import D
+from billing.core.money import D, minor_units
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.files.tables import cell_text, parse_month
 from reports.xlsx import amount_format, safe_text
@@ -249,9 +250,10 @@ def _rows(services: int) -> dict[str, int]:
     return {key: section_rows(i, services)[2] for i, (key, _t, _k) in enumerate(SECTIONS)}
 
 
-def cost_formula(driver_row: int, rate_row: int, column: str) -> str:
+def cost_formula(driver_row: int, rate_row: int, column: str, places: int) -> str:
     """The plan cost of one month: the drivers on ``driver_row`` priced with the rate card row
-    that the helper cell on ``rate_row`` found (0: no tariff in force that month)."""
+    that the helper cell on ``rate_row`` found (0: no tariff in force that month), rounded to
+    ``places`` decimals, the currency's minor units (0 for JPY, 3 for BHD)."""
     n = f"{column}{rate_row}"
     q = f"{column}{driver_row}*(1+${GROWTH}{driver_row})"
     b = f"MAX(0,{q}-INDEX(RateIncluded,{n}))"
@@ -274,22 +276,23 @@ def cost_formula(driver_row: int, rate_row: int, column: str) -> str:
         f'IF({model}="volume",SUMPRODUCT((BandKey={key})*{entered}*{within}*({bb}*BandPrice+BandFee)),'
         f"0)))))"
     )
-    return f"=IF({n}=0,0,ROUND(MAX({usage}+INDEX(RateFee,{n}),INDEX(RateMinimum,{n})),2))"
+    return f"=IF({n}=0,0,ROUND(MAX({usage}+INDEX(RateFee,{n}),INDEX(RateMinimum,{n})),{places}))"
 
 
 def rate_row_formula(driver_row: int, version_row: int, column: str) -> str:
     return f'=IF({column}{version_row}="",0,MATCH($A{driver_row}&"|"&{column}{version_row}&"|"&${TIER}{driver_row},RateKey,0))'
 
 
-def _sheet_formulas(services: int) -> dict[str, str]:
-    """Every formula of a business-line sheet with ``services`` service rows, by cell."""
+def _sheet_formulas(services: int, currency: str) -> dict[str, str]:
+    """Every formula of a business-line sheet with ``services`` service rows in ``currency``, by cell."""
+    places = minor_units(currency)
     rows = _rows(services)
     formulas = {}
     for i in range(services):
         driver = rows["drivers"] + i
         for column in MONTH_COLUMNS:
             formulas[f"{column}{rows['rate_row'] + i}"] = rate_row_formula(driver, rows["versions"] + i, column)
-            formulas[f"{column}{rows['plan'] + i}"] = cost_formula(driver, rows["rate_row"] + i, column)
+            formulas[f"{column}{rows['plan'] + i}"] = cost_formula(driver, rows["rate_row"] + i, column, places)
             formulas[f"{column}{rows['variance'] + i}"] = (
                 f"={column}{rows['plan'] + i}-{column}{rows['forecast_cost'] + i}")
         for key in _WITH_TOTAL:
@@ -471,7 +474,7 @@ def _business_line_sheet(ws, view: PlanView, sheet: PlanSheet, index: int, tier_
               if view.actual_through else "Every month is the engine's forecast. ")
     _text(ws, "A4", actual + "Costs recalculate from the drivers and the Rate card; amounts in " + view.currency + ".",
           font=_NOTE)
-    formulas = _sheet_formulas(count)
+    formulas = _sheet_formulas(count, view.currency)
     for s_index, (key, title, kind) in enumerate(SECTIONS):
         title_row, header_row, first = section_rows(s_index, count)
         _text(ws, f"A{title_row}", title, font=_TITLE_FONT if key == "drivers" else _BOLD)
@@ -687,7 +690,7 @@ def read_plan_workbook(raw: bytes, file: str) -> tuple[PlanWorkbook | None, list
             ws = wb[name]
             services = _count_services(ws)
             reader.formulas(summary, _summary_formulas(row, name, services))
-            drivers += _read_sheet(reader, ws, services, int(year))
+            drivers += _read_sheet(reader, ws, services, int(year), currency)
         row += 1
     if row > SUMMARY_HEADER_ROW + 1:
         reader.formulas(summary, _summary_totals(SUMMARY_HEADER_ROW + 1, row - 1))
@@ -704,7 +707,7 @@ def _count_services(ws) -> int:
     return count
 
 
-def _read_sheet(reader: _Reader, ws, services: int, year: int) -> list[PlanDriver]:
+def _read_sheet(reader: _Reader, ws, services: int, year: int, currency: str) -> list[PlanDriver]:
     rows = _rows(services)
     for s_index, (key, title, _kind) in enumerate(SECTIONS):
         title_row = section_rows(s_index, services)[0]
@@ -717,7 +720,7 @@ def _read_sheet(reader: _Reader, ws, services: int, year: int) -> list[PlanDrive
                 reader.report(ProblemCode.INCONSISTENT, "the service here differs from the one on the same drivers row",
                               ws.title, f"A{rows[key] + i}", "make the plan again")
                 return []
-    reader.formulas(ws, _sheet_formulas(services))
+    reader.formulas(ws, _sheet_formulas(services, currency))
     code = ws["B1"].value
     months = []
     for column in MONTH_COLUMNS:
