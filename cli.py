@@ -996,7 +996,8 @@ def allocation_explain(session, month: str, budget: bool, rules_path: Path | Non
 @with_store
 def recovery(session, month: str | None, fy: int | None, out: Path | None, rules_path: Path | None) -> None:
     """Over/under recovery per service: cost, recovered through tariffs, allocated, recovery %, in overhead."""
-    from billing.jobs.recovery import pool_rows, recovery_csv, recovery_for, recovery_rows, recovery_xlsx
+    from billing.jobs.recovery import pool_rows, recovery_for, recovery_rows
+    from reports.recovery_export import recovery_csv, recovery_xlsx
 
     if (month is None) == (fy is None):
         raise click.UsageError("give --month YYYY-MM or --fy YYYY")

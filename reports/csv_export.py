@@ -3,11 +3,8 @@
 UTF-8 with a byte-order mark (so Excel reads accents right), RFC 4180 quoting, ``\\r\\n``.
 
 Formula injection: quoting does not stop a spreadsheet from evaluating ``=...``. A text
-field that came from input and starts with ``=``, ``+``, ``-``, ``@``, tab, carriage return,
-line feed, NUL, ``|`` or ``%`` gets a single quote (') in front, as OWASP recommends; Excel
-and LibreOffice then show it as text. Numbers (quantities, amounts, line and row numbers)
-are never prefixed: ``-12.50`` is a credit, not an attack. These files are for people; the GL
-journal (``reports.journal_csv``) is for machines and has its own rule.
+field that came from input goes through :func:`reports.guard.for_people` (a ``'`` in front of
+a formula trigger); numbers (quantities, amounts, line and row numbers) are never prefixed.
 """
 
 from __future__ import annotations
@@ -18,10 +15,10 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from reports.filters import plain_amount
+from reports.guard import for_people
 from reports.views import MonthExportView
-from reports.xlsx import FORMULA_TRIGGERS
 
-__all__ = ["DETAIL_HEADER", "REJECTS_HEADER", "neutralise", "month_csv", "write_rejects_csv"]
+__all__ = ["DETAIL_HEADER", "REJECTS_HEADER", "month_csv", "write_rejects_csv"]
 
 DETAIL_HEADER = (
     "business_line", "business_line_name", "service", "service_name", "tier", "tier_name", "cost_center",
@@ -29,12 +26,6 @@ DETAIL_HEADER = (
     "description",
 )
 REJECTS_HEADER = ("file", "row", "column", "code", "reason", "month", "source", "feed")
-
-
-def neutralise(value: object) -> str:
-    """Text for a CSV cell: ``None`` is empty; a leading formula trigger gets a ``'`` in front."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def _number(value: Decimal | None) -> str:
@@ -56,7 +47,7 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
 
 def month_csv(view: MonthExportView) -> bytes:
     """The month's detail (one row per cost-centre part); amounts with a point, no separators."""
-    t = neutralise
+    t = for_people
     return _csv(DETAIL_HEADER, (
         (t(r.business_line), t(r.business_line_name), t(r.service), t(r.service_name), t(r.tier), t(r.tier_name),
          t(r.cost_center), t(r.gl_code), _number(r.quantity), t(r.unit), t(r.detail),
@@ -71,6 +62,6 @@ def write_rejects_csv(rows: Iterable[Sequence[object]]) -> bytes:
     under the header ``file,row,column,code,reason,month,source,feed``."""
     made = []
     for file, row, column, code, message, month, source, feed in rows:
-        made.append((neutralise(file), "" if row is None else str(row), neutralise(column), neutralise(code),
-                     neutralise(message), neutralise(month), neutralise(source), "" if feed is None else str(feed)))
+        made.append((for_people(file), "" if row is None else str(row), for_people(column), for_people(code),
+                     for_people(message), for_people(month), for_people(source), "" if feed is None else str(feed)))
     return _csv(REJECTS_HEADER, made)

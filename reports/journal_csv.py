@@ -6,9 +6,8 @@ quoting, ``\\r\\n``; dates ISO (``2026-03-31``); amounts with a point and the cu
 minor units, no thousands separator; the unused side of a line is empty.
 
 This file is read by machines, so no apostrophe is added (the ERP would store it). Instead a
-free-text field (``text``, ``reference``) that starts with a formula trigger (``= + - @``, tab,
-carriage return, line feed) has those leading characters removed, and line breaks inside text
-become spaces. GL codes (``account``, ``cost_center``) are written exactly as stored, never
+free-text field (``text``, ``reference``) that starts with a formula trigger has those leading
+characters removed, and line breaks inside text become spaces (:func:`reports.guard.for_machines`). GL codes (``account``, ``cost_center``) are written exactly as stored, never
 rewritten: :func:`billing.close.journal.gl_code_problem` refuses the ones that could not be.
 """
 
@@ -21,18 +20,12 @@ from collections.abc import Iterable
 from billing.close.journal import gl_code_problem
 from billing.core.records import JournalLine
 from reports.filters import plain_amount
+from reports.guard import for_machines
 
-__all__ = ["JOURNAL_COLUMNS", "journal_csv", "clean_text"]
+__all__ = ["JOURNAL_COLUMNS", "journal_csv"]
 
 JOURNAL_COLUMNS = ("posting_date", "period", "document_number", "line", "account", "cost_center", "debit", "credit",
                    "currency", "text", "reference")
-_LEADING = "=+-@\t\r\n\0"
-
-
-def clean_text(value: str) -> str:
-    """Text safe to load into an ERP and to open in a spreadsheet (see the module's rule)."""
-    text = " ".join(value.replace("\0", " ").splitlines()) if value else ""
-    return text.lstrip(_LEADING + " ").strip() if text.startswith(tuple(_LEADING)) else text
 
 
 def _code(value: str) -> str:
@@ -49,9 +42,9 @@ def journal_csv(lines: Iterable[JournalLine]) -> bytes:
     writer.writerow(JOURNAL_COLUMNS)
     for j in lines:
         writer.writerow((
-            j.posting_date.isoformat(), clean_text(j.period), clean_text(j.document_number), str(j.line),
+            j.posting_date.isoformat(), for_machines(j.period), for_machines(j.document_number), str(j.line),
             _code(j.account), _code(j.cost_center),
             plain_amount(j.debit, j.currency) if j.debit else "", plain_amount(j.credit, j.currency) if j.credit else "",
-            j.currency, clean_text(j.text), clean_text(j.reference),
+            j.currency, for_machines(j.text), for_machines(j.reference),
         ))
     return out.getvalue().encode("utf-8")

@@ -42,13 +42,12 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from billing.core.money import minor_units
+from reports.guard import is_formula
 from reports.views import DetailRow, MonthExportView, month_label
 
-__all__ = ["EXCEL_MAX_ROWS", "FORMULA_TRIGGERS", "safe_text", "amount_format", "month_workbook", "add_table"]
+__all__ = ["EXCEL_MAX_ROWS", "safe_text", "amount_format", "month_workbook", "add_table"]
 
 EXCEL_MAX_ROWS = 1_048_576
-#: First characters that make a spreadsheet read text as a formula (OWASP, CWE-1236).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0", "|", "%")
 _MAX_TEXT = 32_767  # Excel's limit per cell; openpyxl would cut silently
 
 _BOLD = Font(bold=True)
@@ -89,7 +88,7 @@ def safe_text(cell: Cell, value: object) -> Cell:
     text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)[:_MAX_TEXT]
     cell.value = text
     cell.data_type = "s"
-    if text.startswith(FORMULA_TRIGGERS):
+    if is_formula(text):
         cell.quotePrefix = True
     return cell
 

@@ -19,7 +19,7 @@ from billing.jobs import catalogue as catalogue_job
 from billing.demo.costs import write_demo_costs
 from billing.jobs.close import close_month
 from billing.jobs.costs import load_cost_file, load_driver_file
-from billing.jobs.recovery import recovery_for, recovery_xlsx
+from billing.jobs.recovery import recovery_for
 from billing.jobs.documents import export_month, month_journal, write_statements
 from billing.jobs.org import load_org
 from billing.jobs.rating import run_month
@@ -37,6 +37,7 @@ from billing.core.problems import ChargebackError
 from billing.store.db import open_store
 from billing.jobs.workspace import EXAMPLES
 from tariffs.load import load_catalogue
+from reports.recovery_export import recovery_xlsx
 
 
 

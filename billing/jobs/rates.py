@@ -14,9 +14,7 @@ draft tariff version written beside a copy of the catalogue.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import os
 import re
 import shutil
@@ -29,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from billing.jobs.catalogue import check_catalogue
 from billing.jobs.recovery import allocate_stored_month, checked_rules, rules_location
-from billing.core.money import ZERO, plain, round_to_step
+from billing.core.money import ZERO
 from billing.core.periods import first_day, fiscal_months
 from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, Severity, SourceRef, errors
 from billing.recovery.rates import RateProposal, draft_tariff_yaml, propose_rates
@@ -40,6 +38,7 @@ from billing.store import locks
 from tariffs.load import load_catalogue
 from tariffs.model import Catalogue, TariffVersion
 from tariffs.validate import validate_catalogue
+from reports.proposal_csv import proposal_csv
 from billing.jobs.workspace import default_dir
 
 
@@ -182,17 +181,3 @@ def _close_version(text: str, tv: TariffVersion, day: str, path: Path) -> str:
             return "".join(lines)
     raise ChargebackError(f"{path}: could not find where {tv.service} {tv.version} starts; close it by hand "
                           f"(effective_to: {day})")
-
-
-def proposal_csv(proposal: RateProposal) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["fiscal_year", "service", "name", "model", "budget", "volume_last_year", "charged_last_year",
-                     "at_current_prices", "expected_recovery", "difference", "recovery_pct", "proposal", "note",
-                     "currency"])
-    for s in proposal.services:
-        pct = "" if s.recovery_pct is None else plain(round_to_step(s.recovery_pct, Decimal("0.01")))
-        writer.writerow([proposal.fiscal_year, s.service, s.name, s.model, s.budget, plain(s.volume), s.last_year,
-                         s.current_prices, s.expected, s.difference, pct, s.method, s.note, proposal.currency])
-    return buffer.getvalue().encode("utf-8")
-

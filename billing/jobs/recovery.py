@@ -6,8 +6,6 @@ stored costs, drivers, usage and charges and the allocation rules (YAML).
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections import defaultdict
 from dataclasses import replace
@@ -24,7 +22,7 @@ from billing.jobs.costs import cost_currency
 from billing.core.money import ZERO, plain, round_to_step
 from billing.core.periods import add_months, fiscal_months, parse_month
 from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
-from billing.recovery.over_under import RecoveryReport, recovery_report, recovery_table
+from billing.recovery.over_under import RecoveryReport, recovery_report
 from billing.core.records import Charge
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
@@ -39,7 +37,7 @@ DEFAULT_RULES = "allocation/ here when it holds rules, else examples/allocation"
 
 __all__ = [
     "DEFAULT_RULES", "rules_location", "checked_rules", "month_inputs", "allocate_stored_month", "explain_allocation",
-    "recovery_for", "recovery_summary_line", "recovery_csv", "recovery_xlsx", "add_recovery_sheet", "check_rules_files",
+    "recovery_for", "recovery_summary_line", "check_rules_files",
     "business_line_allocations", "recovery_rows", "pool_rows",
 ]
 
@@ -277,44 +275,6 @@ def pool_rows(report: RecoveryReport) -> tuple[list[str], list[list[str]]]:
     rows.append(["TOTAL", "", *(_fmt(sum((getattr(p, k) for p in report.pools), ZERO))
                                 for k in ("total", "to_services", "to_business_lines", "overhead"))])
     return headers, rows
-
-
-def recovery_csv(report: RecoveryReport) -> bytes:
-    headers, rows = recovery_table(report)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["period", *headers])
-    for row in rows:
-        writer.writerow([report.period, *("" if v is None else str(v) for v in row)])
-    return buffer.getvalue().encode("utf-8")
-
-
-def recovery_xlsx(report: RecoveryReport) -> bytes:
-    """A workbook with one sheet "Recovery" (numbers as numbers, amounts formatted #,##0.00)."""
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    add_recovery_sheet(sheet, report)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def add_recovery_sheet(sheet, report: RecoveryReport) -> None:
-    """Fill an openpyxl worksheet with the recovery report (for the month-end workbook too)."""
-    headers, rows = recovery_table(report)
-    sheet.title = "Recovery"
-    sheet.append(["period", *headers])
-    money_columns = {i + 2 for i, h in enumerate(headers) if h in ("cost", "recovered", "of_which_showback", "allocated",
-                                                                   "over_under", "in_overhead")}
-    for row in rows:
-        sheet.append([report.period, *row])
-    for cells in sheet.iter_rows(min_row=2):
-        for cell in cells:
-            if cell.column in money_columns and isinstance(cell.value, Decimal):
-                cell.number_format = "#,##0.00"
-    sheet.freeze_panes = "A2"
 
 
 # --------------------------------------------------------------------------- helpers

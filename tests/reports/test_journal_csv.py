@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from billing.close.journal import build_journal
 from billing.core.records import JournalLine
-from reports.journal_csv import JOURNAL_COLUMNS, clean_text, journal_csv
+from reports.journal_csv import JOURNAL_COLUMNS, journal_csv
 from tests.billing.test_journal import ACCOUNTS, POSTING, worked_example
 
 
@@ -30,9 +30,3 @@ def test_amounts_use_minor_units_and_no_separators():
                       text='=HYPERLINK("x")\nsecond line', reference="INV-9/1")
     fields = journal_csv([row]).decode().splitlines()[1]
     assert fields == '2026-03-31,2026-03,INV-9,1,640100,,1234567,,JPY,"HYPERLINK(""x"") second line",INV-9/1'
-
-
-def test_clean_text():
-    assert clean_text("+-@=\tSUM(A1)") == "SUM(A1)"
-    assert clean_text("Plain -text") == "Plain -text"
-    assert clean_text("") == ""
