@@ -190,18 +190,11 @@ def money(amount: Decimal, currency: str = "") -> str:
     return f"{text} {currency}".strip()
 
 
-CELL_WIDTH = 500
-"""The widest cell of a printed table; a longer value (a description, a name) is cut."""
-
-
 def echo_table(headers: list[str], rows: list[list[object]], *, right: set[int] = frozenset()) -> None:
-    cells = [[str(c) for c in headers]] + [[("" if c is None else excerpt(printable(str(c)), CELL_WIDTH)) for c in row]
-                                            for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    for n, row in enumerate(cells):
-        echo("  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
-        if n == 0:
-            echo("  ".join("-" * w for w in widths))
+    from reports.text import table_lines
+
+    for line in table_lines(headers, rows, right=right):
+        echo(line)
 
 
 month_argument = click.argument("month", metavar="YYYY-MM", type=MONTH)
@@ -983,8 +976,11 @@ def allocation_validate(rules_path: Path | None, tariffs_dir: Path) -> None:
 def allocation_explain(session, month: str, budget: bool, rules_path: Path | None) -> None:
     """Show each allocation step's inputs and outputs and each cost pool's reconciliation."""
     from billing.jobs.recovery import explain_allocation
+    from reports.recovery_text import allocation_lines
 
-    for line in explain_allocation(session, month, rules_path=rules_path, scenario="budget" if budget else "actual"):
+    found = explain_allocation(session, month, rules_path=rules_path, scenario="budget" if budget else "actual")
+    for line in allocation_lines(found.result, month=found.month, scenario=found.scenario, rules=found.rules,
+                                 warnings=found.warnings):
         echo(line)
 
 
@@ -996,8 +992,9 @@ def allocation_explain(session, month: str, budget: bool, rules_path: Path | Non
 @with_store
 def recovery(session, month: str | None, fy: int | None, out: Path | None, rules_path: Path | None) -> None:
     """Over/under recovery per service: cost, recovered through tariffs, allocated, recovery %, in overhead."""
-    from billing.jobs.recovery import pool_rows, recovery_for, recovery_rows
+    from billing.jobs.recovery import recovery_for
     from reports.recovery_export import recovery_csv, recovery_xlsx
+    from reports.recovery_text import pool_rows, recovery_rows
 
     if (month is None) == (fy is None):
         raise click.UsageError("give --month YYYY-MM or --fy YYYY")

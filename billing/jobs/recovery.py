@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from billing.recovery.allocation import AllocationInputs, AllocationResult, Node
 from billing.recovery.allocation_rules import load_rules, validate_rules
 from billing.recovery.composites import composites_of
 from billing.jobs.costs import cost_currency
-from billing.core.money import ZERO, plain, round_to_step
+from billing.core.money import ZERO, round_to_step
 from billing.core.periods import add_months, fiscal_months, parse_month
 from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
 from billing.recovery.over_under import RecoveryReport, recovery_report
@@ -38,7 +38,7 @@ DEFAULT_RULES = "allocation/ here when it holds rules, else examples/allocation"
 __all__ = [
     "DEFAULT_RULES", "rules_location", "checked_rules", "month_inputs", "allocate_stored_month", "explain_allocation",
     "recovery_for", "recovery_summary_line", "check_rules_files",
-    "business_line_allocations", "recovery_rows", "pool_rows",
+    "business_line_allocations", "AllocationExplanation",
 ]
 
 
@@ -147,49 +147,26 @@ def allocate_stored_month(session: Session, month: str, *, rules_path: Path | No
 # --------------------------------------------------------------------------- explain
 
 
-def explain_allocation(session: Session, month: str, *, rules_path: Path | None = None, scenario: str = "actual") -> list[str]:
-    """Every step's inputs and outputs, and each cost pool's reconciliation, as lines."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllocationExplanation:
+    """A month's allocation with what `allocation explain` says about it (reports.recovery_text)."""
+
+    month: str
+    scenario: str
+    rules: Path
+    result: AllocationResult
+    warnings: tuple[Problem, ...]
+
+
+def explain_allocation(session: Session, month: str, *, rules_path: Path | None = None,
+                       scenario: str = "actual") -> AllocationExplanation:
+    """The month's allocation by the rules at ``rules_path``, with the rules' warnings."""
     month = parse_month(month)
     catalogue = _catalogue(session)
     path = rules_location(rules_path)
     rules, warnings = checked_rules(path, catalogue)
     result = allocate_stored_month(session, month, scenario=scenario, catalogue=catalogue, rules=rules, rules_path=path)
-    c = result.currency
-    out = [f"Allocation of {scenario} costs for {month} by {path} ({c})",
-           f"Cost pools: {len(result.pool_totals)}, total {_fmt(result.total)}"]
-    out += [f"note: {n}" for n in result.notes]
-    out += [f"warning: {p.render()}" for p in warnings + list(result.problems)]
-    for step in result.steps:
-        where = f" ({step.source.render()})" if step.source else ""
-        out += ["", f"Step {step.number} {step.name}{where}: {step.source_node} by {step.basis}"]
-        out.append(f"  input {_fmt(step.input)}: " + ", ".join(f"{p} {_fmt(a)}" for p, a in step.inputs_by_pool) if step.inputs_by_pool
-                   else "  input 0.00")
-        out += [f"  {n}" for n in step.notes]
-        total_weight = sum((w for _, w in step.weights if w > 0), ZERO)
-        amounts = dict(step.outputs)
-        rows = []
-        for node, weight in step.weights:
-            amount = step.overhead if node.kind is NodeKind.OVERHEAD else amounts.get(node, ZERO)
-            share = "" if not total_weight else plain(round_to_step(max(weight, ZERO) * 100 / total_weight, Decimal("0.01")))
-            rows.append([str(node), plain(weight), share, _fmt(amount)])
-        for node, amount in step.outputs:
-            if node not in {n for n, _ in step.weights}:
-                rows.append([str(node), "", "", _fmt(amount)])
-        if step.overhead and not any(n.kind is NodeKind.OVERHEAD for n, _ in step.weights):
-            rows.append(["overhead", "", "", _fmt(step.overhead)])
-        out += ["  " + line for line in _table(["to", "weight", "share %", "amount"], rows, right={1, 2, 3})]
-        outputs = sum((a for _, a in step.outputs), ZERO)
-        out.append(f"  outputs {_fmt(outputs)} + overhead {_fmt(step.overhead)} = {_fmt(outputs + step.overhead)}"
-                   f" = input {_fmt(step.input)}: conserved")
-    out += ["", "Cost pools (allocated + left in overhead = pool total):"]
-    rows = [[b.pool, _fmt(b.total), _fmt(b.to_services), _fmt(b.to_business_lines), _fmt(b.overhead),
-             "ok" if b.to_services + b.to_business_lines + b.overhead == b.total else "MISMATCH"]
-            for b in result.pool_balances()]
-    rows.append(["TOTAL", _fmt(result.total), *(_fmt(sum((getattr(b, k) for b in result.pool_balances()), ZERO))
-                                                 for k in ("to_services", "to_business_lines", "overhead")), ""])
-    out += ["  " + line for line in _table(["pool", "total", "to services", "to business lines", "left in overhead", "check"],
-                                           rows, right={1, 2, 3, 4})]
-    return out
+    return AllocationExplanation(month=month, scenario=scenario, rules=path, result=result, warnings=tuple(warnings))
 
 
 # --------------------------------------------------------------------------- recovery
@@ -257,41 +234,8 @@ def business_line_allocations(session: Session, month: str, *, rules_path: Path 
     return allocate_stored_month(session, month, rules_path=rules_path).by_business_line()
 
 
-def recovery_rows(report: RecoveryReport) -> tuple[list[str], list[list[str]]]:
-    """The terminal table: one row per service, then the total."""
-    headers = ["service", "mode", "basis", "cost", "recovered", "allocated", "over/under", "recovery %", "in overhead"]
-    rows = []
-    for row in (*report.rows, report.total):
-        pct = "" if row.recovery_pct is None else f"{round_to_step(row.recovery_pct, Decimal('0.1')):.1f}"
-        rows.append([row.service, row.mode, row.basis, _fmt(row.cost), _fmt(row.recovered), _fmt(row.allocated),
-                     _fmt(row.over_under), pct, _fmt(row.in_overhead)])
-    return headers, rows
-
-
-def pool_rows(report: RecoveryReport) -> tuple[list[str], list[list[str]]]:
-    headers = ["pool", "category", "cost", "to services", "to business lines", "left in overhead"]
-    rows = [[p.pool, p.category, _fmt(p.total), _fmt(p.to_services), _fmt(p.to_business_lines), _fmt(p.overhead)]
-            for p in report.pools]
-    rows.append(["TOTAL", "", *(_fmt(sum((getattr(p, k) for p in report.pools), ZERO))
-                                for k in ("total", "to_services", "to_business_lines", "overhead"))])
-    return headers, rows
-
-
 # --------------------------------------------------------------------------- helpers
 
 
 def _fmt(amount: Decimal) -> str:
     return f"{amount:,.2f}"
-
-
-
-def _table(headers: list[str], rows: list[list[object]], *, right: set[int] = frozenset()) -> list[str]:
-    cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = []
-    for n, row in enumerate(cells):
-        lines.append("  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return lines
-

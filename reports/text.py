@@ -1,0 +1,46 @@
+"""Text for the terminal: the one way an amount is written in printed lines, and the one table.
+
+:func:`amount` is :func:`reports.filters.money` for text: thousands separators and the
+currency's minor units (``1,234.50`` USD, ``1,235`` JPY, ``1.250`` BHD). Printed figures that
+are not documents' amounts (a forecast, an exact share of a cost) may carry more decimals than
+the currency has: they are written exactly, never rounded here (billing.core.money rounds).
+
+:func:`table_lines` lays out a table as lines: a header, a rule, a row each, columns padded
+to their widest cell, the columns in ``right`` right-aligned. Every cell is printed safe
+(control characters escaped, billing.core.problems.printable) and cut at :data:`CELL_WIDTH`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from decimal import Decimal
+
+from billing.core.money import plain, quantum
+from billing.core.problems import excerpt, printable
+from reports.filters import money
+
+__all__ = ["CELL_WIDTH", "amount", "table_lines"]
+
+CELL_WIDTH = 500
+"""The widest cell of a printed table; a longer value (a description, a name) is cut."""
+
+
+def amount(value: Decimal, currency: str, *, code: bool = False) -> str:
+    """``value`` in ``currency`` for a printed line; with ``code``, the currency after it."""
+    if value % quantum(currency) == 0:
+        return money(value, currency, code=code)
+    text = plain(value, grouped=True)
+    return f"{text} {currency}" if code else text
+
+
+def table_lines(headers: Sequence[object], rows: Sequence[Sequence[object]], *,
+                right: Collection[int] = frozenset()) -> list[str]:
+    cells = [[str(c) for c in headers]] + [["" if c is None else excerpt(printable(str(c)), CELL_WIDTH) for c in row]
+                                           for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append("  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines

@@ -1,0 +1,27 @@
+"""Printed lines: amounts in the currency's minor units, and the one table layout."""
+
+from decimal import Decimal
+
+import pytest
+
+from reports.text import CELL_WIDTH, amount, table_lines
+
+
+@pytest.mark.parametrize(("value", "currency", "text"), [
+    ("1234.5", "USD", "1,234.50"), ("-12", "USD", "-12.00"), ("1235", "JPY", "1,235"), ("1.25", "BHD", "1.250"),
+    ("0", "KWD", "0.000"),
+    ("1234.5678", "USD", "1,234.5678"),  # a figure with more decimals than its currency is shown exactly, never rounded
+    ("1234.5", "JPY", "1,234.5"),
+])
+def test_an_amount_has_its_currencys_minor_units(value, currency, text):
+    assert amount(Decimal(value), currency) == text
+    assert amount(Decimal(value), currency, code=True) == f"{text} {currency}"
+
+
+def test_a_table_pads_columns_aligns_the_right_ones_and_prints_cells_safe():
+    lines = table_lines(["pool", "amount"], [["LABOUR", "2,000.00"], ["HW\x1b[2J", "900.00"], ["X" * 600, None]], right={1})
+    width = len(lines[4])  # the cut cell sets the first column's width
+    assert width <= CELL_WIDTH + 1 and lines[4].endswith("…")
+    assert lines[0] == "pool".ljust(width) + "    amount" and lines[1] == "-" * width + "  --------"
+    assert lines[2] == "LABOUR".ljust(width) + "  2,000.00"
+    assert "\x1b" not in lines[3] and lines[3].endswith("    900.00")
