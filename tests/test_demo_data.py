@@ -15,7 +15,7 @@ from billing.demo.data import (
     write_demo_files,
     write_usage_csv,
 )
-from billing.organisation.org import read_org_file
+from billing.organisation.read import read_org_file
 from billing.organisation.subscriptions import merge_subscriptions, parse_subscriptions
 from billing.files.tables import read_table
 from tariffs.load import load_catalogue

@@ -1,4 +1,5 @@
-"""Reading small tabular files (CSV or .xlsx) into rows with their row numbers.
+"""Reading small tabular files (CSV or .xlsx) into rows with their row numbers (the I/O half:
+the rows and their typed fields are ``billing.files.fields``, pure).
 
 Used for organisation, subscriptions, service levels, costs, drivers, budgets and map files;
 usage feeds (which can be millions of rows) stream through ``billing.feeds`` instead. Never
@@ -15,60 +16,32 @@ show; one that could be read two ways is refused, never guessed.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
+from billing.core.limits import path_problem
+from billing.core.problems import Problem, ProblemCode, SourceRef, excerpt
 from billing.files.dialect import (
-    DECIMAL_COMMA_NUMBER,
     GROUPED_THOUSANDS,
     LOOKS_LIKE_DECIMAL_COMMA,
     MAX_RECORD_BYTES,
     Dialect,
     likely_delimiter,
 )
+from billing.files.fields import Row, cell_text, normalise_header
 from billing.files.headers import repeated_column_problems
-from billing.core.limits import NUMBER, Range, path_problem, too_long
-from billing.core.money import D
-from billing.core.problems import Problem, ProblemCode, SourceRef, excerpt, has_control
 
 MAX_TABLE_BYTES = 64 << 20
 """The largest table file read (64 MiB): tables are read whole, and an organisation, a cost or
 budget file is far smaller; a larger file is most likely not the one meant."""
 
-_COMMA_NUMBER = re.compile(DECIMAL_COMMA_NUMBER)
 _LOOKS_COMMA = re.compile(LOOKS_LIKE_DECIMAL_COMMA)
 _GROUPED = re.compile(GROUPED_THOUSANDS)
 _POINT_ONLY = re.compile(r"^\s*[+-]?(?:[0-9]*\.[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]+)\s*$")
-_COMMA_GROUPED = re.compile(r"^[+-]?[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]+$")  # 1,234.56 (1,234 could be 1.234)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Row:
-    """One data row: values by normalised header name, and where it came from.
-    ``decimal_comma``: the file writes its numbers with a decimal comma."""
-
-    file: str
-    row: int  # 1-based physical row where the record starts; the header is row 1
-    values: dict[str, str]
-    sheet: str | None = None
-    decimal_comma: bool = False
-
-    def ref(self, column: str | None = None) -> SourceRef:
-        file = f"{self.file}[{self.sheet}]" if self.sheet else self.file
-        return SourceRef(file=file, row=self.row, column=column)
-
-    def get(self, column: str) -> str:
-        return (self.values.get(column) or "").strip()
-
-
-def normalise_header(name: object) -> str:
-    return str(name or "").strip().lstrip("\ufeff").strip().lower().replace(" ", "_").replace("-", "_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +72,7 @@ def read_table(
     empty, too large, a column named twice, required columns missing, numbers that could be
     read two ways: then no rows are returned) and about records with another field count than
     the header (those records are not returned). ``numbers`` are the columns read with
-    :func:`decimal_field`: their values decide the file's decimal mark (:func:`_decimal_mark`). For .xlsx, ``sheet``
+    :func:`billing.files.fields.decimal_field`: their values decide the file's decimal mark (:func:`_decimal_mark`). For .xlsx, ``sheet``
     picks a sheet by name, else the first one.
     """
     required = [normalise_header(c) for c in required]
@@ -298,89 +271,21 @@ def _read_xlsx(raw: bytes, name: str, sheet: str | None) -> _Records:
         workbook.close()
 
 
-def cell_text(value: object) -> str:
-    """A spreadsheet cell as the text a user typed (dates as ISO, whole floats without .0)."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(value) if not value.is_integer() else str(int(value))
-    return str(value)
-
-
-# --- typed field readers: each returns (value, problem) --------------------------------------
-
-
-def text_field(row: Row, column: str, *, required: bool = True, limit: int) -> tuple[str | None, Problem | None]:
-    """The text of ``column`` (surrounding spaces removed), at most ``limit`` characters (the
-    length the store keeps, billing/core/limits.py) and free of control characters."""
-    value = row.get(column)
-    if not value and required:
-        return None, Problem(code=ProblemCode.VALUE_MISSING, message=f"{column} is empty", source=row.ref(column))
-    if value and (message := too_long(column, value, limit)):
-        return None, Problem(code=ProblemCode.TOO_LONG, message=message, source=row.ref(column),
-                             hint=f"shorten it to {limit} characters")
-    if value and has_control(value):
-        return None, Problem(code=ProblemCode.VALUE_INVALID, message=f"{column} {excerpt(value)!r} holds a control character",
-                             source=row.ref(column), hint="remove the line break, tab or control character")
-    return value or None, None
-
-
-def date_field(row: Row, column: str, *, required: bool = True) -> tuple[dt.date | None, Problem | None]:
-    value = row.get(column)
-    if not value:
-        if required:
-            return None, Problem(code=ProblemCode.VALUE_MISSING, message=f"{column} is empty", source=row.ref(column), hint="write a date as YYYY-MM-DD")
-        return None, None
+def sheet_names(path: Path) -> list[str] | None:
+    """The sheets of the workbook at ``path``, or None when it is no workbook small enough to
+    read (a CSV, a missing file, or one over ``MAX_TABLE_BYTES``: :func:`read_table` then says
+    what is wrong in words). A workbook openpyxl cannot open has no sheets."""
     try:
-        return dt.date.fromisoformat(value[:10]), None
-    except ValueError:
-        return None, Problem(code=ProblemCode.NOT_A_DATE, message=f"{column} {excerpt(value)!r} is not a date", source=row.ref(column), hint="write a date as YYYY-MM-DD")
+        if Path(path).stat().st_size > MAX_TABLE_BYTES or not zipfile.is_zipfile(path):
+            return None
+    except OSError:
+        return None
+    from openpyxl import load_workbook
 
-
-def decimal_field(row: Row, column: str, *, required: bool = True, minimum: Decimal | None = None,
-                  limit: Range = NUMBER) -> tuple[Decimal | None, Problem | None]:
-    """A number as the file writes it: with a decimal point (``1234.5``, ``1,234.5``) or, when
-    the file's numbers show a decimal comma (``row.decimal_comma``), ``1234,5`` or ``1.234,5``;
-    within ``limit`` (billing/core/limits.py) and not below ``minimum``."""
-    value = row.get(column)
-    if not value:
-        if required:
-            return None, Problem(code=ProblemCode.VALUE_MISSING, message=f"{column} is empty", source=row.ref(column))
-        return None, None
-    if row.decimal_comma:
-        text = value.replace(".", "").replace(",", ".") if _COMMA_NUMBER.match(value) else None
-        hint = "write digits with a comma for decimals, e.g. 1234,50 or 1.234,50, as the file's other numbers"
-    else:
-        text = value.replace(",", "") if _COMMA_GROUPED.match(value) else value
-        hint = "write digits with a point for decimals, e.g. 1234.50"
     try:
-        if text is None:
-            raise ValueError(value)
-        number = D(text)
-    except ValueError:
-        return None, Problem(code=ProblemCode.NOT_A_NUMBER, message=f"{column} {excerpt(value)!r} is not a number", source=row.ref(column), hint=hint)
-    if (found := limit.problem(column, number)) is not None:
-        return None, Problem(code=found[0], message=found[1], source=row.ref(column),
-                             hint="the store, invoices and the journal carry numbers of this size exactly; check the unit")
-    if minimum is not None and number < minimum:
-        return None, Problem(code=ProblemCode.NEGATIVE, message=f"{column} {value} is below {minimum}", source=row.ref(column))
-    return number, None
-
-
-def month_field(row: Row, column: str) -> tuple[str | None, Problem | None]:
-    value = row.get(column)
-    try:
-        return parse_month(value), None
-    except ValueError:
-        return None, Problem(code=ProblemCode.NOT_A_DATE, message=f"{column} {excerpt(value)!r} is not a month", source=row.ref(column), hint="write a month as YYYY-MM")
-
-
-def parse_month(value: str) -> str:
-    """``2026-03`` (or a date in that month) → ``2026-03``; ValueError otherwise."""
-    value = value.strip()
-    day = dt.date.fromisoformat(value + "-01" if len(value) == 7 else value[:10])
-    return f"{day.year:04d}-{day.month:02d}"
+        workbook = load_workbook(io.BytesIO(Path(path).read_bytes()), read_only=True)
+    except Exception:
+        return []
+    names = list(workbook.sheetnames)
+    workbook.close()
+    return names

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from billing.organisation.org import read_org_file
+from billing.organisation.read import read_org_file
 from billing.core.problems import ProblemsError, errors
 from billing.store import audit
 from billing.store import locks

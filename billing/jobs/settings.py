@@ -53,11 +53,9 @@ def change_setting(session: Session, key: str, value: str) -> None:
     value = check_setting(key, value)
     locks.lock_master_data(session)  # no close (which reads the settings) meanwhile
     if key == "fiscal_year_start_month":
-        from sqlalchemy import select
+        from billing.store import documents
 
-        from billing.store.schema import Invoice
-
-        if session.scalar(select(Invoice.id).limit(1)) is not None:
+        if documents.any_numbered(session):
             raise ChargebackError("the fiscal year start cannot change once invoices have been numbered")
     set_setting(session, key, value)
     audit.record(session, "settings.set", key, value)

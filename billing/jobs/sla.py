@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError
@@ -14,9 +13,10 @@ from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import locks
 from billing.store import org as org_store
-from billing.store import schema as t
+from billing.store import sla as sla_store
 from billing.core.limits import CODE, MEASURE
-from billing.files.tables import decimal_field, month_field, read_table, text_field
+from billing.files.fields import decimal_field, month_field, text_field
+from billing.files.tables import read_table
 from tariffs.model import Metric
 
 COLUMNS = ("month", "service", "tier", "metric", "achieved")
@@ -69,14 +69,8 @@ def load_sla_file(session: Session, path: Path) -> SlaLoadResult:
         raise ChargebackError(f"{path}: service levels for the closed month {', '.join(shut)} cannot change; "
                               f"reopen it first, or settle a missed credit with `chargeback adjust`")
     for row, month, service, tier, metric, achieved, line in parsed:
-        existing = session.scalar(select(t.SlaMeasurement).where(
-            t.SlaMeasurement.month == month, t.SlaMeasurement.service_code == service, t.SlaMeasurement.tier_code == tier,
-            t.SlaMeasurement.business_line_code == line, t.SlaMeasurement.metric == metric))
-        if existing is None:
-            session.add(t.SlaMeasurement(month=month, service_code=service, tier_code=tier, business_line_code=line,
-                                         metric=metric, achieved=achieved, file_name=str(path), row_no=row.row))
-        else:
-            existing.achieved, existing.file_name, existing.row_no = achieved, str(path), row.row
+        sla_store.save_measurement(session, month=month, service=service, tier=tier, business_line=line, metric=metric,
+                                   achieved=achieved, file=str(path), row=row.row)
     months = tuple(sorted({p[1] for p in parsed}))
     audit.record(session, "sla.load", str(path), f"{len(parsed)} measurements for {', '.join(months)}")
     rated = tuple(m for m in months if m in set(charge_store.rated_months(session)))

@@ -1,23 +1,19 @@
-"""The organisation file: business lines and cost centres (docs/inputs.md, "Business lines" and
-"Cost centres").
+"""The organisation file's rows: business lines and cost centres (docs/inputs.md, "Business
+lines" and "Cost centres").
 
-A CSV holds either business lines (column ``business_line`` without ``cost_center``) or cost
-centres (column ``cost_center``). An .xlsx workbook may hold both, on sheets named
-``business_lines`` and ``cost_centers``.
+Pure: rows (``billing.files.fields.Row``) in, records and problems out. Which sheet or
+columns of a file hold which is ``billing.organisation.read``, which reads the file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import zipfile
-from pathlib import Path
 
 from billing.close.journal import gl_code_problem
 from billing.core.limits import CODE, NAME
 from billing.core.problems import Problem, ProblemCode, excerpt
 from billing.core.records import BusinessLine, CostCenter
-from billing.files.tables import MAX_TABLE_BYTES, Row, date_field, read_table, text_field
+from billing.files.fields import Row, date_field, text_field
 
 BUSINESS_LINE_COLUMNS = ("business_line", "name")
 BUSINESS_LINE_OPTIONAL = ("head_name", "head_email", "division")
@@ -27,41 +23,6 @@ COST_CENTER_OPTIONAL = ("effective_from",)
 #: Cost centres loaded without an ``effective_from`` are owned from this day, so that usage of
 #: any past month maps to them.
 BEGINNING = dt.date(2000, 1, 1)
-
-
-def read_org_file(path: Path) -> tuple[list[BusinessLine], list[CostCenter], list[Problem]]:
-    """Read business lines and/or cost centres from ``path``; every problem is collected."""
-    if _is_workbook(path):
-        sheets = _sheet_names(path)
-        wanted = [s for s in ("business_lines", "cost_centers") if s in sheets]
-        if not wanted:
-            return [], [], [Problem(
-                code=ProblemCode.HEADER_MISSING,
-                message=f"no sheet named business_lines or cost_centers; found {', '.join(sheets)}",
-                source=Row(file=str(path), row=0, values={}).ref(),
-            )]
-        lines, centers, problems = [], [], []
-        for sheet in wanted:
-            a, b, c = _read_part(path, sheet=sheet, cost_centers=sheet == "cost_centers")
-            lines += a
-            centers += b
-            problems += c
-        return lines, centers, problems
-    header_rows, problems = read_table(path, required=())
-    if problems:
-        return [], [], problems
-    is_cost_centers = bool(header_rows) and "cost_center" in header_rows[0].values
-    return _read_part(path, sheet=None, cost_centers=is_cost_centers)
-
-
-def _read_part(path: Path, *, sheet: str | None, cost_centers: bool):
-    if cost_centers:
-        rows, problems = read_table(path, required=COST_CENTER_COLUMNS, optional=COST_CENTER_OPTIONAL, sheet=sheet)
-        centers, more = parse_cost_centers(rows)
-        return [], centers, problems + more
-    rows, problems = read_table(path, required=BUSINESS_LINE_COLUMNS, optional=BUSINESS_LINE_OPTIONAL, sheet=sheet)
-    lines, more = parse_business_lines(rows)
-    return lines, [], problems + more
 
 
 def parse_business_lines(rows: list[Row]) -> tuple[list[BusinessLine], list[Problem]]:
@@ -114,23 +75,3 @@ def parse_cost_centers(rows: list[Row]) -> tuple[list[CostCenter], list[Problem]
                 effective_from=since or BEGINNING, source=row.ref(),
             )
     return list(centers.values()), problems
-
-
-def _is_workbook(path: Path) -> bool:
-    """A workbook small enough to read (read_table refuses a larger file in words)."""
-    try:
-        return Path(path).stat().st_size <= MAX_TABLE_BYTES and zipfile.is_zipfile(path)
-    except OSError:
-        return False
-
-
-def _sheet_names(path: Path) -> list[str]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(Path(path).read_bytes()), read_only=True)
-    except Exception:
-        return []
-    names = list(workbook.sheetnames)
-    workbook.close()
-    return names

@@ -15,7 +15,7 @@ from dataclasses import replace
 from billing.core.problems import Problem, ProblemCode
 from billing.core.records import Subscription
 from billing.core.limits import CODE
-from billing.files.tables import Row, date_field, text_field
+from billing.files.fields import Row, date_field, text_field
 
 COLUMNS = ("business_line", "service", "tier", "effective_from")
 OPTIONAL = ("effective_to",)

@@ -1,6 +1,6 @@
 """Budgets: per business line, service and month of a fiscal year; budget against actual.
 
-Pure: rows (``billing.files.tables.Row``) or a planning workbook's drivers in, budget entries and
+Pure: rows (``billing.files.fields.Row``) or a planning workbook's drivers in, budget entries and
 problems out; nothing is read or written here. The formats are in docs/planning.md:
 
 - a budget table (CSV or .xlsx) has ``business_line, service, month, amount`` and optionally
@@ -24,7 +24,7 @@ from billing.core.periods import fiscal_year
 from billing.core.problems import Problem, ProblemCode, SourceRef
 from billing.planning.scenarios import price_volume
 from billing.core.limits import AMOUNT, CODE, QUANTITY, RATIO
-from billing.files.tables import Row, decimal_field, month_field, text_field
+from billing.files.fields import Row, decimal_field, month_field, text_field
 from tariffs.model import Catalogue
 
 __all__ = [

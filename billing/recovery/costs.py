@@ -1,4 +1,4 @@
-"""IT cost and driver files: rows (``billing.files.tables.Row``) in, records and problems out (pure).
+"""IT cost and driver files: rows (``billing.files.fields.Row``) in, records and problems out (pure).
 
 A cost file holds IT's actual or budgeted cost per month, cost pool and GL account:
 
@@ -25,7 +25,7 @@ from billing.recovery.allocation import CostLine
 from billing.core.limits import AMOUNT, CODE, QUANTITY, REFERENCE
 from billing.core.money import minor_units
 from billing.core.problems import Problem, ProblemCode, SourceRef, describe_changes
-from billing.files.tables import Row, decimal_field, month_field, text_field
+from billing.files.fields import Row, decimal_field, month_field, text_field
 
 __all__ = [
     "COST_COLUMNS", "COST_OPTIONAL", "DRIVER_COLUMNS", "SCENARIOS", "DriverRecord",

@@ -193,3 +193,8 @@ def months_of(session: Session, numbers: list[str]) -> dict[str, str]:
         found.update(session.execute(
             select(t.Invoice.number, t.Invoice.month).where(t.Invoice.number.in_(numbers[chunk:chunk + 1000]))).all())
     return found
+
+
+def any_numbered(session: Session) -> bool:
+    """Whether any invoice or note has been numbered yet (in any month)."""
+    return session.scalar(select(t.Invoice.id).limit(1)) is not None

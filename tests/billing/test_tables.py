@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from billing.files.dialect import MAX_RECORD_BYTES
-from billing.files.tables import MAX_TABLE_BYTES, decimal_field, read_table
+from billing.files.fields import decimal_field
+from billing.files.tables import MAX_TABLE_BYTES, read_table
 from tests.cli_helpers import run, write
 from tests.conftest import EXAMPLE_TARIFFS
 

@@ -4,7 +4,7 @@ quarantine with row numbers, and idempotency as for usage."""
 from decimal import Decimal
 
 from billing.recovery.costs import parse_costs
-from billing.files.tables import Row
+from billing.files.fields import Row
 from tests.cli_helpers import run, write
 from tests.conftest import EXAMPLE_TARIFFS
 

@@ -1,0 +1,100 @@
+"""The pure-core contract in pyproject.toml covers every module of the core and domain folders.
+
+Each module under ``FOLDERS`` is either in the contract (import-linter checks in ``make test``
+that it imports nothing the contract forbids) or named in ``IO_MODULES`` with the reason it
+does I/O. A new module in neither fails here, so it cannot slip past the contract; a module
+named as I/O that no longer reaches anything forbidden fails too, so that it joins the
+contract instead of staying unguarded.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import grimp
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FOLDERS = (
+    "billing.core", "billing.files", "billing.feeds", "billing.organisation", "billing.rating",
+    "billing.close", "billing.recovery", "billing.planning", "tariffs",
+)
+# Not here: billing.store and billing.jobs (the layers above, the layers contract keeps them in
+# order) and billing.demo (writes the demo's input files).
+
+IO_MODULES = {
+    "billing.files.tables": "opens CSV and .xlsx table files (openpyxl, zipfile)",
+    "billing.feeds": "the package's entry points include the usage readers (billing.feeds.read)",
+    "billing.feeds.raw": "opens usage files and reads them block by block (CSV, .xlsx through openpyxl)",
+    "billing.feeds.read": "reads usage files in batches (billing.feeds.raw)",
+    "billing.feeds.inspect": "opens a usage file to show what it holds (billing.feeds.raw and read)",
+    "billing.feeds.focus": "checks and maps the tables billing.feeds.raw reads, with raw's Table and checks",
+    "billing.feeds.usage_format": "checks and maps the tables billing.feeds.raw reads, with raw's Table and checks",
+    "billing.feeds.sources": "reads the map file a source definition names (billing.files.tables)",
+    "billing.organisation.read": "reads the organisation file, a CSV or a workbook's sheets (billing.files.tables)",
+}
+
+PURE_CONTRACT = "The pure core does no I/O and knows no presentation"
+
+
+def _contract(name: str) -> dict:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (found,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["name"] == name]
+    return found
+
+
+@pytest.fixture(scope="module")
+def graph() -> grimp.ImportGraph:
+    return grimp.build_graph("billing", "tariffs", "reports", include_external_packages=True)
+
+
+@pytest.fixture(scope="module")
+def pure() -> set[str]:
+    return set(_contract(PURE_CONTRACT)["source_modules"])
+
+
+def _modules(graph: grimp.ImportGraph) -> set[str]:
+    """The modules under FOLDERS, but for a package's ``__init__`` that imports nothing."""
+    found = set()
+    for folder in FOLDERS:
+        for module in graph.find_descendants(folder) | {folder}:
+            if graph.find_children(module) and not graph.find_modules_directly_imported_by(module):
+                continue  # an empty package __init__
+            found.add(module)
+    return found
+
+
+def _forbidden_reached(graph: grimp.ImportGraph, module: str) -> list[str]:
+    forbidden = _contract(PURE_CONTRACT)["forbidden_modules"]
+    reached = graph.find_upstream_modules(module)
+    return sorted(f for f in forbidden if any(m == f or m.startswith(f + ".") for m in reached))
+
+
+def test_every_module_of_the_core_folders_is_pure_or_named_as_io(graph, pure):
+    unguarded = sorted(_modules(graph) - pure - set(IO_MODULES))
+    assert not unguarded, (f"{', '.join(unguarded)}: add each to the pure-core contract in pyproject.toml, or, "
+                           f"if it must do I/O, to IO_MODULES here with the reason")
+
+
+def test_a_module_is_pure_or_io_not_both(pure):
+    assert not pure & set(IO_MODULES)
+
+
+def test_every_module_named_exists(graph, pure):
+    missing = sorted(m for m in pure | set(IO_MODULES) if m not in graph.modules)
+    assert not missing, f"{', '.join(missing)}: no such module (moved or removed?)"
+
+
+@pytest.mark.parametrize("module", sorted(IO_MODULES))
+def test_a_module_named_as_io_does_io(graph, module):
+    assert _forbidden_reached(graph, module), (f"{module} reaches nothing the pure-core contract forbids: "
+                                               f"move it from IO_MODULES into the contract")
+
+
+def test_the_pure_modules_reach_nothing_forbidden(graph, pure):
+    """What lint-imports checks, here so that pytest alone names the module and what it reaches."""
+    impure = {m: _forbidden_reached(graph, m) for m in sorted(pure) if m in graph.modules}
+    assert not {m: f for m, f in impure.items() if f}
+
