@@ -116,7 +116,7 @@ def run_child(args: list[str], *, label: str, check: bool = True) -> Step:
         if check:
             raise SystemExit(message)
         print(message, file=sys.stderr, flush=True)
-        error = (stderr.strip().splitlines() or ["exit code %d" % child.returncode])[-1]
+        error = (stderr.strip().splitlines() or [f"exit code {child.returncode}"])[-1]
     return Step(seconds=seconds, cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mb=usage.ru_maxrss / 1024,
                 output=stdout + stderr, error=error)
 

@@ -73,12 +73,17 @@ class YamlMap(dict):
     """A YAML mapping that remembers its own line, and the line of each key and of each value (1-based)."""
 
     __slots__ = ("line", "lines", "value_lines")
+    line: int
+    lines: dict[str, int]
+    value_lines: dict[str, int]
 
 
 class YamlList(list):
     """A YAML sequence that remembers its own line and the line of each item (1-based)."""
 
     __slots__ = ("line", "lines")
+    line: int
+    lines: list[int]
 
 
 class _NotYaml:

@@ -38,7 +38,7 @@ import polars as pl
 
 from billing.files.dialect import DELIMITERS, MAX_RECORD_BYTES, Dialect, likely_delimiter, wrong_delimiter_text
 from billing.feeds.values import Check, quoted
-from billing.core.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
+from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 
 __all__ = ["RawBatch", "Table", "FileScan", "scan_file", "digest", "open_table", "column_names", "EXTRA", "FIELDS",
            "field_count_checks", "shaped"]

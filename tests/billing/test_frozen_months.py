@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
-import pytest
 
 from billing.store.audit import DEFAULTS
 from cli import chargeback

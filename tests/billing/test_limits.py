@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from billing.core import limits
 from billing.feeds.daily import daily_sums
 from billing.feeds.split import split_exact
-from billing.core.limits import AMOUNT, COST, MONTH_AMOUNT, PRICE, QUANTITY, ROW_WORTH
+from billing.core.limits import COST, MONTH_AMOUNT, PRICE, QUANTITY, ROW_WORTH
 from billing.core.money import EXACT, allocate, apportion, exact_sum, quantum, round_minor
 from billing.store import bounds
 from billing.store.db import open_store

@@ -69,7 +69,9 @@ def test_duplicates_within_and_across_batches_name_the_first_row():
 
 
 def test_ids_sharing_a_hash_are_never_taken_for_one_another():
-    by_length = lambda key: key.str.len_bytes().cast(pl.UInt64)  # "ab", "cd" and "ef" collide
+    def by_length(key):  # "ab", "cd" and "ef" collide
+        return key.str.len_bytes().cast(pl.UInt64)
+
     found, _ = _seen([
         [(2, "ab"), (3, "cd"), (4, "x")],
         [(5, "ef"), (6, "cd"), (7, "y"), (8, "ab")],

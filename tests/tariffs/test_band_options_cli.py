@@ -2,7 +2,6 @@
 options"): each wrong combination refused with file:line, and a month priced with each option."""
 
 import shutil
-from decimal import Decimal
 from pathlib import Path
 
 import pytest

@@ -1,7 +1,10 @@
 """Writes the small FOCUS samples of this folder: one conformant file per FOCUS version and a
 variant of each with the syntax defects real exports have. Run: python tests/data/focus/make_samples.py tests/data/focus
 """
-import csv, io, json, sys
+import csv
+import io
+import json
+import sys
 from pathlib import Path
 
 OUT = Path(sys.argv[1])
@@ -139,7 +142,10 @@ def write(name, columns, rows, *, null="NULL", stamp=lambda s: s, transform=lamb
         w.writerow(out)
     (OUT / name).write_text(buffer.getvalue())
 
-no_z = lambda s: s.replace("T", " ").rstrip("Z")
+def no_z(s):
+    return s.replace("T", " ").rstrip("Z")
+
+
 def lower_frequency(r):
     if r["ChargeFrequency"] == "Usage-Based":
         r["ChargeFrequency"] = "Usage-based"
