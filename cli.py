@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from billing.core.problems import ChargebackError, NeedsConfirmation, Problem, ProblemsError, excerpt, printable
+from reports.text import amount as amount_text
 
 def default_tariffs() -> Path:
     from billing.jobs.workspace import default_dir
@@ -628,7 +629,7 @@ def month_run(session, month: str) -> None:
 
     result = run_month(session, month)
     for (mode, currency), total in sorted(result.totals.items()):
-        echo(f"{result.month} {mode}: {money(total, currency)}")
+        echo(f"{result.month} {mode}: {amount_text(total, currency, code=True)}")
     echo(f"{result.month}: {len(result.rated.charges)} charges from {result.rated.usage_rows:,} usage rows (run {result.run_id})"
                + (f"; {result.flagged} flagged (see `month review`)" if result.flagged else ""))
     from billing.jobs.review import month_warnings
@@ -664,12 +665,11 @@ def month_close(session, month: str, issue_date: dt.datetime | None, confirm: bo
     for reason in result.confirmed:
         echo(f"confirmed: {reason}", err=True)
     numbers = [i.number for i in result.invoices]
-    currency = result.invoices[0].currency if result.invoices else ""
     echo(f"{result.month} closed: {len(numbers)} invoices "
-               f"({numbers[0]} to {numbers[-1]}) totalling {money(result.total, currency)}" if numbers
+               f"({numbers[0]} to {numbers[-1]}) totalling {amount_text(result.total, result.currency, code=True)}" if numbers
                else f"{result.month} closed: nothing to invoice")
     if result.showback_total:
-        echo(f"showback (shown on statements, not invoiced): {money(result.showback_total, currency)}")
+        echo(f"showback (shown on statements, not invoiced): {amount_text(result.showback_total, result.currency, code=True)}")
 
 
 @month.command("reopen")
@@ -734,7 +734,7 @@ def adjust(session, number: str, line_no: int | None, amount: Decimal | None, qu
 
     note = adjust_invoice(session, number, reason=reason, line_no=line_no, amount=amount, quantity=quantity, debit=debit)
     echo(f"{note.kind.replace('_', ' ')} {note.number} for {note.business_line} in {note.month}: "
-               f"{money(note.total, note.currency)} against {number}")
+               f"{amount_text(note.total, note.currency, code=True)} against {number}")
 
 
 @chargeback.group()
@@ -752,7 +752,7 @@ def invoices_list(session, month: str) -> None:
     docs = documents_for_month(session, month)
     echo_table(["number", "kind", "business line", "issued", "lines", "total", "corrects"],
                [[d.number, d.kind.replace("_", " "), f"{d.business_line} {d.buyer_name}", d.issue_date, len(d.lines),
-                 money(d.total, d.currency), d.original_invoice or ""] for d in docs], right={4, 5})
+                 amount_text(d.total, d.currency, code=True), d.original_invoice or ""] for d in docs], right={4, 5})
 
 
 @invoices.command("show")
@@ -770,9 +770,9 @@ def invoices_show(session, number: str) -> None:
     if doc.original_invoice:
         echo(f"Corrects: {doc.original_invoice}. Reason: {doc.reason}")
     echo_table(["line", "description", "quantity", "unit", "detail", "amount"],
-               [[l.line_no, l.description, l.quantity.normalize(), l.unit, l.detail, money(l.amount)] for l in doc.lines],
+               [[l.line_no, l.description, l.quantity.normalize(), l.unit, l.detail, amount_text(l.amount, doc.currency)] for l in doc.lines],
                right={2, 5})
-    echo(f"Total {money(doc.total, doc.currency)}")
+    echo(f"Total {amount_text(doc.total, doc.currency, code=True)}")
 
 
 @chargeback.command("statements")
@@ -895,11 +895,13 @@ def costs_load(session, file: Path, strict: bool, replace: bool) -> None:
 @with_store
 def costs_feeds(session) -> None:
     """List loaded cost files with their reconciliation counts."""
-    from billing.store.costs import feeds
+    from billing.jobs.costs import cost_feeds
 
+    loaded = cost_feeds(session)
     echo_table(["feed", "file", "months", "status", "read", "loaded", "rejected", "duplicates", "conflicts", "amount"],
                [[f.id, Path(f.file_name).name, ",".join(f.months), f.status, f.rows_read, f.rows_loaded, f.rows_rejected,
-                 f.rows_duplicate, f.rows_conflict, money(f.amount_total)] for f in feeds(session)], right={4, 5, 6, 7, 8, 9})
+                 f.rows_duplicate, f.rows_conflict, amount_text(f.amount_total, loaded.currency)] for f in loaded.feeds],
+               right={4, 5, 6, 7, 8, 9})
 
 
 @costs.command("rejects")
@@ -1029,7 +1031,8 @@ def rates_propose(session, fy: int, out: Path, rules_path: Path | None, tariffs_
     result = propose_stored_rates(session, fy, out, rules_path=rules_path, tariffs_dir=tariffs_dir)
     print_problems(list(result.warnings))
     echo_table(["service", "budget", "expected", "difference", "proposal"],
-               [[s.service, money(s.budget), money(s.expected), money(s.difference), s.method] for s in result.proposal.services],
+               [[s.service, *(amount_text(v, result.proposal.currency) for v in (s.budget, s.expected, s.difference)), s.method]
+                for s in result.proposal.services],
                right={1, 2, 3})
     echo(f"draft {result.draft}; catalogue with the draft {result.catalogue_dir}; report {result.report}")
 
@@ -1078,7 +1081,7 @@ def budget_load(session, file: Path) -> None:
     result = load_budget_file(session, file)
     print_problems(list(result.warnings))
     echo(f"{file}: {result.kind} budget FY{', FY'.join(map(str, result.fiscal_years))} for "
-               f"{len(result.business_lines)} business line(s), {result.lines} line(s), total {money(result.total, result.currency)}")
+               f"{len(result.business_lines)} business line(s), {result.lines} line(s), total {amount_text(result.total, result.currency, code=True)}")
 
 
 @budget.command("show")
@@ -1087,16 +1090,13 @@ def budget_load(session, file: Path) -> None:
 @with_store
 def budget_show(session, month: str, business_line: str | None) -> None:
     """Budget against actual, year to date up to MONTH, per business line (or per service)."""
-    from billing.jobs.budgets import budget_by_business_line, budget_rows
+    from billing.jobs.budgets import budget_to_date
 
-    if business_line:
-        rows = [[r.service, money(r.budget_ytd), money(r.actual_ytd), money(r.variance), _plan_pct(r.variance_pct)]
-                for r in budget_rows(session, business_line, month)]
-        headers = ["service", "budget YTD", "actual YTD", "variance", "%"]
-    else:
-        rows = [[r.business_line, money(r.budget_ytd), money(r.actual_ytd), money(r.variance), _plan_pct(r.variance_pct)]
-                for r in budget_by_business_line(session, month)[2]]
-        headers = ["business line", "budget YTD", "actual YTD", "variance", "%"]
+    found = budget_to_date(session, month, business_line=business_line)
+    rows = [[r.service if business_line else r.business_line,
+             *(amount_text(v, found.currency) for v in (r.budget_ytd, r.actual_ytd, r.variance)), _plan_pct(r.variance_pct)]
+            for r in found.rows]
+    headers = ["service" if business_line else "business line", "budget YTD", "actual YTD", "variance", "%"]
     if not rows:
         raise ChargebackError(f"no budget is loaded for the fiscal year of {month} (`chargeback budget load FILE`)")
     echo_table(headers, rows, right={1, 2, 3, 4})
@@ -1192,9 +1192,9 @@ def advise(session, business_line: str, month: str | None) -> None:
     result = advise_line(session, business_line, month)
     echo(f"Tier advice for {result.business_line}, {result.months[0]}..{result.months[-1]} ({result.currency})")
     echo_table(["service", "tier", "amount", "difference", "%", "missed targets", "credits"],
-               [[o.service, o.tier + (" (current)" if o.is_current else ""), money(o.amount),
-                 "" if o.is_current else money(o.difference), "" if o.is_current else _plan_pct(o.difference_pct),
-                 o.missed_targets if o.measured else "not measured", money(o.credits)]
+               [[o.service, o.tier + (" (current)" if o.is_current else ""), amount_text(o.amount, result.currency),
+                 "" if o.is_current else amount_text(o.difference, result.currency), "" if o.is_current else _plan_pct(o.difference_pct),
+                 o.missed_targets if o.measured else "not measured", amount_text(o.credits, result.currency)]
                 for o in result.options], right={2, 3, 4, 5, 6})
     for option in result.options:
         if not option.is_current:
@@ -1215,7 +1215,7 @@ def plan(session, fy: int, out: Path) -> None:
     echo(f"{out}: plan FY{result.fiscal_year} ({result.months[0]}..{result.months[-1]}"
                + (f", actual through {result.actual_through}" if result.actual_through else "") + f") for "
                f"{result.business_lines} business line(s), {result.services} service line(s); plan total "
-               f"{money(result.total, result.currency)}")
+               f"{amount_text(result.total, result.currency, code=True)}")
 
 
 # --- planning (end) ---

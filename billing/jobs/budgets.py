@@ -132,6 +132,21 @@ def budget_rows(session: Session, business_line: str, month: str) -> list[Budget
     return compare_budget(entries, {service: amount for (_line, service), amount in actual.items()})
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetToDate:
+    """`budget show`: budget against actual from the start of the fiscal year, per business line
+    (:class:`LineBudget`) or, for one business line, per service (:class:`BudgetComparison`), in
+    the engine's currency; no rows when the year has no budget."""
+
+    currency: str
+    rows: tuple[LineBudget, ...] | tuple[BudgetComparison, ...]
+
+
+def budget_to_date(session: Session, month: str, *, business_line: str | None = None) -> BudgetToDate:
+    rows = budget_rows(session, business_line, month) if business_line else budget_by_business_line(session, month)[2]
+    return BudgetToDate(currency=audit.get_setting(session, "currency"), rows=tuple(rows))
+
+
 def budget_rows_by_line(session: Session, month: str) -> dict[str, list[BudgetComparison]]:
     """:func:`budget_rows` of every business line with a budget, read at once (for a month's
     statements): business line → its comparisons."""

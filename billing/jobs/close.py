@@ -34,6 +34,7 @@ class CloseResult:
     total: Decimal
     showback_total: Decimal
     confirmed: tuple[str, ...] = ()  # the warnings the close was confirmed over
+    currency: str = ""  # the month's charges' currency ("" when nothing was rated)
 
 
 def fiscal_year_of(session: Session, month: str) -> int:
@@ -96,7 +97,7 @@ def close_month(session: Session, month: str, *, issue_date: dt.date | None = No
                  + "".join(f"; confirmed: {w.message}" for w in warnings))
     showback = sum((c.amount for c in stored if c.charging_mode == "showback"), ZERO)
     return CloseResult(month=month, invoices=issued, total=invoiced, showback_total=showback,
-                       confirmed=tuple(w.message for w in warnings))
+                       confirmed=tuple(w.message for w in warnings), currency=next((c.currency for c in stored), ""))
 
 
 def reopen_month(session: Session, month: str, *, reason: str, issue_date: dt.date | None = None) -> tuple[Invoice, ...]:

@@ -69,6 +69,19 @@ def cost_currency(session: Session) -> str:
     return audit.get_setting(session, "currency")
 
 
+@dataclass(frozen=True, slots=True)
+class CostFeeds:
+    """The loaded cost files with their reconciliation counts, and the currency their amounts are in."""
+
+    currency: str
+    feeds: tuple[cost_store.CostFeedInfo, ...]
+
+
+def cost_feeds(session: Session) -> CostFeeds:
+    """Every cost file loaded, oldest first (`costs feeds`)."""
+    return CostFeeds(currency=cost_currency(session), feeds=tuple(cost_store.feeds(session)))
+
+
 def load_cost_file(session: Session, path: Path, *, strict: bool = False, replace: bool = False) -> CostLoadResult:
     path = Path(path)
     if not path.is_file():
