@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from billing.core.money import D, ZERO, allocate, round_minor, round_to_step
+from billing.core.money import D, ZERO, allocate, minor_units, round_minor, round_to_step
 from billing.core.periods import last_day, parse_month
 from billing.core.problems import ChargebackError
 from tariffs.model import Catalogue, PricingModel
@@ -245,7 +245,7 @@ def _pool_rows(month: str, scenario: str, pool: str, amount: Decimal, currency: 
     parts = [round_minor(amount * D(share), currency) for _, _, share in accounts[:-1]]
     parts.append(amount - sum(parts, ZERO))
     tag = "AP" if scenario == "actual" else "BUD"
-    return [[month, scenario, pool, account, f"{part:.2f}", currency, f"{tag}-{month}-{pool}-{account}",
+    return [[month, scenario, pool, account, f"{part:.{minor_units(currency)}f}", currency, f"{tag}-{month}-{pool}-{account}",
              f"{name} {month}"] for (account, name, _), part in zip(accounts, parts)]
 
 

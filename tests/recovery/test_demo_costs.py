@@ -1,5 +1,7 @@
 """The demo's cost pools, drivers and rules: deterministic, loadable, matching the rules."""
 
+import pytest
+
 from billing.recovery.allocation_rules import load_rules, validate_rules
 from billing.recovery.costs import COST_COLUMNS, COST_OPTIONAL, DRIVER_COLUMNS, parse_costs, parse_drivers
 from billing.demo.costs import POOL_SHARES, write_demo_costs
@@ -46,3 +48,13 @@ def test_without_usage_a_fixed_size_and_the_example_rules(tmp_path, catalogue):
     assert [p.name for p in paths] == ["costs.csv", "drivers.csv"]
     rules, _ = load_rules(EXAMPLE_RULES)
     assert {p.code for p in rules.pools} == set(POOL_SHARES)
+
+
+@pytest.mark.parametrize(("currency", "places"), [("JPY", 0), ("BHD", 3), ("USD", 2)])
+def test_demo_costs_are_written_in_the_currencys_minor_units(tmp_path, catalogue, currency, places):
+    costs = write_demo_costs(tmp_path, MONTHS, LINES, catalogue, 3, currency=currency)[0]
+    rows, problems = read_table(costs, required=COST_COLUMNS, optional=COST_OPTIONAL)
+    lines, more = parse_costs(rows, currency=currency)
+    assert problems == more == [] and lines
+    amounts = [row.get("amount") for row in rows]
+    assert all(len(a.partition(".")[2]) == places and ("." in a) == (places > 0) for a in amounts)
