@@ -36,7 +36,7 @@ from decimal import Decimal
 
 from billing.core.periods import first_day, last_day
 from billing.core.records import Charge, Invoice, InvoiceLine, LineCostCenter
-from tariffs.model import SERVICE_CATEGORIES
+from tariffs.model import SERVICE_CATEGORIES, PricingModel
 
 __all__ = [
     "FOCUS_VERSION",
@@ -242,7 +242,7 @@ def charge_category(line: InvoiceLine, charge: Charge | None) -> str:
         return ADJUSTMENT
     if line.kind == "sla_credit":
         return CREDIT
-    if charge is not None and (charge.model == "fixed" or charge.quantity == 0):
+    if charge is not None and (charge.model is PricingModel.FIXED or charge.quantity == 0):
         return PURCHASE
     return USAGE
 

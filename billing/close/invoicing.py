@@ -28,7 +28,7 @@ from billing.core.records import (
     LineCostCenter,
     LineKind,
 )
-from tariffs.model import Service
+from tariffs.model import ChargingMode, Service
 
 
 def draft_invoices(
@@ -44,7 +44,7 @@ def draft_invoices(
     business-line code order (the order they are numbered in)."""
     by_line: dict[str, list[Charge]] = defaultdict(list)
     for charge in charges:
-        if charge.charging_mode == "chargeback":
+        if charge.charging_mode is ChargingMode.CHARGEBACK:
             by_line[charge.business_line].append(charge)
     invoices = []
     for code in sorted(by_line):

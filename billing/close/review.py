@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from billing.core.money import ZERO
 from billing.core.periods import add_months, first_day, last_day
-from billing.core.records import Charge, Subscription
+from billing.core.records import Charge, ChargeKind, Subscription
+from tariffs.model import ChargingMode
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,8 +60,8 @@ def review_month(
     unallocated_code: str,
     movers: int = 5,
 ) -> Review:
-    billed = [c for c in charges if c.charging_mode == "chargeback"]
-    before = [c for c in previous_charges if c.charging_mode == "chargeback"]
+    billed = [c for c in charges if c.charging_mode is ChargingMode.CHARGEBACK]
+    before = [c for c in previous_charges if c.charging_mode is ChargingMode.CHARGEBACK]
     by_line = _movements(billed, before, lambda c: c.business_line)
     by_service = _movements(billed, before, lambda c: c.service)
     largest = tuple(sorted(by_line, key=lambda m: (-abs(m.change), m.key))[:movers])
@@ -70,7 +71,7 @@ def review_month(
         for m in group
         if (m.change_pct is not None and abs(m.change_pct) > anomaly_pct) or (m.previous == 0 and m.current != 0 and before)
     )
-    used = {(c.business_line, c.service) for c in charges if c.kind == "usage" and c.usage_rows}
+    used = {(c.business_line, c.service) for c in charges if c.kind is ChargeKind.USAGE and c.usage_rows}
     start, end = first_day(month), last_day(month)
     idle = tuple(
         s for s in subscriptions
@@ -81,11 +82,11 @@ def review_month(
     return Review(
         month=month, previous_month=previous_month,
         total=sum((c.amount for c in billed), ZERO), previous_total=sum((c.amount for c in before), ZERO),
-        showback_total=sum((c.amount for c in charges if c.charging_mode == "showback"), ZERO),
+        showback_total=sum((c.amount for c in charges if c.charging_mode is ChargingMode.SHOWBACK), ZERO),
         currency=currency, by_business_line=by_line, by_service=by_service, largest_movers=largest, anomalies=anomalies,
         unallocated=sum((c.amount for c in charges if c.business_line == unallocated_code), ZERO),
         flagged=tuple(c for c in charges if c.flags), idle_subscriptions=idle,
-        sla_credits=sum((c.amount for c in charges if c.kind == "sla_credit"), ZERO),
+        sla_credits=sum((c.amount for c in charges if c.kind is ChargeKind.SLA_CREDIT), ZERO),
     )
 
 

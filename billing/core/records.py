@@ -10,9 +10,12 @@ import enum
 from dataclasses import dataclass
 from decimal import Decimal
 
+from fractions import Fraction
+
 from billing.core.money import ZERO
+from billing.core.periods import days_in_month, month_of
 from billing.core.problems import SourceRef
-from tariffs.model import Metric
+from tariffs.model import ChargingMode, Metric, PricingModel
 
 
 class ChargeKind(enum.StrEnum):
@@ -138,6 +141,12 @@ class Charge:
 
     ``amount`` is ``exact_amount`` rounded once (billing.core.money.round_minor): it is the invoice
     line's amount, and ``cost_centers`` split it exactly.
+
+    A segment is one tier under one tariff version: ``days_in_force`` is the days of the month
+    that tier and version were in force for the business line, and :attr:`fraction` (those days
+    over the days of the month) what its monthly fee, included quantity and minimum were
+    prorated by (docs/pricing.md, "Mid-month tier or tariff changes"). A service credit
+    carries its charge's. None on a charge stored before charges kept it (store migration 0006).
     """
 
     line_no: int
@@ -146,10 +155,10 @@ class Charge:
     service: str
     tier: str
     tariff_version: str
-    charging_mode: str
+    charging_mode: ChargingMode
     segment_from: dt.date
     segment_to: dt.date
-    model: str
+    model: PricingModel
     quantity: Decimal
     included: Decimal
     billable: Decimal
@@ -163,14 +172,28 @@ class Charge:
     usage_rows: int = 0
     cost_centers: tuple[CostCenterShare, ...] = ()
     credit_metric: Metric | None = None  # a service credit: the metric whose miss gave it
+    days_in_force: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, ChargeKind):
             object.__setattr__(self, "kind", ChargeKind(self.kind))
+        if not isinstance(self.charging_mode, ChargingMode):
+            object.__setattr__(self, "charging_mode", ChargingMode(self.charging_mode))
+        if not isinstance(self.model, PricingModel):
+            object.__setattr__(self, "model", PricingModel(self.model))
         if self.credit_metric is not None and not isinstance(self.credit_metric, Metric):
             object.__setattr__(self, "credit_metric", Metric(self.credit_metric))
         if self.cost_centers and sum((c.amount for c in self.cost_centers), ZERO) != self.amount:
             raise ValueError(f"charge line {self.line_no}: cost-centre parts do not sum to {self.amount}")
+        if self.days_in_force is not None and not 0 <= self.days_in_force <= days_in_month(month_of(self.segment_from)):
+            raise ValueError(f"charge line {self.line_no}: {self.days_in_force} days in force is not a number of days of its month")
+
+    @property
+    def fraction(self) -> Fraction | None:
+        """The share of its month the segment was in force (None: not kept, see ``days_in_force``)."""
+        if self.days_in_force is None:
+            return None
+        return Fraction(self.days_in_force, days_in_month(month_of(self.segment_from)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

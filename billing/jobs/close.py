@@ -25,6 +25,7 @@ from billing.store import charges as charge_store
 from billing.store import documents
 from billing.store import locks
 from billing.store import org as org_store
+from tariffs.model import ChargingMode
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,7 @@ def close_month(session: Session, month: str, *, issue_date: dt.date | None = No
     ids = charge_store.charge_ids(session, month)
     issued = tuple(documents.issue(session, d, fiscal_year=year, prefix=prefix, user=user, at=at, charge_ids=ids) for d in drafts)
     invoiced = sum((i.total for i in issued), ZERO)
-    rated = sum((c.amount for c in stored if c.charging_mode == "chargeback"), ZERO)
+    rated = sum((c.amount for c in stored if c.charging_mode is ChargingMode.CHARGEBACK), ZERO)
     if invoiced != rated:  # never an assert: this must hold in production
         raise ChargebackError(f"internal check failed: invoices total {invoiced} but {month} rated {rated}; nothing was closed")
     charge_store.set_period(session, month, "closed", user=user, at=at)
@@ -95,7 +96,7 @@ def close_month(session: Session, month: str, *, issue_date: dt.date | None = No
     freeze_month(session, month, run_id=run.id, user=user, at=at, charges=stored)
     audit.record(session, "month.close", month, f"{len(issued)} invoices, total {invoiced}"
                  + "".join(f"; confirmed: {w.message}" for w in warnings))
-    showback = sum((c.amount for c in stored if c.charging_mode == "showback"), ZERO)
+    showback = sum((c.amount for c in stored if c.charging_mode is ChargingMode.SHOWBACK), ZERO)
     return CloseResult(month=month, invoices=issued, total=invoiced, showback_total=showback,
                        confirmed=tuple(w.message for w in warnings), currency=next((c.currency for c in stored), ""))
 

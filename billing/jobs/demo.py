@@ -38,6 +38,7 @@ from billing.store.db import open_store
 from billing.jobs.workspace import EXAMPLES
 from tariffs.load import load_catalogue
 from reports.recovery_export import recovery_xlsx
+from tariffs.model import ChargingMode
 
 
 
@@ -63,7 +64,7 @@ def _write_budget(session, path: Path, month: str) -> Path | None:
     for budget_month in months:
         figures: dict[tuple[str, str], Decimal] = {}
         for charge in charge_store.month_charges(session, add_months(budget_month, -12)):
-            if charge.charging_mode == "chargeback":
+            if charge.charging_mode is ChargingMode.CHARGEBACK:
                 key = (charge.business_line, charge.service)
                 figures[key] = figures.get(key, Decimal(0)) + charge.amount
         rows += [(line, service, budget_month, round_minor(amount * Decimal("1.12"), "USD"))

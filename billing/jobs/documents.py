@@ -42,7 +42,7 @@ from reports.html import render_index, render_statement, statement_filename
 from reports.journal_csv import journal_csv
 from reports.views import BudgetFigure, StatementView, TierQuote, month_export_view, statement_view
 from reports.xlsx import month_workbook
-from tariffs.model import Catalogue
+from tariffs.model import Catalogue, ChargingMode
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +92,7 @@ def statement_figures(session: Session, month: str, charges: Sequence[Charge], c
     notes = _notes(session, month)
     codes = sorted({c.business_line for c in charges} | {n.business_line for n in notes})
     before = previous_month(month)
-    previous = [c for c in charge_store.month_charges(session, before) if c.charging_mode == "chargeback"]
+    previous = [c for c in charge_store.month_charges(session, before) if c.charging_mode is ChargingMode.CHARGEBACK]
     previous_notes = _notes(session, before)
     used = {(c.business_line, c.service) for c in charges if c.kind is ChargeKind.USAGE}
     quotes: dict[str, list[TierQuote]] = defaultdict(list)

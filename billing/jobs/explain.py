@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.core.problems import ChargebackError
+from billing.core.records import ChargeKind
 from billing.store import charges as charge_store
 from billing.store import documents
 from billing.store import schema as t
@@ -46,7 +47,7 @@ def explain_line(session: Session, reference: str, *, limit: int = 20) -> list[s
                f"{charge.billable.normalize()}; source cost {charge.cost.normalize()}; exact amount {charge.exact_amount}")
     if charge.flags:
         out.append(f"  flags: {'; '.join(charge.flags)}")
-    if charge.kind == "sla_credit":
+    if charge.kind is ChargeKind.SLA_CREDIT:
         out.append(f"  service credit on charge line {charge.credit_of_line}")
         return out
     count, rows = usage_store.usage_rows_for(session, document.month, charge.business_line, charge.service, limit=limit)

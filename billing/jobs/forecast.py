@@ -23,7 +23,7 @@ from billing.planning.forecasting import SeriesForecast, forecast_many, wape
 from billing.core.money import D, ZERO, round_to_step
 from billing.core.periods import add_months, first_day, last_day, month_range, parse_month
 from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
-from billing.core.records import Subscription
+from billing.core.records import ChargeKind, Subscription
 from billing.planning.scenarios import (
     PricedLine,
     ScenarioTotals,
@@ -41,7 +41,7 @@ from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import org as org_store
 from billing.organisation.subscriptions import subscription_at
-from tariffs.model import Catalogue
+from tariffs.model import Catalogue, PricingModel
 
 #: Forecast volumes are kept to hundredths of a unit (or of the currency, for a cost).
 VOLUME_STEP = Decimal("0.01")
@@ -70,11 +70,11 @@ def read_history(session: Session, *, before: str | None = None, limit: int = HI
     series: dict[tuple[str, str], list[Decimal]] = {}
     last_tier: dict[tuple[str, str], str] = {}
     for figure in budget_store.rated_figures(session, months):
-        if figure.kind != "usage":
+        if figure.kind is not ChargeKind.USAGE:
             continue
         key = (figure.business_line, figure.service)
         values = series.setdefault(key, [ZERO] * len(months))
-        values[position[figure.month]] += figure.cost if figure.model == "pass_through" else figure.quantity
+        values[position[figure.month]] += figure.cost if figure.model is PricingModel.PASS_THROUGH else figure.quantity
         last_tier[key] = figure.tier
     return History(months=months, series=series, last_tier=last_tier)
 

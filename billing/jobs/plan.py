@@ -30,6 +30,7 @@ from billing.store import locks
 from billing.store import org as org_store
 from reports.plan_xlsx import BandRow, PlanService, PlanSheet, PlanView, RateRow, plan_workbook
 from tariffs.pricing import describe_price
+from billing.core.records import ChargeKind
 from tariffs.model import BandEdges, Catalogue, PricingModel, TariffVersion
 
 
@@ -84,8 +85,8 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
     for figure in budget_store.rated_figures(session, history_months + tuple(actual_months)):
         key = (figure.business_line, figure.service, figure.month)
         amount[key] += figure.amount
-        if figure.kind == "usage":
-            quantity[key] += figure.cost if figure.model == "pass_through" else figure.quantity
+        if figure.kind is ChargeKind.USAGE:
+            quantity[key] += figure.cost if figure.model is PricingModel.PASS_THROUGH else figure.quantity
             last_tier[key[:2]] = figure.tier
         if figure.service in services and (figure.amount or figure.quantity):
             pairs.add(key[:2])

@@ -23,7 +23,7 @@ from billing.core.money import ZERO, round_to_step
 from billing.core.periods import add_months, fiscal_months, parse_month
 from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
 from billing.recovery.over_under import RecoveryReport, recovery_report
-from billing.core.records import Charge
+from billing.core.records import Charge, ChargeKind
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
@@ -82,7 +82,7 @@ def _usage_by_line(session: Session, month: str) -> dict[str, dict[str, Decimal]
 def _volumes(charges: list[Charge]) -> dict[str, Decimal]:
     found: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for charge in charges:
-        if charge.kind == "usage":
+        if charge.kind is ChargeKind.USAGE:
             found[charge.service] += charge.quantity
     return dict(found)
 

@@ -35,7 +35,7 @@ from billing.core.money import EXACT, ZERO, apportion, exact_sum, plain, round_m
 from billing.core.periods import days_in_month, first_day, last_day
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.records import Charge, ChargeKind, CostCenterShare, Ownership, SlaResult, Subscription
-from tariffs.model import Catalogue, Metric, PricingModel, Service, TariffVersion
+from tariffs.model import Catalogue, ChargingMode, Metric, PricingModel, Service, TariffVersion
 from tariffs.pricing import PriceBreakdown, price_usage, service_credit
 
 #: Columns of the usage frame ``rate_month`` takes (one row per day, business line, cost
@@ -64,8 +64,8 @@ class RatedMonth:
     problems: tuple[Problem, ...]
     usage_rows: int
 
-    def total(self, *, charging_mode: str | None = "chargeback") -> Decimal:
-        return sum((c.amount for c in self.charges if charging_mode is None or c.charging_mode == charging_mode), ZERO)
+    def total(self, *, charging_mode: ChargingMode | None = ChargingMode.CHARGEBACK) -> Decimal:
+        return sum((c.amount for c in self.charges if charging_mode is None or c.charging_mode is charging_mode), ZERO)
 
 
 class _SegmentKey(NamedTuple):  # a tuple: hashed and compared in C, tens of thousands of times a month
@@ -91,15 +91,42 @@ def rate_month(
 ) -> RatedMonth:
     """Price ``month``. ``tier_override`` maps (business line, service) to a tier used instead
     of any other (what-if pricing: "this month at silver")."""
-    usage = usage.select(list(USAGE_SCHEMA)).cast(USAGE_SCHEMA)
     start, end = first_day(month), last_day(month)
-    usage = usage.filter(pl.col("usage_date").is_between(start, end))
-    month_days = days_in_month(month)
+    days = [start + dt.timedelta(days=i) for i in range(days_in_month(month))]
     services = {s.code: s for s in catalogue.services}
-    problems: list[Problem] = []
+    subscribed = _tiers_in_force(subscriptions, services, days, tier_override)
+    version_at = _versions_in_force(catalogue, services, days)
+    priced = _priced_days(_usage_of(usage, start, end), services, subscribed, version_at, tier_override)
+    problems = _feed_problems(priced, month)
+    usage_by_segment, flags = _segments(priced.frame)
+    segment_days = _days_in_force(priced.frame, subscribed, version_at, days)
+    charges, charge_problems = _charges(
+        month=month, catalogue=catalogue, services=services, usage_by_segment=usage_by_segment, flags=flags,
+        segment_days=segment_days, owners=_cost_centers_by_line(ownerships, end), sla_by_key=_sla_index(sla))
+    problems += charge_problems
+    problems += _line_total_problems(charges, month)
+    return RatedMonth(month=month, charges=tuple(charges), problems=tuple(problems), usage_rows=priced.rows)
 
-    # Tier in force per business line, service and day (from subscriptions or an override).
-    days = [start + dt.timedelta(days=i) for i in range(month_days)]
+
+class _PricedDays(NamedTuple):
+    """The month's usage per day, each day with the tier and tariff version that price it."""
+
+    frame: pl.DataFrame  # per day, business line, service, feed tier and cost centre: _tier, _version, _flag
+    rows: int  # usage rows read (every service)
+    unknown_services: frozenset[str]
+    missing_tariff: dict[str, tuple[dt.date, dt.date]]  # service → first and last day used without a version
+
+
+def _usage_of(usage: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """The usage frame in ``USAGE_SCHEMA``, days of the month only."""
+    usage = usage.select(list(USAGE_SCHEMA)).cast(USAGE_SCHEMA)
+    return usage.filter(pl.col("usage_date").is_between(start, end))
+
+
+def _tiers_in_force(subscriptions: Sequence[Subscription], services: dict[str, Service], days: Sequence[dt.date],
+                    tier_override: dict[tuple[str, str], str] | None) -> dict[tuple[str, str, dt.date], str]:
+    """(business line, service, day) → the tier subscribed that day (the override's tier, for
+    an overridden pair), for the services of the catalogue."""
     subscribed: dict[tuple[str, str, dt.date], str] = {}
     for sub in subscriptions:
         if sub.service not in services:
@@ -112,22 +139,31 @@ def rate_month(
             for day in days:
                 if (line, service, day) in subscribed:
                     subscribed[(line, service, day)] = tier
+    return subscribed
 
-    # Tariff version in force per service and day.
+
+def _versions_in_force(catalogue: Catalogue, services: dict[str, Service],
+                       days: Sequence[dt.date]) -> dict[tuple[str, dt.date], TariffVersion]:
+    """(service, day) → the tariff version in force that day."""
     version_at: dict[tuple[str, dt.date], TariffVersion] = {}
     for service in services:
         for day in days:
             version = catalogue.tariff_at(service, day)
             if version is not None:
                 version_at[(service, day)] = version
+    return version_at
 
-    # Usage summed per segment and cost centre: every usage day joined (vectorised) with the
-    # tier subscribed and the tariff version in force that day.
+
+def _priced_days(usage: pl.DataFrame, services: dict[str, Service], subscribed: dict[tuple[str, str, dt.date], str],
+                 version_at: dict[tuple[str, dt.date], TariffVersion],
+                 tier_override: dict[tuple[str, str], str] | None) -> _PricedDays:
+    """Every usage day joined (vectorised) with the tier that prices it (docs/pricing.md,
+    "Which tier prices a usage") and the tariff version in force that day, with its flag."""
     per_day = usage.group_by(["business_line", "service", "usage_date", "tier", "cost_center"]).agg(
         pl.col("quantity").sum(), pl.col("cost").fill_null(0).sum(), pl.col("rows").sum())
     total_rows = int(per_day["rows"].sum() or 0)
     known = per_day["service"].is_in(list(services))
-    unknown_service = set(per_day.filter(~known)["service"].unique().to_list())
+    unknown_services = frozenset(per_day.filter(~known)["service"].unique().to_list())
     day_tiers = pl.DataFrame(  # built column by column: tens of thousands of (line, service, day)
         {"business_line": [k[0] for k in subscribed], "service": [k[1] for k in subscribed],
          "usage_date": [k[2] for k in subscribed], "_subscribed": list(subscribed.values())},
@@ -148,12 +184,13 @@ def rate_month(
         .join(day_versions, on=["service", "usage_date"], how="left")
         .join(overrides, on=["business_line", "service"], how="left")
     )
-    missing_tariff: dict[str, list[dt.date]] = defaultdict(list)
-    for service_code, first_missing, last_missing in (
-        joined.filter(pl.col("_version").is_null()).group_by("service")
-        .agg(pl.col("usage_date").min().alias("a"), pl.col("usage_date").max().alias("b")).iter_rows()
-    ):
-        missing_tariff[service_code] = [first_missing, last_missing]
+    missing_tariff = {
+        service_code: (first_missing, last_missing)
+        for service_code, first_missing, last_missing in (
+            joined.filter(pl.col("_version").is_null()).group_by("service")
+            .agg(pl.col("usage_date").min().alias("a"), pl.col("usage_date").max().alias("b")).iter_rows()
+        )
+    }
     unsubscribed = pl.col("_override").is_null() & pl.col("_subscribed").is_null()
     other_tier = pl.col("_override").is_null() & pl.col("tier").is_not_null() & (pl.col("tier") != pl.col("_subscribed"))
     priced = joined.filter(pl.col("_version").is_not_null()).with_columns(
@@ -163,50 +200,72 @@ def rate_month(
         .when(unsubscribed).then(pl.lit(NO_SUBSCRIPTION_NAMED))
         .when(other_tier).then(pl.lit(OTHER_TIER_NAMED)).otherwise(None).alias("_flag"),
     )
-    segment_keys = ["business_line", "service", "_tier", "_version"]
+    return _PricedDays(frame=priced, rows=total_rows, unknown_services=unknown_services, missing_tariff=missing_tariff)
+
+
+def _feed_problems(priced: _PricedDays, month: str) -> list[Problem]:
+    """Usage that cannot be priced: a service not in the catalogue, days without a tariff version."""
+    problems = [_problem(ProblemCode.UNKNOWN_SERVICE, f"usage for service {code}, which is not in the catalogue", month,
+                         "load a catalogue that has it, or correct the feed")
+                for code in sorted(priced.unknown_services)]
+    problems += [_problem(ProblemCode.INCONSISTENT, f"no tariff version for {code} is in force on {first}..{last}", month,
+                          "add a tariff version covering these dates and load it")
+                 for code, (first, last) in sorted(priced.missing_tariff.items())]
+    return problems
+
+
+_SEGMENT_COLUMNS = ["business_line", "service", "_tier", "_version"]
+
+
+def _segments(priced: pl.DataFrame) -> tuple[dict[_SegmentKey, dict[str | None, list]], dict[_SegmentKey, set[str]]]:
+    """Usage summed per segment and cost centre ([quantity, cost, rows, first day, last day]),
+    and the flags of each segment's days."""
     segments = (
-        priced.group_by([*segment_keys, "cost_center"])
+        priced.group_by([*_SEGMENT_COLUMNS, "cost_center"])
         .agg(pl.col("quantity").sum(), pl.col("cost").sum(), pl.col("rows").sum(),
              pl.col("usage_date").min().alias("_first"), pl.col("usage_date").max().alias("_last"))
-        .sort([*segment_keys, "cost_center"], nulls_last=True)
+        .sort([*_SEGMENT_COLUMNS, "cost_center"], nulls_last=True)
     )
     usage_by_segment: dict[_SegmentKey, dict[str | None, list]] = defaultdict(dict)
-    segment_days: dict[_SegmentKey, set[dt.date]] = defaultdict(set)
     flags: dict[_SegmentKey, set[str]] = defaultdict(set)
     for line, service_code, tier, version, center, quantity, cost, rows, first, last in segments.iter_rows():
         usage_by_segment[_SegmentKey(line, service_code, tier, version)][center] = [quantity, cost, rows, first, last]
     for line, service_code, tier, version, flag in (
-        priced.filter(pl.col("_flag").is_not_null()).select(*segment_keys, "_flag").unique().iter_rows()
+        priced.filter(pl.col("_flag").is_not_null()).select(*_SEGMENT_COLUMNS, "_flag").unique().iter_rows()
     ):
         flags[_SegmentKey(line, service_code, tier, version)].add(flag)
+    return usage_by_segment, flags
 
-    for code in sorted(unknown_service):
-        problems.append(_problem(ProblemCode.UNKNOWN_SERVICE, f"usage for service {code}, which is not in the catalogue", month,
-                                 "load a catalogue that has it, or correct the feed"))
-    for code, missing in sorted(missing_tariff.items()):
-        problems.append(_problem(ProblemCode.INCONSISTENT,
-                                 f"no tariff version for {code} is in force on {min(missing)}..{max(missing)}", month,
-                                 "add a tariff version covering these dates and load it"))
 
-    # Days each segment is in force: subscribed days at that tier and version; usage on days
-    # without a subscription adds those days (under its version) to the segment it is priced in,
-    # so its terms are never prorated over no days.
+def _days_in_force(priced: pl.DataFrame, subscribed: dict[tuple[str, str, dt.date], str],
+                   version_at: dict[tuple[str, dt.date], TariffVersion], days: Sequence[dt.date]) -> dict[_SegmentKey, set[dt.date]]:
+    """Days each segment is in force: subscribed days at that tier and version; usage on days
+    without a subscription adds those days (under its version) to the segment it is priced in,
+    so its terms are never prorated over no days."""
+    segment_days: dict[_SegmentKey, set[dt.date]] = defaultdict(set)
     for (line, service_code, day), tier in subscribed.items():
         version = version_at.get((service_code, day))
         if version is not None:
             segment_days[_SegmentKey(line, service_code, tier, version.version)].add(day)
     for line, service_code, tier, version in (
-        priced.filter(pl.col("_subscribed").is_null()).select(segment_keys).unique().iter_rows()
+        priced.filter(pl.col("_subscribed").is_null()).select(_SEGMENT_COLUMNS).unique().iter_rows()
     ):
         segment_days[_SegmentKey(line, service_code, tier, version)] |= {
             d for d in days
             if (line, service_code, d) not in subscribed and (service_code, d) in version_at
             and version_at[(service_code, d)].version == version
         }
+    return segment_days
 
-    owners_at_end = _cost_centers_by_line(ownerships, end)
-    sla_by_key = _sla_index(sla)
+
+def _charges(*, month: str, catalogue: Catalogue, services: dict[str, Service],
+             usage_by_segment: dict[_SegmentKey, dict[str | None, list]], flags: dict[_SegmentKey, set[str]],
+             segment_days: dict[_SegmentKey, set[dt.date]], owners: dict[str, tuple[str, ...]],
+             sla_by_key: dict) -> tuple[list[Charge], list[Problem]]:
+    """One usage charge per segment (in line order), each followed by its service credit."""
+    month_days = days_in_month(month)
     charges: list[Charge] = []
+    problems: list[Problem] = []
     keys = sorted(set(segment_days) | set(usage_by_segment), key=lambda k: _order(k, services, segment_days))
     for key in keys:
         service = services[key.service]
@@ -231,17 +290,17 @@ def rate_month(
             problems.append(_beyond(f"{key.business_line} {key.service} {key.tier} comes to {amount:,f} {version.currency}",
                                     month))
             continue
-        shares = _split(amount, breakdown, used, price.model, owners_at_end.get(key.business_line, ()), version.currency)
+        shares = _split(amount, breakdown, used, price.model, owners.get(key.business_line, ()), version.currency)
         segment_flags = set(flags.get(key, ()))
         if NO_SUBSCRIPTION in segment_flags:
             segment_flags.discard(NO_SUBSCRIPTION_NAMED)
         if any(share.cost_center == "" for share in shares):
             segment_flags.add(NO_COST_CENTER)
-        line_no = len(charges) + 1
         usage_charge = Charge(
-            line_no=line_no, kind=ChargeKind.USAGE, business_line=key.business_line, service=key.service, tier=key.tier,
-            tariff_version=version.version, charging_mode=service.charging_mode.value, segment_from=first, segment_to=last,
-            model=price.model.value, quantity=breakdown.quantity, included=breakdown.included, billable=breakdown.billable,
+            line_no=len(charges) + 1, kind=ChargeKind.USAGE, business_line=key.business_line, service=key.service,
+            tier=key.tier, tariff_version=version.version, charging_mode=service.charging_mode,
+            segment_from=first, segment_to=last, days_in_force=len(in_force), model=price.model,
+            quantity=breakdown.quantity, included=breakdown.included, billable=breakdown.billable,
             cost=breakdown.cost, exact_amount=breakdown.amount, amount=amount, currency=version.currency,
             detail=breakdown.detail, flags=tuple(sorted(segment_flags)), usage_rows=rows, cost_centers=shares,
         )
@@ -249,14 +308,20 @@ def rate_month(
         credit = _credit(usage_charge, service, price, sla_by_key, len(charges) + 1)
         if credit is not None:
             charges.append(credit)
+    return charges, problems
+
+
+def _line_total_problems(charges: Sequence[Charge], month: str) -> list[Problem]:
+    """A business line whose month comes to more than an invoice carries."""
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
     for charge in charges:
         totals[(charge.business_line, charge.currency)].append(charge.amount)
+    problems = []
     for (line, currency), amounts in sorted(totals.items()):
         total = exact_sum(amounts)
         if abs(total) >= MONTH_AMOUNT:
             problems.append(_beyond(f"the month's charges to {line} come to {total:,f} {currency}", month))
-    return RatedMonth(month=month, charges=tuple(charges), problems=tuple(problems), usage_rows=total_rows)
+    return problems
 
 
 def _beyond(what: str, month: str) -> Problem:
@@ -335,7 +400,7 @@ def _credit(charge: Charge, service: Service, price, sla_by_key, line_no: int) -
     return Charge(
         line_no=line_no, kind=ChargeKind.SLA_CREDIT, business_line=charge.business_line, service=charge.service, tier=charge.tier,
         tariff_version=charge.tariff_version, charging_mode=charge.charging_mode, segment_from=charge.segment_from,
-        segment_to=charge.segment_to, model=charge.model, quantity=ZERO, included=ZERO, billable=ZERO, cost=ZERO,
+        segment_to=charge.segment_to, days_in_force=charge.days_in_force, model=charge.model, quantity=ZERO, included=ZERO, billable=ZERO, cost=ZERO,
         exact_amount=exact, amount=amount, currency=charge.currency, detail=detail, flags=charge.flags,
         credit_of_line=charge.line_no, usage_rows=0, cost_centers=shares, credit_metric=assessment.metric,
     )

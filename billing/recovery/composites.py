@@ -27,7 +27,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from billing.core.money import ZERO, allocate
-from billing.core.records import Charge
+from billing.core.records import Charge, ChargeKind
 from tariffs.model import Catalogue, PricingModel, Service
 from tariffs.pricing import price_usage
 
@@ -98,7 +98,7 @@ def composite_lines(charges: Sequence[Charge], catalogue: Catalogue) -> dict[int
     found = {}
     for charge in charges:
         service = services.get(charge.service)
-        if charge.kind != "usage" or service is None or not service.components:
+        if charge.kind is not ChargeKind.USAGE or service is None or not service.components:
             continue
         found[charge.line_no] = component_shares(service, charge.tier, charge.quantity, charge.amount, catalogue,
                                                  day=charge.segment_to, currency=charge.currency)

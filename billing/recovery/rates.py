@@ -33,7 +33,7 @@ from billing.recovery.allocation import RateSetting
 from billing.core.money import ZERO, round_minor, round_to_step
 from billing.core.periods import days_in_month, month_of
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
-from billing.core.records import Charge
+from billing.core.records import Charge, ChargeKind
 from tariffs.model import Band, Catalogue, PricingModel, TariffVersion, TierPrice
 from tariffs.pricing import price_usage
 
@@ -86,26 +86,32 @@ class Volume:
 
 
 def history_volumes(charges: Sequence[Charge], catalogue: Catalogue) -> list[Volume]:
-    """Last year's usage charges with their proration fraction. A charge does not store it, so
-    it is found again: the fraction (days in force / days in the month) with which the tariff
-    version that priced the charge gives its exact amount; the segment's span when none does."""
+    """Last year's usage charges with their proration fraction: the one the charge kept
+    (``Charge.fraction``). A charge rated before charges kept it (store migration 0006) has it
+    found again: the fraction (days in force / days in the month) with which the tariff version
+    that priced it gives its exact amount; the segment's span when none does."""
     versions = {(tv.service, tv.version): tv for tv in catalogue.tariffs}
     found = []
     for charge in charges:
-        if charge.kind != "usage":
+        if charge.kind is not ChargeKind.USAGE:
             continue
-        days = days_in_month(month_of(charge.segment_from))
-        span = (charge.segment_to - charge.segment_from).days + 1
-        fraction = Fraction(span, days)
-        version = versions.get((charge.service, charge.tariff_version))
-        price = version.price(charge.tier) if version else None
-        if price is not None:
-            for n in [span, *(d for d in range(days, -1, -1) if d != span)]:
-                if price_usage(price, charge.quantity, cost=charge.cost, fraction=Fraction(n, days)).amount == charge.exact_amount:
-                    fraction = Fraction(n, days)
-                    break
+        fraction = charge.fraction
+        if fraction is None:
+            fraction = _fraction_found_again(charge, versions.get((charge.service, charge.tariff_version)))
         found.append(Volume(charge=charge, fraction=fraction))
     return found
+
+
+def _fraction_found_again(charge: Charge, version: TariffVersion | None) -> Fraction:
+    """The proration of a charge stored before charges kept it, by re-pricing it with every day count."""
+    days = days_in_month(month_of(charge.segment_from))
+    span = (charge.segment_to - charge.segment_from).days + 1
+    price = version.price(charge.tier) if version else None
+    if price is not None:
+        for n in [span, *(d for d in range(days, -1, -1) if d != span)]:
+            if price_usage(price, charge.quantity, cost=charge.cost, fraction=Fraction(n, days)).amount == charge.exact_amount:
+                return Fraction(n, days)
+    return Fraction(span, days)
 
 
 def expected_revenue(version: TariffVersion, volumes: Sequence[Volume]) -> Decimal:

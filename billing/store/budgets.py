@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from billing.planning.budgets import BudgetEntry
 from billing.core.periods import fiscal_months
 from billing.core.problems import SourceRef
+from billing.core.records import ChargeKind
 from billing.store import schema as t
+from tariffs.model import ChargingMode, PricingModel
 
 
 def replace_budget(session: Session, entries: Sequence[BudgetEntry], *, file_name: str, at: dt.datetime,
@@ -63,9 +65,9 @@ class RatedFigure:
     business_line: str
     service: str
     tier: str
-    kind: str  # usage | sla_credit
-    model: str
-    charging_mode: str
+    kind: ChargeKind
+    model: PricingModel
+    charging_mode: ChargingMode
     quantity: Decimal
     cost: Decimal
     amount: Decimal
@@ -87,7 +89,8 @@ def rated_figures(session: Session, months: Iterable[str]) -> list[RatedFigure]:
         .order_by(t.Charge.month, t.Charge.line_no)
     )
     return [
-        RatedFigure(month=m, business_line=code, service=service, tier=tier, kind=kind, model=model, charging_mode=mode,
+        RatedFigure(month=m, business_line=code, service=service, tier=tier, kind=ChargeKind(kind), model=PricingModel(model),
+                    charging_mode=ChargingMode(mode),
                     quantity=quantity, cost=cost, amount=amount, currency=currency)
         for m, code, service, tier, kind, model, mode, quantity, cost, amount, currency in rows
     ]

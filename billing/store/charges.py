@@ -13,6 +13,7 @@ from billing.core.records import Charge, CostCenterShare, SlaResult
 from billing.store import schema as t
 from billing.store.bulk import bulk_insert
 from billing.store.types import decimal_text
+from tariffs.model import ChargingMode
 
 
 def period_status(session: Session, month: str) -> str:
@@ -77,8 +78,9 @@ def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *
         dict(
             run_id=run.id, month=month, line_no=charge.line_no, kind=charge.kind.value,
             business_line_id=lines[charge.business_line], service_code=charge.service, tier_code=charge.tier,
-            tariff_version_id=version_ids[(charge.service, charge.tariff_version)], charging_mode=charge.charging_mode,
-            segment_from=charge.segment_from, segment_to=charge.segment_to, model=charge.model,
+            tariff_version_id=version_ids[(charge.service, charge.tariff_version)], charging_mode=charge.charging_mode.value,
+            segment_from=charge.segment_from, segment_to=charge.segment_to, days_in_force=charge.days_in_force,
+            model=charge.model.value,
             quantity=charge.quantity, included=charge.included, billable=charge.billable, cost=charge.cost,
             exact_amount=charge.exact_amount, amount=charge.amount, currency=charge.currency, detail=charge.detail,
             flags="; ".join(charge.flags) or None, credit_of_line=charge.credit_of_line, usage_rows=charge.usage_rows,
@@ -183,6 +185,7 @@ def _charge_records(session: Session, where: list) -> list[tuple[int, Charge]]:
             exact_amount=c.exact_amount, amount=c.amount, currency=c.currency, detail=c.detail,
             flags=tuple(c.flags.split("; ")) if c.flags else (), credit_of_line=c.credit_of_line,
             usage_rows=c.usage_rows, cost_centers=tuple(shares.get(c.id, ())), credit_metric=c.credit_metric,
+            days_in_force=c.days_in_force,
         ))
         for c, code, ver in rows
     ]
@@ -197,7 +200,7 @@ def charge_ids(session: Session, month: str) -> dict[int, int]:
 
 
 def month_total(session: Session, month: str) -> Decimal:
-    return sum((c.amount for c in month_charges(session, month) if c.charging_mode == "chargeback"), ZERO)
+    return sum((c.amount for c in month_charges(session, month) if c.charging_mode is ChargingMode.CHARGEBACK), ZERO)
 
 
 # --- service levels --------------------------------------------------------------------------

@@ -246,6 +246,7 @@ class Charge(Base):
     charging_mode: Mapped[str] = mapped_column(String(20))
     segment_from: Mapped[dt.date] = mapped_column(Date)
     segment_to: Mapped[dt.date] = mapped_column(Date)
+    days_in_force: Mapped[int | None] = mapped_column(Integer)  # the tier and version's days (None: rated before 0006)
     model: Mapped[str] = mapped_column(String(20))
     quantity: Mapped[Decimal]
     included: Mapped[Decimal]

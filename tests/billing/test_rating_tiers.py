@@ -156,3 +156,69 @@ def test_month_review_and_the_statement_flag_usage_naming_another_tier(db_url, t
     run(db_url, "statements", "2026-03", "--out", tmp_path / "st")
     html = next((tmp_path / "st").glob("*FIN*.html")).read_text()
     assert f"Note: {OTHER_TIER_NAMED}" in html
+
+
+def _split_april() -> list[Subscription]:
+    """FIN takes silver on 1-5 and 26-30 April, gold on 6-25."""
+    return [Subscription(business_line="FIN", service="DESK", tier=tier, effective_from=dt.date(2026, 4, a),
+                         effective_to=dt.date(2026, 4, b)) for tier, a, b in (("silver", 1, 5), ("gold", 6, 25), ("silver", 26, 30))]
+
+
+def test_a_charge_keeps_the_days_its_tier_and_version_were_in_force():
+    # silver's segment spans 1..30 but is in force 10 days; gold's 20: each charge keeps its
+    # days and the fraction its fee and included quantity were prorated by
+    charges = usage_charges(rate_month(month="2026-04", catalogue=DESK, subscriptions=_split_april(), ownerships=OWNERS,
+                                       usage=feed((2, None, "2"), (10, None, "5"))))
+    found = {c.tier: (c.segment_from, c.segment_to, c.days_in_force, c.fraction, c.amount) for c in charges}
+    assert found == {
+        "silver": (dt.date(2026, 4, 1), dt.date(2026, 4, 30), 10, Fraction(1, 3), Decimal("0.00")),  # 2 of 3.33 included
+        "gold": (dt.date(2026, 4, 6), dt.date(2026, 4, 25), 20, Fraction(2, 3), Decimal("243.33")),  # 5 × 10 + 290 × 20/30
+    }
+
+
+def test_a_service_credit_keeps_the_days_of_the_charge_it_credits():
+    from billing.core.records import SlaResult
+
+    rated = rate_month(month="2026-04", catalogue=DESK, subscriptions=_split_april(), ownerships=OWNERS,
+                       usage=feed((10, None, "5")), sla=[SlaResult(service="DESK", tier="gold", metric="availability_pct",
+                                                                  achieved=Decimal("99.0"))])
+    credit = next(c for c in rated.charges if c.kind is ChargeKind.SLA_CREDIT)
+    assert credit.amount == Decimal("-60.83") and credit.days_in_force == 20  # 25 % of 243.33
+
+
+def test_days_in_force_beyond_the_month_are_refused():
+    import dataclasses
+
+    import pytest
+
+    charge = usage_charges(rate_month(month="2026-04", catalogue=DESK, subscriptions=silver(), ownerships=OWNERS,
+                                      usage=feed((5, None, "15"))))[0]
+    with pytest.raises(ValueError, match="31 days in force"):
+        dataclasses.replace(charge, days_in_force=31)
+
+
+def test_the_store_keeps_each_charges_days_in_force_and_its_vocabulary(db_url, tmp_path):
+    from billing.store import charges as charge_store
+    from billing.store.db import open_store
+    from tariffs.model import ChargingMode, PricingModel
+    from tests.cli_helpers import load_two_business_lines, run, write
+    from tests.conftest import EXAMPLE_TARIFFS
+
+    load_two_business_lines(db_url, tmp_path)
+    run(db_url, "tariffs", "load", EXAMPLE_TARIFFS)
+    run(db_url, "subscriptions", "load", write(tmp_path / "subs.csv", """
+        business_line,service,tier,effective_from,effective_to
+        FIN,DESK,silver,2026-01-01,2026-03-10
+        FIN,DESK,gold,2026-03-11,
+    """))
+    run(db_url, "usage", "load", write(tmp_path / "usage.csv", """
+        record_id,usage_date,business_line,service,tier,quantity,unit
+        T-1,2026-03-05,FIN,DESK,,3,ticket
+        T-2,2026-03-20,FIN,DESK,,2,ticket
+    """), "--source", "desk", "--new-source")
+    run(db_url, "month", "run", "2026-03")
+    with open_store(db_url).begin() as session:
+        charges = charge_store.month_charges(session, "2026-03")
+    assert [(c.tier, c.days_in_force) for c in charges] == [("silver", 10), ("gold", 21)]
+    assert all(c.kind is ChargeKind.USAGE and c.charging_mode is ChargingMode.CHARGEBACK
+               and isinstance(c.model, PricingModel) for c in charges)

@@ -192,3 +192,24 @@ def test_a_draft_from_prices_with_band_options_keeps_them_and_expects_what_ratin
     read, problems = load_catalogue(tmp_path)
     assert problems == []
     assert [dataclasses.replace(tv, source=None) for tv in read.tariffs] == list(drafts.values())
+
+
+def test_rate_setting_prorates_each_segment_by_the_days_it_kept(tmp_path):
+    # FIN took silver on 1-5 and 26-30 April (10 days; its segment spans 1..30) and used 2
+    # tickets, all included. Under a draft with a 30.00 silver minimum, that segment costs
+    # 30.00 × 10/30 = 10.00. Re-pricing the charge to find its days cannot tell: 0.00 comes out
+    # for any 6 days or more, so the segment's span (30 days) was taken, and 30.00 expected.
+    from billing.recovery.rates import expected_revenue, history_volumes
+    from tests.billing.test_rating_tiers import DESK, OWNERS, _split_april, feed
+
+    charges = rate_month(month="2026-04", catalogue=DESK, subscriptions=_split_april(), ownerships=OWNERS,
+                         usage=feed((2, None, "2"))).charges
+    assert [(c.tier, c.amount, c.days_in_force) for c in charges] == [
+        ("silver", Decimal("0.00"), 10), ("gold", Decimal("193.33"), 20)]  # gold's fee: 290.00 × 20/30
+    version = DESK.tariffs[0]
+    with_minimum = dataclasses.replace(version, prices=tuple(
+        (tier, dataclasses.replace(price, minimum_charge=Decimal(30)) if tier == "silver" else price)
+        for tier, price in version.prices))
+    assert expected_revenue(with_minimum, history_volumes(charges, DESK)) == Decimal("10.00") + Decimal("193.33")
+    stored_before = [dataclasses.replace(c, days_in_force=None) for c in charges]  # rated before charges kept it
+    assert expected_revenue(with_minimum, history_volumes(stored_before, DESK)) == Decimal("30.00") + Decimal("193.33")
