@@ -13,10 +13,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import polars as pl
 from sqlalchemy.orm import Session
 
-from billing.planning.advice import TierAdvice, TierMonth, price_at_every_tier, tier_options
+from billing.planning.advice import TierAdvice, tier_options
+from billing.rating.tiers import TierMonth, price_at_every_tier
 from billing.jobs.frozen import frozen_month, zero_months
 from billing.core.periods import last_day, parse_month
 from billing.core.problems import ChargebackError
@@ -26,7 +26,7 @@ from billing.store import budgets as budget_store
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import org as org_store
-from billing.store import usage as usage_store
+from billing.store.rating_inputs import month_inputs
 from billing.store.snapshots import Section
 from billing.organisation.subscriptions import subscription_at
 from tariffs.model import Catalogue
@@ -52,15 +52,8 @@ def month_at_every_tier(session: Session, month: str, pairs: Iterable[tuple[str,
         services = {s.code: s for s in catalogue.services}
         return {(line, service): frozen.tier_months.get((line, service)) or zero_months(services[service], month, frozen.sla or (), line)
                 for line, service in pairs if service in services}
-    subscriptions = catalogue_store.load_subscriptions(session)
-    ownerships = org_store.ownerships(session)
-    usage = usage_store.month_usage(session, month)
-    if business_line is not None:
-        subscriptions = [s for s in subscriptions if s.business_line == business_line]
-        ownerships = [o for o in ownerships if o.business_line == business_line]
-        usage = usage.filter(pl.col("business_line") == business_line)
-    return price_at_every_tier(month=month, catalogue=catalogue, subscriptions=subscriptions, ownerships=ownerships,
-                               usage=usage, sla=charge_store.sla_results(session, month), pairs=pairs)
+    inputs = month_inputs(session, month, catalogue=catalogue)
+    return price_at_every_tier(inputs if business_line is None else inputs.of_business_line(business_line), pairs)
 
 
 def _advice(session: Session, window: Sequence[str], catalogue: Catalogue, business_line: str | None,

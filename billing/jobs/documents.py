@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from billing.planning.advice import TierMonth, price_at_every_tier
+from billing.rating.tiers import TierMonth, price_at_every_tier
 from billing.recovery.composites import composite_lines
 from billing.close.focus_bill import FOCUS_VERSION, FocusRow, Provider, focus_rows
 from billing.jobs import frozen
@@ -34,7 +34,7 @@ from billing.store import documents
 from billing.store import locks
 from billing.store import org as org_store
 from billing.store import snapshots
-from billing.store import usage as usage_store
+from billing.store.rating_inputs import month_inputs
 from billing.store.snapshots import MonthClose, Section
 from reports.csv_export import month_csv
 from reports.focus_export import focus_csv, focus_parquet
@@ -65,22 +65,15 @@ def _notes(session: Session, month: str) -> list[Invoice]:
     return documents.documents_for_month(session, month, roles=[r for r in DocumentRole if r.is_correction])
 
 
-def _subscribed_pairs(session: Session, month: str) -> set[tuple[str, str]]:
-    start, end = first_day(month), last_day(month)
-    return {(s.business_line, s.service) for s in catalogue_store.load_subscriptions(session)
-            if s.effective_from <= end and (s.effective_to is None or s.effective_to >= start)}
-
-
 def price_month_at_every_tier(session: Session, month: str, charges: Sequence[Charge],
                               catalogue: Catalogue) -> dict[tuple[str, str], tuple[TierMonth, ...]]:
     """Every (business line, service) the month charged or that was subscribed in it, priced
     at every tier of the service (what the statement's quotes and, later, tier advice read)."""
-    pairs = {(c.business_line, c.service) for c in charges} | _subscribed_pairs(session, month)
-    return price_at_every_tier(
-        month=month, catalogue=catalogue, subscriptions=catalogue_store.load_subscriptions(session),
-        ownerships=org_store.ownerships(session), usage=usage_store.month_usage(session, month),
-        sla=charge_store.sla_results(session, month), pairs=pairs,
-    )
+    inputs = month_inputs(session, month, catalogue=catalogue)
+    start, end = first_day(month), last_day(month)
+    subscribed = {(s.business_line, s.service) for s in inputs.subscriptions
+                  if s.effective_from <= end and (s.effective_to is None or s.effective_to >= start)}
+    return price_at_every_tier(inputs, {(c.business_line, c.service) for c in charges} | subscribed)
 
 
 def statement_figures(session: Session, month: str, charges: Sequence[Charge], catalogue: Catalogue,

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from billing.planning.advice import TierMonth, levels_by_line, measured_levels
+from billing.rating.tiers import TierMonth, levels_by_line, measured_levels
 from billing.recovery.composites import ComponentShare
 from billing.core.money import D
 from billing.core.records import BusinessLine, SlaResult

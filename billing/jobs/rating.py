@@ -16,8 +16,7 @@ from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import locks
-from billing.store import org as org_store
-from billing.store import usage as usage_store
+from billing.store.rating_inputs import month_inputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +33,9 @@ def rate_stored_month(session: Session, month: str, *, tier_override=None) -> Ra
     catalogue = catalogue_store.load_catalogue(session)
     if not catalogue.services:
         raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")
-    return rate_month(
-        month=month,
-        catalogue=catalogue,
-        subscriptions=catalogue_store.load_subscriptions(session),
-        ownerships=org_store.ownerships(session),
-        usage=usage_store.month_usage(session, month),
-        sla=charge_store.sla_results(session, month),
-        tier_override=tier_override,
-    )
+    inputs = month_inputs(session, month, catalogue=catalogue)
+    return rate_month(month=month, catalogue=catalogue, subscriptions=inputs.subscriptions, ownerships=inputs.ownerships,
+                      usage=inputs.usage, sla=inputs.sla, tier_override=tier_override)
 
 
 def run_month(session: Session, month: str) -> RunResult:

@@ -1,7 +1,7 @@
 """Tier advice: what a business line's recent usage of a service would have cost at each tier,
 and the service each tier would have delivered.
 
-Pure: the months already priced at every tier (``rate_month(..., tier_override=...)``) and the
+Pure: the months already priced at every tier (``billing.rating.tiers.price_at_every_tier``) and the
 service levels measured for each tier in, one option per tier out, each with a sentence a
 business-line head can act on. The rules (docs/planning.md, "Tier advice"):
 
@@ -17,32 +17,15 @@ business-line head can act on. The rules (docs/planning.md, "Tier advice"):
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-import polars as pl
-
 from billing.core.money import ZERO, minor_units
-from billing.rating.month import rate_month
-from billing.core.records import ChargeKind, Ownership, SlaResult, Subscription
-from tariffs.model import Catalogue, Metric, Service
+from billing.rating.tiers import TierMonth
+from tariffs.model import Metric, Service
 
-__all__ = ["TierMonth", "TierAdvice", "tier_options", "missed_targets", "price_at_every_tier", "measured_levels",
-           "levels_by_line"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TierMonth:
-    """A business line's usage of a service in one month, priced at ``tier``."""
-
-    month: str
-    tier: str
-    amount: Decimal  # usage charges plus service credits, as rated (rounded lines summed)
-    credit: Decimal  # the service credits in ``amount`` (zero or below)
-    achieved: tuple[tuple[Metric, Decimal], ...] = ()  # measured for this tier in this month
-    charged: bool = True  # any charge at all at this tier (else nothing to bill, not even 0.00)
+__all__ = ["TierAdvice", "tier_options", "missed_targets"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,67 +45,6 @@ class TierAdvice:
     missed_targets: int  # (month, metric) pairs where this tier's measured level missed its target
     measured: bool  # any level was measured for this tier
     sentence: str
-
-
-def measured_levels(sla: Iterable[SlaResult], business_line: str) -> dict[tuple[str, str], dict[Metric, Decimal]]:
-    """Measured levels per (service, tier) for ``business_line``: its own measurements over the
-    all-lines ones."""
-    return levels_by_line(sla, [business_line])[business_line]
-
-
-def levels_by_line(sla: Iterable[SlaResult], lines: Iterable[str]) -> dict[str, dict[tuple[str, str], dict[Metric, Decimal]]]:
-    """:func:`measured_levels` of each of ``lines``, reading ``sla`` once."""
-    general: dict[tuple[str, str], dict[Metric, Decimal]] = defaultdict(dict)
-    own: dict[str, list[SlaResult]] = defaultdict(list)
-    for result in sla:
-        if result.business_line is None:
-            general[(result.service, result.tier)].setdefault(Metric(result.metric), result.achieved)
-        else:
-            own[result.business_line].append(result)
-    found = {}
-    for line in lines:
-        levels: dict[tuple[str, str], dict[Metric, Decimal]] = defaultdict(dict, {k: dict(v) for k, v in general.items()})
-        for result in own.get(line, ()):
-            levels[(result.service, result.tier)][Metric(result.metric)] = result.achieved
-        found[line] = levels
-    return found
-
-
-def price_at_every_tier(
-    *,
-    month: str,
-    catalogue: Catalogue,
-    subscriptions: Sequence[Subscription],
-    ownerships: Sequence[Ownership],
-    usage: pl.DataFrame,
-    sla: Sequence[SlaResult],
-    pairs: Iterable[tuple[str, str]],
-) -> dict[tuple[str, str], tuple[TierMonth, ...]]:
-    """The month of each (business line, service) in ``pairs`` priced at every tier of the
-    service, best tier first: the month rated once per tier rank with every pair at that rank's
-    tier (``rate_month(..., tier_override=...)``; pairs do not affect one another), each figure
-    with the service levels measured for its tier. Statement quotes and tier advice read these."""
-    services = {s.code: s for s in catalogue.services}
-    pairs = sorted({p for p in pairs if p[1] in services})
-    ranks = max((len(services[service].tiers) for _line, service in pairs), default=0)
-    levels = levels_by_line(sla, {line for line, _service in pairs})
-    priced: dict[tuple[str, str], list[TierMonth]] = defaultdict(list)
-    for rank in range(ranks):
-        override = {(line, s): services[s].tiers[rank].code for line, s in pairs if rank < len(services[s].tiers)}
-        amounts: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-        credits: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-        for charge in rate_month(month=month, catalogue=catalogue, subscriptions=subscriptions, ownerships=ownerships,
-                                 usage=usage, sla=sla, tier_override=override).charges:
-            key = (charge.business_line, charge.service)
-            amounts[key] += charge.amount  # a key in amounts: charged at this rank
-            if charge.kind is ChargeKind.SLA_CREDIT:
-                credits[key] += charge.amount
-        for (line, service), tier in override.items():
-            achieved = levels[line].get((service, tier), {})
-            priced[(line, service)].append(TierMonth(
-                month=month, tier=tier, amount=amounts.get((line, service), ZERO), credit=credits[(line, service)],
-                achieved=tuple(sorted(achieved.items())), charged=(line, service) in amounts))
-    return {pair: tuple(figures) for pair, figures in priced.items()}
 
 
 def missed_targets(service: Service, tier: str, achieved: Sequence[tuple[Metric, Decimal]]) -> int:
