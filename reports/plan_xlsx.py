@@ -52,7 +52,8 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from billing.planning.budgets import PlanDriver, PlanMonth, PlanWorkbook
 from billing.core.money import D, minor_units
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
-from billing.files.fields import cell_text, parse_month
+from billing.core.periods import parse_month
+from billing.files.fields import cell_text
 from reports.xlsx import amount_format, safe_text
 
 __all__ = [

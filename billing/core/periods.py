@@ -8,15 +8,32 @@ import datetime as dt
 from billing.core.problems import ChargebackError
 
 
+class NotAMonth(ChargebackError, ValueError):
+    """A text that is not a month (a ``ValueError`` too, for the parsers that collect problems)."""
+
+
 def parse_month(text: str) -> str:
-    """Check and normalise ``YYYY-MM``; a clear error otherwise."""
+    """The month a text names, as ``YYYY-MM``; :class:`NotAMonth` otherwise.
+
+    The one rule, for the command line and every file: ``YYYY-MM`` (a four-digit year, the
+    month with or without its leading zero, blanks around ignored), or an ISO date in that
+    month, with or without a time (``2026-03-15``, ``2026-03-01 00:00:00``: a spreadsheet date
+    cell read as text)."""
+    value = str(text).strip()
+    head, _, rest = value.partition("-")
+    month_text, _, day_text = rest.partition("-")
     try:
-        year, month = text.strip().split("-")
-        day = dt.date(int(year), int(month), 1)
+        if len(head) != 4 or not head.isdigit() or not month_text.isdigit() or len(month_text) > 2:
+            raise ValueError(value)
+        if day_text:
+            day = dt.date.fromisoformat(value[:10]) if len(month_text) == 2 else None
+            if day is None or (len(value) > 10 and value[10] not in " T"):
+                raise ValueError(value)
+            dt.datetime.fromisoformat(value)  # the time, when there is one, is a time
+        else:
+            day = dt.date(int(head), int(month_text), 1)
     except ValueError:
-        raise ChargebackError(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2026-03") from None
-    if len(year) != 4:
-        raise ChargebackError(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2026-03")
+        raise NotAMonth(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2026-03") from None
     return f"{day.year:04d}-{day.month:02d}"
 
 

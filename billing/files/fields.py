@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from billing.core.limits import NUMBER, Range, too_long
 from billing.core.money import D
+from billing.core.periods import parse_month
 from billing.core.problems import Problem, ProblemCode, SourceRef, excerpt, has_control
 from billing.files.dialect import DECIMAL_COMMA_NUMBER
 
@@ -126,10 +127,3 @@ def month_field(row: Row, column: str) -> tuple[str | None, Problem | None]:
         return parse_month(value), None
     except ValueError:
         return None, Problem(code=ProblemCode.NOT_A_DATE, message=f"{column} {excerpt(value)!r} is not a month", source=row.ref(column), hint="write a month as YYYY-MM")
-
-
-def parse_month(value: str) -> str:
-    """``2026-03`` (or a date in that month) → ``2026-03``; ValueError otherwise."""
-    value = value.strip()
-    day = dt.date.fromisoformat(value + "-01" if len(value) == 7 else value[:10])
-    return f"{day.year:04d}-{day.month:02d}"

@@ -29,7 +29,7 @@ from billing.core.limits import QUANTITY, RATIO, Range
 from billing.core.money import D, ZERO, round_minor
 from billing.core.periods import first_day
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
-from billing.files.fields import parse_month
+from billing.core.periods import parse_month
 from billing.core.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap, join, read_yaml_file
 from tariffs.model import Catalogue, PricingModel, TariffVersion
 from tariffs.pricing import price_usage
