@@ -129,6 +129,20 @@ class SlaResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RatingRun:
+    """One run of a month's rating: who ran it, when, over how many usage rows, what it came to
+    (charges to invoice), and the fingerprint of what it priced (a close compares it)."""
+
+    id: int
+    month: str
+    run_at: dt.datetime
+    run_by: str
+    usage_rows: int
+    total: Decimal
+    inputs_hash: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CostCenterShare:
     cost_center: str
     quantity: Decimal

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.core.problems import ChargebackError
 from billing.core.records import ChargeKind
+from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import documents
-from billing.store import schema as t
 from billing.store import usage as usage_store
 
 
@@ -37,8 +36,7 @@ def explain_line(session: Session, reference: str, *, limit: int = 20) -> list[s
     if charge is None:
         out.append("  (the month has been re-rated since; its charge lines no longer match this document)")
         return out
-    version = session.scalar(select(t.TariffVersionRow).where(
-        t.TariffVersionRow.service_code == charge.service, t.TariffVersionRow.version == charge.tariff_version))
+    version = catalogue_store.tariff_version(session, charge.service, charge.tariff_version)
     out.append(f"  charge line {charge.line_no} of {document.month}: {charge.kind}, tier {charge.tier}, "
                f"{charge.segment_from}..{charge.segment_to}")
     out.append(f"  tariff {charge.service} version {charge.tariff_version} ({version.effective_from}.."

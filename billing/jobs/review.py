@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import datetime as dt
@@ -18,7 +17,6 @@ from billing.close.review import CloseWarning, Movement, calendar_warnings, revi
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
-from billing.store import schema as t
 from billing.store import usage as usage_store
 
 
@@ -103,8 +101,8 @@ def month_warnings(session: Session, month: str, *, today: dt.date | None = None
     month = parse_month(month)
     usage = usage_store.rows_by_source_month(session)
     found = usage_warnings(month=month, usage_rows=usage, low_usage_pct=Decimal(audit.get_setting(session, "low_usage_pct")))
-    closed = set(session.scalars(select(t.Period.month).where(t.Period.status == "closed")))
-    known = {m for _, m in usage} | set(charge_store.rated_months(session)) | set(session.scalars(select(t.Period.month)))
+    closed = set(charge_store.closed_months(session))
+    known = {m for _, m in usage} | set(charge_store.rated_months(session)) | set(charge_store.period_months(session))
     earlier = sorted(m for m in known if m < month)
     open_before = [m for m in month_range(earlier[0], previous_month(month)) if m not in closed] if earlier else []
     return found + calendar_warnings(month=month, today=today or dt.date.today(), open_before=open_before)
@@ -118,11 +116,11 @@ def _hidden(count: int, limit: int | None, month: str) -> list[str]:
 
 def month_statuses(session: Session) -> list[list[object]]:
     months = set(usage_store.months_with_usage(session)) | set(charge_store.rated_months(session))
-    months |= set(session.scalars(select(t.Period.month)))
+    months |= set(charge_store.period_months(session))
     rows = []
     for month in sorted(months):
-        period = session.get(t.Period, month)
+        closing = charge_store.closing(session, month)
         run = charge_store.last_run(session, month)
-        rows.append([month, period.status if period else "open", run.run_at.strftime("%Y-%m-%d %H:%M") if run else "-",
-                     _fmt(run.total) if run else "", period.closed_by if period and period.status == "closed" else ""])
+        rows.append([month, charge_store.period_status(session, month), run.run_at.strftime("%Y-%m-%d %H:%M") if run else "-",
+                     _fmt(run.total) if run else "", closing[0] if closing else ""])
     return rows

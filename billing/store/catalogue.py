@@ -166,6 +166,13 @@ def load_catalogue(session: Session) -> Catalogue:
     return Catalogue(units=units, services=services, tariffs=tariffs)
 
 
+def tariff_version(session: Session, service: str, version: str) -> TariffVersion | None:
+    """Tariff ``version`` of ``service`` as stored (None when there is none)."""
+    row = session.scalar(select(t.TariffVersionRow).where(
+        t.TariffVersionRow.service_code == service, t.TariffVersionRow.version == version))
+    return None if row is None else tariff_version_from_dict(json.loads(row.definition))
+
+
 def tariff_version_ids(session: Session) -> dict[tuple[str, str], int]:
     rows = session.execute(select(t.TariffVersionRow.service_code, t.TariffVersionRow.version, t.TariffVersionRow.id))
     return {(s, v): i for s, v, i in rows}

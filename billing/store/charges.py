@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from billing.core.money import ZERO
-from billing.core.records import Charge, CostCenterShare, SlaResult
+from billing.core.records import Charge, CostCenterShare, RatingRun, SlaResult
 from billing.store import schema as t
 from billing.store.bulk import bulk_insert
 from billing.store.types import decimal_text
@@ -27,6 +27,11 @@ def closing(session: Session, month: str) -> tuple[str, dt.datetime] | None:
     if period is None or period.status != "closed":
         return None
     return period.closed_by or "unknown", period.closed_at
+
+
+def period_months(session: Session) -> list[str]:
+    """Every month with a period row (closed, or closed once and reopened), in order."""
+    return list(session.scalars(select(t.Period.month).order_by(t.Period.month)))
 
 
 def closed_months(session: Session) -> list[str]:
@@ -48,8 +53,13 @@ def rated_months(session: Session) -> list[str]:
     return list(session.scalars(select(t.RatingRun.month).distinct().order_by(t.RatingRun.month)))
 
 
-def last_run(session: Session, month: str) -> t.RatingRun | None:
-    return session.scalar(select(t.RatingRun).where(t.RatingRun.month == month).order_by(t.RatingRun.id.desc()).limit(1))
+def last_run(session: Session, month: str) -> RatingRun | None:
+    """The month's latest rating run, or None when it was never rated."""
+    run = session.scalar(select(t.RatingRun).where(t.RatingRun.month == month).order_by(t.RatingRun.id.desc()).limit(1))
+    if run is None:
+        return None
+    return RatingRun(id=run.id, month=run.month, run_at=run.run_at, run_by=run.run_by, usage_rows=run.usage_rows,
+                     total=run.total, inputs_hash=run.inputs_hash)
 
 
 def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *, usage_rows: int, total: Decimal,
@@ -213,3 +223,4 @@ def sla_results(session: Session, month: str) -> list[SlaResult]:
                   business_line=r.business_line_code or None)
         for r in rows
     ]
+

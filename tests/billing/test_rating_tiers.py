@@ -222,3 +222,31 @@ def test_the_store_keeps_each_charges_days_in_force_and_its_vocabulary(db_url, t
     assert [(c.tier, c.days_in_force) for c in charges] == [("silver", 10), ("gold", 21)]
     assert all(c.kind is ChargeKind.USAGE and c.charging_mode is ChargingMode.CHARGEBACK
                and isinstance(c.model, PricingModel) for c in charges)
+
+
+def test_a_rating_run_leaves_the_store_as_a_frozen_record(db_url, tmp_path):
+    import dataclasses
+
+    import pytest
+
+    from billing.core.records import RatingRun
+    from billing.store import charges as charge_store
+    from billing.store.db import open_store
+    from tests.cli_helpers import load_two_business_lines, run, write
+    from tests.conftest import EXAMPLE_TARIFFS
+
+    load_two_business_lines(db_url, tmp_path)
+    run(db_url, "tariffs", "load", EXAMPLE_TARIFFS)
+    run(db_url, "usage", "load", write(tmp_path / "usage.csv", """
+        record_id,usage_date,business_line,service,tier,quantity,unit
+        T-1,2026-03-05,FIN,DESK,silver,3,ticket
+    """), "--source", "desk", "--new-source")
+    run(db_url, "month", "run", "2026-03")
+    with open_store(db_url).begin() as session:
+        found = charge_store.last_run(session, "2026-03")
+        assert charge_store.last_run(session, "2026-04") is None
+        months = charge_store.period_months(session)
+    assert isinstance(found, RatingRun) and found.month == "2026-03" and found.usage_rows == 1 and found.id >= 1
+    assert months == []  # rated, never closed
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        found.total = found.total + 1  # type: ignore[misc]
