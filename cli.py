@@ -1144,9 +1144,10 @@ def _print_forecast(result, business_line: str | None) -> None:
     if business_line and not sums:
         raise ChargebackError(f"no forecast for business line {business_line!r}")
     labels = ["service", "tier", "method", "volume"] if business_line else ["business line"]
-    rows = [[*k, *([format(v[0], ",f")] if business_line else []), money(v[1]), money(v[2]), money(v[3])] for k, v in sorted(sums.items())]
+    rows = [[*k, *([format(v[0], ",f")] if business_line else []), *(amount_text(x, result.currency) for x in v[1:])]
+            for k, v in sorted(sums.items())]
     total = sum((v[1] for v in sums.values()), Decimal(0))
-    echo_table([*labels, "forecast", "low", "high"], rows + [["total", *[""] * (len(labels) - 1), money(total), "", ""]],
+    echo_table([*labels, "forecast", "low", "high"], rows + [["total", *[""] * (len(labels) - 1), amount_text(total, result.currency), "", ""]],
                right=set(range(len(labels) - (1 if business_line else 0), len(labels) + 3)))
 
 
@@ -1170,14 +1171,15 @@ def _print_scenarios(result, scenario_file: Path) -> None:
         headers += [name, "difference"]
     rows = []
     for row in result.rows:
-        cells = [row.business_line, money(row.baseline)]
+        cells = [row.business_line, amount_text(row.baseline, result.currency)]
         for amount, difference in zip(row.amounts, row.differences):
-            cells += [money(amount), money(difference)]
+            cells += [amount_text(amount, result.currency), amount_text(difference, result.currency)]
         rows.append(cells)
-    totals = ["total", money(sum((r.baseline for r in result.rows), Decimal(0)))]
+    totals = ["total", amount_text(sum((r.baseline for r in result.rows), Decimal(0)), result.currency)]
     for i in range(len(result.names)):
         amount = sum((r.amounts[i] for r in result.rows), Decimal(0))
-        totals += [money(amount), money(amount - sum((r.baseline for r in result.rows), Decimal(0)))]
+        totals += [amount_text(amount, result.currency),
+                   amount_text(amount - sum((r.baseline for r in result.rows), Decimal(0)), result.currency)]
     echo_table(headers, rows + [totals], right=set(range(1, len(headers))))
 
 

@@ -25,11 +25,12 @@ CELL_WIDTH = 500
 """The widest cell of a printed table; a longer value (a description, a name) is cut."""
 
 
-def amount(value: Decimal, currency: str, *, code: bool = False) -> str:
-    """``value`` in ``currency`` for a printed line; with ``code``, the currency after it."""
+def amount(value: Decimal, currency: str, *, code: bool = False, sign: bool = False) -> str:
+    """``value`` in ``currency`` for a printed line; with ``code``, the currency after it; with
+    ``sign``, a ``+`` before a positive amount (a change)."""
     if value % quantum(currency) == 0:
-        return money(value, currency, code=code)
-    text = plain(value, grouped=True)
+        return money(value, currency, code=code, sign=sign)
+    text = ("+" if sign and value > 0 else "") + plain(value, grouped=True)
     return f"{text} {currency}" if code else text
 
 

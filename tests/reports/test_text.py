@@ -18,6 +18,14 @@ def test_an_amount_has_its_currencys_minor_units(value, currency, text):
     assert amount(Decimal(value), currency, code=True) == f"{text} {currency}"
 
 
+@pytest.mark.parametrize(("value", "currency", "text"), [
+    ("12", "USD", "+12.00"), ("-12", "USD", "-12.00"), ("0", "USD", "0.00"), ("1500", "JPY", "+1,500"),
+    ("0.5", "BHD", "+0.500"), ("0.0005", "BHD", "+0.0005"),
+])
+def test_a_change_has_its_sign(value, currency, text):
+    assert amount(Decimal(value), currency, sign=True) == text
+
+
 def test_a_table_pads_columns_aligns_the_right_ones_and_prints_cells_safe():
     lines = table_lines(["pool", "amount"], [["LABOUR", "2,000.00"], ["HW\x1b[2J", "900.00"], ["X" * 600, None]], right={1})
     width = len(lines[4])  # the cut cell sets the first column's width
