@@ -5,27 +5,16 @@ from __future__ import annotations
 import pytest
 
 from tests.cli_helpers import load_two_business_lines, run, write
+from tests.concurrency.racing import TARIFF_DESK, TARIFF_UNITS
 
-DESK = """
-units:
-  - {{code: ticket, name: Service desk tickets}}
-services:
-  - code: DESK
-    name: Service desk
-    unit: ticket
-    kind: it
-    owner: IT Service Desk
-    default_tier: gold
-    tiers:
-      - {{code: gold, name: Gold, funding_level: standard}}
-tariffs:
-  - service: DESK
-    version: "2026.1"
-    effective_from: 2026-01-01
-    currency: {currency}
-    tiers:
-      gold: {{model: per_unit, unit_price: "{price}", monthly_fee: "{fee}"}}
-"""
+
+def tariffs(folder, currency, price, fee):
+    """The one-service catalogue of the race tests (DESK gold: a ticket and a monthly fee) in ``currency``."""
+    write(folder / "units.yaml", TARIFF_UNITS)
+    write(folder / "desk.yaml", TARIFF_DESK.replace("currency: USD", f"currency: {currency}")
+          .replace('unit_price: "10.00"', f'unit_price: "{price}"').replace('monthly_fee: "100.00"', f'monthly_fee: "{fee}"'))
+    return folder
+
 
 # currency, unit price, monthly fee, what is printed: an invoice (a business line's fee), the
 # month's total (two business lines), the cost file's amount, a business line's budget.
@@ -40,8 +29,7 @@ def test_month_run_close_journal_costs_and_budget_print_the_currency_decimals(db
                                                                               invoice, total, cost, budget):
     run(db_url, "settings", "set", "currency", currency)
     load_two_business_lines(db_url, tmp_path)
-    run(db_url, "tariffs", "load", write(tmp_path / "tariffs" / "desk.yaml",
-                                         DESK.format(currency=currency, price=price, fee=fee)).parent)
+    run(db_url, "tariffs", "load", tariffs(tmp_path / "tariffs", currency, price, fee))
     run(db_url, "subscriptions", "load", write(tmp_path / "subs.csv", """
         business_line,service,tier,effective_from
         FIN,DESK,gold,2026-01-01
