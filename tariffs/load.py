@@ -37,6 +37,9 @@ from tariffs.model import (
     FeeAtZero,
     Metric,
     PricingModel,
+    Proration,
+    ProrationEnd,
+    ProrationMonth,
     Service,
     ServiceKind,
     ServiceLevel,
@@ -72,7 +75,8 @@ _SERVICE = (
 _TIER = (("code", "name", "funding_level"), ("service_level",))
 _SERVICE_LEVEL = ((), ("availability_pct", "response_minutes", "restore_hours", "support_hours"))
 _COMPONENT = (("service",), ("quantity",))
-_TARIFF = (("service", "version", "effective_from", "currency", "tiers"), ("effective_to",))
+_TARIFF = (("service", "version", "effective_from", "currency", "tiers"), ("effective_to", "proration"))
+_PRORATION = ((), ("month", "end"))
 _PRICE = (
     ("model",),
     (
@@ -216,9 +220,24 @@ class _Reader(DocumentReader):
                 currency=self.text(m, "currency", path),
                 prices=tuple(prices),
                 source=self.ref(path, m.line),
+                proration=self.proration(m, path),
             )
 
         return self.keep(make(), before)
+
+    def proration(self, m: YamlMap, path: str) -> Proration | None:
+        """``proration: {month: actual|thirty_day, end: inclusive|exclusive}``; None when not
+        written (or written empty): the defaults, and the version's hash as before."""
+        value = m.get("proration")
+        if value is None:
+            return None
+        where = join(path, "proration")
+        p = self.mapping(value, where, line_of(m, "proration"), _PRORATION, "proration")
+        if p is None:
+            return None
+        proration = Proration(month=self.choice(p, "month", where, ProrationMonth),
+                              end=self.choice(p, "end", where, ProrationEnd), source=self.ref(where, p.line))
+        return None if proration.month is None and proration.end is None else proration
 
     def price(self, value: Any, path: str, line: int | None) -> TierPrice | None:
         before = self.fatal
@@ -368,7 +387,8 @@ def _in_tier_order(tv: TariffVersion, service: Service | None) -> TariffVersion:
     prices = sorted(tv.prices, key=lambda item: rank.get(item[0], len(rank)))  # stable for unknown tiers
     return TariffVersion(
         service=tv.service, version=tv.version, effective_from=tv.effective_from,
-        effective_to=tv.effective_to, currency=tv.currency, prices=tuple(prices), source=tv.source)
+        effective_to=tv.effective_to, currency=tv.currency, prices=tuple(prices), source=tv.source,
+        proration=tv.proration)
 
 
 # --------------------------------------------------------------------------- canonical dicts
@@ -518,8 +538,9 @@ def tier_price_from_dict(d: Mapping[str, Any]) -> TierPrice:
 
 def tariff_version_to_dict(tv: TariffVersion) -> dict[str, Any]:
     """A tariff version as a canonical, JSON-safe dict: Decimals as their text, dates ISO,
-    prices as a list in tier order. The source (file and line) is not part of it."""
-    return {
+    prices as a list in tier order. The source (file and line) is not part of it; a proration
+    is only when written (so a version without one keeps the hash it had before the option)."""
+    d: dict[str, Any] = {
         "service": tv.service,
         "version": tv.version,
         "effective_from": tv.effective_from.isoformat(),
@@ -527,6 +548,11 @@ def tariff_version_to_dict(tv: TariffVersion) -> dict[str, Any]:
         "currency": tv.currency,
         "prices": [{"tier": tier, **tier_price_to_dict(price)} for tier, price in tv.prices],
     }
+    proration = tv.proration
+    if proration is not None and (proration.month is not None or proration.end is not None):
+        d["proration"] = _drop_empty({"month": None if proration.month is None else proration.month.value,
+                                      "end": None if proration.end is None else proration.end.value})
+    return d
 
 
 def tariff_version_from_dict(d: Mapping[str, Any], *, source: SourceRef | None = None) -> TariffVersion:
@@ -539,7 +565,15 @@ def tariff_version_from_dict(d: Mapping[str, Any], *, source: SourceRef | None =
         currency=d["currency"],
         prices=tuple((p["tier"], tier_price_from_dict(p)) for p in d["prices"]),
         source=source,
+        proration=_proration_from_dict(d.get("proration")),
     )
+
+
+def _proration_from_dict(d: Mapping[str, Any] | None) -> Proration | None:
+    if not d:
+        return None
+    return Proration(month=None if d.get("month") is None else ProrationMonth(d["month"]),
+                     end=None if d.get("end") is None else ProrationEnd(d["end"]))
 
 
 def catalogue_to_dict(catalogue: Catalogue) -> dict[str, Any]:

@@ -47,6 +47,21 @@ class FeeAtZero(enum.StrEnum):
     CHARGED = "charged"  # Lago's: the first band's flat fee whatever the usage
 
 
+class ProrationMonth(enum.StrEnum):
+    """How long a month is when a monthly fee, included quantity or minimum is prorated."""
+
+    ACTUAL = "actual"  # the days of the calendar month (the default): a day of February is 1/28 or 1/29
+    THIRTY_DAY = "thirty_day"  # every month 30 days (Kill Bill's fixed proration): the 31st adds
+    # nothing, the last day of February the days up to the 30th
+
+
+class ProrationEnd(enum.StrEnum):
+    """Whether the day a subscription ends counts as a day in force when prorating."""
+
+    INCLUSIVE = "inclusive"  # the default: a subscription to 20 Feb is charged 20 Feb
+    EXCLUSIVE = "exclusive"  # its end date is not charged (Kill Bill's): to 20 Feb is charged to 19 Feb
+
+
 class Metric(enum.StrEnum):
     """Service-level metrics and which way is better."""
 
@@ -214,6 +229,23 @@ class TierPrice:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Proration:
+    """A tariff version's proration convention; a part not written is the default."""
+
+    month: ProrationMonth | None = None  # None (not written) = actual
+    end: ProrationEnd | None = None  # None (not written) = inclusive
+    source: SourceRef | None = field(default=None, compare=False)
+
+    @property
+    def thirty_day(self) -> bool:
+        return self.month is ProrationMonth.THIRTY_DAY
+
+    @property
+    def exclusive_end(self) -> bool:
+        return self.end is ProrationEnd.EXCLUSIVE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TariffVersion:
     """A rate card for one service, in force from ``effective_from`` to ``effective_to``
     (both inclusive; ``None`` = open-ended). Immutable once it has priced usage."""
@@ -225,6 +257,7 @@ class TariffVersion:
     currency: str
     prices: tuple[tuple[str, TierPrice], ...]  # (tier code, price) in tier order
     source: SourceRef | None = None
+    proration: Proration | None = None  # None (not written) = actual days, end inclusive
 
     def price(self, tier: str) -> TierPrice | None:
         return next((p for t, p in self.prices if t == tier), None)

@@ -11,8 +11,9 @@ in docs/pricing.md.
 - A graduated or volume price with a ``block_size`` is sold in blocks: the part of the quantity
   in the band it ends in is rounded up to whole blocks (a started block is charged whole).
 - ``flat_fee_at_zero: charged`` charges the first band's flat fee when nothing is billable.
-- ``fraction`` (days in force / days in the month) prorates the monthly fee, the included
-  quantity and the minimum charge, never the band edges.
+- ``fraction`` (days in force / days in the month, :func:`proration_fraction` by the tariff's
+  proration convention) prorates the monthly fee, the included quantity and the minimum charge,
+  never the band edges.
 - amount = max(usage + monthly fee, minimum); a negative pass-through (a refund) is never
   topped up to the minimum.
 - A negative month quantity (more corrections than usage) is nothing to charge for every
@@ -21,12 +22,14 @@ in docs/pricing.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import calendar
+import datetime as dt
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from fractions import Fraction
 
-from tariffs.model import Band, CreditBand, Metric, PricingModel, ServiceLevel, TierPrice
+from tariffs.model import Band, CreditBand, Metric, PricingModel, Proration, ServiceLevel, TierPrice
 
 __all__ = [
     "BandUse",
@@ -36,6 +39,8 @@ __all__ = [
     "price_usage",
     "service_credit",
     "segment_fraction",
+    "proration_fraction",
+    "THIRTY_DAY_MONTH",
     "describe_price",
     "highest_rates",
     "PRECISION",
@@ -113,6 +118,50 @@ def segment_fraction(days_in_force: int, days_in_month: int) -> Decimal:
         raise ValueError(f"{days_in_force} days in force is not within a {days_in_month}-day month")
     with localcontext(_DIVISION):
         return Decimal(days_in_force) / Decimal(days_in_month)
+
+
+THIRTY_DAY_MONTH = 30
+"""The month of ``proration: {month: thirty_day}``, whatever the calendar says."""
+
+
+def proration_fraction(
+    days_in_force: Collection[dt.date], proration: Proration | None = None, *, ends: Collection[dt.date] = ()
+) -> Fraction:
+    """The share of its month a segment (a tier under a tariff version) was in force, by the
+    tariff version's proration convention: the one place a days fraction is computed.
+
+    ``days_in_force`` are the segment's days, all in one month; ``ends`` the days among them on
+    which the business line's subscription ends (none the day after). The month is:
+
+    - ``actual`` (the default): each day weighs 1, the month its calendar days (28 to 31);
+    - ``thirty_day``: the month weighs 30 (Kill Bill's fixed proration). Days 1 to 29 weigh 1;
+      the month's last day weighs what is left up to 30 (the 30th of a 30-day month 1, the 29th
+      of a leap February 2, the 28th of a common one 3), and the 31st, whatever is left after
+      the 30th: 0.
+
+    With ``end: exclusive`` a day in ``ends`` weighs 0 (the subscription is charged up to its end
+    date, not on it). So the fractions of a month's segments never add up to more than 1, and a
+    segment in force the whole month (and on after it) is exactly 1 under every convention.
+    """
+    days = set(days_in_force)
+    if not days:
+        return Fraction(0)
+    months = {(d.year, d.month) for d in days}
+    if len(months) != 1:
+        raise ValueError(f"days in force must be in one month, not {len(months)} months")
+    year, month = months.pop()
+    month_days = calendar.monthrange(year, month)[1]
+    thirty_day = proration is not None and proration.thirty_day
+    dropped = set(ends) if proration is not None and proration.exclusive_end else set()
+    basis = THIRTY_DAY_MONTH if thirty_day else month_days
+
+    def weight(day: int) -> int:
+        if not thirty_day:
+            return 1
+        # the day's end on a 30-day month less its start: min(day, 30), the month's last day 30
+        return (THIRTY_DAY_MONTH if day == month_days else min(day, THIRTY_DAY_MONTH)) - min(day - 1, THIRTY_DAY_MONTH)
+
+    return Fraction(sum(weight(d.day) for d in days if d not in dropped), basis)
 
 
 def _prorate(value: Decimal, fraction: Decimal | Fraction) -> Decimal:

@@ -272,6 +272,8 @@ def _check_versions(c: _Checker, versions: list[tuple[TariffVersion, SourceRef]]
                   f"({prev.effective_from} {until})",
                   _sub(where, "effective_from"),
                   f"end version {prev.version} the day before: effective_to: {tv.effective_from - dt.timedelta(days=1)}")
+        elif tv.effective_from == prev.effective_to + dt.timedelta(days=1):
+            _check_proration_change(c, prev, tv, where)
         elif tv.effective_from > prev.effective_to + dt.timedelta(days=1):
             c.add(ProblemCode.VERSIONS_GAP,
                   f"{tv.service} has no tariff from {prev.effective_to + dt.timedelta(days=1)} "
@@ -279,6 +281,28 @@ def _check_versions(c: _Checker, versions: list[tuple[TariffVersion, SourceRef]]
                   _sub(where, "effective_from"),
                   f"start version {tv.version} the day after {prev.version} ends: "
                   f"effective_from: {prev.effective_to + dt.timedelta(days=1)}")
+
+
+def _proration_of(tv: TariffVersion) -> tuple[str, str]:
+    p = tv.proration
+    month = p.month.value if p is not None and p.month is not None else "actual"
+    end = p.end.value if p is not None and p.end is not None else "inclusive"
+    return month, end
+
+
+def _check_proration_change(c: _Checker, prev: TariffVersion, tv: TariffVersion, where: SourceRef) -> None:
+    """A version that changes the proration convention starts on the 1st of a month: inside a
+    month, two conventions would share it and its fractions could add up to more than 1."""
+    before, after = _proration_of(prev), _proration_of(tv)
+    if before == after or tv.effective_from.day == 1:
+        return
+    at = _ref(tv.proration.source, f"{where.location}.proration") if tv.proration is not None else _sub(where, "effective_from")
+    first = (tv.effective_from.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    c.add(ProblemCode.INCONSISTENT,
+          f"{tv.service} version {tv.version} changes proration ({', '.join(before)} to {', '.join(after)}) "
+          f"inside a month, from {tv.effective_from}",
+          at, f"start the version on the 1st of a month (effective_from: {first}, with {prev.version}'s "
+          f"effective_to: {first - dt.timedelta(days=1)}), or keep {prev.version}'s proration")
 
 
 def _check_prices(c: _Checker, tv: TariffVersion, service: Service | None, where: SourceRef) -> None:

@@ -159,8 +159,11 @@ class Charge:
     A segment is one tier under one tariff version: ``days_in_force`` is the days of the month
     that tier and version were in force for the business line, and :attr:`fraction` (those days
     over the days of the month) what its monthly fee, included quantity and minimum were
-    prorated by (docs/pricing.md, "Mid-month tier or tariff changes"). A service credit
-    carries its charge's. None on a charge stored before charges kept it (store migration 0006).
+    prorated by (docs/pricing.md, "Mid-month tier or tariff changes"), under the default
+    proration convention: a tariff version with a ``proration`` (a 30-day month, the end day not
+    counted; "Proration conventions") prorated by ``tariffs.pricing.proration_fraction`` instead,
+    which these calendar days do not give. A service credit carries its charge's. None on a
+    charge stored before charges kept it (store migration 0006).
     """
 
     line_no: int

@@ -11,7 +11,8 @@ measured service levels), charges and problems out. The rules are in docs/pricin
   (the whole month when it had none).
 - The month splits into segments (business line, service, tier, tariff version); each segment
   is priced on its own quantity. Monthly fee, included quantity and minimum charge are prorated
-  by the days the segment was in force over the days of the month.
+  by the days the segment was in force over the days of the month, by the tariff version's
+  proration convention (``tariffs.pricing.proration_fraction``).
 - A subscribed business line with no usage still pays its tier's monthly fee and minimum (and
   the first band's flat fee where the price says ``flat_fee_at_zero: charged``).
 - A missed service level adds a separate credit line (a share of the segment's charge).
@@ -26,7 +27,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 from decimal import Decimal, localcontext
-from fractions import Fraction
 
 import polars as pl
 
@@ -36,7 +36,7 @@ from billing.core.periods import days_in_month, first_day, last_day
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.records import Charge, ChargeKind, CostCenterShare, Ownership, SlaResult, Subscription
 from tariffs.model import Catalogue, ChargingMode, Metric, PricingModel, Service, TariffVersion
-from tariffs.pricing import PriceBreakdown, price_usage, service_credit
+from tariffs.pricing import PriceBreakdown, price_usage, proration_fraction, service_credit
 
 #: Columns of the usage frame ``rate_month`` takes (one row per day, business line, cost
 #: centre, service and tier named by the feed).
@@ -102,7 +102,8 @@ def rate_month(
     segment_days = _days_in_force(priced.frame, subscribed, version_at, days)
     charges, charge_problems = _charges(
         month=month, catalogue=catalogue, services=services, usage_by_segment=usage_by_segment, flags=flags,
-        segment_days=segment_days, owners=_cost_centers_by_line(ownerships, end), sla_by_key=_sla_index(sla))
+        segment_days=segment_days, ends=_subscription_ends(subscriptions, start, end),
+        owners=_cost_centers_by_line(ownerships, end), sla_by_key=_sla_index(sla))
     problems += charge_problems
     problems += _line_total_problems(charges, month)
     return RatedMonth(month=month, charges=tuple(charges), problems=tuple(problems), usage_rows=priced.rows)
@@ -260,10 +261,9 @@ def _days_in_force(priced: pl.DataFrame, subscribed: dict[tuple[str, str, dt.dat
 
 def _charges(*, month: str, catalogue: Catalogue, services: dict[str, Service],
              usage_by_segment: dict[_SegmentKey, dict[str | None, list]], flags: dict[_SegmentKey, set[str]],
-             segment_days: dict[_SegmentKey, set[dt.date]], owners: dict[str, tuple[str, ...]],
-             sla_by_key: dict) -> tuple[list[Charge], list[Problem]]:
+             segment_days: dict[_SegmentKey, set[dt.date]], ends: set[tuple[str, str, dt.date]],
+             owners: dict[str, tuple[str, ...]], sla_by_key: dict) -> tuple[list[Charge], list[Problem]]:
     """One usage charge per segment (in line order), each followed by its service credit."""
-    month_days = days_in_month(month)
     charges: list[Charge] = []
     problems: list[Problem] = []
     keys = sorted(set(segment_days) | set(usage_by_segment), key=lambda k: _order(k, services, segment_days))
@@ -282,7 +282,9 @@ def _charges(*, month: str, catalogue: Catalogue, services: dict[str, Service],
         rows = sum(v[2] for v in used.values())
         first = min([*in_force, *(v[3] for v in used.values())])
         last = max([*in_force, *(v[4] for v in used.values())])
-        breakdown = price_usage(price, quantity, cost=cost, fraction=Fraction(len(in_force), month_days))
+        fraction = proration_fraction(in_force, version.proration,
+                                      ends=[d for d in in_force if (key.business_line, key.service, d) in ends])
+        breakdown = price_usage(price, quantity, cost=cost, fraction=fraction)
         if not used and breakdown.amount == 0:
             continue
         amount = round_minor(breakdown.amount, version.currency)
@@ -335,6 +337,22 @@ def _order(key: _SegmentKey, services: dict[str, Service], segment_days) -> tupl
     tier = service.tier(key.tier) if service else None
     first = min(segment_days.get(key) or {dt.date.max})
     return (key.business_line, key.service, first, tier.rank if tier else 99, key.tier, key.version)
+
+
+def _subscription_ends(subscriptions: Sequence[Subscription], start: dt.date, end: dt.date) -> set[tuple[str, str, dt.date]]:
+    """(business line, service, day) of each subscription ending in the month with none of the
+    line to the service the day after (a tier change hands over; it does not end)."""
+    by_line: dict[tuple[str, str], list[Subscription]] = defaultdict(list)
+    for sub in subscriptions:
+        by_line[(sub.business_line, sub.service)].append(sub)
+    found = set()
+    for (line, service), subs in by_line.items():
+        for sub in subs:
+            if sub.effective_to is not None and start <= sub.effective_to <= end:
+                after = sub.effective_to + dt.timedelta(days=1)
+                if not any(other.in_force(after) for other in subs):
+                    found.add((line, service, sub.effective_to))
+    return found
 
 
 def _cost_centers_by_line(ownerships: Sequence[Ownership], day: dt.date) -> dict[str, tuple[str, ...]]:

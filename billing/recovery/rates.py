@@ -35,7 +35,7 @@ from billing.core.periods import days_in_month, month_of
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.records import Charge, ChargeKind
 from tariffs.model import Band, Catalogue, PricingModel, TariffVersion, TierPrice
-from tariffs.pricing import price_usage
+from tariffs.pricing import THIRTY_DAY_MONTH, price_usage, proration_fraction
 
 __all__ = ["ServiceProposal", "RateProposal", "Volume", "history_volumes", "propose_rates", "expected_revenue",
            "draft_tariff_yaml", "MARKUP_STEP"]
@@ -87,25 +87,30 @@ class Volume:
 
 def history_volumes(charges: Sequence[Charge], catalogue: Catalogue) -> list[Volume]:
     """Last year's usage charges with their proration fraction: the one the charge kept
-    (``Charge.fraction``). A charge rated before charges kept it (store migration 0006) has it
-    found again: the fraction (days in force / days in the month) with which the tariff version
-    that priced it gives its exact amount; the segment's span when none does."""
+    (``Charge.fraction``). A charge rated before charges kept it (store migration 0006), or
+    under a tariff version with a proration convention other than the default (a charge keeps
+    its calendar days, not the convention's), has it found again: the fraction (days in force /
+    days in the month, of 30 under ``thirty_day``) with which the tariff version that priced it
+    gives its exact amount; the segment's span by the convention when none does."""
     versions = {(tv.service, tv.version): tv for tv in catalogue.tariffs}
     found = []
     for charge in charges:
         if charge.kind is not ChargeKind.USAGE:
             continue
-        fraction = charge.fraction
+        version = versions.get((charge.service, charge.tariff_version))
+        fraction = charge.fraction if version is None or version.proration is None else None
         if fraction is None:
-            fraction = _fraction_found_again(charge, versions.get((charge.service, charge.tariff_version)))
+            fraction = _fraction_found_again(charge, version)
         found.append(Volume(charge=charge, fraction=fraction))
     return found
 
 
 def _fraction_found_again(charge: Charge, version: TariffVersion | None) -> Fraction:
     """The proration of a charge stored before charges kept it, by re-pricing it with every day count."""
-    days = days_in_month(month_of(charge.segment_from))
-    span = (charge.segment_to - charge.segment_from).days + 1
+    proration = version.proration if version else None
+    days = THIRTY_DAY_MONTH if proration is not None and proration.thirty_day else days_in_month(month_of(charge.segment_from))
+    segment = [charge.segment_from + dt.timedelta(days=i) for i in range((charge.segment_to - charge.segment_from).days + 1)]
+    span = int(proration_fraction(segment, proration) * days)  # the segment's span, by the version's convention
     price = version.price(charge.tier) if version else None
     if price is not None:
         for n in [span, *(d for d in range(days, -1, -1) if d != span)]:
@@ -156,7 +161,7 @@ def propose_rates(
         target = budget.get(service.code, ZERO)
         prices, method, note = _solve(base, charges, target, setting, setting.differential(service.code))
         draft = TariffVersion(service=service.code, version=version, effective_from=effective_from, effective_to=None,
-                              currency=base.currency, prices=tuple(prices))
+                              currency=base.currency, prices=tuple(prices), proration=base.proration)
         if note and (charges or target):
             problems.append(Problem(code=ProblemCode.INCONSISTENT, severity=Severity.WARNING, message=note,
                                     source=SourceRef(file=f"rates FY{fiscal_year}", location=service.code)))
@@ -319,7 +324,12 @@ def draft_tariff_yaml(proposal: RateProposal, *, header: str = "") -> str:
         ]
         if tv.effective_to:
             lines.append(f"    effective_to: {tv.effective_to.isoformat()}")
-        lines += [f"    currency: {tv.currency}", "    tiers:"]
+        lines.append(f"    currency: {tv.currency}")
+        if tv.proration is not None and (tv.proration.month or tv.proration.end):
+            parts = [f"{name}: {value.value}" for name, value in (("month", tv.proration.month), ("end", tv.proration.end))
+                     if value is not None]
+            lines.append("    proration: {" + ", ".join(parts) + "}")
+        lines.append("    tiers:")
         for tier, price in tv.prices:
             lines.append(f"      {tier}:")
             lines += [f"        {line}" for line in _price_lines(price)]

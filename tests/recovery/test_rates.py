@@ -213,3 +213,35 @@ def test_rate_setting_prorates_each_segment_by_the_days_it_kept(tmp_path):
     assert expected_revenue(with_minimum, history_volumes(charges, DESK)) == Decimal("10.00") + Decimal("193.33")
     stored_before = [dataclasses.replace(c, days_in_force=None) for c in charges]  # rated before charges kept it
     assert expected_revenue(with_minimum, history_volumes(stored_before, DESK)) == Decimal("30.00") + Decimal("193.33")
+
+
+def test_a_draft_keeps_the_proration_convention_and_expects_what_rating_gives(catalogue, tmp_path):
+    # DESK 2026.1 prorates by a 30-day month, the end day not charged (docs/pricing.md,
+    # "Proration conventions"): gold from 16 March is 15/30 of its fee, silver to 10 April 9/30
+    subs = [Subscription(business_line="FIN", service="DESK", tier="gold", effective_from=dt.date(2026, 3, 16)),
+            Subscription(business_line="OPS", service="DESK", tier="silver", effective_from=dt.date(2026, 3, 1),
+                         effective_to=dt.date(2026, 4, 10))]
+    owners = [Ownership(cost_center=f"CC-{l}", business_line=l, effective_from=dt.date(2020, 1, 1), effective_to=None)
+              for l in ("FIN", "OPS")]
+    usage = pl.DataFrame([(dt.date(2026, m, 20), "FIN", "CC-FIN", "DESK", None, Decimal("40"), Decimal(0), 1) for m in (3, 4)],
+                         schema=list(USAGE_SCHEMA), orient="row").cast(USAGE_SCHEMA)
+
+    def rated(cat):
+        return [c for month in ("2026-03", "2026-04")
+                for c in rate_month(month=month, catalogue=cat, subscriptions=subs, ownerships=owners, usage=usage).charges]
+
+    base = {"DESK": catalogue.tariff_at("DESK", dt.date(2026, 6, 1))}
+    assert base["DESK"].proration.thirty_day and base["DESK"].proration.exclusive_end
+    proposal = propose_rates(fiscal_year=2027, version="2027.1-draft", effective_from=dt.date(2027, 1, 1),
+                             catalogue=catalogue, base_versions=base, budget={"DESK": Decimal("3000.00")},
+                             history=rated(catalogue), setting=RateSetting(price_step=Decimal("0.0001")))
+    [item] = proposal.services
+    assert item.version.proration == base["DESK"].proration
+    moved = dataclasses.replace(item.version, effective_from=dt.date(2026, 1, 1))
+    again = Catalogue(units=catalogue.units, services=catalogue.services,
+                      tariffs=tuple(tv for tv in catalogue.tariffs if tv.service != "DESK" or tv.effective_from < moved.effective_from)
+                      + (moved,))
+    assert sum((c.amount for c in rated(again) if c.kind == "usage"), ZERO) == item.expected
+    (tmp_path / "draft.yaml").write_text(draft_tariff_yaml(proposal), encoding="utf-8")
+    read, problems = load_catalogue(tmp_path)
+    assert problems == [] and read.tariffs[0].proration == base["DESK"].proration
