@@ -645,8 +645,9 @@ def month_run(session, month: str) -> None:
 def month_review(session, month: str, show_all: bool) -> None:
     """Print the month before closing: totals, movers, anomalies, rejects, unallocated, idle subscriptions."""
     from billing.jobs.review import review_stored_month
+    from reports.review_text import review_lines
 
-    for line in review_stored_month(session, month, show_all=show_all):
+    for line in review_lines(review_stored_month(session, month, show_all=show_all)):
         echo(line)
 
 
@@ -690,8 +691,9 @@ def month_reopen(session, month: str, reason: str) -> None:
 def month_status(session) -> None:
     """List months with usage or charges and whether each is open or closed."""
     from billing.jobs.review import month_statuses
+    from reports.review_text import MONTH_STATUS_HEADERS, month_status_rows
 
-    echo_table(["month", "status", "rated", "charges total", "closed by"], month_statuses(session), right={3})
+    echo_table(MONTH_STATUS_HEADERS, month_status_rows(month_statuses(session)), right={3})
 
 
 # --- service levels, adjustments, invoices ----------------------------------------------------
@@ -851,8 +853,9 @@ def _invoice_line(_ctx, _param, value: str) -> str:
 def explain(session, reference: str, limit: int) -> None:
     """Trace an invoice line to its charge, tariff version and usage rows (e.g. CB-2026-000003/2)."""
     from billing.jobs.explain import explain_line
+    from reports.explain_text import explanation_lines
 
-    for line in explain_line(session, reference, limit=limit):
+    for line in explanation_lines(explain_line(session, reference, limit=limit)):
         echo(line)
 
 

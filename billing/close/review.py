@@ -10,7 +10,9 @@ from decimal import Decimal
 
 from billing.core.money import ZERO
 from billing.core.periods import add_months, first_day, last_day
-from billing.core.records import Charge, ChargeKind, Subscription
+from billing.core.records import Charge, ChargeKind, RatingRun, Subscription
+from billing.planning.variance import BudgetSummary
+from billing.recovery.over_under import RecoverySummary
 from tariffs.model import ChargingMode
 
 
@@ -184,3 +186,38 @@ def median(values) -> int:
     """The median of whole numbers, rounded down (the lower middle of an even count)."""
     ordered = sorted(values)
     return ordered[(len(ordered) - 1) // 2]
+
+
+# --- the review of a stored month, as the shells show it ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonthReview:
+    """What finance reads before closing a month: its figures (``review``), the run they come
+    from, whether the inputs changed since, what a close must confirm, the quarantined rows
+    still open, the anomaly threshold, and the budget and recovery summaries (None when the
+    month has no budget or no actual costs). ``listed`` caps the flagged charges and idle
+    subscriptions a printout lists (None: every one)."""
+
+    month: str
+    status: str  # open | closed
+    run: RatingRun
+    review: Review
+    stale: bool  # usage, tariffs, subscriptions or service levels changed since the run
+    warnings: tuple[CloseWarning, ...]  # empty once the month is closed
+    anomaly_pct: str  # the setting, as written
+    open_rejects: int
+    listed: int | None
+    budget: BudgetSummary | None = None
+    recovery: RecoverySummary | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonthStatus:
+    """A month with usage, charges or a period: open or closed, its last run and who closed it."""
+
+    month: str
+    status: str  # open | closed
+    rated_at: dt.datetime | None
+    total: Decimal | None  # the last run's total
+    closed_by: str  # empty unless closed

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from billing.planning.budgets import COLUMNS, OPTIONAL, BudgetComparison, BudgetEntry, budget_from_plan, compare_budget, parse_budget_rows
+from billing.planning.variance import BudgetSummary, LineBudget
 from billing.core.limits import path_problem
 from billing.core.money import ZERO
 from billing.core.periods import fiscal_months, fiscal_year, parse_month
@@ -162,23 +163,6 @@ def budget_rows_by_line(session: Session, month: str) -> dict[str, list[BudgetCo
             for line, own in by_line.items()}
 
 
-@dataclass(frozen=True, slots=True)
-class LineBudget:
-    """A business line's budget against actual, year to date (variance = actual − budget)."""
-
-    business_line: str
-    budget_ytd: Decimal
-    actual_ytd: Decimal
-
-    @property
-    def variance(self) -> Decimal:
-        return self.actual_ytd - self.budget_ytd
-
-    @property
-    def variance_pct(self) -> Decimal | None:
-        return self.variance / self.budget_ytd * 100 if self.budget_ytd else None
-
-
 def budget_by_business_line(session: Session, month: str) -> tuple[int, list[str], list[LineBudget]]:
     """(fiscal year, months to date, one row per business line with a budget or charges) —
     empty rows when nothing is budgeted for the year."""
@@ -196,23 +180,11 @@ def budget_by_business_line(session: Session, month: str) -> tuple[int, list[str
                           for b in sorted(set(budget) | set(spent))]
 
 
-def budget_summary_line(session: Session, month: str) -> str | None:
-    """One line for `month review`: the year-to-date budget, actual and variance, and the
-    business lines most over budget; None when the year has no budget."""
+def budget_summary(session: Session, month: str) -> BudgetSummary | None:
+    """The fiscal year's budget against actual up to ``month`` over every business line (for
+    `month review`); None when the year has no budget."""
     year, months, rows = budget_by_business_line(session, month)
     if not rows:
         return None
-    currency = audit.get_setting(session, "currency")
-    budget = sum((r.budget_ytd for r in rows), ZERO)
-    actual = sum((r.actual_ytd for r in rows), ZERO)
-    variance = actual - budget
-    text = (f"Budget FY{year} to date ({months[0]}..{months[-1]}): budget {budget:,.2f}, actual {actual:,.2f} {currency}, "
-            f"{'over' if variance > 0 else 'under'} by {abs(variance):,.2f}")
-    if budget:
-        text += f" ({variance / budget * 100:+.1f}%)"
-    over = sorted((r for r in rows if r.variance > 0), key=lambda r: (-(r.variance_pct or Decimal(10**9)), r.business_line))
-    if over:
-        worst = ", ".join(f"{r.business_line} {'+' + format(r.variance_pct, '.1f') + '%' if r.variance_pct is not None else 'unbudgeted'}"
-                          for r in over[:3])
-        text += f"; {len(over)} of {len(rows)} business lines over budget, most: {worst}"
-    return text
+    return BudgetSummary(fiscal_year=year, months=tuple(months), currency=audit.get_setting(session, "currency"),
+                         rows=tuple(rows))

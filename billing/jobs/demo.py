@@ -24,6 +24,7 @@ from billing.jobs.documents import export_month, month_journal, write_statements
 from billing.jobs.org import load_org
 from billing.jobs.rating import run_month
 from billing.jobs.review import review_stored_month
+from reports.review_text import review_lines
 from billing.jobs.sla import load_sla_file
 from billing.jobs.usage import load_usage_file, resolve_source
 from billing.jobs.budgets import load_budget_file
@@ -155,7 +156,7 @@ def run_demo(
         loaded = step(load_budget_file, budget)
         echo(f"Budget for fiscal year {', '.join(map(str, loaded.fiscal_years))} loaded ({loaded.lines:,} lines: last year's actuals + 12 %)")
     echo("")
-    for text in step(review_stored_month, final, rules_path=rules.parent):
+    for text in review_lines(step(review_stored_month, final, rules_path=rules.parent)):
         echo(text)
     echo("")
     closed = step(close_month, final, issue_date=dt.date.fromisoformat(add_months(final, 1) + "-01"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from billing.close.explain import LineExplanation, TariffInForce, UsageTrace
 from billing.core.problems import ChargebackError
 from billing.core.records import ChargeKind
 from billing.store import catalogue as catalogue_store
@@ -12,7 +13,8 @@ from billing.store import documents
 from billing.store import usage as usage_store
 
 
-def explain_line(session: Session, reference: str, *, limit: int = 20) -> list[str]:
+def explain_line(session: Session, reference: str, *, limit: int = 20) -> LineExplanation:
+    """The line ``NUMBER/LINE`` with its charge, tariff version and the first ``limit`` usage rows."""
     number, _, line_text = reference.partition("/")
     if not line_text.isdigit():
         raise ChargebackError(f"{reference!r}: write the invoice number and line as NUMBER/LINE, e.g. CB-2026-000003/2")
@@ -22,38 +24,23 @@ def explain_line(session: Session, reference: str, *, limit: int = 20) -> list[s
     line = next((l for l in document.lines if l.line_no == int(line_text)), None)
     if line is None:
         raise ChargebackError(f"{number} has no line {line_text}; it has lines 1 to {len(document.lines)}")
-    out = [
-        f"{document.kind.replace('_', ' ')} {number} line {line.line_no}: {line.description}",
-        f"  amount {line.amount} {document.currency}; quantity {line.quantity.normalize()} {line.unit}; {line.detail}",
-    ]
-    for part in line.cost_centers:
-        out.append(f"  cost centre {part.cost_center or '(none)'} (GL {part.gl_code or '-'}): {part.amount}")
+    found = LineExplanation(reference=reference, document=document, line=line)
     if line.original_invoice:
-        out.append(f"  corrects {line.original_invoice} line {line.original_line_no}; reason: {document.reason}")
-        return out
+        return found
     charges = {c.line_no: c for c in charge_store.month_charges(session, document.month)}
     charge = charges.get(line.charge_line_no)
     if charge is None:
-        out.append("  (the month has been re-rated since; its charge lines no longer match this document)")
-        return out
+        return LineExplanation(reference=reference, document=document, line=line, rerated=True)
     version = catalogue_store.tariff_version(session, charge.service, charge.tariff_version)
-    out.append(f"  charge line {charge.line_no} of {document.month}: {charge.kind}, tier {charge.tier}, "
-               f"{charge.segment_from}..{charge.segment_to}")
-    out.append(f"  tariff {charge.service} version {charge.tariff_version} ({version.effective_from}.."
-               f"{version.effective_to or 'open'}, {version.currency}), model {charge.model}")
-    out.append(f"  quantity {charge.quantity.normalize()} = included {charge.included.normalize()} + billable "
-               f"{charge.billable.normalize()}; source cost {charge.cost.normalize()}; exact amount {charge.exact_amount}")
-    if charge.flags:
-        out.append(f"  flags: {'; '.join(charge.flags)}")
+    tariff = None if version is None else TariffInForce(
+        service=charge.service, version=charge.tariff_version, effective_from=version.effective_from,
+        effective_to=version.effective_to, currency=version.currency)
     if charge.kind is ChargeKind.SLA_CREDIT:
-        out.append(f"  service credit on charge line {charge.credit_of_line}")
-        return out
+        return LineExplanation(reference=reference, document=document, line=line, charge=charge, tariff=tariff)
     count, rows = usage_store.usage_rows_for(session, document.month, charge.business_line, charge.service, limit=limit)
-    out.append(f"  usage rows for {charge.business_line} {charge.service} in {document.month}: {count:,}"
-               + (f" (the first {len(rows):,} listed; `chargeback explain {reference} --rows {count}` lists all)"
-                  if count > len(rows) else ""))
-    for file, row_no, record_id, day, center, tier, quantity, cost, description, note, invoice in rows:
-        out.append(f"    {file}:{row_no} record {record_id} {day} {center or '-'} {tier or ''} qty {quantity}"
-                   + (f" cost {cost}" if cost is not None else "") + (f" {description}" if description else "")
-                   + (f" [provider invoice {invoice}]" if invoice else "") + (f" ({note})" if note else ""))
-    return out
+    return LineExplanation(
+        reference=reference, document=document, line=line, charge=charge, tariff=tariff, usage_count=count,
+        usage_rows=tuple(UsageTrace(file=file, row_no=row_no, record_id=record_id, usage_date=day, cost_center=center,
+                                    tier=tier, quantity=quantity, cost=cost, description=description, note=note,
+                                    provider_invoice=invoice)
+                         for file, row_no, record_id, day, center, tier, quantity, cost, description, note, invoice in rows))

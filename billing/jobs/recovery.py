@@ -19,10 +19,10 @@ from billing.recovery.allocation import AllocationInputs, AllocationResult, Node
 from billing.recovery.allocation_rules import load_rules, validate_rules
 from billing.recovery.composites import composites_of
 from billing.jobs.costs import cost_currency
-from billing.core.money import ZERO, round_to_step
+from billing.core.money import ZERO
 from billing.core.periods import add_months, fiscal_months, parse_month
 from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
-from billing.recovery.over_under import RecoveryReport, recovery_report
+from billing.recovery.over_under import RecoveryReport, RecoverySummary, recovery_report
 from billing.core.records import Charge, ChargeKind
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
@@ -37,7 +37,7 @@ DEFAULT_RULES = "allocation/ here when it holds rules, else examples/allocation"
 
 __all__ = [
     "DEFAULT_RULES", "rules_location", "checked_rules", "month_inputs", "allocate_stored_month", "explain_allocation",
-    "recovery_for", "recovery_summary_line", "check_rules_files",
+    "recovery_for", "recovery_summary", "check_rules_files",
     "business_line_allocations", "AllocationExplanation",
 ]
 
@@ -202,26 +202,21 @@ def recovery_for(session: Session, *, month: str | None = None, fy: int | None =
     return report
 
 
-def recovery_summary_line(session: Session, month: str, *, rules_path: Path | None = None) -> str | None:
-    """One line for `month review`: cost, recovered, allocated, recovery % and what sits in
-    overhead; None when no actual costs are loaded for the month. Never raises on bad rules
-    or data: it says what to run instead."""
+def recovery_summary(session: Session, month: str, *, rules_path: Path | None = None) -> RecoverySummary | None:
+    """The month's recovery for `month review` (cost, recovered, allocated, recovery % and
+    what sits in overhead); None when no actual costs are loaded for the month. Never raises
+    on bad rules or data: the summary says why it has no figures."""
     month = parse_month(month)
     if not cost_store.cost_lines(session, [month], "actual"):
         return None
     path = rules_location(rules_path)
     if not path.exists():
-        return f"Recovery: costs are loaded but there are no allocation rules at {path}"
+        return RecoverySummary(month=month, rules=str(path), missing_rules=True)
     try:
         report = recovery_for(session, month=month, rules_path=path)
     except ChargebackError as exc:
-        return f"Recovery: not computed ({exc}); see `chargeback allocation explain --month {month}`"
-    total = report.total
-    pct = "n/a" if total.recovery_pct is None else f"{round_to_step(total.recovery_pct, Decimal('0.1'))}%"
-    word = "over-recovered" if total.over_under > 0 else "under-recovered"
-    return (f"Recovery: cost {_fmt(total.cost)}, recovered {_fmt(total.recovered)} + allocated {_fmt(total.allocated)}"
-            f" = {pct}; {word} {_fmt(abs(total.over_under))}; in overhead {_fmt(total.in_overhead)} {report.currency}"
-            f" (see `chargeback recovery --month {month}`)")
+        return RecoverySummary(month=month, rules=str(path), refused=str(exc))
+    return RecoverySummary(month=month, rules=str(path), total=report.total, currency=report.currency)
 
 
 def business_line_allocations(session: Session, month: str, *, rules_path: Path | None = None,
@@ -232,10 +227,3 @@ def business_line_allocations(session: Session, month: str, *, rules_path: Path 
     if not cost_store.cost_lines(session, [month], "actual"):
         return {}
     return allocate_stored_month(session, month, rules_path=rules_path).by_business_line()
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _fmt(amount: Decimal) -> str:
-    return f"{amount:,.2f}"

@@ -27,7 +27,7 @@ from billing.core.money import ZERO, round_to_step
 from billing.core.records import Charge
 from tariffs.model import Catalogue
 
-__all__ = ["RecoveryRow", "PoolRow", "RecoveryReport", "recovery_report", "recovery_table", "DIRECT", "LEFT_IN_OVERHEAD"]
+__all__ = ["RecoveryRow", "PoolRow", "RecoveryReport", "RecoverySummary", "recovery_report", "recovery_table", "DIRECT", "LEFT_IN_OVERHEAD"]
 
 DIRECT = "(direct to business lines)"
 LEFT_IN_OVERHEAD = "(left in overhead)"
@@ -78,6 +78,20 @@ class RecoveryReport:
             raise ValueError("the rows' cost does not add up to the cost pools")
         if sum((p.total for p in self.pools), ZERO) != self.total.cost:
             raise ValueError("the pools do not add up to the total cost")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecoverySummary:
+    """A month's recovery in one figure, for the month review: the total row of its recovery
+    report, or why there is none (``missing_rules``: no allocation rules at ``rules``;
+    ``refused``: the allocation's refusal). Only for a month with actual costs loaded."""
+
+    month: str
+    rules: str  # where the allocation rules were looked for
+    total: RecoveryRow | None = None
+    currency: str = ""
+    missing_rules: bool = False
+    refused: str | None = None
 
 
 def recovery_report(

@@ -38,7 +38,8 @@ def test_load_a_csv_budget_and_compare_year_to_date(history_url, tmp_path):
     shown = run(history_url, "budget", "show", "2026-02", "--business-line", "FIN").stdout
     assert "VM " in shown and "600.00" in shown and "DESK" in shown and "1,000.00" in shown
 
-    from billing.jobs.budgets import budget_rows, budget_summary_line
+    from billing.jobs.budgets import budget_rows, budget_summary
+    from reports.review_text import budget_summary_line
     from billing.store.db import open_store
     from billing.store.budgets import rated_figures
 
@@ -46,11 +47,14 @@ def test_load_a_csv_budget_and_compare_year_to_date(history_url, tmp_path):
         rows = {r.service: r for r in budget_rows(session, "FIN", "2026-02")}
         actual_vm = sum(f.amount for f in rated_figures(session, ["2026-01", "2026-02"])
                         if (f.business_line, f.service) == ("FIN", "VM"))
-        line = budget_summary_line(session, "2026-02")
-        assert budget_summary_line(session, "2024-12") is None
+        summary = budget_summary(session, "2026-02")
+        line = budget_summary_line(summary)
+        assert budget_summary(session, "2024-12") is None
     assert rows["VM"].budget_ytd == Decimal("600.00") and rows["VM"].actual_ytd == actual_vm
     assert rows["VM"].variance == actual_vm - Decimal("600.00")
     assert rows["CLOUD"].budget_ytd == 0 and rows["CLOUD"].variance_pct is None  # charged, never budgeted
+    assert (summary.fiscal_year, summary.months, summary.budget_ytd) == (2026, ("2026-01", "2026-02"), Decimal("3600.00"))
+    assert summary.variance == summary.actual_ytd - summary.budget_ytd and summary.over_budget
     assert line.startswith("Budget FY2026 to date (2026-01..2026-02): budget 3,600.00, actual ")
     assert "business lines over budget" in line
 

@@ -20,7 +20,8 @@ from decimal import Decimal
 
 from openpyxl import load_workbook
 
-from billing.jobs.recovery import business_line_allocations, recovery_summary_line
+from billing.jobs.recovery import business_line_allocations, recovery_summary
+from reports.review_text import recovery_summary_line
 from billing.store.charges import month_charges
 from billing.store.db import open_store
 from billing.store.documents import documents_for_month
@@ -139,15 +140,15 @@ def test_month_review_summary_line_and_statement_allocations(db_url, tmp_path, m
     rules = setup_month(db_url, tmp_path)
     monkeypatch.setenv("CHARGEBACK_ALLOCATION", str(rules))
     with open_store(db_url).begin() as session:
-        line = recovery_summary_line(session, "2026-03")
+        line = recovery_summary_line(recovery_summary(session, "2026-03"))
         assert line == ("Recovery: cost 28,200.00, recovered 27,490.00 + allocated 1,675.00 = 103.4%; over-recovered "
                         "965.00; in overhead 725.00 USD (see `chargeback recovery --month 2026-03`)")
-        assert recovery_summary_line(session, "2026-02") is None
+        assert recovery_summary(session, "2026-02") is None
         assert business_line_allocations(session, "2026-03") == {
             "FIN": (("SECURITY", Decimal("300.00")), ("WAN", Decimal("225.00"))),
             "OPS": (("SECURITY", Decimal("700.00")), ("WAN", Decimal("450.00"))),
         }
-        broken = recovery_summary_line(session, "2026-03", rules_path=tmp_path / "nowhere")
+        broken = recovery_summary_line(recovery_summary(session, "2026-03", rules_path=tmp_path / "nowhere"))
         assert broken == f"Recovery: costs are loaded but there are no allocation rules at {tmp_path / 'nowhere'}"
 
 

@@ -1,0 +1,49 @@
+"""An invoice line traced back, as printed lines (`chargeback explain`)."""
+
+from __future__ import annotations
+
+from billing.close.explain import LineExplanation
+from billing.core.records import ChargeKind
+
+__all__ = ["explanation_lines"]
+
+
+def explanation_lines(found: LineExplanation) -> list[str]:
+    document, line, charge, reference = found.document, found.line, found.charge, found.reference
+    out = [
+        f"{document.kind.replace('_', ' ')} {document.number} line {line.line_no}: {line.description}",
+        f"  amount {line.amount} {document.currency}; quantity {line.quantity.normalize()} {line.unit}; {line.detail}",
+    ]
+    for part in line.cost_centers:
+        out.append(f"  cost centre {part.cost_center or '(none)'} (GL {part.gl_code or '-'}): {part.amount}")
+    if found.is_correction:
+        out.append(f"  corrects {line.original_invoice} line {line.original_line_no}; reason: {document.reason}")
+        return out
+    if charge is None:
+        out.append("  (the month has been re-rated since; its charge lines no longer match this document)")
+        return out
+    tariff = found.tariff
+    out.append(f"  charge line {charge.line_no} of {document.month}: {charge.kind}, tier {charge.tier}, "
+               f"{charge.segment_from}..{charge.segment_to}")
+    if tariff is None:
+        out.append(f"  tariff {charge.service} version {charge.tariff_version} (no longer stored), model {charge.model}")
+    else:
+        out.append(f"  tariff {charge.service} version {charge.tariff_version} ({tariff.effective_from}.."
+                   f"{tariff.effective_to or 'open'}, {tariff.currency}), model {charge.model}")
+    out.append(f"  quantity {charge.quantity.normalize()} = included {charge.included.normalize()} + billable "
+               f"{charge.billable.normalize()}; source cost {charge.cost.normalize()}; exact amount {charge.exact_amount}")
+    if charge.flags:
+        out.append(f"  flags: {'; '.join(charge.flags)}")
+    if charge.kind is ChargeKind.SLA_CREDIT:
+        out.append(f"  service credit on charge line {charge.credit_of_line}")
+        return out
+    count, rows = found.usage_count, found.usage_rows
+    out.append(f"  usage rows for {charge.business_line} {charge.service} in {document.month}: {count:,}"
+               + (f" (the first {len(rows):,} listed; `chargeback explain {reference} --rows {count}` lists all)"
+                  if count > len(rows) else ""))
+    for r in rows:
+        out.append(f"    {r.file}:{r.row_no} record {r.record_id} {r.usage_date} {r.cost_center or '-'} {r.tier or ''} qty {r.quantity}"
+                   + (f" cost {r.cost}" if r.cost is not None else "") + (f" {r.description}" if r.description else "")
+                   + (f" [provider invoice {r.provider_invoice}]" if r.provider_invoice else "")
+                   + (f" ({r.note})" if r.note else ""))
+    return out

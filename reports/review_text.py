@@ -1,0 +1,120 @@
+"""The month review and the month list as printed lines (`chargeback month review`, `month status`).
+
+Takes the records the review job returns (billing.close.review.MonthReview, MonthStatus) and
+writes nothing but text; the shell prints the lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from billing.close.review import MonthReview, MonthStatus, Movement
+from billing.core.money import round_to_step
+from billing.planning.variance import BudgetSummary
+from billing.recovery.over_under import RecoverySummary
+
+__all__ = ["review_lines", "budget_summary_line", "recovery_summary_line", "month_status_rows", "MONTH_STATUS_HEADERS"]
+
+
+def _fmt(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+def _pct(m: Movement) -> str:
+    return "new" if m.change_pct is None else f"{m.change_pct:+}%"
+
+
+def review_lines(found: MonthReview) -> list[str]:
+    """The review's lines: totals, movers, anomalies, rejects, unallocated, flagged charges and
+    idle subscriptions (the first ``found.listed`` of each), budget and recovery."""
+    month, review, run = found.month, found.review, found.run
+    out = [
+        f"Month {month} ({found.status}), rated {run.run_at:%Y-%m-%d %H:%M} by {run.run_by} from {run.usage_rows:,} usage rows",
+        f"Total to invoice: {_fmt(review.total)} {review.currency}   last month ({review.previous_month}): "
+        f"{_fmt(review.previous_total)}   change: {_fmt(review.total - review.previous_total)}",
+    ]
+    if found.stale:
+        out.append(f"NOTE: usage, tariffs, subscriptions or service levels changed since this run: "
+                   f"run `chargeback month run {month}` again before closing")
+    if found.warnings:
+        out.append(f"WARNING: closing {month} needs `chargeback month close {month} --confirm`, because:")
+        out += [f"  - {w.message}" for w in found.warnings]
+    if review.showback_total:
+        out.append(f"Showback (not invoiced): {_fmt(review.showback_total)}")
+    if review.sla_credits:
+        out.append(f"Service credits included: {_fmt(review.sla_credits)}")
+    out.append("")
+    out.append("By service:")
+    out += [f"  {m.key:<14} {_fmt(m.current):>16} {_fmt(m.previous):>16} {_pct(m):>8}" for m in review.by_service]
+    out.append("")
+    out.append("Largest movers (business lines):")
+    out += [f"  {m.key:<14} {_fmt(m.current):>16} {m.change:>+16,.2f} {_pct(m):>8}" for m in review.largest_movers]
+    out.append("")
+    if review.anomalies:
+        out.append(f"Anomalies (moved more than {found.anomaly_pct}%):")
+        out += [f"  {kind} {m.key}: {_fmt(m.previous)} -> {_fmt(m.current)} ({_pct(m)})" for kind, m in review.anomalies]
+    else:
+        out.append(f"Anomalies: none moved more than {found.anomaly_pct}%")
+    out.append(f"Quarantined rows still open: {found.open_rejects:,}"
+               + (f" (see `chargeback usage rejects --month {month}`)" if found.open_rejects else ""))
+    out.append(f"Unallocated (no business line found): {_fmt(review.unallocated)}")
+    limit = found.listed
+    if review.flagged:
+        out.append(f"Flagged charges: {len(review.flagged)}")
+        out += [f"  {c.business_line} {c.service} {c.tier}: {'; '.join(c.flags)} ({_fmt(c.amount)})" for c in review.flagged[:limit]]
+        out += _hidden(len(review.flagged), limit, month)
+    if review.idle_subscriptions:
+        out.append(f"Subscriptions without usage: {len(review.idle_subscriptions)}")
+        out += [f"  {s.business_line} {s.service} {s.tier}" for s in review.idle_subscriptions[:limit]]
+        out += _hidden(len(review.idle_subscriptions), limit, month)
+    if found.budget is not None:
+        out.append(budget_summary_line(found.budget))
+    if found.recovery is not None:
+        out.append(recovery_summary_line(found.recovery))
+    return out
+
+
+def _hidden(count: int, limit: int | None, month: str) -> list[str]:
+    if limit is None or count <= limit:
+        return []
+    return [f"  ... and {count - limit:,} more not listed: `chargeback month review {month} --all` lists every one"]
+
+
+def budget_summary_line(summary: BudgetSummary) -> str:
+    """One line: the year-to-date budget, actual and variance, and the business lines most over budget."""
+    months, variance = summary.months, summary.variance
+    text = (f"Budget FY{summary.fiscal_year} to date ({months[0]}..{months[-1]}): budget {summary.budget_ytd:,.2f}, "
+            f"actual {summary.actual_ytd:,.2f} {summary.currency}, {'over' if variance > 0 else 'under'} by {abs(variance):,.2f}")
+    if summary.variance_pct is not None:
+        text += f" ({summary.variance_pct:+.1f}%)"
+    over = summary.over_budget
+    if over:
+        worst = ", ".join(f"{r.business_line} {'+' + format(r.variance_pct, '.1f') + '%' if r.variance_pct is not None else 'unbudgeted'}"
+                          for r in over[:3])
+        text += f"; {len(over)} of {len(summary.rows)} business lines over budget, most: {worst}"
+    return text
+
+
+def recovery_summary_line(summary: RecoverySummary) -> str:
+    """One line: cost, recovered, allocated, recovery % and what sits in overhead, or why not computed."""
+    month = summary.month
+    if summary.missing_rules:
+        return f"Recovery: costs are loaded but there are no allocation rules at {summary.rules}"
+    if summary.refused is not None or summary.total is None:
+        return f"Recovery: not computed ({summary.refused}); see `chargeback allocation explain --month {month}`"
+    total = summary.total
+    pct = "n/a" if total.recovery_pct is None else f"{round_to_step(total.recovery_pct, Decimal('0.1'))}%"
+    word = "over-recovered" if total.over_under > 0 else "under-recovered"
+    return (f"Recovery: cost {_fmt(total.cost)}, recovered {_fmt(total.recovered)} + allocated {_fmt(total.allocated)}"
+            f" = {pct}; {word} {_fmt(abs(total.over_under))}; in overhead {_fmt(total.in_overhead)} {summary.currency}"
+            f" (see `chargeback recovery --month {month}`)")
+
+
+MONTH_STATUS_HEADERS = ["month", "status", "rated", "charges total", "closed by"]
+
+
+def month_status_rows(statuses: Sequence[MonthStatus]) -> list[list[object]]:
+    """The `month status` table's rows (MONTH_STATUS_HEADERS)."""
+    return [[s.month, s.status, s.rated_at.strftime("%Y-%m-%d %H:%M") if s.rated_at else "-",
+             _fmt(s.total) if s.total is not None else "", s.closed_by] for s in statuses]
