@@ -6,7 +6,6 @@ succeeds and leaves the store as it was when it fails or is interrupted.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from billing.api import Store
 from billing.core.problems import ChargebackError, NeedsConfirmation, Problem, ProblemsError, excerpt, printable
 from reports.text import amount as amount_text
 
@@ -86,29 +86,6 @@ def print_problems(problems: list[Problem], *, limit: int | None = None, total: 
     hidden = (len(problems) if total is None else total) - len(shown)
     if hidden > 0:
         echo(f"... and {hidden:,} more not shown" + (f": see them all with {see_all}" if see_all else ""), err=True)
-
-
-class Store:
-    """The database named by --db / CHARGEBACK_DB, opened on first use."""
-
-    def __init__(self, url: str | None):
-        self.url = url
-        self._factory = None
-
-    @contextlib.contextmanager
-    def transaction(self, *, create: bool = False):
-        from billing.store.db import open_store, transaction
-
-        if self._factory is None:
-            self._factory = open_store(self.url, create=create)
-        with transaction(self._factory, on_wait=say_waiting) as session:
-            yield session
-
-    def close(self) -> None:
-        """Close the store's connections when the command ends (a database server is shared)."""
-        if self._factory is not None:
-            self._factory.kw["bind"].dispose()
-            self._factory = None
 
 
 def say_waiting(what: str, seconds: float) -> None:
@@ -212,7 +189,7 @@ month_argument = click.argument("month", metavar="YYYY-MM", type=MONTH)
 def chargeback(ctx: click.Context, db: str | None) -> None:
     """Chargeback and service-tier billing: price IT and shared services to the business lines
     that use them, close the month, and plan next year."""
-    ctx.obj = Store(db)
+    ctx.obj = Store(db, on_wait=say_waiting)  # the store --db names (billing.api.Store), opened on first use
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -632,9 +609,7 @@ def month_run(session, month: str) -> None:
         echo(f"{result.month} {mode}: {amount_text(total, currency, code=True)}")
     echo(f"{result.month}: {len(result.rated.charges)} charges from {result.rated.usage_rows:,} usage rows (run {result.run_id})"
                + (f"; {result.flagged} flagged (see `month review`)" if result.flagged else ""))
-    from billing.jobs.review import month_warnings
-
-    for warning in month_warnings(session, result.month):
+    for warning in result.warnings:
         echo(f"warning: {warning.message} (closing will need --confirm)", err=True)
 
 

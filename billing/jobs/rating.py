@@ -11,6 +11,7 @@ from billing.jobs.close import closed_meanwhile
 from billing.core.money import ZERO
 from billing.core.periods import parse_month
 from billing.core.problems import ChargebackError, ProblemsError, errors
+from billing.close.review import CloseWarning
 from billing.rating.month import RatedMonth, rate_month
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
@@ -26,6 +27,7 @@ class RunResult:
     rated: RatedMonth
     totals: dict[tuple[str, str], Decimal]  # (charging mode, currency) → total
     flagged: int
+    warnings: tuple[CloseWarning, ...] = ()  # what closing the month would have to confirm
 
 
 def rate_stored_month(session: Session, month: str, *, tier_override=None) -> RatedMonth:
@@ -61,4 +63,7 @@ def run_month(session: Session, month: str) -> RunResult:
     )
     flagged = sum(1 for c in rated.charges if c.flags)
     audit.record(session, "month.run", month, f"run {run_id}: {len(rated.charges)} charges, {rated.usage_rows} usage rows, total {rated.total()}")
-    return RunResult(month=month, run_id=run_id, rated=rated, totals=totals, flagged=flagged)
+    from billing.jobs.review import month_warnings
+
+    return RunResult(month=month, run_id=run_id, rated=rated, totals=totals, flagged=flagged,
+                     warnings=month_warnings(session, month))

@@ -1,0 +1,408 @@
+"""The engine as a library: open a store, load each kind of input, run, review, close, adjust,
+explain, export and forecast from plain Python.
+
+    from billing import api
+
+    store = api.open_store("sqlite:///books.db", create=True)
+    api.load_tariffs(store, "tariffs")
+    api.load_org(store, "business_lines.csv")
+    api.load_org(store, "cost_centers.csv")
+    api.load_subscriptions(store, "subscriptions.csv")
+    api.load_usage(store, "usage.csv", source="internal", sources="sources")
+    run = api.run_month(store, "2026-03")           # RunResult: charges, totals, close warnings
+    review = api.review_month(store, "2026-03")     # MonthReview: totals, movers, anomalies, ...
+    closed = api.close_month(store, "2026-03", confirm=bool(review.warnings))
+    workbook = api.export_month(store, "2026-03", "xlsx")   # bytes
+    store.close()
+
+Every function that touches the store is one transaction, the rule the ``chargeback`` command
+follows: it commits when the function returns and leaves the store as it was when it raises.
+A function returns records (frozen dataclasses of ``billing.core.records`` and of the domain
+folders) and, where an input can be partly wrong, the problems found (``billing.core.problems.
+Problem``: code, message, file:row:column, hint) in the result; it never prints. A refusal
+raises ``ChargebackError`` (one line saying what to do); ``ProblemsError`` carries every
+problem of an input refused as a whole (``.problems``); ``NeedsConfirmation`` lists the
+``.reasons`` an action must be confirmed over (``confirm=True``).
+
+Where a result is a document (an export, the journal, statements, the plan workbook) the
+function returns its bytes, rendered by ``reports/``: this module sits above ``billing.jobs``
+and ``reports`` and hands what a job returns to the writer, as the command does. A job never
+renders (import-linter: billing.jobs does not import reports). docs/architecture.md lists every
+function with what it takes and returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+from billing.core.problems import ChargebackError, NeedsConfirmation, Problem, ProblemsError
+
+if TYPE_CHECKING:  # the modules behind each call are imported by the call (the command starts fast)
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from billing.close.explain import LineExplanation
+    from billing.close.review import MonthReview, MonthStatus
+    from billing.core.records import Invoice
+    from billing.files.dialect import Dialect
+    from tariffs.model import Catalogue
+
+__all__ = [
+    "Store", "open_store", "ChargebackError", "ProblemsError", "NeedsConfirmation", "Problem",
+    # inputs
+    "check_tariffs", "load_tariffs", "load_org", "load_subscriptions", "load_service_levels", "load_usage",
+    "load_costs", "load_drivers", "load_budget", "settings", "change_setting",
+    # month-end
+    "run_month", "review_month", "month_statuses", "close_month", "reopen_month", "adjust", "explain",
+    "documents", "document",
+    # outputs
+    "export_month", "journal", "Journal", "statements", "Statements", "write_statements",
+    # planning and recovery
+    "forecast", "backtest", "compare_scenarios", "advise", "recovery", "plan",
+]
+
+OnWait = Callable[[str, float], None]
+
+
+class Store:
+    """The store at a database URL (``sqlite:///file.db``, ``postgresql://host/db``; None: the
+    ``CHARGEBACK_DB`` environment variable, else ``chargeback.db`` here), opened on first use.
+
+    ``on_wait(what, seconds)`` is told when a transaction waits for another writer's lock.
+    Close it (or use it as a context manager) to release its connections.
+    """
+
+    def __init__(self, url: str | None = None, *, on_wait: OnWait | None = None):
+        self.url = url
+        self.on_wait = on_wait
+        self._factory: sessionmaker[Session] | None = None
+
+    def open(self, *, create: bool = False) -> Store:
+        """Open the store now: upgrade its schema; with ``create`` make it when it does not exist."""
+        from billing.store.db import open_store as open_factory
+
+        if self._factory is None:
+            self._factory = open_factory(self.url, create=create)
+        return self
+
+    @contextlib.contextmanager
+    def transaction(self, *, create: bool = False) -> Iterator[Session]:
+        """One transaction: commits when the body succeeds, rolls back when it raises. Only a
+        transaction that loads input (``create=True``) may create a store not there yet."""
+        from billing.store.db import transaction
+
+        self.open(create=create)
+        with transaction(self._factory, on_wait=self.on_wait) as session:
+            yield session
+
+    def close(self) -> None:
+        """Release the store's connections (a database server is shared)."""
+        if self._factory is not None:
+            self._factory.kw["bind"].dispose()
+            self._factory = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+
+def open_store(url: str | None = None, *, create: bool = False, on_wait: OnWait | None = None) -> Store:
+    """The store at ``url``, its schema upgraded; ``create`` makes it when it does not exist
+    (else a store not there is refused, so a mistyped URL creates nothing)."""
+    return Store(url, on_wait=on_wait).open(create=create)
+
+
+def _run(store: Store, job: Callable, *args, create: bool = False, **kwargs):
+    with store.transaction(create=create) as session:
+        return job(session, *args, **kwargs)
+
+
+# --- inputs ------------------------------------------------------------------------------------
+
+
+def check_tariffs(directory: str | Path) -> tuple[Catalogue, list[Problem]]:
+    """Read and validate a tariff directory without a store: the catalogue and every problem."""
+    from billing.jobs.catalogue import check_catalogue
+
+    return check_catalogue(Path(directory))
+
+
+def load_tariffs(store: Store, directory: str | Path):
+    """Validate a tariff directory and store its services and tariff versions
+    (``billing.store.catalogue.CatalogueChanges``: services and versions added, updated)."""
+    from billing.jobs.catalogue import load_tariffs as job
+
+    return _run(store, job, Path(directory), create=True)
+
+
+def load_org(store: Store, path: str | Path):
+    """Load business lines or cost centres (CSV or .xlsx; again = update in place)
+    (``billing.jobs.org.OrgLoadResult``: the changes to each)."""
+    from billing.jobs.org import load_org as job
+
+    return _run(store, job, Path(path), create=True)
+
+
+def load_subscriptions(store: Store, path: str | Path):
+    """Load subscriptions (``billing.jobs.catalogue.SubscriptionLoadResult``: rows read, subscriptions stored)."""
+    from billing.jobs.catalogue import load_subscription_file
+
+    return _run(store, load_subscription_file, Path(path), create=True)
+
+
+def load_service_levels(store: Store, path: str | Path):
+    """Load measured service levels per month (``billing.jobs.sla.SlaLoadResult``)."""
+    from billing.jobs.sla import load_sla_file
+
+    return _run(store, load_sla_file, Path(path), create=True)
+
+
+def load_usage(store: Store, path: str | Path, *, source: str, new_source: bool = False, format: str | None = None,
+               sources: str | Path | None = None, strict: bool = False, replace: bool = False,
+               allow_other_source: bool = False, dialect: Dialect | None = None,
+               on_progress: Callable[[int], None] | None = None):
+    """Validate, map and store a usage file from the declared ``source`` (its definition in the
+    ``sources`` folder, or registered now with ``new_source``). Returns
+    ``billing.jobs.usage.LoadResult``: the reconciliation counts, the first problems of the rows
+    quarantined (``problems``, ``problem_count`` in all), months already rated, feeds replaced;
+    ``already_loaded_as`` when the file was loaded before (nothing is charged twice)."""
+    from billing.files.dialect import Dialect
+    from billing.jobs.usage import load_usage_file, resolve_source
+
+    def job(session: Session):
+        found = resolve_source(session, source, format, Path(sources) if sources else None, new_source=new_source)
+        return load_usage_file(session, Path(path), found, strict=strict, replace=replace,
+                               allow_other_source=allow_other_source, on_progress=on_progress,
+                               dialect=dialect or Dialect())
+
+    return _run(store, job, create=True)
+
+
+def load_costs(store: Store, path: str | Path, *, strict: bool = False, replace: bool = False):
+    """Load IT's actual or budgeted costs (``billing.jobs.costs.CostLoadResult``, with its problems)."""
+    from billing.jobs.costs import load_cost_file
+
+    return _run(store, load_cost_file, Path(path), strict=strict, replace=replace, create=True)
+
+
+def load_drivers(store: Store, path: str | Path):
+    """Load allocation driver values (``billing.jobs.costs.DriverLoadResult``)."""
+    from billing.jobs.costs import load_driver_file
+
+    return _run(store, load_driver_file, Path(path), create=True)
+
+
+def load_budget(store: Store, path: str | Path):
+    """Load a budget table or an edited plan workbook (``billing.jobs.budgets.BudgetLoadResult``, with warnings)."""
+    from billing.jobs.budgets import load_budget_file
+
+    return _run(store, load_budget_file, Path(path), create=True)
+
+
+def settings(store: Store) -> dict[str, str]:
+    """Every setting and its value."""
+    from billing.store.audit import all_settings
+
+    return _run(store, all_settings)
+
+
+def change_setting(store: Store, key: str, value: str) -> str:
+    """Check and store one setting; returns the value stored."""
+    from billing.jobs.settings import change_setting as job, check_setting
+
+    checked = check_setting(key, value)
+    _run(store, job, key, checked, create=True)
+    return checked
+
+
+# --- month-end ---------------------------------------------------------------------------------
+
+
+def run_month(store: Store, month: str):
+    """Price the month's usage (again, while it is open). ``billing.jobs.rating.RunResult``: the
+    run, its charges (``rated``), totals per charging mode and currency, how many are flagged,
+    and the ``warnings`` a close would have to confirm."""
+    from billing.jobs.rating import run_month as job
+
+    return _run(store, job, month)
+
+
+def review_month(store: Store, month: str, *, rules: str | Path | None = None, show_all: bool = False) -> MonthReview:
+    """The month before closing (``billing.close.review.MonthReview``); ``rules``: the allocation
+    rules its recovery line uses (default: allocation/ here, else the examples')."""
+    from billing.jobs.review import review_stored_month
+
+    return _run(store, review_stored_month, month, rules_path=Path(rules) if rules else None, show_all=show_all)
+
+
+def month_statuses(store: Store) -> tuple[MonthStatus, ...]:
+    """Every month with usage, charges or a period: open or closed, last run, who closed it."""
+    from billing.jobs.review import month_statuses as job
+
+    return _run(store, job)
+
+
+def close_month(store: Store, month: str, *, issue_date: dt.date | None = None, confirm: bool = False):
+    """Lock the month and issue one numbered invoice per business line
+    (``billing.jobs.close.CloseResult``: invoices, total, showback, what was confirmed).
+    Raises ``NeedsConfirmation`` when the review warns and ``confirm`` is false."""
+    from billing.jobs.close import close_month as job
+
+    return _run(store, job, month, issue_date=issue_date, confirm=confirm)
+
+
+def reopen_month(store: Store, month: str, *, reason: str) -> tuple[Invoice, ...]:
+    """Reopen a closed month; returns the credit notes that cancel its invoices."""
+    from billing.jobs.close import reopen_month as job
+
+    return _run(store, job, month, reason=reason)
+
+
+def adjust(store: Store, invoice: str, *, reason: str, line: int | None = None, amount: Decimal | None = None,
+           quantity: Decimal | None = None, debit: bool = False) -> Invoice:
+    """Issue a credit (or, with ``debit``, a debit) note against a closed month's invoice, or one
+    line of it, dated in the next open month; returns the note."""
+    from billing.jobs.adjust import adjust_invoice
+
+    return _run(store, adjust_invoice, invoice, reason=reason, line_no=line, amount=amount, quantity=quantity,
+                debit=debit)
+
+
+def explain(store: Store, reference: str, *, rows: int = 20) -> LineExplanation:
+    """An invoice line (``NUMBER/LINE``) traced to its charge, tariff version and first ``rows`` usage rows."""
+    from billing.jobs.explain import explain_line
+
+    return _run(store, explain_line, reference, limit=rows)
+
+
+def documents(store: Store, month: str) -> list[Invoice]:
+    """The invoices, credit notes and debit notes dated in ``month``."""
+    from billing.store.documents import documents_for_month
+
+    return _run(store, documents_for_month, month)
+
+
+def document(store: Store, number: str) -> Invoice | None:
+    """The document numbered ``number``; None when there is none."""
+    from billing.store.documents import by_number
+
+    return _run(store, by_number, number)
+
+
+# --- outputs -----------------------------------------------------------------------------------
+
+
+def export_month(store: Store, month: str, format: str = "xlsx") -> bytes:
+    """The month's export as bytes: ``xlsx`` (workbook), ``csv``, or the closed month's bill as
+    FOCUS 1.2 (``focus`` CSV, ``focus-parquet``)."""
+    from billing.jobs.documents import export_month as job
+
+    return _run(store, job, month, format)
+
+
+@dataclass(frozen=True, slots=True)
+class Journal:
+    """A closed month's balanced GL journal as CSV, with its line count and debit total (= credit total)."""
+
+    month: str
+    csv: bytes
+    lines: int
+    debit: Decimal
+
+
+def journal(store: Store, month: str, *, posting_date: dt.date | None = None) -> Journal:
+    """The closed month's GL journal (docs/journal.md), posted on ``posting_date`` (default the month's last day)."""
+    from billing.core.periods import parse_month
+    from billing.jobs.documents import month_journal
+
+    data, count, debit = _run(store, month_journal, month, posting_date=posting_date)
+    return Journal(month=parse_month(month), csv=data, lines=count, debit=debit)
+
+
+@dataclass(frozen=True, slots=True)
+class Statements:
+    """A month's statements: one HTML page per business line by file name, and the index page.
+    ``draft``: the month is open, so they are drafts from today's catalogue and organisation."""
+
+    month: str
+    pages: Mapping[str, bytes]
+    index: bytes
+    draft: bool
+
+
+def statements(store: Store, month: str) -> Statements:
+    """The month's statements as HTML (printable on A4), without writing a file."""
+    from billing.core.periods import parse_month
+    from billing.jobs.documents import statement_views
+    from reports.html import render_index, render_statement, statement_filename
+
+    views = _run(store, statement_views, month)
+    return Statements(month=parse_month(month), pages={statement_filename(v): render_statement(v) for v in views},
+                      index=render_index(views), draft=any(v.is_draft for v in views))
+
+
+def write_statements(store: Store, month: str, out: str | Path):
+    """Write the month's statements and their index.html into ``out``
+    (``billing.jobs.documents.WrittenStatements``: the paths, the index, whether drafts)."""
+    from billing.jobs.documents import write_statements as job
+
+    return _run(store, job, month, Path(out))
+
+
+# --- planning and recovery ---------------------------------------------------------------------
+
+
+def forecast(store: Store, *, first_month: str | None = None, months: int = 12,
+             on_progress: Callable[[int, int], None] | None = None):
+    """Each business line's volumes per service forecast and priced, with an 80 % interval
+    (``billing.jobs.forecast.ForecastResult``: the priced lines, methods, problems)."""
+    from billing.jobs.forecast import run_forecast
+
+    return _run(store, run_forecast, first_month=first_month, months=months, on_progress=on_progress)
+
+
+def backtest(store: Store, *, holdout: int = 6, on_progress: Callable[[int, int], None] | None = None):
+    """The forecast's error (WAPE) on the last ``holdout`` rated months (``billing.jobs.forecast.BacktestResult``)."""
+    from billing.jobs.forecast import run_backtest
+
+    return _run(store, run_backtest, holdout=holdout, on_progress=on_progress)
+
+
+def compare_scenarios(store: Store, path: str | Path, *, first_month: str | None = None, months: int = 12,
+                      on_progress: Callable[[int, int], None] | None = None):
+    """The forecast under each scenario of a YAML file against the baseline, per business line
+    (``billing.jobs.forecast.ScenarioComparison``)."""
+    from billing.jobs.forecast import compare_scenarios as job
+
+    return _run(store, job, Path(path), first_month=first_month, months=months, on_progress=on_progress)
+
+
+def advise(store: Store, business_line: str, month: str | None = None):
+    """Each service's last 12 months priced at every tier (``billing.jobs.advice.AdviceResult``)."""
+    from billing.jobs.advice import advise as job
+
+    return _run(store, job, business_line, month)
+
+
+def recovery(store: Store, *, month: str | None = None, fiscal_year: int | None = None,
+             rules: str | Path | None = None):
+    """Over/under recovery per service for a month or a fiscal year
+    (``billing.recovery.over_under.RecoveryReport``)."""
+    from billing.jobs.recovery import recovery_for
+
+    return _run(store, recovery_for, month=month, fy=fiscal_year, rules_path=Path(rules) if rules else None)
+
+
+def plan(store: Store, fiscal_year: int, *, on_progress: Callable[[int, int], None] | None = None):
+    """The planning workbook of a fiscal year (``billing.jobs.plan.PlanResult``; ``content``: the .xlsx bytes)."""
+    from billing.jobs.plan import build_plan
+
+    return _run(store, build_plan, fiscal_year, on_progress=on_progress)
