@@ -758,9 +758,9 @@ def invoices_show(session, number: str) -> None:
 @with_store
 def statements(session, month: str, out: Path) -> None:
     """Write one HTML statement per business line (printable on A4) and an index."""
-    from billing.jobs.documents import write_statements
+    from billing.api import write_statements_in
 
-    written = write_statements(session, month, out)
+    written = write_statements_in(session, month, out)
     echo(f"{len(written.paths)} statements for {written.month}{' (DRAFT: the month is open)' if written.draft else ''} "
                f"in {out}; open {written.index}")
 
@@ -775,9 +775,9 @@ def export(session, month: str, fmt: str, out: Path) -> None:
     """Export the month's charges: summary (business line × service) and every line by cost centre;
     with --format focus, the closed month's invoices and notes as a FinOps FOCUS 1.2 cost-and-usage
     file (one row per invoice line and cost centre)."""
-    from billing.jobs.documents import export_month
+    from billing.api import export_in
 
-    data = export_month(session, month, fmt)
+    data = export_in(session, month, fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     echo(f"{month} exported to {out} ({len(data):,} bytes)")
@@ -791,12 +791,12 @@ def export(session, month: str, fmt: str, out: Path) -> None:
 @with_store
 def journal(session, month: str, out: Path, posting_date: dt.datetime | None) -> None:
     """Write the closed month's balanced GL journal (see docs/journal.md for ERP mappings)."""
-    from billing.jobs.documents import month_journal
+    from billing.api import journal_in
 
-    data, count, debit = month_journal(session, month, posting_date=posting_date.date() if posting_date else None)
+    found = journal_in(session, month, posting_date=posting_date.date() if posting_date else None)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
-    echo(f"{month} journal: {count} lines, debits = credits = {money(debit)}, written to {out}")
+    out.write_bytes(found.csv)
+    echo(f"{month} journal: {len(found.lines)} lines, debits = credits = {money(found.debit)}, written to {out}")
 
 
 @chargeback.command("demo")
@@ -808,7 +808,7 @@ def journal(session, month: str, out: Path, posting_date: dt.datetime | None) ->
 @click.option("--cost-centers", type=click.IntRange(min=12), default=1300, help="How many cost centres.")
 def demo(out: Path, rows: int, months: int, through: str | None, business_lines: int, cost_centers: int) -> None:
     """Generate a realistic organisation and usage, and run it through month-end into OUT."""
-    from billing.jobs.demo import run_demo
+    from billing.api.demo import run_demo
 
     run_demo(out, rows_per_month=rows, months=months, through=through, business_lines=business_lines,
              cost_centers=cost_centers, echo=click.echo)
@@ -1187,10 +1187,11 @@ def advise(session, business_line: str, month: str | None) -> None:
 @with_store
 def plan(session, fy: int, out: Path) -> None:
     """Write the planning workbook: rate card, a sheet per business line with live cost formulas, summary."""
-    from billing.jobs.plan import build_plan
+    from billing.api import plan_in
 
-    result = build_plan(session, fy, on_progress=SeriesProgress("forecasting"))
-    out.write_bytes(result.content)
+    found = plan_in(session, fy, on_progress=SeriesProgress("forecasting"))
+    result = found.result
+    out.write_bytes(found.workbook)
     print_problems(list(result.problems))
     echo(f"{out}: plan FY{result.fiscal_year} ({result.months[0]}..{result.months[-1]}"
                + (f", actual through {result.actual_through}" if result.actual_through else "") + f") for "

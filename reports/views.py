@@ -20,6 +20,7 @@ from decimal import Decimal
 from billing.close.invoicing import draft_invoices
 from billing.core.money import ZERO
 from billing.core.periods import first_day, previous_month
+from billing.close.statement import BudgetFigure, ExportInputs, StatementInputs, TierQuote, as_arguments
 from billing.core.records import BusinessLine, Charge, Invoice, SlaResult
 from tariffs.model import Metric, Service, ServiceLevel
 
@@ -27,7 +28,7 @@ __all__ = [
     "TierQuote", "BudgetFigure",
     "ComponentLine", "StatementLine", "SlaRow", "TierOption", "BudgetRow", "StatementView", "statement_view",
     "DetailRow", "MonthExportView", "month_export_view",
-    "month_label", "service_levels_text",
+    "month_label", "service_levels_text", "statement_views", "export_view",
 ]
 
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -40,27 +41,7 @@ _METRIC_LABELS = {
 }
 
 
-# --------------------------------------------------------------------------- inputs
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TierQuote:
-    """What a business line's usage of ``service`` in the month costs at ``tier`` (the month
-    re-rated with that tier, e.g. ``rate_month(..., tier_override=...)``), already rounded."""
-
-    service: str
-    tier: str
-    amount: Decimal
-    advice: str | None = None  # a sentence on this tier over a longer period (billing.planning.advice)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BudgetFigure:
-    """A business line's budget and actual charges for ``service``, year to date."""
-
-    service: str
-    budget_ytd: Decimal
-    actual_ytd: Decimal
+# --------------------------------------------------------------------------- inputs: billing.close.statement
 
 
 # --------------------------------------------------------------------------- statement
@@ -559,3 +540,13 @@ def month_export_view(
         service_totals=tuple(sum((r[i] for r in amounts), ZERO) for i in range(len(service_codes))),
         total=sum((r.amount for r in rows), ZERO), prepared_at=prepared_at,
     )
+
+
+def statement_views(inputs: Sequence[StatementInputs]) -> list[StatementView]:
+    """The statements a job read (billing.jobs.documents.month_statements), laid out."""
+    return [statement_view(**as_arguments(i)) for i in inputs]
+
+
+def export_view(inputs: ExportInputs) -> MonthExportView:
+    """The export a job read (billing.jobs.documents.month_export), laid out."""
+    return month_export_view(**as_arguments(inputs))

@@ -83,7 +83,7 @@ def test_a_month_end_runs_from_plain_python_and_returns_records(store, tmp_path)
 
     journal = api.journal(store, MONTH)
     rows = list(csv.DictReader(io.StringIO(journal.csv.decode("utf-8"))))
-    assert len(rows) == journal.lines and journal.debit == closed.total
+    assert len(rows) == len(journal.lines) and journal.debit == closed.total == sum(l.credit for l in journal.lines)
     exported = api.export_month(store, MONTH, "csv").decode("utf-8-sig")
     assert all(i.number in exported for i in closed.invoices)
     assert api.export_month(store, MONTH, "xlsx")[:2] == b"PK"  # a zip: the workbook

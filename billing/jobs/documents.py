@@ -1,7 +1,8 @@
 """Statements, exports and the GL journal of a month, written after the store is read.
 
-Each function reads what it needs in the command's transaction, builds frozen view models
-or records with the pure core, and returns bytes (the CLI writes the files).
+Each function reads what it needs in the command's transaction and returns records
+(billing.close.statement: what each statement and the export are made from; FOCUS rows; the
+journal's lines); a shell (billing.api, cli.py) hands them to reports/ for the bytes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from billing.rating.tiers import TierMonth, price_at_every_tier
 from billing.recovery.composites import composite_lines
 from billing.close.focus_bill import FOCUS_VERSION, FocusRow, Provider, focus_rows
+from billing.close.statement import BudgetFigure, ExportInputs, StatementInputs, TierQuote
 from billing.jobs import frozen
 from billing.jobs.advice import tier_advice_by_line
 from billing.jobs.budgets import budget_rows_by_line
@@ -26,7 +28,7 @@ from billing.close.journal import build_journal
 from billing.core.money import ZERO
 from billing.core.periods import first_day, last_day, parse_month, previous_month
 from billing.core.problems import ChargebackError
-from billing.core.records import BusinessLine, Charge, ChargeKind, DocumentRole, Invoice
+from billing.core.records import BusinessLine, Charge, ChargeKind, DocumentRole, Invoice, JournalLine
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
@@ -36,21 +38,16 @@ from billing.store import org as org_store
 from billing.store import snapshots
 from billing.store.rating_inputs import month_inputs
 from billing.store.snapshots import MonthClose, Section
-from reports.csv_export import month_csv
-from reports.focus_export import focus_csv, focus_parquet
-from reports.html import render_index, render_statement, statement_filename
-from reports.journal_csv import journal_csv
-from reports.views import BudgetFigure, StatementView, TierQuote, month_export_view, statement_view
-from reports.xlsx import month_workbook
 from tariffs.model import Catalogue, ChargingMode
 
 
 @dataclass(frozen=True, slots=True)
-class WrittenStatements:
+class MonthJournal:
+    """A closed month's balanced GL journal lines and their debit total (= credit total)."""
+
     month: str
-    paths: tuple[Path, ...]
-    index: Path
-    draft: bool
+    lines: tuple[JournalLine, ...]
+    debit: Decimal
 
 
 def _rated(session: Session, month: str) -> list[Charge]:
@@ -160,7 +157,7 @@ def _with_advice(quotes, advice) -> list[TierQuote]:
             for q in quotes]
 
 
-def statement_views(session: Session, month: str, *, generated_at: dt.datetime | None = None) -> list[StatementView]:
+def month_statements(session: Session, month: str, *, generated_at: dt.datetime | None = None) -> list[StatementInputs]:
     """The month's statements. A closed month's are rendered from its frozen invoices, charges
     and snapshot (names, services, service levels, figures), prepared as of its close; an open
     month's are drafts from today's catalogue and organisation."""
@@ -192,7 +189,7 @@ def statement_views(session: Session, month: str, *, generated_at: dt.datetime |
     views = []
     for code in sorted(by_line):
         figure = figures[code]
-        views.append(statement_view(
+        views.append(StatementInputs(
             business_line=lines[code], month=month, charges=by_line[code], services=services, closed=closed,
             generated_at=generated_at, invoice=invoices.get(code), notes=[n for n in notes if n.business_line == code],
             previous_total=figure.previous_total, sla_results=sla, components=figure.components,
@@ -201,29 +198,21 @@ def statement_views(session: Session, month: str, *, generated_at: dt.datetime |
     return views
 
 
-def write_statements(session: Session, month: str, out: Path) -> WrittenStatements:
+def statements_to_write(session: Session, month: str, out: Path) -> list[StatementInputs]:
+    """The month's statements to write into ``out`` (recorded in the audit trail); refused when
+    there is none. The shell renders and writes them in this transaction."""
     locks.lock_month(session, parse_month(month), shared=True)  # not half before and half after a close or reopen
-    views = statement_views(session, month)
-    if not views:
+    found = month_statements(session, month)
+    if not found:
         raise ChargebackError(f"{parse_month(month)} has no charges or notes for any business line: there is no statement "
                               f"to write; nothing was written")
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for view in views:
-        path = out / statement_filename(view)
-        path.write_bytes(render_statement(view))
-        paths.append(path)
-    index = out / "index.html"
-    index.write_bytes(render_index(views))
-    audit.record(session, "statements", parse_month(month), f"{len(paths)} statements in {out}")
-    return WrittenStatements(month=parse_month(month), paths=tuple(paths), index=index, draft=any(v.is_draft for v in views))
+    audit.record(session, "statements", parse_month(month), f"{len(found)} statements in {out}")
+    return found
 
 
-def export_month(session: Session, month: str, fmt: str) -> bytes:
-    """The month's export: a closed month's from its issued documents, in its currency at
-    close and dated at its close; an open month's from its charges as draft invoices."""
-    if fmt in FOCUS_FORMATS:
-        return focus_export(session, month, fmt)
+def month_export(session: Session, month: str) -> ExportInputs:
+    """What the month's export is made from: a closed month's issued documents, in its
+    currency at close and dated at its close; an open month's charges as draft invoices."""
     month = parse_month(month)
     charges = _rated(session, month)
     closed = charge_store.period_status(session, month) == "closed"
@@ -234,22 +223,15 @@ def export_month(session: Session, month: str, fmt: str) -> bytes:
     if snapshot is not None or closed:
         docs = documents.documents_for_month(session, month)
         currency = snapshot.setting("currency") if snapshot else audit.get_setting(session, "currency")
-        view = month_export_view(month=month, closed=True, documents=docs, charges=charges,
-                                 currency=None if docs else currency,
-                                 prepared_at=snapshot.close.closed_at if snapshot else None)
-    else:
-        catalogue = catalogue_store.load_catalogue(session)
-        view = month_export_view(
-            month=month, closed=False, charges=charges, services={s.code: s for s in catalogue.services},
-            business_lines={b.code: b for b in org_store.business_lines(session)},
-            gl_codes=org_store.cost_center_gl_codes(session),
-            currency=None if charges else audit.get_setting(session, "currency"),
-        )
-    if fmt == "xlsx":
-        return month_workbook(view)
-    if fmt == "csv":
-        return month_csv(view)
-    raise ChargebackError(f"unknown export format {fmt!r}: use xlsx, csv, focus or focus-parquet")
+        return ExportInputs(month=month, closed=True, documents=docs, charges=charges, currency=None if docs else currency,
+                            prepared_at=snapshot.close.closed_at if snapshot else None)
+    catalogue = catalogue_store.load_catalogue(session)
+    return ExportInputs(
+        month=month, closed=False, charges=charges, services={s.code: s for s in catalogue.services},
+        business_lines={b.code: b for b in org_store.business_lines(session)},
+        gl_codes=org_store.cost_center_gl_codes(session),
+        currency=None if charges else audit.get_setting(session, "currency"),
+    )
 
 
 FOCUS_FORMATS = ("focus", "focus-parquet")
@@ -278,17 +260,17 @@ def focus_rows_of_month(session: Session, month: str) -> list[FocusRow]:
     ))
 
 
-def focus_export(session: Session, month: str, fmt: str) -> bytes:
-    """The closed month's bill as a FOCUS 1.2 CSV (``focus``) or Parquet (``focus-parquet``) file."""
+def focus_bill(session: Session, month: str, fmt: str) -> list[FocusRow]:
+    """The closed month's bill as FOCUS rows, for a FOCUS 1.2 CSV (``focus``) or Parquet
+    (``focus-parquet``) file; the export is recorded in the audit trail."""
     locks.lock_month(session, parse_month(month), shared=True)  # no reopen while it is made; it records its run
     rows = focus_rows_of_month(session, month)
-    data = focus_parquet(rows) if fmt == "focus-parquet" else focus_csv(rows)
     audit.record(session, "export.focus", parse_month(month), f"FOCUS {FOCUS_VERSION}, {len(rows)} rows, {fmt}")
-    return data
+    return rows
 
 
-def month_journal(session: Session, month: str, *, posting_date: dt.date | None = None) -> tuple[bytes, int, Decimal]:
-    """The month's GL journal as CSV bytes, with its line count and debit total."""
+def month_journal(session: Session, month: str, *, posting_date: dt.date | None = None) -> MonthJournal:
+    """The closed month's GL journal lines, with their debit total."""
     month = parse_month(month)
     locks.lock_month(session, month, shared=True)  # no reopen while the journal is made
     if charge_store.period_status(session, month) != "closed":
@@ -304,4 +286,4 @@ def month_journal(session: Session, month: str, *, posting_date: dt.date | None 
     )
     debit = sum((line.debit for line in lines), ZERO)
     audit.record(session, "journal", month, f"{len(lines)} lines, debit {debit}")
-    return journal_csv(lines), len(lines), debit
+    return MonthJournal(month=month, lines=tuple(lines), debit=debit)

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 
 from billing.rating.tiers import TierMonth, levels_by_line, measured_levels
 from billing.recovery.composites import ComponentShare
+from billing.close.statement import BudgetFigure, TierQuote
 from billing.core.money import D
 from billing.core.records import BusinessLine, SlaResult
 from billing.store import charges as charge_store
 from billing.store import snapshots
 from billing.store.audit import DEFAULTS
 from billing.store.snapshots import MonthClose, Section
-from reports.views import BudgetFigure, TierQuote
 from tariffs.load import service_from_dict, service_to_dict
 from tariffs.model import Service
 

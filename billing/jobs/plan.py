@@ -1,4 +1,5 @@
-"""Make the planning workbook for a fiscal year (``reports.plan_xlsx``).
+"""What the planning workbook of a fiscal year shows (``billing.planning.workbook.PlanView``;
+``reports.plan_xlsx`` writes it).
 
 Months of the year up to the last rated month are actual (their volumes and charges as
 rated); later months are forecast (``billing.jobs.forecast``). Each business line's sheet
@@ -28,7 +29,7 @@ from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import locks
 from billing.store import org as org_store
-from reports.plan_xlsx import BandRow, PlanService, PlanSheet, PlanView, RateRow, plan_workbook
+from billing.planning.workbook import BandRow, PlanService, PlanSheet, PlanView, RateRow
 from tariffs.pricing import describe_price
 from billing.core.records import ChargeKind
 from tariffs.model import BandEdges, Catalogue, PricingModel, TariffVersion
@@ -40,7 +41,7 @@ PLAN_HORIZON = 24
 
 @dataclass(frozen=True, slots=True)
 class PlanResult:
-    content: bytes
+    view: PlanView  # the workbook's content (reports.plan_xlsx.plan_workbook writes it)
     fiscal_year: int
     months: tuple[str, ...]
     actual_through: str | None
@@ -142,7 +143,7 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
         sheets=tuple(sheets),
     )
     audit.record(session, "plan.make", f"FY{fiscal_year}", f"{len(sheets)} business lines, {sum(len(s.services) for s in sheets)} services")
-    return PlanResult(content=plan_workbook(view), fiscal_year=fiscal_year, months=months, actual_through=view.actual_through,
+    return PlanResult(view=view, fiscal_year=fiscal_year, months=months, actual_through=view.actual_through,
                       business_lines=len(sheets), services=sum(len(s.services) for s in sheets), total=total,
                       currency=currency, methods=methods, problems=tuple(problems))
 

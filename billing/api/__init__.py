@@ -49,8 +49,9 @@ if TYPE_CHECKING:  # the modules behind each call are imported by the call (the 
 
     from billing.close.explain import LineExplanation
     from billing.close.review import MonthReview, MonthStatus
-    from billing.core.records import Invoice
+    from billing.core.records import Invoice, JournalLine
     from billing.files.dialect import Dialect
+    from billing.jobs.plan import PlanResult
     from tariffs.model import Catalogue
 
 __all__ = [
@@ -62,9 +63,9 @@ __all__ = [
     "run_month", "review_month", "month_statuses", "close_month", "reopen_month", "adjust", "explain",
     "documents", "document",
     # outputs
-    "export_month", "journal", "Journal", "statements", "Statements", "write_statements",
+    "export_month", "journal", "Journal", "statements", "Statements", "write_statements", "WrittenStatements",
     # planning and recovery
-    "forecast", "backtest", "compare_scenarios", "advise", "recovery", "plan",
+    "forecast", "backtest", "compare_scenarios", "advise", "recovery", "plan", "Plan",
 ]
 
 OnWait = Callable[[str, float], None]
@@ -303,28 +304,54 @@ def document(store: Store, number: str) -> Invoice | None:
 def export_month(store: Store, month: str, format: str = "xlsx") -> bytes:
     """The month's export as bytes: ``xlsx`` (workbook), ``csv``, or the closed month's bill as
     FOCUS 1.2 (``focus`` CSV, ``focus-parquet``)."""
-    from billing.jobs.documents import export_month as job
+    return _run(store, export_in, month, format)
 
-    return _run(store, job, month, format)
+
+def export_in(session: Session, month: str, fmt: str) -> bytes:
+    """:func:`export_month` in a transaction already open."""
+    from billing.jobs import documents as job
+
+    if fmt in job.FOCUS_FORMATS:
+        from reports.focus_export import focus_csv, focus_parquet
+
+        rows = job.focus_bill(session, month, fmt)
+        return focus_parquet(rows) if fmt == "focus-parquet" else focus_csv(rows)
+    from reports.views import export_view
+
+    view = export_view(job.month_export(session, month))
+    if fmt == "xlsx":
+        from reports.xlsx import month_workbook
+
+        return month_workbook(view)
+    if fmt == "csv":
+        from reports.csv_export import month_csv
+
+        return month_csv(view)
+    raise ChargebackError(f"unknown export format {fmt!r}: use xlsx, csv, focus or focus-parquet")
 
 
 @dataclass(frozen=True, slots=True)
 class Journal:
-    """A closed month's balanced GL journal as CSV, with its line count and debit total (= credit total)."""
+    """A closed month's balanced GL journal: its lines, their debit total (= credit total) and the CSV."""
 
     month: str
-    csv: bytes
-    lines: int
+    lines: tuple[JournalLine, ...]
     debit: Decimal
+    csv: bytes
 
 
 def journal(store: Store, month: str, *, posting_date: dt.date | None = None) -> Journal:
     """The closed month's GL journal (docs/journal.md), posted on ``posting_date`` (default the month's last day)."""
-    from billing.core.periods import parse_month
-    from billing.jobs.documents import month_journal
+    return _run(store, journal_in, month, posting_date=posting_date)
 
-    data, count, debit = _run(store, month_journal, month, posting_date=posting_date)
-    return Journal(month=parse_month(month), csv=data, lines=count, debit=debit)
+
+def journal_in(session: Session, month: str, *, posting_date: dt.date | None = None) -> Journal:
+    """:func:`journal` in a transaction already open."""
+    from billing.jobs.documents import month_journal
+    from reports.journal_csv import journal_csv
+
+    found = month_journal(session, month, posting_date=posting_date)
+    return Journal(month=found.month, lines=found.lines, debit=found.debit, csv=journal_csv(list(found.lines)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,20 +368,47 @@ class Statements:
 def statements(store: Store, month: str) -> Statements:
     """The month's statements as HTML (printable on A4), without writing a file."""
     from billing.core.periods import parse_month
-    from billing.jobs.documents import statement_views
+    from billing.jobs.documents import month_statements
     from reports.html import render_index, render_statement, statement_filename
+    from reports.views import statement_views
 
-    views = _run(store, statement_views, month)
+    views = statement_views(_run(store, month_statements, month))
     return Statements(month=parse_month(month), pages={statement_filename(v): render_statement(v) for v in views},
                       index=render_index(views), draft=any(v.is_draft for v in views))
 
 
-def write_statements(store: Store, month: str, out: str | Path):
-    """Write the month's statements and their index.html into ``out``
-    (``billing.jobs.documents.WrittenStatements``: the paths, the index, whether drafts)."""
-    from billing.jobs.documents import write_statements as job
+@dataclass(frozen=True, slots=True)
+class WrittenStatements:
+    """The statements written: one file per business line and the index page."""
 
-    return _run(store, job, month, Path(out))
+    month: str
+    paths: tuple[Path, ...]
+    index: Path
+    draft: bool
+
+
+def write_statements(store: Store, month: str, out: str | Path) -> WrittenStatements:
+    """Write the month's statements and their index.html into ``out`` (recorded in the audit trail)."""
+    return _run(store, write_statements_in, month, Path(out))
+
+
+def write_statements_in(session: Session, month: str, out: Path) -> WrittenStatements:
+    """:func:`write_statements` in a transaction already open (a failed write undoes its record)."""
+    from billing.core.periods import parse_month
+    from billing.jobs.documents import statements_to_write
+    from reports.html import render_index, render_statement, statement_filename
+    from reports.views import statement_views
+
+    views = statement_views(statements_to_write(session, month, out))
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for view in views:
+        path = out / statement_filename(view)
+        path.write_bytes(render_statement(view))
+        paths.append(path)
+    index = out / "index.html"
+    index.write_bytes(render_index(views))
+    return WrittenStatements(month=parse_month(month), paths=tuple(paths), index=index, draft=any(v.is_draft for v in views))
 
 
 # --- planning and recovery ---------------------------------------------------------------------
@@ -401,8 +455,24 @@ def recovery(store: Store, *, month: str | None = None, fiscal_year: int | None 
     return _run(store, recovery_for, month=month, fy=fiscal_year, rules_path=Path(rules) if rules else None)
 
 
-def plan(store: Store, fiscal_year: int, *, on_progress: Callable[[int, int], None] | None = None):
-    """The planning workbook of a fiscal year (``billing.jobs.plan.PlanResult``; ``content``: the .xlsx bytes)."""
-    from billing.jobs.plan import build_plan
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The planning workbook of a fiscal year: what it shows (``result``, ``billing.jobs.plan.
+    PlanResult``: months, totals, problems, the view) and the .xlsx itself."""
 
-    return _run(store, build_plan, fiscal_year, on_progress=on_progress)
+    result: PlanResult
+    workbook: bytes
+
+
+def plan(store: Store, fiscal_year: int, *, on_progress: Callable[[int, int], None] | None = None) -> Plan:
+    """The planning workbook of a fiscal year, with what it holds."""
+    return _run(store, plan_in, fiscal_year, on_progress=on_progress)
+
+
+def plan_in(session: Session, fiscal_year: int, *, on_progress: Callable[[int, int], None] | None = None) -> Plan:
+    """:func:`plan` in a transaction already open."""
+    from billing.jobs.plan import build_plan
+    from reports.plan_xlsx import plan_workbook
+
+    result = build_plan(session, fiscal_year, on_progress=on_progress)
+    return Plan(result=result, workbook=plan_workbook(result.view))

@@ -1,7 +1,8 @@
 """The demo: a realistic organisation and months of usage taken through the whole loop.
 
 It generates its own input files, then runs exactly the jobs the commands run, each in its
-own transaction, against a fresh SQLite store inside the output directory.
+own transaction, against a fresh SQLite store inside the output directory, and writes the
+documents as the commands do (billing.api hands the jobs' records to reports/).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from billing.demo.costs import write_demo_costs
 from billing.jobs.close import close_month
 from billing.jobs.costs import load_cost_file, load_driver_file
 from billing.jobs.recovery import recovery_for
-from billing.jobs.documents import export_month, month_journal, write_statements
+from billing.api import export_in, journal_in, plan_in, write_statements_in
 from billing.jobs.org import load_org
 from billing.jobs.rating import run_month
 from billing.jobs.review import review_stored_month
@@ -29,7 +30,6 @@ from billing.jobs.sla import load_sla_file
 from billing.jobs.usage import load_usage_file, resolve_source
 from billing.jobs.budgets import load_budget_file
 from billing.jobs.forecast import run_backtest
-from billing.jobs.plan import build_plan
 from billing.core.money import round_minor
 from billing.core.periods import add_months, fiscal_months, fiscal_year, month_of, parse_month
 from billing.store import audit
@@ -160,14 +160,15 @@ def run_demo(
         echo(text)
     echo("")
     closed = step(close_month, final, issue_date=dt.date.fromisoformat(add_months(final, 1) + "-01"))
-    statements = step(write_statements, final, out / "statements")
+    statements = step(write_statements_in, final, out / "statements")
     workbook = out / f"{final}.xlsx"
-    workbook.write_bytes(step(export_month, final, "xlsx"))
+    workbook.write_bytes(step(export_in, final, "xlsx"))
     journal_path = out / f"{final}-journal.csv"
-    data, lines, debit = step(month_journal, final)
-    journal_path.write_bytes(data)
+    found = step(journal_in, final)
+    lines, debit = len(found.lines), found.debit
+    journal_path.write_bytes(found.csv)
     focus_path = out / f"{final}-focus.csv"
-    focus_path.write_bytes(step(export_month, final, "focus"))
+    focus_path.write_bytes(step(export_in, final, "focus"))
     total = f"{closed.total:,.2f} {closed.invoices[0].currency if closed.invoices else ''}".strip()
     echo(f"{final} closed: {len(closed.invoices)} invoices "
          f"({closed.invoices[0].number} to {closed.invoices[-1].number}) totalling {total}")
@@ -180,9 +181,10 @@ def run_demo(
         errors = ", ".join(f"{r.service} {r.error:.0%}" for r in backtest.rows if r.error is not None)
         echo(f"Forecast backtest (WAPE on {backtest.held_out[0]}..{backtest.held_out[-1]} held out): {errors}")
     plan_year = fiscal_year(add_months(final, 12), int(step(lambda session: audit.get_setting(session, "fiscal_year_start_month"))))
-    plan = step(build_plan, plan_year)
+    planned = step(plan_in, plan_year)
+    plan = planned.result
     plan_path = out / f"plan-{plan_year}.xlsx"
-    plan_path.write_bytes(plan.content)
+    plan_path.write_bytes(planned.workbook)
     echo(f"Plan:       {plan_path} (fiscal year {plan_year}, {plan.services} business line × service rows)")
     report = step(recovery_for, month=final, rules_path=rules.parent)
     recovery_path = out / f"{final}-recovery.xlsx"
