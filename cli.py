@@ -373,20 +373,14 @@ def tariffs_load(session, directory: Path) -> None:
 @with_store
 def tariffs_show(session, at: dt.datetime | None) -> None:
     """Print the rate card in force on a date."""
-    from billing.store.catalogue import load_catalogue
+    from billing.jobs.catalogue import rate_card
     from tariffs.pricing import describe_price
 
     day = at.date() if at else dt.date.today()
-    catalogue = load_catalogue(session)
-    rows = []
-    for service in catalogue.services:
-        version = catalogue.tariff_at(service.code, day)
-        for tier in service.tiers:
-            price = version.price(tier.code) if version else None
-            rows.append([service.code, service.name, tier.name, version.version if version else "-",
-                         version.currency if version else "", describe_price(price, service.unit) if price else "no tariff in force"])
-    if not rows:
-        raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")
+    rows = [[line.service.code, line.service.name, line.tier.name, line.version.version if line.version else "-",
+             line.version.currency if line.version else "",
+             describe_price(line.price, line.service.unit) if line.price else "no tariff in force"]
+            for line in rate_card(session, day)]
     echo(f"Rate card in force on {day}")
     echo_table(["service", "name", "tier", "version", "currency", "price"], rows)
 
@@ -1105,26 +1099,18 @@ def forecast(session, first_month: str | None, months: int, business_line: str |
 
 
 def _print_forecast(result, business_line: str | None) -> None:
-    from collections import defaultdict
+    from billing.planning.totals import forecast_totals
 
     print_problems(list(result.problems))
     echo(f"Forecast {result.months[0]}..{result.months[-1]} from {len(result.history_months)} rated months "
                f"({result.history_months[0]}..{result.history_months[-1]}), {result.currency}, 80 % interval "
                f"(totals add the monthly bounds)")
     echo("series by method: " + ", ".join(f"{m} {n}" for m, n in sorted(result.methods.items())))
-    key = (lambda l: (l.service, l.tier, l.method)) if business_line else (lambda l: (l.business_line,))
-    sums = defaultdict(lambda: [Decimal(0)] * 4)
-    for line in result.lines:
-        if business_line in (None, line.business_line):
-            row = sums[key(line)]
-            for i, value in enumerate((line.quantity, line.amount, line.amount_low, line.amount_high)):
-                row[i] += value
-    if business_line and not sums:
-        raise ChargebackError(f"no forecast for business line {business_line!r}")
+    totals = forecast_totals(result.lines, business_line=business_line)
     labels = ["service", "tier", "method", "volume"] if business_line else ["business line"]
-    rows = [[*k, *([format(v[0], ",f")] if business_line else []), *(amount_text(x, result.currency) for x in v[1:])]
-            for k, v in sorted(sums.items())]
-    total = sum((v[1] for v in sums.values()), Decimal(0))
+    rows = [[*t.key, *([format(t.quantity, ",f")] if business_line else []),
+             *(amount_text(x, result.currency) for x in (t.amount, t.amount_low, t.amount_high))] for t in totals]
+    total = sum((t.amount for t in totals), Decimal(0))
     echo_table([*labels, "forecast", "low", "high"], rows + [["total", *[""] * (len(labels) - 1), amount_text(total, result.currency), "", ""]],
                right=set(range(len(labels) - (1 if business_line else 0), len(labels) + 3)))
 
@@ -1141,6 +1127,8 @@ def _print_backtest(result) -> None:
 
 
 def _print_scenarios(result, scenario_file: Path) -> None:
+    from billing.planning.totals import scenario_totals
+
     print_problems(list(result.problems))
     echo(f"Scenarios of {scenario_file}, {result.months[0]}..{result.months[-1]}, {result.currency}: "
                f"forecast totals per business line")
@@ -1153,11 +1141,10 @@ def _print_scenarios(result, scenario_file: Path) -> None:
         for amount, difference in zip(row.amounts, row.differences):
             cells += [amount_text(amount, result.currency), amount_text(difference, result.currency)]
         rows.append(cells)
-    totals = ["total", amount_text(sum((r.baseline for r in result.rows), Decimal(0)), result.currency)]
-    for i in range(len(result.names)):
-        amount = sum((r.amounts[i] for r in result.rows), Decimal(0))
-        totals += [amount_text(amount, result.currency),
-                   amount_text(amount - sum((r.baseline for r in result.rows), Decimal(0)), result.currency)]
+    baseline, amounts = scenario_totals(result.rows, len(result.names))
+    totals = ["total", amount_text(baseline, result.currency)]
+    for amount in amounts:
+        totals += [amount_text(amount, result.currency), amount_text(amount - baseline, result.currency)]
     echo_table(headers, rows + [totals], right=set(range(1, len(headers))))
 
 

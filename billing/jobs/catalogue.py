@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from billing.store.catalogue import CatalogueChanges
 from billing.organisation.subscriptions import COLUMNS, OPTIONAL, merge_subscriptions, parse_subscriptions
 from billing.files.tables import read_table
 from tariffs.load import load_catalogue
-from tariffs.model import Catalogue
+from tariffs.model import Catalogue, Service, TariffVersion, Tier, TierPrice
 from tariffs.validate import validate_catalogue, validate_subscriptions
 
 
@@ -40,6 +41,29 @@ def load_tariffs(session: Session, directory: Path) -> CatalogueChanges:
     audit.record(session, "tariffs.load", str(directory),
                  f"versions added {changes.versions_added}, updated {changes.versions_updated}")
     return changes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateCardLine:
+    """One tier of a service and the price of the tariff version in force on a day (``version``
+    None: no tariff is in force)."""
+
+    service: Service
+    tier: Tier
+    version: TariffVersion | None
+
+    @property
+    def price(self) -> TierPrice | None:
+        return self.version.price(self.tier.code) if self.version else None
+
+
+def rate_card(session: Session, day: dt.date) -> tuple[RateCardLine, ...]:
+    """Every tier of every stored service with the tariff version in force on ``day``."""
+    catalogue = catalogue_store.load_catalogue(session)
+    if not catalogue.services:
+        raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")
+    return tuple(RateCardLine(service=service, tier=tier, version=catalogue.tariff_at(service.code, day))
+                 for service in catalogue.services for tier in service.tiers)
 
 
 @dataclass(frozen=True, slots=True)
