@@ -47,6 +47,7 @@ from tariffs.model import (
     Tier,
     TierPrice,
     Unit,
+    UnknownValue,
 )
 
 __all__ = [
@@ -70,7 +71,7 @@ _TOP = ((), ("units", "services", "tariffs"))
 _UNIT = (("code", "name"), ())
 _SERVICE = (
     ("code", "name", "unit", "kind", "owner", "default_tier", "tiers"),
-    ("charging_mode", "description", "components", "service_category", "service_subcategory"),
+    ("charging_mode", "description", "components", "service_category", "service_subcategory", "dimension"),
 )
 _TIER = (("code", "name", "funding_level"), ("service_level",))
 _SERVICE_LEVEL = ((), ("availability_pct", "response_minutes", "restore_hours", "support_hours"))
@@ -82,9 +83,12 @@ _PRICE = (
     (
         "unit_price", "bands", "block_size", "block_price", "markup_pct",
         "monthly_fee", "included_quantity", "minimum_charge", "service_credits",
-        "band_edges", "flat_fee_at_zero",
+        "band_edges", "flat_fee_at_zero", "by_value", "unknown",
     ),
 )
+#: A dimension value's price: the tier's keys, its model too when it differs from the tier's
+#: (validation refuses the tier's terms here: fees, included quantity, minimum, credits).
+_VALUE_PRICE = ((), ("model", *_PRICE[1]))
 _BAND = (("unit_price",), ("up_to", "flat_fee"))
 _CREDIT_BAND = (("credit_pct",), ("shortfall_up_to",))
 
@@ -129,6 +133,7 @@ class _Reader(DocumentReader):
                 charging_mode=self.choice(m, "charging_mode", path, ChargingMode) or ChargingMode.CHARGEBACK,
                 description=self.text(m, "description", path) or "",
                 **self.service_category(m, path),
+                dimension=self.text(m, "dimension", path) or None,
                 tiers=tuple(tiers),
                 components=tuple(components),
                 source=self.ref(path, m.line),
@@ -239,9 +244,12 @@ class _Reader(DocumentReader):
                               end=self.choice(p, "end", where, ProrationEnd), source=self.ref(where, p.line))
         return None if proration.month is None and proration.end is None else proration
 
-    def price(self, value: Any, path: str, line: int | None) -> TierPrice | None:
+    def price(self, value: Any, path: str, line: int | None, *, model: PricingModel | None = None) -> TierPrice | None:
+        """A tier's price; with ``model``, a dimension value's price, whose model is the tier's
+        unless it writes its own."""
         before = self.fatal
-        m = self.mapping(value, path, line, _PRICE, "tier price")
+        m = self.mapping(value, path, line, _PRICE if model is None else _VALUE_PRICE,
+                         "tier price" if model is None else "dimension value's price")
         if m is None:
             return None
 
@@ -258,8 +266,18 @@ class _Reader(DocumentReader):
                     self.credit_band(v, f"{p}[{i}]", line_of(credit_list, i)) for i, v in enumerate(credit_list)
                 ]
                 credits.append((metric, tuple(bands_for_metric)))
+            own_model = self.choice(m, "model", path, PricingModel)
+            tier_model = own_model if model is None else (own_model or model)
+            by_value = []
+            for written, value_price, p, ln in self.entries(m, "by_value", path, "dimension value"):
+                if isinstance(written, bool) or not self.is_text(written) or not str(written).strip():
+                    self.report(ProblemCode.VALUE_INVALID, f"a dimension value must be text, not {self.describe(written)}",
+                                p, ln, "write each value as it comes in the usage, e.g. eu-west: {unit_price: \"0.10\"}")
+                    continue
+                if tier_model is not None:
+                    by_value.append((str(written).strip(), self.price(value_price, p, ln, model=tier_model)))
             return TierPrice(
-                model=self.choice(m, "model", path, PricingModel),
+                model=tier_model,
                 unit_price=self.number(m, "unit_price", path),
                 bands=tuple(bands),
                 block_size=self.number(m, "block_size", path),
@@ -271,6 +289,8 @@ class _Reader(DocumentReader):
                 service_credits=tuple(credits),
                 band_edges=self.choice(m, "band_edges", path, BandEdges),
                 flat_fee_at_zero=self.fee_at_zero(m, path),
+                by_value=tuple((v, p) for v, p in by_value if p is not None),
+                unknown=self.choice(m, "unknown", path, UnknownValue),
                 source=self.ref(path, m.line),
             )
 
@@ -434,6 +454,7 @@ def service_to_dict(service: Service) -> dict[str, Any]:
         "description": service.description,
         "service_category": service.service_category,
         "service_subcategory": service.service_subcategory,
+        "dimension": service.dimension,
         "tiers": [
             _drop_empty({
                 "code": t.code,
@@ -478,6 +499,7 @@ def service_from_dict(d: Mapping[str, Any], *, source: SourceRef | None = None) 
         description=d.get("description", ""),
         service_category=d.get("service_category"),
         service_subcategory=d.get("service_subcategory"),
+        dimension=d.get("dimension"),
         tiers=tuple(tiers),
         components=tuple(Component(service=c["service"], quantity=D(c["quantity"])) for c in d.get("components", ())),
         source=source,
@@ -507,6 +529,8 @@ def tier_price_to_dict(price: TierPrice) -> dict[str, Any]:
         },
         "band_edges": None if price.band_edges is None else price.band_edges.value,
         "flat_fee_at_zero": None if price.flat_fee_at_zero is None else price.flat_fee_at_zero.value,
+        "by_value": [{"value": value, **tier_price_to_dict(p)} for value, p in price.by_value],
+        "unknown": None if price.unknown is None else price.unknown.value,
     })
 
 
@@ -533,6 +557,8 @@ def tier_price_from_dict(d: Mapping[str, Any]) -> TierPrice:
         ),
         band_edges=None if d.get("band_edges") is None else BandEdges(d["band_edges"]),
         flat_fee_at_zero=None if d.get("flat_fee_at_zero") is None else FeeAtZero(d["flat_fee_at_zero"]),
+        by_value=tuple((v["value"], tier_price_from_dict(v)) for v in d.get("by_value", ())),
+        unknown=None if d.get("unknown") is None else UnknownValue(d["unknown"]),
     )
 
 

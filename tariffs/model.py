@@ -62,6 +62,14 @@ class ProrationEnd(enum.StrEnum):
     EXCLUSIVE = "exclusive"  # its end date is not charged (Kill Bill's): to 20 Feb is charged to 19 Feb
 
 
+class UnknownValue(enum.StrEnum):
+    """What a price by dimension does with usage whose value it does not list (docs/pricing.md,
+    "Price dimensions")."""
+
+    DEFAULT = "default"  # priced at the tier's default price (the price written beside by_value)
+    QUARANTINE = "quarantine"  # not priced: held, shown in the month review with its value
+
+
 class Metric(enum.StrEnum):
     """Service-level metrics and which way is better."""
 
@@ -164,6 +172,7 @@ class Service:
     components: tuple[Component, ...] = ()
     service_category: str | None = None  # one of SERVICE_CATEGORIES; None: "Other"
     service_subcategory: str | None = None  # one of its category's; None: "Other (<category>)"
+    dimension: str | None = None  # the attribute of its usage its prices may depend on (region, storage_class)
     source: SourceRef | None = None
 
     def tier(self, code: str) -> Tier | None:
@@ -214,6 +223,10 @@ class TierPrice:
     service_credits: tuple[tuple[Metric, tuple[CreditBand, ...]], ...] = ()
     band_edges: BandEdges | None = None  # graduated, volume; None (not written) = inclusive
     flat_fee_at_zero: FeeAtZero | None = None  # graduated, volume; None (not written) = not charged
+    #: (value, its price) per value of the service's dimension, as written; each prices that
+    #: value's usage only (the tier's monthly fee, included quantity, minimum and credits stay here)
+    by_value: tuple[tuple[str, TierPrice], ...] = ()
+    unknown: UnknownValue | None = None  # with by_value: a value not listed is priced at default or held
     source: SourceRef | None = field(default=None, compare=False)  # where it was written; not content
 
     @property
@@ -224,8 +237,37 @@ class TierPrice:
     def fee_at_zero(self) -> bool:
         return self.flat_fee_at_zero is FeeAtZero.CHARGED
 
+    @property
+    def by_dimension(self) -> bool:
+        return bool(self.by_value)
+
+    def value_price(self, value: str | None) -> TierPrice | None:
+        """The price of a dimension value's usage: its ``by_value`` price (values match whatever
+        their case and surrounding spaces), else the default (this price's usage part) under
+        ``unknown: default``, else None (held)."""
+        key = dimension_key(value)
+        for written, price in self.by_value:
+            if dimension_key(written) == key:
+                return price
+        if self.by_value and self.unknown is not UnknownValue.DEFAULT:
+            return None
+        return self.usage_part()
+
+    def usage_part(self) -> TierPrice:
+        """This price without the tier's terms (monthly fee, included quantity, minimum, credits,
+        its values): what a dimension value's usage is priced by when it takes the default."""
+        return TierPrice(model=self.model, unit_price=self.unit_price, bands=self.bands, block_size=self.block_size,
+                         block_price=self.block_price, markup_pct=self.markup_pct, band_edges=self.band_edges,
+                         flat_fee_at_zero=self.flat_fee_at_zero, source=self.source)
+
     def credit_bands(self, metric: Metric) -> tuple[CreditBand, ...]:
         return next((bands for m, bands in self.service_credits if m is metric), ())
+
+
+def dimension_key(value: str | None) -> str:
+    """The form a dimension value is matched by: spaces around it dropped, case folded
+    (``EU-West `` is ``eu-west``); no value is ``""``."""
+    return "" if value is None else value.strip().casefold()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -276,6 +318,10 @@ class Catalogue:
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)
+
+    def dimensions(self) -> dict[str, str]:
+        """service code → the dimension its usage carries, for the services that have one."""
+        return {s.code: s.dimension for s in self.services if s.dimension}
 
     def tariff_at(self, service: str, day: dt.date) -> TariffVersion | None:
         return next((t for t in self.tariffs if t.service == service and t.in_force(day)), None)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from fractions import Fraction
 
-from tariffs.model import Band, CreditBand, Metric, PricingModel, Proration, ServiceLevel, TierPrice
+from tariffs.model import Band, CreditBand, Metric, PricingModel, Proration, ServiceLevel, TierPrice, dimension_key
 
 __all__ = [
     "BandUse",
@@ -37,6 +37,10 @@ __all__ = [
     "MetricCredit",
     "CreditAssessment",
     "price_usage",
+    "ValueCharge",
+    "HeldValue",
+    "DimensionBreakdown",
+    "price_by_value",
     "service_credit",
     "segment_fraction",
     "proration_fraction",
@@ -244,6 +248,97 @@ def price_usage(
             bands=bands,
             detail=detail,
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValueCharge:
+    """One dimension value's usage priced by its own price (or the default)."""
+
+    value: str  # as the tariff writes it when listed, else as the usage has it ("" : the usage names none)
+    listed: bool  # priced by its by_value price (False: by the default)
+    breakdown: PriceBreakdown
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldValue:
+    """A dimension value the price does not list, under ``unknown: quarantine``: not priced."""
+
+    value: str  # as the usage has it ("" : the usage names none)
+    quantity: Decimal
+    cost: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DimensionBreakdown:
+    """A month's (or segment's) charge for a price by dimension: each value's usage priced on
+    its own quantity (bands counted per value), the values held, and the tier's terms (its
+    monthly fee and the minimum's top-up over every value's usage and the fee), charged once.
+
+    ``amount = sum of the values' amounts + terms.amount = max(usage + monthly fee, minimum)``."""
+
+    values: tuple[ValueCharge, ...]
+    held: tuple[HeldValue, ...]
+    terms: PriceBreakdown
+
+    @property
+    def amount(self) -> Decimal:
+        with localcontext(_EXACT):
+            return sum((v.breakdown.amount for v in self.values), self.terms.amount)
+
+
+_Used = tuple[Decimal, Decimal]
+
+
+def price_by_value(
+    price: TierPrice,
+    usage: Mapping[str | None, _Used],
+    *,
+    fraction: Decimal | Fraction = _ONE,
+) -> DimensionBreakdown:
+    """Price a segment's usage per dimension value: ``usage`` maps each value as the usage has it
+    (None or "": none) to its (quantity, cost). Values that differ only in case or the spaces
+    around them are one value. Each value is priced by :meth:`TierPrice.value_price` with
+    :func:`price_usage`; one the price neither lists nor defaults is held. The monthly fee and
+    the minimum are prorated by ``fraction`` as :func:`price_usage` does, once for the tier."""
+    if not isinstance(fraction, (Decimal, Fraction)) or not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be a Decimal or Fraction from 0 to 1, not {fraction!r}")
+    if price.included_quantity:
+        raise ValueError("a price by dimension has no included quantity (validation refuses it)")
+    merged: dict[str, list] = {}
+    with localcontext(_EXACT):
+        for raw, (quantity, cost) in usage.items():
+            shown = (raw or "").strip()
+            entry = merged.setdefault(dimension_key(shown), [shown, _ZERO, _ZERO])
+            entry[0] = min(entry[0], shown)
+            entry[1] += _as_decimal(quantity, "quantity")
+            entry[2] += _as_decimal(cost, "cost")
+    written = {dimension_key(v): v for v, _ in price.by_value}
+    values: list[ValueCharge] = []
+    held: list[HeldValue] = []
+    for key in sorted(merged, key=lambda k: written.get(k, merged[k][0])):
+        shown, quantity, cost = merged[key]
+        value_price = price.value_price(shown)
+        if value_price is None:
+            held.append(HeldValue(value=shown, quantity=quantity, cost=cost))
+            continue
+        values.append(ValueCharge(value=written.get(key, shown), listed=key in written,
+                                  breakdown=price_usage(value_price, quantity, cost=cost)))
+    with localcontext(_EXACT):
+        usage_total = sum((v.breakdown.amount for v in values), _ZERO)
+        monthly_fee = _prorate(price.monthly_fee, fraction)
+        minimum = _prorate(price.minimum_charge, fraction)
+        subtotal = usage_total + monthly_fee
+        refund = price.model is PricingModel.PASS_THROUGH and sum((v.breakdown.cost for v in values), _ZERO) < 0
+        topup = _ZERO if refund or subtotal >= minimum else minimum - subtotal
+        parts = []
+        if monthly_fee:
+            parts.append(f"monthly fee {_money(monthly_fee)}")
+        if topup:
+            parts.append(f"minimum {_money(minimum)}: top-up {_money(topup)} over usage {_money(usage_total)}")
+        terms = PriceBreakdown(model=PricingModel.FIXED, quantity=_ZERO, included=_ZERO, billable=_ZERO, cost=_ZERO,
+                               usage_amount=_ZERO, monthly_fee=monthly_fee, minimum_topup=topup,
+                               amount=monthly_fee + topup, bands=(), detail="; ".join(parts) or "no monthly fee")
+    return DimensionBreakdown(values=tuple(values), held=tuple(held), terms=terms)
 
 
 def _usage(price: TierPrice, billable: Decimal) -> tuple[Decimal, tuple[BandUse, ...], str]:
@@ -469,6 +564,10 @@ def describe_price(price: TierPrice, unit: str) -> str:
     else:
         text = f"{model.value} (incomplete)"
     extras = []
+    if price.by_value:
+        values = "; ".join(f"{value}: {describe_price(p, unit)}" for value, p in price.by_value)
+        rule = "others at the price above" if price.unknown is not None and price.unknown.value == "default" else "others held"
+        text = f"by value ({values}; {rule})" if rule == "others held" else f"{text}, by value ({values}; {rule})"
     if price.block_size is not None and model in (PricingModel.GRADUATED, PricingModel.VOLUME):
         extras.append(f"in started blocks of {_qty(price.block_size)} {unit}")
     if price.fee_at_zero and price.bands:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from billing.core.limits import CODE, CURRENCY, MARKUP, MEASURE, NAME, PRICE, QUANTITY, Range, too_long
+from billing.core.limits import CODE, CURRENCY, DIMENSION_VALUE, MARKUP, MEASURE, NAME, PRICE, QUANTITY, Range, too_long
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from tariffs.model import (
     Band,
@@ -27,11 +27,16 @@ from tariffs.model import (
     ServiceLevel,
     TariffVersion,
     TierPrice,
+    UnknownValue,
+    dimension_key,
 )
 
 __all__ = ["validate_catalogue", "validate_subscriptions"]
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
+_DIMENSION = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: A tier's terms: charged once for the tier, whatever the values its usage has.
+_TIER_TERMS = ("monthly_fee", "included_quantity", "minimum_charge", "service_credits")
 _NO_FILE = "<catalogue>"  # records built in code, not read from a file
 
 # The fields each model needs and the optional fields that make no sense for it.
@@ -158,8 +163,12 @@ def _check_services(c: _Checker, catalogue: Catalogue, unit_codes: set[str]) -> 
                   f"keep one definition; the first is at {_at(_ref(services[service.code].source, service.code))}")
             continue
         services[service.code] = service
-        for name, length in (("code", CODE), ("name", NAME), ("unit", CODE)):
+        for name, length in (("code", CODE), ("name", NAME), ("unit", CODE), ("dimension", CODE)):
             _short_enough(c, name, getattr(service, name), length, _sub(where, name))
+        if service.dimension is not None and not _DIMENSION.fullmatch(service.dimension):
+            c.add(ProblemCode.VALUE_INVALID, f"dimension {service.dimension!r} is not a name", _sub(where, "dimension"),
+                  "name the attribute of the usage in letters, digits and _ (e.g. dimension: region, "
+                  "dimension: storage_class); a source definition maps it by this name")
         if service.unit not in unit_codes:
             c.add(ProblemCode.UNKNOWN_UNIT, f"service {service.code} uses unknown unit {service.unit!r}",
                   _sub(where, "unit"), _suggest(service.unit, unit_codes, "add it under units: or use one of"))
@@ -319,16 +328,72 @@ def _check_prices(c: _Checker, tv: TariffVersion, service: Service | None, where
                   _suggest(tier, tier_codes, "price one of the service's tiers"))
         level = service.tier(tier).service_level if service is not None and service.tier(tier) else None
         _check_price(c, price, price_where, level)
+        _check_dimension(c, tv, service, tier, price, price_where)
     for code in tier_codes or ():
         if code not in priced:
             c.add(ProblemCode.VALUE_MISSING, f"tier {code} of {tv.service} has no price in version {tv.version}",
                   _sub(where, "tiers"), f"add '{code}: {{model: ...}}' under tiers:")
 
 
+def _check_dimension(c: _Checker, tv: TariffVersion, service: Service | None, tier: str, price: TierPrice,
+                     where: SourceRef) -> None:
+    """A price by dimension (docs/pricing.md, "Price dimensions"): on a service that names its
+    dimension, with the rule for values it does not list, each value priced once, with a
+    price of the usage only."""
+    if not price.by_value:
+        if price.unknown is not None:
+            c.add(ProblemCode.INCONSISTENT, "unknown does not belong to a price without by_value", _sub(where, "unknown"),
+                  "unknown says what a dimension value not listed under by_value costs; remove it, or add by_value")
+        return
+    if service is not None and service.dimension is None:
+        c.add(ProblemCode.INCONSISTENT,
+              f"{tv.service} {tv.version} prices tier {tier} by_value, but service {tv.service} names no dimension",
+              _sub(where, "by_value"),
+              f"say which attribute of the usage the values are of in the service: dimension: region (under "
+              f"services: code: {tv.service}), and map it in the source definitions that send its usage")
+    dimension = service.dimension if service is not None and service.dimension else "dimension"
+    if price.unknown is None:
+        c.add(ProblemCode.VALUE_MISSING, f"tier {tier} of {tv.service} {tv.version} prices by {dimension} but does not "
+              f"say what a {dimension} it does not list costs", _sub(where, "by_value"),
+              "add unknown: default (priced at the price written beside by_value) or unknown: quarantine "
+              "(held, shown in the month review, not priced)")
+    elif price.unknown is UnknownValue.DEFAULT:
+        missing = [name for name in _REQUIRED[price.model] if getattr(price, name) in (None, ())]
+        if missing:
+            c.add(ProblemCode.VALUE_MISSING,
+                  f"tier {tier} of {tv.service} {tv.version} has unknown: default but no default price "
+                  f"(a {price.model.value} price needs {missing[0]} beside by_value)", _sub(where, missing[0]),
+                  f"add the default price beside by_value ({_EXAMPLE[missing[0]]}), or write unknown: quarantine")
+    if price.included_quantity:
+        c.add(ProblemCode.INCONSISTENT, f"included_quantity does not belong to a price by {dimension}: which "
+              f"{dimension}'s units it would take off is not said", _sub(where, "included_quantity"),
+              "include units per value instead: a first band at unit_price 0 in each value's price "
+              "(e.g. bands: [{up_to: 100, unit_price: \"0\"}, ...])")
+    seen: dict[str, str] = {}
+    for value, value_price in price.by_value:
+        value_where = _ref(value_price.source, f"{where.location}.by_value.{value}")
+        key = dimension_key(value)
+        _short_enough(c, dimension, value, DIMENSION_VALUE, value_where)
+        if key in seen:
+            c.add(ProblemCode.DUPLICATE, f"{dimension} {value!r} is priced twice in tier {tier} of {tv.service} "
+                  f"{tv.version} (as {seen[key]!r} too)", value_where,
+                  "keep one price per value: values match whatever their case and spaces around them")
+        seen.setdefault(key, value)
+        for name in (*_TIER_TERMS, "by_value", "unknown"):
+            if getattr(value_price, name) not in (None, (), Decimal(0)):
+                c.add(ProblemCode.INCONSISTENT, f"{name} does not belong to a {dimension} value's price",
+                      _sub(value_where, name),
+                      f"a value's price prices its usage only; write {name} once, for the tier, beside by_value"
+                      if name in _TIER_TERMS else "a value's price has no values of its own; remove it")
+
+
 def _check_price(c: _Checker, price: TierPrice, where: SourceRef, level: ServiceLevel | None) -> None:
     model = price.model
+    for value, value_price in price.by_value:
+        _check_price(c, value_price, _ref(value_price.source, f"{where.location}.by_value.{value}"), level)
+    held_default = bool(price.by_value)  # the default beside by_value: _check_dimension says when it is needed
     for name in _REQUIRED[model]:
-        if getattr(price, name) in (None, ()):
+        if getattr(price, name) in (None, ()) and not held_default:
             c.add(ProblemCode.VALUE_MISSING, f"a {model.value} price needs {name}", _sub(where, name),
                   f"add {_EXAMPLE[name]}")
     for name in _MODEL_FIELDS:

@@ -190,6 +190,10 @@ class Charge:
     cost_centers: tuple[CostCenterShare, ...] = ()
     credit_metric: Metric | None = None  # a service credit: the metric whose miss gave it
     days_in_force: int | None = None
+    #: a price by dimension: the service's dimension (region) and the value this charge prices
+    #: (eu-west); the value is None on the tier's terms (monthly fee, minimum) and on usage naming none
+    dimension: str | None = None
+    dimension_value: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, ChargeKind):

@@ -35,8 +35,8 @@ from billing.core.money import EXACT, ZERO, apportion, exact_sum, plain, round_m
 from billing.core.periods import days_in_month, first_day, last_day
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.records import Charge, ChargeKind, CostCenterShare, Ownership, SlaResult, Subscription
-from tariffs.model import Catalogue, ChargingMode, Metric, PricingModel, Service, TariffVersion
-from tariffs.pricing import PriceBreakdown, price_usage, proration_fraction, service_credit
+from tariffs.model import Catalogue, ChargingMode, Metric, PricingModel, Service, TariffVersion, dimension_key
+from tariffs.pricing import PriceBreakdown, price_by_value, price_usage, proration_fraction, service_credit
 
 #: Columns of the usage frame ``rate_month`` takes (one row per day, business line, cost
 #: centre, service and tier named by the feed).
@@ -50,6 +50,11 @@ USAGE_SCHEMA = {
     "cost": pl.Decimal(38, 12),
     "rows": pl.Int64,
 }
+#: The column a usage frame may add: the value of its service's dimension (region, storage
+#: class; docs/pricing.md, "Price dimensions"); null, or the column left out: none.
+DIMENSION_COLUMN = {"dimension_value": pl.String}
+#: What rating reads, and the store keeps per day: ``USAGE_SCHEMA`` and the dimension value.
+DAILY_SCHEMA = USAGE_SCHEMA | DIMENSION_COLUMN
 
 NO_SUBSCRIPTION = "no subscription: priced at the default tier"
 NO_SUBSCRIPTION_NAMED = "no subscription: priced at the tier the feed names"
@@ -58,11 +63,30 @@ NO_COST_CENTER = "no cost centre"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HeldUsage:
+    """Usage a price by dimension did not price (``unknown: quarantine``): held, with its value,
+    for the month review; it is priced once the tariff lists the value (or the feed is corrected)
+    and the month is run again."""
+
+    business_line: str
+    service: str
+    tier: str
+    tariff_version: str
+    dimension: str
+    value: str  # as the usage has it; "" when the usage names none
+    quantity: Decimal
+    cost: Decimal
+    rows: int
+    hint: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RatedMonth:
     month: str
     charges: tuple[Charge, ...]
     problems: tuple[Problem, ...]
     usage_rows: int
+    held: tuple[HeldUsage, ...] = ()  # usage not priced: values a price by dimension quarantines
 
     def total(self, *, charging_mode: ChargingMode | None = ChargingMode.CHARGEBACK) -> Decimal:
         return sum((c.amount for c in self.charges if charging_mode is None or c.charging_mode is charging_mode), ZERO)
@@ -100,13 +124,14 @@ def rate_month(
     problems = _feed_problems(priced, month)
     usage_by_segment, flags = _segments(priced.frame)
     segment_days = _days_in_force(priced.frame, subscribed, version_at, days)
-    charges, charge_problems = _charges(
+    charges, held, charge_problems = _charges(
         month=month, catalogue=catalogue, services=services, usage_by_segment=usage_by_segment, flags=flags,
         segment_days=segment_days, ends=_subscription_ends(subscriptions, start, end),
         owners=_cost_centers_by_line(ownerships, end), sla_by_key=_sla_index(sla))
     problems += charge_problems
     problems += _line_total_problems(charges, month)
-    return RatedMonth(month=month, charges=tuple(charges), problems=tuple(problems), usage_rows=priced.rows)
+    return RatedMonth(month=month, charges=tuple(charges), problems=tuple(problems), usage_rows=priced.rows,
+                      held=tuple(held))
 
 
 class _PricedDays(NamedTuple):
@@ -119,8 +144,11 @@ class _PricedDays(NamedTuple):
 
 
 def _usage_of(usage: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """The usage frame in ``USAGE_SCHEMA``, days of the month only."""
-    usage = usage.select(list(USAGE_SCHEMA)).cast(USAGE_SCHEMA)
+    """The usage frame in ``USAGE_SCHEMA``, days of the month only (a frame without dimension
+    values: none)."""
+    if "dimension_value" not in usage.columns:
+        usage = usage.with_columns(pl.lit(None, dtype=pl.String).alias("dimension_value"))
+    usage = usage.select(list(DAILY_SCHEMA)).cast(DAILY_SCHEMA)
     return usage.filter(pl.col("usage_date").is_between(start, end))
 
 
@@ -160,7 +188,7 @@ def _priced_days(usage: pl.DataFrame, services: dict[str, Service], subscribed: 
                  tier_override: dict[tuple[str, str], str] | None) -> _PricedDays:
     """Every usage day joined (vectorised) with the tier that prices it (docs/pricing.md,
     "Which tier prices a usage") and the tariff version in force that day, with its flag."""
-    per_day = usage.group_by(["business_line", "service", "usage_date", "tier", "cost_center"]).agg(
+    per_day = usage.group_by(["business_line", "service", "usage_date", "tier", "cost_center", "dimension_value"]).agg(
         pl.col("quantity").sum(), pl.col("cost").fill_null(0).sum(), pl.col("rows").sum())
     total_rows = int(per_day["rows"].sum() or 0)
     known = per_day["service"].is_in(list(services))
@@ -218,19 +246,23 @@ def _feed_problems(priced: _PricedDays, month: str) -> list[Problem]:
 _SEGMENT_COLUMNS = ["business_line", "service", "_tier", "_version"]
 
 
-def _segments(priced: pl.DataFrame) -> tuple[dict[_SegmentKey, dict[str | None, list]], dict[_SegmentKey, set[str]]]:
-    """Usage summed per segment and cost centre ([quantity, cost, rows, first day, last day]),
-    and the flags of each segment's days."""
+_Used = dict[str | None, list]  # cost centre → [quantity, cost, rows, first day, last day]
+
+
+def _segments(priced: pl.DataFrame) -> tuple[dict[_SegmentKey, dict[str | None, _Used]], dict[_SegmentKey, set[str]]]:
+    """Usage summed per segment, dimension value and cost centre, and the flags of each
+    segment's days."""
     segments = (
-        priced.group_by([*_SEGMENT_COLUMNS, "cost_center"])
+        priced.group_by([*_SEGMENT_COLUMNS, "dimension_value", "cost_center"])
         .agg(pl.col("quantity").sum(), pl.col("cost").sum(), pl.col("rows").sum(),
              pl.col("usage_date").min().alias("_first"), pl.col("usage_date").max().alias("_last"))
-        .sort([*_SEGMENT_COLUMNS, "cost_center"], nulls_last=True)
+        .sort([*_SEGMENT_COLUMNS, "dimension_value", "cost_center"], nulls_last=True)
     )
-    usage_by_segment: dict[_SegmentKey, dict[str | None, list]] = defaultdict(dict)
+    usage_by_segment: dict[_SegmentKey, dict[str | None, _Used]] = defaultdict(dict)
     flags: dict[_SegmentKey, set[str]] = defaultdict(set)
-    for line, service_code, tier, version, center, quantity, cost, rows, first, last in segments.iter_rows():
-        usage_by_segment[_SegmentKey(line, service_code, tier, version)][center] = [quantity, cost, rows, first, last]
+    for line, service_code, tier, version, value, center, quantity, cost, rows, first, last in segments.iter_rows():
+        usage_by_segment[_SegmentKey(line, service_code, tier, version)].setdefault(value, {})[center] = [
+            quantity, cost, rows, first, last]
     for line, service_code, tier, version, flag in (
         priced.filter(pl.col("_flag").is_not_null()).select(*_SEGMENT_COLUMNS, "_flag").unique().iter_rows()
     ):
@@ -260,11 +292,14 @@ def _days_in_force(priced: pl.DataFrame, subscribed: dict[tuple[str, str, dt.dat
 
 
 def _charges(*, month: str, catalogue: Catalogue, services: dict[str, Service],
-             usage_by_segment: dict[_SegmentKey, dict[str | None, list]], flags: dict[_SegmentKey, set[str]],
+             usage_by_segment: dict[_SegmentKey, dict[str | None, _Used]], flags: dict[_SegmentKey, set[str]],
              segment_days: dict[_SegmentKey, set[dt.date]], ends: set[tuple[str, str, dt.date]],
-             owners: dict[str, tuple[str, ...]], sla_by_key: dict) -> tuple[list[Charge], list[Problem]]:
-    """One usage charge per segment (in line order), each followed by its service credit."""
+             owners: dict[str, tuple[str, ...]], sla_by_key: dict) -> tuple[list[Charge], list[HeldUsage], list[Problem]]:
+    """One usage charge per segment (in line order), each followed by its service credit; a
+    price by dimension gives one per dimension value priced, after its tier's terms (monthly
+    fee, minimum top-up), and the usage of the values it holds."""
     charges: list[Charge] = []
+    held: list[HeldUsage] = []
     problems: list[Problem] = []
     keys = sorted(set(segment_days) | set(usage_by_segment), key=lambda k: _order(k, services, segment_days))
     for key in keys:
@@ -276,41 +311,93 @@ def _charges(*, month: str, catalogue: Catalogue, services: dict[str, Service],
                                      "price every tier in every tariff version"))
             continue
         in_force = sorted(segment_days.get(key, ()))
-        used = usage_by_segment.get(key, {})
-        quantity = exact_sum(v[0] for v in used.values())
-        cost = exact_sum(v[1] for v in used.values())
-        rows = sum(v[2] for v in used.values())
-        first = min([*in_force, *(v[3] for v in used.values())])
-        last = max([*in_force, *(v[4] for v in used.values())])
+        by_value = usage_by_segment.get(key, {})
         fraction = proration_fraction(in_force, version.proration,
                                       ends=[d for d in in_force if (key.business_line, key.service, d) in ends])
-        breakdown = price_usage(price, quantity, cost=cost, fraction=fraction)
-        if not used and breakdown.amount == 0:
-            continue
-        amount = round_minor(breakdown.amount, version.currency)
-        if abs(amount) >= MONTH_AMOUNT:
-            problems.append(_beyond(f"{key.business_line} {key.service} {key.tier} comes to {amount:,f} {version.currency}",
-                                    month))
-            continue
-        shares = _split(amount, breakdown, used, price.model, owners.get(key.business_line, ()), version.currency)
+        if price.by_value:
+            parts, segment_held = _value_parts(price, by_value, fraction)
+            dimension = service.dimension or ""
+            held += [HeldUsage(business_line=key.business_line, service=key.service, tier=key.tier,
+                               tariff_version=version.version, dimension=dimension, value=value, quantity=quantity,
+                               cost=cost, rows=rows, hint=_held_hint(key, dimension, value))
+                     for value, quantity, cost, rows in segment_held]
+        else:
+            used = _merged(by_value)
+            quantity = exact_sum(v[0] for v in used.values())
+            cost = exact_sum(v[1] for v in used.values())
+            parts = [(None, used, price_usage(price, quantity, cost=cost, fraction=fraction))]
+            dimension = None
         segment_flags = set(flags.get(key, ()))
         if NO_SUBSCRIPTION in segment_flags:
             segment_flags.discard(NO_SUBSCRIPTION_NAMED)
-        if any(share.cost_center == "" for share in shares):
-            segment_flags.add(NO_COST_CENTER)
-        usage_charge = Charge(
-            line_no=len(charges) + 1, kind=ChargeKind.USAGE, business_line=key.business_line, service=key.service,
-            tier=key.tier, tariff_version=version.version, charging_mode=service.charging_mode,
-            segment_from=first, segment_to=last, days_in_force=len(in_force), model=price.model,
-            quantity=breakdown.quantity, included=breakdown.included, billable=breakdown.billable,
-            cost=breakdown.cost, exact_amount=breakdown.amount, amount=amount, currency=version.currency,
-            detail=breakdown.detail, flags=tuple(sorted(segment_flags)), usage_rows=rows, cost_centers=shares,
-        )
-        charges.append(usage_charge)
-        credit = _credit(usage_charge, service, price, sla_by_key, len(charges) + 1)
-        if credit is not None:
-            charges.append(credit)
-    return charges, problems
+        for value, used, breakdown in parts:
+            if not used and breakdown.amount == 0:
+                continue
+            amount = round_minor(breakdown.amount, version.currency)
+            if abs(amount) >= MONTH_AMOUNT:
+                what = f"{key.business_line} {key.service} {key.tier}" + (f" {dimension} {value}" if value else "")
+                problems.append(_beyond(f"{what} comes to {amount:,f} {version.currency}", month))
+                continue
+            shares = _split(amount, breakdown, used, price.model, owners.get(key.business_line, ()), version.currency)
+            charge_flags = set(segment_flags)
+            if any(share.cost_center == "" for share in shares):
+                charge_flags.add(NO_COST_CENTER)
+            usage_charge = Charge(
+                line_no=len(charges) + 1, kind=ChargeKind.USAGE, business_line=key.business_line, service=key.service,
+                tier=key.tier, tariff_version=version.version, charging_mode=service.charging_mode,
+                segment_from=min([*in_force, *(v[3] for v in used.values())]),
+                segment_to=max([*in_force, *(v[4] for v in used.values())]), days_in_force=len(in_force), model=price.model,
+                quantity=breakdown.quantity, included=breakdown.included, billable=breakdown.billable,
+                cost=breakdown.cost, exact_amount=breakdown.amount, amount=amount, currency=version.currency,
+                detail=breakdown.detail, flags=tuple(sorted(charge_flags)), usage_rows=sum(v[2] for v in used.values()),
+                cost_centers=shares, dimension=dimension, dimension_value=value or None,
+            )
+            charges.append(usage_charge)
+            credit = _credit(usage_charge, service, price, sla_by_key, len(charges) + 1)
+            if credit is not None:
+                charges.append(credit)
+    return charges, held, problems
+
+
+def _merged(by_value: dict[str | None, _Used]) -> _Used:
+    """A segment's usage per cost centre over every dimension value (a price not by dimension)."""
+    if len(by_value) == 1:
+        return next(iter(by_value.values()))
+    merged: _Used = {}
+    with localcontext(EXACT):
+        for used in by_value.values():
+            for center, (quantity, cost, rows, first, last) in used.items():
+                if center in merged:
+                    was = merged[center]
+                    merged[center] = [was[0] + quantity, was[1] + cost, was[2] + rows, min(was[3], first), max(was[4], last)]
+                else:
+                    merged[center] = [quantity, cost, rows, first, last]
+    return merged
+
+
+def _value_parts(price, by_value: dict[str | None, _Used], fraction) -> tuple[list, list[tuple[str, Decimal, Decimal, int]]]:
+    """A price by dimension's parts: (None, no usage, the tier's terms), then (value, its usage
+    per cost centre, its breakdown) per value priced; and (value, quantity, cost, rows) per value held."""
+    totals = {value: (exact_sum(v[0] for v in used.values()), exact_sum(v[1] for v in used.values()))
+              for value, used in by_value.items()}
+    result = price_by_value(price, totals, fraction=fraction)
+    by_key: dict[str, dict[str | None, _Used]] = defaultdict(dict)
+    for value, used in by_value.items():
+        by_key[dimension_key(value)][value] = used
+    parts: list = [(None, {}, result.terms)]
+    for charge in result.values:
+        parts.append((charge.value, _merged(by_key[dimension_key(charge.value)]), charge.breakdown))
+    held = [(h.value, h.quantity, h.cost, sum(v[2] for used in by_key[dimension_key(h.value)].values() for v in used.values()))
+            for h in result.held]
+    return parts, held
+
+
+def _held_hint(key: _SegmentKey, dimension: str, value: str) -> str:
+    what = f"{dimension} {value!r}" if value else f"usage naming no {dimension}"
+    fix = (f"add {value!r} under by_value of tier {key.tier}" if value else
+           f"have the source send the {dimension} (docs/feeds.md)")
+    return (f"{key.service} {key.version} holds {what}: its tier {key.tier} has unknown: quarantine; {fix}, or write "
+            f"unknown: default, or correct the feed; then run the month again")
 
 
 def _line_total_problems(charges: Sequence[Charge], month: str) -> list[Problem]:
@@ -421,6 +508,7 @@ def _credit(charge: Charge, service: Service, price, sla_by_key, line_no: int) -
         segment_to=charge.segment_to, days_in_force=charge.days_in_force, model=charge.model, quantity=ZERO, included=ZERO, billable=ZERO, cost=ZERO,
         exact_amount=exact, amount=amount, currency=charge.currency, detail=detail, flags=charge.flags,
         credit_of_line=charge.line_no, usage_rows=0, cost_centers=shares, credit_metric=assessment.metric,
+        dimension=charge.dimension, dimension_value=charge.dimension_value,
     )
 
 
