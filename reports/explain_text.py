@@ -37,6 +37,9 @@ def explanation_lines(found: LineExplanation) -> list[str]:
     if charge.kind is ChargeKind.SLA_CREDIT:
         out.append(f"  service credit on charge line {charge.credit_of_line}")
         return out
+    if charge.kind is not ChargeKind.USAGE:  # a quarterly or annual fee: its period and how it was reached
+        out.append(f"  {charge.label}, for {charge.period_from}..{charge.period_to}: {charge.detail}")
+        return out
     count, rows = found.usage_count, found.usage_rows
     out.append(f"  usage rows for {charge.business_line} {charge.service} in {document.month}: {count:,}"
                + (f" (the first {len(rows):,} listed; `chargeback explain {reference} --rows {count}` lists all)"

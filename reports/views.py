@@ -240,11 +240,11 @@ def _charge_lines(charges: Sequence[Charge], services: Mapping[str, Service],
                   shares: Mapping[int, Sequence[object]]) -> list[StatementLine]:
     """One line per service, tier and kind (segments of the same tier merged), in rating order."""
     by_line_no = {c.line_no: c for c in charges}
-    groups: dict[tuple[str, str, str], list[Charge]] = {}
+    groups: dict[tuple[str, str, str, str], list[Charge]] = {}
     for charge in sorted(charges, key=lambda c: c.line_no):
-        groups.setdefault((charge.service, charge.tier, charge.kind), []).append(charge)
+        groups.setdefault((charge.service, charge.tier, charge.kind, charge.label), []).append(charge)
     lines = []
-    for (service_code, tier_code, kind), group in groups.items():
+    for (service_code, tier_code, kind, label), group in groups.items():
         service = services.get(service_code)
         usage = kind == "usage"
         quantity = sum((c.quantity for c in group), ZERO)
@@ -262,6 +262,9 @@ def _charge_lines(charges: Sequence[Charge], services: Mapping[str, Service],
         description, detail = "", "; ".join(dict.fromkeys(c.detail for c in group if c.detail))
         if kind == "sla_credit":
             description, detail = _credit_text(group, by_line_no, services, measured.get((service_code, tier_code), {}))
+        elif kind == "fee":  # a quarterly or annual fee with the period it pays for
+            description = (f"{label} ({group[0].period_from or group[0].segment_from:%d %b %Y}–"
+                           f"{group[-1].period_to or group[-1].segment_to:%d %b %Y})")
         lines.append(StatementLine(
             service_code=service_code, service_name=_service_name(services, service_code),
             tier_name=_tier_name(services, service_code, tier_code), description=description,

@@ -35,7 +35,10 @@ from tariffs.model import (
     Component,
     CreditBand,
     FeeAtZero,
+    FeeBilling,
+    FeeEvery,
     Metric,
+    PeriodicFee,
     PricingModel,
     Proration,
     ProrationEnd,
@@ -83,12 +86,13 @@ _PRICE = (
     (
         "unit_price", "bands", "block_size", "block_price", "markup_pct",
         "monthly_fee", "included_quantity", "minimum_charge", "service_credits",
-        "band_edges", "flat_fee_at_zero", "by_value", "unknown",
+        "band_edges", "flat_fee_at_zero", "by_value", "unknown", "fees",
     ),
 )
 #: A dimension value's price: the tier's keys, its model too when it differs from the tier's
 #: (validation refuses the tier's terms here: fees, included quantity, minimum, credits).
 _VALUE_PRICE = ((), ("model", *_PRICE[1]))
+_FEE = (("name", "amount", "every"), ("billing",))
 _BAND = (("unit_price",), ("up_to", "flat_fee"))
 _CREDIT_BAND = (("credit_pct",), ("shortfall_up_to",))
 
@@ -255,6 +259,7 @@ class _Reader(DocumentReader):
 
         def make() -> TierPrice:
             bands = [self.band(v, p, ln) for v, p, ln in self.items(m, "bands", path, "bands")]
+            fees = [self.fee(v, p, ln) for v, p, ln in self.items(m, "fees", path, "fees")]
             credits = []
             for metric_name, credit_list, p, ln in self.entries(m, "service_credits", path, "metric"):
                 metric = self.metric(metric_name, p, ln)
@@ -291,10 +296,30 @@ class _Reader(DocumentReader):
                 flat_fee_at_zero=self.fee_at_zero(m, path),
                 by_value=tuple((v, p) for v, p in by_value if p is not None),
                 unknown=self.choice(m, "unknown", path, UnknownValue),
+                fees=tuple(f for f in fees if f is not None),
                 source=self.ref(path, m.line),
             )
 
         return self.keep(make(), before)
+
+    def fee(self, value: Any, path: str, line: int | None) -> PeriodicFee | None:
+        """``{name: ..., amount: ..., every: quarterly|annual, billing: in_advance|spread}``."""
+        before = self.fatal
+        m = self.mapping(value, path, line, _FEE, "periodic fee")
+        if m is None:
+            return None
+        if m.get("every") == "monthly":
+            self.report(ProblemCode.VALUE_INVALID, "every 'monthly' is not one of quarterly, annual",
+                        join(path, "every"), line_of(m, "every"),
+                        "a fee charged each month is the price's monthly_fee; fees: are quarterly or annual")
+            return None
+        return self.keep(PeriodicFee(
+            name=self.text(m, "name", path),
+            amount=self.number(m, "amount", path),
+            every=self.choice(m, "every", path, FeeEvery),
+            billing=self.choice(m, "billing", path, FeeBilling),
+            source=self.ref(path, m.line),
+        ), before)
 
     def fee_at_zero(self, m: YamlMap, path: str) -> FeeAtZero | None:
         """``charged`` or ``not_charged``; yes/no (true/false) are read as those."""
@@ -531,6 +556,8 @@ def tier_price_to_dict(price: TierPrice) -> dict[str, Any]:
         "flat_fee_at_zero": None if price.flat_fee_at_zero is None else price.flat_fee_at_zero.value,
         "by_value": [{"value": value, **tier_price_to_dict(p)} for value, p in price.by_value],
         "unknown": None if price.unknown is None else price.unknown.value,
+        "fees": [_drop_empty({"name": f.name, "amount": str(f.amount), "every": f.every.value,
+                              "billing": None if f.billing is None else f.billing.value}) for f in price.fees],
     })
 
 
@@ -559,6 +586,9 @@ def tier_price_from_dict(d: Mapping[str, Any]) -> TierPrice:
         flat_fee_at_zero=None if d.get("flat_fee_at_zero") is None else FeeAtZero(d["flat_fee_at_zero"]),
         by_value=tuple((v["value"], tier_price_from_dict(v)) for v in d.get("by_value", ())),
         unknown=None if d.get("unknown") is None else UnknownValue(d["unknown"]),
+        fees=tuple(PeriodicFee(name=f["name"], amount=D(f["amount"]), every=FeeEvery(f["every"]),
+                               billing=None if f.get("billing") is None else FeeBilling(f["billing"]))
+                   for f in d.get("fees", ())),
     )
 
 

@@ -70,6 +70,24 @@ class UnknownValue(enum.StrEnum):
     QUARANTINE = "quarantine"  # not priced: held, shown in the month review with its value
 
 
+class FeeEvery(enum.StrEnum):
+    """How often a periodic fee (a licence, a maintenance contract) falls due."""
+
+    QUARTERLY = "quarterly"  # each quarter of the fiscal year (the first starts in the fiscal year's first month)
+    ANNUAL = "annual"  # each fiscal year
+
+    @property
+    def months(self) -> int:
+        return 3 if self is FeeEvery.QUARTERLY else 12
+
+
+class FeeBilling(enum.StrEnum):
+    """Which months carry a periodic fee."""
+
+    IN_ADVANCE = "in_advance"  # the default: all of it in the first month of its period in force
+    SPREAD = "spread"  # an even part in each month of its period (largest remainder, parts sum to the fee)
+
+
 class Metric(enum.StrEnum):
     """Service-level metrics and which way is better."""
 
@@ -208,6 +226,23 @@ class CreditBand:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PeriodicFee:
+    """A fee of a tier charged each quarter or fiscal year, not each month (docs/pricing.md,
+    "Quarterly and annual fees"): ``amount`` for the whole period, prorated by the months of it
+    the tier is in force, billed in advance or spread over the period's months."""
+
+    name: str
+    amount: Decimal
+    every: FeeEvery
+    billing: FeeBilling | None = None  # None (not written) = in advance
+    source: SourceRef | None = field(default=None, compare=False)
+
+    @property
+    def spread(self) -> bool:
+        return self.billing is FeeBilling.SPREAD
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TierPrice:
     """How one tier is priced in one tariff version."""
 
@@ -227,6 +262,7 @@ class TierPrice:
     #: value's usage only (the tier's monthly fee, included quantity, minimum and credits stay here)
     by_value: tuple[tuple[str, TierPrice], ...] = ()
     unknown: UnknownValue | None = None  # with by_value: a value not listed is priced at default or held
+    fees: tuple[PeriodicFee, ...] = ()  # quarterly and annual fees of the tier
     source: SourceRef | None = field(default=None, compare=False)  # where it was written; not content
 
     @property

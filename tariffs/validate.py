@@ -427,6 +427,26 @@ def _check_price(c: _Checker, price: TierPrice, where: SourceRef, level: Service
     for metric, credit_bands in price.service_credits:
         metric_where = _sub(where, f"service_credits.{metric.value}")
         _check_credits(c, metric, credit_bands, metric_where, level)
+    _check_fees(c, price, where)
+
+
+def _check_fees(c: _Checker, price: TierPrice, where: SourceRef) -> None:
+    """A quarterly or annual fee: a name of its own within the tier, an amount above zero."""
+    named: set[tuple[str, str]] = set()
+    for i, fee in enumerate(price.fees):
+        fee_where = _ref(fee.source, _item(where, "fees", i))
+        key = (fee.name.casefold(), fee.every.value)
+        if key in named:
+            c.add(ProblemCode.DUPLICATE, f"the {fee.every.value} fee {fee.name!r} is written twice for this tier",
+                  fee_where, "keep one; two fees of a tier need two names (they are two invoice lines)")
+        named.add(key)
+        _short_enough(c, "a fee's name", fee.name, NAME, _sub(fee_where, "name"))
+        _in_range(c, "amount", fee.amount, PRICE, _sub(fee_where, "amount"))
+        if fee.amount <= 0:
+            c.add(ProblemCode.NEGATIVE if fee.amount < 0 else ProblemCode.VALUE_INVALID,
+                  f"the {fee.every.value} fee {fee.name!r} is {fee.amount}, not above zero", _sub(fee_where, "amount"),
+                  "write the fee for the whole quarter or year, e.g. amount: \"1200.00\"; remove a fee that is not "
+                  "charged, and give refunds as credit notes")
 
 
 def _check_band_options(c: _Checker, price: TierPrice, where: SourceRef) -> None:

@@ -14,7 +14,8 @@ exactly as entered, never rewritten: :func:`gl_code_problem` says which codes ca
 leading formula character such as ``-4711``, a control character), and the journal refuses
 to be made while a document or a setting holds one.
 
-Every journal line carries the text ``<service name> <tier name> <month>`` and the reference
+Every journal line carries the text ``<service name> <tier name> <month>`` (a quarterly or
+annual fee: its invoice line's description, which names the fee and its period, and the month) and the reference
 ``<document number>/<line no>``. Lines are numbered 1, 2, ... within each document. Debits
 equal credits per document and per currency, and each document's net on the expense account
 is its total; anything else raises (never an ``assert``).
@@ -29,9 +30,11 @@ from decimal import Decimal
 
 from billing.core.money import ZERO, quantum
 from billing.core.problems import ChargebackError, excerpt
-from billing.core.records import Invoice, JournalLine
+from billing.core.records import Invoice, JournalLine, LineKind
 
 __all__ = ["FORMULA_TRIGGERS", "gl_code_problem", "build_journal", "journal_totals"]
+
+_OWN_TEXT = frozenset({LineKind.FEE})
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 """First characters that make a spreadsheet (and some ERP import tools) read a cell as a
@@ -93,6 +96,8 @@ def build_journal(
             if line.amount % unit != 0:
                 raise ValueError(f"{document.number} line {line.line_no}: {line.amount} is not rounded to {document.currency}'s minor unit")
             text = f"{line.service_name} {line.tier_name} {document.month}"
+            if line.kind in _OWN_TEXT:  # a fee, a true-up or a discount says which, and its period
+                text = f"{line.description} {document.month}"
             reference = f"{document.number}/{line.line_no}"
             parts = [(part.gl_code, part.amount) for part in line.cost_centers] or [("", line.amount)]
             if sum((amount for _code, amount in parts), ZERO) != line.amount:

@@ -21,6 +21,7 @@ from tariffs.model import ChargingMode, Metric, PricingModel
 class ChargeKind(enum.StrEnum):
     USAGE = "usage"  # a priced segment of the month
     SLA_CREDIT = "sla_credit"  # the service credit on one (negative)
+    FEE = "fee"  # a quarterly or annual fee of a tier, or its part of the month (Charge.label names it)
 
 
 class LineKind(enum.StrEnum):
@@ -28,6 +29,7 @@ class LineKind(enum.StrEnum):
 
     USAGE = "usage"
     SLA_CREDIT = "sla_credit"
+    FEE = "fee"
     ADJUSTMENT = "adjustment"
 
 
@@ -194,6 +196,9 @@ class Charge:
     #: (eu-west); the value is None on the tier's terms (monthly fee, minimum) and on usage naming none
     dimension: str | None = None
     dimension_value: str | None = None
+    label: str = ""  # a fee: its name (the tier price's fees[].name)
+    period_from: dt.date | None = None  # a fee: the first and last day of the quarter or year it is for,
+    period_to: dt.date | None = None  # that the tier is in force (the segment is the month's days)
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, ChargeKind):

@@ -35,7 +35,7 @@ def explain_line(session: Session, reference: str, *, limit: int = 20) -> LineEx
     tariff = None if version is None else TariffInForce(
         service=charge.service, version=charge.tariff_version, effective_from=version.effective_from,
         effective_to=version.effective_to, currency=version.currency)
-    if charge.kind is ChargeKind.SLA_CREDIT:
+    if charge.kind is not ChargeKind.USAGE:  # a credit or a fee: no usage rows of its own
         return LineExplanation(reference=reference, document=document, line=line, charge=charge, tariff=tariff)
     count, rows = usage_store.usage_rows_for(session, document.month, charge.business_line, charge.service, limit=limit)
     return LineExplanation(

@@ -37,7 +37,8 @@ def rate_stored_month(session: Session, month: str, *, tier_override=None) -> Ra
         raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")
     inputs = month_inputs(session, month, catalogue=catalogue)
     return rate_month(month=month, catalogue=catalogue, subscriptions=inputs.subscriptions, ownerships=inputs.ownerships,
-                      usage=inputs.usage, sla=inputs.sla, tier_override=tier_override)
+                      usage=inputs.usage, sla=inputs.sla, tier_override=tier_override,
+                      fiscal_year_start=inputs.fiscal_year_start)
 
 
 def run_month(session: Session, month: str) -> RunResult:

@@ -16,6 +16,9 @@ measured service levels), charges and problems out. The rules are in docs/pricin
 - A subscribed business line with no usage still pays its tier's monthly fee and minimum (and
   the first band's flat fee where the price says ``flat_fee_at_zero: charged``).
 - A missed service level adds a separate credit line (a share of the segment's charge).
+- A tier's quarterly and annual fees (``fees:``) are charge lines of their own (kind ``fee``),
+  by the periods of the fiscal year (``billing.rating.fees``); computed only for the services
+  whose tariff versions have any, so a catalogue without them costs nothing more.
 - Each charge is rounded once (half-up, minor unit); its cost-centre split sums exactly to it.
 """
 
@@ -32,10 +35,11 @@ import polars as pl
 
 from billing.core.limits import MONTH_AMOUNT
 from billing.core.money import EXACT, ZERO, apportion, exact_sum, plain, round_minor
-from billing.core.periods import days_in_month, first_day, last_day
+from billing.core.periods import days_in_month, first_day, last_day, month_of
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.records import Charge, ChargeKind, CostCenterShare, Ownership, SlaResult, Subscription
-from tariffs.model import Catalogue, ChargingMode, Metric, PricingModel, Service, TariffVersion, dimension_key
+from billing.rating.fees import FeePeriod, fee_part, fee_period
+from tariffs.model import Catalogue, ChargingMode, FeeEvery, Metric, PricingModel, Service, TariffVersion, dimension_key
 from tariffs.pricing import PriceBreakdown, price_by_value, price_usage, proration_fraction, service_credit
 
 #: Columns of the usage frame ``rate_month`` takes (one row per day, business line, cost
@@ -112,9 +116,11 @@ def rate_month(
     usage: pl.DataFrame,
     sla: Iterable[SlaResult] = (),
     tier_override: dict[tuple[str, str], str] | None = None,
+    fiscal_year_start: int = 1,
 ) -> RatedMonth:
     """Price ``month``. ``tier_override`` maps (business line, service) to a tier used instead
-    of any other (what-if pricing: "this month at silver")."""
+    of any other (what-if pricing: "this month at silver"). ``fiscal_year_start`` (the month
+    number the fiscal year starts in) places the quarters and years of periodic fees."""
     start, end = first_day(month), last_day(month)
     days = [start + dt.timedelta(days=i) for i in range(days_in_month(month))]
     services = {s.code: s for s in catalogue.services}
@@ -129,6 +135,9 @@ def rate_month(
         segment_days=segment_days, ends=_subscription_ends(subscriptions, start, end),
         owners=_cost_centers_by_line(ownerships, end), sla_by_key=_sla_index(sla))
     problems += charge_problems
+    charges += _fee_charges(month=month, catalogue=catalogue, services=services, subscriptions=subscriptions,
+                            tier_override=tier_override, owners=_cost_centers_by_line(ownerships, end),
+                            fiscal_year_start=fiscal_year_start, first_line_no=len(charges) + 1)
     problems += _line_total_problems(charges, month)
     return RatedMonth(month=month, charges=tuple(charges), problems=tuple(problems), usage_rows=priced.rows,
                       held=tuple(held))
@@ -398,6 +407,81 @@ def _held_hint(key: _SegmentKey, dimension: str, value: str) -> str:
            f"have the source send the {dimension} (docs/feeds.md)")
     return (f"{key.service} {key.version} holds {what}: its tier {key.tier} has unknown: quarantine; {fix}, or write "
             f"unknown: default, or correct the feed; then run the month again")
+
+
+def _fee_charges(*, month: str, catalogue: Catalogue, services: dict[str, Service],
+                 subscriptions: Sequence[Subscription], tier_override: dict[tuple[str, str], str] | None,
+                 owners: dict[str, tuple[str, ...]], fiscal_year_start: int, first_line_no: int) -> list[Charge]:
+    """The month's part of each subscribed tier's quarterly and annual fees (docs/pricing.md,
+    "Quarterly and annual fees"): one charge per fee, after the month's other charges. A fee is
+    the one of the tariff version in force on the tier's first day in force in the period, and
+    prorated by that version's convention; usage without a subscription carries none."""
+    everies: dict[str, set[FeeEvery]] = defaultdict(set)
+    for version in catalogue.tariffs:
+        for _tier, price in version.prices:
+            for fee in price.fees:
+                everies[version.service].add(fee.every)
+    if not everies:
+        return []
+    by_pair: dict[tuple[str, str], list[Subscription]] = defaultdict(list)
+    for sub in subscriptions:
+        if sub.service in everies and sub.service in services:
+            by_pair[(sub.business_line, sub.service)].append(sub)
+    charges: list[Charge] = []
+    for (line, service_code), subs in sorted(by_pair.items()):
+        for every in sorted(everies[service_code], key=lambda e: e.months):
+            period = fee_period(every, month, fiscal_year_start)
+            tier_days = _tier_days(subs, period, (tier_override or {}).get((line, service_code)))
+            ends = {day for _l, _s, day in _subscription_ends(subs, period.first, period.last)}
+            for tier, days in tier_days.items():
+                charges += _tier_fees(month, period, every, line, services[service_code], tier, days, ends, catalogue,
+                                      owners.get(line, ()), first_line_no + len(charges))
+    return charges
+
+
+def _tier_days(subs: Sequence[Subscription], period: FeePeriod, override: str | None) -> dict[str, list[dt.date]]:
+    """Tier → the days of ``period`` a business line held it (at ``override``'s tier, if given)."""
+    held: dict[str, list[dt.date]] = defaultdict(list)
+    day, last = period.first, period.last
+    while day <= last:
+        tier = next((s.tier for s in subs if s.in_force(day)), None)
+        if tier is not None:
+            held[override or tier].append(day)
+        day += dt.timedelta(days=1)
+    return held
+
+
+def _tier_fees(month: str, period: FeePeriod, every: FeeEvery, line: str, service: Service, tier: str,
+               days: list[dt.date], ends: set[dt.date], catalogue: Catalogue, owned: tuple[str, ...],
+               line_no: int) -> list[Charge]:
+    version = catalogue.tariff_at(service.code, days[0])
+    price = version.price(tier) if version is not None else None
+    if version is None or price is None:
+        return []  # the month's usage charges report a missing version or price
+    fees = [fee for fee in price.fees if fee.every is every]
+    if not fees:
+        return []
+    by_month: dict[str, list[dt.date]] = defaultdict(list)
+    for day in days:
+        by_month[month_of(day)].append(day)
+    fractions = {m: proration_fraction(d, version.proration, ends=[x for x in d if x in ends]) for m, d in by_month.items()}
+    charges: list[Charge] = []
+    own = by_month.get(month) or [first_day(month)]  # the month's days in force (in advance: none
+    # when the tier starts later in the period; the fee then falls in that later month)
+    for fee in fees:
+        part = fee_part(fee, period, fractions, month, version.currency)
+        if part is None or part.amount == 0:
+            continue
+        shares = (CostCenterShare(cost_center=owned[0] if owned else "", quantity=ZERO, amount=part.amount),)
+        charges.append(Charge(
+            line_no=line_no + len(charges), kind=ChargeKind.FEE, business_line=line, service=service.code, tier=tier,
+            tariff_version=version.version, charging_mode=service.charging_mode, segment_from=own[0],
+            segment_to=own[-1], days_in_force=len(own), model=price.model, quantity=ZERO, included=ZERO,
+            billable=ZERO, cost=ZERO, exact_amount=part.exact_amount, amount=part.amount, currency=version.currency,
+            detail=part.detail, flags=(NO_COST_CENTER,) if not owned else (), usage_rows=0, cost_centers=shares,
+            label=fee.name, period_from=days[0], period_to=days[-1],
+        ))
+    return charges
 
 
 def _line_total_problems(charges: Sequence[Charge], month: str) -> list[Problem]:

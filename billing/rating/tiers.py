@@ -36,6 +36,7 @@ class RatingInputs:
     ownerships: tuple[Ownership, ...]
     usage: pl.DataFrame
     sla: tuple[SlaResult, ...]
+    fiscal_year_start: int = 1  # the month number the fiscal year starts in (periodic fees' periods)
 
     def of_business_line(self, business_line: str) -> RatingInputs:
         """Only ``business_line``'s subscriptions, cost centres and usage (service levels for
@@ -45,6 +46,7 @@ class RatingInputs:
             subscriptions=tuple(s for s in self.subscriptions if s.business_line == business_line),
             ownerships=tuple(o for o in self.ownerships if o.business_line == business_line),
             usage=self.usage.filter(pl.col("business_line") == business_line), sla=self.sla,
+            fiscal_year_start=self.fiscal_year_start,
         )
 
 
@@ -97,7 +99,8 @@ def price_at_every_tier(inputs: RatingInputs, pairs: Iterable[tuple[str, str]]) 
         amounts: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
         credits: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
         rated = rate_month(month=inputs.month, catalogue=inputs.catalogue, subscriptions=inputs.subscriptions,
-                           ownerships=inputs.ownerships, usage=inputs.usage, sla=inputs.sla, tier_override=override)
+                           ownerships=inputs.ownerships, usage=inputs.usage, sla=inputs.sla, tier_override=override,
+                           fiscal_year_start=inputs.fiscal_year_start)
         for charge in rated.charges:
             key = (charge.business_line, charge.service)
             amounts[key] += charge.amount  # a key in amounts: charged at this rank

@@ -95,6 +95,7 @@ def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *
             exact_amount=charge.exact_amount, amount=charge.amount, currency=charge.currency, detail=charge.detail,
             flags="; ".join(charge.flags) or None, credit_of_line=charge.credit_of_line, usage_rows=charge.usage_rows,
             credit_metric=charge.credit_metric.value if charge.credit_metric else None,
+            label=charge.label or None, period_from=charge.period_from, period_to=charge.period_to,
         )
         for charge in charges
     ]
@@ -195,7 +196,7 @@ def _charge_records(session: Session, where: list) -> list[tuple[int, Charge]]:
             exact_amount=c.exact_amount, amount=c.amount, currency=c.currency, detail=c.detail,
             flags=tuple(c.flags.split("; ")) if c.flags else (), credit_of_line=c.credit_of_line,
             usage_rows=c.usage_rows, cost_centers=tuple(shares.get(c.id, ())), credit_metric=c.credit_metric,
-            days_in_force=c.days_in_force,
+            days_in_force=c.days_in_force, label=c.label or "", period_from=c.period_from, period_to=c.period_to,
         ))
         for c, code, ver in rows
     ]

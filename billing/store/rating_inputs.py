@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from billing.rating.tiers import RatingInputs
+from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import org as org_store
@@ -22,4 +23,5 @@ def month_inputs(session: Session, month: str, *, catalogue: Catalogue | None = 
         ownerships=tuple(org_store.ownerships(session)),
         usage=usage_store.month_usage(session, month),
         sla=tuple(charge_store.sla_results(session, month)),
+        fiscal_year_start=int(audit.get_setting(session, "fiscal_year_start_month")),
     )

@@ -260,6 +260,9 @@ class Charge(Base):
     credit_of_line: Mapped[int | None] = mapped_column(Integer)
     usage_rows: Mapped[int] = mapped_column(Integer)
     credit_metric: Mapped[str | None] = mapped_column(String(40))  # sla_credit: the metric the credit was given for
+    label: Mapped[str | None] = mapped_column(String(limits.NAME))  # fee: its name (since 0007)
+    period_from: Mapped[dt.date | None] = mapped_column(Date)  # fee: the days of its quarter or year in force
+    period_to: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class ChargeCostCenter(Base):
