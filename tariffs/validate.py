@@ -36,7 +36,7 @@ __all__ = ["validate_catalogue", "validate_subscriptions"]
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _DIMENSION = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: A tier's terms: charged once for the tier, whatever the values its usage has.
-_TIER_TERMS = ("monthly_fee", "included_quantity", "minimum_charge", "service_credits")
+_TIER_TERMS = ("monthly_fee", "included_quantity", "minimum_charge", "service_credits", "fees")
 _NO_FILE = "<catalogue>"  # records built in code, not read from a file
 
 # The fields each model needs and the optional fields that make no sense for it.

@@ -66,3 +66,13 @@ def test_a_monthly_or_incomplete_fee_is_refused_with_file_line_and_hint(tmp_path
         [problem] = problems
         assert problem.code is code and problem.source.location == f"tariffs[1].tiers.silver.{location}", problem.render()
         assert problem.source.file == str(path) and problem.source.row and hint in (problem.hint + problem.message)
+
+
+def test_a_fee_in_a_dimension_values_price_is_refused(tmp_path):
+    from tests.tariffs.test_dimensions import CATALOGUE, _load
+
+    fee = 'eu-west: {fees: [{name: Licence, amount: "10", every: annual}], bands:'
+    _catalogue, problems = _load(tmp_path, CATALOGUE.replace("eu-west: {bands:", fee))
+    [problem] = problems
+    assert problem.code is ProblemCode.INCONSISTENT and "fees does not belong to a region value's price" in problem.message
+    assert problem.source.row and "once, for the tier" in problem.hint
