@@ -262,7 +262,7 @@ def _charge_lines(charges: Sequence[Charge], services: Mapping[str, Service],
         description, detail = "", "; ".join(dict.fromkeys(c.detail for c in group if c.detail))
         if kind == "sla_credit":
             description, detail = _credit_text(group, by_line_no, services, measured.get((service_code, tier_code), {}))
-        elif kind == "fee":  # a quarterly or annual fee with the period it pays for
+        elif kind in ("fee", "discount", "true_up"):  # a fee, a discount or a true-up with the period it is for
             description = (f"{label} ({group[0].period_from or group[0].segment_from:%d %b %Y}–"
                            f"{group[-1].period_to or group[-1].segment_to:%d %b %Y})")
         lines.append(StatementLine(

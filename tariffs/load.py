@@ -34,6 +34,10 @@ from tariffs.model import (
     ChargingMode,
     Component,
     CreditBand,
+    Agreement,
+    Commitment,
+    Discount,
+    DiscountApplies,
     FeeAtZero,
     FeeBilling,
     FeeEvery,
@@ -67,10 +71,15 @@ __all__ = [
     "tariff_version_from_dict",
     "tariff_version_hash",
     "canonical_json",
+    "agreement_to_dict",
+    "agreement_from_dict",
 ]
 
 # The keys each kind of mapping may hold: (required, optional). Anything else is a typo.
-_TOP = ((), ("units", "services", "tariffs"))
+_TOP = ((), ("units", "services", "tariffs", "agreements"))
+_AGREEMENT = (("business_line", "service"), ("fiscal_year", "commitment", "discount"))
+_COMMITMENT = ((), ("amount", "quantity", "tier"))
+_DISCOUNT = ((), ("percent", "amount", "applies"))
 _UNIT = (("code", "name"), ())
 _SERVICE = (
     ("code", "name", "unit", "kind", "owner", "default_tier", "tiers"),
@@ -360,6 +369,37 @@ class _Reader(DocumentReader):
             source=self.ref(path, m.line),
         ), before)
 
+    def agreement(self, value: Any, path: str, line: int | None) -> Agreement | None:
+        """``{business_line, service, fiscal_year, commitment: {amount | quantity, tier}, discount:
+        {percent | amount, applies}}``; validation checks that they fit together."""
+        before = self.fatal
+        m = self.mapping(value, path, line, _AGREEMENT, "agreement")
+        if m is None:
+            return None
+        year = self.number(m, "fiscal_year", path)
+        if year is not None and (year != year.to_integral_value() or not 1900 <= year <= 9999):
+            self.report(ProblemCode.VALUE_INVALID, f"fiscal_year {year} is not a year", join(path, "fiscal_year"),
+                        line_of(m, "fiscal_year"), "write the fiscal year by the calendar year it ends in, e.g. fiscal_year: 2026")
+            year = None
+        commitment = discount = None
+        if m.get("commitment") is not None:
+            where = join(path, "commitment")
+            c = self.mapping(m.get("commitment"), where, line_of(m, "commitment"), _COMMITMENT, "commitment")
+            if c is not None:
+                commitment = Commitment(amount=self.number(c, "amount", where), quantity=self.number(c, "quantity", where),
+                                        tier=self.text(c, "tier", where), source=self.ref(where, c.line))
+        if m.get("discount") is not None:
+            where = join(path, "discount")
+            d = self.mapping(m.get("discount"), where, line_of(m, "discount"), _DISCOUNT, "discount")
+            if d is not None:
+                discount = Discount(percent=self.number(d, "percent", where), amount=self.number(d, "amount", where),
+                                    applies=self.choice(d, "applies", where, DiscountApplies), source=self.ref(where, d.line))
+        return self.keep(Agreement(
+            business_line=self.text(m, "business_line", path), service=self.text(m, "service", path),
+            fiscal_year=None if year is None else int(year), commitment=commitment, discount=discount,
+            source=self.ref(path, m.line),
+        ), before)
+
     # ---- a whole file
 
     def read_file(self, text: str) -> tuple[list[Unit], list[Service], list[TariffVersion]]:
@@ -379,6 +419,7 @@ class _Reader(DocumentReader):
         units = [self.unit(v, p, ln) for v, p, ln in self.items(m, "units", "", "units")]
         services = [self.service(v, p, ln) for v, p, ln in self.items(m, "services", "", "services")]
         tariffs = [self.tariff(v, p, ln) for v, p, ln in self.items(m, "tariffs", "", "tariffs")]
+        self.agreements = _present([self.agreement(v, p, ln) for v, p, ln in self.items(m, "agreements", "", "agreements")])
         return _present(units), _present(services), _present(tariffs)
 
 
@@ -393,6 +434,7 @@ def load_catalogue(directory: Path) -> tuple[Catalogue, list[Problem]]:
     units: list[Unit] = []
     services: list[Service] = []
     tariffs: list[TariffVersion] = []
+    agreements: list[Agreement] = []
     if not directory.is_dir():
         problems.append(Problem(
             code=ProblemCode.FILE_UNREADABLE, message="no such tariff directory",
@@ -418,10 +460,12 @@ def load_catalogue(directory: Path) -> tuple[Catalogue, list[Problem]]:
             units += file_units
             services += file_services
             tariffs += file_tariffs
+            agreements += getattr(reader, "agreements", [])
         problems += reader.problems
     by_code = {s.code: s for s in services}
     tariffs = [_in_tier_order(tv, by_code.get(tv.service)) for tv in tariffs]
-    return Catalogue(units=tuple(units), services=tuple(services), tariffs=tuple(tariffs)), problems
+    return Catalogue(units=tuple(units), services=tuple(services), tariffs=tuple(tariffs),
+                     agreements=tuple(agreements)), problems
 
 
 def _in_tier_order(tv: TariffVersion, service: Service | None) -> TariffVersion:
@@ -637,7 +681,31 @@ def catalogue_to_dict(catalogue: Catalogue) -> dict[str, Any]:
         "units": [unit_to_dict(u) for u in catalogue.units],
         "services": [service_to_dict(s) for s in catalogue.services],
         "tariffs": [tariff_version_to_dict(t) for t in catalogue.tariffs],
+        **({"agreements": [agreement_to_dict(a) for a in catalogue.agreements]} if catalogue.agreements else {}),
     }
+
+
+def agreement_to_dict(a: Agreement) -> dict[str, Any]:
+    """An agreement as a canonical, JSON-safe dict (what the store keeps)."""
+    c, d = a.commitment, a.discount
+    return _drop_empty({
+        "business_line": a.business_line, "service": a.service, "fiscal_year": a.fiscal_year,
+        "commitment": None if c is None else _drop_empty({"amount": _num(c.amount), "quantity": _num(c.quantity),
+                                                          "tier": c.tier}),
+        "discount": None if d is None else _drop_empty({"percent": _num(d.percent), "amount": _num(d.amount),
+                                                        "applies": None if d.applies is None else d.applies.value}),
+    })
+
+
+def agreement_from_dict(d: Mapping[str, Any]) -> Agreement:
+    c, k = d.get("commitment"), d.get("discount")
+    return Agreement(
+        business_line=d["business_line"], service=d["service"], fiscal_year=d.get("fiscal_year"),
+        commitment=None if c is None else Commitment(amount=_dec(c.get("amount")), quantity=_dec(c.get("quantity")),
+                                                     tier=c.get("tier")),
+        discount=None if k is None else Discount(percent=_dec(k.get("percent")), amount=_dec(k.get("amount")),
+                                                 applies=None if k.get("applies") is None else DiscountApplies(k["applies"])),
+    )
 
 
 def catalogue_from_dict(d: Mapping[str, Any]) -> Catalogue:
@@ -645,6 +713,7 @@ def catalogue_from_dict(d: Mapping[str, Any]) -> Catalogue:
         units=tuple(unit_from_dict(u) for u in d.get("units", ())),
         services=tuple(service_from_dict(s) for s in d.get("services", ())),
         tariffs=tuple(tariff_version_from_dict(t) for t in d.get("tariffs", ())),
+        agreements=tuple(agreement_from_dict(a) for a in d.get("agreements", ())),
     )
 
 

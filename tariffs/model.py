@@ -88,6 +88,13 @@ class FeeBilling(enum.StrEnum):
     SPREAD = "spread"  # an even part in each month of its period (largest remainder, parts sum to the fee)
 
 
+class DiscountApplies(enum.StrEnum):
+    """Whether a negotiated discount is taken before or after the tier's minimum charge."""
+
+    AFTER_MINIMUM = "after_minimum"  # the default: off the month's charge, minimum top-up included
+    BEFORE_MINIMUM = "before_minimum"  # off the usage and fee; the minimum still holds
+
+
 class Metric(enum.StrEnum):
     """Service-level metrics and which way is better."""
 
@@ -345,12 +352,51 @@ class TariffVersion:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Commitment:
+    """A minimum commitment for a fiscal year: an ``amount`` of the year's charges for the
+    service, or a ``quantity`` of units used at ``tier`` (docs/pricing.md, "Commitments and
+    negotiated discounts")."""
+
+    amount: Decimal | None = None
+    quantity: Decimal | None = None
+    tier: str | None = None
+    source: SourceRef | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Discount:
+    """A negotiated discount on each month's charge: ``percent`` of it, or a fixed ``amount`` a month."""
+
+    percent: Decimal | None = None
+    amount: Decimal | None = None
+    applies: DiscountApplies | None = None  # None (not written) = after the minimum
+    source: SourceRef | None = field(default=None, compare=False)
+
+    @property
+    def before_minimum(self) -> bool:
+        return self.applies is DiscountApplies.BEFORE_MINIMUM
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Agreement:
+    """What one business line agreed for one service and fiscal year: a commitment, a discount or both."""
+
+    business_line: str
+    service: str
+    fiscal_year: int | None  # None: not written (validation refuses it)
+    commitment: Commitment | None = None
+    discount: Discount | None = None
+    source: SourceRef | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Catalogue:
     """Everything read from a tariff directory."""
 
     units: tuple[Unit, ...]
     services: tuple[Service, ...]
     tariffs: tuple[TariffVersion, ...]
+    agreements: tuple[Agreement, ...] = ()
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)

@@ -137,7 +137,88 @@ def validate_catalogue(catalogue: Catalogue) -> list[Problem]:
     services = _check_services(c, catalogue, unit_codes)
     _check_components(c, catalogue, services)
     _check_tariffs(c, catalogue, services)
+    _check_agreements(c, catalogue, services)
     return c.problems
+
+
+def _check_agreements(c: _Checker, catalogue: Catalogue, services: dict[str, Service]) -> None:
+    """Commitments and discounts: a period, a known service and tier, one kind of each, amounts
+    above zero, a percentage above 0 and at most 100, one agreement per business line, service
+    and year. Business-line codes are checked against the organisation when a month is rated."""
+    seen: set[tuple[str, str, int]] = set()
+    for i, a in enumerate(catalogue.agreements):
+        where = _ref(a.source, f"agreements[{i}]")
+        _short_enough(c, "a business line code", a.business_line, CODE, _sub(where, "business_line"))
+        if a.fiscal_year is None:
+            what = "a commitment" if a.commitment else "a discount" if a.discount else "an agreement"
+            c.add(ProblemCode.VALUE_MISSING, f"{what} without a period: {a.business_line} {a.service} has no fiscal_year",
+                  _sub(where, "fiscal_year"), "add the fiscal year it is for, named by the calendar year it ends in "
+                  "(fiscal_year: 2026); the true-up falls in that year's last month")
+        elif (a.business_line, a.service, a.fiscal_year) in seen:
+            c.add(ProblemCode.DUPLICATE, f"{a.business_line} has two agreements for {a.service} in FY{a.fiscal_year}",
+                  where, "write one agreement per business line, service and fiscal year, with its commitment and discount")
+        else:
+            seen.add((a.business_line, a.service, a.fiscal_year))
+        service = services.get(a.service)
+        if service is None:
+            c.add(ProblemCode.UNKNOWN_SERVICE, f"an agreement for service {a.service!r}, which is not in the catalogue",
+                  _sub(where, "service"), _suggest(a.service, services, "services"))
+        if a.commitment is None and a.discount is None:
+            c.add(ProblemCode.VALUE_MISSING, f"the agreement of {a.business_line} for {a.service} commits to nothing "
+                  "and gives no discount", where, "add commitment: {amount: ...} or discount: {percent: ...}, or remove it")
+        if a.commitment is not None:
+            _check_commitment(c, a, service, catalogue, _ref(a.commitment.source, f"{where.location}.commitment"))
+        if a.discount is not None:
+            _check_discount(c, a.discount, _ref(a.discount.source, f"{where.location}.discount"))
+
+
+def _check_commitment(c: _Checker, a, service: Service | None, catalogue: Catalogue, where: SourceRef) -> None:
+    k = a.commitment
+    if (k.amount is None) == (k.quantity is None):
+        c.add(ProblemCode.INCONSISTENT if k.amount is not None else ProblemCode.VALUE_MISSING,
+              "a commitment is an amount or a quantity at a tier, " + ("not both" if k.amount is not None else "and says which"),
+              where, 'write commitment: {amount: "12000.00"} or commitment: {quantity: 5000, tier: gold}')
+    for name in ("amount", "quantity"):
+        value = getattr(k, name)
+        if value is not None and value <= 0:
+            c.add(ProblemCode.NEGATIVE if value < 0 else ProblemCode.VALUE_INVALID,
+                  f"a commitment's {name} {value} is not above zero", _sub(where, name), "commit to more than nothing, or remove the commitment")
+        _in_range(c, name, value, PRICE if name == "amount" else QUANTITY, _sub(where, name))
+    if k.amount is not None and k.tier is not None:
+        c.add(ProblemCode.INCONSISTENT, "an amount commitment counts every tier's charges: it names no tier",
+              _sub(where, "tier"), "remove tier, or commit to a quantity at it")
+    if k.quantity is not None:
+        if k.tier is None:
+            c.add(ProblemCode.VALUE_MISSING, "a quantity commitment needs the tier its units are used and valued at",
+                  _sub(where, "tier"), "add tier: (one of the service's tiers)")
+        elif service is not None and service.tier(k.tier) is None:
+            c.add(ProblemCode.UNKNOWN_TIER, f"{service.code} has no tier {k.tier!r}", _sub(where, "tier"),
+                  _suggest(k.tier, [t.code for t in service.tiers], "commit to one of the service's tiers"))
+        else:
+            for tv in catalogue.tariffs:
+                price = tv.price(k.tier) if tv.service == a.service else None
+                if price is not None and (price.model in (PricingModel.PASS_THROUGH, PricingModel.FIXED) or price.by_value):
+                    why = "has dimension prices" if price.by_value else f"is {price.model.value}"
+                    c.add(ProblemCode.INCONSISTENT, f"a quantity commitment at {a.service} {k.tier}, whose price in "
+                          f"{tv.version} {why}: its units have no one price to value a shortfall at",
+                          _sub(where, "quantity"), "commit to an amount instead")
+                    break
+
+
+def _check_discount(c: _Checker, d, where: SourceRef) -> None:
+    if (d.percent is None) == (d.amount is None):
+        c.add(ProblemCode.INCONSISTENT if d.percent is not None else ProblemCode.VALUE_MISSING,
+              "a discount is a percent or a fixed amount a month, " + ("not both" if d.percent is not None else "and says which"),
+              where, 'write discount: {percent: 10} or discount: {amount: "50.00"}')
+    if d.percent is not None and not 0 < d.percent <= 100:
+        c.add(ProblemCode.PERCENT_OUT_OF_RANGE, f"a discount of {d.percent} % is not above 0 and at most 100",
+              _sub(where, "percent"), "a discount takes off at most the whole charge: write a percent from above 0 to 100")
+    if d.amount is not None and d.amount <= 0:
+        c.add(ProblemCode.NEGATIVE if d.amount < 0 else ProblemCode.VALUE_INVALID,
+              f"a fixed discount of {d.amount} is not above zero", _sub(where, "amount"),
+              "write the amount taken off each month, e.g. amount: \"50.00\"; a surcharge is a fee")
+    _in_range(c, "amount", d.amount, PRICE, _sub(where, "amount"))
+
 
 
 def _check_units(c: _Checker, catalogue: Catalogue) -> set[str]:

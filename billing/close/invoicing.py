@@ -72,7 +72,7 @@ def _line(line_no: int, charge: Charge, services: Mapping[str, Service], gl_code
     period = "" if _whole_month(charge, month) else f" ({charge.segment_from:%d %b}–{charge.segment_to:%d %b})"
     if charge.kind is ChargeKind.SLA_CREDIT:
         description = f"Service credit: {service_name}, {tier_name}{period}"
-    elif charge.kind is ChargeKind.FEE:  # a quarterly or annual fee, with the period it pays for
+    elif charge.kind in (ChargeKind.FEE, ChargeKind.DISCOUNT, ChargeKind.TRUE_UP):  # with the period it is for
         description = (f"{charge.label}: {service_name}, {tier_name} "
                        f"({charge.period_from or charge.segment_from:%d %b %Y}–{charge.period_to or charge.segment_to:%d %b %Y})")
     else:

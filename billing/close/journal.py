@@ -34,7 +34,7 @@ from billing.core.records import Invoice, JournalLine, LineKind
 
 __all__ = ["FORMULA_TRIGGERS", "gl_code_problem", "build_journal", "journal_totals"]
 
-_OWN_TEXT = frozenset({LineKind.FEE})
+_OWN_TEXT = frozenset({LineKind.FEE, LineKind.DISCOUNT, LineKind.TRUE_UP})
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 """First characters that make a spreadsheet (and some ERP import tools) read a cell as a

@@ -22,6 +22,8 @@ class ChargeKind(enum.StrEnum):
     USAGE = "usage"  # a priced segment of the month
     SLA_CREDIT = "sla_credit"  # the service credit on one (negative)
     FEE = "fee"  # a quarterly or annual fee of a tier, or its part of the month (Charge.label names it)
+    DISCOUNT = "discount"  # a negotiated discount on the month's usage charges of a service (negative)
+    TRUE_UP = "true_up"  # the shortfall of a year's charges against a commitment, in the year's last month
 
 
 class LineKind(enum.StrEnum):
@@ -30,6 +32,8 @@ class LineKind(enum.StrEnum):
     USAGE = "usage"
     SLA_CREDIT = "sla_credit"
     FEE = "fee"
+    DISCOUNT = "discount"
+    TRUE_UP = "true_up"
     ADJUSTMENT = "adjustment"
 
 

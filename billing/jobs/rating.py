@@ -38,7 +38,8 @@ def rate_stored_month(session: Session, month: str, *, tier_override=None) -> Ra
     inputs = month_inputs(session, month, catalogue=catalogue)
     return rate_month(month=month, catalogue=catalogue, subscriptions=inputs.subscriptions, ownerships=inputs.ownerships,
                       usage=inputs.usage, sla=inputs.sla, tier_override=tier_override,
-                      fiscal_year_start=inputs.fiscal_year_start)
+                      fiscal_year_start=inputs.fiscal_year_start, year_to_date=inputs.year_to_date_by_pair(),
+                      business_lines=inputs.business_lines)
 
 
 def run_month(session: Session, month: str) -> RunResult:

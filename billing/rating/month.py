@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 from decimal import Decimal, localcontext
@@ -38,6 +38,7 @@ from billing.core.money import EXACT, ZERO, apportion, exact_sum, plain, round_m
 from billing.core.periods import days_in_month, first_day, last_day, month_of
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.records import Charge, ChargeKind, CostCenterShare, Ownership, SlaResult, Subscription
+from billing.rating.agreements import YearToDate, agreement_charges
 from billing.rating.fees import FeePeriod, fee_part, fee_period
 from tariffs.model import Catalogue, ChargingMode, FeeEvery, Metric, PricingModel, Service, TariffVersion, dimension_key
 from tariffs.pricing import PriceBreakdown, price_by_value, price_usage, proration_fraction, service_credit
@@ -117,10 +118,14 @@ def rate_month(
     sla: Iterable[SlaResult] = (),
     tier_override: dict[tuple[str, str], str] | None = None,
     fiscal_year_start: int = 1,
+    year_to_date: Mapping[tuple[str, str], YearToDate] | None = None,
+    business_lines: frozenset[str] | None = None,
 ) -> RatedMonth:
     """Price ``month``. ``tier_override`` maps (business line, service) to a tier used instead
     of any other (what-if pricing: "this month at silver"). ``fiscal_year_start`` (the month
-    number the fiscal year starts in) places the quarters and years of periodic fees."""
+    number the fiscal year starts in) places the quarters and years of periodic fees and agreements;
+    ``year_to_date`` gives, for a commitment trued-up this month, the year's earlier charges;
+    ``business_lines`` the organisation's codes (an agreement naming another is reported)."""
     start, end = first_day(month), last_day(month)
     days = [start + dt.timedelta(days=i) for i in range(days_in_month(month))]
     services = {s.code: s for s in catalogue.services}
@@ -130,7 +135,8 @@ def rate_month(
     problems = _feed_problems(priced, month)
     usage_by_segment, flags = _segments(priced.frame)
     segment_days = _days_in_force(priced.frame, subscribed, version_at, days)
-    charges, held, charge_problems = _charges(
+    terms: dict[int, tuple[Decimal, Decimal]] | None = {} if catalogue.agreements else None
+    charges, held, charge_problems = _charges(terms=terms,
         month=month, catalogue=catalogue, services=services, usage_by_segment=usage_by_segment, flags=flags,
         segment_days=segment_days, ends=_subscription_ends(subscriptions, start, end),
         owners=_cost_centers_by_line(ownerships, end), sla_by_key=_sla_index(sla))
@@ -138,6 +144,13 @@ def rate_month(
     charges += _fee_charges(month=month, catalogue=catalogue, services=services, subscriptions=subscriptions,
                             tier_override=tier_override, owners=_cost_centers_by_line(ownerships, end),
                             fiscal_year_start=fiscal_year_start, first_line_no=len(charges) + 1)
+    if catalogue.agreements:  # no agreement, no per-charge work
+        made, agreement_problems = agreement_charges(
+            month=month, catalogue=catalogue, services=services, subscriptions=subscriptions, charges=charges,
+            terms=terms or {}, year_to_date=year_to_date or {}, fiscal_year_start=fiscal_year_start,
+            business_lines=business_lines, owners=_cost_centers_by_line(ownerships, end), first_line_no=len(charges) + 1)
+        charges += made
+        problems += agreement_problems
     problems += _line_total_problems(charges, month)
     return RatedMonth(month=month, charges=tuple(charges), problems=tuple(problems), usage_rows=priced.rows,
                       held=tuple(held))
@@ -303,10 +316,13 @@ def _days_in_force(priced: pl.DataFrame, subscribed: dict[tuple[str, str, dt.dat
 def _charges(*, month: str, catalogue: Catalogue, services: dict[str, Service],
              usage_by_segment: dict[_SegmentKey, dict[str | None, _Used]], flags: dict[_SegmentKey, set[str]],
              segment_days: dict[_SegmentKey, set[dt.date]], ends: set[tuple[str, str, dt.date]],
-             owners: dict[str, tuple[str, ...]], sla_by_key: dict) -> tuple[list[Charge], list[HeldUsage], list[Problem]]:
+             owners: dict[str, tuple[str, ...]], sla_by_key: dict,
+             terms: dict[int, tuple[Decimal, Decimal]] | None = None) -> tuple[list[Charge], list[HeldUsage], list[Problem]]:
     """One usage charge per segment (in line order), each followed by its service credit; a
     price by dimension gives one per dimension value priced, after its tier's terms (monthly
-    fee, minimum top-up), and the usage of the values it holds."""
+    fee, minimum top-up), and the usage of the values it holds. ``terms``, when given, gets each
+    usage charge's (minimum top-up, prorated minimum) by line number, the minimum on the first
+    charge of its segment (what a discount taken before the minimum needs)."""
     charges: list[Charge] = []
     held: list[HeldUsage] = []
     problems: list[Problem] = []
@@ -339,6 +355,10 @@ def _charges(*, month: str, catalogue: Catalogue, services: dict[str, Service],
         segment_flags = set(flags.get(key, ()))
         if NO_SUBSCRIPTION in segment_flags:
             segment_flags.discard(NO_SUBSCRIPTION_NAMED)
+        minimum = None
+        if terms is not None:
+            minimum = price.minimum_charge * Decimal(fraction.numerator) / Decimal(fraction.denominator) \
+                if fraction != 1 else price.minimum_charge
         for value, used, breakdown in parts:
             if not used and breakdown.amount == 0:
                 continue
@@ -362,6 +382,9 @@ def _charges(*, month: str, catalogue: Catalogue, services: dict[str, Service],
                 cost_centers=shares, dimension=dimension, dimension_value=value or None,
             )
             charges.append(usage_charge)
+            if terms is not None:
+                terms[usage_charge.line_no] = (breakdown.minimum_topup, minimum or ZERO)
+                minimum = None  # once a segment
             credit = _credit(usage_charge, service, price, sla_by_key, len(charges) + 1)
             if credit is not None:
                 charges.append(credit)

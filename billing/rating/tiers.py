@@ -19,6 +19,7 @@ import polars as pl
 
 from billing.core.money import ZERO
 from billing.core.records import ChargeKind, Ownership, SlaResult, Subscription
+from billing.rating.agreements import YearToDate
 from billing.rating.month import rate_month
 from tariffs.model import Catalogue, Metric
 
@@ -37,6 +38,11 @@ class RatingInputs:
     usage: pl.DataFrame
     sla: tuple[SlaResult, ...]
     fiscal_year_start: int = 1  # the month number the fiscal year starts in (periodic fees' periods)
+    year_to_date: tuple[YearToDate, ...] = ()  # commitments trued-up this month: the year's earlier charges
+    business_lines: frozenset[str] | None = None  # the organisation's codes, when agreements name some
+
+    def year_to_date_by_pair(self) -> dict[tuple[str, str], YearToDate]:
+        return {(y.business_line, y.service): y for y in self.year_to_date}
 
     def of_business_line(self, business_line: str) -> RatingInputs:
         """Only ``business_line``'s subscriptions, cost centres and usage (service levels for
@@ -47,6 +53,8 @@ class RatingInputs:
             ownerships=tuple(o for o in self.ownerships if o.business_line == business_line),
             usage=self.usage.filter(pl.col("business_line") == business_line), sla=self.sla,
             fiscal_year_start=self.fiscal_year_start,
+            year_to_date=tuple(y for y in self.year_to_date if y.business_line == business_line),
+            business_lines=self.business_lines,
         )
 
 
@@ -100,7 +108,8 @@ def price_at_every_tier(inputs: RatingInputs, pairs: Iterable[tuple[str, str]]) 
         credits: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
         rated = rate_month(month=inputs.month, catalogue=inputs.catalogue, subscriptions=inputs.subscriptions,
                            ownerships=inputs.ownerships, usage=inputs.usage, sla=inputs.sla, tier_override=override,
-                           fiscal_year_start=inputs.fiscal_year_start)
+                           fiscal_year_start=inputs.fiscal_year_start, year_to_date=inputs.year_to_date_by_pair(),
+                           business_lines=inputs.business_lines)
         for charge in rated.charges:
             key = (charge.business_line, charge.service)
             amounts[key] += charge.amount  # a key in amounts: charged at this rank

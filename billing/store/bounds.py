@@ -164,6 +164,8 @@ COLUMNS: dict[str, Input | Copy | Engine | Shortened] = {
     "charge.month": Engine("a month", _months),
     "charge.kind": Engine("a charge's kind", _enum("billing.core.records.ChargeKind")),
     "charge.label": Input(NAME, f"tiers.<tier>.fees[].name in {_TARIFFS}"),
+    "agreement.business_line_code": Input(CODE, f"agreements[].business_line in {_TARIFFS}"),
+    "agreement.service_code": Copy("catalogue_service.code"),
     "charge.service_code": Copy("catalogue_service.code"),
     "charge.tier_code": Input(CODE, f"services[].tiers[].code in {_TARIFFS}"),
     "charge.charging_mode": Engine("a charging mode", _enum("tariffs.model.ChargingMode")),

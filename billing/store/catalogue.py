@@ -18,6 +18,8 @@ from billing.core.records import Subscription
 from billing.store import schema as t
 from billing.store.audit import now
 from tariffs.load import (
+    agreement_from_dict,
+    agreement_to_dict,
     service_from_dict,
     service_to_dict,
     tariff_version_from_dict,
@@ -64,6 +66,10 @@ def save_catalogue(session: Session, catalogue: Catalogue) -> CatalogueChanges:
         elif row.content_hash != digest:
             row.definition, row.content_hash, row.loaded_at = text, digest, stamp
             changes.services_updated.append(service.code)
+    session.execute(delete(t.AgreementRow))  # the directory's agreements are all of them
+    for agreement in catalogue.agreements:
+        session.add(t.AgreementRow(business_line_code=agreement.business_line, service_code=agreement.service,
+                                   fiscal_year=agreement.fiscal_year, definition=_canonical(agreement_to_dict(agreement))))
     closed = closed_months(session)
     for version in catalogue.tariffs:
         label = f"{version.service} {version.version}"
@@ -163,7 +169,11 @@ def load_catalogue(session: Session) -> Catalogue:
         tariff_version_from_dict(json.loads(v.definition))
         for v in session.scalars(select(t.TariffVersionRow).order_by(t.TariffVersionRow.service_code, t.TariffVersionRow.effective_from))
     )
-    return Catalogue(units=units, services=services, tariffs=tariffs)
+    agreements = tuple(
+        agreement_from_dict(json.loads(a.definition))
+        for a in session.scalars(select(t.AgreementRow).order_by(t.AgreementRow.id))
+    )
+    return Catalogue(units=units, services=services, tariffs=tariffs, agreements=agreements)
 
 
 def tariff_version(session: Session, service: str, version: str) -> TariffVersion | None:

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from collections import defaultdict
+from decimal import Decimal
+
+from billing.core.money import ZERO
+from billing.core.periods import first_day, fiscal_months, fiscal_year, last_day
+from billing.core.records import ChargeKind
+from billing.rating.agreements import YearToDate
 from billing.rating.tiers import RatingInputs
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
@@ -17,11 +24,48 @@ def month_inputs(session: Session, month: str, *, catalogue: Catalogue | None = 
     """The catalogue (``catalogue`` when already read), subscriptions, cost-centre owners, the
     month's active usage and its measured service levels."""
     catalogue = catalogue if catalogue is not None else catalogue_store.load_catalogue(session)
+    start = int(audit.get_setting(session, "fiscal_year_start_month"))
+    subscriptions = tuple(catalogue_store.load_subscriptions(session))
     return RatingInputs(
         month=month, catalogue=catalogue,
-        subscriptions=tuple(catalogue_store.load_subscriptions(session)),
+        subscriptions=subscriptions,
         ownerships=tuple(org_store.ownerships(session)),
         usage=usage_store.month_usage(session, month),
         sla=tuple(charge_store.sla_results(session, month)),
-        fiscal_year_start=int(audit.get_setting(session, "fiscal_year_start_month")),
+        fiscal_year_start=start,
+        year_to_date=_year_to_date(session, month, catalogue, subscriptions, start),
+        business_lines=frozenset(org_store.business_line_ids(session)) if catalogue.agreements else None,
     )
+
+
+def _year_to_date(session: Session, month: str, catalogue: Catalogue, subscriptions, start: int) -> tuple[YearToDate, ...]:
+    """For each commitment trued-up in ``month`` (its fiscal year's last), the business line's
+    charges for the service in the year's earlier months, and those months not rated while it
+    was subscribed. Nothing is read in any other month."""
+    year = fiscal_year(month, start)
+    months = fiscal_months(year, start)
+    pairs = sorted({(a.business_line, a.service) for a in catalogue.agreements
+                    if a.commitment is not None and a.fiscal_year == year})
+    if month != months[-1] or not pairs:
+        return ()
+    amounts: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    quantities: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    unrated: dict[tuple[str, str], list[str]] = defaultdict(list)
+    wanted = set(pairs)
+    for earlier in months[:-1]:
+        if charge_store.last_run(session, earlier) is None:
+            for pair in pairs:
+                if any(s.business_line == pair[0] and s.service == pair[1]
+                       and s.effective_from <= last_day(earlier) and (s.effective_to is None or s.effective_to >= first_day(earlier))
+                       for s in subscriptions):
+                    unrated[pair].append(earlier)
+            continue
+        for charge in charge_store.month_charges(session, earlier):
+            pair = (charge.business_line, charge.service)
+            if pair in wanted:
+                amounts[pair] += charge.amount
+                if charge.kind is ChargeKind.USAGE:
+                    quantities[pair][charge.tier] += charge.quantity
+    return tuple(YearToDate(business_line=line, service=service, amount=amounts[(line, service)],
+                            quantities=tuple(sorted(quantities[(line, service)].items())),
+                            unrated=tuple(unrated[(line, service)])) for line, service in pairs)

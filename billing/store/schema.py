@@ -95,6 +95,18 @@ class CatalogueService(Base):
     loaded_at: Mapped[dt.datetime]
 
 
+class AgreementRow(Base):
+    """A business line's commitment or negotiated discount for a service and fiscal year, as
+    canonical JSON (tariffs.load.agreement_to_dict); replaced by each catalogue load (since 0008)."""
+
+    __tablename__ = "agreement"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_line_code: Mapped[str] = mapped_column(String(limits.CODE))
+    service_code: Mapped[str] = mapped_column(String(limits.CODE))
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)
+    definition: Mapped[str] = mapped_column(Text)
+
+
 class TariffVersionRow(Base):
     """A tariff version as canonical JSON; immutable once a charge refers to it."""
 

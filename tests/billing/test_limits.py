@@ -119,6 +119,8 @@ tariffs:
     effective_from: 2026-01-01
     currency: USDX
     tiers: {{{tier_code}: {{model: per_unit, unit_price: "1", fees: [{{name: {fee_name}, amount: "1", every: annual}}]}}}}
+agreements:
+  - {{business_line: {unit_code}, service: B, fiscal_year: 2026, discount: {{percent: 10}}}}
 """
 
 
@@ -257,11 +259,13 @@ CASES = {
                      ["cc2.csv:2:cost_center: too-long", "cc2.csv:3:name: too-long", "cc2.csv:4:gl_cost_center: too-long"]),
     "tariffs": (case_tariffs, ["catalogue_unit.code", "catalogue_unit.name", "catalogue_service.code", "tariff_version.version",
                                "tariff_version.currency", "invoice_line.service_name", "invoice_line.tier_name",
-                               "invoice_line.unit", "charge.tier_code", "invoice_line.tier_code", "charge.label"],
+                               "invoice_line.unit", "charge.tier_code", "invoice_line.tier_code", "charge.label",
+                               "agreement.business_line_code"],
                 ["units[0].code: too-long", "units[1].name: too-long", "services[0].code: too-long",
                  "services[1].name: too-long", "services[1].unit: too-long", "services[1].tiers[0].code: too-long",
                  "services[1].tiers[0].name: too-long", "tariffs[0].version: too-long",
-                 "currency 'USDX' is not a three-letter code", ".fees[0].name: too-long"]),
+                 "currency 'USDX' is not a three-letter code", ".fees[0].name: too-long",
+                 "agreements[0].business_line: too-long"]),
     "subscriptions": (case_subscriptions, ["subscription.service_code", "subscription.tier_code"],
                       ["subs.csv:2:service: too-long", "subs.csv:3:tier: too-long"]),
     "new_source": (case_new_source, ["usage_source.name"], ["cannot name a source", "(at most 80)"]),
