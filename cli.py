@@ -1048,9 +1048,10 @@ def budget_load(session, file: Path) -> None:
     \b
     Budget table columns: business_line, service, month, amount; optional quantity,
     tier (docs/inputs.md)."""
+    from billing.api import read_budget_plan
     from billing.jobs.budgets import load_budget_file
 
-    result = load_budget_file(session, file)
+    result = load_budget_file(session, file, plan=read_budget_plan(file))
     print_problems(list(result.warnings))
     echo(f"{file}: {result.kind} budget FY{', FY'.join(map(str, result.fiscal_years))} for "
                f"{len(result.business_lines)} business line(s), {result.lines} line(s), total {amount_text(result.total, result.currency, code=True)}")

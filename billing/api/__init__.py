@@ -58,7 +58,7 @@ __all__ = [
     "Store", "open_store", "ChargebackError", "ProblemsError", "NeedsConfirmation", "Problem",
     # inputs
     "check_tariffs", "load_tariffs", "load_org", "load_subscriptions", "load_service_levels", "load_usage",
-    "load_costs", "load_drivers", "load_budget", "settings", "change_setting",
+    "load_costs", "load_drivers", "read_budget_plan", "load_budget", "settings", "change_setting",
     # month-end
     "run_month", "review_month", "month_statuses", "close_month", "reopen_month", "adjust", "explain",
     "documents", "document",
@@ -201,11 +201,33 @@ def load_drivers(store: Store, path: str | Path):
     return _run(store, load_driver_file, Path(path), create=True)
 
 
+def read_budget_plan(path: str | Path):
+    """An edited planning workbook read back (``billing.planning.budgets.PlanReading``: its drivers
+    and every problem, by ``sheet!cell``), or None when ``path`` is not one (a budget table, or a
+    file the table reader will report as unreadable, too large or too long a name)."""
+    from billing.core.limits import path_problem
+    from billing.files.tables import MAX_TABLE_BYTES
+    from billing.planning.budgets import PlanReading
+    from reports.plan_xlsx import is_plan_workbook, read_plan_workbook
+
+    path = Path(path)
+    if path_problem(path) is not None:
+        return None
+    try:
+        raw = path.read_bytes() if path.stat().st_size <= MAX_TABLE_BYTES else b""
+    except OSError:
+        return None
+    if not raw or not is_plan_workbook(raw):
+        return None
+    plan, problems = read_plan_workbook(raw, str(path))
+    return PlanReading(file=str(path), plan=plan, problems=tuple(problems))
+
+
 def load_budget(store: Store, path: str | Path):
     """Load a budget table or an edited plan workbook (``billing.jobs.budgets.BudgetLoadResult``, with warnings)."""
     from billing.jobs.budgets import load_budget_file
 
-    return _run(store, load_budget_file, Path(path), create=True)
+    return _run(store, load_budget_file, Path(path), plan=read_budget_plan(path), create=True)
 
 
 def settings(store: Store) -> dict[str, str]:

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from billing.planning.budgets import COLUMNS, OPTIONAL, BudgetComparison, BudgetEntry, budget_from_plan, compare_budget, parse_budget_rows
+from billing.planning.budgets import (
+    COLUMNS, OPTIONAL, BudgetComparison, BudgetEntry, PlanReading, budget_from_plan, compare_budget, parse_budget_rows,
+)
 from billing.planning.variance import BudgetSummary, LineBudget
 from billing.core.limits import path_problem
 from billing.core.money import ZERO
@@ -24,7 +26,7 @@ from billing.store import budgets as budget_store
 from billing.store import catalogue as catalogue_store
 from billing.store import locks
 from billing.store import org as org_store
-from billing.files.tables import MAX_TABLE_BYTES, read_table
+from billing.files.tables import read_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +41,14 @@ class BudgetLoadResult:
     warnings: tuple[Problem, ...]
 
 
-def load_budget_file(session: Session, path: Path) -> BudgetLoadResult:
-    """Load a budget table (CSV or .xlsx) or a planning workbook made by ``chargeback plan``.
+def load_budget_file(session: Session, path: Path, *, plan: PlanReading | None = None) -> BudgetLoadResult:
+    """Load a budget table (CSV or .xlsx) at ``path`` or, given ``plan``, the drivers of a planning
+    workbook made by ``chargeback plan`` and edited by a planner (read from ``path`` by
+    ``billing.api.read_budget_plan``; a job takes the records, never the workbook).
 
     For each business line in the file, its budget for the fiscal year is replaced. Any
     problem (with its row and column, or sheet and cell) and nothing is loaded.
     """
-    from reports.plan_xlsx import is_plan_workbook, read_plan_workbook
-
     if (too_long := path_problem(path)) is not None:
         raise ChargebackError(f"{excerpt(str(path))}: {too_long}; nothing was loaded")
     locks.lock_master_data(session)
@@ -56,18 +58,15 @@ def load_budget_file(session: Session, path: Path) -> BudgetLoadResult:
     lines = set(org_store.business_line_ids(session))
     start = int(audit.get_setting(session, "fiscal_year_start_month"))
     currency = audit.get_setting(session, "currency")
-    try:  # read_table reports an unreadable or oversized file
-        raw = Path(path).read_bytes() if Path(path).stat().st_size <= MAX_TABLE_BYTES else b""
-    except OSError:
-        raw = b""
-    if raw and is_plan_workbook(raw):
+    entries: list[BudgetEntry] = []
+    if plan is not None:
         kind = "plan"
-        plan, problems = read_plan_workbook(raw, str(path))
-        entries: list[BudgetEntry] = []
-        if plan is not None:
-            problems += _plan_matches_settings(plan.file, plan.fiscal_year, plan.currency, plan.drivers, start, currency)
+        problems = list(plan.problems)
+        if plan.plan is not None:
+            problems += _plan_matches_settings(plan.file, plan.plan.fiscal_year, plan.plan.currency, plan.plan.drivers,
+                                               start, currency)
             if not errors(problems):
-                entries, more = budget_from_plan(plan, catalogue=catalogue, business_lines=lines)
+                entries, more = budget_from_plan(plan.plan, catalogue=catalogue, business_lines=lines)
                 problems += more
     else:
         kind = "table"

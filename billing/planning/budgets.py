@@ -35,6 +35,7 @@ __all__ = [
     "PlanMonth",
     "PlanDriver",
     "PlanWorkbook",
+    "PlanReading",
     "parse_budget_rows",
     "budget_from_plan",
     "compare_budget",
@@ -191,6 +192,16 @@ class PlanWorkbook:
     fiscal_year: int
     currency: str
     drivers: tuple[PlanDriver, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanReading:
+    """An edited planning workbook as read (``reports.plan_xlsx.read_plan_workbook``): its
+    drivers, or None when a problem stops it, and every problem found (``sheet!cell``)."""
+
+    file: str
+    plan: PlanWorkbook | None
+    problems: tuple[Problem, ...]
 
 
 def budget_from_plan(
