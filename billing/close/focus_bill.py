@@ -237,10 +237,11 @@ def _period(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 
 def charge_category(line: InvoiceLine, charge: Charge | None) -> str:
-    """Credit, Adjustment, Purchase (a monthly fee on its own) or Usage."""
+    """Credit (a service credit, a negotiated discount), Adjustment, Purchase (a monthly fee on its
+    own, a quarterly or annual fee, a commitment's true-up) or Usage."""
     if line.kind == "adjustment":
         return ADJUSTMENT
-    if line.kind == "sla_credit":
+    if line.kind in ("sla_credit", "discount"):  # a service credit or a negotiated discount
         return CREDIT
     if charge is not None and (charge.model is PricingModel.FIXED or charge.quantity == 0):
         return PURCHASE

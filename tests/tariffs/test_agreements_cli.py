@@ -78,3 +78,8 @@ def test_months_with_a_discount_and_a_true_up_run_and_close_with_a_balanced_jour
     page = next((tmp_path / "statements").glob("*FIN*.html")).read_text(encoding="utf-8")
     assert "Commitment true-up FY2026 (01 Jan 2026–31 Dec 2026)" in page and "Negotiated discount 10 %" in page
     assert "1,159.48" in page and "-47.00" in page.replace("−", "-")
+    bill = tmp_path / "focus.csv"
+    run(url, "export", "2026-12", "--format", "focus", "--out", bill)
+    focus = list(csv.DictReader(bill.open(encoding="utf-8-sig")))
+    categories = {r["ChargeDescription"].split(" ")[0]: r["ChargeCategory"] for r in focus if r["BilledCost"] not in ("0", "0.00")}
+    assert categories["Negotiated"] == "Credit" and categories["Commitment"] == "Purchase", categories
