@@ -464,13 +464,16 @@ def _fee_charges(*, month: str, catalogue: Catalogue, services: dict[str, Servic
 
 def _tier_days(subs: Sequence[Subscription], period: FeePeriod, override: str | None) -> dict[str, list[dt.date]]:
     """Tier → the days of ``period`` a business line held it (at ``override``'s tier, if given)."""
+    tier_on: dict[dt.date, str] = {}
+    for sub in subs:  # the first subscription in force on a day holds it, as in the month's rating
+        day = max(sub.effective_from, period.first)
+        last = min(sub.effective_to or period.last, period.last)
+        while day <= last:
+            tier_on.setdefault(day, sub.tier)
+            day += dt.timedelta(days=1)
     held: dict[str, list[dt.date]] = defaultdict(list)
-    day, last = period.first, period.last
-    while day <= last:
-        tier = next((s.tier for s in subs if s.in_force(day)), None)
-        if tier is not None:
-            held[override or tier].append(day)
-        day += dt.timedelta(days=1)
+    for day in sorted(tier_on):
+        held[override or tier_on[day]].append(day)
     return held
 
 
