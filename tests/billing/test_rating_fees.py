@@ -178,3 +178,14 @@ def test_a_tier_change_inside_the_quarter_prorates_each_tiers_fees(fee_catalogue
     fees = {c.label: c.amount for c in _rate(fee_catalogue, "2026-02", subs).charges if c.kind is ChargeKind.FEE}
     # std from February: the quarter's 2 of 3 months (200.00, spread 100 + 100), the year's 11 of 12 (1,100.00)
     assert fees == {"Quarterly licence": Decimal("100.00"), "Annual maintenance": Decimal("1100.00")}
+
+
+def test_the_rate_card_line_names_each_fee():
+    from dataclasses import replace
+
+    from tariffs.model import PricingModel, TierPrice
+    from tariffs.pricing import describe_price
+
+    price = replace(TierPrice(model=PricingModel.PER_UNIT, unit_price=Decimal("2.00")), fees=(LICENCE, MAINTENANCE))
+    assert describe_price(price, "seat") == ("2.00 per seat; Licence 300.00 a quarter, spread monthly; "
+                                             "Maintenance 1,200.00 a year, in advance")
