@@ -579,9 +579,10 @@ def describe_price(price: TierPrice, unit: str) -> str:
         extras.append(f"{_qty(price.included_quantity)} {unit} included")
     if price.minimum_charge:
         extras.append(f"minimum {_money(price.minimum_charge)}")
-    for fee in price.fees:
-        billed = "spread monthly" if fee.spread else "in advance"
-        extras.append(f"{fee.name} {_money(fee.amount)} {'a quarter' if fee.every.months == 3 else 'a year'}, {billed}")
+    for periodic in price.fees:
+        billed = "spread monthly" if periodic.spread else "in advance"
+        every = "a quarter" if periodic.every.months == 3 else "a year"
+        extras.append(f"{periodic.name} {_money(periodic.amount)} {every}, {billed}")
     if price.service_credits:
         extras.append("service credits on " + ", ".join(m.value.replace("_", " ") for m, _ in price.service_credits))
     return "; ".join([text, *extras])
