@@ -8,28 +8,30 @@ docs/planning.md, "The planning workbook", describes the sheets for planners.
 - "Summary": per business line the history, forecast, plan and loaded budget totals, as
   formulas over the business-line sheets.
 - "Rate card": every tariff version in force in the fiscal year, one row per tier price (table
-  ``Rates``), the bands of graduated and volume prices (table ``Bands``) and each service's
-  tiers (the tier drop-down lists). Named ranges (``RateKey``, ``RateModel``, ``BandLower``
-  ...) point at their columns.
+  ``Rates``; its first row, ``(no tariff in force)``, prices a month without a version at 0), the
+  bands (table ``Bands``: one row per band, from, up to, unit price, flat fee, and whether a
+  quantity on its From enters it), ``Bands per price`` rows for each priced price (the unused
+  ones never entered) and each service's tiers (the tier drop-down lists). Named ranges
+  (``RateKey``, ``RateModel``, ``RateFirstBand``, ``BandFrom`` ...) point at their columns.
 - One sheet per business line, sections stacked top to bottom, months in columns C to N:
-  drivers (editable: volume per month, tier, growth %), plan cost (formulas: the budget being
-  planned), plan − forecast, the engine's forecast (volume and cost), the budget as loaded,
-  last year's actual volume and cost, the tariff version in force each month, and the rate
-  card row each month's price comes from (a helper formula).
+  drivers (editable: volume per month, tier, growth %), plan cost (each the Total of the
+  service's workings), plan − forecast, the engine's forecast (volume and cost), the budget as
+  loaded, last year's actual volume and cost, the tariff version in force each month, and the
+  cost workings: per service one row per named step (``working_steps``): rate card row, pricing
+  model, quantity, billable, block size, billed in whole blocks, first band row, for each band
+  whether it is entered (1/0), its quantity (graduated: ``MIN(MAX(billed − from, 0), to − from)``;
+  volume: the billed quantity in the highest band entered) and its amount (quantity × unit price
+  + its flat fee when entered), usage amount (package: started blocks × block price;
+  pass-through: the cost plus markup; otherwise the bands' amounts), monthly fee, minimum
+  top-up, and the Total, ``ROUND(..., MinorUnits)``: the currency's minor units (Summary!B6).
 
-A cost cell prices volume × (1 + growth) with the tier's price on the rate card: per unit,
-package (started blocks), pass-through (the volume is the cost), graduated (``SUMPRODUCT``
-over the bands: price × the part of the quantity inside each band, plus the flat fee of each
-band entered) or volume (``SUMPRODUCT`` picking the band the quantity reaches), after the
-included quantity, plus the monthly fee, at least the minimum charge, then ``ROUND(..., places)``,
-the currency's minor units (2 for USD, 0 for JPY, 3 for BHD).
-The band options of docs/pricing.md are priced too: a block size rounds the quantity in the
-band it ends in up to whole blocks, the ``Edges`` column says whether a quantity on an edge is in
-the band above (``exclusive``), and ``Fee at zero`` (``charged``, on a first band) charges that
-band's flat fee with nothing billable. The rounding is
-the engine's half-up rounding once per business line, service and month. Only functions both
-Excel and LibreOffice evaluate are used (IF, INDEX, MATCH, SUMPRODUCT, MAX, ROUND, ROUNDUP,
-SUM). Sheets are protected without a password: formula cells are locked, driver cells are not.
+A per-unit price is one open-ended band from 0 at its unit price, so it runs through the same
+steps as graduated and volume bands; a fixed price has no band. The rounding is the engine's
+half-up rounding once per business line, service and month. Only functions both Excel and
+LibreOffice evaluate are used (IF, INDEX, MATCH, MIN, MAX, ROUND, ROUNDUP, SUM). Sheets are
+protected without a password: formula cells are locked, driver cells are not. A new pricing
+option slots in as a step row (a fee column of its own) or as rate card rows (a dimension
+value's price is a tier price of its own with its own bands).
 
 Text from input (names, codes) goes into cells through ``reports.xlsx.safe_text``.
 """
@@ -66,7 +68,10 @@ __all__ = [
     "plan_workbook",
     "read_plan_workbook",
     "is_plan_workbook",
-    "cost_formula",
+    "band_slots",
+    "working_steps",
+    "working_rows",
+    "working_formulas",
 ]
 
 SUMMARY = "Summary"
@@ -98,7 +103,7 @@ FIRST_SECTION = 6
 # (key, title, kind): kind says what the month cells hold
 SECTIONS = (
     ("drivers", "Drivers: edit the yellow cells (volume per month, tier, growth %)", "drivers"),
-    ("plan", "Plan: cost per month (formulas over the drivers and the Rate card; this is the budget)", "plan"),
+    ("plan", "Plan: cost per month (the Total of each service's workings below; this is the budget)", "plan"),
     ("variance", "Plan - forecast (formulas)", "variance"),
     ("forecast_volume", "Forecast volume (engine; actual for months already rated)", "values"),
     ("forecast_cost", "Forecast cost (engine; actual charges for months already rated)", "values"),
@@ -106,7 +111,8 @@ SECTIONS = (
     ("history_volume", "History: actual volume of the year before", "values"),
     ("history_cost", "History: actual charges of the year before", "values"),
     ("versions", "Tariff version in force", "text"),
-    ("rate_row", "Rate card row of each month's price (helper formulas)", "rate_row"),
+    ("workings", "Cost workings: each service's price, step by step (formulas over the drivers and the Rate card)",
+     "workings"),
 )
 _TITLES = {key: title for key, title, _kind in SECTIONS}
 _WITH_TOTAL = {"plan", "variance", "forecast_volume", "forecast_cost", "budget", "history_volume", "history_cost"}
@@ -130,6 +136,7 @@ RATE_COLUMNS = (
     ("Monthly fee", "RateFee", "monthly_fee"),
     ("Included", "RateIncluded", "included"),
     ("Minimum", "RateMinimum", "minimum"),
+    ("First band", "RateFirstBand", "first_band"),
     ("Currency", None, "currency"),
     ("Unit", None, "unit"),
     ("Price", None, "description"),
@@ -138,15 +145,20 @@ BAND_FIRST_COLUMN = len(RATE_COLUMNS) + 2  # one empty column after the rates
 BAND_COLUMNS = (
     ("Key", "BandKey", "key"),
     ("Band", None, "band"),
-    ("From", "BandLower", "lower"),
-    ("Up to", "BandUpper", "upper"),
+    ("From", "BandFrom", "lower"),
+    ("Up to", "BandTo", "upper"),
     ("Unit price", "BandPrice", "unit_price"),
     ("Flat fee", "BandFee", "flat_fee"),
-    ("Edges", "BandEdges", "edges"),
-    ("Fee at zero", "BandAtZero", "fee_at_zero"),
+    ("Edges", None, "edges"),
+    ("Fee at zero", None, "fee_at_zero"),
+    ("Entered at From", "BandOnEdge", "on_edge"),
 )
 TIER_FIRST_COLUMN = BAND_FIRST_COLUMN + len(BAND_COLUMNS) + 1
 RATE_HEADER_ROW = 3
+NO_TARIFF = "(no tariff in force)"
+"""The rate card's first row: all zeros, the price of a month no tariff version covers."""
+MINOR_UNITS_CELL = "B6"  # on the Summary, named MinorUnits: the currency's minor units
+BAND_SLOTS_CELL = "D6"  # on the Summary: how many bands each service's workings have
 
 
 def section_rows(index: int, services: int) -> tuple[int, int, int]:
@@ -159,49 +171,78 @@ def _rows(services: int) -> dict[str, int]:
     return {key: section_rows(i, services)[2] for i, (key, _t, _k) in enumerate(SECTIONS)}
 
 
-def cost_formula(driver_row: int, rate_row: int, column: str, places: int) -> str:
-    """The plan cost of one month: the drivers on ``driver_row`` priced with the rate card row
-    that the helper cell on ``rate_row`` found (0: no tariff in force that month), rounded to
-    ``places`` decimals, the currency's minor units (0 for JPY, 3 for BHD)."""
-    n = f"{column}{rate_row}"
-    q = f"{column}{driver_row}*(1+${GROWTH}{driver_row})"
-    b = f"MAX(0,{q}-INDEX(RateIncluded,{n}))"
-    model = f"INDEX(RateModel,{n})"
-    key = f"INDEX(RateKey,{n})"
-    size = f"INDEX(RateBlockSize,{n})"
-    # bands in blocks: the quantity rounded up to whole blocks (band edges are whole blocks, so
-    # only the band the quantity ends in changes); the band is still picked by the quantity
-    bb = f"IF({size}>0,ROUNDUP({b}/{size},0)*{size},{b})"
-    # a band is entered above its lower edge; at it with exclusive edges (above 0) or, for a
-    # first band whose flat fee is charged at zero, at 0
-    entered = f'(({b}>BandLower)+({b}=BandLower)*((BandEdges="exclusive")*(BandLower>0)+(BandAtZero="charged"))>0)'
-    within = f'(({b}<BandUpper)+({b}=BandUpper)*(BandEdges<>"exclusive")>0)'
-    usage = (
-        f'IF({model}="per_unit",{b}*INDEX(RateUnitPrice,{n}),'
-        f'IF({model}="package",ROUNDUP({b}/{size},0)*INDEX(RateBlockPrice,{n}),'
-        f'IF({model}="pass_through",{q}*(1+INDEX(RateMarkup,{n})/100),'
-        f'IF({model}="graduated",SUMPRODUCT((BandKey={key})*{entered}'
-        f'*(({bb}-({bb}>BandUpper)*({bb}-BandUpper)-BandLower)*BandPrice+BandFee)),'
-        f'IF({model}="volume",SUMPRODUCT((BandKey={key})*{entered}*{within}*({bb}*BandPrice+BandFee)),'
-        f"0)))))"
-    )
-    return f"=IF({n}=0,0,ROUND(MAX({usage}+INDEX(RateFee,{n}),INDEX(RateMinimum,{n})),{places}))"
+def working_steps(slots: int) -> tuple[str, ...]:
+    """The rows of one service's cost workings, top to bottom, with ``slots`` bands."""
+    bands = []
+    for k in range(1, slots + 1):
+        bands += [f"Band {k} entered (1/0)", f"Band {k} quantity", f"Band {k} amount"]
+    return ("Rate card row", "Pricing model", "Quantity", "Billable", "Block size", "Billed (whole blocks)",
+            "First band row", *bands, "Usage amount", "Monthly fee", "Minimum top-up", "Total")
 
 
-def rate_row_formula(driver_row: int, version_row: int, column: str) -> str:
-    return f'=IF({column}{version_row}="",0,MATCH($A{driver_row}&"|"&{column}{version_row}&"|"&${TIER}{driver_row},RateKey,0))'
+def working_rows(services: int, slots: int) -> list[dict[str, int]]:
+    """Per service, the row of each of its workings' steps."""
+    first = _rows(services)["workings"]
+    steps = working_steps(slots)
+    return [{step: first + i * len(steps) + j for j, step in enumerate(steps)} for i in range(services)]
 
 
-def _sheet_formulas(services: int, currency: str) -> dict[str, str]:
-    """Every formula of a business-line sheet with ``services`` service rows in ``currency``, by cell."""
-    places = minor_units(currency)
+def working_formulas(driver: int, version: int, rows: dict[str, int], column: str, slots: int) -> dict[int, str]:
+    """The formula of each workings step (by row) of one service in one month's ``column``.
+
+    Each is short and names its inputs: the drivers (``driver`` row: volume, tier in O, growth
+    in P), the version in force (``version`` row) and the Rate card's named columns."""
+    c = column
+
+    def at(step: str) -> str:
+        return f"{c}{rows[step]}"
+
+    n, model, b, bb, f = at("Rate card row"), at("Pricing model"), at("Billable"), at("Billed (whole blocks)"), at("First band row")
+    size = at("Block size")
+    out = {
+        rows["Rate card row"]: f'=IF({c}{version}="",1,MATCH($A{driver}&"|"&{c}{version}&"|"&${TIER}{driver},RateKey,0))',
+        rows["Pricing model"]: f"=INDEX(RateModel,{n})",
+        rows["Quantity"]: f"={c}{driver}*(1+${GROWTH}{driver})",
+        rows["Billable"]: f"=MAX(0,{at('Quantity')}-INDEX(RateIncluded,{n}))",
+        rows["Block size"]: f"=INDEX(RateBlockSize,{n})",
+        rows["Billed (whole blocks)"]: f"=IF({size}>0,ROUNDUP({b}/{size},0)*{size},{b})",
+        rows["First band row"]: f"=INDEX(RateFirstBand,{n})",
+    }
+    amounts = []
+    for k in range(1, slots + 1):
+        r = f"{f}+{k - 1}" if k > 1 else f
+        entered = at(f"Band {k} entered (1/0)")
+        # volume pricing: only the highest band entered prices (all of) the quantity
+        only = f"({entered}-{at(f'Band {k + 1} entered (1/0)')})" if k < slots else entered
+        out[rows[f"Band {k} entered (1/0)"]] = (
+            f"=({b}>INDEX(BandFrom,{r}))+({b}=INDEX(BandFrom,{r}))*INDEX(BandOnEdge,{r})")
+        out[rows[f"Band {k} quantity"]] = (
+            f'=IF({model}="volume",{only}*{bb},MIN(MAX({bb}-INDEX(BandFrom,{r}),0),INDEX(BandTo,{r})-INDEX(BandFrom,{r})))')
+        out[rows[f"Band {k} amount"]] = (
+            f'={at(f"Band {k} quantity")}*INDEX(BandPrice,{r})+IF({model}="volume",{only},{entered})*INDEX(BandFee,{r})')
+        amounts.append(at(f"Band {k} amount"))
+    bands = "+".join(amounts)
+    out[rows["Usage amount"]] = (
+        f'=IF({model}="package",ROUNDUP({b}/{size},0)*INDEX(RateBlockPrice,{n}),'
+        f'IF({model}="pass_through",{at("Quantity")}*(1+INDEX(RateMarkup,{n})/100),{bands}))')
+    out[rows["Monthly fee"]] = f"=INDEX(RateFee,{n})"
+    out[rows["Minimum top-up"]] = f"=MAX(0,INDEX(RateMinimum,{n})-{at('Usage amount')}-{at('Monthly fee')})"
+    out[rows["Total"]] = f"=ROUND({at('Usage amount')}+{at('Monthly fee')}+{at('Minimum top-up')},MinorUnits)"
+    return out
+
+
+def _sheet_formulas(services: int, slots: int) -> dict[str, str]:
+    """Every formula of a business-line sheet with ``services`` service rows and ``slots`` band
+    slots in each service's workings, by cell."""
     rows = _rows(services)
+    workings = working_rows(services, slots)
     formulas = {}
     for i in range(services):
         driver = rows["drivers"] + i
         for column in MONTH_COLUMNS:
-            formulas[f"{column}{rows['rate_row'] + i}"] = rate_row_formula(driver, rows["versions"] + i, column)
-            formulas[f"{column}{rows['plan'] + i}"] = cost_formula(driver, rows["rate_row"] + i, column, places)
+            for row, formula in working_formulas(driver, rows["versions"] + i, workings[i], column, slots).items():
+                formulas[f"{column}{row}"] = formula
+            formulas[f"{column}{rows['plan'] + i}"] = f"={column}{workings[i]['Total']}"
             formulas[f"{column}{rows['variance'] + i}"] = (
                 f"={column}{rows['plan'] + i}-{column}{rows['forecast_cost'] + i}")
         for key in _WITH_TOTAL:
@@ -298,14 +339,56 @@ def plan_workbook(view: PlanView) -> bytes:
     for index, (name, sheet) in enumerate(zip(names, view.sheets), start=1):
         _business_line_sheet(wb.create_sheet(name), view, sheet, index, tier_lists)
     _summary(summary, view, names)
+    wb.defined_names["MinorUnits"] = DefinedName("MinorUnits", attr_text=f"{SUMMARY}!${MINOR_UNITS_CELL[0]}${MINOR_UNITS_CELL[1:]}")
     wb.calculation.fullCalcOnLoad = True
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
 
 
+def band_slots(view: PlanView) -> int:
+    """Bands in each service's workings: the most bands any price on the rate card has (1 at least)."""
+    counts: dict[str, int] = {}
+    for band in view.bands:
+        counts[band.key] = counts.get(band.key, 0) + 1
+    return max([1, *counts.values()])
+
+
+def _band_table(view: PlanView, slots: int) -> tuple[list[dict], dict[str, int]]:
+    """The Bands table's rows, ``slots`` per price (the unused ones never entered: from and up
+    to at the open edge, no price), and the row (from 1) each price's first band is on. The first
+    ``slots`` rows are the bands of prices priced without bands. A per-unit price is one band from
+    0, open-ended, at its unit price."""
+    unused = {"lower": OPEN_BAND, "upper": OPEN_BAND, "unit_price": Decimal(0), "flat_fee": Decimal(0), "edges": "",
+              "fee_at_zero": "", "on_edge": 0}
+    by_key: dict[str, list[BandRow]] = {}
+    for band in view.bands:
+        by_key.setdefault(band.key, []).append(band)
+    rows: list[dict] = [{"key": "", "band": "", **unused} for _ in range(slots)]
+    first: dict[str, int] = {}
+    for rate in view.rates:
+        own: list[dict] = []
+        if rate.model == "per_unit":
+            own = [{"key": rate.key, "band": 1, "lower": Decimal(0), "upper": None, "unit_price": rate.unit_price or Decimal(0),
+                    "flat_fee": Decimal(0), "edges": "inclusive", "fee_at_zero": "", "on_edge": 0}]
+        for band in sorted(by_key.get(rate.key, ()), key=lambda b: b.band):
+            exclusive = band.edges == "exclusive"
+            on_edge = int((exclusive and band.lower > 0) or band.fee_at_zero == "charged")
+            own.append({"key": rate.key, "band": band.band, "lower": band.lower, "upper": band.upper,
+                        "unit_price": band.unit_price, "flat_fee": band.flat_fee, "edges": band.edges,
+                        "fee_at_zero": band.fee_at_zero, "on_edge": on_edge})
+        if not own:
+            first[rate.key] = 1
+            continue
+        first[rate.key] = len(rows) + 1
+        rows += own + [{"key": rate.key, "band": "", **unused} for _ in range(slots - len(own))]
+    return rows, first
+
+
 def _rate_card(wb: Workbook, ws, view: PlanView) -> dict[str, str]:
     money = amount_format(view.currency)
+    slots = band_slots(view)
+    bands, first_band = _band_table(view, slots)
     _text(ws, "A1", f"Rate card for FY{view.fiscal_year}: every tariff version in force in the year (read only)", font=_TITLE_FONT)
     _text(ws, "A2", f"An open-ended band is written as ending at {OPEN_BAND:,f}. Prices come from the engine's catalogue; "
                     "change tariffs there, not here.", font=_NOTE)
@@ -313,31 +396,38 @@ def _rate_card(wb: Workbook, ws, view: PlanView) -> dict[str, str]:
     for i, (title, _name, _attr) in enumerate(RATE_COLUMNS, start=1):
         _text(ws, f"{get_column_letter(i)}{header}", title, font=_BOLD)
     formats = {"unit_price": PRICE_FORMAT, "block_price": PRICE_FORMAT, "monthly_fee": money, "minimum": money}
-    for r, rate in enumerate(view.rates, start=header + 1):
+    none = {attr: Decimal(0) for _t, _n, attr in RATE_COLUMNS}
+    none.update(key=NO_TARIFF, service="", service_name="", version="", effective_from="", effective_to="", tier="",
+                tier_name="", model="none", currency=view.currency, unit="", description="nothing is charged", first_band=1)
+    records = [none] + [{attr: (rate.key if attr == "key" else first_band[rate.key] if attr == "first_band"
+                                else Decimal(0) if attr == "included" and rate.model == "pass_through"
+                                else getattr(rate, attr))
+                         for _t, _n, attr in RATE_COLUMNS} for rate in view.rates]
+    for r, record in enumerate(records, start=header + 1):
         for i, (_title, _name, attr) in enumerate(RATE_COLUMNS, start=1):
             ref = f"{get_column_letter(i)}{r}"
-            value = getattr(rate, attr)
-            if isinstance(value, Decimal) or value is None:
+            value = record[attr]
+            if attr in ("block_size", "block_price", "unit_price", "markup_pct") and value is None:
+                value = Decimal(0)  # not part of this price: 0, so every step can read it
+            if isinstance(value, (Decimal, int)):
                 _put(ws, ref, value, number_format=formats.get(attr))
             else:
                 _text(ws, ref, value)
-    last = header + max(len(view.rates), 1)
+    last = header + len(records)
     _table(ws, "Rates", header, last, get_column_letter(len(RATE_COLUMNS)))
     for i, (_title, name, _attr) in enumerate(RATE_COLUMNS, start=1):
         if name:
             _define_range(wb, name, get_column_letter(i), header + 1, last)
 
-    bands = view.bands or (BandRow(service="-", version="-", tier="-", band=0, lower=Decimal(0), upper=Decimal(0),
-                                   unit_price=Decimal(0), flat_fee=Decimal(0)),)
     for i, (title, _name, _attr) in enumerate(BAND_COLUMNS):
         _text(ws, f"{get_column_letter(BAND_FIRST_COLUMN + i)}{header}", title, font=_BOLD)
     for r, band in enumerate(bands, start=header + 1):
         for i, (_title, _name, attr) in enumerate(BAND_COLUMNS):
             ref = f"{get_column_letter(BAND_FIRST_COLUMN + i)}{r}"
-            value = getattr(band, attr)
+            value = band[attr]
             if attr == "upper" and value is None:
                 value = OPEN_BAND
-            if attr in ("key", "edges", "fee_at_zero"):
+            if isinstance(value, str):
                 _text(ws, ref, value)
             else:
                 _put(ws, ref, value, number_format={"unit_price": PRICE_FORMAT, "flat_fee": money}.get(attr))
@@ -357,7 +447,7 @@ def _rate_card(wb: Workbook, ws, view: PlanView) -> dict[str, str]:
         lists[service] = f"TierList{n}"
         _define_range(wb, lists[service], column, header + 1, header + max(len(tiers), 1))
     ws.freeze_panes = f"B{header + 1}"
-    for i, width in enumerate((24, 10, 26, 10, 11, 11, 9, 22, 12, 11, 10, 11, 9, 12, 10, 11, 9, 12, 60), start=1):
+    for i, width in enumerate((24, 10, 26, 10, 11, 11, 9, 22, 12, 11, 10, 11, 9, 12, 10, 11, 10, 9, 12, 60), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     _protect(ws)
     return lists
@@ -367,8 +457,34 @@ def _define_range(wb: Workbook, name: str, column: str, first: int, last: int) -
     wb.defined_names[name] = DefinedName(name, attr_text=f"{_quoted(RATES)}!${column}${first}:${column}${last}")
 
 
+_MONEY_STEPS = {"Usage amount", "Monthly fee", "Minimum top-up", "Total"}
+_PLAIN_STEPS = {"Rate card row", "Pricing model", "First band row"}
+
+
+def _step_format(step: str, money: str) -> str:
+    if step in _MONEY_STEPS or step.endswith(" amount"):
+        return money
+    if step in _PLAIN_STEPS or step.endswith("(1/0)"):
+        return "General"
+    return VOLUME_FORMAT
+
+
+def _workings(ws, services: Sequence[PlanService], slots: int, formulas: dict[str, str], money: str) -> None:
+    title_row, header_row, _first = section_rows(len(SECTIONS) - 1, len(services))
+    for c, header in enumerate(["Service", "Step"], start=1):
+        _text(ws, f"{get_column_letter(c)}{header_row}", header, font=_BOLD)
+    for i, rows in enumerate(working_rows(len(services), slots)):
+        for step, row in rows.items():
+            _text(ws, f"A{row}", services[i].service)
+            _text(ws, f"B{row}", step, font=_BOLD if step == "Total" else None)
+            for column in MONTH_COLUMNS:
+                _put(ws, f"{column}{row}", formulas[f"{column}{row}"], number_format=_step_format(step, money), fill=_FORMULA,
+                     font=_BOLD if step == "Total" else None)
+
+
 def _business_line_sheet(ws, view: PlanView, sheet: PlanSheet, index: int, tier_lists: dict[str, str]) -> None:
     money = amount_format(view.currency)
+    slots = band_slots(view)
     services = sheet.services
     count = len(services)
     rows = _rows(count)
@@ -383,10 +499,15 @@ def _business_line_sheet(ws, view: PlanView, sheet: PlanSheet, index: int, tier_
               if view.actual_through else "Every month is the engine's forecast. ")
     _text(ws, "A4", actual + "Costs recalculate from the drivers and the Rate card; amounts in " + view.currency + ".",
           font=_NOTE)
-    formulas = _sheet_formulas(count, view.currency)
+    formulas = _sheet_formulas(count, slots)
     for s_index, (key, title, kind) in enumerate(SECTIONS):
         title_row, header_row, first = section_rows(s_index, count)
         _text(ws, f"A{title_row}", title, font=_TITLE_FONT if key == "drivers" else _BOLD)
+        if kind == "workings":
+            for m, label in enumerate(view.months):
+                _text(ws, f"{MONTH_COLUMNS[m]}{header_row}", label, font=_BOLD)
+            _workings(ws, services, slots, formulas, money)
+            continue
         labels = view.history_months if key.startswith("history") else view.months
         headers = ["Service", "Service name", *labels]
         if kind == "drivers":
@@ -419,8 +540,6 @@ def _business_line_sheet(ws, view: PlanView, sheet: PlanSheet, index: int, tier_
             elif key in _WITH_TOTAL:
                 _put(ws, f"{TOTAL}{row}", formulas[f"{TOTAL}{row}"], number_format=money if key in _AMOUNTS else VOLUME_FORMAT,
                      fill=_FORMULA, font=_BOLD)
-        last_column = UNIT if kind == "drivers" else TOTAL if key in _WITH_TOTAL else MONTH_COLUMNS[-1]
-        _table(ws, f"P{index}_{key.title().replace('_', '')}", header_row, first + count - 1, last_column)
 
     first, last = rows["drivers"], rows["drivers"] + count - 1
     volume = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
@@ -473,6 +592,10 @@ def _summary(ws, view: PlanView, names: list[str]) -> None:
     _text(ws, "B4", f"{view.months[0]} to {view.months[-1]}")
     _text(ws, "A5", "Edit the drivers on each business line's sheet; load the edited workbook back with "
                     "`chargeback budget load` to make its plan the budget.", font=_NOTE)
+    _text(ws, "A6", "Minor units")
+    _put(ws, MINOR_UNITS_CELL, minor_units(view.currency))
+    _text(ws, "C6", "Bands per price")
+    _put(ws, BAND_SLOTS_CELL, band_slots(view))
     for c, header in enumerate(SUMMARY_COLUMNS, start=1):
         _text(ws, f"{get_column_letter(c)}{SUMMARY_HEADER_ROW}", header, font=_BOLD)
     first = SUMMARY_HEADER_ROW + 1
@@ -588,6 +711,11 @@ def read_plan_workbook(raw: bytes, file: str) -> tuple[PlanWorkbook | None, list
         reader.report(ProblemCode.VALUE_INVALID, "the fiscal year or currency was changed", SUMMARY, "B2",
                       "make the plan again with `chargeback plan`")
         return None, reader.problems
+    places, slots = reader.number(summary, MINOR_UNITS_CELL, "minor units"), reader.number(summary, BAND_SLOTS_CELL, "bands per price")
+    if places != minor_units(currency) or slots is None or slots != slots.to_integral_value() or not 1 <= slots <= 100:
+        reader.report(ProblemCode.VALUE_INVALID, "the minor units or bands per price were changed", SUMMARY,
+                      MINOR_UNITS_CELL, "make the plan again with `chargeback plan`")
+        return None, reader.problems
     drivers: list[PlanDriver] = []
     row = SUMMARY_HEADER_ROW + 1
     while summary[f"C{row}"].value not in (None, ""):
@@ -599,7 +727,7 @@ def read_plan_workbook(raw: bytes, file: str) -> tuple[PlanWorkbook | None, list
             ws = wb[name]
             services = _count_services(ws)
             reader.formulas(summary, _summary_formulas(row, name, services))
-            drivers += _read_sheet(reader, ws, services, int(year), currency)
+            drivers += _read_sheet(reader, ws, services, int(slots))
         row += 1
     if row > SUMMARY_HEADER_ROW + 1:
         reader.formulas(summary, _summary_totals(SUMMARY_HEADER_ROW + 1, row - 1))
@@ -616,7 +744,7 @@ def _count_services(ws) -> int:
     return count
 
 
-def _read_sheet(reader: _Reader, ws, services: int, year: int, currency: str) -> list[PlanDriver]:
+def _read_sheet(reader: _Reader, ws, services: int, slots: int) -> list[PlanDriver]:
     rows = _rows(services)
     for s_index, (key, title, _kind) in enumerate(SECTIONS):
         title_row = section_rows(s_index, services)[0]
@@ -625,11 +753,12 @@ def _read_sheet(reader: _Reader, ws, services: int, year: int, currency: str) ->
                           ws.title, f"A{title_row}", "make the plan again and copy your drivers into it")
             return []
         for i in range(services):
-            if key != "drivers" and ws[f"A{rows[key] + i}"].value != ws[f"A{rows['drivers'] + i}"].value:
+            row = working_rows(services, slots)[i]["Rate card row"] if key == "workings" else rows[key] + i
+            if key != "drivers" and ws[f"A{row}"].value != ws[f"A{rows['drivers'] + i}"].value:
                 reader.report(ProblemCode.INCONSISTENT, "the service here differs from the one on the same drivers row",
-                              ws.title, f"A{rows[key] + i}", "make the plan again")
+                              ws.title, f"A{row}", "make the plan again")
                 return []
-    reader.formulas(ws, _sheet_formulas(services, currency))
+    reader.formulas(ws, _sheet_formulas(services, slots))
     code = ws["B1"].value
     months = []
     for column in MONTH_COLUMNS:

@@ -29,10 +29,10 @@ from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import locks
 from billing.store import org as org_store
-from billing.planning.workbook import BandRow, PlanService, PlanSheet, PlanView, RateRow
+from billing.planning.workbook import BandRow, PlanService, PlanSheet, PlanView, RateRow, price_bands
 from tariffs.pricing import describe_price
 from billing.core.records import ChargeKind
-from tariffs.model import BandEdges, Catalogue, PricingModel, TariffVersion
+from tariffs.model import Catalogue, PricingModel, TariffVersion
 
 
 PLAN_HORIZON = 24
@@ -175,13 +175,5 @@ def _rate_card(catalogue: Catalogue, services: list[str], months: tuple[str, ...
                 markup_pct=price.markup_pct, monthly_fee=price.monthly_fee, included=price.included_quantity,
                 minimum=price.minimum_charge, currency=version.currency or currency, unit=service.unit,
                 description=describe_price(price, service.unit)))
-            if price.model in (PricingModel.GRADUATED, PricingModel.VOLUME):
-                lower = ZERO
-                ordered = sorted(price.bands, key=lambda b: (b.up_to is None, b.up_to or ZERO))
-                for n, band in enumerate(ordered, start=1):
-                    bands.append(BandRow(service=service.code, version=version.version, tier=tier_code, band=n, lower=lower,
-                                         upper=band.up_to, unit_price=band.unit_price, flat_fee=band.flat_fee,
-                                         edges=(price.band_edges or BandEdges.INCLUSIVE).value,
-                                         fee_at_zero="charged" if n == 1 and price.fee_at_zero else ""))
-                    lower = band.up_to if band.up_to is not None else lower
+            bands += price_bands(service.code, version.version, tier_code, price)
     return rates, bands

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-__all__ = ["OPEN_BAND", "RateRow", "BandRow", "PlanService", "PlanSheet", "PlanView", "rate_key"]
+from tariffs.model import BandEdges, PricingModel, TierPrice
+
+__all__ = ["OPEN_BAND", "RateRow", "BandRow", "PlanService", "PlanSheet", "PlanView", "rate_key", "price_bands"]
 
 OPEN_BAND = Decimal("1E15")
 """The upper bound written for an open-ended band."""
@@ -106,3 +108,19 @@ class PlanView:
 
 def rate_key(service: str, version: str, tier: str) -> str:
     return f"{service}|{version}|{tier}"
+
+
+def price_bands(service: str, version: str, tier: str, price: TierPrice) -> list[BandRow]:
+    """The bands of a graduated or volume price as the rate card shows them, lowest edge first
+    (none for another model)."""
+    if price.model not in (PricingModel.GRADUATED, PricingModel.VOLUME):
+        return []
+    rows, lower = [], Decimal(0)
+    ordered = sorted(price.bands, key=lambda b: (b.up_to is None, b.up_to or Decimal(0)))
+    for n, band in enumerate(ordered, start=1):
+        rows.append(BandRow(service=service, version=version, tier=tier, band=n, lower=lower, upper=band.up_to,
+                            unit_price=band.unit_price, flat_fee=band.flat_fee,
+                            edges=(price.band_edges or BandEdges.INCLUSIVE).value,
+                            fee_at_zero="charged" if n == 1 and price.fee_at_zero else ""))
+        lower = band.up_to if band.up_to is not None else lower
+    return rows

@@ -18,7 +18,7 @@ import pytest
 from openpyxl import load_workbook
 
 from billing.planning.budgets import budget_from_plan
-from reports.plan_xlsx import read_plan_workbook
+from reports.plan_xlsx import read_plan_workbook, working_rows
 from tests.cli_helpers import run
 
 
@@ -55,20 +55,24 @@ def engine_figures(url: str, path: Path) -> dict[str, Decimal]:
 def test_the_workbook_has_tables_names_lists_formats_and_protection(history_db, tmp_path):
     wb = load_workbook(make_plan(history_db, tmp_path))
     assert wb.sheetnames == ["Summary", "Rate card", "FIN", "OPS"]
-    for name in ("RateKey", "RateModel", "RateUnitPrice", "RateFee", "RateIncluded", "RateMinimum",
-                 "BandKey", "BandLower", "BandUpper", "BandPrice", "BandFee", "TierList1"):
+    for name in ("RateKey", "RateModel", "RateUnitPrice", "RateFee", "RateIncluded", "RateMinimum", "RateFirstBand",
+                 "BandKey", "BandFrom", "BandTo", "BandPrice", "BandFee", "BandOnEdge", "MinorUnits", "TierList1"):
         assert name in wb.defined_names
     assert wb.defined_names["RateKey"].attr_text.startswith("'Rate card'!$A$4:$A$")
     fin = wb["FIN"]
-    assert sorted(fin.tables) == sorted(f"P1_{name}" for name in (
-        "Drivers", "Plan", "Variance", "ForecastVolume", "ForecastCost", "Budget", "HistoryVolume", "HistoryCost",
-        "Versions", "RateRow"))
     assert sorted(wb["Rate card"].tables) == ["Bands", "Rates"]
+    assert wb["Rate card"]["A4"].value == "(no tariff in force)"  # row 1 of the rate card: a month without a tariff
     assert fin.freeze_panes == "C5"
     assert fin.protection.sheet and wb["Summary"].protection.sheet and wb["Rate card"].protection.sheet
     # drivers are unlocked inputs, formulas locked
     assert fin["C8"].protection.locked is False and fin["O8"].protection.locked is False and fin["P8"].protection.locked is False
-    assert fin["C15"].protection.locked is True and fin["C15"].value.startswith("=IF(C71=0,0,ROUND(")
+    # the plan cost is the Total step of the service's workings, each step a short formula
+    workings = working_rows(4, int(wb["Summary"]["D6"].value))
+    total = workings[0]["Total"]
+    assert fin["C15"].protection.locked is True and fin["C15"].value == f"=C{total}"
+    assert [fin[f"B{r}"].value for r in workings[0].values()] == list(workings[0])
+    assert fin[f"C{total}"].value.startswith("=ROUND(") and fin[f"C{total}"].value.endswith(",MinorUnits)")
+    assert max(len(fin[f"{c}{r}"].value) for w in workings for r in w.values() for c in "CN") < 200
     assert fin["O15"].value == "=SUM(C15:N15)"
     assert fin["P8"].number_format == "0.0%" and fin["C15"].number_format == "#,##0.00;-#,##0.00"
     lists = {str(dv.sqref): dv.formula1 for dv in fin.data_validations.dataValidation if dv.type == "list"}
@@ -123,6 +127,14 @@ def test_an_unknown_business_line_is_rejected_with_its_cell(history_url, tmp_pat
 # --------------------------------------------------------------------------- LibreOffice
 
 
+RECALC_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+           xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
 def recalculate(paths: list[Path], folder: Path) -> list[Path]:
     """Open each workbook in headless LibreOffice, which calculates formulas without a cached
     value on load, and save it again as .xlsx (with the values) into ``folder``."""
@@ -130,6 +142,8 @@ def recalculate(paths: list[Path], folder: Path) -> list[Path]:
     if soffice is None:
         pytest.skip("LibreOffice is not installed (no `soffice` on PATH): apt-get install libreoffice-calc-nogui")
     profile = Path(f"/tmp/lo-{uuid.uuid4().hex}")
+    (profile / "user").mkdir(parents=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(RECALC_ALWAYS)  # recalculate on load, always
     try:
         subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "xlsx",
                         "--outdir", str(folder), *map(str, paths)], check=True, capture_output=True, timeout=300,

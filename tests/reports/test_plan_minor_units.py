@@ -8,7 +8,9 @@ import pytest
 from openpyxl import load_workbook
 
 from billing.core.money import round_minor
-from reports.plan_xlsx import SECTIONS, PlanService, PlanSheet, PlanView, RateRow, plan_workbook, read_plan_workbook, section_rows
+from reports.plan_xlsx import (
+    SECTIONS, PlanService, PlanSheet, PlanView, RateRow, plan_workbook, read_plan_workbook, section_rows, working_rows,
+)
 from tests.planning.test_plan_workbook import cell_values, edit, recalculate
 
 MONTHS = tuple(f"2027-{m:02d}" for m in range(1, 13))
@@ -17,7 +19,7 @@ PRICE = Decimal("1.2345")  # 7 units a month cost 8.6415: 9 JPY, 8.642 BHD (a ti
 VOLUME = Decimal("7")
 _SECTION = {key: i for i, (key, _title, _kind) in enumerate(SECTIONS)}
 PLAN_ROW = section_rows(_SECTION["plan"], 1)[2]  # the one service's plan cost row
-RATE_ROW = section_rows(_SECTION["rate_row"], 1)[2]
+TOTAL_ROW = working_rows(1, 1)[0]["Total"]  # the Total step of its cost workings
 COST = f"C{PLAN_ROW}"
 
 
@@ -42,27 +44,29 @@ def write(tmp_path: Path, currency: str) -> Path:
     return path
 
 
-def cost_formula_of(path: Path) -> str:
-    formula = load_workbook(path)["FIN"][COST].value
-    assert isinstance(formula, str) and formula.startswith("=IF(")
-    return formula
-
-
 @pytest.mark.parametrize(("currency", "places"), [("USD", 2), ("JPY", 0), ("BHD", 3)])
-def test_each_cost_formula_rounds_to_the_currencys_minor_units_and_reads_back(tmp_path, currency, places):
+def test_each_cost_rounds_to_the_currencys_minor_units_by_name_and_reads_back(tmp_path, currency, places):
     path = write(tmp_path, currency)
-    assert cost_formula_of(path).endswith(f",INDEX(RateMinimum,C{RATE_ROW})),{places}))")
+    book = load_workbook(path)
+    assert book["FIN"][COST].value == f"=C{TOTAL_ROW}"
+    total = book["FIN"][f"C{TOTAL_ROW}"].value
+    assert total.startswith("=ROUND(") and total.endswith(",MinorUnits)")  # no ROUND(..., 2) written in
+    assert book.defined_names["MinorUnits"].attr_text == "Summary!$B$6" and book["Summary"]["B6"].value == places
     plan, problems = read_plan_workbook(path.read_bytes(), path.name)
     assert problems == [] and plan.currency == currency
 
 
-def test_a_yen_plan_whose_formula_rounds_to_cents_is_refused_as_changed(tmp_path):
+def test_a_yen_plan_rounding_to_cents_is_refused_as_changed(tmp_path):
     path = write(tmp_path, "JPY")
-    cents = cost_formula_of(path).replace(",0))", ",2))")
-    edited = edit(path, tmp_path / "edited.xlsx", {("FIN", COST): cents})
+    edited = edit(path, tmp_path / "edited.xlsx", {("Summary", "B6"): 2})
     plan, problems = read_plan_workbook(edited.read_bytes(), edited.name)
     assert plan is None and [(p.source.location, p.message) for p in problems] == [
-        (f"FIN!{COST}", "the formula in this cell was changed")]
+        ("Summary!B6", "the minor units or bands per price were changed")]
+    total = load_workbook(path)["FIN"][f"C{TOTAL_ROW}"].value
+    edited = edit(path, tmp_path / "edited2.xlsx", {("FIN", f"C{TOTAL_ROW}"): total.replace("MinorUnits", "2")})
+    plan, problems = read_plan_workbook(edited.read_bytes(), edited.name)
+    assert plan is None and [(p.source.location, p.message) for p in problems] == [
+        (f"FIN!C{TOTAL_ROW}", "the formula in this cell was changed")]
 
 
 @pytest.mark.libreoffice
