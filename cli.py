@@ -18,6 +18,7 @@ import click
 from billing.api import Store
 from billing.core.problems import ChargebackError, NeedsConfirmation, Problem, ProblemsError, excerpt, printable
 from reports.text import amount as amount_text
+from reports.text import quantity as quantity_text
 
 def default_tariffs() -> Path:
     from billing.jobs.workspace import default_dir
@@ -741,7 +742,7 @@ def invoices_show(session, number: str) -> None:
     if doc.original_invoice:
         echo(f"Corrects: {doc.original_invoice}. Reason: {doc.reason}")
     echo_table(["line", "description", "quantity", "unit", "detail", "amount"],
-               [[l.line_no, l.description, l.quantity.normalize(), l.unit, l.detail, amount_text(l.amount, doc.currency)] for l in doc.lines],
+               [[l.line_no, l.description, quantity_text(l.quantity), l.unit, l.detail, amount_text(l.amount, doc.currency)] for l in doc.lines],
                right={2, 5})
     echo(f"Total {amount_text(doc.total, doc.currency, code=True)}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from billing.close.explain import LineExplanation
 from billing.core.records import ChargeKind
+from reports.text import amount, quantity
 
 __all__ = ["explanation_lines"]
 
@@ -12,10 +13,11 @@ def explanation_lines(found: LineExplanation) -> list[str]:
     document, line, charge, reference = found.document, found.line, found.charge, found.reference
     out = [
         f"{document.kind.replace('_', ' ')} {document.number} line {line.line_no}: {line.description}",
-        f"  amount {line.amount} {document.currency}; quantity {line.quantity.normalize()} {line.unit}; {line.detail}",
+        f"  amount {amount(line.amount, document.currency, code=True)}; quantity {quantity(line.quantity)} {line.unit}; {line.detail}",
     ]
     for part in line.cost_centers:
-        out.append(f"  cost centre {part.cost_center or '(none)'} (GL {part.gl_code or '-'}): {part.amount}")
+        out.append(f"  cost centre {part.cost_center or '(none)'} (GL {part.gl_code or '-'}): "
+                   f"{amount(part.amount, document.currency)}")
     if found.is_correction:
         out.append(f"  corrects {line.original_invoice} line {line.original_line_no}; reason: {document.reason}")
         return out
@@ -30,8 +32,9 @@ def explanation_lines(found: LineExplanation) -> list[str]:
     else:
         out.append(f"  tariff {charge.service} version {charge.tariff_version} ({tariff.effective_from}.."
                    f"{tariff.effective_to or 'open'}, {tariff.currency}), model {charge.model}")
-    out.append(f"  quantity {charge.quantity.normalize()} = included {charge.included.normalize()} + billable "
-               f"{charge.billable.normalize()}; source cost {charge.cost.normalize()}; exact amount {charge.exact_amount}")
+    out.append(f"  quantity {quantity(charge.quantity)} = included {quantity(charge.included)} + billable "
+               f"{quantity(charge.billable)}; source cost {amount(charge.cost, document.currency)}; "
+               f"exact amount {amount(charge.exact_amount, document.currency)}")
     if charge.flags:
         out.append(f"  flags: {'; '.join(charge.flags)}")
     if charge.kind is ChargeKind.SLA_CREDIT:
@@ -45,8 +48,8 @@ def explanation_lines(found: LineExplanation) -> list[str]:
                + (f" (the first {len(rows):,} listed; `chargeback explain {reference} --rows {count}` lists all)"
                   if count > len(rows) else ""))
     for r in rows:
-        out.append(f"    {r.file}:{r.row_no} record {r.record_id} {r.usage_date} {r.cost_center or '-'} {r.tier or ''} qty {r.quantity}"
-                   + (f" cost {r.cost}" if r.cost is not None else "") + (f" {r.description}" if r.description else "")
+        out.append(f"    {r.file}:{r.row_no} record {r.record_id} {r.usage_date} {r.cost_center or '-'} {r.tier or ''} qty {quantity(r.quantity)}"
+                   + (f" cost {quantity(r.cost)}" if r.cost is not None else "") + (f" {r.description}" if r.description else "")
                    + (f" [provider invoice {r.provider_invoice}]" if r.provider_invoice else "")
                    + (f" ({r.note})" if r.note else ""))
     return out

@@ -4,6 +4,8 @@
 currency's minor units (``1,234.50`` USD, ``1,235`` JPY, ``1.250`` BHD). Printed figures that
 are not documents' amounts (a forecast, an exact share of a cost) may carry more decimals than
 the currency has: they are written exactly, never rounded here (billing.core.money rounds).
+:func:`quantity` writes a quantity as people do (``90``, ``1,250``, ``0.000001``): grouped, no
+exponent, no trailing zeros, whatever the stored Decimal's exponent (``9E+1`` prints ``90``).
 
 :func:`table_lines` lays out a table as lines: a header, a rule, a row each, columns padded
 to their widest cell, the columns in ``right`` right-aligned. Every cell is printed safe
@@ -17,9 +19,9 @@ from decimal import Decimal
 
 from billing.core.money import plain, quantum
 from billing.core.problems import excerpt, printable
-from reports.filters import money
+from reports.filters import money, qty
 
-__all__ = ["CELL_WIDTH", "amount", "table_lines"]
+__all__ = ["CELL_WIDTH", "amount", "quantity", "table_lines"]
 
 CELL_WIDTH = 500
 """The widest cell of a printed table; a longer value (a description, a name) is cut."""
@@ -32,6 +34,12 @@ def amount(value: Decimal, currency: str, *, code: bool = False, sign: bool = Fa
         return money(value, currency, code=code, sign=sign)
     text = ("+" if sign and value > 0 else "") + plain(value, grouped=True)
     return f"{text} {currency}" if code else text
+
+
+def quantity(value: Decimal) -> str:
+    """``value`` (a quantity, a count, a source cost) for a printed line: ``90`` for ``9E+1``,
+    ``0.000001`` for ``1E-6``, ``1,250`` (the statement's ``qty`` filter, for text)."""
+    return qty(value)
 
 
 def table_lines(headers: Sequence[object], rows: Sequence[Sequence[object]], *,

@@ -172,6 +172,24 @@ def test_explain_lists_the_usage_rows_behind_an_invoice_line(db_url, tmp_path):
     assert f"{later}:2 record T-4 2026-03-20 CC-LAB" in out
 
 
+def test_invoices_show_and_explain_write_quantities_without_an_exponent(db_url, tmp_path):
+    base_store(db_url, tmp_path)
+    feed = write(tmp_path / "desk.csv", """
+        record_id,usage_date,cost_center,service,quantity,unit
+        Q-1,2026-03-02,CC-ENG,DESK,60,ticket
+        Q-2,2026-03-03,CC-ENG,DESK,30,ticket
+    """)
+    run(db_url, "usage", "load", feed, "--source", "servicedesk", "--new-source")
+    run(db_url, "month", "run", "2026-03")
+    closed = run(db_url, "month", "close", "2026-03").stdout
+    first = re.search(r"\((CB-\d{4}-\d{6}) to", closed).group(1)
+    shown = run(db_url, "invoices", "show", first).stdout
+    explained = run(db_url, "explain", f"{first}/1").stdout
+    for out in (shown, explained):
+        assert "E+" not in out and "E-" not in out
+    assert re.search(r"\b90\b", shown) and "quantity 90 " in explained and "qty 60" in explained
+
+
 def test_records_loaded_before_are_told_apart_exactly_even_when_hashes_collide(db_url, tmp_path, monkeypatch):
     from billing.store import usage as usage_store
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from reports.text import CELL_WIDTH, amount, table_lines
+from reports.text import CELL_WIDTH, amount, quantity, table_lines
 
 
 @pytest.mark.parametrize(("value", "currency", "text"), [
@@ -33,3 +33,11 @@ def test_a_table_pads_columns_aligns_the_right_ones_and_prints_cells_safe():
     assert lines[0] == "pool".ljust(width) + "    amount" and lines[1] == "-" * width + "  --------"
     assert lines[2] == "LABOUR".ljust(width) + "  2,000.00"
     assert "\x1b" not in lines[3] and lines[3].endswith("    900.00")
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    ("90", "90"), ("9E+1", "90"), ("2.9E+2", "290"), ("0.000001", "0.000001"), ("1E-6", "0.000001"),
+    ("1250.500", "1,250.5"), ("0E-8", "0"), ("-3.50", "-3.5"),
+])
+def test_a_quantity_is_written_as_people_write_it_never_in_exponent_form(value, text):
+    assert quantity(Decimal(value)) == text
