@@ -127,6 +127,7 @@ class StatementView:
     sla_rows: tuple[SlaRow, ...]
     tier_options: tuple[TierOption, ...]
     budget_rows: tuple[BudgetRow, ...]
+    budget_total: BudgetRow | None = None  # the rows added up (service_name "Total"); None without a budget
     generated_at: dt.datetime
 
 
@@ -201,6 +202,7 @@ def statement_view(
         sla_rows=_sla_rows(own, services, measured),
         tier_options=_tier_options(own, services, tier_quotes),
         budget_rows=tuple(_budget_row(b, services) for b in budget),
+        budget_total=_budget_total(budget),
         generated_at=generated_at,
     )
 
@@ -437,6 +439,17 @@ def _budget_row(figure: BudgetFigure, services: Mapping[str, Service]) -> Budget
     variance = figure.actual_ytd - figure.budget_ytd
     return BudgetRow(service_name=_service_name(services, figure.service), budget_ytd=figure.budget_ytd,
                      actual_ytd=figure.actual_ytd, variance=variance, variance_pct=_pct(variance, figure.budget_ytd))
+
+
+def _budget_total(budget: Sequence[BudgetFigure]) -> BudgetRow | None:
+    """The budget table's total row: budget, actual and variance each the sum of the rows'."""
+    if not budget:
+        return None
+    budget_ytd = sum((b.budget_ytd for b in budget), ZERO)
+    actual_ytd = sum((b.actual_ytd for b in budget), ZERO)
+    variance = actual_ytd - budget_ytd
+    return BudgetRow(service_name="Total", budget_ytd=budget_ytd, actual_ytd=actual_ytd, variance=variance,
+                     variance_pct=_pct(variance, budget_ytd))
 
 
 # --------------------------------------------------------------------------- month export

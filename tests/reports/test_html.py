@@ -86,3 +86,20 @@ def test_component_shares_are_shown_as_part_of_the_price():
     view = statement_view(business_line=samples.business_line(), month="2026-03", charges=samples.charges(),
                           services=samples.services(), closed=False, generated_at=dt.datetime(2026, 3, 20), components=shares)
     assert "includes Virtual machines 6 vCPU-month 810.00 of the price above" in _text(render_statement(view))
+
+
+def test_the_budget_table_ends_with_its_total():
+    html = render_statement(samples.statement()).decode()
+    budget = html.split("Budget and actual, year to date", 1)[1].split("</table>", 1)[0]
+    foot = re.search(r"<tfoot>(.*?)</tfoot>", budget, re.S)
+    assert foot is not None and "Total" in foot.group(1) and "+450.00" in foot.group(1)
+
+
+def test_tier_advice_is_green_only_where_the_other_tier_costs_less():
+    view = samples.statement()
+    dearer = [replace(o, advice="Costs more than your tier.", difference=abs(o.difference) + 1)
+              for o in view.tier_options if not o.is_current][:1]
+    cheaper = [replace(o, advice="Costs less than your tier.", difference=-abs(o.difference) - 1)
+               for o in view.tier_options if not o.is_current][:1]
+    html = render_statement(replace(view, tier_options=tuple(dearer + cheaper))).decode()
+    assert re.search(r'class="advice up">Costs more', html) and re.search(r'class="advice down">Costs less', html)

@@ -140,3 +140,13 @@ def test_component_shares_of_a_composite_are_shown_beneath_it():
     assert [(c.service_name, c.quantity, c.amount) for c in hosting.components] == [
         ("Virtual machines", D("6"), D("810.00")), ("Block storage", D("150"), D("540.00"))]
     assert sum(c.amount for c in hosting.components) == hosting.amount
+
+
+def test_the_budget_table_has_a_total_row_that_adds_up_its_rows():
+    view = samples.statement()
+    total = view.budget_total
+    assert total is not None and total.service_name == "Total"
+    assert total.budget_ytd == sum(r.budget_ytd for r in view.budget_rows)
+    assert total.actual_ytd == sum(r.actual_ytd for r in view.budget_rows)
+    assert total.variance == D("450.00") == sum(r.variance for r in view.budget_rows)  # 1,400.00 over - 950.00 under
+    assert samples.statement(with_budget=False).budget_total is None
