@@ -750,12 +750,13 @@ def invoices_show(session, number: str) -> None:
 @chargeback.command("statements")
 @month_argument
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Directory for the HTML statements.")
+@click.option("--line", "line", metavar="BL", default=None, help="Write only this business line's statement (its code).")
 @with_store
-def statements(session, month: str, out: Path) -> None:
-    """Write one HTML statement per business line (printable on A4) and an index."""
+def statements(session, month: str, out: Path, line: str | None) -> None:
+    """Write one HTML statement per business line (printable on A4) and an index; with --line, one line's alone."""
     from billing.api import write_statements_in
 
-    written = write_statements_in(session, month, out)
+    written = write_statements_in(session, month, out, line=line)
     echo(f"{len(written.paths)} statements for {written.month}{' (DRAFT: the month is open)' if written.draft else ''} "
                f"in {out}; open {written.index}")
 

@@ -409,19 +409,20 @@ class WrittenStatements:
     draft: bool
 
 
-def write_statements(store: Store, month: str, out: str | Path) -> WrittenStatements:
-    """Write the month's statements and their index.html into ``out`` (recorded in the audit trail)."""
-    return _run(store, write_statements_in, month, Path(out))
+def write_statements(store: Store, month: str, out: str | Path, *, line: str | None = None) -> WrittenStatements:
+    """Write the month's statements and their index.html into ``out`` (recorded in the audit trail);
+    with ``line``, that business line's statement alone (and an index of it)."""
+    return _run(store, write_statements_in, month, Path(out), line=line)
 
 
-def write_statements_in(session: Session, month: str, out: Path) -> WrittenStatements:
+def write_statements_in(session: Session, month: str, out: Path, *, line: str | None = None) -> WrittenStatements:
     """:func:`write_statements` in a transaction already open (a failed write undoes its record)."""
     from billing.core.periods import parse_month
     from billing.jobs.documents import statements_to_write
     from reports.html import render_index, render_statement, statement_filename
     from reports.views import statement_views
 
-    views = statement_views(statements_to_write(session, month, out))
+    views = statement_views(statements_to_write(session, month, out, line=line))
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for view in views:

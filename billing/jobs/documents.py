@@ -198,15 +198,22 @@ def month_statements(session: Session, month: str, *, generated_at: dt.datetime 
     return views
 
 
-def statements_to_write(session: Session, month: str, out: Path) -> list[StatementInputs]:
+def statements_to_write(session: Session, month: str, out: Path, *, line: str | None = None) -> list[StatementInputs]:
     """The month's statements to write into ``out`` (recorded in the audit trail); refused when
-    there is none. The shell renders and writes them in this transaction."""
+    there is none. With ``line``, that business line's statement alone (its code, any case),
+    refused when the month has none for it. The shell renders and writes them in this transaction."""
     locks.lock_month(session, parse_month(month), shared=True)  # not half before and half after a close or reopen
     found = month_statements(session, month)
     if not found:
         raise ChargebackError(f"{parse_month(month)} has no charges or notes for any business line: there is no statement "
                               f"to write; nothing was written")
-    audit.record(session, "statements", parse_month(month), f"{len(found)} statements in {out}")
+    if line is not None:
+        found = [s for s in found if s.business_line.code.casefold() == line.strip().casefold()]
+        if not found:
+            raise ChargebackError(f"{parse_month(month)} has no statement for business line {line.strip()!r} (no charges or "
+                                  f"notes for it, or no such line: see `chargeback org show`); nothing was written")
+    audit.record(session, "statements", parse_month(month),
+                 f"{len(found)} statements in {out}" + (f" for {found[0].business_line.code}" if line is not None else ""))
     return found
 
 

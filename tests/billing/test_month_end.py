@@ -127,6 +127,20 @@ def test_month_end_documents_statements_export_and_journal(db_url, tmp_path):
     assert header == "posting_date,period,document_number,line,account,cost_center,debit,credit,currency,text,reference"
 
 
+def test_one_business_lines_statement_is_written_alone(db_url, tmp_path):
+    setup_store(db_url, tmp_path)
+    run(db_url, "month", "run", "2026-03")
+    run(db_url, "month", "close", "2026-03", "--confirm")
+    out = run(db_url, "statements", "2026-03", "--out", tmp_path / "fin", "--line", "fin").stdout
+    assert "1 statements for 2026-03 in" in out
+    pages = sorted(p.name for p in (tmp_path / "fin").glob("*.html") if p.name != "index.html")
+    assert len(pages) == 1 and "FIN" in pages[0]
+    assert "Finance" in (tmp_path / "fin" / pages[0]).read_text()
+    refused = run(db_url, "statements", "2026-03", "--out", tmp_path / "none", "--line", "NOPE", ok=False)
+    assert refused.exit_code == 1 and "no statement for business line 'NOPE'" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "none").exists()
+
+
 def test_review_prints_totals_movers_and_idle_subscriptions(db_url, tmp_path):
     setup_store(db_url, tmp_path)
     run(db_url, "month", "run", "2026-02")
