@@ -13,6 +13,7 @@ from billing.close.review import MonthReview, MonthStatus, Movement
 from billing.core.money import round_to_step
 from billing.planning.variance import BudgetSummary
 from billing.recovery.over_under import RecoverySummary
+from reports.text import table_lines
 
 __all__ = ["review_lines", "budget_summary_line", "recovery_summary_line", "month_status_rows", "MONTH_STATUS_HEADERS"]
 
@@ -46,10 +47,14 @@ def review_lines(found: MonthReview) -> list[str]:
         out.append(f"Service credits included: {_fmt(review.sla_credits)}")
     out.append("")
     out.append("By service:")
-    out += [f"  {m.key:<14} {_fmt(m.current):>16} {_fmt(m.previous):>16} {_pct(m):>8}" for m in review.by_service]
+    out += ["  " + line for line in table_lines(
+        ["service", f"this month ({review.currency})", f"last month ({review.currency})", "change %"],
+        [[m.key, _fmt(m.current), _fmt(m.previous), _pct(m)] for m in review.by_service], right={1, 2, 3})]
     out.append("")
     out.append("Largest movers (business lines):")
-    out += [f"  {m.key:<14} {_fmt(m.current):>16} {m.change:>+16,.2f} {_pct(m):>8}" for m in review.largest_movers]
+    out += ["  " + line for line in table_lines(
+        ["business line", f"this month ({review.currency})", f"change ({review.currency})", "change %"],
+        [[m.key, _fmt(m.current), f"{m.change:+,.2f}", _pct(m)] for m in review.largest_movers], right={1, 2, 3})]
     out.append("")
     if review.anomalies:
         out.append(f"Anomalies (moved more than {found.anomaly_pct}%):")

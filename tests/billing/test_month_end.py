@@ -149,3 +149,7 @@ def test_review_prints_totals_movers_and_idle_subscriptions(db_url, tmp_path):
     assert "Total to invoice: 940.00 USD   last month (2026-02): 940.00" in review
     assert "Subscriptions without usage: 2" in review and "FIN DESK gold" in review
     assert "Quarantined rows still open: 0" in review
+    lines = review.splitlines()  # the service and mover tables have their column headings
+    assert lines[lines.index("By service:") + 1].split() == ["service", "this", "month", "(USD)", "last", "month", "(USD)",
+                                                            "change", "%"]
+    assert lines[lines.index("Largest movers (business lines):") + 1].split()[:2] == ["business", "line"]
