@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -48,4 +49,11 @@ def statement_filename(view: StatementView) -> str:
 def render_index(views: Sequence[StatementView]) -> bytes:
     """An index page listing the statements, linking to :func:`statement_filename` of each."""
     entries = [(statement_filename(v), v) for v in sorted(views, key=lambda v: (v.month, v.business_line_name, v.business_line_code))]
-    return environment().get_template("index.html").render(entries=entries).encode("utf-8")
+    months = sorted({v.month_label for v in views}, key=lambda label: min(v.month for v in views if v.month_label == label))
+    total = None
+    if views and len({v.currency for v in views}) == 1:  # amounts in one currency add up; mixed ones are not added
+        changes = [v.change for v in views]
+        total = {"currency": views[0].currency, "charged": sum((v.total for v in views), Decimal(0)),
+                 "showback": sum((v.showback_total for v in views), Decimal(0)),
+                 "change": None if any(c is None for c in changes) else sum((c for c in changes if c is not None), Decimal(0))}
+    return environment().get_template("index.html").render(entries=entries, months=months, total=total).encode("utf-8")

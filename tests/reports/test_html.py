@@ -103,3 +103,15 @@ def test_tier_advice_is_green_only_where_the_other_tier_costs_less():
                for o in view.tier_options if not o.is_current][:1]
     html = render_statement(replace(view, tier_options=tuple(dearer + cheaper))).decode()
     assert re.search(r'class="advice up">Costs more', html) and re.search(r'class="advice down">Costs less', html)
+
+
+def test_the_index_names_its_month_once_and_adds_up_its_statements():
+    views = [samples.statement(), replace(samples.statement(), business_line_code="FIN", business_line_name="Finance")]
+    html = render_index(views).decode()
+    text = _text(html.encode())
+    assert text.count(views[0].month_label) == 1  # in the title, not on every row
+    foot = re.search(r"<tfoot>(.*?)</tfoot>", html, re.S)
+    assert foot is not None
+    total = sum(v.total for v in views)
+    assert f"{total:,.2f}" in foot.group(1) and "Total (2 statements)" in foot.group(1)
+    assert 'class="nowrap"' in html and "Change" in html
