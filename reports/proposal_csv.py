@@ -18,7 +18,8 @@ from reports.guard import for_people
 __all__ = ["PROPOSAL_HEADER", "proposal_csv"]
 
 PROPOSAL_HEADER = ("fiscal_year", "service", "name", "model", "budget", "volume_last_year", "charged_last_year",
-                   "at_current_prices", "expected_recovery", "difference", "recovery_pct", "proposal", "note", "currency")
+                   "at_current_prices", "expected_recovery", "of_which_fees", "difference", "recovery_pct", "proposal", "note",
+                   "currency")
 
 
 def proposal_csv(proposal: RateProposal) -> bytes:
@@ -29,5 +30,5 @@ def proposal_csv(proposal: RateProposal) -> bytes:
     for s in proposal.services:
         pct = "" if s.recovery_pct is None else plain(round_to_step(s.recovery_pct, Decimal("0.01")))
         writer.writerow([proposal.fiscal_year, t(s.service), t(s.name), t(s.model), s.budget, plain(s.volume), s.last_year,
-                         s.current_prices, s.expected, s.difference, pct, t(s.method), t(s.note), t(proposal.currency)])
+                         s.current_prices, s.expected, s.fees, s.difference, pct, t(s.method), t(s.note), t(proposal.currency)])
     return buffer.getvalue().encode("utf-8")

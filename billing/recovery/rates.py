@@ -15,6 +15,12 @@ setting"):
   solve; the expected recovery, re-priced with the rounded prices, includes them).
 - Pass-through services: every tier's markup moves by the same number of points so that
   Σ cost × (1 + markup) + fees = budget (rounded to 0.01 points).
+- A price by dimension (``by_value``) re-prices each segment as rating does
+  (``tariffs.pricing.price_by_value``: each value's usage at its own price, the tier's terms
+  once); each value's prices scale by the tier's factor, so the values keep their ratios.
+- Quarterly and annual fees are kept as they are: last year's fee lines, valued at the draft's
+  fee of the same name, are revenue the solve counts as kept (so a tier's usage prices need to
+  recover only the rest of the budget), and the expected recovery includes them.
 
 Nothing is rounded here except through ``billing.core.money``.
 """
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,11 +41,11 @@ from billing.core.money import ZERO, round_minor, round_to_step
 from billing.core.periods import days_in_month, month_of
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.records import Charge, ChargeKind
-from tariffs.model import Band, Catalogue, PricingModel, TariffVersion, TierPrice
-from tariffs.pricing import THIRTY_DAY_MONTH, price_usage, proration_fraction
+from tariffs.model import Band, Catalogue, PricingModel, TariffVersion, TierPrice, UnknownValue
+from tariffs.pricing import THIRTY_DAY_MONTH, PriceBreakdown, price_by_value, price_usage, proration_fraction
 
 __all__ = ["ServiceProposal", "RateProposal", "Volume", "history_volumes", "propose_rates", "expected_revenue",
-           "draft_tariff_yaml", "MARKUP_STEP"]
+           "fee_revenue", "segments", "repriced", "draft_tariff_yaml", "MARKUP_STEP"]
 
 MARKUP_STEP = Decimal("0.01")
 
@@ -50,12 +57,13 @@ class ServiceProposal:
     model: str  # the models of its tiers, e.g. "per_unit" or "graduated, fixed"
     budget: Decimal
     volume: Decimal  # last year's charged quantity, every tier
-    last_year: Decimal  # last year's charges (usage lines), as priced then
-    current_prices: Decimal  # last year's volumes at the current version's prices
-    expected: Decimal  # last year's volumes at the proposed prices: the expected recovery
+    last_year: Decimal  # last year's charges (usage and fee lines), as priced then
+    current_prices: Decimal  # last year's volumes (and fees) at the current version's prices
+    expected: Decimal  # last year's volumes at the proposed prices, with the fees kept: the expected recovery
     method: str  # what was solved, e.g. "base rate 0.0912 (gold 1.3, silver 1.1, bronze 1.0)"
     version: TariffVersion
     note: str = ""
+    fees: Decimal = ZERO  # the quarterly and annual fees in ``expected`` (kept, not solved)
 
     @property
     def difference(self) -> Decimal:
@@ -119,17 +127,68 @@ def _fraction_found_again(charge: Charge, version: TariffVersion | None) -> Frac
     return Fraction(span, days)
 
 
+def segments(volumes: Sequence[Volume]) -> list[list[Volume]]:
+    """Last year's usage charges by segment (business line, service, tier, tariff version and
+    month): a price by dimension charges a segment in several lines (its terms, then a line per
+    value), priced together."""
+    grouped: dict[tuple, list[Volume]] = defaultdict(list)
+    for volume in volumes:
+        c = volume.charge
+        grouped[(c.business_line, c.service, c.tier, c.tariff_version, month_of(c.segment_from))].append(volume)
+    return list(grouped.values())
+
+
+def repriced(price: TierPrice, segment: Sequence[Volume]) -> list[PriceBreakdown]:
+    """A segment's lines priced by ``price`` as rating prices them: a line per charge
+    (``price_usage``), or for a price by dimension the tier's terms and a line per value
+    (``price_by_value`` over the values' quantities; a value the price holds gives no line)."""
+    if not price.by_value:
+        return [price_usage(price, v.charge.quantity, cost=v.charge.cost, fraction=v.fraction) for v in segment]
+    usage: dict[str, tuple[Decimal, Decimal]] = {}
+    for v in segment:
+        c = v.charge
+        if c.dimension_value is None and c.quantity == 0 and c.cost == 0:
+            continue  # the tier's terms line: priced again below, once
+        quantity, cost = usage.get(c.dimension_value or "", (ZERO, ZERO))
+        usage[c.dimension_value or ""] = (quantity + c.quantity, cost + c.cost)
+    result = price_by_value(price, usage, fraction=segment[0].fraction)
+    return [result.terms, *(value.breakdown for value in result.values)]
+
+
 def expected_revenue(version: TariffVersion, volumes: Sequence[Volume]) -> Decimal:
     """What last year's volumes would have cost under ``version``: each segment re-priced at
-    its tier and rounded once, like an invoice line."""
+    its tier, each line rounded once, like an invoice line."""
     total = ZERO
-    for volume in volumes:
-        charge = volume.charge
-        price = version.price(charge.tier)
+    for segment in segments(volumes):
+        price = version.price(segment[0].charge.tier)
         if price is None:
             continue
-        amount = price_usage(price, charge.quantity, cost=charge.cost, fraction=volume.fraction).amount
-        total += round_minor(amount, version.currency)
+        total += sum((round_minor(b.amount, version.currency) for b in repriced(price, segment)), ZERO)
+    return total
+
+
+def fee_revenue(version: TariffVersion, fee_lines: Sequence[Charge], catalogue: Catalogue) -> Decimal:
+    """Last year's quarterly and annual fee lines valued at ``version``'s fees: each line times
+    the fee of the same name at its tier in ``version`` over the fee that charged it (the same
+    months held), rounded once; a fee ``version`` does not have brings nothing."""
+    charged_by = {(tv.service, tv.version): tv for tv in catalogue.tariffs}
+    total = ZERO
+    for line in fee_lines:
+        if line.kind is not ChargeKind.FEE:
+            continue
+        price = version.price(line.tier)
+        new = next((f for f in price.fees if f.name == line.label), None) if price is not None else None
+        old_version = charged_by.get((line.service, line.tariff_version))
+        old_price = old_version.price(line.tier) if old_version is not None else None
+        old = next((f for f in old_price.fees if f.name == line.label), None) if old_price is not None else None
+        if new is None:
+            continue
+        if old is None or old.amount == new.amount:
+            total += line.amount
+            continue
+        with localcontext() as ctx:
+            ctx.prec = 50
+            total += round_minor(line.exact_amount * new.amount / old.amount, version.currency)
     return total
 
 
@@ -149,6 +208,10 @@ def propose_rates(
     by_service: dict[str, list[Volume]] = defaultdict(list)
     for volume in history_volumes(history, catalogue):
         by_service[volume.charge.service].append(volume)
+    fee_lines: dict[str, list[Charge]] = defaultdict(list)
+    for charge in history:
+        if charge.kind is ChargeKind.FEE:
+            fee_lines[charge.service].append(charge)
     problems: list[Problem] = []
     proposals = []
     currency = ""
@@ -159,7 +222,8 @@ def propose_rates(
         currency = currency or base.currency
         charges = by_service.get(service.code, [])
         target = budget.get(service.code, ZERO)
-        prices, method, note = _solve(base, charges, target, setting, setting.differential(service.code))
+        fees = fee_revenue(base, fee_lines.get(service.code, []), catalogue)  # the draft keeps base's fees
+        prices, method, note = _solve(base, charges, target, setting, setting.differential(service.code), fees)
         draft = TariffVersion(service=service.code, version=version, effective_from=effective_from, effective_to=None,
                               currency=base.currency, prices=tuple(prices), proration=base.proration)
         if note and (charges or target):
@@ -168,8 +232,9 @@ def propose_rates(
         proposals.append(ServiceProposal(
             service=service.code, name=service.name, model=", ".join(dict.fromkeys(p.model.value for _, p in base.prices)),
             budget=target, volume=sum((v.charge.quantity for v in charges), ZERO),
-            last_year=sum((v.charge.amount for v in charges), ZERO), current_prices=expected_revenue(base, charges),
-            expected=expected_revenue(draft, charges), method=method, version=draft, note=note,
+            last_year=sum((c.amount for c in [*(v.charge for v in charges), *fee_lines.get(service.code, [])]), ZERO),
+            current_prices=expected_revenue(base, charges) + fees,
+            expected=expected_revenue(draft, charges) + fees, method=method, version=draft, note=note, fees=fees,
         ))
     return RateProposal(fiscal_year=fiscal_year, version=version, effective_from=effective_from, currency=currency,
                         services=tuple(proposals), problems=tuple(problems))
@@ -179,6 +244,8 @@ def propose_rates(
 
 
 def _headline(price: TierPrice) -> Decimal:
+    if price.by_value and not _has_own_usage_price(price):
+        return _headline(price.by_value[0][1])  # no default price (unknown: quarantine): the first value's
     if price.model is PricingModel.PER_UNIT:
         return price.unit_price or ZERO
     if price.model in (PricingModel.GRADUATED, PricingModel.VOLUME):
@@ -190,17 +257,21 @@ def _headline(price: TierPrice) -> Decimal:
     return ZERO
 
 
-def _parts(price: TierPrice, volume: Volume) -> tuple[Decimal, Decimal]:
+def _has_own_usage_price(price: TierPrice) -> bool:
+    return bool(price.unit_price is not None or price.bands or price.block_price is not None
+                or price.markup_pct is not None or price.model is PricingModel.FIXED)
+
+
+def _parts(price: TierPrice, segment: Sequence[Volume]) -> tuple[Decimal, Decimal]:
     """(the amount that scales with the tier's prices, the amount kept) for one segment."""
-    charge = volume.charge
-    breakdown = price_usage(price, charge.quantity, cost=charge.cost, fraction=volume.fraction)
-    if price.model is PricingModel.FIXED:
-        return breakdown.monthly_fee, ZERO
-    return breakdown.usage_amount, breakdown.monthly_fee
+    lines = repriced(price, segment)
+    if price.model is PricingModel.FIXED and not price.by_value:
+        return sum((b.monthly_fee for b in lines), ZERO), ZERO
+    return sum((b.usage_amount for b in lines), ZERO), sum((b.monthly_fee for b in lines), ZERO)
 
 
 def _solve(base: TariffVersion, charges: list[Volume], target: Decimal, setting: RateSetting,
-           differentials: dict[str, Decimal] | None) -> tuple[list[tuple[str, TierPrice]], str, str]:
+           differentials: dict[str, Decimal] | None, fees: Decimal = ZERO) -> tuple[list[tuple[str, TierPrice]], str, str]:
     unchanged = [(tier, price) for tier, price in base.prices]
     if target <= 0:
         return unchanged, "kept", "no budgeted cost reaches this service: its prices are kept"
@@ -208,7 +279,7 @@ def _solve(base: TariffVersion, charges: list[Volume], target: Decimal, setting:
         return unchanged, "kept", "no volume last year to price by: its prices are kept"
     prices = dict(base.prices)
     if all(p.model is PricingModel.PASS_THROUGH for p in prices.values()):
-        return _solve_markup(base, charges, target)
+        return _solve_markup(base, charges, target - fees)
     scalable = {t for t, p in prices.items() if p.model is not PricingModel.PASS_THROUGH and _headline(p) > 0}
     notes = []
     if differentials:
@@ -220,15 +291,15 @@ def _solve(base: TariffVersion, charges: list[Volume], target: Decimal, setting:
     if kept_tiers:
         notes.append(f"tier(s) {', '.join(kept_tiers)} kept as they are")
     factor_of = {t: (differentials[t] if differentials else _headline(prices[t])) for t in scalable}
-    weighted = kept = ZERO
+    weighted, kept = ZERO, fees
     with localcontext() as ctx:
         ctx.prec = 50
-        for volume in charges:
-            tier = volume.charge.tier
+        for segment in segments(charges):
+            tier = segment[0].charge.tier
             price = prices.get(tier)
             if price is None:
                 continue
-            scaling, fixed = _parts(price, volume)
+            scaling, fixed = _parts(price, segment)
             if tier in scalable:
                 weighted += scaling * factor_of[tier] / _headline(price)
                 kept += fixed
@@ -238,7 +309,7 @@ def _solve(base: TariffVersion, charges: list[Volume], target: Decimal, setting:
             return unchanged, "kept", "; ".join(notes + ["nothing to scale: its prices are kept"])
         base_rate = (target - kept) / weighted
     if base_rate <= 0:
-        return unchanged, "kept", "; ".join(notes + [f"fees already recover {kept}, more than the budget: prices kept"])
+        return unchanged, "kept", "; ".join(notes + [f"fees already recover {kept}, at least the budget: prices kept"])
     step = setting.price_step
     result = []
     for tier, price in base.prices:
@@ -269,6 +340,10 @@ def _scaled(price: TierPrice, factor: Decimal, step: Decimal) -> TierPrice:
             ctx.prec = 50
             return round_to_step(value * factor, step)
 
+    if price.by_value:
+        values = tuple((value, _scaled(own, factor, step)) for value, own in price.by_value)
+        default = _scaled(dataclasses.replace(price, by_value=()), factor, step) if _has_own_usage_price(price) else price
+        return dataclasses.replace(default, by_value=values)
     if price.model is PricingModel.PER_UNIT:
         return dataclasses.replace(price, unit_price=scale(price.unit_price))
     if price.model in (PricingModel.GRADUATED, PricingModel.VOLUME):
@@ -285,14 +360,12 @@ def _scaled(price: TierPrice, factor: Decimal, step: Decimal) -> TierPrice:
 def _solve_markup(base: TariffVersion, charges: list[Volume], target: Decimal) -> tuple[list, str, str]:
     prices = dict(base.prices)
     cost = at_current = ZERO
-    for volume in charges:
-        charge = volume.charge
-        price = prices.get(charge.tier)
+    for segment in segments(charges):
+        price = prices.get(segment[0].charge.tier)
         if price is None:
             continue
-        breakdown = price_usage(price, charge.quantity, cost=charge.cost, fraction=volume.fraction)
-        cost += charge.cost
-        at_current += breakdown.usage_amount + breakdown.monthly_fee
+        cost += sum((v.charge.cost for v in segment), ZERO)
+        at_current += sum((b.usage_amount + b.monthly_fee for b in repriced(price, segment)), ZERO)
     if cost == 0:
         return list(base.prices), "kept", "no provider cost last year to set a markup by: kept"
     with localcontext() as ctx:
@@ -303,7 +376,9 @@ def _solve_markup(base: TariffVersion, charges: list[Volume], target: Decimal) -
         markup = round_to_step(price.markup_pct + delta, MARKUP_STEP) if price.markup_pct is not None else None
         if markup is not None and markup < -100:
             markup = Decimal(-100)
-        result.append((tier, dataclasses.replace(price, markup_pct=markup)))
+        values = tuple((value, dataclasses.replace(own, markup_pct=round_to_step(own.markup_pct + delta, MARKUP_STEP)))
+                       if own.markup_pct is not None else (value, own) for value, own in price.by_value)
+        result.append((tier, dataclasses.replace(price, markup_pct=markup, by_value=values)))
     sign = "+" if delta >= 0 else ""
     return result, f"markups {sign}{round_to_step(delta, MARKUP_STEP)} points", ""
 
@@ -363,6 +438,20 @@ def _price_lines(price: TierPrice) -> list[str]:
         value = getattr(price, name)
         if value:
             out.append(f'{name}: "{_text(value) if name == "included_quantity" else _money(value)}"')
+    if price.by_value:
+        out.append(f"unknown: {(price.unknown or UnknownValue.QUARANTINE).value}")
+        out.append("by_value:")
+        for value, own in price.by_value:
+            out.append(f"  {json.dumps(value)}:")
+            out += [f"    {line}" for line in _price_lines(own)]
+    if price.fees:
+        out.append("fees:")
+        for fee in price.fees:
+            parts = [f"name: {json.dumps(fee.name, ensure_ascii=False)}", f'amount: "{_money(fee.amount)}"',
+                     f"every: {fee.every.value}"]
+            if fee.billing is not None:
+                parts.append(f"billing: {fee.billing.value}")
+            out.append("  - {" + ", ".join(parts) + "}")
     if price.service_credits:
         out.append("service_credits:")
         for metric, bands in price.service_credits:

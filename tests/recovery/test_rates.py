@@ -131,7 +131,7 @@ def test_rates_propose_writes_a_draft_the_catalogue_accepts_and_that_recovers_th
     assert 'version: "2027.1-draft"' in draft and "effective_from: 2027-01-01" in draft
     assert 'silver:\n        model: per_unit\n        unit_price: "900.00"' in draft
     report = (out / "expected-recovery-2027.csv").read_text(encoding="utf-8")
-    assert "2027,NETWORK,Network and connectivity,\"per_unit, fixed\",27000.00,30,26550.00,26550.00,27000.00,0.00,100," in report
+    assert "2027,NETWORK,Network and connectivity,\"per_unit, fixed\",27000.00,30,26550.00,26550.00,27000.00,0,0.00,100," in report
     checked = run(db_url, "tariffs", "validate", out / "tariffs")
     assert "OK - 12 services" in checked.stdout
 
@@ -245,3 +245,88 @@ def test_a_draft_keeps_the_proration_convention_and_expects_what_rating_gives(ca
     (tmp_path / "draft.yaml").write_text(draft_tariff_yaml(proposal), encoding="utf-8")
     read, problems = load_catalogue(tmp_path)
     assert problems == [] and read.tariffs[0].proration == base["DESK"].proration
+
+
+DIMENSION_AND_FEES = """\
+units:
+  - {code: vm-hour, name: VM hours}
+services:
+  - code: VM
+    name: Virtual machines
+    unit: vm-hour
+    kind: it
+    owner: Infrastructure
+    default_tier: std
+    dimension: region
+    tiers:
+      - {code: std, name: Standard, funding_level: standard}
+tariffs:
+  - service: VM
+    version: "1"
+    effective_from: 2026-01-01
+    currency: USD
+    tiers:
+      std:
+        model: graduated
+        monthly_fee: "50.00"
+        unknown: default
+        bands: [{up_to: 100, unit_price: "0.20"}, {unit_price: "0.15"}]
+        by_value:
+          eu-west: {bands: [{up_to: 100, unit_price: "0.12"}, {unit_price: "0.10"}]}
+          "us-east": {model: per_unit, unit_price: "0.10"}
+        fees:
+          - {name: "Hypervisor licence: \\"core\\" pack", amount: "600.00", every: quarterly, billing: spread}
+"""
+
+
+def test_a_draft_prices_each_dimension_value_by_its_own_price_and_counts_the_fees_kept(tmp_path):
+    # rates propose on a price by region with a quarterly fee: each region's prices scale by the
+    # tier's one factor (the regions keep their ratios), the fee is kept and counted as revenue
+    # the usage prices need not recover, and the expected recovery is what rating the same
+    # months under the draft gives, fee lines included (docs/recovery.md, "Rate setting")
+    from billing.rating.month import DAILY_SCHEMA
+    source = tmp_path / "catalogue"
+    source.mkdir()
+    (source / "vm.yaml").write_text(DIMENSION_AND_FEES, encoding="utf-8")
+    catalogue, problems = load_catalogue(source)
+    assert problems == [] and validate_catalogue(catalogue) == []
+    subs = [Subscription(business_line="FIN", service="VM", tier="std", effective_from=dt.date(2026, 4, 16))]
+    owners = [Ownership(cost_center="CC1", business_line="FIN", effective_from=dt.date(2020, 1, 1), effective_to=None)]
+    rows = [(dt.date(2026, m, 20), "FIN", "CC1", "VM", None, Decimal(q), Decimal(0), 1, value)
+            for m in (4, 5, 6) for value, q in (("eu-west", "150"), ("us-east", "80"), ("ap-south", "30"))]
+    usage = pl.DataFrame(rows, schema=list(DAILY_SCHEMA), orient="row").cast(DAILY_SCHEMA)
+
+    def rated(cat):
+        return [c for month in ("2026-04", "2026-05", "2026-06")
+                for c in rate_month(month=month, catalogue=cat, subscriptions=subs, ownerships=owners, usage=usage).charges]
+
+    history = rated(catalogue)
+    fees = [c for c in history if c.kind == "fee"]
+    # 600.00 a quarter from 16 April: 15/30 + 1 + 1 of 3 months = 500.00, spread 1 : 2 : 2
+    assert [c.amount for c in fees] == [Decimal("100.00"), Decimal("200.00"), Decimal("200.00")]
+    budget = Decimal("800.00")
+    proposal = propose_rates(fiscal_year=2027, version="2027.1-draft", effective_from=dt.date(2027, 1, 1),
+                             catalogue=catalogue, base_versions={"VM": catalogue.tariffs[0]}, budget={"VM": budget},
+                             history=history, setting=RateSetting(price_step=Decimal("0.0001")))
+    [item] = proposal.services
+    draft = item.version.price("std")
+    base = catalogue.tariffs[0].price("std")
+    assert draft.fees == base.fees and item.fees == Decimal("500.00")
+    factor = draft.bands[0].unit_price / base.bands[0].unit_price
+    assert factor > 1
+    for (value, before), (_, after) in zip(base.by_value, draft.by_value):
+        headline = before.unit_price if before.unit_price is not None else before.bands[0].unit_price
+        scaled = after.unit_price if after.unit_price is not None else after.bands[0].unit_price
+        assert abs(scaled - headline * factor) <= Decimal("0.00005"), value
+    # usage prices recover the budget less the fees: within the price step's rounding
+    assert abs(item.expected - budget) < Decimal("0.50")
+    assert item.last_year == sum((c.amount for c in history), ZERO)
+    moved = dataclasses.replace(item.version, effective_from=dt.date(2026, 1, 1))
+    again = Catalogue(units=catalogue.units, services=catalogue.services, tariffs=(moved,))
+    assert sum((c.amount for c in rated(again)), ZERO) == item.expected
+    (tmp_path / "draft").mkdir()
+    (tmp_path / "draft" / "vm.yaml").write_text(
+        DIMENSION_AND_FEES[:DIMENSION_AND_FEES.index("tariffs:")] + draft_tariff_yaml(proposal), encoding="utf-8")
+    read, problems = load_catalogue(tmp_path / "draft")
+    assert problems == [] and validate_catalogue(read) == []
+    assert [dataclasses.replace(tv, source=None) for tv in read.tariffs] == [item.version]
