@@ -263,6 +263,114 @@ def settings_set(session, key: str, value: str) -> None:
     echo(f"{key} = {value}")
 
 
+# --- people and API tokens (the portal and the API) --------------------------------------------
+
+
+ROLES = click.Choice(["finance", "head", "planner", "auditor", "admin"])
+
+
+@chargeback.group()
+def users() -> None:
+    """People who sign in to the portal: add, disable, reset a password, list (docs/security.md)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", "roles", type=ROLES, multiple=True, required=True,
+              help="A role the person holds (repeat for more): finance, head, planner, auditor, admin.")
+@click.option("--line", "lines", multiple=True, metavar="CODE",
+              help="A business line a head heads (repeat for more); only with --role head.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input instead of making a one-time password.")
+@click.pass_obj
+def users_add(store: Store, name: str, roles: tuple[str, ...], lines: tuple[str, ...], password_stdin: bool) -> None:
+    """Add a person; prints a one-time password, changed at the first sign-in."""
+    from billing import api
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    made = api.add_user(store, name, roles=roles, lines=lines, password=password)
+    if password_stdin:
+        echo(f"{made.user} added; the password given must be changed at the first sign-in")
+    else:
+        echo(f"{made.user} added; one-time password (shown once, changed at the first sign-in): {made.password}")
+
+
+@users.command("disable")
+@click.argument("name")
+@click.pass_obj
+def users_disable(store: Store, name: str) -> None:
+    """Disable a person: they can no longer sign in, and every session they have open ends."""
+    from billing import api
+
+    ended = api.disable_user(store, name)
+    echo(f"{name} disabled; {ended} open session(s) ended")
+
+
+@users.command("reset")
+@click.argument("name")
+@click.pass_obj
+def users_reset(store: Store, name: str) -> None:
+    """Give a person a new one-time password; every session they have open ends."""
+    from billing import api
+
+    made = api.reset_password(store, name)
+    echo(f"{made.user}: new one-time password (shown once, changed at the first sign-in): {made.password}; "
+         f"{made.sessions_revoked} open session(s) ended")
+
+
+@users.command("list")
+@click.pass_obj
+def users_list(store: Store) -> None:
+    """List the people, their roles, the lines a head heads, state and open sessions."""
+    from billing import api
+
+    rows = [[u.name, ", ".join(u.roles), ", ".join(u.lines), "disabled" if u.disabled else
+             ("must change password" if u.must_change_password else "active"), u.sessions, f"{u.created_at:%Y-%m-%d}"]
+            for u in api.users(store)]
+    echo_table(["user", "roles", "lines", "state", "sessions", "added"], rows, right={4})
+
+
+@chargeback.group()
+def tokens() -> None:
+    """API tokens: for one usage source, or read-only; shown once, kept hashed, revocable."""
+
+
+@tokens.command("add")
+@click.option("--name", required=True, help="Who uses the token, e.g. 'ServiceNow export' (shown in tokens list).")
+@click.option("--source", "source_name", default=None, help="The usage source the token may send batches for.")
+@click.option("--read-only", is_flag=True, help="A token that reads charges and invoices and sends nothing.")
+@click.pass_obj
+def tokens_add(store: Store, name: str, source_name: str | None, read_only: bool) -> None:
+    """Make an API token and print it once (only its hash is kept)."""
+    from billing import api
+
+    made = api.add_token(store, name=name, source=source_name, read_only=read_only)
+    what = f"usage source {made.token.source}" if made.token.source else "reading"
+    echo(f"token {made.token.id} for {what} (shown once, keep it safe): {made.secret}")
+
+
+@tokens.command("revoke")
+@click.argument("token_id", metavar="ID", type=click.IntRange(min=1))
+@click.pass_obj
+def tokens_revoke(store: Store, token_id: int) -> None:
+    """Revoke an API token: it is refused from the next request on."""
+    from billing import api
+
+    revoked = api.revoke_token(store, token_id)
+    echo(f"token {revoked.id} ({revoked.name}) revoked")
+
+
+@tokens.command("list")
+@click.pass_obj
+def tokens_list(store: Store) -> None:
+    """List the API tokens (never their secret): scope, source, state."""
+    from billing import api
+
+    rows = [[t.id, t.prefix + "…", t.name, t.scope.value, t.source or "", "revoked" if t.revoked_at else "active",
+             f"{t.created_at:%Y-%m-%d}"] for t in api.tokens(store)]
+    echo_table(["id", "token", "name", "scope", "source", "state", "made"], rows, right={0})
+
+
 @chargeback.command("audit")
 @click.option("--limit", default=50, type=click.IntRange(min=1), help="How many events, newest first.")
 @with_store

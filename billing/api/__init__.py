@@ -66,6 +66,9 @@ __all__ = [
     "export_month", "journal", "Journal", "statements", "Statements", "write_statements", "WrittenStatements",
     # planning and recovery
     "forecast", "backtest", "compare_scenarios", "advise", "recovery", "plan", "Plan",
+    # people, sessions and API tokens
+    "add_user", "disable_user", "reset_password", "users", "add_token", "revoke_token", "tokens",
+    "sign_in", "session_principal", "sign_out", "change_password", "token_principal", "acting_as",
 ]
 
 OnWait = Callable[[str, float], None]
@@ -499,3 +502,112 @@ def plan_in(session: Session, fiscal_year: int, *, on_progress: Callable[[int, i
 
     result = build_plan(session, fiscal_year, on_progress=on_progress)
     return Plan(result=result, workbook=plan_workbook(result.view))
+
+
+# --- people, sessions and API tokens -----------------------------------------------------------
+
+
+def acting_as(user: str):
+    """A context manager: within it the portal's signed-in ``user`` is who acts, in the audit
+    trail and on what the calls issue (who closed the month, issued the note)."""
+    from billing.store.audit import acting_as as job
+
+    return job(user)
+
+
+def add_user(store: Store, name: str, *, roles, lines=(), password: str | None = None):
+    """Add a person who signs in to the portal, with roles (``billing.core.access.Role``) and,
+    for a head, the business lines they head. ``billing.jobs.access.NewPassword``: the one-time
+    password (made when none is given), to be changed at the first sign-in."""
+    from billing.core.access import Role, check_password, check_roles, check_user_name
+    from billing.jobs.access import add_user as job
+
+    check_user_name(name)
+    check_roles(tuple(Role(r) for r in roles), tuple(lines))
+    if password is not None:
+        check_password(password)
+    return _run(store, job, name, roles=tuple(Role(r) for r in roles), lines=tuple(lines), password=password,
+                create=True)
+
+
+def disable_user(store: Store, name: str) -> int:
+    """Disable a person; every session they have open ends (how many)."""
+    from billing.jobs.access import disable_user as job
+
+    return _run(store, job, name)
+
+
+def reset_password(store: Store, name: str):
+    """A new one-time password for a person (``NewPassword``); their sessions end."""
+    from billing.jobs.access import reset_password as job
+
+    return _run(store, job, name)
+
+
+def users(store: Store):
+    """Every person, with roles, lines, state and open sessions (``billing.core.access.User``)."""
+    from billing.jobs.access import list_users
+
+    return _run(store, list_users)
+
+
+def add_token(store: Store, *, name: str, source: str | None = None, read_only: bool = False):
+    """An API token for one usage source or read-only (``billing.jobs.access.NewToken``: the
+    secret, shown once, kept hashed)."""
+    from billing.jobs.access import add_token as job, check_new_token
+
+    check_new_token(name=name, source=source, read_only=read_only)
+    return _run(store, job, name=name, source=source, read_only=read_only)
+
+
+def revoke_token(store: Store, token_id: int):
+    """Revoke an API token at once (``billing.core.access.ApiToken``)."""
+    from billing.jobs.access import revoke_token as job
+
+    return _run(store, job, token_id)
+
+
+def tokens(store: Store):
+    """Every API token, never its secret."""
+    from billing.jobs.access import list_tokens
+
+    return _run(store, list_tokens)
+
+
+def sign_in(store: Store, name: str, password: str):
+    """Open a session (``billing.jobs.access.SignedIn``); raises ``LoginRefused`` once the
+    refused try is kept (sign-ins are limited by the tries refused)."""
+    from billing.jobs.access import LoginRefused, sign_in as job
+
+    result = _run(store, job, name, password)
+    if isinstance(result, LoginRefused):
+        raise result
+    return result
+
+
+def session_principal(store: Store, token: str):
+    """Who a session belongs to (``billing.core.access.Principal``), or None."""
+    from billing.jobs.access import session_principal as job
+
+    return _run(store, job, token)
+
+
+def sign_out(store: Store, token: str, *, everywhere: bool = False) -> int:
+    """End a session, or every session of its person; how many ended."""
+    from billing.jobs.access import sign_out as job
+
+    return _run(store, job, token, everywhere=everywhere)
+
+
+def change_password(store: Store, token: str, current: str, new: str) -> None:
+    """A signed-in person's new password; their other sessions end."""
+    from billing.jobs.access import change_password as job
+
+    _run(store, job, token, current, new)
+
+
+def token_principal(store: Store, secret: str):
+    """Who an API token is (a ``Principal`` and the ``ApiToken``), or None."""
+    from billing.jobs.access import token_principal as job
+
+    return _run(store, job, secret)

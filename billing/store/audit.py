@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import getpass
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -30,9 +33,24 @@ DEFAULTS = {
 }
 
 
+_ACTING: contextvars.ContextVar[str | None] = contextvars.ContextVar("chargeback_acting_user", default=None)
+
+
+@contextlib.contextmanager
+def acting_as(user: str) -> Iterator[None]:
+    """Within the block, the person signed in to the portal is who acts (the audit trail's
+    user, who closed a month, issued a note); a name the store has checked."""
+    token = _ACTING.set(user)
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
+
+
 def current_user() -> str:
-    """Who runs the command: ``CHARGEBACK_USER``, else the login name."""
-    user = os.environ.get("CHARGEBACK_USER")
+    """Who runs the command: the portal's signed-in person (:func:`acting_as`), else
+    ``CHARGEBACK_USER``, else the login name."""
+    user = _ACTING.get() or os.environ.get("CHARGEBACK_USER")
     if not user:
         try:
             user = getpass.getuser()

@@ -93,7 +93,9 @@ def _flags() -> Iterable[str]:
 
 
 def _actions() -> Iterable[str]:
-    return ["subscriptions.load", "adjust.credit_note", "adjust.debit_note", "source.declare", "rates.propose"]
+    from billing.store.access import ACTIONS
+
+    return ["subscriptions.load", "adjust.credit_note", "adjust.debit_note", "source.declare", "rates.propose", *ACTIONS]
 
 
 CODE, NAME = limits.CODE, limits.NAME
@@ -225,4 +227,23 @@ COLUMNS: dict[str, Input | Copy | Engine | Shortened] = {
     "budget_line.tier_code": Input(CODE, "tier in a budget file (billing/planning/budgets.py)"),
     "budget_line.file_name": Input(limits.PATH, _PATH),
     "budget_line.location": Shortened(limits.LABEL, "billing.store.budgets.replace_budget"),
+    # people, sessions, API tokens, disputes (billing/store/access.py)
+    "app_user.name": Input(limits.USER, "NAME of `chargeback users add` (billing/core/access.py check_user_name)"),
+    "app_user.password_hash": Engine("an argon2id hash in its PHC string", lambda: ["$argon2id$v=19$m=65536,t=3,p=4$"
+                                                                              + "s" * 22 + "$" + "h" * 43]),
+    "app_user.created_by": Input(limits.USER, _USER),
+    "app_user_role.role": Engine("a role", _enum("billing.core.access.Role")),
+    "app_user_role.business_line_code": Copy("business_line.code"),
+    "web_session.token_hash": Engine("a SHA-256", _hash),
+    "api_token.token_hash": Engine("a SHA-256", _hash),
+    "api_token.prefix": Engine("the token's first characters (billing/jobs/access.py)", lambda: ["cb_" + "x" * 8]),
+    "api_token.name": Input(NAME, "--name of `chargeback tokens add` (billing/jobs/access.py)"),
+    "api_token.scope": Engine("a token's scope", _enum("billing.core.access.TokenScope")),
+    "api_token.source": Copy("usage_source.name"),
+    "api_token.created_by": Input(limits.USER, _USER),
+    "api_token.revoked_by": Input(limits.USER, _USER),
+    "dispute.business_line_code": Copy("business_line.code"),
+    "dispute.state": Engine("a dispute's state", lambda: ["open", "accepted", "rejected"]),
+    "dispute.raised_by": Copy("app_user.name"),
+    "dispute.decided_by": Copy("app_user.name"),
 }

@@ -11,6 +11,7 @@ anything it decides on, and holds what it took until its transaction commits or 
 ``lock_usage``                usage feeds of every source: content hashes, record ids,
                               declared sources
 ``lock_costs``                cost feeds and allocation drivers
+``lock_access``               people, their roles and sessions, API tokens
 ``lock_for_writing``          nothing in particular (a command that only records that it ran)
 ``lock_invoice_numbers(fy)``  the fiscal year's number sequence (taken by the store when a
                               document is numbered)
@@ -137,6 +138,14 @@ def lock_costs(session: Session) -> None:
     """Before loading cost feeds or allocation drivers."""
     lock_for_writing(session)
     _take(session, "costs", shared=False, what="the cost feeds and drivers")
+
+
+def lock_access(session: Session) -> None:
+    """Before adding, disabling or resetting a person, signing one in or out, or making or
+    revoking an API token: two such changes take turns (a disable never misses a session
+    opened meanwhile)."""
+    lock_for_writing(session)
+    _take(session, "access", shared=False, what="the users, sessions and API tokens")
 
 
 def lock_invoice_numbers(session: Session, fiscal_year: int) -> None:

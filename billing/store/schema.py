@@ -504,4 +504,81 @@ class AuditEvent(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
+# --- portal and API: people, roles, sessions, tokens, disputes ---------------------------------
+
+
+class AppUser(Base):
+    """A person who signs in to the portal (billing/jobs/access.py); never deleted, disabled."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(limits.USER), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, with its parameters and salt
+    must_change_password: Mapped[bool] = mapped_column(default=True)  # a one-time password was given
+    disabled_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(limits.USER))
+
+
+class AppUserRole(Base):
+    """A role a person holds; a head's row names the business line (one row per line)."""
+
+    __tablename__ = "app_user_role"
+    __table_args__ = (UniqueConstraint("user_id", "role", "business_line_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    business_line_code: Mapped[str] = mapped_column(String(limits.CODE), default="")  # "" = every line
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie's token is kept hashed; revoked at logout (or all of a
+    person's at once: logout everywhere, disable, password reset)."""
+
+    __tablename__ = "web_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class ApiTokenRow(Base):
+    """An API token, kept hashed: for one usage source, or read-only. Never deleted, revoked."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(limits.NAME))
+    scope: Mapped[str] = mapped_column(String(20))  # source | read
+    source: Mapped[str | None] = mapped_column(String(limits.SOURCE_NAME))
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(limits.USER))
+    revoked_at: Mapped[dt.datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(limits.USER))
+    last_used_at: Mapped[dt.datetime | None]
+
+
+class Dispute(Base):
+    """A head's dispute of a statement line: raised, then accepted (with the note issued) or
+    rejected with a reason by finance. Kept whole: states, times and users."""
+
+    __tablename__ = "dispute"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_line_code: Mapped[str] = mapped_column(String(limits.CODE), index=True)
+    invoice_line_id: Mapped[int] = mapped_column(ForeignKey("invoice_line.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal | None]
+    quantity: Mapped[Decimal | None]
+    state: Mapped[str] = mapped_column(String(20))  # open | accepted | rejected
+    raised_by: Mapped[str] = mapped_column(String(limits.USER))
+    raised_at: Mapped[dt.datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(limits.USER))
+    decided_at: Mapped[dt.datetime | None]
+    decision: Mapped[str | None] = mapped_column(Text)
+    note_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+
+
 __all__ = [name for name in dir() if name[0].isupper() and name not in ("Decimal",)]

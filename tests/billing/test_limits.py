@@ -244,6 +244,14 @@ def case_budget(db_url, tmp_path):
 
 
 
+def case_user_name(db_url, tmp_path):
+    return run(db_url, "users", "add", "u" * 121, "--role", "admin", ok=False)
+
+
+def case_token_name(db_url, tmp_path):
+    return run(db_url, "tokens", "add", "--name", N201, "--read-only", ok=False)
+
+
 TOO_LONG_CODE = "is 41 characters long; at most 40 are kept"
 TOO_LONG_NAME = "is 201 characters long; at most 200 are kept"
 PATH_MESSAGE = f"the file's path is {{}} characters long; the store keeps at most {limits.PATH}"
@@ -276,7 +284,8 @@ CASES = {
                      ["history.csv: the file has usage in more than 25 months (2024-01 to 2026-02 so far); "
                       "a feed may cover at most 25 months"]),
     "user": (case_user, ["audit_event.user", "usage_source.declared_by", "usage_feed.loaded_by", "period.closed_by",
-                         "month_close.closed_by", "rating_run.run_by", "invoice.issued_by", "cost_feed.loaded_by"],
+                         "month_close.closed_by", "rating_run.run_by", "invoice.issued_by", "cost_feed.loaded_by",
+                         "app_user.created_by", "api_token.created_by", "api_token.revoked_by"],
              [USER_MESSAGE]),
     "sla": (case_sla, ["sla_measurement.service_code", "sla_measurement.tier_code", "sla_measurement.metric",
                        "sla_measurement.business_line_code"],
@@ -293,6 +302,8 @@ CASES = {
     "driver_path": (case_driver_path, ["driver_value.file_name"], [PATH_MESSAGE]),
     "budget": (case_budget, ["budget_line.business_line_code", "budget_line.service_code", "budget_line.tier_code"],
                ["budget.csv:2:business_line: too-long", "budget.csv:3:service: too-long", "budget.csv:4:tier: too-long"]),
+    "user_name": (case_user_name, ["app_user.name"], ["the user name", "is 121 characters long; at most 120 are kept"]),
+    "token_name": (case_token_name, ["api_token.name"], ["the token's name", TOO_LONG_NAME]),
     "budget_path": (case_budget_path, ["budget_line.file_name"], [PATH_MESSAGE]),
 }
 

@@ -1,0 +1,163 @@
+"""People, their roles and sessions, and API tokens: rows in, records out (billing.core.access).
+
+Secrets never reach this module: a session's or a token's value comes in hashed
+(billing/jobs/access.py), a password as its argon2 hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from billing.core.access import ApiToken, Principal, Role, TokenScope, User
+from billing.store.schema import ApiTokenRow, AppUser, AppUserRole, AuditEvent, BusinessLine, UsageSource, WebSession
+
+ACTIONS = ("user.add", "user.disable", "user.reset", "user.password", "login", "login.refused", "logout",
+           "logout.everywhere", "token.add", "token.revoke")
+"""The audit trail's actions of this module's changes (billing/store/bounds.py checks they fit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What signing in checks: the user's id, password hash and state."""
+
+    user_id: int
+    name: str
+    password_hash: str
+    disabled: bool
+    must_change_password: bool
+
+
+def unknown_business_lines(session: Session, codes: tuple[str, ...]) -> list[str]:
+    known = set(session.scalars(select(BusinessLine.code).where(BusinessLine.code.in_(codes))))
+    return [code for code in codes if code not in known]
+
+
+def source_exists(session: Session, name: str) -> bool:
+    return session.get(UsageSource, name) is not None
+
+
+def credentials(session: Session, name: str) -> Credentials | None:
+    row = session.scalar(select(AppUser).where(AppUser.name == name))
+    if row is None:
+        return None
+    return Credentials(user_id=row.id, name=row.name, password_hash=row.password_hash, disabled=row.disabled_at is not None,
+                       must_change_password=row.must_change_password)
+
+
+def add_user(session: Session, *, name: str, password_hash: str, roles: tuple[Role, ...], lines: tuple[str, ...],
+             at: dt.datetime, by: str) -> None:
+    row = AppUser(name=name, password_hash=password_hash, must_change_password=True, created_at=at, created_by=by)
+    session.add(row)
+    session.flush()
+    for role in sorted(set(roles)):
+        for line in (sorted(set(lines)) if role is Role.HEAD else [""]):
+            session.add(AppUserRole(user_id=row.id, role=role.value, business_line_code=line))
+
+
+def set_password(session: Session, user_id: int, password_hash: str, *, must_change: bool) -> None:
+    session.execute(update(AppUser).where(AppUser.id == user_id)
+                    .values(password_hash=password_hash, must_change_password=must_change))
+
+
+def disable_user(session: Session, user_id: int, at: dt.datetime) -> None:
+    session.execute(update(AppUser).where(AppUser.id == user_id).values(disabled_at=at))
+
+
+def _roles(session: Session, user_ids: list[int]) -> dict[int, list[tuple[Role, str]]]:
+    found: dict[int, list[tuple[Role, str]]] = {i: [] for i in user_ids}
+    for row in session.scalars(select(AppUserRole).where(AppUserRole.user_id.in_(user_ids))
+                               .order_by(AppUserRole.role, AppUserRole.business_line_code)):
+        found[row.user_id].append((Role(row.role), row.business_line_code))
+    return found
+
+
+def users(session: Session, *, now: dt.datetime) -> list[User]:
+    rows = list(session.scalars(select(AppUser).order_by(AppUser.name)))
+    roles = _roles(session, [r.id for r in rows])
+    open_sessions: dict[int, int] = {user_id: count for user_id, count in session.execute(
+        select(WebSession.user_id, func.count()).where(WebSession.revoked_at.is_(None), WebSession.expires_at > now)
+        .group_by(WebSession.user_id))}
+    return [User(name=r.name, roles=tuple(dict.fromkeys(role for role, _ in roles[r.id])),
+                 lines=tuple(line for role, line in roles[r.id] if role is Role.HEAD),
+                 disabled=r.disabled_at is not None, must_change_password=r.must_change_password,
+                 created_at=r.created_at, created_by=r.created_by, sessions=open_sessions.get(r.id, 0)) for r in rows]
+
+
+def principal_of(session: Session, user_id: int) -> Principal:
+    row = session.get(AppUser, user_id)
+    assert row is not None
+    held = _roles(session, [user_id])[user_id]
+    return Principal(name=row.name, roles=frozenset(role for role, _ in held),
+                     lines=frozenset(line for role, line in held if role is Role.HEAD),
+                     must_change_password=row.must_change_password)
+
+
+def open_session(session: Session, *, user_id: int, token_hash: str, at: dt.datetime, expires_at: dt.datetime) -> None:
+    session.add(WebSession(user_id=user_id, token_hash=token_hash, created_at=at, expires_at=expires_at))
+
+
+def session_user(session: Session, token_hash: str, now: dt.datetime) -> int | None:
+    """The id of the person a live session belongs to (not revoked, not expired, not disabled)."""
+    return session.scalar(select(WebSession.user_id).join(AppUser, AppUser.id == WebSession.user_id)
+                          .where(WebSession.token_hash == token_hash, WebSession.revoked_at.is_(None),
+                                 WebSession.expires_at > now, AppUser.disabled_at.is_(None)))
+
+
+def revoke_session(session: Session, token_hash: str, at: dt.datetime) -> None:
+    session.execute(update(WebSession).where(WebSession.token_hash == token_hash, WebSession.revoked_at.is_(None))
+                    .values(revoked_at=at))
+
+
+def revoke_sessions(session: Session, user_id: int, at: dt.datetime, *, keep: str | None = None) -> int:
+    """Revoke every open session of a person (but the one hashed ``keep``); how many there were."""
+    result = session.execute(update(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None),
+                                                      WebSession.token_hash != (keep or ""))
+                             .values(revoked_at=at))
+    return result.rowcount or 0
+
+
+def refused_logins(session: Session, name: str, since: dt.datetime) -> int:
+    """How many sign-ins as ``name`` were refused since ``since`` (from the audit trail)."""
+    return session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "login.refused", AuditEvent.subject == name, AuditEvent.at >= since)) or 0
+
+
+# --- API tokens --------------------------------------------------------------------------------
+
+
+def _token(row: ApiTokenRow) -> ApiToken:
+    return ApiToken(id=row.id, prefix=row.prefix, name=row.name, scope=TokenScope(row.scope), source=row.source,
+                    created_at=row.created_at, created_by=row.created_by, revoked_at=row.revoked_at,
+                    last_used_at=row.last_used_at)
+
+
+def add_token(session: Session, *, token_hash: str, prefix: str, name: str, scope: TokenScope, source: str | None,
+              at: dt.datetime, by: str) -> ApiToken:
+    row = ApiTokenRow(token_hash=token_hash, prefix=prefix, name=name, scope=scope.value, source=source,
+                      created_at=at, created_by=by)
+    session.add(row)
+    session.flush()
+    return _token(row)
+
+
+def tokens(session: Session) -> list[ApiToken]:
+    return [_token(r) for r in session.scalars(select(ApiTokenRow).order_by(ApiTokenRow.id))]
+
+
+def token(session: Session, token_id: int) -> ApiToken | None:
+    row = session.get(ApiTokenRow, token_id)
+    return _token(row) if row else None
+
+
+def revoke_token(session: Session, token_id: int, *, at: dt.datetime, by: str) -> None:
+    session.execute(update(ApiTokenRow).where(ApiTokenRow.id == token_id).values(revoked_at=at, revoked_by=by))
+
+
+def live_token(session: Session, token_hash: str) -> ApiToken | None:
+    """The token with this hash, when it is not revoked."""
+    row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash, ApiTokenRow.revoked_at.is_(None)))
+    return _token(row) if row else None
