@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -21,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from billing.planning.forecasting import SeriesForecast, forecast_many, wape
 from billing.core.money import D, ZERO, round_to_step
-from billing.core.periods import add_months, first_day, last_day, month_range, parse_month
+from billing.core.periods import add_months, first_day, fiscal_months, fiscal_year, last_day, month_range, parse_month
 from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
 from billing.core.records import ChargeKind, Subscription
+from billing.planning.plan_months import YearSoFar
 from billing.planning.scenarios import (
     PricedLine,
     ScenarioTotals,
@@ -160,6 +162,37 @@ def forecast_volumes(session: Session, *, first_month: str | None = None, months
                    subscriptions=subscriptions)
 
 
+def pricing_context(session: Session, outlook: Outlook) -> dict[str, Any]:
+    """What pricing forecast volumes needs besides them (``price_volumes``' keywords): the fiscal
+    year's start, which months each business line holds each service (a subscription in force on
+    some day of the month; a business line with no subscription to the service holds it in every
+    month it is forecast), its subscriptions (a commitment's share of the year) and, for each
+    fiscal year the forecast reaches into, the charges of its months rated before the forecast."""
+    start = int(audit.get_setting(session, "fiscal_year_start_month"))
+    subscriptions = by_pair(outlook.subscriptions)
+
+    def held(line: str, service: str, month: str) -> bool:
+        subs = subscriptions.get((line, service))
+        if not subs:
+            return True
+        first, last = first_day(month), last_day(month)
+        return any(s.effective_from <= last and (s.effective_to is None or s.effective_to >= first) for s in subs)
+
+    years = sorted({fiscal_year(m, start) for m in outlook.months})
+    earlier = [m for year in years for m in fiscal_months(year, start) if m < outlook.months[0]]
+    amounts: dict[tuple[str, str, int], Decimal] = defaultdict(lambda: ZERO)
+    quantities: dict[tuple[str, str, int], dict[str, Decimal]] = defaultdict(dict)
+    for figure in budget_store.rated_figures(session, earlier):
+        key = (figure.business_line, figure.service, fiscal_year(figure.month, start))
+        amounts[key] += figure.amount
+        if figure.kind is ChargeKind.USAGE:
+            quantities[key][figure.tier] = quantities[key].get(figure.tier, ZERO) + figure.quantity
+    so_far: dict[tuple[str, str], dict[int, YearSoFar]] = defaultdict(dict)
+    for key, amount in amounts.items():
+        so_far[key[:2]][key[2]] = YearSoFar(amount=amount, quantities=quantities.get(key, {}))
+    return {"fiscal_year_start": start, "held": held, "subscriptions": subscriptions, "year_so_far": so_far}
+
+
 @dataclass(frozen=True, slots=True)
 class ForecastResult:
     months: tuple[str, ...]
@@ -174,7 +207,7 @@ def run_forecast(session: Session, *, first_month: str | None = None, months: in
                  on_progress: Progress | None = None) -> ForecastResult:
     """Forecast and price ``months`` months per business line × service (nothing is written)."""
     outlook = forecast_volumes(session, first_month=first_month, months=months, on_progress=on_progress)
-    lines, problems = price_volumes(outlook.volumes, outlook.catalogue)
+    lines, problems = price_volumes(outlook.volumes, outlook.catalogue, **pricing_context(session, outlook))
     return ForecastResult(months=outlook.months, history_months=outlook.history.months, lines=tuple(lines),
                           methods=outlook.methods, problems=tuple(problems), currency=audit.get_setting(session, "currency"))
 
@@ -272,13 +305,14 @@ def compare_scenarios(session: Session, path: Path, *, first_month: str | None =
         catalogues.append(catalogue)
     if errors(problems):
         raise ProblemsError(problems, f"{path}: {len(errors(problems))} problem(s); nothing was compared")
-    baseline, found = price_volumes(outlook.volumes, outlook.catalogue)
+    context = pricing_context(session, outlook)
+    baseline, found = price_volumes(outlook.volumes, outlook.catalogue, **context)
     problems += found
     defaults = {s.code: s.default_tier for c in catalogues for s in c.services}
     priced = []
     for scenario, catalogue in zip(scenarios, catalogues):
         changed = apply_scenario(outlook.volumes, scenario, months=outlook.months, default_tiers=defaults)
-        lines_s, found = price_volumes(changed, catalogue)
+        lines_s, found = price_volumes(changed, catalogue, **context)
         problems += found
         priced.append(lines_s)
     return ScenarioComparison(names=tuple(s.name for s in scenarios), months=outlook.months,

@@ -18,11 +18,11 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from billing.jobs.forecast import by_pair, forecast_volumes, tier_in
+from billing.jobs.forecast import by_pair, forecast_volumes, pricing_context, tier_in
 from billing.core.money import ZERO
 from billing.core.periods import add_months, first_day, fiscal_months, last_day
 from billing.core.problems import ChargebackError, Problem
-from billing.planning.scenarios import VolumeForecast, price_volume, price_volumes
+from billing.planning.scenarios import PricedLine, VolumeForecast, price_volume, price_volumes
 from billing.store import audit
 from billing.store import budgets as budget_store
 from billing.store import catalogue as catalogue_store
@@ -72,11 +72,14 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
                               f"{rated[-1]}: too far ahead to forecast; nothing was written")
     volumes: list[VolumeForecast] = []
     methods: dict[str, int] = {}
+    priced: list[PricedLine] = []
+    problems: list[Problem] = []
     if ahead:
         outlook = forecast_volumes(session, first_month=ahead[0], months=len(ahead), on_progress=on_progress)
         volumes, methods = list(outlook.volumes), outlook.methods
+        priced, problems = price_volumes(volumes, catalogue, **pricing_context(session, outlook))
     forecast = {(v.business_line, v.service, v.month): v for v in volumes}
-    _lines, problems = price_volumes(volumes, catalogue)
+    forecast_cost = {(p.business_line, p.service, p.month): p.amount for p in priced}
 
     quantity: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
     amount: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
@@ -115,7 +118,7 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
                 if month in ahead:
                     predicted = forecast.get(key)
                     drivers.append(predicted.quantity if predicted else ZERO)
-                    fc_amounts.append(_price(version, predicted.tier, predicted.quantity) if predicted else ZERO)
+                    fc_amounts.append(forecast_cost.get(key, ZERO))
                 else:
                     drivers.append(quantity[key])
                     fc_amounts.append(amount[key])

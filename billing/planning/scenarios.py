@@ -3,9 +3,11 @@
 Pure except :func:`load_scenarios`, which reads a YAML file (and never raises on bad data).
 
 - :func:`price_volume` prices one business line's month of one service the way rating prices a
-  whole month at one tier: ``tariffs.pricing.price_usage`` (a pass-through service's volume is
-  its cost), rounded once with ``billing.core.money.round_minor``.
-- :func:`price_volumes` prices forecast volumes under the tariff version in force in each month.
+  whole month at one tier (``billing.planning.plan_months.usage_line``: ``tariffs.pricing``; a
+  pass-through service's volume is its cost), rounded once with ``billing.core.money.round_minor``.
+- :func:`price_volumes` prices forecast volumes under the tariff version in force in each month,
+  with the tier's quarterly and annual fees, the negotiated discount and the commitment's
+  true-up (``billing.planning.plan_months.price_months``).
 - A scenario (docs/planning.md, "Scenarios") changes the volumes or the catalogue:
   ``move`` (a business line takes another tier of a service from a month), ``growth`` (volumes
   up or down by a percentage, for a business line, a service or both, from a month),
@@ -16,6 +18,7 @@ Pure except :func:`load_scenarios`, which reads a YAML file (and never raises on
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,13 +29,14 @@ from typing import Any
 import yaml
 
 from billing.core.limits import QUANTITY, RATIO, Range
-from billing.core.money import D, ZERO, round_minor
+from billing.core.money import D, ZERO
 from billing.core.periods import first_day
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.periods import parse_month
 from billing.core.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap, join, read_yaml_file
-from tariffs.model import Catalogue, PricingModel, TariffVersion
-from tariffs.pricing import price_usage
+from billing.core.records import Subscription
+from billing.planning.plan_months import PlannedMonth, YearSoFar, price_months, usage_line
+from tariffs.model import Catalogue, TariffVersion, UnknownValue
 
 __all__ = [
     "VolumeForecast",
@@ -88,6 +92,9 @@ class PricedLine:
     amount_high: Decimal
     currency: str
     method: str
+    fees: Decimal = ZERO  # in ``amount``: the quarterly and annual fees due in the month
+    discount: Decimal = ZERO  # in ``amount``: the negotiated discount (zero or below)
+    true_up: Decimal = ZERO  # in ``amount``: the commitment's true-up (a fiscal year's last month)
 
 
 def price_volume(version: TariffVersion, tier: str, volume: Decimal) -> Decimal:
@@ -96,30 +103,55 @@ def price_volume(version: TariffVersion, tier: str, volume: Decimal) -> Decimal:
     For a pass-through price ``volume`` is the month's cost. Raises ``ValueError`` when the
     version has no price for the tier.
     """
-    price = version.price(tier)
-    if price is None:
-        raise ValueError(f"{version.service} {version.version} has no price for tier {tier}")
-    cost = volume if price.model is PricingModel.PASS_THROUGH else ZERO
-    return round_minor(price_usage(price, volume, cost=cost).amount, version.currency)
+    return usage_line(version, tier, volume).amount
 
 
-def price_volumes(volumes: Iterable[VolumeForecast], catalogue: Catalogue) -> tuple[list[PricedLine], list[Problem]]:
-    """Price each volume under the tariff version in force on the first day of its month."""
-    lines: list[PricedLine] = []
+def price_volumes(volumes: Iterable[VolumeForecast], catalogue: Catalogue, *, fiscal_year_start: int = 1,
+                  held: Callable[[str, str, str], bool] | None = None,
+                  subscriptions: Mapping[tuple[str, str], Sequence[Subscription]] | None = None,
+                  year_so_far: Mapping[tuple[str, str], Mapping[int, YearSoFar]] | None = None,
+                  ) -> tuple[list[PricedLine], list[Problem]]:
+    """Price each volume under the tariff version in force on the first day of its month, with
+    its tier's quarterly and annual fees, the business line's negotiated discount and, in a
+    fiscal year's last month, its commitment's true-up (``billing.planning.plan_months``).
+
+    ``held(business line, service, month)``: the business line holds the service that month
+    (fees are for a subscription); ``subscriptions`` per (business line, service) prorate a
+    commitment; ``year_so_far`` per (business line, service) and fiscal year: what the months
+    of the year before the forecast were charged. Left out, every month is held and the
+    commitment is the whole year's."""
     missing: dict[tuple[str, str], list[str]] = defaultdict(list)
+    held_values: set[tuple[str, str]] = set()
+    by_pair: dict[tuple[str, str], list[tuple[VolumeForecast, TariffVersion]]] = defaultdict(list)
     for volume in volumes:
         version = catalogue.tariff_at(volume.service, first_day(volume.month))
-        if version is None or version.price(volume.tier) is None:
+        price = version.price(volume.tier) if version is not None else None
+        if version is None or price is None:
             missing[(volume.service, volume.tier if version is not None else "")].append(volume.month)
             continue
-        amount = price_volume(version, volume.tier, volume.quantity)
-        low = price_volume(version, volume.tier, volume.low)
-        high = price_volume(version, volume.tier, volume.high)
-        lines.append(PricedLine(
-            business_line=volume.business_line, service=volume.service, month=volume.month, tier=volume.tier,
-            tariff_version=version.version, quantity=volume.quantity, amount=amount, amount_low=min(low, high),
-            amount_high=max(low, high), currency=version.currency, method=volume.method,
-        ))
+        if price.by_value and price.unknown is UnknownValue.QUARANTINE:
+            held_values.add((volume.service, volume.tier))
+        by_pair[(volume.business_line, volume.service)].append((volume, version))
+    lines: list[PricedLine] = []
+    for (line, service), rows in sorted(by_pair.items()):
+        rows.sort(key=lambda r: r[0].month)
+        priced = {}
+        holds = functools.partial(held, line, service) if held is not None else None
+        for bound in ("quantity", "low", "high"):
+            planned = [PlannedMonth(month=v.month, version=tv, tier=v.tier, quantity=getattr(v, bound)) for v, tv in rows]
+            priced[bound] = price_months(
+                planned, business_line=line, service=service, catalogue=catalogue, currency=rows[0][1].currency,
+                fiscal_year_start=fiscal_year_start, held=holds,
+                subscriptions=subscriptions.get((line, service), ()) if subscriptions is not None else None,
+                year_so_far=(year_so_far or {}).get((line, service)))
+        for i, (volume, version) in enumerate(rows):
+            point, low, high = priced["quantity"][i], priced["low"][i].amount, priced["high"][i].amount
+            lines.append(PricedLine(
+                business_line=line, service=service, month=volume.month, tier=volume.tier,
+                tariff_version=version.version, quantity=volume.quantity, amount=point.amount, amount_low=min(low, high),
+                amount_high=max(low, high), currency=version.currency, method=volume.method, fees=point.fees,
+                discount=point.discount, true_up=point.true_up,
+            ))
     problems = []
     for (service, tier), months in sorted(missing.items()):
         what = f"no price for tier {tier}" if tier else "no tariff version in force"
@@ -127,6 +159,13 @@ def price_volumes(volumes: Iterable[VolumeForecast], catalogue: Catalogue) -> tu
             code=ProblemCode.INCONSISTENT, severity=Severity.WARNING,
             message=f"{service}: {what} in {min(months)}..{max(months)}; those months are left out of the forecast",
             source=SourceRef(file="forecast"), hint="load a tariff version that covers the forecast months"))
+    for service, tier in sorted(held_values):
+        problems.append(Problem(
+            code=ProblemCode.INCONSISTENT, severity=Severity.WARNING,
+            message=f"{service} {tier} prices by {catalogue.dimensions().get(service, 'dimension')} and holds a value it "
+                    "does not list (unknown: quarantine); a forecast volume names no value, so only the tier's terms "
+                    "and fees are priced",
+            source=SourceRef(file="forecast"), hint="write unknown: default with a default price to forecast its usage"))
     return lines, problems
 
 
@@ -224,12 +263,15 @@ def apply_scenario(volumes: Sequence[VolumeForecast], scenario: Scenario, *, mon
 def with_draft_tariffs(catalogue: Catalogue, draft: Catalogue) -> Catalogue:
     """The catalogue with a draft's tariff versions taking precedence: in a month a draft
     version is in force, it prices the service; in other months the current version does.
-    Services and units the draft defines replace or add to the catalogue's."""
+    Services, units and agreements the draft defines replace or add to the catalogue's (an
+    agreement for the same business line, service and fiscal year is replaced)."""
     services = {s.code: s for s in catalogue.services} | {s.code: s for s in draft.services}
     units = {u.code: u for u in catalogue.units} | {u.code: u for u in draft.units}
+    agreements = ({(a.business_line, a.service, a.fiscal_year): a for a in catalogue.agreements}
+                  | {(a.business_line, a.service, a.fiscal_year): a for a in draft.agreements})
     # Catalogue.tariff_at takes the first version in force: the draft's come first.
     return Catalogue(units=tuple(units.values()), services=tuple(services.values()),
-                     tariffs=tuple(draft.tariffs) + tuple(catalogue.tariffs))
+                     tariffs=tuple(draft.tariffs) + tuple(catalogue.tariffs), agreements=tuple(agreements.values()))
 
 
 def check_scenario(scenario: Scenario, *, catalogue: Catalogue, business_lines: set[str]) -> list[Problem]:

@@ -33,10 +33,11 @@ from billing.core.money import EXACT, ZERO, allocate, plain, round_minor
 from billing.core.periods import first_day, fiscal_months, fiscal_year, last_day
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.records import Charge, ChargeKind, CostCenterShare, Subscription
-from tariffs.model import Agreement, Catalogue, Discount, PricingModel, Service
+from tariffs.model import Agreement, Catalogue, Discount, PricingModel, Service, TierPrice
 from tariffs.pricing import price_usage
 
-__all__ = ["YearToDate", "discount_off", "true_up_due", "committed_share", "agreement_charges"]
+__all__ = ["YearToDate", "discount_off", "true_up_due", "committed_part", "shortfall_value", "committed_share",
+           "agreement_charges"]
 
 _HUNDRED = Decimal(100)
 
@@ -83,6 +84,25 @@ def true_up_due(committed: Decimal, year_total: Decimal) -> Decimal:
     """What the year's last month carries: the shortfall of the year's charges against the commitment."""
     with localcontext(EXACT):
         return max(ZERO, committed - year_total)
+
+
+def committed_part(committed: Decimal, held: int, days: int) -> Decimal:
+    """A commitment (an amount or a quantity) for the ``held`` days of its year's ``days``."""
+    if held == days:
+        return committed
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return committed * held / days
+
+
+def shortfall_value(price: TierPrice, used: Decimal, short: Decimal) -> Decimal:
+    """What ``short`` units missing from a quantity commitment cost: the next units after the
+    year's ``used`` at ``price``'s bands (no monthly fee, included quantity or minimum), exact."""
+    if short <= 0:
+        return ZERO
+    bare = dataclasses.replace(price, monthly_fee=ZERO, included_quantity=ZERO, minimum_charge=ZERO, fees=())
+    with localcontext(EXACT):
+        return price_usage(bare, used + short).usage_amount - price_usage(bare, max(used, ZERO)).usage_amount
 
 
 def committed_share(subscriptions: Sequence[Subscription], year_months: Sequence[str]) -> tuple[int, int]:
@@ -194,9 +214,7 @@ def _true_up_line(agreement: Agreement, service: Service, catalogue: Catalogue, 
         year_total = (earlier.amount if earlier is not None else ZERO) + sum((c.amount for c in own), ZERO)
     prorated = "" if held == days else f" × {held}/{days} days subscribed"
     if commitment.amount is not None:
-        with localcontext() as ctx:
-            ctx.prec = 60
-            committed = commitment.amount * held / days
+        committed = committed_part(commitment.amount, held, days)
         due = true_up_due(committed, year_total)
         detail = (f"commitment {plain(commitment.amount, grouped=True)} for FY{year}{prorated}; "
                   f"the year's charges {plain(year_total, grouped=True)}")
@@ -205,14 +223,11 @@ def _true_up_line(agreement: Agreement, service: Service, catalogue: Catalogue, 
         price = version.price(tier)
         if price is None or commitment.quantity is None:
             return None, None
-        with localcontext() as ctx:
-            ctx.prec = 60
-            committed_units = commitment.quantity * held / days
+        committed_units = committed_part(commitment.quantity, held, days)
         used = (earlier.quantity(tier) if earlier is not None else ZERO) + sum(
             (c.quantity for c in own if c.kind is ChargeKind.USAGE and c.tier == tier), ZERO)
         short = max(ZERO, committed_units - used)
-        bare = dataclasses.replace(price, monthly_fee=ZERO, included_quantity=ZERO, minimum_charge=ZERO, fees=())
-        due = ZERO if short == 0 else (price_usage(bare, used + short).usage_amount - price_usage(bare, max(used, ZERO)).usage_amount)
+        due = shortfall_value(price, used, short)
         detail = (f"commitment {plain(commitment.quantity, grouped=True)} {service.unit} at {tier} for FY{year}{prorated}; "
                   f"used {plain(used, grouped=True)}, short {plain(short, grouped=True)} at {tier}'s price {version.version}")
     amount = round_minor(due, version.currency)
