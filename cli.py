@@ -855,18 +855,90 @@ def invoices_show(session, number: str) -> None:
     echo(f"Total {amount_text(doc.total, doc.currency, code=True)}")
 
 
-@chargeback.command("statements")
+class StatementsGroup(click.Group):
+    """``chargeback statements YYYY-MM --out DIR`` writes the statements; ``chargeback statements
+    send YYYY-MM`` e-mails them. Anything but a subcommand's name goes to the writing command."""
+
+    def __init__(self, *args, write: click.Command, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.write = write
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            ctx.meta["statements.write"] = True
+            ctx.args, ctx._protected_args = list(args), []
+            return ctx.args
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context):
+        if ctx.meta.get("statements.write"):
+            with self.write.make_context(ctx.info_name, list(ctx.args), parent=ctx.parent) as sub:
+                return self.write.invoke(sub)
+        return super().invoke(ctx)
+
+
+@click.command("statements")
 @month_argument
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Directory for the HTML statements.")
 @click.option("--line", "line", metavar="BL", default=None, help="Write only this business line's statement (its code).")
 @with_store
-def statements(session, month: str, out: Path, line: str | None) -> None:
+def statements_write(session, month: str, out: Path, line: str | None) -> None:
     """Write one HTML statement per business line (printable on A4) and an index; with --line, one line's alone."""
     from billing.api import write_statements_in
 
     written = write_statements_in(session, month, out, line=line)
     echo(f"{len(written.paths)} statements for {written.month}{' (DRAFT: the month is open)' if written.draft else ''} "
                f"in {out}; open {written.index}")
+
+
+@chargeback.group("statements", cls=StatementsGroup, write=statements_write, invoke_without_command=False,
+                  context_settings={"ignore_unknown_options": True},
+                  subcommand_metavar="YYYY-MM --out DIR [--line BL] | send YYYY-MM [OPTIONS]")
+def statements() -> None:
+    """Statements of a month: `statements YYYY-MM --out DIR [--line BL]` writes one HTML statement per
+    business line (printable on A4) and an index; `statements send YYYY-MM` e-mails each head their own."""
+
+
+@statements.command("send")
+@month_argument
+@click.option("--dry-run", is_flag=True, help="Write each message as an .eml file into --out instead of sending it.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for --dry-run's .eml files (default: mail-YYYY-MM).")
+@click.option("--resend", is_flag=True, help="Send again the statements already sent for this month.")
+@click.option("--line", "line", metavar="BL", default=None, help="Send only this business line's statement (its code).")
+@click.pass_obj
+def statements_send(store: Store, month: str, dry_run: bool, out: Path | None, resend: bool, line: str | None) -> None:
+    """E-mail each head of a closed month their own statement (HTML body, the statement attached),
+    through the SMTP server of the settings (smtp_host, smtp_port, smtp_starttls, smtp_user; the
+    password in CHARGEBACK_SMTP_PASSWORD); every message sent is kept in the audit trail, and a
+    second send sends only what was not sent yet unless --resend."""
+    from billing.api.delivery import send_statements
+
+    if out is not None and not dry_run:
+        raise click.UsageError("--out is where --dry-run writes its .eml files: give --dry-run too")
+    folder = (out or Path(f"mail-{month}")) if dry_run else None
+    done = send_statements(store, month, line=line, resend=resend, dry_run=dry_run, folder=folder)
+    verb = "written" if dry_run else "sent"
+    for recipient, address in done.sent:
+        echo(f"{verb}: {recipient.business_line} to {address} ({recipient.invoice})")
+    if done.already_sent:
+        echo(f"already sent before, not sent again: {len(done.already_sent)} "
+             f"({', '.join(r.business_line for r in done.already_sent[:10])}"
+             f"{', ...' if len(done.already_sent) > 10 else ''}); --resend sends them again (see `chargeback audit`)")
+    for recipient, reason in done.without_address:
+        echo(f"not sent: {recipient.business_line} has no usable address ({reason}): add its head_email to the "
+             f"organisation file, `chargeback org load` it, and send again", err=True)
+    for failure in done.failed:
+        echo(f"failed: {failure.business_line} to {failure.address}: {failure.reason}", err=True)
+    summary = (f"{done.month}: {len(done.sent)} statement(s) {verb}"
+               + (f" into {done.folder}" if done.folder else "") + f", the statement attached as {done.attachment}")
+    if not done.sent and done.already_sent and done.complete:
+        summary = f"{done.month}: every statement was already sent; nothing sent (--resend sends them again)"
+    echo(summary)
+    if not done.complete:
+        raise Refusal(f"{len(done.failed) + len(done.without_address)} statement(s) not {verb}: "
+                      + ", ".join([f.business_line for f in done.failed] + [r.business_line for r, _ in done.without_address])
+                      + f"; `chargeback statements send {done.month}` again sends only those not sent")
 
 
 @chargeback.command("export")

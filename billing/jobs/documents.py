@@ -208,12 +208,19 @@ def statements_to_write(session: Session, month: str, out: Path, *, line: str | 
         raise ChargebackError(f"{parse_month(month)} has no charges or notes for any business line: there is no statement "
                               f"to write; nothing was written")
     if line is not None:
-        found = [s for s in found if s.business_line.code.casefold() == line.strip().casefold()]
-        if not found:
-            raise ChargebackError(f"{parse_month(month)} has no statement for business line {line.strip()!r} (no charges or "
-                                  f"notes for it, or no such line: see `chargeback org show`); nothing was written")
+        found = one_line(found, parse_month(month), line, "written")
     audit.record(session, "statements", parse_month(month),
                  f"{len(found)} statements in {out}" + (f" for {found[0].business_line.code}" if line is not None else ""))
+    return found
+
+
+def one_line(found: list[StatementInputs], month: str, line: str, done: str) -> list[StatementInputs]:
+    """The statement of business line ``line`` (its code, any case) among ``found``; refused,
+    saying nothing was ``done``, when the month has none for it."""
+    found = [s for s in found if s.business_line.code.casefold() == line.strip().casefold()]
+    if not found:
+        raise ChargebackError(f"{month} has no statement for business line {line.strip()!r} (no charges or "
+                              f"notes for it, or no such line: see `chargeback org list`); nothing was {done}")
     return found
 
 

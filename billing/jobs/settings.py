@@ -7,7 +7,8 @@ import re
 from sqlalchemy.orm import Session
 
 from billing.close.journal import gl_code_problem
-from billing.core.limits import CODE, RATIO, too_long
+from billing.core.addresses import address_problem
+from billing.core.limits import CODE, NAME, RATIO, too_long
 from billing.core.money import D
 from billing.core.problems import ChargebackError, excerpt, has_control
 from billing.store import audit
@@ -16,6 +17,7 @@ from billing.store.audit import DEFAULTS, set_setting
 
 GL_CODES = ("expense_account", "recovery_account", "it_cost_center")
 PREFIX_LENGTH = 20  # the number PREFIX-YYYY-NNNNNN(N) fits the store's 40 characters
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.:-]{0,251}[A-Za-z0-9])?")
 _PREFIX = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{PREFIX_LENGTH - 1}}}")
 
 
@@ -46,6 +48,19 @@ def check_setting(key: str, value: str) -> str:
     if key == "invoice_prefix" and not _PREFIX.fullmatch(value):
         raise ChargebackError(f"invoice_prefix {excerpt(value)!r} must be 1 to {PREFIX_LENGTH} letters, digits, '.', '_' "
                               f"or '-', starting with a letter or digit (numbers read PREFIX-2026-000001), e.g. CB")
+    if key == "mail_from" and value and (reason := address_problem(value)):
+        raise ChargebackError(f"mail_from {excerpt(value)!r} is not one e-mail address: {reason}; "
+                              f"write the sender's address alone, e.g. it-billing@example.com")
+    if key == "smtp_host" and value and not _HOST.fullmatch(value):
+        raise ChargebackError(f"smtp_host {excerpt(value)!r} must be a host name or IP address, e.g. smtp.example.com")
+    if key == "smtp_port" and not (value.isascii() and value.isdigit() and 1 <= int(value) <= 65535):
+        raise ChargebackError("smtp_port must be a port number from 1 to 65535, e.g. 587")
+    if key == "smtp_starttls" and value.lower() not in ("yes", "no"):
+        raise ChargebackError("smtp_starttls must be yes (upgrade the connection with STARTTLS, required) or no")
+    if key == "smtp_user" and (has_control(value) or too_long(key, value, NAME)):
+        raise ChargebackError(f"smtp_user must be a user name without control characters, at most {NAME} characters")
+    if key == "smtp_starttls":
+        return value.lower()
     return value.upper() if key == "currency" else value
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from billing.close.journal import gl_code_problem
+from billing.core.addresses import address_problem
 from billing.core.limits import CODE, NAME
 from billing.core.problems import Problem, ProblemCode, excerpt
 from billing.core.records import BusinessLine, CostCenter
@@ -36,8 +37,11 @@ def parse_business_lines(rows: list[Row]) -> tuple[list[BusinessLine], list[Prob
         email, p4 = text_field(row, "head_email", required=False, limit=NAME)
         division, p5 = text_field(row, "division", required=False, limit=NAME)
         found = [p for p in (p1, p2, p3, p4, p5) if p]
-        if email and "@" not in email:
-            found.append(Problem(code=ProblemCode.VALUE_INVALID, message=f"head_email {email!r} is not an e-mail address", source=row.ref("head_email")))
+        unusable = address_problem(email) if email else None
+        if unusable:
+            found.append(Problem(code=ProblemCode.VALUE_INVALID, source=row.ref("head_email"),
+                                 message=f"head_email {excerpt(email)!r} is not one e-mail address: {unusable}",
+                                 hint="write the head's address alone, e.g. elena.rossi@example.com; statements are e-mailed to it"))
         if code and code in seen:
             found.append(Problem(code=ProblemCode.DUPLICATE, message=f"business line {code} appears twice", source=row.ref("business_line"), hint="keep one row per business line"))
         seen.add(code)

@@ -30,7 +30,15 @@ DEFAULTS = {
     "unallocated_business_line": "UNALLOCATED",
     "provider_id": "IT",
     "provider_name": "IT services",
+    "mail_from": "",
+    "smtp_host": "",
+    "smtp_port": "587",
+    "smtp_starttls": "yes",
+    "smtp_user": "",
 }
+
+#: The environment variable the SMTP password is read from (never stored, never printed).
+SMTP_PASSWORD_VARIABLE = "CHARGEBACK_SMTP_PASSWORD"
 
 
 _ACTING: contextvars.ContextVar[str | None] = contextvars.ContextVar("chargeback_acting_user", default=None)
@@ -83,6 +91,14 @@ class AuditEntry:
 def events(session: Session, *, limit: int = 200) -> list[AuditEntry]:
     """The newest ``limit`` audit events, newest first."""
     rows = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))
+    return [AuditEntry(at=e.at, user=e.user, action=e.action, subject=e.subject, detail=e.detail) for e in rows]
+
+
+def events_of(session: Session, action: str, subject_prefix: str) -> list[AuditEntry]:
+    """Every ``action`` event whose subject starts with ``subject_prefix``, oldest first."""
+    rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action,
+                                                    AuditEvent.subject.startswith(subject_prefix, autoescape=True))
+                           .order_by(AuditEvent.id))
     return [AuditEntry(at=e.at, user=e.user, action=e.action, subject=e.subject, detail=e.detail) for e in rows]
 
 

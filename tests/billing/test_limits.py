@@ -322,12 +322,16 @@ def test_an_over_long_value_is_refused_naming_the_field_and_the_limit(db_url, tm
     assert len(max(result.stderr.splitlines(), key=len)) < 2_000
 
 
+# 200 characters, and one address: a local part of 64 (the most an address may have) and labels of 63
+LONGEST_ADDRESS = f"{'e' * 64}@{'d' * 63}.{'d' * 63}.example"
+
+
 def test_the_longest_accepted_values_are_stored_on_every_backend(db_url, tmp_path):
     """At the limit, not beyond: codes of 40 and names of 200 characters load (PostgreSQL
     included), and their invoice carries them whole."""
     code, name = "B" * limits.CODE, "N" * limits.NAME
     run(db_url, "org", "load", write(tmp_path / "bl.csv", f"business_line,name,head_name,head_email,division\n"
-                                                          f"{code},{name},{name},{'e' * 188}@example.com,{name}\n"))
+                                                          f"{code},{name},{name},{LONGEST_ADDRESS},{name}\n"))
     run(db_url, "org", "load", write(tmp_path / "cc.csv", f"cost_center,name,business_line,gl_cost_center\n"
                                                           f"{'C' * 40},{name},{code},{'4' * 40}\n"))
     listed = run(db_url, "org", "list", "--cost-centers").stdout
