@@ -177,6 +177,8 @@ def echo_table(headers: list[str], rows: list[list[object]], *, right: set[int] 
 
 
 month_argument = click.argument("month", metavar="YYYY-MM", type=MONTH)
+rules_option = click.option("--rules", "rules_path", type=click.Path(exists=True, path_type=Path), default=None, envvar="CHARGEBACK_ALLOCATION",
+                            help="Allocation rules: a YAML file or a folder of them. Default: allocation/ here, else examples/allocation.")
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -764,6 +766,23 @@ def month_reopen(session, month: str, reason: str) -> None:
                + (f" {notes[0].number} to {notes[-1].number}" if notes else ""))
 
 
+@month.command("pack")
+@month_argument
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The HTML file to write.")
+@rules_option
+@with_store
+def month_pack(session, month: str, out: Path, rules_path: Path | None) -> None:
+    """Write finance's month pack, one document for the month-end meeting: total and change, by
+    service, largest movers, cost recovery and overhead, UNALLOCATED, quarantined rows, service
+    levels missed and credits, budget position (a draft while the month is open)."""
+    from billing.api import month_pack_in
+
+    data = month_pack_in(session, month, rules=rules_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    echo(f"month pack for {month} written to {out} ({len(data):,} bytes)")
+
+
 @month.command("status")
 @with_store
 def month_status(session) -> None:
@@ -1013,8 +1032,6 @@ def explain(session, reference: str, limit: int) -> None:
 # --- cost recovery (begin) ---
 
 
-rules_option = click.option("--rules", "rules_path", type=click.Path(exists=True, path_type=Path), default=None, envvar="CHARGEBACK_ALLOCATION",
-                            help="Allocation rules: a YAML file or a folder of them. Default: allocation/ here, else examples/allocation.")
 
 
 @chargeback.group()

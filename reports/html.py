@@ -16,9 +16,10 @@ from decimal import Decimal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from reports import filters
+from reports.pack import MonthPackView
 from reports.views import StatementView
 
-__all__ = ["environment", "render_statement", "render_index", "statement_filename"]
+__all__ = ["environment", "render_statement", "render_index", "statement_filename", "render_month_pack"]
 
 
 @functools.cache
@@ -57,3 +58,8 @@ def render_index(views: Sequence[StatementView]) -> bytes:
                  "showback": sum((v.showback_total for v in views), Decimal(0)),
                  "change": None if any(c is None for c in changes) else sum((c for c in changes if c is not None), Decimal(0))}
     return environment().get_template("index.html").render(entries=entries, months=months, total=total).encode("utf-8")
+
+
+def render_month_pack(view: MonthPackView) -> bytes:
+    """Finance's month pack as UTF-8 HTML (inline CSS, no scripts, printable on A4)."""
+    return environment().get_template("month_pack.html").render(view=view).encode("utf-8")

@@ -7,6 +7,8 @@ the currency has: they are written exactly, never rounded here (billing.core.mon
 :func:`quantity` writes a quantity as people do (``90``, ``1,250``, ``0.000001``): grouped, no
 exponent, no trailing zeros, whatever the stored Decimal's exponent (``9E+1`` prints ``90``).
 
+:func:`percent` writes a share or a change in per cent (``+5.2 %``), the statements' ``pct``.
+
 :func:`table_lines` lays out a table as lines: a header, a rule, a row each, columns padded
 to their widest cell, the columns in ``right`` right-aligned. Every cell is printed safe
 (control characters escaped, billing.core.problems.printable) and cut at :data:`CELL_WIDTH`.
@@ -19,9 +21,9 @@ from decimal import Decimal
 
 from billing.core.money import plain, quantum
 from billing.core.problems import excerpt, printable
-from reports.filters import money, qty
+from reports.filters import money, pct, qty
 
-__all__ = ["CELL_WIDTH", "amount", "quantity", "table_lines"]
+__all__ = ["CELL_WIDTH", "amount", "quantity", "percent", "table_lines"]
 
 CELL_WIDTH = 500
 """The widest cell of a printed table; a longer value (a description, a name) is cut."""
@@ -40,6 +42,12 @@ def quantity(value: Decimal) -> str:
     """``value`` (a quantity, a count, a source cost) for a printed line: ``90`` for ``9E+1``,
     ``0.000001`` for ``1E-6``, ``1,250`` (the statement's ``qty`` filter, for text)."""
     return qty(value)
+
+
+def percent(value: Decimal | None, *, sign: bool = False, none: str = "") -> str:
+    """A percentage already × 100 for a printed figure: ``5.2 %``, ``+5.2 %`` with ``sign``;
+    ``none`` where there is no percentage (nothing to compare with)."""
+    return none if value is None else pct(value, 1, sign=sign)
 
 
 def table_lines(headers: Sequence[object], rows: Sequence[Sequence[object]], *,

@@ -64,6 +64,7 @@ __all__ = [
     "documents", "document",
     # outputs
     "export_month", "journal", "Journal", "statements", "Statements", "write_statements", "WrittenStatements",
+    "month_pack",
     # planning and recovery
     "forecast", "backtest", "compare_scenarios", "advise", "recovery", "plan", "Plan",
     # people, sessions and API tokens
@@ -435,6 +436,22 @@ def write_statements_in(session: Session, month: str, out: Path, *, line: str | 
     index = out / "index.html"
     index.write_bytes(render_index(views))
     return WrittenStatements(month=parse_month(month), paths=tuple(paths), index=index, draft=any(v.is_draft for v in views))
+
+
+def month_pack(store: Store, month: str, *, rules: str | Path | None = None) -> bytes:
+    """Finance's month pack of a rated month as HTML (printable on A4): total and change, by
+    service, largest movers, recovery and overhead, UNALLOCATED, quarantined rows, service levels
+    missed and credits, budget position; a draft while the month is open."""
+    return _run(store, month_pack_in, month, rules=rules)
+
+
+def month_pack_in(session: Session, month: str, *, rules: str | Path | None = None) -> bytes:
+    """:func:`month_pack` in a transaction already open."""
+    from billing.jobs.pack import month_pack as job
+    from reports.html import render_month_pack
+    from reports.pack import month_pack_view
+
+    return render_month_pack(month_pack_view(job(session, month, rules_path=Path(rules) if rules else None)))
 
 
 # --- planning and recovery ---------------------------------------------------------------------

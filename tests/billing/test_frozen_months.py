@@ -253,6 +253,7 @@ NOT_CHANGES = {
     "drivers list": "a report", "export": "a document", "invoices list": "a document", "invoices show": "a document",
     "journal": "a document", "statements": "a document",
     "statements send": "e-mails the documents; records its sends in the audit trail",
+    "month pack": "a document",
     "users add": "people who sign in: no document shows them", "users disable": "people who sign in",
     "users reset": "people who sign in", "users list": "a report",
     "tokens add": "API tokens: no document shows them", "tokens revoke": "API tokens", "tokens list": "a report", "month review": "a report", "month status": "a report",
