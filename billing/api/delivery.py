@@ -2,9 +2,11 @@
 ``.eml`` files: the job says what to send and to whom (billing.jobs.delivery), reports/ makes
 each message, and this module hands it to the SMTP server the settings name.
 
-Every message is its own step: as soon as the server took one, it is recorded in the audit
-trail in a transaction of its own, so a failure of one message (or an interrupted command)
-leaves the trail naming exactly the statements sent, and the next send sends only the rest.
+Every message is its own step, one transaction: the month is locked, the statement checked as
+not sent yet (two sends of a month at once take turns and never send one twice), the message
+handed to the server and, as soon as the server took it, recorded in the audit trail; so a
+failure of one message (or an interrupted command) leaves the trail naming exactly the
+statements sent, and the next send sends only the rest.
 A message the server refuses is reported and recorded, and the others still go; a server that
 cannot be reached or refuses the login stops the command before anything is sent.
 
@@ -186,6 +188,7 @@ def send_statements(store: Store, month: str, *, line: str | None = None, resend
     transport: _Transport = _EmlFolder(folder) if dry_run and folder is not None else _Smtp(mail)
     sent: list[tuple[Recipient, str]] = []
     failed: list[Failure] = []
+    already = list(plan.already_sent)
     if plan.to_send:
         transport.open()
     try:
@@ -199,24 +202,31 @@ def send_statements(store: Store, month: str, *, line: str | None = None, resend
             message = statement_message(view=view, html=html, attachment=attachment, sender=mail.sender,
                                         sender_name=mail.sender_name, recipient=address, message_id=message_id,
                                         date=date)
-            try:
-                transport.send(message, mail.sender, address, filename)
-            except (smtplib.SMTPException, OSError) as exc:
-                reason = _reason(exc)
-                failed.append(Failure(business_line=recipient.business_line, address=address, reason=reason))
-                if not dry_run:
-                    with store.transaction() as session:
-                        job.record_failed(session, month, recipient, address, reason)
+            if dry_run:
+                try:
+                    transport.send(message, mail.sender, address, filename)
+                except OSError as exc:
+                    raise ChargebackError(f"could not write {filename}: {_reason(exc)}") from None
+                sent.append((recipient, address))
                 continue
-            if not dry_run:
-                with store.transaction() as session:  # recorded as soon as the server has it
-                    job.record_sent(session, month, recipient, address, message_id)
+            with store.transaction() as session:  # the send and its record: one step, taken in turn
+                if not job.claim(session, month, recipient, resend=resend):
+                    already.append(recipient)  # another send of the month sent it meanwhile
+                    continue
+                try:
+                    transport.send(message, mail.sender, address, filename)
+                except (smtplib.SMTPException, OSError) as exc:
+                    reason = _reason(exc)
+                    failed.append(Failure(business_line=recipient.business_line, address=address, reason=reason))
+                    job.record_failed(session, month, recipient, address, reason)
+                    continue
+                job.record_sent(session, month, recipient, address, message_id)
             sent.append((recipient, address))
     finally:
         transport.close()
     if dry_run and folder is not None:
         with store.transaction() as session:
             job.record_written(session, month, len(sent), str(folder))
-    return Delivery(month=month, dry_run=dry_run, sent=tuple(sent), already_sent=plan.already_sent,
+    return Delivery(month=month, dry_run=dry_run, sent=tuple(sent), already_sent=tuple(already),
                     without_address=plan.without_address, failed=tuple(failed), folder=folder if dry_run else None,
                     attachment="PDF" if render_pdf else "HTML")

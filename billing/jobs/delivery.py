@@ -97,8 +97,19 @@ def statements_to_send(session: Session, month: str, *, line: str | None = None,
                             plan=delivery_plan(recipients, sent, resend=resend), mail=mail)
 
 
+def claim(session: Session, month: str, recipient: Recipient, *, resend: bool = False) -> bool:
+    """Before one message is sent, in the transaction that records it: the month locked, so two
+    sends of it take turns message by message; False when the statement was sent meanwhile
+    (by another send of the month), unless ``resend``."""
+    locks.lock_month(session, month)
+    if resend:
+        return True
+    sent = read_sent(month, [(e.subject, e.detail) for e in audit.events_of(session, SENT, f"{month}/")])
+    return not any(s.business_line == recipient.business_line and s.invoice == recipient.invoice for s in sent)
+
+
 def record_sent(session: Session, month: str, recipient: Recipient, address: str, message_id: str) -> None:
-    """One statement taken by the mail server, recorded (its own transaction, at once)."""
+    """One statement taken by the mail server, recorded in the transaction of its :func:`claim`."""
     locks.lock_month(session, month, shared=True)
     audit.record(session, SENT, sent_subject(month, recipient.business_line),
                  sent_detail(recipient.invoice, address, message_id))

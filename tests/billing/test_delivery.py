@@ -10,6 +10,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import threading
 from dataclasses import dataclass, field
 
 import pytest
@@ -177,6 +178,33 @@ def test_an_address_added_after_the_close_is_used(db_url, tmp_path, smtp):
     done = run(db_url, "statements", "send", "2026-03")
     assert "sent: RES to marie@example.com" in done.stdout
     assert [r[1] for r in box.received[3:]] == [["marie@example.com"]]
+
+
+def test_two_sends_at_once_send_each_statement_once(db_url, tmp_path, smtp):
+    from billing.api import Store
+    from billing.api.delivery import send_statements
+
+    box, port = smtp
+    closed_month(db_url, tmp_path, port)
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def send() -> None:
+        try:
+            with Store(db_url) as store:
+                barrier.wait()
+                results.append(send_statements(store, "2026-03"))
+        except Exception as exc:  # reported below, with the other thread's result
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    assert sorted(r[1][0] for r in box.received) == sorted(HEADS.values())  # each head once
+    assert sorted(len(r.sent) for r in results) in ([0, 3], [1, 2])
+    assert sum(len(r.sent) for r in results) == 3 and len(_sent_events(db_url)) == 3
 
 
 def test_dry_run_writes_eml_files_and_sends_nothing(db_url, tmp_path, smtp):
