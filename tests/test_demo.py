@@ -16,8 +16,10 @@ def test_demo_ends_with_a_closed_month_and_its_documents(tmp_path):
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "2026-03 closed:" in result.stdout
-    for name in ("Statements:", "Workbook:", "Journal:"):
+    for name in ("Statements:", "Workbook:", "Journal:", "Month pack:"):
         assert name in result.stdout
+    pack = (out / "2026-03-pack.html").read_text(encoding="utf-8")
+    assert "Month pack" in pack and "Cost recovery and overhead" in pack and "DRAFT" not in pack
     assert (out / "statements" / "index.html").exists()
     assert (out / "2026-03.xlsx").stat().st_size > 5000
     with (out / "2026-03-journal.csv").open(newline="") as handle:

@@ -21,7 +21,7 @@ from billing.demo.costs import write_demo_costs
 from billing.jobs.close import close_month
 from billing.jobs.costs import load_cost_file, load_driver_file
 from billing.jobs.recovery import recovery_for
-from billing.api import export_in, journal_in, plan_in, write_statements_in
+from billing.api import export_in, journal_in, month_pack_in, plan_in, write_statements_in
 from billing.jobs.org import load_org
 from billing.jobs.rating import run_month
 from billing.jobs.review import review_stored_month
@@ -190,6 +190,9 @@ def run_demo(
     recovery_path = out / f"{final}-recovery.xlsx"
     recovery_path.write_bytes(recovery_xlsx(report))
     echo(f"Recovery:   {recovery_path}")
+    pack_path = out / f"{final}-pack.html"
+    pack_path.write_bytes(step(month_pack_in, final, rules=rules.parent))
+    echo(f"Month pack: {pack_path} (for the month-end meeting)")
     echo(f"Explore:    CHARGEBACK_ALLOCATION={rules.parent} chargeback --db {database} recovery --month {final}")
     return DemoResult(database=database, month=final, invoices=len(closed.invoices), total=total,
                       statements=statements.index, workbook=workbook, journal=journal_path, inputs=inputs)
