@@ -19,7 +19,7 @@ from decimal import Decimal
 from billing.close.pack import MonthPack
 from billing.close.review import Movement
 from reports.recovery_text import pool_rows, recovery_rows
-from reports.text import amount, percent
+from reports.text import amount, percent, quantity
 from reports.views import month_label
 
 __all__ = ["Figure", "Table", "MonthPackView", "month_pack_view"]
@@ -73,8 +73,13 @@ class MonthPackView:
     over_budget_note: str
 
 
+def count(number: int) -> str:
+    """A count of rows or business lines, written as every quantity is (``1,250``)."""
+    return quantity(Decimal(number))
+
+
 def _measure(metric: str, value: Decimal) -> str:
-    return f"{value.normalize():f}{_METRICS[metric][1]}"
+    return f"{quantity(value)}{_METRICS[metric][1]}"
 
 
 def _movement_rows(movements: Sequence[Movement], names: Mapping[str, str], currency: str) -> tuple[tuple[str, ...], ...]:
@@ -94,7 +99,7 @@ def month_pack_view(pack: MonthPack) -> MonthPackView:
         Figure(label=f"Change against {month_label(review.previous_month)}", value=amount(change, c, code=True, sign=True),
                note=percent(change_pct, sign=True, none="nothing invoiced last month")),
         Figure(label=f"{month_label(review.previous_month)}", value=amount(review.previous_total, c, code=True)),
-        Figure(label="Business lines charged", value=f"{sum(1 for m in review.by_business_line if m.current):,}"),
+        Figure(label="Business lines charged", value=count(sum(1 for m in review.by_business_line if m.current))),
     ]
     if review.showback_total:
         headline.append(Figure(label="Shown, not invoiced (showback)", value=amount(review.showback_total, c, code=True)))
@@ -139,7 +144,7 @@ def month_pack_view(pack: MonthPack) -> MonthPackView:
                                                                for s in pack.unallocated),
                         right=frozenset({1}), total=("Total", amount(unallocated_total, c)) if pack.unallocated else None)
     rejects = Table(headers=("Source", "Reason", "Rows", "First row"),
-                    rows=tuple((g.source, g.code, f"{g.rows:,}", g.example) for g in pack.rejects), right=frozenset({2}))
+                    rows=tuple((g.source, g.code, count(g.rows), g.example) for g in pack.rejects), right=frozenset({2}))
     missed = Table(headers=("Service", "Tier", "Measure", "Target", "Achieved", "Measured for"),
                    rows=tuple((f"{m.name} ({m.service})", m.tier, _METRICS[m.metric][0], _measure(m.metric, m.target),
                                _measure(m.metric, m.achieved), m.business_line or "every business line at the tier")
@@ -163,7 +168,7 @@ def month_pack_view(pack: MonthPack) -> MonthPackView:
             Figure(label="Actual to date", value=amount(summary.actual_ytd, b, code=True)),
             Figure(label="Over (+) or under (−) budget", value=amount(summary.variance, b, code=True, sign=True),
                    note=percent(summary.variance_pct, sign=True)),
-            Figure(label="Business lines over budget", value=f"{len(summary.over_budget):,} of {len(summary.rows):,}"),
+            Figure(label="Business lines over budget", value=f"{count(len(summary.over_budget))} of {count(len(summary.rows))}"),
         )
         over = summary.over_budget
         if over:
@@ -175,7 +180,7 @@ def month_pack_view(pack: MonthPack) -> MonthPackView:
                            for r in over[:OVER_BUDGET_LISTED]),
                 right=frozenset({1, 2, 3, 4}))
             if len(over) > OVER_BUDGET_LISTED:
-                over_note = (f"The {OVER_BUDGET_LISTED} most over budget of {len(over):,}; "
+                over_note = (f"The {OVER_BUDGET_LISTED} most over budget of {count(len(over))}; "
                              f"`chargeback budget show {pack.month}` lists every one.")
     return MonthPackView(
         month=pack.month, month_label=month_label(pack.month), previous_month_label=month_label(review.previous_month),
@@ -183,7 +188,7 @@ def month_pack_view(pack: MonthPack) -> MonthPackView:
         by_service=by_service, movers=movers, anomalies=len(review.anomalies),
         recovery=recovery, recovery_pools=pools, recovery_figures=recovery_figures, recovery_notes=notes,
         unallocated_code=pack.unallocated_code, unallocated_total=amount(unallocated_total, c, code=True),
-        unallocated=unallocated, reject_rows=f"{pack.reject_rows:,}", rejects=rejects, missed=missed,
+        unallocated=unallocated, reject_rows=count(pack.reject_rows), rejects=rejects, missed=missed,
         credits=credits, credit_total=amount(pack.credit_total, c, code=True),
         budget_figures=budget_figures, over_budget=over_budget, over_budget_note=over_note,
     )
