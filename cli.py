@@ -944,6 +944,9 @@ def statements_send(store: Store, month: str, dry_run: bool, out: Path | None, r
         echo(f"already sent before, not sent again: {len(done.already_sent)} "
              f"({', '.join(r.business_line for r in done.already_sent[:10])}"
              f"{', ...' if len(done.already_sent) > 10 else ''}); --resend sends them again (see `chargeback audit`)")
+    for code in done.kept:
+        echo(f"kept: {code} (usage no business line was found for) has no head to send it to; "
+             f"the month pack shows it (`chargeback month pack {done.month}`)")
     for recipient, reason in done.without_address:
         echo(f"not sent: {recipient.business_line} has no usable address ({reason}): add its head_email to the "
              f"organisation file, `chargeback org load` it, and send again", err=True)

@@ -62,6 +62,7 @@ class Delivery:
     already_sent: tuple[Recipient, ...]
     without_address: tuple[tuple[Recipient, str], ...]
     failed: tuple[Failure, ...]
+    kept: tuple[str, ...]  # the unallocated_business_line, which has no head to send to
     folder: Path | None  # where a dry run wrote its .eml files
     attachment: str  # "PDF" | "HTML"
 
@@ -228,5 +229,5 @@ def send_statements(store: Store, month: str, *, line: str | None = None, resend
         with store.transaction() as session:
             job.record_written(session, month, len(sent), str(folder))
     return Delivery(month=month, dry_run=dry_run, sent=tuple(sent), already_sent=tuple(already),
-                    without_address=plan.without_address, failed=tuple(failed), folder=folder if dry_run else None,
+                    without_address=plan.without_address, failed=tuple(failed), kept=prepared.kept, folder=folder if dry_run else None,
                     attachment="PDF" if render_pdf else "HTML")

@@ -50,6 +50,7 @@ class StatementsToSend:
     statements: Mapping[str, StatementInputs]
     plan: DeliveryPlan
     mail: MailSettings
+    kept: tuple[str, ...] = ()  # the unallocated_business_line without a head's address: not e-mailed, by design
 
 
 def mail_settings(session: Session, *, server: bool = True) -> MailSettings:
@@ -72,7 +73,8 @@ def statements_to_send(session: Session, month: str, *, line: str | None = None,
                        dry_run: bool = False) -> StatementsToSend:
     """The closed month's statements to e-mail, each to its head's address in today's
     organisation (an address added after the close is used): those sent before for the same
-    invoice are left out unless ``resend``, and lines without a usable address listed."""
+    invoice are left out unless ``resend``, and lines without a usable address listed. The
+    ``unallocated_business_line`` has no head: without an address it is kept, not sent."""
     month = parse_month(month)
     locks.lock_month(session, month, shared=True)  # not half before and half after a reopen
     if charge_store.period_status(session, month) != "closed":
@@ -86,15 +88,19 @@ def statements_to_send(session: Session, month: str, *, line: str | None = None,
     if line is not None:
         found = one_line(found, month, line, "sent")
     today = {b.code: b for b in org_store.business_lines(session)}
-    recipients = []
+    unallocated = audit.get_setting(session, "unallocated_business_line")
+    recipients, kept = [], []
     for inputs in found:
         code = inputs.business_line.code
         current = today.get(code, inputs.business_line)
+        if code == unallocated and not current.head_email:
+            kept.append(code)  # usage no business line was found for: finance's to clear, not a head's
+            continue
         recipients.append(Recipient(business_line=code, invoice=inputs.invoice.number if inputs.invoice else NO_INVOICE,
                                     head_email=current.head_email or None))
     sent = read_sent(month, [(e.subject, e.detail) for e in audit.events_of(session, SENT, f"{month}/")])
     return StatementsToSend(month=month, statements={s.business_line.code: s for s in found},
-                            plan=delivery_plan(recipients, sent, resend=resend), mail=mail)
+                            plan=delivery_plan(recipients, sent, resend=resend), mail=mail, kept=tuple(kept))
 
 
 def claim(session: Session, month: str, recipient: Recipient, *, resend: bool = False) -> bool:

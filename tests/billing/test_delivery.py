@@ -180,6 +180,15 @@ def test_an_address_added_after_the_close_is_used(db_url, tmp_path, smtp):
     assert [r[1] for r in box.received[3:]] == [["marie@example.com"]]
 
 
+def test_the_unallocated_line_is_kept_not_sent_and_does_not_fail_the_send(db_url, tmp_path, smtp):
+    box, port = smtp
+    closed_month(db_url, tmp_path, port)
+    run(db_url, "settings", "set", "unallocated_business_line", "RES")  # RES plays UNALLOCATED: no head's address
+    done = run(db_url, "statements", "send", "2026-03")
+    assert "kept: RES (usage no business line was found for) has no head to send it to" in done.stdout
+    assert "3 statement(s) sent" in done.stdout and len(box.received) == 3
+
+
 def test_two_sends_at_once_send_each_statement_once(db_url, tmp_path, smtp):
     from billing.api import Store
     from billing.api.delivery import send_statements
