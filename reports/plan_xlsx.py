@@ -24,14 +24,18 @@ docs/planning.md, "The planning workbook", describes the sheets for planners.
   + its flat fee when entered), usage amount (package: started blocks × block price;
   pass-through: the cost plus markup; otherwise the bands' amounts), monthly fee, minimum
   top-up, and the Total, ``ROUND(..., MinorUnits)``: the currency's minor units (Summary!B6).
+  When the rate card or the year needs them (``Steps``, flags on the Summary): the usage line
+  (a price by dimension rounds its usage and the tier's terms apart), the quarterly and annual
+  fees due that month (``RateFeesDue``), the agreement's row, the discounted charge, the
+  discount and, in the last month, an amount commitment's true-up, each its own row.
 
 A per-unit price is one open-ended band from 0 at its unit price, so it runs through the same
 steps as graduated and volume bands; a fixed price has no band. The rounding is the engine's
 half-up rounding once per business line, service and month. Only functions both Excel and
-LibreOffice evaluate are used (IF, INDEX, MATCH, MIN, MAX, ROUND, ROUNDUP, SUM). Sheets are
+LibreOffice evaluate are used (IF, INDEX, MATCH, COUNTIF, MIN, MAX, ROUND, ROUNDUP, SUM). Sheets are
 protected without a password: formula cells are locked, driver cells are not. A new pricing
-option slots in as a step row (a fee column of its own) or as rate card rows (a dimension
-value's price is a tier price of its own with its own bands).
+option slots in as a step row or as rate card rows (a dimension value's price would be a tier
+price of its own with its own bands).
 
 Text from input (names, codes) goes into cells through ``reports.xlsx.safe_text``.
 """
@@ -41,6 +45,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from openpyxl import Workbook, load_workbook
@@ -51,7 +56,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from billing.planning.budgets import PlanDriver, PlanMonth, PlanWorkbook
-from billing.planning.workbook import OPEN_BAND, BandRow, PlanService, PlanSheet, PlanView, RateRow
+from billing.planning.workbook import OPEN_BAND, AgreementRow, BandRow, PlanService, PlanSheet, PlanView, RateRow
 from billing.core.money import D, minor_units
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.periods import parse_month
@@ -69,6 +74,8 @@ __all__ = [
     "read_plan_workbook",
     "is_plan_workbook",
     "band_slots",
+    "optional_steps",
+    "Steps",
     "working_steps",
     "working_rows",
     "working_formulas",
@@ -137,11 +144,13 @@ RATE_COLUMNS = (
     ("Included", "RateIncluded", "included"),
     ("Minimum", "RateMinimum", "minimum"),
     ("First band", "RateFirstBand", "first_band"),
+    ("By value (1/0)", "RateByValue", "by_value"),
     ("Currency", None, "currency"),
     ("Unit", None, "unit"),
     ("Price", None, "description"),
 )
-BAND_FIRST_COLUMN = len(RATE_COLUMNS) + 2  # one empty column after the rates
+FEE_FIRST_COLUMN = len(RATE_COLUMNS) + 1  # then one column per month: the fees due in it (RateFeesDue)
+BAND_FIRST_COLUMN = FEE_FIRST_COLUMN + 12 + 1  # one empty column after the rates
 BAND_COLUMNS = (
     ("Key", "BandKey", "key"),
     ("Band", None, "band"),
@@ -159,6 +168,23 @@ NO_TARIFF = "(no tariff in force)"
 """The rate card's first row: all zeros, the price of a month no tariff version covers."""
 MINOR_UNITS_CELL = "B6"  # on the Summary, named MinorUnits: the currency's minor units
 BAND_SLOTS_CELL = "D6"  # on the Summary: how many bands each service's workings have
+FEE_STEPS_CELL = "F6"  # on the Summary: 1 when the workings have a fees step (a price on the rate card has fees)
+AGREEMENT_STEPS_CELL = "H6"  # on the Summary: 1 when they have the agreement steps (the year has agreements)
+BY_VALUE_CELL = "J6"  # on the Summary: 1 when a price by dimension is on the rate card (its usage line rounds so)
+NO_AGREEMENT = "(no agreement)"
+AGREEMENT_COLUMNS = (
+    # header, named range (or None), attribute
+    ("Key", "AgreementKey", "key"),
+    ("Business line", None, "business_line"),
+    ("Service", None, "service"),
+    ("Fiscal year", None, "fiscal_year"),
+    ("Discount %", "AgreementPct", "discount_pct"),
+    ("Discount a month", "AgreementFixed", "discount_amount"),
+    ("Before minimum (1/0)", "AgreementBefore", "before"),
+    ("Commitment", "AgreementCommitted", "commitment_amount"),
+    ("Committed quantity", None, "commitment_quantity"),
+    ("At tier", None, "commitment_tier"),
+)
 
 
 def section_rows(index: int, services: int) -> tuple[int, int, int]:
@@ -171,23 +197,48 @@ def _rows(services: int) -> dict[str, int]:
     return {key: section_rows(i, services)[2] for i, (key, _t, _k) in enumerate(SECTIONS)}
 
 
-def working_steps(slots: int) -> tuple[str, ...]:
-    """The rows of one service's cost workings, top to bottom, with ``slots`` bands."""
+@dataclass(frozen=True, slots=True)
+class Steps:
+    """The optional parts of every service's cost workings in a workbook (the Summary says which,
+    ``optional_steps``): a fees step, the agreement steps, a usage line rounded as a price by
+    dimension charges it (its usage and the tier's terms each rounded)."""
+
+    fees: bool = False
+    agreements: bool = False
+    by_value: bool = False
+
+
+def working_steps(slots: int, steps: Steps = Steps()) -> tuple[str, ...]:
+    """The rows of one service's cost workings, top to bottom, with ``slots`` bands and the
+    optional ``steps``."""
+    fees, agreements = steps.fees, steps.agreements
     bands = []
     for k in range(1, slots + 1):
         bands += [f"Band {k} entered (1/0)", f"Band {k} quantity", f"Band {k} amount"]
+    tail = ["Usage amount", "Monthly fee", "Minimum top-up"]
+    if agreements:
+        tail += ["Usage line", *(["Quarterly and annual fees"] if fees else []), "Agreement row", "Discounted charge",
+                 "Discount", "Commitment true-up"]
+    elif fees:
+        tail += ["Quarterly and annual fees"]
     return ("Rate card row", "Pricing model", "Quantity", "Billable", "Block size", "Billed (whole blocks)",
-            "First band row", *bands, "Usage amount", "Monthly fee", "Minimum top-up", "Total")
+            "First band row", *bands, *tail, "Total")
 
 
-def working_rows(services: int, slots: int) -> list[dict[str, int]]:
+def working_rows(services: int, slots: int, steps: Steps = Steps()) -> list[dict[str, int]]:
     """Per service, the row of each of its workings' steps."""
     first = _rows(services)["workings"]
-    steps = working_steps(slots)
-    return [{step: first + i * len(steps) + j for j, step in enumerate(steps)} for i in range(services)]
+    names = working_steps(slots, steps)
+    return [{step: first + i * len(names) + j for j, step in enumerate(names)} for i in range(services)]
 
 
-def working_formulas(driver: int, version: int, rows: dict[str, int], column: str, slots: int) -> dict[int, str]:
+#: steps with a formula in one month's column only: the agreement's row (the first month), the
+#: commitment's true-up (the fiscal year's last month)
+_ONE_COLUMN = {"Agreement row": MONTH_COLUMNS[0], "Commitment true-up": MONTH_COLUMNS[-1]}
+
+
+def working_formulas(driver: int, version: int, rows: dict[str, int], column: str, slots: int,
+                     steps: Steps = Steps()) -> dict[int, str]:
     """The formula of each workings step (by row) of one service in one month's ``column``.
 
     Each is short and names its inputs: the drivers (``driver`` row: volume, tier in O, growth
@@ -227,20 +278,49 @@ def working_formulas(driver: int, version: int, rows: dict[str, int], column: st
         f'IF({model}="pass_through",{at("Quantity")}*(1+INDEX(RateMarkup,{n})/100),{bands}))')
     out[rows["Monthly fee"]] = f"=INDEX(RateFee,{n})"
     out[rows["Minimum top-up"]] = f"=MAX(0,INDEX(RateMinimum,{n})-{at('Usage amount')}-{at('Monthly fee')})"
-    out[rows["Total"]] = f"=ROUND({at('Usage amount')}+{at('Monthly fee')}+{at('Minimum top-up')},MinorUnits)"
+    charge = f"{at('Usage amount')}+{at('Monthly fee')}+{at('Minimum top-up')}"
+    # a price by dimension charges its usage and the tier's terms on lines of their own, each rounded
+    line = f"ROUND({charge},MinorUnits)"
+    if steps.by_value:
+        line = (f"IF(INDEX(RateByValue,{n})=1,ROUND({at('Usage amount')},MinorUnits)+ROUND({at('Monthly fee')}+"
+                f"{at('Minimum top-up')},MinorUnits),{line})")
+    fees = ""
+    if "Quarterly and annual fees" in rows:
+        out[rows["Quarterly and annual fees"]] = f"=INDEX(RateFeesDue,{n},{MONTH_COLUMNS.index(c) + 1})"
+        fees = f"+{at('Quarterly and annual fees')}"
+    if "Discount" not in rows:
+        out[rows["Total"]] = f"={line}{fees}"
+        return out
+    out[rows["Usage line"]] = f"={line}"
+    key = f'$B$1&"|"&$A{driver}'
+    if c == _ONE_COLUMN["Agreement row"]:
+        out[rows["Agreement row"]] = f"=IF(COUNTIF(AgreementKey,{key})=0,1,MATCH({key},AgreementKey,0))"
+    a = f"${_ONE_COLUMN['Agreement row']}${rows['Agreement row']}"
+    kept = f"(1-INDEX(AgreementPct,{a})/100)"
+    out[rows["Discounted charge"]] = (
+        f"=IF(INDEX(AgreementBefore,{a})=1,"
+        f"MAX(({at('Usage amount')}+{at('Monthly fee')})*{kept}-INDEX(AgreementFixed,{a}),INDEX(RateMinimum,{n}),0),"
+        f"MAX(({charge})*{kept}-INDEX(AgreementFixed,{a}),0))")
+    out[rows["Discount"]] = f"=IF({charge}<=0,0,ROUND(MIN(0,{at('Discounted charge')}-({charge})),MinorUnits))"
+    if c == _ONE_COLUMN["Commitment true-up"]:
+        first, last = MONTH_COLUMNS[0], MONTH_COLUMNS[-1]
+        year = "-".join(f"SUM({first}{rows[step]}:{last}{rows[step]})" for step in
+                        ("Usage line", "Quarterly and annual fees", "Discount") if step in rows)
+        out[rows["Commitment true-up"]] = f"=MAX(0,ROUND(INDEX(AgreementCommitted,{a})-{year},MinorUnits))"
+    out[rows["Total"]] = f"={at('Usage line')}{fees}+{at('Discount')}+{at('Commitment true-up')}"
     return out
 
 
-def _sheet_formulas(services: int, slots: int) -> dict[str, str]:
+def _sheet_formulas(services: int, slots: int, steps: Steps = Steps()) -> dict[str, str]:
     """Every formula of a business-line sheet with ``services`` service rows and ``slots`` band
-    slots in each service's workings, by cell."""
+    slots in each service's workings (with the fees and agreement steps when said), by cell."""
     rows = _rows(services)
-    workings = working_rows(services, slots)
+    workings = working_rows(services, slots, steps)
     formulas = {}
     for i in range(services):
         driver = rows["drivers"] + i
         for column in MONTH_COLUMNS:
-            for row, formula in working_formulas(driver, rows["versions"] + i, workings[i], column, slots).items():
+            for row, formula in working_formulas(driver, rows["versions"] + i, workings[i], column, slots, steps).items():
                 formulas[f"{column}{row}"] = formula
             formulas[f"{column}{rows['plan'] + i}"] = f"={column}{workings[i]['Total']}"
             formulas[f"{column}{rows['variance'] + i}"] = (
@@ -346,6 +426,14 @@ def plan_workbook(view: PlanView) -> bytes:
     return out.getvalue()
 
 
+def optional_steps(view: PlanView) -> Steps:
+    """The optional steps the workings need: fees when a price on the rate card has quarterly or
+    annual fees, the agreement steps when the fiscal year has agreements, the usage line of a
+    price by dimension when one is on the rate card."""
+    return Steps(fees=any(any(rate.fees_due) for rate in view.rates), agreements=bool(view.agreements),
+                 by_value=any(rate.by_value for rate in view.rates))
+
+
 def band_slots(view: PlanView) -> int:
     """Bands in each service's workings: the most bands any price on the rate card has (1 at least)."""
     counts: dict[str, int] = {}
@@ -398,7 +486,8 @@ def _rate_card(wb: Workbook, ws, view: PlanView) -> dict[str, str]:
     formats = {"unit_price": PRICE_FORMAT, "block_price": PRICE_FORMAT, "monthly_fee": money, "minimum": money}
     none = {attr: Decimal(0) for _t, _n, attr in RATE_COLUMNS}
     none.update(key=NO_TARIFF, service="", service_name="", version="", effective_from="", effective_to="", tier="",
-                tier_name="", model="none", currency=view.currency, unit="", description="nothing is charged", first_band=1)
+                tier_name="", model="none", currency=view.currency, unit="", description="nothing is charged", first_band=1,
+                by_value=0)
     records = [none] + [{attr: (rate.key if attr == "key" else first_band[rate.key] if attr == "first_band"
                                 else Decimal(0) if attr == "included" and rate.model == "pass_through"
                                 else getattr(rate, attr))
@@ -414,10 +503,19 @@ def _rate_card(wb: Workbook, ws, view: PlanView) -> dict[str, str]:
             else:
                 _text(ws, ref, value)
     last = header + len(records)
-    _table(ws, "Rates", header, last, get_column_letter(len(RATE_COLUMNS)))
+    fees_due = [(Decimal(0),) * 12] + [rate.fees_due or (Decimal(0),) * 12 for rate in view.rates]
+    for m, month in enumerate(view.months):
+        column = get_column_letter(FEE_FIRST_COLUMN + m)
+        _text(ws, f"{column}{header}", f"Fees {month}", font=_BOLD)
+        for r, due in enumerate(fees_due, start=header + 1):
+            _put(ws, f"{column}{r}", due[m], number_format=money)
+    _table(ws, "Rates", header, last, get_column_letter(FEE_FIRST_COLUMN + 11))
     for i, (_title, name, _attr) in enumerate(RATE_COLUMNS, start=1):
         if name:
             _define_range(wb, name, get_column_letter(i), header + 1, last)
+    wb.defined_names["RateFeesDue"] = DefinedName("RateFeesDue", attr_text=(
+        f"{_quoted(RATES)}!${get_column_letter(FEE_FIRST_COLUMN)}${header + 1}:"
+        f"${get_column_letter(FEE_FIRST_COLUMN + 11)}${last}"))
 
     for i, (title, _name, _attr) in enumerate(BAND_COLUMNS):
         _text(ws, f"{get_column_letter(BAND_FIRST_COLUMN + i)}{header}", title, font=_BOLD)
@@ -446,6 +544,7 @@ def _rate_card(wb: Workbook, ws, view: PlanView) -> dict[str, str]:
             _text(ws, f"{column}{r}", tier)
         lists[service] = f"TierList{n}"
         _define_range(wb, lists[service], column, header + 1, header + max(len(tiers), 1))
+    _agreements(wb, ws, view, TIER_FIRST_COLUMN + len(view.tiers) + 1, money)
     ws.freeze_panes = f"B{header + 1}"
     for i, width in enumerate((24, 10, 26, 10, 11, 11, 9, 22, 12, 11, 10, 11, 9, 12, 10, 11, 10, 9, 12, 60), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
@@ -453,12 +552,40 @@ def _rate_card(wb: Workbook, ws, view: PlanView) -> dict[str, str]:
     return lists
 
 
+def _agreements(wb: Workbook, ws, view: PlanView, first_column: int, money: str) -> None:
+    """The Agreements table: a row per business line's agreement for a service in the fiscal
+    year (its first row, ``(no agreement)``, all zeros: a service without one)."""
+    header = RATE_HEADER_ROW
+    none = AgreementRow(business_line="", service="", fiscal_year=view.fiscal_year, discount_pct=Decimal(0),
+                        discount_amount=Decimal(0), before_minimum=False, commitment_amount=Decimal(0),
+                        commitment_quantity=None, commitment_tier="")
+    for i, (title, _name, _attr) in enumerate(AGREEMENT_COLUMNS):
+        _text(ws, f"{get_column_letter(first_column + i)}{header}", title, font=_BOLD)
+    rows = [none, *view.agreements]
+    for r, agreement in enumerate(rows, start=header + 1):
+        for i, (_title, _name, attr) in enumerate(AGREEMENT_COLUMNS):
+            ref = f"{get_column_letter(first_column + i)}{r}"
+            value = (NO_AGREEMENT if attr == "key" and agreement is none else agreement.key if attr == "key"
+                     else int(agreement.before_minimum) if attr == "before" else getattr(agreement, attr))
+            if isinstance(value, str):
+                _text(ws, ref, value)
+            elif value is not None:
+                _put(ws, ref, value, number_format=money if attr in ("discount_amount", "commitment_amount") else None)
+    last = header + len(rows)
+    _table(ws, "Agreements", header, last, get_column_letter(first_column + len(AGREEMENT_COLUMNS) - 1),
+           first_column=get_column_letter(first_column))
+    for i, (_title, name, _attr) in enumerate(AGREEMENT_COLUMNS):
+        if name:
+            _define_range(wb, name, get_column_letter(first_column + i), header + 1, last)
+
+
 def _define_range(wb: Workbook, name: str, column: str, first: int, last: int) -> None:
     wb.defined_names[name] = DefinedName(name, attr_text=f"{_quoted(RATES)}!${column}${first}:${column}${last}")
 
 
-_MONEY_STEPS = {"Usage amount", "Monthly fee", "Minimum top-up", "Total"}
-_PLAIN_STEPS = {"Rate card row", "Pricing model", "First band row"}
+_MONEY_STEPS = {"Usage amount", "Monthly fee", "Minimum top-up", "Usage line", "Quarterly and annual fees",
+                "Discounted charge", "Discount", "Commitment true-up", "Total"}
+_PLAIN_STEPS = {"Rate card row", "Pricing model", "First band row", "Agreement row"}
 
 
 def _step_format(step: str, money: str) -> str:
@@ -469,15 +596,18 @@ def _step_format(step: str, money: str) -> str:
     return VOLUME_FORMAT
 
 
-def _workings(ws, services: Sequence[PlanService], slots: int, formulas: dict[str, str], money: str) -> None:
+def _workings(ws, services: Sequence[PlanService], slots: int, formulas: dict[str, str], money: str,
+              steps: Steps) -> None:
     title_row, header_row, _first = section_rows(len(SECTIONS) - 1, len(services))
     for c, header in enumerate(["Service", "Step"], start=1):
         _text(ws, f"{get_column_letter(c)}{header_row}", header, font=_BOLD)
-    for i, rows in enumerate(working_rows(len(services), slots)):
+    for i, rows in enumerate(working_rows(len(services), slots, steps)):
         for step, row in rows.items():
             _text(ws, f"A{row}", services[i].service)
             _text(ws, f"B{row}", step, font=_BOLD if step == "Total" else None)
             for column in MONTH_COLUMNS:
+                if f"{column}{row}" not in formulas:
+                    continue  # a step of one month: the agreement's row, the year's true-up
                 _put(ws, f"{column}{row}", formulas[f"{column}{row}"], number_format=_step_format(step, money), fill=_FORMULA,
                      font=_BOLD if step == "Total" else None)
 
@@ -499,14 +629,15 @@ def _business_line_sheet(ws, view: PlanView, sheet: PlanSheet, index: int, tier_
               if view.actual_through else "Every month is the engine's forecast. ")
     _text(ws, "A4", actual + "Costs recalculate from the drivers and the Rate card; amounts in " + view.currency + ".",
           font=_NOTE)
-    formulas = _sheet_formulas(count, slots)
+    steps = optional_steps(view)
+    formulas = _sheet_formulas(count, slots, steps)
     for s_index, (key, title, kind) in enumerate(SECTIONS):
         title_row, header_row, first = section_rows(s_index, count)
         _text(ws, f"A{title_row}", title, font=_TITLE_FONT if key == "drivers" else _BOLD)
         if kind == "workings":
             for m, label in enumerate(view.months):
                 _text(ws, f"{MONTH_COLUMNS[m]}{header_row}", label, font=_BOLD)
-            _workings(ws, services, slots, formulas, money)
+            _workings(ws, services, slots, formulas, money, steps)
             continue
         labels = view.history_months if key.startswith("history") else view.months
         headers = ["Service", "Service name", *labels]
@@ -596,6 +727,13 @@ def _summary(ws, view: PlanView, names: list[str]) -> None:
     _put(ws, MINOR_UNITS_CELL, minor_units(view.currency))
     _text(ws, "C6", "Bands per price")
     _put(ws, BAND_SLOTS_CELL, band_slots(view))
+    steps = optional_steps(view)
+    _text(ws, "E6", "Fee steps")
+    _put(ws, FEE_STEPS_CELL, int(steps.fees))
+    _text(ws, "G6", "Agreement steps")
+    _put(ws, AGREEMENT_STEPS_CELL, int(steps.agreements))
+    _text(ws, "I6", "Usage by value")
+    _put(ws, BY_VALUE_CELL, int(steps.by_value))
     for c, header in enumerate(SUMMARY_COLUMNS, start=1):
         _text(ws, f"{get_column_letter(c)}{SUMMARY_HEADER_ROW}", header, font=_BOLD)
     first = SUMMARY_HEADER_ROW + 1
@@ -712,8 +850,11 @@ def read_plan_workbook(raw: bytes, file: str) -> tuple[PlanWorkbook | None, list
                       "make the plan again with `chargeback plan`")
         return None, reader.problems
     places, slots = reader.number(summary, MINOR_UNITS_CELL, "minor units"), reader.number(summary, BAND_SLOTS_CELL, "bands per price")
-    if places != minor_units(currency) or slots is None or slots != slots.to_integral_value() or not 1 <= slots <= 100:
-        reader.report(ProblemCode.VALUE_INVALID, "the minor units or bands per price were changed", SUMMARY,
+    flags = [reader.number(summary, cell, what) for cell, what in
+             ((FEE_STEPS_CELL, "fee steps"), (AGREEMENT_STEPS_CELL, "agreement steps"), (BY_VALUE_CELL, "usage by value"))]
+    if (places != minor_units(currency) or slots is None or slots != slots.to_integral_value() or not 1 <= slots <= 100
+            or any(flag not in (0, 1) for flag in flags)):
+        reader.report(ProblemCode.VALUE_INVALID, "the minor units, bands per price or steps were changed", SUMMARY,
                       MINOR_UNITS_CELL, "make the plan again with `chargeback plan`")
         return None, reader.problems
     drivers: list[PlanDriver] = []
@@ -727,7 +868,7 @@ def read_plan_workbook(raw: bytes, file: str) -> tuple[PlanWorkbook | None, list
             ws = wb[name]
             services = _count_services(ws)
             reader.formulas(summary, _summary_formulas(row, name, services))
-            drivers += _read_sheet(reader, ws, services, int(slots))
+            drivers += _read_sheet(reader, ws, services, int(slots), Steps(*(flag == 1 for flag in flags)))
         row += 1
     if row > SUMMARY_HEADER_ROW + 1:
         reader.formulas(summary, _summary_totals(SUMMARY_HEADER_ROW + 1, row - 1))
@@ -744,7 +885,7 @@ def _count_services(ws) -> int:
     return count
 
 
-def _read_sheet(reader: _Reader, ws, services: int, slots: int) -> list[PlanDriver]:
+def _read_sheet(reader: _Reader, ws, services: int, slots: int, steps: Steps) -> list[PlanDriver]:
     rows = _rows(services)
     for s_index, (key, title, _kind) in enumerate(SECTIONS):
         title_row = section_rows(s_index, services)[0]
@@ -753,12 +894,12 @@ def _read_sheet(reader: _Reader, ws, services: int, slots: int) -> list[PlanDriv
                           ws.title, f"A{title_row}", "make the plan again and copy your drivers into it")
             return []
         for i in range(services):
-            row = working_rows(services, slots)[i]["Rate card row"] if key == "workings" else rows[key] + i
+            row = working_rows(services, slots, steps)[i]["Rate card row"] if key == "workings" else rows[key] + i
             if key != "drivers" and ws[f"A{row}"].value != ws[f"A{rows['drivers'] + i}"].value:
                 reader.report(ProblemCode.INCONSISTENT, "the service here differs from the one on the same drivers row",
                               ws.title, f"A{row}", "make the plan again")
                 return []
-    reader.formulas(ws, _sheet_formulas(services, slots))
+    reader.formulas(ws, _sheet_formulas(services, slots, steps))
     code = ws["B1"].value
     months = []
     for column in MONTH_COLUMNS:

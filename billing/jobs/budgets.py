@@ -66,7 +66,7 @@ def load_budget_file(session: Session, path: Path, *, plan: PlanReading | None =
             problems += _plan_matches_settings(plan.file, plan.plan.fiscal_year, plan.plan.currency, plan.plan.drivers,
                                                start, currency)
             if not errors(problems):
-                entries, more = budget_from_plan(plan.plan, catalogue=catalogue, business_lines=lines)
+                entries, more = budget_from_plan(plan.plan, catalogue=catalogue, business_lines=lines, fiscal_year_start=start)
                 problems += more
     else:
         kind = "table"

@@ -20,19 +20,19 @@ from sqlalchemy.orm import Session
 
 from billing.jobs.forecast import by_pair, forecast_volumes, pricing_context, tier_in
 from billing.core.money import ZERO
-from billing.core.periods import add_months, first_day, fiscal_months, last_day
+from billing.core.periods import add_months, first_day, fiscal_months
 from billing.core.problems import ChargebackError, Problem
-from billing.planning.scenarios import PricedLine, VolumeForecast, price_volume, price_volumes
+from billing.planning.budgets import plan_year
+from billing.planning.scenarios import PricedLine, VolumeForecast, price_volumes
 from billing.store import audit
 from billing.store import budgets as budget_store
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import locks
 from billing.store import org as org_store
-from billing.planning.workbook import BandRow, PlanService, PlanSheet, PlanView, RateRow, price_bands
-from tariffs.pricing import describe_price
+from billing.planning.workbook import PlanService, PlanSheet, PlanView, agreement_rows, rate_card
 from billing.core.records import ChargeKind
-from tariffs.model import Catalogue, PricingModel, TariffVersion
+from tariffs.model import PricingModel
 
 
 PLAN_HORIZON = 24
@@ -113,7 +113,7 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
                     else tier_in(months[0], (line, code), subscriptions, last_tier, catalogue))
             versions = [catalogue.tariff_at(code, first_day(m)) for m in months]
             drivers, fc_amounts = [], []
-            for month, version in zip(months, versions):
+            for month in months:
                 key = (line, code, month)
                 if month in ahead:
                     predicted = forecast.get(key)
@@ -122,7 +122,8 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
                 else:
                     drivers.append(quantity[key])
                     fc_amounts.append(amount[key])
-                total += _price(version, tier, drivers[-1])
+            total += sum((m.amount for m in plan_year(catalogue, line, code, tier, months, versions, drivers, start, currency)),
+                         ZERO)
             rows.append(PlanService(
                 service=code, service_name=service.name, unit=service.unit, tier=tier,
                 versions=tuple(v.version if v else None for v in versions), volumes=tuple(drivers),
@@ -138,45 +139,14 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
                               f"or the year before, and none is forecast (rated months: {rated[0]}..{rated[-1]}); "
                               f"nothing was written")
     planned = sorted({code for line in by_line.values() for code in line})
-    rates, bands = _rate_card(catalogue, planned, months, currency)
+    rates, bands = rate_card(catalogue, planned, months, currency, start)
     view = PlanView(
         fiscal_year=fiscal_year, months=months, history_months=history_months,
         actual_through=actual_months[-1] if actual_months else None, currency=currency, rates=tuple(rates),
         bands=tuple(bands), tiers=tuple((c, tuple(t.code for t in services[c].tiers)) for c in planned),
-        sheets=tuple(sheets),
+        sheets=tuple(sheets), agreements=tuple(agreement_rows(catalogue, fiscal_year, set(pairs))),
     )
     audit.record(session, "plan.make", f"FY{fiscal_year}", f"{len(sheets)} business lines, {sum(len(s.services) for s in sheets)} services")
     return PlanResult(view=view, fiscal_year=fiscal_year, months=months, actual_through=view.actual_through,
                       business_lines=len(sheets), services=sum(len(s.services) for s in sheets), total=total,
                       currency=currency, methods=methods, problems=tuple(problems))
-
-
-def _price(version: TariffVersion | None, tier: str, volume: Decimal) -> Decimal:
-    if version is None or version.price(tier) is None:
-        return ZERO
-    return price_volume(version, tier, volume)
-
-
-def _rate_card(catalogue: Catalogue, services: list[str], months: tuple[str, ...], currency: str) -> tuple[list[RateRow], list[BandRow]]:
-    """Every tier price of every version of ``services`` in force at some time in ``months``."""
-    start, end = first_day(months[0]), last_day(months[-1])
-    rates, bands = [], []
-    for version in catalogue.tariffs:
-        if version.service not in services:
-            continue
-        if version.effective_from > end or (version.effective_to is not None and version.effective_to < start):
-            continue
-        service = catalogue.service(version.service)
-        for tier_code, price in version.prices:
-            tier = service.tier(tier_code)
-            rates.append(RateRow(
-                service=service.code, service_name=service.name, version=version.version,
-                effective_from=version.effective_from.isoformat(),
-                effective_to=version.effective_to.isoformat() if version.effective_to else "",
-                tier=tier_code, tier_name=tier.name if tier else tier_code, model=price.model.value,
-                unit_price=price.unit_price, block_size=price.block_size, block_price=price.block_price,
-                markup_pct=price.markup_pct, monthly_fee=price.monthly_fee, included=price.included_quantity,
-                minimum=price.minimum_charge, currency=version.currency or currency, unit=service.unit,
-                description=describe_price(price, service.unit)))
-            bands += price_bands(service.code, version.version, tier_code, price)
-    return rates, bands

@@ -7,7 +7,7 @@ problems out; nothing is read or written here. The formats are in docs/planning.
   ``quantity`` and ``tier``; amounts carry at most the currency's minor units;
 - a planning workbook (``chargeback plan``) gives drivers (volume per month, growth, tier):
   :func:`budget_from_plan` prices them with the engine's own pricing
-  (``billing.planning.scenarios.price_volume``), never trusting any figure the workbook computed.
+  (``billing.planning.plan_months.price_months``), never trusting any figure the workbook computed.
 
 :func:`compare_budget` sets a year-to-date budget against actual charges per service.
 """
@@ -22,10 +22,10 @@ from decimal import Decimal
 from billing.core.money import ZERO, round_minor
 from billing.core.periods import fiscal_year
 from billing.core.problems import Problem, ProblemCode, SourceRef
-from billing.planning.scenarios import price_volume
+from billing.planning.plan_months import PlannedMonth, PricedMonth, price_months
 from billing.core.limits import AMOUNT, CODE, QUANTITY, RATIO
 from billing.files.fields import Row, decimal_field, month_field, text_field
-from tariffs.model import Catalogue
+from tariffs.model import Catalogue, TariffVersion
 
 __all__ = [
     "COLUMNS",
@@ -38,6 +38,7 @@ __all__ = [
     "PlanReading",
     "parse_budget_rows",
     "budget_from_plan",
+    "plan_year",
     "compare_budget",
 ]
 
@@ -209,15 +210,18 @@ def budget_from_plan(
     *,
     catalogue: Catalogue,
     business_lines: set[str],
+    fiscal_year_start: int = 1,
 ) -> tuple[list[BudgetEntry], list[Problem]]:
     """The budget a planning workbook describes: each month's volume × (1 + growth), priced
-    at the sheet's tier under the tariff version the sheet names, rounded once.
+    at the sheet's tier under the tariff version the sheet names, rounded once, with the tier's
+    fees, the agreement's discount and true-up (:func:`plan_year`).
 
     Problems (each with its ``sheet!cell``): an unknown business line, service, tier or tariff
     version, a growth of −100 % or less, a negative volume.
     """
     services = {s.code: s for s in catalogue.services}
     versions = {(v.service, v.version): v for v in catalogue.tariffs}
+    currency = plan.currency
     entries: list[BudgetEntry] = []
     problems: list[Problem] = []
     reported_lines: set[str] = set()
@@ -265,22 +269,33 @@ def budget_from_plan(
         problems += found
         if found:
             continue
-        for month in driver.months:
-            quantity = month.volume * (1 + driver.growth)
-            if month.tariff_version is None:
-                amount = ZERO
-            else:
-                version = versions[(driver.service, month.tariff_version)]
-                if version.price(driver.tier) is None:
-                    problems.append(Problem(code=ProblemCode.UNKNOWN_TIER,
-                                            message=f"{driver.service} {version.version} has no price for tier {driver.tier}",
-                                            source=driver.tier_ref))
-                    continue
-                amount = price_volume(version, driver.tier, quantity)
-                if (beyond := AMOUNT.problem("the planned amount", amount)) is not None:
-                    problems.append(Problem(code=beyond[0], message=beyond[1], source=month.cost_ref))
-                    continue
+        month_versions = [versions[(driver.service, m.tariff_version)] if m.tariff_version is not None else None
+                          for m in driver.months]
+        unpriced = sorted({v.version for v in month_versions if v is not None and v.price(driver.tier) is None})
+        if unpriced:
+            problems += [Problem(code=ProblemCode.UNKNOWN_TIER, message=f"{driver.service} {v} has no price for tier {driver.tier}",
+                                 source=driver.tier_ref) for v in unpriced]
+            continue
+        quantities = [m.volume * (1 + driver.growth) for m in driver.months]
+        priced = plan_year(catalogue, driver.business_line, driver.service, driver.tier, [m.month for m in driver.months],
+                           month_versions, quantities, fiscal_year_start, currency)
+        for month, quantity, line in zip(driver.months, quantities, priced):
+            if (beyond := AMOUNT.problem("the planned amount", line.amount)) is not None:
+                problems.append(Problem(code=beyond[0], message=beyond[1], source=month.cost_ref))
+                continue
             entries.append(BudgetEntry(
                 fiscal_year=plan.fiscal_year, month=month.month, business_line=driver.business_line, service=driver.service,
-                amount=amount, quantity=quantity, tier=driver.tier, source=month.cost_ref))
+                amount=line.amount, quantity=quantity, tier=driver.tier, source=month.cost_ref))
     return entries, problems
+
+
+def plan_year(catalogue: Catalogue, business_line: str, service: str, tier: str, months: Sequence[str],
+              versions: Sequence[TariffVersion | None], quantities: Sequence[Decimal], fiscal_year_start: int,
+              currency: str) -> list[PricedMonth]:
+    """A planning workbook's year of one business line's service, each month as its cost workings
+    price it: the usage line, the tier's fees (held all year), the agreement's discount and an
+    amount commitment's true-up in the year's last month (``billing.planning.plan_months``; a
+    quantity commitment is not trued-up by the workbook)."""
+    planned = [PlannedMonth(month=m, version=v, tier=tier, quantity=q) for m, v, q in zip(months, versions, quantities)]
+    return price_months(planned, business_line=business_line, service=service, catalogue=catalogue, currency=currency,
+                        fiscal_year_start=fiscal_year_start, quantity_commitments=False)

@@ -38,7 +38,7 @@ from billing.rating.fees import fee_part, fee_period
 from tariffs.model import Agreement, Catalogue, FeeEvery, PricingModel, TariffVersion
 from tariffs.pricing import price_by_value, price_usage
 
-__all__ = ["PlannedMonth", "PricedMonth", "YearSoFar", "UsageLine", "usage_line", "price_months"]
+__all__ = ["PlannedMonth", "PricedMonth", "YearSoFar", "UsageLine", "usage_line", "price_months", "fees_due"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,13 +111,15 @@ class YearSoFar:
 def price_months(planned: Sequence[PlannedMonth], *, business_line: str, service: str, catalogue: Catalogue,
                  currency: str, fiscal_year_start: int = 1, held: Callable[[str], bool] | None = None,
                  subscriptions: Sequence[Subscription] | None = None,
-                 year_so_far: Mapping[int, YearSoFar] | None = None) -> list[PricedMonth]:
+                 year_so_far: Mapping[int, YearSoFar] | None = None,
+                 quantity_commitments: bool = True) -> list[PricedMonth]:
     """``planned`` (one business line's months of one service, in month order) priced.
 
     ``held(month)``: the business line holds the service that month (None: every month);
     ``subscriptions``: its subscriptions to the service, which prorate a commitment by the days
     of the year held (None: the whole year); ``year_so_far``: per fiscal year, what the months
-    before the planned ones were charged."""
+    before the planned ones were charged; ``quantity_commitments``: False leaves a commitment of
+    a quantity untrued (the planning workbook's workings true-up amounts only)."""
     planned = sorted(planned, key=lambda p: p.month)
     agreements: dict[int, Agreement] = {a.fiscal_year: a for a in catalogue.agreements
                   if a.business_line == business_line and a.service == service and a.fiscal_year is not None}
@@ -137,7 +139,7 @@ def price_months(planned: Sequence[PlannedMonth], *, business_line: str, service
         lines.append(PricedMonth(month=plan.month, usage=usage.amount, fees=fees, discount=discount,
                                  exact_usage=usage.exact))
     for year, agreement in agreements.items():
-        if agreement.commitment is None:
+        if agreement.commitment is None or (agreement.commitment.amount is None and not quantity_commitments):
             continue
         months = fiscal_months(year, fiscal_year_start)
         index = next((i for i, line in enumerate(lines) if line.month == months[-1]), None)
@@ -172,14 +174,24 @@ def _fees(plan: PlannedMonth, planned: Sequence[PlannedMonth], held: Callable[[s
     return total
 
 
+def fees_due(version: TariffVersion, tier: str, months: Sequence[str], *, fiscal_year_start: int,
+             currency: str) -> tuple[Decimal, ...]:
+    """The quarterly and annual fees due in each of ``months`` (a fiscal year) for ``tier`` held
+    in every one of them under ``version``: what :func:`price_months` gives a whole year planned
+    at that tier (the planning workbook's rate card shows it per tier price)."""
+    planned = [PlannedMonth(month=m, version=version, tier=tier, quantity=ZERO) for m in months]
+    return tuple(_fees(plan, planned, None, fiscal_year_start, currency) for plan in planned)
+
+
 def _tier_in(month: str, planned: Sequence[PlannedMonth], held: Callable[[str], bool] | None) -> str | None:
-    """The tier held in ``month``: the planned one, else outside the planned months the
-    nearest planned month's; None between planned months or without a subscription."""
+    """The tier held in ``month``: the planned one (with a tariff version in force or not), else
+    outside the planned months the nearest planned month's; None between planned months or
+    without a subscription."""
     if held is not None and not held(month):
         return None
     for plan in planned:
         if plan.month == month:
-            return plan.tier if plan.version is not None else None
+            return plan.tier
     if month < planned[0].month:
         return planned[0].tier
     if month > planned[-1].month:

@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tariffs.model import BandEdges, PricingModel, TierPrice
+from billing.core.periods import first_day, last_day
+from billing.planning.plan_months import fees_due
+from tariffs.model import BandEdges, Catalogue, PricingModel, TierPrice
+from tariffs.pricing import describe_price
 
-__all__ = ["OPEN_BAND", "RateRow", "BandRow", "PlanService", "PlanSheet", "PlanView", "rate_key", "price_bands"]
+__all__ = ["OPEN_BAND", "RateRow", "BandRow", "AgreementRow", "PlanService", "PlanSheet", "PlanView", "rate_key",
+           "agreement_key", "agreement_rows", "price_bands", "rate_card"]
 
 OPEN_BAND = Decimal("1E15")
 """The upper bound written for an open-ended band."""
@@ -40,6 +44,10 @@ class RateRow:
     currency: str
     unit: str
     description: str
+    #: the quarterly and annual fees due in each month of the fiscal year for the tier held all
+    #: year under this version (``billing.planning.plan_months.fees_due``); empty: none
+    fees_due: tuple[Decimal, ...] = ()
+    by_value: int = 0  # 1: a price by dimension (its usage and the tier's terms are lines of their own)
 
     @property
     def key(self) -> str:
@@ -67,6 +75,27 @@ class BandRow:
     @property
     def key(self) -> str:
         return rate_key(self.service, self.version, self.tier)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgreementRow:
+    """A business line's agreement for a service in the plan's fiscal year, as the rate card's
+    Agreements table shows it: the discount (a percent or an amount a month, before or after
+    the minimum) and the commitment (an amount, or a quantity at a tier)."""
+
+    business_line: str
+    service: str
+    fiscal_year: int
+    discount_pct: Decimal
+    discount_amount: Decimal
+    before_minimum: bool
+    commitment_amount: Decimal
+    commitment_quantity: Decimal | None
+    commitment_tier: str
+
+    @property
+    def key(self) -> str:
+        return agreement_key(self.business_line, self.service)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,10 +133,15 @@ class PlanView:
     bands: tuple[BandRow, ...]
     tiers: tuple[tuple[str, tuple[str, ...]], ...]  # (service, its tier codes), for the drop-downs
     sheets: tuple[PlanSheet, ...]
+    agreements: tuple[AgreementRow, ...] = ()  # the fiscal year's agreements of the business lines planned
 
 
 def rate_key(service: str, version: str, tier: str) -> str:
     return f"{service}|{version}|{tier}"
+
+
+def agreement_key(business_line: str, service: str) -> str:
+    return f"{business_line}|{service}"
 
 
 def price_bands(service: str, version: str, tier: str, price: TierPrice) -> list[BandRow]:
@@ -124,3 +158,54 @@ def price_bands(service: str, version: str, tier: str, price: TierPrice) -> list
                             fee_at_zero="charged" if n == 1 and price.fee_at_zero else ""))
         lower = band.up_to if band.up_to is not None else lower
     return rows
+
+
+def agreement_rows(catalogue: Catalogue, fiscal_year: int, pairs: set[tuple[str, str]]) -> list[AgreementRow]:
+    """The agreements of ``fiscal_year`` for the (business line, service) ``pairs`` planned, as
+    the rate card's Agreements table shows them."""
+    rows = []
+    for a in sorted(catalogue.agreements, key=lambda a: (a.business_line, a.service)):
+        if a.fiscal_year != fiscal_year or (a.business_line, a.service) not in pairs:
+            continue
+        discount, commitment = a.discount, a.commitment
+        rows.append(AgreementRow(
+            business_line=a.business_line, service=a.service, fiscal_year=fiscal_year,
+            discount_pct=(discount.percent or Decimal(0)) if discount else Decimal(0),
+            discount_amount=(discount.amount or Decimal(0)) if discount else Decimal(0),
+            before_minimum=bool(discount and discount.before_minimum),
+            commitment_amount=(commitment.amount or Decimal(0)) if commitment else Decimal(0),
+            commitment_quantity=commitment.quantity if commitment else None,
+            commitment_tier=(commitment.tier or "") if commitment else ""))
+    return rows
+
+
+def rate_card(catalogue: Catalogue, services: list[str], months: tuple[str, ...], currency: str,
+              fiscal_year_start: int) -> tuple[list[RateRow], list[BandRow]]:
+    """Every tier price of every version of ``services`` in force at some time in ``months``, with
+    each price's bands and the fees due in each month for its tier held all year."""
+    start, end = first_day(months[0]), last_day(months[-1])
+    rates, bands = [], []
+    for version in catalogue.tariffs:
+        if version.service not in services:
+            continue
+        if version.effective_from > end or (version.effective_to is not None and version.effective_to < start):
+            continue
+        service = catalogue.service(version.service)
+        if service is None:
+            continue
+        for tier_code, price in version.prices:
+            tier = service.tier(tier_code)
+            rates.append(RateRow(
+                service=service.code, service_name=service.name, version=version.version,
+                effective_from=version.effective_from.isoformat(),
+                effective_to=version.effective_to.isoformat() if version.effective_to else "",
+                tier=tier_code, tier_name=tier.name if tier else tier_code, model=price.model.value,
+                unit_price=price.unit_price, block_size=price.block_size, block_price=price.block_price,
+                markup_pct=price.markup_pct, monthly_fee=price.monthly_fee, included=price.included_quantity,
+                minimum=price.minimum_charge, currency=version.currency or currency, unit=service.unit,
+                description=describe_price(price, service.unit),
+                fees_due=fees_due(version, tier_code, months, fiscal_year_start=fiscal_year_start,
+                                  currency=version.currency or currency) if price.fees else (),
+                by_value=int(price.by_dimension)))
+            bands += price_bands(service.code, version.version, tier_code, price)
+    return rates, bands

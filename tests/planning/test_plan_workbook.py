@@ -18,7 +18,7 @@ import pytest
 from openpyxl import load_workbook
 
 from billing.planning.budgets import budget_from_plan
-from reports.plan_xlsx import read_plan_workbook, working_rows
+from reports.plan_xlsx import Steps, read_plan_workbook, working_rows
 from tests.cli_helpers import run
 
 
@@ -56,22 +56,25 @@ def test_the_workbook_has_tables_names_lists_formats_and_protection(history_db, 
     wb = load_workbook(make_plan(history_db, tmp_path))
     assert wb.sheetnames == ["Summary", "Rate card", "FIN", "OPS"]
     for name in ("RateKey", "RateModel", "RateUnitPrice", "RateFee", "RateIncluded", "RateMinimum", "RateFirstBand",
-                 "BandKey", "BandFrom", "BandTo", "BandPrice", "BandFee", "BandOnEdge", "MinorUnits", "TierList1"):
+                 "RateByValue", "RateFeesDue", "BandKey", "BandFrom", "BandTo", "BandPrice", "BandFee", "BandOnEdge",
+                 "AgreementKey", "AgreementPct", "AgreementFixed", "AgreementBefore", "AgreementCommitted", "MinorUnits",
+                 "TierList1"):
         assert name in wb.defined_names
     assert wb.defined_names["RateKey"].attr_text.startswith("'Rate card'!$A$4:$A$")
     fin = wb["FIN"]
-    assert sorted(wb["Rate card"].tables) == ["Bands", "Rates"]
+    assert sorted(wb["Rate card"].tables) == ["Agreements", "Bands", "Rates"]
     assert wb["Rate card"]["A4"].value == "(no tariff in force)"  # row 1 of the rate card: a month without a tariff
     assert fin.freeze_panes == "C5"
     assert fin.protection.sheet and wb["Summary"].protection.sheet and wb["Rate card"].protection.sheet
     # drivers are unlocked inputs, formulas locked
     assert fin["C8"].protection.locked is False and fin["O8"].protection.locked is False and fin["P8"].protection.locked is False
     # the plan cost is the Total step of the service's workings, each step a short formula
-    workings = working_rows(4, int(wb["Summary"]["D6"].value))
+    summary = wb["Summary"]
+    workings = working_rows(4, int(summary["D6"].value), Steps(*(summary[c].value == 1 for c in ("F6", "H6", "J6"))))
     total = workings[0]["Total"]
     assert fin["C15"].protection.locked is True and fin["C15"].value == f"=C{total}"
     assert [fin[f"B{r}"].value for r in workings[0].values()] == list(workings[0])
-    assert fin[f"C{total}"].value.startswith("=ROUND(") and fin[f"C{total}"].value.endswith(",MinorUnits)")
+    assert ",MinorUnits)" in fin[f"C{total}"].value
     assert max(len(fin[f"{c}{r}"].value) for w in workings for r in w.values() for c in "CN") < 200
     assert fin["O15"].value == "=SUM(C15:N15)"
     assert fin["P8"].number_format == "0.0%" and fin["C15"].number_format == "#,##0.00;-#,##0.00"

@@ -61,7 +61,7 @@ def test_a_yen_plan_rounding_to_cents_is_refused_as_changed(tmp_path):
     edited = edit(path, tmp_path / "edited.xlsx", {("Summary", "B6"): 2})
     plan, problems = read_plan_workbook(edited.read_bytes(), edited.name)
     assert plan is None and [(p.source.location, p.message) for p in problems] == [
-        ("Summary!B6", "the minor units or bands per price were changed")]
+        ("Summary!B6", "the minor units, bands per price or steps were changed")]
     total = load_workbook(path)["FIN"][f"C{TOTAL_ROW}"].value
     edited = edit(path, tmp_path / "edited2.xlsx", {("FIN", f"C{TOTAL_ROW}"): total.replace("MinorUnits", "2")})
     plan, problems = read_plan_workbook(edited.read_bytes(), edited.name)

@@ -8,10 +8,13 @@ from decimal import Decimal as D
 import pytest
 
 from billing.core.money import round_minor
-from billing.planning.workbook import PlanService, PlanSheet, PlanView, RateRow, price_bands
-from reports.plan_xlsx import SECTIONS, plan_workbook, section_rows
+from billing.planning.budgets import plan_year
+from billing.planning.workbook import PlanService, PlanSheet, PlanView, RateRow, agreement_rows, price_bands, rate_card
+from reports.plan_xlsx import SECTIONS, Steps, optional_steps, plan_workbook, section_rows
+from tariffs.load import load_catalogue
 from tariffs.model import Band, BandEdges, FeeAtZero, PricingModel, TierPrice
 from tariffs.pricing import price_usage
+from tariffs.validate import validate_catalogue
 from tests.planning.test_plan_workbook import cell_values, recalculate
 
 MONTHS = tuple(f"2027-{m:02d}" for m in range(1, 13))
@@ -72,3 +75,125 @@ def test_libreoffice_prices_every_option_from_the_workings_as_the_engine_does(tm
     assert engine(PRICES["BLOCKS"], D(101), currency) == engine(PRICES["BLOCKS"], D(150), currency)
     assert engine(PRICES["EXCLUSIVE"], D(100), currency) != engine(PRICES["GRADUATED"], D(100), currency)
     assert engine(PRICES["AT_ZERO"], D(0), currency) == D(10)
+
+
+TERMS_CATALOGUE = """\
+units:
+  - {code: u, name: units}
+services:
+  - {code: FEES, name: Fees and blocks, unit: u, kind: it, owner: IT, default_tier: t,
+     tiers: [{code: t, name: T, funding_level: standard}]}
+  - {code: DISC, name: Fixed discount before the minimum, unit: u, kind: it, owner: IT, default_tier: t,
+     tiers: [{code: t, name: T, funding_level: standard}]}
+  - {code: DIMS, name: By region, unit: u, kind: it, owner: IT, default_tier: t, dimension: region,
+     tiers: [{code: t, name: T, funding_level: standard}]}
+  - {code: HELD, name: By region held, unit: u, kind: it, owner: IT, default_tier: t, dimension: region,
+     tiers: [{code: t, name: T, funding_level: standard}]}
+tariffs:
+  - service: FEES
+    version: "1"
+    effective_from: 2026-01-01
+    currency: CUR
+    tiers:
+      t:
+        model: graduated
+        block_size: 50
+        bands: [{up_to: 100, unit_price: "0.5", flat_fee: "10"}, {up_to: 500, unit_price: "0.3"}, {unit_price: "0.125"}]
+        minimum_charge: "30"
+        fees:
+          - {name: Licence, amount: "1200.005", every: annual, billing: in_advance}
+          - {name: Support, amount: "100.01", every: quarterly, billing: spread}
+  - service: DISC
+    version: "1"
+    effective_from: 2026-01-01
+    currency: CUR
+    tiers:
+      t: {model: per_unit, unit_price: "1.2345", minimum_charge: "120"}
+  - service: DIMS
+    version: "1"
+    effective_from: 2026-01-01
+    currency: CUR
+    tiers:
+      t:
+        model: volume
+        monthly_fee: "12.5"
+        minimum_charge: "40"
+        unknown: default
+        bands: [{up_to: 100, unit_price: "0.4"}, {unit_price: "0.2"}]
+        by_value:
+          eu-west: {bands: [{up_to: 100, unit_price: "0.3"}, {unit_price: "0.1"}]}
+        fees:
+          - {name: Region licence, amount: "90", every: quarterly, billing: in_advance}
+  - service: HELD
+    version: "1"
+    effective_from: 2026-01-01
+    currency: CUR
+    tiers:
+      t:
+        model: per_unit
+        monthly_fee: "7.77"
+        unknown: quarantine
+        by_value:
+          eu-west: {unit_price: "0.3"}
+agreements:
+  - {business_line: FIN, service: FEES, fiscal_year: 2027, commitment: {amount: "9000"}, discount: {percent: "12.5"}}
+  - {business_line: FIN, service: DISC, fiscal_year: 2027, discount: {amount: "25", applies: before_minimum}}
+  - {business_line: FIN, service: DIMS, fiscal_year: 2027, discount: {percent: 5}, commitment: {amount: "50"}}
+  - {business_line: OPS, service: FEES, fiscal_year: 2027, discount: {percent: 50}}
+"""
+TERM_VOLUMES = tuple(D(v) for v in ("0", "1", "99.99", "100", "100.01", "149", "150", "500", "501", "777.77", "10", "13"))
+
+
+def terms_view(catalogue, currency: str) -> PlanView:
+    """The plan of FIN and OPS taking every service of ``catalogue`` all year, as the plan job
+    builds its rate card and agreements (``billing.planning.workbook``)."""
+    codes = [s.code for s in catalogue.services]
+    rates, bands = rate_card(catalogue, codes, MONTHS, currency, 1)
+    zeros = (D(0),) * 12
+    sheets = tuple(PlanSheet(business_line=line, name=line, services=tuple(
+        PlanService(service=code, service_name=code, unit="u", tier="t", versions=("1",) * 12, volumes=TERM_VOLUMES,
+                    forecast_volumes=TERM_VOLUMES, forecast_amounts=zeros, budget_amounts=(None,) * 12,
+                    history_volumes=zeros, history_amounts=zeros) for code in codes)) for line in ("FIN", "OPS"))
+    return PlanView(fiscal_year=2027, months=MONTHS, history_months=MONTHS, actual_through=None, currency=currency,
+                    rates=tuple(rates), bands=tuple(bands), tiers=tuple((c, ("t",)) for c in codes), sheets=sheets,
+                    agreements=tuple(agreement_rows(catalogue, 2027, {(l, c) for l in ("FIN", "OPS") for c in codes})))
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("currency", ["USD", "JPY", "BHD"])
+def test_libreoffice_prices_fees_discounts_true_ups_and_a_price_by_dimension_as_the_engine_does(tmp_path, currency):
+    # a block band with quarterly and annual fees, 12.5 % off and a commitment trued-up in
+    # December (FIN); a fixed discount before the minimum; a price by region (the plan's volume
+    # names no region: the default price, the tier's fee and minimum once) with a fee, a discount
+    # and a commitment; a price by region that holds unlisted values (its terms only); OPS: 50 %
+    # off and no commitment. Each Plan cell, recalculated by LibreOffice, is the engine's month
+    # (billing.planning.budgets.plan_year: rating's own functions) to the minor unit.
+    source = tmp_path / "tariffs"
+    source.mkdir()
+    (source / "terms.yaml").write_text(TERMS_CATALOGUE.replace("CUR", currency), encoding="utf-8")
+    catalogue, problems = load_catalogue(source)
+    assert problems == [] and validate_catalogue(catalogue) == []
+    plan = terms_view(catalogue, currency)
+    assert optional_steps(plan) == Steps(fees=True, agreements=True, by_value=True)
+    path = tmp_path / f"terms-{currency}.xlsx"
+    path.write_bytes(plan_workbook(plan))
+    codes = [s.code for s in catalogue.services]
+    plan_row = section_rows([key for key, _t, _k in SECTIONS].index("plan"), len(codes))[2]
+    expected = {}
+    for line in ("FIN", "OPS"):
+        for i, code in enumerate(codes):
+            year = plan_year(catalogue, line, code, "t", MONTHS, [catalogue.tariffs[i]] * 12, TERM_VOLUMES, 1, currency)
+            for m, column in enumerate("CDEFGHIJKLMN"):
+                expected[f"{line}!{column}{plan_row + i}"] = year[m]
+    [recalculated] = recalculate([path], tmp_path / "recalculated")
+    figures = cell_values(recalculated, expected)
+    wrong = {cell: (figures[cell], month) for cell, month in expected.items()
+             if abs(figures[cell] - month.amount) >= D("0.000001")}
+    assert wrong == {}
+    # every term does change the figures: fees in advance and spread, a discount before and after
+    # the minimum, a true-up, the region's terms once
+    fin = {code: [expected[f"FIN!{c}{plan_row + i}"] for c in "CDEFGHIJKLMN"] for i, code in enumerate(codes)}
+    assert fin["FEES"][0].fees > fin["FEES"][1].fees > 0 and fin["FEES"][-1].true_up > 0
+    assert all(m.discount < 0 for m in fin["FEES"][1:]) and any(m.discount < 0 for m in fin["DISC"])
+    assert any(m.discount == 0 and m.usage > 0 for m in fin["DISC"])  # the minimum holds
+    assert fin["DIMS"][0].fees > 0 and fin["DIMS"][-1].true_up == 0 and fin["HELD"][5].amount == round_minor(D("7.77"), currency)
