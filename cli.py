@@ -898,24 +898,27 @@ class StatementsGroup(click.Group):
 
 @click.command("statements")
 @month_argument
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Directory for the HTML statements.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Directory for the statements.")
 @click.option("--line", "line", metavar="BL", default=None, help="Write only this business line's statement (its code).")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True,
+              help="HTML pages, or one A4 PDF per business line (needs Chromium).")
 @with_store
-def statements_write(session, month: str, out: Path, line: str | None) -> None:
-    """Write one HTML statement per business line (printable on A4) and an index; with --line, one line's alone."""
+def statements_write(session, month: str, out: Path, line: str | None, fmt: str) -> None:
+    """Write one statement per business line (HTML printable on A4, or PDF) and an index; with --line, one line's alone."""
     from billing.api import write_statements_in
 
-    written = write_statements_in(session, month, out, line=line)
+    written = write_statements_in(session, month, out, line=line, fmt=fmt,
+                                  on_progress=SeriesProgress(f"writing {fmt.upper()} statements", unit="statements"))
     echo(f"{len(written.paths)} statements for {written.month}{' (DRAFT: the month is open)' if written.draft else ''} "
                f"in {out}; open {written.index}")
 
 
 @chargeback.group("statements", cls=StatementsGroup, write=statements_write, invoke_without_command=False,
                   context_settings={"ignore_unknown_options": True},
-                  subcommand_metavar="YYYY-MM --out DIR [--line BL] | send YYYY-MM [OPTIONS]")
+                  subcommand_metavar="YYYY-MM --out DIR [--line BL] [--format html|pdf] | send YYYY-MM [OPTIONS]")
 def statements() -> None:
-    """Statements of a month: `statements YYYY-MM --out DIR [--line BL]` writes one HTML statement per
-    business line (printable on A4) and an index; `statements send YYYY-MM` e-mails each head their own."""
+    """Statements of a month: `statements YYYY-MM --out DIR [--line BL] [--format html|pdf]` writes one
+    statement per business line (HTML printable on A4, or an A4 PDF) and an index; `statements send YYYY-MM` e-mails each head their own."""
 
 
 @statements.command("send")
@@ -1218,17 +1221,18 @@ def rates_propose(session, fy: int, out: Path, rules_path: Path | None, tariffs_
 
 
 class SeriesProgress:
-    """Fitted series out of all, on stderr, shown only when stderr is a terminal."""
+    """A bar of what is done out of all (fitted series, written statements) on stderr, shown
+    only when stderr is a terminal."""
 
-    def __init__(self, label: str):
-        self.label = label
+    def __init__(self, label: str, unit: str = "series"):
+        self.label, self.unit = label, unit
         self.shown = sys.stderr.isatty()
 
     def __call__(self, done: int, total: int) -> None:
         if self.shown:
             width = 30
             filled = width * done // max(total, 1)
-            click.echo(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} series", err=True,
+            click.echo(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} {self.unit}", err=True,
                        nl=done >= total)
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from reports import filters
+from reports.charts import budget_burn_svg, cost_trend_svg
 from reports.pack import MonthPackView
 from reports.views import StatementView
 
@@ -37,8 +38,11 @@ def environment() -> Environment:
 
 
 def render_statement(view: StatementView) -> bytes:
-    """The statement as UTF-8 HTML (inline CSS, no scripts, printable on A4)."""
-    return environment().get_template("statement.html").render(view=view).encode("utf-8")
+    """The statement as UTF-8 HTML (inline CSS and pictures, no scripts, printable on A4): a
+    first page that stands alone, then every detail."""
+    pictures = {"trend": cost_trend_svg(view.trend, view.currency) if view.trend else None,
+                "burn": budget_burn_svg(view.burn, view.currency) if view.burn else None}
+    return environment().get_template("statement.html").render(view=view, pictures=pictures).encode("utf-8")
 
 
 def statement_filename(view: StatementView) -> str:
@@ -47,9 +51,10 @@ def statement_filename(view: StatementView) -> str:
     return f"{view.month}-{code}.html"
 
 
-def render_index(views: Sequence[StatementView]) -> bytes:
-    """An index page listing the statements, linking to :func:`statement_filename` of each."""
-    entries = [(statement_filename(v), v) for v in sorted(views, key=lambda v: (v.month, v.business_line_name, v.business_line_code))]
+def render_index(views: Sequence[StatementView], *, extension: str = "html") -> bytes:
+    """An index page listing the statements, linking to :func:`statement_filename` of each
+    (with ``extension`` ``pdf``, to the PDF of each)."""
+    entries = [(statement_filename(v).removesuffix(".html") + "." + extension, v) for v in sorted(views, key=lambda v: (v.month, v.business_line_name, v.business_line_code))]
     months = sorted({v.month_label for v in views}, key=lambda label: min(v.month for v in views if v.month_label == label))
     total = None
     if views and len({v.currency for v in views}) == 1:  # amounts in one currency add up; mixed ones are not added

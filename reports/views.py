@@ -21,7 +21,12 @@ from billing.close.invoicing import draft_invoices
 from billing.core.money import ZERO
 from billing.core.periods import first_day, previous_month
 from billing.close.statement import BudgetFigure, ExportInputs, StatementInputs, TierQuote, as_arguments
+from billing.close.trends import CostHistory
 from billing.core.records import BusinessLine, Charge, Invoice, SlaResult
+from billing.planning.burn import BudgetBurn
+from reports.summary import (
+    BurnView, CostTrend, ServiceLevelSummary, TierChange, best_tier_change, burn_view, cost_trend, service_level_summary,
+)
 from tariffs.model import Metric, Service, ServiceLevel
 
 __all__ = [
@@ -129,6 +134,11 @@ class StatementView:
     budget_rows: tuple[BudgetRow, ...]
     budget_total: BudgetRow | None = None  # the rows added up (service_name "Total"); None without a budget
     generated_at: dt.datetime
+    # the first page (reports.summary): the pictures' figures, service levels in brief, the best tier change
+    trend: CostTrend | None = None
+    burn: BurnView | None = None
+    sla_summary: ServiceLevelSummary | None = None
+    tier_change: TierChange | None = None
 
 
 def statement_view(
@@ -147,6 +157,8 @@ def statement_view(
     budget: Sequence[BudgetFigure] = (),
     components: Mapping[int, Sequence[object]] | None = None,
     currency: str | None = None,
+    history: CostHistory | None = None,
+    burn: BudgetBurn | None = None,
 ) -> StatementView:
     """The statement of ``business_line`` for ``month``.
 
@@ -168,6 +180,8 @@ def statement_view(
       ``quantity``, ``amount``). Without it, components come from the catalogue with their
       equivalent quantities only.
     - ``currency``: needed only when there are no charges and no invoice.
+    - ``history``, ``burn``: the pictures' figures (cost by service over 13 months; the fiscal
+      year's budget burn), laid out by ``reports.summary``.
     """
     own = [c for c in charges if c.business_line == business_line.code]
     billed = [c for c in own if c.charging_mode == "chargeback"]
@@ -190,6 +204,8 @@ def statement_view(
     total = sum((line.amount for line in lines), ZERO)
     change = None if previous_total is None else total - previous_total
     showback_lines = _charge_lines(shown, services, measured, components or {})
+    sla_rows = _sla_rows(own, services, measured)
+    tier_options = _tier_options(own, services, tier_quotes)
     return StatementView(
         business_line_code=business_line.code, business_line_name=business_line.name,
         head_name=business_line.head_name, division=business_line.division,
@@ -199,11 +215,13 @@ def statement_view(
         change_pct=_pct(change, previous_total) if change is not None else None,
         lines=tuple(lines), showback_lines=tuple(showback_lines),
         showback_total=sum((line.amount for line in showback_lines), ZERO),
-        sla_rows=_sla_rows(own, services, measured),
-        tier_options=_tier_options(own, services, tier_quotes),
+        sla_rows=sla_rows,
+        tier_options=tier_options,
         budget_rows=tuple(_budget_row(b, services) for b in budget),
         budget_total=_budget_total(budget),
         generated_at=generated_at,
+        trend=cost_trend(history, services), burn=burn_view(burn),
+        sla_summary=service_level_summary(sla_rows), tier_change=best_tier_change(tier_options),
     )
 
 

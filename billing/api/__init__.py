@@ -413,28 +413,57 @@ class WrittenStatements:
     draft: bool
 
 
-def write_statements(store: Store, month: str, out: str | Path, *, line: str | None = None) -> WrittenStatements:
+STATEMENT_FORMATS = ("html", "pdf")
+
+
+def write_statements(store: Store, month: str, out: str | Path, *, line: str | None = None, fmt: str = "html",
+                     on_progress: Callable[[int, int], None] | None = None) -> WrittenStatements:
     """Write the month's statements and their index.html into ``out`` (recorded in the audit trail);
-    with ``line``, that business line's statement alone (and an index of it)."""
-    return _run(store, write_statements_in, month, Path(out), line=line)
+    with ``line``, that business line's statement alone (and an index of it). ``fmt`` ``pdf``
+    writes one A4 PDF per business line (printed by headless Chromium) instead of the HTML
+    pages; ``on_progress(done, total)`` after each statement written."""
+    return _run(store, write_statements_in, month, Path(out), line=line, fmt=fmt, on_progress=on_progress)
 
 
-def write_statements_in(session: Session, month: str, out: Path, *, line: str | None = None) -> WrittenStatements:
+def write_statements_in(session: Session, month: str, out: Path, *, line: str | None = None, fmt: str = "html",
+                        on_progress: Callable[[int, int], None] | None = None) -> WrittenStatements:
     """:func:`write_statements` in a transaction already open (a failed write undoes its record)."""
     from billing.core.periods import parse_month
     from billing.jobs.documents import statements_to_write
+    from reports.browser import NOT_INSTALLED, find_chromium
     from reports.html import render_index, render_statement, statement_filename
     from reports.views import statement_views
 
-    views = statement_views(statements_to_write(session, month, out, line=line))
+    if fmt not in STATEMENT_FORMATS:
+        raise ChargebackError(f"statements are written as {' or '.join(STATEMENT_FORMATS)}, not {fmt!r}")
+    if fmt == "pdf" and find_chromium() is None:  # before anything is read or recorded
+        raise ChargebackError(NOT_INSTALLED.replace("make screenshots or PDFs", "write PDF statements")
+                              + "; nothing was written")
+    views = statement_views(statements_to_write(session, month, out, line=line, fmt=fmt))
     out.mkdir(parents=True, exist_ok=True)
+    total = len(views)
+
+    def progress(done: int) -> None:
+        if on_progress:
+            on_progress(done, total)
+
     paths = []
-    for view in views:
-        path = out / statement_filename(view)
-        path.write_bytes(render_statement(view))
-        paths.append(path)
+    if fmt == "html":
+        for done, view in enumerate(views, 1):
+            path = out / statement_filename(view)
+            path.write_bytes(render_statement(view))
+            paths.append(path)
+            progress(done)
+    else:
+        from reports.pdf import pdf_filename, statement_pdfs
+
+        pages = ((view, render_statement(view)) for view in views)
+        for view, pdf in zip(views, statement_pdfs(pages, on_printed=progress)):
+            path = out / pdf_filename(statement_filename(view))
+            path.write_bytes(pdf)
+            paths.append(path)
     index = out / "index.html"
-    index.write_bytes(render_index(views))
+    index.write_bytes(render_index(views, extension=fmt))
     return WrittenStatements(month=parse_month(month), paths=tuple(paths), index=index, draft=any(v.is_draft for v in views))
 
 

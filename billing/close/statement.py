@@ -14,7 +14,9 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
+from billing.close.trends import CostHistory
 from billing.core.records import BusinessLine, Charge, Invoice, SlaResult
+from billing.planning.burn import BudgetBurn
 from tariffs.model import Service
 
 __all__ = ["TierQuote", "BudgetFigure", "StatementInputs", "ExportInputs", "as_arguments"]
@@ -58,6 +60,8 @@ class StatementInputs:
     budget: Sequence[BudgetFigure] = ()
     components: Mapping[int, Sequence[object]] | None = None
     currency: str | None = None
+    history: CostHistory | None = None
+    burn: BudgetBurn | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

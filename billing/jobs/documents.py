@@ -24,6 +24,7 @@ from billing.jobs import frozen
 from billing.jobs.advice import tier_advice_by_line
 from billing.jobs.budgets import budget_rows_by_line
 from billing.jobs.frozen import FrozenMonth, StatementFigures, frozen_month
+from billing.jobs.trends import budget_burns, cost_histories
 from billing.close.journal import build_journal
 from billing.core.money import ZERO
 from billing.core.periods import first_day, last_day, parse_month, previous_month
@@ -78,7 +79,8 @@ def statement_figures(session: Session, month: str, charges: Sequence[Charge], c
     """The figures of each business line's statement beyond its charges and documents: the
     previous month's total on the same basis, the month priced at every tier of each service
     used (with the tier advice over the last 12 rated months), budget against actual year to
-    date, and the parts of composite services. ``tiers``: the month priced at every tier."""
+    date, the parts of composite services, and the pictures' figures (cost by service over 13
+    months, the fiscal year's budget burn). ``tiers``: the month priced at every tier."""
     notes = _notes(session, month)
     codes = sorted({c.business_line for c in charges} | {n.business_line for n in notes})
     before = previous_month(month)
@@ -94,6 +96,7 @@ def statement_figures(session: Session, month: str, charges: Sequence[Charge], c
     components = composite_lines(charges, catalogue)
     budgets = budget_rows_by_line(session, month)
     line_of = {c.line_no: c.business_line for c in charges}
+    histories, burns = cost_histories(session, month, codes), budget_burns(session, month, codes)
     figures = {}
     for code in codes:
         own_previous = [c for c in previous if c.business_line == code]
@@ -107,6 +110,7 @@ def statement_figures(session: Session, month: str, charges: Sequence[Charge], c
             budget=tuple(BudgetFigure(service=r.service, budget_ytd=r.budget_ytd, actual_ytd=r.actual_ytd)
                          for r in budgets.get(code, ())),
             components={n: shares for n, shares in components.items() if line_of[n] == code},
+            history=histories.get(code), burn=burns.get(code),
         )
     return figures
 
@@ -186,6 +190,11 @@ def month_statements(session: Session, month: str, *, generated_at: dt.datetime 
         by_line[charge.business_line].append(charge)
     for note in notes:
         by_line.setdefault(note.business_line, [])
+    if snapshot is not None and any(figures[code].history is None for code in by_line):
+        # closed before statements had pictures: their figures are read from the store as it is
+        histories, burns = cost_histories(session, month, by_line), budget_burns(session, month, by_line)
+        figures = {code: replace(f, history=histories.get(code), burn=burns.get(code)) if f.history is None else f
+                   for code, f in figures.items()}
     views = []
     for code in sorted(by_line):
         figure = figures[code]
@@ -194,11 +203,13 @@ def month_statements(session: Session, month: str, *, generated_at: dt.datetime 
             generated_at=generated_at, invoice=invoices.get(code), notes=[n for n in notes if n.business_line == code],
             previous_total=figure.previous_total, sla_results=sla, components=figure.components,
             tier_quotes=figure.tier_quotes, budget=figure.budget, currency=currency if not by_line[code] else None,
+            history=figure.history, burn=figure.burn,
         ))
     return views
 
 
-def statements_to_write(session: Session, month: str, out: Path, *, line: str | None = None) -> list[StatementInputs]:
+def statements_to_write(session: Session, month: str, out: Path, *, line: str | None = None,
+                        fmt: str = "html") -> list[StatementInputs]:
     """The month's statements to write into ``out`` (recorded in the audit trail); refused when
     there is none. With ``line``, that business line's statement alone (its code, any case),
     refused when the month has none for it. The shell renders and writes them in this transaction."""
@@ -210,7 +221,8 @@ def statements_to_write(session: Session, month: str, out: Path, *, line: str | 
     if line is not None:
         found = one_line(found, parse_month(month), line, "written")
     audit.record(session, "statements", parse_month(month),
-                 f"{len(found)} statements in {out}" + (f" for {found[0].business_line.code}" if line is not None else ""))
+                 f"{len(found)} statements in {out}" + (f" for {found[0].business_line.code}" if line is not None else "")
+                 + (" as PDF" if fmt == "pdf" else ""))
     return found
 
 

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from billing.rating.tiers import TierMonth, levels_by_line, measured_levels
 from billing.recovery.composites import ComponentShare
 from billing.close.statement import BudgetFigure, TierQuote
+from billing.close.trends import CostHistory, ServiceCost
+from billing.planning.burn import BudgetBurn
 from billing.core.money import D
 from billing.core.records import BusinessLine, SlaResult
 from billing.store import charges as charge_store
@@ -35,6 +37,8 @@ class StatementFigures:
     tier_quotes: tuple[TierQuote, ...]  # with each tier's advice sentence
     budget: tuple[BudgetFigure, ...]
     components: Mapping[int, tuple[ComponentShare, ...]]  # charge line no → a composite's parts
+    history: CostHistory | None = None  # cost by service over 13 months (None: closed before pictures)
+    burn: BudgetBurn | None = None  # the fiscal year's budget burn; None without a budget
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,7 +154,16 @@ def _statement_to(f: StatementFigures) -> dict[str, Any]:
             {"service": c.service, "service_name": c.service_name, "unit": c.unit, "quantity": str(c.quantity),
              "amount": str(c.amount), "list_value": str(c.list_value)} for c in shares]
             for line_no, shares in sorted(f.components.items())},
+        "history": None if f.history is None else {
+            "months": list(f.history.months),
+            "services": [{"service": s.service, "amounts": [str(a) for a in s.amounts]} for s in f.history.services]},
+        "burn": None if f.burn is None else {
+            "fiscal_year": f.burn.fiscal_year, "months": list(f.burn.months), "method": f.burn.method,
+            **{name: [str(a) for a in getattr(f.burn, name)] for name in _BURN_FIGURES}},
     }
+
+
+_BURN_FIGURES = ("budget", "actual", "forecast", "low", "high")
 
 
 def _statement_from(d: Mapping[str, Any]) -> StatementFigures:
@@ -164,7 +177,23 @@ def _statement_from(d: Mapping[str, Any]) -> StatementFigures:
                                                   quantity=D(c["quantity"]), amount=D(c["amount"]),
                                                   list_value=D(c["list_value"])) for c in shares)
                     for n, shares in d["components"].items()},
+        history=_history_from(d.get("history")),
+        burn=_burn_from(d.get("burn")),
     )
+
+
+def _history_from(d: Mapping[str, Any] | None) -> CostHistory | None:
+    if d is None:
+        return None
+    return CostHistory(months=tuple(d["months"]), services=tuple(
+        ServiceCost(service=s["service"], amounts=tuple(D(a) for a in s["amounts"])) for s in d["services"]))
+
+
+def _burn_from(d: Mapping[str, Any] | None) -> BudgetBurn | None:
+    if d is None:
+        return None
+    return BudgetBurn(fiscal_year=d["fiscal_year"], months=tuple(d["months"]), method=d["method"],
+                      **{name: tuple(D(a) for a in d[name]) for name in _BURN_FIGURES})
 
 
 def _sla_from(d: Mapping[str, Any]) -> SlaResult:

@@ -23,6 +23,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from billing.close.trends import CostHistory, cost_history
+from billing.core.periods import add_months, fiscal_months
+from billing.planning.burn import BudgetBurn, budget_burn
+from billing.planning.forecasting import SeriesForecast
 from billing.core.records import BusinessLine, Charge, CostCenterShare, Invoice, InvoiceLine, LineCostCenter, SlaResult
 from reports.views import BudgetFigure, TierQuote, month_export_view, statement_view
 from tariffs.model import ChargingMode, Component, Service, ServiceKind, ServiceLevel, Tier
@@ -148,12 +152,34 @@ def budget() -> tuple[BudgetFigure, ...]:
     )
 
 
-def statement(*, hostile: bool = False, closed: bool = True, with_budget: bool = True):
+def history() -> CostHistory:
+    """13 months to March 2026: VM (after its credit) and APPHOST; the last two months are the
+    statement's total (4,770.00) and the previous total (4,500.00)."""
+    vm = [D("2900.00") + D("20.00") * i for i in range(11)] + [D("3150.00"), D("3420.00")]
+    amounts = {(add_months(MONTH, i - 12), "VM"): amount for i, amount in enumerate(vm)}
+    amounts |= {(add_months(MONTH, i - 12), "APPHOST"): D("1350.00") for i in range(13)}
+    return cost_history(MONTH, amounts)
+
+
+def burn() -> BudgetBurn:
+    """Fiscal year 2026 (January to December), 5,000.00 budgeted a month; actual January to
+    March 4,400.00, 4,500.00, 4,770.00; the nine months left forecast at 4,900.004 (4,900.00),
+    80 % from 4,400.005 (4,400.01) to 5,399.994 (5,399.99). Year end 57,770.00 (53,270.09 to
+    62,269.91) against 60,000.00."""
+    months = fiscal_months(2026, 1)
+    forecast = SeriesForecast(method="trend", values=(4900.004,) * 9, low=(4400.005,) * 9, high=(5399.994,) * 9)
+    return budget_burn(fiscal_year=2026, months=months, month=MONTH, budget={m: D("5000.00") for m in months},
+                       actual={"2026-01": D("4400.00"), "2026-02": D("4500.00"), "2026-03": D("4770.00")},
+                       forecast=forecast, currency="USD")
+
+
+def statement(*, hostile: bool = False, closed: bool = True, with_budget: bool = True, pictures: bool = False):
     return statement_view(
         business_line=business_line(hostile=hostile), month=MONTH, charges=charges(hostile=hostile),
         services=services(hostile=hostile), closed=closed, generated_at=dt.datetime(2026, 4, 2, 8, 15),
         invoice=invoice(hostile=hostile) if closed else None, previous_total=D("4500.00"),
         sla_results=sla_results(), tier_quotes=tier_quotes(), budget=budget() if with_budget else (),
+        history=history() if pictures else None, burn=burn() if pictures and with_budget else None,
     )
 
 

@@ -1,0 +1,49 @@
+"""Statements as A4 PDFs: the HTML statement printed by headless Chromium (reports.browser).
+
+The PDF is the HTML page itself, printed: the same content, with on every page a header
+naming the business line, the month and the invoice number, and a footer with the page
+number ("Page 2 of 4"). Chromium prints the header and footer in the page margins (15 mm,
+from the statement's ``@page`` rule); their text comes from input, so it is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+from markupsafe import escape
+
+from reports.browser import Browser, PrintJob
+from reports.views import StatementView
+
+__all__ = ["statement_print_job", "statement_pdfs", "pdf_filename"]
+
+_MARGIN = ("font-family: 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif; font-size: 7.5pt; color: #59636e; "
+           "width: 100%; margin: 0 15mm; display: flex; justify-content: space-between;")
+
+
+def _document(view: StatementView) -> str:
+    if view.invoice_number:
+        return f"Invoice {view.invoice_number}"
+    return "Draft: not invoiced yet" if view.is_draft else "Nothing invoiced this month"
+
+
+def statement_print_job(view: StatementView, html: bytes) -> PrintJob:
+    """The statement's page with its header (business line, month, invoice number) and footer
+    (page N of M)."""
+    header = (f'<div style="{_MARGIN}"><span>{escape(view.business_line_name)} ({escape(view.business_line_code)}) · '
+              f'statement {escape(view.month_label)}</span><span>{escape(_document(view))}</span></div>')
+    footer = (f'<div style="{_MARGIN}"><span>{escape(_document(view))}</span>'
+              f'<span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>')
+    return PrintJob(html=html.decode("utf-8"), header=header, footer=footer)
+
+
+def pdf_filename(html_filename: str) -> str:
+    """``2026-03-MKT.pdf`` for ``2026-03-MKT.html``."""
+    return html_filename.rsplit(".", 1)[0] + ".pdf"
+
+
+def statement_pdfs(pages: Sequence[tuple[StatementView, bytes]], *,
+                   on_printed: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """Each (view, its HTML) as a PDF, in order, printed by one browser."""
+    with Browser() as browser:
+        yield from browser.print_pdfs((statement_print_job(view, html) for view, html in pages), on_printed=on_printed)
