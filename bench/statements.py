@@ -6,7 +6,8 @@
 On a copy of the store (SQLite's backup, so the original is untouched), each step in its own
 ``chargeback`` child process, timed with its CPU time and peak RSS (``os.wait4``):
 
-- ``statements`` of the closed month (what a business-line head receives);
+- ``statements`` of the closed month (what a business-line head receives), as HTML and as
+  PDF (``--format pdf``: one headless Chromium prints every statement);
 - ``month reopen``, ``month run`` and ``month close`` of that month again: the close is where
   the statement's figures (tier quotes, advice, budget) are frozen;
 - ``statements`` of the month closed again.
@@ -55,6 +56,7 @@ def main() -> None:
         db = ["--db", f"sqlite:///{copy}"]
         steps = [
             ("statements (closed month)", [*db, "statements", month, "--out", f"{folder}/st1"]),
+            ("statements PDF (closed)", [*db, "statements", month, "--out", f"{folder}/pdf", "--format", "pdf"]),
             ("month reopen", [*db, "month", "reopen", month, "--reason", "benchmark"]),
             ("month run", [*db, "month", "run", month]),
             ("month close", [*db, "month", "close", month, "--confirm"]),
