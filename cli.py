@@ -768,16 +768,18 @@ def month_reopen(session, month: str, reason: str) -> None:
 
 @month.command("pack")
 @month_argument
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The HTML file to write.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file to write.")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True,
+              help="An HTML page printable on A4, or an A4 PDF (needs Chromium).")
 @rules_option
 @with_store
-def month_pack(session, month: str, out: Path, rules_path: Path | None) -> None:
+def month_pack(session, month: str, out: Path, fmt: str, rules_path: Path | None) -> None:
     """Write finance's month pack, one document for the month-end meeting: total and change, by
     service, largest movers, cost recovery and overhead, UNALLOCATED, quarantined rows, service
     levels missed and credits, budget position (a draft while the month is open)."""
     from billing.api import month_pack_in
 
-    data = month_pack_in(session, month, rules=rules_path)
+    data = month_pack_in(session, month, rules=rules_path, fmt=fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     echo(f"month pack for {month} written to {out} ({len(data):,} bytes)")
@@ -928,9 +930,12 @@ def statements() -> None:
               help="Folder for --dry-run's .eml files (default: mail-YYYY-MM).")
 @click.option("--resend", is_flag=True, help="Send again the statements already sent for this month.")
 @click.option("--line", "line", metavar="BL", default=None, help="Send only this business line's statement (its code).")
+@click.option("--attach", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True,
+              help="Attach the statement as an A4 PDF (needs Chromium) or as its HTML page.")
 @click.pass_obj
-def statements_send(store: Store, month: str, dry_run: bool, out: Path | None, resend: bool, line: str | None) -> None:
-    """E-mail each head of a closed month their own statement (HTML body, the statement attached),
+def statements_send(store: Store, month: str, dry_run: bool, out: Path | None, resend: bool, line: str | None,
+                    attach: str) -> None:
+    """E-mail each head of a closed month their own statement (HTML body, the statement attached as PDF),
     through the SMTP server of the settings (smtp_host, smtp_port, smtp_starttls, smtp_user; the
     password in CHARGEBACK_SMTP_PASSWORD); every message sent is kept in the audit trail, and a
     second send sends only what was not sent yet unless --resend."""
@@ -939,7 +944,7 @@ def statements_send(store: Store, month: str, dry_run: bool, out: Path | None, r
     if out is not None and not dry_run:
         raise click.UsageError("--out is where --dry-run writes its .eml files: give --dry-run too")
     folder = (out or Path(f"mail-{month}")) if dry_run else None
-    done = send_statements(store, month, line=line, resend=resend, dry_run=dry_run, folder=folder)
+    done = send_statements(store, month, line=line, resend=resend, dry_run=dry_run, folder=folder, attach=attach)
     verb = "written" if dry_run else "sent"
     for recipient, address in done.sent:
         echo(f"{verb}: {recipient.business_line} to {address} ({recipient.invoice})")

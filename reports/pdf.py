@@ -1,4 +1,4 @@
-"""Statements as A4 PDFs: the HTML statement printed by headless Chromium (reports.browser).
+"""Statements (and finance's month pack) as A4 PDFs: the HTML statement printed by headless Chromium (reports.browser).
 
 The PDF is the HTML page itself, printed: the same content, with on every page a header
 naming the business line, the month and the invoice number, and a footer with the page
@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterator, Sequence
 from markupsafe import escape
 
 from reports.browser import Browser, PrintJob
+from reports.pack import MonthPackView
 from reports.views import StatementView
 
-__all__ = ["statement_print_job", "statement_pdfs", "pdf_filename"]
+__all__ = ["statement_print_job", "statement_pdfs", "pdf_filename", "month_pack_pdf"]
 
 _MARGIN = ("font-family: 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif; font-size: 7.5pt; color: #59636e; "
            "width: 100%; margin: 0 15mm; display: flex; justify-content: space-between;")
@@ -47,3 +48,15 @@ def statement_pdfs(pages: Sequence[tuple[StatementView, bytes]], *,
     """Each (view, its HTML) as a PDF, in order, printed by one browser."""
     with Browser() as browser:
         yield from browser.print_pdfs((statement_print_job(view, html) for view, html in pages), on_printed=on_printed)
+
+
+def month_pack_pdf(view: MonthPackView, html: bytes) -> bytes:
+    """Finance's month pack as an A4 PDF: on every page its month (and DRAFT while the month is
+    open) and page N of M."""
+    state = "DRAFT: the month is open" if view.is_draft else "closed"
+    header = (f'<div style="{_MARGIN}"><span>Month pack · {escape(view.month_label)}</span>'
+              f'<span>{escape(state)}</span></div>')
+    footer = (f'<div style="{_MARGIN}"><span>Amounts in {escape(view.currency)}</span>'
+              f'<span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>')
+    with Browser(tabs=1) as browser:
+        return next(iter(browser.print_pdfs([PrintJob(html=html.decode("utf-8"), header=header, footer=footer)])))

@@ -467,20 +467,29 @@ def write_statements_in(session: Session, month: str, out: Path, *, line: str | 
     return WrittenStatements(month=parse_month(month), paths=tuple(paths), index=index, draft=any(v.is_draft for v in views))
 
 
-def month_pack(store: Store, month: str, *, rules: str | Path | None = None) -> bytes:
-    """Finance's month pack of a rated month as HTML (printable on A4): total and change, by
-    service, largest movers, recovery and overhead, UNALLOCATED, quarantined rows, service levels
-    missed and credits, budget position; a draft while the month is open."""
-    return _run(store, month_pack_in, month, rules=rules)
+def month_pack(store: Store, month: str, *, rules: str | Path | None = None, format: str = "html") -> bytes:
+    """Finance's month pack of a rated month as HTML (printable on A4) or, ``format="pdf"``, an
+    A4 PDF: total and change, why it changed, by service, largest movers, recovery and overhead,
+    UNALLOCATED, quarantined rows, service levels missed and credits, budget position; a draft
+    while the month is open."""
+    return _run(store, month_pack_in, month, rules=rules, fmt=format)
 
 
-def month_pack_in(session: Session, month: str, *, rules: str | Path | None = None) -> bytes:
+def month_pack_in(session: Session, month: str, *, rules: str | Path | None = None, fmt: str = "html") -> bytes:
     """:func:`month_pack` in a transaction already open."""
     from billing.jobs.pack import month_pack as job
     from reports.html import render_month_pack
     from reports.pack import month_pack_view
 
-    return render_month_pack(month_pack_view(job(session, month, rules_path=Path(rules) if rules else None)))
+    if fmt not in ("html", "pdf"):
+        raise ChargebackError(f"unknown month pack format {fmt!r}: use html or pdf")
+    view = month_pack_view(job(session, month, rules_path=Path(rules) if rules else None))
+    html = render_month_pack(view)
+    if fmt == "html":
+        return html
+    from reports.pdf import month_pack_pdf
+
+    return month_pack_pdf(view, html)
 
 
 # --- planning and recovery ---------------------------------------------------------------------

@@ -10,8 +10,9 @@ statements sent, and the next send sends only the rest.
 A message the server refuses is reported and recorded, and the others still go; a server that
 cannot be reached or refuses the login stops the command before anything is sent.
 
-The attachment is the statement as a PDF when a ``render_pdf`` is given (the statement's HTML
-→ PDF bytes), else the HTML statement itself.
+The statement is attached as an A4 PDF (``attach="pdf"``, the default), printed by the
+statements' renderer (reports.pdf.statement_pdfs, headless Chromium) before the server is
+reached, so a missing Chromium sends nothing; or as the HTML page itself (``attach="html"``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import datetime as dt
 import os
 import smtplib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -34,11 +35,14 @@ from billing.store.audit import SMTP_PASSWORD_VARIABLE
 
 if TYPE_CHECKING:
     from billing.api import Store
+    from reports.views import StatementView
 
 __all__ = ["send_statements", "Delivery", "Failure", "PdfRenderer", "SMTP_TIMEOUT"]
 
-PdfRenderer = Callable[[bytes], bytes]
-"""The statement's HTML in, its PDF out."""
+PdfRenderer = Callable[[Sequence["StatementView"], Sequence[bytes]], Iterable[bytes]]
+"""Statements (their views and HTML pages) in, their PDFs out, in the same order."""
+
+ATTACHMENTS = ("pdf", "html")
 
 SMTP_TIMEOUT = 60.0
 """Seconds to wait for the mail server at any step."""
@@ -169,21 +173,29 @@ def _reason(exc: BaseException) -> str:
 
 
 def send_statements(store: Store, month: str, *, line: str | None = None, resend: bool = False,
-                    dry_run: bool = False, folder: Path | None = None, render_pdf: PdfRenderer | None = None,
-                    now: dt.datetime | None = None) -> Delivery:
-    """E-mail each head of a closed month their own statement (``line``: one business line's);
-    with ``dry_run``, write the messages into ``folder`` instead. Statements sent before for the
-    same invoice are not sent again unless ``resend``."""
+                    dry_run: bool = False, folder: Path | None = None, attach: str = "pdf",
+                    render_pdf: PdfRenderer | None = None, now: dt.datetime | None = None) -> Delivery:
+    """E-mail each head of a closed month their own statement (``line``: one business line's),
+    attached as PDF or HTML (``attach``; ``render_pdf``: the PDF renderer, by default the
+    statements'); with ``dry_run``, write the messages into ``folder`` instead. Statements sent
+    before for the same invoice are not sent again unless ``resend``."""
     from reports.html import render_statement, statement_filename
     from reports.mail import Attachment, statement_message
+    from reports.pdf import pdf_filename
     from reports.views import statement_views
 
     if dry_run and folder is None:
         raise ChargebackError("a dry run writes the messages into a folder: give one")
+    if attach not in ATTACHMENTS:
+        raise ChargebackError(f"attach must be pdf or html, not {attach!r}")
     with store.transaction() as session:
         prepared = job.statements_to_send(session, month, line=line, resend=resend, dry_run=dry_run)
     month, mail, plan = prepared.month, prepared.mail, prepared.plan
-    views = {v.business_line_code: v for v in statement_views([prepared.statements[r.business_line] for r in plan.to_send])}
+    views = statement_views([prepared.statements[r.business_line] for r in plan.to_send])
+    pages = [render_statement(view) for view in views]
+    pdfs: list[bytes | None] = [None] * len(views)
+    if attach == "pdf" and views:
+        pdfs = list(_print(render_pdf, views, pages))
     date = now or dt.datetime.now(dt.timezone.utc)
     domain = mail.sender.split("@")[1]
     transport: _Transport = _EmlFolder(folder) if dry_run and folder is not None else _Smtp(mail)
@@ -193,11 +205,10 @@ def send_statements(store: Store, month: str, *, line: str | None = None, resend
     if plan.to_send:
         transport.open()
     try:
-        for recipient in plan.to_send:
-            view, address = views[recipient.business_line], recipient.head_email or ""
-            html = render_statement(view)
+        for recipient, view, html, pdf in zip(plan.to_send, views, pages, pdfs):
+            address = recipient.head_email or ""
             filename = statement_filename(view)
-            attachment = (Attachment(Path(filename).stem + ".pdf", render_pdf(html), "application/pdf") if render_pdf
+            attachment = (Attachment(pdf_filename(filename), pdf, "application/pdf") if pdf is not None
                           else Attachment(filename, html, "text/html"))
             message_id = make_msgid(domain=domain)
             message = statement_message(view=view, html=html, attachment=attachment, sender=mail.sender,
@@ -230,4 +241,18 @@ def send_statements(store: Store, month: str, *, line: str | None = None, resend
             job.record_written(session, month, len(sent), str(folder))
     return Delivery(month=month, dry_run=dry_run, sent=tuple(sent), already_sent=tuple(already),
                     without_address=plan.without_address, failed=tuple(failed), kept=prepared.kept, folder=folder if dry_run else None,
-                    attachment="PDF" if render_pdf else "HTML")
+                    attachment=attach.upper())
+
+
+def _print(render_pdf: PdfRenderer | None, views: Sequence[StatementView], pages: Sequence[bytes]) -> Iterable[bytes]:
+    """Every statement's PDF, before anything is sent: a renderer that fails sends nothing."""
+    if render_pdf is None:
+        from reports.pdf import statement_pdfs
+
+        def render_pdf(views: Sequence[StatementView], pages: Sequence[bytes]) -> Iterable[bytes]:
+            return statement_pdfs(list(zip(views, pages)))
+    try:
+        return list(render_pdf(views, pages))
+    except ChargebackError as exc:
+        raise ChargebackError(f"{exc}; the statements cannot be attached as PDF (--attach html attaches the HTML "
+                              f"statement instead); nothing was sent") from None

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import email
 import email.policy
+import shutil
 import socket
+import subprocess
 import threading
 from dataclasses import dataclass, field
 
@@ -20,6 +22,7 @@ from tests.conftest import EXAMPLE_TARIFFS
 
 aiosmtpd = pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd is not installed (pip install -e '.[test]')")
 
+HTML = ("--attach", "html")  # the statement attached as its HTML page (the PDF test below needs Chromium)
 HEADS = {"FIN": "ada@example.com", "OPS": "grace@example.com", "ENG": "alan@example.com"}
 NAMES = {"FIN": "Finance", "OPS": "Operations", "ENG": "Engineering", "RES": "Research"}
 AMOUNTS = {"FIN": "470.00", "OPS": "182.00", "ENG": "3,120.00", "RES": "445.00"}
@@ -109,7 +112,7 @@ def _sent_events(db_url) -> list[str]:
 def test_each_head_gets_their_own_statement_only(db_url, tmp_path, smtp):
     box, port = smtp
     closed_month(db_url, tmp_path, port)
-    result = run(db_url, "statements", "send", "2026-03", ok=False)
+    result = run(db_url, "statements", "send", "2026-03", *HTML, ok=False)
     assert result.exit_code == 1  # RES has no address: not every head has their statement
     assert "not sent: RES has no usable address (the organisation file gives no head_email)" in result.stderr
     assert "1 statement(s) not sent: RES" in result.stderr
@@ -138,14 +141,37 @@ def test_each_head_gets_their_own_statement_only(db_url, tmp_path, smtp):
     assert len(events) == 3 and all(f"2026-03/{c}" in " ".join(events) for c in HEADS)
 
 
+def test_the_statement_is_attached_as_a_pdf_of_that_line_only(db_url, tmp_path, smtp):
+    from reports.browser import find_chromium
+
+    if find_chromium() is None or shutil.which("pdftotext") is None:
+        pytest.skip("Chromium or pdftotext (poppler-utils) is not installed")
+    box, port = smtp
+    closed_month(db_url, tmp_path, port)
+    result = run(db_url, "statements", "send", "2026-03", ok=False)  # RES: no address
+    assert "3 statement(s) sent, the statement attached as PDF" in result.stdout
+    for _sender, recipients, message in box.received:
+        code = next(c for c, a in HEADS.items() if recipients == [a])
+        (attached,) = message.iter_attachments()
+        assert attached.get_filename() == f"2026-03-{code}.pdf" and attached.get_content_type() == "application/pdf"
+        pdf = tmp_path / f"{code}.pdf"
+        pdf.write_bytes(attached.get_payload(decode=True))
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert f"({code})" in text or code in text
+        assert AMOUNTS[code] in text
+        for other in set(NAMES) - {code}:
+            assert NAMES[other] not in text and AMOUNTS[other] not in text
+        assert message.get_body(("html",)) is not None  # the body is still the HTML statement
+
+
 def test_a_second_send_sends_nothing_without_resend(db_url, tmp_path, smtp):
     box, port = smtp
     closed_month(db_url, tmp_path, port)
-    run(db_url, "statements", "send", "2026-03", "--line", "FIN")
-    again = run(db_url, "statements", "send", "2026-03", "--line", "fin")
+    run(db_url, "statements", "send", "2026-03", *HTML, "--line", "FIN")
+    again = run(db_url, "statements", "send", "2026-03", *HTML, "--line", "fin")
     assert "every statement was already sent; nothing sent (--resend sends them again)" in again.stdout
     assert len(box.received) == 1
-    resent = run(db_url, "statements", "send", "2026-03", "--line", "FIN", "--resend")
+    resent = run(db_url, "statements", "send", "2026-03", *HTML, "--line", "FIN", "--resend")
     assert "sent: FIN to ada@example.com" in resent.stdout and len(box.received) == 2
     assert len(_sent_events(db_url)) == 2
 
@@ -154,7 +180,7 @@ def test_a_refused_message_is_reported_and_only_the_missing_ones_are_sent_again(
     box, port = smtp
     closed_month(db_url, tmp_path, port)
     box.refuse.add("grace@example.com")
-    first = run(db_url, "statements", "send", "2026-03", ok=False)
+    first = run(db_url, "statements", "send", "2026-03", *HTML, ok=False)
     assert first.exit_code == 1
     assert "failed: OPS to grace@example.com: grace@example.com refused (550" in first.stderr
     assert sorted(r[1][0] for r in box.received) == ["ada@example.com", "alan@example.com"]
@@ -162,7 +188,7 @@ def test_a_refused_message_is_reported_and_only_the_missing_ones_are_sent_again(
     assert "2026-03/FIN" in events and "2026-03/ENG" in events and "2026-03/OPS" not in events
     assert "statements.send-failed" in run(db_url, "audit").stdout
     box.refuse.clear()
-    second = run(db_url, "statements", "send", "2026-03", ok=False)  # RES still has no address
+    second = run(db_url, "statements", "send", "2026-03", *HTML, ok=False)  # RES still has no address
     assert "sent: OPS to grace@example.com" in second.stdout and "already sent before, not sent again: 2" in second.stdout
     assert [r[1] for r in box.received[2:]] == [["grace@example.com"]]
 
@@ -170,12 +196,12 @@ def test_a_refused_message_is_reported_and_only_the_missing_ones_are_sent_again(
 def test_an_address_added_after_the_close_is_used(db_url, tmp_path, smtp):
     box, port = smtp
     closed_month(db_url, tmp_path, port)
-    run(db_url, "statements", "send", "2026-03", ok=False)
+    run(db_url, "statements", "send", "2026-03", *HTML, ok=False)
     run(db_url, "org", "load", write(tmp_path / "res.csv", """
         business_line,name,head_name,head_email,division
         RES,Research,Marie Curie,marie@example.com,Research
     """))
-    done = run(db_url, "statements", "send", "2026-03")
+    done = run(db_url, "statements", "send", "2026-03", *HTML)
     assert "sent: RES to marie@example.com" in done.stdout
     assert [r[1] for r in box.received[3:]] == [["marie@example.com"]]
 
@@ -184,7 +210,7 @@ def test_the_unallocated_line_is_kept_not_sent_and_does_not_fail_the_send(db_url
     box, port = smtp
     closed_month(db_url, tmp_path, port)
     run(db_url, "settings", "set", "unallocated_business_line", "RES")  # RES plays UNALLOCATED: no head's address
-    done = run(db_url, "statements", "send", "2026-03")
+    done = run(db_url, "statements", "send", "2026-03", *HTML)
     assert "kept: RES (usage no business line was found for) has no head to send it to" in done.stdout
     assert "3 statement(s) sent" in done.stdout and len(box.received) == 3
 
@@ -201,7 +227,7 @@ def test_two_sends_at_once_send_each_statement_once(db_url, tmp_path, smtp):
         try:
             with Store(db_url) as store:
                 barrier.wait()
-                results.append(send_statements(store, "2026-03"))
+                results.append(send_statements(store, "2026-03", attach="html"))
         except Exception as exc:  # reported below, with the other thread's result
             errors.append(exc)
 
@@ -220,7 +246,7 @@ def test_dry_run_writes_eml_files_and_sends_nothing(db_url, tmp_path, smtp):
     box, port = smtp
     closed_month(db_url, tmp_path, port)
     out = tmp_path / "mail"
-    result = run(db_url, "statements", "send", "2026-03", "--dry-run", "--out", out, ok=False)
+    result = run(db_url, "statements", "send", "2026-03", *HTML, "--dry-run", "--out", out, ok=False)
     assert "3 statement(s) written into" in result.stdout and not box.received
     files = sorted(p.name for p in out.iterdir())
     assert files == ["2026-03-ENG.eml", "2026-03-FIN.eml", "2026-03-OPS.eml"]
@@ -228,25 +254,25 @@ def test_dry_run_writes_eml_files_and_sends_nothing(db_url, tmp_path, smtp):
     assert message["To"].addresses[0].addr_spec == "grace@example.com" and "182.00" in _text(message)
     assert "3,120.00" not in _text(message) and "470.00" not in _text(message)
     assert not _sent_events(db_url)  # a dry run is not a send: the real one sends every statement
-    run(db_url, "statements", "send", "2026-03", ok=False)
+    run(db_url, "statements", "send", "2026-03", *HTML, ok=False)
     assert len(box.received) == 3
 
 
 def test_an_open_month_or_a_missing_server_sends_nothing(db_url, tmp_path, smtp):
     box, port = smtp
     closed_month(db_url, tmp_path)
-    refused = run(db_url, "statements", "send", "2026-03", ok=False)
+    refused = run(db_url, "statements", "send", "2026-03", *HTML, ok=False)
     assert refused.exit_code == 1 and "no mail server: set `chargeback settings set smtp_host" in refused.stderr
     assert "Traceback" not in refused.output
     run(db_url, "settings", "set", "smtp_host", "127.0.0.1")
     run(db_url, "settings", "set", "smtp_port", str(_free_port()))  # nobody listens there
     run(db_url, "settings", "set", "smtp_starttls", "no")
-    unreachable = run(db_url, "statements", "send", "2026-03", ok=False)
+    unreachable = run(db_url, "statements", "send", "2026-03", *HTML, ok=False)
     assert unreachable.exit_code == 1 and "could not reach the mail server 127.0.0.1" in unreachable.stderr
     assert "nothing was sent" in unreachable.stderr and not _sent_events(db_url)
     run(db_url, "settings", "set", "smtp_port", str(port))
     run(db_url, "settings", "set", "smtp_starttls", "yes")  # the test server offers no STARTTLS
-    plain = run(db_url, "statements", "send", "2026-03", ok=False)
+    plain = run(db_url, "statements", "send", "2026-03", *HTML, ok=False)
     assert "does not offer STARTTLS" in plain.stderr and not box.received
     draft = run(db_url, "statements", "send", "2026-04", ok=False)
     assert "2026-04 is not closed: its statements are drafts and are not sent" in draft.stderr
@@ -257,7 +283,7 @@ def test_a_user_without_the_password_variable_is_refused(db_url, tmp_path, smtp,
     closed_month(db_url, tmp_path, port)
     run(db_url, "settings", "set", "smtp_user", "billing")
     monkeypatch.delenv("CHARGEBACK_SMTP_PASSWORD", raising=False)
-    refused = run(db_url, "statements", "send", "2026-03", ok=False)
+    refused = run(db_url, "statements", "send", "2026-03", *HTML, ok=False)
     assert "CHARGEBACK_SMTP_PASSWORD is not set" in refused.stderr and not box.received
     assert "CHARGEBACK_SMTP_PASSWORD" not in run(db_url, "settings", "show").stdout
 

@@ -19,6 +19,10 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
+import subprocess
+
+import pytest
 
 from tests.cli_helpers import load_two_business_lines, run, write
 from tests.conftest import EXAMPLE_TARIFFS
@@ -165,3 +169,26 @@ def test_a_closed_month_without_costs_or_budget_says_so(db_url, tmp_path):
     unrated = run(db_url, "month", "pack", "2026-05", "--out", tmp_path / "none.html", ok=False)
     assert unrated.exit_code == 1 and "2026-05 has not been rated yet" in unrated.stderr
     assert not (tmp_path / "none.html").exists()
+
+
+def test_the_pack_as_an_a4_pdf(sqlite_url, tmp_path):
+    from reports.browser import find_chromium
+
+    if find_chromium() is None or not all(shutil.which(t) for t in ("pdfinfo", "pdftotext", "pdftoppm")):
+        pytest.skip("Chromium or poppler-utils (pdfinfo, pdftotext, pdftoppm) is not installed")
+    rules = setup_month(sqlite_url, tmp_path)
+    out = tmp_path / "pack.pdf"
+    run(sqlite_url, "month", "pack", "2026-03", "--out", out, "--format", "pdf", "--rules", rules)
+    assert out.read_bytes().startswith(b"%PDF-")
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert re.search(r"Page size:\s+59[45](\.\d+)? x 84[12](\.\d+)? pts \(A4\)", info), info
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Month pack · March 2026" in text and "DRAFT: the month is open" in text and f"Page 1 of {pages}" in text
+    assert "27,844.00 USD" in text and "Service credits" in text and "Budget position" in text
+    subprocess.run(["pdftoppm", "-gray", "-r", "30", "-f", "1", "-l", "1", "-singlefile", str(out), str(tmp_path / "page")],
+                   check=True)
+    data = (tmp_path / "page.pgm").read_bytes()
+    header = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", data)
+    pixels = data[header.end():]
+    assert sum(1 for p in pixels if p < 200) / len(pixels) > 0.01  # the first page is not blank
