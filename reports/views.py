@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from billing.close.invoicing import draft_invoices
-from billing.core.money import ZERO
-from billing.core.periods import first_day, previous_month
+from billing.core.money import ZERO, apportion
+from billing.core.periods import days_in_month, first_day, month_of, previous_month
 from billing.close.statement import BudgetFigure, ExportInputs, StatementInputs, TierQuote, as_arguments
 from billing.close.trends import CostHistory
 from billing.core.records import BusinessLine, Charge, Invoice, SlaResult
@@ -27,11 +27,11 @@ from billing.planning.burn import BudgetBurn
 from reports.summary import (
     BurnView, CostTrend, ServiceLevelSummary, TierChange, best_tier_change, burn_view, cost_trend, service_level_summary,
 )
-from tariffs.model import Metric, Service, ServiceLevel
+from tariffs.model import Metric, Service, ServiceLevel, Working, WorkingKind
 
 __all__ = [
     "TierQuote", "BudgetFigure",
-    "ComponentLine", "StatementLine", "SlaRow", "TierOption", "BudgetRow", "StatementView", "statement_view",
+    "ComponentLine", "PricingStep", "StatementLine", "SlaRow", "TierOption", "BudgetRow", "StatementView", "statement_view",
     "DetailRow", "MonthExportView", "month_export_view",
     "month_label", "service_levels_text", "statement_views", "export_view",
 ]
@@ -64,6 +64,16 @@ class ComponentLine:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PricingStep:
+    """One step of how a line was priced ("250 @ 0.12", "monthly fee 150.00 × 14/30"), with
+    its amount in the currency's minor units: a line's step amounts add up to its amount
+    exactly. ``amount`` is None on a step that only says something (the included quantity)."""
+
+    text: str
+    amount: Decimal | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StatementLine:
     service_code: str
     service_name: str
@@ -71,11 +81,15 @@ class StatementLine:
     description: str  # "" for usage; what a credit or correction is, otherwise
     quantity: Decimal | None  # None on credits and corrections
     unit: str
-    detail: str  # how the amount was priced, e.g. "250 @ 0.12 + 80 @ 0.10"
+    detail: str  # how the amount was priced, in one line, e.g. "250 @ 0.12 + 80 @ 0.10"
     amount: Decimal
     kind: str  # usage | sla_credit | adjustment
     flags: tuple[str, ...] = ()
     components: tuple[ComponentLine, ...] = ()
+    #: how the amount was priced, step by step (tariffs.pricing's workings): the amounts add up to ``amount``
+    steps: tuple[PricingStep, ...] = ()
+    #: a usage line in force for part of the month: its days, and the tier change that ended or began them
+    in_force: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -260,6 +274,7 @@ def _charge_lines(charges: Sequence[Charge], services: Mapping[str, Service],
                   shares: Mapping[int, Sequence[object]]) -> list[StatementLine]:
     """One line per service, tier and kind (segments of the same tier merged), in rating order."""
     by_line_no = {c.line_no: c for c in charges}
+    changes = _tier_changes(charges)
     groups: dict[tuple[str, str, str, str], list[Charge]] = {}
     for charge in sorted(charges, key=lambda c: c.line_no):
         groups.setdefault((charge.service, charge.tier, charge.kind, charge.label), []).append(charge)
@@ -280,6 +295,7 @@ def _charge_lines(charges: Sequence[Charge], services: Mapping[str, Service],
                 for part in service.components
             )
         description, detail = "", "; ".join(dict.fromkeys(c.detail for c in group if c.detail))
+        steps = _steps(group)
         if kind == "sla_credit":
             description, detail = _credit_text(group, by_line_no, services, measured.get((service_code, tier_code), {}))
         elif kind in ("fee", "discount", "true_up"):  # a fee, a discount or a true-up with the period it is for
@@ -290,8 +306,83 @@ def _charge_lines(charges: Sequence[Charge], services: Mapping[str, Service],
             tier_name=_tier_name(services, service_code, tier_code), description=description,
             quantity=quantity if usage else None, unit=service.unit if service else "", detail=detail,
             amount=sum((c.amount for c in group), ZERO), kind=kind, flags=flags, components=components,
+            steps=steps, in_force=_in_force(group, changes.get(service_code, ()), services) if usage else "",
         ))
     return lines
+
+
+_NO_FIGURE = (WorkingKind.INCLUDED, WorkingKind.NOTE)
+
+
+def _steps(group: Sequence[Charge]) -> tuple[PricingStep, ...]:
+    """The workings of a line's charges, each charge's amounts apportioned to its rounded
+    amount (so the line's steps add up to the line's amount); a line of several charges names
+    each one's dimension value, or else its days."""
+    values = {c.dimension_value for c in group}
+    steps: list[PricingStep] = []
+    for charge in group:
+        workings = charge.workings or (Working(kind=WorkingKind.USAGE, text=charge.detail, amount=charge.exact_amount),)
+        prefix = ""
+        if len(group) > 1:
+            prefix = (f"{charge.dimension_value}: " if charge.dimension_value else "") if len(values) > 1 else \
+                f"{_days(charge.segment_from, charge.segment_to)}: "
+        shown = apportion(charge.amount, [w.amount for w in workings], charge.currency)
+        for working, amount in zip(workings, shown):
+            figure = None if working.kind in _NO_FIGURE and amount == 0 else amount
+            steps.append(PricingStep(text=prefix + working.text, amount=figure))
+    return tuple(steps)
+
+
+def _days(first: dt.date, last: dt.date) -> str:
+    """``1–14 Nov``; ``15 Nov`` for one day."""
+    month = _MONTH_NAMES[first.month - 1][:3]
+    return f"{first.day} {month}" if first == last else f"{first.day}–{last.day} {month}"
+
+
+def _tier_changes(charges: Sequence[Charge]) -> dict[str, tuple[tuple[dt.date, str, str], ...]]:
+    """Per service whose usage was priced at more than one tier in the month: each change as
+    (the day the new tier began, the tier before, the tier after), in date order."""
+    spans: dict[str, dict[str, tuple[dt.date, dt.date]]] = {}
+    for charge in charges:
+        if charge.kind == "usage":
+            tiers = spans.setdefault(charge.service, {})
+            was = tiers.get(charge.tier, (charge.segment_from, charge.segment_to))
+            tiers[charge.tier] = (min(was[0], charge.segment_from), max(was[1], charge.segment_to))
+    changes = {}
+    for service, tiers in spans.items():
+        ordered = sorted(tiers.items(), key=lambda item: (item[1], item[0]))
+        # a change hands over: the tier before ends before the tier after begins (usage priced at
+        # several tiers on the same days, without a subscription, is no change)
+        found = tuple((after[1][0], before[0], after[0]) for before, after in zip(ordered, ordered[1:])
+                      if before[1][1] < after[1][0])
+        if found:
+            changes[service] = found
+    return changes
+
+
+def _in_force(group: Sequence[Charge], changes: Sequence[tuple[dt.date, str, str]],
+              services: Mapping[str, Service]) -> str:
+    """``1–14 Nov, 14 of 30 days; tier changed from Silver to Gold on 15 Nov`` for a usage line
+    in force for part of the month; "" for one in force all month."""
+    first = min(c.segment_from for c in group)
+    last = max(c.segment_to for c in group)
+    month_days = days_in_month(month_of(first))
+    by_version: dict[str, int] = {}  # a segment's days, once for its dimension values' charges
+    for charge in group:
+        if charge.days_in_force is not None:
+            by_version[charge.tariff_version] = max(by_version.get(charge.tariff_version, 0), charge.days_in_force)
+    kept = all(c.days_in_force is not None for c in group)
+    days = sum(by_version.values()) if kept else (last - first).days + 1
+    parts = []
+    if days < month_days:
+        span = _days(first, last) if days == (last - first).days + 1 else f"between {_days(first, last)}"
+        parts.append(f"{span}, {days} of {month_days} days")
+    tier = group[0].tier
+    for day, before, after in changes:
+        if tier in (before, after):
+            parts.append(f"tier changed from {_tier_name(services, group[0].service, before)} to "
+                         f"{_tier_name(services, group[0].service, after)} on {_days(day, day)}")
+    return "; ".join(parts)
 
 
 def _shared_components(per_charge: Sequence[Sequence[object]]) -> tuple[ComponentLine, ...]:

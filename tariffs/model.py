@@ -144,6 +144,47 @@ SERVICE_SUBCATEGORIES: dict[str, tuple[str, ...]] = {
 SERVICE_CATEGORIES = tuple(SERVICE_SUBCATEGORIES)
 
 
+class WorkingKind(enum.StrEnum):
+    """What one step of a charge's arithmetic is (``Working``)."""
+
+    USAGE = "usage"  # billable quantity × unit price (per unit, a band, a package's blocks)
+    FLAT_FEE = "flat_fee"  # a band's flat fee, once the band is entered
+    COST = "cost"  # a pass-through's source cost
+    MARKUP = "markup"  # a pass-through's markup (or discount) on the cost
+    INCLUDED = "included"  # the quantity the tier includes: no amount, said for the reader
+    NOTE = "note"  # how the quantity was counted (blocks, a band edge): no amount
+    MONTHLY_FEE = "monthly_fee"  # the tier's monthly fee, prorated by the days in force
+    MINIMUM = "minimum"  # the top-up to the tier's minimum charge
+    FEE = "fee"  # the month's part of a quarterly or annual fee
+    DISCOUNT = "discount"  # a negotiated discount
+    TRUE_UP = "true_up"  # a commitment's shortfall
+    CREDIT = "credit"  # a service credit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Working:
+    """One step of how a charge was priced, in words and as an exact amount.
+
+    A charge's workings add up to its exact amount (before its one rounding): the statement
+    shows them as the line's arithmetic. ``quantity`` × ``rate`` is ``amount`` where both are
+    given (a band: its units and unit price; a package: its blocks and block price; a markup: the
+    cost and the markup as a share); ``base`` is a figure before proration (the monthly fee, the
+    minimum) and ``share`` the days fraction it was prorated by, as (numerator, denominator).
+    """
+
+    kind: WorkingKind
+    text: str
+    amount: Decimal
+    quantity: Decimal | None = None
+    rate: Decimal | None = None
+    base: Decimal | None = None
+    share: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, WorkingKind):
+            object.__setattr__(self, "kind", WorkingKind(self.kind))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Unit:
     code: str

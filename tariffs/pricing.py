@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from fractions import Fraction
 
-from tariffs.model import Band, CreditBand, Metric, PricingModel, Proration, ServiceLevel, TierPrice, dimension_key
+from tariffs.model import (Band, CreditBand, Metric, PricingModel, Proration, ServiceLevel, TierPrice, Working, WorkingKind,
+                           dimension_key)
 
 __all__ = [
     "BandUse",
@@ -48,6 +49,9 @@ __all__ = [
     "describe_price",
     "highest_rates",
     "PRECISION",
+    "Working",
+    "WorkingKind",
+    "workings_total",
 ]
 
 PRECISION = 50
@@ -98,12 +102,21 @@ class PriceBreakdown:
     amount: Decimal
     bands: tuple[BandUse, ...]
     detail: str
+    workings: tuple[Working, ...] = ()  # the arithmetic step by step: they add up to ``amount``
 
     def __post_init__(self) -> None:
         with localcontext(_EXACT):
             adds_up = self.amount == self.usage_amount + self.monthly_fee + self.minimum_topup
         if not adds_up:
             raise ValueError("price breakdown does not add up: amount != usage + monthly fee + minimum top-up")
+        if self.workings and workings_total(self.workings) != self.amount:
+            raise ValueError("price breakdown's workings do not add up to its amount")
+
+
+def workings_total(workings: Sequence[Working]) -> Decimal:
+    """The exact sum of the workings' amounts."""
+    with localcontext(_EXACT):
+        return sum((w.amount for w in workings), _ZERO)
 
 
 def segment_fraction(days_in_force: int, days_in_month: int) -> Decimal:
@@ -206,13 +219,16 @@ def price_usage(
     *,
     cost: Decimal = _ZERO,
     fraction: Decimal | Fraction = _ONE,
+    basis: int | None = None,
 ) -> PriceBreakdown:
     """Price ``quantity`` units (and, for pass-through, ``cost``) with ``price``.
 
     ``fraction`` is the share of the month this price was in force (see
     :func:`segment_fraction`); it prorates the monthly fee, the included quantity and the
-    minimum charge. Raises ``ValueError`` when the price cannot price the quantity (a tariff
-    that did not pass validation) and ``TypeError`` for a float.
+    minimum charge. ``basis``, the days the fraction counts over (the month's days, 30 under a
+    30-day convention), only words the workings (``× 14/30``); without it a fraction is shown in
+    lowest terms. Raises ``ValueError`` when the price cannot price the quantity (a tariff that
+    did not pass validation) and ``TypeError`` for a float.
     """
     quantity = _as_decimal(quantity, "quantity")
     cost = _as_decimal(cost, "cost")
@@ -235,6 +251,9 @@ def price_usage(
             amount = subtotal  # a refund is passed on in full; the minimum does not apply
         else:
             amount = max(subtotal, minimum)
+        topup = _ZERO if amount == subtotal else amount - subtotal
+        steps = _usage_workings(price, quantity, included, billable, cost, usage, bands, _prorated(fraction, basis))
+        steps += _terms_workings(price, monthly_fee, topup, fraction, basis)
         return PriceBreakdown(
             model=model,
             quantity=quantity,
@@ -243,10 +262,11 @@ def price_usage(
             cost=cost if model is PricingModel.PASS_THROUGH else _ZERO,
             usage_amount=usage,
             monthly_fee=monthly_fee,
-            minimum_topup=_ZERO if amount == subtotal else amount - subtotal,
+            minimum_topup=topup,
             amount=amount,
             bands=bands,
             detail=detail,
+            workings=tuple(steps) or (Working(kind=WorkingKind.USAGE, text="nothing billable", amount=_ZERO),),
         )
 
 
@@ -294,6 +314,7 @@ def price_by_value(
     usage: Mapping[str | None, _Used],
     *,
     fraction: Decimal | Fraction = _ONE,
+    basis: int | None = None,
 ) -> DimensionBreakdown:
     """Price a segment's usage per dimension value: ``usage`` maps each value as the usage has it
     (None or "": none) to its (quantity, cost). Values that differ only in case or the spaces
@@ -335,9 +356,12 @@ def price_by_value(
             parts.append(f"monthly fee {_money(monthly_fee)}")
         if topup:
             parts.append(f"minimum {_money(minimum)}: top-up {_money(topup)} over usage {_money(usage_total)}")
+        steps = _terms_workings(price, monthly_fee, topup, fraction, basis, over=usage_total)
         terms = PriceBreakdown(model=PricingModel.FIXED, quantity=_ZERO, included=_ZERO, billable=_ZERO, cost=_ZERO,
                                usage_amount=_ZERO, monthly_fee=monthly_fee, minimum_topup=topup,
-                               amount=monthly_fee + topup, bands=(), detail="; ".join(parts) or "no monthly fee")
+                               amount=monthly_fee + topup, bands=(), detail="; ".join(parts) or "no monthly fee",
+                               workings=tuple(steps) or (Working(kind=WorkingKind.MONTHLY_FEE, text="no monthly fee",
+                                                                 amount=_ZERO),))
     return DimensionBreakdown(values=tuple(values), held=tuple(held), terms=terms)
 
 
@@ -445,6 +469,118 @@ def _required(value: Decimal | None, name: str, model: PricingModel) -> Decimal:
     if value is None:
         raise ValueError(f"a {model.value} price needs {name}")
     return value
+
+
+# --------------------------------------------------------------------------- workings
+
+
+def _usage_workings(price: TierPrice, quantity: Decimal, included: Decimal, billable: Decimal, cost: Decimal,
+                    usage: Decimal, bands: tuple[BandUse, ...], prorated: str = "") -> list[Working]:
+    """The usage part of a price as steps that add up to ``usage`` exactly (in ``_EXACT``)."""
+    model = price.model
+    steps: list[Working] = []
+    if model is PricingModel.PASS_THROUGH:
+        steps.append(Working(kind=WorkingKind.COST, text=f"cost {_cost(cost)}", amount=cost, quantity=cost, rate=_ONE))
+        markup = price.markup_pct or _ZERO
+        if markup:
+            word = "markup" if markup > 0 else "discount"
+            steps.append(Working(kind=WorkingKind.MARKUP, text=f"{_qty(abs(markup))}% {word} on the cost",
+                                 amount=usage - cost, quantity=cost, rate=markup / _HUNDRED))
+        return steps
+    if model is PricingModel.FIXED:
+        return steps
+    if included:
+        allowance = f"{_qty(price.included_quantity)}{prorated}" if prorated else _qty(included)
+        if quantity <= 0:
+            text = f"none used of the {allowance} included"
+        elif quantity <= included:
+            text = f"{_qty(quantity)} used, within the {allowance} included"
+        else:
+            text = f"{allowance} of {_qty(quantity)} included"
+        steps.append(Working(kind=WorkingKind.INCLUDED, text=text, amount=_ZERO, quantity=included))
+    if model is PricingModel.PER_UNIT:
+        unit_price = _required(price.unit_price, "unit_price", model)
+        if billable > 0 or not included:
+            steps.append(Working(kind=WorkingKind.USAGE, text=f"{_qty(billable)} @ {_money(unit_price)}",
+                                 amount=billable * unit_price, quantity=billable, rate=unit_price))
+        return steps
+    if model is PricingModel.PACKAGE:
+        size = _required(price.block_size, "block_size", model)
+        block_price = _required(price.block_price, "block_price", model)
+        whole, rest = divmod(billable, size)
+        blocks = whole + (1 if rest > 0 else 0)
+        noun = "block" if blocks == 1 else "blocks"
+        lead = "" if blocks * size == billable else f"{_qty(billable)} as "
+        text = f"{lead}{_qty(blocks)} {'started ' if lead else ''}{noun} of {_qty(size)} @ {_money(block_price)}"
+        steps.append(Working(kind=WorkingKind.USAGE, text=text, amount=blocks * block_price, quantity=blocks,
+                             rate=block_price))
+        return steps
+    size = price.block_size
+    if size is not None and bands and sum((u.quantity for u in bands), _ZERO) != billable:
+        steps.append(Working(kind=WorkingKind.NOTE, amount=_ZERO,
+                             text=f"{_qty(billable)} counted in blocks of {_qty(size)}: a started block is charged whole"))
+    if price.exclusive_edges and billable > 0 and any(b.up_to == billable for b in price.bands):
+        steps.append(Working(kind=WorkingKind.NOTE, amount=_ZERO,
+                             text=f"{_qty(billable)} is on a band edge, priced in the band above (edges exclusive)"))
+    volume = model is PricingModel.VOLUME
+    for use in bands:
+        if billable <= 0 and price.fee_at_zero:
+            steps.append(Working(kind=WorkingKind.FLAT_FEE, amount=use.flat_fee,
+                                 text="the first band's flat fee, charged at zero usage"))
+            continue
+        if use.blocks is not None and size is not None:
+            noun = "block" if use.blocks == 1 else "blocks"
+            steps.append(Working(kind=WorkingKind.USAGE, amount=use.quantity * use.unit_price, quantity=use.blocks,
+                                 rate=size * use.unit_price,
+                                 text=f"{_qty(use.blocks)} {noun} of {_qty(size)} @ {_money(size * use.unit_price)}"))
+        else:
+            steps.append(Working(kind=WorkingKind.USAGE, amount=use.quantity * use.unit_price, quantity=use.quantity,
+                                 rate=use.unit_price,
+                                 text=f"{'all ' if volume else ''}{_qty(use.quantity)} @ {_money(use.unit_price)}"))
+        if use.flat_fee:
+            steps.append(Working(kind=WorkingKind.FLAT_FEE, amount=use.flat_fee,
+                                 text=f"flat fee of band {use.band_index + 1}, once entered"))
+    return steps
+
+
+def _terms_workings(price: TierPrice, monthly_fee: Decimal, topup: Decimal,
+                    fraction: Decimal | Fraction, basis: int | None, *, over: Decimal | None = None) -> list[Working]:
+    """The monthly fee and the minimum's top-up as steps, each saying its proration."""
+    share = _share(fraction, basis)
+    prorated = _prorated(fraction, basis)
+    steps: list[Working] = []
+    if price.monthly_fee:
+        steps.append(Working(kind=WorkingKind.MONTHLY_FEE, amount=monthly_fee, base=price.monthly_fee, share=share,
+                             text=f"monthly fee {_money(price.monthly_fee)}{prorated}"))
+    if topup:
+        text = f"top-up to the minimum {_money(price.minimum_charge)}{prorated}"
+        if over is not None:
+            text += " over every value's usage and the fee"
+        steps.append(Working(kind=WorkingKind.MINIMUM, amount=topup, base=price.minimum_charge, share=share, text=text))
+    return steps
+
+
+def _prorated(fraction: Decimal | Fraction, basis: int | None) -> str:
+    """`` × 14/30`` for a prorated figure; "" for a whole month."""
+    if fraction == 1:
+        return ""
+    share = _share(fraction, basis)
+    if share is not None:
+        return f" × {share[0]}/{share[1]}"
+    return f" × {_qty(Decimal(fraction.numerator) / Decimal(fraction.denominator) if isinstance(fraction, Fraction) else fraction)}"
+
+
+def _share(fraction: Decimal | Fraction, basis: int | None) -> tuple[int, int] | None:
+    """A days fraction as (days, of days): over ``basis`` where it comes out whole, else in
+    lowest terms; None for 1 or a fraction given as an inexact Decimal."""
+    if fraction == 1:
+        return None
+    exact = fraction if isinstance(fraction, Fraction) else Fraction(fraction)
+    if basis and (exact * basis).denominator == 1:
+        return int(exact * basis), basis
+    if isinstance(fraction, Decimal) and exact.denominator > 1000:
+        return None
+    return exact.numerator, exact.denominator
 
 
 # --------------------------------------------------------------------------- detail text

@@ -8,14 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from fractions import Fraction
 
-from billing.core.money import ZERO
+from billing.core.money import EXACT, ZERO
 from billing.core.periods import days_in_month, month_of
 from billing.core.problems import SourceRef
-from tariffs.model import ChargingMode, Metric, PricingModel
+from tariffs.model import ChargingMode, Metric, PricingModel, Working
 
 
 class ChargeKind(enum.StrEnum):
@@ -203,6 +203,9 @@ class Charge:
     label: str = ""  # a fee: its name (the tier price's fees[].name)
     period_from: dt.date | None = None  # a fee: the first and last day of the quarter or year it is for,
     period_to: dt.date | None = None  # that the tier is in force (the segment is the month's days)
+    #: how the amount was priced, step by step (tariffs.pricing): the steps add up to ``exact_amount``;
+    #: empty on a charge stored before charges kept them (store migration 0010)
+    workings: tuple[Working, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, ChargeKind):
@@ -217,6 +220,11 @@ class Charge:
             raise ValueError(f"charge line {self.line_no}: cost-centre parts do not sum to {self.amount}")
         if self.days_in_force is not None and not 0 <= self.days_in_force <= days_in_month(month_of(self.segment_from)):
             raise ValueError(f"charge line {self.line_no}: {self.days_in_force} days in force is not a number of days of its month")
+        if self.workings:
+            with localcontext(EXACT):
+                worked = sum((w.amount for w in self.workings), ZERO)
+            if worked != self.exact_amount:
+                raise ValueError(f"charge line {self.line_no}: its workings come to {worked}, not {self.exact_amount}")
 
     @property
     def fraction(self) -> Fraction | None:

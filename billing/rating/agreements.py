@@ -34,7 +34,7 @@ from billing.core.periods import first_day, fiscal_months, fiscal_year, last_day
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.records import Charge, ChargeKind, CostCenterShare, Subscription
 from tariffs.model import Agreement, Catalogue, Discount, PricingModel, Service, TierPrice
-from tariffs.pricing import price_usage
+from tariffs.pricing import Working, WorkingKind, price_usage
 
 __all__ = ["YearToDate", "discount_off", "true_up_due", "committed_part", "shortfall_value", "committed_share",
            "agreement_charges"]
@@ -244,6 +244,7 @@ def _true_up_line(agreement: Agreement, service: Service, catalogue: Catalogue, 
         quantity=ZERO, included=ZERO, billable=ZERO, cost=ZERO, exact_amount=due, amount=amount, currency=version.currency,
         detail=detail, flags=() if owned else ("no cost centre",), usage_rows=0, cost_centers=shares,
         label=f"Commitment true-up FY{year}", period_from=first_day(months[0]), period_to=last_day(months[-1]),
+        workings=(Working(kind=WorkingKind.TRUE_UP, text=detail, amount=due),),
     ), None
 
 
@@ -274,4 +275,6 @@ def _line(first: Charge, kind: ChargeKind, amount: Decimal, exact: Decimal, deta
         segment_to=period_to, days_in_force=None, model=first.model, quantity=ZERO,
         included=ZERO, billable=ZERO, cost=ZERO, exact_amount=exact, amount=amount, currency=first.currency,
         detail=detail, flags=(), usage_rows=0, cost_centers=shares, label=label, period_from=period_from, period_to=period_to,
+        workings=(Working(kind=WorkingKind.DISCOUNT if kind is ChargeKind.DISCOUNT else WorkingKind.TRUE_UP, text=detail,
+                          amount=exact),),
     )

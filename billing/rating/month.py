@@ -41,7 +41,8 @@ from billing.core.records import Charge, ChargeKind, CostCenterShare, Ownership,
 from billing.rating.agreements import YearToDate, agreement_charges
 from billing.rating.fees import FeePeriod, fee_part, fee_period
 from tariffs.model import Catalogue, ChargingMode, FeeEvery, Metric, PricingModel, Service, TariffVersion, dimension_key
-from tariffs.pricing import PriceBreakdown, price_by_value, price_usage, proration_fraction, service_credit
+from tariffs.pricing import (THIRTY_DAY_MONTH, PriceBreakdown, Working, WorkingKind, price_by_value, price_usage,
+                             proration_fraction, service_credit)
 
 #: Columns of the usage frame ``rate_month`` takes (one row per day, business line, cost
 #: centre, service and tier named by the feed).
@@ -339,8 +340,9 @@ def _charges(*, month: str, catalogue: Catalogue, services: dict[str, Service],
         by_value = usage_by_segment.get(key, {})
         fraction = proration_fraction(in_force, version.proration,
                                       ends=[d for d in in_force if (key.business_line, key.service, d) in ends])
+        basis = THIRTY_DAY_MONTH if version.proration is not None and version.proration.thirty_day else days_in_month(month)
         if price.by_value:
-            parts, segment_held = _value_parts(price, by_value, fraction)
+            parts, segment_held = _value_parts(price, by_value, fraction, basis)
             dimension = service.dimension or ""
             held += [HeldUsage(business_line=key.business_line, service=key.service, tier=key.tier,
                                tariff_version=version.version, dimension=dimension, value=value, quantity=quantity,
@@ -350,7 +352,7 @@ def _charges(*, month: str, catalogue: Catalogue, services: dict[str, Service],
             used = _merged(by_value)
             quantity = exact_sum(v[0] for v in used.values())
             cost = exact_sum(v[1] for v in used.values())
-            parts = [(None, used, price_usage(price, quantity, cost=cost, fraction=fraction))]
+            parts = [(None, used, price_usage(price, quantity, cost=cost, fraction=fraction, basis=basis))]
             dimension = None
         segment_flags = set(flags.get(key, ()))
         if NO_SUBSCRIPTION in segment_flags:
@@ -379,7 +381,7 @@ def _charges(*, month: str, catalogue: Catalogue, services: dict[str, Service],
                 quantity=breakdown.quantity, included=breakdown.included, billable=breakdown.billable,
                 cost=breakdown.cost, exact_amount=breakdown.amount, amount=amount, currency=version.currency,
                 detail=breakdown.detail, flags=tuple(sorted(charge_flags)), usage_rows=sum(v[2] for v in used.values()),
-                cost_centers=shares, dimension=dimension, dimension_value=value or None,
+                cost_centers=shares, dimension=dimension, dimension_value=value or None, workings=breakdown.workings,
             )
             charges.append(usage_charge)
             if terms is not None:
@@ -407,12 +409,13 @@ def _merged(by_value: dict[str | None, _Used]) -> _Used:
     return merged
 
 
-def _value_parts(price, by_value: dict[str | None, _Used], fraction) -> tuple[list, list[tuple[str, Decimal, Decimal, int]]]:
+def _value_parts(price, by_value: dict[str | None, _Used], fraction,
+                 basis: int | None = None) -> tuple[list, list[tuple[str, Decimal, Decimal, int]]]:
     """A price by dimension's parts: (None, no usage, the tier's terms), then (value, its usage
     per cost centre, its breakdown) per value priced; and (value, quantity, cost, rows) per value held."""
     totals = {value: (exact_sum(v[0] for v in used.values()), exact_sum(v[1] for v in used.values()))
               for value, used in by_value.items()}
-    result = price_by_value(price, totals, fraction=fraction)
+    result = price_by_value(price, totals, fraction=fraction, basis=basis)
     by_key: dict[str, dict[str | None, _Used]] = defaultdict(dict)
     for value, used in by_value.items():
         by_key[dimension_key(value)][value] = used
@@ -506,6 +509,7 @@ def _tier_fees(month: str, period: FeePeriod, every: FeeEvery, line: str, servic
             billable=ZERO, cost=ZERO, exact_amount=part.exact_amount, amount=part.amount, currency=version.currency,
             detail=part.detail, flags=(NO_COST_CENTER,) if not owned else (), usage_rows=0, cost_centers=shares,
             label=fee.name, period_from=days[0], period_to=days[-1],
+            workings=(Working(kind=WorkingKind.FEE, text=part.detail, amount=part.exact_amount),),
         ))
     return charges
 
@@ -619,6 +623,8 @@ def _credit(charge: Charge, service: Service, price, sla_by_key, line_no: int) -
         exact_amount=exact, amount=amount, currency=charge.currency, detail=detail, flags=charge.flags,
         credit_of_line=charge.line_no, usage_rows=0, cost_centers=shares, credit_metric=assessment.metric,
         dimension=charge.dimension, dimension_value=charge.dimension_value,
+        workings=(Working(kind=WorkingKind.CREDIT, amount=exact, quantity=charge.exact_amount, rate=-assessment.credit_pct / 100,
+                          text=f"{plain(assessment.credit_pct)} % of the month's charge for this tier"),),
     )
 
 

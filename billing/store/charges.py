@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy import delete, insert, select
@@ -13,7 +15,7 @@ from billing.core.records import Charge, CostCenterShare, RatingRun, SlaResult
 from billing.store import schema as t
 from billing.store.bulk import bulk_insert
 from billing.store.types import decimal_text
-from tariffs.model import ChargingMode
+from tariffs.model import ChargingMode, Working, WorkingKind
 
 
 def period_status(session: Session, month: str) -> str:
@@ -96,6 +98,7 @@ def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *
             flags="; ".join(charge.flags) or None, credit_of_line=charge.credit_of_line, usage_rows=charge.usage_rows,
             credit_metric=charge.credit_metric.value if charge.credit_metric else None,
             label=charge.label or None, period_from=charge.period_from, period_to=charge.period_to,
+            workings=workings_text(charge.workings),
         )
         for charge in charges
     ]
@@ -167,6 +170,34 @@ def issued_charges(session: Session, numbers: list[str]) -> dict[tuple[str, int]
     return found
 
 
+def workings_text(workings: Sequence[Working]) -> str | None:
+    """A charge's workings as the JSON the charge row keeps (None: none)."""
+    if not workings:
+        return None
+    return json.dumps([
+        {"kind": w.kind.value, "text": w.text, "amount": str(w.amount),
+         **({"quantity": str(w.quantity)} if w.quantity is not None else {}),
+         **({"rate": str(w.rate)} if w.rate is not None else {}),
+         **({"base": str(w.base)} if w.base is not None else {}),
+         **({"share": list(w.share)} if w.share is not None else {})}
+        for w in workings
+    ], ensure_ascii=False, separators=(",", ":"))
+
+
+def workings_of(text: str | None) -> tuple[Working, ...]:
+    """The workings a charge row keeps (none on a charge rated before 0010)."""
+    if not text:
+        return ()
+    return tuple(
+        Working(kind=WorkingKind(w["kind"]), text=w["text"], amount=Decimal(w["amount"]),
+                quantity=Decimal(w["quantity"]) if "quantity" in w else None,
+                rate=Decimal(w["rate"]) if "rate" in w else None,
+                base=Decimal(w["base"]) if "base" in w else None,
+                share=(int(w["share"][0]), int(w["share"][1])) if "share" in w else None)
+        for w in json.loads(text)
+    )
+
+
 def _charge_records(session: Session, where: list) -> list[tuple[int, Charge]]:
     """Charges matching ``where`` as (charge id, record), in month and line order."""
     bl = t.BusinessLine
@@ -197,6 +228,7 @@ def _charge_records(session: Session, where: list) -> list[tuple[int, Charge]]:
             flags=tuple(c.flags.split("; ")) if c.flags else (), credit_of_line=c.credit_of_line,
             usage_rows=c.usage_rows, cost_centers=tuple(shares.get(c.id, ())), credit_metric=c.credit_metric,
             days_in_force=c.days_in_force, label=c.label or "", period_from=c.period_from, period_to=c.period_to,
+            workings=workings_of(c.workings),
         ))
         for c, code, ver in rows
     ]

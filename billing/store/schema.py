@@ -275,6 +275,7 @@ class Charge(Base):
     label: Mapped[str | None] = mapped_column(String(limits.NAME))  # fee: its name (since 0007)
     period_from: Mapped[dt.date | None] = mapped_column(Date)  # fee: the days of its quarter or year in force
     period_to: Mapped[dt.date | None] = mapped_column(Date)
+    workings: Mapped[str | None] = mapped_column(Text)  # how it was priced, step by step: JSON (since 0010)
 
 
 class ChargeCostCenter(Base):

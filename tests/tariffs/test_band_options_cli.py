@@ -77,6 +77,8 @@ def test_a_month_run_prices_blocks_exclusive_edges_and_the_fee_at_zero(sqlite_ur
     # each statement says what happened
     run(url, "statements", "2026-03", "--out", tmp_path / "statements")
     shown = " ".join(path.read_text(encoding="utf-8") for path in (tmp_path / "statements").glob("*.html"))
-    assert "1,250 as 13 blocks of 100: 13 blocks @ 20.00" in shown
-    assert "10 is on a band edge, priced in the band above: edges exclusive" in shown
-    assert "nothing billable: the first band&#39;s flat fee 26.00, charged at zero usage" in shown
+    assert "1,250 counted in blocks of 100: a started block is charged whole" in shown
+    assert "13 blocks of 100 @ 20.00" in shown
+    assert "10 is on a band edge, priced in the band above (edges exclusive)" in shown
+    assert "the first band&#39;s flat fee, charged at zero usage <span class=\"step-amount\">26.00</span>" in shown
+    assert "monthly fee 156.00 <span class=\"step-amount\">156.00</span>" in shown
