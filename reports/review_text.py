@@ -18,6 +18,10 @@ from reports.text import table_lines
 __all__ = ["review_lines", "budget_summary_line", "recovery_summary_line", "month_status_rows", "MONTH_STATUS_HEADERS"]
 
 
+ANOMALIES_LISTED = 10
+"""Anomalies a review lists by default (largest first); ``--all`` lists every one."""
+
+
 def _fmt(amount: Decimal) -> str:
     return f"{amount:,.2f}"
 
@@ -30,6 +34,7 @@ def review_lines(found: MonthReview) -> list[str]:
     """The review's lines: totals, movers, anomalies, rejects, unallocated, flagged charges and
     idle subscriptions (the first ``found.listed`` of each), budget and recovery."""
     month, review, run = found.month, found.review, found.run
+    limit = found.listed
     out = [
         f"Month {month} ({found.status}), rated {run.run_at:%Y-%m-%d %H:%M} by {run.run_by} from {run.usage_rows:,} usage rows",
         f"Total to invoice: {_fmt(review.total)} {review.currency}   last month ({review.previous_month}): "
@@ -56,15 +61,24 @@ def review_lines(found: MonthReview) -> list[str]:
         ["business line", f"this month ({review.currency})", f"change ({review.currency})", "change %"],
         [[m.key, _fmt(m.current), f"{m.change:+,.2f}", _pct(m)] for m in review.largest_movers], right={1, 2, 3})]
     out.append("")
+    floor = f"{_fmt(review.anomaly_floor)} {review.currency}".strip()
     if review.anomalies:
-        out.append(f"Anomalies (moved more than {found.anomaly_pct}%):")
-        out += [f"  {kind} {m.key}: {_fmt(m.previous)} -> {_fmt(m.current)} ({_pct(m)})" for kind, m in review.anomalies]
+        shown = review.anomalies[:ANOMALIES_LISTED if limit is not None else None]
+        out.append(f"Anomalies: {len(review.anomalies)} moved beyond what their own history expects "
+                   f"(by at least {floor}; largest first; docs/month-end.md, \"Anomalies\"):")
+        out += ["  " + line for line in table_lines(
+            ["", "code", f"last month ({review.currency})", f"this month ({review.currency})", f"expected change ({review.currency})",
+             f"unexpected ({review.currency})", "score", "judged against"],
+            [[a.kind, a.key, _fmt(a.movement.previous), _fmt(a.movement.current), f"{a.expected:+,.2f}",
+              f"{a.unexpected:+,.2f}", "" if a.score is None else f"{a.score:+}", a.basis] for a in shown],
+            right={2, 3, 4, 5, 6})]
+        if len(shown) < len(review.anomalies):
+            out += _hidden(len(review.anomalies), len(shown), month)
     else:
-        out.append(f"Anomalies: none moved more than {found.anomaly_pct}%")
+        out.append(f"Anomalies: none moved beyond what their own history expects by at least {floor}")
     out.append(f"Quarantined rows still open: {found.open_rejects:,}"
                + (f" (see `chargeback usage rejects --month {month}`)" if found.open_rejects else ""))
     out.append(f"Unallocated (no business line found): {_fmt(review.unallocated)}")
-    limit = found.listed
     if review.flagged:
         out.append(f"Flagged charges: {len(review.flagged)}")
         out += [f"  {c.business_line} {c.service} {c.tier}: {'; '.join(c.flags)} ({_fmt(c.amount)})" for c in review.flagged[:limit]]

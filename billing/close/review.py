@@ -33,6 +33,42 @@ class Movement:
         return (self.change / abs(self.previous) * 100).quantize(Decimal("0.1"))
 
 
+ANOMALY_SCORE = Decimal("3.5")
+"""How far (in robust standard deviations) a month's change must sit from what the line's own
+history expects to be an anomaly: Iglewicz and Hoaglin's cut-off for the modified z-score."""
+HISTORY_CHANGES = 12
+"""The past month-on-month changes a line or service is judged against (its last year)."""
+FEWEST_CHANGES = 4
+"""Fewer past changes than this is a short history: the change is judged by ``anomaly_pct``."""
+MAD_SCALE = Decimal("1.4826")
+"""The median absolute deviation times this estimates a standard deviation (normal data)."""
+LEAST_SPREAD_PCT = Decimal(1)
+"""The spread a history is given at least, in % of its usual month: a line billed the same
+every month is not an anomaly for the first cent it moves."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Anomaly:
+    """A business line or service whose month moved more than its own history expects.
+
+    ``expected`` is the change its history expects (the median of its past changes, or the
+    change of the same month last year, whichever is nearer this month's); ``unexpected`` the month's change
+    less that, in money (what the list is ranked by); ``score`` that over the history's robust
+    spread (None when judged by ``anomaly_pct`` for a short history, or new). ``basis`` says in
+    words what it was judged against."""
+
+    kind: str  # business line | service
+    movement: Movement
+    expected: Decimal
+    unexpected: Decimal
+    score: Decimal | None
+    basis: str
+
+    @property
+    def key(self) -> str:
+        return self.movement.key
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Review:
     month: str
@@ -44,7 +80,8 @@ class Review:
     by_business_line: tuple[Movement, ...]
     by_service: tuple[Movement, ...]
     largest_movers: tuple[Movement, ...]
-    anomalies: tuple[tuple[str, Movement], ...]  # ("business line" | "service", movement)
+    anomalies: tuple[Anomaly, ...]  # largest unexpected change first (find_anomalies)
+    anomaly_floor: Decimal = ZERO  # the least unexpected change listed, in money
     unallocated: Decimal
     flagged: tuple[Charge, ...]
     idle_subscriptions: tuple[Subscription, ...]
@@ -61,18 +98,21 @@ def review_month(
     anomaly_pct: Decimal,
     unallocated_code: str,
     movers: int = 5,
+    history: Mapping[str, Mapping[tuple[str, str], Decimal]] | None = None,
+    anomaly_floor_pct: Decimal = ZERO,
 ) -> Review:
+    """``history``: earlier months' chargeback totals, month → ("business line" | "service",
+    code) → amount (see :func:`find_anomalies`); ``anomaly_floor_pct``: the least unexpected
+    change an anomaly has, in % of the month's total."""
     billed = [c for c in charges if c.charging_mode is ChargingMode.CHARGEBACK]
     before = [c for c in previous_charges if c.charging_mode is ChargingMode.CHARGEBACK]
     by_line = _movements(billed, before, lambda c: c.business_line)
     by_service = _movements(billed, before, lambda c: c.service)
     largest = tuple(sorted(by_line, key=lambda m: (-abs(m.change), m.key))[:movers])
-    anomalies = tuple(
-        (kind, m)
-        for kind, group in (("business line", by_line), ("service", by_service))
-        for m in group
-        if (m.change_pct is not None and abs(m.change_pct) > anomaly_pct) or (m.previous == 0 and m.current != 0 and before)
-    )
+    total = sum((c.amount for c in billed), ZERO)
+    floor = abs(total) * anomaly_floor_pct / 100
+    anomalies = find_anomalies(month=month, movements={"business line": by_line, "service": by_service},
+                               history=history or {}, anomaly_pct=anomaly_pct, floor=floor, compared=bool(before))
     used = {(c.business_line, c.service) for c in charges if c.kind is ChargeKind.USAGE and c.usage_rows}
     start, end = first_day(month), last_day(month)
     idle = tuple(
@@ -86,10 +126,88 @@ def review_month(
         total=sum((c.amount for c in billed), ZERO), previous_total=sum((c.amount for c in before), ZERO),
         showback_total=sum((c.amount for c in charges if c.charging_mode is ChargingMode.SHOWBACK), ZERO),
         currency=currency, by_business_line=by_line, by_service=by_service, largest_movers=largest, anomalies=anomalies,
+        anomaly_floor=floor,
         unallocated=sum((c.amount for c in charges if c.business_line == unallocated_code), ZERO),
         flagged=tuple(c for c in charges if c.flags), idle_subscriptions=idle,
         sla_credits=sum((c.amount for c in charges if c.kind is ChargeKind.SLA_CREDIT), ZERO),
     )
+
+
+def find_anomalies(*, month: str, movements: Mapping[str, Sequence[Movement]],
+                   history: Mapping[str, Mapping[tuple[str, str], Decimal]], anomaly_pct: Decimal,
+                   floor: Decimal, compared: bool = True) -> tuple[Anomaly, ...]:
+    """The month's anomalies, largest unexpected change first (docs/month-end.md, "Anomalies").
+
+    Each business line and service is judged against its own past: its month-on-month changes
+    over the last ``HISTORY_CHANGES`` months (from ``history``, month → (kind, code) → total;
+    a month it has no total in counts as 0 once it has appeared). Their median is the usual
+    change; the change of the same month last year, when the history has it, the season's; their spread is ``MAD_SCALE`` × their median absolute deviation
+    from that median, at least ``LEAST_SPREAD_PCT`` % of its usual (median) month. The month is
+    an anomaly when its change sits ``ANOMALY_SCORE`` spreads or more from what was expected,
+    and the difference is at least ``floor`` in money. With fewer than ``FEWEST_CHANGES`` past
+    changes the history is too short: a move of more than ``anomaly_pct`` % of last month (or
+    from nothing, when there was a last month to compare with) is the test, with the same
+    floor."""
+    found: list[Anomaly] = []
+    months = [add_months(month, -step) for step in range(HISTORY_CHANGES + 13)]  # this month back 2 years
+    for kind, group in movements.items():
+        for movement in group:
+            series = {m: history.get(m, {}).get((kind, movement.key), ZERO) for m in months[2:]}
+            series[months[1]], series[months[0]] = movement.previous, movement.current
+            judged = _judge(kind, movement, series, months, anomaly_pct, floor, compared)
+            if judged is not None:
+                found.append(judged)
+    return tuple(sorted(found, key=lambda a: (-abs(a.unexpected), a.kind, a.key)))
+
+
+def _judge(kind: str, movement: Movement, series: Mapping[str, Decimal], months: Sequence[str],
+           anomaly_pct: Decimal, floor: Decimal, compared: bool) -> Anomaly | None:
+    """``months`` runs from this month back; ``series`` the totals of each."""
+    seen = [m for m in months if series[m] != 0]
+    first = min(seen) if seen else months[0]
+    # the change into each earlier month from the one before, from the first month it was billed
+    changes = {months[i]: series[months[i]] - series[months[i + 1]]
+               for i in range(1, len(months) - 1) if months[i + 1] >= first}
+    change = movement.change
+    past = [changes[m] for m in months[1:HISTORY_CHANGES + 1] if m in changes]
+    if len(past) < FEWEST_CHANGES:
+        pct = movement.change_pct
+        if movement.previous == 0:
+            if not (compared and movement.current != 0 and abs(change) >= floor):
+                return None
+            return Anomaly(kind=kind, movement=movement, expected=ZERO, unexpected=change, score=None, basis="new")
+        if pct is None or abs(pct) <= anomaly_pct or abs(change) < floor:
+            return None
+        return Anomaly(kind=kind, movement=movement, expected=ZERO, unexpected=change, score=None,
+                       basis=f"short history: moved more than {anomaly_pct}%")
+    centre = _median(past)
+    usual = _median([abs(series[m]) for m in months[1:HISTORY_CHANGES + 1] if m >= first])
+    spread = max(MAD_SCALE * _median([abs(c - centre) for c in past]), usual * LEAST_SPREAD_PCT / 100)
+    if spread == 0:
+        return None
+    # what the history expects: its usual change, and the season's (the same month's change last
+    # year); the month is judged by the one it is closer to, so a seasonal swing is no anomaly
+    # and neither is a usual month after an unusual one last year
+    last_year = months[12]
+    expectations = [(centre, f"its last {len(past)} months' changes")]
+    if last_year in changes:
+        expectations.append((changes[last_year], f"the same month last year ({last_year})"))
+    expected, basis = min(expectations, key=lambda e: abs(change - e[0]))
+    unexpected = change - expected
+    score = unexpected / spread
+    if abs(score) < ANOMALY_SCORE or abs(unexpected) < floor:
+        return None
+    return Anomaly(kind=kind, movement=movement, expected=expected, unexpected=unexpected,
+                   score=score.quantize(Decimal("0.1")), basis=basis)
+
+
+def _median(values: Sequence[Decimal]) -> Decimal:
+    """The median (the mean of the two middle values of an even count)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _movements(current: Sequence[Charge], previous: Sequence[Charge], key) -> tuple[Movement, ...]:

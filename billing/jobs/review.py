@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from billing.close.review import CloseWarning, MonthReview, MonthStatus, calendar_warnings, review_month, usage_warnings
-from billing.core.periods import month_range, parse_month, previous_month
+from billing.close.review import HISTORY_CHANGES, CloseWarning, MonthReview, MonthStatus, calendar_warnings, review_month, usage_warnings
+from billing.core.periods import add_months, month_range, parse_month, previous_month
 from billing.core.problems import ChargebackError
 from billing.jobs.budgets import budget_summary
 from billing.jobs.recovery import recovery_summary
@@ -30,6 +30,7 @@ def review_stored_month(session: Session, month: str, *, rules_path: Path | None
     if run is None:
         raise ChargebackError(f"{month} has not been rated yet: run `chargeback month run {month}` first")
     before = previous_month(month)
+    earlier = [add_months(month, -step) for step in range(2, HISTORY_CHANGES + 13)]
     review = review_month(
         month=month, previous_month=before,
         charges=charge_store.month_charges(session, month),
@@ -37,6 +38,8 @@ def review_stored_month(session: Session, month: str, *, rules_path: Path | None
         subscriptions=catalogue_store.load_subscriptions(session),
         anomaly_pct=Decimal(audit.get_setting(session, "anomaly_pct")),
         unallocated_code=audit.get_setting(session, "unallocated_business_line"),
+        history=charge_store.chargeback_totals(session, earlier),
+        anomaly_floor_pct=Decimal(audit.get_setting(session, "anomaly_floor_pct")),
     )
     status = charge_store.period_status(session, month)
     return MonthReview(

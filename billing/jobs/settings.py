@@ -28,9 +28,9 @@ def check_setting(key: str, value: str) -> str:
     value = value.strip()
     if key == "fiscal_year_start_month" and not (value.isdigit() and 1 <= int(value) <= 12):
         raise ChargebackError("fiscal_year_start_month must be a month number from 1 to 12")
-    if key in ("anomaly_pct", "low_usage_pct") and not (value.isascii() and value.replace(".", "", 1).isdigit()):
+    if key in ("anomaly_pct", "anomaly_floor_pct", "low_usage_pct") and not (value.isascii() and value.replace(".", "", 1).isdigit()):
         raise ChargebackError(f"{key} must be a positive number, e.g. {DEFAULTS[key]}")
-    if key in ("anomaly_pct", "low_usage_pct") and (beyond := RATIO.problem(key, D(value))) is not None:
+    if key in ("anomaly_pct", "anomaly_floor_pct", "low_usage_pct") and (beyond := RATIO.problem(key, D(value))) is not None:
         raise ChargebackError(beyond[1])
     if key == "low_usage_pct" and float(value) > 100:
         raise ChargebackError("low_usage_pct is a share of the usual usage, from 0 to 100")

@@ -22,6 +22,7 @@ DEFAULTS = {
     "fiscal_year_start_month": "1",
     "currency": "USD",
     "anomaly_pct": "25",
+    "anomaly_floor_pct": "0.1",
     "low_usage_pct": "50",
     "invoice_prefix": "CB",
     "expense_account": "6810",

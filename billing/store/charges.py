@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from billing.core.money import ZERO
@@ -147,6 +147,25 @@ def month_charges(session: Session, month: str) -> list[Charge]:
     if run is None:
         return []
     return [charge for _, charge in _charge_records(session, [t.Charge.run_id == run.id])]
+
+
+def chargeback_totals(session: Session, months: Sequence[str]) -> dict[str, dict[tuple[str, str], Decimal]]:
+    """Each of ``months``' chargeback total (its latest run) per business line and per service:
+    month → ("business line" | "service", code) → amount; months never rated give nothing."""
+    if not months:
+        return {}
+    latest = select(func.max(t.RatingRun.id)).where(t.RatingRun.month.in_(list(months))).group_by(t.RatingRun.month)
+    rows = session.execute(
+        select(t.Charge.month, t.BusinessLine.code, t.Charge.service_code, t.Charge.amount)
+        .join(t.BusinessLine, t.BusinessLine.id == t.Charge.business_line_id)
+        .where(t.Charge.run_id.in_(latest), t.Charge.charging_mode == ChargingMode.CHARGEBACK.value)
+    )
+    totals: dict[str, dict[tuple[str, str], Decimal]] = {}
+    for month, line, service, amount in rows:
+        month_totals = totals.setdefault(month, {})
+        for key in (("business line", line), ("service", service)):
+            month_totals[key] = month_totals.get(key, ZERO) + amount
+    return totals
 
 
 def issued_charges(session: Session, numbers: list[str]) -> dict[tuple[str, int], Charge]:

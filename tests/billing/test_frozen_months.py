@@ -114,6 +114,7 @@ def _refused(*args: str, says: str) -> Callable[[str, Path], None]:
 SETTING_CHANGES: dict[str, Change] = {
     "currency": _setting("currency", "EUR"),
     "anomaly_pct": _setting("anomaly_pct", "5"),
+    "anomaly_floor_pct": _setting("anomaly_floor_pct", "2.5"),
     "low_usage_pct": _setting("low_usage_pct", "10"),
     "invoice_prefix": _setting("invoice_prefix", "INV"),
     "expense_account": _setting("expense_account", "6999"),

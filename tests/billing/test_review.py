@@ -69,10 +69,10 @@ def test_the_largest_movers_are_the_business_lines_that_moved_most_either_way():
 
 
 def test_anomalies_are_moves_beyond_the_setting_and_lines_that_appeared():
-    found = {(kind, m.key) for kind, m in review().anomalies}
+    found = {(a.kind, a.key) for a in review().anomalies}
     assert found == {("business line", "HR"), ("business line", "NEW"), ("business line", UNALLOCATED)}
-    assert ("business line", "FIN") in {(kind, m.key) for kind, m in review(anomaly_pct="24.9").anomalies}
-    services = {(kind, m.key) for kind, m in review(anomaly_pct="5").anomalies if kind == "service"}
+    assert ("business line", "FIN") in {(a.kind, a.key) for a in review(anomaly_pct="24.9").anomalies}
+    services = {(a.kind, a.key) for a in review(anomaly_pct="5").anomalies if a.kind == "service"}
     assert services == {("service", "DESK"), ("service", "VM")}  # +7.1 %, +12.5 %
 
 
