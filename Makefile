@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11+ only):
 #   make demo   creates .venv, installs the engine and runs a complete demo month-end
+#   make portal starts the portal on the demo's store (http://127.0.0.1:8000/; the demo prints the sign-ins)
 #   make test   creates .venv if needed and runs the whole test suite
 # make focus-validator installs the FOCUS validator the conformance tests use (.venv-focus).
 PYTHON ?= python3
@@ -7,10 +8,13 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 DEMO   ?= demo
 
-.PHONY: demo test bench lint clean focus-validator
+.PHONY: demo portal test bench lint clean focus-validator
 
 demo: $(VENV)/.installed
 	$(BIN)/chargeback demo --out $(DEMO)
+
+portal: $(VENV)/.installed
+	$(BIN)/chargeback --db sqlite:///$(DEMO)/chargeback.db serve
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest

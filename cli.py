@@ -373,6 +373,21 @@ def tokens_list(store: Store) -> None:
     echo_table(["id", "token", "name", "scope", "source", "state", "made"], rows, right={0})
 
 
+@chargeback.command("serve")
+@click.option("--host", default="127.0.0.1", help="The address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", default=8000, type=click.IntRange(1, 65535), help="The port to listen on.")
+@click.pass_obj
+def serve(store: Store, host: str, port: int) -> None:
+    """Run the portal and the API (uvicorn) on the store --db names; stop with Ctrl-C."""
+    import uvicorn
+
+    from portal.app import create_app
+
+    app = create_app(store.url)  # refuses a store that is not there, before listening
+    echo(f"portal on http://{host}:{port}/ (sign in as a user from `chargeback users add`; Ctrl-C stops it)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False)
+
+
 @chargeback.command("audit")
 @click.option("--limit", default=50, type=click.IntRange(min=1), help="How many events, newest first.")
 @with_store

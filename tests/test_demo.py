@@ -1,6 +1,7 @@
 """The demo runs the whole loop and leaves every month-end document on disk."""
 
 import csv
+import re
 from decimal import Decimal
 
 from click.testing import CliRunner
@@ -21,6 +22,15 @@ def test_demo_ends_with_a_closed_month_and_its_documents(tmp_path):
     pack = (out / "2026-03-pack.html").read_text(encoding="utf-8")
     assert "Month pack" in pack and "Cost recovery and overhead" in pack and "DRAFT" not in pack
     assert (out / "statements" / "index.html").exists()
+    assert f"chargeback --db sqlite:///{out / 'chargeback.db'} serve" in result.stdout
+    passwords = dict(re.findall(r"as (\w+)(?: \(of [^)]+\))?, one-time password ([^\s;]+)", result.stdout))
+    assert set(passwords) == {"finance", "head"}, result.stdout
+    from billing import api
+
+    with api.open_store(f"sqlite:///{out / 'chargeback.db'}") as store:
+        assert api.sign_in(store, "finance", passwords["finance"]).principal.has("finance")
+        head = api.sign_in(store, "head", passwords["head"]).principal
+        assert len(head.lines) == 1 and head.has("head")
     assert (out / "2026-03.xlsx").stat().st_size > 5000
     with (out / "2026-03-journal.csv").open(newline="") as handle:
         lines = list(csv.DictReader(handle))

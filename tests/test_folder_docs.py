@@ -12,7 +12,7 @@ FOLDERS = sorted(
     path.relative_to(ROOT).as_posix()
     for path in (ROOT / "billing").iterdir()
     if path.is_dir() and not path.is_symlink() and (path / "__init__.py").exists()
-) + ["tariffs"]
+) + ["tariffs", "portal"]
 
 
 def test_the_folders_are_found():

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from billing.core.access import SESSION_HOURS, LoginRefused
 from billing.core.problems import ChargebackError, NeedsConfirmation, Problem, ProblemsError
 
 if TYPE_CHECKING:  # the modules behind each call are imported by the call (the command starts fast)
@@ -69,7 +70,9 @@ __all__ = [
     "forecast", "backtest", "compare_scenarios", "advise", "recovery", "plan", "Plan",
     # people, sessions and API tokens
     "add_user", "disable_user", "reset_password", "users", "add_token", "revoke_token", "tokens",
-    "sign_in", "session_principal", "sign_out", "change_password", "token_principal", "acting_as",
+    "LoginRefused", "SESSION_HOURS", "sign_in", "session_principal", "sign_out", "change_password", "token_principal", "acting_as",
+    # what the portal reads
+    "business_lines", "statement", "Statement", "charges", "load_usage_batch",
 ]
 
 OnWait = Callable[[str, float], None]
@@ -404,6 +407,58 @@ def statements(store: Store, month: str) -> Statements:
 
 
 @dataclass(frozen=True, slots=True)
+class Statement:
+    """One business line's statement of a month: its view model (``reports.views.StatementView``),
+    the HTML page and its file name."""
+
+    view: object
+    html: bytes
+    filename: str
+
+
+def statement(store: Store, month: str, line: str) -> Statement | None:
+    """Business line ``line``'s statement of ``month`` (a draft while the month is open), or
+    None when the line has no charges or notes that month, or there is no such line."""
+    from billing.jobs.documents import month_statements
+    from reports.html import render_statement, statement_filename
+    from reports.views import statement_views
+
+    found = [s for s in _run(store, month_statements, month) if s.business_line.code == line]
+    if not found:
+        return None
+    (view,) = statement_views(found)
+    return Statement(view=view, html=render_statement(view), filename=statement_filename(view))
+
+
+def charges(store: Store, month: str):
+    """The month's charges as rated by its latest run (``billing.core.records.Charge``), in line order."""
+    from billing.core.periods import parse_month
+    from billing.store.charges import month_charges
+
+    return _run(store, month_charges, parse_month(month))
+
+
+def load_usage_batch(store: Store, *, source: str, key: str | None, body: bytes, records, token_id: int,
+                     sources: str | Path | None = None):
+    """Load a batch of usage records from the API for ``source`` under an Idempotency-Key
+    (``billing.jobs.usage_batches.BatchAnswer``: status and body; the same key and body again
+    give the first answer, the same key with another body 409). Validated, mapped, quarantined
+    and reconciled as a file of the source's is."""
+    from billing.jobs.usage_batches import body_hash, check_key, load_usage_batch as job
+
+    checked = check_key(key)
+    return _run(store, job, source=source, key=checked, digest=body_hash(body), records=records, token_id=token_id,
+                sources_dir=Path(sources) if sources else None)
+
+
+def business_lines(store: Store):
+    """Every business line (``billing.core.records.BusinessLine``), by code."""
+    from billing.store.org import business_lines as job
+
+    return sorted(_run(store, job), key=lambda b: b.code)
+
+
+@dataclass(frozen=True, slots=True)
 class WrittenStatements:
     """The statements written: one file per business line and the index page."""
 
@@ -632,7 +687,7 @@ def tokens(store: Store):
 def sign_in(store: Store, name: str, password: str):
     """Open a session (``billing.jobs.access.SignedIn``); raises ``LoginRefused`` once the
     refused try is kept (sign-ins are limited by the tries refused)."""
-    from billing.jobs.access import LoginRefused, sign_in as job
+    from billing.jobs.access import sign_in as job
 
     result = _run(store, job, name, password)
     if isinstance(result, LoginRefused):

@@ -40,6 +40,8 @@ from billing.jobs.workspace import EXAMPLES
 from tariffs.load import load_catalogue
 from reports.recovery_export import recovery_xlsx
 from tariffs.model import ChargingMode
+from billing.core.access import Role
+from billing.jobs.access import add_user
 
 
 
@@ -53,6 +55,8 @@ class DemoResult:
     workbook: Path
     journal: Path
     inputs: Path
+    passwords: dict[str, str]  # the portal's demo users and their one-time passwords
+    head_line: str
 
 
 def _write_budget(session, path: Path, month: str) -> Path | None:
@@ -194,5 +198,12 @@ def run_demo(
     pack_path.write_bytes(step(month_pack_in, final, rules=rules.parent))
     echo(f"Month pack: {pack_path} (for the month-end meeting)")
     echo(f"Explore:    CHARGEBACK_ALLOCATION={rules.parent} chargeback --db {database} recovery --month {final}")
+    head_line = _codes(files.business_lines)[0]
+    finance = step(add_user, "finance", roles=(Role.FINANCE,))
+    head = step(add_user, "head", roles=(Role.HEAD,), lines=(head_line,))
+    echo(f"Portal:     chargeback --db {database} serve   (or `make portal`), then open http://127.0.0.1:8000/")
+    echo(f"            sign in as finance, one-time password {finance.password}")
+    echo(f"            or as head (of {head_line}), one-time password {head.password}; each is changed at the first sign-in")
     return DemoResult(database=database, month=final, invoices=len(closed.invoices), total=total,
-                      statements=statements.index, workbook=workbook, journal=journal_path, inputs=inputs)
+                      statements=statements.index, workbook=workbook, journal=journal_path, inputs=inputs,
+                      passwords={"finance": finance.password, "head": head.password}, head_line=head_line)

@@ -16,6 +16,11 @@ from billing.core.limits import USER, too_long
 from billing.core.problems import ChargebackError, excerpt, has_control
 
 
+class LoginRefused(ChargebackError):
+    """A sign-in refused: a wrong name or password, a disabled person, or too many tries; one
+    message for the first three, so a refusal never tells which names exist."""
+
+
 class Role(enum.StrEnum):
     """What a person may do in the portal and the API (docs/security.md)."""
 
@@ -34,6 +39,8 @@ class TokenScope(enum.StrEnum):
 
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]*")
+SESSION_HOURS = 12
+"""How long a portal session lasts from sign-in (then the person signs in again)."""
 MIN_PASSWORD = 12
 """The shortest password accepted (NIST SP 800-63B asks for at least 8; 12 is common practice)."""
 MAX_PASSWORD = 256

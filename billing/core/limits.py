@@ -35,7 +35,7 @@ from billing.core.problems import ProblemCode, excerpt
 
 __all__ = [
     "CODE", "NAME", "REFERENCE", "SOURCE_NAME", "PATH", "USER", "CURRENCY", "LABEL", "SUBJECT",
-    "USAGE_FEED_MONTHS", "COST_FEED_MONTHS", "FLAGS", "DIMENSION_VALUE",
+    "USAGE_FEED_MONTHS", "COST_FEED_MONTHS", "FLAGS", "DIMENSION_VALUE", "IDEMPOTENCY_KEY",
     "too_long", "path_problem", "months_that_fit",
     "Range", "NUMBER", "QUANTITY", "COST", "AMOUNT", "PRICE", "MARKUP", "MEASURE", "RATIO",
     "ROW_WORTH", "MONTH_AMOUNT", "FEED_TOTAL",
@@ -68,6 +68,8 @@ COST_FEED_MONTHS = 400
 """The months a cost feed covers, kept the same way."""
 FLAGS = 200
 """A charge's flags, joined with ``; `` (the engine's own texts)."""
+IDEMPOTENCY_KEY = 200
+"""An API request's ``Idempotency-Key`` header."""
 DIMENSION_VALUE = 100
 """A price dimension's value (a region, a VM size, a storage class), in a tariff's ``by_value``
 and on a usage row (its dimension's name is a CODE)."""

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from billing.core.access import (
     ApiToken,
+    SESSION_HOURS,
+    LoginRefused,
     Principal,
     Role,
     TokenScope,
@@ -31,8 +33,6 @@ from billing.core.problems import ChargebackError, excerpt
 from billing.store import access as store
 from billing.store import audit, locks
 
-SESSION_HOURS = 12
-"""How long a session lasts from sign-in (then the person signs in again)."""
 LOGIN_WINDOW = dt.timedelta(minutes=15)
 LOGIN_TRIES = 5
 """Sign-ins refused for one user name within :data:`LOGIN_WINDOW` before further tries are
@@ -158,11 +158,6 @@ class SignedIn:
     token: str
     principal: Principal
     expires_at: dt.datetime
-
-
-class LoginRefused(ChargebackError):
-    """A wrong name or password, a disabled person, or too many tries: one message for all,
-    so a refusal never tells which names exist."""
 
 
 WRONG = "the name or the password is wrong"

@@ -117,13 +117,16 @@ def load_usage_file(
     batch_rows: int = 250_000,
     on_progress: Callable[[int], None] | None = None,
     dialect: Dialect = Dialect(),
+    file_name: str | None = None,
 ) -> LoadResult:
+    """Load the usage file at ``path`` from ``source``; ``file_name`` is the name the feed is
+    kept under when it is not the path (a batch from the API, written to a file to be read)."""
     path = Path(path)
     if not path.is_file():
         raise ChargebackError(f"{path}: no such file")
     if (too_long := path_problem(path)) is not None:
         raise ChargebackError(f"{excerpt(str(path))}: {too_long}; nothing was loaded")
-    result = LoadResult(feed_id=None, source=source.name, file_name=str(path))
+    result = LoadResult(feed_id=None, source=source.name, file_name=file_name or str(path))
     scan = scan_file(path)  # the text check now, the digest on another thread meanwhile
     locks.lock_usage(session)  # before anything is read: hashes and record ids hold until the commit
     ctx = mapping_context(session)
@@ -154,7 +157,7 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
     others = OtherSources(session, source.name, check=not allow_other_source)
     sample = IdSample()
     user, now = audit.current_user(), audit.now()
-    feed_id = usage_store.create_feed(session, source=source.name, file_name=str(path), digest=scan.digest,
+    feed_id = usage_store.create_feed(session, source=source.name, file_name=result.file_name, digest=scan.digest,
                                       format=source.format, user=user, at=now)
     result.feed_id = feed_id
     seen_ids: dict[str, usage_store.LoadedIds] = {}
@@ -262,7 +265,7 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
     from billing.store.charges import rated_months
 
     result.rated_months = sorted(set(rated_months(session)) & months)
-    audit.record(session, "usage.load", f"feed {feed_id} {path.name}", result.reconciliation())
+    audit.record(session, "usage.load", f"feed {feed_id} {Path(result.file_name).name}", result.reconciliation())
     if others.overlapped or elsewhere is not None:
         held = sorted({f"feed {f.id} ({f.source})" for f in [*others.overlapped, *([elsewhere] if elsewhere else [])]})
         audit.record(session, "usage.other-source", f"feed {feed_id} {path.name}",

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from billing.core.access import ApiToken, Principal, Role, TokenScope, User
-from billing.store.schema import ApiTokenRow, AppUser, AppUserRole, AuditEvent, BusinessLine, UsageSource, WebSession
+from billing.store.schema import ApiBatch, ApiTokenRow, AppUser, AppUserRole, AuditEvent, BusinessLine, UsageSource, WebSession
 
 ACTIONS = ("user.add", "user.disable", "user.reset", "user.password", "login", "login.refused", "logout",
            "logout.everywhere", "token.add", "token.revoke")
@@ -161,3 +161,27 @@ def live_token(session: Session, token_hash: str) -> ApiToken | None:
     """The token with this hash, when it is not revoked."""
     row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash, ApiTokenRow.revoked_at.is_(None)))
     return _token(row) if row else None
+
+
+# --- API usage batches -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBatch:
+    body_hash: str
+    status: int
+    answer: str
+    feed_id: int | None
+
+
+def batch(session: Session, source: str, key: str) -> StoredBatch | None:
+    row = session.scalar(select(ApiBatch).where(ApiBatch.source == source, ApiBatch.idempotency_key == key))
+    return None if row is None else StoredBatch(body_hash=row.body_hash, status=row.status, answer=row.answer,
+                                                feed_id=row.feed_id)
+
+
+def add_batch(session: Session, *, source: str, key: str, digest: str, status: int, answer: str, feed_id: int | None,
+              token_id: int, at: dt.datetime) -> None:
+    session.add(ApiBatch(source=source, idempotency_key=key, body_hash=digest, status=status, answer=answer,
+                         feed_id=feed_id, token_id=token_id, received_at=at))
+    session.execute(update(ApiTokenRow).where(ApiTokenRow.id == token_id).values(last_used_at=at))

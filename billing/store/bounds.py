@@ -242,6 +242,10 @@ COLUMNS: dict[str, Input | Copy | Engine | Shortened] = {
     "api_token.source": Copy("usage_source.name"),
     "api_token.created_by": Input(limits.USER, _USER),
     "api_token.revoked_by": Input(limits.USER, _USER),
+    "api_batch.source": Copy("usage_source.name"),
+    "api_batch.idempotency_key": Input(limits.IDEMPOTENCY_KEY, "the Idempotency-Key header of a usage batch "
+                                                               "(billing/jobs/usage_batches.py check_key)"),
+    "api_batch.body_hash": Engine("a SHA-256", _hash),
     "dispute.business_line_code": Copy("business_line.code"),
     "dispute.state": Engine("a dispute's state", lambda: ["open", "accepted", "rejected"]),
     "dispute.raised_by": Copy("app_user.name"),

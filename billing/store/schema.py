@@ -562,6 +562,23 @@ class ApiTokenRow(Base):
     last_used_at: Mapped[dt.datetime | None]
 
 
+class ApiBatch(Base):
+    """A usage batch posted to the API under an Idempotency-Key: the same key and body again
+    answers the first answer; the same key with another body is refused (409)."""
+
+    __tablename__ = "api_batch"
+    __table_args__ = (UniqueConstraint("source", "idempotency_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(limits.SOURCE_NAME))
+    idempotency_key: Mapped[str] = mapped_column(String(limits.IDEMPOTENCY_KEY))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)  # the HTTP status answered
+    answer: Mapped[str] = mapped_column(Text)  # the JSON answered
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("usage_feed.id"))
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id"))
+    received_at: Mapped[dt.datetime]
+
+
 class Dispute(Base):
     """A head's dispute of a statement line: raised, then accepted (with the note issued) or
     rejected with a reason by finance. Kept whole: states, times and users."""

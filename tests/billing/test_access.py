@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from billing import api
-from billing.jobs.access import LOGIN_TRIES, LoginRefused
+from billing.api import LoginRefused
+from billing.jobs.access import LOGIN_TRIES
 from tests.conftest import EXAMPLE_TARIFFS
 from tests.cli_helpers import load_two_business_lines, run, write
 

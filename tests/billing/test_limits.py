@@ -252,6 +252,32 @@ def case_token_name(db_url, tmp_path):
     return run(db_url, "tokens", "add", "--name", N201, "--read-only", ok=False)
 
 
+def case_idempotency_key(db_url, tmp_path):
+    """Through the API: a usage batch whose Idempotency-Key is too long is answered 400 (a
+    problem body here is what stderr is for a command)."""
+    import types
+
+    from starlette.testclient import TestClient
+
+    from billing import api
+    from portal.app import create_app
+
+    prepared(db_url, tmp_path)
+    run(db_url, "usage", "load", write(tmp_path / "t.csv", "record_id,usage_date,cost_center,service,quantity,unit\n"
+                                       "T-1,2026-03-03,CC-100,DESK,1,ticket\n"), "--source", "servicedesk", "--new-source")
+    with api.open_store(db_url) as store:
+        secret = api.add_token(store, name="desk", source="servicedesk").secret
+    app = create_app(db_url)
+    try:
+        answer = TestClient(app, base_url="https://testserver").post(
+            "/api/v1/sources/servicedesk/usage-batches", json={"records": [{"record_id": "T-2"}]},
+            headers={"Authorization": f"Bearer {secret}", "Idempotency-Key": "k" * 201})
+    finally:
+        app.state.portal.store.close()
+    return types.SimpleNamespace(exit_code=1 if answer.status_code == 400 else 0, stdout="",
+                                 stderr=answer.json()["detail"])
+
+
 TOO_LONG_CODE = "is 41 characters long; at most 40 are kept"
 TOO_LONG_NAME = "is 201 characters long; at most 200 are kept"
 PATH_MESSAGE = f"the file's path is {{}} characters long; the store keeps at most {limits.PATH}"
@@ -303,6 +329,8 @@ CASES = {
     "budget": (case_budget, ["budget_line.business_line_code", "budget_line.service_code", "budget_line.tier_code"],
                ["budget.csv:2:business_line: too-long", "budget.csv:3:service: too-long", "budget.csv:4:tier: too-long"]),
     "user_name": (case_user_name, ["app_user.name"], ["the user name", "is 121 characters long; at most 120 are kept"]),
+    "idempotency_key": (case_idempotency_key, ["api_batch.idempotency_key"],
+                        ["the Idempotency-Key is 201 characters long; at most 200 are kept"]),
     "token_name": (case_token_name, ["api_token.name"], ["the token's name", TOO_LONG_NAME]),
     "budget_path": (case_budget_path, ["budget_line.file_name"], [PATH_MESSAGE]),
 }

@@ -1,0 +1,213 @@
+"""The portal's ASGI application: routes, the guard every route passes, errors as pages or
+problem bodies.
+
+    from portal.app import create_app
+    app = create_app("sqlite:///chargeback.db")    # run with uvicorn (chargeback serve)
+
+Each route is named, and its name is its row in the access matrix (portal/access.py); a route
+without a row makes :func:`create_app` fail, so no route is ever served unguarded. The guard
+finds who is asking (the session cookie, or an API token), refuses whom the row does not name,
+checks the CSRF token of every form, and sends a person with a one-time password to change it
+first. Routes only call ``billing.api`` and render what it returns (portal/pages.py,
+portal/rest.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from billing import api
+from billing.core.access import Principal, TokenScope
+from billing.core.problems import ChargebackError, excerpt
+from portal.access import ACCESS, Caller, allowed, callers
+from portal.security import MAX_FORM_BYTES, PRE_COOKIE, SESSION_COOKIE, AddressLimit, Csrf, headers
+
+HERE = Path(__file__).resolve().parent
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class Portal:
+    """What every route shares: the store, the templates, the CSRF key, the address limit."""
+
+    def __init__(self, url: str | None):
+        self.store = api.open_store(url)
+        self.csrf = Csrf()
+        self.logins = AddressLimit()
+        env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
+                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        from reports import filters
+
+        filters.register(env)
+        self.templates = env
+
+    async def call(self, request: Request, function: Callable, *args, **kwargs):
+        """A billing.api call, off the event loop, acting as the signed-in person."""
+        principal: Principal | None = getattr(request.state, "principal", None)
+
+        def run():
+            if principal is None:
+                return function(self.store, *args, **kwargs)
+            with api.acting_as(principal.name):
+                return function(self.store, *args, **kwargs)
+
+        return await run_in_threadpool(run)
+
+    def page(self, request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
+        principal = getattr(request.state, "principal", None)
+        bound = getattr(request.state, "bound_to", None)
+        html = self.templates.get_template(template).render(
+            principal=principal, csrf=self.csrf.token(bound) if bound else "", **values)
+        response = HTMLResponse(html, status_code=status)
+        response.headers.update(headers())
+        return response
+
+    def error(self, request: Request, status: int, message: str) -> Response:
+        if request.url.path.startswith("/api/"):
+            return problem(status, message)
+        return self.page(request, "error.html", status=status, status_code=status, message=message)
+
+
+TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+          409: "Conflict", 413: "Too large", 415: "Unsupported media type", 422: "Unprocessable content",
+          429: "Too many requests", 500: "Internal error"}
+
+
+def problem(status: int, detail: str, **extra) -> JSONResponse:
+    """An RFC 9457 problem body."""
+    body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status, "detail": detail, **extra}
+    response = JSONResponse(body, status_code=status, media_type="application/problem+json")
+    response.headers.update(headers())
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="chargeback"'
+    return response
+
+
+async def read_form(request: Request) -> dict[str, str] | None:
+    """A urlencoded form (at most :data:`MAX_FORM_BYTES`; an empty body is an empty form), or
+    None when it is not one or too large."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    if not body:
+        return {}
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        return None
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def guarded(portal: Portal, name: str, endpoint: Endpoint) -> Endpoint:
+    rule = ACCESS[name]  # a route without its row in the access matrix is never built
+
+    @functools.wraps(endpoint)
+    async def guard(request: Request) -> Response:
+        is_api = request.url.path.startswith("/api/")
+        principal, scope, bound = None, None, None
+        if is_api:
+            authorization = request.headers.get("authorization", "")
+            if authorization.lower().startswith("bearer "):
+                found = await portal.call(request, api.token_principal, authorization[7:].strip())
+                if found is not None:
+                    principal, token = found
+                    scope = token.scope
+                    request.state.token = token
+        else:
+            cookie = request.cookies.get(SESSION_COOKIE, "")
+            if cookie:
+                principal = await portal.call(request, api.session_principal, cookie)
+                if principal is not None:
+                    bound = cookie
+            if bound is None:
+                bound = request.cookies.get(PRE_COOKIE) or None
+        request.state.principal, request.state.scope, request.state.bound_to = principal, scope, bound
+        who = callers(principal, scope)
+        if not allowed(name, who):
+            if Caller.ANONYMOUS in who:
+                if is_api:
+                    return problem(401, "give an API token: Authorization: Bearer cb_... (chargeback tokens add)")
+                return RedirectResponse("/login", status_code=303)
+            return portal.error(request, 403, "your role does not give you this page")
+        if principal is not None and scope is None and principal.must_change_password and not rule.must_change_ok:
+            return RedirectResponse("/password", status_code=303)
+        if request.method == "POST" and not is_api:
+            form = await read_form(request)
+            if form is None:
+                return portal.error(request, 400, "the form could not be read (too large, or not a form)")
+            if not portal.csrf.valid(bound, form.get("csrf")):
+                return portal.error(request, 403, "the form has expired or did not come from this portal: "
+                                                  "open the page again and send it from there; nothing was changed")
+            request.state.form = form
+        return await endpoint(request)
+
+    return guard
+
+
+def create_app(url: str | None = None) -> Starlette:
+    """The portal over the store at ``url`` (as ``--db`` names it; it must exist)."""
+    from portal import pages, rest
+
+    portal = Portal(url)
+    named: list[tuple[str, str, Endpoint, list[str]]] = [*pages.routes(portal), *rest.routes(portal)]
+    routes: list[Route | Mount] = [Route(path, guarded(portal, name, endpoint), methods=methods, name=name)
+                                   for path, name, endpoint, methods in named]
+    static = StaticFiles(directory=HERE / "static")
+
+    async def static_app(scope, receive, send):
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message["headers"]) + [(k.lower().encode(), v.encode())
+                                                                 for k, v in headers().items() if k != "Cache-Control"]
+            await send(message)
+        await static(scope, receive, send_with_headers)
+
+    ACCESS["static"]  # noqa: B018 -- the static files have their row too
+    routes.append(Mount("/static", app=static_app, name="static"))
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        return portal.error(request, status, TITLES.get(status, "error").lower())
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        return portal.error(request, 400, excerpt(str(exc), 500))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        portal.store.close()
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found, ChargebackError: refused},
+                    lifespan=lifespan)
+    app.state.portal = portal
+    return app
+
+
+def route_table(app: Starlette) -> list[tuple[str, str, str]]:
+    """(methods, path, name) of every route, for the access matrix's table."""
+    found = []
+    for route in app.routes:
+        if isinstance(route, Mount):
+            found.append(("GET", route.path + "/{file}", route.name))
+        elif isinstance(route, Route):
+            methods = " ".join(m for m in sorted(route.methods or ()) if m != "HEAD")
+            found.append((methods, route.path, route.name))
+    return found
+
+
+__all__ = ["create_app", "route_table", "problem", "Portal", "TokenScope"]

@@ -1,0 +1,184 @@
+"""The portal's pages: signing in and out, the month-end dashboard, business lines, their
+statements and invoices. Each calls billing.api and renders what it returns; who may reach
+each is portal/access.py's, a head's own lines checked by :func:`own_line`."""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from billing import api
+from billing.core.access import Principal, Role
+from billing.core.periods import parse_month
+from billing.core.problems import ChargebackError, NeedsConfirmation, excerpt
+from billing.api import SESSION_HOURS, LoginRefused
+from portal.security import PRE_COOKIE, SESSION_COOKIE, headers, style_hashes
+
+COOKIE = {"httponly": True, "secure": True, "samesite": "lax", "path": "/"}
+
+
+def principal_of(request: Request) -> Principal:
+    principal = request.state.principal
+    assert principal is not None  # the guard let only a signed-in person through
+    return principal
+
+
+def own_line(request: Request, code: str) -> None:
+    """404 unless the caller may see business line ``code`` (the same 404 as a line that
+    does not exist: a head learns nothing of another line)."""
+    if not principal_of(request).sees_line(code):
+        raise HTTPException(404)
+
+
+def month_of(text: str) -> str:
+    try:
+        return parse_month(text)
+    except ChargebackError:
+        raise HTTPException(404) from None
+
+
+def routes(portal):
+    async def login(request: Request) -> Response:
+        if request.method == "GET":
+            fresh = None
+            if request.state.bound_to is None:  # a pre-session value the sign-in form's CSRF token is bound to
+                fresh = request.state.bound_to = secrets.token_urlsafe(32)
+            response = portal.page(request, "login.html", error="")
+            if fresh is not None:
+                response.set_cookie(PRE_COOKIE, fresh, max_age=3600, **COOKIE)
+            return response
+        form = request.state.form
+        address = request.client.host if request.client else "unknown"
+        if not portal.logins.allow(address):
+            return portal.page(request, "login.html", status=429,
+                               error="too many sign-in tries from this address: wait a few minutes")
+        try:
+            signed = await portal.call(request, api.sign_in, form.get("name", ""), form.get("password", ""))
+        except LoginRefused as exc:
+            return portal.page(request, "login.html", status=401, error=str(exc))
+        response = RedirectResponse("/password" if signed.principal.must_change_password else "/", status_code=303)
+        response.set_cookie(SESSION_COOKIE, signed.token, max_age=SESSION_HOURS * 3600, **COOKIE)
+        response.delete_cookie(PRE_COOKIE, path="/")
+        return response
+
+    async def logout(request: Request) -> Response:
+        everywhere = request.url.path.endswith("/everywhere")
+        await portal.call(request, api.sign_out, request.cookies.get(SESSION_COOKIE, ""), everywhere=everywhere)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    async def password(request: Request) -> Response:
+        if request.method == "GET":
+            return portal.page(request, "password.html", error="")
+        form = request.state.form
+        if form.get("new", "") != form.get("again", ""):
+            return portal.page(request, "password.html", status=422, error="the two new passwords differ")
+        try:
+            await portal.call(request, api.change_password, request.cookies.get(SESSION_COOKIE, ""),
+                              form.get("current", ""), form.get("new", ""))
+        except ChargebackError as exc:
+            return portal.page(request, "password.html", status=422, error=str(exc))
+        return RedirectResponse("/", status_code=303)
+
+    async def home(request: Request) -> Response:
+        return portal.page(request, "home.html", Role=Role)
+
+    async def dashboard(request: Request) -> Response:
+        statuses = await portal.call(request, api.month_statuses)
+        return portal.page(request, "dashboard.html", statuses=sorted(statuses, key=lambda s: s.month, reverse=True),
+                           may_act=principal_of(request).has(Role.FINANCE), Role=Role)
+
+    async def month_review(request: Request) -> Response:
+        from reports.review_text import review_lines
+
+        month = month_of(request.path_params["month"])
+        review = await portal.call(request, api.review_month, month)
+        return portal.page(request, "review.html", month=month, lines=review_lines(review),
+                           warnings=review.warnings, may_act=principal_of(request).has(Role.FINANCE))
+
+    async def month_run(request: Request) -> Response:
+        month = month_of(request.path_params["month"])
+        try:
+            result = await portal.call(request, api.run_month, month)
+        except ChargebackError as exc:
+            return portal.page(request, "done.html", status=409, title=f"{month} not rated", message=str(exc))
+        totals = [f"{mode} {currency}: {total}" for (mode, currency), total in sorted(result.totals.items())]
+        return portal.page(request, "done.html", title=f"{month} rated",
+                           message=f"{len(result.rated.charges)} charges from {result.rated.usage_rows:,} usage rows; "
+                                   + "; ".join(totals)
+                                   + "".join(f". Warning: {w.message}" for w in result.warnings))
+
+    async def month_close(request: Request) -> Response:
+        month = month_of(request.path_params["month"])
+        confirm = request.state.form.get("confirm") == "yes"
+        try:
+            result = await portal.call(request, api.close_month, month, confirm=confirm)
+        except NeedsConfirmation as exc:
+            return portal.page(request, "confirm.html", status=409, month=month, reasons=exc.reasons, message=str(exc))
+        except ChargebackError as exc:
+            return portal.page(request, "done.html", status=409, title=f"{month} not closed", message=str(exc))
+        numbers = [i.number for i in result.invoices]
+        return portal.page(request, "done.html", title=f"{month} closed",
+                           message=f"{len(numbers)} invoices" + (f" ({numbers[0]} to {numbers[-1]})" if numbers else "")
+                                   + f" totalling {result.total} {result.currency}")
+
+    async def lines(request: Request) -> Response:
+        principal = principal_of(request)
+        found = [b for b in await portal.call(request, api.business_lines) if principal.sees_line(b.code)]
+        return portal.page(request, "lines.html", lines=found)
+
+    async def line(request: Request) -> Response:
+        code = request.path_params["code"]
+        own_line(request, code)
+        found = [b for b in await portal.call(request, api.business_lines) if b.code == code]
+        if not found:
+            raise HTTPException(404)
+        statuses = await portal.call(request, api.month_statuses)
+        return portal.page(request, "line.html", line=found[0],
+                           months=sorted((s for s in statuses if s.total is not None), key=lambda s: s.month, reverse=True))
+
+    async def statement(request: Request) -> Response:
+        code = request.path_params["code"]
+        own_line(request, code)
+        month = month_of(request.path_params["month"])
+        found = await portal.call(request, api.statement, month, code)
+        if found is None:
+            raise HTTPException(404)
+        response = Response(found.html, media_type="text/html; charset=utf-8")
+        response.headers.update(headers(styles=style_hashes(found.html)))
+        if request.url.path.endswith("/download"):
+            response.headers["Content-Disposition"] = f'attachment; filename="{found.filename}"'
+        return response
+
+    async def invoice(request: Request) -> Response:
+        number = request.path_params["number"]
+        if len(number) > 40:
+            raise HTTPException(404)
+        found = await portal.call(request, api.document, number)
+        if found is None or not principal_of(request).sees_line(found.business_line):
+            raise HTTPException(404)  # one answer for none and for another line's
+        return portal.page(request, "invoice.html", document=found)
+
+    return [
+        ("/login", "login", login, ["GET", "POST"]),
+        ("/logout", "logout", logout, ["POST"]),
+        ("/logout/everywhere", "logout_everywhere", logout, ["POST"]),
+        ("/password", "password", password, ["GET", "POST"]),
+        ("/", "home", home, ["GET"]),
+        ("/months", "dashboard", dashboard, ["GET"]),
+        ("/months/{month}/review", "month_review", month_review, ["GET"]),
+        ("/months/{month}/run", "month_run", month_run, ["POST"]),
+        ("/months/{month}/close", "month_close", month_close, ["POST"]),
+        ("/lines", "lines", lines, ["GET"]),
+        ("/lines/{code}", "line", line, ["GET"]),
+        ("/lines/{code}/statements/{month}", "statement", statement, ["GET"]),
+        ("/lines/{code}/statements/{month}/download", "statement_download", statement, ["GET"]),
+        ("/invoices/{number}", "invoice", invoice, ["GET"]),
+    ]
+
+
+__all__ = ["routes", "own_line", "excerpt"]

@@ -1,0 +1,94 @@
+"""The HTTP API under ``/api/v1``: JSON in and out, problems as RFC 9457 bodies, described by
+the OpenAPI document at ``/api/v1/openapi.json`` (portal/openapi.py). A read-only token reads
+charges and invoices."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from billing import api
+from billing.core.periods import parse_month
+from billing.core.problems import ChargebackError
+from portal.security import headers
+
+
+def json(body: object, status: int = 200) -> JSONResponse:
+    response = JSONResponse(body, status_code=status)
+    response.headers.update(headers())
+    return response
+
+
+def money(value: Decimal) -> str:
+    """Amounts and quantities as exact decimal strings (JSON numbers would pass through floats)."""
+    return format(value, "f")
+
+
+def invoice_json(document) -> dict:
+    return {
+        "number": document.number, "kind": document.kind.value, "month": document.month,
+        "issue_date": document.issue_date.isoformat(), "business_line": document.business_line,
+        "buyer_name": document.buyer_name, "currency": document.currency, "total": money(document.total),
+        "original_invoice": document.original_invoice, "reason": document.reason,
+        "lines": [{"line_no": line.line_no, "kind": line.kind.value, "service": line.service, "tier": line.tier,
+                   "description": line.description, "quantity": money(line.quantity), "unit": line.unit,
+                   "amount": money(line.amount)} for line in document.lines],
+    }
+
+
+def charge_json(charge) -> dict:
+    return {
+        "line_no": charge.line_no, "kind": charge.kind.value, "business_line": charge.business_line,
+        "service": charge.service, "tier": charge.tier, "tariff_version": charge.tariff_version,
+        "charging_mode": charge.charging_mode.value, "from": charge.segment_from.isoformat(),
+        "to": charge.segment_to.isoformat(), "quantity": money(charge.quantity), "billable": money(charge.billable),
+        "amount": money(charge.amount), "currency": charge.currency, "usage_rows": charge.usage_rows,
+    }
+
+
+def month_param(request: Request) -> str | Response:
+    from portal.app import problem
+
+    try:
+        return parse_month(request.query_params.get("month", ""))
+    except ChargebackError:
+        return problem(400, "give the month as ?month=YYYY-MM", problems=[{"code": "value-invalid", "field": "month"}])
+
+
+def routes(portal):
+    from portal import batches, openapi
+    from portal.app import problem
+
+    async def schema(request: Request) -> Response:
+        return json(openapi.document())
+
+    async def invoices(request: Request) -> Response:
+        month = month_param(request)
+        if isinstance(month, Response):
+            return month
+        found = await portal.call(request, api.documents, month)
+        return json({"month": month, "invoices": [invoice_json(d) for d in found]})
+
+    async def invoice(request: Request) -> Response:
+        number = request.path_params["number"]
+        found = await portal.call(request, api.document, number) if len(number) <= 40 else None
+        if found is None:
+            return problem(404, f"no document numbered {number[:40]!r}")
+        return json(invoice_json(found))
+
+    async def charges(request: Request) -> Response:
+        month = month_param(request)
+        if isinstance(month, Response):
+            return month
+        found = await portal.call(request, api.charges, month)
+        return json({"month": month, "charges": [charge_json(c) for c in found]})
+
+    return [
+        ("/api/v1/openapi.json", "api_openapi", schema, ["GET"]),
+        ("/api/v1/sources/{source}/usage-batches", "api_usage_batch", batches.endpoint(portal), ["POST"]),
+        ("/api/v1/invoices", "api_invoices", invoices, ["GET"]),
+        ("/api/v1/invoices/{number}", "api_invoice", invoice, ["GET"]),
+        ("/api/v1/charges", "api_charges", charges, ["GET"]),
+    ]

@@ -1,0 +1,134 @@
+"""Every route × every caller, as portal/access.py declares it, on SQLite and PostgreSQL: an
+allowed caller gets the route's answer, a refused one is refused (a person 403, no one signed
+in to the sign-in page or 401 from the API, a token of the wrong scope 403). A route the app
+serves without its row here and in the matrix fails; so does a head that learns anything of a
+line it does not head."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from billing import api
+from portal.access import ACCESS, PEOPLE, Caller, matrix_markdown
+from portal.app import route_table
+from tests.conftest import ROOT
+from tests.portal.conftest import MONTH
+
+BATCH = {"records": [{"record_id": "INC-MATRIX-1", "usage_date": "2026-04-01", "cost_center": "CC-FIN-ACC",
+                      "service": "DESK", "quantity": "1", "unit": "ticket"}]}
+
+# The request each route is tried with and the answer an allowed caller gets. FIN is the
+# line the head heads; the month is closed, so a run or a close is answered 409 (nothing changes).
+SAMPLES = {
+    "login": [("GET", "/login", None, 200), ("POST", "/login", {"name": "nobody", "password": "x" * 12}, 401)],
+    "logout": [("POST", "/logout", {}, 303)],
+    "logout_everywhere": [("POST", "/logout/everywhere", {}, 303)],
+    "password": [("GET", "/password", None, 200)],
+    "static": [("GET", "/static/portal.css", None, 200)],
+    "home": [("GET", "/", None, 200)],
+    "dashboard": [("GET", "/months", None, 200)],
+    "month_review": [("GET", f"/months/{MONTH}/review", None, 200)],
+    "month_run": [("POST", f"/months/{MONTH}/run", {}, 409)],
+    "month_close": [("POST", f"/months/{MONTH}/close", {}, 409)],
+    "lines": [("GET", "/lines", None, 200)],
+    "line": [("GET", "/lines/FIN", None, 200)],
+    "statement": [("GET", f"/lines/FIN/statements/{MONTH}", None, 200)],
+    "statement_download": [("GET", f"/lines/FIN/statements/{MONTH}/download", None, 200)],
+    "invoice": [("GET", "/invoices/{fin_invoice}", None, 200)],
+    "api_openapi": [("GET", "/api/v1/openapi.json", None, 200)],
+    "api_usage_batch": [("POST", "/api/v1/sources/servicedesk/usage-batches", BATCH, 201)],
+    "api_invoices": [("GET", f"/api/v1/invoices?month={MONTH}", None, 200)],
+    "api_invoice": [("GET", "/api/v1/invoices/{fin_invoice}", None, 200)],
+    "api_charges": [("GET", f"/api/v1/charges?month={MONTH}", None, 200)],
+}
+PERSON = {Caller.FINANCE: "fin", Caller.HEAD: "head", Caller.PLANNER: "plan", Caller.AUDITOR: "aud", Caller.ADMIN: "adm"}
+CASES = [(name, i, caller) for name in sorted(SAMPLES) for i in range(len(SAMPLES[name])) for caller in Caller]
+
+
+
+
+def test_every_route_has_its_row_in_the_matrix_and_a_sample_here(app):
+    names = {name for _, _, name in route_table(app)}
+    assert names == set(ACCESS), "routes without a row in portal/access.py, or rows for no route"
+    assert names == set(SAMPLES), "routes without a sample request in this test, or samples for no route"
+
+
+def test_docs_security_md_holds_the_matrix_as_declared(app):
+    text = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    assert matrix_markdown(route_table(app)) in text, "docs/security.md's access table differs from portal/access.py"
+
+
+_SESSIONS: dict[tuple[str, str], str] = {}
+
+
+def client_for(app, books, caller: Caller, *, fresh: bool = False):
+    """A client as ``caller``: a person's session (one per person and store, but ``fresh``
+    for a case that ends it), or an API token."""
+    client = TestClient(app, base_url="https://testserver", follow_redirects=False)
+    session = None
+    if caller in PERSON:
+        key = (books.url, PERSON[caller])
+        if fresh or key not in _SESSIONS:
+            _SESSIONS[key] = api.sign_in(app.state.portal.store, PERSON[caller], "correct horse battery staple").token
+        session = _SESSIONS.pop(key) if fresh else _SESSIONS[key]
+        client.cookies.set("cb_session", session)
+    elif caller is Caller.SOURCE_TOKEN:
+        client.headers["Authorization"] = f"Bearer {books.source_token}"
+    elif caller is Caller.READ_TOKEN:
+        client.headers["Authorization"] = f"Bearer {books.read_token}"
+    return client, session
+
+
+@pytest.mark.parametrize("name,index,caller", CASES, ids=[f"{n}-{i}-{c.value}" for n, i, c in CASES])
+def test_each_route_answers_only_the_callers_its_row_names(app, books, name, index, caller):
+    method, path, form, ok = SAMPLES[name][index]
+    path = path.format(fin_invoice=books.fin_invoice)
+    client, session = client_for(app, books, caller, fresh=name.startswith("logout"))
+    if path.startswith("/api/"):
+        client.headers["Idempotency-Key"] = f"matrix-{caller.value}"
+        response = client.request(method, path, json=form)
+    else:
+        response = None
+    if form is not None and response is None:
+        bound = session
+        if bound is None:  # the sign-in form: a pre-session cookie, as GET /login sets it
+            bound = "pre-session-value-for-the-test"
+            client.cookies.set("cb_presession", bound)
+        form = {**form, "csrf": app.state.portal.csrf.token(bound)}
+    if response is None:
+        response = client.request(method, path, data=form)
+    rule = ACCESS[name]
+    if caller in rule.callers:
+        assert response.status_code == ok, (response.status_code, response.text[:300])
+        if name.startswith("logout"):
+            assert api.session_principal(app.state.portal.store, session) is None
+    elif path.startswith("/api/"):
+        assert response.status_code == (403 if caller in (Caller.SOURCE_TOKEN, Caller.READ_TOKEN) else 401)
+        assert response.headers["content-type"] == "application/problem+json"
+    elif caller in PEOPLE:
+        assert response.status_code == 403, (response.status_code, response.text[:300])
+    else:
+        assert response.status_code == 303 and response.headers["location"] == "/login"
+
+
+def test_a_head_guessing_another_lines_ids_gets_the_404_of_ids_that_do_not_exist(app, books):
+    client, _ = client_for(app, books, Caller.HEAD)
+    guesses = {  # another line's, and none's: the same answer
+        "line": ("/lines/OPS", "/lines/NOSUCH"),
+        "statement": (f"/lines/OPS/statements/{MONTH}", f"/lines/NOSUCH/statements/{MONTH}"),
+        "download": (f"/lines/OPS/statements/{MONTH}/download", f"/lines/NOSUCH/statements/{MONTH}/download"),
+        "invoice": (f"/invoices/{books.ops_invoice}", "/invoices/CB-2026-999999"),
+        "other month": ("/lines/OPS/statements/2026-02", "/lines/OPS/statements/not-a-month"),
+    }
+    for what, (theirs, none) in guesses.items():
+        a, b = client.get(theirs), client.get(none)
+        assert a.status_code == b.status_code == 404, what
+        assert a.text == b.text, f"{what}: another line's answer differs from a missing one's"
+        assert "OPS" not in a.text and "IT Operations" not in a.text
+    listed = client.get("/lines").text
+    assert "/lines/FIN" in listed and "/lines/OPS" not in listed
+    own = client.get(f"/lines/FIN/statements/{MONTH}")
+    assert own.status_code == 200 and "Finance &amp; Procurement" in own.text
+    finance, _ = client_for(app, books, Caller.FINANCE)
+    assert finance.get(f"/invoices/{books.ops_invoice}").status_code == 200

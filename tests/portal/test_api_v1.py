@@ -1,0 +1,171 @@
+"""The HTTP API: its OpenAPI document is valid and describes exactly the routes served; a usage
+batch loads as a file of its source does (the same counts, the same problems, by record
+index), once per Idempotency-Key and body; bad requests get a 4xx problem and change nothing;
+reads answer what the schema says."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import uuid
+
+import jsonschema
+import pytest
+import sqlalchemy as sa
+from openapi_spec_validator import validate
+from starlette.testclient import TestClient
+
+from billing import api
+from portal import openapi
+from portal.app import route_table
+from tests.cli_helpers import run
+from tests.portal.conftest import MONTH
+
+RECORDS = [
+    {"record_id": "INC-50001", "usage_date": "2026-04-02", "cost_center": "CC-ENG-APP", "service": "DESK",
+     "quantity": 1, "unit": "ticket", "description": "new laptop"},
+    {"record_id": "INC-50002", "usage_date": "2026-04-03", "cost_center": "CC-FIN-ACC", "service": "DESK",
+     "quantity": 2.5, "unit": "ticket", "description": None},
+    {"record_id": "INC-50003", "usage_date": "2026-04-03", "cost_center": "CC-FIN-ACC", "service": "DESK",
+     "quantity": "lots", "unit": "ticket", "description": "not a number"},
+    {"record_id": "INC-50004", "usage_date": "2026-13-01", "cost_center": "CC-NOPE", "service": "DESK",
+     "quantity": 1, "unit": "ticket", "description": "bad date"},
+]
+
+
+def client(app, token: str | None) -> TestClient:
+    made = TestClient(app, base_url="https://testserver", follow_redirects=False)
+    if token:
+        made.headers["Authorization"] = f"Bearer {token}"
+    return made
+
+
+def post(c: TestClient, records, key: str | None = "key-1", source: str = "servicedesk", **kwargs):
+    headers = {"Idempotency-Key": key} if key else {}
+    return c.post(f"/api/v1/sources/{source}/usage-batches", json={"records": records}, headers=headers, **kwargs)
+
+
+def feeds(url: str) -> int:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text("SELECT count(*) FROM usage_feed")).scalar()
+    finally:
+        engine.dispose()
+
+
+def schema_of(name: str) -> jsonschema.Draft202012Validator:
+    document = openapi.document()
+    return jsonschema.Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": document["components"]})
+
+
+def test_the_openapi_document_is_valid_and_describes_every_api_route(app):
+    document = client(app, None).get("/api/v1/openapi.json").json()
+    validate(document)
+    served = {(m.lower(), path) for methods, path, name in route_table(app) if path.startswith("/api/")
+              for m in methods.split()}
+    described = {(method, path) for path, item in document["paths"].items() for method in item}
+    assert served == described
+
+
+def test_a_batch_loads_once_per_key_and_body_with_the_problems_of_its_records(app, books, tmp_path):
+    c = client(app, books.source_token)
+    key = f"batch-{uuid.uuid4()}"
+    before = feeds(books.url)
+    first = post(c, RECORDS, key)
+    assert first.status_code == 201, first.text
+    body = first.json()
+    schema_of("BatchResult").validate(body)
+    assert (body["records"], body["loaded"], body["quarantined"]) == (4, 2, 2)
+    assert body["records"] == body["loaded"] + body["quarantined"] + body["duplicates"] + body["conflicts"] + body["excluded"]
+    by_record = {(p["record"], p["code"], p["field"]) for p in body["problems"]}
+    assert (2, "not-a-number", "quantity") in by_record and (3, "not-a-date", "usage_date") in by_record
+    assert feeds(books.url) == before + 1
+    again = post(c, RECORDS, key)
+    assert (again.status_code, again.json()) == (201, body) and again.headers["idempotent-replayed"] == "true"
+    other_body = post(c, RECORDS[:1], key)
+    assert other_body.status_code == 409 and "was used for another batch" in other_body.json()["detail"]
+    other_key = post(c, RECORDS, f"{key}-again")
+    assert other_key.status_code == 200 and other_key.json()["already_loaded"] is True
+    assert feeds(books.url) == before + 1  # charged once
+
+
+def test_a_batch_is_read_exactly_as_the_same_records_in_a_file(app, books, tmp_path):
+    if not books.url.startswith("sqlite"):
+        pytest.skip("the store is copied as a SQLite file")
+    copy = tmp_path / "copy.db"
+    shutil.copy(books.url.removeprefix("sqlite:///"), copy)
+    records = [{**r, "record_id": r["record_id"] + "-F"} for r in RECORDS]
+    answer = post(client(app, books.source_token), records, f"file-{uuid.uuid4()}").json()
+    path = tmp_path / "same.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows([{k: "" if v is None else v for k, v in r.items()} for r in records])
+    loaded = run(f"sqlite:///{copy}", "usage", "load", path, "--source", "servicedesk")
+    assert answer["reconciliation"] in loaded.stdout
+    for problem in answer["problems"]:  # the CLI prints each at the CSV row of the record (row 2 is record 0)
+        assert f"same.csv:{problem['record'] + 2}:{problem['field']}: {problem['code']}" in loaded.stderr
+
+
+@pytest.mark.parametrize("case", ["not json", "no records", "not objects", "a bool", "no key", "a long key",
+                                  "not json type", "too large", "other source", "read token", "no token", "revoked"])
+def test_a_bad_batch_gets_a_problem_and_changes_nothing(app, books, case, monkeypatch):
+    c = client(app, books.source_token)
+    before = feeds(books.url)
+    if case == "not json":
+        answer = c.post("/api/v1/sources/servicedesk/usage-batches", content=b"{records: [",
+                        headers={"Idempotency-Key": "k", "Content-Type": "application/json"})
+    elif case == "no records":
+        answer = post(c, [])
+    elif case == "not objects":
+        answer = post(c, [RECORDS[0], ["a", "list"]])
+    elif case == "a bool":
+        answer = post(c, [{**RECORDS[0], "quantity": True}])
+    elif case == "no key":
+        answer = post(c, RECORDS, key=None)
+    elif case == "a long key":
+        answer = post(c, RECORDS, key="k" * 201)
+    elif case == "not json type":
+        answer = c.post("/api/v1/sources/servicedesk/usage-batches", content=b"record_id\nX\n",
+                        headers={"Idempotency-Key": "k", "Content-Type": "text/csv"})
+    elif case == "too large":
+        monkeypatch.setattr("portal.batches.MAX_BATCH_BYTES", 100)
+        answer = post(c, RECORDS)
+    elif case == "other source":
+        answer = post(c, RECORDS, source="internal")
+    elif case == "read token":
+        answer = post(client(app, books.read_token), RECORDS)
+    elif case == "no token":
+        answer = post(client(app, None), RECORDS)
+    else:
+        made = api.add_token(app.state.portal.store, name="gone", source="servicedesk")
+        api.revoke_token(app.state.portal.store, made.token.id)
+        answer = post(client(app, made.secret), RECORDS)
+    expected = {"not json": 400, "no records": 422, "not objects": 422, "a bool": 422, "no key": 400, "a long key": 400,
+                "not json type": 415, "too large": 413, "other source": 403, "read token": 403, "no token": 401,
+                "revoked": 401}[case]
+    assert answer.status_code == expected, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    schema_of("Problem").validate(answer.json())
+    if case == "not objects":
+        assert answer.json()["problems"] == [{"code": "value-invalid", "record": 1, "field": None,
+                                              "message": "a record must be an object of fields"}]
+    assert feeds(books.url) == before
+
+
+def test_reads_answer_what_the_schema_says_and_need_a_read_token(app, books):
+    c = client(app, books.read_token)
+    invoices = c.get(f"/api/v1/invoices?month={MONTH}")
+    assert invoices.status_code == 200
+    schema_of("Invoices").validate(invoices.json())
+    numbers = {i["number"] for i in invoices.json()["invoices"]}
+    assert books.fin_invoice in numbers and books.ops_invoice in numbers
+    one = c.get(f"/api/v1/invoices/{books.fin_invoice}").json()
+    schema_of("Invoice").validate(one)
+    assert one["business_line"] == "FIN" and sum(map(float, (l["amount"] for l in one["lines"]))) == pytest.approx(float(one["total"]))
+    charges = c.get(f"/api/v1/charges?month={MONTH}")
+    schema_of("Charges").validate(charges.json())
+    assert charges.json()["charges"]
+    assert c.get("/api/v1/invoices/CB-1900-000001").status_code == 404
+    assert c.get("/api/v1/charges?month=March").status_code == 400

@@ -1,0 +1,118 @@
+"""In headless Chromium (Selenium with Debian's chromium-driver), as people use the portal at
+phone width: a head signs in with the one-time password, chooses a password, sees only its
+line and reads the statement; finance sees the month-end dashboard. Skipped, saying why,
+without Chromium, its driver or Selenium."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from billing import api
+from tests.portal.conftest import MONTH, make_books
+
+pytestmark = pytest.mark.chromium
+CHARGEBACK = Path(sys.executable).with_name("chargeback")
+
+
+def _missing() -> str | None:
+    if not shutil.which("chromium") or not shutil.which("chromedriver"):
+        return "Chromium or chromium-driver is not installed (apt-get install chromium chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "Selenium is not installed (pip install selenium)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def portal_url(tmp_path_factory):
+    if (reason := _missing()) is not None:
+        pytest.skip(reason)
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'books.db'}"
+    make_books(url)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([str(CHARGEBACK), "--db", url, "serve", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        assert server.poll() is None and time.monotonic() < deadline, "the portal did not start"
+        time.sleep(0.2)
+    yield url, f"http://127.0.0.1:{port}"
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=390,844"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def sign_in(browser, base: str, name: str, password: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{base}/login")
+    browser.find_element(By.NAME, "name").send_keys(name)
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "form button").click()
+
+
+def fits_the_width(browser) -> bool:
+    return browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_a_head_signs_in_at_phone_width_and_reads_only_its_statement(portal_url, browser):
+    from selenium.webdriver.common.by import By
+
+    url, base = portal_url
+    with api.open_store(url) as store:
+        made = api.add_user(store, "phonehead", roles=["head"], lines=["FIN"])
+    sign_in(browser, base, "phonehead", made.password)
+    assert browser.current_url == f"{base}/password"  # the Secure, HttpOnly cookie was kept on 127.0.0.1
+    for field, value in (("current", made.password), ("new", "a phone-typed secret"), ("again", "a phone-typed secret")):
+        browser.find_element(By.NAME, field).send_keys(value)
+    browser.find_element(By.CSS_SELECTOR, "form.stack button").click()
+    browser.get(f"{base}/lines")
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "main a")]
+    assert links == [f"{base}/lines/FIN"] and fits_the_width(browser)
+    browser.get(f"{base}/lines/FIN")
+    assert fits_the_width(browser)
+    browser.find_element(By.LINK_TEXT, "Read").click()
+    assert browser.current_url == f"{base}/lines/FIN/statements/{MONTH}"
+    assert "Finance & Procurement" in browser.find_element(By.TAG_NAME, "body").text
+    browser.get(f"{base}/lines/OPS")
+    assert "404" in browser.find_element(By.TAG_NAME, "h1").text
+    assert browser.get_cookie("cb_session")["httpOnly"] is True
+
+
+def test_finance_sees_the_month_end_dashboard_at_phone_width(portal_url, browser):
+    from selenium.webdriver.common.by import By
+
+    _, base = portal_url
+    sign_in(browser, base, "fin", "correct horse battery staple")
+    browser.get(f"{base}/months")
+    assert MONTH in browser.find_element(By.TAG_NAME, "table").text
+    assert fits_the_width(browser)  # the table scrolls inside its box, the page does not
+    logged = [e["message"] for e in browser.get_log("browser") if "favicon.ico" not in e["message"]]
+    assert not [m for m in logged if "Content Security Policy" in m or "Refused" in m], logged

@@ -1,0 +1,65 @@
+"""`chargeback serve` runs the portal with uvicorn: started as a user starts it, on 127.0.0.1
+and a free port, answered over real HTTP, stopped by the test (and killed if it hangs)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from billing import api
+
+CHARGEBACK = Path(sys.executable).with_name("chargeback")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_on_localhost_and_stops(tmp_path):
+    url = f"sqlite:///{tmp_path / 'books.db'}"
+    made = api.add_user(api.open_store(url, create=True), "ada", roles=["finance"])
+    port = free_port()
+    server = subprocess.Popen([str(CHARGEBACK), "--db", url, "serve", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read()
+                assert time.monotonic() < deadline, "the portal did not start within 30 s"
+                time.sleep(0.2)
+        assert page.status_code == 200 and "Sign in" in page.text
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert "server" not in page.headers
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:  # httpx keeps no Secure cookie over http: set by hand, as a browser on 127.0.0.1 keeps it
+            import re
+
+            page = client.get("/login")
+            csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text).group(1)
+            client.cookies.set("cb_presession", page.cookies["cb_presession"])
+            answer = client.post("/login", data={"csrf": csrf, "name": "ada", "password": made.password})
+            assert answer.status_code == 303 and answer.headers["location"] == "/password"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    assert server.returncode is not None
+
+
+def test_serve_refuses_a_store_that_is_not_there(tmp_path):
+    result = subprocess.run([str(CHARGEBACK), "--db", f"sqlite:///{tmp_path / 'none.db'}", "serve", "--port",
+                             str(free_port())], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "no chargeback store" in result.stderr and "Traceback" not in result.stderr
