@@ -474,8 +474,12 @@ def tariffs_validate(directory: Path) -> None:
     echo(
         f"{directory}: OK - {len(catalogue.services)} services, "
         f"{sum(len(s.tiers) for s in catalogue.services)} tiers, {len(catalogue.tariffs)} tariff versions, "
-        f"{len(models)} pricing models"
+        f"{len(models)} pricing models, {_agreements_text(len(catalogue.agreements))}"
     )
+
+
+def _agreements_text(count: int) -> str:
+    return f"{count} agreement{'s' if count != 1 else ''}"
 
 
 @tariffs.command("load")
@@ -490,7 +494,8 @@ def tariffs_load(session, directory: Path) -> None:
     c = load_tariffs(session, directory)
     echo(
         f"{directory}: services {len(c.services_added)} added, {len(c.services_updated)} updated; "
-        f"tariff versions {len(c.versions_added)} added, {len(c.versions_updated)} updated, {c.versions_unchanged} unchanged"
+        f"tariff versions {len(c.versions_added)} added, {len(c.versions_updated)} updated, {c.versions_unchanged} unchanged; "
+        f"{_agreements_text(c.agreements)} stored (replacing {c.agreements_before})"
     )
 
 

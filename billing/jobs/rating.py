@@ -39,7 +39,7 @@ def rate_stored_month(session: Session, month: str, *, tier_override=None) -> Ra
     return rate_month(month=month, catalogue=catalogue, subscriptions=inputs.subscriptions, ownerships=inputs.ownerships,
                       usage=inputs.usage, sla=inputs.sla, tier_override=tier_override,
                       fiscal_year_start=inputs.fiscal_year_start, year_to_date=inputs.year_to_date_by_pair(),
-                      business_lines=inputs.business_lines)
+                      business_lines=inputs.business_lines, fees_billed=inputs.fees_billed)
 
 
 def run_month(session: Session, month: str) -> RunResult:

@@ -27,7 +27,7 @@ from billing.core.money import EXACT, ZERO, allocate, plain, round_minor
 from billing.core.periods import add_months, first_day, fiscal_year, last_day
 from tariffs.model import FeeEvery, PeriodicFee
 
-__all__ = ["FeePeriod", "FeePart", "fee_period", "fee_part", "parts_of_period"]
+__all__ = ["FeePeriod", "FeePart", "FeeBilled", "fee_period", "fee_part", "parts_of_period"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +55,20 @@ class FeePart:
     amount: Decimal  # rounded to the currency's minor unit
     period_amount: Decimal  # the whole period's fee after proration, rounded
     detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeeBilled:
+    """A fee line as last rated in an earlier month of the fiscal year (what was billed for a
+    period): its business line, service, tier, fee name, the first day of the period it is for,
+    and its amount (a credit already given is a line too, below zero)."""
+
+    business_line: str
+    service: str
+    tier: str
+    label: str
+    period_from: dt.date
+    amount: Decimal
 
 
 def fee_period(every: FeeEvery, month: str, fiscal_year_start: int = 1) -> FeePeriod:

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 from decimal import Decimal, localcontext
+from fractions import Fraction
 
 import polars as pl
 
@@ -39,8 +40,9 @@ from billing.core.periods import days_in_month, first_day, last_day, month_of
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.records import Charge, ChargeKind, CostCenterShare, Ownership, SlaResult, Subscription
 from billing.rating.agreements import YearToDate, agreement_charges
-from billing.rating.fees import FeePeriod, fee_part, fee_period
-from tariffs.model import Catalogue, ChargingMode, FeeEvery, Metric, PricingModel, Service, TariffVersion, dimension_key
+from billing.rating.fees import FeeBilled, FeePart, FeePeriod, fee_part, fee_period
+from tariffs.model import (Catalogue, ChargingMode, FeeEvery, Metric, PeriodicFee, PricingModel, Service, TariffVersion,
+                           dimension_key)
 from tariffs.pricing import (THIRTY_DAY_MONTH, PriceBreakdown, Working, WorkingKind, price_by_value, price_usage,
                              proration_fraction, service_credit)
 
@@ -121,12 +123,15 @@ def rate_month(
     fiscal_year_start: int = 1,
     year_to_date: Mapping[tuple[str, str], YearToDate] | None = None,
     business_lines: frozenset[str] | None = None,
+    fees_billed: Sequence[FeeBilled] = (),
 ) -> RatedMonth:
     """Price ``month``. ``tier_override`` maps (business line, service) to a tier used instead
     of any other (what-if pricing: "this month at silver"). ``fiscal_year_start`` (the month
     number the fiscal year starts in) places the quarters and years of periodic fees and agreements;
     ``year_to_date`` gives, for a commitment trued-up this month, the year's earlier charges;
-    ``business_lines`` the organisation's codes (an agreement naming another is reported)."""
+    ``business_lines`` the organisation's codes (an agreement naming another is reported);
+    ``fees_billed`` the fee lines of the fiscal year's earlier months for the tiers whose days in
+    a fee's period end this month (an in-advance fee billed for more is credited)."""
     start, end = first_day(month), last_day(month)
     days = [start + dt.timedelta(days=i) for i in range(days_in_month(month))]
     services = {s.code: s for s in catalogue.services}
@@ -144,7 +149,7 @@ def rate_month(
     problems += charge_problems
     charges += _fee_charges(month=month, catalogue=catalogue, services=services, subscriptions=subscriptions,
                             tier_override=tier_override, owners=_cost_centers_by_line(ownerships, end),
-                            fiscal_year_start=fiscal_year_start, first_line_no=len(charges) + 1)
+                            fiscal_year_start=fiscal_year_start, first_line_no=len(charges) + 1, fees_billed=fees_billed)
     if catalogue.agreements:  # no agreement, no per-charge work
         made, agreement_problems = agreement_charges(
             month=month, catalogue=catalogue, services=services, subscriptions=subscriptions, charges=charges,
@@ -437,11 +442,14 @@ def _held_hint(key: _SegmentKey, dimension: str, value: str) -> str:
 
 def _fee_charges(*, month: str, catalogue: Catalogue, services: dict[str, Service],
                  subscriptions: Sequence[Subscription], tier_override: dict[tuple[str, str], str] | None,
-                 owners: dict[str, tuple[str, ...]], fiscal_year_start: int, first_line_no: int) -> list[Charge]:
+                 owners: dict[str, tuple[str, ...]], fiscal_year_start: int, first_line_no: int,
+                 fees_billed: Sequence[FeeBilled] = ()) -> list[Charge]:
     """The month's part of each subscribed tier's quarterly and annual fees (docs/pricing.md,
     "Quarterly and annual fees"): one charge per fee, after the month's other charges. A fee is
     the one of the tariff version in force on the tier's first day in force in the period, and
-    prorated by that version's convention; usage without a subscription carries none."""
+    prorated by that version's convention; usage without a subscription carries none. In the
+    month a tier's days in a period end before the period does, an in-advance fee billed in an
+    earlier month for more than the days held is credited: a fee line below zero."""
     everies: dict[str, set[FeeEvery]] = defaultdict(set)
     for version in catalogue.tariffs:
         for _tier, price in version.prices:
@@ -460,8 +468,10 @@ def _fee_charges(*, month: str, catalogue: Catalogue, services: dict[str, Servic
             tier_days = _tier_days(subs, period, (tier_override or {}).get((line, service_code)))
             ends = {day for _l, _s, day in _subscription_ends(subs, period.first, period.last)}
             for tier, days in tier_days.items():
+                billed = [b for b in fees_billed if (b.business_line, b.service, b.tier) == (line, service_code, tier)
+                          and period.first <= b.period_from <= period.last]
                 charges += _tier_fees(month, period, every, line, services[service_code], tier, days, ends, catalogue,
-                                      owners.get(line, ()), first_line_no + len(charges))
+                                      owners.get(line, ()), first_line_no + len(charges), billed)
     return charges
 
 
@@ -482,7 +492,7 @@ def _tier_days(subs: Sequence[Subscription], period: FeePeriod, override: str | 
 
 def _tier_fees(month: str, period: FeePeriod, every: FeeEvery, line: str, service: Service, tier: str,
                days: list[dt.date], ends: set[dt.date], catalogue: Catalogue, owned: tuple[str, ...],
-               line_no: int) -> list[Charge]:
+               line_no: int, billed: Sequence[FeeBilled] = ()) -> list[Charge]:
     version = catalogue.tariff_at(service.code, days[0])
     price = version.price(tier) if version is not None else None
     if version is None or price is None:
@@ -499,6 +509,8 @@ def _tier_fees(month: str, period: FeePeriod, every: FeeEvery, line: str, servic
     # when the tier starts later in the period; the fee then falls in that later month)
     for fee in fees:
         part = fee_part(fee, period, fractions, month, version.currency)
+        if part is None and not fee.spread and month_of(days[-1]) == month and days[-1] < period.last:
+            part = _advance_credit(fee, period, fractions, days, version.currency, billed)
         if part is None or part.amount == 0:
             continue
         shares = (CostCenterShare(cost_center=owned[0] if owned else "", quantity=ZERO, amount=part.amount),)
@@ -512,6 +524,27 @@ def _tier_fees(month: str, period: FeePeriod, every: FeeEvery, line: str, servic
             workings=(Working(kind=WorkingKind.FEE, text=part.detail, amount=part.exact_amount),),
         ))
     return charges
+
+
+def _advance_credit(fee: PeriodicFee, period: FeePeriod, fractions: Mapping[str, Fraction], days: list[dt.date],
+                   currency: str, billed: Sequence[FeeBilled]) -> FeePart | None:
+    """In the month a tier's days in ``period`` end (before the period does): the in-advance fee
+    as now due for the days held (``fee_part`` in the month it was billed, the end known) less
+    what the earlier months' lines of it billed; a credit (below zero), or None."""
+    lines = [b for b in billed if b.label == fee.name]
+    billed_month = month_of(days[0])
+    if not lines or billed_month not in period.months:
+        return None
+    due = fee_part(fee, period, fractions, billed_month, currency)
+    if due is None:
+        return None
+    charged = sum((b.amount for b in lines), ZERO)
+    credit = due.amount - charged
+    if credit >= 0:
+        return None
+    detail = (f"{due.detail}; {plain(due.amount, grouped=True)} due for the days held to {days[-1]:%d %b %Y}, "
+              f"{plain(charged, grouped=True)} billed: credit {plain(credit, grouped=True)}")
+    return FeePart(exact_amount=credit, amount=credit, period_amount=due.amount, detail=detail)
 
 
 def _line_total_problems(charges: Sequence[Charge], month: str) -> list[Problem]:

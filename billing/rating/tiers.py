@@ -20,6 +20,7 @@ import polars as pl
 from billing.core.money import ZERO
 from billing.core.records import ChargeKind, Ownership, SlaResult, Subscription
 from billing.rating.agreements import YearToDate
+from billing.rating.fees import FeeBilled
 from billing.rating.month import rate_month
 from tariffs.model import Catalogue, Metric
 
@@ -40,6 +41,7 @@ class RatingInputs:
     fiscal_year_start: int = 1  # the month number the fiscal year starts in (periodic fees' periods)
     year_to_date: tuple[YearToDate, ...] = ()  # commitments trued-up this month: the year's earlier charges
     business_lines: frozenset[str] | None = None  # the organisation's codes, when agreements name some
+    fees_billed: tuple[FeeBilled, ...] = ()  # fee lines of the year's earlier months, for tiers ending this month
 
     def year_to_date_by_pair(self) -> dict[tuple[str, str], YearToDate]:
         return {(y.business_line, y.service): y for y in self.year_to_date}
@@ -55,6 +57,7 @@ class RatingInputs:
             fiscal_year_start=self.fiscal_year_start,
             year_to_date=tuple(y for y in self.year_to_date if y.business_line == business_line),
             business_lines=self.business_lines,
+            fees_billed=tuple(f for f in self.fees_billed if f.business_line == business_line),
         )
 
 
@@ -109,7 +112,7 @@ def price_at_every_tier(inputs: RatingInputs, pairs: Iterable[tuple[str, str]]) 
         rated = rate_month(month=inputs.month, catalogue=inputs.catalogue, subscriptions=inputs.subscriptions,
                            ownerships=inputs.ownerships, usage=inputs.usage, sla=inputs.sla, tier_override=override,
                            fiscal_year_start=inputs.fiscal_year_start, year_to_date=inputs.year_to_date_by_pair(),
-                           business_lines=inputs.business_lines)
+                           business_lines=inputs.business_lines, fees_billed=inputs.fees_billed)
         for charge in rated.charges:
             key = (charge.business_line, charge.service)
             amounts[key] += charge.amount  # a key in amounts: charged at this rank

@@ -36,6 +36,8 @@ class CatalogueChanges:
     versions_added: list[str] = field(default_factory=list)
     versions_updated: list[str] = field(default_factory=list)
     versions_unchanged: int = 0
+    agreements: int = 0  # stored: the directory's agreements replace the stored ones
+    agreements_before: int = 0  # stored before the load
 
 
 def _canonical(data: dict) -> str:
@@ -66,6 +68,8 @@ def save_catalogue(session: Session, catalogue: Catalogue) -> CatalogueChanges:
         elif row.content_hash != digest:
             row.definition, row.content_hash, row.loaded_at = text, digest, stamp
             changes.services_updated.append(service.code)
+    changes.agreements_before = session.scalar(select(func.count()).select_from(t.AgreementRow)) or 0
+    changes.agreements = len(catalogue.agreements)
     session.execute(delete(t.AgreementRow))  # the directory's agreements are all of them
     for agreement in catalogue.agreements:
         session.add(t.AgreementRow(business_line_code=agreement.business_line, service_code=agreement.service,

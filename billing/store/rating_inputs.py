@@ -11,6 +11,7 @@ from billing.core.money import ZERO
 from billing.core.periods import first_day, fiscal_months, fiscal_year, last_day
 from billing.core.records import ChargeKind
 from billing.rating.agreements import YearToDate
+from billing.rating.fees import FeeBilled
 from billing.rating.tiers import RatingInputs
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
@@ -35,7 +36,31 @@ def month_inputs(session: Session, month: str, *, catalogue: Catalogue | None = 
         fiscal_year_start=start,
         year_to_date=_year_to_date(session, month, catalogue, subscriptions, start),
         business_lines=frozenset(org_store.business_line_ids(session)) if catalogue.agreements else None,
+        fees_billed=_fees_billed(session, month, catalogue, subscriptions, start),
     )
+
+
+def _fees_billed(session: Session, month: str, catalogue: Catalogue, subscriptions, start: int) -> tuple[FeeBilled, ...]:
+    """For each business line whose subscription to a service with an in-advance fee ends in
+    ``month``, the fee lines of that service in the fiscal year's earlier months (latest runs):
+    what was billed for the periods the month is in. Nothing is read otherwise."""
+    advance = {v.service for v in catalogue.tariffs for _t, p in v.prices for f in p.fees if not f.spread}
+    first, last = first_day(month), last_day(month)
+    pairs = {(s.business_line, s.service) for s in subscriptions
+             if s.service in advance and s.effective_to is not None and first <= s.effective_to <= last}
+    if not pairs:
+        return ()
+    months = [m for m in fiscal_months(fiscal_year(month, start), start) if m < month]
+    found = []
+    for earlier in months:
+        if charge_store.last_run(session, earlier) is None:
+            continue
+        for charge in charge_store.month_charges(session, earlier):
+            if (charge.kind is ChargeKind.FEE and (charge.business_line, charge.service) in pairs
+                    and charge.period_from is not None):
+                found.append(FeeBilled(business_line=charge.business_line, service=charge.service, tier=charge.tier,
+                                       label=charge.label, period_from=charge.period_from, amount=charge.amount))
+    return tuple(found)
 
 
 def _year_to_date(session: Session, month: str, catalogue: Catalogue, subscriptions, start: int) -> tuple[YearToDate, ...]:

@@ -2,6 +2,7 @@
 is in, in advance and spread, prorated by the months in force under the tariff's convention,
 each a charge line of its own that the invoice, the statement and the journal name with its period."""
 
+import dataclasses
 import datetime as dt
 import textwrap
 from decimal import Decimal
@@ -189,3 +190,40 @@ def test_the_rate_card_line_names_each_fee():
     price = replace(TierPrice(model=PricingModel.PER_UNIT, unit_price=Decimal("2.00")), fees=(LICENCE, MAINTENANCE))
     assert describe_price(price, "seat") == ("2.00 per seat; Licence 300.00 a quarter, spread monthly; "
                                              "Maintenance 1,200.00 a year, in advance")
+
+
+def test_an_in_advance_fee_is_credited_in_the_month_a_subscription_ends_for_the_months_not_held(fee_catalogue):
+    # FIN held std from 1 January 2026 with no end recorded: January billed the year's 1,200.00
+    # maintenance in advance. The subscription is then ended on 15 June: June carries a credit of
+    # what was billed less what the days held come to, 1,200.00 x (5 + 15/30) / 12 = 550.00:
+    # -650.00, a fee line of its own (docs/pricing.md, "Quarterly and annual fees")
+    from billing.rating.fees import FeeBilled
+
+    open_ended = [Subscription(business_line="FIN", service="LIC", tier="std", effective_from=dt.date(2026, 1, 1))]
+    january = [c for c in _rate(fee_catalogue, "2026-01", open_ended).charges if c.label == "Annual maintenance"]
+    assert [c.amount for c in january] == [Decimal("1200.00")]
+    billed = tuple(FeeBilled(business_line=c.business_line, service=c.service, tier=c.tier, label=c.label,
+                             period_from=c.period_from, amount=c.amount) for c in january)
+    ended = [Subscription(business_line="FIN", service="LIC", tier="std", effective_from=dt.date(2026, 1, 1),
+                          effective_to=dt.date(2026, 6, 15))]
+
+    def june(fees_billed):
+        rated = rate_month(month="2026-06", catalogue=fee_catalogue, subscriptions=ended, ownerships=OWNERS,
+                           usage=empty_usage(), fees_billed=fees_billed)
+        return {c.label: c for c in rated.charges if c.kind is ChargeKind.FEE}
+
+    credit = june(billed)["Annual maintenance"]
+    assert credit.amount == Decimal("-650.00") and credit.cost_centers[0].amount == Decimal("-650.00")
+    assert "550 due for the days held to 15 Jun 2026, 1,200 billed: credit -650" in credit.detail
+    assert (credit.period_from, credit.period_to) == (dt.date(2026, 1, 1), dt.date(2026, 6, 15))
+    # the spread licence is not credited: its later months simply carry nothing
+    assert june(billed)["Quarterly licence"].amount > 0
+    # billed knowing the end (550.00), or the credit already given: nothing more
+    assert "Annual maintenance" not in june([dataclasses.replace(billed[0], amount=Decimal("550.00"))])
+    assert "Annual maintenance" not in june([*billed, dataclasses.replace(billed[0], amount=Decimal("-650.00"))])
+    # what was billed is not known (not given): nothing is guessed
+    assert "Annual maintenance" not in june(())
+    # a month after the end carries nothing
+    later = rate_month(month="2026-07", catalogue=fee_catalogue, subscriptions=ended, ownerships=OWNERS,
+                       usage=empty_usage(), fees_billed=billed)
+    assert later.charges == ()

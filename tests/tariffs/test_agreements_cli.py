@@ -25,7 +25,11 @@ def test_the_example_catalogue_uses_every_kind_of_agreement_and_validates(sqlite
             kinds.add("percent" if a.discount.percent is not None else "fixed")
             kinds.add("before" if a.discount.before_minimum else "after")
     assert kinds == {"amount", "quantity", "percent", "fixed", "before", "after"}
-    assert run(sqlite_url, "tariffs", "validate", EXAMPLES).exit_code == 0
+    checked = run(sqlite_url, "tariffs", "validate", EXAMPLES)
+    assert checked.exit_code == 0 and checked.stdout.rstrip().endswith(", 3 agreements")
+    # the summary of a load says how many agreements are stored, and how many they replace
+    assert "3 agreements stored (replacing 0)" in run(sqlite_url, "tariffs", "load", EXAMPLES).stdout
+    assert "3 agreements stored (replacing 3)" in run(sqlite_url, "tariffs", "load", EXAMPLES).stdout
 
 
 def test_tariffs_validate_refuses_a_commitment_without_a_period_with_file_line_and_hint(sqlite_url, tmp_path):

@@ -62,3 +62,31 @@ def test_months_with_fees_run_and_close_with_a_balanced_journal(sqlite_url, tmp_
     run(url, "statements", "2026-01", "--out", tmp_path / "statements")
     page = next((tmp_path / "statements").glob("*FIN*.html")).read_text(encoding="utf-8")
     assert "Advanced security licence (01 Jan 2026–31 Dec 2026)" in page
+
+
+def test_an_annual_fee_billed_in_advance_is_credited_in_the_month_the_subscription_ends(sqlite_url, tmp_path):
+    # January bills FIN gold's 1,200.00 licence for FY2026; the subscription is later ended on
+    # 15 June: June's run credits 1,200.00 - 1,200.00 x (5 + 15/30) / 12 = 650.00 as its own line
+    url = sqlite_url
+    load_two_business_lines(url, tmp_path)
+    run(url, "tariffs", "load", EXAMPLES)
+    subs = "business_line,service,tier,effective_from,effective_to\nFIN,WORKPLACE,gold,2026-01-01,{end}\n"
+    run(url, "subscriptions", "load", write(tmp_path / "subs.csv", subs.format(end="")))
+    run(url, "month", "run", "2026-01")
+    run(url, "month", "close", "2026-01", "--confirm")
+    run(url, "subscriptions", "load", write(tmp_path / "subs-ended.csv", subs.format(end="2026-06-15")))
+    for month in ("2026-02", "2026-03", "2026-04", "2026-05", "2026-06"):
+        run(url, "month", "run", month)
+    explained = run(url, "month", "review", "2026-06").stdout
+    export = tmp_path / "june.csv"
+    run(url, "export", "2026-06", "--format", "csv", "--out", export)
+    rows = [r for r in csv.DictReader(export.open(encoding="utf-8-sig"))
+            if "Advanced security licence" in "".join(v or "" for v in r.values())]
+    assert [Decimal(r["amount"]) for r in rows] == [Decimal("-650.00")], (rows, explained)
+    # July, after the end, carries nothing at all; June run again credits the same, once
+    run(url, "month", "run", "2026-07")
+    assert "nothing to export" in run(url, "export", "2026-07", "--format", "csv", "--out", tmp_path / "july.csv",
+                                      ok=False).stderr
+    run(url, "month", "run", "2026-06")
+    run(url, "export", "2026-06", "--format", "csv", "--out", export)
+    assert sum("Advanced security licence" in line for line in export.read_text(encoding="utf-8-sig").splitlines()) == 1
