@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from reports import filters
-from reports.charts import budget_burn_svg, cost_trend_svg
+from reports.charts import statement_pictures
 from reports.pack import MonthPackView
 from reports.views import StatementView
 
@@ -37,12 +37,12 @@ def environment() -> Environment:
     return env
 
 
-def render_statement(view: StatementView) -> bytes:
+def render_statement(view: StatementView, *, pictures: Mapping[str, object] | None = None) -> bytes:
     """The statement as UTF-8 HTML (inline CSS and pictures, no scripts, printable on A4): a
-    first page that stands alone, then every detail."""
-    pictures = {"trend": cost_trend_svg(view.trend, view.currency) if view.trend else None,
-                "burn": budget_burn_svg(view.burn, view.currency) if view.burn else None}
-    return environment().get_template("statement.html").render(view=view, pictures=pictures).encode("utf-8")
+    first page that stands alone, then every detail. ``pictures``: the statement's pictures
+    already drawn (``reports.charts.pictures_of``), else they are drawn here."""
+    drawn = statement_pictures(view) if pictures is None else pictures
+    return environment().get_template("statement.html").render(view=view, pictures=drawn).encode("utf-8")
 
 
 def statement_filename(view: StatementView) -> str:

@@ -486,6 +486,7 @@ def write_statements_in(session: Session, month: str, out: Path, *, line: str | 
     from billing.core.periods import parse_month
     from billing.jobs.documents import statements_to_write
     from reports.browser import NOT_INSTALLED, find_chromium
+    from reports.charts import pictures_of
     from reports.html import render_index, render_statement, statement_filename
     from reports.views import statement_views
 
@@ -503,16 +504,17 @@ def write_statements_in(session: Session, month: str, out: Path, *, line: str | 
             on_progress(done, total)
 
     paths = []
+    drawn = pictures_of(views)  # both cores draw the pictures
     if fmt == "html":
-        for done, view in enumerate(views, 1):
+        for done, (view, pictures) in enumerate(zip(views, drawn), 1):
             path = out / statement_filename(view)
-            path.write_bytes(render_statement(view))
+            path.write_bytes(render_statement(view, pictures=pictures))
             paths.append(path)
             progress(done)
     else:
         from reports.pdf import pdf_filename, statement_pdfs
 
-        pages = ((view, render_statement(view)) for view in views)
+        pages = ((view, render_statement(view, pictures=pictures)) for view, pictures in zip(views, drawn))
         for view, pdf in zip(views, statement_pdfs(pages, on_printed=progress)):
             path = out / pdf_filename(statement_filename(view))
             path.write_bytes(pdf)

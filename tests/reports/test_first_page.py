@@ -148,3 +148,11 @@ def test_without_a_budget_the_first_page_says_so_and_draws_no_burn():
     first = _first_page(html)
     assert 'id="chart-budget-burn"' not in first and 'id="chart-cost-trend"' in first
     assert "No budget has been set for Marketing this year" in _text(first)
+
+
+def test_pictures_drawn_side_by_side_are_the_pictures_drawn_one_by_one():
+    from reports.charts import pictures_of, statement_pictures
+
+    views = [samples.statement(pictures=True), samples.statement(pictures=True, with_budget=False)] * 6
+    assert pictures_of(views, workers=2) == [statement_pictures(v) for v in views]
+    assert render_statement(views[0], pictures=pictures_of(views)[0]) == render_statement(views[0])
