@@ -8,8 +8,11 @@ On a copy of the store (SQLite's backup, so the original is untouched), each ste
 
 - ``statements`` of the closed month (what a business-line head receives), as HTML and as
   PDF (``--format pdf``: one headless Chromium prints every statement);
-- ``month reopen``, ``month run`` and ``month close`` of that month again: the close is where
-  the statement's figures (tier quotes, advice, budget) are frozen;
+- ``month reopen`` and ``month run`` of that month again, then its draft ``statements`` while
+  it is open (the month priced at every tier then and there, the advice read from the earlier
+  months' snapshots);
+- ``month close``: the close is where the statement's figures (tier quotes, advice, budget) are
+  frozen;
 - ``statements`` of the month closed again.
 
 The figures in docs/performance.md ("Statements of a closed month") come from this script.
@@ -44,6 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("store", type=Path, help="a demo's chargeback.db")
     parser.add_argument("--month", default=None, help="the closed month (default: the newest closed one)")
+    parser.add_argument("--no-pdf", action="store_true", help="leave out the PDF statements (no Chromium needed)")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         copy = Path(folder) / "chargeback.db"
@@ -56,9 +60,11 @@ def main() -> None:
         db = ["--db", f"sqlite:///{copy}"]
         steps = [
             ("statements (closed month)", [*db, "statements", month, "--out", f"{folder}/st1"]),
-            ("statements PDF (closed)", [*db, "statements", month, "--out", f"{folder}/pdf", "--format", "pdf"]),
+            *([] if options.no_pdf else [
+                ("statements PDF (closed)", [*db, "statements", month, "--out", f"{folder}/pdf", "--format", "pdf"])]),
             ("month reopen", [*db, "month", "reopen", month, "--reason", "benchmark"]),
             ("month run", [*db, "month", "run", month]),
+            ("statements (open month)", [*db, "statements", month, "--out", f"{folder}/draft"]),
             ("month close", [*db, "month", "close", month, "--confirm"]),
             ("statements (closed again)", [*db, "statements", month, "--out", f"{folder}/st2"]),
         ]
