@@ -812,7 +812,7 @@ def month_status(session) -> None:
     from billing.jobs.review import month_statuses
     from reports.review_text import MONTH_STATUS_HEADERS, month_status_rows
 
-    echo_table(MONTH_STATUS_HEADERS, month_status_rows(month_statuses(session)), right={3})
+    echo_table(MONTH_STATUS_HEADERS, month_status_rows(month_statuses(session)), right={3, 4})
 
 
 # --- service levels, adjustments, invoices ----------------------------------------------------

@@ -1,6 +1,6 @@
 """Benchmark: load and rate one big usage month, and compare with two reference points.
 
-    python bench/bench.py [--rows 1000000 10000000] [--db sqlite|postgresql|both] [--keep]
+    python bench/bench.py [--rows 1000000 10000000] [--db sqlite|postgresql|both] [--keep] [--dimensions]
 
 For each size the usage CSV is generated once (timed apart, not counted). Then, for each
 database, a fresh store (a SQLite file in a temporary folder, or a fresh schema in
@@ -15,6 +15,11 @@ peak RSS is measured on its own (``os.wait4``):
 The reference points read the same CSV: a plain Python loop (``csv`` + ``Decimal``) and one
 analytical query (DuckDB when it is installed, else polars' lazy ``scan_csv``), each summing
 quantity per (cost centre, service). The figures in docs/performance.md come from this script.
+
+With ``--dimensions`` the usage CSV carries the values of the example catalogue's price
+dimensions (a region on every VM row, a storage class on every STORAGE row: docs/pricing.md,
+"Price dimensions"), so rating prices them per value; a checkout that knows no dimensions
+(``--against`` an older one) loads the same file and ignores the two columns.
 """
 
 from __future__ import annotations
@@ -163,14 +168,15 @@ def fresh_store(kind: str, folder: Path) -> tuple[str, callable]:
 # --- the benchmark -----------------------------------------------------------------------------
 
 
-def generate(folder: Path, rows: int) -> dict:
+def generate(folder: Path, rows: int, *, dimensions: bool = False) -> dict:
     """Write the demo organisation (no usage of its own) and one big usage CSV in a child
     process, so that this process stays small (a child's peak RSS counts its parent's at fork)."""
-    step = run_child([sys.executable, __file__, "--generate", str(folder), str(rows)], label="generate")
+    step = run_child([sys.executable, __file__, "--generate", str(folder), str(rows),
+                      *(["--dimensions"] if dimensions else [])], label="generate")
     return json.loads(step.last_line())
 
 
-def write_inputs(folder: Path, rows: int) -> dict:
+def write_inputs(folder: Path, rows: int, *, dimensions: bool = False) -> dict:
     """In the child: the files, and the seconds the usage CSV took."""
     import polars as pl
 
@@ -182,7 +188,8 @@ def write_inputs(folder: Path, rows: int) -> dict:
     centers = pl.read_csv(files.cost_centers, infer_schema=False).get_column("cost_center").to_list()
     usage = folder / f"usage-{rows}.csv"
     start = time.perf_counter()
-    write_usage_csv(usage, rows=rows, month=MONTH, seed=SEED, cost_centers=centers, catalogue=catalogue)
+    write_usage_csv(usage, rows=rows, month=MONTH, seed=SEED, cost_centers=centers, catalogue=catalogue,
+                    dimensions=dimensions)
     return {"org": [str(p) for p in files.org], "subscriptions": str(files.subscriptions), "sla": str(files.sla[0]),
             "usage": str(usage), "seconds": time.perf_counter() - start}
 
@@ -339,11 +346,14 @@ def main() -> None:
     parser.add_argument("--against", type=Path, default=None, metavar="CHECKOUT",
                         help="Another checkout (with its .venv) to time the same way, alternating with this one.")
     parser.add_argument("--repeat", type=int, default=1, help="Runs of each store (and checkout) per size.")
+    parser.add_argument("--dimensions", action="store_true",
+                        help="Give every VM row a region and every STORAGE row a storage class (the example "
+                             "catalogue's price dimensions).")
     parser.add_argument("--reference", nargs=2, metavar=("KIND", "CSV"), help=argparse.SUPPRESS)
     parser.add_argument("--generate", nargs=2, metavar=("FOLDER", "ROWS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
-        print(json.dumps(write_inputs(Path(args.generate[0]), int(args.generate[1]))))
+        print(json.dumps(write_inputs(Path(args.generate[0]), int(args.generate[1]), dimensions=args.dimensions)))
         return
     if args.reference:
         kind, path = args.reference
@@ -359,7 +369,7 @@ def main() -> None:
             sized = folder / f"{rows}"
             sized.mkdir()
             print(f"{rows:,} rows: generating the usage CSV ...", flush=True)
-            files = generate(sized, rows)
+            files = generate(sized, rows, dimensions=args.dimensions)
             usage = Path(files["usage"])
             size = usage.stat().st_size / 2**20
             print(f"  generated {usage} ({size:,.0f} MB) in {files['seconds']:.1f} s", flush=True)

@@ -23,7 +23,7 @@ __all__ = ["DETAIL_HEADER", "REJECTS_HEADER", "month_csv", "write_rejects_csv"]
 DETAIL_HEADER = (
     "business_line", "business_line_name", "service", "service_name", "tier", "tier_name", "cost_center",
     "gl_cost_center", "quantity", "unit", "price_detail", "amount", "currency", "kind", "invoice", "line",
-    "description",
+    "description", "dimension", "dimension_value",
 )
 REJECTS_HEADER = ("file", "row", "column", "code", "reason", "month", "source", "feed")
 
@@ -52,7 +52,7 @@ def month_csv(view: MonthExportView) -> bytes:
         (t(r.business_line), t(r.business_line_name), t(r.service), t(r.service_name), t(r.tier), t(r.tier_name),
          t(r.cost_center), t(r.gl_code), _number(r.quantity), t(r.unit), t(r.detail),
          plain_amount(r.amount, view.currency), view.currency, r.kind, t(r.invoice_number), str(r.line_no),
-         t(r.description))
+         t(r.description), t(r.dimension), t(r.dimension_value))
         for r in view.rows
     ))
 

@@ -26,7 +26,8 @@ def explanation_lines(found: LineExplanation) -> list[str]:
         return out
     tariff = found.tariff
     out.append(f"  charge line {charge.line_no} of {document.month}: {charge.kind}, tier {charge.tier}, "
-               f"{charge.segment_from}..{charge.segment_to}")
+               f"{charge.segment_from}..{charge.segment_to}"
+               + (f", {charge.dimension} {charge.dimension_value}" if charge.dimension and charge.dimension_value else ""))
     if tariff is None:
         out.append(f"  tariff {charge.service} version {charge.tariff_version} (no longer stored), model {charge.model}")
     else:
@@ -44,12 +45,15 @@ def explanation_lines(found: LineExplanation) -> list[str]:
         out.append(f"  {charge.label}, for {charge.period_from}..{charge.period_to}: {charge.detail}")
         return out
     count, rows = found.usage_count, found.usage_rows
-    out.append(f"  usage rows for {charge.business_line} {charge.service} in {document.month}: {count:,}"
+    out.append(f"  usage rows for {charge.business_line} {charge.service}"
+               + (f" {charge.dimension} {charge.dimension_value}" if charge.dimension and charge.dimension_value else "")
+               + f" in {document.month}: {count:,}"
                + (f" (the first {len(rows):,} listed; `chargeback explain {reference} --rows {count}` lists all)"
                   if count > len(rows) else ""))
     for r in rows:
         out.append(f"    {r.file}:{r.row_no} record {r.record_id} {r.usage_date} {r.cost_center or '-'} {r.tier or ''} qty {quantity(r.quantity)}"
                    + (f" cost {quantity(r.cost)}" if r.cost is not None else "") + (f" {r.description}" if r.description else "")
                    + (f" [provider invoice {r.provider_invoice}]" if r.provider_invoice else "")
+                   + (f" {charge.dimension} {r.dimension_value}" if charge.dimension and r.dimension_value else "")
                    + (f" ({r.note})" if r.note else ""))
     return out

@@ -130,10 +130,11 @@ def recovery_summary_line(summary: RecoverySummary) -> str:
             f" (see `chargeback recovery --month {month}`)")
 
 
-MONTH_STATUS_HEADERS = ["month", "status", "rated", "charges total", "closed by"]
+MONTH_STATUS_HEADERS = ["month", "status", "rated", "charges total", "held rows", "closed by"]
 
 
 def month_status_rows(statuses: Sequence[MonthStatus]) -> list[list[object]]:
     """The `month status` table's rows (MONTH_STATUS_HEADERS)."""
     return [[s.month, s.status, s.rated_at.strftime("%Y-%m-%d %H:%M") if s.rated_at else "-",
-             _fmt(s.total) if s.total is not None else "", s.closed_by] for s in statuses]
+             _fmt(s.total) if s.total is not None else "", f"{s.held_rows:,}" if s.held_rows else "",
+             s.closed_by] for s in statuses]

@@ -272,14 +272,16 @@ def _tier_name(services: Mapping[str, Service], service_code: str, tier_code: st
 def _charge_lines(charges: Sequence[Charge], services: Mapping[str, Service],
                   measured: Mapping[tuple[str, str], Mapping[Metric, Decimal]],
                   shares: Mapping[int, Sequence[object]]) -> list[StatementLine]:
-    """One line per service, tier and kind (segments of the same tier merged), in rating order."""
+    """One line per service, tier, kind and dimension value (segments of the same tier merged),
+    in rating order."""
     by_line_no = {c.line_no: c for c in charges}
     changes = _tier_changes(charges)
-    groups: dict[tuple[str, str, str, str], list[Charge]] = {}
+    groups: dict[tuple[str, str, str, str, str | None], list[Charge]] = {}
     for charge in sorted(charges, key=lambda c: c.line_no):
-        groups.setdefault((charge.service, charge.tier, charge.kind, charge.label), []).append(charge)
+        groups.setdefault((charge.service, charge.tier, charge.kind, charge.label, charge.dimension_value),
+                          []).append(charge)
     lines = []
-    for (service_code, tier_code, kind, label), group in groups.items():
+    for (service_code, tier_code, kind, label, value), group in groups.items():
         service = services.get(service_code)
         usage = kind == "usage"
         quantity = sum((c.quantity for c in group), ZERO)
@@ -301,6 +303,8 @@ def _charge_lines(charges: Sequence[Charge], services: Mapping[str, Service],
         elif kind in ("fee", "discount", "true_up"):  # a fee, a discount or a true-up with the period it is for
             description = (f"{label} ({group[0].period_from or group[0].segment_from:%d %b %Y}–"
                            f"{group[-1].period_to or group[-1].segment_to:%d %b %Y})")
+        if value is not None and group[0].dimension:  # the value a price by dimension priced
+            description = f"{description} ({group[0].dimension} {value})" if description else f"{group[0].dimension} {value}"
         lines.append(StatementLine(
             service_code=service_code, service_name=_service_name(services, service_code),
             tier_name=_tier_name(services, service_code, tier_code), description=description,
@@ -584,6 +588,8 @@ class DetailRow:
     invoice_number: str  # "" while the month is open
     line_no: int
     description: str
+    dimension: str = ""  # a price by dimension: its dimension (region) and the value the line prices
+    dimension_value: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -650,6 +656,8 @@ def month_export_view(
                     cost_center=center, gl_code=gl_code, quantity=quantity, unit=line.unit, detail=line.detail,
                     amount=amount, kind=line.kind, invoice_number=document.number, line_no=line.line_no,
                     description=line.description,
+                    dimension=(charge.dimension or "") if charge and charge.dimension_value else "",
+                    dimension_value=(charge.dimension_value or "") if charge else "",
                 ))
     line_names = dict(sorted({(r.business_line, r.business_line_name) for r in rows}))
     service_names = dict(sorted({(r.service, r.service_name) for r in rows}))

@@ -73,6 +73,8 @@ _DETAIL_COLUMNS = (
     ("Invoice", 16, lambda r: r.invoice_number, "text"),
     ("Line", 6, lambda r: r.line_no, "int"),
     ("Description", 44, lambda r: r.description, "text"),
+    ("Dimension", 14, lambda r: r.dimension, "text"),
+    ("Dimension value", 18, lambda r: r.dimension_value, "text"),
 )
 
 

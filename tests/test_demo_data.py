@@ -89,7 +89,15 @@ def test_subscriptions_cover_most_services_with_tier_changes_on_the_15th(demo, c
 
 def test_usage_files_hold_exactly_the_good_rows_plus_the_bad_ones_of_the_last_month(demo, catalogue):
     first, last = (usage_frame(p) for p in demo.usage)
-    assert tuple(first.columns) == USAGE_COLUMNS
+    assert tuple(first.columns) == (*USAGE_COLUMNS, "region", "storage_class")  # the catalogue's price dimensions
+    for frame, unknown in ((first, False), (last, True)):
+        values = frame.group_by("service").agg(pl.col("region").drop_nulls().unique().sort(),
+                                               pl.col("storage_class").drop_nulls().unique().sort())
+        by_service = {row["service"]: (row["region"], row["storage_class"]) for row in values.iter_rows(named=True)}
+        assert by_service.pop("VM") == (["dc-east", "dc-west"], [])
+        # a class no tariff lists yet, in the last month only: the demo's held usage
+        assert by_service.pop("STORAGE") == ([], ["archive", "capacity", *(["tape-vault"] if unknown else [])])
+        assert all(v == ([], []) for v in by_service.values()), by_service
     assert first.height == ROWS and last.height == ROWS + len(demo.bad_rows)
     assert {r.code for r in demo.bad_rows} == {"not-a-date", "unknown-cost-center", "not-a-number", "duplicate"}
     assert first["record_id"].n_unique() == ROWS

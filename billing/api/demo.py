@@ -24,7 +24,7 @@ from billing.jobs.recovery import recovery_for
 from billing.api import export_in, journal_in, month_pack_in, plan_in, write_statements_in
 from billing.jobs.org import load_org
 from billing.jobs.rating import run_month
-from billing.jobs.review import review_stored_month
+from billing.jobs.review import month_warnings, review_stored_month
 from reports.review_text import review_lines
 from billing.jobs.sla import load_sla_file
 from billing.jobs.usage import load_usage_file, resolve_source
@@ -163,7 +163,14 @@ def run_demo(
     for text in review_lines(step(review_stored_month, final, rules_path=rules.parent)):
         echo(text)
     echo("")
-    closed = step(close_month, final, issue_date=dt.date.fromisoformat(add_months(final, 1) + "-01"))
+    # the last month's few rows of a storage class no tariff lists yet are held (the review above
+    # lists them): the demo closes with them held, as finance may once it has asked for the tariff
+    warnings = step(month_warnings, final)
+    held_only = bool(warnings) and all(w.code == "held-usage" for w in warnings)
+    closed = step(close_month, final, issue_date=dt.date.fromisoformat(add_months(final, 1) + "-01"),
+                  confirm=held_only)
+    if held_only:
+        echo(f"{final}: closed with {len(warnings)} usage held, not charged (confirmed)")
     statements = step(write_statements_in, final, out / "statements")
     workbook = out / f"{final}.xlsx"
     workbook.write_bytes(step(export_in, final, "xlsx"))

@@ -38,6 +38,7 @@ class UsageTrace:
     description: str | None
     note: str | None
     provider_invoice: str | None
+    dimension_value: str | None = None  # as the row has it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -309,6 +309,8 @@ def focus_rows(
                 tags += (("tier", line.tier),)
                 if charge is not None:
                     tags += (("tariff_version", charge.tariff_version),)
+                    if charge.dimension and charge.dimension_value:  # a price by dimension's value, as priced
+                        tags += ((dimension_tag(charge.dimension), charge.dimension_value),)
                 row = FocusRow(
                     billed_cost=amount,
                     billing_account_id=provider.account_id,
@@ -359,6 +361,16 @@ def focus_rows(
                 if category == PURCHASE:
                     rows.append(fee_in_use(row))
     return tuple(rows)
+
+
+#: The tags every row may carry already; a dimension of one of these names is tagged ``dimension_<name>``.
+_OWN_TAGS = ("cost_center", "tier", "tariff_version")
+
+
+def dimension_tag(dimension: str) -> str:
+    """The Tags key a price dimension's value is written under: its name (``region``), unless
+    that is one of the bill's own tags."""
+    return f"dimension_{dimension}" if dimension in _OWN_TAGS else dimension
 
 
 def fee_in_use(purchase: FocusRow) -> FocusRow:

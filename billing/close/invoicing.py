@@ -77,13 +77,16 @@ def _line(line_no: int, charge: Charge, services: Mapping[str, Service], gl_code
                        f"({charge.period_from or charge.segment_from:%d %b %Y}–{charge.period_to or charge.segment_to:%d %b %Y})")
     else:
         description = f"{service_name}, {tier_name}{period}"
+    dimension, value = (charge.dimension, charge.dimension_value) if charge.dimension_value else (None, None)
+    if dimension and value:  # a price by dimension: the value this line prices
+        description += f", {dimension} {value}"
     return InvoiceLine(
         line_no=line_no, kind=LineKind(charge.kind.value), service=charge.service, service_name=service_name, tier=charge.tier,
         tier_name=tier_name, description=description, quantity=charge.quantity, unit=service.unit if service else "",
         detail=charge.detail, amount=charge.amount,
         cost_centers=tuple(LineCostCenter(cost_center=s.cost_center, gl_code=gl_codes.get(s.cost_center, ""), amount=s.amount)
                            for s in charge.cost_centers),
-        charge_line_no=charge.line_no,
+        charge_line_no=charge.line_no, dimension=dimension, dimension_value=value,
     )
 
 
@@ -193,6 +196,7 @@ def _negated(line: InvoiceLine, line_no: int, original_number: str, amount: Deci
         line_no=line_no, kind=LineKind.ADJUSTMENT, service=line.service, service_name=line.service_name, tier=line.tier,
         tier_name=line.tier_name, description=f"Correction of {original_number} line {line.line_no}: {line.description}",
         quantity=quantity, unit=line.unit, detail=line.detail, amount=value, cost_centers=parts,
-        original_invoice=original_number, original_line_no=line.line_no,
+        original_invoice=original_number, original_line_no=line.line_no, dimension=line.dimension,
+        dimension_value=line.dimension_value,
     )
 

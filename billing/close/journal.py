@@ -14,7 +14,8 @@ exactly as entered, never rewritten: :func:`gl_code_problem` says which codes ca
 leading formula character such as ``-4711``, a control character), and the journal refuses
 to be made while a document or a setting holds one.
 
-Every journal line carries the text ``<service name> <tier name> <month>`` (a quarterly or
+Every journal line carries the text ``<service name> <tier name> <month>`` (a line pricing a
+dimension value: ``<service name> <tier name> <dimension> <value> <month>``; a quarterly or
 annual fee: its invoice line's description, which names the fee and its period, and the month) and the reference
 ``<document number>/<line no>``. Lines are numbered 1, 2, ... within each document. Debits
 equal credits per document and per currency, and each document's net on the expense account
@@ -95,7 +96,7 @@ def build_journal(
         for line in document.lines:
             if line.amount % unit != 0:
                 raise ValueError(f"{document.number} line {line.line_no}: {line.amount} is not rounded to {document.currency}'s minor unit")
-            text = f"{line.service_name} {line.tier_name} {document.month}"
+            text = f"{line.service_name} {line.tier_name}{' ' + line.dimension_text if line.dimension_text else ''} {document.month}"
             if line.kind in _OWN_TEXT:  # a fee, a true-up or a discount says which, and its period
                 text = f"{line.description} {document.month}"
             reference = f"{document.number}/{line.line_no}"

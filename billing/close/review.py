@@ -8,10 +8,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from billing.core.money import ZERO
+from billing.core.money import ZERO, plain
 from billing.core.periods import add_months, first_day, last_day
 from billing.core.records import Charge, ChargeKind, RatingRun, Subscription
 from billing.planning.variance import BudgetSummary
+from billing.rating.month import HeldUsage
 from billing.recovery.over_under import RecoverySummary
 from tariffs.model import ChargingMode
 
@@ -230,9 +231,23 @@ NEIGHBOUR_MONTHS = 3
 class CloseWarning:
     """Something about a month that a close must confirm: ``code`` is stable, ``message`` says it."""
 
-    code: str  # no-usage | no-usage-from-source | low-usage | future-month | month-not-ended | earlier-open
+    code: str  # no-usage | no-usage-from-source | low-usage | future-month | month-not-ended | earlier-open | held-usage
     message: str
     source: str | None = None
+
+
+def held_warnings(held: Sequence[tuple[HeldUsage, str]]) -> tuple[CloseWarning, ...]:
+    """One warning per usage the month's run held (a price by dimension that quarantines a
+    value it does not list), with where it came from and what to do: closing would leave it
+    uncharged."""
+    found = []
+    for usage, came_from in held:
+        what = f"{usage.dimension} {usage.value!r}" if usage.value else f"no {usage.dimension}"
+        found.append(CloseWarning(
+            code="held-usage", source=usage.service,
+            message=(f"{usage.rows:,} usage row(s) of {usage.business_line} {usage.service} {usage.tier} with {what} "
+                     f"(quantity {plain(usage.quantity)}) are held, not priced; from {came_from}: {usage.hint}")))
+    return tuple(found)
 
 
 def usage_warnings(
@@ -339,3 +354,4 @@ class MonthStatus:
     rated_at: dt.datetime | None
     total: Decimal | None  # the last run's total
     closed_by: str  # empty unless closed
+    held_rows: int = 0  # usage rows the last run held (a price by dimension's quarantine)

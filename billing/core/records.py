@@ -260,6 +260,13 @@ class InvoiceLine:
     charge_line_no: int | None = None  # the month's charge line it came from
     original_invoice: str | None = None  # credit/debit notes: the corrected invoice's number
     original_line_no: int | None = None
+    dimension: str | None = None  # a price by dimension: the dimension (region) and the value the line prices
+    dimension_value: str | None = None
+
+    @property
+    def dimension_text(self) -> str:
+        """``region eu-west`` on a line pricing a dimension value; "" on any other."""
+        return f"{self.dimension} {self.dimension_value}" if self.dimension and self.dimension_value else ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, LineKind):

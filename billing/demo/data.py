@@ -11,6 +11,12 @@ a few business lines own many of them), grows about 1 % a month (pass-through cl
 and is seasonal (desk tickets peak in January and September, field work in winter). Rows are
 generated a chunk at a time with numpy and written with polars: no Python loop per row.
 
+A service priced by a dimension (the example catalogue's VM by region, STORAGE by storage
+class) gets a column named as the dimension, with a value on each of its rows drawn by a hash
+of the row number (so the other columns are what they were without it); in the last month a
+few rows of a service whose tariff quarantines unknown values carry a value no tariff lists, so
+that held usage shows up in the month review.
+
 The last month's usage file also holds a handful of bad rows (a bad date, an unknown cost
 centre, a text quantity, a duplicate record id) so that the quarantine shows up; they are
 listed in :attr:`DemoFiles.bad_rows` with their physical row numbers (header = row 1). A few
@@ -23,7 +29,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +56,17 @@ USAGE_COLUMNS = (
     "record_id", "usage_date", "cost_center", "business_line", "service", "tier",
     "quantity", "unit", "description", "cost",
 )
-"""Columns of the demo usage files, in order (docs/feeds.md, 'Our usage format')."""
+"""Columns of the demo usage files, in order (docs/feeds.md, 'Our usage format'); a column per
+price dimension of the catalogue follows them."""
+
+#: The values a dimension's rows carry, each with its share of the service's rows (per mille);
+#: a dimension not here takes the values its tariffs list, in equal shares.
+DIMENSION_VALUES = {
+    "region": (("dc-west", 600), ("dc-east", 400)),
+    "storage_class": (("capacity", 700), ("archive", 300)),
+}
+#: In the last month, a value no tariff lists yet, on this share (per mille) of the rows.
+UNKNOWN_VALUES = {"storage_class": ("tape-vault", 10)}
 
 HOSTILE_DESCRIPTIONS = (
     '=HYPERLINK("http://x","y")',
@@ -327,6 +343,8 @@ class _MonthPlan:
     profiles: tuple[_Profile, ...]
     quantity_growth: float
     id_width: int
+    #: (dimension, the services that have it, the values, cumulative per mille thresholds)
+    dimensions: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[int, ...]], ...] = ()
 
 
 def _month_plan(month: str, index: int, profiles: Sequence[_Profile], centers: Sequence[str],
@@ -438,7 +456,35 @@ def _usage_chunk(plan: _MonthPlan, rng: np.random.Generator, *, first_row: int, 
         ]),
         "cost": pl.when(pl.col("_cost") != np.iinfo(np.int64).min).then(_decimal_text(pl.col("_cost"), pl.lit(100))),
     }
+    # a row's dimension value from a hash of its number: no draw from ``rng``, so every other
+    # column is the same with or without dimensions
+    bucket = (pl.col("_seq") * 2_654_435_761 + 97) % 1_000_003 % 1000
+    for name, services_of, values, thresholds in plan.dimensions:
+        value: pl.Expr = pl.lit(values[-1])
+        for text, limit in reversed(list(zip(values[:-1], thresholds[:-1]))):
+            value = pl.when(bucket < limit).then(pl.lit(text)).otherwise(value)
+        columns[name] = pl.when(_gather(services, service).is_in(list(services_of))).then(value)
     return frame.select([expr.alias(name) for name, expr in columns.items() if expr is not None])
+
+
+def _dimensions(profiles: Sequence[_Profile], catalogue: Catalogue, *,
+                unknown: bool) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[int, ...]], ...]:
+    """What :func:`_usage_chunk` writes for each dimension the catalogue's services name."""
+    found = []
+    for name in sorted({p.service.dimension for p in profiles if p.service.dimension}):
+        services_of = tuple(p.service.code for p in profiles if p.service.dimension == name)
+        shares = list(DIMENSION_VALUES.get(name) or ())
+        if not shares:
+            listed = sorted({value for v in catalogue.tariffs if v.service in services_of
+                             for _, price in v.prices for value, _ in price.by_value})
+            shares = [(value, 1000 // len(listed)) for value in listed]
+        if not shares:
+            continue
+        if unknown and name in UNKNOWN_VALUES:
+            shares = [UNKNOWN_VALUES[name], *shares]
+        thresholds = tuple(int(t) for t in np.cumsum([s for _, s in shares]))
+        found.append((name, services_of, tuple(v for v, _ in shares), thresholds))
+    return tuple(found)
 
 
 def _gather(values: pl.Series, index: pl.Expr) -> pl.Expr:
@@ -525,9 +571,10 @@ def _with_bad_rows(frame: pl.DataFrame, inserts: list[tuple[int, int]], *, offse
 
 
 def write_usage_csv(path: Path, *, rows: int, month: str, seed: int, cost_centers: list[str],
-                    catalogue: Catalogue) -> Path:
+                    catalogue: Catalogue, dimensions: bool = False) -> Path:
     """One month of ``rows`` usage rows over ``cost_centers`` (no business line column, no bad
-    rows), generated and written a million rows at a time."""
+    rows), generated and written a million rows at a time; with ``dimensions``, the values of
+    the catalogue's price dimensions (no unknown one)."""
     month = parse_month(month)
     profiles = _profiles(catalogue)
     rng = np.random.default_rng([seed, 0])
@@ -535,6 +582,8 @@ def write_usage_csv(path: Path, *, rows: int, month: str, seed: int, cost_center
     mix = np.ones((len(cost_centers), len(profiles)))
     scale = rng.lognormal(0.0, 0.5, mix.shape)
     plan = _month_plan(month, 0, profiles, cost_centers, weight, mix, scale, center_lines=None, total_rows=rows)
+    if dimensions:
+        plan = replace(plan, dimensions=_dimensions(profiles, catalogue, unknown=False))
     path = Path(path)
     _write_month(path, plan, seed=seed, rows=rows, hostile=False)
     return path
@@ -596,6 +645,7 @@ def write_demo_files(
         path = out / f"usage-{month}.csv"
         plan = _month_plan(month, _month_index(month) - first_index, profiles, center_codes, org.center_weight, mix,
                            center_scale, center_lines=center_lines, total_rows=rows_per_month)
+        plan = replace(plan, dimensions=_dimensions(profiles, catalogue, unknown=month == last))
         bad = len(_BAD_KINDS) if month == last else 0
         bad_rows += _write_month(path, plan, seed=seed, rows=rows_per_month, bad=bad)
         usage_paths.append(path)

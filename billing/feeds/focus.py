@@ -24,10 +24,11 @@ from collections.abc import Sequence
 import polars as pl
 
 from billing.feeds.context import UNALLOCATED, MappingContext
+from billing.feeds.dimensions import VALUE, dimension_value, too_long_checks
 from billing.feeds.focus_versions import CUSTOM_PREFIX, FocusVersion, column_lookup, detect_version
 from billing.feeds.raw import FIELDS, Table, field_count_checks, shaped
 from billing.feeds.rows import CONTENT, Checked
-from billing.feeds.sources import CHARGE_CATEGORIES, BusinessLineKey, SourceDefinition, UnallocatedRule
+from billing.feeds.sources import CHARGE_CATEGORIES, BusinessLineKey, DimensionRule, SourceDefinition, UnallocatedRule
 from billing.feeds.split import split_exact
 from billing.feeds.values import (
     DECIMAL,
@@ -85,9 +86,12 @@ class FocusMapping:
         self.services = {s.code: s for s in ctx.catalogue.services}
         self.rates = service_rates(ctx.catalogue)
         self.tiers = {f"{s.code}\x1f{t.code.lower()}": t.code for s in ctx.catalogue.services for t in s.tiers}
+        self.dimension_of = ctx.catalogue.dimensions()
+        self.dimension_rules = _dimension_rules(source, ctx, columns)
         self.tag_keys = tuple(dict.fromkeys(
             [k.tag for k in source.business_line if k.tag is not None]
             + ([source.tier.tag] if source.tier is not None and source.tier.tag is not None else [])
+            + [r.tag for r in self.dimension_rules if r.tag is not None]
         ))
         self.split_of = {account: i for i, rule in enumerate(source.splits) for account in rule.sub_account_ids}
 
@@ -135,7 +139,7 @@ class FocusMapping:
                 source=SourceRef(file=file, row=table.header_row),
                 hint=f"is this a FOCUS export, and is {source.name!r} the right source? Nothing was loaded"))
             return None, problems
-        wanted = required + [*_OPTIONAL, *source.quantity]
+        wanted = required + [*_OPTIONAL, *source.quantity, *(r.column for r in source.dimensions if r.column)]
         columns = {name: find(name) for name in dict.fromkeys(wanted) if find(name) is not None}
         id_column = source.id_column or next((c for c in DEFAULT_ID_COLUMNS if find(c) is not None), None)
         if id_column is not None:
@@ -148,6 +152,15 @@ class FocusMapping:
                 source=SourceRef(file=file, row=table.header_row)))
         tag_keys = [k.tag for k in source.business_line if k.tag]
         tag_keys += [source.tier.tag] if source.tier is not None and source.tier.tag else []
+        tag_keys += [r.tag for r in source.dimensions if r.tag]
+        for rule in source.dimensions:
+            if rule.column and rule.column not in columns:
+                problems.append(Problem(
+                    code=ProblemCode.HEADER_MISSING, severity=Severity.WARNING,
+                    message=f"no column {rule.column} (the {rule.dimension} of the source definition): "
+                            f"rows carry no {rule.dimension}",
+                    source=SourceRef(file=file, row=table.header_row),
+                    hint="correct `dimensions:` in the source definition"))
         if tag_keys and "Tags" not in columns:
             problems.append(Problem(
                 code=ProblemCode.HEADER_MISSING, severity=Severity.WARNING,
@@ -189,6 +202,9 @@ class FocusMapping:
         frame = self._with_tags(frame)
         frame = self._with_business_line(frame)
         frame = self._with_tier(frame)
+        frame = frame.with_columns(dimension_value("_service", {
+            rule.dimension: pl.col(f"_tag:{rule.tag}") if rule.tag is not None else pl.col(rule.column)
+            for rule in self.dimension_rules}, self.dimension_of))
         checks = self._checks()
         quantity = pl.coalesce([pl.col(f"_q{i}") for i in range(len(self.quantity))] + [pl.lit(0)])
         if worth_may_pass(frame, self.rates, quantity=quantity, cost="_cost"):
@@ -221,6 +237,7 @@ class FocusMapping:
             pl.col("ChargeDescription").alias("description"),
             pl.col("InvoiceId").alias("invoice_id"),
             pl.col("_attributes").alias("attributes"),
+            pl.col(VALUE),
             join_notes([
                 pl.when(pl.col("_late")).then(pl.format(
                     "late charge: used {}, billed in the period from {}, so dated {}",
@@ -436,6 +453,8 @@ class FocusMapping:
                 col("BillingCurrency").is_null() | (col("BillingCurrency").str.to_uppercase() != source.currency),
                 pl.lit("BillingCurrency ") + quoted("BillingCurrency") + pl.lit(f" is not {source.currency}"),
                 f"source {source.name!r} passes through {source.currency} costs only"))
+        checks += too_long_checks("_service", {r.dimension: "Tags" if r.tag else r.column for r in self.dimension_rules},
+                                  self.dimension_of)
         checks += [
             Check(ProblemCode.VALUE_INVALID, "Tags", col("_tags_error").is_not_null(), col("_tags_error"),
                   'Tags must be a JSON object such as {"business_unit": "Finance"}'),
@@ -460,6 +479,13 @@ class FocusMapping:
                   "exclude_charge_categories in the source definition", Severity.WARNING),
         ]
         return [*self.field_checks, *map(shaped, checks)]
+
+
+def _dimension_rules(source: SourceDefinition, ctx: MappingContext, columns: dict[str, int]) -> list[DimensionRule]:
+    """The source's dimension rules the mapping can read: a dimension of the catalogue, from a
+    tag, or from a column the file has."""
+    named = {d.lower() for d in ctx.catalogue.dimensions().values()}
+    return [r for r in source.dimensions if r.dimension.lower() in named and (r.tag is not None or r.column in columns)]
 
 
 def _outside(day: pl.Expr, ctx: MappingContext) -> pl.Expr:

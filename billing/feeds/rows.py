@@ -27,11 +27,13 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "note": pl.String(),
     "invoice_id": pl.String(),  # the provider's invoice (FOCUS InvoiceId); null when the feed has none
     "attributes": pl.String(),  # the record's custom (FOCUS x_) columns as a JSON object of their text; null if none
+    "dimension_value": pl.String(),  # the value of its service's price dimension (region); null: none, or no dimension
 }
 """Columns of :attr:`billing.feeds.read.UsageBatch.rows`, in order, with the code columns as
 text; a batch holds them as Enums of the codes its context knows (:func:`row_schema`)."""
 
-CONTENT = ("usage_date", "cost_center", "business_line", "service", "tier", "unit", "quantity", "cost")
+CONTENT = ("usage_date", "cost_center", "business_line", "service", "tier", "unit", "quantity", "cost",
+           "dimension_value")
 """The values a record is charged by: a record sent again with the same ones is a duplicate,
 with other ones a conflict. Its description and note are not among them (a retyped
 description does not make another record)."""

@@ -32,6 +32,7 @@ __all__ = [
     "ServiceRule",
     "TierRule",
     "SplitRule",
+    "DimensionRule",
     "SourceDefinition",
     "USAGE_FIELDS",
     "MATCHERS",
@@ -81,10 +82,10 @@ DEFAULT_QUANTITY = ("ConsumedQuantity", "PricingQuantity")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _COMMON_KEYS = ("name", "format", "description", "sheet")
-_USAGE_KEYS = ("columns",)
+_USAGE_KEYS = ("columns", "dimensions")
 _FOCUS_KEYS = (
     "business_line", "value_map", "services", "quantity", "cost", "currency", "id_column", "tier",
-    "unallocated", "splits", "exclude_charge_categories",
+    "unallocated", "splits", "exclude_charge_categories", "dimensions",
 )
 
 
@@ -132,6 +133,26 @@ class TierRule:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DimensionRule:
+    """Where a row finds the value of a price dimension (docs/feeds.md, "Price dimensions"): a
+    column of the file, or (FOCUS) a key of its Tags. The rows of every service whose
+    dimension this is read their value there."""
+
+    dimension: str
+    tag: str | None = None
+    column: str | None = None
+    source: SourceRef
+
+    def __post_init__(self) -> None:
+        if (self.tag is None) == (self.column is None):
+            raise ValueError("a dimension is read from either a tag or a column")
+
+    @property
+    def label(self) -> str:
+        return f"the {self.tag} tag" if self.tag is not None else f"column {self.column}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SplitRule:
     """Rows of these sub accounts are shared: split by percentage over business lines."""
 
@@ -167,6 +188,12 @@ class SourceDefinition:
     unallocated: UnallocatedRule = UnallocatedRule.REJECT
     splits: tuple[SplitRule, ...] = ()
     exclude_charge_categories: tuple[str, ...] = ()
+    # both: where each price dimension's value is read (our format: a column named as the
+    # dimension unless a rule here says otherwise)
+    dimensions: tuple[DimensionRule, ...] = ()
+
+    def dimension_rule(self, dimension: str) -> DimensionRule | None:
+        return next((r for r in self.dimensions if r.dimension.lower() == dimension.lower()), None)
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -269,6 +296,13 @@ def check_source(source: SourceDefinition, ctx: MappingContext) -> list[Problem]
     for rule in source.splits:
         for code, _ in rule.shares:
             unknown_business_line(code, rule.source, "a split")
+    named = {d.lower() for d in ctx.catalogue.dimensions().values()}
+    for rule in source.dimensions:
+        if rule.dimension.lower() not in named:
+            problems.append(Problem(
+                code=ProblemCode.UNKNOWN_KEY, severity=Severity.WARNING,
+                message=f"no service of the catalogue prices by dimension {rule.dimension!r}; {rule.label} is not read",
+                source=rule.source, hint=_known(sorted(named)) if named else "no service names a dimension"))
     if source.unallocated is UnallocatedRule.BUSINESS_LINE and UNALLOCATED.lower() not in business_lines:
         problems.append(Problem(
             code=ProblemCode.UNKNOWN_BUSINESS_LINE,
@@ -365,9 +399,10 @@ class _Reader(DocumentReader):
             return None
         if fmt is FeedFormat.USAGE:
             columns = self.columns(doc)
+            dimensions = self.dimensions(doc, tags=False)
             return self.build(lambda: SourceDefinition(
                 name=name, format=fmt, source=ref, description=description, sheet=sheet,
-                columns=columns), doc, "")
+                columns=columns, dimensions=dimensions), doc, "")
         return self.focus(doc, name, ref, description, sheet)
 
     def focus(self, doc: YamlMap, name: str, ref: SourceRef, description: str,
@@ -398,12 +433,13 @@ class _Reader(DocumentReader):
             unallocated = UnallocatedRule.REJECT
         splits = self.splits(doc)
         excluded = self.charge_categories(doc)
+        dimensions = self.dimensions(doc, tags=True)
         return self.build(lambda: SourceDefinition(
             name=name, format=FeedFormat.FOCUS, source=ref, description=description, sheet=sheet,
             business_line=keys, value_map=value_map, services=services, quantity=quantity,
             cost=matched_cost or "BilledCost", currency=currency.upper() if currency else None,
             id_column=id_column, tier=tier, unallocated=unallocated, splits=splits,
-            exclude_charge_categories=excluded), doc, "")
+            exclude_charge_categories=excluded, dimensions=dimensions), doc, "")
 
     def build(self, make: Callable[[], Any], node: YamlMap, location: str) -> Any:
         if any(p.severity is Severity.ERROR for p in self.problems):
@@ -611,6 +647,38 @@ class _Reader(DocumentReader):
             self.report(ProblemCode.VALUE_INVALID, "give exactly one of `value:` or `tag:`", "tier", node.line)
             return None
         return TierRule(value=value, tag=tag, source=self.ref("tier", node.line))
+
+    def dimensions(self, doc: YamlMap, *, tags: bool) -> tuple[DimensionRule, ...]:
+        """``dimensions: {region: {column: RegionId}, storage_class: {tag: storage_class}}``."""
+        if "dimensions" not in doc or doc["dimensions"] is None:
+            return ()
+        node = doc["dimensions"]
+        example = "e.g. dimensions: {region: {tag: region}, vm_size: {column: SkuId}}" if tags else \
+            "e.g. dimensions: {region: {column: Region}}"
+        if not isinstance(node, YamlMap):
+            self.report(ProblemCode.VALUE_INVALID, "dimensions maps each price dimension to where its value is read",
+                        "dimensions", doc.lines["dimensions"], example)
+            return ()
+        rules = []
+        allowed = ("tag", "column") if tags else ("column",)
+        for dimension in node:
+            where = f"dimensions.{dimension}"
+            item = node[dimension]
+            if not isinstance(item, YamlMap):
+                self.report(ProblemCode.VALUE_INVALID, f"{dimension} is read from "
+                            + ("{tag: KEY} or {column: NAME}" if tags else "{column: NAME}"), where,
+                            node.lines[dimension], example)
+                continue
+            self.unknown_keys(item, where, allowed, extra="" if tags else "for format usage (a tag is FOCUS's)")
+            tag = self.text(item, "tag", where) if tags else None
+            column = self.text(item, "column", where)
+            if (tag is None) == (column is None):
+                self.report(ProblemCode.VALUE_INVALID, "give exactly one of `tag:` or `column:`" if tags
+                            else "give `column:`", where, item.line, example)
+                continue
+            rules.append(DimensionRule(dimension=str(dimension), tag=tag, column=column,
+                                       source=self.ref(where, item.line)))
+        return tuple(rules)
 
     def splits(self, doc: YamlMap) -> tuple[SplitRule, ...]:
         if "splits" not in doc or doc["splits"] is None:

@@ -1,7 +1,8 @@
 """Our own usage format (CSV or .xlsx): columns, checks and business line resolution.
 
 Columns (header names ignore case and surrounding spaces): record_id, usage_date, service,
-quantity, unit, cost_center and/or business_line, and optionally tier, description, cost.
+quantity, unit, cost_center and/or business_line, and optionally tier, description, cost, and
+a column per price dimension the catalogue names (``region``: billing.feeds.dimensions).
 Every rule below is one vectorised mask; see docs/feeds.md for the list with their codes.
 """
 
@@ -11,6 +12,7 @@ import polars as pl
 
 from billing.files.dialect import Dialect
 from billing.feeds.context import MappingContext
+from billing.feeds.dimensions import VALUE, dimension_value, too_long_checks
 from billing.feeds.raw import EXTRA, FIELDS, Table, field_count_checks, shaped
 from billing.feeds.rows import CONTENT, Checked, code_types
 from billing.feeds.sources import USAGE_FIELDS, SourceDefinition
@@ -46,14 +48,17 @@ class UsageMapping:
     """Validates and maps batches of one file in our usage format."""
 
     def __init__(self, *, file: str, columns: dict[str, int], headers: dict[str, str], ctx: MappingContext,
-                 table: Table):
+                 table: Table, dimension_columns: dict[str, int] | None = None):
         self.file = file
         self.field_checks = field_count_checks(table)
         self.dialect = table.dialect  # None for a workbook
         self.columns = columns  # field -> index in the file
         self.headers = headers  # field -> header as written (for problem locations)
         self.ctx = ctx
+        self.dimension_columns = dimension_columns or {}  # dimension -> index in the file
+        self.dimension_headers = {d: table.header[i] for d, i in self.dimension_columns.items()}
         catalogue = ctx.catalogue
+        self.dimension_of = catalogue.dimensions()
         self.services = {s.code.lower(): s.code for s in catalogue.services}
         self.service_units = {s.code: s.unit for s in catalogue.services}
         units = [u.code for u in catalogue.units] + [s.unit for s in catalogue.services]
@@ -106,15 +111,20 @@ class UsageMapping:
                 message=f"missing column(s): {', '.join(missing)}; found: {shown}",
                 source=SourceRef(file=file, row=table.header_row), hint=hint))
             return None, problems
-        unused = [h for i, h in enumerate(table.header) if h and i not in columns.values()]
+        dimension_columns, dimension_problems = _dimension_columns(table, source, ctx, found)
+        problems += dimension_problems
+        unused = [h for i, h in enumerate(table.header)
+                  if h and i not in columns.values() and i not in dimension_columns.values()]
         if unused:
             problems.append(Problem(
                 code=ProblemCode.UNKNOWN_KEY,
                 message=f"column(s) not used: {excerpt(', '.join(unused), 200)}",
                 source=SourceRef(file=file, row=table.header_row), severity=Severity.WARNING,
-                hint=f"known columns: {', '.join(wanted[f] for f in USAGE_FIELDS)}"))
+                hint=f"known columns: {', '.join(wanted[f] for f in USAGE_FIELDS)}"
+                     + "".join(f", {d}" for d in sorted(set(ctx.catalogue.dimensions().values())))))
         headers = {field: table.header[i] for field, i in columns.items()}
-        return cls(file=file, columns=columns, headers=headers, ctx=ctx, table=table), problems
+        return cls(file=file, columns=columns, headers=headers, ctx=ctx, table=table,
+                   dimension_columns=dimension_columns), problems
 
     # --- one batch -------------------------------------------------------------------------------
 
@@ -143,6 +153,7 @@ class UsageMapping:
             pl.col("_unit").alias("unit"),
             pl.col("_qty").alias("quantity"),
             pl.col("_cost").alias("cost"),
+            pl.col(VALUE),
             join_notes([
                 pl.when(pl.col("_qty") < 0).then(pl.lit("correction: negative quantity")),
                 pl.when((pl.col("_cost") < 0) & ~(pl.col("_qty") < 0)).then(pl.lit("negative cost")),
@@ -166,6 +177,7 @@ class UsageMapping:
                 else pl.lit(None, dtype=pl.String).alias(field)
                 for field in USAGE_FIELDS
             ],
+            *[pl.col(f"c{i}").alias(f"_dim:{d}") for d, i in self.dimension_columns.items()],
         )
         frame = frame.with_columns(cleaned(pl.col(field)).alias(field) for field in ("record_id", "description"))
         frame = with_date(frame, "usage_date", alias="_date")
@@ -175,6 +187,8 @@ class UsageMapping:
         frame = with_number(frame, "quantity", prefix="_qty", dialect=self.dialect, limit=QUANTITY)
         frame = with_number(frame, "cost", prefix="_cost", dialect=self.dialect, limit=COST)
         frame = self._with_tier(frame)
+        frame = frame.with_columns(dimension_value(
+            "_service", {d: pl.col(f"_dim:{d}") for d in self.dimension_columns}, self.dimension_of))
         return frame.with_columns(
             pl.lit(self.unit_of_service).gather(pl.col("_service").to_physical()).alias("_service_unit"),
             self._owner().alias("_owner"),
@@ -261,7 +275,30 @@ class UsageMapping:
                   "give the cost centre alone, or the business line that owns it that day"),
             *_number_checks("quantity", "_qty", h("quantity"), self.dialect, QUANTITY, required=True),
             *_number_checks("cost", "_cost", h("cost"), self.dialect, COST, required=False),
+            *too_long_checks("_service", self.dimension_headers, self.dimension_of),
         ])]
+
+
+def _dimension_columns(table: Table, source: SourceDefinition, ctx: MappingContext,
+                       found: list[str]) -> tuple[dict[str, int], list[Problem]]:
+    """The column of each price dimension the catalogue names: the one the source definition's
+    ``dimensions:`` gives, else the one named as the dimension; a column the definition names
+    that the file lacks is a warning (the rows carry no value: docs/pricing.md says how a price
+    by dimension treats them)."""
+    columns: dict[str, int] = {}
+    problems: list[Problem] = []
+    for dimension in sorted({d for d in ctx.catalogue.dimensions().values()}):
+        rule = source.dimension_rule(dimension)
+        name = _folded(rule.column if rule is not None and rule.column else dimension)
+        if name in found:
+            columns[dimension] = found.index(name)
+        elif rule is not None:
+            problems.append(Problem(
+                code=ProblemCode.HEADER_MISSING, severity=Severity.WARNING,
+                message=f"no column {rule.column} (the {dimension} of the source definition): rows carry no {dimension}",
+                source=SourceRef(file=table.file, row=table.header_row),
+                hint="correct `dimensions:` in the source definition, or export the column"))
+    return columns, problems
 
 
 def _folded(name: str) -> str:

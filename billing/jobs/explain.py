@@ -37,10 +37,12 @@ def explain_line(session: Session, reference: str, *, limit: int = 20) -> LineEx
         effective_to=version.effective_to, currency=version.currency)
     if charge.kind is not ChargeKind.USAGE:  # a credit or a fee: no usage rows of its own
         return LineExplanation(reference=reference, document=document, line=line, charge=charge, tariff=tariff)
-    count, rows = usage_store.usage_rows_for(session, document.month, charge.business_line, charge.service, limit=limit)
+    count, rows = usage_store.usage_rows_for(session, document.month, charge.business_line, charge.service, limit=limit,
+                                             dimension_value=charge.dimension_value)
     return LineExplanation(
         reference=reference, document=document, line=line, charge=charge, tariff=tariff, usage_count=count,
         usage_rows=tuple(UsageTrace(file=file, row_no=row_no, record_id=record_id, usage_date=day, cost_center=center,
                                     tier=tier, quantity=quantity, cost=cost, description=description, note=note,
-                                    provider_invoice=invoice)
-                         for file, row_no, record_id, day, center, tier, quantity, cost, description, note, invoice in rows))
+                                    provider_invoice=invoice, dimension_value=value)
+                         for file, row_no, record_id, day, center, tier, quantity, cost, description, note, invoice, value
+                         in rows))

@@ -17,7 +17,7 @@ from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import locks
-from billing.store.rating_inputs import month_inputs
+from billing.store.rating_inputs import held_origins, month_inputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +63,10 @@ def run_month(session: Session, month: str) -> RunResult:
         session, month, rated.charges, usage_rows=rated.usage_rows, total=rated.total(), user=user, at=at,
         version_ids=catalogue_store.tariff_version_ids(session), inputs_hash=charge_store.inputs_hash(session, month),
     )
+    charge_store.replace_held(session, month, run_id, rated.held, held_origins(session, month, rated.held))
     flagged = sum(1 for c in rated.charges if c.flags)
-    audit.record(session, "month.run", month, f"run {run_id}: {len(rated.charges)} charges, {rated.usage_rows} usage rows, total {rated.total()}")
+    audit.record(session, "month.run", month, f"run {run_id}: {len(rated.charges)} charges, {rated.usage_rows} usage rows, total {rated.total()}"
+                 + (f", {sum(h.rows for h in rated.held)} usage rows held" if rated.held else ""))
     from billing.jobs.review import month_warnings
 
     return RunResult(month=month, run_id=run_id, rated=rated, totals=totals, flagged=flagged,

@@ -8,7 +8,16 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from billing.close.review import HISTORY_CHANGES, CloseWarning, MonthReview, MonthStatus, calendar_warnings, review_month, usage_warnings
+from billing.close.review import (
+    HISTORY_CHANGES,
+    CloseWarning,
+    MonthReview,
+    MonthStatus,
+    calendar_warnings,
+    held_warnings,
+    review_month,
+    usage_warnings,
+)
 from billing.core.periods import add_months, month_range, parse_month, previous_month
 from billing.core.problems import ChargebackError
 from billing.jobs.budgets import budget_summary
@@ -64,7 +73,8 @@ def month_warnings(session: Session, month: str, *, today: dt.date | None = None
     known = {m for _, m in usage} | set(charge_store.rated_months(session)) | set(charge_store.period_months(session))
     earlier = sorted(m for m in known if m < month)
     open_before = [m for m in month_range(earlier[0], previous_month(month)) if m not in closed] if earlier else []
-    return found + calendar_warnings(month=month, today=today or dt.date.today(), open_before=open_before)
+    held = held_warnings([(h.usage, h.came_from) for h in charge_store.held_usage(session, month)])
+    return found + held + calendar_warnings(month=month, today=today or dt.date.today(), open_before=open_before)
 
 
 def month_statuses(session: Session) -> tuple[MonthStatus, ...]:
@@ -77,5 +87,6 @@ def month_statuses(session: Session) -> tuple[MonthStatus, ...]:
         run = charge_store.last_run(session, month)
         found.append(MonthStatus(month=month, status=charge_store.period_status(session, month),
                                  rated_at=run.run_at if run else None, total=run.total if run else None,
-                                 closed_by=closing[0] if closing else ""))
+                                 closed_by=closing[0] if closing else "",
+                                 held_rows=sum(h.usage.rows for h in charge_store.held_usage(session, month))))
     return tuple(found)

@@ -86,6 +86,8 @@ class HeldUsage:
     cost: Decimal
     rows: int
     hint: str
+    first_day: dt.date | None = None  # the first and last days of the usage held
+    last_day: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -351,8 +353,9 @@ def _charges(*, month: str, catalogue: Catalogue, services: dict[str, Service],
             dimension = service.dimension or ""
             held += [HeldUsage(business_line=key.business_line, service=key.service, tier=key.tier,
                                tariff_version=version.version, dimension=dimension, value=value, quantity=quantity,
-                               cost=cost, rows=rows, hint=_held_hint(key, dimension, value))
-                     for value, quantity, cost, rows in segment_held]
+                               cost=cost, rows=rows, first_day=first, last_day=last,
+                               hint=_held_hint(key, dimension, value))
+                     for value, quantity, cost, rows, first, last in segment_held]
         else:
             used = _merged(by_value)
             quantity = exact_sum(v[0] for v in used.values())
@@ -415,9 +418,10 @@ def _merged(by_value: dict[str | None, _Used]) -> _Used:
 
 
 def _value_parts(price, by_value: dict[str | None, _Used], fraction,
-                 basis: int | None = None) -> tuple[list, list[tuple[str, Decimal, Decimal, int]]]:
+                 basis: int | None = None) -> tuple[list, list[tuple]]:
     """A price by dimension's parts: (None, no usage, the tier's terms), then (value, its usage
-    per cost centre, its breakdown) per value priced; and (value, quantity, cost, rows) per value held."""
+    per cost centre, its breakdown) per value priced; and (value, quantity, cost, rows, first
+    day, last day) per value held."""
     totals = {value: (exact_sum(v[0] for v in used.values()), exact_sum(v[1] for v in used.values()))
               for value, used in by_value.items()}
     result = price_by_value(price, totals, fraction=fraction, basis=basis)
@@ -427,8 +431,11 @@ def _value_parts(price, by_value: dict[str | None, _Used], fraction,
     parts: list = [(None, {}, result.terms)]
     for charge in result.values:
         parts.append((charge.value, _merged(by_key[dimension_key(charge.value)]), charge.breakdown))
-    held = [(h.value, h.quantity, h.cost, sum(v[2] for used in by_key[dimension_key(h.value)].values() for v in used.values()))
-            for h in result.held]
+    held = []
+    for h in result.held:
+        sums = [v for centers in by_key[dimension_key(h.value)].values() for v in centers.values()]
+        held.append((h.value, h.quantity, h.cost, sum(v[2] for v in sums), min(v[3] for v in sums),
+                     max(v[4] for v in sums)))
     return parts, held
 
 

@@ -102,6 +102,8 @@ CODE, NAME = limits.CODE, limits.NAME
 _ORG = "the organisation file (billing/organisation/org.py)"
 _TARIFFS = "a tariff file (tariffs/validate.py)"
 _PATH = "a loaded file's path (billing.core.limits.path_problem: billing/files/tables.py read_table, the usage and budget loads)"
+_DIMENSION_VALUE = ("a usage row's dimension value, or a value under by_value in a tariff file "
+                    "(billing/feeds/dimensions.py too_long_checks, tariffs/validate.py)")
 _USER = "CHARGEBACK_USER, else the login name (billing/store/audit.py current_user)"
 
 COLUMNS: dict[str, Input | Copy | Engine | Shortened] = {
@@ -166,6 +168,8 @@ COLUMNS: dict[str, Input | Copy | Engine | Shortened] = {
     "charge.month": Engine("a month", _months),
     "charge.kind": Engine("a charge's kind", _enum("billing.core.records.ChargeKind")),
     "charge.label": Input(NAME, f"tiers.<tier>.fees[].name in {_TARIFFS}"),
+    "charge.dimension": Input(CODE, f"services[].dimension in {_TARIFFS}"),
+    "charge.dimension_value": Input(limits.DIMENSION_VALUE, _DIMENSION_VALUE),
     "agreement.business_line_code": Input(CODE, f"agreements[].business_line in {_TARIFFS}"),
     "agreement.service_code": Copy("catalogue_service.code"),
     "charge.service_code": Copy("catalogue_service.code"),
@@ -198,6 +202,15 @@ COLUMNS: dict[str, Input | Copy | Engine | Shortened] = {
     "invoice_line.tier_code": Input(CODE, f"services[].tiers[].code in {_TARIFFS}"),
     "invoice_line.tier_name": Input(NAME, f"services[].tiers[].name in {_TARIFFS}"),
     "invoice_line.unit": Input(CODE, f"services[].unit in {_TARIFFS}"),
+    "invoice_line.dimension": Input(CODE, f"services[].dimension in {_TARIFFS}"),
+    "invoice_line.dimension_value": Input(limits.DIMENSION_VALUE, _DIMENSION_VALUE),
+    "held_usage.month": Engine("a month", _months),
+    "held_usage.business_line_code": Copy("business_line.code"),
+    "held_usage.service_code": Copy("catalogue_service.code"),
+    "held_usage.tier_code": Copy("charge.tier_code"),
+    "held_usage.tariff_version": Copy("tariff_version.version"),
+    "held_usage.dimension": Input(CODE, f"services[].dimension in {_TARIFFS}"),
+    "held_usage.value": Input(limits.DIMENSION_VALUE, _DIMENSION_VALUE),
     "invoice_line_cost_center.cost_center_code": Copy("cost_center.code"),
     "invoice_line_cost_center.gl_code": Copy("cost_center.gl_code"),
     # cost recovery

@@ -117,7 +117,9 @@ def save_catalogue(session: Session, catalogue: Catalogue) -> CatalogueChanges:
 
 def _only_ends_earlier(session: Session, row: t.TariffVersionRow, version: TariffVersion, closed: list[str]) -> bool:
     """A version in use may still be given an end (or an earlier end), so that a new version
-    can follow it, as long as nothing it has priced and no closed month falls after that end."""
+    can follow it, as long as nothing it has priced in a closed month and no closed month falls
+    after that end (an open month's charges are replaced when it is run again, and its close
+    refuses charges rated before the tariffs changed)."""
     before = json.loads(row.definition)
     after = tariff_version_to_dict(version)
     before.pop("effective_to", None)
@@ -127,7 +129,8 @@ def _only_ends_earlier(session: Session, row: t.TariffVersionRow, version: Tarif
         return False
     if row.effective_to is not None and new_end >= row.effective_to:
         return False
-    last_priced = session.scalar(select(func.max(t.Charge.segment_to)).where(t.Charge.tariff_version_id == row.id))
+    last_priced = session.scalar(select(func.max(t.Charge.segment_to)).where(
+        t.Charge.tariff_version_id == row.id, t.Charge.month.in_(closed)))
     if last_priced is not None and last_priced > new_end:
         return False
     return not any(first_day(m) > new_end and _covers_row(row, m) for m in closed)

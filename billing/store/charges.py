@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import delete, func, insert, select
@@ -12,10 +13,19 @@ from sqlalchemy.orm import Session
 
 from billing.core.money import ZERO
 from billing.core.records import Charge, CostCenterShare, RatingRun, SlaResult
+from billing.rating.month import HeldUsage
 from billing.store import schema as t
 from billing.store.bulk import bulk_insert
 from billing.store.types import decimal_text
 from tariffs.model import ChargingMode, Working, WorkingKind
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRecord:
+    """Held usage as stored: the rating's record and the feeds it came from."""
+
+    usage: HeldUsage
+    came_from: str
 
 
 def period_status(session: Session, month: str) -> str:
@@ -99,6 +109,7 @@ def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *
             credit_metric=charge.credit_metric.value if charge.credit_metric else None,
             label=charge.label or None, period_from=charge.period_from, period_to=charge.period_to,
             workings=workings_text(charge.workings),
+            dimension=charge.dimension, dimension_value=charge.dimension_value,
         )
         for charge in charges
     ]
@@ -115,6 +126,31 @@ def replace_charges(session: Session, month: str, charges: tuple[Charge, ...], *
     ]
     bulk_insert(session, "charge_cost_center", ("charge_id", "cost_center_id", "quantity", "amount"), shares)
     return run.id
+
+
+def replace_held(session: Session, month: str, run_id: int, held: Sequence[HeldUsage],
+                 came_from: Sequence[str]) -> None:
+    """The usage run ``run_id`` held (``came_from``: where each came from), in place of what an
+    earlier run of the month held: usage a run priced is no longer held."""
+    session.execute(delete(t.HeldUsage).where(t.HeldUsage.month == month))
+    if held:
+        session.connection().execute(insert(t.HeldUsage.__table__), [
+            dict(run_id=run_id, month=month, business_line_code=h.business_line, service_code=h.service,
+                 tier_code=h.tier, tariff_version=h.tariff_version, dimension=h.dimension, value=h.value,
+                 quantity=h.quantity, cost=h.cost, usage_rows=h.rows, first_day=h.first_day, last_day=h.last_day,
+                 came_from=origin, reason=h.hint)
+            for h, origin in zip(held, came_from, strict=True)])
+
+
+def held_usage(session: Session, month: str) -> list[HeldRecord]:
+    """What the month's latest run held, in business line, service and value order."""
+    rows = session.scalars(select(t.HeldUsage).where(t.HeldUsage.month == month).order_by(
+        t.HeldUsage.business_line_code, t.HeldUsage.service_code, t.HeldUsage.tier_code, t.HeldUsage.value,
+        t.HeldUsage.id))
+    return [HeldRecord(usage=HeldUsage(
+        business_line=r.business_line_code, service=r.service_code, tier=r.tier_code, tariff_version=r.tariff_version,
+        dimension=r.dimension, value=r.value, quantity=r.quantity, cost=r.cost, rows=r.usage_rows, hint=r.reason,
+        first_day=r.first_day, last_day=r.last_day), came_from=r.came_from) for r in rows]
 
 
 def inputs_hash(session: Session, month: str) -> str:
@@ -248,6 +284,7 @@ def _charge_records(session: Session, where: list) -> list[tuple[int, Charge]]:
             usage_rows=c.usage_rows, cost_centers=tuple(shares.get(c.id, ())), credit_metric=c.credit_metric,
             days_in_force=c.days_in_force, label=c.label or "", period_from=c.period_from, period_to=c.period_to,
             workings=workings_of(c.workings),
+            dimension=c.dimension, dimension_value=c.dimension_value,
         ))
         for c, code, ver in rows
     ]

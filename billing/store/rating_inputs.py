@@ -12,13 +12,14 @@ from billing.core.periods import first_day, fiscal_months, fiscal_year, last_day
 from billing.core.records import ChargeKind
 from billing.rating.agreements import YearToDate
 from billing.rating.fees import FeeBilled
+from billing.rating.month import HeldUsage
 from billing.rating.tiers import RatingInputs
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import org as org_store
 from billing.store import usage as usage_store
-from tariffs.model import Catalogue
+from tariffs.model import Catalogue, dimension_key
 
 
 def month_inputs(session: Session, month: str, *, catalogue: Catalogue | None = None) -> RatingInputs:
@@ -94,3 +95,28 @@ def _year_to_date(session: Session, month: str, catalogue: Catalogue, subscripti
     return tuple(YearToDate(business_line=line, service=service, amount=amounts[(line, service)],
                             quantities=tuple(sorted(quantities[(line, service)].items())),
                             unrated=tuple(unrated[(line, service)])) for line, service in pairs)
+
+
+def held_origins(session: Session, month: str, held: tuple[HeldUsage, ...]) -> list[str]:
+    """Where each of ``held`` came from: the feeds whose daily usage of the month has its
+    business line, service and value (whatever its case) on its days, each with its file, days
+    and rows (``usage.csv (feed 4): 2026-03-01..2026-03-31, 120 rows``)."""
+    if not held:
+        return []
+    import polars as pl
+
+    usage = usage_store.month_usage(session, month, with_feeds=True).with_columns(
+        pl.col("dimension_value").fill_null("").str.strip_chars().str.to_lowercase().alias("_key"))
+    files = {f.id: f.file_name for f in usage_store.feeds(session, month=month)}
+    found = []
+    for h in held:
+        rows = usage.filter(
+            (pl.col("business_line") == h.business_line) & (pl.col("service") == h.service)
+            & (pl.col("_key") == dimension_key(h.value))
+            & pl.col("usage_date").is_between(h.first_day or first_day(month), h.last_day or last_day(month)))
+        per_feed = rows.group_by("feed_id").agg(pl.col("usage_date").min().alias("first"),
+                                                pl.col("usage_date").max().alias("last"),
+                                                pl.col("rows").sum()).sort("feed_id")
+        found.append("; ".join(f"{files.get(feed, '?')} (feed {feed}): {first}..{last}, {rows:,} rows"
+                               for feed, first, last, rows in per_feed.iter_rows()) or "no feed of the month")
+    return found

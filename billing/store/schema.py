@@ -276,6 +276,32 @@ class Charge(Base):
     period_from: Mapped[dt.date | None] = mapped_column(Date)  # fee: the days of its quarter or year in force
     period_to: Mapped[dt.date | None] = mapped_column(Date)
     workings: Mapped[str | None] = mapped_column(Text)  # how it was priced, step by step: JSON (since 0010)
+    dimension: Mapped[str | None] = mapped_column(String(limits.CODE))  # a price by dimension: region (since 0012)
+    dimension_value: Mapped[str | None] = mapped_column(String(limits.DIMENSION_VALUE))  # eu-west; None: the tier's terms
+
+
+class HeldUsage(Base):
+    """Usage a rating run did not price because its tier's price by dimension quarantines a
+    value it does not list (``unknown: quarantine``): kept, with where it came from and why,
+    until the tariff lists the value (or the feed is corrected) and the month is run again."""
+
+    __tablename__ = "held_usage"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("rating_run.id"), index=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    business_line_code: Mapped[str] = mapped_column(String(limits.CODE))
+    service_code: Mapped[str] = mapped_column(String(limits.CODE))
+    tier_code: Mapped[str] = mapped_column(String(limits.CODE))
+    tariff_version: Mapped[str] = mapped_column(String(limits.CODE))
+    dimension: Mapped[str] = mapped_column(String(limits.CODE))
+    value: Mapped[str] = mapped_column(String(limits.DIMENSION_VALUE))  # "" when the usage names none
+    quantity: Mapped[Decimal]
+    cost: Mapped[Decimal]
+    usage_rows: Mapped[int] = mapped_column(Integer)
+    first_day: Mapped[dt.date | None] = mapped_column(Date)
+    last_day: Mapped[dt.date | None] = mapped_column(Date)
+    came_from: Mapped[str] = mapped_column(Text)  # the feeds (file, days, rows) the usage is in
+    reason: Mapped[str] = mapped_column(Text)
 
 
 class ChargeCostCenter(Base):
@@ -359,6 +385,8 @@ class InvoiceLine(Base):
     amount: Mapped[Decimal]
     charge_id: Mapped[int | None] = mapped_column(ForeignKey("charge.id"), index=True)
     original_line_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_line.id"))
+    dimension: Mapped[str | None] = mapped_column(String(limits.CODE))  # as issued, since 0012
+    dimension_value: Mapped[str | None] = mapped_column(String(limits.DIMENSION_VALUE))
 
 
 class InvoiceLineCostCenter(Base):

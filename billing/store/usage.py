@@ -14,7 +14,7 @@ import polars as pl
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from billing.feeds.daily import DAILY_KEYS
+from billing.feeds.daily import SUM_KEYS
 from billing.feeds.first_seen import HashRows, id_hashes
 from billing.feeds.overlap import decode_sample
 from billing.feeds.rows import ROW_SCHEMA, select_rows  # a rows part's columns; readers get its codes as text
@@ -202,8 +202,12 @@ class LoadedIds:
         return ids
 
     def _rows(self, part_id: int, columns: list[str]) -> pl.DataFrame:
+        """``columns`` of a rows part; one the part was stored without (a dimension value
+        before the column existed) is null."""
         data = self.session.scalar(select(t.UsagePart.data).where(t.UsagePart.id == part_id))
-        return _from_parquet(data, columns)
+        stored = set(pl.read_parquet_schema(io.BytesIO(data)))
+        frame = _from_parquet(data, [c for c in columns if c in stored])
+        return frame.with_columns(pl.lit(None, dtype=ROW_SCHEMA[c]).alias(c) for c in columns if c not in stored)
 
 
 _TEXT_CODES = {c: pl.String() for c in ("cost_center", "business_line", "service", "tier", "unit")}
@@ -269,12 +273,11 @@ def insert_rows(session: Session, feed_id: int, source: str, parts: list[tuple[s
 
 
 def insert_daily(session: Session, feed_id: int, source: str, daily: pl.DataFrame) -> None:
-    """Store a feed's daily sums (billing.rating.month.USAGE_SCHEMA), one part per month."""
-    from billing.rating.month import USAGE_SCHEMA
-
-    frame = daily.select(list(USAGE_SCHEMA)).cast(USAGE_SCHEMA)
+    """Store a feed's daily sums (billing.rating.month.DAILY_SCHEMA, with the dimension value),
+    one part per month."""
+    frame = _daily_frame(daily)
     for month, part in month_parts(frame):
-        part = part.sort(list(DAILY_KEYS), nulls_last=True)
+        part = part.sort(list(SUM_KEYS), nulls_last=True)
         session.add(t.UsagePart(feed_id=feed_id, source=source, month=month, kind="daily", part_no=0,
                                 row_count=part.height, data=_to_parquet(part)))
     session.flush()
@@ -304,14 +307,27 @@ def _parts(session: Session, month: str, kind: str) -> list[tuple[int, bytes]]:
     return [(feed_id, data) for feed_id, data in session.execute(query)]
 
 
-def month_usage(session: Session, month: str) -> pl.DataFrame:
-    """Daily usage of ``month`` from active feeds, in billing.rating.month.USAGE_SCHEMA."""
-    from billing.rating.month import USAGE_SCHEMA
+def _daily_frame(daily: pl.DataFrame) -> pl.DataFrame:
+    """Daily sums in billing.rating.month.DAILY_SCHEMA; sums stored before the dimension value
+    existed have none (null)."""
+    from billing.rating.month import DAILY_SCHEMA
 
-    frames = [_from_parquet(data) for _, data in _parts(session, month, "daily")]
+    if "dimension_value" not in daily.columns:
+        daily = daily.with_columns(pl.lit(None, dtype=pl.String).alias("dimension_value"))
+    return daily.select(list(DAILY_SCHEMA)).cast(DAILY_SCHEMA)
+
+
+def month_usage(session: Session, month: str, *, with_feeds: bool = False) -> pl.DataFrame:
+    """Daily usage of ``month`` from active feeds, in billing.rating.month.DAILY_SCHEMA (with
+    ``with_feeds``, each sum's ``feed_id`` too)."""
+    from billing.rating.month import DAILY_SCHEMA
+
+    frames = [_daily_frame(_from_parquet(data)).with_columns(pl.lit(feed_id, dtype=pl.Int64).alias("feed_id"))
+              if with_feeds else _daily_frame(_from_parquet(data))
+              for feed_id, data in _parts(session, month, "daily")]
     if not frames:
-        return pl.DataFrame(schema=USAGE_SCHEMA)
-    return pl.concat(frames).cast(USAGE_SCHEMA)
+        return pl.DataFrame(schema=DAILY_SCHEMA | ({"feed_id": pl.Int64} if with_feeds else {}))
+    return pl.concat(frames)
 
 
 def active_feed_ids(session: Session, month: str) -> list[int]:
@@ -322,20 +338,25 @@ def active_feed_ids(session: Session, month: str) -> list[int]:
     return sorted(session.scalars(query))
 
 
-def usage_rows_for(session: Session, month: str, business_line: str, service: str, *, limit: int = 50) -> tuple[int, list[tuple]]:
-    """Accepted usage rows behind a charge: (count, first ``limit`` rows with their file and row number)."""
+def usage_rows_for(session: Session, month: str, business_line: str, service: str, *, limit: int = 50,
+                   dimension_value: str | None = None) -> tuple[int, list[tuple]]:
+    """Accepted usage rows behind a charge: (count, first ``limit`` rows with their file and row
+    number); a charge pricing a dimension value: the rows with that value, whatever its case."""
     files = dict(session.execute(select(t.UsageFeed.id, t.UsageFeed.file_name)).all())
     found: list[pl.DataFrame] = []
     for feed_id, data in _parts(session, month, "rows"):
         part = select_rows(_from_parquet(data), ROW_SCHEMA)  # parts stored before a column existed read it as null
         part = part.filter((pl.col("business_line") == business_line) & (pl.col("service") == service))
+        if dimension_value is not None:
+            part = part.filter(pl.col("dimension_value").str.strip_chars().str.to_lowercase()
+                               == dimension_value.strip().casefold())
         if part.height:
             found.append(part.with_columns(pl.lit(files[feed_id]).alias("file"), pl.lit(feed_id).alias("feed")))
     if not found:
         return 0, []
     rows = pl.concat(found).sort(["feed", "row_no"])
     columns = ["file", "row_no", "record_id", "usage_date", "cost_center", "tier", "quantity", "cost", "description",
-               "note", "invoice_id"]
+               "note", "invoice_id", "dimension_value"]
     return rows.height, list(rows.head(limit).select(columns).iter_rows())
 
 

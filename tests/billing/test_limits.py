@@ -105,6 +105,7 @@ services:
     kind: it
     owner: IT
     default_tier: gold
+    dimension: {dimension}
     tiers: [{{code: gold, name: Gold, funding_level: premium}}]
   - code: B
     name: {service_name}
@@ -128,8 +129,15 @@ def case_tariffs(db_url, tmp_path):
     folder = tmp_path / "tariffs"
     write(folder / "t.yaml", TARIFF.format(unit_code=C41, unit_name=N201, service_code=C41, service_name=N201,
                                            unit_code_ref=C41, tier_code="T" * 41, tier_name=N201, version="9" * 41,
-                                           fee_name=N201))
+                                           fee_name=N201, dimension="d" * 41))
     return run(db_url, "tariffs", "load", folder, ok=False)
+
+
+def case_dimension_value(db_url, tmp_path):
+    prepared(db_url, tmp_path)  # the example catalogue prices VM by region
+    feed = write(tmp_path / "u.csv", "record_id,usage_date,cost_center,service,quantity,unit,region\n"
+                                     f"T-1,2026-03-02,CC-100,VM,1,vm-hour,{'r' * 101}\n")
+    return run(db_url, "usage", "load", feed, "--source", "internal", "--strict", ok=False)
 
 
 def case_subscriptions(db_url, tmp_path):
@@ -294,12 +302,16 @@ CASES = {
     "tariffs": (case_tariffs, ["catalogue_unit.code", "catalogue_unit.name", "catalogue_service.code", "tariff_version.version",
                                "tariff_version.currency", "invoice_line.service_name", "invoice_line.tier_name",
                                "invoice_line.unit", "charge.tier_code", "invoice_line.tier_code", "charge.label",
-                               "agreement.business_line_code"],
+                               "agreement.business_line_code", "charge.dimension", "invoice_line.dimension",
+                               "held_usage.dimension"],
                 ["units[0].code: too-long", "units[1].name: too-long", "services[0].code: too-long",
                  "services[1].name: too-long", "services[1].unit: too-long", "services[1].tiers[0].code: too-long",
                  "services[1].tiers[0].name: too-long", "tariffs[0].version: too-long",
                  "currency 'USDX' is not a three-letter code", ".fees[0].name: too-long",
-                 "agreements[0].business_line: too-long"]),
+                 "agreements[0].business_line: too-long", "services[0].dimension: too-long"]),
+    "dimension_value": (case_dimension_value, ["charge.dimension_value", "invoice_line.dimension_value",
+                                               "held_usage.value"],
+                        ["u.csv:2:region: too-long the region", "is longer than 100 characters"]),
     "subscriptions": (case_subscriptions, ["subscription.service_code", "subscription.tier_code"],
                       ["subs.csv:2:service: too-long", "subs.csv:3:tier: too-long"]),
     "new_source": (case_new_source, ["usage_source.name"], ["cannot name a source", "(at most 80)"]),

@@ -103,3 +103,43 @@ def test_the_charges_split_by_value_sum_to_each_values_own_price_and_every_row_i
     held_quantity = sum((h.quantity for h in rated.held), Decimal(0))
     assert sum((c.quantity for c in rated.charges), Decimal(0)) + held_quantity == sum((q for *_, q in rows), Decimal(0))
     assert bool(rated.held) == (quarantine and any(k not in ("eu-west", "us-east") for k in by_key))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(1, 30), st.sampled_from(["CC1", "CC2"]), VALUES,
+                               st.decimals(min_value=0, max_value=500, places=3)), max_size=30),
+       fold_rows=st.integers(1, 40), quarantine=st.booleans())
+def test_rows_summed_as_a_load_stores_them_rate_to_charges_per_value_that_sum_to_the_service_total(
+        tmp_path_factory, rows, fold_rows, quarantine):
+    """Usage rows (record by record, values in any case, code columns as the load's Enums) summed
+    by the load's daily sums, then rated: the charges per value and the tier's terms add up to
+    the service's total, each value's line is its own price of its rows' sum, and every row's
+    quantity is on a line or held."""
+    from billing.feeds.daily import DailySums
+
+    text = CATALOGUE.replace("unknown: default", "unknown: quarantine") if quarantine else CATALOGUE
+    catalogue = _catalogue(tmp_path_factory.mktemp("c"), text)
+    price = catalogue.tariffs[0].price("std")
+    frame = pl.DataFrame(
+        [(dt.date(2026, 4, day), "FIN", cc, "VM", None, Decimal(q), None, value) for day, cc, value, q in rows],
+        schema={"usage_date": pl.Date, "business_line": pl.Enum(["FIN"]), "cost_center": pl.Enum(["CC1", "CC2"]),
+                "service": pl.Enum(["VM"]), "tier": pl.Enum(["std"]), "quantity": pl.Decimal(38, 12),
+                "cost": pl.Decimal(38, 12), "dimension_value": pl.String}, orient="row")
+    sums = DailySums(fold_rows=fold_rows)
+    for start in range(0, frame.height, 7):  # batches, as a feed arrives
+        sums.add(frame.slice(start, 7))
+    rated = rate_month(month="2026-04", catalogue=catalogue, subscriptions=SUBS, ownerships=OWNERS, usage=sums.total())
+    assert rated.problems == ()
+    by_key: dict[str, Decimal] = {}
+    for _, _, value, q in rows:
+        key = (value or "").strip().casefold()
+        by_key[key] = by_key.get(key, Decimal(0)) + q
+    expected = Decimal("50.00")  # the tier's terms line, once
+    for key, quantity in by_key.items():
+        value_price = price.value_price(key)
+        if value_price is not None:
+            expected += round_minor(price_usage(value_price, quantity).amount, "USD")
+    assert rated.total() == expected
+    assert sum((c.quantity for c in rated.charges), Decimal(0)) + sum((h.quantity for h in rated.held), Decimal(0)) \
+        == sum((q for *_, q in rows), Decimal(0))
+    assert sum(c.usage_rows for c in rated.charges) + sum(h.rows for h in rated.held) == len(rows)

@@ -37,3 +37,16 @@ def test_rejects_csv():
     assert rows[1] == ["usage.csv", "7", "quantity", "not-a-number", "'=1+2' is not a number", "2026-03", "servicedesk", "12"]
     assert rows[2] == ["usage.csv", "", "", "file-empty", "'=cmd|' /C calc'!A0", "", "servicedesk", "13"]
     assert data.endswith(b"\r\n")
+
+
+def test_month_csv_names_the_dimension_value_and_neutralises_one_from_input():
+    import dataclasses
+
+    view = samples.export()
+    rows = list(view.rows)
+    rows[0] = dataclasses.replace(rows[0], dimension="region", dimension_value="=cmd|' /C calc'!A0")
+    rows[1] = dataclasses.replace(rows[1], dimension="region", dimension_value="dc-east")
+    found = _read(month_csv(dataclasses.replace(view, rows=tuple(rows))))
+    first, second = (dict(zip(found[0], row)) for row in found[1:3])
+    assert (first["dimension"], first["dimension_value"]) == ("region", "'=cmd|' /C calc'!A0")
+    assert (second["dimension"], second["dimension_value"]) == ("region", "dc-east")

@@ -53,7 +53,7 @@ def test_sheets_tables_panes_and_formats(view):
     assert wb.sheetnames == ["Summary", "Detail"]
     summary, detail = wb["Summary"], wb["Detail"]
     assert list(summary.tables) == ["Summary"] and summary.tables["Summary"].ref == "A4:F7"
-    assert list(detail.tables) == ["Detail"] and detail.tables["Detail"].ref == f"A1:P{1 + len(view.rows)}"
+    assert list(detail.tables) == ["Detail"] and detail.tables["Detail"].ref == f"A1:R{1 + len(view.rows)}"
     headers = [c.value for c in detail[1]]
     assert len(set(headers)) == len(headers) and "Amount (USD)" in headers
     assert [c.name for c in detail.tables["Detail"].tableColumns] == headers
@@ -116,7 +116,7 @@ def test_empty_month(view):
     empty = month_export_view(month="2026-03", closed=False, currency="USD")
     wb = _load(month_workbook(empty))
     assert wb["Summary"]["A5"].value == "No chargeback lines for this month."
-    assert wb["Detail"].tables["Detail"].ref == "A1:P2"
+    assert wb["Detail"].tables["Detail"].ref == "A1:R2"
 
 
 @pytest.mark.libreoffice
