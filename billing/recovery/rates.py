@@ -38,11 +38,12 @@ from fractions import Fraction
 
 from billing.recovery.allocation import RateSetting
 from billing.core.money import ZERO, round_minor, round_to_step
-from billing.core.periods import days_in_month, month_of
+from billing.core.periods import month_of
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.records import Charge, ChargeKind
+from billing.rating.reprice import charge_fraction
 from tariffs.model import Band, Catalogue, PricingModel, TariffVersion, TierPrice, UnknownValue
-from tariffs.pricing import THIRTY_DAY_MONTH, PriceBreakdown, price_by_value, price_usage, proration_fraction
+from tariffs.pricing import PriceBreakdown, price_by_value, price_usage
 
 __all__ = ["ServiceProposal", "RateProposal", "Volume", "history_volumes", "propose_rates", "expected_revenue",
            "fee_revenue", "segments", "repriced", "draft_tariff_yaml", "MARKUP_STEP"]
@@ -106,25 +107,8 @@ def history_volumes(charges: Sequence[Charge], catalogue: Catalogue) -> list[Vol
         if charge.kind is not ChargeKind.USAGE:
             continue
         version = versions.get((charge.service, charge.tariff_version))
-        fraction = charge.fraction if version is None or version.proration is None else None
-        if fraction is None:
-            fraction = _fraction_found_again(charge, version)
-        found.append(Volume(charge=charge, fraction=fraction))
+        found.append(Volume(charge=charge, fraction=charge_fraction(charge, version)))
     return found
-
-
-def _fraction_found_again(charge: Charge, version: TariffVersion | None) -> Fraction:
-    """The proration of a charge stored before charges kept it, by re-pricing it with every day count."""
-    proration = version.proration if version else None
-    days = THIRTY_DAY_MONTH if proration is not None and proration.thirty_day else days_in_month(month_of(charge.segment_from))
-    segment = [charge.segment_from + dt.timedelta(days=i) for i in range((charge.segment_to - charge.segment_from).days + 1)]
-    span = int(proration_fraction(segment, proration) * days)  # the segment's span, by the version's convention
-    price = version.price(charge.tier) if version else None
-    if price is not None:
-        for n in [span, *(d for d in range(days, -1, -1) if d != span)]:
-            if price_usage(price, charge.quantity, cost=charge.cost, fraction=Fraction(n, days)).amount == charge.exact_amount:
-                return Fraction(n, days)
-    return Fraction(span, days)
 
 
 def segments(volumes: Sequence[Volume]) -> list[list[Volume]]:
