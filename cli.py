@@ -1040,19 +1040,40 @@ def demo(out: Path, rows: int, months: int, through: str | None, business_lines:
              cost_centers=cost_centers, echo=click.echo)
 
 
-def _invoice_line(_ctx, _param, value: str) -> str:
+def _invoice_line(_ctx, _param, value: str | None) -> str | None:
+    if value is None:
+        return None
     number, _, line = value.partition("/")
     if not number or not line.isdigit() or int(line) < 1:
         raise click.BadParameter(f"{value!r}: write the invoice number and line as NUMBER/LINE, e.g. CB-2026-000003/2")
     return value
 
 
+def _change_of(_ctx, _param, value: tuple[str, str] | None) -> tuple[str, str] | None:
+    if not value:
+        return None
+    line, month = value
+    return line, MONTH.convert(month, _param, _ctx)
+
+
 @chargeback.command("explain")
-@click.argument("reference", metavar="INVOICE/LINE", callback=_invoice_line)
+@click.argument("reference", metavar="INVOICE/LINE", required=False, callback=_invoice_line)
 @click.option("--rows", "limit", default=20, type=click.IntRange(min=0), help="How many usage rows to list.")
+@click.option("--change", "change", nargs=2, metavar="BL MONTH", default=None, callback=_change_of,
+              help="Why business line BL's bill changed in MONTH against the month before, step by step.")
 @with_store
-def explain(session, reference: str, limit: int) -> None:
-    """Trace an invoice line to its charge, tariff version and usage rows (e.g. CB-2026-000003/2)."""
+def explain(session, reference: str | None, limit: int, change: tuple[str, str] | None) -> None:
+    """Trace an invoice line to its charge, tariff version and usage rows (e.g. CB-2026-000003/2);
+    with --change BL MONTH, split the change of a business line's bill into price, tier, volume,
+    new and ended services, credits, fees, discounts, true-ups, corrections and funding."""
+    if (reference is None) == (change is None):
+        raise click.UsageError("give an invoice line (NUMBER/LINE) or --change BL MONTH, not both and not neither")
+    if change is not None:
+        from billing.api import change_lines_in
+
+        for text in change_lines_in(session, *change):
+            echo(text)
+        return
     from billing.jobs.explain import explain_line
     from reports.explain_text import explanation_lines
 

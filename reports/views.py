@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from billing.close.bridge import Bridge
 from billing.close.invoicing import draft_invoices
 from billing.core.money import ZERO, apportion
 from billing.core.periods import days_in_month, first_day, month_of, previous_month
@@ -27,6 +28,7 @@ from billing.planning.burn import BudgetBurn
 from reports.summary import (
     BurnView, CostTrend, ServiceLevelSummary, TierChange, best_tier_change, burn_view, cost_trend, service_level_summary,
 )
+from reports.bridge import BridgeView, bridge_view
 from tariffs.model import Metric, Service, ServiceLevel, Working, WorkingKind
 
 __all__ = [
@@ -147,6 +149,7 @@ class StatementView:
     tier_options: tuple[TierOption, ...]
     budget_rows: tuple[BudgetRow, ...]
     budget_total: BudgetRow | None = None  # the rows added up (service_name "Total"); None without a budget
+    bridge: BridgeView | None = None  # why the total changed, step by step (None: no month before)
     generated_at: dt.datetime
     # the first page (reports.summary): the pictures' figures, service levels in brief, the best tier change
     trend: CostTrend | None = None
@@ -173,6 +176,7 @@ def statement_view(
     currency: str | None = None,
     history: CostHistory | None = None,
     burn: BudgetBurn | None = None,
+    bridge: Bridge | None = None,
 ) -> StatementView:
     """The statement of ``business_line`` for ``month``.
 
@@ -196,6 +200,8 @@ def statement_view(
     - ``currency``: needed only when there are no charges and no invoice.
     - ``history``, ``burn``: the pictures' figures (cost by service over 13 months; the fiscal
       year's budget burn), laid out by ``reports.summary``.
+    - ``bridge``: why the total changed from the previous month (``billing.close.bridge``); its
+      totals must be the statement's.
     """
     own = [c for c in charges if c.business_line == business_line.code]
     billed = [c for c in own if c.charging_mode == "chargeback"]
@@ -218,6 +224,9 @@ def statement_view(
     total = sum((line.amount for line in lines), ZERO)
     change = None if previous_total is None else total - previous_total
     showback_lines = _charge_lines(shown, services, measured, components or {})
+    if bridge is not None and (bridge.current, bridge.previous) != (total, previous_total):
+        raise ValueError(f"the bridge of {business_line.code} for {month} runs from {bridge.previous} to {bridge.current}, "
+                         f"not from the statement's {previous_total} to {total}")
     sla_rows = _sla_rows(own, services, measured)
     tier_options = _tier_options(own, services, tier_quotes)
     return StatementView(
@@ -233,6 +242,7 @@ def statement_view(
         tier_options=tier_options,
         budget_rows=tuple(_budget_row(b, services) for b in budget),
         budget_total=_budget_total(budget),
+        bridge=bridge_view(bridge, services) if bridge is not None else None,
         generated_at=generated_at,
         trend=cost_trend(history, services), burn=burn_view(burn),
         sla_summary=service_level_summary(sla_rows), tier_change=best_tier_change(tier_options),

@@ -62,7 +62,7 @@ __all__ = [
     "load_costs", "load_drivers", "read_budget_plan", "load_budget", "settings", "change_setting",
     # month-end
     "run_month", "review_month", "month_statuses", "close_month", "reopen_month", "adjust", "explain",
-    "documents", "document",
+    "explain_change", "documents", "document",
     # outputs
     "export_month", "journal", "Journal", "statements", "Statements", "write_statements", "WrittenStatements",
     "month_pack",
@@ -311,6 +311,21 @@ def explain(store: Store, reference: str, *, rows: int = 20) -> LineExplanation:
     from billing.jobs.explain import explain_line
 
     return _run(store, explain_line, reference, limit=rows)
+
+
+def explain_change(store: Store, business_line: str, month: str) -> list[str]:
+    """Why ``business_line``'s bill changed in ``month`` against the month before, as printed
+    lines (``chargeback explain --change``): the variance bridge, step by step and by service."""
+    return _run(store, change_lines_in, business_line, month)
+
+
+def change_lines_in(session: Session, business_line: str, month: str) -> list[str]:
+    """:func:`explain_change` in a transaction already open."""
+    from billing.jobs.bridge import line_bridge
+    from reports.bridge import bridge_lines, bridge_view
+
+    found = line_bridge(session, business_line, month)
+    return bridge_lines(bridge_view(found.bridge, found.services), found.business_line)
 
 
 def documents(store: Store, month: str) -> list[Invoice]:

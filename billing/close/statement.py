@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from billing.close.trends import CostHistory
+from billing.close.bridge import Bridge
 from billing.core.records import BusinessLine, Charge, Invoice, SlaResult
 from billing.planning.burn import BudgetBurn
 from tariffs.model import Service
@@ -62,6 +63,7 @@ class StatementInputs:
     currency: str | None = None
     history: CostHistory | None = None
     burn: BudgetBurn | None = None
+    bridge: Bridge | None = None  # why the total changed from the month before (None: no month before)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,6 +22,7 @@ from billing.close.focus_bill import FOCUS_VERSION, FocusRow, Provider, focus_ro
 from billing.close.statement import BudgetFigure, ExportInputs, StatementInputs, TierQuote
 from billing.jobs import frozen
 from billing.jobs.advice import tier_advice_by_line
+from billing.jobs.bridge import month_bridges
 from billing.jobs.budgets import budget_rows_by_line
 from billing.jobs.frozen import FrozenMonth, StatementFigures, frozen_month
 from billing.jobs.trends import budget_burns, cost_histories
@@ -137,14 +138,21 @@ def _freeze(session: Session, close: MonthClose, charges: Sequence[Charge], cata
     tiers = price_month_at_every_tier(session, month, charges, catalogue)
     frozen.write_tier_months(session, close, tiers)
     frozen.write_statements(session, close, statement_figures(session, month, charges, catalogue, tiers))
+    frozen.write_bridges(session, close, month_bridges(session, month, charges, catalogue))
 
 
 def _frozen_statements(session: Session, month: str, charges: Sequence[Charge]) -> FrozenMonth | None:
     """The snapshot of a closed month with every statement section. A month closed before
-    snapshots had none of the statement's figures: they are frozen now, once, from its
-    snapshot's services and what the store holds today."""
+    snapshots had none of the statement's figures, and one closed before bridges no bridges:
+    they are frozen now, once, from its snapshot's services and what the store holds today."""
     snapshot = frozen_month(session, month)
-    if snapshot is None or snapshot.statements is not None and snapshot.sla is not None and snapshot.tier_months is not None:
+    if snapshot is None:
+        return None
+    if snapshot.statements is not None and snapshot.sla is not None and snapshot.tier_months is not None:
+        if snapshot.bridges is None:
+            frozen.write_bridges(session, snapshot.close, month_bridges(
+                session, month, charges, catalogue_store.load_catalogue(session)))
+            return frozen_month(session, month)
         return snapshot
     stored = catalogue_store.load_catalogue(session)
     services = {s.code: s for s in stored.services} | dict(snapshot.services)
@@ -152,6 +160,12 @@ def _frozen_statements(session: Session, month: str, charges: Sequence[Charge]) 
     lines = {b.code: b for b in org_store.business_lines(session)} | dict(snapshot.business_lines)
     _freeze(session, snapshot.close, charges, catalogue, list(lines.values()))
     return frozen_month(session, month)
+
+
+def frozen_statements(session: Session, month: str, charges: Sequence[Charge]) -> FrozenMonth | None:
+    """A closed month's snapshot with every statement section, bridges included (frozen now,
+    once, for a month closed before them); None for an open month."""
+    return _frozen_statements(session, month, charges)
 
 
 def _with_advice(quotes, advice) -> list[TierQuote]:
@@ -171,6 +185,7 @@ def month_statements(session: Session, month: str, *, generated_at: dt.datetime 
     if snapshot is not None:
         services, lines = dict(snapshot.services), dict(snapshot.business_lines)
         figures, sla, currency = snapshot.statements, snapshot.sla, snapshot.setting("currency")
+        bridges = snapshot.bridges or {}
         invoices = {i.business_line: i for i in documents.live_invoices(session, month)}
         generated_at = snapshot.close.closed_at
     else:
@@ -179,6 +194,7 @@ def month_statements(session: Session, month: str, *, generated_at: dt.datetime 
         lines = {b.code: b for b in org_store.business_lines(session)}
         figures = statement_figures(session, month, charges, catalogue,
                                     price_month_at_every_tier(session, month, charges, catalogue))
+        bridges = month_bridges(session, month, charges, catalogue)
         sla, currency = charge_store.sla_results(session, month), audit.get_setting(session, "currency")
         generated_at = generated_at or audit.now()
     closed = snapshot is not None or charge_store.period_status(session, month) == "closed"
@@ -204,6 +220,7 @@ def month_statements(session: Session, month: str, *, generated_at: dt.datetime 
             previous_total=figure.previous_total, sla_results=sla, components=figure.components,
             tier_quotes=figure.tier_quotes, budget=figure.budget, currency=currency if not by_line[code] else None,
             history=figure.history, burn=figure.burn,
+            bridge=bridges.get(code) if figure.previous_total is not None else None,
         ))
     return views
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from billing.close.bridge import STEPS, Bridge, ServiceBridge
 from billing.rating.tiers import TierMonth, levels_by_line, measured_levels
 from billing.recovery.composites import ComponentShare
 from billing.close.statement import BudgetFigure, TierQuote
@@ -53,6 +54,7 @@ class FrozenMonth:
     sla: tuple[SlaResult, ...] | None
     statements: Mapping[str, StatementFigures] | None
     tier_months: Mapping[tuple[str, str], tuple[TierMonth, ...]] | None
+    bridges: Mapping[str, Bridge] | None = None  # business line → why its bill changed (None: closed before bridges)
 
     def setting(self, key: str) -> str:
         """A setting as it was at close (a setting added since: its default)."""
@@ -91,10 +93,13 @@ def _parse(close: MonthClose, data: Mapping[Section, Mapping[str, Any]]) -> Froz
     statements = None
     if Section.STATEMENT in data:
         statements = {line: _statement_from(d) for line, d in data[Section.STATEMENT].items()}
+    bridges = None
+    if Section.BRIDGE in data:
+        bridges = {line: _bridge_from(line, d) for line, d in data[Section.BRIDGE].items()}
     return FrozenMonth(
         close=close, settings=dict(data.get(Section.SETTINGS, {}).get("", {})),
         business_lines={code: BusinessLine(**d) for code, d in data.get(Section.BUSINESS_LINE, {}).items()},
-        services=services, sla=sla, statements=statements, tier_months=tier_months,
+        services=services, sla=sla, statements=statements, tier_months=tier_months, bridges=bridges,
     )
 
 
@@ -196,10 +201,42 @@ def _burn_from(d: Mapping[str, Any] | None) -> BudgetBurn | None:
                       **{name: tuple(D(a) for a in d[name]) for name in _BURN_FIGURES})
 
 
+def write_bridges(session: Session, close: MonthClose, bridges: Mapping[str, Bridge]) -> None:
+    snapshots.write(session, close, Section.BRIDGE, {line: _bridge_to(b) for line, b in bridges.items()})
+
+
+def _bridge_to(b: Bridge) -> dict[str, Any]:
+    return {
+        "month": b.month, "previous_month": b.previous_month, "currency": b.currency,
+        "showback_previous": str(b.showback_previous), "showback_current": str(b.showback_current),
+        "services": [{
+            "service": s.service, "previous": str(s.previous), "current": str(s.current),
+            "pieces": {step.value: str(amount) for step, amount in s.pieces if amount},
+            "previous_tiers": list(s.previous_tiers), "current_tiers": list(s.current_tiers),
+            "previous_versions": list(s.previous_versions), "current_versions": list(s.current_versions),
+            "previous_quantity": str(s.previous_quantity), "current_quantity": str(s.current_quantity),
+        } for s in b.services],
+    }
+
+
+def _bridge_from(line: str, d: Mapping[str, Any]) -> Bridge:
+    return Bridge(
+        business_line=line, month=d["month"], previous_month=d["previous_month"], currency=d["currency"],
+        showback_previous=D(d["showback_previous"]), showback_current=D(d["showback_current"]),
+        services=tuple(ServiceBridge(
+            service=s["service"], previous=D(s["previous"]), current=D(s["current"]),
+            pieces=tuple((step, D(s["pieces"].get(step.value, "0"))) for step in STEPS),
+            previous_tiers=tuple(s["previous_tiers"]), current_tiers=tuple(s["current_tiers"]),
+            previous_versions=tuple(s["previous_versions"]), current_versions=tuple(s["current_versions"]),
+            previous_quantity=D(s["previous_quantity"]), current_quantity=D(s["current_quantity"]),
+        ) for s in d["services"]),
+    )
+
+
 def _sla_from(d: Mapping[str, Any]) -> SlaResult:
     return SlaResult(service=d["service"], tier=d["tier"], metric=d["metric"], achieved=D(d["achieved"]),
                      business_line=d["business_line"])
 
 
 __all__ = ["FrozenMonth", "StatementFigures", "frozen_month", "zero_months", "write_settings", "write_business_lines",
-           "write_services", "write_sla", "write_tier_months", "write_statements"]
+           "write_services", "write_sla", "write_tier_months", "write_statements", "write_bridges"]

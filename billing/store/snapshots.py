@@ -29,6 +29,7 @@ class Section(enum.StrEnum):
     SLA = "sla"  # key "": the month's measured service levels
     STATEMENT = "statement"  # key: business line code; the statement's figures
     TIER_MONTH = "tier_month"  # key: business line code; the month priced at every tier
+    BRIDGE = "bridge"  # key: business line code; why its bill changed from the month before
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
