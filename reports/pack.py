@@ -4,7 +4,7 @@ for the month-end meeting, made from billing.close.pack.MonthPack (pure).
 Like reports/views.py, a frozen view of plain text; unlike a statement's, every figure is
 already written here, through reports/text.py (``amount``, ``percent``, ``quantity``), so the
 template (templates/month_pack.html) only places text. Sections, in order: the month's total
-and change; by service; the largest movers among business lines; cost recovery and what sits
+and change; why the total changed (the bridge across all lines); by service; the largest movers among business lines; cost recovery and what sits
 in overhead; UNALLOCATED; quarantined usage rows; service levels missed and their credits;
 the budget position for the fiscal year to date.
 """
@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from billing.close.bridge import STEP_LABELS, CompanyBridge
 from billing.close.pack import MonthPack
 from billing.close.review import Movement
 from reports.recovery_text import pool_rows, recovery_rows
@@ -27,6 +28,7 @@ __all__ = ["Figure", "Table", "MonthPackView", "month_pack_view"]
 _METRICS = {"availability_pct": ("Availability", " %"), "response_minutes": ("Response time", " min"),
             "restore_hours": ("Restore time", " h")}
 OVER_BUDGET_LISTED = 10
+BRIDGE_NAMED = 3  # the services and business lines named in each step of the bridge, the largest first
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +55,8 @@ class MonthPackView:
     currency: str
     generated_at: dt.datetime
     headline: tuple[Figure, ...]
+    bridge: Table | None  # why the total changed, by step (None: the month before was not rated)
+    bridge_notes: tuple[str, ...]
     by_service: Table
     movers: Table
     anomalies: int
@@ -88,6 +92,38 @@ def _movement_rows(movements: Sequence[Movement], names: Mapping[str, str], curr
                   percent(m.change_pct, sign=True, none="new")) for m in movements)
 
 
+def _largest(pairs: Sequence[tuple[str, Decimal]], names: Mapping[str, str], currency: str, other: str) -> str:
+    shown = [f"{names.get(key, key)} {amount(value, currency, sign=True)}" for key, value in pairs[:BRIDGE_NAMED]]
+    rest = pairs[BRIDGE_NAMED:]
+    if rest:
+        shown.append(f"{count(len(rest))} other {other}{'s' if len(rest) > 1 else ''} "
+                     f"{amount(sum((v for _, v in rest), Decimal(0)), currency, sign=True)}")
+    return "; ".join(shown)
+
+
+def bridge_table(bridge: CompanyBridge, pack: MonthPack) -> tuple[Table, tuple[str, ...]]:
+    """The company's bridge: last month's total, each step that moved with the services and
+    business lines that moved it most, this month's total; and what its totals hold."""
+    c, services = bridge.currency, pack.service_names
+    rows = [(month_label(bridge.previous_month), "charged, with the notes issued in it", "", amount(bridge.previous, c))]
+    for step, piece in bridge.pieces:
+        by_service, by_line = bridge.by_service(step), bridge.by_business_line(step)
+        if not piece and not by_service:
+            continue
+        rows.append((STEP_LABELS[step], _largest(by_service, services, c, "service"),
+                     _largest(by_line, {}, c, "business line"), amount(piece, c, sign=True)))
+    table = Table(headers=("Step", "Services that moved it most", "Business lines that moved it most", "Amount"),
+                  rows=tuple(rows), right=frozenset({3}),
+                  total=(month_label(bridge.month), "", f"change {amount(bridge.change, c, sign=True)}", amount(bridge.current, c)))
+    notes = [f"Every business line's bridge (its statement's \"Why the bill changed\") added up by step: the steps add "
+             f"up to the change exactly. Totals are what was charged (chargeback) with the credit and debit notes "
+             f"issued in the month, over {count(len(bridge.lines))} business lines charged in either month."]
+    if bridge.showback_previous or bridge.showback_current:
+        notes.append(f"Showback, for information and not in these totals: {amount(bridge.showback_previous, c)} in "
+                     f"{month_label(bridge.previous_month)}, {amount(bridge.showback_current, c)} in {month_label(bridge.month)}.")
+    return table, tuple(notes)
+
+
 def month_pack_view(pack: MonthPack) -> MonthPackView:
     """The pack laid out."""
     found, review, c = pack.review, pack.review.review, pack.currency
@@ -105,6 +141,7 @@ def month_pack_view(pack: MonthPack) -> MonthPackView:
         headline.append(Figure(label="Shown, not invoiced (showback)", value=amount(review.showback_total, c, code=True)))
     if review.sla_credits:
         headline.append(Figure(label="Service credits included", value=amount(review.sla_credits, c, code=True)))
+    bridge, bridge_notes = bridge_table(pack.bridge, pack) if pack.bridge is not None else (None, ())
     by_service = Table(
         headers=("Service", f"{month_label(pack.month)}", month_label(review.previous_month), "Change", "Change %"),
         rows=tuple((f"{services.get(m.key, m.key)} ({m.key})", *row[1:])
@@ -185,6 +222,7 @@ def month_pack_view(pack: MonthPack) -> MonthPackView:
     return MonthPackView(
         month=pack.month, month_label=month_label(pack.month), previous_month_label=month_label(review.previous_month),
         is_draft=pack.status != "closed", currency=c, generated_at=pack.generated_at, headline=tuple(headline),
+        bridge=bridge, bridge_notes=bridge_notes,
         by_service=by_service, movers=movers, anomalies=len(review.anomalies),
         recovery=recovery, recovery_pools=pools, recovery_figures=recovery_figures, recovery_notes=notes,
         unallocated_code=pack.unallocated_code, unallocated_total=amount(unallocated_total, c, code=True),

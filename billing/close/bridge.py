@@ -37,7 +37,8 @@ from billing.core.records import Charge, ChargeKind, Invoice
 from billing.rating.reprice import UsageLine, charge_fraction, segment_amount, usage_lines
 from tariffs.model import ChargingMode, TariffVersion
 
-__all__ = ["Step", "STEPS", "STEP_LABELS", "ServiceBridge", "Bridge", "month_bridge", "service_bridge"]
+__all__ = ["Step", "STEPS", "STEP_LABELS", "ServiceBridge", "Bridge", "CompanyBridge", "month_bridge", "service_bridge",
+           "company_bridge"]
 
 
 class Step(enum.StrEnum):
@@ -137,6 +138,71 @@ class Bridge:
 
     def piece(self, step: Step) -> Decimal:
         return dict(self.pieces)[step]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompanyBridge:
+    """The whole company's month against the month before: every business line's bridge, added
+    up by step (the month pack's "Why the total changed"). Nothing is priced again: each step is
+    the sum of the lines' pieces, so the steps add up to the change exactly because each line's do."""
+
+    month: str
+    previous_month: str
+    currency: str
+    lines: tuple[Bridge, ...]  # by business line code
+
+    def __post_init__(self) -> None:
+        for line in self.lines:
+            if (line.month, line.currency) != (self.month, self.currency):
+                raise ValueError(f"{line.business_line}: a company bridge adds up bridges of {self.month} in {self.currency}")
+
+    @property
+    def previous(self) -> Decimal:
+        return exact_sum(b.previous for b in self.lines)
+
+    @property
+    def current(self) -> Decimal:
+        return exact_sum(b.current for b in self.lines)
+
+    @property
+    def change(self) -> Decimal:
+        return self.current - self.previous
+
+    @property
+    def pieces(self) -> tuple[tuple[Step, Decimal], ...]:
+        """Each step over every line and service, in :data:`STEPS` order."""
+        return tuple((step, exact_sum(s.piece(step) for b in self.lines for s in b.services)) for step in STEPS)
+
+    def by_service(self, step: Step) -> tuple[tuple[str, Decimal], ...]:
+        """``step``'s piece per service over every line (services it did not move left out),
+        the largest first."""
+        return _largest((s.service, s.piece(step)) for b in self.lines for s in b.services)
+
+    def by_business_line(self, step: Step) -> tuple[tuple[str, Decimal], ...]:
+        """``step``'s piece per business line (lines it did not move left out), the largest first."""
+        return _largest((b.business_line, s.piece(step)) for b in self.lines for s in b.services)
+
+    @property
+    def showback_previous(self) -> Decimal:
+        return exact_sum(b.showback_previous for b in self.lines)
+
+    @property
+    def showback_current(self) -> Decimal:
+        return exact_sum(b.showback_current for b in self.lines)
+
+
+def _largest(pairs: Iterable[tuple[str, Decimal]]) -> tuple[tuple[str, Decimal], ...]:
+    totals: dict[str, list[Decimal]] = defaultdict(list)
+    for key, amount in pairs:
+        totals[key].append(amount)
+    summed = [(key, exact_sum(amounts)) for key, amounts in totals.items()]
+    return tuple(sorted(((k, a) for k, a in summed if a), key=lambda kv: (-abs(kv[1]), kv[0])))
+
+
+def company_bridge(bridges: Iterable[Bridge], *, month: str, currency: str) -> CompanyBridge:
+    """The company's bridge of ``month`` from its business lines' ``bridges`` (one each)."""
+    lines = tuple(sorted(bridges, key=lambda b: b.business_line))
+    return CompanyBridge(month=month, previous_month=previous_month(month), currency=currency, lines=lines)
 
 
 def month_bridge(*, business_line: str, month: str, charges: Iterable[Charge], previous_charges: Iterable[Charge],

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from billing.close.bridge import CompanyBridge
 from billing.close.review import MonthReview
 from billing.core.money import ZERO
 from billing.core.records import Charge, ChargeKind, SlaResult
@@ -73,7 +74,8 @@ class MonthPack:
     """Everything the month pack shows. ``review``: the month review as `month review` prints
     it (totals, by service, movers, anomalies, unallocated, budget and recovery summaries);
     ``recovery``: the recovery report of the month (None without actual costs or rules, and
-    ``recovery_note`` says why)."""
+    ``recovery_note`` says why); ``bridge``: why the company's total changed, every business
+    line's bridge added up by step (None when the month before was not rated)."""
 
     month: str
     status: str  # open | closed
@@ -90,6 +92,7 @@ class MonthPack:
     recovery_note: str | None = None
     business_line_names: Mapping[str, str] = field(default_factory=dict)  # code → name
     service_names: Mapping[str, str] = field(default_factory=dict)
+    bridge: CompanyBridge | None = None
 
     @property
     def credit_total(self) -> Decimal:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from billing.close.bridge import Bridge, month_bridge
+from billing.close.bridge import Bridge, CompanyBridge, company_bridge, month_bridge
 from billing.core.periods import parse_month, previous_month
 from billing.core.problems import ChargebackError
 from billing.core.records import Charge, DocumentRole, Invoice
@@ -24,7 +24,7 @@ from billing.store import documents
 from billing.store import org as org_store
 from tariffs.model import Catalogue, Service
 
-__all__ = ["LineBridge", "month_bridges", "line_bridge"]
+__all__ = ["LineBridge", "month_bridges", "line_bridge", "whole_month_bridge"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,3 +79,27 @@ def line_bridge(session: Session, business_line: str, month: str) -> LineBridge:
     services = {s.code: s for s in catalogue.services} | dict(snapshot.services if snapshot else {})
     return LineBridge(business_line=code, bridge=month_bridges(session, month, charges, catalogue, lines=[code])[code],
                       services=services)
+
+
+def whole_month_bridge(session: Session, month: str, charges: Sequence[Charge]) -> CompanyBridge | None:
+    """The company's bridge of ``month`` (every business line charged, or given a note, in it or
+    the month before): a closed month's lines as its close froze them, any other line (one
+    charged only the month before: its ended services and corrections, which no tariff prices)
+    and an open month's from the store. None when the month before was not rated."""
+    from billing.jobs.documents import frozen_statements  # the snapshot of a closed month, frozen once
+
+    before = previous_month(month)
+    if charge_store.last_run(session, before) is None:
+        return None
+    snapshot = frozen_statements(session, month, charges)
+    frozen = dict(snapshot.bridges or {}) if snapshot is not None else {}
+    codes = ({c.business_line for c in charges} | {c.business_line for c in charge_store.month_charges(session, before)}
+             | {n.business_line for n in _notes(session, month) + _notes(session, before)})
+    missing = sorted(codes - set(frozen))
+    catalogue = catalogue_store.load_catalogue(session)
+    bridges = frozen | (month_bridges(session, month, charges, catalogue, lines=missing) if missing else {})
+    currencies = {b.currency for b in bridges.values()} or {audit.get_setting(session, "currency")}
+    if len(currencies) > 1:
+        raise ChargebackError(f"{month}'s business lines are charged in {', '.join(sorted(currencies))}: "
+                              f"the month's bridge adds up one currency")
+    return company_bridge([b for code, b in bridges.items() if code in codes], month=month, currency=currencies.pop())

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from billing.close.pack import MonthPack, by_service, credits, missed_levels, reject_groups
 from billing.core.periods import parse_month
 from billing.core.problems import ChargebackError
+from billing.jobs.bridge import whole_month_bridge
 from billing.jobs.recovery import recovery_for, rules_location
 from billing.jobs.review import review_stored_month
 from billing.store import audit
@@ -53,6 +54,7 @@ def month_pack(session: Session, month: str, *, rules_path: Path | None = None,
         recovery=recovery, recovery_note=note,
         business_line_names={b.code: b.name for b in org_store.business_lines(session)},
         service_names={code: s.name for code, s in services.items()},
+        bridge=whole_month_bridge(session, month, charges),
     )
     audit.record(session, "month.pack", month, f"{review.status}, {len(review.review.by_business_line)} business lines")
     return pack

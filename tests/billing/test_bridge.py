@@ -10,7 +10,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing.close.bridge import STEPS, Step, month_bridge
+from billing.close.bridge import STEPS, Step, company_bridge, month_bridge
 from billing.core.money import exact_sum, quantum
 from billing.core.records import DocumentKind, Invoice, InvoiceLine, LineKind, Ownership, SlaResult, Subscription
 from billing.rating.month import USAGE_SCHEMA, rate_month
@@ -208,10 +208,12 @@ def test_property_the_pieces_sum_to_the_change_to_the_cent(month_data):
     before = _rate(catalogue_before, MONTHS[0], subscriptions, usage, sla)
     now = _rate(catalogue, MONTHS[1], subscriptions, usage, sla)
     cent = quantum("USD")
+    bridges = []
     for line in ("FIN", "HR"):
         bridge = month_bridge(business_line=line, month=MONTHS[1], charges=now, previous_charges=before,
                               notes=notes[MONTHS[1]], previous_notes=notes[MONTHS[0]], tariffs=catalogue.tariffs,
                               currency="USD")
+        bridges.append(bridge)
         # the totals are the statement's: chargeback charges and the month's notes
         def total(charges, month, line=line):
             return (exact_sum(c.amount for c in charges if c.business_line == line and c.charging_mode is ChargingMode.CHARGEBACK)
@@ -226,3 +228,13 @@ def test_property_the_pieces_sum_to_the_change_to_the_cent(month_data):
                 assert service.piece(Step.PRICE) == 0
             if len(set(service.previous_tiers) | set(service.current_tiers)) == 1:
                 assert service.piece(Step.TIER) == 0
+    # the whole company's (the month pack's): every line's pieces added up by step, adding up to
+    # the company's change, each step's services and business lines adding up to the step
+    company = company_bridge(bridges, month=MONTHS[1], currency="USD")
+    assert company.change == exact_sum(b.change for b in bridges)
+    assert (company.previous, company.current) == (exact_sum(b.previous for b in bridges), exact_sum(b.current for b in bridges))
+    assert exact_sum(amount for _, amount in company.pieces) == company.change
+    for step, piece in company.pieces:
+        assert exact_sum(a for _, a in company.by_service(step)) == piece
+        assert exact_sum(a for _, a in company.by_business_line(step)) == piece
+        assert all(a for _, a in company.by_service(step))

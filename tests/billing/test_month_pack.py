@@ -103,6 +103,19 @@ def test_each_section_of_the_pack_shows_the_months_figures(db_url, tmp_path):
     assert "February 2026 940.00 USD" in totals and "Business lines charged 3" in totals
     assert "Service credits included -1,416.00 USD" in totals
 
+    # why the total changed: February's 940.00 (the DESK fees, unchanged) to March's 27,844.00,
+    # NETWORK new on every line (its credits with it), the lines' bridges added up
+    bridge = section(page, "bridge")
+    assert "February 2026 charged, with the notes issued in it 940.00" in bridge
+    assert ("New services Network and connectivity +26,904.00 OPS +16,815.00; FIN +8,407.50; "
+            "UNALLOCATED +1,681.50 +26,904.00") in bridge
+    assert "March 2026 change +26,904.00 27,844.00" in bridge
+    assert "Service credits" not in bridge and "Price" not in bridge  # steps that did not move are left out
+    assert "over 3 business lines charged in either month" in bridge
+    run(db_url, "month", "close", "2026-03", "--confirm")  # a closed month's: the bridges its close froze
+    run(db_url, "month", "pack", "2026-03", "--out", tmp_path / "closed.html", "--rules", rules)
+    assert section((tmp_path / "closed.html").read_text(encoding="utf-8"), "bridge") == bridge
+
     by_service = section(page, "by-service")
     assert "Network and connectivity (NETWORK) 26,904.00 0.00 +26,904.00 new" in by_service
     assert "(DESK) 940.00 940.00 0.00 0.0 %" in by_service
@@ -160,6 +173,7 @@ def test_a_closed_month_without_costs_or_budget_says_so(db_url, tmp_path):
     run(db_url, "month", "pack", "2026-03", "--out", out)
     page = out.read_text(encoding="utf-8")
     assert "DRAFT" not in page
+    assert "February 2026 was not rated: there is no month before to compare with." in section(page, "bridge")
     assert "Not computed: no actual IT costs are loaded for 2026-03" in section(page, "recovery")
     assert "No budget is loaded for this fiscal year" in section(page, "budget")
     assert "Every measured service level met its target." in section(page, "service-levels")
