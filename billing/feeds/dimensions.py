@@ -15,9 +15,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from billing.core.limits import DIMENSION_VALUE
-from billing.core.problems import ProblemCode
-from billing.feeds.values import Check, cleaned, quoted
+from billing.feeds.rules import too_long_rules
+from billing.feeds.values import Check, cleaned, compiled
 
 __all__ = ["VALUE", "dimension_value", "too_long_checks"]
 
@@ -39,15 +38,9 @@ def dimension_value(service: str, values: Mapping[str, pl.Expr], dimension_of: M
 
 def too_long_checks(service: str, columns: Mapping[str, str | None], dimension_of: Mapping[str, str]) -> list[Check]:
     """A value longer than the store keeps is refused, not cut (a cut value would be priced as
-    another), at the column it was read from (``columns``: dimension → the file's column)."""
-    return [
-        Check(ProblemCode.TOO_LONG, column,
-              pl.col(service).cast(pl.String).is_in(_services_of(dimension, dimension_of))
-              & (pl.col(VALUE).str.len_chars() > DIMENSION_VALUE),
-              pl.format(f"the {dimension} {{}} is longer than {DIMENSION_VALUE} characters", quoted(VALUE)),
-              f"a {dimension} is a short code such as eu-west or premium")
-        for dimension, column in columns.items()
-    ]
+    another), at the column it was read from (``columns``: dimension → the file's column):
+    billing.feeds.rules.too_long_rules."""
+    return [compiled(rule) for rule in too_long_rules(service, columns, dimension_of, VALUE)]
 
 
 def _services_of(dimension: str, dimension_of: Mapping[str, str]) -> list[str]:

@@ -36,8 +36,9 @@ from pathlib import Path
 
 import polars as pl
 
-from billing.files.dialect import DELIMITERS, MAX_RECORD_BYTES, Dialect, likely_delimiter, wrong_delimiter_text
-from billing.feeds.values import Check, quoted
+from billing.files.dialect import MAX_RECORD_BYTES, Dialect, likely_delimiter, wrong_delimiter_text
+from billing.feeds.rules import field_count_rules
+from billing.feeds.values import Check, compiled
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 
 __all__ = ["RawBatch", "Table", "FileScan", "scan_file", "digest", "open_table", "column_names", "EXTRA", "FIELDS",
@@ -123,23 +124,10 @@ def column_names(width: int) -> list[str]:
 
 def field_count_checks(table: Table) -> list[Check]:
     """A record whose field count is not the header's is quarantined (``too-few-fields`` /
-    ``too-many-fields``, with both counts), never read with its values under the wrong
-    columns. The mappings run their other checks on the other records only (:func:`shaped`)."""
-    width = len(table.header)
-    fields = pl.col(FIELDS)
-    separator = DELIMITERS[table.dialect.delimiter] if table.dialect else "comma"
-    return [
-        Check(ProblemCode.TOO_FEW_FIELDS, None, fields < width,
-              pl.format(f"the row has {{}} field{{}}, the header {width}: a value is missing, so the values after it "
-                        f"would be read under the wrong columns; the row is not loaded", fields,
-                        pl.when(fields == 1).then(pl.lit("")).otherwise(pl.lit("s"))),
-              "every row needs a field for each column, even an empty one; if the file was cut short (a download "
-              "that stopped), load the complete file"),
-        Check(ProblemCode.TOO_MANY_FIELDS, None, fields > width,
-              pl.format(f"the row has {{}} fields, the header {width}; the row is not loaded; extra: {{}}", fields,
-                        quoted(EXTRA)),
-              f"a value containing a {separator} must be in double quotes"),
-    ]
+    ``too-many-fields``, with both counts: billing.feeds.rules.field_count_rules), never read
+    with its values under the wrong columns. The mappings run their other checks on the other
+    records only (:func:`shaped`)."""
+    return [compiled(rule) for rule in field_count_rules(len(table.header), table.dialect)]
 
 
 def shaped(check: Check) -> Check:

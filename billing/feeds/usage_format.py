@@ -10,38 +10,36 @@ from __future__ import annotations
 
 import polars as pl
 
-from billing.files.dialect import Dialect
 from billing.feeds.context import MappingContext
-from billing.feeds.dimensions import VALUE, dimension_value, too_long_checks
-from billing.feeds.raw import EXTRA, FIELDS, Table, field_count_checks, shaped
+from billing.feeds.dimensions import VALUE, dimension_value
+from billing.feeds.raw import EXTRA, FIELDS, Table, shaped
+from billing.feeds.rules import UsageRuleSet, usage_rules
 from billing.feeds.rows import CONTENT, Checked, code_types
 from billing.feeds.sources import USAGE_FIELDS, SourceDefinition
 from billing.feeds.values import (
     Check,
     Codes,
     cleaned,
+    compiled,
     join_notes,
     parse_again,
     quoted,
     run_checks,
-    out_of_range_check,
     service_rates,
     with_code,
-    number_text_checks,
     with_date,
     with_number,
     worth_check,
     worth_may_pass,
 )
 from billing.files.headers import repeated_column_problems
-from billing.core.limits import COST, QUANTITY, Range
+from billing.core.limits import COST, QUANTITY
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef, excerpt
 
 __all__ = ["UsageMapping", "REQUIRED"]
 
 REQUIRED = ("record_id", "usage_date", "service", "quantity", "unit")
 _OWNER_FIELDS = ("cost_center", "business_line")
-_KNOWN_LIMIT = 12
 
 
 class UsageMapping:
@@ -50,7 +48,7 @@ class UsageMapping:
     def __init__(self, *, file: str, columns: dict[str, int], headers: dict[str, str], ctx: MappingContext,
                  table: Table, dimension_columns: dict[str, int] | None = None):
         self.file = file
-        self.field_checks = field_count_checks(table)
+        self.width = len(table.header)
         self.dialect = table.dialect  # None for a workbook
         self.columns = columns  # field -> index in the file
         self.headers = headers  # field -> header as written (for problem locations)
@@ -221,62 +219,17 @@ class UsageMapping:
             chain = pl.when(in_force).then(name).otherwise(chain)
         return chain
 
+    def rule_set(self) -> UsageRuleSet:
+        """What this file's row rules depend on (billing.feeds.rules.usage_rules)."""
+        return UsageRuleSet(
+            headers=self.headers, width=self.width, earliest=self.ctx.earliest, latest=self.ctx.latest,
+            services=tuple(self.services.values()), units=tuple(set(self.units.values())),
+            business_lines=tuple(self.business_lines.values()),
+            ownership_text=tuple(sorted(self.ownership_text.items())), dialect=self.dialect,
+            dimension_headers=self.dimension_headers, dimension_of=self.dimension_of, quantity=QUANTITY, cost=COST)
+
     def _checks(self) -> list[Check]:
-        ctx = self.ctx
-        h = self.headers.get
-        col = pl.col
-        earliest, latest = ctx.earliest, ctx.latest
-        known_services = _known(self.services.values())
-        return [*self.field_checks, *map(shaped, [
-            Check(ProblemCode.VALUE_MISSING, h("record_id"), col("record_id").is_null(),
-                  pl.lit("record id is missing"), "every row needs the id it has in the source system"),
-            Check(ProblemCode.VALUE_MISSING, h("usage_date"), col("usage_date").is_null(), pl.lit("usage date is missing")),
-            Check(ProblemCode.NOT_A_DATE, h("usage_date"), col("usage_date").is_not_null() & col("_date").is_null(),
-                  quoted("usage_date") + pl.lit(" is not a date"), "write dates as YYYY-MM-DD"),
-            Check(ProblemCode.DATE_OUT_OF_RANGE, h("usage_date"),
-                  (col("_date") < earliest) | (col("_date") > latest),
-                  pl.format("usage date {} is outside {}..{}", col("_date"), pl.lit(str(earliest)), pl.lit(str(latest))),
-                  "check the year; usage must fall in the accepted range"),
-            Check(ProblemCode.VALUE_MISSING, h("service"), col("service").is_null(), pl.lit("service is missing")),
-            Check(ProblemCode.UNKNOWN_SERVICE, h("service"), col("service").is_not_null() & col("_service").is_null(),
-                  pl.lit("service ") + quoted("service") + pl.lit(" is not in the catalogue"), known_services),
-            Check(ProblemCode.VALUE_MISSING, h("unit"), col("unit").is_null(), pl.lit("unit is missing")),
-            Check(ProblemCode.UNKNOWN_UNIT, h("unit"), col("unit").is_not_null() & col("_unit").is_null(),
-                  pl.lit("unit ") + quoted("unit") + pl.lit(" is not a known unit"), _known(set(self.units.values()))),
-            Check(ProblemCode.UNKNOWN_UNIT, h("unit"),
-                  col("_unit").is_not_null() & col("_service_unit").is_not_null() & (col("_unit") != col("_service_unit")),
-                  pl.format("unit {} is not the unit of service {}, which is measured in {}",
-                            col("_unit"), col("_service"), col("_service_unit")),
-                  "convert the quantity to the service's unit"),
-            Check(ProblemCode.UNKNOWN_TIER, h("tier"),
-                  col("tier").is_not_null() & col("_service").is_not_null() & col("_tier").is_null(),
-                  pl.lit("tier ") + quoted("tier") + pl.format(" is not a tier of service {}", col("_service")),
-                  "leave tier empty to use the subscribed tier"),
-            Check(ProblemCode.VALUE_MISSING, h("cost_center") or h("business_line"),
-                  col("cost_center").is_null() & col("business_line").is_null(),
-                  pl.lit("neither cost centre nor business line is given"), "give one of them"),
-            Check(ProblemCode.UNKNOWN_BUSINESS_LINE, h("business_line"),
-                  col("business_line").is_not_null() & col("_bl").is_null(),
-                  pl.lit("business line ") + quoted("business_line") + pl.lit(" is not known"),
-                  _known(self.business_lines.values())),
-            Check(ProblemCode.UNKNOWN_COST_CENTER, h("cost_center"),
-                  col("cost_center").is_not_null() & col("_cc").is_null(),
-                  pl.lit("cost centre ") + quoted("cost_center") + pl.lit(" is not known"),
-                  "add it to the organisation, or correct the code"),
-            Check(ProblemCode.UNMAPPED, h("cost_center"),
-                  col("_cc").is_not_null() & col("_date").is_between(earliest, latest) & col("_owner").is_null(),
-                  pl.format("cost centre {} belongs to no business line on {} (owners: {})", col("_cc"), col("_date"),
-                            col("_cc").cast(pl.String).replace_strict(self.ownership_text, default="none",
-                                                                      return_dtype=pl.String)),
-                  "fix the usage date or the cost centre's ownership dates"),
-            Check(ProblemCode.INCONSISTENT, h("business_line"),
-                  col("_owner").is_not_null() & col("_bl").is_not_null() & (col("_owner") != col("_bl")),
-                  pl.format("cost centre {} belongs to {} on {}, not to {}", col("_cc"), col("_owner"), col("_date"), col("_bl")),
-                  "give the cost centre alone, or the business line that owns it that day"),
-            *_number_checks("quantity", "_qty", h("quantity"), self.dialect, QUANTITY, required=True),
-            *_number_checks("cost", "_cost", h("cost"), self.dialect, COST, required=False),
-            *too_long_checks("_service", self.dimension_headers, self.dimension_of),
-        ])]
+        return [compiled(rule) for rule in usage_rules(self.rule_set())]
 
 
 def _dimension_columns(table: Table, source: SourceDefinition, ctx: MappingContext,
@@ -306,22 +259,6 @@ def _folded(name: str) -> str:
     return name.strip().lower()
 
 
-def _number_checks(field: str, prefix: str, column: str | None, dialect: Dialect | None, limit: Range, *,
-                   required: bool) -> list[Check]:
-    col = pl.col
-    checks = []
-    if required:
-        checks.append(Check(ProblemCode.VALUE_MISSING, column, col(field).is_null(), pl.lit(f"{field} is missing")))
-    checks += [
-        *number_text_checks(field, column, dialect, prefix=prefix),
-        Check(ProblemCode.TOO_PRECISE, column, col(f"{prefix}_number") & (col(f"{prefix}_decimals") > 12),
-              pl.format(f"{field} {{}} has {{}} decimals; at most 12 are kept", quoted(field), col(f"{prefix}_decimals")),
-              "round it in the source system"),
-        out_of_range_check(field, prefix, column, limit),
-    ]
-    return checks
-
-
 def _owner_slots(ctx: MappingContext, types: dict[str, pl.Enum]) -> list[tuple[pl.Series, pl.Series, pl.Series]]:
     """Ownership periods by slot: slot k holds each cost centre's k-th period (by start date),
     as business line, start and end Series in the order of the cost centre Enum (null where a
@@ -348,9 +285,3 @@ def _ownership_text(ctx: MappingContext) -> dict[str, str]:
     for o in sorted(ctx.cost_centers, key=lambda o: (o.cost_center, o.effective_from)):
         periods.setdefault(o.cost_center, []).append(f"{o.business_line} {o.effective_from}..{o.effective_to or ''}")
     return {cc: ", ".join(texts) for cc, texts in periods.items()}
-
-
-def _known(codes, limit: int = _KNOWN_LIMIT) -> str:
-    codes = sorted(set(codes))
-    shown = ", ".join(codes[:limit]) + (f" and {len(codes) - limit} more" if len(codes) > limit else "")
-    return f"known: {shown}" if codes else "none are defined"

@@ -14,10 +14,11 @@ from decimal import Decimal
 
 import polars as pl
 
-from billing.files.dialect import DECIMAL_COMMA_NUMBER, GROUPED_THOUSANDS, LOOKS_LIKE_DECIMAL_COMMA, Dialect
+from billing.files.dialect import DECIMAL_COMMA_NUMBER, LOOKS_LIKE_DECIMAL_COMMA, Dialect
 from billing.core.limits import QUANTITY, ROW_WORTH, Range
 from billing.core.money import D, plain, round_to_step
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.feeds import rules
 from tariffs.model import Catalogue
 from tariffs.pricing import highest_rates
 
@@ -25,6 +26,7 @@ __all__ = [
     "SCALE",
     "DECIMAL",
     "Check",
+    "compiled",
     "run_checks",
     "with_decimal",
     "too_large",
@@ -73,6 +75,12 @@ class Check:
     message: pl.Expr
     hint: str | None = None
     severity: Severity = Severity.ERROR
+
+
+def compiled(rule: rules.Rule) -> Check:
+    """A declared rule (billing.feeds.rules) as a polars :class:`Check`."""
+    return Check(rule.code, rule.column, rules.to_polars(rule.mask), rules.to_polars(rule.message), rule.hint,
+                 rule.severity)
 
 
 def run_checks(frame: pl.DataFrame, checks: Sequence[Check], *, file: str) -> tuple[pl.Series, list[Problem]]:
@@ -206,9 +214,7 @@ def too_large(prefix: str) -> pl.Expr:
 def out_of_range_check(field: str, prefix: str, column: str | None, limit: Range, *, text: str | None = None) -> Check:
     """The OUT_OF_RANGE check of a number parsed by :func:`with_decimal` with ``limit``: the
     message names the field and the range (billing/core/limits.py)."""
-    return Check(ProblemCode.OUT_OF_RANGE, column, too_large(prefix),
-                 pl.lit(f"{field} ") + quoted(text or field) + pl.lit(f" is out of range: {limit.name} has {limit.describe()}"),
-                 "check the unit and the number in the source system")
+    return compiled(rules.out_of_range_rule(field, prefix, column, limit, text=text))
 
 
 def _plain(value: pl.Expr) -> pl.Expr:
@@ -435,43 +441,6 @@ def _with_comma_look(frame: pl.DataFrame, name: str, prefix: str) -> pl.DataFram
 
 
 def number_text_checks(name: str, column: str | None, dialect: Dialect | None, *, prefix: str) -> list[Check]:
-    """Text in ``name`` that is no number as the file is read (after :func:`with_number`).
-
-    A ``;``- or tab-separated file comes from a program that may write decimal commas: when
-    the user did not say how it writes numbers, a value that can only be a decimal comma
-    (``12,5``) or that is one thing or another by the decimal mark (``1.234``) refuses the file
-    (``number-format``: any other number of it may be misread). Elsewhere such a value is a
-    row that is ``not-a-number``, with a hint that fits. ``dialect`` None is a workbook, whose
-    numbers are cells."""
-    text = pl.col(name)
-    looks_comma = pl.col(f"{prefix}_comma_look")
-    label = pl.lit(f"{name} ") + quoted(name)
-    checks: list[Check] = []
-    if dialect is None:
-        checks.append(Check(ProblemCode.NOT_A_NUMBER, column, looks_comma,
-                            label + pl.lit(" is text with a decimal comma, not a number"),
-                            "enter it as a number in the workbook"))
-    elif dialect.doubts_grouping:
-        separated = "';'" if dialect.delimiter == ";" else "tab"
-        checks += [
-            Check(ProblemCode.NUMBER_FORMAT, column, looks_comma,
-                  label + pl.lit(" is written with a decimal comma; the file is not loaded"),
-                  "load the file with --decimal comma (numbers such as 1.234,56)"),
-            Check(ProblemCode.NUMBER_FORMAT, column, text.str.contains(GROUPED_THOUSANDS),
-                  label + pl.lit(f" is a decimal or thousands, by the decimal mark (a {separated}-separated file is "
-                                 f"often written with decimal commas); the file is not loaded"),
-                  "say how the file writes numbers: --decimal comma (1.234,56) or --decimal point (1234.56)"),
-        ]
-    elif not dialect.decimal_comma:
-        checks.append(Check(ProblemCode.NOT_A_NUMBER, column, looks_comma,
-                            label + pl.lit(" is written with a decimal comma, and the file is read with decimal points"),
-                            "correct the value, or load the file with --decimal comma if all its numbers are so"))
-    caught = pl.any_horizontal([c.mask for c in checks]) if checks else pl.lit(False)
-    if dialect is not None and dialect.decimal_comma:
-        hint = "digits with an optional decimal comma and '.' between thousands (1234,56 or 1.234,56); no units"
-    else:
-        hint = "digits with an optional '.' decimal point; no thousands separators or units"
-    checks.append(Check(ProblemCode.NOT_A_NUMBER, column,
-                        text.is_not_null() & ~pl.col(f"{prefix}_number") & ~caught.fill_null(False),
-                        label + pl.lit(" is not a number"), hint))
-    return checks
+    """Text in ``name`` that is no number as the file is read (after :func:`with_number`):
+    billing.feeds.rules.number_text_rules."""
+    return [compiled(rule) for rule in rules.number_text_rules(name, column, dialect, prefix=prefix)]
