@@ -17,7 +17,7 @@ import click
 
 from billing.api import Store
 from billing.core.problems import ChargebackError, NeedsConfirmation, Problem, ProblemsError, excerpt, printable
-from reports.text import amount as amount_text
+from billing.core.money import amount_text
 from reports.text import quantity as quantity_text
 
 def default_tariffs() -> Path:
@@ -162,11 +162,6 @@ NUMBER = DecimalType()
 DELIMITER = DelimiterType()
 INPUT_FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
 INPUT_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
-
-
-def money(amount: Decimal, currency: str = "") -> str:
-    text = f"{amount:,.2f}" if amount == amount.quantize(Decimal("0.01")) else f"{amount:,}"
-    return f"{text} {currency}".strip()
 
 
 def echo_table(headers: list[str], rows: list[list[object]], *, right: set[int] = frozenset()) -> None:
@@ -1022,7 +1017,7 @@ def journal(session, month: str, out: Path, posting_date: dt.datetime | None) ->
     found = journal_in(session, month, posting_date=posting_date.date() if posting_date else None)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(found.csv)
-    echo(f"{month} journal: {len(found.lines)} lines, debits = credits = {money(found.debit)}, written to {out}")
+    echo(f"{month} journal: {len(found.lines)} lines, debits = credits = {amount_text(found.debit, found.lines[0].currency if found.lines else '')}, written to {out}")
 
 
 @chargeback.command("demo")

@@ -3,7 +3,7 @@
 :func:`bridge_view` turns a ``billing.close.bridge.Bridge`` into rows: last month's total, one
 row per step that moved (in the bridge's order), each with the services that moved it, and this
 month's total; :func:`bridge_lines` prints it (``chargeback explain --change``) with amounts
-through ``reports.text.amount``. The statement's section is ``templates/_bridge.html``. Amounts
+through ``billing.core.money.amount_text``. The statement's section is ``templates/_bridge.html``. Amounts
 are only added up here, never rounded.
 """
 
@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from billing.core.money import amount_text
 from billing.close.bridge import STEP_LABELS, Bridge, ServiceBridge, Step
-from reports.text import amount, quantity, table_lines
+from reports.text import quantity, table_lines
 from tariffs.model import Service
 
 __all__ = ["BridgePart", "BridgeStep", "BridgeView", "bridge_view", "bridge_lines"]
@@ -99,19 +100,19 @@ def bridge_lines(view: BridgeView, business_line: str) -> list[str]:
     """The bridge as printed lines: a table from last month's total through each step to this
     month's, then each step's services."""
     cur = view.currency
-    rows: list[list[object]] = [[f"{view.previous_month} total", amount(view.previous_total, cur)]]
-    rows += [[s.label, amount(s.amount, cur, sign=True)] for s in view.steps]
-    rows.append([f"{view.month} total", amount(view.total, cur)])
+    rows: list[list[object]] = [[f"{view.previous_month} total", amount_text(view.previous_total, cur)]]
+    rows += [[s.label, amount_text(s.amount, cur, sign=True)] for s in view.steps]
+    rows.append([f"{view.month} total", amount_text(view.total, cur)])
     lines = [f"Why {business_line}'s bill changed: {view.month} against {view.previous_month}, in {cur} "
-             f"(change {amount(view.change, cur, sign=True, code=True)})", ""]
+             f"(change {amount_text(view.change, cur, sign=True, code=True)})", ""]
     lines += table_lines(["", "amount"], rows, right={1})
     for step in view.steps:
-        lines += ["", f"{step.label}: {amount(step.amount, cur, sign=True)}"]
+        lines += ["", f"{step.label}: {amount_text(step.amount, cur, sign=True)}"]
         lines += table_lines(["service", "amount", "was → is"],
-                             [[p.service_name, amount(p.amount, cur, sign=True), _what(p)] for p in step.parts], right={1})
+                             [[p.service_name, amount_text(p.amount, cur, sign=True), _what(p)] for p in step.parts], right={1})
     if view.showback_previous or view.showback_total:
-        lines += ["", f"For information, not charged: showback {amount(view.showback_previous, cur)} in {view.previous_month}, "
-                      f"{amount(view.showback_total, cur)} in {view.month}"]
+        lines += ["", f"For information, not charged: showback {amount_text(view.showback_previous, cur)} in {view.previous_month}, "
+                      f"{amount_text(view.showback_total, cur)} in {view.month}"]
     if not view.steps:
         lines += ["", "Nothing changed."]
     return lines

@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from reports.filters import plain_amount
+from billing.core.money import amount_text
 from reports.guard import for_people
 from reports.views import MonthExportView
 
@@ -51,7 +51,7 @@ def month_csv(view: MonthExportView) -> bytes:
     return _csv(DETAIL_HEADER, (
         (t(r.business_line), t(r.business_line_name), t(r.service), t(r.service_name), t(r.tier), t(r.tier_name),
          t(r.cost_center), t(r.gl_code), _number(r.quantity), t(r.unit), t(r.detail),
-         plain_amount(r.amount, view.currency), view.currency, r.kind, t(r.invoice_number), str(r.line_no),
+         amount_text(r.amount, view.currency, grouped=False, strict=True), view.currency, r.kind, t(r.invoice_number), str(r.line_no),
          t(r.description), t(r.dimension), t(r.dimension_value))
         for r in view.rows
     ))

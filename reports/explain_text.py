@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from billing.core.money import amount_text
 from billing.close.explain import LineExplanation
 from billing.core.records import ChargeKind
-from reports.text import amount, quantity
+from reports.text import quantity
 
 __all__ = ["explanation_lines"]
 
@@ -13,11 +14,11 @@ def explanation_lines(found: LineExplanation) -> list[str]:
     document, line, charge, reference = found.document, found.line, found.charge, found.reference
     out = [
         f"{document.kind.replace('_', ' ')} {document.number} line {line.line_no}: {line.description}",
-        f"  amount {amount(line.amount, document.currency, code=True)}; quantity {quantity(line.quantity)} {line.unit}; {line.detail}",
+        f"  amount {amount_text(line.amount, document.currency, code=True)}; quantity {quantity(line.quantity)} {line.unit}; {line.detail}",
     ]
     for part in line.cost_centers:
         out.append(f"  cost centre {part.cost_center or '(none)'} (GL {part.gl_code or '-'}): "
-                   f"{amount(part.amount, document.currency)}")
+                   f"{amount_text(part.amount, document.currency)}")
     if found.is_correction:
         out.append(f"  corrects {line.original_invoice} line {line.original_line_no}; reason: {document.reason}")
         return out
@@ -34,8 +35,8 @@ def explanation_lines(found: LineExplanation) -> list[str]:
         out.append(f"  tariff {charge.service} version {charge.tariff_version} ({tariff.effective_from}.."
                    f"{tariff.effective_to or 'open'}, {tariff.currency}), model {charge.model}")
     out.append(f"  quantity {quantity(charge.quantity)} = included {quantity(charge.included)} + billable "
-               f"{quantity(charge.billable)}; source cost {amount(charge.cost, document.currency)}; "
-               f"exact amount {amount(charge.exact_amount, document.currency)}")
+               f"{quantity(charge.billable)}; source cost {amount_text(charge.cost, document.currency)}; "
+               f"exact amount {amount_text(charge.exact_amount, document.currency)}")
     if charge.flags:
         out.append(f"  flags: {'; '.join(charge.flags)}")
     if charge.kind is ChargeKind.SLA_CREDIT:

@@ -1,8 +1,10 @@
 """How numbers are written on statements and in exports. Formatting only: nothing here rounds.
 
 Amounts reach the reports already rounded to the currency's minor unit (billing.core.money is the
-only module that rounds). :func:`money` and :func:`plain_amount` refuse an amount with more
-decimals than its currency has, so a figure that escaped rounding is caught, never hidden.
+only module that rounds). An amount is written by :func:`billing.core.money.amount_text`, the one
+money formatter; :func:`money` and :func:`plain_amount` are its two spellings for templates, and
+refuse an amount with more decimals than its currency has, so a figure that escaped rounding is
+caught, never hidden.
 
 :func:`register` puts the filters on a Jinja2 environment; it is the one place that does.
 """
@@ -11,41 +13,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from billing.core.money import minor_units, plain, quantum
+from billing.core.money import amount_text, plain
 
 __all__ = ["money", "plain_amount", "pct", "qty", "register"]
 
 
-def _checked(amount: Decimal, currency: str) -> int:
-    """The currency's minor units, after checking ``amount`` is a whole number of them."""
-    if not isinstance(amount, Decimal) or not amount.is_finite():
-        raise TypeError(f"an amount must be a finite Decimal, not {amount!r}")
-    places = minor_units(currency)
-    if amount % quantum(currency) != 0:
-        raise ValueError(f"{amount} has more decimals than {currency} allows ({places}); "
-                         "it must be rounded before it is shown")
-    return places
-
-
 def money(amount: Decimal, currency: str, *, code: bool = True, sign: bool = False) -> str:
-    """``1,234.50 USD``; ``-12.00 USD`` for a negative amount; ``+12.00`` with ``sign``.
-
-    Thousands separators, the currency's minor units (0 for JPY), never rounded: an amount
-    with more decimals than the currency has raises ``ValueError``.
-    """
-    places = _checked(amount, currency)
-    text = f"{abs(amount):,.{places}f}"  # exact: the amount has at most ``places`` decimals
-    if amount < 0:
-        text = "-" + text
-    elif sign and amount > 0:
-        text = "+" + text
-    return f"{text} {currency}" if code else text
+    """The statements' ``money`` filter: :func:`billing.core.money.amount_text` with the
+    currency's code (``1,234.50 USD``), strict (an amount must have been rounded)."""
+    return amount_text(amount, currency, code=code, sign=sign, strict=True)
 
 
 def plain_amount(amount: Decimal, currency: str) -> str:
-    """``1234.50``: a point, the currency's minor units, no thousands separator (CSV, journals)."""
-    places = _checked(amount, currency)
-    return f"{amount:.{places}f}"
+    """The ``plain_amount`` filter: ``1234.50``, :func:`billing.core.money.amount_text` ungrouped, strict."""
+    return amount_text(amount, currency, grouped=False, strict=True)
 
 
 def pct(value: Decimal, places: int = 1, *, sign: bool = False) -> str:

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from billing.close.focus_bill import COLUMNS, FocusRow
 from billing.core.money import minor_units, plain
-from reports.filters import plain_amount
+from billing.core.money import amount_text
 
 __all__ = ["focus_csv", "focus_parquet", "HEADER", "MONEY_COLUMNS"]
 
@@ -52,7 +52,7 @@ def _cell(column: str, value: object, currency: str) -> str:
     if value is None:
         return ""
     if column in MONEY_COLUMNS:
-        return _decimal(plain_amount(value, currency))
+        return _decimal(amount_text(value, currency, grouped=False, strict=True))
     if isinstance(value, Decimal):
         return _decimal(plain(value))
     if isinstance(value, dt.datetime):

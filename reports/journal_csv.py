@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from billing.close.journal import gl_code_problem
 from billing.core.records import JournalLine
-from reports.filters import plain_amount
+from billing.core.money import amount_text
 from reports.guard import for_machines
 
 __all__ = ["JOURNAL_COLUMNS", "journal_csv"]
@@ -44,7 +44,7 @@ def journal_csv(lines: Iterable[JournalLine]) -> bytes:
         writer.writerow((
             j.posting_date.isoformat(), for_machines(j.period), for_machines(j.document_number), str(j.line),
             _code(j.account), _code(j.cost_center),
-            plain_amount(j.debit, j.currency) if j.debit else "", plain_amount(j.credit, j.currency) if j.credit else "",
+            amount_text(j.debit, j.currency, grouped=False, strict=True) if j.debit else "", amount_text(j.credit, j.currency, grouped=False, strict=True) if j.credit else "",
             j.currency, for_machines(j.text), for_machines(j.reference),
         ))
     return out.getvalue().encode("utf-8")

@@ -23,8 +23,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
+from billing.core.money import amount_text
 from billing.core.addresses import address_problem
-from reports.text import amount
 from reports.views import StatementView
 
 __all__ = ["Attachment", "statement_message", "header_text"]
@@ -81,10 +81,10 @@ def _text_body(view: StatementView, sender_name: str, filename: str) -> str:
     ]
     if view.invoice_number:
         lines.append(f"Invoice {view.invoice_number}")
-    lines.append(f"Total charged: {amount(view.total, view.currency, code=True)}")
+    lines.append(f"Total charged: {amount_text(view.total, view.currency, code=True)}")
     if view.change is not None:
-        lines.append(f"Change against {view.previous_month_label}: {amount(view.change, view.currency, code=True, sign=True)}")
+        lines.append(f"Change against {view.previous_month_label}: {amount_text(view.change, view.currency, code=True, sign=True)}")
     if view.showback_total:
-        lines.append(f"Shown, not charged (showback): {amount(view.showback_total, view.currency, code=True)}")
+        lines.append(f"Shown, not charged (showback): {amount_text(view.showback_total, view.currency, code=True)}")
     lines += ["", "Every line of the statement is in the attachment. To question a line, reply to this message."]
     return "\n".join(lines) + "\n"

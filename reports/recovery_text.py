@@ -1,6 +1,6 @@
 """Cost allocation and recovery as printed lines (`chargeback allocation explain`, `chargeback recovery`).
 
-Amounts are written by :func:`reports.text.amount` in the report's currency; tables by
+Amounts are written by :func:`billing.core.money.amount_text` in the report's currency; tables by
 :func:`reports.text.table_lines`. Nothing here computes a figure: every amount comes from
 ``billing.recovery`` (the allocation's steps and pool balances, the recovery report).
 """
@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
+from billing.core.money import amount_text
 from billing.core.money import ZERO, plain, round_to_step
 from billing.core.problems import Problem
 from billing.recovery.allocation import AllocationResult, NodeKind
 from billing.recovery.over_under import RecoveryReport
-from reports.text import amount, table_lines
+from reports.text import table_lines
 
 __all__ = ["allocation_lines", "recovery_rows", "pool_rows"]
 
@@ -26,7 +27,7 @@ def allocation_lines(result: AllocationResult, *, month: str, scenario: str, rul
     c = result.currency
 
     def fmt(value: Decimal) -> str:
-        return amount(value, c)
+        return amount_text(value, c)
 
     out = [f"Allocation of {scenario} costs for {month} by {rules} ({c})",
            f"Cost pools: {len(result.pool_totals)}, total {fmt(result.total)}"]
@@ -73,16 +74,16 @@ def recovery_rows(report: RecoveryReport) -> tuple[list[str], list[list[str]]]:
     rows = []
     for row in (*report.rows, report.total):
         pct = "" if row.recovery_pct is None else f"{round_to_step(row.recovery_pct, Decimal('0.1')):.1f}"
-        rows.append([row.service, row.mode, row.basis, amount(row.cost, c), amount(row.recovered, c),
-                     amount(row.allocated, c), amount(row.over_under, c), pct, amount(row.in_overhead, c)])
+        rows.append([row.service, row.mode, row.basis, amount_text(row.cost, c), amount_text(row.recovered, c),
+                     amount_text(row.allocated, c), amount_text(row.over_under, c), pct, amount_text(row.in_overhead, c)])
     return headers, rows
 
 
 def pool_rows(report: RecoveryReport) -> tuple[list[str], list[list[str]]]:
     headers = ["pool", "category", "cost", "to services", "to business lines", "left in overhead"]
     c = report.currency
-    rows = [[p.pool, p.category, amount(p.total, c), amount(p.to_services, c), amount(p.to_business_lines, c),
-             amount(p.overhead, c)] for p in report.pools]
-    rows.append(["TOTAL", "", *(amount(sum((getattr(p, k) for p in report.pools), ZERO), c)
+    rows = [[p.pool, p.category, amount_text(p.total, c), amount_text(p.to_services, c), amount_text(p.to_business_lines, c),
+             amount_text(p.overhead, c)] for p in report.pools]
+    rows.append(["TOTAL", "", *(amount_text(sum((getattr(p, k) for p in report.pools), ZERO), c)
                                 for k in ("total", "to_services", "to_business_lines", "overhead"))])
     return headers, rows

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from billing.close.review import MonthReview, MonthStatus, Movement
-from billing.core.money import round_to_step
+from billing.core.money import amount_text, round_minor, round_to_step
 from billing.planning.variance import BudgetSummary
 from billing.recovery.over_under import RecoverySummary
 from reports.text import table_lines
@@ -22,8 +22,10 @@ ANOMALIES_LISTED = 10
 """Anomalies a review lists by default (largest first); ``--all`` lists every one."""
 
 
-def _fmt(amount: Decimal) -> str:
-    return f"{amount:,.2f}"
+def _fmt(amount: Decimal, currency: str, *, sign: bool = False) -> str:
+    """A review figure in ``currency``: a total is whole minor units; a median or a share of the
+    total (an expected change, the anomaly floor) is shown rounded to them."""
+    return amount_text(round_minor(amount, currency), currency, sign=sign)
 
 
 def _pct(m: Movement) -> str:
@@ -34,11 +36,12 @@ def review_lines(found: MonthReview) -> list[str]:
     """The review's lines: totals, movers, anomalies, rejects, unallocated, flagged charges and
     idle subscriptions (the first ``found.listed`` of each), budget and recovery."""
     month, review, run = found.month, found.review, found.run
+    c = review.currency
     limit = found.listed
     out = [
         f"Month {month} ({found.status}), rated {run.run_at:%Y-%m-%d %H:%M} by {run.run_by} from {run.usage_rows:,} usage rows",
-        f"Total to invoice: {_fmt(review.total)} {review.currency}   last month ({review.previous_month}): "
-        f"{_fmt(review.previous_total)}   change: {_fmt(review.total - review.previous_total)}",
+        f"Total to invoice: {_fmt(review.total, c)} {review.currency}   last month ({review.previous_month}): "
+        f"{_fmt(review.previous_total, c)}   change: {_fmt(review.total - review.previous_total, c)}",
     ]
     if found.stale:
         out.append(f"NOTE: usage, tariffs, subscriptions or service levels changed since this run: "
@@ -47,21 +50,21 @@ def review_lines(found: MonthReview) -> list[str]:
         out.append(f"WARNING: closing {month} needs `chargeback month close {month} --confirm`, because:")
         out += [f"  - {w.message}" for w in found.warnings]
     if review.showback_total:
-        out.append(f"Showback (not invoiced): {_fmt(review.showback_total)}")
+        out.append(f"Showback (not invoiced): {_fmt(review.showback_total, c)}")
     if review.sla_credits:
-        out.append(f"Service credits included: {_fmt(review.sla_credits)}")
+        out.append(f"Service credits included: {_fmt(review.sla_credits, c)}")
     out.append("")
     out.append("By service:")
     out += ["  " + line for line in table_lines(
         ["service", f"this month ({review.currency})", f"last month ({review.currency})", "change %"],
-        [[m.key, _fmt(m.current), _fmt(m.previous), _pct(m)] for m in review.by_service], right={1, 2, 3})]
+        [[m.key, _fmt(m.current, c), _fmt(m.previous, c), _pct(m)] for m in review.by_service], right={1, 2, 3})]
     out.append("")
     out.append("Largest movers (business lines):")
     out += ["  " + line for line in table_lines(
         ["business line", f"this month ({review.currency})", f"change ({review.currency})", "change %"],
-        [[m.key, _fmt(m.current), f"{m.change:+,.2f}", _pct(m)] for m in review.largest_movers], right={1, 2, 3})]
+        [[m.key, _fmt(m.current, c), _fmt(m.change, c, sign=True), _pct(m)] for m in review.largest_movers], right={1, 2, 3})]
     out.append("")
-    floor = f"{_fmt(review.anomaly_floor)} {review.currency}".strip()
+    floor = f"{_fmt(review.anomaly_floor, c)} {review.currency}".strip()
     if review.anomalies:
         shown = review.anomalies[:ANOMALIES_LISTED if limit is not None else None]
         out.append(f"Anomalies: {len(review.anomalies)} moved beyond what their own history expects "
@@ -69,8 +72,8 @@ def review_lines(found: MonthReview) -> list[str]:
         out += ["  " + line for line in table_lines(
             ["", "code", f"last month ({review.currency})", f"this month ({review.currency})", f"expected change ({review.currency})",
              f"unexpected ({review.currency})", "score", "judged against"],
-            [[a.kind, a.key, _fmt(a.movement.previous), _fmt(a.movement.current), f"{a.expected:+,.2f}",
-              f"{a.unexpected:+,.2f}", "" if a.score is None else f"{a.score:+}", a.basis] for a in shown],
+            [[a.kind, a.key, _fmt(a.movement.previous, c), _fmt(a.movement.current, c), _fmt(a.expected, c, sign=True),
+              _fmt(a.unexpected, c, sign=True), "" if a.score is None else f"{a.score:+}", a.basis] for a in shown],
             right={2, 3, 4, 5, 6})]
         if len(shown) < len(review.anomalies):
             out += _hidden(len(review.anomalies), len(shown), month)
@@ -78,10 +81,10 @@ def review_lines(found: MonthReview) -> list[str]:
         out.append(f"Anomalies: none moved beyond what their own history expects by at least {floor}")
     out.append(f"Quarantined rows still open: {found.open_rejects:,}"
                + (f" (see `chargeback usage rejects --month {month}`)" if found.open_rejects else ""))
-    out.append(f"Unallocated (no business line found): {_fmt(review.unallocated)}")
+    out.append(f"Unallocated (no business line found): {_fmt(review.unallocated, c)}")
     if review.flagged:
         out.append(f"Flagged charges: {len(review.flagged)}")
-        out += [f"  {c.business_line} {c.service} {c.tier}: {'; '.join(c.flags)} ({_fmt(c.amount)})" for c in review.flagged[:limit]]
+        out += [f"  {f.business_line} {f.service} {f.tier}: {'; '.join(f.flags)} ({_fmt(f.amount, c)})" for f in review.flagged[:limit]]
         out += _hidden(len(review.flagged), limit, month)
     if review.idle_subscriptions:
         out.append(f"Subscriptions without usage: {len(review.idle_subscriptions)}")
@@ -102,9 +105,9 @@ def _hidden(count: int, limit: int | None, month: str) -> list[str]:
 
 def budget_summary_line(summary: BudgetSummary) -> str:
     """One line: the year-to-date budget, actual and variance, and the business lines most over budget."""
-    months, variance = summary.months, summary.variance
-    text = (f"Budget FY{summary.fiscal_year} to date ({months[0]}..{months[-1]}): budget {summary.budget_ytd:,.2f}, "
-            f"actual {summary.actual_ytd:,.2f} {summary.currency}, {'over' if variance > 0 else 'under'} by {abs(variance):,.2f}")
+    months, variance, c = summary.months, summary.variance, summary.currency
+    text = (f"Budget FY{summary.fiscal_year} to date ({months[0]}..{months[-1]}): budget {_fmt(summary.budget_ytd, c)}, "
+            f"actual {_fmt(summary.actual_ytd, c)} {c}, {'over' if variance > 0 else 'under'} by {_fmt(abs(variance), c)}")
     if summary.variance_pct is not None:
         text += f" ({summary.variance_pct:+.1f}%)"
     over = summary.over_budget
@@ -122,11 +125,11 @@ def recovery_summary_line(summary: RecoverySummary) -> str:
         return f"Recovery: costs are loaded but there are no allocation rules at {summary.rules}"
     if summary.refused is not None or summary.total is None:
         return f"Recovery: not computed ({summary.refused}); see `chargeback allocation explain --month {month}`"
-    total = summary.total
+    total, c = summary.total, summary.currency
     pct = "n/a" if total.recovery_pct is None else f"{round_to_step(total.recovery_pct, Decimal('0.1'))}%"
     word = "over-recovered" if total.over_under > 0 else "under-recovered"
-    return (f"Recovery: cost {_fmt(total.cost)}, recovered {_fmt(total.recovered)} + allocated {_fmt(total.allocated)}"
-            f" = {pct}; {word} {_fmt(abs(total.over_under))}; in overhead {_fmt(total.in_overhead)} {summary.currency}"
+    return (f"Recovery: cost {_fmt(total.cost, c)}, recovered {_fmt(total.recovered, c)} + allocated {_fmt(total.allocated, c)}"
+            f" = {pct}; {word} {_fmt(abs(total.over_under), c)}; in overhead {_fmt(total.in_overhead, c)} {summary.currency}"
             f" (see `chargeback recovery --month {month}`)")
 
 
@@ -136,5 +139,5 @@ MONTH_STATUS_HEADERS = ["month", "status", "rated", "charges total", "held rows"
 def month_status_rows(statuses: Sequence[MonthStatus]) -> list[list[object]]:
     """The `month status` table's rows (MONTH_STATUS_HEADERS)."""
     return [[s.month, s.status, s.rated_at.strftime("%Y-%m-%d %H:%M") if s.rated_at else "-",
-             _fmt(s.total) if s.total is not None else "", f"{s.held_rows:,}" if s.held_rows else "",
+             _fmt(s.total, "") if s.total is not None else "", f"{s.held_rows:,}" if s.held_rows else "",
              s.closed_by] for s in statuses]

@@ -1,9 +1,9 @@
-"""Text for the terminal: the one way an amount is written in printed lines, and the one table.
+"""Text for the terminal: quantities and percentages in printed lines, and the one table.
 
-:func:`amount` is :func:`reports.filters.money` for text: thousands separators and the
-currency's minor units (``1,234.50`` USD, ``1,235`` JPY, ``1.250`` BHD). Printed figures that
-are not documents' amounts (a forecast, an exact share of a cost) may carry more decimals than
-the currency has: they are written exactly, never rounded here (billing.core.money rounds).
+An amount in a printed line is written by :func:`billing.core.money.amount_text`, the one
+money formatter (the currency's minor units: ``1,234.50`` USD, ``1,235`` JPY, ``1.250`` BHD; a
+figure that is not a document's amount, a forecast or an exact share of a cost, is written
+exactly, never rounded).
 :func:`quantity` writes a quantity as people do (``90``, ``1,250``, ``0.000001``): grouped, no
 exponent, no trailing zeros, whatever the stored Decimal's exponent (``9E+1`` prints ``90``).
 
@@ -19,23 +19,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from decimal import Decimal
 
-from billing.core.money import plain, quantum
 from billing.core.problems import excerpt, printable
-from reports.filters import money, pct, qty
+from reports.filters import pct, qty
 
-__all__ = ["CELL_WIDTH", "amount", "quantity", "percent", "table_lines"]
+__all__ = ["CELL_WIDTH", "quantity", "percent", "table_lines"]
 
 CELL_WIDTH = 500
 """The widest cell of a printed table; a longer value (a description, a name) is cut."""
-
-
-def amount(value: Decimal, currency: str, *, code: bool = False, sign: bool = False) -> str:
-    """``value`` in ``currency`` for a printed line; with ``code``, the currency after it; with
-    ``sign``, a ``+`` before a positive amount (a change)."""
-    if value % quantum(currency) == 0:
-        return money(value, currency, code=code, sign=sign)
-    text = ("+" if sign and value > 0 else "") + plain(value, grouped=True)
-    return f"{text} {currency}" if code else text
 
 
 def quantity(value: Decimal) -> str:

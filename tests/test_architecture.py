@@ -9,6 +9,7 @@ contract instead of staying unguarded.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -98,3 +99,46 @@ def test_the_pure_modules_reach_nothing_forbidden(graph, pure):
     impure = {m: _forbidden_reached(graph, m) for m in sorted(pure) if m in graph.modules}
     assert not {m: f for m, f in impure.items() if f}
 
+
+
+# --- one money formatter -------------------------------------------------------------------
+
+MONEY_FORMATTER = ROOT / "billing" / "core" / "money.py"
+"""The one place an amount is formatted: billing.core.money.amount_text."""
+
+_SHELLS = ("billing", "tariffs", "reports", "portal")
+_HAND_ROLLED = re.compile(
+    r"""(?x)
+    :[+\-\ ]?,?\.2f\b           # f"{x:,.2f}", f"{x:+,.2f}", f"{x:.2f}": two decimals whatever the currency
+    | :[+\-\ ]?,\.\{[^{}]*\}f   # f"{x:,.{places}f}": a money format of its own
+    | ["']%[+\-\ ]?,?\.2f       # "%.2f" % x
+    | ["'][+\-\ ]?,?\.2f["']    # format(x, ",.2f")
+    | ROUND\([^()]*,\s*2\)      # a spreadsheet formula rounding to two decimals, not the minor units
+    """)
+
+
+def _python_files() -> list[Path]:
+    files = [ROOT / "cli.py"]
+    for folder in _SHELLS:
+        files += sorted((ROOT / folder).rglob("*.py"))
+    return [f for f in files if f != MONEY_FORMATTER]
+
+
+def test_money_is_formatted_in_one_place():
+    found = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+             for path in _python_files()
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if _HAND_ROLLED.search(line)]
+    assert not found, ("amounts are written by billing.core.money.amount_text (the currency's minor units), "
+                       "not formatted by hand:\n" + "\n".join(found))
+
+
+@pytest.mark.parametrize("text", ['f"{x:,.2f}"', 'f"{a.expected:+,.2f}"', 'f"{x:.2f} USD"', 'f"{v:,.{places}f}"',
+                                  '"%.2f" % x', 'format(x, ",.2f")', '"=ROUND(B2*C2, 2)"'])
+def test_a_hand_rolled_money_format_is_caught(text):
+    assert _HAND_ROLLED.search(text)
+
+
+@pytest.mark.parametrize("text", ['f"{share:.1f} %"', 'f"{n:,}"', 'f"{value:,f}"', '"=ROUND(B2*C2,MinorUnits)"'])
+def test_other_formats_pass(text):
+    assert not _HAND_ROLLED.search(text)

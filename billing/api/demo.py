@@ -30,7 +30,7 @@ from billing.jobs.sla import load_sla_file
 from billing.jobs.usage import load_usage_file, resolve_source
 from billing.jobs.budgets import load_budget_file
 from billing.jobs.forecast import run_backtest
-from billing.core.money import round_minor
+from billing.core.money import amount_text, round_minor
 from billing.core.periods import add_months, fiscal_months, fiscal_year, month_of, parse_month
 from billing.store import audit
 from billing.store import charges as charge_store
@@ -149,7 +149,7 @@ def run_demo(
         step(load_sla_file, sla)
         result = step(run_month, month)
         total = result.rated.total()
-        line = f"{month}: {loaded.rows_loaded:,} rows loaded, {loaded.rows_rejected:,} quarantined; charges {total:,.2f} USD"
+        line = f"{month}: {loaded.rows_loaded:,} rows loaded, {loaded.rows_rejected:,} quarantined; charges {amount_text(total, 'USD', code=True)}"
         if month != final:
             closed = step(close_month, month, issue_date=dt.date.fromisoformat(add_months(month, 1) + "-01"))
             line += f"; closed with {len(closed.invoices)} invoices"
@@ -180,12 +180,13 @@ def run_demo(
     journal_path.write_bytes(found.csv)
     focus_path = out / f"{final}-focus.csv"
     focus_path.write_bytes(step(export_in, final, "focus"))
-    total = f"{closed.total:,.2f} {closed.invoices[0].currency if closed.invoices else ''}".strip()
+    currency = closed.invoices[0].currency if closed.invoices else ""
+    total = amount_text(closed.total, currency, code=True)
     echo(f"{final} closed: {len(closed.invoices)} invoices "
          f"({closed.invoices[0].number} to {closed.invoices[-1].number}) totalling {total}")
     echo(f"Statements: {statements.index} ({len(statements.paths)} business lines)")
     echo(f"Workbook:   {workbook}")
-    echo(f"Journal:    {journal_path} ({lines} lines, debits = credits = {debit:,.2f})")
+    echo(f"Journal:    {journal_path} ({lines} lines, debits = credits = {amount_text(debit, currency)})")
     echo(f"FOCUS:      {focus_path} (the closed month's bill as FOCUS 1.2, for FinOps tools)")
     if len(month_list) > 7:
         backtest = step(run_backtest, holdout=6)

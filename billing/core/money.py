@@ -7,6 +7,9 @@ Rules (docs/pricing.md, "Rounding"):
 - Decimals are made from text only (:func:`D`); floats, NaN and infinities are refused.
 - Splitting an amount into parts (:func:`allocate`) uses largest remainder, so the parts
   always sum exactly to the whole.
+- Every amount shown to people or written to a text file goes through :func:`amount_text`
+  (the currency's minor units: ``1,234.50`` USD, ``1,235`` JPY, ``1.250`` BHD); no other module
+  formats money itself (tests/test_architecture.py).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ __all__ = [
     "apportion",
     "is_money_text",
     "plain",
+    "amount_text",
     "EXACT",
     "exact_sum",
 ]
@@ -103,6 +107,34 @@ def plain(value: Decimal, *, grouped: bool = False) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
+
+
+def amount_text(amount: Decimal, currency: str, *, code: bool = False, sign: bool = False, grouped: bool = True,
+                strict: bool = False) -> str:
+    """The one way an amount is written: ``1,234.50`` (USD), ``1,235`` (JPY), ``1.250`` (BHD).
+
+    The currency's minor units, thousands separated (``grouped=False``: ``1234.50`` for CSV
+    files and journals), ``-`` before a negative amount, ``+`` before a positive one with
+    ``sign`` (a change), the currency code after it with ``code``. Never rounds: a figure with
+    more decimals than the currency has (a forecast, an exact share of a cost) is written
+    exactly (``12.3456``), and with ``strict`` (a document's amount, which must have been
+    rounded) it raises ``ValueError`` so a figure that escaped rounding is caught, not hidden.
+    """
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise TypeError(f"an amount must be a finite Decimal, not {amount!r}")
+    places = minor_units(currency)
+    if amount % quantum(currency) == 0:
+        text = f"{abs(amount):{',' if grouped else ''}.{places}f}"  # exact: at most ``places`` decimals
+    elif strict:
+        raise ValueError(f"{amount} has more decimals than {currency} allows ({places}); "
+                         "it must be rounded before it is shown")
+    else:
+        text = plain(abs(amount), grouped=grouped)
+    if amount < 0 and text.strip("0.,"):
+        text = "-" + text
+    elif sign and amount > 0:
+        text = "+" + text
+    return f"{text} {currency}" if code and currency else text
 
 
 def minor_units(currency: str) -> int:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from decimal import Decimal
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -727,11 +728,17 @@ def _target(profiles: Sequence[_Profile], service: str, tier: str, metric: str):
 
 def _met(rng: np.random.Generator, metric: Metric, target: float) -> str:
     if metric is Metric.AVAILABILITY_PCT:
-        return f"{target + (100 - target) * rng.uniform(0.2, 0.9):.2f}"
+        return _hundredths(target + (100 - target) * rng.uniform(0.2, 0.9))
     return f"{target * rng.uniform(0.4, 0.95):.1f}"
+
+
+def _hundredths(percent: float) -> str:
+    """A measured availability in per cent to two places (``99.95``): a share, not money, so not
+    billing.core.money.amount_text; the same digits as float formatting (half-even on the float)."""
+    return str(Decimal(percent).quantize(Decimal("0.01")))
 
 
 def _missed(metric: str, target: float) -> str:
     if metric == Metric.AVAILABILITY_PCT.value:
-        return f"{target - max(0.05, (100 - target) / 2):.2f}"
+        return _hundredths(target - max(0.05, (100 - target) / 2))
     return f"{target * 1.6:.1f}"

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from billing.core.money import ZERO, minor_units
+from billing.core.money import ZERO, amount_text
 from billing.rating.tiers import TierMonth
 from tariffs.model import Metric, Service
 
@@ -95,13 +95,6 @@ def tier_options(service: Service, current_tier: str, months: Sequence[TierMonth
     return tuple(options)
 
 
-def _money(amount: Decimal, currency: str, *, sign: bool = False) -> str:
-    text = f"{abs(amount):,.{minor_units(currency)}f} {currency}"
-    if sign:
-        return ("+" if amount > 0 else "-" if amount < 0 else "") + text
-    return ("-" if amount < 0 else "") + text
-
-
 def _targets(count: int) -> str:
     return f"{count} missed target{'s' if count != 1 else ''}"
 
@@ -111,13 +104,13 @@ def _sentence(tier: str, amount: Decimal, difference: Decimal, pct: Decimal | No
               current: str, currency: str) -> str:
     span = f"the last {months} month{'s' if months != 1 else ''}"
     if is_current:
-        text = f"{tier} (your tier) cost {_money(amount, currency)} over {span}"
+        text = f"{tier} (your tier) cost {amount_text(amount, currency, code=True)} over {span}"
         if not measured:
             return text + "; no service levels were measured"
         text += f" with {_targets(missed)}" if missed else " and met every target"
-        return text + (f" (service credits {_money(credits, currency)})" if credits else "")
+        return text + (f" (service credits {amount_text(credits, currency, code=True)})" if credits else "")
     share = f"{abs(pct):.0f} %" if pct is not None else None
-    change = _money(difference, currency, sign=True)
+    change = amount_text(difference, currency, code=True, sign=True)
     if difference < 0:
         cost = f"{tier} would have cost {share + ' less' if share else 'less'} ({change})"
     elif difference > 0:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.core.money import D, allocate, apportion, plain, round_minor, round_to_step
+from billing.core.money import D, allocate, amount_text, apportion, plain, round_minor, round_to_step
 
 cents = st.integers(min_value=-10**9, max_value=10**9).map(lambda n: Decimal(n) / 100)
 weights = st.lists(st.integers(min_value=0, max_value=10**6).map(Decimal), min_size=1, max_size=30)
@@ -79,3 +79,41 @@ def test_plain_text_examples():
     assert plain(Decimal("0E-12")) == "0" and plain(Decimal("-0.000")) == "0"
     assert plain(Decimal("1101939148.707900000000"), grouped=True) == "1,101,939,148.7079"
     assert plain(Decimal("12345678901234567890.123456789012")) == "12345678901234567890.123456789012"
+
+
+@pytest.mark.parametrize(("value", "currency", "text"), [
+    ("1234.5", "USD", "1,234.50"), ("-12", "USD", "-12.00"), ("1235", "JPY", "1,235"), ("1.25", "BHD", "1.250"),
+    ("0", "KWD", "0.000"),
+    ("1234.5678", "USD", "1,234.5678"),  # a figure with more decimals than its currency is shown exactly, never rounded
+    ("1234.5", "JPY", "1,234.5"),
+])
+def test_amount_text_has_the_currencys_minor_units(value, currency, text):
+    assert amount_text(Decimal(value), currency) == text
+    assert amount_text(Decimal(value), currency, code=True) == f"{text} {currency}"
+
+
+@pytest.mark.parametrize(("value", "currency", "text"), [
+    ("12", "USD", "+12.00"), ("-12", "USD", "-12.00"), ("0", "USD", "0.00"), ("1500", "JPY", "+1,500"),
+    ("0.5", "BHD", "+0.500"), ("0.0005", "BHD", "+0.0005"),
+])
+def test_amount_text_gives_a_change_its_sign(value, currency, text):
+    assert amount_text(Decimal(value), currency, sign=True) == text
+
+
+@pytest.mark.parametrize(("value", "currency", "text"), [
+    ("-1234.5", "USD", "-1234.50"), ("1234", "JPY", "1234"), ("1234.5", "BHD", "1234.500"), ("-0.00", "USD", "0.00"),
+])
+def test_amount_text_ungrouped_for_files(value, currency, text):
+    assert amount_text(Decimal(value), currency, grouped=False, strict=True) == text
+
+
+@pytest.mark.parametrize(("value", "currency"), [("1.005", "USD"), ("1.5", "JPY"), ("2.0001", "BHD")])
+def test_amount_text_strict_refuses_an_amount_that_escaped_rounding(value, currency):
+    assert amount_text(Decimal(value), currency) == value  # a forecast: written exactly
+    with pytest.raises(ValueError, match="more decimals than"):
+        amount_text(Decimal(value), currency, strict=True)
+
+
+def test_amount_text_refuses_floats():
+    with pytest.raises(TypeError):
+        amount_text(1.5, "USD")  # type: ignore[arg-type]

@@ -1,29 +1,10 @@
-"""Printed lines: amounts in the currency's minor units, and the one table layout."""
+"""Printed lines: quantities, and the one table layout (amounts: tests/billing/test_money.py)."""
 
 from decimal import Decimal
 
 import pytest
 
-from reports.text import CELL_WIDTH, amount, quantity, table_lines
-
-
-@pytest.mark.parametrize(("value", "currency", "text"), [
-    ("1234.5", "USD", "1,234.50"), ("-12", "USD", "-12.00"), ("1235", "JPY", "1,235"), ("1.25", "BHD", "1.250"),
-    ("0", "KWD", "0.000"),
-    ("1234.5678", "USD", "1,234.5678"),  # a figure with more decimals than its currency is shown exactly, never rounded
-    ("1234.5", "JPY", "1,234.5"),
-])
-def test_an_amount_has_its_currencys_minor_units(value, currency, text):
-    assert amount(Decimal(value), currency) == text
-    assert amount(Decimal(value), currency, code=True) == f"{text} {currency}"
-
-
-@pytest.mark.parametrize(("value", "currency", "text"), [
-    ("12", "USD", "+12.00"), ("-12", "USD", "-12.00"), ("0", "USD", "0.00"), ("1500", "JPY", "+1,500"),
-    ("0.5", "BHD", "+0.500"), ("0.0005", "BHD", "+0.0005"),
-])
-def test_a_change_has_its_sign(value, currency, text):
-    assert amount(Decimal(value), currency, sign=True) == text
+from reports.text import CELL_WIDTH, quantity, table_lines
 
 
 def test_a_table_pads_columns_aligns_the_right_ones_and_prints_cells_safe():
