@@ -2,7 +2,7 @@
 for the month-end meeting, made from billing.close.pack.MonthPack (pure).
 
 Like reports/views.py, a frozen view of plain text; unlike a statement's, every figure is
-already written here, through reports/text.py (``amount``, ``percent``, ``quantity``), so the
+already written here, through billing.core.money.amount_text and reports/text.py (``percent``, ``quantity``), so the
 template (templates/month_pack.html) only places text. Sections, in order: the month's total
 and change; why the total changed (the bridge across all lines); by service; the largest movers among business lines; cost recovery and what sits
 in overhead; UNALLOCATED; quarantined usage rows; service levels missed and their credits;
