@@ -34,8 +34,16 @@ def statement_print_job(view: StatementView, html: bytes) -> PrintJob:
     header = (f'<div style="{_MARGIN}"><span>{escape(view.business_line_name)} ({escape(view.business_line_code)}) · '
               f'statement {escape(view.month_label)}</span><span>{escape(_document(view))}</span></div>')
     footer = (f'<div style="{_MARGIN}"><span>{escape(_document(view))}</span>'
+              f'<span>{escape(_prepared(view))}</span>'
               f'<span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>')
     return PrintJob(html=html.decode("utf-8"), header=header, footer=footer)
+
+
+def _prepared(view: StatementView) -> str:
+    """The page's closing line, printed in the footer of every page instead (the draft notice
+    stays at the top of the first page)."""
+    zone = f" {view.generated_at.tzname()}" if view.generated_at.tzname() else ""
+    return f"Amounts in {view.currency} · prepared {view.generated_at.strftime('%d %B %Y, %H:%M')}{zone}"
 
 
 def pdf_filename(html_filename: str) -> str:

@@ -61,7 +61,7 @@ def test_a_month_end_runs_from_plain_python_and_returns_records(store, tmp_path)
     if review.warnings:  # March 2026 is followed by no usage in the sample: the close must be confirmed
         with pytest.raises(NeedsConfirmation) as refused:
             api.close_month(store, MONTH, issue_date=dt.date(2026, 4, 2))
-        assert refused.value.reasons == [w.message for w in review.warnings]
+        assert list(refused.value.reasons) == [w.message for w in review.warnings]
     closed = api.close_month(store, MONTH, issue_date=dt.date(2026, 4, 2), confirm=True)
     assert closed.total == review.review.total == sum(i.total for i in closed.invoices)
     assert [i.number for i in closed.invoices] == [f"CB-2026-{n:06d}" for n in range(1, len(closed.invoices) + 1)]

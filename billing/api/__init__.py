@@ -653,8 +653,7 @@ def add_user(store: Store, name: str, *, roles, lines=(), password: str | None =
     check_roles(tuple(Role(r) for r in roles), tuple(lines))
     if password is not None:
         check_password(password)
-    return _run(store, job, name, roles=tuple(Role(r) for r in roles), lines=tuple(lines), password=password,
-                create=True)
+    return _run(store, job, name, roles=tuple(Role(r) for r in roles), lines=tuple(lines), password=password)
 
 
 def disable_user(store: Store, name: str) -> int:

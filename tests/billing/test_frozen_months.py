@@ -255,6 +255,7 @@ NOT_CHANGES = {
     "journal": "a document", "statements": "a document",
     "statements send": "e-mails the documents; records its sends in the audit trail",
     "month pack": "a document",
+    "serve": "runs the portal, whose actions are the job functions of the commands tested here",
     "users add": "people who sign in: no document shows them", "users disable": "people who sign in",
     "users reset": "people who sign in", "users list": "a report",
     "tokens add": "API tokens: no document shows them", "tokens revoke": "API tokens", "tokens list": "a report", "month review": "a report", "month status": "a report",

@@ -142,11 +142,32 @@ def test_a_version_in_use_may_be_given_an_end_so_a_new_one_can_follow(db_url, tm
     desk.write_text(text)
     result = run(db_url, "tariffs", "load", catalogue).stdout
     assert "1 added, 1 updated" in result
-    # Ending it before usage it already priced is still refused.
-    desk.write_text(text.replace("effective_to: 2026-12-31", "effective_to: 2026-02-28").replace(
-        "effective_from: 2027-01-01", "effective_from: 2026-03-01"))
+    # Ending it before usage it priced in an open month is allowed: the month is run again.
+    earlier = text.replace("effective_to: 2026-12-31", "effective_to: 2026-02-28").replace(
+        "effective_from: 2027-01-01", "effective_from: 2026-03-01")
+    desk.write_text(earlier)
+    assert "0 added, 2 updated" in run(db_url, "tariffs", "load", catalogue).stdout
+    run(db_url, "month", "run", "2026-03")
+    assert _desk_versions_priced(db_url, "2026-03") == {"2027.1"}
+    # Once March is closed, ending the version that priced it inside March is refused.
+    run(db_url, "month", "close", "2026-03", "--confirm")
+    assert earlier.count("effective_from: 2026-03-01") == 1
+    desk.write_text(earlier.replace("effective_from: 2026-03-01", "effective_from: 2026-03-01\n    effective_to: 2026-03-15"))
     refused = run(db_url, "tariffs", "load", catalogue, ok=False)
-    assert refused.exit_code == 1 and "already priced usage" in refused.stderr
+    assert refused.exit_code == 1 and "DESK 2027.1 has already priced usage" in refused.stderr
+
+
+def _desk_versions_priced(db_url, month):
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            return set(connection.execute(sa.text(
+                "SELECT DISTINCT v.version FROM charge c JOIN tariff_version v ON v.id = c.tariff_version_id "
+                "WHERE c.month = :month AND v.service_code = 'DESK'"), {"month": month}).scalars())
+    finally:
+        engine.dispose()
 
 
 def test_org_workbook_with_both_sheets_loads(db_url, tmp_path):

@@ -59,8 +59,18 @@ def test_examples_versions(catalogue):
         ]
 
 
+def _undimensioned(price):
+    """A price by dimension as usage naming no value pays it: the default price, or where
+    unknown values are held, the first value listed (STORAGE bronze's capacity, priced as before)."""
+    if not price.by_dimension:
+        return price
+    return price.value_price(None) or price.by_value[0][1]
+
+
 def test_examples_2026_is_not_cheaper(catalogue):
     # the same month's usage costs at least as much under 2026.1 as under 2024.1, and more overall
+    # (a price by dimension at its default, or its first value where unknown values are held;
+    # VM bronze in dc-east is cheaper by design, docs/pricing.md)
     older = newer = Decimal(0)
     for service in catalogue.services:
         v2025 = catalogue.tariff_at(service.code, dt.date(2025, 6, 1))
@@ -68,7 +78,7 @@ def test_examples_2026_is_not_cheaper(catalogue):
         for tier in service.tiers:
             for quantity in (Decimal(7), Decimal(40), Decimal(1200), Decimal(12000)):
                 a = price_usage(v2025.price(tier.code), quantity, cost=quantity).amount
-                b = price_usage(v2026.price(tier.code), quantity, cost=quantity).amount
+                b = price_usage(_undimensioned(v2026.price(tier.code)), quantity, cost=quantity).amount
                 assert b >= a, (service.code, tier.code, quantity)
                 older, newer = older + a, newer + b
     assert newer > older
