@@ -13,7 +13,8 @@ On a copy of the store (SQLite's backup, so the original is untouched), each ste
   months' snapshots);
 - ``month close``: the close is where the statement's figures (tier quotes, advice, budget) are
   frozen;
-- ``statements`` of the month closed again.
+- ``statements`` of the month closed again (the first after the close: every picture drawn
+  and kept with the close), and once more (the pictures read back, none drawn).
 
 The figures in docs/performance.md ("Statements of a closed month") come from this script.
 """
@@ -67,6 +68,7 @@ def main() -> None:
             ("statements (open month)", [*db, "statements", month, "--out", f"{folder}/draft"]),
             ("month close", [*db, "month", "close", month, "--confirm"]),
             ("statements (closed again)", [*db, "statements", month, "--out", f"{folder}/st2"]),
+            ("statements (pictures kept)", [*db, "statements", month, "--out", f"{folder}/st3"]),
         ]
         print(f"{'step':<28} {'wall s':>8} {'cpu s':>8} {'peak MB':>8}   ({month}, {options.store})")
         for name, args in steps:

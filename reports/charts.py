@@ -8,6 +8,11 @@ dark outline; the burn's three lines differ by dash and weight, not by colour al
 numbers of each picture are also in a table beside it (statement template), for screen
 readers and for anyone who wants the figures.
 
+A closed month's pictures are drawn once: :func:`picture_keys` names each picture by a digest
+of its figures and of the code that draws it (this module and pygal's version), and
+:func:`pictures_of` draws only those it is not given already drawn (``known``, kept with the
+month's close by ``billing.jobs.pictures``).
+
 The output is the same for the same figures (the chart's id is fixed, pygal's random id is not
 used), so a statement is byte-for-byte reproducible. Amounts reach pygal as floats only to be
 placed; every figure written as text is a Decimal formatted by ``reports.text``.
@@ -15,11 +20,13 @@ placed; every figure written as text is a Decimal formatted by ``reports.text``.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
+from pathlib import Path
 
 import pygal
 from markupsafe import Markup
@@ -28,7 +35,7 @@ from pygal.style import Style
 from reports.summary import BurnView, CostTrend
 from reports.text import quantity
 
-__all__ = ["PALETTE", "cost_trend_svg", "budget_burn_svg", "statement_pictures", "pictures_of", "WORKERS"]
+__all__ = ["PALETTE", "cost_trend_svg", "budget_burn_svg", "statement_pictures", "pictures_of", "picture_keys", "WORKERS"]
 
 WORKERS = 2
 """Processes that draw a month's pictures side by side (a picture takes about 0.03 s of CPU)."""
@@ -110,10 +117,39 @@ def statement_pictures(view) -> dict[str, Markup | None]:
             "burn": budget_burn_svg(view.burn, view.currency) if view.burn else None}
 
 
-def pictures_of(views: Sequence, *, workers: int = WORKERS) -> list[dict[str, Markup | None]]:
-    """Every statement's pictures, in order; many are drawn by ``workers`` forked processes
-    (the drawing is pure, the same bytes whichever process draws them)."""
-    if workers <= 1 or len(views) < 4 * workers or "fork" not in multiprocessing.get_all_start_methods():
-        return [statement_pictures(view) for view in views]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(statement_pictures, views, chunksize=max(1, len(views) // (workers * 4))))
+_DRAWING = hashlib.sha256(Path(__file__).read_bytes() + pygal.__version__.encode()).hexdigest()
+"""What draws the pictures: a changed drawing gives every picture another key."""
+
+
+def picture_keys(view) -> dict[str, str | None]:
+    """The key of each of a statement's pictures (``trend``, ``burn``; None where it has none):
+    a digest of the figures drawn, the currency and the drawing code."""
+    def key(kind: str, figures) -> str | None:
+        if figures is None:
+            return None
+        text = f"{_DRAWING}|{kind}|{view.currency}|{figures!r}"
+        return hashlib.sha256(text.encode()).hexdigest()
+    return {"trend": key("trend", view.trend), "burn": key("burn", view.burn)}
+
+
+def pictures_of(views: Sequence, *, workers: int = WORKERS,
+                known: Mapping[str, str] | None = None) -> list[dict[str, Markup | None]]:
+    """Every statement's pictures, in order: those in ``known`` (key → picture, as drawn before)
+    taken from it, the others drawn; many are drawn by ``workers`` forked processes (the drawing
+    is pure, the same bytes whichever process draws them)."""
+    known = known or {}
+    keys = [picture_keys(view) for view in views]
+    to_draw = [view for view, k in zip(views, keys) if any(key is not None and key not in known for key in k.values())]
+    if workers <= 1 or len(to_draw) < 4 * workers or "fork" not in multiprocessing.get_all_start_methods():
+        drawn = [statement_pictures(view) for view in to_draw]
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            drawn = list(pool.map(statement_pictures, to_draw, chunksize=max(1, len(to_draw) // (workers * 4))))
+    fresh = iter(drawn)
+    found = []
+    for k in keys:
+        if any(key is not None and key not in known for key in k.values()):
+            found.append(next(fresh))
+        else:
+            found.append({kind: None if key is None else Markup(known[key]) for kind, key in k.items()})
+    return found

@@ -501,7 +501,8 @@ def write_statements_in(session: Session, month: str, out: Path, *, line: str | 
     from billing.core.periods import parse_month
     from billing.jobs.documents import statements_to_write
     from reports.browser import NOT_INSTALLED, find_chromium
-    from reports.charts import pictures_of
+    from billing.jobs.pictures import keep_pictures, kept_pictures
+    from reports.charts import picture_keys, pictures_of
     from reports.html import render_index, render_statement, statement_filename
     from reports.views import statement_views
 
@@ -519,7 +520,14 @@ def write_statements_in(session: Session, month: str, out: Path, *, line: str | 
             on_progress(done, total)
 
     paths = []
-    drawn = pictures_of(views)  # both cores draw the pictures
+    # a closed month's pictures are drawn once and kept with its close; both cores draw the others
+    keys = {key for view in views for key in picture_keys(view).values() if key is not None}
+    known = kept_pictures(session, parse_month(month), keys) if views and not views[0].is_draft else {}
+    drawn = pictures_of(views, known=known)
+    if views and not views[0].is_draft:
+        keep_pictures(session, parse_month(month), {key: str(pictures[kind]) for view, pictures in zip(views, drawn)
+                                       for kind, key in picture_keys(view).items()
+                                       if key is not None and key not in known and pictures[kind] is not None})
     if fmt == "html":
         for done, (view, pictures) in enumerate(zip(views, drawn), 1):
             path = out / statement_filename(view)

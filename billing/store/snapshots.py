@@ -30,6 +30,7 @@ class Section(enum.StrEnum):
     STATEMENT = "statement"  # key: business line code; the statement's figures
     TIER_MONTH = "tier_month"  # key: business line code; the month priced at every tier
     BRIDGE = "bridge"  # key: business line code; why its bill changed from the month before
+    PICTURE = "picture"  # key: a digest of a statement picture's figures and drawing code; the picture drawn
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +79,18 @@ def write(session: Session, close: MonthClose, section: Section, entries: Mappin
             index_elements=["close_id", "section", "key"]), rows)
     else:
         session.execute(insert(t.CloseSnapshot), rows)
+
+
+def read_keys(session: Session, close: MonthClose, section: Section, keys: Iterable[str]) -> dict[str, Any]:
+    """The entries of ``section`` with one of ``keys`` (key → data; keys not written are missing)."""
+    wanted = sorted(set(keys))
+    found: dict[str, Any] = {}
+    for start in range(0, len(wanted), 500):  # under every database's limit of bound parameters
+        query = select(t.CloseSnapshot.key, t.CloseSnapshot.data).where(
+            t.CloseSnapshot.close_id == close.id, t.CloseSnapshot.section == section.value,
+            t.CloseSnapshot.key.in_(wanted[start:start + 500]))
+        found.update((key, json.loads(data)) for key, data in session.execute(query))
+    return found
 
 
 def read(session: Session, close: MonthClose, sections: Iterable[Section] | None = None) -> dict[Section, dict[str, Any]]:

@@ -156,3 +156,50 @@ def test_pictures_drawn_side_by_side_are_the_pictures_drawn_one_by_one():
     views = [samples.statement(pictures=True), samples.statement(pictures=True, with_budget=False)] * 6
     assert pictures_of(views, workers=2) == [statement_pictures(v) for v in views]
     assert render_statement(views[0], pictures=pictures_of(views)[0]) == render_statement(views[0])
+
+
+def test_pictures_known_already_are_taken_as_they_are_and_only_the_others_drawn():
+    from reports.charts import picture_keys, pictures_of, statement_pictures
+
+    with_budget, without = samples.statement(pictures=True), samples.statement(pictures=True, with_budget=False)
+    keys = picture_keys(with_budget)
+    assert keys["trend"] == picture_keys(without)["trend"] and keys["burn"] and picture_keys(without)["burn"] is None
+    from dataclasses import replace
+
+    moved = replace(with_budget, trend=replace(with_budget.trend, totals=(Decimal(1), *with_budget.trend.totals[1:])))
+    assert picture_keys(moved)["trend"] != keys["trend"] and picture_keys(moved)["burn"] == keys["burn"]
+    assert picture_keys(replace(with_budget, currency="EUR"))["burn"] != keys["burn"]
+    known = {keys["trend"]: "<svg>kept trend</svg>"}
+    found = pictures_of([with_budget, without], known=known)
+    assert found[0] == statement_pictures(with_budget)  # its burn was not known: both drawn
+    assert found[1] == {"trend": "<svg>kept trend</svg>", "burn": None}
+
+
+def test_a_closed_months_pictures_are_drawn_once_and_kept_with_its_close(sqlite_url, tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from tests.billing.test_month_pack import setup_month
+    from tests.cli_helpers import run
+
+    setup_month(sqlite_url, tmp_path)
+    run(sqlite_url, "month", "close", "2026-03", "--confirm")
+    run(sqlite_url, "statements", "2026-03", "--out", tmp_path / "first")
+    run(sqlite_url, "statements", "2026-03", "--out", tmp_path / "again")
+    for name in ("2026-03-FIN.html", "2026-03-OPS.html"):
+        first = (tmp_path / "first" / name).read_bytes()
+        assert b'id="chart-cost-trend"' in first and (tmp_path / "again" / name).read_bytes() == first
+    engine = create_engine(sqlite_url)
+    with engine.begin() as db:  # what the later statements show is what was kept, not drawn again
+        kept = db.execute(text("SELECT count(*) FROM close_snapshot WHERE section = 'picture'")).scalar()
+        assert kept >= 3  # FIN's, OPS's and UNALLOCATED's cost trends at least
+        db.execute(text("""UPDATE close_snapshot SET data = '"<svg id=\\"kept\\"></svg>"' WHERE section = 'picture'"""))
+    run(sqlite_url, "statements", "2026-03", "--out", tmp_path / "kept")
+    assert b'<svg id="kept"></svg>' in (tmp_path / "kept" / "2026-03-FIN.html").read_bytes()
+    run(sqlite_url, "month", "reopen", "2026-03", "--reason", "a test")  # an open month's are drawn every time
+    run(sqlite_url, "statements", "2026-03", "--out", tmp_path / "open")
+    assert b'<svg id="kept"></svg>' not in (tmp_path / "open" / "2026-03-FIN.html").read_bytes()
+    run(sqlite_url, "month", "close", "2026-03", "--confirm")  # closed again: a close of its own, drawn again
+    run(sqlite_url, "statements", "2026-03", "--out", tmp_path / "closed-again")
+    page = (tmp_path / "closed-again" / "2026-03-FIN.html").read_bytes()
+    assert b'<svg id="kept"></svg>' not in page and b'id="chart-cost-trend"' in page
+    engine.dispose()
