@@ -9,14 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
 import click
 
 from billing.api import Store
-from billing.core.problems import ChargebackError, NeedsConfirmation, Problem, ProblemsError, excerpt, printable
+from billing.core.problems import Ask, Asked, ChargebackError, NeedsConfirmation, Problem, ProblemsError, excerpt, printable
 from billing.core.money import amount_text
 from reports.text import quantity as quantity_text
 
@@ -51,6 +51,28 @@ def echo(line: object = "", *, err: bool = False) -> None:
     click.echo(printable(excerpt(str(line), LINE_WIDTH)), err=err)
 
 
+OPTION = {
+    Ask.REASON: "--reason", Ask.LINE: "--line", Ask.AMOUNT: "--amount", Ask.QUANTITY: "--quantity",
+    Ask.DEBIT: "--debit", Ask.CONFIRM: "--confirm", Ask.STRICT: "--strict", Ask.REPLACE: "--replace",
+    Ask.SOURCE: "--source", Ask.NEW_SOURCE: "--new-source", Ask.SOURCES: "--sources",
+    Ask.ALLOW_OTHER_SOURCE: "--allow-other-source", Ask.DELIMITER: "--delimiter", Ask.DECIMAL: "--decimal",
+    Ask.ROLE: "--role", Ask.BUSINESS_LINES: "--line", Ask.READ_ONLY: "--read-only", Ask.NAME: "--name",
+    Ask.MONTHS: "--months", Ask.STORE: "--db", Ask.DRY_RUN: "--dry-run", Ask.FOLDER: "--out",
+    Ask.ATTACH_HTML: "--attach html",
+}
+"""What the engine asks for (billing.core.problems.Ask), as the command's options."""
+
+
+def options_text(asks: Sequence[Asked]) -> str:
+    """``--delimiter ';' --decimal comma``: what a refusal or a problem asks for, as options."""
+    return " ".join(("drop " if a.drop else "") + OPTION[a.ask] + (f" {a.value}" if a.value else "") for a in asks)
+
+
+def refusal_text(exc: ChargebackError) -> str:
+    """A refusal's message with the options it asks for: ``... needs a reason (--reason)``."""
+    return f"{exc} ({options_text(exc.asks_for)})" if exc.asks_for else str(exc)
+
+
 class ChargebackGroup(click.Group):
     """Turns the engine's refusals into one-line errors and exit code 1, never a traceback."""
 
@@ -59,13 +81,13 @@ class ChargebackGroup(click.Group):
             return super().invoke(ctx)
         except ProblemsError as exc:
             print_problems(exc.problems)
-            raise Refusal(str(exc)) from None
+            raise Refusal(refusal_text(exc)) from None
         except NeedsConfirmation as exc:
             for reason in exc.reasons:
                 echo(f"warning: {reason}", err=True)
-            raise Refusal(str(exc)) from None
+            raise Refusal(refusal_text(exc)) from None
         except ChargebackError as exc:
-            raise Refusal(str(exc)) from None
+            raise Refusal(refusal_text(exc)) from None
         except KeyboardInterrupt:
             echo("interrupted: nothing was changed", err=True)
             sys.exit(130)
@@ -83,7 +105,7 @@ def print_problems(problems: list[Problem], *, limit: int | None = None, total: 
     were kept) and how to see them all (``see_all``)."""
     shown = problems if limit is None else problems[:limit]
     for problem in shown:
-        echo(problem.render(), err=True)
+        echo(problem.render(options_text), err=True)
     hidden = (len(problems) if total is None else total) - len(shown)
     if hidden > 0:
         echo(f"... and {hidden:,} more not shown" + (f": see them all with {see_all}" if see_all else ""), err=True)

@@ -9,6 +9,7 @@ contract instead of staying unguarded.
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -142,3 +143,43 @@ def test_a_hand_rolled_money_format_is_caught(text):
 @pytest.mark.parametrize("text", ['f"{share:.1f} %"', 'f"{n:,}"', 'f"{value:,f}"', '"=ROUND(B2*C2,MinorUnits)"'])
 def test_other_formats_pass(text):
     assert not _HAND_ROLLED.search(text)
+
+
+# --- the engine's messages name no option of a shell ---------------------------------------
+
+_OPTION = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
+_SPEAKS_OF_ITS_SHELL = {
+    "billing/api/demo.py": "the demo's own printed lines, for the command that runs it",
+    "billing/jobs/inspect.py": "`sources inspect` returns printed lines with the command that loads the draft",
+    "billing/jobs/rates.py": "the proposed tariff file's first comment names the command that wrote it",
+    "billing/feeds/inspect.py": "the draft source definition's first comment names the command that wrote it",
+}
+
+
+def _strings_said(tree: ast.AST) -> list[tuple[int, str]]:
+    """String constants of a module that are not docstrings (a docstring may name an option)."""
+    documented = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in documented]
+
+
+def test_the_engine_asks_for_options_in_its_own_words():
+    found = []
+    for folder in ("billing", "tariffs"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            if name in _SPEAKS_OF_ITS_SHELL:
+                continue
+            found += [f"{name}:{line}: {text!r}" for line, text in _strings_said(ast.parse(path.read_text(encoding="utf-8")))
+                      if _OPTION.search(text)]
+    assert not found, ("a refusal or a problem says what it asks for with asks_for (billing.core.problems.Ask); "
+                       "the command line names the option (cli.OPTION):\n" + "\n".join(found))
+
+
+def test_every_ask_has_its_option_on_the_command_line():
+    from billing.core.problems import Ask
+    from cli import OPTION
+
+    assert set(OPTION) == set(Ask)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from billing.close.delivery import Recipient
-from billing.core.problems import ChargebackError
+from billing.core.problems import Ask, ChargebackError
 from billing.jobs import delivery as job
 from billing.store.audit import SMTP_PASSWORD_VARIABLE
 
@@ -254,5 +254,5 @@ def _print(render_pdf: PdfRenderer | None, views: Sequence[StatementView], pages
     try:
         return list(render_pdf(views, pages))
     except ChargebackError as exc:
-        raise ChargebackError(f"{exc}; the statements cannot be attached as PDF (--attach html attaches the HTML "
-                              f"statement instead); nothing was sent") from None
+        raise ChargebackError(f"{exc}; the statements cannot be attached as PDF (HTML attachments send the HTML "
+                              f"statement instead); nothing was sent", asks_for=(Ask.ATTACH_HTML,)) from None

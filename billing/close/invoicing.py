@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from billing.core.money import ZERO, apportion, round_minor
 from billing.core.periods import first_day, last_day
-from billing.core.problems import ChargebackError
+from billing.core.problems import Ask, ChargebackError
 from billing.core.records import (
     BusinessLine,
     Charge,
@@ -125,16 +125,17 @@ def adjustment_note(
     left of the line after earlier notes (``already_adjusted``: line number → net of notes).
     """
     if not reason or not reason.strip():
-        raise ChargebackError("a credit or debit note needs a reason (--reason)")
+        raise ChargebackError("a credit or debit note needs a reason", asks_for=(Ask.REASON,))
     if original.role is not DocumentRole.INVOICE:
         raise ChargebackError(f"{original.number} is a {original.kind.replace('_', ' ')}; adjust the invoice it corrects")
     already_adjusted = already_adjusted or {}
     sign = Decimal(1) if debit else Decimal(-1)
     if line_no is None:
         if amount is not None or quantity is not None:
-            raise ChargebackError("an amount or quantity adjusts one line: give --line too")
+            raise ChargebackError("an amount or quantity adjusts one line: give the invoice line too", asks_for=(Ask.LINE,))
         if debit:
-            raise ChargebackError("a debit note needs a line and an amount or quantity")
+            raise ChargebackError("a debit note needs a line and an amount or quantity",
+                                      asks_for=(Ask.LINE, Ask.AMOUNT, Ask.QUANTITY))
         targets = [(line, line.amount + already_adjusted.get(line.line_no, ZERO)) for line in original.lines]
         targets = [(line, left) for line, left in targets if left != 0]
         if not targets:
@@ -149,18 +150,20 @@ def adjustment_note(
             raise ChargebackError("give an amount or a quantity, not both")
         if quantity is not None:
             if line.quantity == 0:
-                raise ChargebackError(f"line {line_no} has no quantity to price an adjustment by; give --amount")
+                raise ChargebackError(f"line {line_no} has no quantity to price an adjustment by; give an amount",
+                                      asks_for=(Ask.AMOUNT,))
             amount = round_minor(abs(line.amount) * quantity / line.quantity, original.currency)
         if amount is None:
             value = -left if not debit else None
             if value is None:
-                raise ChargebackError("a debit note needs --amount or --quantity")
+                raise ChargebackError("a debit note needs an amount or a quantity", asks_for=(Ask.AMOUNT, Ask.QUANTITY))
             if value == 0:
                 after = " after earlier notes" if already_adjusted.get(line_no) else ""
                 raise ChargebackError(f"{original.number} line {line_no} has nothing left to credit{after}")
         else:
             if amount <= 0:
-                raise ChargebackError("give the amount as a positive number; --debit makes a debit note")
+                raise ChargebackError("give the amount as a positive number; ask for a debit note to charge more",
+                                      asks_for=(Ask.DEBIT,))
             if amount != round_minor(amount, original.currency):
                 raise ChargebackError(f"{amount} has more decimals than {original.currency} allows")
             value = sign * amount

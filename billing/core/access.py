@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from billing.core.limits import USER, too_long
-from billing.core.problems import ChargebackError, excerpt, has_control
+from billing.core.problems import Ask, Asked, ChargebackError, excerpt, has_control
 
 
 class LoginRefused(ChargebackError):
@@ -73,9 +73,11 @@ def check_roles(roles: tuple[Role, ...], lines: tuple[str, ...]) -> None:
     if not roles:
         raise ChargebackError("give the user at least one role: finance, head, planner, auditor or admin")
     if Role.HEAD in roles and not lines:
-        raise ChargebackError("a head heads named business lines: give each with --line CODE")
+        raise ChargebackError("a head heads named business lines: give each of the business lines",
+                              asks_for=(Asked(Ask.BUSINESS_LINES, "CODE"),))
     if lines and Role.HEAD not in roles:
-        raise ChargebackError("--line names the business lines a head heads: give --role head with it")
+        raise ChargebackError("the business lines are those a head heads: give the role head with them",
+                              asks_for=(Asked(Ask.ROLE, "head"),))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,26 +9,80 @@ from __future__ import annotations
 
 import enum
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from billing.core.money import plain
 
 
+class Ask(enum.StrEnum):
+    """What a refusal or a problem asks the user to give, in the engine's words.
+
+    The engine never names a shell's spelling of it: each shell turns an ``Ask`` into its own
+    (the command line into an option, ``cli.OPTION``: ``Ask.REASON`` is ``--reason``; the portal
+    into a form field). The value is how the engine says it in a message.
+    """
+
+    REASON = "a reason"
+    LINE = "the invoice line"
+    AMOUNT = "an amount"
+    QUANTITY = "a quantity"
+    DEBIT = "a debit note"
+    CONFIRM = "a confirmation"
+    STRICT = "strict loading"
+    REPLACE = "a replacement of the feed"
+    SOURCE = "the usage source"
+    NEW_SOURCE = "a new source"
+    SOURCES = "the source definitions folder"
+    ALLOW_OTHER_SOURCE = "another source's records allowed"
+    DELIMITER = "the delimiter"
+    DECIMAL = "the decimal mark"
+    ROLE = "the role"
+    BUSINESS_LINES = "the business lines"
+    READ_ONLY = "read-only"
+    NAME = "a name"
+    MONTHS = "the months to forecast"
+    STORE = "the store"
+    DRY_RUN = "a dry run"
+    FOLDER = "a folder to write to"
+    ATTACH_HTML = "HTML attachments"
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """One thing asked for, with the value to give when the engine knows it (``Ask.DELIMITER``,
+    ``";"``); ``drop``: asked to be left out (a new source for a source already declared)."""
+
+    ask: Ask
+    value: str | None = None
+    drop: bool = False
+
+
+def asked(asks: Iterable[Ask | Asked]) -> tuple[Asked, ...]:
+    """``asks`` as :class:`Asked` records (an ``Ask`` alone asks with no value)."""
+    return tuple(a if isinstance(a, Asked) else Asked(a) for a in asks)
+
+
 class ChargebackError(Exception):
-    """An operation the engine refuses, with a message that says what to do instead.
+    """An operation the engine refuses, with a message that says what to do instead, in the
+    engine's words; ``asks_for`` names what the user may give (a reason, the invoice line), for
+    the shell to say in its own words (the command line adds the options: ``(--reason)``).
 
     The CLI turns it into a one-line error and exit code 1.
     """
+
+    def __init__(self, message: str = "", *, asks_for: Iterable[Ask | Asked] = ()):
+        super().__init__(message)
+        self.asks_for = asked(asks_for)
 
 
 class NeedsConfirmation(ChargebackError):
     """An operation refused until the user confirms it: each of ``reasons`` says why, and the
     message says how to confirm (the CLI prints the reasons, then the message)."""
 
-    def __init__(self, message: str, reasons: Iterable[str]):
-        super().__init__(message)
+    def __init__(self, message: str, reasons: Iterable[str], *, asks_for: Iterable[Ask | Asked] = (Ask.CONFIRM,)):
+        super().__init__(message, asks_for=asks_for)
         self.reasons = tuple(reasons)
 
 
@@ -114,15 +168,19 @@ class Problem:
     source: SourceRef
     severity: Severity = Severity.ERROR
     hint: str | None = None
+    asks_for: tuple[Asked, ...] = ()  # what the hint asks the user to give, for a shell to name its own way
 
-    def render(self) -> str:
+    def render(self, asked_text: Callable[[Sequence[Asked]], str] | None = None) -> str:
         """``file:row:column: CODE message (hint)``: the one rendering of a problem, for the
         terminal and for files. Whatever came from input is shown safe: control characters
         (terminal escape sequences among them) and invisible format characters are written
-        as escapes (:func:`printable`), and an overlong message, hint or place is cut."""
+        as escapes (:func:`printable`), and an overlong message, hint or place is cut.
+        ``asked_text`` is a shell's way of naming what the hint asks for (the command line's
+        options), added to the hint."""
         text = f"{self.source.render()}: {self.code.value} {printable(excerpt(self.message, _MESSAGE_WIDTH))}"
         if self.hint:
-            text += f" ({printable(excerpt(self.hint, _MESSAGE_WIDTH))})"
+            hint = self.hint + (f": {asked_text(self.asks_for)}" if asked_text and self.asks_for else "")
+            text += f" ({printable(excerpt(hint, _MESSAGE_WIDTH))})"
         if self.severity is Severity.WARNING:
             text = "warning: " + text
         return text
@@ -189,6 +247,6 @@ def errors(problems: Iterable[Problem]) -> list[Problem]:
 class ProblemsError(ChargebackError):
     """Raised by an orchestrator when input problems mean nothing may be written."""
 
-    def __init__(self, problems: list[Problem], summary: str):
+    def __init__(self, problems: list[Problem], summary: str, *, asks_for: Iterable[Ask | Asked] = ()):
         self.problems = problems
-        super().__init__(summary)
+        super().__init__(summary, asks_for=asks_for)

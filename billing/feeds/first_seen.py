@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from billing.feeds.resent import WAS, changes
-from billing.core.problems import Problem, ProblemCode, SourceRef, describe_changes, excerpt
+from billing.core.problems import Ask, Asked, Problem, ProblemCode, SourceRef, describe_changes, excerpt
 
 __all__ = ["FirstSeen", "HashRows", "id_hashes"]
 
@@ -176,7 +176,7 @@ class FirstSeen:
                 message=f"record id {excerpt(record)!r} is also on row {original} with other values "
                         f"({describe_changes(fields)}); row {original} is loaded, this row is not",
                 hint="a record is sent once: correct the export; a feed already loaded is corrected by loading "
-                     "its corrected file with --replace"))
+                     "its corrected file as a replacement of the feed", asks_for=(Asked(Ask.REPLACE),)))
         conflict = ids.select(pl.col("row_no").is_in(pl.Series(conflicted, dtype=pl.Int64).implode())).to_series()
         return (repeated & ~conflict).alias("duplicate"), conflict.alias("conflict"), problems
 

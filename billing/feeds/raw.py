@@ -39,7 +39,7 @@ import polars as pl
 from billing.files.dialect import MAX_RECORD_BYTES, Dialect, likely_delimiter, wrong_delimiter_text
 from billing.feeds.rules import field_count_rules
 from billing.feeds.values import Check, compiled
-from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.core.problems import Ask, Asked, Problem, ProblemCode, Severity, SourceRef
 
 __all__ = ["RawBatch", "Table", "FileScan", "scan_file", "digest", "open_table", "column_names", "EXTRA", "FIELDS",
            "field_count_checks", "shaped"]
@@ -195,20 +195,23 @@ def _read_header(path: Path, file: str, dialect: Dialect) -> tuple[tuple[str, ..
                                  "the first line must name the columns")
     wrong = wrong_delimiter_text(text, dialect.delimiter)
     if wrong is not None:
-        return (), _file_problem(file, ProblemCode.WRONG_DELIMITER, wrong, _delimiter_hint(text, dialect), row=1)
+        hint, asks = _delimiter_hint(text, dialect)
+        return (), _file_problem(file, ProblemCode.WRONG_DELIMITER, wrong, hint, row=1, asks_for=asks)
     names = next(csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter, strict=False), [])
     return tuple(name.strip() for name in names), None
 
 
-def _delimiter_hint(header: str, dialect: Dialect) -> str:
+def _delimiter_hint(header: str, dialect: Dialect) -> tuple[str, tuple[Asked, ...]]:
     likely = likely_delimiter(header) or ","
     option = "tab" if likely == "\t" else likely
-    hint = f"load it with --delimiter '{option}'"
+    hint = f"load it with the delimiter '{option}'"
+    asks = [Asked(Ask.DELIMITER, f"'{option}'")]
     if likely in (";", "\t") and dialect.decimal is None:
-        hint += " and --decimal comma (or --decimal point: how its numbers are written, 1.234,56 or 1234.56)"
+        hint += " and the decimal mark comma (or point: how its numbers are written, 1.234,56 or 1234.56)"
+        asks.append(Asked(Ask.DECIMAL, "comma"))
     if likely != ",":
         hint += ", or save it from Excel as 'CSV UTF-8 (comma delimited)'"
-    return hint + "; nothing was loaded"
+    return hint + "; nothing was loaded", tuple(asks)
 
 
 def _csv_batches(path: Path, file: str, width: int, batch_rows: int, delimiter: str = ",") -> Iterator[RawBatch]:
@@ -678,8 +681,8 @@ def _empty(width: int) -> pl.DataFrame:
 
 
 def _file_problem(file: str, code: ProblemCode, message: str, hint: str | None = None, *,
-                  row: int | None = None) -> Problem:
-    return Problem(code=code, message=message, source=SourceRef(file=file, row=row), hint=hint,
+                  row: int | None = None, asks_for: tuple[Asked, ...] = ()) -> Problem:
+    return Problem(code=code, message=message, source=SourceRef(file=file, row=row), hint=hint, asks_for=asks_for,
                    severity=Severity.ERROR)
 
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 import polars as pl
 
 from billing.core.limits import DIMENSION_VALUE, Range
-from billing.core.problems import ProblemCode, Severity
+from billing.core.problems import Ask, Asked, ProblemCode, Severity
 from billing.files.dialect import DELIMITERS, GROUPED_THOUSANDS, Dialect
 
 __all__ = [
@@ -170,6 +170,7 @@ class Rule:
     message: Expr
     hint: str | None = None
     severity: Severity = Severity.ERROR
+    asks_for: tuple[Asked, ...] = ()  # what the hint asks the user to give (billing.core.problems.Ask)
 
 
 def shaped_rule(rule: Rule) -> Rule:
@@ -276,16 +277,19 @@ def number_text_rules(name: str, column: str | None, dialect: Dialect | None, *,
         rules += [
             Rule(ProblemCode.NUMBER_FORMAT, column, looks_comma,
                  concat(label, " is written with a decimal comma; the file is not loaded"),
-                 "load the file with --decimal comma (numbers such as 1.234,56)"),
+                 "load the file with the decimal mark comma (numbers such as 1.234,56)",
+                 asks_for=(Asked(Ask.DECIMAL, "comma"),)),
             Rule(ProblemCode.NUMBER_FORMAT, column, Matches(text, GROUPED_THOUSANDS),
                  concat(label, f" is a decimal or thousands, by the decimal mark (a {separated}-separated file is "
                                f"often written with decimal commas); the file is not loaded"),
-                 "say how the file writes numbers: --decimal comma (1.234,56) or --decimal point (1234.56)"),
+                 "say how the file writes numbers: the decimal mark comma (1.234,56) or point (1234.56)",
+                 asks_for=(Asked(Ask.DECIMAL, "comma"), Asked(Ask.DECIMAL, "point"))),
         ]
     elif not dialect.decimal_comma:
         rules.append(Rule(ProblemCode.NOT_A_NUMBER, column, looks_comma,
                           concat(label, " is written with a decimal comma, and the file is read with decimal points"),
-                          "correct the value, or load the file with --decimal comma if all its numbers are so"))
+                          "correct the value, or load the file with the decimal mark comma if all its numbers are so",
+                          asks_for=(Asked(Ask.DECIMAL, "comma"),)))
     caught: Expr = Or(tuple(r.mask for r in rules)) if rules else Lit(False)
     if dialect is not None and dialect.decimal_comma:
         hint = "digits with an optional decimal comma and '.' between thousands (1234,56 or 1.234,56); no units"

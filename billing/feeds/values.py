@@ -17,7 +17,7 @@ import polars as pl
 from billing.files.dialect import DECIMAL_COMMA_NUMBER, LOOKS_LIKE_DECIMAL_COMMA, Dialect
 from billing.core.limits import QUANTITY, ROW_WORTH, Range
 from billing.core.money import D, plain, round_to_step
-from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
+from billing.core.problems import Asked, Problem, ProblemCode, Severity, SourceRef
 from billing.feeds import rules
 from tariffs.model import Catalogue
 from tariffs.pricing import highest_rates
@@ -75,12 +75,13 @@ class Check:
     message: pl.Expr
     hint: str | None = None
     severity: Severity = Severity.ERROR
+    asks_for: tuple[Asked, ...] = ()
 
 
 def compiled(rule: rules.Rule) -> Check:
     """A declared rule (billing.feeds.rules) as a polars :class:`Check`."""
     return Check(rule.code, rule.column, rules.to_polars(rule.mask), rules.to_polars(rule.message), rule.hint,
-                 rule.severity)
+                 rule.severity, rule.asks_for)
 
 
 def run_checks(frame: pl.DataFrame, checks: Sequence[Check], *, file: str) -> tuple[pl.Series, list[Problem]]:
@@ -112,6 +113,7 @@ def run_checks(frame: pl.DataFrame, checks: Sequence[Check], *, file: str) -> tu
                 source=SourceRef(file=file, row=row_no, column=check.column),
                 severity=check.severity,
                 hint=check.hint,
+                asks_for=check.asks_for,
             )))
     found.sort(key=lambda item: (item[0], item[1]))
     return error, [problem for _, _, problem in found]

@@ -29,7 +29,7 @@ from billing.core.access import (
     check_user_name,
 )
 from billing.core.limits import NAME, SOURCE_NAME, too_long
-from billing.core.problems import ChargebackError, excerpt
+from billing.core.problems import Ask, Asked, ChargebackError, excerpt
 from billing.store import access as store
 from billing.store import audit, locks
 
@@ -245,11 +245,12 @@ class NewToken:
 def check_new_token(*, name: str, source: str | None, read_only: bool) -> None:
     """A token's name and scope, checked before the store is opened."""
     if (source is None) == (not read_only):
-        raise ChargebackError("a token is for one usage source (--source NAME) or read-only (--read-only): give one")
+        raise ChargebackError("a token is for one usage source or read-only: give one",
+                              asks_for=(Asked(Ask.SOURCE, "NAME"), Ask.READ_ONLY))
     if (message := too_long("the token's name", name, NAME)) is not None:
         raise ChargebackError(message)
     if not name.strip():
-        raise ChargebackError("give the token a name that says who uses it (--name 'ServiceNow export')")
+        raise ChargebackError("give the token a name that says who uses it", asks_for=(Asked(Ask.NAME, "'ServiceNow export'"),))
     if source is not None and (message := too_long("the source", source, SOURCE_NAME)) is not None:
         raise ChargebackError(message)
 
@@ -259,7 +260,7 @@ def add_token(session: Session, *, name: str, source: str | None = None, read_on
     locks.lock_access(session)
     if source is not None and not store.source_exists(session, source):
         raise ChargebackError(f"no usage source {excerpt(source)!r}: see `chargeback sources list` (a source is declared "
-                              f"by its definition or a first `usage load --new-source`)")
+                              f"by its definition or by a first `usage load` as a new source)", asks_for=(Ask.NEW_SOURCE,))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     made = store.add_token(session, token_hash=digest(secret), prefix=secret[:11], name=name.strip(),
                            scope=TokenScope.READ if read_only else TokenScope.SOURCE, source=source,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from billing.close.invoicing import adjustment_note
 from billing.core.limits import AMOUNT, QUANTITY
 from billing.core.periods import add_months
-from billing.core.problems import ChargebackError
+from billing.core.problems import Ask, ChargebackError
 from billing.core.records import Invoice
 from billing.store import audit
 from billing.store import charges as charge_store
@@ -38,13 +38,14 @@ def adjust_invoice(
     debit: bool = False,
     issue_date: dt.date | None = None,
 ) -> Invoice:
-    for option, value, limit in (("--amount", amount, AMOUNT), ("--quantity", quantity, QUANTITY)):
-        if value is not None and (beyond := limit.problem(option, value)) is not None:
-            raise ChargebackError(beyond[1])
+    for ask, field, value, limit in ((Ask.AMOUNT, "the amount", amount, AMOUNT),
+                                     (Ask.QUANTITY, "the quantity", quantity, QUANTITY)):
+        if value is not None and (beyond := limit.problem(field, value)) is not None:
+            raise ChargebackError(beyond[1], asks_for=(ask,))
     locks.lock_for_writing(session)
     original = documents.by_number(session, number)
     if original is None:
-        raise ChargebackError(f"no invoice numbered {number!r}; list them with `chargeback invoices list --month YYYY-MM`")
+        raise ChargebackError(f"no invoice numbered {number!r}; list a month's invoices with `chargeback invoices list`")
     locks.lock_month(session, original.month)  # no reopen, and no other note against it, meanwhile
     if charge_store.period_status(session, original.month) != "closed":
         meanwhile = " (another command reopened it while this one waited; nothing was done)" if locks.waited(session) else ""

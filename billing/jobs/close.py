@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from billing.close.invoicing import cancellation, draft_invoices
 from billing.core.money import ZERO
 from billing.core.periods import fiscal_year, parse_month
-from billing.core.problems import ChargebackError, NeedsConfirmation
+from billing.core.problems import Ask, Asked, ChargebackError, NeedsConfirmation
 from billing.core.records import Invoice
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
@@ -59,7 +59,8 @@ def close_month(session: Session, month: str, *, issue_date: dt.date | None = No
     if charge_store.period_status(session, month) == "closed":
         raise ChargebackError(closed_meanwhile(session, month) or
                               f"{month} is already closed; its invoices are issued. To correct it, issue a credit or "
-                              f"debit note with `chargeback adjust`, or reopen it with `chargeback month reopen {month} --reason ...`")
+                              f"debit note with `chargeback adjust`, or reopen it with `chargeback month reopen {month}` "
+                              f"and a reason", asks_for=(Asked(Ask.REASON, "..."),))
     run = charge_store.last_run(session, month)
     if run is None:
         raise ChargebackError(f"{month} has not been rated: run `chargeback month run {month}`, review it with "
@@ -72,7 +73,7 @@ def close_month(session: Session, month: str, *, issue_date: dt.date | None = No
     warnings = month_warnings(session, month, today=today)
     if warnings and not confirm:
         raise NeedsConfirmation(f"{month} was not closed: check it with `chargeback month review {month}`, then close it "
-                                f"with `chargeback month close {month} --confirm` if this is meant",
+                                f"with a confirmation if this is meant",
                                 [w.message for w in warnings])
     stored = charge_store.month_charges(session, month)
     issue_date = issue_date or dt.date.today()
@@ -104,7 +105,7 @@ def close_month(session: Session, month: str, *, issue_date: dt.date | None = No
 def reopen_month(session: Session, month: str, *, reason: str, issue_date: dt.date | None = None) -> tuple[Invoice, ...]:
     month = parse_month(month)
     if not reason or not reason.strip():
-        raise ChargebackError("say why the month is reopened: --reason TEXT")
+        raise ChargebackError("say why the month is reopened: give a reason", asks_for=(Asked(Ask.REASON, "TEXT"),))
     locks.lock_month(session, month)
     if charge_store.period_status(session, month) != "closed":
         meanwhile = " (another command reopened it while this one waited)" if locks.waited(session) else ""

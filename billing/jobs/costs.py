@@ -19,7 +19,7 @@ from billing.recovery.costs import COST_COLUMNS, COST_OPTIONAL, DRIVER_COLUMNS, 
 from billing.feeds.read import file_digest
 from billing.core.limits import COST_FEED_MONTHS, months_that_fit
 from billing.core.money import ZERO
-from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
+from billing.core.problems import Ask, Asked, ChargebackError, Problem, ProblemCode, ProblemsError, errors
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import costs as cost_store
@@ -101,7 +101,8 @@ def load_cost_file(session: Session, path: Path, *, strict: bool = False, replac
     result.rows_read = len(rows)
     result.problems = problems
     if strict and errors(problems):
-        raise ProblemsError(problems, f"{path}: {len(errors(problems))} problem(s) and --strict: nothing was loaded")
+        raise ProblemsError(problems, f"{path}: {len(errors(problems))} problem(s) and strict loading: nothing was loaded",
+                            asks_for=(Ask.STRICT,))
     user, now = audit.current_user(), audit.now()
     feed_id = cost_store.create_feed(session, file_name=str(path), digest=digest, user=user, at=now)
     result.feed_id = feed_id
@@ -125,9 +126,11 @@ def load_cost_file(session: Session, path: Path, *, strict: bool = False, replac
             message=f"this cost ({line.scenario} {line.month} {line.cost_pool} {line.gl_account} {line.source_ref}) "
                     f"was loaded by cost feed {loaded.feed_id} ({Path(loaded.file_name).name}, row {loaded.row_no}) "
                     f"with other values ({differ}); this row is not loaded",
-            hint=f"to correct cost feed {loaded.feed_id}, load its corrected complete file with --replace"))
+            hint=f"to correct cost feed {loaded.feed_id}, load its corrected complete file as a replacement of the feed",
+            asks_for=(Asked(Ask.REPLACE),)))
     if strict and errors(problems):
-        raise ProblemsError(problems, f"{path}: {len(errors(problems))} problem(s) and --strict: nothing was loaded")
+        raise ProblemsError(problems, f"{path}: {len(errors(problems))} problem(s) and strict loading: nothing was loaded",
+                            asks_for=(Ask.STRICT,))
     result.problems = problems
     result.rows_conflict = sum(1 for p in problems if p.code is ProblemCode.CONFLICT)
     result.rows_duplicate = repeated + sum(1 for p in problems if p.code is ProblemCode.DUPLICATE)

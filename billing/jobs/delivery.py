@@ -18,7 +18,7 @@ from billing.close.delivery import (
 )
 from billing.close.statement import StatementInputs
 from billing.core.periods import parse_month
-from billing.core.problems import ChargebackError, excerpt
+from billing.core.problems import Ask, Asked, ChargebackError, excerpt
 from billing.jobs.documents import month_statements, one_line
 from billing.store import audit
 from billing.store import charges as charge_store
@@ -62,8 +62,8 @@ def mail_settings(session: Session, *, server: bool = True) -> MailSettings:
                               "nothing was sent")
     if server and not setting("smtp_host"):
         raise ChargebackError("no mail server: set `chargeback settings set smtp_host smtp.example.com` (and smtp_port, "
-                              "smtp_starttls, smtp_user; the password in CHARGEBACK_SMTP_PASSWORD), or use --dry-run "
-                              "to write the messages as .eml files; nothing was sent")
+                              "smtp_starttls, smtp_user; the password in CHARGEBACK_SMTP_PASSWORD), or make a dry run "
+                              "to write the messages as .eml files; nothing was sent", asks_for=(Ask.DRY_RUN,))
     return MailSettings(sender=setting("mail_from"), sender_name=setting("provider_name"), host=setting("smtp_host"),
                         port=int(setting("smtp_port")), starttls=setting("smtp_starttls") == "yes",
                         user=setting("smtp_user"))
@@ -79,8 +79,8 @@ def statements_to_send(session: Session, month: str, *, line: str | None = None,
     locks.lock_month(session, month, shared=True)  # not half before and half after a reopen
     if charge_store.period_status(session, month) != "closed":
         raise ChargebackError(f"{month} is not closed: its statements are drafts and are not sent; close it first "
-                              f"(`chargeback month close {month}`), or write the drafts with `chargeback statements "
-                              f"{month} --out DIR`; nothing was sent")
+                              f"(`chargeback month close {month}`), or write the drafts to a folder with `chargeback "
+                              f"statements {month}`; nothing was sent", asks_for=(Asked(Ask.FOLDER, "DIR"),))
     mail = mail_settings(session, server=not dry_run)
     found = month_statements(session, month)
     if not found:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from billing.planning.forecasting import SeriesForecast, forecast_many, wape
 from billing.core.money import D, ZERO, round_to_step
 from billing.core.periods import add_months, first_day, fiscal_months, fiscal_year, last_day, month_range, parse_month
-from billing.core.problems import ChargebackError, Problem, ProblemCode, ProblemsError, errors
+from billing.core.problems import Ask, Asked, ChargebackError, Problem, ProblemCode, ProblemsError, errors
 from billing.core.records import ChargeKind, Subscription
 from billing.planning.plan_months import YearSoFar
 from billing.planning.scenarios import (
@@ -124,7 +124,7 @@ def forecast_volumes(session: Session, *, first_month: str | None = None, months
     """Forecast every business line's volume of every service it uses (or is subscribed to)
     for ``months`` months from ``first_month`` (default: the month after the last rated one)."""
     if months < 1:
-        raise ChargebackError("forecast at least one month (--months 1 or more)")
+        raise ChargebackError("forecast at least one month", asks_for=(Asked(Ask.MONTHS, "1"),))
     catalogue = catalogue_store.load_catalogue(session)
     if not catalogue.services:
         raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from billing.jobs.close import closed_meanwhile
 from billing.core.money import ZERO
 from billing.core.periods import parse_month
-from billing.core.problems import ChargebackError, ProblemsError, errors
+from billing.core.problems import Ask, Asked, ChargebackError, ProblemsError, errors
 from billing.close.review import CloseWarning
 from billing.rating.month import RatedMonth, rate_month
 from billing.store import audit
@@ -49,7 +49,8 @@ def run_month(session: Session, month: str) -> RunResult:
         raise ChargebackError(
             closed_meanwhile(session, month) or
             f"{month} is closed and its charges never change; corrections go into an open month "
-            f"(`chargeback adjust`), or reopen it with `chargeback month reopen {month} --reason ...`"
+            f"(`chargeback adjust`), or reopen it with `chargeback month reopen {month}` and a reason",
+            asks_for=(Asked(Ask.REASON, "..."),),
         )
     rated = rate_stored_month(session, month)
     if errors(rated.problems):

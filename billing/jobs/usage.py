@@ -30,7 +30,7 @@ from billing.feeds.sources import SourceDefinition
 from billing.jobs.usage_sources import DEFAULT_SOURCES, resolve_source  # noqa: F401  (re-exported)
 from billing.core.limits import FEED_TOTAL, USAGE_FEED_MONTHS, months_that_fit, path_problem
 from billing.core.money import ZERO, exact_sum, plain
-from billing.core.problems import ChargebackError, NeedsConfirmation, Problem, ProblemCode, ProblemsError, errors, excerpt
+from billing.core.problems import Ask, Asked, ChargebackError, NeedsConfirmation, Problem, ProblemCode, ProblemsError, errors, excerpt
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
@@ -196,7 +196,8 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
                 raise ProblemsError(misread[:20], f"{path}: {len(misread):,} number(s) in the first {result.rows_read:,} "
                                                   f"rows are not written the way the file is read; nothing was loaded")
             if strict and errors(batch.problems):
-                raise ProblemsError(result.problems, f"{path}: bad rows and --strict: nothing was loaded")
+                raise ProblemsError(result.problems, f"{path}: bad rows and strict loading: nothing was loaded",
+                                    asks_for=(Ask.STRICT,))
             rows = batch.rows
             if rows.height == 0:
                 continue
@@ -232,7 +233,7 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
                     usage_store.insert_rejects(session, feed_id, resent.problems)
                     if strict and resent.problems:
                         raise ProblemsError(result.problems, f"{path}: records loaded before with other values and "
-                                                             f"--strict: nothing was loaded")
+                                                             f"strict loading: nothing was loaded", asks_for=(Ask.STRICT,))
             parts = list(by_month.items())
             result.quantity_loaded = exact_sum([result.quantity_loaded, *(_sum(part, "quantity") for _, part in parts)])
             result.cost_loaded = exact_sum([result.cost_loaded, *(_sum(part, "cost") for _, part in parts)])
@@ -269,7 +270,7 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
     if others.overlapped or elsewhere is not None:
         held = sorted({f"feed {f.id} ({f.source})" for f in [*others.overlapped, *([elsewhere] if elsewhere else [])]})
         audit.record(session, "usage.other-source", f"feed {feed_id} {path.name}",
-                     f"loaded with --allow-other-source although {', '.join(held)} already hold records of it")
+                     f"loaded under another source although {', '.join(held)} already hold records of it")
     return result
 
 
@@ -342,10 +343,12 @@ class OtherSources:
 
 def _loaded_elsewhere(path: Path, source: SourceDefinition, feed: usage_store.FeedInfo, how: str) -> NeedsConfirmation:
     return NeedsConfirmation(
-        f"{path}: nothing was loaded under source {source.name}: if --source was mistyped, load it under "
-        f"{feed.source}; if {source.name} truly sends these same records too, load it again with --allow-other-source",
+        f"{path}: nothing was loaded under source {source.name}: if the usage source was mistyped, load it under "
+        f"{feed.source}; if {source.name} truly sends these same records too, load it again, allowing "
+        f"another source's records",
         [f"{path} was already loaded under source {feed.source}: {how} ({Path(feed.file_name).name}, loaded "
          f"{feed.loaded_at:%Y-%m-%d}); loading it under {source.name} too would charge these records twice"],
+        asks_for=(Asked(Ask.SOURCE, feed.source), Ask.ALLOW_OTHER_SOURCE),
     )
 
 

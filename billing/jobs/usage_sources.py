@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from billing.feeds.sources import SourceDefinition, default_source, load_sources
 from billing.core.limits import SOURCE_NAME
-from billing.core.problems import ChargebackError, ProblemsError, errors, excerpt
+from billing.core.problems import Ask, Asked, ChargebackError, ProblemsError, errors, excerpt
 from billing.store import audit
 from billing.store import locks
 from billing.store.sources import declare_source, declared_sources
@@ -52,7 +52,8 @@ def resolve_source(session: Session, name: str, fmt: str | None, sources_dir: Pa
     if name in definitions:
         source = definitions[name]
         if new_source:
-            raise ChargebackError(f"source {name} is already declared by its definition in {directory}: drop --new-source")
+            raise ChargebackError(f"source {name} is already declared by its definition in {directory}: load it without "
+                                  f"declaring a new source", asks_for=(Asked(Ask.NEW_SOURCE, drop=True),))
         if fmt and fmt != source.format:
             raise ChargebackError(f"source {name} is defined as format {source.format}, not {fmt}")
         if name not in declared:
@@ -64,16 +65,19 @@ def resolve_source(session: Session, name: str, fmt: str | None, sources_dir: Pa
             if locks.waited(session):
                 raise ChargebackError(f"source {name} was declared by another command ({known.declared_by}) at "
                                       f"{known.declared_at:%Y-%m-%d %H:%M} while this one waited; nothing was done: "
-                                      f"load again without --new-source")
-            raise ChargebackError(f"source {name} is already declared (since {known.declared_at:%Y-%m-%d}): drop --new-source")
+                                      f"load again without declaring a new source", asks_for=(Asked(Ask.NEW_SOURCE, drop=True),))
+            raise ChargebackError(f"source {name} is already declared (since {known.declared_at:%Y-%m-%d}): load it without "
+                                  f"declaring a new source", asks_for=(Asked(Ask.NEW_SOURCE, drop=True),))
         if known.origin == "definition" or known.format != "usage":
             raise ChargebackError(f"source {name} is read with its source definition, which is not in {directory}: "
-                                  f"give the folder that has it with --sources DIR (or CHARGEBACK_SOURCES)")
+                                  f"give the source definitions folder that has it (or CHARGEBACK_SOURCES)",
+                                  asks_for=(Asked(Ask.SOURCES, "DIR"),))
         if fmt and fmt != "usage":
             raise ChargebackError(f"source {name} sends our usage format, not {fmt}; a {fmt} feed needs a source definition")
         return default_source(name)
     if not new_source:
-        raise ChargebackError(unknown_source(name, set(definitions) | set(declared), directory))
+        raise ChargebackError(unknown_source(name, set(definitions) | set(declared), directory),
+                              asks_for=(Asked(Ask.SOURCES, "DIR"), Ask.NEW_SOURCE))
     if not NAME.fullmatch(name):
         raise ChargebackError(f"{excerpt(name)!r} cannot name a source: use letters, digits, '.', '_' and '-' (at most {SOURCE_NAME}), "
                               f"starting with a letter or digit")
@@ -95,7 +99,8 @@ def source_definition(name: str, fmt: str | None = None, sources_dir: Path | Non
     if name not in definitions:
         listed = ", ".join(sorted(definitions)) or "none"
         raise ChargebackError(f"no source definition {name!r} in {directory}{_did_you_mean(name, set(definitions))}; "
-                              f"definitions there: {listed} (another folder: --sources DIR)")
+                              f"definitions there: {listed} (or give another source definitions folder)",
+                              asks_for=(Asked(Ask.SOURCES, "DIR"),))
     source = definitions[name]
     if fmt and fmt != source.format:
         raise ChargebackError(f"source {name} is defined as format {source.format}, not {fmt}")
@@ -114,8 +119,8 @@ def unknown_source(name: str, known: set[str], directory: Path | None) -> str:
     listed = ", ".join(sorted(known)) or "none yet"
     text = f"unknown source {name!r}{_did_you_mean(name, known)}; known sources: {listed}"
     if directory is not None:
-        text += (f". A source is declared by a source definition in {directory} (--sources DIR), or registered on "
-                 f"its first load with --new-source")
+        text += (f". A source is declared by a source definition in {directory} (or another source definitions "
+                 f"folder), or registered on its first load as a new source")
     return text
 
 

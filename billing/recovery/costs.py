@@ -24,7 +24,7 @@ from decimal import Decimal
 from billing.recovery.allocation import CostLine
 from billing.core.limits import AMOUNT, CODE, QUANTITY, REFERENCE
 from billing.core.money import minor_units
-from billing.core.problems import Problem, ProblemCode, SourceRef, describe_changes
+from billing.core.problems import Ask, Asked, Problem, ProblemCode, SourceRef, describe_changes
 from billing.files.fields import Row, decimal_field, month_field, text_field
 
 __all__ = [
@@ -111,7 +111,7 @@ def parse_costs(rows: Sequence[Row], *, currency: str) -> tuple[list[CostLine], 
                     message=f"the cost of row {first.source.row} ({scenario} {month} {pool} {account} {reference}) again, "
                             f"with other values ({differ}); row {first.source.row} is loaded, this row is not",
                     hint="a cost line is sent once: correct the file; a cost feed already loaded is corrected by "
-                         "loading its corrected file with --replace"))
+                         "loading its corrected file as a replacement of the feed", asks_for=(Asked(Ask.REPLACE),)))
             else:
                 problems.append(Problem(code=ProblemCode.DUPLICATE, source=row.ref("source_ref"),
                                         message=f"the same cost as row {first.source.row} ({scenario} {month} {pool} {account} {reference})",

@@ -133,7 +133,7 @@ COLUMNS: dict[str, Input | Copy | Engine | Shortened] = {
     "subscription.service_code": Input(CODE, "service in a subscriptions file (billing/organisation/subscriptions.py), a catalogue code"),
     "subscription.tier_code": Input(CODE, "tier in a subscriptions file (billing/organisation/subscriptions.py), a catalogue code"),
     # usage
-    "usage_source.name": Input(limits.SOURCE_NAME, "a source's name: --new-source (billing/jobs/usage_sources.py) or "
+    "usage_source.name": Input(limits.SOURCE_NAME, "a source's name: a new source's (billing/jobs/usage_sources.py) or "
                                                    "a source definition (billing/feeds/sources.py)"),
     "usage_source.format": Engine("a feed format", _enum("billing.feeds.sources.FeedFormat")),
     "usage_source.origin": Engine("how the source was declared", lambda: ["definition", "registered", "existing"]),
@@ -250,7 +250,7 @@ COLUMNS: dict[str, Input | Copy | Engine | Shortened] = {
     "web_session.token_hash": Engine("a SHA-256", _hash),
     "api_token.token_hash": Engine("a SHA-256", _hash),
     "api_token.prefix": Engine("the token's first characters (billing/jobs/access.py)", lambda: ["cb_" + "x" * 8]),
-    "api_token.name": Input(NAME, "--name of `chargeback tokens add` (billing/jobs/access.py)"),
+    "api_token.name": Input(NAME, "a token's name (`chargeback tokens add`, billing/jobs/access.py)"),
     "api_token.scope": Engine("a token's scope", _enum("billing.core.access.TokenScope")),
     "api_token.source": Copy("usage_source.name"),
     "api_token.created_by": Input(limits.USER, _USER),

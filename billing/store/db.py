@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from billing.core.problems import ChargebackError
+from billing.core.problems import Ask, ChargebackError
 from billing.store import locks
 
 DEFAULT_URL = "sqlite:///chargeback.db"
@@ -231,8 +231,8 @@ def _check_sqlite_file(database: str | None, shown: str, *, create: bool) -> Non
         if not path.parent.is_dir():
             raise ChargebackError(f"{shown}: the folder {path.parent} does not exist")
         if not create:
-            raise ChargebackError(f"no chargeback store at {path} yet (nothing has been loaded there): check --db or "
-                                  f"CHARGEBACK_DB, or start with `chargeback tariffs load`")
+            raise ChargebackError(f"no chargeback store at {path} yet (nothing has been loaded there): check the store "
+                                  f"named or CHARGEBACK_DB, or start with `chargeback tariffs load`", asks_for=(Ask.STORE,))
         return
     if not os.access(path, os.R_OK):
         raise ChargebackError(f"{shown} cannot be read: permission denied")
@@ -261,8 +261,8 @@ def _check_empty(engine: Engine, shown: str, *, create: bool) -> None:
         tables = sorted(inspect(connection).get_table_names())
     _refuse_foreign(shown, tables)
     if not create:
-        raise ChargebackError(f"no chargeback store at {shown} yet (nothing has been loaded there): check --db or "
-                              f"CHARGEBACK_DB, or start with `chargeback tariffs load`")
+        raise ChargebackError(f"no chargeback store at {shown} yet (nothing has been loaded there): check the store "
+                              f"named or CHARGEBACK_DB, or start with `chargeback tariffs load`", asks_for=(Ask.STORE,))
 
 
 def _refuse_foreign(shown: str, tables: list[str]) -> None:

@@ -90,13 +90,13 @@ def test_sign_ins_are_refused_after_too_many_wrong_passwords_even_with_the_right
 
 
 @pytest.mark.parametrize("args,said", [
-    (["users", "add", "x", "--role", "head"], "a head heads named business lines: give each with --line CODE"),
-    (["users", "add", "x", "--role", "finance", "--line", "FIN"], "--line names the business lines a head heads"),
+    (["users", "add", "x", "--role", "head"], "a head heads named business lines: give each of the business lines (--line CODE)"),
+    (["users", "add", "x", "--role", "finance", "--line", "FIN"], "the business lines are those a head heads: give the role head with them (--role head)"),
     (["users", "add", "x", "--role", "head", "--line", "NOPE"], "no business line 'NOPE'"),
     (["users", "add", "bad name", "--role", "admin"], "may hold letters, digits"),
     (["users", "add", "u" * 121, "--role", "admin"], "is 121 characters long; at most 120 are kept"),
     (["users", "reset", "nobody"], "no user 'nobody'"),
-    (["tokens", "add", "--name", "x"], "a token is for one usage source (--source NAME) or read-only"),
+    (["tokens", "add", "--name", "x"], "a token is for one usage source or read-only: give one (--source NAME --read-only)"),
     (["tokens", "add", "--name", "x", "--source", "nope"], "no usage source 'nope'"),
     (["tokens", "add", "--name", "N" * 201, "--read-only"], "is 201 characters long; at most 200 are kept"),
     (["tokens", "revoke", "7"], "no API token 7"),

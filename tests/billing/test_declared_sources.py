@@ -116,7 +116,7 @@ def test_new_source_is_for_new_names_only(db_url, tmp_path):
     run(db_url, "usage", "load", feed, "--source", "servicedesk", "--new-source")
     again = run(db_url, "usage", "load", tickets(tmp_path, "more.csv", [3]), "--source", "servicedesk", "--new-source",
                 ok=False)
-    assert "source servicedesk is already declared" in again.stderr and "drop --new-source" in again.stderr
+    assert "source servicedesk is already declared" in again.stderr and "load it without declaring a new source (drop --new-source)" in again.stderr
     defined = run(db_url, "usage", "load", feed, "--source", "internal", "--new-source", "--sources", EXAMPLE_SOURCES, ok=False)
     assert "already declared by its definition" in defined.stderr
     for bad in ("has space", "-dash", "x" * 81, "semi;colon"):

@@ -78,7 +78,8 @@ def test_a_semicolon_export_from_excel_is_refused_then_loads_with_its_options(db
     refused = run(db_url, "usage", "load", feed, "--source", "internal", ok=False)
     assert refused.exit_code == 1 and "Traceback" not in refused.stderr
     assert "excel.csv:1: wrong-delimiter the values are separated by semicolons (;), not by commas" in refused.stderr
-    assert "--delimiter ';' and --decimal comma" in refused.stderr
+    assert "load it with the delimiter ';' and the decimal mark comma" in refused.stderr
+    assert "nothing was loaded: --delimiter ';' --decimal comma)" in refused.stderr
     assert "excel.csv" not in run(db_url, "usage", "feeds").stdout
 
     loaded = run(db_url, "usage", "load", feed, "--source", "internal", "--delimiter", ";", "--decimal", "comma")
@@ -138,7 +139,8 @@ def test_a_record_sent_again_with_other_values_is_a_conflict_that_replace_correc
             "quantity read 46, loaded 1") in result.stdout
     assert ("march-again.csv:3:record_id: conflict record id 'T-2' was loaded by feed 1 (" in result.stderr
             and "march.csv, row 3) with other values (quantity '15' here, '12' there); this row is not loaded" in result.stderr)
-    assert "to correct feed 1, load its corrected complete file with --replace" in result.stderr
+    assert ("to correct feed 1, load its corrected complete file as a replacement of the feed, which takes feed 1's "
+            "place: --replace)") in result.stderr
     assert "march-again.csv:3:record_id: conflict" in run(db_url, "usage", "rejects").stdout
     listed = run(db_url, "usage", "feeds").stdout.splitlines()
     assert "conflicts" in listed[0] and listed[-1].split()[5:10] == ["3", "1", "0", "1", "1"]

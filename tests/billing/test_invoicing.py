@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing.close.invoicing import adjustment_note, cancellation, draft_invoices
-from billing.core.problems import ChargebackError
+from billing.core.problems import Ask, ChargebackError
 from billing.core.records import BusinessLine, ChargeKind, DocumentKind, DocumentRole, LineKind
 from tariffs.model import ChargingMode, Service, ServiceKind, ServiceLevel, Tier
 from tests.records import charge
@@ -215,6 +215,24 @@ REFUSALS = [
 def test_a_note_that_cannot_be_issued_is_refused_with_its_reason(case, kwargs, message):
     with pytest.raises(ChargebackError, match=message):
         note(**kwargs)
+
+
+ASKED = [
+    ("no reason", dict(reason="  "), (Ask.REASON,)),
+    ("no amount without a line", dict(amount=D("10.00")), (Ask.LINE,)),
+    ("a debit of a whole invoice", dict(debit=True), (Ask.LINE, Ask.AMOUNT, Ask.QUANTITY)),
+    ("a quantity on a line without one", dict(line_no=3, quantity=D("1")), (Ask.AMOUNT,)),
+    ("a debit without an amount", dict(line_no=1, debit=True), (Ask.AMOUNT, Ask.QUANTITY)),
+    ("a negative amount", dict(line_no=1, amount=D("-5.00")), (Ask.DEBIT,)),
+]
+
+
+@pytest.mark.parametrize("case,kwargs,asks", ASKED, ids=[c for c, _, _ in ASKED])
+def test_a_refusal_says_what_it_asks_for_in_the_engines_words(case, kwargs, asks):
+    with pytest.raises(ChargebackError) as refused:
+        note(**kwargs)
+    assert tuple(a.ask for a in refused.value.asks_for) == asks
+    assert "--" not in str(refused.value)  # the command line adds its options (cli.refusal_text)
 
 
 def test_an_invoice_credited_in_full_refuses_another_whole_credit():

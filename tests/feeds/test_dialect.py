@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from billing.core.problems import Ask, Asked
 from billing.files.dialect import Dialect, parse_delimiter
 from tests.feeds.conftest import read, source_from, write
 
@@ -40,7 +41,8 @@ def test_a_semicolon_file_read_as_commas_is_refused_with_what_to_do(tmp_path, ct
     problem = result.problems[0]
     assert problem.message == ("the values are separated by semicolons (;), not by commas: the header has 7 "
                                "semicolons and no comma")
-    assert "load it with --delimiter ';' and --decimal comma" in problem.hint
+    assert "load it with the delimiter ';' and the decimal mark comma" in problem.hint
+    assert problem.asks_for == (Asked(Ask.DELIMITER, "';'"), Asked(Ask.DECIMAL, "comma"))
     assert "save it from Excel as 'CSV UTF-8 (comma delimited)'" in problem.hint
 
 
@@ -65,7 +67,8 @@ def test_a_decimal_comma_in_a_comma_file_is_a_bad_row_with_a_hint(tmp_path, ctx,
 
     assert result.codes() == [(3, "not-a-number", "quantity")]
     assert "'12,5' is written with a decimal comma, and the file is read with decimal points" in result.problems[0].message
-    assert "--decimal comma" in result.problems[0].hint
+    assert "load the file with the decimal mark comma" in result.problems[0].hint
+    assert result.problems[0].asks_for == (Asked(Ask.DECIMAL, "comma"),)
     assert result.rows.get_column("record_id").to_list() == ["r1"]
 
 
@@ -86,7 +89,8 @@ def test_grouped_thousands_in_a_semicolon_file_need_the_decimal_mark_said(tmp_pa
     comma = read(semicolons(tmp_path, rows), internal, ctx, dialect=Dialect(delimiter=";", decimal="comma"))
 
     assert unsaid.codes() == [(2, "number-format", "quantity")]
-    assert "--decimal comma (1.234,56) or --decimal point (1234.56)" in unsaid.problems[0].hint
+    assert "the decimal mark comma (1.234,56) or point (1234.56)" in unsaid.problems[0].hint
+    assert unsaid.problems[0].asks_for == (Asked(Ask.DECIMAL, "comma"), Asked(Ask.DECIMAL, "point"))
     assert point.by_id("r1")["quantity"] == Decimal("1.234")
     assert comma.by_id("r1")["quantity"] == Decimal("1234")
 
@@ -118,7 +122,7 @@ def test_a_delimiter_given_that_the_file_does_not_use_is_refused(tmp_path, ctx, 
 
     assert result.codes() == [(1, "wrong-delimiter", None)]
     assert "separated by commas (,), not by semicolons: the header has 5 commas and no semicolon" in result.problems[0].message
-    assert "--delimiter ','" in result.problems[0].hint
+    assert "the delimiter ','" in result.problems[0].hint and result.problems[0].asks_for == (Asked(Ask.DELIMITER, "','"),)
 
 
 def test_a_focus_export_saved_by_a_european_excel_loads_its_costs_exactly(tmp_path, ctx):

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from billing.core.problems import Ask, Asked
 from tests.feeds.conftest import read, source_from, write
 
 HEADER = "record_id,usage_date,cost_center,service,quantity,unit,description"
@@ -35,7 +36,8 @@ def test_a_repeat_is_a_duplicate_and_other_values_a_conflict(tmp_path, ctx, inte
     conflict = result.problems[1]
     assert conflict.message == ("record id 'r2' is also on row 3 with other values (usage_date '2024-09-02' here, "
                                 "'2024-09-01' there; quantity '25' here, '20' there); row 3 is loaded, this row is not")
-    assert "--replace" in conflict.hint
+    assert "loading its corrected file as a replacement of the feed" in conflict.hint
+    assert conflict.asks_for == (Asked(Ask.REPLACE),)
     t = result.tally
     assert (t.rows_read, t.good, t.duplicates, t.conflicts, t.rejected) == (4, 2, 1, 1, 0) and t.balanced
     assert result.by_id("r2")["quantity"] == Decimal(20)

@@ -88,7 +88,8 @@ def test_problems_are_actionable(tmp_path, ctx, internal):
         f"{tmp_path}/usage.csv:6:record_id: conflict record id 'r1' is also on row 2 with other values (usage_date "
         f"'2024-09-03' here, '2024-09-01' there; tier empty here, 'GOLD' there; quantity '2' here, '10.5' there); "
         f"row 2 is loaded, this row is not (a record is sent once: "
-        f"correct the export; a feed already loaded is corrected by loading its corrected file with --replace)")
+        f"correct the export; a feed already loaded is corrected by loading its corrected file as a replacement of "
+        f"the feed)")
     assert "cost centre CC-200 belongs to ENG on 2024-09-16, not to OPS" in rendered[10]
     assert "cost centre CC-300 belongs to no business line on 2024-09-02 (owners: DATA 2024-01-01..2024-06-30)" in rendered[11]
     assert "unit HOUR is not the unit of service STORAGE, which is measured in GB" in rendered[14]
@@ -233,7 +234,7 @@ def test_semicolons_are_named_with_what_to_do(tmp_path, ctx, internal):
 
     assert result.codes() == [(1, "wrong-delimiter", None)]
     assert "separated by semicolons (;), not by commas" in result.problems[0].message
-    assert "--delimiter ';' and --decimal comma" in result.problems[0].hint
+    assert "the delimiter ';' and the decimal mark comma" in result.problems[0].hint
 
 
 @pytest.mark.parametrize("content", [b"", b"   \n\n", b"\xef\xbb\xbf"])

@@ -86,7 +86,7 @@ def test_cost_load_is_idempotent_and_replace_keeps_the_old_feed_for_audit(db_url
 def test_strict_loads_nothing_and_a_missing_column_says_what_to_write(db_url, tmp_path):
     setup_store(db_url, tmp_path)
     strict = run(db_url, "costs", "load", write(tmp_path / "costs.csv", COSTS), "--strict", ok=False)
-    assert strict.exit_code == 1 and "--strict: nothing was loaded" in strict.stderr and "Traceback" not in strict.stderr
+    assert strict.exit_code == 1 and "strict loading: nothing was loaded (--strict)" in strict.stderr and "Traceback" not in strict.stderr
     assert "cost feed" not in run(db_url, "costs", "feeds").stdout.split("\n", 2)[-1]
     bad = run(db_url, "costs", "load", write(tmp_path / "bad.csv", "month,amount\n2026-03,1\n"), ok=False)
     assert bad.exit_code == 1 and "missing column(s) cost_pool, gl_account, source_ref" in bad.stderr
