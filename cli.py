@@ -876,6 +876,58 @@ def adjust(session, number: str, line_no: int | None, amount: Decimal | None, qu
 
 
 @chargeback.group()
+def disputes() -> None:
+    """Disputes of invoice lines raised by business-line heads in the portal: list, accept, reject."""
+
+
+@disputes.command("list")
+@click.option("--state", type=click.Choice(["open", "accepted", "rejected"]), default=None,
+              help="Only the disputes in this state (default every one).")
+@click.option("--line", "business_line", default=None, help="Only the disputes of this business line.")
+@click.pass_obj
+def disputes_list(store: Store, state: str | None, business_line: str | None) -> None:
+    """List the disputes, newest first: the invoice line, what is asked, state, who raised and decided it."""
+    from billing import api
+
+    found = api.disputes(store, state=state, lines=None if business_line is None else {business_line.strip()})
+    echo_table(["id", "line", "invoice line", "asked", "state", "raised", "decided", "note"],
+               [[d.id, d.business_line, f"{d.reference} {d.service_name}",
+                 amount_text(d.amount, d.currency, code=True) if d.amount is not None else f"{d.quantity} {d.unit}",
+                 d.state.value, f"{d.raised_by} {d.raised_at:%Y-%m-%d}",
+                 f"{d.decided_by} {d.decided_at:%Y-%m-%d}" if d.decided_by and d.decided_at else "", d.note or ""]
+                for d in found], right={0, 3})
+    if not found:
+        echo("no dispute" + (f" {state}" if state else ""), err=True)
+
+
+@disputes.command("accept")
+@click.argument("dispute_id", metavar="ID", type=click.IntRange(min=1))
+@click.option("--remark", default=None, help="A remark kept with the decision (optional).")
+@click.pass_obj
+def disputes_accept(store: Store, dispute_id: int, remark: str | None) -> None:
+    """Accept a dispute: its credit (or debit) note is issued in the next open month, citing it."""
+    from billing import api
+
+    done = api.accept_dispute(store, dispute_id, remark=remark)
+    note = api.document(store, done.note) if done.note else None
+    echo(f"dispute {done.id} accepted: " + (f"{note.kind.replace('_', ' ')} {note.number} for {note.business_line} in "
+                                            f"{note.month}: {amount_text(note.total, note.currency, code=True)} "
+                                            f"against {done.invoice}" if note else "no note"))
+
+
+@disputes.command("reject")
+@click.argument("dispute_id", metavar="ID", type=click.IntRange(min=1))
+@click.option("--reason", required=True, help="Why (the head reads it in the portal).")
+@click.pass_obj
+def disputes_reject(store: Store, dispute_id: int, reason: str) -> None:
+    """Reject a dispute with a reason; nothing is issued."""
+    from billing import api
+
+    done = api.reject_dispute(store, dispute_id, reason=reason)
+    echo(f"dispute {done.id} rejected: {done.reference} stays as issued")
+
+
+@chargeback.group()
 def invoices() -> None:
     """Issued invoices, credit notes and debit notes."""
 

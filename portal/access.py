@@ -67,6 +67,13 @@ ACCESS: dict[str, Rule] = {
     "statement": _rule(*LINES, own_lines=True),
     "statement_download": _rule(*LINES, own_lines=True),
     "invoice": _rule(*LINES, own_lines=True),
+    "invoice_line": _rule(*LINES, own_lines=True),
+    # disputes: a head raises them on its own lines, finance decides, auditors read
+    "disputes": _rule(*LINES, own_lines=True),
+    "dispute": _rule(*LINES, own_lines=True),
+    "dispute_raise": _rule(Caller.HEAD, own_lines=True),
+    "dispute_accept": _rule(Caller.FINANCE),
+    "dispute_reject": _rule(Caller.FINANCE),
     # the API
     "api_openapi": Rule(EVERYONE),
     "api_usage_batch": _rule(Caller.SOURCE_TOKEN),

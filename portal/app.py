@@ -161,10 +161,11 @@ def guarded(portal: Portal, name: str, endpoint: Endpoint) -> Endpoint:
 
 def create_app(url: str | None = None) -> Starlette:
     """The portal over the store at ``url`` (as ``--db`` names it; it must exist)."""
-    from portal import pages, rest
+    from portal import disputes, pages, rest
 
     portal = Portal(url)
-    named: list[tuple[str, str, Endpoint, list[str]]] = [*pages.routes(portal), *rest.routes(portal)]
+    named: list[tuple[str, str, Endpoint, list[str]]] = [*pages.routes(portal), *disputes.routes(portal),
+                                                         *rest.routes(portal)]
     routes: list[Route | Mount] = [Route(path, guarded(portal, name, endpoint), methods=methods, name=name)
                                    for path, name, endpoint, methods in named]
     static = StaticFiles(directory=HERE / "static")

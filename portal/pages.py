@@ -40,6 +40,43 @@ def month_of(text: str) -> str:
         raise HTTPException(404) from None
 
 
+PAGE_ROWS = 50
+"""Usage rows on one page of an invoice line's drill-down."""
+
+
+def page_of(request: Request) -> int:
+    text = request.query_params.get("page", "1")
+    if not text.isdigit() or len(text) > 9 or int(text) < 1:
+        raise HTTPException(404)
+    return int(text)
+
+
+async def invoice_line_page(portal, request: Request, number: str, line_no: int, *, status: int = 200,
+                            error: str = "") -> Response:
+    """An invoice line traced to its charge, tariff version and a page of the usage rows behind
+    it, with the line's disputes (and, for a head, the form to raise one); 404 for another
+    line's document, as for one that does not exist."""
+    from portal.disputes import lines_of
+
+    principal = principal_of(request)
+    page = page_of(request)
+    document = await portal.call(request, api.document, number) if len(number) <= 40 else None
+    if document is None or not principal.sees_line(document.business_line) \
+            or not any(l.line_no == line_no for l in document.lines):
+        raise HTTPException(404)
+    found = await portal.call(request, api.explain, f"{number}/{line_no}", rows=PAGE_ROWS,
+                              offset=(page - 1) * PAGE_ROWS)
+    if page > 1 and not found.usage_rows:
+        raise HTTPException(404)
+    disputes = [d for d in await portal.call(request, api.disputes, lines=lines_of(principal))
+                if d.invoice == number and d.line_no == line_no]
+    pages = max(1, -(-found.usage_count // PAGE_ROWS))
+    return portal.page(request, "invoice_line.html", status=status, found=found, page=page, pages=pages,
+                       first_row=(page - 1) * PAGE_ROWS + 1, disputes=disputes, error=error,
+                       may_dispute=principal.has(Role.HEAD) and document.business_line in principal.lines
+                       and document.role.value == "invoice")
+
+
 def routes(portal):
     async def login(request: Request) -> Response:
         if request.method == "GET":
@@ -163,6 +200,12 @@ def routes(portal):
             raise HTTPException(404)  # one answer for none and for another line's
         return portal.page(request, "invoice.html", document=found)
 
+    async def invoice_line(request: Request) -> Response:
+        line_text = request.path_params["line"]
+        if not line_text.isdigit() or len(line_text) > 6:
+            raise HTTPException(404)
+        return await invoice_line_page(portal, request, request.path_params["number"], int(line_text))
+
     return [
         ("/login", "login", login, ["GET", "POST"]),
         ("/logout", "logout", logout, ["POST"]),
@@ -178,6 +221,7 @@ def routes(portal):
         ("/lines/{code}/statements/{month}", "statement", statement, ["GET"]),
         ("/lines/{code}/statements/{month}/download", "statement_download", statement, ["GET"]),
         ("/invoices/{number}", "invoice", invoice, ["GET"]),
+        ("/invoices/{number}/lines/{line}", "invoice_line", invoice_line, ["GET"]),
     ]
 
 

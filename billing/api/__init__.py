@@ -73,6 +73,8 @@ __all__ = [
     "LoginRefused", "SESSION_HOURS", "sign_in", "session_principal", "sign_out", "change_password", "token_principal", "acting_as",
     # what the portal reads
     "business_lines", "statement", "Statement", "charges", "load_usage_batch",
+    # disputes
+    "disputes", "dispute", "raise_dispute", "accept_dispute", "reject_dispute",
 ]
 
 OnWait = Callable[[str, float], None]
@@ -306,11 +308,12 @@ def adjust(store: Store, invoice: str, *, reason: str, line: int | None = None, 
                 debit=debit)
 
 
-def explain(store: Store, reference: str, *, rows: int = 20) -> LineExplanation:
-    """An invoice line (``NUMBER/LINE``) traced to its charge, tariff version and first ``rows`` usage rows."""
+def explain(store: Store, reference: str, *, rows: int = 20, offset: int = 0) -> LineExplanation:
+    """An invoice line (``NUMBER/LINE``) traced to its charge, tariff version and ``rows`` usage
+    rows from the ``offset``-th on (the first ``rows`` by default)."""
     from billing.jobs.explain import explain_line
 
-    return _run(store, explain_line, reference, limit=rows)
+    return _run(store, explain_line, reference, limit=rows, offset=offset)
 
 
 def explain_change(store: Store, business_line: str, month: str) -> list[str]:
@@ -745,3 +748,47 @@ def token_principal(store: Store, secret: str):
     from billing.jobs.access import token_principal as job
 
     return _run(store, job, secret)
+
+
+# --- disputes ----------------------------------------------------------------------------------
+
+
+def disputes(store: Store, *, lines=None, state: str | None = None):
+    """The disputes (``billing.core.disputes.Dispute``) of business lines ``lines`` (None:
+    every line), newest first; ``state``: open, accepted or rejected only."""
+    from billing.core.disputes import DisputeState
+    from billing.jobs.disputes import list_disputes
+
+    if state is not None and state not in set(DisputeState):
+        raise ChargebackError(f"a dispute is open, accepted or rejected, not {state!r}")
+    return _run(store, list_disputes, lines=lines, state=DisputeState(state) if state else None)
+
+
+def dispute(store: Store, dispute_id: int, *, lines=None):
+    """Dispute ``dispute_id``; None when there is none or it is of a line not in ``lines``."""
+    from billing.jobs.disputes import get_dispute
+
+    return _run(store, get_dispute, dispute_id, lines=lines)
+
+
+def raise_dispute(store: Store, invoice: str, line: int, *, reason: str, amount: Decimal | None = None,
+                  quantity: Decimal | None = None, debit: bool = False, lines=None):
+    """Dispute a line of an issued invoice (of a business line in ``lines``): charged too much
+    (or, ``debit``, too little) by ``amount`` or ``quantity``, for ``reason``; returns the dispute."""
+    from billing.jobs.disputes import raise_dispute as job
+
+    return _run(store, job, invoice, line, reason=reason, amount=amount, quantity=quantity, debit=debit, lines=lines)
+
+
+def accept_dispute(store: Store, dispute_id: int, *, remark: str | None = None):
+    """Accept a dispute: its credit or debit note is issued in the next open month, citing it."""
+    from billing.jobs.disputes import accept_dispute as job
+
+    return _run(store, job, dispute_id, remark=remark)
+
+
+def reject_dispute(store: Store, dispute_id: int, *, reason: str):
+    """Reject a dispute with a reason; nothing is issued."""
+    from billing.jobs.disputes import reject_dispute as job
+
+    return _run(store, job, dispute_id, reason=reason)

@@ -13,8 +13,9 @@ from billing.store import documents
 from billing.store import usage as usage_store
 
 
-def explain_line(session: Session, reference: str, *, limit: int = 20) -> LineExplanation:
-    """The line ``NUMBER/LINE`` with its charge, tariff version and the first ``limit`` usage rows."""
+def explain_line(session: Session, reference: str, *, limit: int = 20, offset: int = 0) -> LineExplanation:
+    """The line ``NUMBER/LINE`` with its charge, tariff version and ``limit`` usage rows from the
+    ``offset``-th on (a page of them)."""
     number, _, line_text = reference.partition("/")
     if not line_text.isdigit():
         raise ChargebackError(f"{reference!r}: write the invoice number and line as NUMBER/LINE, e.g. CB-2026-000003/2")
@@ -38,7 +39,7 @@ def explain_line(session: Session, reference: str, *, limit: int = 20) -> LineEx
     if charge.kind is not ChargeKind.USAGE:  # a credit or a fee: no usage rows of its own
         return LineExplanation(reference=reference, document=document, line=line, charge=charge, tariff=tariff)
     count, rows = usage_store.usage_rows_for(session, document.month, charge.business_line, charge.service, limit=limit,
-                                             dimension_value=charge.dimension_value)
+                                             dimension_value=charge.dimension_value, offset=offset)
     return LineExplanation(
         reference=reference, document=document, line=line, charge=charge, tariff=tariff, usage_count=count,
         usage_rows=tuple(UsageTrace(file=file, row_no=row_no, record_id=record_id, usage_date=day, cost_center=center,

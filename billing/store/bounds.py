@@ -94,8 +94,10 @@ def _flags() -> Iterable[str]:
 
 def _actions() -> Iterable[str]:
     from billing.store.access import ACTIONS
+    from billing.store.disputes import ACTIONS as DISPUTE_ACTIONS
 
-    return ["subscriptions.load", "adjust.credit_note", "adjust.debit_note", "source.declare", "rates.propose", *ACTIONS]
+    return ["subscriptions.load", "adjust.credit_note", "adjust.debit_note", "source.declare", "rates.propose", *ACTIONS,
+            *DISPUTE_ACTIONS]
 
 
 CODE, NAME = limits.CODE, limits.NAME

@@ -339,9 +339,10 @@ def active_feed_ids(session: Session, month: str) -> list[int]:
 
 
 def usage_rows_for(session: Session, month: str, business_line: str, service: str, *, limit: int = 50,
-                   dimension_value: str | None = None) -> tuple[int, list[tuple]]:
-    """Accepted usage rows behind a charge: (count, first ``limit`` rows with their file and row
-    number); a charge pricing a dimension value: the rows with that value, whatever its case."""
+                   dimension_value: str | None = None, offset: int = 0) -> tuple[int, list[tuple]]:
+    """Accepted usage rows behind a charge: (count, ``limit`` rows from the ``offset``-th on, with
+    their file and row number); a charge pricing a dimension value: the rows with that value,
+    whatever its case."""
     files = dict(session.execute(select(t.UsageFeed.id, t.UsageFeed.file_name)).all())
     found: list[pl.DataFrame] = []
     for feed_id, data in _parts(session, month, "rows"):
@@ -357,7 +358,7 @@ def usage_rows_for(session: Session, month: str, business_line: str, service: st
     rows = pl.concat(found).sort(["feed", "row_no"])
     columns = ["file", "row_no", "record_id", "usage_date", "cost_center", "tier", "quantity", "cost", "description",
                "note", "invoice_id", "dimension_value"]
-    return rows.height, list(rows.head(limit).select(columns).iter_rows())
+    return rows.height, list(rows.slice(offset, limit).select(columns).iter_rows())
 
 
 def rejects(session: Session, *, month: str | None = None, source: str | None = None, feed: int | None = None) -> list[tuple]:

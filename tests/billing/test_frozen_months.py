@@ -157,6 +157,16 @@ def _move(day: str) -> Callable[[Path], Path]:
     """)
 
 
+def _disputed(db: str, invoice: str) -> int:
+    """A dispute of the invoice's line 1, raised as a head would in the portal."""
+    from decimal import Decimal
+
+    from billing import api
+
+    with api.open_store(db) as store, api.acting_as("head"):
+        return api.raise_dispute(store, invoice, 1, reason="charged twice", amount=Decimal("1.00")).id
+
+
 def _tariffs(db: str, folder: Path) -> None:
     """Services and tiers renamed, and DESK 2026.1 ended in March for a dearer 2026.2 from April."""
     desk = folder / "tariffs" / "desk.yaml"
@@ -237,6 +247,12 @@ CHANGES: list[Change] = [
     Change("adjust", "a credit note on a closed month's invoice (dated in the open month)",
            lambda db, _f: run(db, "adjust", "--invoice", "CB-2026-000004", "--line", "1", "--amount", "5.00", "--reason", "x"),
            lambda db, _f: "CB-2026-000004" in run(db, "invoices", "list", "--month", "2026-04").stdout),
+    Change("disputes accept", "a dispute of a closed month's invoice line accepted (its note dated in the open month)",
+           lambda db, _f: run(db, "disputes", "accept", str(_disputed(db, "CB-2026-000002"))),
+           lambda db, _f: "CB-2026-000002" in run(db, "invoices", "list", "--month", "2026-04").stdout),
+    Change("disputes reject", "a dispute rejected (nothing issued)",
+           lambda db, _f: run(db, "disputes", "reject", str(_disputed(db, "CB-2026-000005")), "--reason", "no"),
+           lambda db, _f: "rejected" in run(db, "disputes", "list").stdout),
     Change("month close", "the open month", lambda db, _f: run(db, "month", "close", "2026-04", "--confirm"),
            lambda db, _f: "closed" in run(db, "month", "status").stdout.split("2026-04")[1].split("\n")[0]),
 ]
@@ -258,6 +274,7 @@ NOT_CHANGES = {
     "serve": "runs the portal, whose actions are the job functions of the commands tested here",
     "users add": "people who sign in: no document shows them", "users disable": "people who sign in",
     "users reset": "people who sign in", "users list": "a report",
+    "disputes list": "a report",
     "tokens add": "API tokens: no document shows them", "tokens revoke": "API tokens", "tokens list": "a report", "month review": "a report", "month status": "a report",
     "org list": "a report", "settings show": "a report", "subscriptions list": "a report", "tariffs show": "a report",
     "usage feeds": "a report", "usage rejects": "a report", "sources list": "a report",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 
@@ -26,6 +27,8 @@ class Books:
     read_token: str
     fin_invoice: str  # an invoice of FIN, which the head heads
     ops_invoice: str  # an invoice of OPS, which it does not
+    fin_dispute: int  # the head's dispute of FIN's line 3, left open
+    ops_dispute: int  # a dispute of OPS's line 1, left open
 
 
 def _url(backend: str, tmp_path_factory) -> tuple[str, object]:
@@ -65,8 +68,15 @@ def make_books(url: str) -> Books:
             api.sign_out(store, signed.token)
         source = api.add_token(store, name="service desk", source="servicedesk").secret
         read = api.add_token(store, name="BI", read_only=True).secret
-    by_line = {i.business_line: i.number for i in closed.invoices}
-    return Books(url=url, source_token=source, read_token=read, fin_invoice=by_line["FIN"], ops_invoice=by_line["OPS"])
+        by_line = {i.business_line: i.number for i in closed.invoices}
+        with api.acting_as("head"):
+            dispute = api.raise_dispute(store, by_line["FIN"], 3, reason="the licence fee was billed twice",
+                                        amount=Decimal("5.00"), lines={"FIN"})
+        with api.acting_as("fin"):
+            other = api.raise_dispute(store, by_line["OPS"], 1, reason="backup of a retired server",
+                                      quantity=Decimal("1"))
+    return Books(url=url, source_token=source, read_token=read, fin_invoice=by_line["FIN"], ops_invoice=by_line["OPS"],
+                 fin_dispute=dispute.id, ops_dispute=other.id)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -36,6 +36,14 @@ SAMPLES = {
     "statement": [("GET", f"/lines/FIN/statements/{MONTH}", None, 200)],
     "statement_download": [("GET", f"/lines/FIN/statements/{MONTH}/download", None, 200)],
     "invoice": [("GET", "/invoices/{fin_invoice}", None, 200)],
+    "invoice_line": [("GET", "/invoices/{fin_invoice}/lines/1", None, 200)],
+    "disputes": [("GET", "/disputes", None, 200)],
+    "dispute": [("GET", "/disputes/{fin_dispute}", None, 200)],
+    # a dispute without its reason is refused (422) and kept nowhere; a decision on one that
+    # does not exist is 404: the matrix changes no dispute that other tests read
+    "dispute_raise": [("POST", "/invoices/{fin_invoice}/lines/1/disputes", {"amount": "1.00"}, 422)],
+    "dispute_accept": [("POST", "/disputes/999999/accept", {}, 404)],
+    "dispute_reject": [("POST", "/disputes/999999/reject", {"reason": "not ours"}, 404)],
     "api_openapi": [("GET", "/api/v1/openapi.json", None, 200)],
     "api_usage_batch": [("POST", "/api/v1/sources/servicedesk/usage-batches", BATCH, 201)],
     "api_invoices": [("GET", f"/api/v1/invoices?month={MONTH}", None, 200)],
@@ -83,7 +91,7 @@ def client_for(app, books, caller: Caller, *, fresh: bool = False):
 @pytest.mark.parametrize("name,index,caller", CASES, ids=[f"{n}-{i}-{c.value}" for n, i, c in CASES])
 def test_each_route_answers_only_the_callers_its_row_names(app, books, name, index, caller):
     method, path, form, ok = SAMPLES[name][index]
-    path = path.format(fin_invoice=books.fin_invoice)
+    path = path.format(fin_invoice=books.fin_invoice, fin_dispute=books.fin_dispute)
     client, session = client_for(app, books, caller, fresh=name.startswith("logout"))
     if path.startswith("/api/"):
         client.headers["Idempotency-Key"] = f"matrix-{caller.value}"
@@ -120,12 +128,25 @@ def test_a_head_guessing_another_lines_ids_gets_the_404_of_ids_that_do_not_exist
         "download": (f"/lines/OPS/statements/{MONTH}/download", f"/lines/NOSUCH/statements/{MONTH}/download"),
         "invoice": (f"/invoices/{books.ops_invoice}", "/invoices/CB-2026-999999"),
         "other month": ("/lines/OPS/statements/2026-02", "/lines/OPS/statements/not-a-month"),
+        "invoice line": (f"/invoices/{books.ops_invoice}/lines/1", "/invoices/CB-2026-999999/lines/1"),
+        "usage page": (f"/invoices/{books.ops_invoice}/lines/1?page=2", "/invoices/CB-2026-999999/lines/1?page=2"),
+        "dispute": (f"/disputes/{books.ops_dispute}", "/disputes/999999"),
     }
     for what, (theirs, none) in guesses.items():
         a, b = client.get(theirs), client.get(none)
         assert a.status_code == b.status_code == 404, what
         assert a.text == b.text, f"{what}: another line's answer differs from a missing one's"
         assert "OPS" not in a.text and "IT Operations" not in a.text
+    csrf = app.state.portal.csrf.token(client.cookies.get("cb_session"))
+    form = {"csrf": csrf, "amount": "1.00", "reason": "guessing"}
+    theirs = client.post(f"/invoices/{books.ops_invoice}/lines/1/disputes", data=form)
+    none = client.post("/invoices/CB-2026-999999/lines/1/disputes", data=form)
+    assert theirs.status_code == none.status_code == 404 and theirs.text == none.text
+    assert books.ops_dispute not in [d.id for d in api.disputes(app.state.portal.store, lines={"FIN"})]
+    assert [d.business_line for d in api.disputes(app.state.portal.store, lines={"OPS"})].count("OPS") == 1
+    queue = client.get("/disputes").text
+    assert f"/disputes/{books.fin_dispute}" in queue and f"/disputes/{books.ops_dispute}" not in queue
+    assert "OPS" not in queue
     listed = client.get("/lines").text
     assert "/lines/FIN" in listed and "/lines/OPS" not in listed
     own = client.get(f"/lines/FIN/statements/{MONTH}")

@@ -1,0 +1,163 @@
+"""Disputes end to end on SQLite and PostgreSQL: a head disputes a line of its own invoice in
+the portal, finance accepts it (the credit note is issued in the next open month, citing the
+dispute, the closed month untouched) or rejects it with a reason, the head reads the outcome;
+every action is in the audit trail with the person; refusals keep nothing; the same rules
+from the command line."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+
+from billing import api
+from billing.core.money import round_minor
+from billing.store import audit
+from tests.cli_helpers import run
+from tests.portal.conftest import MONTH, signed_in
+
+NEXT = "2026-04"
+
+
+def form(app, token: str, **values) -> dict:
+    return {"csrf": app.state.portal.csrf.token(token), **values}
+
+
+def trail(store, action: str, subject: str):
+    with store.transaction() as session:
+        return [e for e in audit.events(session, limit=5000) if e.action == action and e.subject == subject]
+
+
+def march(store):
+    """What the closed month holds: its documents, as issued, and its state."""
+    documents = api.documents(store, MONTH)
+    status = {s.month: s.status for s in api.month_statuses(store)}[MONTH]
+    return [(d.number, d.total, tuple((l.line_no, l.amount) for l in d.lines)) for d in documents], status
+
+
+def test_a_head_disputes_a_line_finance_accepts_and_the_credit_note_is_in_the_next_open_month(app, books):
+    store = app.state.portal.store
+    head, head_token = signed_in(app, books, "head")
+    page = head.get(f"/invoices/{books.fin_invoice}/lines/1")
+    assert page.status_code == 200 and "Dispute this line" in page.text
+    before = march(store)
+    raised = head.post(f"/invoices/{books.fin_invoice}/lines/1/disputes",
+                       data=form(app, head_token, direction="credit", amount="10.00", quantity="",
+                                 reason="two tickets <b>were</b> raised twice"))
+    assert raised.status_code == 303, raised.text[:500]
+    dispute_id = int(raised.headers["location"].rsplit("/", 1)[1])
+    shown = head.get(f"/disputes/{dispute_id}").text
+    assert "open" in shown and "two tickets &lt;b&gt;were&lt;/b&gt; raised twice" in shown
+    assert "Accept" not in shown  # a head does not decide
+    found = api.dispute(store, dispute_id)
+    assert (found.state, found.raised_by, found.amount, found.business_line) == ("open", "head", Decimal("-10.00"), "FIN")
+    assert [e.user for e in trail(store, "dispute.raise", f"dispute {dispute_id}")] == ["head"]
+
+    finance, fin_token = signed_in(app, books, "fin")
+    queue = finance.get("/disputes?state=open").text
+    assert f"/disputes/{dispute_id}" in queue
+    assert head.post(f"/disputes/{dispute_id}/accept", data=form(app, head_token)).status_code == 403
+    accepted = finance.post(f"/disputes/{dispute_id}/accept", data=form(app, fin_token, remark="confirmed"))
+    assert accepted.status_code == 303, accepted.text[:500]
+
+    done = api.dispute(store, dispute_id)
+    assert (done.state, done.decided_by, done.decision) == ("accepted", "fin", "confirmed")
+    assert done.decided_at is not None and done.decided_at >= done.raised_at
+    note = api.document(store, done.note)
+    assert note.kind.value == "credit_note" and note.month == NEXT and note.original_invoice == books.fin_invoice
+    assert note.total == Decimal("-10.00") and note.reason.startswith(f"dispute {dispute_id}: ")
+    assert [(l.original_invoice, l.original_line_no, l.amount) for l in note.lines] == [
+        (books.fin_invoice, 1, Decimal("-10.00"))]
+    assert note.number in [d.number for d in api.documents(store, NEXT)]
+    assert march(store) == before  # the closed month is untouched
+    assert [e.user for e in trail(store, "dispute.accept", f"dispute {dispute_id}")] == ["fin"]
+    assert [e.user for e in trail(store, "adjust.credit_note", note.number)] == ["fin"]
+
+    outcome = head.get(f"/disputes/{dispute_id}").text
+    assert "accepted" in outcome and note.number in outcome and "confirmed" in outcome
+    again = finance.post(f"/disputes/{dispute_id}/accept", data=form(app, fin_token))
+    assert again.status_code == 409 and "decided once" in again.text
+    assert [d.number for d in api.documents(store, NEXT)].count(note.number) == 1
+    assert len([d for d in api.documents(store, NEXT) if d.reason and d.reason.startswith(f"dispute {dispute_id}:")]) == 1
+
+
+def test_finance_rejects_a_dispute_with_a_reason_and_nothing_is_issued(app, books):
+    store = app.state.portal.store
+    head, head_token = signed_in(app, books, "head")
+    raised = head.post(f"/invoices/{books.fin_invoice}/lines/2/disputes",
+                       data=form(app, head_token, direction="credit", quantity="2", reason="two users left in February"))
+    assert raised.status_code == 303, raised.text[:500]
+    dispute_id = int(raised.headers["location"].rsplit("/", 1)[1])
+    notes_before = api.documents(store, NEXT)
+    finance, fin_token = signed_in(app, books, "fin")
+    blank = finance.post(f"/disputes/{dispute_id}/reject", data=form(app, fin_token, reason="  "))
+    assert blank.status_code == 422 and "give a reason" in blank.text
+    assert api.dispute(store, dispute_id).state == "open"
+    rejected = finance.post(f"/disputes/{dispute_id}/reject",
+                            data=form(app, fin_token, reason="they left on 28 February, after the month's start"))
+    assert rejected.status_code == 303
+    done = api.dispute(store, dispute_id)
+    assert (done.state, done.decided_by, done.note) == ("rejected", "fin", None)
+    assert done.decision == "they left on 28 February, after the month's start"
+    assert api.documents(store, NEXT) == notes_before
+    assert [e.user for e in trail(store, "dispute.reject", f"dispute {dispute_id}")] == ["fin"]
+    assert "after the month&#39;s start" in head.get(f"/disputes/{dispute_id}").text
+    assert finance.post(f"/disputes/{dispute_id}/accept", data=form(app, fin_token)).status_code == 409
+    assert api.documents(store, NEXT) == notes_before
+
+
+@pytest.mark.parametrize("values,says", [
+    ({"amount": "5.00", "reason": ""}, "give a reason"),
+    ({"amount": "", "quantity": "", "reason": "wrong"}, "the amount or the quantity"),
+    ({"amount": "5", "quantity": "1", "reason": "wrong"}, "the amount or the quantity"),
+    ({"amount": "-5", "reason": "wrong"}, "above zero"),
+    ({"amount": "five", "reason": "wrong"}, "is not a number"),
+    ({"amount": "1e30", "reason": "wrong"}, "out of range"),
+    ({"amount": "100000.00", "reason": "wrong"}, "left to credit"),
+    ({"amount": "1.001", "reason": "wrong"}, "more decimals than USD allows"),
+    ({"amount": "1.00", "reason": "x" * 2001}, "at most 2,000"),
+    ({"amount": "1.00", "reason": "ok\x1b[2J"}, "control character"),
+])
+def test_a_dispute_refused_says_why_and_keeps_nothing(app, books, values, says):
+    store = app.state.portal.store
+    head, head_token = signed_in(app, books, "head")
+    before = api.disputes(store)
+    answer = head.post(f"/invoices/{books.fin_invoice}/lines/1/disputes", data=form(app, head_token, **values))
+    assert answer.status_code == 422 and says in answer.text, answer.text[:2000]
+    assert api.disputes(store) == before
+
+
+def test_a_line_already_in_an_open_dispute_and_a_notes_line_are_refused(app, books):
+    store = app.state.portal.store
+    head, head_token = signed_in(app, books, "head")
+    before = api.disputes(store)
+    twice = head.post(f"/invoices/{books.fin_invoice}/lines/3/disputes",
+                      data=form(app, head_token, amount="1.00", reason="again"))
+    assert twice.status_code == 422 and f"already in dispute {books.fin_dispute}" in twice.text
+    with pytest.raises(api.ChargebackError, match="no invoice numbered"):  # a head of FIN only
+        api.raise_dispute(store, books.ops_invoice, 1, reason="x", amount=Decimal("1"), lines={"FIN"})
+    notes = [d for d in api.documents(store, NEXT) if d.business_line == "FIN" and d.kind.value == "credit_note"]
+    if notes:
+        with pytest.raises(api.ChargebackError, match="dispute the invoice it corrects"):
+            api.raise_dispute(store, notes[0].number, 1, reason="x", amount=Decimal("1"), lines={"FIN"})
+    assert api.disputes(store) == before
+
+
+def test_the_disputes_commands_list_accept_and_reject(app, books):
+    store = app.state.portal.store
+    with api.acting_as("head"):
+        first = api.raise_dispute(store, books.fin_invoice, 2, reason="one user counted twice", quantity=Decimal("1"),
+                                  lines={"FIN"})
+    listed = run(books.url, "disputes", "list", "--state", "open").stdout
+    assert re.search(rf"^\s*{first.id}\s+FIN\s+{books.fin_invoice}/2 ", listed, re.M), listed
+    refused = run(books.url, "disputes", "reject", str(first.id), "--reason", " ", ok=False)
+    assert refused.exit_code == 1 and "give a reason" in refused.stderr and "Traceback" not in refused.output
+    accepted = run(books.url, "disputes", "accept", str(first.id)).stdout
+    note = api.dispute(store, first.id).note
+    assert note and f"credit note {note} for FIN in {NEXT}" in accepted
+    line = api.document(store, books.fin_invoice).lines[1]
+    assert api.document(store, note).total == -round_minor(line.amount / line.quantity, "USD")  # one unit's price
+    unknown = run(books.url, "disputes", "accept", "999999", ok=False)
+    assert unknown.exit_code == 1 and "no dispute 999999" in unknown.stderr
+    assert f" {first.id} " in run(books.url, "disputes", "list", "--line", "FIN", "--state", "accepted").stdout
