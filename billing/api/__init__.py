@@ -441,7 +441,7 @@ def statement(store: Store, month: str, line: str) -> Statement | None:
     from reports.html import render_statement, statement_filename
     from reports.views import statement_views
 
-    found = [s for s in _run(store, month_statements, month) if s.business_line.code == line]
+    found = [s for s in _run(store, month_statements, month, line=line) if s.business_line.code == line]
     if not found:
         return None
     (view,) = statement_views(found)

@@ -120,10 +120,11 @@ def advise(session: Session, business_line: str, month: str | None = None) -> Ad
 
 
 def tier_advice_by_line(session: Session, month: str, *, months: int = ADVICE_MONTHS, catalogue: Catalogue | None = None,
-                        known: dict[tuple[str, str], tuple[TierMonth, ...]] | None = None) -> dict[str, list[TierAdvice]]:
-    """Tier options of every business line at once, for the month's statements (the same
-    figures ``tier_options_for`` gives one business line). ``known``: ``month`` already priced
-    at every tier, so it is not priced again."""
+                        known: dict[tuple[str, str], tuple[TierMonth, ...]] | None = None,
+                        business_line: str | None = None) -> dict[str, list[TierAdvice]]:
+    """Tier options of every business line at once (or of ``business_line`` only), for the
+    month's statements (the same figures ``tier_options_for`` gives one business line).
+    ``known``: ``month`` already priced at every tier, so it is not priced again."""
     catalogue = catalogue or catalogue_store.load_catalogue(session)
-    return _advice(session, _window(session, month, months), catalogue, None,
+    return _advice(session, _window(session, month, months), catalogue, business_line,
                    {month: known} if known is not None else None)

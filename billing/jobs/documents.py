@@ -65,25 +65,32 @@ def _notes(session: Session, month: str) -> list[Invoice]:
 
 
 def price_month_at_every_tier(session: Session, month: str, charges: Sequence[Charge],
-                              catalogue: Catalogue) -> dict[tuple[str, str], tuple[TierMonth, ...]]:
+                              catalogue: Catalogue, *, line: str | None = None) -> dict[tuple[str, str], tuple[TierMonth, ...]]:
     """Every (business line, service) the month charged or that was subscribed in it, priced
-    at every tier of the service (what the statement's quotes and, later, tier advice read)."""
+    at every tier of the service (what the statement's quotes and, later, tier advice read);
+    ``line``: that business line's only."""
     inputs = month_inputs(session, month, catalogue=catalogue)
     start, end = first_day(month), last_day(month)
     subscribed = {(s.business_line, s.service) for s in inputs.subscriptions
-                  if s.effective_from <= end and (s.effective_to is None or s.effective_to >= start)}
+                  if s.effective_from <= end and (s.effective_to is None or s.effective_to >= start)
+                  and (line is None or s.business_line == line)}
     return price_at_every_tier(inputs, {(c.business_line, c.service) for c in charges} | subscribed)
 
 
 def statement_figures(session: Session, month: str, charges: Sequence[Charge], catalogue: Catalogue,
-                      tiers: Mapping[tuple[str, str], Sequence[TierMonth]]) -> dict[str, StatementFigures]:
+                      tiers: Mapping[tuple[str, str], Sequence[TierMonth]], *,
+                      line: str | None = None) -> dict[str, StatementFigures]:
     """The figures of each business line's statement beyond its charges and documents: the
     previous month's total on the same basis, the month priced at every tier of each service
     used (with the tier advice over the last 12 rated months), budget against actual year to
     date, the parts of composite services, and the pictures' figures (cost by service over 13
-    months, the fiscal year's budget burn). ``tiers``: the month priced at every tier."""
+    months, the fiscal year's budget burn). ``tiers``: the month priced at every tier;
+    ``line``: that business line's figures only (``charges`` its own)."""
+    only = line  # the loops below name each business line ``line``
     notes = _notes(session, month)
     codes = sorted({c.business_line for c in charges} | {n.business_line for n in notes})
+    if only is not None:
+        codes = [code for code in codes if code == only]
     before = previous_month(month)
     previous = [c for c in charge_store.month_charges(session, before) if c.charging_mode is ChargingMode.CHARGEBACK]
     previous_notes = _notes(session, before)
@@ -93,7 +100,7 @@ def statement_figures(session: Session, month: str, charges: Sequence[Charge], c
         for figure in sorted(tiers.get((line, service), ()), key=lambda f: f.tier):
             if figure.charged:
                 quotes[line].append(TierQuote(service=service, tier=figure.tier, amount=figure.amount))
-    advice = tier_advice_by_line(session, month, catalogue=catalogue, known=dict(tiers))
+    advice = tier_advice_by_line(session, month, catalogue=catalogue, known=dict(tiers), business_line=only)
     components = composite_lines(charges, catalogue)
     budgets = budget_rows_by_line(session, month)
     line_of = {c.line_no: c.business_line for c in charges}
@@ -175,10 +182,13 @@ def _with_advice(quotes, advice) -> list[TierQuote]:
             for q in quotes]
 
 
-def month_statements(session: Session, month: str, *, generated_at: dt.datetime | None = None) -> list[StatementInputs]:
+def month_statements(session: Session, month: str, *, generated_at: dt.datetime | None = None,
+                     line: str | None = None) -> list[StatementInputs]:
     """The month's statements. A closed month's are rendered from its frozen invoices, charges
     and snapshot (names, services, service levels, figures), prepared as of its close; an open
-    month's are drafts from today's catalogue and organisation."""
+    month's are drafts from today's catalogue and organisation. ``line``: business line
+    ``line``'s statement alone (its code as stored; none when it has no charges or notes that
+    month), its figures worked out for it only: the same statement as among every line's."""
     month = parse_month(month)
     charges = _rated(session, month)
     snapshot = _frozen_statements(session, month, charges)
@@ -192,9 +202,10 @@ def month_statements(session: Session, month: str, *, generated_at: dt.datetime 
         catalogue = catalogue_store.load_catalogue(session)
         services = {s.code: s for s in catalogue.services}
         lines = {b.code: b for b in org_store.business_lines(session)}
-        figures = statement_figures(session, month, charges, catalogue,
-                                    price_month_at_every_tier(session, month, charges, catalogue))
-        bridges = month_bridges(session, month, charges, catalogue)
+        own = charges if line is None else [c for c in charges if c.business_line == line]
+        figures = statement_figures(session, month, own, catalogue,
+                                    price_month_at_every_tier(session, month, own, catalogue, line=line), line=line)
+        bridges = month_bridges(session, month, charges, catalogue, lines=None if line is None else list(figures))
         sla, currency = charge_store.sla_results(session, month), audit.get_setting(session, "currency")
         generated_at = generated_at or audit.now()
     closed = snapshot is not None or charge_store.period_status(session, month) == "closed"
@@ -206,6 +217,8 @@ def month_statements(session: Session, month: str, *, generated_at: dt.datetime 
         by_line[charge.business_line].append(charge)
     for note in notes:
         by_line.setdefault(note.business_line, [])
+    if line is not None:
+        by_line = defaultdict(list, {code: found for code, found in by_line.items() if code == line})
     if snapshot is not None and any(figures[code].history is None for code in by_line):
         # closed before statements had pictures: their figures are read from the store as it is
         histories, burns = cost_histories(session, month, by_line), budget_burns(session, month, by_line)
