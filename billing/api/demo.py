@@ -63,7 +63,7 @@ def _write_budget(session, path: Path, month: str) -> Path | None:
     """A budget for ``month``'s fiscal year: each business line × service × month at last
     year's actual charges plus 12 % (the demo's usage grows about 1 % a month), as a planner
     might start one. None without a year of history."""
-    start = int(audit.get_setting(session, "fiscal_year_start_month"))
+    start = audit.settings(session).fiscal_year_start_month
     months = fiscal_months(fiscal_year(month, start), start)
     rows = []
     for budget_month in months:
@@ -192,7 +192,7 @@ def run_demo(
         backtest = step(run_backtest, holdout=6)
         errors = ", ".join(f"{r.service} {r.error:.0%}" for r in backtest.rows if r.error is not None)
         echo(f"Forecast backtest (WAPE on {backtest.held_out[0]}..{backtest.held_out[-1]} held out): {errors}")
-    plan_year = fiscal_year(add_months(final, 12), int(step(lambda session: audit.get_setting(session, "fiscal_year_start_month"))))
+    plan_year = fiscal_year(add_months(final, 12), step(lambda session: audit.settings(session).fiscal_year_start_month))
     planned = step(plan_in, plan_year)
     plan = planned.result
     plan_path = out / f"plan-{plan_year}.xlsx"

@@ -10,7 +10,7 @@ For every line of every document (invoice, credit note, debit note):
   (service credit, credit note) swaps the sides. No amount is ever written as a negative.
 
 GL codes (the two accounts, IT's cost centre and every part's GL cost centre) go to the ERP
-exactly as entered, never rewritten: :func:`gl_code_problem` says which codes cannot (a
+exactly as entered, never rewritten: :func:`billing.core.codes.gl_code_problem` says which codes cannot (a
 leading formula character such as ``-4711``, a control character), and the journal refuses
 to be made while a document or a setting holds one.
 
@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
+from billing.core.codes import FORMULA_TRIGGERS, gl_code_problem
 from billing.core.money import ZERO, quantum
 from billing.core.problems import ChargebackError, excerpt
 from billing.core.records import Invoice, JournalLine, LineKind
@@ -36,30 +37,6 @@ from billing.core.records import Invoice, JournalLine, LineKind
 __all__ = ["FORMULA_TRIGGERS", "gl_code_problem", "build_journal", "journal_totals"]
 
 _OWN_TEXT = frozenset({LineKind.FEE, LineKind.DISCOUNT, LineKind.TRUE_UP})
-
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
-"""First characters that make a spreadsheet (and some ERP import tools) read a cell as a
-formula or a signed number (OWASP ASVS 5.0 V1.2.10)."""
-
-
-def gl_code_problem(code: str) -> str | None:
-    """Why ``code`` cannot be a GL account or GL cost-centre code, or None when it can.
-
-    The journal is read by machines, so a code is written exactly as entered: one that begins
-    with a formula character would be taken for a formula or a negative number by a
-    spreadsheet opening the file (``-4711`` becomes -4711, ``=1+1`` a formula), and one with a
-    control character breaks the file's lines. Both are refused where codes are entered
-    (``org load``, ``settings set``) and, for codes stored before, when the journal is made.
-    The empty code (a line without a cost centre) is the journal's documented gap."""
-    if not code:
-        return None
-    if code.startswith(FORMULA_TRIGGERS):
-        return (f"it begins with {code[0]!r}, which a spreadsheet or an ERP import takes for a formula or a sign; "
-                "GL codes start with a letter or a digit")
-    if not code.isprintable():
-        return "it holds a control character"
-    return None
-
 
 def build_journal(
     documents: Sequence[Invoice],

@@ -338,7 +338,7 @@ class MonthReview:
     review: Review
     stale: bool  # usage, tariffs, subscriptions or service levels changed since the run
     warnings: tuple[CloseWarning, ...]  # empty once the month is closed
-    anomaly_pct: str  # the setting, as written
+    anomaly_pct: Decimal  # the setting
     open_rejects: int
     listed: int | None
     budget: BudgetSummary | None = None

@@ -62,7 +62,7 @@ def adjust_invoice(
         amount=amount, quantity=quantity, debit=debit, already_adjusted=documents.adjusted_by_line(session, number),
     )
     issued = documents.issue(session, note, fiscal_year=fiscal_year_of(session, month),
-                             prefix=audit.get_setting(session, "invoice_prefix"), user=audit.current_user(), at=audit.now())
+                             prefix=audit.settings(session).invoice_prefix, user=audit.current_user(), at=audit.now())
     audit.record(session, f"adjust.{issued.kind}", issued.number,
                  f"against {number}{f' line {line_no}' if line_no else ''}: {issued.total} {issued.currency}; reason: {reason}")
     return issued

@@ -80,7 +80,7 @@ def _advice(session: Session, window: Sequence[str], catalogue: Catalogue, busin
                              for line, service in used}
         for pair in used:
             priced[pair] += month_figures.get(pair, ())
-    currency = audit.get_setting(session, "currency")
+    currency = audit.settings(session).currency
     end = last_day(window[-1])
     subscriptions = catalogue_store.load_subscriptions(session)
     by_line: dict[str, list[TierAdvice]] = defaultdict(list)
@@ -116,7 +116,7 @@ def advise(session: Session, business_line: str, month: str | None = None) -> Ad
                               + ": advice re-prices rated months (`chargeback month run YYYY-MM`)")
     options = tier_options_for(session, business_line, month)
     return AdviceResult(business_line=business_line, months=tuple(rated[-ADVICE_MONTHS:]),
-                        currency=audit.get_setting(session, "currency"), options=tuple(options))
+                        currency=audit.settings(session).currency, options=tuple(options))
 
 
 def tier_advice_by_line(session: Session, month: str, *, months: int = ADVICE_MONTHS, catalogue: Catalogue | None = None,

@@ -50,7 +50,7 @@ def month_bridges(session: Session, month: str, charges: Sequence[Charge], catal
     notes, previous_notes = _notes(session, month), _notes(session, before)
     codes = sorted(set(lines) if lines is not None else {c.business_line for c in charges} | {n.business_line for n in notes})
     currencies = {c.currency for c in charges} | {n.currency for n in notes}
-    currency = currencies.pop() if len(currencies) == 1 else audit.get_setting(session, "currency")
+    currency = currencies.pop() if len(currencies) == 1 else audit.settings(session).currency
     return {code: month_bridge(business_line=code, month=month, charges=charges, previous_charges=previous, notes=notes,
                                previous_notes=previous_notes, tariffs=catalogue.tariffs, currency=currency)
             for code in codes}
@@ -98,7 +98,7 @@ def whole_month_bridge(session: Session, month: str, charges: Sequence[Charge]) 
     missing = sorted(codes - set(frozen))
     catalogue = catalogue_store.load_catalogue(session)
     bridges = frozen | (month_bridges(session, month, charges, catalogue, lines=missing) if missing else {})
-    currencies = {b.currency for b in bridges.values()} or {audit.get_setting(session, "currency")}
+    currencies = {b.currency for b in bridges.values()} or {audit.settings(session).currency}
     if len(currencies) > 1:
         raise ChargebackError(f"{month}'s business lines are charged in {', '.join(sorted(currencies))}: "
                               f"the month's bridge adds up one currency")

@@ -56,8 +56,8 @@ def load_budget_file(session: Session, path: Path, *, plan: PlanReading | None =
     if not catalogue.services:
         raise ChargebackError("no catalogue is loaded yet: run `chargeback tariffs load DIR` first")
     lines = set(org_store.business_line_ids(session))
-    start = int(audit.get_setting(session, "fiscal_year_start_month"))
-    currency = audit.get_setting(session, "currency")
+    start = audit.settings(session).fiscal_year_start_month
+    currency = audit.settings(session).currency
     entries: list[BudgetEntry] = []
     if plan is not None:
         kind = "plan"
@@ -107,7 +107,7 @@ def _plan_matches_settings(file: str, year: int, plan_currency: str, drivers, st
 
 def _year_to_date(session: Session, month: str) -> tuple[int, list[str]]:
     month = parse_month(month)
-    start = int(audit.get_setting(session, "fiscal_year_start_month"))
+    start = audit.settings(session).fiscal_year_start_month
     year = fiscal_year(month, start)
     return year, [m for m in fiscal_months(year, start) if m <= month]
 
@@ -144,7 +144,7 @@ class BudgetToDate:
 
 def budget_to_date(session: Session, month: str, *, business_line: str | None = None) -> BudgetToDate:
     rows = budget_rows(session, business_line, month) if business_line else budget_by_business_line(session, month)[2]
-    return BudgetToDate(currency=audit.get_setting(session, "currency"), rows=tuple(rows))
+    return BudgetToDate(currency=audit.settings(session).currency, rows=tuple(rows))
 
 
 def budget_rows_by_line(session: Session, month: str) -> dict[str, list[BudgetComparison]]:
@@ -185,5 +185,5 @@ def budget_summary(session: Session, month: str) -> BudgetSummary | None:
     year, months, rows = budget_by_business_line(session, month)
     if not rows:
         return None
-    return BudgetSummary(fiscal_year=year, months=tuple(months), currency=audit.get_setting(session, "currency"),
+    return BudgetSummary(fiscal_year=year, months=tuple(months), currency=audit.settings(session).currency,
                          rows=tuple(rows))

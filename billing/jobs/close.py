@@ -39,7 +39,7 @@ class CloseResult:
 
 
 def fiscal_year_of(session: Session, month: str) -> int:
-    return fiscal_year(month, int(audit.get_setting(session, "fiscal_year_start_month")))
+    return fiscal_year(month, audit.settings(session).fiscal_year_start_month)
 
 
 def closed_meanwhile(session: Session, month: str) -> str | None:
@@ -84,7 +84,7 @@ def close_month(session: Session, month: str, *, issue_date: dt.date | None = No
         gl_codes=org_store.cost_center_gl_codes(session), issue_date=issue_date,
     )
     user, at = audit.current_user(), audit.now()
-    year, prefix = fiscal_year_of(session, month), audit.get_setting(session, "invoice_prefix")
+    year, prefix = fiscal_year_of(session, month), audit.settings(session).invoice_prefix
     ids = charge_store.charge_ids(session, month)
     issued = tuple(documents.issue(session, d, fiscal_year=year, prefix=prefix, user=user, at=at, charge_ids=ids) for d in drafts)
     invoiced = sum((i.total for i in issued), ZERO)
@@ -111,7 +111,7 @@ def reopen_month(session: Session, month: str, *, reason: str, issue_date: dt.da
         meanwhile = " (another command reopened it while this one waited)" if locks.waited(session) else ""
         raise ChargebackError(f"{month} is not closed{meanwhile}; there is nothing to reopen; nothing was done")
     user, at = audit.current_user(), audit.now()
-    year, prefix = fiscal_year_of(session, month), audit.get_setting(session, "invoice_prefix")
+    year, prefix = fiscal_year_of(session, month), audit.settings(session).invoice_prefix
     notes = tuple(
         documents.issue(session, cancellation(invoice, month=month, issue_date=issue_date or dt.date.today(),
                                               reason=f"month reopened: {reason.strip()}"),

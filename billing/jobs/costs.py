@@ -66,7 +66,7 @@ def cost_currency(session: Session) -> str:
     currencies = {tv.currency for tv in catalogue.tariffs}
     if len(currencies) == 1:
         return currencies.pop()
-    return audit.get_setting(session, "currency")
+    return audit.settings(session).currency
 
 
 @dataclass(frozen=True, slots=True)

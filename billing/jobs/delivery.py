@@ -56,17 +56,16 @@ class StatementsToSend:
 def mail_settings(session: Session, *, server: bool = True) -> MailSettings:
     """The sender and SMTP server; refused, saying which setting to set, when the sender (or,
     with ``server``, the server) is not set."""
-    setting = lambda key: audit.get_setting(session, key)  # noqa: E731
-    if not setting("mail_from"):
+    settings = audit.settings(session)
+    if not settings.mail_from:
         raise ChargebackError("no sender address: set it with `chargeback settings set mail_from it-billing@example.com`; "
                               "nothing was sent")
-    if server and not setting("smtp_host"):
+    if server and not settings.smtp_host:
         raise ChargebackError("no mail server: set `chargeback settings set smtp_host smtp.example.com` (and smtp_port, "
                               "smtp_starttls, smtp_user; the password in CHARGEBACK_SMTP_PASSWORD), or make a dry run "
                               "to write the messages as .eml files; nothing was sent", asks_for=(Ask.DRY_RUN,))
-    return MailSettings(sender=setting("mail_from"), sender_name=setting("provider_name"), host=setting("smtp_host"),
-                        port=int(setting("smtp_port")), starttls=setting("smtp_starttls") == "yes",
-                        user=setting("smtp_user"))
+    return MailSettings(sender=settings.mail_from, sender_name=settings.provider_name, host=settings.smtp_host,
+                        port=settings.smtp_port, starttls=settings.smtp_starttls, user=settings.smtp_user)
 
 
 def statements_to_send(session: Session, month: str, *, line: str | None = None, resend: bool = False,
@@ -88,7 +87,7 @@ def statements_to_send(session: Session, month: str, *, line: str | None = None,
     if line is not None:
         found = one_line(found, month, line, "sent")
     today = {b.code: b for b in org_store.business_lines(session)}
-    unallocated = audit.get_setting(session, "unallocated_business_line")
+    unallocated = audit.settings(session).unallocated_business_line
     recipients, kept = [], []
     for inputs in found:
         code = inputs.business_line.code

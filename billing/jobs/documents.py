@@ -194,7 +194,7 @@ def month_statements(session: Session, month: str, *, generated_at: dt.datetime 
     snapshot = _frozen_statements(session, month, charges)
     if snapshot is not None:
         services, lines = dict(snapshot.services), dict(snapshot.business_lines)
-        figures, sla, currency = snapshot.statements, snapshot.sla, snapshot.setting("currency")
+        figures, sla, currency = snapshot.statements, snapshot.sla, snapshot.typed_settings().currency
         bridges = snapshot.bridges or {}
         invoices = {i.business_line: i for i in documents.live_invoices(session, month)}
         generated_at = snapshot.close.closed_at
@@ -206,7 +206,7 @@ def month_statements(session: Session, month: str, *, generated_at: dt.datetime 
         figures = statement_figures(session, month, own, catalogue,
                                     price_month_at_every_tier(session, month, own, catalogue, line=line), line=line)
         bridges = month_bridges(session, month, charges, catalogue, lines=None if line is None else list(figures))
-        sla, currency = charge_store.sla_results(session, month), audit.get_setting(session, "currency")
+        sla, currency = charge_store.sla_results(session, month), audit.settings(session).currency
         generated_at = generated_at or audit.now()
     closed = snapshot is not None or charge_store.period_status(session, month) == "closed"
     if snapshot is None:
@@ -278,7 +278,7 @@ def month_export(session: Session, month: str) -> ExportInputs:
     snapshot = frozen_month(session, month)
     if snapshot is not None or closed:
         docs = documents.documents_for_month(session, month)
-        currency = snapshot.setting("currency") if snapshot else audit.get_setting(session, "currency")
+        currency = (snapshot.typed_settings() if snapshot else audit.settings(session)).currency
         return ExportInputs(month=month, closed=True, documents=docs, charges=charges, currency=None if docs else currency,
                             prepared_at=snapshot.close.closed_at if snapshot else None)
     catalogue = catalogue_store.load_catalogue(session)
@@ -286,7 +286,7 @@ def month_export(session: Session, month: str) -> ExportInputs:
         month=month, closed=False, charges=charges, services={s.code: s for s in catalogue.services},
         business_lines={b.code: b for b in org_store.business_lines(session)},
         gl_codes=org_store.cost_center_gl_codes(session),
-        currency=None if charges else audit.get_setting(session, "currency"),
+        currency=None if charges else audit.settings(session).currency,
     )
 
 
@@ -306,13 +306,13 @@ def focus_rows_of_month(session: Session, month: str) -> list[FocusRow]:
     charges = charge_store.issued_charges(session, sorted({d.number for d in docs} | originals))
     snapshot = frozen_month(session, month, sections=(Section.SETTINGS, Section.SERVICE))
     if snapshot is not None:  # the services and settings as they were at close
-        services, setting = list(snapshot.services.values()), snapshot.setting
+        services, settings = list(snapshot.services.values()), snapshot.typed_settings()
     else:
-        services, setting = catalogue_store.load_catalogue(session).services, lambda key: audit.get_setting(session, key)
+        services, settings = catalogue_store.load_catalogue(session).services, audit.settings(session)
     return list(focus_rows(
         docs, month=month, charges=charges, corrected_months=corrected,
         categories={s.code: s.focus_category() for s in services},
-        provider=Provider(account_id=setting("provider_id"), name=setting("provider_name")),
+        provider=Provider(account_id=settings.provider_id, name=settings.provider_name),
     ))
 
 
@@ -334,11 +334,11 @@ def month_journal(session: Session, month: str, *, posting_date: dt.date | None 
                               f"review and close it first (`chargeback month close {month}`)")
     docs = documents.documents_for_month(session, month)
     snapshot = frozen_month(session, month)
-    setting = snapshot.setting if snapshot else (lambda key: audit.get_setting(session, key))
+    settings = snapshot.typed_settings() if snapshot else audit.settings(session)
     lines = build_journal(
         docs, period=month, posting_date=posting_date or last_day(month),
-        expense_account=setting("expense_account"), recovery_account=setting("recovery_account"),
-        recovery_cost_center=setting("it_cost_center"),
+        expense_account=settings.expense_account, recovery_account=settings.recovery_account,
+        recovery_cost_center=settings.it_cost_center,
     )
     debit = sum((line.debit for line in lines), ZERO)
     audit.record(session, "journal", month, f"{len(lines)} lines, debit {debit}")

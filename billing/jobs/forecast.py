@@ -168,7 +168,7 @@ def pricing_context(session: Session, outlook: Outlook) -> dict[str, Any]:
     some day of the month; a business line with no subscription to the service holds it in every
     month it is forecast), its subscriptions (a commitment's share of the year) and, for each
     fiscal year the forecast reaches into, the charges of its months rated before the forecast."""
-    start = int(audit.get_setting(session, "fiscal_year_start_month"))
+    start = audit.settings(session).fiscal_year_start_month
     subscriptions = by_pair(outlook.subscriptions)
 
     def held(line: str, service: str, month: str) -> bool:
@@ -209,7 +209,7 @@ def run_forecast(session: Session, *, first_month: str | None = None, months: in
     outlook = forecast_volumes(session, first_month=first_month, months=months, on_progress=on_progress)
     lines, problems = price_volumes(outlook.volumes, outlook.catalogue, **pricing_context(session, outlook))
     return ForecastResult(months=outlook.months, history_months=outlook.history.months, lines=tuple(lines),
-                          methods=outlook.methods, problems=tuple(problems), currency=audit.get_setting(session, "currency"))
+                          methods=outlook.methods, problems=tuple(problems), currency=audit.settings(session).currency)
 
 
 # --------------------------------------------------------------------------- backtest
@@ -316,6 +316,6 @@ def compare_scenarios(session: Session, path: Path, *, first_month: str | None =
         problems += found
         priced.append(lines_s)
     return ScenarioComparison(names=tuple(s.name for s in scenarios), months=outlook.months,
-                              rows=tuple(compare_totals(baseline, priced)), currency=audit.get_setting(session, "currency"),
+                              rows=tuple(compare_totals(baseline, priced)), currency=audit.settings(session).currency,
                               problems=tuple(problems))
 

@@ -24,7 +24,7 @@ from billing.core.money import D
 from billing.core.records import BusinessLine, SlaResult
 from billing.store import charges as charge_store
 from billing.store import snapshots
-from billing.store.audit import DEFAULTS
+from billing.core.settings import Settings
 from billing.store.snapshots import MonthClose, Section
 from tariffs.load import service_from_dict, service_to_dict
 from tariffs.model import Service
@@ -56,11 +56,9 @@ class FrozenMonth:
     tier_months: Mapping[tuple[str, str], tuple[TierMonth, ...]] | None
     bridges: Mapping[str, Bridge] | None = None  # business line → why its bill changed (None: closed before bridges)
 
-    def setting(self, key: str) -> str:
-        """A setting as it was at close (a setting added since: its default)."""
-        if key not in DEFAULTS:
-            raise KeyError(key)
-        return self.settings.get(key, DEFAULTS[key])
+    def typed_settings(self) -> Settings:
+        """The settings as they were at close (a setting added since: its default)."""
+        return Settings.from_text(self.settings)
 
 
 def frozen_month(session: Session, month: str, *, sections: Iterable[Section] | None = None) -> FrozenMonth | None:

@@ -33,7 +33,7 @@ def month_pack(session: Session, month: str, *, rules_path: Path | None = None,
     review = review_stored_month(session, month, rules_path=rules_path, show_all=True)
     charges = charge_store.month_charges(session, month)
     services = {s.code: s for s in catalogue_store.load_catalogue(session).services}
-    unallocated_code = audit.get_setting(session, "unallocated_business_line")
+    unallocated_code = audit.settings(session).unallocated_business_line
     rows = usage_store.rejects(session, month=month)
     recovery, note = None, None
     if not cost_store.cost_lines(session, [month], "actual"):
@@ -46,7 +46,7 @@ def month_pack(session: Session, month: str, *, rules_path: Path | None = None,
         except ChargebackError as exc:
             note = str(exc)
     pack = MonthPack(
-        month=month, status=review.status, currency=review.review.currency or audit.get_setting(session, "currency"),
+        month=month, status=review.status, currency=review.review.currency or audit.settings(session).currency,
         generated_at=generated_at or audit.now(), review=review, unallocated_code=unallocated_code,
         unallocated=by_service(charges, services, business_line=unallocated_code),
         rejects=reject_groups(rows), reject_rows=len(rows),

@@ -56,7 +56,7 @@ class PlanResult:
 def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int, int], None] | None = None) -> PlanResult:
     """The planning workbook of ``fiscal_year`` as bytes, with what it holds."""
     locks.lock_for_writing(session)  # it records its run in the audit trail
-    start = int(audit.get_setting(session, "fiscal_year_start_month"))
+    start = audit.settings(session).fiscal_year_start_month
     months = tuple(fiscal_months(fiscal_year, start))
     history_months = tuple(add_months(months[0], i - 12) for i in range(12))
     catalogue = catalogue_store.load_catalogue(session)
@@ -98,7 +98,7 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
     subscriptions = by_pair(catalogue_store.load_subscriptions(session))
     budget = {(e.business_line, e.service, e.month): e.amount for e in budget_store.budget_entries(session, months=months)}
     names = {b.code: b.name for b in org_store.business_lines(session)}
-    currency = audit.get_setting(session, "currency")
+    currency = audit.settings(session).currency
 
     sheets: list[PlanSheet] = []
     total = ZERO

@@ -62,7 +62,7 @@ def propose_stored_rates(session: Session, fy: int, out_dir: Path, *, rules_path
         raise ProblemsError(problems, f"{tariffs_dir}: {len(errors(problems))} problem(s) in the catalogue")
     path = rules_location(rules_path)
     rules, warnings = checked_rules(path, catalogue)
-    start_month = int(audit.get_setting(session, "fiscal_year_start_month"))
+    start_month = audit.settings(session).fiscal_year_start_month
     months = fiscal_months(fy, start_month)
     last_year = fiscal_months(fy - 1, start_month)
     effective_from = first_day(months[0])

@@ -91,7 +91,7 @@ def month_inputs(session: Session, month: str, catalogue: Catalogue, *, currency
                  scenario: str = "actual") -> AllocationInputs:
     """The inputs of one month's allocation. For the budget, a month's usage, volumes and (when
     not loaded for the month itself) drivers are the same month of the year before."""
-    unallocated = audit.get_setting(session, "unallocated_business_line")
+    unallocated = audit.settings(session).unallocated_business_line
     lines = tuple(sorted(code for code in org_store.business_line_ids(session) if code != unallocated))
     costs = tuple(cost_store.cost_lines(session, [month], scenario))
     notes: list[str] = []
@@ -184,7 +184,7 @@ def recovery_for(session: Session, *, month: str | None = None, fy: int | None =
         months = [parse_month(month)]
         period = months[0]
     else:
-        start = int(audit.get_setting(session, "fiscal_year_start_month"))
+        start = audit.settings(session).fiscal_year_start_month
         loaded = set(cost_store.cost_months(session, "actual"))
         months = [m for m in fiscal_months(fy, start) if m in loaded]
         period = f"FY{fy}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -40,22 +39,23 @@ def review_stored_month(session: Session, month: str, *, rules_path: Path | None
         raise ChargebackError(f"{month} has not been rated yet: run `chargeback month run {month}` first")
     before = previous_month(month)
     earlier = [add_months(month, -step) for step in range(2, HISTORY_CHANGES + 13)]
+    settings = audit.settings(session)
     review = review_month(
         month=month, previous_month=before,
         charges=charge_store.month_charges(session, month),
         previous_charges=charge_store.month_charges(session, before),
         subscriptions=catalogue_store.load_subscriptions(session),
-        anomaly_pct=Decimal(audit.get_setting(session, "anomaly_pct")),
-        unallocated_code=audit.get_setting(session, "unallocated_business_line"),
+        anomaly_pct=settings.anomaly_pct,
+        unallocated_code=settings.unallocated_business_line,
         history=charge_store.chargeback_totals(session, earlier),
-        anomaly_floor_pct=Decimal(audit.get_setting(session, "anomaly_floor_pct")),
+        anomaly_floor_pct=settings.anomaly_floor_pct,
     )
     status = charge_store.period_status(session, month)
     return MonthReview(
         month=month, status=status, run=run, review=review,
         stale=charge_store.inputs_hash(session, month) != run.inputs_hash,
         warnings=month_warnings(session, month) if status != "closed" else (),
-        anomaly_pct=audit.get_setting(session, "anomaly_pct"),
+        anomaly_pct=settings.anomaly_pct,
         open_rejects=len(usage_store.rejects(session, month=month)),
         listed=None if show_all else LISTED,
         budget=budget_summary(session, month),
@@ -68,7 +68,7 @@ def month_warnings(session: Session, month: str, *, today: dt.date | None = None
     a month not yet ended, earlier months still open)."""
     month = parse_month(month)
     usage = usage_store.rows_by_source_month(session)
-    found = usage_warnings(month=month, usage_rows=usage, low_usage_pct=Decimal(audit.get_setting(session, "low_usage_pct")))
+    found = usage_warnings(month=month, usage_rows=usage, low_usage_pct=audit.settings(session).low_usage_pct)
     closed = set(charge_store.closed_months(session))
     known = {m for _, m in usage} | set(charge_store.rated_months(session)) | set(charge_store.period_months(session))
     earlier = sorted(m for m in known if m < month)

@@ -51,8 +51,8 @@ def budget_burns(session: Session, month: str, lines: Iterable[str]) -> dict[str
     """The fiscal year's burn of each of ``lines`` that has a budget for the year containing
     ``month``: budget and actual by month on the budget's basis (billing/jobs/budgets.py: every
     charge of the latest run), and the line's monthly charges forecast to the year's end."""
-    start = int(audit.get_setting(session, "fiscal_year_start_month"))
-    currency = audit.get_setting(session, "currency")
+    start = audit.settings(session).fiscal_year_start_month
+    currency = audit.settings(session).currency
     year = fiscal_year(month, start)
     months = fiscal_months(year, start)
     wanted = set(lines)

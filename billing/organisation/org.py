@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from billing.close.journal import gl_code_problem
+from billing.core.codes import gl_code_problem
 from billing.core.addresses import address_problem
 from billing.core.limits import CODE, NAME
 from billing.core.problems import Problem, ProblemCode, excerpt

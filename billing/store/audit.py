@@ -15,28 +15,12 @@ from sqlalchemy.orm import Session
 
 from billing.core.limits import SUBJECT, USER
 from billing.core.problems import ChargebackError, excerpt
+from billing.core.settings import DEFAULT_TEXTS, Settings
 from billing.store.schema import AuditEvent, Setting
 
-#: Settings and their defaults (docs/month-end.md, "Settings").
-DEFAULTS = {
-    "fiscal_year_start_month": "1",
-    "currency": "USD",
-    "anomaly_pct": "25",
-    "anomaly_floor_pct": "0.1",
-    "low_usage_pct": "50",
-    "invoice_prefix": "CB",
-    "expense_account": "6810",
-    "recovery_account": "4810",
-    "it_cost_center": "IT-RECOVERY",
-    "unallocated_business_line": "UNALLOCATED",
-    "provider_id": "IT",
-    "provider_name": "IT services",
-    "mail_from": "",
-    "smtp_host": "",
-    "smtp_port": "587",
-    "smtp_starttls": "yes",
-    "smtp_user": "",
-}
+#: Settings and their defaults as stored text (docs/month-end.md, "Settings"; the rules:
+#: billing.core.settings).
+DEFAULTS = DEFAULT_TEXTS
 
 #: The environment variable the SMTP password is read from (never stored, never printed).
 SMTP_PASSWORD_VARIABLE = "CHARGEBACK_SMTP_PASSWORD"
@@ -107,11 +91,13 @@ def event_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
 
 
-def get_setting(session: Session, key: str) -> str:
-    if key not in DEFAULTS:
-        raise KeyError(key)
-    row = session.get(Setting, key)
-    return row.value if row else DEFAULTS[key]
+def settings(session: Session) -> Settings:
+    """Every setting, typed (billing.core.settings.Settings): the one way the engine reads them."""
+    return Settings.from_text(_stored(session))
+
+
+def _stored(session: Session) -> dict[str, str]:
+    return {row.key: row.value for row in session.scalars(select(Setting)) if row.key in DEFAULTS}
 
 
 def set_setting(session: Session, key: str, value: str) -> None:
@@ -123,4 +109,6 @@ def set_setting(session: Session, key: str, value: str) -> None:
 
 
 def all_settings(session: Session) -> dict[str, str]:
-    return {key: get_setting(session, key) for key in DEFAULTS}
+    """Every setting as its stored text (a default where none is stored), for `settings list` and a close's snapshot."""
+    stored = _stored(session)
+    return {key: stored.get(key, default) for key, default in DEFAULTS.items()}

@@ -81,7 +81,7 @@ def _settings() -> Iterable[str]:
 
 
 def _invoice_numbers() -> Iterable[str]:
-    from billing.jobs.settings import PREFIX_LENGTH
+    from billing.core.settings import PREFIX_LENGTH
 
     return [f"{'C' * PREFIX_LENGTH}-9999-{9_999_999}"]  # PREFIX-FY-NNNNNN, up to 10 million documents a year
 

@@ -26,7 +26,7 @@ def month_inputs(session: Session, month: str, *, catalogue: Catalogue | None = 
     """The catalogue (``catalogue`` when already read), subscriptions, cost-centre owners, the
     month's active usage and its measured service levels."""
     catalogue = catalogue if catalogue is not None else catalogue_store.load_catalogue(session)
-    start = int(audit.get_setting(session, "fiscal_year_start_month"))
+    start = audit.settings(session).fiscal_year_start_month
     subscriptions = tuple(catalogue_store.load_subscriptions(session))
     return RatingInputs(
         month=month, catalogue=catalogue,
