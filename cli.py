@@ -685,9 +685,8 @@ def usage_rejects(session, month: str | None, source_name: str | None, feed_id: 
         out.write_bytes(write_rejects_csv(found))
         echo(f"{len(found)} rejected row(s) written to {out}")
         return
-    for file, row, column, code, message, _month, source, feed in found:
-        where = ":".join(str(p) for p in (file, row, column) if p not in (None, ""))
-        echo(f"{where}: {code} {message} [feed {feed}, {source}]")
+    for r in found:
+        echo(f"{r.place}: {r.code} {r.reason} [feed {r.feed}, {r.source}]")
     echo(f"{len(found)} rejected row(s)", err=True)
 
 
@@ -1203,8 +1202,8 @@ def costs_rejects(session) -> None:
     from billing.store.costs import rejects
 
     found = rejects(session)
-    for file, row, column, code, message, feed in found:
-        echo(f"{':'.join(str(p) for p in (file, row, column) if p not in (None, ''))}: {code} {message} [cost feed {feed}]")
+    for r in found:
+        echo(f"{r.place}: {r.code} {r.reason} [cost feed {r.feed}]")
     echo(f"{len(found)} rejected row(s)", err=True)
 
 

@@ -14,6 +14,7 @@ import io
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+from billing.core.records import RejectedRow
 from billing.core.money import amount_text
 from reports.guard import for_people
 from reports.views import MonthExportView
@@ -57,11 +58,11 @@ def month_csv(view: MonthExportView) -> bytes:
     ))
 
 
-def write_rejects_csv(rows: Iterable[Sequence[object]]) -> bytes:
-    """Rejected usage rows: tuples ``(file, row, column, code, message, month, source, feed_id)``
-    under the header ``file,row,column,code,reason,month,source,feed``."""
+def write_rejects_csv(rows: Iterable[RejectedRow]) -> bytes:
+    """Rejected usage rows (billing.core.records.RejectedRow) under the header
+    ``file,row,column,code,reason,month,source,feed``."""
     made = []
-    for file, row, column, code, message, month, source, feed in rows:
-        made.append((for_people(file), "" if row is None else str(row), for_people(column), for_people(code),
-                     for_people(message), for_people(month), for_people(source), "" if feed is None else str(feed)))
+    for r in rows:
+        made.append((for_people(r.file), "" if r.row is None else str(r.row), for_people(r.column), for_people(r.code),
+                     for_people(r.reason), for_people(r.month), for_people(r.source), str(r.feed)))
     return _csv(REJECTS_HEADER, made)

@@ -20,7 +20,7 @@ from decimal import Decimal
 from billing.close.bridge import CompanyBridge
 from billing.close.review import MonthReview
 from billing.core.money import ZERO
-from billing.core.records import Charge, ChargeKind, SlaResult
+from billing.core.records import Charge, ChargeKind, RejectedRow, SlaResult
 from billing.recovery.over_under import RecoveryReport
 from tariffs.model import Metric, Service
 
@@ -99,15 +99,15 @@ class MonthPack:
         return sum((c.amount for c in self.credits), ZERO)
 
 
-def reject_groups(rows: Iterable[tuple]) -> tuple[RejectGroup, ...]:
-    """Quarantined rows (file, row, column, code, message, month, source, feed) grouped by source
-    and reason, the largest group first."""
+def reject_groups(rows: Iterable[RejectedRow]) -> tuple[RejectGroup, ...]:
+    """Quarantined usage rows grouped by source and reason, the largest group first."""
     counts: Counter[tuple[str, str]] = Counter()
     first: dict[tuple[str, str], str] = {}
-    for file_name, row_no, column, code, message, _month, source, _feed in rows:
-        key = (source, code)
+    for rejected in rows:
+        key = (rejected.source or "", rejected.code)
         counts[key] += 1
-        first.setdefault(key, f"{file_name}:{row_no}{':' + column if column else ''} {message}")
+        first.setdefault(key, f"{rejected.file}:{rejected.row}{':' + rejected.column if rejected.column else ''} "
+                              f"{rejected.reason}")
     return tuple(RejectGroup(source=s, code=c, rows=n, example=first[(s, c)])
                  for (s, c), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 

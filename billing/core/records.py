@@ -64,6 +64,27 @@ class DocumentRole(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RejectedRow:
+    """A row a load refused, as the store keeps it: where it was (file, row, column), the
+    problem's code and the reason (its message and hint), and the feed that brought it. A usage
+    row also names the months of its feed and its source."""
+
+    file: str
+    row: int | None
+    column: str | None
+    code: str  # a billing.core.problems.ProblemCode value
+    reason: str
+    feed: int
+    month: str | None = None  # usage: the months of the feed ("2026-03" or "2026-03,2026-04")
+    source: str | None = None  # usage: the feed's source
+
+    @property
+    def place(self) -> str:
+        """``file:row:column``, each part only when known."""
+        return ":".join(str(p) for p in (self.file, self.row, self.column) if p not in (None, ""))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BusinessLine:
     code: str
     name: str

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from billing.core.records import RejectedRow
 from billing.recovery.allocation import CostLine
 from billing.recovery.costs import DriverRecord
 from billing.core import limits
@@ -135,7 +136,8 @@ def insert_rejects(session: Session, feed_id: int, problems: list[Problem]) -> N
     session.flush()
 
 
-def rejects(session: Session) -> list[tuple]:
+def rejects(session: Session) -> list[RejectedRow]:
+    """The cost rows active cost feeds refused, in feed and row order."""
     query = (
         select(t.CostReject.file_name, t.CostReject.row_no, t.CostReject.column, t.CostReject.code, t.CostReject.message,
                t.CostReject.feed_id)
@@ -143,7 +145,8 @@ def rejects(session: Session) -> list[tuple]:
         .where(t.CostFeed.status == "active")
         .order_by(t.CostReject.feed_id, t.CostReject.row_no)
     )
-    return [tuple(r) for r in session.execute(query)]
+    return [RejectedRow(file=file, row=row, column=column, code=code, reason=message, feed=feed)
+            for file, row, column, code, message, feed in session.execute(query)]
 
 
 def cost_lines(session: Session, months: list[str] | set[str], scenario: str) -> list[CostLine]:

@@ -14,6 +14,7 @@ import polars as pl
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from billing.core.records import RejectedRow
 from billing.feeds.daily import SUM_KEYS
 from billing.feeds.first_seen import HashRows, id_hashes
 from billing.feeds.overlap import decode_sample
@@ -361,7 +362,9 @@ def usage_rows_for(session: Session, month: str, business_line: str, service: st
     return rows.height, list(rows.slice(offset, limit).select(columns).iter_rows())
 
 
-def rejects(session: Session, *, month: str | None = None, source: str | None = None, feed: int | None = None) -> list[tuple]:
+def rejects(session: Session, *, month: str | None = None, source: str | None = None,
+            feed: int | None = None) -> list[RejectedRow]:
+    """The rows active feeds refused (of a month, a source or a feed), in feed and row order."""
     query = (
         select(t.UsageReject.file_name, t.UsageReject.row_no, t.UsageReject.column, t.UsageReject.code,
                t.UsageReject.message, t.UsageReject.month, t.UsageFeed.source, t.UsageFeed.id)
@@ -375,7 +378,9 @@ def rejects(session: Session, *, month: str | None = None, source: str | None = 
         query = query.where(t.UsageFeed.source == source)
     if feed is not None:
         query = query.where(t.UsageFeed.id == feed)
-    return [tuple(r) for r in session.execute(query)]
+    return [RejectedRow(file=file, row=row, column=column, code=code, reason=message, month=months, source=source_name,
+                        feed=feed_id)
+            for file, row, column, code, message, months, source_name, feed_id in session.execute(query)]
 
 
 def rows_by_source_month(session: Session) -> dict[tuple[str, str], int]:

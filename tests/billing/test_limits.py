@@ -506,10 +506,11 @@ def test_a_note_amount_or_quantity_out_of_range_is_refused(db_url, tmp_path):
                                                                        "FIN,DESK,gold,2026-01-01\n"))
     run(db_url, "month", "run", "2026-03")
     run(db_url, "month", "close", "2026-03", "--confirm")
-    for option, value, message in (("--amount", "1e15", "--amount 1000000000000000 is out of range: an amount"),
-                                   ("--quantity", "1e16", "--quantity 10000000000000000 is out of range: a quantity")):
+    for option, value, message in (("--amount", "1e15", "the amount 1000000000000000 is out of range: an amount"),
+                                   ("--quantity", "1e16", "the quantity 10000000000000000 is out of range: a quantity")):
         result = run(db_url, "adjust", "--invoice", "CB-2026-000001", option, value, "--reason", "x", ok=False)
         assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.stderr
+        assert result.stderr.rstrip().endswith(f"({option})")  # the option it asks to correct
 
 
 # --- properties: what the ranges promise, through sums, splits, pricing and storage ------------------------

@@ -1,6 +1,7 @@
 import csv
 import io
 
+from billing.core.records import RejectedRow
 from reports.csv_export import DETAIL_HEADER, month_csv, write_rejects_csv
 from tests.reports import samples
 
@@ -29,8 +30,10 @@ def test_month_csv_neutralises_formulas_from_input():
 
 def test_rejects_csv():
     data = write_rejects_csv([
-        ("usage.csv", 7, "quantity", "not-a-number", "'=1+2' is not a number", "2026-03", "servicedesk", 12),
-        ("usage.csv", None, None, "file-empty", "=cmd|' /C calc'!A0", None, "servicedesk", 13),
+        RejectedRow(file="usage.csv", row=7, column="quantity", code="not-a-number", reason="'=1+2' is not a number",
+                    month="2026-03", source="servicedesk", feed=12),
+        RejectedRow(file="usage.csv", row=None, column=None, code="file-empty", reason="=cmd|' /C calc'!A0",
+                    source="servicedesk", feed=13),
     ])
     rows = _read(data)
     assert rows[0] == ["file", "row", "column", "code", "reason", "month", "source", "feed"]

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from billing.core.records import JournalLine
 from billing.recovery.over_under import PoolRow, RecoveryReport, RecoveryRow
 from billing.recovery.rates import RateProposal, ServiceProposal
+from billing.core.records import RejectedRow
 from reports.csv_export import month_csv, write_rejects_csv
 from reports.guard import FORMULA_TRIGGERS, for_machines, for_people, is_formula
 from reports.journal_csv import journal_csv
@@ -89,7 +90,8 @@ def _workbook_texts(data: bytes) -> list[tuple[object, str, bool]]:
 # Every CSV file for people: the text is there with a ' in front, never bare.
 PEOPLES_CSV = {
     "month csv": lambda: month_csv(samples.export(hostile=True)),
-    "rejects csv": lambda: write_rejects_csv([("usage.csv", 2, "service", "unknown", HYPERLINK, "2026-03", "src", 1)]),
+    "rejects csv": lambda: write_rejects_csv([RejectedRow(file="usage.csv", row=2, column="service", code="unknown",
+                                                               reason=HYPERLINK, month="2026-03", source="src", feed=1)]),
     "recovery csv": lambda: recovery_csv(_recovery()),
     "proposal csv": lambda: proposal_csv(_proposal()),
 }
