@@ -66,6 +66,12 @@ ACCESS: dict[str, Rule] = {
     "line": _rule(*LINES, own_lines=True),
     "statement": _rule(*LINES, own_lines=True),
     "statement_download": _rule(*LINES, own_lines=True),
+    "statement_pdf": _rule(*LINES, own_lines=True),
+    "line_xlsx": _rule(*LINES, own_lines=True),
+    # the month's files for finance (and auditors): the journal, the FOCUS bill, the whole export
+    "month_journal": _rule(Caller.FINANCE, Caller.AUDITOR),
+    "month_focus": _rule(Caller.FINANCE, Caller.AUDITOR),
+    "month_xlsx": _rule(Caller.FINANCE, Caller.AUDITOR),
     "invoice": _rule(*LINES, own_lines=True),
     "invoice_line": _rule(*LINES, own_lines=True),
     # disputes: a head raises them on its own lines, finance decides, auditors read

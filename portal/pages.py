@@ -15,7 +15,7 @@ from billing.core.access import Principal, Role
 from billing.core.periods import parse_month
 from billing.core.problems import ChargebackError, NeedsConfirmation, excerpt
 from billing.api import SESSION_HOURS, LoginRefused
-from portal.security import PRE_COOKIE, SESSION_COOKIE, headers, style_hashes
+from portal.security import PRE_COOKIE, SESSION_COOKIE, attachment, headers, style_hashes
 
 COOKIE = {"httponly": True, "secure": True, "samesite": "lax", "path": "/"}
 
@@ -38,6 +38,17 @@ def month_of(text: str) -> str:
         return parse_month(text)
     except ChargebackError:
         raise HTTPException(404) from None
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(body: bytes, media_type: str, filename: str) -> Response:
+    """A file to save: its bytes, type and name (escaped for the header), the security headers."""
+    response = Response(body, media_type=media_type)
+    response.headers.update(headers())
+    response.headers["Content-Disposition"] = attachment(filename)
+    return response
 
 
 PAGE_ROWS = 50
@@ -188,8 +199,45 @@ def routes(portal):
         response = Response(found.html, media_type="text/html; charset=utf-8")
         response.headers.update(headers(styles=style_hashes(found.html)))
         if request.url.path.endswith("/download"):
-            response.headers["Content-Disposition"] = f'attachment; filename="{found.filename}"'
+            response.headers["Content-Disposition"] = attachment(found.filename)
         return response
+
+    async def statement_pdf(request: Request) -> Response:
+        code = request.path_params["code"]
+        own_line(request, code)
+        month = month_of(request.path_params["month"])
+        try:
+            pdf = await portal.call(request, api.statement_pdf, month, code)
+        except ChargebackError as exc:
+            return portal.error(request, 503, str(exc))
+        if pdf is None:
+            raise HTTPException(404)
+        return download(pdf, "application/pdf", f"statement-{code}-{month}.pdf")
+
+    async def line_xlsx(request: Request) -> Response:
+        code = request.path_params["code"]
+        own_line(request, code)
+        month = month_of(request.path_params["month"])
+        try:
+            workbook = await portal.call(request, api.line_export, month, code)
+        except ChargebackError:
+            raise HTTPException(404) from None  # not rated, or nothing of this line's: as for a line not there
+        return download(workbook, XLSX, f"chargeback-{code}-{month}.xlsx")
+
+    async def month_file(request: Request) -> Response:
+        month = month_of(request.path_params["month"])
+        what = request.url.path.rsplit("/", 1)[1]
+        try:
+            if what == "journal.csv":
+                body = (await portal.call(request, api.journal, month)).csv
+                return download(body, "text/csv; charset=utf-8", f"journal-{month}.csv")
+            if what == "focus.csv":
+                body = await portal.call(request, api.export_month, month, "focus")
+                return download(body, "text/csv; charset=utf-8", f"focus-{month}.csv")
+            body = await portal.call(request, api.export_month, month, "xlsx")
+            return download(body, XLSX, f"chargeback-{month}.xlsx")
+        except ChargebackError as exc:
+            return portal.error(request, 409, str(exc))
 
     async def invoice(request: Request) -> Response:
         number = request.path_params["number"]
@@ -220,6 +268,11 @@ def routes(portal):
         ("/lines/{code}", "line", line, ["GET"]),
         ("/lines/{code}/statements/{month}", "statement", statement, ["GET"]),
         ("/lines/{code}/statements/{month}/download", "statement_download", statement, ["GET"]),
+        ("/lines/{code}/statements/{month}/pdf", "statement_pdf", statement_pdf, ["GET"]),
+        ("/lines/{code}/statements/{month}/xlsx", "line_xlsx", line_xlsx, ["GET"]),
+        ("/months/{month}/journal.csv", "month_journal", month_file, ["GET"]),
+        ("/months/{month}/focus.csv", "month_focus", month_file, ["GET"]),
+        ("/months/{month}/export.xlsx", "month_xlsx", month_file, ["GET"]),
         ("/invoices/{number}", "invoice", invoice, ["GET"]),
         ("/invoices/{number}/lines/{line}", "invoice_line", invoice_line, ["GET"]),
     ]

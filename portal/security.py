@@ -47,6 +47,19 @@ def headers(*, styles: tuple[str, ...] = ()) -> dict[str, str]:
     }
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def attachment(filename: str) -> str:
+    """A ``Content-Disposition`` for a download named ``filename``: in ``filename`` only letters,
+    digits and ``. _ -`` (anything else one ``_``; no quote, slash or line break can reach the
+    header), and the name as given, percent-encoded, in ``filename*`` (RFC 6266)."""
+    from urllib.parse import quote
+
+    safe = _UNSAFE.sub("_", filename).strip("._")[:150] or "download"
+    return f"attachment; filename=\"{safe}\"; filename*=UTF-8''{quote(filename[:150], safe='')}"
+
+
 _STYLE = re.compile(rb"<style>(.*?)</style>", re.S)
 
 

@@ -64,7 +64,7 @@ __all__ = [
     "run_month", "review_month", "month_statuses", "close_month", "reopen_month", "adjust", "explain",
     "explain_change", "documents", "document",
     # outputs
-    "export_month", "journal", "Journal", "statements", "Statements", "write_statements", "WrittenStatements",
+    "export_month", "line_export", "statement_pdf", "journal", "Journal", "statements", "Statements", "write_statements", "WrittenStatements",
     "month_pack",
     # planning and recovery
     "forecast", "backtest", "compare_scenarios", "advise", "recovery", "plan", "Plan",
@@ -354,6 +354,16 @@ def export_month(store: Store, month: str, format: str = "xlsx") -> bytes:
     return _run(store, export_in, month, format)
 
 
+def line_export(store: Store, month: str, line: str) -> bytes:
+    """Business line ``line``'s part of the month's export as an ``.xlsx`` workbook: its charges
+    (an open month) or its documents (a closed one), as ``export_month`` writes them."""
+    from billing.jobs.documents import month_export
+    from reports.views import export_view
+    from reports.xlsx import month_workbook
+
+    return month_workbook(export_view(_run(store, month_export, month, line=line)))
+
+
 def export_in(session: Session, month: str, fmt: str) -> bytes:
     """:func:`export_month` in a transaction already open."""
     from billing.jobs import documents as job
@@ -446,6 +456,21 @@ def statement(store: Store, month: str, line: str) -> Statement | None:
         return None
     (view,) = statement_views(found)
     return Statement(view=view, html=render_statement(view), filename=statement_filename(view))
+
+
+def statement_pdf(store: Store, month: str, line: str) -> bytes | None:
+    """Business line ``line``'s statement of ``month`` as the A4 PDF ``chargeback statements
+    --format pdf`` writes (printed by headless Chromium; refused saying what to install
+    without it), or None when there is no such statement."""
+    from reports.browser import NOT_INSTALLED, find_chromium
+    from reports.pdf import statement_pdfs
+
+    if find_chromium() is None:
+        raise ChargebackError(NOT_INSTALLED.replace("make screenshots or PDFs", "print PDF statements"))
+    found = statement(store, month, line)
+    if found is None:
+        return None
+    return next(iter(statement_pdfs([(found.view, found.html)])))
 
 
 def charges(store: Store, month: str):

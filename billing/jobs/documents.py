@@ -266,18 +266,26 @@ def one_line(found: list[StatementInputs], month: str, line: str, done: str) -> 
     return found
 
 
-def month_export(session: Session, month: str) -> ExportInputs:
+def month_export(session: Session, month: str, *, line: str | None = None) -> ExportInputs:
     """What the month's export is made from: a closed month's issued documents, in its
-    currency at close and dated at its close; an open month's charges as draft invoices."""
+    currency at close and dated at its close; an open month's charges as draft invoices.
+    ``line``: business line ``line``'s alone (its code as stored)."""
     month = parse_month(month)
     charges = _rated(session, month)
+    if line is not None:
+        charges = [c for c in charges if c.business_line == line]
     closed = charge_store.period_status(session, month) == "closed"
-    if not charges and not (closed and documents.documents_for_month(session, month)):
-        raise ChargebackError(f"{month} was rated but has no charges and no documents: there is nothing to export; "
-                              f"nothing was written")
+
+    def documents_of_month() -> list[Invoice]:
+        return [d for d in documents.documents_for_month(session, month) if line is None or d.business_line == line]
+
+    if not charges and not (closed and documents_of_month()):
+        whose = f" for business line {line}" if line is not None else ""
+        raise ChargebackError(f"{month} was rated but has no charges and no documents{whose}: there is nothing to "
+                              f"export; nothing was written")
     snapshot = frozen_month(session, month)
     if snapshot is not None or closed:
-        docs = documents.documents_for_month(session, month)
+        docs = documents_of_month()
         currency = (snapshot.typed_settings() if snapshot else audit.settings(session)).currency
         return ExportInputs(month=month, closed=True, documents=docs, charges=charges, currency=None if docs else currency,
                             prepared_at=snapshot.close.closed_at if snapshot else None)

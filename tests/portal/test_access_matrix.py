@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from billing import api
 from portal.access import ACCESS, PEOPLE, Caller, matrix_markdown
 from portal.app import route_table
+from reports.browser import find_chromium
 from tests.conftest import ROOT
 from tests.portal.conftest import MONTH
 
@@ -35,6 +36,11 @@ SAMPLES = {
     "line": [("GET", "/lines/FIN", None, 200)],
     "statement": [("GET", f"/lines/FIN/statements/{MONTH}", None, 200)],
     "statement_download": [("GET", f"/lines/FIN/statements/{MONTH}/download", None, 200)],
+    "statement_pdf": [("GET", f"/lines/FIN/statements/{MONTH}/pdf", None, 200 if find_chromium() else 503)],
+    "line_xlsx": [("GET", f"/lines/FIN/statements/{MONTH}/xlsx", None, 200)],
+    "month_journal": [("GET", f"/months/{MONTH}/journal.csv", None, 200)],
+    "month_focus": [("GET", f"/months/{MONTH}/focus.csv", None, 200)],
+    "month_xlsx": [("GET", f"/months/{MONTH}/export.xlsx", None, 200)],
     "invoice": [("GET", "/invoices/{fin_invoice}", None, 200)],
     "invoice_line": [("GET", "/invoices/{fin_invoice}/lines/1", None, 200)],
     "disputes": [("GET", "/disputes", None, 200)],
@@ -131,6 +137,8 @@ def test_a_head_guessing_another_lines_ids_gets_the_404_of_ids_that_do_not_exist
         "invoice line": (f"/invoices/{books.ops_invoice}/lines/1", "/invoices/CB-2026-999999/lines/1"),
         "usage page": (f"/invoices/{books.ops_invoice}/lines/1?page=2", "/invoices/CB-2026-999999/lines/1?page=2"),
         "dispute": (f"/disputes/{books.ops_dispute}", "/disputes/999999"),
+        "workbook": (f"/lines/OPS/statements/{MONTH}/xlsx", f"/lines/NOSUCH/statements/{MONTH}/xlsx"),
+        "pdf": (f"/lines/OPS/statements/{MONTH}/pdf", f"/lines/NOSUCH/statements/{MONTH}/pdf"),
     }
     for what, (theirs, none) in guesses.items():
         a, b = client.get(theirs), client.get(none)
