@@ -49,6 +49,7 @@ def test_a_person_added_signs_in_with_the_one_time_password_and_must_change_it(d
 
 
 def test_a_session_is_kept_hashed_and_ends_at_logout_and_everywhere(db_url, tmp_path):
+    run(db_url, "db", "upgrade")  # people are added to a store that exists
     password = password_of(run(db_url, "users", "add", "fin", "--role", "finance").stdout)
     with api.open_store(db_url) as store:
         first, second, third = (api.sign_in(store, "fin", password) for _ in range(3))
@@ -61,6 +62,7 @@ def test_a_session_is_kept_hashed_and_ends_at_logout_and_everywhere(db_url, tmp_
 
 
 def test_disable_and_reset_end_every_session(db_url, tmp_path):
+    run(db_url, "db", "upgrade")  # people are added to a store that exists
     password = password_of(run(db_url, "users", "add", "ops", "--role", "planner").stdout)
     with api.open_store(db_url) as store:
         signed = api.sign_in(store, "ops", password)
@@ -78,6 +80,7 @@ def test_disable_and_reset_end_every_session(db_url, tmp_path):
 
 
 def test_sign_ins_are_refused_after_too_many_wrong_passwords_even_with_the_right_one(db_url):
+    run(db_url, "db", "upgrade")  # people are added to a store that exists
     password = password_of(run(db_url, "users", "add", "aud", "--role", "auditor").stdout)
     with api.open_store(db_url) as store:
         for _ in range(LOGIN_TRIES):
