@@ -58,7 +58,7 @@ OPTION = {
     Ask.ALLOW_OTHER_SOURCE: "--allow-other-source", Ask.DELIMITER: "--delimiter", Ask.DECIMAL: "--decimal",
     Ask.ROLE: "--role", Ask.BUSINESS_LINES: "--line", Ask.READ_ONLY: "--read-only", Ask.NAME: "--name",
     Ask.MONTHS: "--months", Ask.STORE: "--db", Ask.DRY_RUN: "--dry-run", Ask.FOLDER: "--out",
-    Ask.ATTACH_HTML: "--attach html",
+    Ask.ATTACH_HTML: "--attach html", Ask.LOCAL_ENGINE: "--engine local",
 }
 """What the engine asks for (billing.core.problems.Ask), as the command's options."""
 
@@ -184,6 +184,25 @@ NUMBER = DecimalType()
 DELIMITER = DelimiterType()
 INPUT_FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
 INPUT_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+class UsagePath(click.Path):
+    """A file or directory that exists, or a glob that matches a file (``usage/*.csv``)."""
+
+    def __init__(self) -> None:
+        super().__init__(exists=True, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        text = str(value)
+        if any(c in text for c in "*?[") and not Path(text).exists():
+            from billing.jobs.usage_spark import usage_files
+
+            try:
+                usage_files(text)
+            except ChargebackError as exc:
+                self.fail(str(exc), param, ctx)
+            return Path(text)
+        return super().convert(value, param, ctx)
 
 
 def echo_table(headers: list[str], rows: list[list[object]], *, right: set[int] = frozenset()) -> None:
@@ -592,7 +611,7 @@ class RowProgress:
 
 
 @usage.command("load")
-@click.argument("file", type=INPUT_FILE)
+@click.argument("file", metavar="PATH", type=UsagePath())
 @click.option("--source", "source_name", required=True,
               help="The declared source the file comes from, e.g. servicedesk or focus-cloud: one with a source definition "
                    "(--sources) or registered by an earlier --new-source. Any other name is refused.")
@@ -613,24 +632,54 @@ class RowProgress:
 @click.option("--decimal", type=click.Choice(["point", "comma"]), default=None, show_default="point",
               help="How a CSV file's numbers are written: 1234.56 (point) or 1.234,56 (comma, as in most "
                    "';'-separated exports from Excel).")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="Where the rows are validated, de-duplicated and summed per day: here (polars), or as an Apache Spark "
+                   "job (our usage format in CSV or Parquet; needs pyspark and Java 17; docs/scale-out.md).")
+@click.option("--spark-master", default=None, metavar="URL",
+              help="With --engine spark: the Spark master, e.g. spark://host:7077 (default local[2]).")
+@click.option("--spark-remote", default=None, metavar="sc://HOST",
+              help="With --engine spark: a Spark Connect server instead of a master.")
 @with_store(creates=True)
 def usage_load(session, file: Path, source_name: str, new_source: bool, allow_other_source: bool, fmt: str | None,
-               sources_dir: Path | None, strict: bool, replace: bool, delimiter: str, decimal: str | None) -> None:
-    """Validate, map and store a usage file (CSV, .xlsx or FOCUS CSV).
+               sources_dir: Path | None, strict: bool, replace: bool, delimiter: str, decimal: str | None,
+               engine: str, spark_master: str | None, spark_remote: str | None) -> None:
+    """Validate, map and store a usage file (CSV, Parquet, .xlsx or FOCUS CSV).
 
     \b
-    Our usage format: record_id, usage_date, service, quantity, unit, and cost_center
-    or business_line (or both); optional tier, description, cost. A FOCUS export is
-    read with its own columns by the source's definition (docs/feeds.md). A CSV is
-    comma-separated with decimal points unless --delimiter and --decimal say otherwise."""
+    PATH is a file, a glob (usage/*.csv) or a directory (a Hive-partitioned one such
+    as month=2026-03/part-0.parquet too), each file its own feed, all in one
+    transaction. Our usage format: record_id, usage_date, service, quantity, unit,
+    and cost_center or business_line (or both); optional tier, description, cost. A
+    FOCUS export is read with its own columns by the source's definition
+    (docs/feeds.md). A CSV is comma-separated with decimal points unless --delimiter
+    and --decimal say otherwise."""
     from billing.files.dialect import Dialect
-    from billing.jobs.usage import load_usage_file, per_invoice_line, resolve_source
+    from billing.jobs.usage import load_usage_file, resolve_source
+    from billing.jobs.usage_spark import load_usage_spark, spark_for_load, usage_files
 
+    if engine == "local" and (spark_master or spark_remote):
+        raise click.UsageError("--spark-master and --spark-remote go with --engine spark")
+    files = usage_files(str(file))
     source = resolve_source(session, source_name, fmt, sources_dir, new_source=new_source)
-    progress = RowProgress(f"loading {file.name}")
-    result = load_usage_file(session, file, source, strict=strict, replace=replace, allow_other_source=allow_other_source,
-                             on_progress=progress, dialect=Dialect(delimiter=delimiter, decimal=decimal))
-    progress.done()
+    dialect = Dialect(delimiter=delimiter, decimal=decimal)
+    if engine == "spark":
+        with spark_for_load(spark_master, spark_remote) as spark:
+            for path in files:
+                result = load_usage_spark(session, path, source, spark, strict=strict, replace=replace,
+                                          allow_other_source=allow_other_source, dialect=dialect)
+                _print_load(path, source, result)
+        return
+    for path in files:
+        progress = RowProgress(f"loading {path.name}")
+        result = load_usage_file(session, path, source, strict=strict, replace=replace,
+                                 allow_other_source=allow_other_source, on_progress=progress, dialect=dialect)
+        progress.done()
+        _print_load(path, source, result)
+
+
+def _print_load(file: Path, source, result) -> None:
+    from billing.jobs.usage import per_invoice_line
+
     if result.already_loaded_as is not None:
         echo(f"{file}: already loaded as feed {result.already_loaded_as} for source {source.name}; nothing charged twice "
                    f"(use --replace to load it again in place of that feed)")

@@ -47,6 +47,7 @@ class Ask(enum.StrEnum):
     DRY_RUN = "a dry run"
     FOLDER = "a folder to write to"
     ATTACH_HTML = "HTML attachments"
+    LOCAL_ENGINE = "the local engine"
 
 
 @dataclass(frozen=True, slots=True)

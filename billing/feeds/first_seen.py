@@ -21,7 +21,7 @@ import polars as pl
 from billing.feeds.resent import WAS, changes
 from billing.core.problems import Ask, Asked, Problem, ProblemCode, SourceRef, describe_changes, excerpt
 
-__all__ = ["FirstSeen", "HashRows", "id_hashes"]
+__all__ = ["FirstSeen", "HashRows", "id_hashes", "repeat_problems"]
 
 _HASH_SEED = 0x5EED_F00D  # fixed: hashes are compared across batches, files and loads
 
@@ -160,23 +160,7 @@ class FirstSeen:
             originals = pl.concat([originals, recalled.select("row_no", *self.content)]).unique("row_no")
         was = originals.rename({"row_no": "_original", **{c: c + WAS for c in self.content}})
         compared = again.join(was, on="_original", how="left", maintain_order="left")
-        problems, conflicted = [], []
-        for (row_no, record, original), fields in zip(compared.select("row_no", "key", "_original").iter_rows(),
-                                                      changes(compared, self.content)):
-            source = SourceRef(file=self.file, row=row_no, column=self.column)
-            if not fields:
-                problems.append(Problem(
-                    code=ProblemCode.DUPLICATE, source=source,
-                    message=f"record id {excerpt(record)!r} already appears on row {original}; this row is not loaded",
-                    hint="a record is loaded once; remove the repeated row or give it its own id"))
-                continue
-            conflicted.append(row_no)
-            problems.append(Problem(
-                code=ProblemCode.CONFLICT, source=source,
-                message=f"record id {excerpt(record)!r} is also on row {original} with other values "
-                        f"({describe_changes(fields)}); row {original} is loaded, this row is not",
-                hint="a record is sent once: correct the export; a feed already loaded is corrected by loading "
-                     "its corrected file as a replacement of the feed", asks_for=(Asked(Ask.REPLACE),)))
+        problems, conflicted = repeat_problems(compared, file=self.file, column=self.column, content=self.content)
         conflict = ids.select(pl.col("row_no").is_in(pl.Series(conflicted, dtype=pl.Int64).implode())).to_series()
         return (repeated & ~conflict).alias("duplicate"), conflict.alias("conflict"), problems
 
@@ -228,3 +212,30 @@ def _first_in_batch(ids: pl.DataFrame) -> pl.Series:
     shared = ids.with_row_index("_at").filter(pl.col("_h").is_in(hashes))
     exact = shared.select("_at", pl.col("row_no").min().over("key").alias("_first"))
     return first.scatter(exact.get_column("_at"), exact.get_column("_first"))
+
+
+def repeat_problems(compared: pl.DataFrame, *, file: str, column: str | None,
+                    content: Sequence[str]) -> tuple[list[Problem], list[int]]:
+    """The problems of rows whose record id came on an earlier row of the file: ``compared``
+    holds each such row's ``row_no``, ``key``, ``_original`` (the earlier row) and ``content``
+    beside the earlier row's (suffixed ``_was``). Same content: a duplicate; other content: a
+    conflict, whose rows come back too."""
+    problems: list[Problem] = []
+    conflicted: list[int] = []
+    for (row_no, record, original), fields in zip(compared.select("row_no", "key", "_original").iter_rows(),
+                                                  changes(compared, content)):
+        source = SourceRef(file=file, row=row_no, column=column)
+        if not fields:
+            problems.append(Problem(
+                code=ProblemCode.DUPLICATE, source=source,
+                message=f"record id {excerpt(record)!r} already appears on row {original}; this row is not loaded",
+                hint="a record is loaded once; remove the repeated row or give it its own id"))
+            continue
+        conflicted.append(row_no)
+        problems.append(Problem(
+            code=ProblemCode.CONFLICT, source=source,
+            message=f"record id {excerpt(record)!r} is also on row {original} with other values "
+                    f"({describe_changes(fields)}); row {original} is loaded, this row is not",
+            hint="a record is sent once: correct the export; a feed already loaded is corrected by loading "
+                 "its corrected file as a replacement of the feed", asks_for=(Asked(Ask.REPLACE),)))
+    return problems, conflicted

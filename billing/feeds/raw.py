@@ -59,6 +59,8 @@ _MAX_RECORD = MAX_RECORD_BYTES  # at least _BLOCK, so no record inside one block
 _MARK = "\x00"  # the field added at each record end: the text check guarantees no NUL in the file
 _BREAKS = "_breaks"  # line breaks inside a record's values, where they were counted while parsing
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm"}
+PARQUET_SUFFIXES = {".parquet"}
+_PARQUET_BATCH = 250_000  # Parquet rows in a batch at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,7 @@ def scan_file(path: Path) -> FileScan:
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest")
     hashing = pool.submit(digest, path)
     pool.shutdown(wait=False)
-    if path.suffix.lower() in _WORKBOOK_SUFFIXES:
+    if path.suffix.lower() in _WORKBOOK_SUFFIXES | PARQUET_SUFFIXES:
         return FileScan(problem=None, hashing=hashing)
     return FileScan(problem=_check_text(path, str(path)), hashing=hashing)
 
@@ -155,6 +157,8 @@ def open_table(path: Path, *, sheet: str | None = None, scan: FileScan | None = 
                                     "export the usage again; a feed starts with a header row")]
     if path.suffix.lower() in _WORKBOOK_SUFFIXES:
         return _open_xlsx(path, file, sheet, dialect)
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        return open_parquet(path, file)
     return _open_csv(path, file, scan, dialect)
 
 
@@ -541,6 +545,59 @@ def _binary_kind(head: bytes) -> tuple[str, str] | None:
     if head.startswith(b"%PDF"):
         return ("a PDF document", "export the usage as CSV UTF-8")
     return None
+
+
+# --- Parquet ------------------------------------------------------------------------------------
+
+PARQUET_TYPES = "text, integers, decimals and dates"
+
+
+def parquet_text_types(schema: dict[str, pl.DataType]) -> list[str]:
+    """The columns of a Parquet schema that are not read as text exactly (floating point,
+    timestamps, nested values …), each with its type: such a file is refused."""
+    return [f"{name} ({dtype})" for name, dtype in schema.items()
+            if not (dtype == pl.String or dtype.is_integer() or isinstance(dtype, pl.Decimal) or dtype == pl.Date)]
+
+
+def open_parquet(path: Path, file: str) -> tuple[Table | None, list[Problem]]:
+    """A Parquet file as a table: its column names are the header, each value its text (a
+    decimal with its scale's digits, a date as YYYY-MM-DD), ``row_no`` the row's index in the
+    file from 1 (the header is row 0). Floating-point and other columns that have no one exact
+    text refuse the file."""
+    try:
+        schema = dict(pl.read_parquet_schema(path))
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        return None, [_file_problem(file, ProblemCode.FILE_UNREADABLE, f"not a readable Parquet file: {_short(exc)}",
+                                    "write it again as Parquet, or export CSV UTF-8")]
+    wrong = parquet_text_types(schema)
+    if wrong:
+        return None, [_file_problem(file, ProblemCode.FILE_UNREADABLE,
+                                    f"column(s) {', '.join(wrong)} cannot be read exactly; a Parquet usage file holds "
+                                    f"{PARQUET_TYPES}",
+                                    "write quantities and costs as DECIMAL (never floating point), dates as DATE")]
+    header = tuple(schema)
+
+    def read(batch_rows: int) -> Iterator[RawBatch]:
+        return _parquet_batches(path, header, min(batch_rows, _PARQUET_BATCH))
+
+    return Table(file=file, header=header, header_row=0, read=read, dialect=Dialect()), []
+
+
+def _parquet_batches(path: Path, header: tuple[str, ...], batch_rows: int) -> Iterator[RawBatch]:
+    names = column_names(len(header))
+    frame = pl.scan_parquet(path)
+    start = 0
+    while True:
+        part = frame.slice(start, batch_rows).collect()
+        if part.height == 0 and start:
+            return
+        yield _without_blanks(part.select(
+            pl.int_range(start + 1, start + 1 + part.height, dtype=pl.Int64).alias("row_no"),
+            *[pl.col(h).cast(pl.String).alias(n) for h, n in zip(header, names)],
+            pl.lit(None, dtype=pl.String).alias(EXTRA), pl.lit(None, dtype=pl.Int32).alias(FIELDS)), len(header))
+        if part.height < batch_rows:
+            return
+        start += batch_rows
 
 
 # --- .xlsx -------------------------------------------------------------------------------------

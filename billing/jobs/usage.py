@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from billing.files.dialect import Dialect
 from billing.feeds.context import UNALLOCATED, MappingContext
-from billing.feeds.daily import DailySums
+from billing.feeds.daily import SUM_KEYS, DailySums
 from billing.feeds.raw import FileScan, scan_file
 from billing.feeds.read import UsageBatch, read_usage
 from billing.feeds.resent import against_earlier
@@ -138,7 +138,11 @@ def load_usage_file(
 
 
 def _load(session: Session, path: Path, source: SourceDefinition, batches: Iterator[UsageBatch], result: LoadResult,
-          *, scan: FileScan, strict: bool, replace: bool, allow_other_source: bool) -> LoadResult:
+          *, scan: FileScan, strict: bool, replace: bool, allow_other_source: bool,
+          folded: pl.DataFrame | None = None) -> LoadResult:
+    """Store the batches of one file in one transaction. ``folded``, when the batches' daily
+    sums were summed elsewhere (billing.jobs.usage_spark), is stored instead of summing the
+    rows here, less the rows an earlier feed already loaded."""
     first = next(batches)  # reading and checking start while the digest is finished
     result.feed_kind = first.feed_kind
     if first.refused:
@@ -163,6 +167,7 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
     seen_ids: dict[str, usage_store.LoadedIds] = {}
     replaced: dict[int, None] = {}
     daily = DailySums()  # touched by the storing thread only, until it is shut down
+    dropped = DailySums()  # with ``folded``: the rows found loaded by an earlier feed
     part_no = 0
     months: set[str] = set()
 
@@ -225,6 +230,9 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
                 if len(seen_ids[month]):
                     resent = against_earlier(part, seen_ids[month].earlier(part, CONTENT), CONTENT, file=str(path),
                                              id_column=batch.id_column)
+                    if folded is not None and resent.rows.height < part.height:
+                        dropped.add(part.join(resent.rows.select("row_no", "record_id"), on=["row_no", "record_id"],
+                                              how="anti"))
                     by_month[month] = resent.rows
                     result.rows_duplicate += resent.duplicates
                     result.rows_conflict += resent.conflicts
@@ -240,7 +248,7 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
             for _, part in parts:
                 _add_per_invoice(result.provider_invoices, part)
             part_no += 1
-            queued.append((part_no, storing.submit(_encode, parts, daily, sample)))
+            queued.append((part_no, storing.submit(_encode, parts, daily if folded is None else None, sample)))
             store(1)
         store(0)
     finally:
@@ -253,7 +261,11 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
             raise ChargebackError(f"{path}: its {what} add up to {plain(total, grouped=True)}, more than the "
                                   f"{plain(FEED_TOTAL, grouped=True)} a feed may hold (billing/core/limits.py); split the "
                                   f"file; nothing was loaded")
-    if daily.held:
+    if folded is not None:
+        folded = less(folded, dropped.total()) if dropped.held else folded
+        if folded.height:
+            usage_store.insert_daily(session, feed_id, source.name, folded)
+    elif daily.held:
         usage_store.insert_daily(session, feed_id, source.name, daily.total())
     usage_store.mark_replaced(session, list(replaced), feed_id)
     usage_store.finish_feed(
@@ -272,6 +284,19 @@ def _load(session: Session, path: Path, source: SourceDefinition, batches: Itera
         audit.record(session, "usage.other-source", f"feed {feed_id} {path.name}",
                      f"loaded under another source although {', '.join(held)} already hold records of it")
     return result
+
+
+def less(sums: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFrame:
+    """Daily sums (billing.feeds.daily.DailySums.total) less the sums ``taken`` of some of their
+    rows; a key left with no row goes."""
+    keys = list(SUM_KEYS)
+    joined = sums.join(taken.rename({"quantity": "_q", "cost": "_c", "rows": "_r"}), on=keys, how="left",
+                       nulls_equal=True, maintain_order="left")
+    return joined.select(
+        *keys, (pl.col("quantity") - pl.col("_q").fill_null(0)).cast(sums.schema["quantity"]).alias("quantity"),
+        (pl.col("cost") - pl.col("_c").fill_null(0)).cast(sums.schema["cost"]).alias("cost"),
+        (pl.col("rows") - pl.col("_r").fill_null(0)).alias("rows"),
+    ).filter(pl.col("rows") > 0)
 
 
 def _closed_months(session: Session, months: list[str]) -> list[str]:
@@ -298,11 +323,13 @@ def _refuse_too_many_months(path: Path, months: set[str]) -> None:
                               f"nothing was loaded")
 
 
-def _encode(parts: list[tuple[str, pl.DataFrame]], daily: DailySums, sample: IdSample) -> list[tuple[str, int, bytes]]:
-    """A batch's rows by month as Parquet parts, their daily sums added to ``daily`` and their
-    ids to ``sample``: run on the storing thread (one, so batches are added in order)."""
+def _encode(parts: list[tuple[str, pl.DataFrame]], daily: DailySums | None, sample: IdSample) -> list[tuple[str, int, bytes]]:
+    """A batch's rows by month as Parquet parts, their daily sums added to ``daily`` (unless
+    they were summed elsewhere) and their ids to ``sample``: run on the storing thread (one, so
+    batches are added in order)."""
     for _, part in parts:
-        daily.add(part)
+        if daily is not None:
+            daily.add(part)
         sample.add(part.get_column("record_id"))
     return usage_store.encode_rows(parts)
 
