@@ -86,6 +86,7 @@ ACCESS: dict[str, Rule] = {
     "api_invoices": _rule(Caller.READ_TOKEN),
     "api_invoice": _rule(Caller.READ_TOKEN),
     "api_charges": _rule(Caller.READ_TOKEN),
+    "api_statement": _rule(Caller.READ_TOKEN),
 }
 
 

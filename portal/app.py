@@ -75,7 +75,7 @@ class Portal:
         return response
 
     def error(self, request: Request, status: int, message: str) -> Response:
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith("/api/") or wants_json(request):
             return problem(status, message)
         return self.page(request, "error.html", status=status, status_code=status, message=message)
 
@@ -83,6 +83,17 @@ class Portal:
 TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
           409: "Conflict", 413: "Too large", 415: "Unsupported media type", 422: "Unprocessable content",
           429: "Too many requests", 500: "Internal error"}
+
+
+def wants_json(request: Request) -> bool:
+    """Whether the caller asks for JSON first (a script, not a browser): its refusals are
+    problem bodies then, as the API's are."""
+    first = request.headers.get("accept", "").split(",")[0].split(";")[0].strip().lower()
+    return first in ("application/json", "application/problem+json")
+
+
+ENDED = ("your session has ended (signed out, signed out everywhere, or older than 12 hours): sign in again "
+         "and send it from there; nothing was changed")
 
 
 def problem(status: int, detail: str, **extra) -> JSONResponse:
@@ -95,22 +106,29 @@ def problem(status: int, detail: str, **extra) -> JSONResponse:
     return response
 
 
-async def read_form(request: Request) -> dict[str, str] | None:
-    """A urlencoded form (at most :data:`MAX_FORM_BYTES`; an empty body is an empty form), or
-    None when it is not one or too large."""
+class FormRefused(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A urlencoded form (an empty body is an empty form); :class:`FormRefused` when it is
+    larger than :data:`MAX_FORM_BYTES` (413) or not a form (400)."""
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            return None
+            raise FormRefused(413, f"the form is larger than {MAX_FORM_BYTES // 1024} KiB; nothing was changed")
     if not body:
         return {}
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
-        return None
+        raise FormRefused(400, "the form could not be read (not a form); nothing was changed")
     try:
         return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50))
     except (UnicodeDecodeError, ValueError):
-        return None
+        raise FormRefused(400, "the form could not be read (not UTF-8, or too many fields); nothing was changed") \
+            from None
 
 
 def guarded(portal: Portal, name: str, endpoint: Endpoint) -> Endpoint:
@@ -119,7 +137,7 @@ def guarded(portal: Portal, name: str, endpoint: Endpoint) -> Endpoint:
     @functools.wraps(endpoint)
     async def guard(request: Request) -> Response:
         is_api = request.url.path.startswith("/api/")
-        principal, scope, bound = None, None, None
+        principal, scope, bound, ended = None, None, None, False
         if is_api:
             authorization = request.headers.get("authorization", "")
             if authorization.lower().startswith("bearer "):
@@ -134,6 +152,8 @@ def guarded(portal: Portal, name: str, endpoint: Endpoint) -> Endpoint:
                 principal = await portal.call(request, api.session_principal, cookie)
                 if principal is not None:
                     bound = cookie
+                else:
+                    ended = True  # a session cookie, but the session has ended
             if bound is None:
                 bound = request.cookies.get(PRE_COOKIE) or None
         request.state.principal, request.state.scope, request.state.bound_to = principal, scope, bound
@@ -142,14 +162,21 @@ def guarded(portal: Portal, name: str, endpoint: Endpoint) -> Endpoint:
             if Caller.ANONYMOUS in who:
                 if is_api:
                     return problem(401, "give an API token: Authorization: Bearer cb_... (chargeback tokens add)")
+                if ended and (request.method != "GET" or wants_json(request)):
+                    response = portal.error(request, 401, ENDED)  # a form sent after the session ended: say so
+                    response.delete_cookie(SESSION_COOKIE, path="/")
+                    return response
+                if wants_json(request):
+                    return problem(401, "sign in first (POST /login); nothing was changed")
                 return RedirectResponse("/login", status_code=303)
             return portal.error(request, 403, "your role does not give you this page")
         if principal is not None and scope is None and principal.must_change_password and not rule.must_change_ok:
             return RedirectResponse("/password", status_code=303)
         if request.method == "POST" and not is_api:
-            form = await read_form(request)
-            if form is None:
-                return portal.error(request, 400, "the form could not be read (too large, or not a form)")
+            try:
+                form = await read_form(request)
+            except FormRefused as exc:
+                return portal.error(request, exc.status, str(exc))
             if not portal.csrf.valid(bound, form.get("csrf")):
                 return portal.error(request, 403, "the form has expired or did not come from this portal: "
                                                   "open the page again and send it from there; nothing was changed")

@@ -89,6 +89,29 @@ SCHEMAS: dict[str, Any] = {
             "currency": {"type": "string"}, "usage_rows": {"type": "integer"},
         },
     },
+    "StatementLine": {
+        "type": "object", "required": ["service", "service_name", "tier_name", "kind", "description", "quantity",
+                                       "unit", "amount", "detail"],
+        "properties": {"service": {"type": "string"}, "service_name": {"type": "string"},
+                       "tier_name": {"type": "string"}, "kind": {"type": "string", "description": "usage, a fee, a service credit, an adjustment ..."},
+                       "description": {"type": "string"}, "quantity": {"oneOf": [DECIMAL, {"type": "null"}]},
+                       "unit": {"type": "string"}, "amount": DECIMAL,
+                       "detail": {"type": "string", "description": "how the amount was priced, in one line"}},
+    },
+    "Statement": {
+        "type": "object",
+        "required": ["business_line", "name", "month", "draft", "invoice", "currency", "total", "previous_total",
+                     "lines", "showback_lines", "showback_total"],
+        "properties": {
+            "business_line": {"type": "string"}, "name": {"type": "string"}, "month": {"type": "string"},
+            "draft": {"type": "boolean", "description": "the month is open: the figures may change"},
+            "invoice": {"type": ["string", "null"]}, "currency": {"type": "string"}, "total": DECIMAL,
+            "previous_total": {"oneOf": [DECIMAL, {"type": "null"}]},
+            "lines": {"type": "array", "items": {"$ref": "#/components/schemas/StatementLine"}},
+            "showback_lines": {"type": "array", "items": {"$ref": "#/components/schemas/StatementLine"}},
+            "showback_total": DECIMAL,
+        },
+    },
     "Charges": {
         "type": "object", "required": ["month", "charges"],
         "properties": {"month": {"type": "string"},
@@ -142,6 +165,16 @@ PATHS: dict[str, Any] = {
         "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": _json("Invoice", "the document"), "404": _problem("no document with that number"),
                       **REFUSED}}},
+    "/api/v1/statements/{line}": {"get": {
+        "summary": "A business line's statement of a month: its total and lines, as the statement shows them "
+                   "(read-only token)",
+        "parameters": [{"name": "line", "in": "path", "required": True, "schema": {"type": "string"},
+                        "description": "the business line's code"}, MONTH],
+        "responses": {"200": _json("Statement", "the statement (a draft while the month is open)"),
+                      "400": _problem("no month, or not YYYY-MM"),
+                      "404": _problem("no statement: the line has no charges or notes that month, or there is no "
+                                      "such line"),
+                      "409": _problem("the month has not been rated"), **REFUSED}}},
     "/api/v1/charges": {"get": {
         "summary": "A month's charges as its latest run rated them (read-only token)",
         "parameters": [MONTH],

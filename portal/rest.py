@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from billing import api
 from billing.core.periods import parse_month
-from billing.core.problems import ChargebackError
+from billing.core.problems import ChargebackError, excerpt
 from portal.security import headers
 
 
@@ -45,6 +45,25 @@ def charge_json(charge) -> dict:
         "charging_mode": charge.charging_mode.value, "from": charge.segment_from.isoformat(),
         "to": charge.segment_to.isoformat(), "quantity": money(charge.quantity), "billable": money(charge.billable),
         "amount": money(charge.amount), "currency": charge.currency, "usage_rows": charge.usage_rows,
+    }
+
+
+def statement_line_json(line) -> dict:
+    return {"service": line.service_code, "service_name": line.service_name, "tier_name": line.tier_name,
+            "kind": line.kind, "description": line.description,
+            "quantity": None if line.quantity is None else money(line.quantity), "unit": line.unit,
+            "amount": money(line.amount), "detail": line.detail}
+
+
+def statement_json(view) -> dict:
+    """A statement's figures (``reports.views.StatementView``) as the API answers them."""
+    return {
+        "business_line": view.business_line_code, "name": view.business_line_name, "month": view.month,
+        "draft": view.is_draft, "invoice": view.invoice_number, "currency": view.currency, "total": money(view.total),
+        "previous_total": None if view.previous_total is None else money(view.previous_total),
+        "lines": [statement_line_json(line) for line in view.lines],
+        "showback_lines": [statement_line_json(line) for line in view.showback_lines],
+        "showback_total": money(view.showback_total),
     }
 
 
@@ -85,10 +104,24 @@ def routes(portal):
         found = await portal.call(request, api.charges, month)
         return json({"month": month, "charges": [charge_json(c) for c in found]})
 
+    async def statement(request: Request) -> Response:
+        month = month_param(request)
+        if isinstance(month, Response):
+            return month
+        line = request.path_params["line"]
+        try:
+            found = await portal.call(request, api.statement, month, line) if len(line) <= 40 else None
+        except ChargebackError as exc:
+            return problem(409, excerpt(str(exc), 500))
+        if found is None:
+            return problem(404, f"{month} has no statement for business line {line[:40]!r}")
+        return json(statement_json(found.view))
+
     return [
         ("/api/v1/openapi.json", "api_openapi", schema, ["GET"]),
         ("/api/v1/sources/{source}/usage-batches", "api_usage_batch", batches.endpoint(portal), ["POST"]),
         ("/api/v1/invoices", "api_invoices", invoices, ["GET"]),
         ("/api/v1/invoices/{number}", "api_invoice", invoice, ["GET"]),
         ("/api/v1/charges", "api_charges", charges, ["GET"]),
+        ("/api/v1/statements/{line}", "api_statement", statement, ["GET"]),
     ]

@@ -55,6 +55,7 @@ SAMPLES = {
     "api_invoices": [("GET", f"/api/v1/invoices?month={MONTH}", None, 200)],
     "api_invoice": [("GET", "/api/v1/invoices/{fin_invoice}", None, 200)],
     "api_charges": [("GET", f"/api/v1/charges?month={MONTH}", None, 200)],
+    "api_statement": [("GET", f"/api/v1/statements/FIN?month={MONTH}", None, 200)],
 }
 PERSON = {Caller.FINANCE: "fin", Caller.HEAD: "head", Caller.PLANNER: "plan", Caller.AUDITOR: "aud", Caller.ADMIN: "adm"}
 CASES = [(name, i, caller) for name in sorted(SAMPLES) for i in range(len(SAMPLES[name])) for caller in Caller]

@@ -6,8 +6,10 @@ reads answer what the schema says."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import shutil
 import uuid
+from decimal import Decimal
 
 import jsonschema
 import pytest
@@ -169,3 +171,84 @@ def test_reads_answer_what_the_schema_says_and_need_a_read_token(app, books):
     assert charges.json()["charges"]
     assert c.get("/api/v1/invoices/CB-1900-000001").status_code == 404
     assert c.get("/api/v1/charges?month=March").status_code == 400
+
+
+def test_a_statement_reads_as_the_statement_shows_it(app, books):
+    c = client(app, books.read_token)
+    answer = c.get(f"/api/v1/statements/FIN?month={MONTH}")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    schema_of("Statement").validate(body)
+    view = api.statement(app.state.portal.store, MONTH, "FIN").view
+    assert (body["business_line"], body["name"], body["draft"], body["invoice"]) == (
+        "FIN", "Finance & Procurement", False, books.fin_invoice)
+    assert body["total"] == format(view.total, "f") and len(body["lines"]) == len(view.lines)
+    assert sum(Decimal(line["amount"]) for line in body["lines"]) == Decimal(body["total"])
+    invoice = c.get(f"/api/v1/invoices/{books.fin_invoice}").json()
+    assert Decimal(invoice["total"]) == Decimal(body["total"])
+
+
+@pytest.mark.parametrize("path,token,status", [
+    (f"/api/v1/statements/OPS?month={MONTH[:4]}", "read", 400),
+    ("/api/v1/statements/FIN?month=2026-13", "read", 400),
+    (f"/api/v1/statements/NOSUCH?month={MONTH}", "read", 404),
+    (f"/api/v1/statements/{'X' * 60}?month={MONTH}", "read", 404),
+    ("/api/v1/statements/FIN?month=2031-01", "read", 409),
+    (f"/api/v1/statements/FIN?month={MONTH}", "source", 403),
+    (f"/api/v1/statements/FIN?month={MONTH}", None, 401),
+    (f"/api/v1/charges?month={MONTH}&month=x", "source", 403),
+    ("/api/v1/invoices?month=13", "read", 400),
+])
+def test_a_bad_read_gets_a_problem_body(app, books, path, token, status):
+    secret = {"read": books.read_token, "source": books.source_token, None: None}[token]
+    answer = client(app, secret).get(path)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    schema_of("Problem").validate(answer.json())
+    assert answer.json()["status"] == status
+
+
+def _expire(url: str, token: str) -> None:
+    import hashlib
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("UPDATE web_session SET expires_at = :past WHERE token_hash = :hash"),
+                               {"past": dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc),
+                                "hash": hashlib.sha256(token.encode()).hexdigest()})
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("case", ["no csrf", "another session's csrf", "expired session", "too large", "not a form"])
+def test_a_bad_form_gets_a_4xx_problem_body_and_changes_nothing(app, books, case):
+    from tests.portal.conftest import signed_in
+
+    store = app.state.portal.store
+    finance, token = signed_in(app, books, "fin")
+    finance.headers["Accept"] = "application/problem+json, text/html;q=0.5"
+    path = f"/disputes/{books.fin_dispute}/reject"
+    form = {"csrf": app.state.portal.csrf.token(token), "reason": "not a duplicate"}
+    if case == "no csrf":
+        answer = finance.post(path, data={"reason": "not a duplicate"})
+    elif case == "another session's csrf":
+        answer = finance.post(path, data={**form, "csrf": app.state.portal.csrf.token("another")})
+    elif case == "expired session":
+        _expire(books.url, token)
+        answer = finance.post(path, data=form)
+        page = finance.get("/months", headers={"Accept": "text/html"})
+        assert page.status_code == 303 and page.headers["location"] == "/login"
+    elif case == "too large":
+        answer = finance.post(path, content=b"reason=" + b"x" * 70_000 + b"&csrf=" + form["csrf"].encode(),
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    else:
+        answer = finance.post(path, json=form)
+    expected = {"no csrf": 403, "another session's csrf": 403, "expired session": 401, "too large": 413,
+                "not a form": 400}[case]
+    assert answer.status_code == expected, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    schema_of("Problem").validate(answer.json())
+    assert "nothing was changed" in answer.json()["detail"]
+    found = api.dispute(store, books.fin_dispute)
+    assert (found.state, found.decided_by) == ("open", None)

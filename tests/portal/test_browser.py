@@ -76,6 +76,15 @@ def sign_in(browser, base: str, name: str, password: str) -> None:
     browser.find_element(By.NAME, "name").send_keys(name)
     browser.find_element(By.NAME, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "form button").click()
+    left(browser, f"{base}/login")
+
+
+def left(browser, url: str) -> None:
+    """Wait until the browser has left ``url`` (a form's answer loaded; Chromium on a busy
+    machine may take a moment)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 20).until(lambda b: b.current_url != url)
 
 
 def fits_the_width(browser) -> bool:
@@ -93,12 +102,14 @@ def test_a_head_signs_in_at_phone_width_and_reads_only_its_statement(portal_url,
     for field, value in (("current", made.password), ("new", "a phone-typed secret"), ("again", "a phone-typed secret")):
         browser.find_element(By.NAME, field).send_keys(value)
     browser.find_element(By.CSS_SELECTOR, "form.stack button").click()
+    left(browser, f"{base}/password")
     browser.get(f"{base}/lines")
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "main a")]
     assert links == [f"{base}/lines/FIN"] and fits_the_width(browser)
     browser.get(f"{base}/lines/FIN")
     assert fits_the_width(browser)
     browser.find_element(By.LINK_TEXT, "Read").click()
+    left(browser, f"{base}/lines/FIN")
     assert browser.current_url == f"{base}/lines/FIN/statements/{MONTH}"
     assert "Finance & Procurement" in browser.find_element(By.TAG_NAME, "body").text
     browser.get(f"{base}/lines/OPS")
