@@ -56,6 +56,12 @@ def days_in_month(month: str) -> int:
     return calendar.monthrange(start.year, start.month)[1]
 
 
+def month_days(month: str) -> list[dt.date]:
+    """Every day of ``month``, first to last."""
+    start = first_day(month)
+    return [start + dt.timedelta(days=i) for i in range(days_in_month(month))]
+
+
 def add_months(month: str, count: int) -> str:
     start = first_day(month)
     index = start.year * 12 + start.month - 1 + count

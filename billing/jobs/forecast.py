@@ -4,8 +4,9 @@ History is the rated charges of each month (the latest run): per business line a
 the month's quantity summed over tiers and segments, or its cost for a pass-through price.
 Months between the first and the last rated month that were never rated count as zero. Each
 series is forecast by ``billing.planning.forecasting``; the volumes are priced under the tariff version
-in force in each forecast month, at the tier the business line is subscribed to then (else the
-tier it was last charged at, else the service's default tier), rounded once per business line,
+in force in each forecast month, at the tier in force on most of its days (the rule rating
+charges each day by: billing.organisation.subscriptions.tier_of_month; else the tier it was last
+charged at, else the service's default tier), rounded once per business line,
 service and month (``billing.planning.scenarios.price_volumes``).
 """
 
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from billing.planning.forecasting import SeriesForecast, forecast_many, wape
 from billing.core.money import D, ZERO, round_to_step
-from billing.core.periods import add_months, first_day, fiscal_months, fiscal_year, last_day, month_range, parse_month
+from billing.core.periods import add_months, first_day, fiscal_months, fiscal_year, last_day, month_days, month_range, parse_month
 from billing.core.problems import Ask, Asked, ChargebackError, Problem, ProblemCode, ProblemsError, errors
 from billing.core.records import ChargeKind, Subscription
 from billing.planning.plan_months import YearSoFar
@@ -42,7 +43,7 @@ from billing.store import budgets as budget_store
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
 from billing.store import org as org_store
-from billing.organisation.subscriptions import subscription_at
+from billing.organisation.subscriptions import tier_of_month
 from tariffs.model import Catalogue, PricingModel
 
 #: Forecast volumes are kept to hundredths of a unit (or of the currency, for a cost).
@@ -96,11 +97,12 @@ def by_pair(subscriptions: list[Subscription]) -> dict[tuple[str, str], list[Sub
 
 def tier_in(month: str, key: tuple[str, str], subscriptions: dict[tuple[str, str], list[Subscription]],
             last_tier: dict[tuple[str, str], str], catalogue: Catalogue) -> str:
-    """The tier a business line takes a service at in ``month``: subscribed on its first day,
-    else the tier it was last charged at, else the service's default tier."""
-    subscription = subscription_at(subscriptions.get(key, ()), key[0], key[1], first_day(month))
-    if subscription is not None:
-        return subscription.tier
+    """The tier a business line takes a service at in ``month``: the tier in force on most of its
+    days (billing.organisation.subscriptions.tier_of_month, by the rule rating charges each day
+    by), else the tier it was last charged at, else the service's default tier."""
+    subscribed = tier_of_month(subscriptions.get(key, ()), key[0], key[1], month_days(month))
+    if subscribed is not None:
+        return subscribed
     if key in last_tier:
         return last_tier[key]
     service = catalogue.service(key[1])

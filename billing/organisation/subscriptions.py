@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from billing.core.problems import Problem, ProblemCode
@@ -77,4 +77,43 @@ def merge_subscriptions(existing: Iterable[Subscription], incoming: Iterable[Sub
 
 
 def subscription_at(subscriptions: Iterable[Subscription], business_line: str, service: str, day: dt.date) -> Subscription | None:
-    return next((s for s in subscriptions if s.business_line == business_line and s.service == service and s.in_force(day)), None)
+    """The subscription of ``business_line`` to ``service`` in force on ``day``: the one rule for
+    which tier is in force on a day, that rating (every usage day) and forecasting (every month,
+    :func:`tier_of_month`) both follow. Of two that overlap (a store loaded before overlaps were
+    refused) the one that started later holds; None when none is in force."""
+    found = None
+    for s in subscriptions:
+        if s.business_line == business_line and s.service == service and s.in_force(day):
+            if found is None or s.effective_from >= found.effective_from:
+                found = s
+    return found
+
+
+def tiers_by_day(subscriptions: Iterable[Subscription], days: Sequence[dt.date]) -> dict[tuple[str, str, dt.date], str]:
+    """(business line, service, day) → the tier in force that day (:func:`subscription_at`), for
+    the days some subscription covers."""
+    by_pair: dict[tuple[str, str], list[Subscription]] = defaultdict(list)
+    for s in subscriptions:
+        by_pair[(s.business_line, s.service)].append(s)
+    found: dict[tuple[str, str, dt.date], str] = {}
+    for (line, service), subs in by_pair.items():
+        for day in days:
+            sub = subscription_at(subs, line, service, day)
+            if sub is not None:
+                found[(line, service, day)] = sub.tier
+    return found
+
+
+def tier_of_month(subscriptions: Iterable[Subscription], business_line: str, service: str,
+                  days: Sequence[dt.date]) -> str | None:
+    """The tier a month is forecast at: the tier in force (:func:`subscription_at`) on most of
+    its ``days``, as rating charges most of them; of two on as many days, the later one. None
+    when no subscription is in force on any day."""
+    subs = [s for s in subscriptions if s.business_line == business_line and s.service == service]
+    counted: dict[str, tuple[int, dt.date]] = {}
+    for day in days:
+        sub = subscription_at(subs, business_line, service, day)
+        if sub is not None:
+            count, _ = counted.get(sub.tier, (0, day))
+            counted[sub.tier] = (count + 1, day)
+    return max(counted, key=lambda tier: counted[tier]) if counted else None

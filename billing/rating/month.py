@@ -36,9 +36,10 @@ import polars as pl
 
 from billing.core.limits import MONTH_AMOUNT
 from billing.core.money import EXACT, ZERO, apportion, exact_sum, plain, round_minor
-from billing.core.periods import days_in_month, first_day, last_day, month_of
+from billing.core.periods import days_in_month, first_day, last_day, month_days, month_of
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.records import Charge, ChargeKind, CostCenterShare, Ownership, SlaResult, Subscription
+from billing.organisation.subscriptions import tiers_by_day
 from billing.rating.agreements import YearToDate, agreement_charges
 from billing.rating.fees import FeeBilled, FeePart, FeePeriod, fee_part, fee_period
 from tariffs.model import (Catalogue, ChargingMode, FeeEvery, Metric, PeriodicFee, PricingModel, Service, TariffVersion,
@@ -135,7 +136,7 @@ def rate_month(
     ``fees_billed`` the fee lines of the fiscal year's earlier months for the tiers whose days in
     a fee's period end this month (an in-advance fee billed for more is credited)."""
     start, end = first_day(month), last_day(month)
-    days = [start + dt.timedelta(days=i) for i in range(days_in_month(month))]
+    days = month_days(month)
     services = {s.code: s for s in catalogue.services}
     subscribed = _tiers_in_force(subscriptions, services, days, tier_override)
     version_at = _versions_in_force(catalogue, services, days)
@@ -186,13 +187,7 @@ def _tiers_in_force(subscriptions: Sequence[Subscription], services: dict[str, S
                     tier_override: dict[tuple[str, str], str] | None) -> dict[tuple[str, str, dt.date], str]:
     """(business line, service, day) → the tier subscribed that day (the override's tier, for
     an overridden pair), for the services of the catalogue."""
-    subscribed: dict[tuple[str, str, dt.date], str] = {}
-    for sub in subscriptions:
-        if sub.service not in services:
-            continue
-        for day in days:
-            if sub.in_force(day):
-                subscribed[(sub.business_line, sub.service, day)] = sub.tier
+    subscribed = tiers_by_day([s for s in subscriptions if s.service in services], days)
     if tier_override:
         for (line, service), tier in tier_override.items():
             for day in days:

@@ -250,3 +250,39 @@ def test_a_rating_run_leaves_the_store_as_a_frozen_record(db_url, tmp_path):
     assert months == []  # rated, never closed
     with pytest.raises(dataclasses.FrozenInstanceError):
         found.total = found.total + 1  # type: ignore[misc]
+
+
+# --- one rule for the tier in force: rating and forecasting ------------------------------------
+
+def test_forecasting_takes_the_tier_rating_charges_the_month_at():
+    # FIN is on silver until 1 April and on gold from the 2nd; then, from 15 May, a first
+    # subscription of OPS starts at gold. Rating charges April's usage at gold for 29 of its 30
+    # days; the forecast used to price April at silver (the tier on the 1st) and OPS's May at the
+    # default tier (no subscription on the 1st). Both now follow subscription_at.
+    from billing.jobs.forecast import tier_in
+    from billing.organisation.subscriptions import subscription_at, tier_of_month
+
+    subs = [Subscription(business_line="FIN", service="DESK", tier="silver", effective_from=dt.date(2026, 1, 1),
+                         effective_to=dt.date(2026, 4, 1)),
+            Subscription(business_line="FIN", service="DESK", tier="gold", effective_from=dt.date(2026, 4, 2)),
+            Subscription(business_line="OPS", service="DESK", tier="gold", effective_from=dt.date(2026, 5, 15))]
+    rated = usage_charges(rate_month(month="2026-04", catalogue=DESK, subscriptions=subs, ownerships=OWNERS,
+                                     usage=feed(*[(d, None, "1") for d in range(1, 31)])))
+    days = {c.tier: c.days_in_force for c in rated}
+    assert days == {"silver": 1, "gold": 29}
+    by_pair = {("FIN", "DESK"): subs[:2], ("OPS", "DESK"): subs[2:]}
+    assert tier_in("2026-04", ("FIN", "DESK"), by_pair, {}, DESK) == "gold"
+    assert tier_in("2026-05", ("OPS", "DESK"), by_pair, {}, DESK) == "gold"
+    assert tier_in("2026-04", ("OPS", "DESK"), by_pair, {}, DESK) == DESK.service("DESK").default_tier
+    assert subscription_at(subs, "FIN", "DESK", dt.date(2026, 4, 1)).tier == "silver"
+    assert tier_of_month(subs, "FIN", "DESK", [dt.date(2026, 4, 1), dt.date(2026, 4, 2)]) == "gold"  # a tie: the later
+
+
+def test_of_two_overlapping_subscriptions_the_later_start_holds_for_both():
+    from billing.organisation.subscriptions import subscription_at, tiers_by_day
+
+    subs = [Subscription(business_line="FIN", service="DESK", tier="gold", effective_from=dt.date(2026, 4, 10)),
+            Subscription(business_line="FIN", service="DESK", tier="silver", effective_from=dt.date(2026, 1, 1))]
+    assert subscription_at(subs, "FIN", "DESK", dt.date(2026, 4, 20)).tier == "gold"
+    assert tiers_by_day(subs, APRIL)[("FIN", "DESK", dt.date(2026, 4, 20))] == "gold"
+    assert tiers_by_day(subs, APRIL)[("FIN", "DESK", dt.date(2026, 4, 9))] == "silver"
