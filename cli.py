@@ -275,9 +275,9 @@ def settings() -> None:
 @with_store
 def settings_show(session) -> None:
     """Print every setting and its value."""
-    from billing.store.audit import all_settings
+    from billing.jobs.listing import setting_texts
 
-    echo_table(["setting", "value"], [[k, v] for k, v in all_settings(session).items()])
+    echo_table(["setting", "value"], [[k, v] for k, v in setting_texts(session).items()])
 
 
 def _checked_setting(ctx: click.Context, _param, value: str) -> str:
@@ -429,11 +429,12 @@ def serve(store: Store, host: str, port: int) -> None:
 @with_store
 def audit_log(session, limit: int) -> None:
     """Who loaded, ran, closed, reopened or adjusted what, and when."""
-    from billing.store.audit import event_count, events
+    from billing.jobs.listing import audit_trail
 
+    trail = audit_trail(session, limit=limit)
     echo_table(["when", "who", "action", "subject", "detail"],
-               [[e.at.strftime("%Y-%m-%d %H:%M:%S"), e.user, e.action, e.subject, e.detail or ""] for e in events(session, limit=limit)])
-    hidden = event_count(session) - limit
+               [[e.at.strftime("%Y-%m-%d %H:%M:%S"), e.user, e.action, e.subject, e.detail or ""] for e in trail.events])
+    hidden = trail.older
     if hidden > 0:
         echo(f"... and {hidden:,} older event(s) not shown: see them with `chargeback audit --limit {limit + hidden}`", err=True)
 
@@ -472,11 +473,11 @@ def org_load(session, file: Path) -> None:
 @with_store
 def org_list(session, cost_centers: bool) -> None:
     """Print business lines (or cost centres with their effective-dated owners)."""
-    from billing.store.org import business_lines, ownerships
+    from billing.jobs.listing import business_lines, cost_centre_owners
 
     if cost_centers:
         echo_table(["cost centre", "business line", "from", "to"],
-                   [[o.cost_center, o.business_line, o.effective_from, o.effective_to or ""] for o in ownerships(session)])
+                   [[o.cost_center, o.business_line, o.effective_from, o.effective_to or ""] for o in cost_centre_owners(session)])
     else:
         echo_table(["code", "name", "head", "division"],
                    [[b.code, b.name, b.head_name or "", b.division or ""] for b in business_lines(session)])
@@ -577,9 +578,9 @@ def subscriptions_load(session, file: Path) -> None:
 @with_store
 def subscriptions_list(session, at: dt.datetime | None) -> None:
     """Print the subscriptions: business line, service, tier and the dates they are in force."""
-    from billing.store.catalogue import load_subscriptions
+    from billing.jobs.listing import subscriptions_in_force
 
-    subs = [s for s in load_subscriptions(session) if at is None or s.in_force(at.date())]
+    subs = subscriptions_in_force(session, on=at.date() if at else None)
     echo_table(["business line", "service", "tier", "from", "to"],
                [[s.business_line, s.service, s.tier, s.effective_from, s.effective_to or ""] for s in subs])
 
@@ -703,11 +704,8 @@ def _print_load(file: Path, source, result) -> None:
 @with_store
 def usage_feeds(session, month: str | None, source_name: str | None) -> None:
     """List loaded feeds with their reconciliation counts."""
-    from billing.jobs.usage_sources import check_source_name
-    from billing.store.usage import feeds
+    from billing.jobs.listing import usage_feeds as feeds
 
-    if source_name:
-        check_source_name(session, source_name)
     rows = [[f.id, f.source, Path(f.file_name).name, ",".join(f.months), f.status, f.rows_read, f.rows_loaded,
              f.rows_rejected, f.rows_duplicate, f.rows_conflict, f.loaded_at.strftime("%Y-%m-%d %H:%M")]
             for f in feeds(session, month=month, source=source_name)]
@@ -723,12 +721,9 @@ def usage_feeds(session, month: str | None, source_name: str | None) -> None:
 @with_store
 def usage_rejects(session, month: str | None, source_name: str | None, feed_id: int | None, out: Path | None) -> None:
     """List rows that were not loaded, with file, row, column and reason."""
-    from billing.jobs.usage_sources import check_source_name
-    from billing.store.usage import rejects
+    from billing.jobs.listing import usage_rejects as rejects
     from reports.csv_export import write_rejects_csv
 
-    if source_name:
-        check_source_name(session, source_name)
     found = rejects(session, month=month, source=source_name, feed=feed_id)
     if out:
         out.write_bytes(write_rejects_csv(found))
@@ -985,9 +980,9 @@ def invoices() -> None:
 @with_store
 def invoices_list(session, month: str) -> None:
     """List the documents dated in a month."""
-    from billing.store.documents import documents_for_month
+    from billing.jobs.listing import month_documents
 
-    docs = documents_for_month(session, month)
+    docs = month_documents(session, month)
     echo_table(["number", "kind", "business line", "issued", "lines", "total", "corrects"],
                [[d.number, d.kind.replace("_", " "), f"{d.business_line} {d.buyer_name}", d.issue_date, len(d.lines),
                  amount_text(d.total, d.currency, code=True), d.original_invoice or ""] for d in docs], right={4, 5})
@@ -998,11 +993,9 @@ def invoices_list(session, month: str) -> None:
 @with_store
 def invoices_show(session, number: str) -> None:
     """Print one document with its lines and cost-centre splits."""
-    from billing.store.documents import by_number
+    from billing.jobs.listing import document
 
-    doc = by_number(session, number)
-    if doc is None:
-        raise ChargebackError(f"no document numbered {number!r}")
+    doc = document(session, number)
     echo(f"{doc.kind.replace('_', ' ').title()} {doc.number}  {doc.month}  issued {doc.issue_date}")
     echo(f"To: {doc.buyer_name} ({doc.business_line}){' - ' + doc.buyer_head if doc.buyer_head else ''}")
     if doc.original_invoice:
@@ -1248,9 +1241,9 @@ def costs_feeds(session) -> None:
 @with_store
 def costs_rejects(session) -> None:
     """List cost rows that were not loaded, with file, row, column and reason."""
-    from billing.store.costs import rejects
+    from billing.jobs.listing import cost_rejects
 
-    found = rejects(session)
+    found = cost_rejects(session)
     for r in found:
         echo(f"{r.place}: {r.code} {r.reason} [cost feed {r.feed}]")
     echo(f"{len(found)} rejected row(s)", err=True)
@@ -1280,10 +1273,11 @@ def drivers_load(session, file: Path) -> None:
 @with_store
 def drivers_list(session) -> None:
     """Print each loaded driver per month: how many business lines and the total."""
-    from billing.store.costs import driver_summary
+    from billing.jobs.listing import driver_totals
 
     echo_table(["month", "driver", "business lines", "total"],
-               [[m, d, n, format(total.normalize(), "f")] for m, d, n, total in driver_summary(session)], right={2, 3})
+               [[t.month, t.driver, t.business_lines, format(t.total.normalize(), "f")] for t in driver_totals(session)],
+               right={2, 3})
 
 
 @chargeback.group()

@@ -184,3 +184,16 @@ def test_every_ask_has_its_option_on_the_command_line():
     from cli import OPTION
 
     assert set(OPTION) == set(Ask)
+
+
+# --- the command line is a shell over job functions ---------------------------------------
+
+_SHELL_MAY_OPEN = {"billing.store.db": "`chargeback db upgrade` upgrades the store itself"}
+
+
+def test_the_command_line_reads_the_store_only_through_jobs():
+    tree = ast.parse((ROOT / "cli.py").read_text(encoding="utf-8"))
+    reached = sorted({f"{node.lineno}: {node.module}" for node in ast.walk(tree)
+                      if isinstance(node, ast.ImportFrom) and node.module
+                      and node.module.startswith("billing.store") and node.module not in _SHELL_MAY_OPEN})
+    assert not reached, "cli.py calls a job (billing/jobs, billing/api), never the store:\n" + "\n".join(reached)
