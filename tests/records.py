@@ -25,3 +25,49 @@ def charge(line_no: int, business_line: str, service: str, amount: str, *, tier:
         usage_rows=usage_rows if kind is ChargeKind.USAGE else 0,
         cost_centers=tuple(CostCenterShare(cost_center=cc, quantity=Decimal(0), amount=Decimal(a)) for cc, a in parts),
     )
+
+
+US_EAST_BANDS = '{bands: [{up_to: 100, unit_price: "0.10"}, {unit_price: "0.08"}]}'
+
+
+def vm_by_region(*, unknown: str = "default", us_east: str = US_EAST_BANDS, more_values: str = "",
+                 fees: str = "") -> str:
+    """The test catalogue of a price by dimension, as YAML: virtual machines (VM, vm-hours) of one
+    tier, std, priced by region from 2026-01-01 in USD: graduated 0.20 to 100 then 0.15 with a
+    monthly fee of 50.00, eu-west at 0.12 then 0.10, us-east at ``us_east`` (0.10 then 0.08);
+    ``unknown`` the rule for a region the tariff does not list (default, quarantine, refuse);
+    ``more_values`` further ``by_value`` entries (``ap-south: {...}``), ``fees`` the tier's fees
+    (``- {name: ..., amount: ..., every: quarterly}``), each a line of YAML."""
+    text = f"""\
+units:
+  - {{code: vm-hour, name: VM hours}}
+services:
+  - code: VM
+    name: Virtual machines
+    unit: vm-hour
+    kind: it
+    owner: Infrastructure
+    default_tier: std
+    dimension: region
+    tiers:
+      - {{code: std, name: Standard, funding_level: standard}}
+tariffs:
+  - service: VM
+    version: "1"
+    effective_from: 2026-01-01
+    currency: USD
+    tiers:
+      std:
+        model: graduated
+        monthly_fee: "50.00"
+        unknown: {unknown}
+        bands: [{{up_to: 100, unit_price: "0.20"}}, {{unit_price: "0.15"}}]
+        by_value:
+          eu-west: {{bands: [{{up_to: 100, unit_price: "0.12"}}, {{unit_price: "0.10"}}]}}
+          us-east: {us_east}
+"""
+    if more_values:
+        text += f"          {more_values}\n"
+    if fees:
+        text += f"        fees:\n          {fees}\n"
+    return text

@@ -11,36 +11,8 @@ import re
 from pathlib import Path
 
 from tests.cli_helpers import load_two_business_lines, run, write
+from tests.records import vm_by_region
 
-TARIFFS = """\
-units:
-  - {code: vm-hour, name: VM hours}
-services:
-  - code: VM
-    name: Virtual machines
-    unit: vm-hour
-    kind: it
-    owner: Infrastructure
-    default_tier: std
-    dimension: region
-    tiers:
-      - {code: std, name: Standard, funding_level: standard}
-tariffs:
-  - service: VM
-    version: "1"
-    effective_from: 2026-01-01
-    currency: USD
-    tiers:
-      std:
-        model: graduated
-        monthly_fee: "50.00"
-        unknown: UNKNOWN_RULE
-        bands: [{up_to: 100, unit_price: "0.20"}, {unit_price: "0.15"}]
-        by_value:
-          eu-west: {bands: [{up_to: 100, unit_price: "0.12"}, {unit_price: "0.10"}]}
-          us-east: {bands: [{up_to: 100, unit_price: "0.10"}, {unit_price: "0.08"}]}
-          EXTRA_VALUE
-"""
 
 USAGE = """\
 record_id,usage_date,cost_center,service,quantity,unit,region
@@ -52,7 +24,7 @@ r4,2026-04-05,CC-100,VM,30,vm-hour,ap-south
 
 
 def _tariffs(folder: Path, *, rule: str, extra: str = "") -> Path:
-    write(folder / "vm.yaml", TARIFFS.replace("UNKNOWN_RULE", rule).replace("EXTRA_VALUE", extra))
+    write(folder / "vm.yaml", vm_by_region(unknown=rule, more_values=extra))
     return folder
 
 
@@ -120,10 +92,9 @@ def test_a_quarantined_region_is_held_warned_and_priced_when_the_tariff_lists_it
     closing = run(url, "month", "close", "2026-04", ok=False)
     assert closing.exit_code != 0 and "ap-south" in closing.stderr, closing.stderr
     # version 1 ends with March; version 2 lists ap-south from April
-    first = TARIFFS.replace("UNKNOWN_RULE", "quarantine").replace("EXTRA_VALUE", "").replace(
+    first = vm_by_region(unknown="quarantine").replace(
         "effective_from: 2026-01-01\n", "effective_from: 2026-01-01\n    effective_to: 2026-03-31\n")
-    second = TARIFFS.replace("UNKNOWN_RULE", "quarantine").replace(
-        "EXTRA_VALUE", 'ap-south: {model: per_unit, unit_price: "0.11"}').replace(
+    second = vm_by_region(unknown="quarantine", more_values='ap-south: {model: per_unit, unit_price: "0.11"}').replace(
         'version: "1"\n    effective_from: 2026-01-01', 'version: "2"\n    effective_from: 2026-04-01')
     tariffs = tmp_path / "tariffs"
     write(tariffs / "vm.yaml", first + second[second.index("  - service: VM"):])

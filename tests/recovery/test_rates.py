@@ -16,6 +16,7 @@ from tariffs.load import load_catalogue
 from tariffs.model import Catalogue, PricingModel
 from tariffs.validate import validate_catalogue
 from tests.cli_helpers import run, write
+from tests.records import vm_by_region
 from tests.recovery.test_recovery import setup_month
 
 SUBSCRIPTIONS = [
@@ -247,36 +248,9 @@ def test_a_draft_keeps_the_proration_convention_and_expects_what_rating_gives(ca
     assert problems == [] and read.tariffs[0].proration == base["DESK"].proration
 
 
-DIMENSION_AND_FEES = """\
-units:
-  - {code: vm-hour, name: VM hours}
-services:
-  - code: VM
-    name: Virtual machines
-    unit: vm-hour
-    kind: it
-    owner: Infrastructure
-    default_tier: std
-    dimension: region
-    tiers:
-      - {code: std, name: Standard, funding_level: standard}
-tariffs:
-  - service: VM
-    version: "1"
-    effective_from: 2026-01-01
-    currency: USD
-    tiers:
-      std:
-        model: graduated
-        monthly_fee: "50.00"
-        unknown: default
-        bands: [{up_to: 100, unit_price: "0.20"}, {unit_price: "0.15"}]
-        by_value:
-          eu-west: {bands: [{up_to: 100, unit_price: "0.12"}, {unit_price: "0.10"}]}
-          "us-east": {model: per_unit, unit_price: "0.10"}
-        fees:
-          - {name: "Hypervisor licence: \\"core\\" pack", amount: "600.00", every: quarterly, billing: spread}
-"""
+DIMENSION_AND_FEES = vm_by_region(
+    us_east='{model: per_unit, unit_price: "0.10"}',
+    fees='- {name: "Hypervisor licence: \\"core\\" pack", amount: "600.00", every: quarterly, billing: spread}')
 
 
 def test_a_draft_prices_each_dimension_value_by_its_own_price_and_counts_the_fees_kept(tmp_path):

@@ -7,39 +7,13 @@ from decimal import Decimal
 import pytest
 
 from billing.core.problems import ProblemCode
+from tests.records import vm_by_region
 from tariffs.load import load_catalogue, tariff_version_from_dict, tariff_version_hash, tariff_version_to_dict
 from tariffs.model import PricingModel, UnknownValue
 from tariffs.pricing import price_by_value
 from tariffs.validate import validate_catalogue
 
-CATALOGUE = """\
-units:
-  - {code: vm-hour, name: VM hours}
-services:
-  - code: VM
-    name: Virtual machines
-    unit: vm-hour
-    kind: it
-    owner: Infrastructure
-    default_tier: std
-    dimension: region
-    tiers:
-      - {code: std, name: Standard, funding_level: standard}
-tariffs:
-  - service: VM
-    version: "1"
-    effective_from: 2026-01-01
-    currency: USD
-    tiers:
-      std:
-        model: graduated
-        monthly_fee: "50.00"
-        unknown: default
-        bands: [{up_to: 100, unit_price: "0.20"}, {unit_price: "0.15"}]
-        by_value:
-          eu-west: {bands: [{up_to: 100, unit_price: "0.12"}, {unit_price: "0.10"}]}
-          us-east: {bands: [{up_to: 100, unit_price: "0.10"}, {unit_price: "0.08"}]}
-"""
+CATALOGUE = vm_by_region()
 
 
 def _load(tmp_path, text=CATALOGUE):
