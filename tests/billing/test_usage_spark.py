@@ -220,3 +220,76 @@ def test_without_java_or_pyspark_the_spark_engine_says_what_to_install(tmp_path,
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and "pip install" in lines[0] and "openjdk-17-jre-headless" in lines[0], lines
     assert "rows read" not in run(db_url, "usage", "feeds").stdout
+
+
+_TOKENS = {
+    "usage_date": ["2024-03-05", " 2024-03-05 ", "2024-02-30", "2024-03-05 10:30", "2024-03-05T25:00", "2023-12-31",
+                   "2025-01-01", "05/03/2024", "2024-3-5"],
+    "cost_center": ["CC-100", "cc-100", " CC-200 ", "CC-300", "CC-999", "  "],
+    "business_line": ["FIN", "fin", "ENG", "OPS", "NOPE", " DATA "],
+    "service": ["STORAGE", "storage", " COMPUTE ", "CLOUD", "NOPE", "Cloud-Data"],
+    "tier": ["GOLD", "silver", " BRONZE ", "STANDARD", "platinum", " "],
+    "quantity": ["12", "12.5", " 12 ", "1e3", "-.5e2", "+5", ".5", "5.", "-0", "1.1234567890123", "1.12345678901230",
+                 "1e25", "1234567890123456", "twelve", "12,5", "1,234", "0.000000000001", "1e-13", "00012.50", "1.5e"],
+    "unit": ["GB", "gb", "HOUR", " USD ", "parsec"],
+}
+_COLUMNS = ("record_id", "usage_date", "cost_center", "business_line", "service", "tier", "quantity", "unit", "cost",
+            "description")
+
+
+def _value(column: str):
+    from hypothesis import strategies as st
+
+    tokens = _TOKENS.get(column if column != "cost" else "quantity", ["a", " b ", "r-1"])
+    noise = st.text(alphabet="0123456789.,-+eE :/abGB", max_size=8)
+    return st.one_of(st.none(), st.sampled_from(tokens), noise)
+
+
+@pytest.mark.spark
+def test_the_rules_parse_and_judge_any_value_alike_in_both_executors(spark):
+    """A property over the parsers and the declared rules alone: random texts in every column,
+    checked by polars (billing.feeds.usage_format) and by Spark (billing.feeds.rules_spark),
+    give the same problems and the same mapped values, row by row."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from billing.feeds.raw import Table
+    from billing.feeds.rules_spark import checked
+    from billing.feeds.usage_format import UsageMapping
+    from billing.files.dialect import Dialect
+    from tests.feeds.conftest import CATALOGUE, COST_CENTERS, EXAMPLE_SOURCES
+    from billing.feeds import UNALLOCATED, MappingContext, load_sources
+    import datetime as dt
+
+    ctx = MappingContext(catalogue=CATALOGUE, business_lines=frozenset({"FIN", "OPS", "ENG", "DATA", UNALLOCATED}),
+                         cost_centers=COST_CENTERS, earliest=dt.date(2024, 1, 1), latest=dt.date(2024, 12, 31))
+    table = Table(file="random.csv", header=_COLUMNS, header_row=1, read=lambda n: iter(()), dialect=Dialect())
+    mapping, problems = UsageMapping.prepare(table, load_sources(EXAMPLE_SOURCES)[0]["internal"], ctx)
+    assert mapping is not None, problems
+    mapped = ["record_id", "usage_date", "cost_center", "business_line", "service", "tier", "unit", "quantity", "cost",
+              "note", "description"]
+    row = st.fixed_dictionaries({c: _value(c) for c in _COLUMNS})
+
+    @given(st.lists(row, min_size=1, max_size=30))
+    @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+    def check(rows):
+        raw = pl.DataFrame({"row_no": pl.Series(range(2, 2 + len(rows)), dtype=pl.Int64),
+                            **{f"c{i}": pl.Series([r[c] for r in rows], dtype=pl.String) for i, c in enumerate(_COLUMNS)},
+                            "extra": pl.Series([None] * len(rows), dtype=pl.String),
+                            "fields": pl.Series([None] * len(rows), dtype=pl.Int32)})
+        local = mapping.check(raw)
+        frame, rules = checked(spark.createDataFrame(raw.to_arrow()), mapping)
+        got = pl.from_arrow(frame.select("row_no", "error", *mapped, *[f"_m{i}" for i in range(len(rules))],
+                                         *[f"_t{i}" for i in range(len(rules))]).toArrow()).sort("row_no")
+        found = sorted((r[0], rule.code.value, rule.column, r[1 + 2 * len(rules) - len(rules) + i] or rule.code.value)
+                       for r in got.select("row_no", *[f"_m{i}" for i in range(len(rules))],
+                                           *[f"_t{i}" for i in range(len(rules))]).iter_rows()
+                       for i, rule in enumerate(rules) if r[1 + i])
+        assert found == sorted((p.source.row, p.code.value, p.source.column, p.message) for p in local.problems)
+        assert got.get_column("error").to_list() == local.frame.get_column("error").to_list()
+        ok = local.frame.filter(~pl.col("error")).select(
+            "row_no", *[pl.col(c).cast(pl.String) for c in mapped])
+        assert got.filter(~pl.col("error")).select("row_no", *[pl.col(c).cast(pl.String) for c in mapped]).rows() == \
+            ok.rows()
+
+    check()
