@@ -186,7 +186,8 @@ def routes(portal):
         if not found:
             raise HTTPException(404)
         statuses = await portal.call(request, api.month_statuses)
-        return portal.page(request, "line.html", line=found[0],
+        issued = await portal.call(request, api.line_documents, code)
+        return portal.page(request, "line.html", line=found[0], documents=issued,
                            months=sorted((s for s in statuses if s.total is not None), key=lambda s: s.month, reverse=True))
 
     async def statement(request: Request) -> Response:

@@ -62,7 +62,7 @@ __all__ = [
     "load_costs", "load_drivers", "read_budget_plan", "load_budget", "settings", "change_setting",
     # month-end
     "run_month", "review_month", "month_statuses", "close_month", "reopen_month", "adjust", "explain",
-    "explain_change", "documents", "document",
+    "explain_change", "documents", "document", "line_documents",
     # outputs
     "export_month", "line_export", "statement_pdf", "journal", "Journal", "statements", "Statements", "write_statements", "WrittenStatements",
     "month_pack",
@@ -336,6 +336,13 @@ def documents(store: Store, month: str) -> list[Invoice]:
     from billing.store.documents import documents_for_month
 
     return _run(store, documents_for_month, month)
+
+
+def line_documents(store: Store, business_line: str) -> list[Invoice]:
+    """Every invoice, credit note and debit note issued to ``business_line``, newest first."""
+    from billing.store.documents import documents_of_line
+
+    return _run(store, documents_of_line, business_line)
 
 
 def document(store: Store, number: str) -> Invoice | None:

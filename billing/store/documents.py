@@ -151,6 +151,13 @@ def by_number(session: Session, number: str) -> Invoice | None:
     return _records(session, [row])[0] if row else None
 
 
+def documents_of_line(session: Session, business_line: str) -> list[Invoice]:
+    """Every document issued to business line ``business_line``, newest first."""
+    rows = list(session.scalars(select(t.Invoice).where(t.Invoice.buyer_code == business_line)
+                                .order_by(t.Invoice.fiscal_year.desc(), t.Invoice.seq.desc())))
+    return _records(session, rows)
+
+
 def live_invoices(session: Session, month: str) -> list[Invoice]:
     """The month's invoices that no reopen of the month cancelled."""
     documents = documents_for_month(session, month)

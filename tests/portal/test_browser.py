@@ -1,6 +1,7 @@
 """In headless Chromium (Selenium with Debian's chromium-driver), as people use the portal at
 phone width: a head signs in with the one-time password, chooses a password, sees only its
-line and reads the statement; finance sees the month-end dashboard. Skipped, saying why,
+line and reads the statement; finance sees the month-end dashboard; a head disputes an invoice
+line found from its statement and finance accepts it. Skipped, saying why,
 without Chromium, its driver or Selenium."""
 
 from __future__ import annotations
@@ -127,3 +128,61 @@ def test_finance_sees_the_month_end_dashboard_at_phone_width(portal_url, browser
     assert fits_the_width(browser)  # the table scrolls inside its box, the page does not
     logged = [e["message"] for e in browser.get_log("browser") if "favicon.ico" not in e["message"]]
     assert not [m for m in logged if "Content Security Policy" in m or "Refused" in m], logged
+
+
+def test_a_head_disputes_a_line_from_its_statement_and_finance_accepts_it(portal_url, browser):
+    """The journey of issue 15's acceptance: a head signs in, sees only its line, opens the
+    statement, drills from an invoice line to the usage rows behind it and disputes the line;
+    finance signs in and accepts it; the credit note is in the next open month."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, base = portal_url
+    with api.open_store(url) as store:
+        (invoice,) = [d for d in api.line_documents(store, "FIN") if d.kind.value == "invoice"]
+        march = api.documents(store, MONTH)
+        usage = api.explain(store, f"{invoice.number}/1", rows=50)
+    assert usage.usage_rows, "the line priced usage rows"
+    sign_in(browser, base, "head", "correct horse battery staple")
+    browser.get(f"{base}/lines")
+    assert [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "main a")] == [f"{base}/lines/FIN"]
+    browser.find_element(By.LINK_TEXT, "Finance & Procurement").click()
+    left(browser, f"{base}/lines")
+    browser.find_element(By.LINK_TEXT, "Read").click()
+    left(browser, f"{base}/lines/FIN")
+    assert "Finance & Procurement" in browser.find_element(By.TAG_NAME, "body").text
+    browser.back()
+    browser.find_element(By.LINK_TEXT, invoice.number).click()
+    left(browser, f"{base}/lines/FIN")
+    browser.find_element(By.LINK_TEXT, "1").click()  # the invoice's first line
+    left(browser, f"{base}/invoices/{invoice.number}")
+    assert browser.current_url == f"{base}/invoices/{invoice.number}/lines/1"
+    rows = browser.find_element(By.CSS_SELECTOR, "table.usage").text
+    assert all(r.record_id in rows for r in usage.usage_rows)
+    assert fits_the_width(browser)
+    browser.find_element(By.NAME, "amount").send_keys("12.00")
+    browser.find_element(By.NAME, "reason").send_keys("two of these tickets were raised twice")
+    browser.find_element(By.XPATH, "//button[contains(., 'Raise the dispute')]").click()
+    left(browser, f"{base}/invoices/{invoice.number}/lines/1")
+    raised = browser.current_url
+    assert raised.startswith(f"{base}/disputes/") and "open" in browser.find_element(By.TAG_NAME, "h1").text
+    browser.find_element(By.XPATH, "//nav//button[contains(., 'Sign out')]").click()
+    left(browser, raised)
+
+    sign_in(browser, base, "fin", "correct horse battery staple")
+    browser.get(f"{base}/disputes?state=open")
+    browser.find_element(By.CSS_SELECTOR, f"a[href='{raised.removeprefix(base)}']").click()
+    left(browser, f"{base}/disputes?state=open")
+    browser.find_element(By.NAME, "remark").send_keys("duplicates confirmed")
+    browser.find_element(By.XPATH, "//button[contains(., 'Accept')]").click()
+    WebDriverWait(browser, 20).until(lambda b: "accepted" in b.find_element(By.TAG_NAME, "h1").text)
+    with api.open_store(url) as store:
+        found = api.dispute(store, int(raised.rsplit("/", 1)[1]))
+        assert (found.state, found.decided_by, found.raised_by) == ("accepted", "fin", "head")
+        note = api.document(store, found.note)
+        assert api.documents(store, MONTH) == march  # the closed month is untouched
+    assert note.month == "2026-04" and note.total == -12 and note.original_invoice == invoice.number
+    browser.find_element(By.LINK_TEXT, note.number).click()
+    WebDriverWait(browser, 20).until(lambda b: note.number in b.find_element(By.TAG_NAME, "h1").text)
+    page = browser.find_element(By.TAG_NAME, "main").text
+    assert "Credit note" in page and "2026-04" in page and f"dispute {found.id}:" in page
