@@ -13,25 +13,23 @@ cannot be reached or refuses the login stops the command before anything is sent
 The statement is attached as an A4 PDF (``attach="pdf"``, the default), printed by the
 statements' renderer (reports.pdf.statement_pdfs, headless Chromium) before the server is
 reached, so a missing Chromium sends nothing; or as the HTML page itself (``attach="html"``).
+
+This module only renders and hands over: where a message goes and the step it is sent in are
+billing/jobs/sending.py's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import smtplib
-import ssl
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from billing.close.delivery import Recipient
 from billing.core.problems import Ask, ChargebackError
 from billing.jobs import delivery as job
-from billing.store.audit import SMTP_PASSWORD_VARIABLE
+from billing.jobs.sending import SMTP_TIMEOUT, Delivery, Failure, reason_of, send_one, transport_for
 
 if TYPE_CHECKING:
     from billing.api import Store
@@ -43,134 +41,6 @@ PdfRenderer = Callable[[Sequence["StatementView"], Sequence[bytes]], Iterable[by
 """Statements (their views and HTML pages) in, their PDFs out, in the same order."""
 
 ATTACHMENTS = ("pdf", "html")
-
-SMTP_TIMEOUT = 60.0
-"""Seconds to wait for the mail server at any step."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Failure:
-    business_line: str
-    address: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Delivery:
-    """What a send did: the statements sent (or written, in a dry run), those sent before and
-    left alone, the lines without a usable address, the messages the server did not take."""
-
-    month: str
-    dry_run: bool
-    sent: tuple[tuple[Recipient, str], ...]  # (recipient, the address it went to)
-    already_sent: tuple[Recipient, ...]
-    without_address: tuple[tuple[Recipient, str], ...]
-    failed: tuple[Failure, ...]
-    kept: tuple[str, ...]  # the unallocated_business_line, which has no head to send to
-    folder: Path | None  # where a dry run wrote its .eml files
-    attachment: str  # "PDF" | "HTML"
-
-    @property
-    def complete(self) -> bool:
-        """Every statement of the month is with its head (sent now or before)."""
-        return not self.failed and not self.without_address
-
-
-class _Transport(Protocol):
-    def open(self) -> None: ...
-    def send(self, message: EmailMessage, sender: str, recipient: str, filename: str) -> None: ...
-    def close(self) -> None: ...
-
-
-class _Smtp:
-    """The SMTP server of the settings; the envelope names the one recipient, never the headers."""
-
-    def __init__(self, mail: job.MailSettings):
-        self.mail = mail
-        self.server: smtplib.SMTP | None = None
-
-    def open(self) -> None:
-        """Connect and log in before the first message; refused (nothing sent) when that fails."""
-        mail = self.mail
-        if mail.user and not os.environ.get(SMTP_PASSWORD_VARIABLE):
-            raise ChargebackError(f"smtp_user is {mail.user!r} but {SMTP_PASSWORD_VARIABLE} is not set: put the "
-                                  f"password in that environment variable (it is never stored); nothing was sent")
-        try:
-            self._connect()
-        except smtplib.SMTPNotSupportedError:
-            raise ChargebackError(f"the mail server {mail.host}:{mail.port} does not offer STARTTLS, which the "
-                                  f"smtp_starttls setting requires (set it to no only for a server on this machine); "
-                                  f"nothing was sent") from None
-        except smtplib.SMTPAuthenticationError as exc:
-            raise ChargebackError(f"the mail server {mail.host}:{mail.port} refused the login of {mail.user!r} "
-                                  f"({_reason(exc)}); nothing was sent") from None
-        except (smtplib.SMTPException, OSError) as exc:
-            raise ChargebackError(f"could not reach the mail server {mail.host}:{mail.port}: {_reason(exc)}; "
-                                  f"nothing was sent") from None
-
-    def _connect(self) -> None:
-        mail = self.mail
-        server = smtplib.SMTP(mail.host, mail.port, timeout=SMTP_TIMEOUT)
-        try:
-            server.ehlo()
-            if mail.starttls:
-                if not server.has_extn("starttls"):
-                    raise smtplib.SMTPNotSupportedError("STARTTLS is not offered")
-                server.starttls(context=ssl.create_default_context())
-                server.ehlo()
-            if mail.user:
-                server.login(mail.user, os.environ.get(SMTP_PASSWORD_VARIABLE, ""))
-        except BaseException:
-            server.close()
-            raise
-        self.server = server
-
-    def send(self, message: EmailMessage, sender: str, recipient: str, filename: str) -> None:
-        if self.server is None:  # the connection was lost at an earlier message: one new try
-            self._connect()
-        assert self.server is not None
-        try:
-            refused = self.server.send_message(message, from_addr=sender, to_addrs=[recipient])
-        except smtplib.SMTPServerDisconnected:
-            self.server = None
-            raise
-        if refused:
-            raise smtplib.SMTPRecipientsRefused(refused)
-
-    def close(self) -> None:
-        if self.server is not None:
-            try:
-                self.server.quit()
-            except (smtplib.SMTPException, OSError):
-                self.server.close()
-            self.server = None
-
-
-class _EmlFolder:
-    """A dry run: each message written as ``2026-03-FIN.eml`` in a folder, nothing sent."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-
-    def open(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-
-    def send(self, message: EmailMessage, sender: str, recipient: str, filename: str) -> None:
-        (self.folder / (Path(filename).stem + ".eml")).write_bytes(message.as_bytes())
-
-    def close(self) -> None:
-        pass
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return "; ".join(f"{address} refused ({code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text})"
-                         for address, (code, text) in exc.recipients.items())
-    if isinstance(exc, smtplib.SMTPResponseException):
-        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        return f"{exc.smtp_code} {text}"
-    return str(exc) or type(exc).__name__
-
 
 def send_statements(store: Store, month: str, *, line: str | None = None, resend: bool = False,
                     dry_run: bool = False, folder: Path | None = None, attach: str = "pdf",
@@ -198,7 +68,7 @@ def send_statements(store: Store, month: str, *, line: str | None = None, resend
         pdfs = list(_print(render_pdf, views, pages))
     date = now or dt.datetime.now(dt.timezone.utc)
     domain = mail.sender.split("@")[1]
-    transport: _Transport = _EmlFolder(folder) if dry_run and folder is not None else _Smtp(mail)
+    transport = transport_for(mail, dry_run=dry_run, folder=folder)
     sent: list[tuple[Recipient, str]] = []
     failed: list[Failure] = []
     already = list(plan.already_sent)
@@ -218,22 +88,18 @@ def send_statements(store: Store, month: str, *, line: str | None = None, resend
                 try:
                     transport.send(message, mail.sender, address, filename)
                 except OSError as exc:
-                    raise ChargebackError(f"could not write {filename}: {_reason(exc)}") from None
+                    raise ChargebackError(f"could not write {filename}: {reason_of(exc)}") from None
                 sent.append((recipient, address))
                 continue
             with store.transaction() as session:  # the send and its record: one step, taken in turn
-                if not job.claim(session, month, recipient, resend=resend):
-                    already.append(recipient)  # another send of the month sent it meanwhile
-                    continue
-                try:
-                    transport.send(message, mail.sender, address, filename)
-                except (smtplib.SMTPException, OSError) as exc:
-                    reason = _reason(exc)
-                    failed.append(Failure(business_line=recipient.business_line, address=address, reason=reason))
-                    job.record_failed(session, month, recipient, address, reason)
-                    continue
-                job.record_sent(session, month, recipient, address, message_id)
-            sent.append((recipient, address))
+                outcome = send_one(session, transport, month, recipient, message, sender=mail.sender, address=address,
+                                   message_id=message_id, filename=filename, resend=resend)
+            if isinstance(outcome, Failure):
+                failed.append(outcome)
+            elif outcome:
+                sent.append((recipient, address))
+            else:
+                already.append(recipient)  # another send of the month sent it meanwhile
     finally:
         transport.close()
     if dry_run and folder is not None:

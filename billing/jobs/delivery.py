@@ -1,8 +1,8 @@
 """Statements e-mailed to each business line's head (``chargeback statements send``): what to
 send, to whom and through which server, read from the store; and every send recorded.
 
-The shell (billing.api.delivery) renders and sends each message and records it here, in a
-transaction of its own as soon as the server took it, so the audit trail names exactly the
+The library (billing.api.delivery) renders each message and sends it through
+billing.jobs.sending.send_one, which records it here, in a transaction of its own as soon as the server took it, so the audit trail names exactly the
 statements sent even when a later one fails or the command is interrupted.
 """
 
