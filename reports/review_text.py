@@ -139,5 +139,5 @@ MONTH_STATUS_HEADERS = ["month", "status", "rated", "charges total", "held rows"
 def month_status_rows(statuses: Sequence[MonthStatus]) -> list[list[object]]:
     """The `month status` table's rows (MONTH_STATUS_HEADERS)."""
     return [[s.month, s.status, s.rated_at.strftime("%Y-%m-%d %H:%M") if s.rated_at else "-",
-             _fmt(s.total, "") if s.total is not None else "", f"{s.held_rows:,}" if s.held_rows else "",
+             _fmt(s.total, s.currency) if s.total is not None else "", f"{s.held_rows:,}" if s.held_rows else "",
              s.closed_by] for s in statuses]

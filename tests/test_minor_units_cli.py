@@ -37,6 +37,9 @@ def test_month_run_close_journal_costs_and_budget_print_the_currency_decimals(db
     """))
 
     assert f"2026-03 chargeback: {total} {currency}\n" in run(db_url, "month", "run", "2026-03").stdout
+    review = run(db_url, "month", "review", "2026-03").stdout
+    assert f"Total to invoice: {total} {currency}   last month (2026-02): {'0.000' if currency == 'BHD' else '0'}" in review
+    assert run(db_url, "month", "status").stdout.endswith(f" {total}\n")  # the total in the currency's decimals
     closed = run(db_url, "month", "close", "2026-03", "--confirm", "--issue-date", "2026-04-02").stdout
     assert f"totalling {total} {currency}\n" in closed
     listed = run(db_url, "invoices", "list", "--month", "2026-03").stdout

@@ -355,3 +355,4 @@ class MonthStatus:
     total: Decimal | None  # the last run's total
     closed_by: str  # empty unless closed
     held_rows: int = 0  # usage rows the last run held (a price by dimension's quarantine)
+    currency: str = ""  # the last run's charges' currency (its total's minor units)

@@ -81,6 +81,7 @@ def month_statuses(session: Session) -> tuple[MonthStatus, ...]:
     """Every month with usage, charges or a period, oldest first."""
     months = set(usage_store.months_with_usage(session)) | set(charge_store.rated_months(session))
     months |= set(charge_store.period_months(session))
+    currency = audit.settings(session).currency
     found = []
     for month in sorted(months):
         closing = charge_store.closing(session, month)
@@ -88,5 +89,6 @@ def month_statuses(session: Session) -> tuple[MonthStatus, ...]:
         found.append(MonthStatus(month=month, status=charge_store.period_status(session, month),
                                  rated_at=run.run_at if run else None, total=run.total if run else None,
                                  closed_by=closing[0] if closing else "",
-                                 held_rows=sum(h.usage.rows for h in charge_store.held_usage(session, month))))
+                                 held_rows=sum(h.usage.rows for h in charge_store.held_usage(session, month)),
+                                 currency=(charge_store.run_currency(session, run.id) if run else None) or currency))
     return tuple(found)

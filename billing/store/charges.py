@@ -298,6 +298,11 @@ def charge_ids(session: Session, month: str) -> dict[int, int]:
     return dict(session.execute(select(t.Charge.line_no, t.Charge.id).where(t.Charge.run_id == run.id)).all())
 
 
+def run_currency(session: Session, run_id: int) -> str | None:
+    """The currency of a rating run's charges (the first, when a catalogue prices in several)."""
+    return session.scalar(select(t.Charge.currency).where(t.Charge.run_id == run_id).order_by(t.Charge.line_no).limit(1))
+
+
 def month_total(session: Session, month: str) -> Decimal:
     return sum((c.amount for c in month_charges(session, month) if c.charging_mode is ChargingMode.CHARGEBACK), ZERO)
 
