@@ -70,6 +70,11 @@ def test_a_month_end_runs_from_plain_python_and_returns_records(store, tmp_path)
     assert api.documents(store, MONTH) == list(closed.invoices)
     assert [s.status for s in api.month_statuses(store)] == ["closed"]
     assert api.review_month(store, MONTH).warnings == ()
+    assert api.usage_rejects(store, month=MONTH) == [] and api.cost_rejects(store) == []
+    assert sum(f.rows_loaded for f in api.usage_feeds(store, month=MONTH)) == run.rated.usage_rows
+    assert {s.business_line for s in api.subscriptions(store)} <= {b.code for b in api.business_lines(store)}
+    trail = api.audit_trail(store, limit=2)
+    assert len(trail.events) == 2 and trail.events[0].action == "month.close" and trail.older > 0
 
     first = closed.invoices[0]
     traced = api.explain(store, f"{first.number}/1", rows=3)

@@ -333,9 +333,47 @@ def change_lines_in(session: Session, business_line: str, month: str) -> list[st
 
 def documents(store: Store, month: str) -> list[Invoice]:
     """The invoices, credit notes and debit notes dated in ``month``."""
-    from billing.store.documents import documents_for_month
+    from billing.jobs.listing import month_documents
 
-    return _run(store, documents_for_month, month)
+    return _run(store, month_documents, month)
+
+
+# --- what the list commands read (billing/jobs/listing.py) ------------------------------------
+
+
+def audit_trail(store: Store, *, limit: int = 50):
+    """The newest ``limit`` events of the audit trail and how many older ones there are (``AuditTrail``)."""
+    from billing.jobs.listing import audit_trail as job
+
+    return _run(store, job, limit=limit)
+
+
+def subscriptions(store: Store, *, on: dt.date | None = None) -> list:
+    """The subscriptions (``Subscription``), those in force ``on`` a day when given."""
+    from billing.jobs.listing import subscriptions_in_force
+
+    return _run(store, subscriptions_in_force, on=on)
+
+
+def usage_feeds(store: Store, *, month: str | None = None, source: str | None = None) -> list:
+    """The usage feeds loaded, with their reconciliation counts (``FeedInfo``)."""
+    from billing.jobs.listing import usage_feeds as job
+
+    return _run(store, job, month=month, source=source)
+
+
+def usage_rejects(store: Store, *, month: str | None = None, source: str | None = None, feed: int | None = None) -> list:
+    """The usage rows active feeds refused (``RejectedRow``: file, row, column, code, reason)."""
+    from billing.jobs.listing import usage_rejects as job
+
+    return _run(store, job, month=month, source=source, feed=feed)
+
+
+def cost_rejects(store: Store) -> list:
+    """The cost rows active cost feeds refused (``RejectedRow``)."""
+    from billing.jobs.listing import cost_rejects as job
+
+    return _run(store, job)
 
 
 def line_documents(store: Store, business_line: str) -> list[Invoice]:
@@ -503,7 +541,7 @@ def load_usage_batch(store: Store, *, source: str, key: str | None, body: bytes,
 
 def business_lines(store: Store):
     """Every business line (``billing.core.records.BusinessLine``), by code."""
-    from billing.store.org import business_lines as job
+    from billing.jobs.listing import business_lines as job
 
     return sorted(_run(store, job), key=lambda b: b.code)
 
