@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -168,14 +169,24 @@ def load_usage_spark(session: Session, path: Path, source: SourceDefinition, spa
         if table is None or mapping is None:
             batches = [_refused(problems)]
         else:
-            fold = _fold(spark, path, table, mapping, dialect)
-            if fold.refusal is not None:
-                batches = [_refused([*problems, fold.refusal])]
-            else:
-                batches = list(_batches(fold, problems, schema, mapping))
-                folded = fold.daily
+            with tempfile.TemporaryDirectory(prefix="chargeback-spark-") as spill:
+                fold = _fold(spark, path, table, mapping, dialect, Path(spill) / "rows" if _local(spark) else None)
+                if fold.refusal is not None:
+                    batches = [_refused([*problems, fold.refusal])]
+                else:
+                    return _load(session, path, source, _batches(fold, problems, schema, mapping), result, scan=scan,
+                                 strict=strict, replace=replace, allow_other_source=allow_other_source,
+                                 folded=fold.daily)
     return _load(session, path, source, iter(batches), result, scan=scan, strict=strict, replace=replace,
                  allow_other_source=allow_other_source, folded=folded)
+
+
+def _local(spark: SparkSession) -> bool:
+    """Whether the executors share this machine's file system (a local master)."""
+    try:
+        return str(spark.sparkContext.master).startswith("local")
+    except Exception:  # Spark Connect has no SparkContext here
+        return False
 
 
 # --- the Spark job ----------------------------------------------------------------------------------
@@ -185,11 +196,13 @@ class _Fold:
     refusal: Problem | None = None
     problems: list[Problem] | None = None
     rows: pl.DataFrame | None = None
+    row_files: list[Path] | None = None  # the good rows as Parquet files Spark wrote, when not in ``rows``
     daily: pl.DataFrame | None = None
     tally: Reconciliation | None = None
 
 
-def _fold(spark: SparkSession, path: Path, table: Table, mapping: UsageMapping, dialect: Dialect) -> _Fold:
+def _fold(spark: SparkSession, path: Path, table: Table, mapping: UsageMapping, dialect: Dialect,
+          spill: Path | None = None) -> _Fold:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
@@ -246,7 +259,12 @@ def _fold(spark: SparkSession, path: Path, table: Table, mapping: UsageMapping, 
             F.sum(F.coalesce(F.col("cost"), F.lit(0).cast(DECIMAL_TYPE))).cast(DECIMAL_TYPE).alias("cost"),
             F.count(F.lit(1)).alias("rows"))
         daily_frame = _to_polars(daily)
-        rows = _to_polars(good)
+        row_files = None
+        if spill is not None:  # the good rows written by the executors, read back in parts: bounded memory here
+            good.sortWithinPartitions("row_no").write.mode("overwrite").parquet(str(spill))
+            row_files, rows = sorted(spill.glob("*.parquet")), None
+        else:
+            rows = _to_polars(good)
         loaded = {"rows": 0, "quantity": None, "cost": None}
         if daily_frame is not None and daily_frame.height:  # the good rows' totals are their daily sums'
             loaded = {"rows": int(daily_frame.get_column("rows").sum()),
@@ -254,7 +272,7 @@ def _fold(spark: SparkSession, path: Path, table: Table, mapping: UsageMapping, 
         good.unpersist()
     finally:
         df.unpersist()
-    rows = (rows if rows is not None else pl.DataFrame(schema=ROW_SCHEMA)).sort("row_no")
+    rows = rows.sort("row_no") if rows is not None else None
     zero = Decimal(0)
     tally = Reconciliation(
         rows_read=counts["read"], good=loaded["rows"], rejected=counts["rejected"] or 0, duplicates=duplicates,
@@ -267,7 +285,7 @@ def _fold(spark: SparkSession, path: Path, table: Table, mapping: UsageMapping, 
             pl.col("usage_date").cast(pl.Date), *[pl.col(c).cast(pl.String) for c in SUM_KEYS[1:]],
             pl.col("quantity").cast(pl.Decimal(38, 12)), pl.col("cost").cast(pl.Decimal(38, 12)),
             pl.col("rows").cast(pl.Int64))
-    return _Fold(problems=found + again, rows=rows, daily=sums, tally=tally)
+    return _Fold(problems=found + again, rows=rows, row_files=row_files, daily=sums, tally=tally)
 
 
 def _row_columns() -> list[Any]:
@@ -371,18 +389,35 @@ def _batches(fold: _Fold, problems: list[Problem], schema: dict[str, pl.DataType
              mapping: UsageMapping) -> Iterator[UsageBatch]:
     """The file as the batches billing.jobs.usage._load stores: the problems and the whole
     file's tally with the first, the good rows in parts."""
-    rows = fold.rows if fold.rows is not None else pl.DataFrame(schema=ROW_SCHEMA)
     tally = fold.tally or Reconciliation()
     found = [*problems, *(fold.problems or [])]
     if tally.rows_read == 0:
         found.append(Problem(code=ProblemCode.FILE_EMPTY, severity=Severity.WARNING,
                              message="the file has a header but no data rows", source=SourceRef(file=mapping.file)))
     first = True
-    for start in range(0, max(rows.height, 1), _ROWS_BACK):
-        part = select_rows(rows.slice(start, _ROWS_BACK), schema)
-        yield UsageBatch(rows=part, problems=tuple(found) if first else (), rows_read=tally.rows_read if first else 0,
-                         tally=tally if first else Reconciliation(), id_column=mapping.id_header)
+    for part in _row_parts(fold):
+        yield UsageBatch(rows=select_rows(part, schema), problems=tuple(found) if first else (),
+                         rows_read=tally.rows_read if first else 0, tally=tally if first else Reconciliation(),
+                         id_column=mapping.id_header)
         first = False
+
+
+def _row_parts(fold: _Fold) -> Iterator[pl.DataFrame]:
+    """The good rows in parts of at most ``_ROWS_BACK`` (at least one part, maybe empty)."""
+    if fold.row_files is None:
+        rows = fold.rows if fold.rows is not None else pl.DataFrame(schema=ROW_SCHEMA)
+        for start in range(0, max(rows.height, 1), _ROWS_BACK):
+            yield rows.slice(start, _ROWS_BACK)
+        return
+    given = False
+    for file in fold.row_files:
+        frame = pl.scan_parquet(file)
+        start = 0
+        while (part := frame.slice(start, _ROWS_BACK).collect()).height:
+            yield part
+            given, start = True, start + _ROWS_BACK
+    if not given:
+        yield pl.DataFrame(schema=ROW_SCHEMA)
 
 
 def _refused(problems: list[Problem]) -> UsageBatch:
