@@ -79,8 +79,7 @@ async def invoice_line_page(portal, request: Request, number: str, line_no: int,
                               offset=(page - 1) * PAGE_ROWS)
     if page > 1 and not found.usage_rows:
         raise HTTPException(404)
-    disputes = [d for d in await portal.call(request, api.disputes, lines=lines_of(principal))
-                if d.invoice == number and d.line_no == line_no]
+    disputes = await portal.call(request, api.disputes, lines=lines_of(principal), invoice=number, line_no=line_no)
     pages = max(1, -(-found.usage_count // PAGE_ROWS))
     return portal.page(request, "invoice_line.html", status=status, found=found, page=page, pages=pages,
                        first_row=(page - 1) * PAGE_ROWS + 1, disputes=disputes, error=error,

@@ -1,5 +1,5 @@
 """One business line's statement is worked out for that line alone (the portal's statement
-page, ``chargeback statements --line``): the same statement as among every line's, for a
+page, ``chargeback statements --line``, ``statements send --line``): the same statement as among every line's, for a
 closed month (from its snapshot) and an open one (a draft priced now), on every line."""
 
 from __future__ import annotations
@@ -40,3 +40,9 @@ def test_one_lines_statement_is_the_one_among_every_lines(demo, month):
         for code, statement in every.items():
             assert documents.month_statements(session, month, generated_at=AT, line=code) == [statement], code
         assert documents.month_statements(session, month, generated_at=AT, line="NO-SUCH-LINE") == []
+        # what chargeback statements --line and statements send --line read: a code in any case
+        code = sorted(every)[0]
+        found, any_line = documents.statements_of(session, month, f" {code.lower()} ")
+        assert any_line and [s.business_line.code for s in found] == [code]
+        assert [s.charges for s in found] == [every[code].charges]
+        assert documents.statements_of(session, month, "NO-SUCH-LINE") == ([], True)

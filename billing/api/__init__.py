@@ -823,15 +823,18 @@ def token_principal(store: Store, secret: str):
 # --- disputes ----------------------------------------------------------------------------------
 
 
-def disputes(store: Store, *, lines=None, state: str | None = None):
+def disputes(store: Store, *, lines=None, state: str | None = None, invoice: str | None = None,
+             line_no: int | None = None):
     """The disputes (``billing.core.disputes.Dispute``) of business lines ``lines`` (None:
-    every line), newest first; ``state``: open, accepted or rejected only."""
+    every line), newest first; ``state``: open, accepted or rejected only; ``invoice`` and
+    ``line_no``: those of that invoice's line."""
     from billing.core.disputes import DisputeState
     from billing.jobs.disputes import list_disputes
 
     if state is not None and state not in set(DisputeState):
         raise ChargebackError(f"a dispute is open, accepted or rejected, not {state!r}")
-    return _run(store, list_disputes, lines=lines, state=DisputeState(state) if state else None)
+    return _run(store, list_disputes, lines=lines, state=DisputeState(state) if state else None, invoice=invoice,
+                line_no=line_no)
 
 
 def dispute(store: Store, dispute_id: int, *, lines=None):

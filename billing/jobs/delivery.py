@@ -19,7 +19,7 @@ from billing.close.delivery import (
 from billing.close.statement import StatementInputs
 from billing.core.periods import parse_month
 from billing.core.problems import Ask, Asked, ChargebackError, excerpt
-from billing.jobs.documents import month_statements, one_line
+from billing.jobs.documents import one_line, statements_of
 from billing.store import audit
 from billing.store import charges as charge_store
 from billing.store import locks
@@ -81,8 +81,8 @@ def statements_to_send(session: Session, month: str, *, line: str | None = None,
                               f"(`chargeback month close {month}`), or write the drafts to a folder with `chargeback "
                               f"statements {month}`; nothing was sent", asks_for=(Asked(Ask.FOLDER, "DIR"),))
     mail = mail_settings(session, server=not dry_run)
-    found = month_statements(session, month)
-    if not found:
+    found, any_line = statements_of(session, month, line)
+    if not any_line:
         raise ChargebackError(f"{month} has no charges or notes for any business line: there is no statement to send")
     if line is not None:
         found = one_line(found, month, line, "sent")

@@ -31,10 +31,11 @@ def _visible(code: str, lines: Collection[str] | None) -> bool:
     return lines is None or code in lines
 
 
-def list_disputes(session: Session, *, lines: Collection[str] | None = None,
-                  state: DisputeState | None = None) -> list[Dispute]:
-    """The disputes of business lines ``lines`` (None: every line), newest first; ``state``: those in it."""
-    return store.disputes(session, lines=lines, state=state)
+def list_disputes(session: Session, *, lines: Collection[str] | None = None, state: DisputeState | None = None,
+                  invoice: str | None = None, line_no: int | None = None) -> list[Dispute]:
+    """The disputes of business lines ``lines`` (None: every line), newest first; ``state``:
+    those in it; ``invoice`` and ``line_no``: those of that invoice's line."""
+    return store.disputes(session, lines=lines, state=state, invoice=invoice, line_no=line_no)
 
 
 def get_dispute(session: Session, dispute_id: int, *, lines: Collection[str] | None = None) -> Dispute | None:

@@ -244,8 +244,8 @@ def statements_to_write(session: Session, month: str, out: Path, *, line: str | 
     there is none. With ``line``, that business line's statement alone (its code, any case),
     refused when the month has none for it. The shell renders and writes them in this transaction."""
     locks.lock_month(session, parse_month(month), shared=True)  # not half before and half after a close or reopen
-    found = month_statements(session, month)
-    if not found:
+    found, any_line = statements_of(session, month, line)
+    if not any_line:
         raise ChargebackError(f"{parse_month(month)} has no charges or notes for any business line: there is no statement "
                               f"to write; nothing was written")
     if line is not None:
@@ -254,6 +254,19 @@ def statements_to_write(session: Session, month: str, out: Path, *, line: str | 
                  f"{len(found)} statements in {out}" + (f" for {found[0].business_line.code}" if line is not None else "")
                  + (" as PDF" if fmt == "pdf" else ""))
     return found
+
+
+def statements_of(session: Session, month: str, line: str | None = None) -> tuple[list[StatementInputs], bool]:
+    """The month's statements, or with ``line`` (a business line's code, any case) that line's
+    alone, worked out for it only; and whether the month has a statement for any line."""
+    if line is None:
+        found = month_statements(session, month)
+        return found, bool(found)
+    month = parse_month(month)
+    codes = {c.business_line for c in _rated(session, month)} | {n.business_line for n in _notes(session, month)}
+    wanted = line.strip().casefold()
+    code = next((c for c in sorted(codes) if c.casefold() == wanted), None)
+    return (month_statements(session, month, line=code) if code is not None else []), bool(codes)
 
 
 def one_line(found: list[StatementInputs], month: str, line: str, done: str) -> list[StatementInputs]:

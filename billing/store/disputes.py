@@ -37,10 +37,15 @@ def _record(found) -> Dispute:
         decision=row.decision, note=note)
 
 
-def disputes(session: Session, *, lines: Collection[str] | None = None,
-             state: DisputeState | None = None) -> list[Dispute]:
-    """Every dispute (of business lines ``lines`` only, when given; in ``state``), newest first."""
+def disputes(session: Session, *, lines: Collection[str] | None = None, state: DisputeState | None = None,
+             invoice: str | None = None, line_no: int | None = None) -> list[Dispute]:
+    """Every dispute (of business lines ``lines`` only, when given; in ``state``; of invoice
+    ``invoice``'s line ``line_no``), newest first."""
     query = _query()
+    if invoice is not None:
+        query = query.where(Invoice.number == invoice)
+    if line_no is not None:
+        query = query.where(InvoiceLine.line_no == line_no)
     if lines is not None:
         query = query.where(DisputeRow.business_line_code.in_(sorted(lines)))
     if state is not None:

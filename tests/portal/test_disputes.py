@@ -47,6 +47,8 @@ def test_a_head_disputes_a_line_finance_accepts_and_the_credit_note_is_in_the_ne
                                  reason="two tickets <b>were</b> raised twice"))
     assert raised.status_code == 303, raised.text[:500]
     dispute_id = int(raised.headers["location"].rsplit("/", 1)[1])
+    on_the_line = head.get(f"/invoices/{books.fin_invoice}/lines/1").text
+    assert f"/disputes/{dispute_id}" in on_the_line and f"/disputes/{books.fin_dispute}" not in on_the_line  # line 3's
     shown = head.get(f"/disputes/{dispute_id}").text
     assert "open" in shown and "two tickets &lt;b&gt;were&lt;/b&gt; raised twice" in shown
     assert "Accept" not in shown  # a head does not decide
@@ -161,3 +163,38 @@ def test_the_disputes_commands_list_accept_and_reject(app, books):
     unknown = run(books.url, "disputes", "accept", "999999", ok=False)
     assert unknown.exit_code == 1 and "no dispute 999999" in unknown.stderr
     assert f" {first.id} " in run(books.url, "disputes", "list", "--line", "FIN", "--state", "accepted").stdout
+
+
+def test_two_decisions_at_once_issue_one_note(app, books):
+    """Two people accepting the same dispute at the same moment: one note, the other refused."""
+    import threading
+
+    store = app.state.portal.store
+    with api.acting_as("head"):
+        raised = api.raise_dispute(store, books.fin_invoice, 1, reason="one ticket twice", amount=Decimal("1.00"),
+                                   lines={"FIN"})
+    start, results = threading.Barrier(2), []
+
+    def decide(accept: bool) -> None:
+        start.wait()
+        try:
+            with api.acting_as("fin"):
+                if accept:
+                    results.append(api.accept_dispute(store, raised.id).state)
+                else:
+                    results.append(api.reject_dispute(store, raised.id, reason="not a duplicate").state)
+        except api.ChargebackError as exc:
+            results.append(str(exc))
+
+    threads = [threading.Thread(target=decide, args=(accept,)) for accept in (True, False)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    decided = [r for r in results if r in ("accepted", "rejected")]
+    assert len(results) == 2 and len(decided) == 1, results
+    assert "decided once" in next(r for r in results if r not in decided)
+    found = api.dispute(store, raised.id)
+    assert found.state == decided[0]
+    citing = [d for d in api.documents(store, NEXT) if d.reason and d.reason.startswith(f"dispute {raised.id}:")]
+    assert len(citing) == (1 if found.state == "accepted" else 0) and (found.note is None) == (found.state == "rejected")
