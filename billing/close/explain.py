@@ -42,6 +42,15 @@ class UsageTrace:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UsageDay:
+    """One day of the usage behind a charge: how many accepted rows and their quantity."""
+
+    day: dt.date
+    rows: int
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LineExplanation:
     """An issued line traced back. A note's line corrects another document's line (``charge``
     None); an invoice line points to its charge, which is None when the month was re-rated
@@ -56,6 +65,7 @@ class LineExplanation:
     tariff: TariffInForce | None = None
     usage_count: int = 0
     usage_rows: tuple[UsageTrace, ...] = ()
+    usage_days: tuple[UsageDay, ...] = ()  # every day of the rows behind the charge, not only those listed
 
     @property
     def is_correction(self) -> bool:

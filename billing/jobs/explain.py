@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from billing.close.explain import LineExplanation, TariffInForce, UsageTrace
+from billing.close.explain import LineExplanation, TariffInForce, UsageDay, UsageTrace
 from billing.core.problems import ChargebackError
 from billing.core.records import ChargeKind
 from billing.store import catalogue as catalogue_store
@@ -38,12 +38,13 @@ def explain_line(session: Session, reference: str, *, limit: int = 20, offset: i
         effective_to=version.effective_to, currency=version.currency)
     if charge.kind is not ChargeKind.USAGE:  # a credit or a fee: no usage rows of its own
         return LineExplanation(reference=reference, document=document, line=line, charge=charge, tariff=tariff)
-    count, rows = usage_store.usage_rows_for(session, document.month, charge.business_line, charge.service, limit=limit,
-                                             dimension_value=charge.dimension_value, offset=offset)
+    count, rows, days = usage_store.usage_trace_for(session, document.month, charge.business_line, charge.service,
+                                                    limit=limit, dimension_value=charge.dimension_value, offset=offset)
     return LineExplanation(
         reference=reference, document=document, line=line, charge=charge, tariff=tariff, usage_count=count,
         usage_rows=tuple(UsageTrace(file=file, row_no=row_no, record_id=record_id, usage_date=day, cost_center=center,
                                     tier=tier, quantity=quantity, cost=cost, description=description, note=note,
                                     provider_invoice=invoice, dimension_value=value)
                          for file, row_no, record_id, day, center, tier, quantity, cost, description, note, invoice, value
-                         in rows))
+                         in rows),
+        usage_days=tuple(UsageDay(day=day, rows=count_of_day, quantity=quantity) for day, count_of_day, quantity in days))

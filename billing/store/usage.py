@@ -344,6 +344,14 @@ def usage_rows_for(session: Session, month: str, business_line: str, service: st
     """Accepted usage rows behind a charge: (count, ``limit`` rows from the ``offset``-th on, with
     their file and row number); a charge pricing a dimension value: the rows with that value,
     whatever its case."""
+    count, rows, _days = usage_trace_for(session, month, business_line, service, limit=limit,
+                                         dimension_value=dimension_value, offset=offset)
+    return count, rows
+
+
+def usage_trace_for(session: Session, month: str, business_line: str, service: str, *, limit: int = 50,
+                    dimension_value: str | None = None, offset: int = 0) -> tuple[int, list[tuple], list[tuple]]:
+    """:func:`usage_rows_for`, and every day of those rows: (day, rows, quantity), in day order."""
     files = dict(session.execute(select(t.UsageFeed.id, t.UsageFeed.file_name)).all())
     found: list[pl.DataFrame] = []
     for feed_id, data in _parts(session, month, "rows"):
@@ -355,11 +363,13 @@ def usage_rows_for(session: Session, month: str, business_line: str, service: st
         if part.height:
             found.append(part.with_columns(pl.lit(files[feed_id]).alias("file"), pl.lit(feed_id).alias("feed")))
     if not found:
-        return 0, []
+        return 0, [], []
     rows = pl.concat(found).sort(["feed", "row_no"])
     columns = ["file", "row_no", "record_id", "usage_date", "cost_center", "tier", "quantity", "cost", "description",
                "note", "invoice_id", "dimension_value"]
-    return rows.height, list(rows.slice(offset, limit).select(columns).iter_rows())
+    days = (rows.group_by("usage_date").agg(pl.len().alias("rows"), pl.col("quantity").sum().alias("quantity"))
+            .sort("usage_date"))
+    return rows.height, list(rows.slice(offset, limit).select(columns).iter_rows()), list(days.iter_rows())
 
 
 def rejects(session: Session, *, month: str | None = None, source: str | None = None,

@@ -198,3 +198,28 @@ def test_two_decisions_at_once_issue_one_note(app, books):
     assert found.state == decided[0]
     citing = [d for d in api.documents(store, NEXT) if d.reason and d.reason.startswith(f"dispute {raised.id}:")]
     assert len(citing) == (1 if found.state == "accepted" else 0) and (found.note is None) == (found.state == "rejected")
+
+
+def test_an_invoice_line_drills_down_to_its_charge_tariff_version_and_daily_usage_paged(app, books, monkeypatch):
+    store = app.state.portal.store
+    head, _ = signed_in(app, books, "head")
+    reference = f"{books.ops_invoice}/2"  # OPS's DESK line: three tickets on their days
+    whole = api.explain(store, reference, rows=1000)
+    assert whole.usage_count >= 2 and whole.charge is not None and whole.tariff is not None
+    assert sum(d.rows for d in whole.usage_days) == whole.usage_count
+    assert sum((d.quantity for d in whole.usage_days), Decimal(0)) == sum((r.quantity for r in whole.usage_rows), Decimal(0))
+    assert [r.record_id for r in api.explain(store, reference, rows=1, offset=1).usage_rows] == [
+        whole.usage_rows[1].record_id]
+    finance, _ = signed_in(app, books, "fin")
+    monkeypatch.setattr("portal.pages.PAGE_ROWS", 1)
+    first = finance.get(f"/invoices/{books.ops_invoice}/lines/2")
+    assert first.status_code == 200
+    assert whole.tariff.version in first.text and f"of {whole.usage_count}" in first.text
+    assert whole.usage_rows[0].record_id in first.text and whole.usage_rows[1].record_id not in first.text
+    assert all(str(d.day) in first.text for d in whole.usage_days)
+    second = finance.get(f"/invoices/{books.ops_invoice}/lines/2?page=2")
+    assert whole.usage_rows[1].record_id in second.text and whole.usage_rows[0].record_id not in second.text
+    for page in (f"?page={whole.usage_count + 1}", "?page=0", "?page=x"):
+        assert finance.get(f"/invoices/{books.ops_invoice}/lines/2{page}").status_code == 404
+    assert finance.get(f"/invoices/{books.ops_invoice}/lines/99").status_code == 404
+    assert head.get(f"/invoices/{books.ops_invoice}/lines/2").status_code == 404
