@@ -63,14 +63,16 @@ OPTION = {
 """What the engine asks for (billing.core.problems.Ask), as the command's options."""
 
 
-def options_text(asks: Sequence[Asked]) -> str:
-    """``--delimiter ';' --decimal comma``: what a refusal or a problem asks for, as options."""
-    return " ".join(("drop " if a.drop else "") + OPTION[a.ask] + (f" {a.value}" if a.value else "") for a in asks)
+def options_text(asks: Sequence[Asked], either: bool = False) -> str:
+    """``--delimiter ';' --decimal comma``: what a refusal or a problem asks for, as options
+    (``--amount or --quantity`` when they are alternatives)."""
+    return (" or " if either else " ").join(("drop " if a.drop else "") + OPTION[a.ask] + (f" {a.value}" if a.value else "")
+                                            for a in asks)
 
 
 def refusal_text(exc: ChargebackError) -> str:
     """A refusal's message with the options it asks for: ``... needs a reason (--reason)``."""
-    return f"{exc} ({options_text(exc.asks_for)})" if exc.asks_for else str(exc)
+    return f"{exc} ({options_text(exc.asks_for, exc.asks_either)})" if exc.asks_for else str(exc)
 
 
 class ChargebackGroup(click.Group):

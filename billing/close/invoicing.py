@@ -156,7 +156,8 @@ def adjustment_note(
         if amount is None:
             value = -left if not debit else None
             if value is None:
-                raise ChargebackError("a debit note needs an amount or a quantity", asks_for=(Ask.AMOUNT, Ask.QUANTITY))
+                raise ChargebackError("a debit note needs an amount or a quantity", asks_for=(Ask.AMOUNT, Ask.QUANTITY),
+                                      either=True)
             if value == 0:
                 after = " after earlier notes" if already_adjusted.get(line_no) else ""
                 raise ChargebackError(f"{original.number} line {line_no} has nothing left to credit{after}")

@@ -73,17 +73,19 @@ class ChargebackError(Exception):
     The CLI turns it into a one-line error and exit code 1.
     """
 
-    def __init__(self, message: str = "", *, asks_for: Iterable[Ask | Asked] = ()):
+    def __init__(self, message: str = "", *, asks_for: Iterable[Ask | Asked] = (), either: bool = False):
         super().__init__(message)
         self.asks_for = asked(asks_for)
+        self.asks_either = either  # the things asked for are alternatives: one of them, not all
 
 
 class NeedsConfirmation(ChargebackError):
     """An operation refused until the user confirms it: each of ``reasons`` says why, and the
     message says how to confirm (the CLI prints the reasons, then the message)."""
 
-    def __init__(self, message: str, reasons: Iterable[str], *, asks_for: Iterable[Ask | Asked] = (Ask.CONFIRM,)):
-        super().__init__(message, asks_for=asks_for)
+    def __init__(self, message: str, reasons: Iterable[str], *, asks_for: Iterable[Ask | Asked] = (Ask.CONFIRM,),
+                 either: bool = False):
+        super().__init__(message, asks_for=asks_for, either=either)
         self.reasons = tuple(reasons)
 
 
@@ -170,8 +172,9 @@ class Problem:
     severity: Severity = Severity.ERROR
     hint: str | None = None
     asks_for: tuple[Asked, ...] = ()  # what the hint asks the user to give, for a shell to name its own way
+    asks_either: bool = False  # ``asks_for`` are alternatives (the decimal mark comma or point)
 
-    def render(self, asked_text: Callable[[Sequence[Asked]], str] | None = None) -> str:
+    def render(self, asked_text: Callable[[Sequence[Asked], bool], str] | None = None) -> str:
         """``file:row:column: CODE message (hint)``: the one rendering of a problem, for the
         terminal and for files. Whatever came from input is shown safe: control characters
         (terminal escape sequences among them) and invisible format characters are written
@@ -180,7 +183,7 @@ class Problem:
         options), added to the hint."""
         text = f"{self.source.render()}: {self.code.value} {printable(excerpt(self.message, _MESSAGE_WIDTH))}"
         if self.hint:
-            hint = self.hint + (f": {asked_text(self.asks_for)}" if asked_text and self.asks_for else "")
+            hint = self.hint + (f": {asked_text(self.asks_for, self.asks_either)}" if asked_text and self.asks_for else "")
             text += f" ({printable(excerpt(hint, _MESSAGE_WIDTH))})"
         if self.severity is Severity.WARNING:
             text = "warning: " + text

@@ -171,6 +171,7 @@ class Rule:
     hint: str | None = None
     severity: Severity = Severity.ERROR
     asks_for: tuple[Asked, ...] = ()  # what the hint asks the user to give (billing.core.problems.Ask)
+    asks_either: bool = False  # ``asks_for`` are alternatives
 
 
 def shaped_rule(rule: Rule) -> Rule:
@@ -283,7 +284,7 @@ def number_text_rules(name: str, column: str | None, dialect: Dialect | None, *,
                  concat(label, f" is a decimal or thousands, by the decimal mark (a {separated}-separated file is "
                                f"often written with decimal commas); the file is not loaded"),
                  "say how the file writes numbers: the decimal mark comma (1.234,56) or point (1234.56)",
-                 asks_for=(Asked(Ask.DECIMAL, "comma"), Asked(Ask.DECIMAL, "point"))),
+                 asks_for=(Asked(Ask.DECIMAL, "comma"), Asked(Ask.DECIMAL, "point")), asks_either=True),
         ]
     elif not dialect.decimal_comma:
         rules.append(Rule(ProblemCode.NOT_A_NUMBER, column, looks_comma,

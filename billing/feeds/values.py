@@ -76,12 +76,13 @@ class Check:
     hint: str | None = None
     severity: Severity = Severity.ERROR
     asks_for: tuple[Asked, ...] = ()
+    asks_either: bool = False
 
 
 def compiled(rule: rules.Rule) -> Check:
     """A declared rule (billing.feeds.rules) as a polars :class:`Check`."""
     return Check(rule.code, rule.column, rules.to_polars(rule.mask), rules.to_polars(rule.message), rule.hint,
-                 rule.severity, rule.asks_for)
+                 rule.severity, rule.asks_for, rule.asks_either)
 
 
 def run_checks(frame: pl.DataFrame, checks: Sequence[Check], *, file: str) -> tuple[pl.Series, list[Problem]]:
@@ -114,6 +115,7 @@ def run_checks(frame: pl.DataFrame, checks: Sequence[Check], *, file: str) -> tu
                 severity=check.severity,
                 hint=check.hint,
                 asks_for=check.asks_for,
+                asks_either=check.asks_either,
             )))
     found.sort(key=lambda item: (item[0], item[1]))
     return error, [problem for _, _, problem in found]

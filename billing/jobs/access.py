@@ -246,7 +246,7 @@ def check_new_token(*, name: str, source: str | None, read_only: bool) -> None:
     """A token's name and scope, checked before the store is opened."""
     if (source is None) == (not read_only):
         raise ChargebackError("a token is for one usage source or read-only: give one",
-                              asks_for=(Asked(Ask.SOURCE, "NAME"), Ask.READ_ONLY))
+                              asks_for=(Asked(Ask.SOURCE, "NAME"), Ask.READ_ONLY), either=True)
     if (message := too_long("the token's name", name, NAME)) is not None:
         raise ChargebackError(message)
     if not name.strip():

@@ -375,7 +375,7 @@ def _loaded_elsewhere(path: Path, source: SourceDefinition, feed: usage_store.Fe
         f"another source's records",
         [f"{path} was already loaded under source {feed.source}: {how} ({Path(feed.file_name).name}, loaded "
          f"{feed.loaded_at:%Y-%m-%d}); loading it under {source.name} too would charge these records twice"],
-        asks_for=(Asked(Ask.SOURCE, feed.source), Ask.ALLOW_OTHER_SOURCE),
+        asks_for=(Asked(Ask.SOURCE, feed.source), Ask.ALLOW_OTHER_SOURCE), either=True,
     )
 
 

@@ -77,7 +77,7 @@ def resolve_source(session: Session, name: str, fmt: str | None, sources_dir: Pa
         return default_source(name)
     if not new_source:
         raise ChargebackError(unknown_source(name, set(definitions) | set(declared), directory),
-                              asks_for=(Asked(Ask.SOURCES, "DIR"), Ask.NEW_SOURCE))
+                              asks_for=(Asked(Ask.SOURCES, "DIR"), Ask.NEW_SOURCE), either=True)
     if not NAME.fullmatch(name):
         raise ChargebackError(f"{excerpt(name)!r} cannot name a source: use letters, digits, '.', '_' and '-' (at most {SOURCE_NAME}), "
                               f"starting with a letter or digit")

@@ -231,7 +231,7 @@ def _fold(spark: SparkSession, path: Path, table: Table, mapping: UsageMapping, 
                     problems.append((row[0], i, Problem(
                         code=rule.code, message=row[1 + n + i] or rule.code.value,
                         source=SourceRef(file=file, row=row[0], column=rule.column), severity=rule.severity,
-                        hint=rule.hint)))
+                        hint=rule.hint, asks_for=rule.asks_for, asks_either=rule.asks_either)))
         problems.sort(key=lambda item: (item[0], item[1]))
         found = [p for _, _, p in problems]
 

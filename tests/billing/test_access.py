@@ -99,7 +99,7 @@ def test_sign_ins_are_refused_after_too_many_wrong_passwords_even_with_the_right
     (["users", "add", "bad name", "--role", "admin"], "may hold letters, digits"),
     (["users", "add", "u" * 121, "--role", "admin"], "is 121 characters long; at most 120 are kept"),
     (["users", "reset", "nobody"], "no user 'nobody'"),
-    (["tokens", "add", "--name", "x"], "a token is for one usage source or read-only: give one (--source NAME --read-only)"),
+    (["tokens", "add", "--name", "x"], "a token is for one usage source or read-only: give one (--source NAME or --read-only)"),
     (["tokens", "add", "--name", "x", "--source", "nope"], "no usage source 'nope'"),
     (["tokens", "add", "--name", "N" * 201, "--read-only"], "is 201 characters long; at most 200 are kept"),
     (["tokens", "revoke", "7"], "no API token 7"),
