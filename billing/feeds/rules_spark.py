@@ -117,16 +117,21 @@ def cleaned(text: Column) -> Column:
     return F.when(F.length(stripped) > 0, stripped)
 
 
-def _code(text: Column, codes: dict[str, str]) -> tuple[Column, Column]:
-    """The code ``text`` names, ignoring case and surrounding spaces, and the text as the
-    rules see it: as written where it names a code so, else cleaned (billing.feeds.values.with_code)."""
+_MAP_LIMIT = 64  # a literal map beyond this many keys is looked up by a broadcast join (a map is searched key by key)
+
+
+def _with_code(df: DataFrame, field: str, alias: str, codes: dict[str, str]) -> DataFrame:
+    """``alias``: the code ``field`` names, ignoring case and surrounding spaces; ``field``
+    becomes the cleaned text (billing.feeds.values.with_code: a text written exactly as a code
+    has no surrounding spaces, so its cleaned text is itself)."""
     F = _f()
     folded = {k.lower(): v for k, v in codes.items()}
-    exact = {t: folded[t.lower()] for t in {*folded, *folded.values()} if t.isascii() and t.lower() in folded}
-    as_written = _mapped(text, exact)
-    clean = cleaned(text)
-    code = F.coalesce(as_written, _mapped(F.lower(clean), folded))
-    return code, F.when(as_written.isNotNull(), text).otherwise(clean)
+    clean = cleaned(F.col(field))
+    df = df.withColumn(field, clean)
+    if len(folded) <= _MAP_LIMIT:
+        return df.withColumn(alias, _mapped(F.lower(F.col(field)), folded))
+    known = df.sparkSession.createDataFrame(sorted(folded.items()), f"`_k_{alias}` string, `{alias}` string")
+    return df.join(F.broadcast(known), F.lower(F.col(field)) == F.col(f"_k_{alias}"), "left").drop(f"_k_{alias}")
 
 
 def _number(df: DataFrame, name: str, prefix: str, limit: Range) -> DataFrame:
@@ -177,11 +182,8 @@ def checked(raw: DataFrame, mapping: UsageMapping) -> tuple[DataFrame, list[r.Ru
     date_text = cleaned(F.col("usage_date"))
     day = F.when(date_text.rlike(_DATE), F.try_to_date(F.substring(date_text, 1, 10), "yyyy-MM-dd"))
     df = df.withColumns({"_date": day, "usage_date": F.when(day.isNull(), date_text).otherwise(F.col("usage_date"))})
-    coded = {}
     for field, alias in (("service", "_service"), ("unit", "_unit"), ("business_line", "_bl"), ("cost_center", "_cc")):
-        code, text = _code(F.col(field), m.codes[field].codes)
-        coded[alias], coded[field] = code, text
-    df = df.withColumns(coded)
+        df = _with_code(df, field, alias, m.codes[field].codes)
     df = _number(df, "quantity", "_qty", QUANTITY)
     df = _number(df, "cost", "_cost", COST)
     tier = cleaned(F.col("tier"))

@@ -209,9 +209,9 @@ def _fold(spark: SparkSession, path: Path, table: Table, mapping: UsageMapping, 
 
     file = table.file
     if path.suffix.lower() in PARQUET_SUFFIXES:
-        raw, blank, refusal = _parquet_records(spark, path, table)
+        raw, in_file, refusal = _parquet_records(spark, path, table)
     else:
-        raw, blank, refusal = _csv_records(spark, path, table, dialect)
+        raw, in_file, refusal = _csv_records(spark, path, table, dialect)
     if refusal is not None:
         return _Fold(refusal=refusal)
     df, rules = checked(raw, mapping)
@@ -276,7 +276,7 @@ def _fold(spark: SparkSession, path: Path, table: Table, mapping: UsageMapping, 
     zero = Decimal(0)
     tally = Reconciliation(
         rows_read=counts["read"], good=loaded["rows"], rejected=counts["rejected"] or 0, duplicates=duplicates,
-        conflicts=len(conflicted), excluded=0, rows_loaded=loaded["rows"], blank_rows=blank,
+        conflicts=len(conflicted), excluded=0, rows_loaded=loaded["rows"], blank_rows=in_file - counts["read"],
         quantity_read=counts["quantity_read"] or zero, quantity_loaded=loaded["quantity"] or zero,
         cost_read=counts["cost_read"] or zero, cost_loaded=loaded["cost"] or zero, complete=True)
     sums = None
@@ -337,6 +337,7 @@ def _csv_records(spark: SparkSession, path: Path, table: Table,
     pid = (F.col("_id") / F.lit(1 << 33)).cast("long")
     line_no = F.element_at(offset, pid) + (F.col("_id") - pid * F.lit(1 << 33)) + F.lit(1)
     lines = lines.withColumn("row_no", line_no.cast("long")).filter(F.col("row_no") > table.header_row)
+    records_in_file = start - table.header_row  # lines after the header, blank ones too
     names = column_names(width + _SURPLUS_FIELDS)
     ddl = ", ".join(f"{n} STRING" for n in names)
     parsed = F.from_csv(F.col("value"), ddl, {"sep": delimiter, "quote": '"', "escape": '"', "mode": "PERMISSIVE"})
@@ -349,7 +350,7 @@ def _csv_records(spark: SparkSession, path: Path, table: Table,
         F.when(F.col("_fields") > width,  # joined, without the delimiters that end it (as billing.feeds.raw)
                F.regexp_replace(F.array_join(surplus, delimiter), _regex_literal(delimiter) + "+$", "")).alias("extra"),
         F.when(F.col("_fields") != width, F.col("_fields")).alias("fields"))
-    return _without_blanks(records, width)
+    return _without_blanks(records, width), records_in_file, None
 
 
 def _regex_literal(text: str) -> str:
@@ -369,20 +370,19 @@ def _parquet_records(spark: SparkSession, path: Path, table: Table) -> tuple[Dat
         (F.col("_metadata.row_index") + 1).cast("long").alias("row_no"),
         *[F.col("`" + h.replace("`", "``") + "`").cast("string").alias(n) for h, n in zip(table.header, names)],
         F.lit(None).cast("string").alias("extra"), F.lit(None).cast("int").alias("fields"))
-    return _without_blanks(records, len(table.header))
+    return _without_blanks(records, len(table.header)), frame.count(), None
 
 
-def _without_blanks(records: DataFrame, width: int) -> tuple[DataFrame, int, None]:
-    """The records whose fields are not all empty or spaces, and how many were (billing.feeds.raw)."""
+def _without_blanks(records: DataFrame, width: int) -> DataFrame:
+    """The records whose fields are not all empty or spaces (billing.feeds.raw): the others are
+    blank lines, counted as the records there were less those left."""
     from pyspark.sql import functions as F
 
     names = column_names(width)
     blank = (F.col(names[0]).isNull() | F.col(names[0]).rlike(r"(?U)^\s*$")) & F.col("extra").isNull()
     for n in names[1:]:
         blank = blank & F.coalesce(F.length(F.regexp_replace(F.col(n), r"(?U)^\s+|\s+$", "")), F.lit(0)).__eq__(0)
-    records = records.withColumn("_blank", blank)
-    blanks = records.filter(F.col("_blank")).count()
-    return records.filter(~F.col("_blank")).drop("_blank"), blanks, None
+    return records.filter(~blank)
 
 
 def _batches(fold: _Fold, problems: list[Problem], schema: dict[str, pl.DataType],
