@@ -1002,9 +1002,14 @@ def invoices_show(session, number: str) -> None:
     echo(f"To: {doc.buyer_name} ({doc.business_line}){' - ' + doc.buyer_head if doc.buyer_head else ''}")
     if doc.original_invoice:
         echo(f"Corrects: {doc.original_invoice}. Reason: {doc.reason}")
-    echo_table(["line", "description", "quantity", "unit", "detail", "amount"],
-               [[l.line_no, l.description, quantity_text(l.quantity), l.unit, l.detail, amount_text(l.amount, doc.currency)] for l in doc.lines],
-               right={2, 5})
+    from reports.views import working_lines
+
+    rows: list[list[object]] = []
+    for l in doc.lines:  # a line's workings one step a row under it, as the statement shows them
+        steps = working_lines(l, doc.currency) or [""]
+        rows.append([l.line_no, l.description, quantity_text(l.quantity), l.unit, steps[0], amount_text(l.amount, doc.currency)])
+        rows += [["", "", "", "", step, ""] for step in steps[1:]]
+    echo_table(["line", "description", "quantity", "unit", "how it is priced", "amount"], rows, right={2, 5})
     echo(f"Total {amount_text(doc.total, doc.currency, code=True)}")
 
 

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from billing.close.bridge import Bridge
 from billing.close.invoicing import draft_invoices
-from billing.core.money import ZERO, apportion
+from billing.core.money import ZERO, amount_text, apportion
 from billing.core.periods import days_in_month, first_day, month_of, previous_month
 from billing.close.statement import BudgetFigure, ExportInputs, StatementInputs, TierQuote, as_arguments
 from billing.close.trends import CostHistory
-from billing.core.records import BusinessLine, Charge, Invoice, SlaResult
+from billing.core.records import BusinessLine, Charge, Invoice, InvoiceLine, SlaResult
 from billing.planning.burn import BudgetBurn
 from reports.summary import (
     BurnView, CostTrend, ServiceLevelSummary, TierChange, best_tier_change, burn_view, cost_trend, service_level_summary,
@@ -35,7 +35,7 @@ __all__ = [
     "TierQuote", "BudgetFigure",
     "ComponentLine", "PricingStep", "StatementLine", "SlaRow", "TierOption", "BudgetRow", "StatementView", "statement_view",
     "DetailRow", "MonthExportView", "month_export_view",
-    "month_label", "service_levels_text", "statement_views", "export_view",
+    "month_label", "service_levels_text", "statement_views", "export_view", "working_steps", "working_lines",
 ]
 
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -340,11 +340,26 @@ def _steps(group: Sequence[Charge]) -> tuple[PricingStep, ...]:
         if len(group) > 1:
             prefix = (f"{charge.dimension_value}: " if charge.dimension_value else "") if len(values) > 1 else \
                 f"{_days(charge.segment_from, charge.segment_to)}: "
-        shown = apportion(charge.amount, [w.amount for w in workings], charge.currency)
-        for working, amount in zip(workings, shown):
-            figure = None if working.kind in _NO_FIGURE and amount == 0 else amount
-            steps.append(PricingStep(text=prefix + working.text, amount=figure))
+        steps += [PricingStep(text=prefix + s.text, amount=s.amount)
+                  for s in working_steps(workings, charge.amount, charge.currency)]
     return tuple(steps)
+
+
+def working_steps(workings: Sequence[Working], amount: Decimal, currency: str) -> tuple[PricingStep, ...]:
+    """Workings as steps a person reads, each figure apportioned to the rounded ``amount`` so
+    the steps add up to it exactly (the included quantity, a note: no figure)."""
+    shown = apportion(amount, [w.amount for w in workings], currency) if workings else []
+    return tuple(PricingStep(text=w.text, amount=None if w.kind in _NO_FIGURE and a == 0 else a)
+                 for w, a in zip(workings, shown))
+
+
+def working_lines(line: InvoiceLine, currency: str) -> list[str]:
+    """An issued line's workings as printed lines (``text: amount``, a step without a figure
+    its text alone); its one-line detail when it has none (issued before lines kept them)."""
+    if not line.workings:
+        return [line.detail] if line.detail else []
+    return [s.text if s.amount is None else f"{s.text}: {amount_text(s.amount, currency)}"
+            for s in working_steps(line.workings, line.amount, currency)]
 
 
 def _days(first: dt.date, last: dt.date) -> str:
@@ -442,6 +457,7 @@ def _note_lines(notes: Sequence[Invoice]) -> list[StatementLine]:
                 service_code=line.service, service_name=line.service_name, tier_name=line.tier_name,
                 description=f"{label} {note.number}{reason}: {line.description}", quantity=None, unit=line.unit,
                 detail=line.detail, amount=line.amount, kind="adjustment",
+                steps=working_steps(line.workings, line.amount, note.currency),
             ))
     return lines
 
@@ -651,6 +667,9 @@ def month_export_view(
     for document in documents:
         for line in document.lines:
             charge = by_charge.get((document.business_line, line.charge_line_no)) if line.charge_line_no else None
+            if not line.workings and charge is not None and charge.workings:  # issued before lines kept them
+                line = replace(line, workings=charge.workings)
+            detail = "\n".join(working_lines(line, document.currency))
             quantities = {s.cost_center: s.quantity for s in charge.cost_centers} if charge else {}
             parts = [(p.cost_center, p.gl_code, p.amount) for p in line.cost_centers] or [("", "", line.amount)]
             for center, gl_code, amount in parts:
@@ -663,7 +682,7 @@ def month_export_view(
                 rows.append(DetailRow(
                     business_line=document.business_line, business_line_name=document.buyer_name,
                     service=line.service, service_name=line.service_name, tier=line.tier, tier_name=line.tier_name,
-                    cost_center=center, gl_code=gl_code, quantity=quantity, unit=line.unit, detail=line.detail,
+                    cost_center=center, gl_code=gl_code, quantity=quantity, unit=line.unit, detail=detail,
                     amount=amount, kind=line.kind, invoice_number=document.number, line_no=line.line_no,
                     description=line.description,
                     dimension=(charge.dimension or "") if charge and charge.dimension_value else "",

@@ -37,7 +37,7 @@ from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
@@ -51,6 +51,7 @@ EXCEL_MAX_ROWS = 1_048_576
 _MAX_TEXT = 32_767  # Excel's limit per cell; openpyxl would cut silently
 
 _BOLD = Font(bold=True)
+_WRAP = Alignment(wrap_text=True, vertical="top")
 _TITLE = Font(bold=True, size=13)
 _NOTE = Font(italic=True, color="7A3D00")
 _TOTAL_FILL = PatternFill("solid", fgColor="E7EEF6")
@@ -251,7 +252,8 @@ def _detail_sheet(wb: Workbook, view: MonthExportView, title: str, table_name: s
     headers = [f"{h} ({view.currency})" if kind == "amount" else h for h, _w, _get, kind in _DETAIL_COLUMNS]
     sample = rows[:2000]
     for index, (header, limit, get, kind) in enumerate(_DETAIL_COLUMNS, start=1):
-        longest = max([len(header)] + [len(str(get(r) or "")) for r in sample]) if kind == "text" else limit
+        longest = max([len(header)] + [len(part) for r in sample for part in str(get(r) or "").split("\n")]) \
+            if kind == "text" else limit
         ws.column_dimensions[get_column_letter(index)].width = max(8, min(limit, longest + 2)) if kind == "text" else limit
     ws.freeze_panes = "A2"
     ws.append([_text(ws, h, font=_BOLD) for h in headers])
@@ -261,6 +263,8 @@ def _detail_sheet(wb: Workbook, view: MonthExportView, title: str, table_name: s
             value = get(r)
             if kind == "text":
                 cells.append(_text(ws, value))
+                if isinstance(value, str) and "\n" in value:  # a line's workings, a step a line
+                    cells[-1].alignment = _WRAP
             elif kind == "amount":
                 cells.append(_cell(ws, value, number_format=money))
             else:

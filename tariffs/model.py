@@ -159,6 +159,7 @@ class WorkingKind(enum.StrEnum):
     DISCOUNT = "discount"  # a negotiated discount
     TRUE_UP = "true_up"  # a commitment's shortfall
     CREDIT = "credit"  # a service credit
+    CORRECTION = "correction"  # what a credit or debit note takes off or adds to an issued line
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from billing.core.money import ZERO, apportion, round_minor
+from billing.core.money import ZERO, amount_text, apportion, plain, round_minor
 from billing.core.periods import first_day, last_day
 from billing.core.problems import Ask, ChargebackError
 from billing.core.records import (
@@ -28,7 +28,7 @@ from billing.core.records import (
     LineCostCenter,
     LineKind,
 )
-from tariffs.model import ChargingMode, Service
+from tariffs.model import ChargingMode, Service, Working, WorkingKind
 
 
 def draft_invoices(
@@ -86,7 +86,7 @@ def _line(line_no: int, charge: Charge, services: Mapping[str, Service], gl_code
         detail=charge.detail, amount=charge.amount,
         cost_centers=tuple(LineCostCenter(cost_center=s.cost_center, gl_code=gl_codes.get(s.cost_center, ""), amount=s.amount)
                            for s in charge.cost_centers),
-        charge_line_no=charge.line_no, dimension=dimension, dimension_value=value,
+        charge_line_no=charge.line_no, dimension=dimension, dimension_value=value, workings=charge.workings,
     )
 
 
@@ -96,7 +96,9 @@ def _whole_month(charge: Charge, month: str) -> bool:
 
 def cancellation(original: Invoice, *, month: str, issue_date: dt.date, reason: str) -> Invoice:
     """A credit note reversing every line of ``original`` (used when a closed month is reopened)."""
-    lines = tuple(_negated(line, n, original.number, line.amount, original.currency) for n, line in enumerate(original.lines, start=1))
+    lines = tuple(_negated(line, n, original.number, line.amount, original.currency,
+                           how=f"{original.month} reopened: the line reversed in full", reason=reason)
+                  for n, line in enumerate(original.lines, start=1))
     return Invoice(
         number="", kind=DocumentKind.CREDIT_NOTE, role=DocumentRole.REOPEN_CANCELLATION, month=month,
         issue_date=issue_date, business_line=original.business_line, buyer_name=original.buyer_name,
@@ -140,7 +142,10 @@ def adjustment_note(
         targets = [(line, left) for line, left in targets if left != 0]
         if not targets:
             raise ChargebackError(f"{original.number} has already been credited in full")
-        lines = tuple(_negated(line, n, original.number, left, original.currency) for n, (line, left) in enumerate(targets, start=1))
+        lines = tuple(_negated(line, n, original.number, left, original.currency, how="credited in full"
+                               + (" (what earlier notes left of it)" if left != line.amount else ""),
+                               earlier=left - line.amount, reason=reason)
+                      for n, (line, left) in enumerate(targets, start=1))
     else:
         line = next((l for l in original.lines if l.line_no == line_no), None)
         if line is None:
@@ -148,11 +153,15 @@ def adjustment_note(
         left = line.amount + already_adjusted.get(line_no, ZERO)
         if amount is not None and quantity is not None:
             raise ChargebackError("give an amount or a quantity, not both")
+        how = ""
         if quantity is not None:
             if line.quantity == 0:
                 raise ChargebackError(f"line {line_no} has no quantity to price an adjustment by; give an amount",
                                       asks_for=(Ask.AMOUNT,))
             amount = round_minor(abs(line.amount) * quantity / line.quantity, original.currency)
+            how = (f"{plain(quantity, grouped=True)} of {plain(line.quantity, grouped=True)} {line.unit} at the line's "
+                   f"average price ({amount_text(abs(line.amount), original.currency)} × {plain(quantity, grouped=True)}"
+                   f" / {plain(line.quantity, grouped=True)})").replace("  ", " ")
         if amount is None:
             value = -left if not debit else None
             if value is None:
@@ -170,7 +179,12 @@ def adjustment_note(
             value = sign * amount
         if not debit and line.amount >= 0 and -value > left:
             raise ChargebackError(f"line {line_no} has {left} left to credit after earlier notes; {-value} is too much")
-        lines = (_negated(line, 1, original.number, -value, original.currency),)
+        if not how:
+            how = ("what was left of the line" if amount is None and already_adjusted.get(line_no)
+                   else "the whole line" if amount is None else f"{amount_text(amount, original.currency)} of the line")
+        how = f"{'debited' if debit else 'credited'} {how}"
+        lines = (_negated(line, 1, original.number, -value, original.currency, how=how,
+                          earlier=already_adjusted.get(line_no, ZERO), reason=reason),)
     total = sum((l.amount for l in lines), ZERO)
     return Invoice(
         number="", kind=DocumentKind.DEBIT_NOTE if debit else DocumentKind.CREDIT_NOTE, month=month, issue_date=issue_date,
@@ -179,9 +193,29 @@ def adjustment_note(
     )
 
 
-def _negated(line: InvoiceLine, line_no: int, original_number: str, amount: Decimal, currency: str) -> InvoiceLine:
+def note_workings(line: InvoiceLine, original_number: str, value: Decimal, currency: str, *, how: str,
+                  earlier: Decimal = ZERO, reason: str = "") -> tuple[Working, ...]:
+    """A note line's workings: what ``line`` of ``original_number`` charged, what earlier notes
+    took off it, what this one corrects (``value``, the note line's amount; ``how`` it was
+    reached) and why: one step has an amount, so they add up to the note line's amount."""
+    quantity = f"{plain(line.quantity, grouped=True)} {line.unit}".strip() if line.quantity else ""
+    steps = [Working(kind=WorkingKind.NOTE, amount=ZERO,
+                     text=f"charged on {original_number} line {line.line_no}: "
+                          f"{quantity + ', ' if quantity else ''}{amount_text(line.amount, currency)}")]
+    if earlier:
+        steps.append(Working(kind=WorkingKind.NOTE, amount=ZERO, text=f"earlier notes against the line: "
+                             f"{amount_text(earlier, currency, sign=True)}, left {amount_text(line.amount + earlier, currency)}"))
+    steps.append(Working(kind=WorkingKind.CORRECTION, amount=value, text=how))
+    if reason and reason.strip():
+        steps.append(Working(kind=WorkingKind.NOTE, amount=ZERO, text=f"why: {reason.strip()}"))
+    return tuple(steps)
+
+
+def _negated(line: InvoiceLine, line_no: int, original_number: str, amount: Decimal, currency: str, *, how: str,
+             earlier: Decimal = ZERO, reason: str = "") -> InvoiceLine:
     """A line of a note that takes ``amount`` off ``line`` (the note line is ``-amount``),
-    split over the line's cost centres in the same proportions."""
+    split over the line's cost centres in the same proportions, with its workings
+    (:func:`note_workings`)."""
     value = -amount
     parts: tuple[LineCostCenter, ...] = ()
     if line.cost_centers and line.amount != 0:
@@ -202,5 +236,6 @@ def _negated(line: InvoiceLine, line_no: int, original_number: str, amount: Deci
         quantity=quantity, unit=line.unit, detail=line.detail, amount=value, cost_centers=parts,
         original_invoice=original_number, original_line_no=line.line_no, dimension=line.dimension,
         dimension_value=line.dimension_value,
+        workings=note_workings(line, original_number, value, currency, how=how, earlier=earlier, reason=reason),
     )
 

@@ -283,6 +283,11 @@ class InvoiceLine:
     original_line_no: int | None = None
     dimension: str | None = None  # a price by dimension: the dimension (region) and the value the line prices
     dimension_value: str | None = None
+    #: how the amount was reached, step by step, as issued: an invoice line's are its charge's
+    #: (exact amounts, before the line's one rounding); a note line's what was charged, what it
+    #: corrects and why (whole minor units adding up to the line's amount); none on lines issued
+    #: before lines kept them
+    workings: tuple[Working, ...] = ()
 
     @property
     def dimension_text(self) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from billing.core.money import ZERO
 from billing.core.records import DocumentRole, Invoice, InvoiceLine, LineCostCenter
 from billing.store import locks
+from billing.store.charges import workings_of, workings_text
 from billing.store import schema as t
 
 
@@ -63,7 +64,7 @@ def issue(session: Session, document: Invoice, *, fiscal_year: int, prefix: str,
             description=line.description, quantity=line.quantity, unit=line.unit, detail=line.detail,
             amount=line.amount, charge_id=charge_ids.get(line.charge_line_no) if line.charge_line_no else None,
             original_line_id=original_lines.get(line.original_line_no) if line.original_line_no else None,
-            dimension=line.dimension, dimension_value=line.dimension_value,
+            dimension=line.dimension, dimension_value=line.dimension_value, workings=workings_text(line.workings),
         )
         for line in document.lines
     ]
@@ -123,7 +124,7 @@ def _records(session: Session, rows: list[t.Invoice]) -> list[Invoice]:
                 charge_line_no=charge_line_nos.get(l.charge_id),
                 original_invoice=original_number if l.original_line_id else None,
                 original_line_no=original_line_nos.get(l.original_line_id),
-                dimension=l.dimension, dimension_value=l.dimension_value,
+                dimension=l.dimension, dimension_value=l.dimension_value, workings=workings_of(l.workings),
             )
             for l in line_rows.get(row.id, [])
         )

@@ -387,6 +387,7 @@ class InvoiceLine(Base):
     original_line_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_line.id"))
     dimension: Mapped[str | None] = mapped_column(String(limits.CODE))  # as issued, since 0012
     dimension_value: Mapped[str | None] = mapped_column(String(limits.DIMENSION_VALUE))
+    workings: Mapped[str | None] = mapped_column(Text)  # how the amount was reached, as issued: JSON (since 0013)
 
 
 class InvoiceLineCostCenter(Base):
