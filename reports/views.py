@@ -24,6 +24,7 @@ from billing.core.periods import days_in_month, first_day, month_of, previous_mo
 from billing.close.statement import BudgetFigure, ExportInputs, StatementInputs, TierQuote, as_arguments
 from billing.close.trends import CostHistory
 from billing.core.records import BusinessLine, Charge, Invoice, InvoiceLine, SlaResult
+from billing.planning.budget_bridge import BUDGET_STEP_LABELS, BudgetBridge
 from billing.planning.burn import BudgetBurn
 from reports.summary import (
     BurnView, CostTrend, ServiceLevelSummary, TierChange, best_tier_change, burn_view, cost_trend, service_level_summary,
@@ -34,7 +35,7 @@ from tariffs.model import Metric, Service, ServiceLevel, Working, WorkingKind
 __all__ = [
     "TierQuote", "BudgetFigure",
     "ComponentLine", "PricingStep", "StatementLine", "SlaRow", "TierOption", "BudgetRow", "StatementView", "statement_view",
-    "DetailRow", "MonthExportView", "month_export_view",
+    "BudgetStepRow", "DetailRow", "MonthExportView", "month_export_view",
     "month_label", "service_levels_text", "statement_views", "export_view", "working_steps", "working_lines",
 ]
 
@@ -127,6 +128,16 @@ class BudgetRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetStepRow:
+    """One step of the year to date against the budget, with the services that moved it (the
+    largest first, as (name, amount))."""
+
+    label: str
+    amount: Decimal
+    parts: tuple[tuple[str, Decimal], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StatementView:
     business_line_code: str
     business_line_name: str
@@ -150,6 +161,9 @@ class StatementView:
     budget_rows: tuple[BudgetRow, ...]
     budget_total: BudgetRow | None = None  # the rows added up (service_name "Total"); None without a budget
     bridge: BridgeView | None = None  # why the total changed, step by step (None: no month before)
+    #: year to date against the budget, step by step: the steps that moved (None: no budget, or
+    #: a month closed before statements had it)
+    budget_steps: tuple[BudgetStepRow, ...] | None = None
     generated_at: dt.datetime
     # the first page (reports.summary): the pictures' figures, service levels in brief, the best tier change
     trend: CostTrend | None = None
@@ -177,6 +191,7 @@ def statement_view(
     history: CostHistory | None = None,
     burn: BudgetBurn | None = None,
     bridge: Bridge | None = None,
+    budget_bridge: BudgetBridge | None = None,
 ) -> StatementView:
     """The statement of ``business_line`` for ``month``.
 
@@ -243,6 +258,7 @@ def statement_view(
         budget_rows=tuple(_budget_row(b, services) for b in budget),
         budget_total=_budget_total(budget),
         bridge=bridge_view(bridge, services) if bridge is not None else None,
+        budget_steps=_budget_steps(budget_bridge, budget, services) if budget_bridge is not None and budget else None,
         generated_at=generated_at,
         trend=cost_trend(history, services), burn=burn_view(burn),
         sla_summary=service_level_summary(sla_rows), tier_change=best_tier_change(tier_options),
@@ -578,6 +594,21 @@ def _budget_row(figure: BudgetFigure, services: Mapping[str, Service]) -> Budget
     variance = figure.actual_ytd - figure.budget_ytd
     return BudgetRow(service_name=_service_name(services, figure.service), budget_ytd=figure.budget_ytd,
                      actual_ytd=figure.actual_ytd, variance=variance, variance_pct=_pct(variance, figure.budget_ytd))
+
+
+def _budget_steps(bridge: BudgetBridge, budget: Sequence[BudgetFigure],
+                  services: Mapping[str, Service]) -> tuple[BudgetStepRow, ...]:
+    """The steps that moved, in the bridge's order; the bridge runs between the budget table's
+    totals or it is not shown."""
+    if (bridge.budget, bridge.actual) != (sum((b.budget_ytd for b in budget), ZERO), sum((b.actual_ytd for b in budget), ZERO)):
+        raise ValueError("the budget bridge does not run between the budget table's totals")
+    rows = []
+    for step, amount in bridge.pieces:
+        parts = sorted(((_service_name(services, s.service), s.piece(step)) for s in bridge.services if s.piece(step)),
+                       key=lambda p: (-abs(p[1]), p[0]))
+        if parts:
+            rows.append(BudgetStepRow(label=BUDGET_STEP_LABELS[step], amount=amount, parts=tuple(parts)))
+    return tuple(rows)
 
 
 def _budget_total(budget: Sequence[BudgetFigure]) -> BudgetRow | None:

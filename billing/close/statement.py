@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from billing.close.trends import CostHistory
+from billing.planning.budget_bridge import BudgetBridge
 from billing.close.bridge import Bridge
 from billing.core.records import BusinessLine, Charge, Invoice, SlaResult
 from billing.planning.burn import BudgetBurn
@@ -64,6 +65,7 @@ class StatementInputs:
     history: CostHistory | None = None
     burn: BudgetBurn | None = None
     bridge: Bridge | None = None  # why the total changed from the month before (None: no month before)
+    budget_bridge: BudgetBridge | None = None  # year to date against the budget, by step (None: no budget)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from billing.planning.budgets import (
     COLUMNS, OPTIONAL, BudgetComparison, BudgetEntry, PlanReading, budget_from_plan, compare_budget, parse_budget_rows,
 )
+from billing.planning.budget_bridge import BudgetBridge, UsedFigure, budget_bridge
 from billing.planning.variance import BudgetSummary, LineBudget
 from billing.core.limits import path_problem
 from billing.core.money import ZERO
@@ -160,6 +161,28 @@ def budget_rows_by_line(session: Session, month: str) -> dict[str, list[BudgetCo
     actual = _actual(session, months)
     return {line: compare_budget(own, {service: amount for (spent_by, service), amount in actual.items() if spent_by == line})
             for line, own in by_line.items()}
+
+
+def budget_bridges_by_line(session: Session, month: str,
+                           rows: dict[str, list[BudgetComparison]]) -> dict[str, BudgetBridge]:
+    """Each budgeted business line's year to date against its budget, step by step
+    (``billing.planning.budget_bridge``), its totals ``rows`` (:func:`budget_rows_by_line`)."""
+    if not rows:
+        return {}
+    _year, months = _year_to_date(session, month)
+    budgeted: dict[str, list[tuple[str, str, Decimal, Decimal | None]]] = defaultdict(list)
+    for entry in budget_store.budget_entries(session, months=months):
+        budgeted[entry.business_line].append((entry.month, entry.service, entry.amount, entry.quantity))
+    used: dict[str, list[UsedFigure]] = defaultdict(list)
+    currencies: dict[str, str] = {}
+    for f in budget_store.rated_figures(session, months):
+        used[f.business_line].append(UsedFigure(month=f.month, service=f.service, kind=f.kind, quantity=f.quantity,
+                                                amount=f.amount))
+        currencies.setdefault(f.business_line, f.currency)
+    currency = audit.settings(session).currency
+    return {line: budget_bridge([(r.service, r.budget_ytd, r.actual_ytd) for r in own], budgeted.get(line, []),
+                                used.get(line, []), currencies.get(line, currency))
+            for line, own in rows.items()}
 
 
 def budget_by_business_line(session: Session, month: str) -> tuple[int, list[str], list[LineBudget]]:

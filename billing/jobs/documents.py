@@ -23,7 +23,7 @@ from billing.close.statement import BudgetFigure, ExportInputs, StatementInputs,
 from billing.jobs import frozen
 from billing.jobs.advice import tier_advice_by_line
 from billing.jobs.bridge import month_bridges
-from billing.jobs.budgets import budget_rows_by_line
+from billing.jobs.budgets import budget_bridges_by_line, budget_rows_by_line
 from billing.jobs.frozen import FrozenMonth, StatementFigures, frozen_month
 from billing.jobs.trends import budget_burns, cost_histories
 from billing.close.journal import build_journal
@@ -103,6 +103,7 @@ def statement_figures(session: Session, month: str, charges: Sequence[Charge], c
     advice = tier_advice_by_line(session, month, catalogue=catalogue, known=dict(tiers), business_line=only)
     components = composite_lines(charges, catalogue)
     budgets = budget_rows_by_line(session, month)
+    budget_bridges = budget_bridges_by_line(session, month, {code: budgets[code] for code in codes if code in budgets})
     line_of = {c.line_no: c.business_line for c in charges}
     histories, burns = cost_histories(session, month, codes), budget_burns(session, month, codes)
     figures = {}
@@ -118,7 +119,7 @@ def statement_figures(session: Session, month: str, charges: Sequence[Charge], c
             budget=tuple(BudgetFigure(service=r.service, budget_ytd=r.budget_ytd, actual_ytd=r.actual_ytd)
                          for r in budgets.get(code, ())),
             components={n: shares for n, shares in components.items() if line_of[n] == code},
-            history=histories.get(code), burn=burns.get(code),
+            history=histories.get(code), burn=burns.get(code), budget_bridge=budget_bridges.get(code),
         )
     return figures
 
@@ -232,7 +233,7 @@ def month_statements(session: Session, month: str, *, generated_at: dt.datetime 
             generated_at=generated_at, invoice=invoices.get(code), notes=[n for n in notes if n.business_line == code],
             previous_total=figure.previous_total, sla_results=sla, components=figure.components,
             tier_quotes=figure.tier_quotes, budget=figure.budget, currency=currency if not by_line[code] else None,
-            history=figure.history, burn=figure.burn,
+            history=figure.history, burn=figure.burn, budget_bridge=figure.budget_bridge,
             bridge=bridges.get(code) if figure.previous_total is not None else None,
         ))
     return views

@@ -19,6 +19,7 @@ from billing.rating.tiers import TierMonth, levels_by_line, measured_levels
 from billing.recovery.composites import ComponentShare
 from billing.close.statement import BudgetFigure, TierQuote
 from billing.close.trends import CostHistory, ServiceCost
+from billing.planning.budget_bridge import BUDGET_STEPS, BudgetBridge, ServiceBudgetBridge
 from billing.planning.burn import BudgetBurn
 from billing.core.money import D
 from billing.core.records import BusinessLine, SlaResult
@@ -40,6 +41,7 @@ class StatementFigures:
     components: Mapping[int, tuple[ComponentShare, ...]]  # charge line no → a composite's parts
     history: CostHistory | None = None  # cost by service over 13 months (None: closed before pictures)
     burn: BudgetBurn | None = None  # the fiscal year's budget burn; None without a budget
+    budget_bridge: BudgetBridge | None = None  # year to date against the budget by step (None: none, or closed before)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,6 +165,10 @@ def _statement_to(f: StatementFigures) -> dict[str, Any]:
         "burn": None if f.burn is None else {
             "fiscal_year": f.burn.fiscal_year, "months": list(f.burn.months), "method": f.burn.method,
             **{name: [str(a) for a in getattr(f.burn, name)] for name in _BURN_FIGURES}},
+        **({} if f.budget_bridge is None else {"budget_bridge": [
+            {"service": s.service, "budget": str(s.budget), "actual": str(s.actual),
+             "pieces": {step.value: str(amount) for step, amount in s.pieces if amount}}
+            for s in f.budget_bridge.services]}),
     }
 
 
@@ -182,6 +188,10 @@ def _statement_from(d: Mapping[str, Any]) -> StatementFigures:
                     for n, shares in d["components"].items()},
         history=_history_from(d.get("history")),
         burn=_burn_from(d.get("burn")),
+        budget_bridge=None if "budget_bridge" not in d else BudgetBridge(services=tuple(
+            ServiceBudgetBridge(service=s["service"], budget=D(s["budget"]), actual=D(s["actual"]),
+                                pieces=tuple((step, D(s["pieces"].get(step.value, "0"))) for step in BUDGET_STEPS))
+            for s in d["budget_bridge"])),
     )
 
 
