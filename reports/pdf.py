@@ -18,6 +18,11 @@ from reports.views import StatementView
 
 __all__ = ["statement_print_job", "statement_pdfs", "pdf_filename", "month_pack_pdf"]
 
+PRINT_TABS = 4
+"""Tabs printing statements side by side: a tab waits on its layout and print as much as it
+works, so four keep two cores busier than two do (docs/performance.md: 200 statements took
+104 s and 122 s against 143 s and 154 s with two tabs, on a loaded machine)."""
+
 _MARGIN = ("font-family: 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif; font-size: 7.5pt; color: #59636e; "
            "width: 100%; margin: 0 15mm; display: flex; justify-content: space-between;")
 
@@ -53,8 +58,8 @@ def pdf_filename(html_filename: str) -> str:
 
 def statement_pdfs(pages: Sequence[tuple[StatementView, bytes]], *,
                    on_printed: Callable[[int], None] | None = None) -> Iterator[bytes]:
-    """Each (view, its HTML) as a PDF, in order, printed by one browser."""
-    with Browser() as browser:
+    """Each (view, its HTML) as a PDF, in order, printed by one browser in :data:`PRINT_TABS` tabs."""
+    with Browser(tabs=PRINT_TABS) as browser:
         yield from browser.print_pdfs((statement_print_job(view, html) for view, html in pages), on_printed=on_printed)
 
 
