@@ -18,7 +18,10 @@ from billing.close.bridge import STEP_LABELS, Bridge, ServiceBridge, Step
 from reports.text import quantity, table_lines
 from tariffs.model import Service
 
-__all__ = ["BridgePart", "BridgeStep", "BridgeView", "bridge_view", "bridge_lines"]
+__all__ = ["BridgePart", "BridgeStep", "BridgeView", "bridge_view", "bridge_lines", "FIRST_PAGE_STEPS"]
+
+FIRST_PAGE_STEPS = 5
+"""Steps the first page names; the others it adds up in one row (the details show every one)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +57,19 @@ class BridgeView:
     steps: tuple[BridgeStep, ...]  # only the steps that moved, in the bridge's order
     showback_previous: Decimal
     showback_total: Decimal
+
+    @property
+    def first_page_steps(self) -> tuple[BridgeStep, ...]:
+        """The steps the first page shows, so that a long bridge leaves it on one A4 page: the
+        :data:`FIRST_PAGE_STEPS` largest by money in the bridge's order, the others added up in
+        one last row (step ``other``, no services), so they still add up to the change."""
+        if len(self.steps) <= FIRST_PAGE_STEPS + 1:
+            return self.steps
+        kept = set(sorted(range(len(self.steps)), key=lambda i: (-abs(self.steps[i].amount), i))[:FIRST_PAGE_STEPS])
+        rest = [s for i, s in enumerate(self.steps) if i not in kept]
+        other = BridgeStep(step="other", label=f"{len(rest)} other steps", amount=sum((s.amount for s in rest), Decimal(0)),
+                           parts=())
+        return (*(s for i, s in enumerate(self.steps) if i in kept), other)
 
 
 def bridge_view(bridge: Bridge, services: Mapping[str, Service]) -> BridgeView:

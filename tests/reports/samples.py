@@ -173,13 +173,29 @@ def burn() -> BudgetBurn:
                        forecast=forecast, currency="USD")
 
 
-def statement(*, hostile: bool = False, closed: bool = True, with_budget: bool = True, pictures: bool = False):
+def long_bridge():
+    """February's 4,500.00 to March's 4,770.00 over six services, every one of the eleven steps
+    moving on each (what a long bridge looks like on the first page)."""
+    from billing.close.bridge import STEPS, Bridge, ServiceBridge
+
+    steps = [D(x) for x in ("10.00", "-5.00", "20.00", "3.00", "-2.00", "4.00", "-1.00", "6.00", "-7.00", "8.00")]
+    pieces = tuple(zip(STEPS, [*steps, D("45.00") - sum(steps)]))
+    return Bridge(business_line="MKT", month=MONTH, previous_month="2026-02", currency="USD", services=tuple(
+        ServiceBridge(service=code, previous=D("750.00"), current=D("795.00"), pieces=pieces, previous_tiers=("silver",),
+                      current_tiers=("gold", "silver"), previous_versions=("2026.1",), current_versions=("2026.2", "2026.3"),
+                      previous_quantity=D("1000"), current_quantity=D("1250.5"))
+        for code in ("VM", "STORAGE", "DESK", "NETWORK", "BACKUP", "DB")))
+
+
+def statement(*, hostile: bool = False, closed: bool = True, with_budget: bool = True, pictures: bool = False,
+              bridge: bool = False):
     return statement_view(
         business_line=business_line(hostile=hostile), month=MONTH, charges=charges(hostile=hostile),
         services=services(hostile=hostile), closed=closed, generated_at=dt.datetime(2026, 4, 2, 8, 15),
         invoice=invoice(hostile=hostile) if closed else None, previous_total=D("4500.00"),
         sla_results=sla_results(), tier_quotes=tier_quotes(), budget=budget() if with_budget else (),
         history=history() if pictures else None, burn=burn() if pictures and with_budget else None,
+        bridge=long_bridge() if bridge else None,
     )
 
 

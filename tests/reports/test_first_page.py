@@ -203,3 +203,20 @@ def test_a_closed_months_pictures_are_drawn_once_and_kept_with_its_close(sqlite_
     page = (tmp_path / "closed-again" / "2026-03-FIN.html").read_bytes()
     assert b'<svg id="kept"></svg>' not in page and b'id="chart-cost-trend"' in page
     engine.dispose()
+
+
+def test_a_long_bridge_shows_its_largest_steps_first_and_every_step_in_the_details():
+    from billing.close.bridge import STEP_LABELS
+    from reports.bridge import FIRST_PAGE_STEPS
+
+    view = samples.statement(pictures=True, bridge=True)
+    shown = view.bridge.first_page_steps
+    assert len(shown) == FIRST_PAGE_STEPS + 1 and shown[-1].label == "6 other steps"
+    assert sum(s.amount for s in shown) == view.bridge.change == Decimal("270.00")  # still adds up to the change
+    kept = [s.amount for s in shown[:-1]]
+    assert min(abs(a) for a in kept) >= max(abs(s.amount) for s in view.bridge.steps if s not in shown)
+    html = render_statement(view).decode("utf-8")
+    first, details = _text(_first_page(html)), _text(html[html.index('<div class="details">'):])
+    assert "6 other steps each in the details +30.00" in first and "(2026.1 → 2026.2, 2026.3)" not in first
+    assert all(label in details for label in STEP_LABELS.values())
+    assert "Block storage +10.00 (2026.1 → 2026.2, 2026.3)" in details

@@ -78,6 +78,24 @@ def test_the_sample_statement_prints_on_two_a4_pages_first_page_alone(tmp_path):
     assert inked_share(pdf, 1, tmp_path) > 0.03  # text and two pictures, not a blank page
 
 
+@pytest.mark.chromium
+def test_a_long_bridge_leaves_the_first_page_standing_alone(tmp_path):
+    needs_a_browser()
+    view = samples.statement(pictures=True, bridge=True)  # eleven steps moving, six services each
+    pdf = tmp_path / "long.pdf"
+    pdf.write_bytes(next(iter(statement_pdfs([(view, render_statement(view))]))))
+    count = pages(pdf)
+    first = page_text(pdf, 1)
+    for shown in ("4,770.00 USD", "Why the bill changed", "Volume (quantity used, days in service)", "6 other steps",
+                  "change +270.00", "Cost by service, Mar 2025 to Mar 2026", "Budget burn, fiscal year 2026",
+                  "2 of 3 targets met", "Year to date: 13,670.00 USD", "would have cost 665.00 USD less", f"Page 1 of {count}"):
+        assert shown in first, shown
+    assert "What you are charged for" not in first and "Why the bill changed, step by step" not in first
+    details = page_text(pdf, 2)  # every step, with every service and what it was and is
+    assert "Why the bill changed, step by step" in details and "Tier change" in details and "(silver → gold, silver)" in details
+    assert inked_share(pdf, 1, tmp_path) > 0.03
+
+
 @pytest.fixture(scope="module")
 def first_month(tmp_path_factory):
     """`chargeback init`'s first month with a budget, closed, its statements as HTML and PDF."""
