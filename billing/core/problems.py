@@ -200,6 +200,14 @@ def excerpt(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[:width] + "…"
 
 
+def path_excerpt(path: str, width: int = 80) -> str:
+    """A file's path for a message: at most ``width`` characters, cut at its start (``…``
+    marking the cut), so that the file's own name, the part a reader looks for, stays whole."""
+    if len(path) <= width:
+        return path
+    return "…" + path[len(path) - width + 1:]
+
+
 _UNSEEN = frozenset({"Cc", "Cf", "Zl", "Zp"})  # controls, format characters (bidi overrides), line breaks
 
 

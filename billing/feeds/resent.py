@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from billing.core.problems import Ask, Asked, Problem, ProblemCode, SourceRef, describe_changes, excerpt
+from billing.core.problems import Ask, Asked, Problem, ProblemCode, SourceRef, describe_changes, excerpt, path_excerpt
 
 __all__ = ["WAS", "changes", "Resent", "against_earlier"]
 
@@ -77,7 +77,7 @@ def against_earlier(rows: pl.DataFrame, earlier: pl.DataFrame, columns: Sequence
         what = describe_changes(fields) if fields else "its split over business lines differs"
         problems.append(Problem(
             code=ProblemCode.CONFLICT, source=SourceRef(file=file, row=row_no, column=id_column),
-            message=f"record id {excerpt(record_id)!r} was loaded by feed {feed} ({excerpt(earlier_file, 80)}, row "
+            message=f"record id {excerpt(record_id)!r} was loaded by feed {feed} ({path_excerpt(earlier_file)}, row "
                     f"{earlier_row}) with other values ({what}); this row is not loaded",
             hint=f"a record is loaded once: to correct feed {feed}, load its corrected complete file as a "
                  f"replacement of the feed, which takes feed {feed}'s place", asks_for=(Asked(Ask.REPLACE),)))

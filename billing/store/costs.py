@@ -15,7 +15,7 @@ from billing.recovery.allocation import CostLine
 from billing.recovery.costs import DriverRecord
 from billing.core import limits
 from billing.core.money import ZERO
-from billing.core.problems import Problem, SourceRef, excerpt
+from billing.core.problems import Problem, SourceRef, excerpt, path_excerpt
 from billing.store import schema as t
 
 
@@ -128,7 +128,7 @@ def insert_entries(session: Session, feed_id: int, lines: list[CostLine]) -> Non
 
 def insert_rejects(session: Session, feed_id: int, problems: list[Problem]) -> None:
     session.add_all([
-        t.CostReject(feed_id=feed_id, file_name=excerpt(p.source.file, limits.PATH - 1), row_no=p.source.row,
+        t.CostReject(feed_id=feed_id, file_name=path_excerpt(p.source.file, limits.PATH), row_no=p.source.row,
                      column=None if p.source.column is None else excerpt(p.source.column, limits.LABEL - 1),
                      code=p.code.value, message=p.message + (f" ({p.hint})" if p.hint else ""))
         for p in problems

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing.close.journal import gl_code_problem
-from billing.core.problems import Problem, ProblemCode, SourceRef, printable
+from billing.core.problems import Problem, ProblemCode, SourceRef, path_excerpt, printable
 from billing.store.db import make_engine
 from tests.cli_helpers import load_two_business_lines, run, write
 from tests.conftest import EXAMPLE_TARIFFS
@@ -160,3 +160,26 @@ def test_the_journal_refuses_a_gl_code_stored_before_the_rule_instead_of_rewriti
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert "GL cost centre '-4711' of cost centre CC-100 on CB-2026-000001/1" in result.stderr
     assert "reopen 2026-03" in result.stderr and not out.exists()
+
+
+@given(st.lists(st.text(alphabet="abcdefghij-_ ", min_size=1, max_size=40), min_size=1, max_size=8),
+       st.text(alphabet="abcdefghij", min_size=1, max_size=20), st.integers(min_value=30, max_value=120))
+def test_a_long_path_in_a_message_keeps_the_files_own_name(folders, name, width):
+    path = "/".join(["", *folders, f"{name}.csv"])
+    shown = path_excerpt(path, width)
+    assert len(shown) <= width
+    assert shown == path if len(path) <= width else (shown.startswith("…") and path.endswith(shown[1:]))
+    assert shown.endswith(f"{name}.csv")
+
+
+def test_a_conflict_names_the_earlier_file_whole_however_deep_its_folder(sqlite_url, tmp_path):
+    deep = tmp_path / ("a-folder-with-a-long-name-" * 4) / "and-another-one-below-it"
+    deep.mkdir(parents=True)
+    load_two_business_lines(sqlite_url, tmp_path)
+    run(sqlite_url, "tariffs", "load", EXAMPLE_TARIFFS)
+    header = "record_id,usage_date,cost_center,service,quantity,unit"
+    run(sqlite_url, "usage", "load", write(deep / "march.csv", f"{header}\nT-1,2026-03-02,CC-100,DESK,30,ticket\n"),
+        "--source", "internal")
+    again = run(sqlite_url, "usage", "load", write(tmp_path / "again.csv", f"{header}\nT-1,2026-03-02,CC-100,DESK,31,ticket\n"),
+                "--source", "internal")
+    assert "/and-another-one-below-it/march.csv, row 2) with other values" in again.stderr
