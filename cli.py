@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -414,16 +415,25 @@ def tokens_list(store: Store) -> None:
 @chargeback.command("serve")
 @click.option("--host", default="127.0.0.1", help="The address to listen on (127.0.0.1: this machine only).")
 @click.option("--port", default=8000, type=click.IntRange(1, 65535), help="The port to listen on.")
+@click.option("--workers", default=1, type=click.IntRange(1, 32), show_default=True,
+              help="Server processes answering side by side (pages are rendered in Python: one process "
+                   "serves one request's work at a time); they share the CSRF key and the store.")
 @click.pass_obj
-def serve(store: Store, host: str, port: int) -> None:
+def serve(store: Store, host: str, port: int, workers: int) -> None:
     """Run the portal and the API (uvicorn) on the store --db names; stop with Ctrl-C."""
     import uvicorn
 
-    from portal.app import create_app
+    from portal.app import create_app, shared_settings
 
     app = create_app(store.url)  # refuses a store that is not there, before listening
     echo(f"portal on http://{host}:{port}/ (sign in as a user from `chargeback users add`; Ctrl-C stops it)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False)
+    options = {"host": host, "port": port, "log_level": "warning", "server_header": False, "proxy_headers": False}
+    if workers == 1:
+        uvicorn.run(app, **options)
+        return
+    app.state.portal.store.close()
+    os.environ.update(shared_settings(store.url))  # the worker processes read the store and the CSRF key from here
+    uvicorn.run("portal.app:create_app_from_environment", factory=True, workers=workers, **options)
 
 
 @chargeback.command("audit")

@@ -1,7 +1,7 @@
 """Benchmark: usage batches through the API and pages under concurrent readers, against a real
 ``chargeback serve`` on 127.0.0.1 (a free port; the server is stopped at the end).
 
-    python bench/portal_load.py [--records 100000] [--batch 10000] [--users 20] [--requests 200]
+    python bench/portal_load.py [--records 100000] [--batch 10000] [--users 20] [--requests 200] [--workers 1]
 
 A store is made from the examples/start files (March 2026 rated and closed, a source token,
 a finance user and a head of FIN), then:
@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=1, help="chargeback serve --workers")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="portal-bench-"))
     url = f"sqlite:///{folder / 'books.db'}"
@@ -83,7 +84,8 @@ def main() -> None:
         fin = api.sign_in(store, "fin", PASSWORD).token
         head = api.sign_in(store, "head", PASSWORD).token
     port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).with_name("chargeback")), "--db", url, "serve", "--port", str(port)],
+    server = subprocess.Popen([str(Path(sys.executable).with_name("chargeback")), "--db", url, "serve", "--port", str(port),
+                               "--workers", str(args.workers)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -102,6 +104,7 @@ def main() -> None:
                 assert answer.status_code == 201 and answer.json()["loaded"] == count, answer.text[:500]
                 sent += count
             seconds = time.perf_counter() - begun
+        print(f"chargeback serve --workers {args.workers}")
         print(f"usage batches: {sent:,} records in batches of {args.batch:,} in {seconds:.1f} s: "
               f"{sent / seconds:,.0f} records/s")
         report(f"dashboard (finance, {args.users} concurrent)", latencies(base, "/months", fin, args.users, args.requests))

@@ -14,8 +14,13 @@ portal/rest.py).
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import functools
+import os
+import secrets
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -42,9 +47,9 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 class Portal:
     """What every route shares: the store, the templates, the CSRF key, the address limit."""
 
-    def __init__(self, url: str | None):
+    def __init__(self, url: str | None, csrf_key: bytes | None = None):
         self.store = api.open_store(url)
-        self.csrf = Csrf()
+        self.csrf = Csrf(csrf_key)
         self.logins = AddressLimit()
         env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -52,6 +57,25 @@ class Portal:
 
         filters.register(env)
         self.templates = env
+        self.computed = Computed()
+        self.computing: dict[tuple, asyncio.Lock] = {}
+
+    async def cached(self, request: Request, key: tuple, function: Callable, *args, **kwargs):
+        """:meth:`call`'s answer, reused while the store's generation (billing.api.store_generation)
+        is unchanged. ``key`` names the call and everything its answer depends on; the caller has
+        already checked that the signed-in person may see it, and the answer must not depend on
+        who asks (a head's page is keyed by the line it shows, never shared across lines)."""
+        generation = await self.call(request, api.store_generation)
+        found = self.computed.get((key, generation))
+        if found is not None:
+            return found
+        async with self.computing.setdefault(key, asyncio.Lock()):  # many asking at once: one computes, the others wait
+            found = self.computed.get((key, generation))
+            if found is None:
+                found = await self.call(request, function, *args, **kwargs)
+                self.computed.put((key, generation), found)
+            self.computing.pop(key, None)  # the waiters hold it; none is kept for keys no longer asked for
+        return found
 
     async def call(self, request: Request, function: Callable, *args, **kwargs):
         """A billing.api call, off the event loop, acting as the signed-in person."""
@@ -78,6 +102,32 @@ class Portal:
         if request.url.path.startswith("/api/") or wants_json(request):
             return problem(status, message)
         return self.page(request, "error.html", status=status, status_code=status, message=message)
+
+
+class Computed:
+    """A bounded, thread-safe map of answers computed from the store, newest kept (least
+    recently used dropped first)."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._items: collections.OrderedDict[tuple, object] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: tuple, value: object) -> None:
+        if value is None:
+            return
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
@@ -186,11 +236,27 @@ def guarded(portal: Portal, name: str, endpoint: Endpoint) -> Endpoint:
     return guard
 
 
-def create_app(url: str | None = None) -> Starlette:
-    """The portal over the store at ``url`` (as ``--db`` names it; it must exist)."""
+STORE_VARIABLE, KEY_VARIABLE = "CHARGEBACK_PORTAL_STORE", "CHARGEBACK_PORTAL_CSRF_KEY"
+
+
+def shared_settings(url: str) -> dict[str, str]:
+    """What every worker process of one ``chargeback serve --workers N`` shares, as environment
+    variables: the store's URL and one CSRF key (a form made by one process is accepted by
+    another)."""
+    return {STORE_VARIABLE: url, KEY_VARIABLE: secrets.token_hex(32)}
+
+
+def create_app_from_environment() -> Starlette:
+    """The portal of one worker process, over :func:`shared_settings`' store and CSRF key."""
+    return create_app(os.environ[STORE_VARIABLE], csrf_key=bytes.fromhex(os.environ[KEY_VARIABLE]))
+
+
+def create_app(url: str | None = None, *, csrf_key: bytes | None = None) -> Starlette:
+    """The portal over the store at ``url`` (as ``--db`` names it; it must exist); its CSRF key
+    ``csrf_key``, or a new random one."""
     from portal import disputes, pages, rest
 
-    portal = Portal(url)
+    portal = Portal(url, csrf_key)
     named: list[tuple[str, str, Endpoint, list[str]]] = [*pages.routes(portal), *disputes.routes(portal),
                                                          *rest.routes(portal)]
     routes: list[Route | Mount] = [Route(path, guarded(portal, name, endpoint), methods=methods, name=name)
@@ -238,4 +304,4 @@ def route_table(app: Starlette) -> list[tuple[str, str, str]]:
     return found
 
 
-__all__ = ["create_app", "route_table", "problem", "Portal", "TokenScope"]
+__all__ = ["create_app", "create_app_from_environment", "shared_settings", "route_table", "problem", "Portal", "TokenScope"]

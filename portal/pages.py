@@ -135,7 +135,7 @@ def routes(portal):
         return portal.page(request, "home.html", Role=Role)
 
     async def dashboard(request: Request) -> Response:
-        statuses = await portal.call(request, api.month_statuses)
+        statuses = await portal.cached(request, ("month_statuses",), api.month_statuses)
         return portal.page(request, "dashboard.html", statuses=sorted(statuses, key=lambda s: s.month, reverse=True),
                            may_act=principal_of(request).has(Role.FINANCE), Role=Role)
 
@@ -193,7 +193,7 @@ def routes(portal):
         code = request.path_params["code"]
         own_line(request, code)
         month = month_of(request.path_params["month"])
-        found = await portal.call(request, api.statement, month, code)
+        found = await portal.cached(request, ("statement", month, code), api.statement, month, code)
         if found is None:
             raise HTTPException(404)
         response = Response(found.html, media_type="text/html; charset=utf-8")

@@ -70,7 +70,7 @@ __all__ = [
     "forecast", "backtest", "compare_scenarios", "advise", "recovery", "plan", "Plan",
     # people, sessions and API tokens
     "add_user", "disable_user", "reset_password", "users", "add_token", "revoke_token", "tokens",
-    "LoginRefused", "SESSION_HOURS", "sign_in", "session_principal", "sign_out", "change_password", "token_principal", "acting_as",
+    "LoginRefused", "SESSION_HOURS", "sign_in", "store_generation", "session_principal", "sign_out", "change_password", "token_principal", "acting_as",
     # what the portal reads
     "business_lines", "statement", "Statement", "charges", "load_usage_batch",
     # disputes
@@ -790,6 +790,15 @@ def sign_in(store: Store, name: str, password: str):
     if isinstance(result, LoginRefused):
         raise result
     return result
+
+
+def store_generation(store: Store) -> tuple[int, ...]:
+    """A mark that changes whenever anything the portal shows may have changed (the newest audit
+    event, rating run, close, document and usage feed): what a page computed is reused only
+    under the same mark."""
+    from billing.store.audit import generation
+
+    return _run(store, generation)
 
 
 def session_principal(store: Store, token: str):

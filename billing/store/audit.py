@@ -73,6 +73,17 @@ class AuditEntry:
     detail: str | None
 
 
+def generation(session: Session) -> tuple[int, ...]:
+    """A cheap mark of the store's state for caches: the newest audit event, rating run, month
+    close, document and usage feed ids, in one query. Every change of what the portal shows is
+    audited or adds one of these rows, so an equal mark means nothing it shows has changed."""
+    from billing.store.schema import Invoice, MonthClose, RatingRun, UsageFeed
+
+    newest = [select(func.coalesce(func.max(table.id), 0)).scalar_subquery()
+              for table in (AuditEvent, RatingRun, MonthClose, Invoice, UsageFeed)]
+    return tuple(int(n) for n in session.execute(select(*newest)).one())
+
+
 def events(session: Session, *, limit: int = 200) -> list[AuditEntry]:
     """The newest ``limit`` audit events, newest first."""
     rows = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))

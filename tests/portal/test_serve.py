@@ -63,3 +63,39 @@ def test_serve_refuses_a_store_that_is_not_there(tmp_path):
     result = subprocess.run([str(CHARGEBACK), "--db", f"sqlite:///{tmp_path / 'none.db'}", "serve", "--port",
                              str(free_port())], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "no chargeback store" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_with_several_workers_accepts_a_form_made_by_any_of_them(tmp_path):
+    import re
+
+    url = f"sqlite:///{tmp_path / 'books.db'}"
+    made = api.add_user(api.open_store(url, create=True), "ada", roles=["finance"])
+    port = free_port()
+    server = subprocess.Popen([str(CHARGEBACK), "--db", url, "serve", "--port", str(port), "--workers", "2"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read()
+                assert time.monotonic() < deadline, "the portal did not start within 60 s"
+                time.sleep(0.2)
+        for _ in range(6):  # each form from a new connection: the sign-in lands on either process
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+                page = client.get("/login")
+                csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text).group(1)
+                client.cookies.set("cb_presession", page.cookies["cb_presession"])
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+                client.cookies.set("cb_presession", page.cookies["cb_presession"])
+                answer = client.post("/login", data={"csrf": csrf, "name": "ada", "password": made.password})
+                assert answer.status_code == 303 and answer.headers["location"] == "/password"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
