@@ -780,9 +780,11 @@ def sources_inspect(session, file: Path, source_name: str | None, sources_dir: P
                     draft_name: str | None) -> None:
     """Tag keys (values, share of cost), sub accounts and services of a FOCUS export; mapped vs UNALLOCATED cost."""
     from billing.jobs.inspect import inspect_file
+    from reports.inspect_text import inspect_lines
 
-    for line in inspect_file(session, file, source_name=source_name, sources_dir=sources_dir, draft=draft,
-                             draft_name=draft_name):
+    report = inspect_file(session, file, source_name=source_name, sources_dir=sources_dir, draft=draft,
+                          draft_name=draft_name)
+    for line in inspect_lines(report):
         echo(line)
 
 

@@ -151,7 +151,6 @@ def test_other_formats_pass(text):
 _OPTION = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 _SPEAKS_OF_ITS_SHELL = {
     "billing/api/demo.py": "the demo's own printed lines, for the command that runs it",
-    "billing/jobs/inspect.py": "`sources inspect` returns printed lines with the command that loads the draft",
     "billing/jobs/rates.py": "the proposed tariff file's first comment names the command that wrote it",
     "billing/feeds/inspect.py": "the draft source definition's first comment names the command that wrote it",
 }

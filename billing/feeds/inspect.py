@@ -293,3 +293,28 @@ def _yaml_text(text: str) -> str:
     if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._/-]*", text) and text.lower() not in {"yes", "no", "true", "false", "null", "on", "off"}:
         return text
     return json.dumps(text)
+
+
+@dataclass(frozen=True, slots=True)
+class DraftWritten:
+    """The starter source definition written: where, its name, and the share of the cost that
+    is UNALLOCATED with it."""
+
+    path: Path
+    name: str
+    unallocated_share: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class InspectReport:
+    """What `sources inspect` found (reports.inspect_text writes it)."""
+
+    path: Path
+    found: Inspection
+    mapping: MappedCost | None  # where the cost goes with the source asked for
+    draft: DraftWritten | None
+
+
+def share(part: Decimal, whole: Decimal) -> Decimal:
+    """``part`` as a share of ``whole`` (0 of nothing)."""
+    return abs(part) / abs(whole) if whole else Decimal(0)
