@@ -17,7 +17,7 @@ portal: $(VENV)/.installed
 	$(BIN)/chargeback --db sqlite:///$(DEMO)/chargeback.db serve
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --durations=15
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/mypy
