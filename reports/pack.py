@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from billing.close.bridge import STEP_LABELS, CompanyBridge
 from billing.close.pack import MonthPack
-from billing.core.money import amount_text
+from billing.core.money import amount_text, plain
 from billing.close.review import Movement
 from reports.recovery_text import pool_rows, recovery_rows
 from reports.text import percent, quantity
@@ -70,6 +70,8 @@ class MonthPackView:
     unallocated: Table
     reject_rows: str
     rejects: Table
+    held_rows: str
+    held: Table
     missed: Table
     credits: Table
     credit_total: str
@@ -183,6 +185,12 @@ def month_pack_view(pack: MonthPack) -> MonthPackView:
                         right=frozenset({1}), total=("Total", amount_text(unallocated_total, c)) if pack.unallocated else None)
     rejects = Table(headers=("Source", "Reason", "Rows", "First row"),
                     rows=tuple((g.source, g.code, count(g.rows), g.example) for g in pack.rejects), right=frozenset({2}))
+    held = Table(headers=("Business line", "Service", "Tier", "Value", "Quantity", "Rows", "From", "What to do"),
+                 rows=tuple((f"{business_lines.get(h.business_line, h.business_line)} ({h.business_line})",
+                             f"{services.get(h.service, h.service)} ({h.service}) {h.tariff_version}", h.tier,
+                             f"{h.dimension} {h.value}" if h.value else f"no {h.dimension}", plain(h.quantity, grouped=True),
+                             count(h.rows), came_from, h.hint)
+                            for h, came_from in zip(pack.held, pack.held_from)), right=frozenset({4, 5}))
     missed = Table(headers=("Service", "Tier", "Measure", "Target", "Achieved", "Measured for"),
                    rows=tuple((f"{m.name} ({m.service})", m.tier, _METRICS[m.metric][0], _measure(m.metric, m.target),
                                _measure(m.metric, m.achieved), m.business_line or "every business line at the tier")
@@ -227,7 +235,8 @@ def month_pack_view(pack: MonthPack) -> MonthPackView:
         by_service=by_service, movers=movers, anomalies=len(review.anomalies),
         recovery=recovery, recovery_pools=pools, recovery_figures=recovery_figures, recovery_notes=notes,
         unallocated_code=pack.unallocated_code, unallocated_total=amount_text(unallocated_total, c, code=True),
-        unallocated=unallocated, reject_rows=count(pack.reject_rows), rejects=rejects, missed=missed,
+        unallocated=unallocated, reject_rows=count(pack.reject_rows), rejects=rejects,
+        held_rows=count(sum(h.rows for h in pack.held)), held=held, missed=missed,
         credits=credits, credit_total=amount_text(pack.credit_total, c, code=True),
         budget_figures=budget_figures, over_budget=over_budget, over_budget_note=over_note,
     )

@@ -21,6 +21,7 @@ from billing.close.bridge import CompanyBridge
 from billing.close.review import MonthReview
 from billing.core.money import ZERO
 from billing.core.records import Charge, ChargeKind, RejectedRow, SlaResult
+from billing.rating.month import HeldUsage
 from billing.recovery.over_under import RecoveryReport
 from tariffs.model import Metric, Service
 
@@ -75,7 +76,8 @@ class MonthPack:
     it (totals, by service, movers, anomalies, unallocated, budget and recovery summaries);
     ``recovery``: the recovery report of the month (None without actual costs or rules, and
     ``recovery_note`` says why); ``bridge``: why the company's total changed, every business
-    line's bridge added up by step (None when the month before was not rated)."""
+    line's bridge added up by step (None when the month before was not rated); ``held``: usage
+the month's run held, not priced, because a price by dimension does not list its value."""
 
     month: str
     status: str  # open | closed
@@ -93,6 +95,8 @@ class MonthPack:
     business_line_names: Mapping[str, str] = field(default_factory=dict)  # code → name
     service_names: Mapping[str, str] = field(default_factory=dict)
     bridge: CompanyBridge | None = None
+    held: tuple[HeldUsage, ...] = ()  # usage a price by dimension held, not priced (unknown: quarantine)
+    held_from: tuple[str, ...] = ()  # for each, the feeds, days and rows it came from
 
     @property
     def credit_total(self) -> Decimal:

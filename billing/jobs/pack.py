@@ -45,6 +45,7 @@ def month_pack(session: Session, month: str, *, rules_path: Path | None = None,
             recovery = recovery_for(session, month=month, rules_path=rules_path)
         except ChargebackError as exc:
             note = str(exc)
+    held = charge_store.held_usage(session, month)
     pack = MonthPack(
         month=month, status=review.status, currency=review.review.currency or audit.settings(session).currency,
         generated_at=generated_at or audit.now(), review=review, unallocated_code=unallocated_code,
@@ -55,6 +56,7 @@ def month_pack(session: Session, month: str, *, rules_path: Path | None = None,
         business_line_names={b.code: b.name for b in org_store.business_lines(session)},
         service_names={code: s.name for code, s in services.items()},
         bridge=whole_month_bridge(session, month, charges),
+        held=tuple(h.usage for h in held), held_from=tuple(h.came_from for h in held),
     )
     audit.record(session, "month.pack", month, f"{review.status}, {len(review.review.by_business_line)} business lines")
     return pack

@@ -91,6 +91,10 @@ def test_a_quarantined_region_is_held_warned_and_priced_when_the_tariff_lists_it
     assert "held rows" in status and " 1 " in status.splitlines()[-1] + " ", status
     closing = run(url, "month", "close", "2026-04", ok=False)
     assert closing.exit_code != 0 and "ap-south" in closing.stderr, closing.stderr
+    run(url, "month", "pack", "2026-04", "--out", tmp_path / "pack.html")
+    held = (tmp_path / "pack.html").read_text()
+    held = held[held.index("Usage rows held, not priced"):held.index('id="service-levels"')]
+    assert "<strong>1</strong>" in held and "region ap-south" in held and "usage.csv" in held, held
     # version 1 ends with March; version 2 lists ap-south from April
     first = vm_by_region(unknown="quarantine").replace(
         "effective_from: 2026-01-01\n", "effective_from: 2026-01-01\n    effective_to: 2026-03-31\n")
