@@ -68,6 +68,9 @@ ACCESS: dict[str, Rule] = {
     "statement_download": _rule(*LINES, own_lines=True),
     "statement_pdf": _rule(*LINES, own_lines=True),
     "line_xlsx": _rule(*LINES, own_lines=True),
+    "line_advice": _rule(*LINES, own_lines=True),
+    # a line's budget and forecast: planners too, for every line
+    "line_budget": _rule(*LINES, Caller.PLANNER, own_lines=True),
     # the month's files for finance (and auditors): the journal, the FOCUS bill, the whole export
     "month_journal": _rule(Caller.FINANCE, Caller.AUDITOR),
     "month_focus": _rule(Caller.FINANCE, Caller.AUDITOR),

@@ -1,5 +1,5 @@
 """The portal's pages: signing in and out, the month-end dashboard, business lines, their
-statements and invoices. Each calls billing.api and renders what it returns; who may reach
+statements and invoices, its tier advice, budget and forecast. Each calls billing.api and renders what it returns; who may reach
 each is portal/access.py's, a head's own lines checked by :func:`own_line`."""
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ def own_line(request: Request, code: str) -> None:
     does not exist: a head learns nothing of another line)."""
     if not principal_of(request).sees_line(code):
         raise HTTPException(404)
+
+
+def planning_line(request: Request, code: str) -> None:
+    """:func:`own_line`, but a planner (forecasts and budgets of every line) may see any line."""
+    if not principal_of(request).has(Role.PLANNER):
+        own_line(request, code)
 
 
 def month_of(text: str) -> str:
@@ -189,6 +195,42 @@ def routes(portal):
         return portal.page(request, "line.html", line=found[0], documents=issued,
                            months=sorted((s for s in statuses if s.total is not None), key=lambda s: s.month, reverse=True))
 
+    async def the_line(request: Request, code: str):
+        found = [b for b in await portal.call(request, api.business_lines) if b.code == code]
+        if not found:
+            raise HTTPException(404)
+        return found[0]
+
+    async def line_advice(request: Request) -> Response:
+        code = request.path_params["code"]
+        own_line(request, code)
+        found = await the_line(request, code)
+        text = request.query_params.get("month")
+        month = month_of(text) if text else None
+        try:
+            advice = await portal.cached(request, ("advice", code, month), api.advise, code, month)
+        except ChargebackError as exc:
+            return portal.page(request, "advice.html", line=found, advice=None, message=str(exc))
+        return portal.page(request, "advice.html", line=found, advice=advice, message="")
+
+    async def line_budget(request: Request) -> Response:
+        code = request.path_params["code"]
+        planning_line(request, code)
+        found = await the_line(request, code)
+        statuses = await portal.cached(request, ("month_statuses",), api.month_statuses)
+        rated = sorted((s.month for s in statuses if s.total is not None), reverse=True)
+        text = request.query_params.get("month")
+        month = month_of(text) if text else (rated[0] if rated else None)
+        budget, forecast, forecast_message = None, None, ""
+        if month is not None:
+            budget = await portal.cached(request, ("budget", code, month), api.budget_to_date, month, business_line=code)
+        try:
+            forecast = await portal.cached(request, ("forecast", code), api.line_forecast, code)
+        except ChargebackError as exc:
+            forecast_message = str(exc)
+        return portal.page(request, "budget.html", line=found, month=month, months=rated, budget=budget,
+                           forecast=forecast, forecast_message=forecast_message)
+
     async def statement(request: Request) -> Response:
         code = request.path_params["code"]
         own_line(request, code)
@@ -266,6 +308,8 @@ def routes(portal):
         ("/months/{month}/close", "month_close", month_close, ["POST"]),
         ("/lines", "lines", lines, ["GET"]),
         ("/lines/{code}", "line", line, ["GET"]),
+        ("/lines/{code}/advice", "line_advice", line_advice, ["GET"]),
+        ("/lines/{code}/budget", "line_budget", line_budget, ["GET"]),
         ("/lines/{code}/statements/{month}", "statement", statement, ["GET"]),
         ("/lines/{code}/statements/{month}/download", "statement_download", statement, ["GET"]),
         ("/lines/{code}/statements/{month}/pdf", "statement_pdf", statement_pdf, ["GET"]),

@@ -15,13 +15,20 @@ from decimal import Decimal
 
 from billing.core.money import amount_text, plain
 
-__all__ = ["money", "plain_amount", "pct", "qty", "register"]
+__all__ = ["money", "estimate", "plain_amount", "pct", "qty", "register"]
 
 
 def money(amount: Decimal, currency: str, *, code: bool = True, sign: bool = False) -> str:
     """The statements' ``money`` filter: :func:`billing.core.money.amount_text` with the
     currency's code (``1,234.50 USD``), strict (an amount must have been rounded)."""
     return amount_text(amount, currency, code=code, sign=sign, strict=True)
+
+
+def estimate(amount: Decimal, currency: str) -> str:
+    """The ``estimate`` filter, for a figure no document books (a forecast, its interval):
+    :func:`billing.core.money.amount_text` with the currency's code, written exactly when it
+    has more decimals than the currency (as ``chargeback forecast`` prints it)."""
+    return amount_text(amount, currency, code=True)
 
 
 def plain_amount(amount: Decimal, currency: str) -> str:
@@ -52,4 +59,4 @@ def qty(value: Decimal) -> str:
 
 def register(environment) -> None:
     """Put every report filter on ``environment`` (a ``jinja2.Environment``)."""
-    environment.filters.update(money=money, plain_amount=plain_amount, pct=pct, qty=qty)
+    environment.filters.update(money=money, estimate=estimate, plain_amount=plain_amount, pct=pct, qty=qty)

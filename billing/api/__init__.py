@@ -67,7 +67,8 @@ __all__ = [
     "export_month", "line_export", "statement_pdf", "journal", "Journal", "statements", "Statements", "write_statements", "WrittenStatements",
     "month_pack",
     # planning and recovery
-    "forecast", "backtest", "compare_scenarios", "advise", "recovery", "plan", "Plan",
+    "forecast", "backtest", "compare_scenarios", "advise", "recovery", "plan", "Plan", "budget_to_date",
+    "line_forecast", "LineForecast",
     # people, sessions and API tokens
     "add_user", "disable_user", "reset_password", "users", "add_token", "revoke_token", "tokens",
     "LoginRefused", "SESSION_HOURS", "sign_in", "store_generation", "session_principal", "sign_out", "change_password", "token_principal", "acting_as",
@@ -655,6 +656,46 @@ def forecast(store: Store, *, first_month: str | None = None, months: int = 12,
     from billing.jobs.forecast import run_forecast
 
     return _run(store, run_forecast, first_month=first_month, months=months, on_progress=on_progress)
+
+
+@dataclass(frozen=True, slots=True)
+class LineForecast:
+    """One business line's forecast added up per service, tier and method, as ``chargeback
+    forecast --business-line`` prints it: the forecast months, the rated months it was fitted
+    on, the currency, the series by method, the problems, the rows
+    (``billing.planning.totals.ForecastTotal``) and their total."""
+
+    business_line: str
+    months: tuple[str, ...]
+    history_months: tuple[str, ...]
+    currency: str
+    methods: Mapping[str, int]
+    problems: tuple[Problem, ...]
+    totals: tuple
+    total: Decimal
+
+
+def line_forecast(store: Store, business_line: str, *, first_month: str | None = None, months: int = 12) -> LineForecast:
+    """:func:`forecast` for one business line, added up per service, tier and method; refused
+    (``ChargebackError``) when the line has no forecast."""
+    from billing.core.money import ZERO
+    from billing.planning.totals import forecast_totals
+
+    found = forecast(store, first_month=first_month, months=months)
+    totals = forecast_totals(found.lines, business_line=business_line)
+    return LineForecast(business_line=business_line, months=found.months, history_months=found.history_months,
+                        currency=found.currency, methods=dict(found.methods), problems=found.problems, totals=totals,
+                        total=sum((t.amount for t in totals), ZERO))
+
+
+def budget_to_date(store: Store, month: str, *, business_line: str | None = None):
+    """Budget against actual from the start of ``month``'s fiscal year up to it, per business
+    line or, for ``business_line``, per service (``billing.jobs.budgets.BudgetToDate``; no rows
+    when that year has no budget), as ``chargeback budget show`` prints it."""
+    from billing.core.periods import parse_month
+    from billing.jobs.budgets import budget_to_date as job
+
+    return _run(store, job, parse_month(month), business_line=business_line)
 
 
 def backtest(store: Store, *, holdout: int = 6, on_progress: Callable[[int, int], None] | None = None):

@@ -34,6 +34,8 @@ SAMPLES = {
     "month_close": [("POST", f"/months/{MONTH}/close", {}, 409)],
     "lines": [("GET", "/lines", None, 200)],
     "line": [("GET", "/lines/FIN", None, 200)],
+    "line_advice": [("GET", "/lines/FIN/advice", None, 200)],
+    "line_budget": [("GET", f"/lines/FIN/budget?month={MONTH}", None, 200)],
     "statement": [("GET", f"/lines/FIN/statements/{MONTH}", None, 200)],
     "statement_download": [("GET", f"/lines/FIN/statements/{MONTH}/download", None, 200)],
     "statement_pdf": [("GET", f"/lines/FIN/statements/{MONTH}/pdf", None, 200 if find_chromium() else 503)],
@@ -140,6 +142,8 @@ def test_a_head_guessing_another_lines_ids_gets_the_404_of_ids_that_do_not_exist
         "dispute": (f"/disputes/{books.ops_dispute}", "/disputes/999999"),
         "workbook": (f"/lines/OPS/statements/{MONTH}/xlsx", f"/lines/NOSUCH/statements/{MONTH}/xlsx"),
         "pdf": (f"/lines/OPS/statements/{MONTH}/pdf", f"/lines/NOSUCH/statements/{MONTH}/pdf"),
+        "tier advice": ("/lines/OPS/advice", "/lines/NOSUCH/advice"),
+        "budget and forecast": (f"/lines/OPS/budget?month={MONTH}", f"/lines/NOSUCH/budget?month={MONTH}"),
     }
     for what, (theirs, none) in guesses.items():
         a, b = client.get(theirs), client.get(none)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reports.filters import money, pct, plain_amount, qty
+from reports.filters import estimate, money, pct, plain_amount, qty
 
 
 def test_money_formats_with_separators_code_and_minus():
@@ -52,3 +52,10 @@ def test_pct_and_qty():
     assert qty(Decimal("1250.000")) == "1,250"
     assert qty(Decimal("12.50")) == "12.5"
     assert qty(Decimal("0E-12")) == "0"
+
+
+def test_estimate_writes_a_forecast_exactly_where_money_refuses_it():
+    assert estimate(Decimal("1234.5"), "USD") == "1,234.50 USD"
+    assert estimate(Decimal("-12.3456"), "USD") == "-12.3456 USD"  # not rounded, not hidden
+    with pytest.raises(ValueError):
+        money(Decimal("12.3456"), "USD")
