@@ -138,7 +138,8 @@ def routes(portal):
         return RedirectResponse("/", status_code=303)
 
     async def home(request: Request) -> Response:
-        return portal.page(request, "home.html", Role=Role)
+        planned = await portal.call(request, api.business_lines) if principal_of(request).has(Role.PLANNER) else []
+        return portal.page(request, "home.html", Role=Role, planned=planned)
 
     async def dashboard(request: Request) -> Response:
         statuses = await portal.cached(request, ("month_statuses",), api.month_statuses)

@@ -142,6 +142,9 @@ def test_another_lines_head_gets_the_404_of_a_line_that_does_not_exist(budgeted,
 def test_a_planner_sees_every_lines_budget_and_forecast_but_no_advice(budgeted):
     _, app = budgeted
     planner = client_as(app, "plan")
+    home = planner.get("/").text
+    assert 'href="/lines/OPS/budget"' in home and 'href="/lines/FIN/budget"' in home and "/advice" not in home
+    assert html.escape(HOSTILE, quote=False) in home.replace("&#34;", "\"") and "<script>" not in home
     page = planner.get(f"/lines/OPS/budget?month={MONTH}")
     assert page.status_code == 200 and "Forecast" in page.text
     assert 'href="/lines/OPS"' not in page.text  # no link to a page it may not read
