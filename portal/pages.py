@@ -46,6 +46,14 @@ def month_of(text: str) -> str:
         raise HTTPException(404) from None
 
 
+def own_line_month(request: Request) -> tuple[str, str]:
+    """The business line and month a ``/lines/{code}/{month}/…`` route names, the line checked
+    as :func:`own_line` does and the month as :func:`month_of`."""
+    code = request.path_params["code"]
+    own_line(request, code)
+    return code, month_of(request.path_params["month"])
+
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -233,9 +241,7 @@ def routes(portal):
                            forecast=forecast, forecast_message=forecast_message)
 
     async def statement(request: Request) -> Response:
-        code = request.path_params["code"]
-        own_line(request, code)
-        month = month_of(request.path_params["month"])
+        code, month = own_line_month(request)
         found = await portal.cached(request, ("statement", month, code), api.statement, month, code)
         if found is None:
             raise HTTPException(404)
@@ -246,9 +252,7 @@ def routes(portal):
         return response
 
     async def statement_pdf(request: Request) -> Response:
-        code = request.path_params["code"]
-        own_line(request, code)
-        month = month_of(request.path_params["month"])
+        code, month = own_line_month(request)
         try:
             pdf = await portal.call(request, api.statement_pdf, month, code)
         except ChargebackError as exc:
@@ -258,9 +262,7 @@ def routes(portal):
         return download(pdf, "application/pdf", f"statement-{code}-{month}.pdf")
 
     async def line_xlsx(request: Request) -> Response:
-        code = request.path_params["code"]
-        own_line(request, code)
-        month = month_of(request.path_params["month"])
+        code, month = own_line_month(request)
         try:
             workbook = await portal.call(request, api.line_export, month, code)
         except ChargebackError:
