@@ -31,7 +31,9 @@ class Books:
     ops_dispute: int  # a dispute of OPS's line 1, left open
 
 
-def _url(backend: str, tmp_path_factory) -> tuple[str, object]:
+def store_url(backend: str, tmp_path_factory) -> tuple[str, object]:
+    """An empty store's URL for ``backend`` (a SQLite file, or a fresh PostgreSQL schema) and
+    what drops it afterwards (None for SQLite)."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('portal') / 'books.db'}", None
     import sqlalchemy as sa
@@ -81,7 +83,7 @@ def make_books(url: str) -> Books:
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def books(request, tmp_path_factory) -> Books:
-    url, drop = _url(request.param, tmp_path_factory)
+    url, drop = store_url(request.param, tmp_path_factory)
     yield make_books(url)
     if drop is not None:
         drop()

@@ -1,7 +1,7 @@
 """A business line's tier advice and its budget and forecast pages: the figures
 ``chargeback advise``, ``chargeback budget show`` and ``chargeback forecast`` print for the same
 store, shown to finance, auditors and the line's head (and the budget and forecast to
-planners); another line's head gets the 404 of a line that does not exist; names escaped."""
+planners), on SQLite and PostgreSQL; another line's head gets the 404 of a line that does not exist; names escaped."""
 
 from __future__ import annotations
 
@@ -14,21 +14,23 @@ from starlette.testclient import TestClient
 
 from billing import api
 from cli import chargeback
-from tests.portal.conftest import MONTH, PASSWORD, START, make_books
+from tests.conftest import BACKENDS
+from tests.portal.conftest import MONTH, PASSWORD, START, make_books, store_url
 
 HOSTILE = '<script>alert("x")</script> & Co'
 BUDGET = ("business_line,service,month,amount\nFIN,VM,2026-01,100.00\nFIN,VM,2026-02,100.00\n"
           "FIN,VM,2026-03,100.00\nFIN,DESK,2026-03,50.00\n")
 
 
-@pytest.fixture(scope="module")
-def budgeted(tmp_path_factory):
-    """Books of their own (SQLite) with a budget for FIN and a business line named in HTML:
-    the shared books stay without a budget for every other test."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def budgeted(request, tmp_path_factory):
+    """Books of their own, on SQLite and PostgreSQL (skipped saying why without
+    CHARGEBACK_TEST_PG_URL), with a budget for FIN and a business line named in HTML: the
+    shared books stay without a budget for every other test."""
     from portal.app import create_app
 
     folder = tmp_path_factory.mktemp("planning")
-    url = f"sqlite:///{folder / 'books.db'}"
+    url, drop = store_url(request.param, tmp_path_factory)
     make_books(url)
     (folder / "budget.csv").write_text(BUDGET, encoding="utf-8")
     lines = (START / "business_lines.csv").read_text(encoding="utf-8").rstrip("\n")
@@ -41,6 +43,8 @@ def budgeted(tmp_path_factory):
     app = create_app(url)
     yield url, app
     app.state.portal.store.close()
+    if drop is not None:
+        drop()
 
 
 def client_as(app, name: str) -> TestClient:
