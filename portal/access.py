@@ -89,7 +89,9 @@ ACCESS: dict[str, Rule] = {
     "api_invoices": _rule(Caller.READ_TOKEN),
     "api_invoice": _rule(Caller.READ_TOKEN),
     "api_charges": _rule(Caller.READ_TOKEN),
-    "api_statement": _rule(Caller.READ_TOKEN),
+    # a month's statements and one line's: a read-only token, and a person's session as the pages allow
+    "api_statements": _rule(*LINES, Caller.READ_TOKEN, own_lines=True),
+    "api_statement": _rule(*LINES, Caller.READ_TOKEN, own_lines=True),
 }
 
 

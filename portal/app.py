@@ -188,15 +188,14 @@ def guarded(portal: Portal, name: str, endpoint: Endpoint) -> Endpoint:
     async def guard(request: Request) -> Response:
         is_api = request.url.path.startswith("/api/")
         principal, scope, bound, ended = None, None, None, False
-        if is_api:
-            authorization = request.headers.get("authorization", "")
-            if authorization.lower().startswith("bearer "):
-                found = await portal.call(request, api.token_principal, authorization[7:].strip())
-                if found is not None:
-                    principal, token = found
-                    scope = token.scope
-                    request.state.token = token
-        else:
+        authorization = request.headers.get("authorization", "") if is_api else ""
+        if authorization.lower().startswith("bearer "):
+            found = await portal.call(request, api.token_principal, authorization[7:].strip())
+            if found is not None:
+                principal, token = found
+                scope = token.scope
+                request.state.token = token
+        elif not is_api or request.method == "GET":  # the API reads a signed-in person's session too, never for a change
             cookie = request.cookies.get(SESSION_COOKIE, "")
             if cookie:
                 principal = await portal.call(request, api.session_principal, cookie)
@@ -221,6 +220,8 @@ def guarded(portal: Portal, name: str, endpoint: Endpoint) -> Endpoint:
                 return RedirectResponse("/login", status_code=303)
             return portal.error(request, 403, "your role does not give you this page")
         if principal is not None and scope is None and principal.must_change_password and not rule.must_change_ok:
+            if is_api:
+                return problem(403, "change your one-time password first (/password)")
             return RedirectResponse("/password", status_code=303)
         if request.method == "POST" and not is_api:
             try:

@@ -112,6 +112,22 @@ SCHEMAS: dict[str, Any] = {
             "showback_total": DECIMAL,
         },
     },
+    "StatementSummary": {
+        "type": "object",
+        "required": ["business_line", "name", "month", "draft", "invoice", "currency", "total", "previous_total", "href"],
+        "properties": {
+            "business_line": {"type": "string"}, "name": {"type": "string"}, "month": {"type": "string"},
+            "draft": {"type": "boolean", "description": "the month is open: the figures may change"},
+            "invoice": {"type": ["string", "null"]}, "currency": {"type": "string"}, "total": DECIMAL,
+            "previous_total": {"oneOf": [DECIMAL, {"type": "null"}]},
+            "href": {"type": "string", "description": "the statement whole: GET /api/v1/statements/{line}?month="},
+        },
+    },
+    "Statements": {
+        "type": "object", "required": ["month", "statements"],
+        "properties": {"month": {"type": "string"},
+                       "statements": {"type": "array", "items": {"$ref": "#/components/schemas/StatementSummary"}}},
+    },
     "Charges": {
         "type": "object", "required": ["month", "charges"],
         "properties": {"month": {"type": "string"},
@@ -129,7 +145,10 @@ def _json(ref: str, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
-REFUSED = {"401": _problem("no token, or one unknown or revoked"), "403": _problem("the token's scope does not allow it")}
+REFUSED = {"401": _problem("no token, or one unknown or revoked"),
+           "403": _problem("the token's scope, or the signed-in person's role, does not allow it")}
+READERS = [{"bearer": []}, {"session": []}]
+"""The routes a person's session reads too, besides a read-only token."""
 
 PATHS: dict[str, Any] = {
     "/api/v1/openapi.json": {"get": {"summary": "This document", "security": [],
@@ -165,9 +184,19 @@ PATHS: dict[str, Any] = {
         "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": _json("Invoice", "the document"), "404": _problem("no document with that number"),
                       **REFUSED}}},
+    "/api/v1/statements": {"get": {
+        "summary": "A month's statements, one a business line: total, invoice, the month before's total (read-only "
+                   "token, or a signed-in person's session: finance and auditors every line, a head its own lines)",
+        "description": "A head's session lists the lines it heads and nothing of any other line.",
+        "security": READERS,
+        "parameters": [MONTH],
+        "responses": {"200": _json("Statements", "the month's statements (drafts while the month is open)"),
+                      "400": _problem("no month, or not YYYY-MM"),
+                      "409": _problem("the month has not been rated"), **REFUSED}}},
     "/api/v1/statements/{line}": {"get": {
         "summary": "A business line's statement of a month: its total and lines, as the statement shows them "
-                   "(read-only token)",
+                   "(read-only token, or a signed-in person's session as for the list)",
+        "security": READERS,
         "parameters": [{"name": "line", "in": "path", "required": True, "schema": {"type": "string"},
                         "description": "the business line's code"}, MONTH],
         "responses": {"200": _json("Statement", "the statement (a draft while the month is open)"),
@@ -194,5 +223,7 @@ def document() -> dict:
         "paths": copy.deepcopy(PATHS),
         "components": {"schemas": copy.deepcopy(SCHEMAS),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                                      "description": "an API token from `chargeback tokens add`"}}},
+                                                      "description": "an API token from `chargeback tokens add`"},
+                                           "session": {"type": "apiKey", "in": "cookie", "name": "cb_session",
+                                                       "description": "a person signed in to the portal (GET only)"}}},
     }

@@ -1,15 +1,19 @@
 """The HTTP API under ``/api/v1``: JSON in and out, problems as RFC 9457 bodies, described by
 the OpenAPI document at ``/api/v1/openapi.json`` (portal/openapi.py). A read-only token reads
-charges and invoices."""
+charges, invoices and statements; a signed-in person's session (GET only) reads a month's
+statements too: finance and auditors every line's, a head its own lines' and nothing of any
+other (another line's statement is the 404 of one that does not exist)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from billing import api
+from billing.core.access import Role, TokenScope
 from billing.core.periods import parse_month
 from billing.core.problems import ChargebackError, excerpt
 from portal.security import headers
@@ -67,6 +71,32 @@ def statement_json(view) -> dict:
     }
 
 
+def statement_summary_json(view) -> dict:
+    """A statement as a month's list shows it: its line, total, invoice, and where to read it whole."""
+    return {
+        "business_line": view.business_line_code, "name": view.business_line_name, "month": view.month,
+        "draft": view.is_draft, "invoice": view.invoice_number, "currency": view.currency, "total": money(view.total),
+        "previous_total": None if view.previous_total is None else money(view.previous_total),
+        "href": f"/api/v1/statements/{quote(view.business_line_code, safe='')}?month={view.month}",
+    }
+
+
+def no_statement(month: str) -> str:
+    """The 404 of a statement not found: the same words for a line that does not exist and for
+    another line a head does not head."""
+    return (f"{month} has no statement for that business line: it had no charges or notes that month, or there is "
+            f"no such line")
+
+
+def lines_seen(request: Request) -> frozenset[str] | None:
+    """The business lines the caller reads: None for every line (a read-only token, finance,
+    auditors), else the lines a head heads."""
+    if request.state.scope is TokenScope.READ:
+        return None
+    principal = request.state.principal
+    return None if principal.has(Role.FINANCE, Role.AUDITOR) else principal.lines
+
+
 def month_param(request: Request) -> str | Response:
     from portal.app import problem
 
@@ -109,13 +139,26 @@ def routes(portal):
         if isinstance(month, Response):
             return month
         line = request.path_params["line"]
+        seen = lines_seen(request)
+        if seen is not None and line not in seen:  # another line's: as one that does not exist
+            return problem(404, no_statement(month))
         try:
             found = await portal.call(request, api.statement, month, line) if len(line) <= 40 else None
         except ChargebackError as exc:
             return problem(409, excerpt(str(exc), 500))
         if found is None:
-            return problem(404, f"{month} has no statement for business line {line[:40]!r}")
+            return problem(404, no_statement(month))
         return json(statement_json(found.view))
+
+    async def statements(request: Request) -> Response:
+        month = month_param(request)
+        if isinstance(month, Response):
+            return month
+        try:
+            found = await portal.call(request, api.month_statement_views, month, lines=lines_seen(request))
+        except ChargebackError as exc:
+            return problem(409, excerpt(str(exc), 500))
+        return json({"month": month, "statements": [statement_summary_json(v) for v in found]})
 
     return [
         ("/api/v1/openapi.json", "api_openapi", schema, ["GET"]),
@@ -123,5 +166,6 @@ def routes(portal):
         ("/api/v1/invoices", "api_invoices", invoices, ["GET"]),
         ("/api/v1/invoices/{number}", "api_invoice", invoice, ["GET"]),
         ("/api/v1/charges", "api_charges", charges, ["GET"]),
+        ("/api/v1/statements", "api_statements", statements, ["GET"]),
         ("/api/v1/statements/{line}", "api_statement", statement, ["GET"]),
     ]

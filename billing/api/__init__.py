@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -73,7 +73,7 @@ __all__ = [
     "add_user", "disable_user", "reset_password", "users", "add_token", "revoke_token", "tokens",
     "LoginRefused", "SESSION_HOURS", "sign_in", "store_generation", "session_principal", "sign_out", "change_password", "token_principal", "acting_as",
     # what the portal reads
-    "business_lines", "statement", "Statement", "charges", "load_usage_batch",
+    "business_lines", "statement", "Statement", "month_statement_views", "charges", "load_usage_batch",
     # disputes
     "disputes", "dispute", "raise_dispute", "accept_dispute", "reject_dispute",
 ]
@@ -502,6 +502,19 @@ def statement(store: Store, month: str, line: str) -> Statement | None:
         return None
     (view,) = statement_views(found)
     return Statement(view=view, html=render_statement(view), filename=statement_filename(view))
+
+
+def month_statement_views(store: Store, month: str, *, lines: Collection[str] | None = None) -> list:
+    """The month's statements as view models (``reports.views.StatementView``), by business
+    line: every line's, or with ``lines`` only those lines' (each worked out for it alone, as
+    :func:`statement` does; a line with no charges or notes that month, or no such line, has none)."""
+    from billing.jobs.documents import month_statements
+    from reports.views import statement_views
+
+    if lines is None:
+        return statement_views(_run(store, month_statements, month))
+    return statement_views([s for code in sorted(set(lines))
+                            for s in _run(store, month_statements, month, line=code) if s.business_line.code == code])
 
 
 def statement_pdf(store: Store, month: str, line: str) -> bytes | None:

@@ -188,7 +188,57 @@ def test_a_statement_reads_as_the_statement_shows_it(app, books):
     assert Decimal(invoice["total"]) == Decimal(body["total"])
 
 
+def test_a_months_statements_list_every_line_for_a_read_token_and_a_heads_own_for_its_session(app, books):
+    from tests.portal.conftest import signed_in
+
+    answer = client(app, books.read_token).get(f"/api/v1/statements?month={MONTH}")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    schema_of("Statements").validate(body)
+    views = {v.business_line_code: v for v in api.month_statement_views(app.state.portal.store, MONTH)}
+    listed = {s["business_line"]: s for s in body["statements"]}
+    assert set(listed) == set(views) and {"FIN", "OPS"} <= set(listed)
+    fin = listed["FIN"]
+    assert (fin["name"], fin["invoice"], fin["draft"], fin["total"]) == (
+        "Finance & Procurement", books.fin_invoice, False, format(views["FIN"].total, "f"))
+    whole = client(app, books.read_token).get(fin["href"]).json()  # the list leads to the statement whole
+    assert whole["total"] == fin["total"] and whole["invoice"] == fin["invoice"]
+    head, _ = signed_in(app, books, "head")  # its session, GET only
+    own = head.get(f"/api/v1/statements?month={MONTH}")
+    assert own.status_code == 200 and own.headers["content-type"] == "application/json"
+    schema_of("Statements").validate(own.json())
+    assert own.json()["statements"] == [fin]
+    assert "OPS" not in own.text and "IT Operations" not in own.text
+    assert head.get(fin["href"]).json() == whole
+    theirs, none = head.get(f"/api/v1/statements/OPS?month={MONTH}"), head.get(f"/api/v1/statements/NOSUCH?month={MONTH}")
+    assert theirs.status_code == none.status_code == 404
+    assert theirs.json() == none.json() and "OPS" not in theirs.text
+    finance, _ = signed_in(app, books, "fin")
+    assert {s["business_line"] for s in finance.get(f"/api/v1/statements?month={MONTH}").json()["statements"]} \
+        == set(listed)
+    planner, _ = signed_in(app, books, "plan")
+    refused = planner.get(f"/api/v1/statements?month={MONTH}")
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+
+
+def test_a_session_never_sends_a_usage_batch(app, books):
+    """A person's session reads the API (GET) but changes nothing through it: a batch posted
+    with finance's cookie is refused as a request without a token, and nothing is loaded."""
+    from tests.portal.conftest import signed_in
+
+    finance, _ = signed_in(app, books, "fin")
+    before = feeds(books.url)
+    answer = post(finance, RECORDS[:1], key=f"cookie-{uuid.uuid4()}")
+    assert answer.status_code == 401 and answer.headers["content-type"] == "application/problem+json"
+    assert feeds(books.url) == before
+
+
 @pytest.mark.parametrize("path,token,status", [
+    (f"/api/v1/statements?month={MONTH[:4]}", "read", 400),
+    ("/api/v1/statements", "read", 400),
+    ("/api/v1/statements?month=2031-01", "read", 409),
+    (f"/api/v1/statements?month={MONTH}", "source", 403),
+    (f"/api/v1/statements?month={MONTH}", None, 401),
     (f"/api/v1/statements/OPS?month={MONTH[:4]}", "read", 400),
     ("/api/v1/statements/FIN?month=2026-13", "read", 400),
     (f"/api/v1/statements/NOSUCH?month={MONTH}", "read", 404),
