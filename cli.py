@@ -947,29 +947,37 @@ def disputes_list(store: Store, state: str | None, business_line: str | None) ->
     from billing import api
 
     found = api.disputes(store, state=state, lines=None if business_line is None else {business_line.strip()})
-    echo_table(["id", "line", "invoice line", "asked", "state", "raised", "decided", "note"],
+    echo_table(["id", "line", "invoice line", "asked", "state", "accepted", "raised", "decided", "note"],
                [[d.id, d.business_line, f"{d.reference} {d.service_name}",
                  amount_text(d.amount, d.currency, code=True) if d.amount is not None else f"{d.quantity} {d.unit}",
-                 d.state.value, f"{d.raised_by} {d.raised_at:%Y-%m-%d}",
+                 d.state.value + (" in part" if d.in_part else ""),
+                 amount_text(d.accepted_amount, d.currency, code=True) if d.accepted_amount is not None else "",
+                 f"{d.raised_by} {d.raised_at:%Y-%m-%d}",
                  f"{d.decided_by} {d.decided_at:%Y-%m-%d}" if d.decided_by and d.decided_at else "", d.note or ""]
-                for d in found], right={0, 3})
+                for d in found], right={0, 3, 5})
     if not found:
         echo("no dispute" + (f" {state}" if state else ""), err=True)
 
 
 @disputes.command("accept")
 @click.argument("dispute_id", metavar="ID", type=click.IntRange(min=1))
-@click.option("--remark", default=None, help="A remark kept with the decision (optional).")
+@click.option("--remark", default=None, help="A remark kept with the decision (optional; needed with --amount).")
+@click.option("--amount", type=NUMBER, default=None,
+              help="Accept this much only (less than the dispute asks, in the invoice's currency, e.g. 40.00): the "
+                   "note is issued for it.")
 @click.pass_obj
-def disputes_accept(store: Store, dispute_id: int, remark: str | None) -> None:
-    """Accept a dispute: its credit (or debit) note is issued in the next open month, citing it."""
+def disputes_accept(store: Store, dispute_id: int, remark: str | None, amount: Decimal | None) -> None:
+    """Accept a dispute: its credit (or debit) note is issued in the next open month, citing it;
+    for the amount asked, or with --amount for less (partial acceptance)."""
     from billing import api
 
-    done = api.accept_dispute(store, dispute_id, remark=remark)
+    done = api.accept_dispute(store, dispute_id, remark=remark, amount=amount)
     note = api.document(store, done.note) if done.note else None
-    echo(f"dispute {done.id} accepted: " + (f"{note.kind.replace('_', ' ')} {note.number} for {note.business_line} in "
-                                            f"{note.month}: {amount_text(note.total, note.currency, code=True)} "
-                                            f"against {done.invoice}" if note else "no note"))
+    asked = (f" ({amount_text(abs(done.accepted_amount), done.currency, code=True)} of "
+             f"{amount_text(abs(done.asked_amount), done.currency, code=True)} asked)") if done.in_part else ""
+    echo(f"dispute {done.id} accepted{asked}: " + (
+        f"{note.kind.replace('_', ' ')} {note.number} for {note.business_line} in {note.month}: "
+        f"{amount_text(note.total, note.currency, code=True)} against {done.invoice}" if note else "no note"))
 
 
 @disputes.command("reject")

@@ -1,6 +1,6 @@
 """Disputes in the portal: a head raises one from an invoice line's page, finance works the
-queue (accept: the note is issued in the next open month; reject: with a reason), the head
-reads the outcome. The rules are billing/jobs/disputes.py's; a head is kept to its own lines
+queue (accept: the note is issued in the next open month, for the amount asked or, given an
+amount, for less; reject: with a reason), the head reads the outcome. The rules are billing/jobs/disputes.py's; a head is kept to its own lines
 there too (``lines``), so another line's dispute is the 404 of one that does not exist."""
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def routes(portal):
         accepting = request.url.path.endswith("/accept")
         try:
             if accepting:
-                await portal.call(request, api.accept_dispute, dispute_id, remark=form.get("remark", ""))
+                await portal.call(request, api.accept_dispute, dispute_id, remark=form.get("remark", ""),
+                                  amount=_decimal("the amount accepted", form.get("amount", "")))
             else:
                 await portal.call(request, api.reject_dispute, dispute_id, reason=form.get("reason", ""))
         except ChargebackError as exc:

@@ -916,11 +916,12 @@ def raise_dispute(store: Store, invoice: str, line: int, *, reason: str, amount:
     return _run(store, job, invoice, line, reason=reason, amount=amount, quantity=quantity, debit=debit, lines=lines)
 
 
-def accept_dispute(store: Store, dispute_id: int, *, remark: str | None = None):
-    """Accept a dispute: its credit or debit note is issued in the next open month, citing it."""
+def accept_dispute(store: Store, dispute_id: int, *, remark: str | None = None, amount: Decimal | None = None):
+    """Accept a dispute: its credit or debit note is issued in the next open month, citing it;
+    ``amount``: accept that much only, less than the claim came to, with a remark saying why."""
     from billing.jobs.disputes import accept_dispute as job
 
-    return _run(store, job, dispute_id, remark=remark)
+    return _run(store, job, dispute_id, remark=remark, amount=amount)
 
 
 def reject_dispute(store: Store, dispute_id: int, *, reason: str):

@@ -53,6 +53,13 @@ class Dispute:
     decided_at: dt.datetime | None = None
     decision: str | None = None  # finance's reason to reject, or a remark on accepting
     note: str | None = None  # the credit or debit note's number once accepted
+    asked_amount: Decimal | None = None  # once accepted: what the claim came to, signed as the note (a quantity priced)
+    accepted_amount: Decimal | None = None  # once accepted: the note's total, signed as the note
+
+    @property
+    def in_part(self) -> bool:
+        """Whether finance accepted another amount than the claim came to (partial acceptance)."""
+        return self.accepted_amount is not None and self.accepted_amount != self.asked_amount
 
     @property
     def debit(self) -> bool:

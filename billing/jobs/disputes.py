@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from billing.close.invoicing import adjustment_note
 from billing.core.disputes import Dispute, DisputeState, check_claim, clean_text
+from billing.core.limits import AMOUNT
 from billing.core.problems import ChargebackError
 from billing.core.records import DocumentRole
 from billing.jobs.adjust import adjust_invoice
@@ -96,21 +97,50 @@ def _open(session: Session, dispute_id: int) -> Dispute:
     return found
 
 
-def accept_dispute(session: Session, dispute_id: int, *, remark: str | None = None) -> Dispute:
+def accept_dispute(session: Session, dispute_id: int, *, remark: str | None = None,
+                   amount: Decimal | None = None) -> Dispute:
     """Accept dispute ``dispute_id``: its credit (or debit) note is issued against the
     invoice's line in the next open month, its reason citing the dispute; the closed month is
-    not touched. Returns the dispute as accepted, with the note's number."""
-    found = _open(session, dispute_id)
+    not touched. ``amount`` (above zero, in the invoice's currency): accept that much only,
+    less than the claim came to (partial acceptance), with a remark saying why; the note is
+    issued for that amount. The dispute keeps what the claim came to and what was accepted.
+    Returns the dispute as accepted, with the note's number."""
     kept = clean_text("a remark", remark, required=False)
-    note = adjust_invoice(
-        session, found.invoice, reason=f"dispute {dispute_id}: {found.reason}", line_no=found.line_no,
+    if amount is not None:
+        if amount <= 0:
+            raise ChargebackError("give the amount accepted as a number above zero (reject the dispute to accept none)")
+        if (beyond := AMOUNT.problem("the amount accepted", amount)) is not None:
+            raise ChargebackError(beyond[1])
+    found = _open(session, dispute_id)
+    invoice = documents.by_number(session, found.invoice)
+    assert invoice is not None
+    asked = adjustment_note(  # what the claim comes to: its amount, or its quantity at the line's average price
+        invoice, month=invoice.month, issue_date=dt.date.today(), reason=found.reason, line_no=found.line_no,
         amount=None if found.amount is None else abs(found.amount),
-        quantity=None if found.quantity is None else abs(found.quantity), debit=found.debit)
+        quantity=None if found.quantity is None else abs(found.quantity), debit=found.debit).total
+    in_part = amount is not None and amount != abs(asked)
+    if in_part:
+        assert amount is not None
+        if amount > abs(asked):
+            raise ChargebackError(f"dispute {dispute_id} asks for {abs(asked)} {invoice.currency}: accept at most that "
+                                  f"(`chargeback adjust` issues a larger note of its own)")
+        if kept is None:
+            raise ChargebackError(f"accepting {amount} of the {abs(asked)} {invoice.currency} asked: give a remark "
+                                  f"saying why (the head reads it)")
+    reason = f"dispute {dispute_id}: {found.reason}"
+    if in_part:
+        reason += f" (accepted {amount} of {abs(asked)} {invoice.currency})"
+    note = adjust_invoice(
+        session, found.invoice, reason=reason, line_no=found.line_no,
+        amount=amount if in_part else None if found.amount is None else abs(found.amount),
+        quantity=None if in_part or found.quantity is None else abs(found.quantity), debit=found.debit)
     user, at = audit.current_user(), audit.now()
-    store.decide(session, dispute_id, state=DisputeState.ACCEPTED, by=user, at=at, decision=kept, note=note.number)
+    store.decide(session, dispute_id, state=DisputeState.ACCEPTED, by=user, at=at, decision=kept, note=note.number,
+                 asked_amount=asked, accepted_amount=note.total)
     audit.record(session, "dispute.accept", f"dispute {dispute_id}",
                  f"{found.reference}: {note.kind.value.replace('_', ' ')} {note.number} dated {note.month}, "
-                 f"{note.total} {note.currency}" + (f"; {kept}" if kept else ""), user=user)
+                 f"{note.total} {note.currency}" + (f" of {asked} asked" if in_part else "")
+                 + (f"; {kept}" if kept else ""), user=user)
     decided = store.dispute(session, dispute_id)
     assert decided is not None
     return decided

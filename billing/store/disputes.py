@@ -34,7 +34,7 @@ def _record(found) -> Dispute:
         service_name=service_name, description=description, line_quantity=quantity, unit=unit, line_amount=amount,
         currency=currency, reason=row.reason, amount=row.amount, quantity=row.quantity, state=DisputeState(row.state),
         raised_by=row.raised_by, raised_at=row.raised_at, decided_by=row.decided_by, decided_at=row.decided_at,
-        decision=row.decision, note=note)
+        decision=row.decision, note=note, asked_amount=row.asked_amount, accepted_amount=row.accepted_amount)
 
 
 def disputes(session: Session, *, lines: Collection[str] | None = None, state: DisputeState | None = None,
@@ -83,10 +83,12 @@ def add_dispute(session: Session, *, number: str, line_no: int, business_line: s
 
 
 def decide(session: Session, dispute_id: int, *, state: DisputeState, by: str, at: dt.datetime,
-           decision: str | None, note: str | None = None) -> None:
+           decision: str | None, note: str | None = None, asked_amount: Decimal | None = None,
+           accepted_amount: Decimal | None = None) -> None:
     row = session.get(DisputeRow, dispute_id)
     assert row is not None and row.state == DisputeState.OPEN.value
     row.state, row.decided_by, row.decided_at, row.decision = state.value, by, at, decision
+    row.asked_amount, row.accepted_amount = asked_amount, accepted_amount
     if note is not None:
         row.note_id = session.scalar(select(Invoice.id).where(Invoice.number == note))
     session.flush()

@@ -626,6 +626,10 @@ class Dispute(Base):
     decided_at: Mapped[dt.datetime | None]
     decision: Mapped[str | None] = mapped_column(Text)
     note_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+    # once accepted, signed as the note: what the claim came to (a quantity priced at the line's
+    # average price) and what finance accepted, the note's total (less, when accepted in part)
+    asked_amount: Mapped[Decimal | None]
+    accepted_amount: Mapped[Decimal | None]
 
 
 __all__ = [name for name in dir() if name[0].isupper() and name not in ("Decimal",)]

@@ -223,3 +223,65 @@ def test_an_invoice_line_drills_down_to_its_charge_tariff_version_and_daily_usag
         assert finance.get(f"/invoices/{books.ops_invoice}/lines/2{page}").status_code == 404
     assert finance.get(f"/invoices/{books.ops_invoice}/lines/99").status_code == 404
     assert head.get(f"/invoices/{books.ops_invoice}/lines/2").status_code == 404
+
+
+def test_finance_accepts_a_dispute_in_part_and_the_note_is_for_that_amount(app, books):
+    """Finance accepts less than the head disputed: the note is issued for the amount accepted,
+    the dispute keeps what was asked and what was accepted, the head reads both; more than was
+    asked, none, or a part without a remark saying why is refused and changes nothing."""
+    store = app.state.portal.store
+    head, head_token = signed_in(app, books, "head")
+    raised = head.post(f"/invoices/{books.fin_invoice}/lines/1/disputes",
+                       data=form(app, head_token, direction="credit", amount="12.00", reason="four tickets twice"))
+    assert raised.status_code == 303, raised.text[:500]
+    dispute_id = int(raised.headers["location"].rsplit("/", 1)[1])
+    finance, fin_token = signed_in(app, books, "fin")
+    assert 'name="amount"' in finance.get(f"/disputes/{dispute_id}").text
+    notes_before = api.documents(store, NEXT)
+    for values, status, says in [({"amount": "12.01", "remark": "x"}, 422, "accept at most that"),
+                                 ({"amount": "0", "remark": "x"}, 422, "above zero"),
+                                 ({"amount": "four", "remark": "x"}, 422, "is not a number"),
+                                 ({"amount": "4.005", "remark": "x"}, 422, "more decimals than USD allows"),
+                                 ({"amount": "4.00", "remark": " "}, 422, "give a remark")]:
+        answer = finance.post(f"/disputes/{dispute_id}/accept", data=form(app, fin_token, **values))
+        assert answer.status_code == status and says in answer.text, (values, answer.text[:2000])
+        assert api.dispute(store, dispute_id).state == "open" and api.documents(store, NEXT) == notes_before
+    accepted = finance.post(f"/disputes/{dispute_id}/accept",
+                            data=form(app, fin_token, amount="4.00", remark="one of the four was raised twice"))
+    assert accepted.status_code == 303, accepted.text[:500]
+    done = api.dispute(store, dispute_id)
+    assert (done.state, done.amount, done.asked_amount, done.accepted_amount, done.in_part) == (
+        "accepted", Decimal("-12.00"), Decimal("-12.00"), Decimal("-4.00"), True)
+    note = api.document(store, done.note)
+    assert note.total == Decimal("-4.00") and note.month == NEXT and note.original_invoice == books.fin_invoice
+    assert note.reason == f"dispute {dispute_id}: four tickets twice (accepted 4.00 of 12.00 USD)"
+    assert [e.detail for e in trail(store, "dispute.accept", f"dispute {dispute_id}")] == [
+        f"{books.fin_invoice}/1: credit note {note.number} dated {NEXT}, -4.00 USD of -12.00 asked; "
+        f"one of the four was raised twice"]
+    outcome = head.get(f"/disputes/{dispute_id}").text  # the head reads what was asked and what was accepted
+    assert "in part: 4.00 USD of the 12.00 USD asked" in outcome.replace("&nbsp;", " ")
+    assert note.number in outcome and "one of the four was raised twice" in outcome
+    assert "in part" in head.get("/disputes?state=accepted").text
+
+
+def test_the_disputes_command_accepts_in_part(app, books):
+    store = app.state.portal.store
+    with api.acting_as("head"):
+        raised = api.raise_dispute(store, books.fin_invoice, 2, reason="two users counted twice",
+                                   quantity=Decimal("2"), lines={"FIN"})
+    line = api.document(store, books.fin_invoice).lines[1]
+    asked = round_minor(line.amount * 2 / line.quantity, "USD")  # the quantity at the line's average price
+    more = run(books.url, "disputes", "accept", str(raised.id), "--amount", str(asked + Decimal("0.01")),
+               "--remark", "x", ok=False)
+    assert more.exit_code == 1 and "accept at most that" in more.stderr and "Traceback" not in more.output
+    assert api.dispute(store, raised.id).state == "open"
+    part = round_minor(asked / 3, "USD")
+    assert 0 < part < asked
+    done = run(books.url, "disputes", "accept", str(raised.id), "--amount", str(part),
+               "--remark", "one of them left mid-month").stdout
+    found = api.dispute(store, raised.id)
+    assert (found.asked_amount, found.accepted_amount, found.in_part) == (-asked, -part, True)
+    assert api.document(store, found.note).total == -part
+    assert f"dispute {raised.id} accepted ({part} USD of {asked} USD asked)" in done
+    listed = run(books.url, "disputes", "list", "--line", "FIN", "--state", "accepted").stdout
+    assert re.search(rf"^\s*{raised.id}\s.*accepted in part\s+-{part} USD", listed, re.M), listed
