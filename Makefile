@@ -26,6 +26,7 @@ focus-validator:
 	bash .ci/focus-validator
 
 bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/bench.py
 
 $(VENV)/.installed: pyproject.toml

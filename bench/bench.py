@@ -44,9 +44,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MONTH = "2026-03"
+NEXT_MONTH = "2026-04"  # no usage: its run costs what every run costs
 SEED = 7
 PG_URL = os.environ.get("CHARGEBACK_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TARGETS = {"rate_s": 5.0, "load_and_rate_s": 30.0, "peak_rss_mb": 1536.0}  # SQLite, 10M rows, 2 cores
+#: Against the DuckDB query that writes the same charges (bench/duckdb_charges.py), and absolute:
+#: re-rating within 1.5 times its time, load + rate within 5 times, peak RSS under 1 GB, and a
+#: rating run's fixed cost (a month without usage) under 1 s.
+DUCKDB_TARGETS = {"rate_x": 1.5, "load_and_rate_x": 5.0, "peak_rss_mb": 1024.0, "fixed_s": 1.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,9 @@ class Result:
     quantity_loaded: str
     load_average: float  # of the machine, before the load started
     rate_error: str | None = None
+    fixed_s: float = 0.0  # ``month run`` of the month after, which has no usage: a rating run's fixed cost
+    fixed_cpu_s: float = 0.0
+    load_cpu_and_rate_cpu: float = 0.0
 
     @property
     def load_and_rate_s(self) -> float:
@@ -98,6 +106,7 @@ class Reference:
     peak_rss_mb: float
     groups: int
     quantity_total: str
+    same_charges: bool | None = None  # the DuckDB charges: equal to the engine's, line by line (None: not compared)
 
 
 # --- child processes ---------------------------------------------------------------------------
@@ -195,7 +204,7 @@ def write_inputs(folder: Path, rows: int, *, dimensions: bool = False) -> dict:
 
 
 def bench_store(kind: str, folder: Path, files: dict, rows: int, keep: bool, engine: Path = ENGINE,
-                checkout: str = "this") -> Result:
+                checkout: str = "this", before_drop=None) -> Result:
     db_url, drop = fresh_store(kind, folder)
     run = lambda *args, **options: chargeback(db_url, *args, engine=engine, **options)  # noqa: E731
     try:
@@ -209,6 +218,9 @@ def bench_store(kind: str, folder: Path, files: dict, rows: int, keep: bool, eng
         load_average = os.getloadavg()[0]
         load = run("usage", "load", usage, *source_options(engine), label="usage load")
         rate = run("month", "run", MONTH, label="month run", check=False)
+        fixed = run("month", "run", NEXT_MONTH, label="month run (no usage)", check=False)
+        if before_drop is not None:
+            before_drop(db_url)
         found = re.search(r"quantity (?:read [-\d,.]+, )?loaded (-?[\d,.]+\d)", load.output)
         quantity = str(Decimal(found.group(1).replace(",", "")).normalize()) if found else "?"
         print(f"  {kind}: {load.last_line()}", flush=True)
@@ -217,7 +229,8 @@ def bench_store(kind: str, folder: Path, files: dict, rows: int, keep: bool, eng
                       setup_s=sum(s.seconds for s in setup), load_s=load.seconds, load_cpu_s=load.cpu_s,
                       load_rss_mb=load.peak_rss_mb, rate_s=rate.seconds, rate_cpu_s=rate.cpu_s,
                       rate_rss_mb=rate.peak_rss_mb, quantity_loaded=quantity, load_average=load_average,
-                      rate_error=rate.error)
+                      rate_error=rate.error, fixed_s=fixed.seconds, fixed_cpu_s=fixed.cpu_s,
+                      load_cpu_and_rate_cpu=load.cpu_s + rate.cpu_s)
     finally:
         if not keep:
             drop()
@@ -230,6 +243,28 @@ def reference(kind: str, usage: Path, rows: int) -> Reference:
     found = json.loads(step.output.strip().splitlines()[-1])
     return Reference(rows=rows, engine=found["engine"], seconds=step.seconds, cpu_s=step.cpu_s,
                      peak_rss_mb=step.peak_rss_mb, groups=found["groups"], quantity_total=found["quantity_total"])
+
+
+def duckdb_charges(files: dict, rows: int, db_url: str) -> Reference | None:
+    """The charges from one DuckDB query (bench/duckdb_charges.py) over the same files, timed in
+    a child, then compared with the engine's in ``db_url`` line by line (apart, not timed)."""
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        print("  DuckDB is not installed (pip install -e '.[bench]'): no DuckDB charges", flush=True)
+        return None
+    script = Path(__file__).with_name("duckdb_charges.py")
+    out = Path(files["usage"]).with_suffix(".duckdb-charges.parquet")
+    common = [sys.executable, str(script), "--org", str(Path(files["subscriptions"]).parent), "--usage", files["usage"],
+              "--month", MONTH, "--out", str(out)]
+    step = run_child(common, label="DuckDB charges")
+    found = json.loads(step.last_line())
+    compared = run_child([*common, "--compare-only", "--compare", db_url], label="DuckDB compare", check=False)
+    print("  " + "\n  ".join(compared.output.strip().splitlines()[-3:]), flush=True)
+    out.unlink(missing_ok=True)
+    return Reference(rows=rows, engine=f"{found['engine']} charges ({found['lines']:,} lines)", seconds=step.seconds,
+                     cpu_s=step.cpu_s, peak_rss_mb=step.peak_rss_mb, groups=found["lines"],
+                     quantity_total=found["total"], same_charges=compared.error is None)
 
 
 # --- the reference points (run in a child: ``bench.py --reference KIND CSV``) -------------------
@@ -259,7 +294,7 @@ def analytical(path: Path) -> dict:
             f"FROM read_csv('{path}', all_varchar = true) GROUP BY ALL"
         ).fetchall()
         return {"engine": f"duckdb {duckdb.__version__}", "groups": len(found),
-                "quantity_total": str(sum(q for _, _, q in found))}
+                "quantity_total": str(Decimal(sum(q for _, _, q in found)).normalize())}
     import polars as pl
 
     found = (
@@ -279,11 +314,12 @@ def analytical(path: Path) -> dict:
 def print_tables(results: list[Result], references: list[Reference]) -> None:
     print()
     header = ["rows", "db", "checkout", "generate s", "CSV MB", "setup s", "load s", "load CPU s", "rows/s", "load RSS MB",
-              "rate s", "rate CPU s", "rate RSS MB", "load+rate s", "loadavg"]
+              "rate s", "rate CPU s", "rate RSS MB", "load+rate s", "no-usage run s", "its CPU s", "loadavg"]
     table = [[f"{r.rows:,}", r.db, r.checkout, f"{r.generate_s:.1f}", f"{r.csv_mb:.0f}", f"{r.setup_s:.1f}", f"{r.load_s:.1f}",
               f"{r.load_cpu_s:.1f}", f"{r.rows_per_s:,.0f}", f"{r.load_rss_mb:,.0f}",
               f"{r.rate_s:.1f}" if r.rate_error is None else "failed", f"{r.rate_cpu_s:.1f}", f"{r.rate_rss_mb:,.0f}",
-              f"{r.load_and_rate_s:.1f}" if r.rate_error is None else "-", f"{r.load_average:.1f}"]
+              f"{r.load_and_rate_s:.1f}" if r.rate_error is None else "-", f"{r.fixed_s:.1f}", f"{r.fixed_cpu_s:.1f}",
+              f"{r.load_average:.1f}"]
              for r in results]
     _print(header, table)
     if references:
@@ -292,7 +328,7 @@ def print_tables(results: list[Result], references: list[Reference]) -> None:
                [[f"{r.rows:,}", r.engine, f"{r.seconds:.1f}", f"{r.cpu_s:.1f}", f"{r.rows / r.seconds:,.0f}",
                  f"{r.peak_rss_mb:,.0f}", f"{r.groups:,}", r.quantity_total] for r in references])
     for r in results:
-        totals = {x.quantity_total for x in references if x.rows == r.rows}
+        totals = {x.quantity_total for x in references if x.rows == r.rows and x.same_charges is None}
         if totals:
             same = totals == {r.quantity_loaded}
             print(f"{r.rows:,} rows, {r.db}: quantity loaded {r.quantity_loaded} "
@@ -309,6 +345,24 @@ def print_tables(results: list[Result], references: list[Reference]) -> None:
                                     ("peak RSS (MB)", max(r.load_rss_mb, r.rate_rss_mb), TARGETS["peak_rss_mb"])):
             met = value < target and (r.rate_error is None or "RSS" in name)
             print(f"  {name}: {value:,.1f} against < {target:,.1f}: {'met' if met else 'NOT met'}")
+        duck = [x for x in references if x.rows == r.rows and x.same_charges is not None]
+        if duck:
+            d = duck[0]
+            print(f"against the DuckDB charges ({d.seconds:.1f} s, {d.cpu_s:.1f} CPU s; "
+                  f"{'the same charges' if d.same_charges else 'charges DIFFER'}):")
+            for name, mine, theirs, times in (
+                    ("re-rate, wall", r.rate_s, d.seconds, DUCKDB_TARGETS["rate_x"]),
+                    ("re-rate, CPU", r.rate_cpu_s, d.cpu_s, DUCKDB_TARGETS["rate_x"]),
+                    ("load + rate, wall", r.load_and_rate_s, d.seconds, DUCKDB_TARGETS["load_and_rate_x"]),
+                    ("load + rate, CPU", r.load_cpu_and_rate_cpu, d.cpu_s, DUCKDB_TARGETS["load_and_rate_x"])):
+                print(f"  {name}: {mine:,.1f} s = {mine / theirs:.2f} x against < {times} x: "
+                      f"{'met' if mine / theirs < times else 'NOT met'}")
+        peak = max(r.load_rss_mb, r.rate_rss_mb)
+        print(f"  peak RSS: {peak:,.0f} MB against < {DUCKDB_TARGETS['peak_rss_mb']:,.0f}: "
+              f"{'met' if peak < DUCKDB_TARGETS['peak_rss_mb'] else 'NOT met'}")
+        print(f"  a rating run's fixed cost (month run of {NEXT_MONTH}, no usage): {r.fixed_s:.1f} s, "
+              f"{r.fixed_cpu_s:.1f} CPU s against < {DUCKDB_TARGETS['fixed_s']}: "
+              f"{'met' if r.fixed_cpu_s < DUCKDB_TARGETS['fixed_s'] else 'NOT met'} (CPU)")
 
 
 def print_comparison(results: list[Result]) -> None:
@@ -322,7 +376,7 @@ def print_comparison(results: list[Result]) -> None:
             theirs = [r for r in results if (r.rows, r.db, r.checkout) == (rows, db, other)]
             print()
             print(f"{rows:,} rows, {db}: this checkout against {other} (median of {len(mine)} and {len(theirs)} runs)")
-            for name in ("load_s", "load_cpu_s", "rate_s", "load_rss_mb"):
+            for name in ("load_s", "load_cpu_s", "rate_s", "rate_cpu_s", "load_rss_mb", "fixed_cpu_s"):
                 a, b = median(getattr(r, name) for r in mine), median(getattr(r, name) for r in theirs)
                 print(f"  {name}: {a:,.1f} against {b:,.1f} ({(a - b) / b:+.1%})")
 
@@ -376,10 +430,13 @@ def main() -> None:
             engines = [(ENGINE, "this")]
             if args.against:
                 engines.append((args.against.resolve() / ".venv" / "bin" / "chargeback", str(args.against)))
-            for _ in range(args.repeat):
+            for repeat in range(args.repeat):
                 for kind in kinds:
                     for engine, checkout in engines:
-                        results.append(bench_store(kind, sized, files, rows, args.keep, engine, checkout))
+                        compare = None
+                        if not args.no_reference and repeat == 0 and kind == "sqlite" and checkout == "this":
+                            compare = lambda url, f=files, n=rows: references.append(duckdb_charges(f, n, url))  # noqa: E731
+                        results.append(bench_store(kind, sized, files, rows, args.keep, engine, checkout, compare))
                         print(f"  {kind} ({checkout}): load {results[-1].load_s:.1f} s, "
                               f"rate {results[-1].rate_s:.1f} s", flush=True)
             if not args.no_reference:
@@ -393,6 +450,7 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
         else:
             print(f"kept {folder}")
+    references = [r for r in references if r is not None]
     print_tables(results, references)
     if args.json:
         figures = [asdict(r) | {"rows_per_s": r.rows_per_s, "load_and_rate_s": r.load_and_rate_s} for r in results]
