@@ -65,7 +65,9 @@ class Portal:
         is unchanged. ``key`` names the call and everything its answer depends on; the caller has
         already checked that the signed-in person may see it, and the answer must not depend on
         who asks (a head's page is keyed by the line it shows, never shared across lines)."""
-        generation = await self.call(request, api.store_generation)
+        generation = getattr(request.state, "generation", None) if request.method == "GET" else None
+        if generation is None:  # not read with the session at this request's start (signed_in), or a change since
+            generation = await self.call(request, api.store_generation)
         found = self.computed.get((key, generation))
         if found is not None:
             return found
@@ -76,6 +78,12 @@ class Portal:
                 self.computed.put((key, generation), found)
             self.computing.pop(key, None)  # the waiters hold it; none is kept for keys no longer asked for
         return found
+
+    async def signed_in(self, request: Request, cookie: str) -> Principal | None:
+        """Who the session cookie belongs to, or None; the store's generation, read in the same
+        query, is kept for :meth:`cached` (one query a page, the store read afresh each time)."""
+        principal, request.state.generation = await run_in_threadpool(api.signed_in, self.store, cookie)
+        return principal
 
     async def call(self, request: Request, function: Callable, *args, **kwargs):
         """A billing.api call, off the event loop, acting as the signed-in person."""
@@ -198,7 +206,7 @@ def guarded(portal: Portal, name: str, endpoint: Endpoint) -> Endpoint:
         elif not is_api or request.method == "GET":  # the API reads a signed-in person's session too, never for a change
             cookie = request.cookies.get(SESSION_COOKIE, "")
             if cookie:
-                principal = await portal.call(request, api.session_principal, cookie)
+                principal = await portal.signed_in(request, cookie)
                 if principal is not None:
                     bound = cookie
                 else:

@@ -71,7 +71,7 @@ __all__ = [
     "line_forecast", "LineForecast",
     # people, sessions and API tokens
     "add_user", "disable_user", "reset_password", "users", "add_token", "revoke_token", "tokens",
-    "LoginRefused", "SESSION_HOURS", "sign_in", "store_generation", "session_principal", "sign_out", "change_password", "token_principal", "acting_as",
+    "LoginRefused", "SESSION_HOURS", "sign_in", "store_generation", "session_principal", "signed_in", "sign_out", "change_password", "token_principal", "acting_as",
     # what the portal reads
     "business_lines", "statement", "Statement", "month_statement_views", "charges", "load_usage_batch",
     # disputes
@@ -858,6 +858,14 @@ def store_generation(store: Store) -> tuple[int, ...]:
 def session_principal(store: Store, token: str):
     """Who a session belongs to (``billing.core.access.Principal``), or None."""
     from billing.jobs.access import session_principal as job
+
+    return _run(store, job, token)
+
+
+def signed_in(store: Store, token: str):
+    """Who a session belongs to (a ``Principal``, or None) and :func:`store_generation`, read
+    together in one query of one transaction: what the portal reads at the start of a page."""
+    from billing.jobs.access import signed_in as job
 
     return _run(store, job, token)
 

@@ -194,6 +194,14 @@ def session_principal(session: Session, token: str) -> Principal | None:
     return None if user_id is None else store.principal_of(session, user_id)
 
 
+def signed_in(session: Session, token: str) -> tuple[Principal | None, tuple[int, ...]]:
+    """:func:`session_principal` and the store's generation (billing.store.audit.generation),
+    read in one query."""
+    if not token or len(token) > 100:
+        return None, audit.generation(session)
+    return store.signed_in(session, digest(token), audit.now())
+
+
 def sign_out(session: Session, token: str, *, everywhere: bool = False) -> int:
     """End this session, or with ``everywhere`` every session of its person; how many ended."""
     locks.lock_access(session)

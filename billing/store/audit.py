@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import functools
 import getpass
 import os
 from collections.abc import Iterator
@@ -77,11 +78,17 @@ def generation(session: Session) -> tuple[int, ...]:
     """A cheap mark of the store's state for caches: the newest audit event, rating run, month
     close, document and usage feed ids, in one query. Every change of what the portal shows is
     audited or adds one of these rows, so an equal mark means nothing it shows has changed."""
+    return tuple(int(n) for n in session.execute(select(*generation_columns())).one())
+
+
+@functools.cache
+def generation_columns() -> tuple:
+    """:func:`generation`'s values as scalar subqueries, built once (another query may carry
+    them beside its own columns, as the portal's session read does: one query a page)."""
     from billing.store.schema import Invoice, MonthClose, RatingRun, UsageFeed
 
-    newest = [select(func.coalesce(func.max(table.id), 0)).scalar_subquery()
-              for table in (AuditEvent, RatingRun, MonthClose, Invoice, UsageFeed)]
-    return tuple(int(n) for n in session.execute(select(*newest)).one())
+    return tuple(select(func.coalesce(func.max(table.__table__.c.id), 0)).scalar_subquery()
+                 for table in (AuditEvent, RatingRun, MonthClose, Invoice, UsageFeed))
 
 
 def events(session: Session, *, limit: int = 200) -> list[AuditEntry]:

@@ -4,6 +4,8 @@ line's cached statement is never shown to someone who may not see that line."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from billing import api
@@ -52,3 +54,39 @@ def test_a_cached_statement_is_kept_to_the_lines_that_may_see_it(fresh):
     assert ops.status_code == 200
     assert head.get(f"/lines/OPS/statements/{MONTH}").status_code == 404  # cached for finance, still refused to FIN's head
     assert "OPS" not in head.get(f"/lines/FIN/statements/{MONTH}").text.split("<title>")[1].split("</title>")[0]
+
+
+
+@pytest.mark.parametrize("ending", ["disable", "reset", "logout everywhere"])
+def test_a_session_ended_elsewhere_is_refused_at_the_next_page(app, books, ending):
+    """A page reads the session and the store's generation together; a session ended from
+    another process is refused at the next page, however often the page was served before."""
+    from starlette.testclient import TestClient
+
+    name = f"h{uuid.uuid4().hex[:10]}"
+    api.add_user(app.state.portal.store, name, roles=["head"], lines=["FIN"], password=PASSWORD)
+    with api.open_store(books.url) as other:
+        signed = api.sign_in(other, name, PASSWORD)
+        api.change_password(other, signed.token, PASSWORD, PASSWORD + " again")
+    head = TestClient(app, base_url="https://testserver", follow_redirects=False)
+    head.cookies.set("cb_session", signed.token)
+    for _ in range(2):
+        assert head.get(f"/lines/FIN/statements/{MONTH}").status_code == 200
+    with api.open_store(books.url) as other:  # as another process or the command line would
+        if ending == "disable":
+            api.disable_user(other, name)
+        elif ending == "reset":
+            api.reset_password(other, name)
+        else:
+            api.sign_out(other, signed.token, everywhere=True)
+    answer = head.get(f"/lines/FIN/statements/{MONTH}")
+    assert answer.status_code == 303 and answer.headers["location"] == "/login"
+
+
+def test_signed_in_reads_the_session_and_the_generation_as_their_own_calls_do(app):
+    store = app.state.portal.store
+    for name in ("fin", "head", "plan", "aud", "adm"):
+        token = api.sign_in(store, name, PASSWORD).token
+        assert api.signed_in(store, token) == (api.session_principal(store, token), api.store_generation(store))
+    assert api.signed_in(store, "not a session") == (None, api.store_generation(store))
+    assert api.signed_in(store, "") == (None, api.store_generation(store))
