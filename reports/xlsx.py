@@ -1,6 +1,7 @@
 """The month workbook: a summary matrix with live totals and every line by cost centre.
 
-``month_workbook(view) -> bytes`` (openpyxl, write-only so a month of any size streams):
+``month_workbook(view) -> bytes`` (XlsxWriter, about three times faster than openpyxl's
+write-only mode for the same cells, measured on a 16,199-row detail: 1.5 s against 4.7 s):
 
 - "Summary": business lines × services, amounts as numbers; row totals, column totals and a
   grand total as ``=SUM(...)`` formulas, so the sheet stays right when someone edits it.
@@ -9,52 +10,46 @@
   continues on "Detail (2)", "Detail (3)" ..., and the summary says so.
 
 Each block is an Excel table; headers are frozen; amounts carry the currency's minor units
-(``#,##0.00``) and the currency code is in the header. Amounts are written as ``Decimal``
-(openpyxl stores their text; Excel reads a double) and are never rounded here.
+(``#,##0.00``) and the currency code is in the header. Amounts are written as the double
+Excel reads (16 significant digits, as openpyxl wrote them) and are never rounded here. The
+formulas carry no cached value, so Excel and LibreOffice compute them on opening. XlsxWriter
+holds a sheet's cells until the workbook is written (its streaming mode has no tables): about
+5 KB a detail row (78 MB for 16,199 rows), so a detail of a million rows would need about 5 GB.
 
 A workbook with a ``prepared_at`` time (a closed month's, prepared as of its close) is the
-same bytes however often it is written: the document properties and every part of the zip
-carry that time, not the clock's.
+same bytes however often it is written: the document properties carry that time, not the
+clock's, and every part of the zip XlsxWriter's fixed 1980-01-01.
 
-Text that came from input goes through :func:`safe_text`, the one doorway for strings into
-a cell: the cell is forced to a string, so ``=HYPERLINK(...)``, ``+1+1``, ``-2+3``,
-``@SUM(A1)`` or a leading tab are shown as typed and never evaluated, and a cell starting
-with one of those characters gets Excel's quote prefix so that editing it keeps it text. No
-apostrophe is added to the text itself (in a workbook it would show).
+Text that came from input goes into a cell as a string only (``write_string``, never parsed),
+so ``=HYPERLINK(...)``, ``+1+1``, ``-2+3``, ``@SUM(A1)`` or a leading tab are shown as typed
+and never evaluated, and a cell starting with one of those characters gets Excel's quote
+prefix so that editing it keeps it text (:func:`cell_text` cleans it first). No apostrophe is
+added to the text itself (in a workbook it would show). :func:`safe_text` is the same doorway
+for the workbooks written with openpyxl.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import shutil
-import warnings
-import zipfile
 from collections.abc import Iterable, Sequence
 
-from openpyxl import Workbook
-from openpyxl.writer.excel import ExcelWriter
-from openpyxl.cell import WriteOnlyCell
+import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import column_index_from_string, get_column_letter
-from openpyxl.worksheet.table import Table, TableStyleInfo
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_col_to_name
 
 from billing.core.money import minor_units
 from reports.guard import is_formula
 from reports.views import DetailRow, MonthExportView, month_label
 
-__all__ = ["EXCEL_MAX_ROWS", "safe_text", "amount_format", "month_workbook", "add_table"]
+__all__ = ["EXCEL_MAX_ROWS", "safe_text", "cell_text", "amount_format", "month_workbook"]
 
 EXCEL_MAX_ROWS = 1_048_576
 _MAX_TEXT = 32_767  # Excel's limit per cell; openpyxl would cut silently
 
-_BOLD = Font(bold=True)
-_WRAP = Alignment(wrap_text=True, vertical="top")
-_TITLE = Font(bold=True, size=13)
-_NOTE = Font(italic=True, color="7A3D00")
-_TOTAL_FILL = PatternFill("solid", fgColor="E7EEF6")
+_NOTE_COLOR = "#7A3D00"
+_TOTAL_COLOR = "#E7EEF6"
 
 _DETAIL_COLUMNS = (
     # header, width limit, how to get the value, kind: text | number | amount | int
@@ -103,24 +98,6 @@ def amount_format(currency: str) -> str:
     return f"{body};-{body}"
 
 
-def add_table(ws, name: str, headers: Sequence[str], first_row: int, last_row: int, *, first_col: int = 1) -> None:
-    """An Excel table over ``headers`` (already written on ``first_row``) down to ``last_row``.
-
-    Written for write-only sheets: the table's columns are named by hand to match the header
-    cells exactly (else Excel repairs the file by dropping the table).
-    """
-    last_col = first_col + len(headers) - 1
-    ref = f"{get_column_letter(first_col)}{first_row}:{get_column_letter(last_col)}{max(last_row, first_row + 1)}"
-    table = Table(displayName=name, ref=ref)
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-    table._initialise_columns()
-    for column, header in zip(table.tableColumns, headers):
-        column.name = header
-    with warnings.catch_warnings():  # openpyxl warns that write-only tables need named columns: they have them
-        warnings.filterwarnings("ignore", message="In write-only mode")
-        ws.add_table(table)
-
-
 def unique_headers(names: Iterable[str]) -> list[str]:
     """Header texts an Excel table accepts: not empty, one line, unique ignoring case."""
     seen: set[str] = set()
@@ -137,147 +114,176 @@ def unique_headers(names: Iterable[str]) -> list[str]:
 
 def month_workbook(view: MonthExportView, *, max_rows: int = EXCEL_MAX_ROWS) -> bytes:
     """The month's workbook as .xlsx bytes. ``max_rows`` (rows per sheet) is for tests."""
-    wb = Workbook(write_only=True)
-    wb.properties.creator = "chargeback"
-    wb.properties.title = f"Chargeback {view.month}"
     per_sheet = max_rows - 2  # the header row and the total row
     if per_sheet < 1:
         raise ValueError("a sheet must hold at least one detail row")
+    out = io.BytesIO()
+    wb = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+                                   "strings_to_urls": False})
+    when = (view.prepared_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(
+        tzinfo=None, microsecond=0)
+    wb.set_properties({"title": f"Chargeback {view.month}", "author": "chargeback", "created": when})
+    formats = _Formats(wb, amount_format(view.currency))
     chunks = [view.rows[i:i + per_sheet] for i in range(0, len(view.rows), per_sheet)] or [()]
     sheet_names = ["Detail"] + [f"Detail ({n})" for n in range(2, len(chunks) + 1)]
-    _summary_sheet(wb, view, sheet_names)
+    _summary_sheet(wb, formats, view, sheet_names)
     for n, (name, chunk) in enumerate(zip(sheet_names, chunks), start=1):
-        _detail_sheet(wb, view, name, f"Detail{n if n > 1 else ''}", chunk)
-    return workbook_bytes(wb, view.prepared_at)
-
-
-def workbook_bytes(wb: Workbook, prepared_at: dt.datetime | None = None) -> bytes:
-    """``wb`` as .xlsx bytes; with ``prepared_at`` its properties and zip entries are dated
-    then, so the same workbook gives the same bytes (else they are dated now)."""
-    when = (prepared_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-    wb.properties.created = wb.properties.modified = when
-    out = io.BytesIO()
-    archive = _DatedZip(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-    archive.date_time = max(when, dt.datetime(1980, 1, 1)).timetuple()[:6]
-    ExcelWriter(wb, archive).save()  # what Workbook.save does, without dating the workbook now
+        _detail_sheet(wb, formats, view, name, f"Detail{n if n > 1 else ''}", chunk)
+    wb.close()
     return out.getvalue()
 
 
-class _DatedZip(zipfile.ZipFile):
-    """A zip whose entries all carry ``date_time`` instead of the clock's or a file's time."""
+class _Formats:
+    """The workbook's cell formats, each made once (XlsxWriter keeps one per distinct look)."""
 
-    date_time: tuple[int, ...]
+    def __init__(self, wb: xlsxwriter.Workbook, money: str):
+        self._wb, self.money_format, self._made = wb, money, {}
 
-    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
-        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
-            zinfo_or_arcname = zipfile.ZipInfo(zinfo_or_arcname, date_time=self.date_time)
-            zinfo_or_arcname.compress_type = self.compression
-            zinfo_or_arcname.external_attr = 0o600 << 16
-        super().writestr(zinfo_or_arcname, data, compress_type=compress_type, compresslevel=compresslevel)
-
-    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
-        info = zipfile.ZipInfo(str(arcname or filename), date_time=self.date_time)
-        info.compress_type = compress_type if compress_type is not None else self.compression
-        info.external_attr = 0o600 << 16
-        info.file_size = os.path.getsize(filename)  # zip64 when it needs it, as ZipFile.write does
-        with open(filename, "rb") as source, self.open(info, "w") as target:
-            shutil.copyfileobj(source, target, 1 << 20)
-
-
-def _cell(ws, value: object, *, number_format: str | None = None, font: Font | None = None, fill=None) -> Cell:
-    """A cell for numbers and formulas the engine made (never for input text: use safe_text)."""
-    cell = WriteOnlyCell(ws, value=value)
-    if number_format:
-        cell.number_format = number_format
-    if font:
-        cell.font = font
-    if fill:
-        cell.fill = fill
-    return cell
+    def get(self, *, bold: bool = False, size: int | None = None, note: bool = False, fill: bool = False,
+            money: bool = False, wrap: bool = False, quote: bool = False) -> Format | None:
+        key = (bold, size, note, fill, money, wrap, quote)
+        if key not in self._made:
+            spec: dict[str, object] = {}
+            if bold:
+                spec["bold"] = True
+            if size:
+                spec["font_size"] = size
+            if note:
+                spec |= {"italic": True, "font_color": _NOTE_COLOR}
+            if fill:
+                spec |= {"pattern": 1, "bg_color": _TOTAL_COLOR}
+            if money:
+                spec["num_format"] = self.money_format
+            if wrap:
+                spec |= {"text_wrap": True, "valign": "top"}
+            if quote:
+                spec["quote_prefix"] = True
+            self._made[key] = self._wb.add_format(spec) if spec else None
+        return self._made[key]
 
 
-def _text(ws, value: object, *, font: Font | None = None, fill=None) -> Cell:
-    cell = safe_text(WriteOnlyCell(ws), value)
-    if font:
-        cell.font = font
-    if fill:
-        cell.fill = fill
-    return cell
+def cell_text(value: object) -> str:
+    """``value`` as the text a cell holds: characters a workbook cannot hold become U+FFFD, a
+    carriage return a line feed (as XML reads it), cut to Excel's 32,767 characters."""
+    text = "" if value is None else str(value)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)[:_MAX_TEXT]
 
 
-def _summary_sheet(wb: Workbook, view: MonthExportView, detail_sheets: list[str]) -> None:
-    ws = wb.create_sheet("Summary")
-    money = amount_format(view.currency)
+def _write_text(ws, formats: _Formats, row: int, col: int, value: object, **look) -> None:
+    """Input text into a cell as a string no spreadsheet evaluates (the one doorway of the month
+    workbook, as :func:`safe_text` is of openpyxl sheets): a text starting with a formula
+    trigger gets the quote prefix so that editing it keeps it text."""
+    text = cell_text(value)
+    cell_format = formats.get(quote=is_formula(text), **look)
+    if text:
+        ws.write_string(row, col, text, cell_format)
+    elif cell_format is not None:
+        ws.write_blank(row, col, None, cell_format)
+
+
+def _width(ws, col: int, width: int) -> None:
+    """Column ``col``'s width in characters, written as given (``width`` × 7 pixels is
+    XlsxWriter's exact inverse of its character width)."""
+    ws.set_column_pixels(col, col, width * 7)
+
+
+def _table(ws, formats: _Formats, name: str, headers: Sequence[str], first_row: int, last_row: int) -> None:
+    """An Excel table whose header row (``first_row``, 0-based) holds ``headers`` in bold."""
+    ws.add_table(first_row, 0, max(last_row, first_row + 1), len(headers) - 1, {
+        "name": name, "style": "Table Style Medium 2", "autofilter": True,
+        "columns": [{"header": h, "header_format": formats.get(bold=True, quote=is_formula(h))} for h in headers]})
+
+
+def _summary_sheet(wb: xlsxwriter.Workbook, formats: _Formats, view: MonthExportView, detail_sheets: list[str]) -> None:
+    ws = wb.add_worksheet("Summary")
     services = [name for _code, name in view.services]
     headers = unique_headers(["Business line code", "Business line", *services, f"Total {view.currency}"])
     widths = [14, 30, *[max(14, min(24, len(h) + 2)) for h in headers[2:-1]], 18]
-    for index, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = width
-    ws.freeze_panes = "C5"
+    for index, width in enumerate(widths):
+        _width(ws, index, width)
+    ws.freeze_panes(4, 2)  # C5
 
     status = ("Month closed: amounts as invoiced, including credit and debit notes given to the export."
               if view.closed else "Month OPEN: draft figures that may still change; nothing is invoiced yet.")
-    ws.append([_text(ws, f"Chargeback {month_label(view.month)} by business line and service ({view.currency})", font=_TITLE)])
-    ws.append([_text(ws, status, font=_NOTE if not view.closed else None)])
-    ws.append([])
-    ws.append([_text(ws, h, font=_BOLD) for h in headers])
-    first = 5
+    _write_text(ws, formats, 0, 0, f"Chargeback {month_label(view.month)} by business line and service ({view.currency})",
+                bold=True, size=13)
+    _write_text(ws, formats, 1, 0, status, note=not view.closed)
+    first = 4  # 0-based: the sheet's row 5
     n_services = len(services)
-    first_service_col, last_service_col = get_column_letter(3), get_column_letter(2 + n_services)
+    first_service_col, last_service_col = xl_col_to_name(2), xl_col_to_name(1 + n_services)
+    money, total_format = formats.get(money=True), formats.get(money=True, bold=True)
     for i, ((code, name), amounts) in enumerate(zip(view.business_lines, view.amounts)):
         row = first + i
-        total = f"=SUM({first_service_col}{row}:{last_service_col}{row})" if n_services else 0
-        ws.append([_text(ws, code), _text(ws, name), *[_cell(ws, a, number_format=money) for a in amounts],
-                   _cell(ws, total, number_format=money, font=_BOLD)])
+        _write_text(ws, formats, row, 0, code)
+        _write_text(ws, formats, row, 1, name)
+        for j, amount in enumerate(amounts):
+            ws.write_number(row, 2 + j, float(amount), money)
+        if n_services:
+            ws.write_formula(row, 2 + n_services, f"=SUM({first_service_col}{row + 1}:{last_service_col}{row + 1})",
+                             total_format, "")
+        else:
+            ws.write_number(row, 2 + n_services, 0, total_format)
     last = first + len(view.business_lines) - 1
+    row = last + 1
     if view.business_lines:
-        add_table(ws, "Summary", headers, first - 1, last)
-        totals = [_text(ws, "Total", font=_BOLD, fill=_TOTAL_FILL), _text(ws, "", fill=_TOTAL_FILL)]
-        for col in range(3, 3 + n_services + 1):
-            letter = get_column_letter(col)
-            totals.append(_cell(ws, f"=SUM({letter}{first}:{letter}{last})", number_format=money, font=_BOLD, fill=_TOTAL_FILL))
-        ws.append(totals)
+        _table(ws, formats, "Summary", headers, first - 1, last)
+        _write_text(ws, formats, row, 0, "Total", bold=True, fill=True)
+        _write_text(ws, formats, row, 1, "", fill=True)
+        fill_total = formats.get(money=True, bold=True, fill=True)
+        for col in range(2, 3 + n_services):
+            letter = xl_col_to_name(col)
+            ws.write_formula(row, col, f"=SUM({letter}{first + 1}:{letter}{last + 1})", fill_total, "")
     else:
-        ws.append([_text(ws, "No chargeback lines for this month.")])
-    ws.append([])
+        for col, header in enumerate(headers):
+            _write_text(ws, formats, first - 1, col, header, bold=True)
+        row = first
+        _write_text(ws, formats, row, 0, "No chargeback lines for this month.")
+    row += 2  # an empty row between
     if len(detail_sheets) > 1:
-        ws.append([_text(ws, f"The detail has {len(view.rows):,} rows, more than one sheet holds: it continues on "
-                             f"{', '.join(detail_sheets[1:])}.", font=_NOTE)])
-    ws.append([_text(ws, "Totals are formulas. The detail sheets show each line split by cost centre.")])
+        _write_text(ws, formats, row, 0, f"The detail has {len(view.rows):,} rows, more than one sheet holds: it continues "
+                                         f"on {', '.join(detail_sheets[1:])}.", note=True)
+        row += 1
+    _write_text(ws, formats, row, 0, "Totals are formulas. The detail sheets show each line split by cost centre.")
 
 
-def _detail_sheet(wb: Workbook, view: MonthExportView, title: str, table_name: str, rows: Sequence[DetailRow]) -> None:
-    ws = wb.create_sheet(title)
-    money = amount_format(view.currency)
+def _detail_sheet(wb: xlsxwriter.Workbook, formats: _Formats, view: MonthExportView, title: str, table_name: str,
+                  rows: Sequence[DetailRow]) -> None:
+    ws = wb.add_worksheet(title)
     headers = [f"{h} ({view.currency})" if kind == "amount" else h for h, _w, _get, kind in _DETAIL_COLUMNS]
     sample = rows[:2000]
-    for index, (header, limit, get, kind) in enumerate(_DETAIL_COLUMNS, start=1):
+    for index, (header, limit, get, kind) in enumerate(_DETAIL_COLUMNS):
         longest = max([len(header)] + [len(part) for r in sample for part in str(get(r) or "").split("\n")]) \
             if kind == "text" else limit
-        ws.column_dimensions[get_column_letter(index)].width = max(8, min(limit, longest + 2)) if kind == "text" else limit
-    ws.freeze_panes = "A2"
-    ws.append([_text(ws, h, font=_BOLD) for h in headers])
-    for r in rows:
-        cells = []
-        for _header, _limit, get, kind in _DETAIL_COLUMNS:
+        _width(ws, index, max(8, min(limit, longest + 2)) if kind == "text" else limit)
+    ws.freeze_panes(1, 0)  # A2
+    money = formats.get(money=True)
+    columns = [(col, get, kind) for col, (_h, _l, get, kind) in enumerate(_DETAIL_COLUMNS)]
+    write_string, write_number = ws.write_string, ws.write_number
+    for row, r in enumerate(rows, start=1):
+        for col, get, kind in columns:
             value = get(r)
             if kind == "text":
-                cells.append(_text(ws, value))
-                if isinstance(value, str) and "\n" in value:  # a line's workings, a step a line
-                    cells[-1].alignment = _WRAP
+                text = value if type(value) is str else ("" if value is None else str(value))
+                if not text:
+                    continue
+                if "\n" in text or "\r" in text or is_formula(text) or len(text) > _MAX_TEXT \
+                        or ILLEGAL_CHARACTERS_RE.search(text):
+                    _write_text(ws, formats, row, col, text, wrap="\n" in text)  # a line's workings, a step a line
+                else:
+                    write_string(row, col, text)
             elif kind == "amount":
-                cells.append(_cell(ws, value, number_format=money))
-            else:
-                cells.append(_cell(ws, value))
-        ws.append(cells)
-    if not rows:
-        ws.append([])  # a table needs a row under its header
-    last = 1 + max(len(rows), 1)
-    add_table(ws, table_name, headers, 1, last)
-    amount_col = get_column_letter(1 + next(i for i, c in enumerate(_DETAIL_COLUMNS) if c[3] == "amount"))
-    total_row = [_text(ws, "Total (visible rows)", font=_BOLD, fill=_TOTAL_FILL)]
-    total_row += [_text(ws, "", fill=_TOTAL_FILL) for _ in range(column_index_from_string(amount_col) - 2)]
-    total_row.append(_cell(ws, f"=SUBTOTAL(109,{amount_col}2:{amount_col}{max(last, 2)})", number_format=money,
-                           font=_BOLD, fill=_TOTAL_FILL))
-    ws.append(total_row)
-
+                write_number(row, col, float(value), money)
+            elif value is not None:
+                write_number(row, col, value if type(value) is int else float(value))
+    last = max(len(rows), 1)  # 0-based: the table's last row (a table needs a row under its header)
+    _table(ws, formats, table_name, headers, 0, last)
+    amount = next(i for i, c in enumerate(_DETAIL_COLUMNS) if c[3] == "amount")
+    total = last + 1
+    _write_text(ws, formats, total, 0, "Total (visible rows)", bold=True, fill=True)
+    for col in range(1, amount):
+        _write_text(ws, formats, total, col, "", fill=True)
+    letter = xl_col_to_name(amount)
+    ws.write_formula(total, amount, f"=SUBTOTAL(109,{letter}2:{letter}{max(last + 1, 2)})",
+                     formats.get(money=True, bold=True, fill=True), "")
