@@ -1,41 +1,46 @@
-"""The planning workbook: a rate card, one sheet per business line, a summary; live formulas.
+"""The planning workbook: a summary, the rate card, the drivers and the cost workings; live formulas.
 
 ``plan_workbook(view) -> bytes`` writes it; ``read_plan_workbook(raw, file)`` reads a planner's
 edited copy back (the drivers, with every changed formula reported by ``sheet!cell``). Both
 use the one layout below, so a formula is checked against exactly what the writer writes.
 docs/planning.md, "The planning workbook", describes the sheets for planners.
 
-- "Summary": per business line the history, forecast, plan and loaded budget totals, as
-  formulas over the business-line sheets.
+Four sheets, whatever the number of business lines (LibreOffice needs memory per sheet, and
+groups formulas by column: docs/performance.md, "The planning workbook in LibreOffice"):
+
+- "Summary": per business line the history, forecast, plan and loaded budget totals, each a
+  ``SUMIF`` of the Drivers' totals by business line, and a total row.
 - "Rate card": every tariff version in force in the fiscal year, one row per tier price (table
   ``Rates``; its first row, ``(no tariff in force)``, prices a month without a version at 0), the
   bands (table ``Bands``: one row per band, from, up to, unit price, flat fee, and whether a
   quantity on its From enters it), ``Bands per price`` rows for each priced price (the unused
-  ones never entered) and each service's tiers (the tier drop-down lists). Named ranges
-  (``RateKey``, ``RateModel``, ``RateFirstBand``, ``BandFrom`` ...) point at their columns.
-- One sheet per business line, sections stacked top to bottom, months in columns C to N:
-  drivers (editable: volume per month, tier, growth %), plan cost (each the Total of the
-  service's workings), plan − forecast, the engine's forecast (volume and cost), the budget as
-  loaded, last year's actual volume and cost, the tariff version in force each month, and the
-  cost workings: per service one row per named step (``working_steps``): rate card row, pricing
-  model, quantity, billable, block size, billed in whole blocks, first band row, for each band
-  whether it is entered (1/0), its quantity (graduated: ``MIN(MAX(billed − from, 0), to − from)``;
-  volume: the billed quantity in the highest band entered) and its amount (quantity × unit price
-  + its flat fee when entered), usage amount (package: started blocks × block price;
-  pass-through: the cost plus markup; otherwise the bands' amounts), monthly fee, minimum
-  top-up, and the Total, ``ROUND(..., MinorUnits)``: the currency's minor units (Summary!B6).
-  When the rate card or the year needs them (``Steps``, flags on the Summary): the usage line
-  (a price by dimension rounds its usage and the tier's terms apart), the quarterly and annual
-  fees due that month (``RateFeesDue``), the agreement's row, the discounted charge, the
-  discount and, in the last month, an amount commitment's true-up, each its own row.
+  ones never entered), each service's tiers (the tier drop-down lists) and the Agreements. Named
+  ranges (``RateKey``, ``RateModel``, ``RateFirstBand``, ``BandFrom`` ...) point at their columns.
+- "Drivers": one row per business line and service (filterable by business line): the drivers
+  (editable: volume per month, tier, growth %), then blocks of twelve months and a total: the
+  plan cost (each month the Total of its row on the Workings), plan − forecast, the engine's
+  forecast (volume and cost), the budget as loaded, last year's actual volume and cost.
+- "Workings": one row per business line, service and month (the tariff version in force that
+  month, the Drivers row it prices), each column a named step (``working_steps``): tier, rate
+  card row, pricing model, quantity, billable, block size, billed in whole blocks, first band row,
+  for each band whether it is entered (1/0), its quantity (graduated: ``MIN(MAX(billed − from,
+  0), to − from)``; volume: the billed quantity in the highest band entered) and its amount
+  (quantity × unit price + its flat fee when entered), usage amount (package: started blocks ×
+  block price; pass-through: the cost plus markup; otherwise the bands' amounts), monthly fee,
+  minimum top-up, and the Total, ``ROUND(..., MinorUnits)``: the currency's minor units
+  (Summary!B6). When the rate card or the year needs them (``Steps``, flags on the Summary): the
+  usage line (a price by dimension rounds its usage and the tier's terms apart), the quarterly
+  and annual fees due that month (``RateFeesDue``), the agreement's row, the discounted charge,
+  the discount and, on the fiscal year's last month, an amount commitment's true-up. Every
+  row of a column holds the same formula relative to its row (one formula group), bar the
+  true-up, which only the last month's rows have.
 
 A per-unit price is one open-ended band from 0 at its unit price, so it runs through the same
 steps as graduated and volume bands; a fixed price has no band. The rounding is the engine's
 half-up rounding once per business line, service and month. Only functions both Excel and
-LibreOffice evaluate are used (IF, INDEX, MATCH, COUNTIF, MIN, MAX, ROUND, ROUNDUP, SUM). Sheets are
-protected without a password: formula cells are locked, driver cells are not. A new pricing
-option slots in as a step row or as rate card rows (a dimension value's price would be a tier
-price of its own with its own bands).
+LibreOffice evaluate are used (IF, INDEX, MATCH, COUNTIF, SUMIF, MIN, MAX, ROUND, ROUNDUP, SUM).
+Sheets are protected without a password (filtering stays allowed): formula cells are locked,
+driver cells are not.
 
 Text from input (names, codes) goes into cells through ``reports.xlsx.safe_text``.
 """
@@ -44,7 +49,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -77,14 +81,20 @@ __all__ = [
     "optional_steps",
     "Steps",
     "working_steps",
-    "working_rows",
+    "working_columns",
     "working_formulas",
+    "block_column",
+    "DRIVERS",
+    "WORKINGS",
+    "DRIVER_FIRST_ROW",
+    "WORK_FIRST_ROW",
 ]
 
 SUMMARY = "Summary"
 RATES = "Rate card"
+DRIVERS = "Drivers"
+WORKINGS = "Workings"
 TITLE = "Chargeback plan FY"
-#: The upper edge written for an open-ended band (a number every formula can compare with).
 VOLUME_FORMAT = "#,##0.00"
 PRICE_FORMAT = "#,##0.00####"  # unit prices keep their decimals (0.146 is not shown as 0.15)
 GROWTH_FORMAT = "0.0%"
@@ -96,34 +106,44 @@ _INPUT = PatternFill("solid", fgColor="FFF2CC")
 _FORMULA = PatternFill("solid", fgColor="EDEDED")
 _UNLOCKED = Protection(locked=False)
 
-# --------------------------------------------------------------------------- the view: billing.planning.workbook
-
-
 # --------------------------------------------------------------------------- the layout
 
-
-MONTH_COLUMNS = tuple(get_column_letter(3 + i) for i in range(12))  # C..N
-TOTAL = "O"
-TIER, GROWTH, UNIT = "O", "P", "Q"  # on the drivers section
-FIRST_SECTION = 6
-
-# (key, title, kind): kind says what the month cells hold
-SECTIONS = (
-    ("drivers", "Drivers: edit the yellow cells (volume per month, tier, growth %)", "drivers"),
-    ("plan", "Plan: cost per month (the Total of each service's workings below; this is the budget)", "plan"),
-    ("variance", "Plan - forecast (formulas)", "variance"),
-    ("forecast_volume", "Forecast volume (engine; actual for months already rated)", "values"),
-    ("forecast_cost", "Forecast cost (engine; actual charges for months already rated)", "values"),
-    ("budget", "Budget as loaded", "values"),
-    ("history_volume", "History: actual volume of the year before", "values"),
-    ("history_cost", "History: actual charges of the year before", "values"),
-    ("versions", "Tariff version in force", "text"),
-    ("workings", "Cost workings: each service's price, step by step (formulas over the drivers and the Rate card)",
-     "workings"),
+# The Drivers sheet: a row per business line and service from DRIVER_FIRST_ROW.
+DRIVER_HEADER_ROW = 4
+DRIVER_FIRST_ROW = 5
+DRIVER_COLUMNS = ("Business line", "Business line name", "Service", "Service name")
+LINE, SERVICE = "A", "C"
+MONTH_COLUMNS = tuple(get_column_letter(5 + i) for i in range(12))  # E..P: the volumes
+TIER, GROWTH, UNIT, WORK_ROW = "Q", "R", "S", "T"
+_FIRST_BLOCK = 21  # U
+# (key, title): each block is twelve months and a total
+BLOCKS = (
+    ("plan", "Plan: cost per month (the Total of its row on the Workings; this is the budget)"),
+    ("variance", "Plan - forecast"),
+    ("forecast_volume", "Forecast volume (engine; actual for months already rated)"),
+    ("forecast_cost", "Forecast cost (engine; actual charges for months already rated)"),
+    ("budget", "Budget as loaded"),
+    ("history_volume", "History: actual volume of the year before"),
+    ("history_cost", "History: actual charges of the year before"),
 )
-_TITLES = {key: title for key, title, _kind in SECTIONS}
-_WITH_TOTAL = {"plan", "variance", "forecast_volume", "forecast_cost", "budget", "history_volume", "history_cost"}
+_BLOCK_INDEX = {key: i for i, (key, _title) in enumerate(BLOCKS)}
 _AMOUNTS = {"plan", "variance", "forecast_cost", "budget", "history_cost"}
+
+
+def block_column(key: str, month: int) -> str:
+    """The Drivers column of block ``key``'s month ``month`` (0 to 11; 12: its Total)."""
+    return get_column_letter(_FIRST_BLOCK + 13 * _BLOCK_INDEX[key] + month)
+
+
+_LAST_DRIVER_COLUMN = block_column(BLOCKS[-1][0], 12)
+
+# The Workings sheet: a row per business line, service and month from WORK_FIRST_ROW.
+WORK_HEADER_ROW = 3
+WORK_FIRST_ROW = 4
+WORK_KEYS = ("Business line", "Service", "Month", "Month no.", "Version", "Drivers row")
+W_LINE, W_SERVICE, W_MONTH, W_NO, W_VERSION, W_DRIVER = "A", "B", "C", "D", "E", "F"
+_FIRST_STEP = 7  # G
+
 
 RATE_COLUMNS = (
     # header, named range (or None), attribute
@@ -187,15 +207,6 @@ AGREEMENT_COLUMNS = (
 )
 
 
-def section_rows(index: int, services: int) -> tuple[int, int, int]:
-    """(title row, header row, first data row) of section ``index`` on a sheet of ``services``."""
-    title = FIRST_SECTION + index * (services + 3)
-    return title, title + 1, title + 2
-
-
-def _rows(services: int) -> dict[str, int]:
-    return {key: section_rows(i, services)[2] for i, (key, _t, _k) in enumerate(SECTIONS)}
-
 
 @dataclass(frozen=True, slots=True)
 class Steps:
@@ -208,8 +219,9 @@ class Steps:
     by_value: bool = False
 
 
+
 def working_steps(slots: int, steps: Steps = Steps()) -> tuple[str, ...]:
-    """The rows of one service's cost workings, top to bottom, with ``slots`` bands and the
+    """The step columns of the cost workings, left to right, with ``slots`` bands and the
     optional ``steps``."""
     fees, agreements = steps.fees, steps.agreements
     bands = []
@@ -221,63 +233,64 @@ def working_steps(slots: int, steps: Steps = Steps()) -> tuple[str, ...]:
                  "Discount", "Commitment true-up"]
     elif fees:
         tail += ["Quarterly and annual fees"]
-    return ("Rate card row", "Pricing model", "Quantity", "Billable", "Block size", "Billed (whole blocks)",
+    return ("Tier", "Rate card row", "Pricing model", "Quantity", "Billable", "Block size", "Billed (whole blocks)",
             "First band row", *bands, *tail, "Total")
 
 
-def working_rows(services: int, slots: int, steps: Steps = Steps()) -> list[dict[str, int]]:
-    """Per service, the row of each of its workings' steps."""
-    first = _rows(services)["workings"]
-    names = working_steps(slots, steps)
-    return [{step: first + i * len(names) + j for j, step in enumerate(names)} for i in range(services)]
+def working_columns(slots: int, steps: Steps = Steps()) -> dict[str, str]:
+    """The column of each step of the cost workings."""
+    return {step: get_column_letter(_FIRST_STEP + j) for j, step in enumerate(working_steps(slots, steps))}
 
 
-#: steps with a formula in one month's column only: the agreement's row (the first month), the
-#: commitment's true-up (the fiscal year's last month)
-_ONE_COLUMN = {"Agreement row": MONTH_COLUMNS[0], "Commitment true-up": MONTH_COLUMNS[-1]}
+#: the step with a formula on the fiscal year's last month's rows only
+_LAST_MONTH_ONLY = "Commitment true-up"
 
 
-def working_formulas(driver: int, version: int, rows: dict[str, int], column: str, slots: int,
-                     steps: Steps = Steps()) -> dict[int, str]:
-    """The formula of each workings step (by row) of one service in one month's ``column``.
+def working_formulas(row: int, month: int, columns: dict[str, str], slots: int, steps: Steps = Steps()) -> dict[str, str]:
+    """The formula of each step (by column) of the Workings row ``row``, month ``month`` of the
+    fiscal year (1 to 12; the row's own Month no.).
 
-    Each is short and names its inputs: the drivers (``driver`` row: volume, tier in O, growth
-    in P), the version in force (``version`` row) and the Rate card's named columns."""
-    c = column
+    Each is short and names its inputs: the row's Drivers row (``$F``: volume of month ``$D``,
+    tier, growth), the version in force (``$E``) and the Rate card's named columns. Every row
+    of a column has the same formula relative to its row, but the true-up (last month only)."""
+    r = row
 
     def at(step: str) -> str:
-        return f"{c}{rows[step]}"
+        return f"{columns[step]}{r}"
 
     n, model, b, bb, f = at("Rate card row"), at("Pricing model"), at("Billable"), at("Billed (whole blocks)"), at("First band row")
     size = at("Block size")
     out = {
-        rows["Rate card row"]: f'=IF({c}{version}="",1,MATCH($A{driver}&"|"&{c}{version}&"|"&${TIER}{driver},RateKey,0))',
-        rows["Pricing model"]: f"=INDEX(RateModel,{n})",
-        rows["Quantity"]: f"={c}{driver}*(1+${GROWTH}{driver})",
-        rows["Billable"]: f"=MAX(0,{at('Quantity')}-INDEX(RateIncluded,{n}))",
-        rows["Block size"]: f"=INDEX(RateBlockSize,{n})",
-        rows["Billed (whole blocks)"]: f"=IF({size}>0,ROUNDUP({b}/{size},0)*{size},{b})",
-        rows["First band row"]: f"=INDEX(RateFirstBand,{n})",
+        columns["Tier"]: f"=INDEX(DriverTier,${W_DRIVER}{r})",
+        columns["Rate card row"]: (f'=IF(${W_VERSION}{r}="",1,MATCH(${W_SERVICE}{r}&"|"&${W_VERSION}{r}&"|"&{at("Tier")},'
+                                   f"RateKey,0))"),
+        columns["Pricing model"]: f"=INDEX(RateModel,{n})",
+        columns["Quantity"]: f"=INDEX(DriverVolume,${W_DRIVER}{r},${W_NO}{r})*(1+INDEX(DriverGrowth,${W_DRIVER}{r}))",
+        columns["Billable"]: f"=MAX(0,{at('Quantity')}-INDEX(RateIncluded,{n}))",
+        columns["Block size"]: f"=INDEX(RateBlockSize,{n})",
+        columns["Billed (whole blocks)"]: f"=IF({size}>0,ROUNDUP({b}/{size},0)*{size},{b})",
+        columns["First band row"]: f"=INDEX(RateFirstBand,{n})",
     }
     amounts = []
     for k in range(1, slots + 1):
-        r = f"{f}+{k - 1}" if k > 1 else f
+        band = f"{f}+{k - 1}" if k > 1 else f
         entered = at(f"Band {k} entered (1/0)")
         # volume pricing: only the highest band entered prices (all of) the quantity
         only = f"({entered}-{at(f'Band {k + 1} entered (1/0)')})" if k < slots else entered
-        out[rows[f"Band {k} entered (1/0)"]] = (
-            f"=({b}>INDEX(BandFrom,{r}))+({b}=INDEX(BandFrom,{r}))*INDEX(BandOnEdge,{r})")
-        out[rows[f"Band {k} quantity"]] = (
-            f'=IF({model}="volume",{only}*{bb},MIN(MAX({bb}-INDEX(BandFrom,{r}),0),INDEX(BandTo,{r})-INDEX(BandFrom,{r})))')
-        out[rows[f"Band {k} amount"]] = (
-            f'={at(f"Band {k} quantity")}*INDEX(BandPrice,{r})+IF({model}="volume",{only},{entered})*INDEX(BandFee,{r})')
+        out[columns[f"Band {k} entered (1/0)"]] = (
+            f"=({b}>INDEX(BandFrom,{band}))+({b}=INDEX(BandFrom,{band}))*INDEX(BandOnEdge,{band})")
+        out[columns[f"Band {k} quantity"]] = (
+            f'=IF({model}="volume",{only}*{bb},MIN(MAX({bb}-INDEX(BandFrom,{band}),0),'
+            f"INDEX(BandTo,{band})-INDEX(BandFrom,{band})))")
+        out[columns[f"Band {k} amount"]] = (
+            f'={at(f"Band {k} quantity")}*INDEX(BandPrice,{band})+IF({model}="volume",{only},{entered})*INDEX(BandFee,{band})')
         amounts.append(at(f"Band {k} amount"))
     bands = "+".join(amounts)
-    out[rows["Usage amount"]] = (
+    out[columns["Usage amount"]] = (
         f'=IF({model}="package",ROUNDUP({b}/{size},0)*INDEX(RateBlockPrice,{n}),'
         f'IF({model}="pass_through",{at("Quantity")}*(1+INDEX(RateMarkup,{n})/100),{bands}))')
-    out[rows["Monthly fee"]] = f"=INDEX(RateFee,{n})"
-    out[rows["Minimum top-up"]] = f"=MAX(0,INDEX(RateMinimum,{n})-{at('Usage amount')}-{at('Monthly fee')})"
+    out[columns["Monthly fee"]] = f"=INDEX(RateFee,{n})"
+    out[columns["Minimum top-up"]] = f"=MAX(0,INDEX(RateMinimum,{n})-{at('Usage amount')}-{at('Monthly fee')})"
     charge = f"{at('Usage amount')}+{at('Monthly fee')}+{at('Minimum top-up')}"
     # a price by dimension charges its usage and the tier's terms on lines of their own, each rounded
     line = f"ROUND({charge},MinorUnits)"
@@ -285,63 +298,61 @@ def working_formulas(driver: int, version: int, rows: dict[str, int], column: st
         line = (f"IF(INDEX(RateByValue,{n})=1,ROUND({at('Usage amount')},MinorUnits)+ROUND({at('Monthly fee')}+"
                 f"{at('Minimum top-up')},MinorUnits),{line})")
     fees = ""
-    if "Quarterly and annual fees" in rows:
-        out[rows["Quarterly and annual fees"]] = f"=INDEX(RateFeesDue,{n},{MONTH_COLUMNS.index(c) + 1})"
+    if "Quarterly and annual fees" in columns:
+        out[columns["Quarterly and annual fees"]] = f"=INDEX(RateFeesDue,{n},${W_NO}{r})"
         fees = f"+{at('Quarterly and annual fees')}"
-    if "Discount" not in rows:
-        out[rows["Total"]] = f"={line}{fees}"
+    if "Discount" not in columns:
+        out[columns["Total"]] = f"={line}{fees}"
         return out
-    out[rows["Usage line"]] = f"={line}"
-    key = f'$B$1&"|"&$A{driver}'
-    if c == _ONE_COLUMN["Agreement row"]:
-        out[rows["Agreement row"]] = f"=IF(COUNTIF(AgreementKey,{key})=0,1,MATCH({key},AgreementKey,0))"
-    a = f"${_ONE_COLUMN['Agreement row']}${rows['Agreement row']}"
+    out[columns["Usage line"]] = f"={line}"
+    key = f'${W_LINE}{r}&"|"&${W_SERVICE}{r}'
+    out[columns["Agreement row"]] = f"=IF(COUNTIF(AgreementKey,{key})=0,1,MATCH({key},AgreementKey,0))"
+    a = at("Agreement row")
     kept = f"(1-INDEX(AgreementPct,{a})/100)"
-    out[rows["Discounted charge"]] = (
+    out[columns["Discounted charge"]] = (
         f"=IF(INDEX(AgreementBefore,{a})=1,"
         f"MAX(({at('Usage amount')}+{at('Monthly fee')})*{kept}-INDEX(AgreementFixed,{a}),INDEX(RateMinimum,{n}),0),"
         f"MAX(({charge})*{kept}-INDEX(AgreementFixed,{a}),0))")
-    out[rows["Discount"]] = f"=IF({charge}<=0,0,ROUND(MIN(0,{at('Discounted charge')}-({charge})),MinorUnits))"
-    if c == _ONE_COLUMN["Commitment true-up"]:
-        first, last = MONTH_COLUMNS[0], MONTH_COLUMNS[-1]
-        year = "-".join(f"SUM({first}{rows[step]}:{last}{rows[step]})" for step in
-                        ("Usage line", "Quarterly and annual fees", "Discount") if step in rows)
-        out[rows["Commitment true-up"]] = f"=MAX(0,ROUND(INDEX(AgreementCommitted,{a})-{year},MinorUnits))"
-    out[rows["Total"]] = f"={at('Usage line')}{fees}+{at('Discount')}+{at('Commitment true-up')}"
+    out[columns["Discount"]] = f"=IF({charge}<=0,0,ROUND(MIN(0,{at('Discounted charge')}-({charge})),MinorUnits))"
+    if month == 12:
+        first = r - 11  # the year's rows of this business line and service: this one and the eleven above
+        year = "-".join(f"SUM({columns[step]}{first}:{columns[step]}{r})" for step in
+                        ("Usage line", "Quarterly and annual fees", "Discount") if step in columns)
+        out[columns[_LAST_MONTH_ONLY]] = f"=MAX(0,ROUND(INDEX(AgreementCommitted,{a})-{year},MinorUnits))"
+    out[columns["Total"]] = f"={at('Usage line')}{fees}+{at('Discount')}+{at(_LAST_MONTH_ONLY)}"
     return out
 
 
-def _sheet_formulas(services: int, slots: int, steps: Steps = Steps()) -> dict[str, str]:
-    """Every formula of a business-line sheet with ``services`` service rows and ``slots`` band
-    slots in each service's workings (with the fees and agreement steps when said), by cell."""
-    rows = _rows(services)
-    workings = working_rows(services, slots, steps)
+def _work_row(index: int, month: int) -> int:
+    """The Workings row of the ``index``-th Drivers row's month ``month`` (1 to 12)."""
+    return WORK_FIRST_ROW + 12 * index + month - 1
+
+
+def _driver_formulas(index: int) -> dict[str, str]:
+    """The formulas of the ``index``-th Drivers row (from 0), by column: the plan per month (its
+    Workings row's Total), plan − forecast and each block's total."""
+    d = DRIVER_FIRST_ROW + index
     formulas = {}
-    for i in range(services):
-        driver = rows["drivers"] + i
-        for column in MONTH_COLUMNS:
-            for row, formula in working_formulas(driver, rows["versions"] + i, workings[i], column, slots, steps).items():
-                formulas[f"{column}{row}"] = formula
-            formulas[f"{column}{rows['plan'] + i}"] = f"={column}{workings[i]['Total']}"
-            formulas[f"{column}{rows['variance'] + i}"] = (
-                f"={column}{rows['plan'] + i}-{column}{rows['forecast_cost'] + i}")
-        for key in _WITH_TOTAL:
-            row = rows[key] + i
-            formulas[f"{TOTAL}{row}"] = f"=SUM({MONTH_COLUMNS[0]}{row}:{MONTH_COLUMNS[-1]}{row})"
+    for m in range(12):
+        plan = block_column("plan", m)
+        formulas[f"{plan}{d}"] = f"=INDEX(WorkTotal,${WORK_ROW}{d}+{m})"
+        formulas[f"{block_column('variance', m)}{d}"] = f"={plan}{d}-{block_column('forecast_cost', m)}{d}"
+    for key, _title in BLOCKS:
+        formulas[f"{block_column(key, 12)}{d}"] = f"=SUM({block_column(key, 0)}{d}:{block_column(key, 11)}{d})"
     return formulas
 
 
 SUMMARY_HEADER_ROW = 7
-SUMMARY_COLUMNS = ("Business line", "Name", "Sheet", "History", "Forecast", "Plan", "Plan - forecast", "Budget loaded")
-_SUMMARY_SECTIONS = {"D": "history_cost", "E": "forecast_cost", "F": "plan", "H": "budget"}
+SUMMARY_COLUMNS = ("Business line", "Name", "Services", "History", "Forecast", "Plan", "Plan - forecast", "Budget loaded")
+_SUMMARY_BLOCKS = {"D": "history_cost", "E": "forecast_cost", "F": "plan", "H": "budget"}
 
 
-def _summary_formulas(row: int, sheet: str, services: int) -> dict[str, str]:
-    rows = _rows(services)
+def _summary_formulas(row: int, last_driver: int) -> dict[str, str]:
+    lines = f"{DRIVERS}!${LINE}${DRIVER_FIRST_ROW}:${LINE}${last_driver}"
     formulas = {}
-    for column, key in _SUMMARY_SECTIONS.items():
-        first, last = rows[key], rows[key] + services - 1
-        formulas[f"{column}{row}"] = f"=SUM({_quoted(sheet)}!${TOTAL}${first}:${TOTAL}${last})"
+    for column, key in _SUMMARY_BLOCKS.items():
+        total = block_column(key, 12)
+        formulas[f"{column}{row}"] = f"=SUMIF({lines},$A{row},{DRIVERS}!${total}${DRIVER_FIRST_ROW}:${total}${last_driver})"
     formulas[f"G{row}"] = f"=F{row}-E{row}"
     return formulas
 
@@ -352,25 +363,6 @@ def _summary_totals(first: int, last: int) -> dict[str, str]:
 
 def _quoted(sheet: str) -> str:
     return "'" + sheet.replace("'", "''") + "'"
-
-
-_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
-
-
-def sheet_names(codes: Sequence[str]) -> list[str]:
-    """A sheet name per business line code: the code without the characters a sheet name
-    cannot hold, at most 31 characters, unique ignoring case."""
-    taken = {SUMMARY.lower(), RATES.lower()}
-    names = []
-    for n, code in enumerate(codes, start=1):
-        base = _BAD_SHEET_CHARS.sub("_", code).strip("'")[:31] or f"BL{n}"
-        name, k = base, 2
-        while name.lower() in taken:
-            suffix = f" ({k})"
-            name, k = base[: 31 - len(suffix)] + suffix, k + 1
-        taken.add(name.lower())
-        names.append(name)
-    return names
 
 
 # --------------------------------------------------------------------------- writing
@@ -405,25 +397,6 @@ def _table(ws, name: str, first_row: int, last_row: int, last_column: str, first
     table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
     ws.add_table(table)
 
-
-def plan_workbook(view: PlanView) -> bytes:
-    """The planning workbook as .xlsx bytes."""
-    wb = Workbook()
-    wb.properties.creator = "chargeback"
-    wb.properties.title = f"Chargeback plan FY{view.fiscal_year}"
-    summary = wb.active
-    summary.title = SUMMARY
-    rates = wb.create_sheet(RATES)
-    tier_lists = _rate_card(wb, rates, view)
-    names = sheet_names([s.business_line for s in view.sheets])
-    for index, (name, sheet) in enumerate(zip(names, view.sheets), start=1):
-        _business_line_sheet(wb.create_sheet(name), view, sheet, index, tier_lists)
-    _summary(summary, view, names)
-    wb.defined_names["MinorUnits"] = DefinedName("MinorUnits", attr_text=f"{SUMMARY}!${MINOR_UNITS_CELL[0]}${MINOR_UNITS_CELL[1:]}")
-    wb.calculation.fullCalcOnLoad = True
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def optional_steps(view: PlanView) -> Steps:
@@ -583,9 +556,112 @@ def _define_range(wb: Workbook, name: str, column: str, first: int, last: int) -
     wb.defined_names[name] = DefinedName(name, attr_text=f"{_quoted(RATES)}!${column}${first}:${column}${last}")
 
 
+
+def _driver_rows(view: PlanView) -> list[tuple[PlanSheet, PlanService]]:
+    """The Drivers' rows, top to bottom: each business line's services, business lines in order."""
+    return [(sheet, service) for sheet in view.sheets for service in sheet.services]
+
+
+def plan_workbook(view: PlanView) -> bytes:
+    """The planning workbook as .xlsx bytes."""
+    wb = Workbook()
+    wb.properties.creator = "chargeback"
+    wb.properties.title = f"Chargeback plan FY{view.fiscal_year}"
+    summary = wb.active
+    summary.title = SUMMARY
+    rates = wb.create_sheet(RATES)
+    tier_lists = _rate_card(wb, rates, view)
+    rows = _driver_rows(view)
+    _drivers(wb.create_sheet(DRIVERS), view, rows, tier_lists)
+    _workings(wb.create_sheet(WORKINGS), view, rows)
+    _summary(summary, view, rows)
+    wb.defined_names["MinorUnits"] = DefinedName("MinorUnits", attr_text=f"{SUMMARY}!${MINOR_UNITS_CELL[0]}${MINOR_UNITS_CELL[1:]}")
+    last = max(DRIVER_FIRST_ROW, DRIVER_FIRST_ROW + len(rows) - 1)
+    # from row 1, so that INDEX(DriverTier, r) is the Drivers sheet's row r
+    for name, first, end in (("DriverVolume", MONTH_COLUMNS[0], MONTH_COLUMNS[-1]), ("DriverTier", TIER, TIER),
+                             ("DriverGrowth", GROWTH, GROWTH)):
+        wb.defined_names[name] = DefinedName(name, attr_text=f"{DRIVERS}!${first}$1:${end}${last}")
+    total = working_columns(band_slots(view), optional_steps(view))["Total"]
+    work_last = max(WORK_FIRST_ROW, _work_row(len(rows) - 1, 12))
+    wb.defined_names["WorkTotal"] = DefinedName("WorkTotal", attr_text=f"{WORKINGS}!${total}$1:${total}${work_last}")
+    wb.calculation.fullCalcOnLoad = True
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _drivers(ws, view: PlanView, rows: list[tuple[PlanSheet, PlanService]], tier_lists: dict[str, str]) -> None:
+    money = amount_format(view.currency)
+    _text(ws, "A1", "Drivers: edit the yellow cells (volume per month, tier, growth %); filter by business line",
+          font=_TITLE_FONT)
+    actual = (f"Months up to {view.actual_through} are actual; later months are the engine's forecast. "
+              if view.actual_through else "Every month is the engine's forecast. ")
+    _text(ws, "A2", actual + f"Costs recalculate from the drivers and the Rate card on the {WORKINGS} sheet; "
+                             f"amounts in {view.currency}.", font=_NOTE)
+    _text(ws, "E3", "Volume per month", font=_BOLD)
+    headers = [*DRIVER_COLUMNS, *view.months, "Tier", "Growth %", "Unit", "Workings row"]
+    for c, header in enumerate(headers, start=1):
+        _text(ws, f"{get_column_letter(c)}{DRIVER_HEADER_ROW}", header, font=_BOLD)
+    for key, title in BLOCKS:
+        _text(ws, f"{block_column(key, 0)}3", title, font=_BOLD)
+        labels = view.history_months if key.startswith("history") else view.months
+        for m, label in enumerate([*labels, "Total"]):
+            _text(ws, f"{block_column(key, m)}{DRIVER_HEADER_ROW}", label, font=_BOLD)
+    for i, (sheet, service) in enumerate(rows):
+        d = DRIVER_FIRST_ROW + i
+        for column, value in zip("ABCD", (sheet.business_line, sheet.name, service.service, service.service_name)):
+            _text(ws, f"{column}{d}", value)
+        for m, column in enumerate(MONTH_COLUMNS):
+            _put(ws, f"{column}{d}", service.volumes[m], number_format=VOLUME_FORMAT, fill=_INPUT, unlocked=True)
+        _text(ws, f"{TIER}{d}", service.tier)
+        ws[f"{TIER}{d}"].fill, ws[f"{TIER}{d}"].protection = _INPUT, _UNLOCKED
+        _put(ws, f"{GROWTH}{d}", Decimal(0), number_format=GROWTH_FORMAT, fill=_INPUT, unlocked=True)
+        _text(ws, f"{UNIT}{d}", service.unit)
+        _put(ws, f"{WORK_ROW}{d}", _work_row(i, 1))
+        for ref, formula in _driver_formulas(i).items():
+            amount = ref.rstrip("0123456789") not in {block_column("forecast_volume", 12), block_column("history_volume", 12)}
+            _put(ws, ref, formula, number_format=money if amount else VOLUME_FORMAT, fill=_FORMULA,
+                 font=_BOLD if ref.rstrip("0123456789") == block_column("plan", 12) else None)
+        for key, values in (("forecast_volume", service.forecast_volumes), ("forecast_cost", service.forecast_amounts),
+                            ("budget", service.budget_amounts), ("history_volume", service.history_volumes),
+                            ("history_cost", service.history_amounts)):
+            for m in range(12):
+                _put(ws, f"{block_column(key, m)}{d}", values[m], number_format=money if key in _AMOUNTS else VOLUME_FORMAT)
+
+    first, last = DRIVER_FIRST_ROW, DRIVER_FIRST_ROW + len(rows) - 1
+    if rows:
+        volume = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                                errorTitle="Volume", error="A volume is a number, zero or more.")
+        volume.add(f"{MONTH_COLUMNS[0]}{first}:{MONTH_COLUMNS[-1]}{last}")
+        growth = DataValidation(type="decimal", operator="between", formula1="-0.99", formula2="10", allow_blank=True,
+                                errorTitle="Growth", error="Growth is a percentage from -99 % to 1000 %.")
+        growth.add(f"{GROWTH}{first}:{GROWTH}{last}")
+        ws.add_data_validation(volume)
+        ws.add_data_validation(growth)
+        by_list: dict[str, DataValidation] = {}
+        for i, (_sheet, service) in enumerate(rows):
+            name = tier_lists.get(service.service)
+            if name is None:
+                continue
+            if name not in by_list:
+                by_list[name] = DataValidation(type="list", formula1=name, allow_blank=False, errorTitle="Tier",
+                                               error=f"Pick one of {service.service}'s tiers.")
+                ws.add_data_validation(by_list[name])
+            by_list[name].add(f"{TIER}{first + i}")
+        ws.auto_filter.ref = f"A{DRIVER_HEADER_ROW}:{_LAST_DRIVER_COLUMN}{last}"
+    else:
+        _text(ws, f"A{first}", "No business line uses any service in this year.")
+    ws.freeze_panes = f"{MONTH_COLUMNS[0]}{DRIVER_FIRST_ROW}"
+    for column, width in zip("ABCD", (14, 26, 12, 26)):
+        ws.column_dimensions[column].width = width
+    for c in range(5, _FIRST_BLOCK + 13 * len(BLOCKS)):
+        ws.column_dimensions[get_column_letter(c)].width = 12
+    _protect(ws)
+
+
 _MONEY_STEPS = {"Usage amount", "Monthly fee", "Minimum top-up", "Usage line", "Quarterly and annual fees",
                 "Discounted charge", "Discount", "Commitment true-up", "Total"}
-_PLAIN_STEPS = {"Rate card row", "Pricing model", "First band row", "Agreement row"}
+_PLAIN_STEPS = {"Tier", "Rate card row", "Pricing model", "First band row", "Agreement row"}
 
 
 def _step_format(step: str, money: str) -> str:
@@ -596,123 +672,43 @@ def _step_format(step: str, money: str) -> str:
     return VOLUME_FORMAT
 
 
-def _workings(ws, services: Sequence[PlanService], slots: int, formulas: dict[str, str], money: str,
-              steps: Steps) -> None:
-    title_row, header_row, _first = section_rows(len(SECTIONS) - 1, len(services))
-    for c, header in enumerate(["Service", "Step"], start=1):
-        _text(ws, f"{get_column_letter(c)}{header_row}", header, font=_BOLD)
-    for i, rows in enumerate(working_rows(len(services), slots, steps)):
-        for step, row in rows.items():
-            _text(ws, f"A{row}", services[i].service)
-            _text(ws, f"B{row}", step, font=_BOLD if step == "Total" else None)
-            for column in MONTH_COLUMNS:
-                if f"{column}{row}" not in formulas:
-                    continue  # a step of one month: the agreement's row, the year's true-up
-                _put(ws, f"{column}{row}", formulas[f"{column}{row}"], number_format=_step_format(step, money), fill=_FORMULA,
-                     font=_BOLD if step == "Total" else None)
-
-
-def _business_line_sheet(ws, view: PlanView, sheet: PlanSheet, index: int, tier_lists: dict[str, str]) -> None:
+def _workings(ws, view: PlanView, rows: list[tuple[PlanSheet, PlanService]]) -> None:
     money = amount_format(view.currency)
-    slots = band_slots(view)
-    services = sheet.services
-    count = len(services)
-    rows = _rows(count)
-    _text(ws, "A1", "Business line", font=_BOLD)
-    _text(ws, "B1", sheet.business_line, font=_BOLD)
-    _text(ws, "C1", sheet.name, font=_BOLD)
-    _text(ws, "A2", "Fiscal year")
-    _put(ws, "B2", view.fiscal_year)
-    _text(ws, "A3", "Currency")
-    _text(ws, "B3", view.currency)
-    actual = (f"Months up to {view.actual_through} are actual; later months are the engine's forecast. "
-              if view.actual_through else "Every month is the engine's forecast. ")
-    _text(ws, "A4", actual + "Costs recalculate from the drivers and the Rate card; amounts in " + view.currency + ".",
-          font=_NOTE)
-    steps = optional_steps(view)
-    formulas = _sheet_formulas(count, slots, steps)
-    for s_index, (key, title, kind) in enumerate(SECTIONS):
-        title_row, header_row, first = section_rows(s_index, count)
-        _text(ws, f"A{title_row}", title, font=_TITLE_FONT if key == "drivers" else _BOLD)
-        if kind == "workings":
-            for m, label in enumerate(view.months):
-                _text(ws, f"{MONTH_COLUMNS[m]}{header_row}", label, font=_BOLD)
-            _workings(ws, services, slots, formulas, money, steps)
-            continue
-        labels = view.history_months if key.startswith("history") else view.months
-        headers = ["Service", "Service name", *labels]
-        if kind == "drivers":
-            headers += ["Tier", "Growth %", "Unit"]
-        elif key in _WITH_TOTAL:
-            headers += ["Total"]
-        for c, header in enumerate(headers, start=1):
-            _text(ws, f"{get_column_letter(c)}{header_row}", header, font=_BOLD)
-        for i, service in enumerate(services):
-            row = first + i
-            _text(ws, f"A{row}", service.service)
-            _text(ws, f"B{row}", service.service_name)
-            values = _section_values(key, service)
-            for m, column in enumerate(MONTH_COLUMNS):
-                ref = f"{column}{row}"
-                if ref in formulas:
-                    _put(ws, ref, formulas[ref], number_format=money if key in _AMOUNTS else "0", fill=_FORMULA)
-                elif kind == "drivers":
-                    _put(ws, ref, values[m], number_format=VOLUME_FORMAT, fill=_INPUT, unlocked=True)
-                elif kind == "text":
-                    if values[m] is not None:
-                        _text(ws, ref, values[m])
-                else:
-                    _put(ws, ref, values[m], number_format=money if key in _AMOUNTS else VOLUME_FORMAT)
-            if kind == "drivers":
-                _text(ws, f"{TIER}{row}", service.tier)
-                ws[f"{TIER}{row}"].fill, ws[f"{TIER}{row}"].protection = _INPUT, _UNLOCKED
-                _put(ws, f"{GROWTH}{row}", Decimal(0), number_format=GROWTH_FORMAT, fill=_INPUT, unlocked=True)
-                _text(ws, f"{UNIT}{row}", service.unit)
-            elif key in _WITH_TOTAL:
-                _put(ws, f"{TOTAL}{row}", formulas[f"{TOTAL}{row}"], number_format=money if key in _AMOUNTS else VOLUME_FORMAT,
-                     fill=_FORMULA, font=_BOLD)
-
-    first, last = rows["drivers"], rows["drivers"] + count - 1
-    volume = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                            errorTitle="Volume", error="A volume is a number, zero or more.")
-    volume.add(f"{MONTH_COLUMNS[0]}{first}:{MONTH_COLUMNS[-1]}{last}")
-    growth = DataValidation(type="decimal", operator="between", formula1="-0.99", formula2="10", allow_blank=True,
-                            errorTitle="Growth", error="Growth is a percentage from -99 % to 1000 %.")
-    growth.add(f"{GROWTH}{first}:{GROWTH}{last}")
-    ws.add_data_validation(volume)
-    ws.add_data_validation(growth)
-    by_list: dict[str, DataValidation] = {}
-    for i, service in enumerate(services):
-        name = tier_lists.get(service.service)
-        if name is None:
-            continue
-        if name not in by_list:
-            by_list[name] = DataValidation(type="list", formula1=name, allow_blank=False, errorTitle="Tier",
-                                           error=f"Pick one of {service.service}'s tiers.")
-            ws.add_data_validation(by_list[name])
-        by_list[name].add(f"{TIER}{first + i}")
-
-    ws.freeze_panes = "C5"
-    ws.column_dimensions["A"].width = 14
-    ws.column_dimensions["B"].width = 30
-    for column in (*MONTH_COLUMNS, TOTAL, GROWTH, UNIT):
-        ws.column_dimensions[column].width = 13
+    slots, steps = band_slots(view), optional_steps(view)
+    columns = working_columns(slots, steps)
+    formats = {columns[step]: _step_format(step, money) for step in columns}
+    total = columns["Total"]
+    _text(ws, "A1", "Cost workings: one row per business line, service and month, each column a named step "
+                    "(formulas over the Drivers and the Rate card)", font=_TITLE_FONT)
+    _text(ws, "A2", "Read a row left to right: its Total is the month's cost on the Drivers' Plan. "
+                    "Filter by business line or service.", font=_NOTE)
+    for c, header in enumerate([*WORK_KEYS, *columns], start=1):
+        _text(ws, f"{get_column_letter(c)}{WORK_HEADER_ROW}", header, font=_BOLD)
+    for i, (sheet, service) in enumerate(rows):
+        d = DRIVER_FIRST_ROW + i
+        for m in range(1, 13):
+            w = _work_row(i, m)
+            _text(ws, f"{W_LINE}{w}", sheet.business_line)
+            _text(ws, f"{W_SERVICE}{w}", service.service)
+            _text(ws, f"{W_MONTH}{w}", view.months[m - 1])
+            _put(ws, f"{W_NO}{w}", m)
+            if service.versions[m - 1] is not None:
+                _text(ws, f"{W_VERSION}{w}", service.versions[m - 1])
+            _put(ws, f"{W_DRIVER}{w}", d)
+            for column, formula in working_formulas(w, m, columns, slots, steps).items():
+                _put(ws, f"{column}{w}", formula, number_format=formats[column], fill=_FORMULA,
+                     font=_BOLD if column == total else None)
+    if rows:
+        ws.auto_filter.ref = f"A{WORK_HEADER_ROW}:{total}{_work_row(len(rows) - 1, 12)}"
+    ws.freeze_panes = f"{get_column_letter(_FIRST_STEP)}{WORK_FIRST_ROW}"
+    for column, width in zip("ABCDEF", (14, 12, 9, 6, 9, 8)):
+        ws.column_dimensions[column].width = width
+    for column in columns.values():
+        ws.column_dimensions[column].width = 12
     _protect(ws)
 
 
-def _section_values(key: str, service: PlanService) -> Sequence:
-    return {
-        "drivers": service.volumes,
-        "forecast_volume": service.forecast_volumes,
-        "forecast_cost": service.forecast_amounts,
-        "budget": service.budget_amounts,
-        "history_volume": service.history_volumes,
-        "history_cost": service.history_amounts,
-        "versions": service.versions,
-    }.get(key, (None,) * 12)
-
-
-def _summary(ws, view: PlanView, names: list[str]) -> None:
+def _summary(ws, view: PlanView, rows: list[tuple[PlanSheet, PlanService]]) -> None:
     money = amount_format(view.currency)
     _text(ws, "A1", f"{TITLE}{view.fiscal_year}", font=_TITLE_FONT)
     _text(ws, "A2", "Fiscal year")
@@ -721,8 +717,8 @@ def _summary(ws, view: PlanView, names: list[str]) -> None:
     _text(ws, "B3", view.currency)
     _text(ws, "A4", "Months")
     _text(ws, "B4", f"{view.months[0]} to {view.months[-1]}")
-    _text(ws, "A5", "Edit the drivers on each business line's sheet; load the edited workbook back with "
-                    "`chargeback budget load` to make its plan the budget.", font=_NOTE)
+    _text(ws, "A5", f"Edit the drivers on the {DRIVERS} sheet (filter it by business line); load the edited workbook "
+                    "back with `chargeback budget load` to make its plan the budget.", font=_NOTE)
     _text(ws, "A6", "Minor units")
     _put(ws, MINOR_UNITS_CELL, minor_units(view.currency))
     _text(ws, "C6", "Bands per price")
@@ -737,11 +733,12 @@ def _summary(ws, view: PlanView, names: list[str]) -> None:
     for c, header in enumerate(SUMMARY_COLUMNS, start=1):
         _text(ws, f"{get_column_letter(c)}{SUMMARY_HEADER_ROW}", header, font=_BOLD)
     first = SUMMARY_HEADER_ROW + 1
-    for r, (name, sheet) in enumerate(zip(names, view.sheets), start=first):
+    last_driver = max(DRIVER_FIRST_ROW, DRIVER_FIRST_ROW + len(rows) - 1)
+    for r, sheet in enumerate(view.sheets, start=first):
         _text(ws, f"A{r}", sheet.business_line)
         _text(ws, f"B{r}", sheet.name)
-        _text(ws, f"C{r}", name)
-        for ref, formula in _summary_formulas(r, name, len(sheet.services)).items():
+        _put(ws, f"C{r}", len(sheet.services))
+        for ref, formula in _summary_formulas(r, last_driver).items():
             _put(ws, ref, formula, number_format=money, fill=_FORMULA)
     last = first + len(view.sheets) - 1
     if view.sheets:
@@ -752,19 +749,21 @@ def _summary(ws, view: PlanView, names: list[str]) -> None:
     else:
         _text(ws, f"A{first}", "No business line uses any service in this year.")
     ws.freeze_panes = f"A{first}"
-    for column, width in zip("ABCDEFGH", (14, 30, 14, 16, 16, 16, 16, 16)):
+    for column, width in zip("ABCDEFGH", (14, 30, 10, 16, 16, 16, 16, 16)):
         ws.column_dimensions[column].width = width
     _protect(ws)
 
 
 def _protect(ws) -> None:
     """Locked cells cannot change (no password: it prevents accidents, it is not access
-    control); columns may still be widened."""
+    control); columns may still be widened and a filter set."""
     ws.protection.sheet = True
     ws.protection.formatColumns = False
+    ws.protection.autoFilter = False
 
 
 # --------------------------------------------------------------------------- reading back
+
 
 
 def is_plan_workbook(raw: bytes) -> bool:
@@ -832,10 +831,11 @@ class _Reader:
                             "costs are computed from the drivers only: undo the change or make the plan again")
 
 
+
 def read_plan_workbook(raw: bytes, file: str) -> tuple[PlanWorkbook | None, list[Problem]]:
     """The drivers of a planning workbook, or None with every problem found (``sheet!cell``):
-    a changed or replaced formula, a formula or text in a driver cell, a sheet whose rows were
-    moved. Business lines, services and tiers are checked by ``billing.planning.budgets.budget_from_plan``."""
+    a changed or replaced formula, a formula or text in a driver cell, rows or columns moved.
+    Business lines, services and tiers are checked by ``billing.planning.budgets.budget_from_plan``."""
     reader = _Reader(file)
     try:
         wb = load_workbook(io.BytesIO(raw), data_only=False)
@@ -857,77 +857,93 @@ def read_plan_workbook(raw: bytes, file: str) -> tuple[PlanWorkbook | None, list
         reader.report(ProblemCode.VALUE_INVALID, "the minor units, bands per price or steps were changed", SUMMARY,
                       MINOR_UNITS_CELL, "make the plan again with `chargeback plan`")
         return None, reader.problems
-    drivers: list[PlanDriver] = []
-    row = SUMMARY_HEADER_ROW + 1
-    while summary[f"C{row}"].value not in (None, ""):
-        name = str(summary[f"C{row}"].value)
+    for name in (DRIVERS, WORKINGS):
         if name not in wb.sheetnames:
-            reader.report(ProblemCode.INCONSISTENT, f"the summary names sheet {name!r}, which is not in the workbook",
-                          SUMMARY, f"C{row}", "keep every business line's sheet, or make the plan again")
-        else:
-            ws = wb[name]
-            services = _count_services(ws)
-            reader.formulas(summary, _summary_formulas(row, name, services))
-            drivers += _read_sheet(reader, ws, services, int(slots), Steps(*(flag == 1 for flag in flags)))
-        row += 1
-    if row > SUMMARY_HEADER_ROW + 1:
-        reader.formulas(summary, _summary_totals(SUMMARY_HEADER_ROW + 1, row - 1))
-    if any(p.severity is Severity.ERROR for p in reader.problems):
+            reader.report(ProblemCode.INCONSISTENT, f"the workbook has no {name} sheet", SUMMARY, "A1",
+                          "make the plan again with `chargeback plan`")
+            return None, reader.problems
+    steps = Steps(*(flag == 1 for flag in flags))
+    drivers = _read_drivers(reader, wb[DRIVERS], wb[WORKINGS], int(slots), steps)
+    if drivers is not None:
+        lines = list(dict.fromkeys(d.business_line for d in drivers))
+        last_driver = max(DRIVER_FIRST_ROW, DRIVER_FIRST_ROW + len(drivers) - 1)
+        first = SUMMARY_HEADER_ROW + 1
+        for r, line in enumerate(lines, start=first):
+            if str(summary[f"A{r}"].value or "").strip() != line:
+                reader.report(ProblemCode.INCONSISTENT, f"expected business line {line!r} here, as on the {DRIVERS} sheet",
+                              SUMMARY, f"A{r}", "make the plan again")
+                break
+            reader.formulas(summary, _summary_formulas(r, last_driver))
+        if lines:
+            reader.formulas(summary, _summary_totals(first, first + len(lines) - 1))
+    if drivers is None or any(p.severity is Severity.ERROR for p in reader.problems):
         return None, reader.problems
     return PlanWorkbook(file=file, fiscal_year=int(year), currency=currency, drivers=tuple(drivers)), reader.problems
 
 
-def _count_services(ws) -> int:
-    first = section_rows(0, 0)[2]
-    count = 0
-    while ws[f"A{first + count}"].value not in (None, ""):
-        count += 1
-    return count
+def _headers_moved(reader: _Reader, ws, row: int, expected: dict[str, str]) -> bool:
+    for column, header in expected.items():
+        if ws[f"{column}{row}"].value != header:
+            reader.report(ProblemCode.INCONSISTENT, f"expected the heading {header!r} here: columns were inserted, deleted "
+                          "or moved", ws.title, f"{column}{row}", "make the plan again and copy your drivers into it")
+            return True
+    return False
 
 
-def _read_sheet(reader: _Reader, ws, services: int, slots: int, steps: Steps) -> list[PlanDriver]:
-    rows = _rows(services)
-    for s_index, (key, title, _kind) in enumerate(SECTIONS):
-        title_row = section_rows(s_index, services)[0]
-        if ws[f"A{title_row}"].value != title:
-            reader.report(ProblemCode.INCONSISTENT, f"expected the section {title!r} here: rows were inserted, deleted or moved",
-                          ws.title, f"A{title_row}", "make the plan again and copy your drivers into it")
-            return []
-        for i in range(services):
-            row = working_rows(services, slots, steps)[i]["Rate card row"] if key == "workings" else rows[key] + i
-            if key != "drivers" and ws[f"A{row}"].value != ws[f"A{rows['drivers'] + i}"].value:
-                reader.report(ProblemCode.INCONSISTENT, "the service here differs from the one on the same drivers row",
-                              ws.title, f"A{row}", "make the plan again")
-                return []
-    reader.formulas(ws, _sheet_formulas(services, slots, steps))
-    code = ws["B1"].value
+def _read_drivers(reader: _Reader, ws, work, slots: int, steps: Steps) -> list[PlanDriver] | None:
+    fixed = dict(zip("ABCD", DRIVER_COLUMNS)) | {TIER: "Tier", GROWTH: "Growth %", UNIT: "Unit", WORK_ROW: "Workings row"}
+    columns = working_columns(slots, steps)
+    keys = {get_column_letter(c): header for c, header in enumerate([*WORK_KEYS, *columns], start=1)}
+    if _headers_moved(reader, ws, DRIVER_HEADER_ROW, fixed) or _headers_moved(reader, work, WORK_HEADER_ROW, keys):
+        return None
     months = []
     for column in MONTH_COLUMNS:
-        header = f"{column}{rows['drivers'] - 1}"
+        header = f"{column}{DRIVER_HEADER_ROW}"
         try:
             months.append(parse_month(str(ws[header].value or "")))
         except ValueError:
             reader.report(ProblemCode.NOT_A_DATE, f"the month heading {cell_text(ws[header].value)!r} was changed",
                           ws.title, header, "headings are the plan's months, YYYY-MM")
-            return []
+            return None
+    count = 0
+    while ws[f"{SERVICE}{DRIVER_FIRST_ROW + count}"].value not in (None, ""):
+        count += 1
     result = []
-    for i in range(services):
-        d = rows["drivers"] + i
-        service = str(ws[f"A{d}"].value).strip()
+    for i in range(count):
+        d = DRIVER_FIRST_ROW + i
+        line, service = str(ws[f"{LINE}{d}"].value or "").strip(), str(ws[f"{SERVICE}{d}"].value).strip()
+        if ws[f"{WORK_ROW}{d}"].value != _work_row(i, 1):
+            reader.report(ProblemCode.INCONSISTENT, "the Workings row of this row was changed: rows were inserted, deleted, "
+                          "moved or sorted", ws.title, f"{WORK_ROW}{d}", "make the plan again and copy your drivers into it")
+            return None
+        versions: list[str | None] = []
+        for m in range(1, 13):
+            w = _work_row(i, m)
+            found = (str(work[f"{W_LINE}{w}"].value or "").strip(), str(work[f"{W_SERVICE}{w}"].value or "").strip(),
+                     str(work[f"{W_MONTH}{w}"].value or ""), work[f"{W_NO}{w}"].value, work[f"{W_DRIVER}{w}"].value)
+            if found != (line, service, months[m - 1], m, d):
+                reader.report(ProblemCode.INCONSISTENT, f"expected {line} {service} {months[m - 1]} (month {m}, {DRIVERS} row "
+                              f"{d}) on this row: rows were inserted, deleted, moved or sorted", work.title, f"{W_LINE}{w}",
+                              "make the plan again and copy your drivers into it")
+                return None
+            version = work[f"{W_VERSION}{w}"].value
+            versions.append(str(version) if version not in (None, "") else None)
+            reader.formulas(work, {f"{column}{w}": formula
+                                   for column, formula in working_formulas(w, m, columns, slots, steps).items()})
+        reader.formulas(ws, _driver_formulas(i))
         tier = ws[f"{TIER}{d}"].value
         growth = reader.number(ws, f"{GROWTH}{d}", "growth")
         volumes = [reader.number(ws, f"{c}{d}", "volume") for c in MONTH_COLUMNS]
         if growth is None or any(v is None for v in volumes):
             continue
-        plan_months = []
-        for m, column in enumerate(MONTH_COLUMNS):
-            version = ws[f"{column}{rows['versions'] + i}"].value
-            plan_months.append(PlanMonth(
-                month=months[m], volume=volumes[m], tariff_version=str(version) if version not in (None, "") else None,
-                volume_ref=reader.ref(ws.title, f"{column}{d}"), cost_ref=reader.ref(ws.title, f"{column}{rows['plan'] + i}")))
+        plan_months = tuple(
+            PlanMonth(month=months[m], volume=volumes[m], tariff_version=versions[m],
+                      volume_ref=reader.ref(ws.title, f"{MONTH_COLUMNS[m]}{d}"),
+                      cost_ref=reader.ref(ws.title, f"{block_column('plan', m)}{d}"))
+            for m in range(12))
         result.append(PlanDriver(
-            sheet=ws.title, business_line=str(code or "").strip(), business_line_ref=reader.ref(ws.title, "B1"),
-            service=service, service_ref=reader.ref(ws.title, f"A{d}"), tier=str(tier or "").strip(),
+            sheet=ws.title, business_line=line, business_line_ref=reader.ref(ws.title, f"{LINE}{d}"),
+            service=service, service_ref=reader.ref(ws.title, f"{SERVICE}{d}"), tier=str(tier or "").strip(),
             tier_ref=reader.ref(ws.title, f"{TIER}{d}"), growth=growth, growth_ref=reader.ref(ws.title, f"{GROWTH}{d}"),
-            months=tuple(plan_months)))
+            months=plan_months))
     return result

@@ -235,11 +235,11 @@ def budget_from_plan(
                                     source=driver.service_ref, hint="plan each business line's service once"))
             continue
         if driver.business_line not in business_lines:
-            if driver.sheet not in reported_lines:
+            if driver.business_line not in reported_lines:
                 found.append(Problem(code=ProblemCode.UNKNOWN_BUSINESS_LINE,
                                      message=f"business line {driver.business_line!r} does not exist",
                                      source=driver.business_line_ref, hint="plan only business lines loaded with `chargeback org load`"))
-                reported_lines.add(driver.sheet)
+                reported_lines.add(driver.business_line)
             problems += found
             continue
         service = services.get(driver.service)

@@ -1,5 +1,6 @@
 """What the planning workbook shows (records only, pure): the rate card, its price bands, and
-one sheet per business line with each service's drivers, forecast, budget and history.
+one entry per business line (``PlanSheet``) with each service's drivers, forecast, budget and
+history (the workbook writes them as rows of its Drivers and Workings sheets).
 
 ``billing.jobs.plan.build_plan`` fills a :class:`PlanView`; ``reports.plan_xlsx.plan_workbook``
 writes it as the .xlsx with live formulas (docs/planning.md).
@@ -100,7 +101,7 @@ class AgreementRow:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanService:
-    """A service on a business line's sheet; every tuple has one value per month (12)."""
+    """A business line's service (a row of the Drivers); every tuple has one value per month (12)."""
 
     service: str
     service_name: str

@@ -1,10 +1,10 @@
 """The planning workbook: its structure, the round trip back as a budget, and LibreOffice
 recalculating its cost formulas to the engine's own figures, before and after a driver edit.
 
-On the history store FIN and OPS each have 4 services, so each sheet's sections are 7 rows
-apart from row 6: drivers on rows 8-11 (FIN: CLOUD, DESK, STORAGE, VM; OPS: BACKUP, DESK,
-STORAGE, VM), the plan's cost formulas on rows 15-18, the loaded budget on rows 43-46;
-months 2027-01..2027-12 in columns C-N, tier in O, growth in P.
+On the history store FIN and OPS each have 4 services: the Drivers sheet has FIN's on rows 5-8
+(CLOUD, DESK, STORAGE, VM) and OPS's on rows 9-12 (BACKUP, DESK, STORAGE, VM); volumes of
+2027-01..2027-12 in columns E-P, tier in Q, growth in R; the plan's cost per month in U-AF (its
+total in AG). The Workings sheet has 12 rows per Drivers row, from row 4.
 """
 
 import os
@@ -18,8 +18,29 @@ import pytest
 from openpyxl import load_workbook
 
 from billing.planning.budgets import budget_from_plan
-from reports.plan_xlsx import Steps, read_plan_workbook, working_rows
+from reports.plan_xlsx import MONTH_COLUMNS, Steps, block_column, read_plan_workbook, working_columns
 from tests.cli_helpers import run
+
+ROWS = {("FIN", "CLOUD"): 5, ("FIN", "DESK"): 6, ("FIN", "STORAGE"): 7, ("FIN", "VM"): 8,
+        ("OPS", "BACKUP"): 9, ("OPS", "DESK"): 10, ("OPS", "STORAGE"): 11, ("OPS", "VM"): 12}
+
+
+def volume(line: str, service: str, month: int) -> tuple[str, str]:
+    """The Drivers cell of a business line's volume of a service in month ``month`` (1 to 12)."""
+    return "Drivers", f"{MONTH_COLUMNS[month - 1]}{ROWS[(line, service)]}"
+
+
+def cost(line: str, service: str, month: int) -> str:
+    """The Drivers cell of the plan's cost of a business line's service in month ``month``."""
+    return f"Drivers!{block_column('plan', month - 1)}{ROWS[(line, service)]}"
+
+
+def tier(line: str, service: str) -> tuple[str, str]:
+    return "Drivers", f"Q{ROWS[(line, service)]}"
+
+
+def growth(line: str, service: str) -> tuple[str, str]:
+    return "Drivers", f"R{ROWS[(line, service)]}"
 
 
 def make_plan(url: str, folder: Path) -> Path:
@@ -54,33 +75,48 @@ def engine_figures(url: str, path: Path) -> dict[str, Decimal]:
 
 def test_the_workbook_has_tables_names_lists_formats_and_protection(history_db, tmp_path):
     wb = load_workbook(make_plan(history_db, tmp_path))
-    assert wb.sheetnames == ["Summary", "Rate card", "FIN", "OPS"]
+    assert wb.sheetnames == ["Summary", "Rate card", "Drivers", "Workings"]  # four sheets, whatever the lines
     for name in ("RateKey", "RateModel", "RateUnitPrice", "RateFee", "RateIncluded", "RateMinimum", "RateFirstBand",
                  "RateByValue", "RateFeesDue", "BandKey", "BandFrom", "BandTo", "BandPrice", "BandFee", "BandOnEdge",
                  "AgreementKey", "AgreementPct", "AgreementFixed", "AgreementBefore", "AgreementCommitted", "MinorUnits",
-                 "TierList1"):
+                 "TierList1", "DriverVolume", "DriverTier", "DriverGrowth", "WorkTotal"):
         assert name in wb.defined_names
     assert wb.defined_names["RateKey"].attr_text.startswith("'Rate card'!$A$4:$A$")
-    fin = wb["FIN"]
+    assert wb.defined_names["DriverTier"].attr_text == "Drivers!$Q$1:$Q$12"
+    drivers, workings = wb["Drivers"], wb["Workings"]
     assert sorted(wb["Rate card"].tables) == ["Agreements", "Bands", "Rates"]
     assert wb["Rate card"]["A4"].value == "(no tariff in force)"  # row 1 of the rate card: a month without a tariff
-    assert fin.freeze_panes == "C5"
-    assert fin.protection.sheet and wb["Summary"].protection.sheet and wb["Rate card"].protection.sheet
+    assert drivers.freeze_panes == "E5" and workings.freeze_panes == "G4"
+    assert all(wb[name].protection.sheet for name in wb.sheetnames)
+    # a planner filters the drivers and the workings by business line (a protected sheet allows it)
+    assert drivers.auto_filter.ref.startswith("A4:") and drivers.auto_filter.ref.endswith("12")
+    assert workings.auto_filter.ref.startswith("A3:") and not drivers.protection.autoFilter
+    assert [drivers[f"A{r}"].value + " " + drivers[f"C{r}"].value for r in (5, 8, 9, 12)] == [
+        "FIN CLOUD", "FIN VM", "OPS BACKUP", "OPS VM"]
     # drivers are unlocked inputs, formulas locked
-    assert fin["C8"].protection.locked is False and fin["O8"].protection.locked is False and fin["P8"].protection.locked is False
-    # the plan cost is the Total step of the service's workings, each step a short formula
+    for sheet, cell in (volume("FIN", "CLOUD", 1), tier("FIN", "CLOUD"), growth("FIN", "CLOUD")):
+        assert wb[sheet][cell].protection.locked is False
+    # the plan cost is the Total of the month's row on the Workings; each step a short formula in its column
     summary = wb["Summary"]
-    workings = working_rows(4, int(summary["D6"].value), Steps(*(summary[c].value == 1 for c in ("F6", "H6", "J6"))))
-    total = workings[0]["Total"]
-    assert fin["C15"].protection.locked is True and fin["C15"].value == f"=C{total}"
-    assert [fin[f"B{r}"].value for r in workings[0].values()] == list(workings[0])
-    assert ",MinorUnits)" in fin[f"C{total}"].value
-    assert max(len(fin[f"{c}{r}"].value) for w in workings for r in w.values() for c in "CN") < 200
-    assert fin["O15"].value == "=SUM(C15:N15)"
-    assert fin["P8"].number_format == "0.0%" and fin["C15"].number_format == "#,##0.00;-#,##0.00"
-    lists = {str(dv.sqref): dv.formula1 for dv in fin.data_validations.dataValidation if dv.type == "list"}
-    assert len(lists) == 4 and all(formula.startswith("TierList") for formula in lists.values())
-    assert wb["Summary"]["F8"].value == "=SUM('FIN'!$O$15:$O$18)"
+    steps = Steps(*(summary[c].value == 1 for c in ("F6", "H6", "J6")))
+    columns = working_columns(int(summary["D6"].value), steps)
+    assert [workings[f"{c}3"].value for c in columns.values()] == list(columns)
+    assert drivers["T5"].value == 4 and drivers["T6"].value == 16  # each Drivers row's first Workings row
+    assert drivers["U5"].value == "=INDEX(WorkTotal,$T5+0)" and drivers["AF5"].value == "=INDEX(WorkTotal,$T5+11)"
+    assert drivers["U5"].protection.locked is True
+    assert [workings[f"{c}15"].value for c in "ABCDEF"] == ["FIN", "CLOUD", "2027-12", 12, "2026.1", 5]
+    assert workings[f"{columns['Tier']}15"].value == "=INDEX(DriverTier,$F15)"
+    assert workings[f"{columns['Quantity']}15"].value == "=INDEX(DriverVolume,$F15,$D15)*(1+INDEX(DriverGrowth,$F15))"
+    assert ",MinorUnits)" in workings[f"{columns['Total']}4"].value
+    assert max(len(workings[f"{c}{r}"].value) for c in columns.values() for r in (4, 15, 99)) < 200
+    # one formula per column, relative to its row: the formulas of two rows differ by their row numbers only
+    for c in columns.values():
+        assert workings[f"{c}40"].value.replace("40", "#") == workings[f"{c}41"].value.replace("41", "#")
+    assert drivers["AG5"].value == "=SUM(U5:AF5)"
+    assert drivers["R5"].number_format == "0.0%" and drivers["U5"].number_format == "#,##0.00;-#,##0.00"
+    lists = {str(dv.sqref): dv.formula1 for dv in drivers.data_validations.dataValidation if dv.type == "list"}
+    assert len(lists) == 5 and all(formula.startswith("TierList") for formula in lists.values())  # a list per service
+    assert summary["F8"].value == "=SUMIF(Drivers!$A$5:$A$12,$A8,Drivers!$AG$5:$AG$12)"
 
 
 def test_the_plan_loads_back_as_the_budget_the_engine_prices(history_url, tmp_path):
@@ -96,33 +132,62 @@ def test_the_plan_loads_back_as_the_budget_the_engine_prices(history_url, tmp_pa
         forecast = run_forecast(session, first_month="2027-01", months=12)
     # before any edit the plan is the forecast: same volumes, same tier, same price
     assert sum(line.amount for line in forecast.lines) == total
-    # a plan made now shows the loaded budget (section 6, rows 43-46) next to the new figures
+    # a plan made now shows the loaded budget (its block on the Drivers) next to the new figures
     (tmp_path / "again").mkdir()
     again = load_workbook(make_plan(history_url, tmp_path / "again"))
-    assert Decimal(str(again["FIN"]["C43"].value)) == planned["FIN!C15"]
-    assert again["FIN"]["A41"].value == "Budget as loaded"
+    budget = block_column("budget", 0)
+    assert Decimal(str(again["Drivers"][f"{budget}5"].value)) == planned[cost("FIN", "CLOUD", 1)]
+    assert again["Drivers"][f"{budget}3"].value == "Budget as loaded"
 
 
 def test_an_edited_formula_is_rejected_with_its_cell_and_nothing_is_loaded(history_db, tmp_path):
     path = make_plan(history_db, tmp_path)
-    broken = edit(path, tmp_path / "broken.xlsx", {("FIN", "E15"): "=1+1", ("OPS", "D16"): 123.45,
-                                                    ("FIN", "F8"): "=E8*2"})
+    march, opex = cost("FIN", "CLOUD", 3).split("!")[1], cost("OPS", "DESK", 2).split("!")[1]
+    broken = edit(path, tmp_path / "broken.xlsx", {("Drivers", march): "=1+1", ("Drivers", opex): 123.45,
+                                                    volume("FIN", "CLOUD", 4): "=E5*2", ("Workings", "K30"): "=0"})
     result = run(history_db, "budget", "load", broken, ok=False)
     assert result.exit_code == 1
-    assert f"{broken}:FIN!E15: inconsistent the formula in this cell was changed" in result.stderr
-    assert f"{broken}:OPS!D16: inconsistent the formula in this cell was replaced by '123.45'" in result.stderr
-    assert f"{broken}:FIN!F8: value-invalid the volume holds a formula (=E8*2)" in result.stderr
+    assert f"{broken}:Drivers!{march}: inconsistent the formula in this cell was changed" in result.stderr
+    assert f"{broken}:Drivers!{opex}: inconsistent the formula in this cell was replaced by '123.45'" in result.stderr
+    assert f"{broken}:Drivers!H5: value-invalid the volume holds a formula (=E5*2)" in result.stderr
+    assert f"{broken}:Workings!K30: inconsistent the formula in this cell was changed" in result.stderr
     assert "nothing was loaded" in result.stderr and "Traceback" not in result.stderr
     assert run(history_db, "budget", "show", "2027-12", ok=False).exit_code == 1  # no budget
 
 
+def test_sorted_or_moved_rows_are_rejected_with_their_cell(history_db, tmp_path):
+    path = make_plan(history_db, tmp_path)
+    # a sorted Drivers sheet: the Workings rows no longer price the Drivers row that names them
+    wb = load_workbook(path)
+    drivers = wb["Drivers"]
+    for column in ("A", "C"):
+        drivers[f"{column}5"].value, drivers[f"{column}6"].value = drivers[f"{column}6"].value, drivers[f"{column}5"].value
+    wb.save(tmp_path / "sorted.xlsx")
+    result = run(history_db, "budget", "load", tmp_path / "sorted.xlsx", ok=False)
+    assert result.exit_code == 1
+    assert ("sorted.xlsx:Workings!A4: inconsistent expected FIN DESK 2027-01 (month 1, Drivers row 5) on this row: "
+            "rows were inserted, deleted, moved or sorted") in result.stderr
+    wb = load_workbook(path)
+    wb["Drivers"].insert_cols(3)
+    wb.save(tmp_path / "moved.xlsx")
+    result = run(history_db, "budget", "load", tmp_path / "moved.xlsx", ok=False)
+    assert "moved.xlsx:Drivers!C4: inconsistent expected the heading 'Service' here" in result.stderr
+
+
 def test_an_unknown_business_line_is_rejected_with_its_cell(history_url, tmp_path):
     path = make_plan(history_url, tmp_path)
-    renamed = edit(path, tmp_path / "renamed.xlsx", {("OPS", "B1"): "XYZ", ("FIN", "O9"): "platinum"})
+    # OPS renamed XYZ everywhere it is written (its Summary row, its Drivers rows and their Workings rows)
+    changes: dict[tuple[str, str], object] = {tier("FIN", "DESK"): "platinum", ("Summary", "A9"): "XYZ"}
+    for r in range(9, 13):
+        changes[("Drivers", f"A{r}")] = "XYZ"
+    for w in range(4 + 12 * 4, 4 + 12 * 8):
+        changes[("Workings", f"A{w}")] = "XYZ"
+    renamed = edit(path, tmp_path / "renamed.xlsx", changes)
     result = run(history_url, "budget", "load", renamed, ok=False)
     assert result.exit_code == 1
-    assert f"{renamed}:OPS!B1: unknown-business-line business line 'XYZ' does not exist" in result.stderr
-    assert f"{renamed}:FIN!O9: unknown-tier DESK has no tier 'platinum'" in result.stderr
+    assert f"{renamed}:Drivers!A9: unknown-business-line business line 'XYZ' does not exist" in result.stderr
+    assert "Drivers!A10" not in result.stderr  # said once per business line
+    assert f"{renamed}:Drivers!Q6: unknown-tier DESK has no tier 'platinum'" in result.stderr
     assert "Traceback" not in result.stderr
     assert run(history_url, "budget", "show", "2027-12", ok=False).exit_code == 1
 
@@ -171,15 +236,15 @@ def cell_values(path: Path, cells) -> dict[str, Decimal]:
 def test_libreoffice_recalculates_the_plan_to_the_engines_cent_and_follows_a_driver_edit(history_db, tmp_path):
     path = make_plan(history_db, tmp_path)
     edited = edit(path, tmp_path / "edited.xlsx", {
-        ("OPS", "E11"): 7000,        # VM in 2027-03: 7,000 hours (graduated bands)
-        ("OPS", "O10"): "silver",    # STORAGE from gold to silver (volume bands)
-        ("OPS", "P9"): 0.1,          # DESK +10 % (per ticket above the included 10)
-        ("FIN", "G8"): 20000,        # CLOUD (pass-through) in 2027-05: 20,000 USD of cost
+        volume("OPS", "VM", 3): 7000,         # VM in 2027-03: 7,000 hours (graduated bands)
+        tier("OPS", "STORAGE"): "silver",     # STORAGE from gold to silver (volume bands)
+        growth("OPS", "DESK"): 0.1,           # DESK +10 % (per ticket above the included 10)
+        volume("FIN", "CLOUD", 5): 20000,     # CLOUD (pass-through) in 2027-05: 20,000 USD of cost
         # the band options of 2026.1 (docs/pricing.md, "Band options"): STORAGE silver above is sold
         # in blocks of 100 GB; STORAGE gold's edges are exclusive (1,000 GB is in band 2); VM gold
         # charges band 1's flat fee with no hours
-        ("FIN", "O10"): "gold", ("FIN", "H10"): 1000,
-        ("OPS", "O11"): "gold", ("OPS", "F11"): 0,
+        tier("FIN", "STORAGE"): "gold", volume("FIN", "STORAGE", 6): 1000,
+        tier("OPS", "VM"): "gold", volume("OPS", "VM", 4): 0,
     })
     before_engine, after_engine = engine_figures(history_db, path), engine_figures(history_db, edited)
     recalculated = recalculate([path, edited], tmp_path / "recalculated")
@@ -190,12 +255,15 @@ def test_libreoffice_recalculates_the_plan_to_the_engines_cent_and_follows_a_dri
             assert abs(sheet[location] - amount) < Decimal("0.000001"), (location, sheet[location], amount)
     # the edits changed exactly the cells they drive
     changed = {loc for loc in before_engine if before[loc] != after[loc]}
-    assert "OPS!E18" in changed and "FIN!G15" in changed
-    assert {f"OPS!{c}17" for c in "CDEFGHIJKLMN"} <= changed and {f"OPS!{c}16" for c in "CDEFGHIJKLMN"} <= changed
-    assert all(loc.startswith(("OPS!", "FIN!G")) or loc[-2:] == "17" for loc in changed)
-    assert after["OPS!C17"] < before["OPS!C17"]  # silver storage is cheaper
-    assert after_engine["FIN!H17"] == Decimal("312.00")  # 1,000 GB on the exclusive edge: 1,000 x 0.27 + 42.00
-    assert after_engine["OPS!F18"] == Decimal("182.00")  # no VM hours at gold: 156.00 + band 1's 26.00
+    assert cost("OPS", "VM", 3) in changed and cost("FIN", "CLOUD", 5) in changed
+    every = {cost(line, service, m) for line, service in (("OPS", "STORAGE"), ("OPS", "DESK")) for m in range(1, 13)}
+    assert every <= changed
+    allowed = {cost(line, service, m) for (line, service) in ROWS if line == "OPS" or service == "STORAGE"
+               for m in range(1, 13)} | {cost("FIN", "CLOUD", 5)}
+    assert changed <= allowed
+    assert after[cost("OPS", "STORAGE", 1)] < before[cost("OPS", "STORAGE", 1)]  # silver storage is cheaper
+    assert after_engine[cost("FIN", "STORAGE", 6)] == Decimal("312.00")  # 1,000 GB on the exclusive edge: 1,000 x 0.27 + 42.00
+    assert after_engine[cost("OPS", "VM", 4)] == Decimal("182.00")  # no VM hours at gold: 156.00 + band 1's 26.00
     # and the summary's plan total is the engine's total
     summary = load_workbook(recalculated[1], data_only=True)["Summary"]
     assert Decimal(repr(summary["F10"].value)) == sum(after_engine.values())

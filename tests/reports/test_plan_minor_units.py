@@ -9,7 +9,8 @@ from openpyxl import load_workbook
 
 from billing.core.money import round_minor
 from reports.plan_xlsx import (
-    SECTIONS, PlanService, PlanSheet, PlanView, RateRow, plan_workbook, read_plan_workbook, section_rows, working_rows,
+    DRIVER_FIRST_ROW, WORK_FIRST_ROW, PlanService, PlanSheet, PlanView, RateRow, block_column, plan_workbook,
+    read_plan_workbook, working_columns,
 )
 from tests.planning.test_plan_workbook import cell_values, edit, recalculate
 
@@ -17,10 +18,8 @@ MONTHS = tuple(f"2027-{m:02d}" for m in range(1, 13))
 HISTORY = tuple(f"2026-{m:02d}" for m in range(1, 13))
 PRICE = Decimal("1.2345")  # 7 units a month cost 8.6415: 9 JPY, 8.642 BHD (a tie, away from zero), 8.64 USD
 VOLUME = Decimal("7")
-_SECTION = {key: i for i, (key, _title, _kind) in enumerate(SECTIONS)}
-PLAN_ROW = section_rows(_SECTION["plan"], 1)[2]  # the one service's plan cost row
-TOTAL_ROW = working_rows(1, 1)[0]["Total"]  # the Total step of its cost workings
-COST = f"C{PLAN_ROW}"
+COST = f"{block_column('plan', 0)}{DRIVER_FIRST_ROW}"  # the one service's plan cost in the first month (Drivers)
+TOTAL = f"{working_columns(1)['Total']}{WORK_FIRST_ROW}"  # the Total step of its first month's workings
 
 
 def view(currency: str) -> PlanView:
@@ -48,8 +47,9 @@ def write(tmp_path: Path, currency: str) -> Path:
 def test_each_cost_rounds_to_the_currencys_minor_units_by_name_and_reads_back(tmp_path, currency, places):
     path = write(tmp_path, currency)
     book = load_workbook(path)
-    assert book["FIN"][COST].value == f"=C{TOTAL_ROW}"
-    total = book["FIN"][f"C{TOTAL_ROW}"].value
+    assert book["Drivers"][COST].value == f"=INDEX(WorkTotal,$T{DRIVER_FIRST_ROW}+0)"
+    assert book["Drivers"][f"T{DRIVER_FIRST_ROW}"].value == WORK_FIRST_ROW
+    total = book["Workings"][TOTAL].value
     assert total.startswith("=ROUND(") and total.endswith(",MinorUnits)")  # no ROUND(..., 2) written in
     assert book.defined_names["MinorUnits"].attr_text == "Summary!$B$6" and book["Summary"]["B6"].value == places
     plan, problems = read_plan_workbook(path.read_bytes(), path.name)
@@ -62,17 +62,17 @@ def test_a_yen_plan_rounding_to_cents_is_refused_as_changed(tmp_path):
     plan, problems = read_plan_workbook(edited.read_bytes(), edited.name)
     assert plan is None and [(p.source.location, p.message) for p in problems] == [
         ("Summary!B6", "the minor units, bands per price or steps were changed")]
-    total = load_workbook(path)["FIN"][f"C{TOTAL_ROW}"].value
-    edited = edit(path, tmp_path / "edited2.xlsx", {("FIN", f"C{TOTAL_ROW}"): total.replace("MinorUnits", "2")})
+    total = load_workbook(path)["Workings"][TOTAL].value
+    edited = edit(path, tmp_path / "edited2.xlsx", {("Workings", TOTAL): total.replace("MinorUnits", "2")})
     plan, problems = read_plan_workbook(edited.read_bytes(), edited.name)
     assert plan is None and [(p.source.location, p.message) for p in problems] == [
-        (f"FIN!C{TOTAL_ROW}", "the formula in this cell was changed")]
+        (f"Workings!{TOTAL}", "the formula in this cell was changed")]
 
 
 @pytest.mark.libreoffice
 def test_libreoffice_rounds_each_month_as_the_engine_does_in_every_currency(tmp_path):
     paths = [write(tmp_path, c) for c in ("USD", "JPY", "BHD")]
     for path, currency in zip(recalculate(paths, tmp_path / "recalculated"), ("USD", "JPY", "BHD")):
-        figures = cell_values(path, [f"FIN!{c}{PLAN_ROW}" for c in "CDEFGHIJKLMN"])
+        figures = cell_values(path, [f"Drivers!{block_column('plan', m)}{DRIVER_FIRST_ROW}" for m in range(12)])
         expected = round_minor(VOLUME * PRICE, currency)
         assert set(figures.values()) == {expected}, (currency, figures)

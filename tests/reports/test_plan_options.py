@@ -10,7 +10,7 @@ import pytest
 from billing.core.money import round_minor
 from billing.planning.budgets import plan_year
 from billing.planning.workbook import PlanService, PlanSheet, PlanView, RateRow, agreement_rows, price_bands, rate_card
-from reports.plan_xlsx import SECTIONS, Steps, optional_steps, plan_workbook, section_rows
+from reports.plan_xlsx import DRIVER_FIRST_ROW, Steps, block_column, optional_steps, plan_workbook
 from tariffs.load import load_catalogue
 from tariffs.model import Band, BandEdges, FeeAtZero, PricingModel, TierPrice
 from tariffs.pricing import price_usage
@@ -63,9 +63,8 @@ def engine(price: TierPrice, volume: D, currency: str) -> D:
 def test_libreoffice_prices_every_option_from_the_workings_as_the_engine_does(tmp_path, currency):
     path = tmp_path / f"options-{currency}.xlsx"
     path.write_bytes(plan_workbook(view(currency)))
-    plan_row = section_rows([key for key, _t, _k in SECTIONS].index("plan"), len(PRICES))[2]
-    cells = {f"FIN!{c}{plan_row + i}": (price, VOLUMES[m])
-             for i, price in enumerate(PRICES.values()) for m, c in enumerate("CDEFGHIJKLMN")}
+    cells = {f"Drivers!{block_column('plan', m)}{DRIVER_FIRST_ROW + i}": (price, VOLUMES[m])
+             for i, price in enumerate(PRICES.values()) for m in range(12)}
     [recalculated] = recalculate([path], tmp_path / "recalculated")
     figures = cell_values(recalculated, cells)
     wrong = {cell: (figures[cell], engine(price, volume, currency)) for cell, (price, volume) in cells.items()
@@ -178,13 +177,15 @@ def test_libreoffice_prices_fees_discounts_true_ups_and_a_price_by_dimension_as_
     path = tmp_path / f"terms-{currency}.xlsx"
     path.write_bytes(plan_workbook(plan))
     codes = [s.code for s in catalogue.services]
-    plan_row = section_rows([key for key, _t, _k in SECTIONS].index("plan"), len(codes))[2]
     expected = {}
-    for line in ("FIN", "OPS"):
+    cells = {}
+    for n, line in enumerate(("FIN", "OPS")):
         for i, code in enumerate(codes):
             year = plan_year(catalogue, line, code, "t", MONTHS, [catalogue.tariffs[i]] * 12, TERM_VOLUMES, 1, currency)
-            for m, column in enumerate("CDEFGHIJKLMN"):
-                expected[f"{line}!{column}{plan_row + i}"] = year[m]
+            row = DRIVER_FIRST_ROW + n * len(codes) + i  # the Drivers row of the line's service
+            for m in range(12):
+                expected[f"Drivers!{block_column('plan', m)}{row}"] = year[m]
+                cells[(line, code, m)] = f"Drivers!{block_column('plan', m)}{row}"
     [recalculated] = recalculate([path], tmp_path / "recalculated")
     figures = cell_values(recalculated, expected)
     wrong = {cell: (figures[cell], month) for cell, month in expected.items()
@@ -192,7 +193,7 @@ def test_libreoffice_prices_fees_discounts_true_ups_and_a_price_by_dimension_as_
     assert wrong == {}
     # every term does change the figures: fees in advance and spread, a discount before and after
     # the minimum, a true-up, the region's terms once
-    fin = {code: [expected[f"FIN!{c}{plan_row + i}"] for c in "CDEFGHIJKLMN"] for i, code in enumerate(codes)}
+    fin = {code: [expected[cells[("FIN", code, m)]] for m in range(12)] for code in codes}
     assert fin["FEES"][0].fees > fin["FEES"][1].fees > 0 and fin["FEES"][-1].true_up > 0
     assert all(m.discount < 0 for m in fin["FEES"][1:]) and any(m.discount < 0 for m in fin["DISC"])
     assert any(m.discount == 0 and m.usage > 0 for m in fin["DISC"])  # the minimum holds
