@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -111,11 +112,11 @@ _UNLOCKED = Protection(locked=False)
 # The Drivers sheet: a row per business line and service from DRIVER_FIRST_ROW.
 DRIVER_HEADER_ROW = 4
 DRIVER_FIRST_ROW = 5
-DRIVER_COLUMNS = ("Business line", "Business line name", "Service", "Service name")
-LINE, SERVICE = "A", "C"
-MONTH_COLUMNS = tuple(get_column_letter(5 + i) for i in range(12))  # E..P: the volumes
-TIER, GROWTH, UNIT, WORK_ROW = "Q", "R", "S", "T"
-_FIRST_BLOCK = 21  # U
+DRIVER_COLUMNS = ("Business line", "Business line name", "Service", "Service name", "Value")
+LINE, SERVICE, VALUE = "A", "C", "E"
+MONTH_COLUMNS = tuple(get_column_letter(6 + i) for i in range(12))  # F..Q: the volumes
+TIER, GROWTH, UNIT, WORK_ROW, STRIDE = "R", "S", "T", "U", "V"
+_FIRST_BLOCK = 23  # W
 # (key, title): each block is twelve months and a total
 BLOCKS = (
     ("plan", "Plan: cost per month (the Total of its row on the Workings; this is the budget)"),
@@ -140,9 +141,9 @@ _LAST_DRIVER_COLUMN = block_column(BLOCKS[-1][0], 12)
 # The Workings sheet: a row per business line, service and month from WORK_FIRST_ROW.
 WORK_HEADER_ROW = 3
 WORK_FIRST_ROW = 4
-WORK_KEYS = ("Business line", "Service", "Month", "Month no.", "Version", "Drivers row")
-W_LINE, W_SERVICE, W_MONTH, W_NO, W_VERSION, W_DRIVER = "A", "B", "C", "D", "E", "F"
-_FIRST_STEP = 7  # G
+WORK_KEYS = ("Business line", "Service", "Value", "Month", "Month no.", "Version", "Drivers row")
+W_LINE, W_SERVICE, W_VALUE, W_MONTH, W_NO, W_VERSION, W_DRIVER = "A", "B", "C", "D", "E", "F", "G"
+_FIRST_STEP = 8  # H
 
 
 RATE_COLUMNS = (
@@ -165,6 +166,8 @@ RATE_COLUMNS = (
     ("Minimum", "RateMinimum", "minimum"),
     ("First band", "RateFirstBand", "first_band"),
     ("By value (1/0)", "RateByValue", "by_value"),
+    ("Unlisted held (1/0)", "RateHeld", "held"),
+    ("Value", None, "value"),
     ("Currency", None, "currency"),
     ("Unit", None, "unit"),
     ("Price", None, "description"),
@@ -191,6 +194,7 @@ BAND_SLOTS_CELL = "D6"  # on the Summary: how many bands each service's workings
 FEE_STEPS_CELL = "F6"  # on the Summary: 1 when the workings have a fees step (a price on the rate card has fees)
 AGREEMENT_STEPS_CELL = "H6"  # on the Summary: 1 when they have the agreement steps (the year has agreements)
 BY_VALUE_CELL = "J6"  # on the Summary: 1 when a price by dimension is on the rate card (its usage line rounds so)
+VALUES_CELL = "L6"  # on the Summary: 1 when the Drivers have rows of dimension values (the workings add up each month's rows)
 NO_AGREEMENT = "(no agreement)"
 AGREEMENT_COLUMNS = (
     # header, named range (or None), attribute
@@ -217,24 +221,27 @@ class Steps:
     fees: bool = False
     agreements: bool = False
     by_value: bool = False
+    values: bool = False  # rows of dimension values: each month's rows of a service add up on its first
 
 
 
 def working_steps(slots: int, steps: Steps = Steps()) -> tuple[str, ...]:
     """The step columns of the cost workings, left to right, with ``slots`` bands and the
     optional ``steps``."""
-    fees, agreements = steps.fees, steps.agreements
+    fees, agreements, values = steps.fees, steps.agreements, steps.values
     bands = []
     for k in range(1, slots + 1):
         bands += [f"Band {k} entered (1/0)", f"Band {k} quantity", f"Band {k} amount"]
-    tail = ["Usage amount", "Monthly fee", "Minimum top-up"]
-    if agreements:
-        tail += ["Usage line", *(["Quarterly and annual fees"] if fees else []), "Agreement row", "Discounted charge",
-                 "Discount", "Commitment true-up"]
+    head = (["Tier", "Tier row", "Rate card row", "Pricing model", "Quantity", "By value (1/0)", "Held (1/0)",
+             "Group quantity", "Priced quantity"] if values else ["Tier", "Rate card row", "Pricing model", "Quantity"])
+    tail = ["Usage amount", *(["Group usage"] if values else []), "Monthly fee", "Minimum top-up"]
+    if agreements or values:
+        tail += ["Usage line", *(["Group lines"] if values else []), *(["Quarterly and annual fees"] if fees else [])]
+        if agreements:
+            tail += ["Agreement row", "Discounted charge", "Discount", "Commitment true-up"]
     elif fees:
         tail += ["Quarterly and annual fees"]
-    return ("Tier", "Rate card row", "Pricing model", "Quantity", "Billable", "Block size", "Billed (whole blocks)",
-            "First band row", *bands, *tail, "Total")
+    return (*head, "Billable", "Block size", "Billed (whole blocks)", "First band row", *bands, *tail, "Total")
 
 
 def working_columns(slots: int, steps: Steps = Steps()) -> dict[str, str]:
@@ -242,35 +249,60 @@ def working_columns(slots: int, steps: Steps = Steps()) -> dict[str, str]:
     return {step: get_column_letter(_FIRST_STEP + j) for j, step in enumerate(working_steps(slots, steps))}
 
 
-#: the step with a formula on the fiscal year's last month's rows only
+#: the step with a formula on the fiscal year's last month's rows only (the service's own row)
 _LAST_MONTH_ONLY = "Commitment true-up"
 
 
-def working_formulas(row: int, month: int, columns: dict[str, str], slots: int, steps: Steps = Steps()) -> dict[str, str]:
+def working_formulas(row: int, month: int, columns: dict[str, str], slots: int, steps: Steps = Steps(), *,
+                     stride: int = 1, own: bool = True) -> dict[str, str]:
     """The formula of each step (by column) of the Workings row ``row``, month ``month`` of the
     fiscal year (1 to 12; the row's own Month no.).
 
-    Each is short and names its inputs: the row's Drivers row (``$F``: volume of month ``$D``,
-    tier, growth), the version in force (``$E``) and the Rate card's named columns. Every row
-    of a column has the same formula relative to its row, but the true-up (last month only)."""
-    r = row
+    Each is short and names its inputs: the row's Drivers row (``$G``: volume of month ``$E``,
+    tier, growth), its dimension value (``$C``), the version in force (``$F``) and the Rate
+    card's named columns. Every row of a column has the same formula relative to its row, but
+    the true-up (the last month's row of the service, ``own``). With ``steps.values`` the rows of
+    a month of a service (its own row, then a row per value: ``stride`` rows) add up on its own
+    row: ``Group ...`` is the row's figure plus the next row's group figure when the next row is
+    a value's."""
+    r, nxt = row, row + 1
 
     def at(step: str) -> str:
         return f"{columns[step]}{r}"
 
+    def group(step: str, figure: str) -> str:
+        return f'={figure}+IF(${W_VALUE}{nxt}<>"",{columns[step]}{nxt},0)'
+
+    values = steps.values
     n, model, b, bb, f = at("Rate card row"), at("Pricing model"), at("Billable"), at("Billed (whole blocks)"), at("First band row")
     size = at("Block size")
+    tier_row = f'IF(${W_VERSION}{r}="",1,MATCH(${W_SERVICE}{r}&"|"&${W_VERSION}{r}&"|"&{at("Tier")},RateKey,0))'
+    q = at("Priced quantity") if values else at("Quantity")
     out = {
         columns["Tier"]: f"=INDEX(DriverTier,${W_DRIVER}{r})",
-        columns["Rate card row"]: (f'=IF(${W_VERSION}{r}="",1,MATCH(${W_SERVICE}{r}&"|"&${W_VERSION}{r}&"|"&{at("Tier")},'
-                                   f"RateKey,0))"),
         columns["Pricing model"]: f"=INDEX(RateModel,{n})",
         columns["Quantity"]: f"=INDEX(DriverVolume,${W_DRIVER}{r},${W_NO}{r})*(1+INDEX(DriverGrowth,${W_DRIVER}{r}))",
-        columns["Billable"]: f"=MAX(0,{at('Quantity')}-INDEX(RateIncluded,{n}))",
+        columns["Billable"]: f"=MAX(0,{q}-INDEX(RateIncluded,{n}))",
         columns["Block size"]: f"=INDEX(RateBlockSize,{n})",
         columns["Billed (whole blocks)"]: f"=IF({size}>0,ROUNDUP({b}/{size},0)*{size},{b})",
         columns["First band row"]: f"=INDEX(RateFirstBand,{n})",
     }
+    if values:
+        tr = at("Tier row")
+        value_key = f'INDEX(RateKey,{tr})&"|"&${W_VALUE}{r}'
+        held = at("Held (1/0)")
+        out |= {
+            columns["Tier row"]: f"={tier_row}",
+            columns["Rate card row"]: (f'=IF(${W_VALUE}{r}="",{tr},IF(COUNTIF(RateKey,{value_key})=0,{tr},'
+                                       f"MATCH({value_key},RateKey,0)))"),
+            columns["By value (1/0)"]: f"=INDEX(RateByValue,{tr})",
+            columns["Held (1/0)"]: f"=IF({n}={tr},INDEX(RateHeld,{tr}),0)",
+            columns["Group quantity"]: group("Group quantity", at("Quantity")),
+            columns["Priced quantity"]: (f'=IF({at("By value (1/0)")}=1,IF({held}=1,0,{at("Quantity")}),'
+                                         f'IF(${W_VALUE}{r}="",{at("Group quantity")},0))'),
+        }
+    else:
+        out[columns["Rate card row"]] = f"={tier_row}"
     amounts = []
     for k in range(1, slots + 1):
         band = f"{f}+{k - 1}" if k > 1 else f
@@ -286,58 +318,100 @@ def working_formulas(row: int, month: int, columns: dict[str, str], slots: int, 
             f'={at(f"Band {k} quantity")}*INDEX(BandPrice,{band})+IF({model}="volume",{only},{entered})*INDEX(BandFee,{band})')
         amounts.append(at(f"Band {k} amount"))
     bands = "+".join(amounts)
-    out[columns["Usage amount"]] = (
-        f'=IF({model}="package",ROUNDUP({b}/{size},0)*INDEX(RateBlockPrice,{n}),'
-        f'IF({model}="pass_through",{at("Quantity")}*(1+INDEX(RateMarkup,{n})/100),{bands}))')
-    out[columns["Monthly fee"]] = f"=INDEX(RateFee,{n})"
-    out[columns["Minimum top-up"]] = f"=MAX(0,INDEX(RateMinimum,{n})-{at('Usage amount')}-{at('Monthly fee')})"
-    charge = f"{at('Usage amount')}+{at('Monthly fee')}+{at('Minimum top-up')}"
+    usage = (f'IF({model}="package",ROUNDUP({b}/{size},0)*INDEX(RateBlockPrice,{n}),'
+             f'IF({model}="pass_through",{q}*(1+INDEX(RateMarkup,{n})/100),{bands}))')
+    fee, topup, used = at("Monthly fee"), at("Minimum top-up"), at("Usage amount")
+    if values:
+        # a held row, and a value's row with nothing priced, give no line
+        out[columns["Usage amount"]] = f'=IF(OR({held}=1,AND(${W_VALUE}{r}<>"",{q}=0)),0,{usage})'
+        out[columns["Group usage"]] = group("Group usage", used)
+        used = at("Group usage")  # the tier's terms and a discount are the month's, over every value
+        out[columns["Monthly fee"]] = f'=IF(${W_VALUE}{r}="",INDEX(RateFee,{n}),0)'
+        out[columns["Minimum top-up"]] = f'=IF(${W_VALUE}{r}="",MAX(0,INDEX(RateMinimum,{n})-{used}-{fee}),0)'
+    else:
+        out[columns["Usage amount"]] = f"={usage}"
+        out[columns["Monthly fee"]] = f"=INDEX(RateFee,{n})"
+        out[columns["Minimum top-up"]] = f"=MAX(0,INDEX(RateMinimum,{n})-{used}-{fee})"
+    own_usage = at("Usage amount")
+    charge = f"{used}+{fee}+{topup}"
     # a price by dimension charges its usage and the tier's terms on lines of their own, each rounded
-    line = f"ROUND({charge},MinorUnits)"
+    line = f"ROUND({own_usage}+{fee}+{topup},MinorUnits)"
     if steps.by_value:
-        line = (f"IF(INDEX(RateByValue,{n})=1,ROUND({at('Usage amount')},MinorUnits)+ROUND({at('Monthly fee')}+"
-                f"{at('Minimum top-up')},MinorUnits),{line})")
+        line = (f"IF(INDEX(RateByValue,{n})=1,ROUND({own_usage},MinorUnits)+ROUND({fee}+{topup},MinorUnits),{line})")
     fees = ""
     if "Quarterly and annual fees" in columns:
-        out[columns["Quarterly and annual fees"]] = f"=INDEX(RateFeesDue,{n},${W_NO}{r})"
+        due = f"INDEX(RateFeesDue,{n},${W_NO}{r})"
+        out[columns["Quarterly and annual fees"]] = f'=IF(${W_VALUE}{r}="",{due},0)' if values else f"={due}"
         fees = f"+{at('Quarterly and annual fees')}"
-    if "Discount" not in columns:
+    if "Usage line" not in columns:
         out[columns["Total"]] = f"={line}{fees}"
         return out
     out[columns["Usage line"]] = f"={line}"
+    lines = at("Usage line")
+    if values:
+        out[columns["Group lines"]] = group("Group lines", lines)
+        lines = at("Group lines")
+    if "Discount" not in columns:
+        out[columns["Total"]] = f'=IF(${W_VALUE}{r}<>"",0,{lines}{fees})'
+        return out
     key = f'${W_LINE}{r}&"|"&${W_SERVICE}{r}'
     out[columns["Agreement row"]] = f"=IF(COUNTIF(AgreementKey,{key})=0,1,MATCH({key},AgreementKey,0))"
     a = at("Agreement row")
     kept = f"(1-INDEX(AgreementPct,{a})/100)"
-    out[columns["Discounted charge"]] = (
-        f"=IF(INDEX(AgreementBefore,{a})=1,"
-        f"MAX(({at('Usage amount')}+{at('Monthly fee')})*{kept}-INDEX(AgreementFixed,{a}),INDEX(RateMinimum,{n}),0),"
-        f"MAX(({charge})*{kept}-INDEX(AgreementFixed,{a}),0))")
-    out[columns["Discount"]] = f"=IF({charge}<=0,0,ROUND(MIN(0,{at('Discounted charge')}-({charge})),MinorUnits))"
-    if month == 12:
-        first = r - 11  # the year's rows of this business line and service: this one and the eleven above
-        year = "-".join(f"SUM({columns[step]}{first}:{columns[step]}{r})" for step in
+    discounted = (f"IF(INDEX(AgreementBefore,{a})=1,"
+                  f"MAX(({used}+{fee})*{kept}-INDEX(AgreementFixed,{a}),INDEX(RateMinimum,{n}),0),"
+                  f"MAX(({charge})*{kept}-INDEX(AgreementFixed,{a}),0))")
+    off = f"ROUND(MIN(0,{at('Discounted charge')}-({charge})),MinorUnits)"
+    if values:
+        out[columns["Discounted charge"]] = f'=IF(${W_VALUE}{r}<>"",0,{discounted})'
+        out[columns["Discount"]] = f'=IF(OR(${W_VALUE}{r}<>"",{charge}<=0),0,{off})'
+    else:
+        out[columns["Discounted charge"]] = f"={discounted}"
+        out[columns["Discount"]] = f"=IF({charge}<=0,0,{off})"
+    if month == 12 and own:
+        # the year's rows of this business line and service: its twelve months, each `stride` rows
+        first, last = r - 11 * stride, r + stride - 1
+        year = "-".join(f"SUM({columns[step]}{first}:{columns[step]}{last})" for step in
                         ("Usage line", "Quarterly and annual fees", "Discount") if step in columns)
         out[columns[_LAST_MONTH_ONLY]] = f"=MAX(0,ROUND(INDEX(AgreementCommitted,{a})-{year},MinorUnits))"
-    out[columns["Total"]] = f"={at('Usage line')}{fees}+{at('Discount')}+{at(_LAST_MONTH_ONLY)}"
+    total = f"{lines}{fees}+{at('Discount')}+{at(_LAST_MONTH_ONLY)}"
+    out[columns["Total"]] = f'=IF(${W_VALUE}{r}<>"",0,{total})' if values else f"={total}"
     return out
 
 
-def _work_row(index: int, month: int) -> int:
-    """The Workings row of the ``index``-th Drivers row's month ``month`` (1 to 12)."""
-    return WORK_FIRST_ROW + 12 * index + month - 1
+def _layout(rows: Sequence[tuple[str, str, str]]) -> list[tuple[int, int]]:
+    """Per Drivers row, (its first month's Workings row, the Workings rows a month of its service
+    has: the service's own row and one per value), ``rows`` being (business line, service, value)
+    per Drivers row. A service's twelve months follow each other, each month its own row then its
+    values' rows."""
+    out: list[tuple[int, int]] = []
+    start, i = WORK_FIRST_ROW, 0
+    while i < len(rows):
+        k = 1
+        while i + k < len(rows) and rows[i + k][2] and rows[i + k][:2] == rows[i][:2]:
+            k += 1
+        out += [(start + j, k) for j in range(k)]
+        start += 12 * k
+        i += k
+    return out
 
 
-def _driver_formulas(index: int) -> dict[str, str]:
-    """The formulas of the ``index``-th Drivers row (from 0), by column: the plan per month (its
-    Workings row's Total), plan − forecast and each block's total."""
+def _driver_formulas(index: int, value: bool, service_row: int) -> dict[str, str]:
+    """The formulas of the ``index``-th Drivers row (from 0), by column: the plan per month (the
+    Total of its month's Workings row), plan − forecast and each block's total; on a value's row
+    its service's tier and the totals of the volumes and amounts it has."""
     d = DRIVER_FIRST_ROW + index
     formulas = {}
-    for m in range(12):
-        plan = block_column("plan", m)
-        formulas[f"{plan}{d}"] = f"=INDEX(WorkTotal,${WORK_ROW}{d}+{m})"
-        formulas[f"{block_column('variance', m)}{d}"] = f"={plan}{d}-{block_column('forecast_cost', m)}{d}"
+    if value:
+        formulas[f"{TIER}{d}"] = f"={TIER}{service_row}"
+    else:
+        for m in range(12):
+            plan = block_column("plan", m)
+            formulas[f"{plan}{d}"] = f"=INDEX(WorkTotal,${WORK_ROW}{d}+{m}*${STRIDE}{d})"
+            formulas[f"{block_column('variance', m)}{d}"] = f"={plan}{d}-{block_column('forecast_cost', m)}{d}"
     for key, _title in BLOCKS:
+        if value and key in ("plan", "variance", "budget"):
+            continue
         formulas[f"{block_column(key, 12)}{d}"] = f"=SUM({block_column(key, 0)}{d}:{block_column(key, 11)}{d})"
     return formulas
 
@@ -404,7 +478,8 @@ def optional_steps(view: PlanView) -> Steps:
     annual fees, the agreement steps when the fiscal year has agreements, the usage line of a
     price by dimension when one is on the rate card."""
     return Steps(fees=any(any(rate.fees_due) for rate in view.rates), agreements=bool(view.agreements),
-                 by_value=any(rate.by_value for rate in view.rates))
+                 by_value=any(rate.by_value for rate in view.rates),
+                 values=any(service.value for sheet in view.sheets for service in sheet.services))
 
 
 def band_slots(view: PlanView) -> int:
@@ -460,7 +535,7 @@ def _rate_card(wb: Workbook, ws, view: PlanView) -> dict[str, str]:
     none = {attr: Decimal(0) for _t, _n, attr in RATE_COLUMNS}
     none.update(key=NO_TARIFF, service="", service_name="", version="", effective_from="", effective_to="", tier="",
                 tier_name="", model="none", currency=view.currency, unit="", description="nothing is charged", first_band=1,
-                by_value=0)
+                by_value=0, held=0, value="")
     records = [none] + [{attr: (rate.key if attr == "key" else first_band[rate.key] if attr == "first_band"
                                 else Decimal(0) if attr == "included" and rate.model == "pass_through"
                                 else getattr(rate, attr))
@@ -562,6 +637,10 @@ def _driver_rows(view: PlanView) -> list[tuple[PlanSheet, PlanService]]:
     return [(sheet, service) for sheet in view.sheets for service in sheet.services]
 
 
+def _keys(rows: Sequence[tuple[PlanSheet, PlanService]]) -> list[tuple[str, str, str]]:
+    return [(sheet.business_line, service.service, service.value) for sheet, service in rows]
+
+
 def plan_workbook(view: PlanView) -> bytes:
     """The planning workbook as .xlsx bytes."""
     wb = Workbook()
@@ -582,7 +661,7 @@ def plan_workbook(view: PlanView) -> bytes:
                              ("DriverGrowth", GROWTH, GROWTH)):
         wb.defined_names[name] = DefinedName(name, attr_text=f"{DRIVERS}!${first}$1:${end}${last}")
     total = working_columns(band_slots(view), optional_steps(view))["Total"]
-    work_last = max(WORK_FIRST_ROW, _work_row(len(rows) - 1, 12))
+    work_last = max(WORK_FIRST_ROW, WORK_FIRST_ROW + 12 * len(rows) - 1)
     wb.defined_names["WorkTotal"] = DefinedName("WorkTotal", attr_text=f"{WORKINGS}!${total}$1:${total}${work_last}")
     wb.calculation.fullCalcOnLoad = True
     out = io.BytesIO()
@@ -599,7 +678,7 @@ def _drivers(ws, view: PlanView, rows: list[tuple[PlanSheet, PlanService]], tier
     _text(ws, "A2", actual + f"Costs recalculate from the drivers and the Rate card on the {WORKINGS} sheet; "
                              f"amounts in {view.currency}.", font=_NOTE)
     _text(ws, "E3", "Volume per month", font=_BOLD)
-    headers = [*DRIVER_COLUMNS, *view.months, "Tier", "Growth %", "Unit", "Workings row"]
+    headers = [*DRIVER_COLUMNS, *view.months, "Tier", "Growth %", "Unit", "Workings row", "Rows a month"]
     for c, header in enumerate(headers, start=1):
         _text(ws, f"{get_column_letter(c)}{DRIVER_HEADER_ROW}", header, font=_BOLD)
     for key, title in BLOCKS:
@@ -607,24 +686,34 @@ def _drivers(ws, view: PlanView, rows: list[tuple[PlanSheet, PlanService]], tier
         labels = view.history_months if key.startswith("history") else view.months
         for m, label in enumerate([*labels, "Total"]):
             _text(ws, f"{block_column(key, m)}{DRIVER_HEADER_ROW}", label, font=_BOLD)
+    layout = _layout(_keys(rows))
+    service_row = DRIVER_FIRST_ROW
     for i, (sheet, service) in enumerate(rows):
         d = DRIVER_FIRST_ROW + i
-        for column, value in zip("ABCD", (sheet.business_line, sheet.name, service.service, service.service_name)):
+        service_row = d if not service.value else service_row
+        for column, value in zip("ABCDE", (sheet.business_line, sheet.name, service.service, service.service_name,
+                                           service.value)):
             _text(ws, f"{column}{d}", value)
         for m, column in enumerate(MONTH_COLUMNS):
             _put(ws, f"{column}{d}", service.volumes[m], number_format=VOLUME_FORMAT, fill=_INPUT, unlocked=True)
-        _text(ws, f"{TIER}{d}", service.tier)
-        ws[f"{TIER}{d}"].fill, ws[f"{TIER}{d}"].protection = _INPUT, _UNLOCKED
+        if not service.value:
+            _text(ws, f"{TIER}{d}", service.tier)
+            ws[f"{TIER}{d}"].fill, ws[f"{TIER}{d}"].protection = _INPUT, _UNLOCKED
         _put(ws, f"{GROWTH}{d}", Decimal(0), number_format=GROWTH_FORMAT, fill=_INPUT, unlocked=True)
         _text(ws, f"{UNIT}{d}", service.unit)
-        _put(ws, f"{WORK_ROW}{d}", _work_row(i, 1))
-        for ref, formula in _driver_formulas(i).items():
-            amount = ref.rstrip("0123456789") not in {block_column("forecast_volume", 12), block_column("history_volume", 12)}
-            _put(ws, ref, formula, number_format=money if amount else VOLUME_FORMAT, fill=_FORMULA,
+        _put(ws, f"{WORK_ROW}{d}", layout[i][0])
+        _put(ws, f"{STRIDE}{d}", layout[i][1])
+        for ref, formula in _driver_formulas(i, bool(service.value), service_row).items():
+            column = ref.rstrip("0123456789")
+            amount = column not in {block_column("forecast_volume", 12), block_column("history_volume", 12)}
+            _put(ws, ref, formula, number_format="General" if column == TIER else money if amount else VOLUME_FORMAT,
+                 fill=_FORMULA,
                  font=_BOLD if ref.rstrip("0123456789") == block_column("plan", 12) else None)
         for key, values in (("forecast_volume", service.forecast_volumes), ("forecast_cost", service.forecast_amounts),
                             ("budget", service.budget_amounts), ("history_volume", service.history_volumes),
                             ("history_cost", service.history_amounts)):
+            if service.value and key == "budget":
+                continue  # a budget is the service's
             for m in range(12):
                 _put(ws, f"{block_column(key, m)}{d}", values[m], number_format=money if key in _AMOUNTS else VOLUME_FORMAT)
 
@@ -641,7 +730,7 @@ def _drivers(ws, view: PlanView, rows: list[tuple[PlanSheet, PlanService]], tier
         by_list: dict[str, DataValidation] = {}
         for i, (_sheet, service) in enumerate(rows):
             name = tier_lists.get(service.service)
-            if name is None:
+            if name is None or service.value:
                 continue
             if name not in by_list:
                 by_list[name] = DataValidation(type="list", formula1=name, allow_blank=False, errorTitle="Tier",
@@ -652,7 +741,7 @@ def _drivers(ws, view: PlanView, rows: list[tuple[PlanSheet, PlanService]], tier
     else:
         _text(ws, f"A{first}", "No business line uses any service in this year.")
     ws.freeze_panes = f"{MONTH_COLUMNS[0]}{DRIVER_FIRST_ROW}"
-    for column, width in zip("ABCD", (14, 26, 12, 26)):
+    for column, width in zip("ABCDE", (14, 26, 12, 26, 12)):
         ws.column_dimensions[column].width = width
     for c in range(5, _FIRST_BLOCK + 13 * len(BLOCKS)):
         ws.column_dimensions[get_column_letter(c)].width = 12
@@ -684,24 +773,27 @@ def _workings(ws, view: PlanView, rows: list[tuple[PlanSheet, PlanService]]) -> 
                     "Filter by business line or service.", font=_NOTE)
     for c, header in enumerate([*WORK_KEYS, *columns], start=1):
         _text(ws, f"{get_column_letter(c)}{WORK_HEADER_ROW}", header, font=_BOLD)
-    for i, (sheet, service) in enumerate(rows):
+    for i, ((sheet, service), (start, stride)) in enumerate(zip(rows, _layout(_keys(rows)))):
         d = DRIVER_FIRST_ROW + i
         for m in range(1, 13):
-            w = _work_row(i, m)
+            w = start + (m - 1) * stride
             _text(ws, f"{W_LINE}{w}", sheet.business_line)
             _text(ws, f"{W_SERVICE}{w}", service.service)
+            if service.value:
+                _text(ws, f"{W_VALUE}{w}", service.value)
             _text(ws, f"{W_MONTH}{w}", view.months[m - 1])
             _put(ws, f"{W_NO}{w}", m)
             if service.versions[m - 1] is not None:
                 _text(ws, f"{W_VERSION}{w}", service.versions[m - 1])
             _put(ws, f"{W_DRIVER}{w}", d)
-            for column, formula in working_formulas(w, m, columns, slots, steps).items():
+            for column, formula in working_formulas(w, m, columns, slots, steps, stride=stride,
+                                                    own=not service.value).items():
                 _put(ws, f"{column}{w}", formula, number_format=formats[column], fill=_FORMULA,
                      font=_BOLD if column == total else None)
     if rows:
-        ws.auto_filter.ref = f"A{WORK_HEADER_ROW}:{total}{_work_row(len(rows) - 1, 12)}"
+        ws.auto_filter.ref = f"A{WORK_HEADER_ROW}:{total}{WORK_FIRST_ROW + 12 * len(rows) - 1}"
     ws.freeze_panes = f"{get_column_letter(_FIRST_STEP)}{WORK_FIRST_ROW}"
-    for column, width in zip("ABCDEF", (14, 12, 9, 6, 9, 8)):
+    for column, width in zip("ABCDEFG", (14, 12, 10, 9, 6, 9, 8)):
         ws.column_dimensions[column].width = width
     for column in columns.values():
         ws.column_dimensions[column].width = 12
@@ -730,6 +822,8 @@ def _summary(ws, view: PlanView, rows: list[tuple[PlanSheet, PlanService]]) -> N
     _put(ws, AGREEMENT_STEPS_CELL, int(steps.agreements))
     _text(ws, "I6", "Usage by value")
     _put(ws, BY_VALUE_CELL, int(steps.by_value))
+    _text(ws, "K6", "Value rows")
+    _put(ws, VALUES_CELL, int(steps.values))
     for c, header in enumerate(SUMMARY_COLUMNS, start=1):
         _text(ws, f"{get_column_letter(c)}{SUMMARY_HEADER_ROW}", header, font=_BOLD)
     first = SUMMARY_HEADER_ROW + 1
@@ -737,7 +831,7 @@ def _summary(ws, view: PlanView, rows: list[tuple[PlanSheet, PlanService]]) -> N
     for r, sheet in enumerate(view.sheets, start=first):
         _text(ws, f"A{r}", sheet.business_line)
         _text(ws, f"B{r}", sheet.name)
-        _put(ws, f"C{r}", len(sheet.services))
+        _put(ws, f"C{r}", sum(1 for service in sheet.services if not service.value))
         for ref, formula in _summary_formulas(r, last_driver).items():
             _put(ws, ref, formula, number_format=money, fill=_FORMULA)
     last = first + len(view.sheets) - 1
@@ -851,7 +945,8 @@ def read_plan_workbook(raw: bytes, file: str) -> tuple[PlanWorkbook | None, list
         return None, reader.problems
     places, slots = reader.number(summary, MINOR_UNITS_CELL, "minor units"), reader.number(summary, BAND_SLOTS_CELL, "bands per price")
     flags = [reader.number(summary, cell, what) for cell, what in
-             ((FEE_STEPS_CELL, "fee steps"), (AGREEMENT_STEPS_CELL, "agreement steps"), (BY_VALUE_CELL, "usage by value"))]
+             ((FEE_STEPS_CELL, "fee steps"), (AGREEMENT_STEPS_CELL, "agreement steps"), (BY_VALUE_CELL, "usage by value"),
+              (VALUES_CELL, "value rows"))]
     if (places != minor_units(currency) or slots is None or slots != slots.to_integral_value() or not 1 <= slots <= 100
             or any(flag not in (0, 1) for flag in flags)):
         reader.report(ProblemCode.VALUE_INVALID, "the minor units, bands per price or steps were changed", SUMMARY,
@@ -863,10 +958,12 @@ def read_plan_workbook(raw: bytes, file: str) -> tuple[PlanWorkbook | None, list
                           "make the plan again with `chargeback plan`")
             return None, reader.problems
     steps = Steps(*(flag == 1 for flag in flags))
-    drivers = _read_drivers(reader, wb[DRIVERS], wb[WORKINGS], int(slots), steps)
-    if drivers is not None:
-        lines = list(dict.fromkeys(d.business_line for d in drivers))
-        last_driver = max(DRIVER_FIRST_ROW, DRIVER_FIRST_ROW + len(drivers) - 1)
+    read = _read_drivers(reader, wb[DRIVERS], wb[WORKINGS], int(slots), steps)
+    drivers: list[PlanDriver] | None = None
+    if read is not None:
+        drivers, keys = read
+        last_driver = max(DRIVER_FIRST_ROW, DRIVER_FIRST_ROW + len(keys) - 1)
+        lines = list(dict.fromkeys(line for line, _service, _value in keys))
         first = SUMMARY_HEADER_ROW + 1
         for r, line in enumerate(lines, start=first):
             if str(summary[f"A{r}"].value or "").strip() != line:
@@ -890,8 +987,12 @@ def _headers_moved(reader: _Reader, ws, row: int, expected: dict[str, str]) -> b
     return False
 
 
-def _read_drivers(reader: _Reader, ws, work, slots: int, steps: Steps) -> list[PlanDriver] | None:
-    fixed = dict(zip("ABCD", DRIVER_COLUMNS)) | {TIER: "Tier", GROWTH: "Growth %", UNIT: "Unit", WORK_ROW: "Workings row"}
+def _read_drivers(reader: _Reader, ws, work, slots: int, steps: Steps
+                  ) -> tuple[list[PlanDriver], list[tuple[str, str, str]]] | None:
+    """The drivers of every row of the Drivers sheet, and (business line, service, value) of each
+    row; None when rows or columns were moved."""
+    fixed = dict(zip("ABCDE", DRIVER_COLUMNS)) | {TIER: "Tier", GROWTH: "Growth %", UNIT: "Unit", WORK_ROW: "Workings row",
+                                                   STRIDE: "Rows a month"}
     columns = working_columns(slots, steps)
     keys = {get_column_letter(c): header for c, header in enumerate([*WORK_KEYS, *columns], start=1)}
     if _headers_moved(reader, ws, DRIVER_HEADER_ROW, fixed) or _headers_moved(reader, work, WORK_HEADER_ROW, keys):
@@ -905,33 +1006,43 @@ def _read_drivers(reader: _Reader, ws, work, slots: int, steps: Steps) -> list[P
             reader.report(ProblemCode.NOT_A_DATE, f"the month heading {cell_text(ws[header].value)!r} was changed",
                           ws.title, header, "headings are the plan's months, YYYY-MM")
             return None
-    count = 0
-    while ws[f"{SERVICE}{DRIVER_FIRST_ROW + count}"].value not in (None, ""):
-        count += 1
+    rows: list[tuple[str, str, str]] = []
+    while ws[f"{SERVICE}{DRIVER_FIRST_ROW + len(rows)}"].value not in (None, ""):
+        d = DRIVER_FIRST_ROW + len(rows)
+        rows.append((str(ws[f"{LINE}{d}"].value or "").strip(), str(ws[f"{SERVICE}{d}"].value).strip(),
+                     str(ws[f"{VALUE}{d}"].value or "").strip()))
     result = []
-    for i in range(count):
+    service_row, service_tier = DRIVER_FIRST_ROW, ""
+    for i, ((line, service, value), (start, stride)) in enumerate(zip(rows, _layout(rows))):
         d = DRIVER_FIRST_ROW + i
-        line, service = str(ws[f"{LINE}{d}"].value or "").strip(), str(ws[f"{SERVICE}{d}"].value).strip()
-        if ws[f"{WORK_ROW}{d}"].value != _work_row(i, 1):
-            reader.report(ProblemCode.INCONSISTENT, "the Workings row of this row was changed: rows were inserted, deleted, "
-                          "moved or sorted", ws.title, f"{WORK_ROW}{d}", "make the plan again and copy your drivers into it")
+        if value and (i == 0 or rows[i - 1][:2] != (line, service)):
+            reader.report(ProblemCode.INCONSISTENT, f"the value {value!r} has no row of its service {service} above it",
+                          ws.title, f"{VALUE}{d}", "make the plan again and copy your drivers into it")
             return None
+        if (ws[f"{WORK_ROW}{d}"].value, ws[f"{STRIDE}{d}"].value) != (start, stride):
+            reader.report(ProblemCode.INCONSISTENT, "the Workings rows of this row were changed: rows were inserted, "
+                          "deleted, moved or sorted", ws.title, f"{WORK_ROW}{d}",
+                          "make the plan again and copy your drivers into it")
+            return None
+        if not value:
+            service_row, service_tier = d, str(ws[f"{TIER}{d}"].value or "").strip()
         versions: list[str | None] = []
         for m in range(1, 13):
-            w = _work_row(i, m)
+            w = start + (m - 1) * stride
             found = (str(work[f"{W_LINE}{w}"].value or "").strip(), str(work[f"{W_SERVICE}{w}"].value or "").strip(),
-                     str(work[f"{W_MONTH}{w}"].value or ""), work[f"{W_NO}{w}"].value, work[f"{W_DRIVER}{w}"].value)
-            if found != (line, service, months[m - 1], m, d):
-                reader.report(ProblemCode.INCONSISTENT, f"expected {line} {service} {months[m - 1]} (month {m}, {DRIVERS} row "
-                              f"{d}) on this row: rows were inserted, deleted, moved or sorted", work.title, f"{W_LINE}{w}",
+                     str(work[f"{W_VALUE}{w}"].value or "").strip(), str(work[f"{W_MONTH}{w}"].value or ""),
+                     work[f"{W_NO}{w}"].value, work[f"{W_DRIVER}{w}"].value)
+            if found != (line, service, value, months[m - 1], m, d):
+                what = " ".join(part for part in (line, service, value, months[m - 1]) if part)
+                reader.report(ProblemCode.INCONSISTENT, f"expected {what} (month {m}, {DRIVERS} row {d}) on this row: "
+                              "rows were inserted, deleted, moved or sorted", work.title, f"{W_LINE}{w}",
                               "make the plan again and copy your drivers into it")
                 return None
             version = work[f"{W_VERSION}{w}"].value
             versions.append(str(version) if version not in (None, "") else None)
-            reader.formulas(work, {f"{column}{w}": formula
-                                   for column, formula in working_formulas(w, m, columns, slots, steps).items()})
-        reader.formulas(ws, _driver_formulas(i))
-        tier = ws[f"{TIER}{d}"].value
+            reader.formulas(work, {f"{column}{w}": formula for column, formula in
+                                   working_formulas(w, m, columns, slots, steps, stride=stride, own=not value).items()})
+        reader.formulas(ws, _driver_formulas(i, bool(value), service_row))
         growth = reader.number(ws, f"{GROWTH}{d}", "growth")
         volumes = [reader.number(ws, f"{c}{d}", "volume") for c in MONTH_COLUMNS]
         if growth is None or any(v is None for v in volumes):
@@ -939,11 +1050,11 @@ def _read_drivers(reader: _Reader, ws, work, slots: int, steps: Steps) -> list[P
         plan_months = tuple(
             PlanMonth(month=months[m], volume=volumes[m], tariff_version=versions[m],
                       volume_ref=reader.ref(ws.title, f"{MONTH_COLUMNS[m]}{d}"),
-                      cost_ref=reader.ref(ws.title, f"{block_column('plan', m)}{d}"))
+                      cost_ref=reader.ref(ws.title, f"{block_column('plan', m)}{service_row}"))
             for m in range(12))
         result.append(PlanDriver(
             sheet=ws.title, business_line=line, business_line_ref=reader.ref(ws.title, f"{LINE}{d}"),
-            service=service, service_ref=reader.ref(ws.title, f"{SERVICE}{d}"), tier=str(tier or "").strip(),
-            tier_ref=reader.ref(ws.title, f"{TIER}{d}"), growth=growth, growth_ref=reader.ref(ws.title, f"{GROWTH}{d}"),
-            months=plan_months))
-    return result
+            service=service, service_ref=reader.ref(ws.title, f"{SERVICE}{d}"), tier=service_tier,
+            tier_ref=reader.ref(ws.title, f"{TIER}{service_row}"), growth=growth,
+            growth_ref=reader.ref(ws.title, f"{GROWTH}{d}"), months=plan_months, value=value))
+    return result, rows

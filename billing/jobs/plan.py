@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal, localcontext
 
 from sqlalchemy.orm import Session
 
 from billing.jobs.forecast import by_pair, forecast_volumes, pricing_context, tier_in
-from billing.core.money import ZERO
+from billing.core.money import EXACT, ZERO
 from billing.core.periods import add_months, first_day, fiscal_months
 from billing.core.problems import ChargebackError, Problem
 from billing.planning.budgets import plan_year
@@ -34,6 +34,8 @@ from billing.planning.workbook import PlanService, PlanSheet, PlanView, agreemen
 from billing.core.records import ChargeKind
 from tariffs.model import PricingModel
 
+
+_SPLIT = Decimal("0.0001")  # a value's share of a forecast volume is cut to this (the service's row keeps the rest)
 
 PLAN_HORIZON = 24
 """A plan's year starts at most this many months after the last rated month."""
@@ -83,6 +85,10 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
 
     quantity: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
     amount: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    # a price by dimension's lines per value: (line, service, value, month)
+    valued: dict[tuple[str, str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    valued_amount: dict[tuple[str, str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    values_of: dict[tuple[str, str], set[str]] = defaultdict(set)
     last_tier: dict[tuple[str, str], str] = {}
     pairs: set[tuple[str, str]] = set()
     services = {s.code: s for s in catalogue.services}
@@ -90,8 +96,14 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
         key = (figure.business_line, figure.service, figure.month)
         amount[key] += figure.amount
         if figure.kind is ChargeKind.USAGE:
-            quantity[key] += figure.cost if figure.model is PricingModel.PASS_THROUGH else figure.quantity
+            used = figure.cost if figure.model is PricingModel.PASS_THROUGH else figure.quantity
+            quantity[key] += used
             last_tier[key[:2]] = figure.tier
+            if figure.dimension_value and figure.service in services and services[figure.service].dimension:
+                value_key = (figure.business_line, figure.service, figure.dimension_value, figure.month)
+                valued[value_key] += used
+                valued_amount[value_key] += figure.amount
+                values_of[key[:2]].add(figure.dimension_value)
         if figure.service in services and (figure.amount or figure.quantity):
             pairs.add(key[:2])
     pairs |= {(v.business_line, v.service) for v in volumes}
@@ -122,16 +134,31 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
                 else:
                     drivers.append(quantity[key])
                     fc_amounts.append(amount[key])
-            total += sum((m.amount for m in plan_year(catalogue, line, code, tier, months, versions, drivers, start, currency)),
-                         ZERO)
+            parts = _value_rows(line, code, sorted(values_of.get((line, code), ())), months, history_months, ahead,
+                                drivers, valued, valued_amount, quantity)
+            by_value = [tuple((value, volumes[m]) for value, volumes, _a, _h, _ha in parts) for m in range(12)]
+            own = [drivers[m] - sum((q for _v, q in by_value[m]), ZERO) for m in range(12)]
+            own_amounts = [fc_amounts[m] - sum((a[m] for _v, _q, a, _h, _ha in parts), ZERO) for m in range(12)]
+            total += sum((m.amount for m in plan_year(catalogue, line, code, tier, months, versions, drivers, start, currency,
+                                                      values=by_value)), ZERO)
+            history_volumes = [quantity[(line, code, m)] - sum((h[i] for _v, _q, _a, h, _ha in parts), ZERO)
+                               for i, m in enumerate(history_months)]
+            history_amounts = [amount[(line, code, m)] - sum((ha[i] for _v, _q, _a, _h, ha in parts), ZERO)
+                               for i, m in enumerate(history_months)]
+            drivers, fc_amounts = own, own_amounts
             rows.append(PlanService(
                 service=code, service_name=service.name, unit=service.unit, tier=tier,
                 versions=tuple(v.version if v else None for v in versions), volumes=tuple(drivers),
                 forecast_volumes=tuple(drivers), forecast_amounts=tuple(fc_amounts),
                 budget_amounts=tuple(budget.get((line, code, m)) for m in months),
-                history_volumes=tuple(quantity[(line, code, m)] for m in history_months),
-                history_amounts=tuple(amount[(line, code, m)] for m in history_months),
+                history_volumes=tuple(history_volumes), history_amounts=tuple(history_amounts),
             ))
+            rows += [PlanService(service=code, service_name=service.name, unit=service.unit, tier=tier,
+                                 versions=tuple(v.version if v else None for v in versions), volumes=volumes,
+                                 forecast_volumes=volumes, forecast_amounts=value_amounts,
+                                 budget_amounts=(None,) * 12, history_volumes=history, history_amounts=history_amount,
+                                 value=value)
+                     for value, volumes, value_amounts, history, history_amount in parts]
         sheets.append(PlanSheet(business_line=line, name=names.get(line, line), services=tuple(rows)))
 
     if not sheets:
@@ -150,3 +177,36 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
     return PlanResult(view=view, fiscal_year=fiscal_year, months=months, actual_through=view.actual_through,
                       business_lines=len(sheets), services=sum(len(s.services) for s in sheets), total=total,
                       currency=currency, methods=methods, problems=tuple(problems))
+
+
+def _value_rows(line: str, code: str, values: list[str], months: tuple[str, ...], history_months: tuple[str, ...],
+                ahead: list[str], drivers: list[Decimal], valued: dict[tuple[str, str, str, str], Decimal],
+                valued_amount: dict[tuple[str, str, str, str], Decimal], quantity: dict[tuple[str, str, str], Decimal],
+                ) -> list[tuple[str, tuple[Decimal, ...], tuple[Decimal, ...], tuple[Decimal, ...], tuple[Decimal, ...]]]:
+    """A price by dimension's rows of one business line's service: per value rated in the year or
+    the year before (value, volumes, forecast amounts, history volumes, history amounts). A rated
+    month's volume and amount are the value's own; a forecast month's volume is the value's
+    share of the service's forecast, as of the service's volume in the rated months (cut to
+    0.0001; the service's row keeps the rest), its amount 0 (the service's row has the forecast
+    cost)."""
+    rated = [m for m in (*history_months, *months) if m not in ahead]
+    if not values:
+        return []
+    with localcontext(EXACT):
+        shares = {v: sum((valued[(line, code, v, m)] for m in rated), ZERO) for v in values}
+        whole = sum((quantity[(line, code, m)] for m in rated), ZERO)
+    rows = []
+    for value in values:
+        volumes, amounts = [], []
+        for m, month in enumerate(months):
+            if month in ahead:
+                share = (drivers[m] * shares[value] / whole).quantize(_SPLIT, rounding=ROUND_DOWN) if whole > 0 else ZERO
+                volumes.append(max(share, ZERO) if drivers[m] >= 0 else ZERO)
+                amounts.append(ZERO)
+            else:
+                volumes.append(valued[(line, code, value, month)])
+                amounts.append(valued_amount[(line, code, value, month)])
+        rows.append((value, tuple(volumes), tuple(amounts),
+                     tuple(valued[(line, code, value, m)] for m in history_months),
+                     tuple(valued_amount[(line, code, value, m)] for m in history_months)))
+    return rows

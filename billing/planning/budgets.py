@@ -170,8 +170,10 @@ class PlanMonth:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanDriver:
-    """A service's drivers on a business line's sheet: tier and growth (a fraction: 0.05 is
-    5 %) for the year, a volume per month."""
+    """A business line's drivers of a service (a row of the workbook's Drivers): tier and growth
+    (a fraction: 0.05 is 5 %) for the year, a volume per month. ``value``: the dimension value
+    the volumes name (a row of its own after the service's row, at the service's tier); "" for
+    the service's own row."""
 
     sheet: str
     business_line: str
@@ -183,6 +185,7 @@ class PlanDriver:
     growth: Decimal
     growth_ref: SourceRef
     months: tuple[PlanMonth, ...]
+    value: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,13 +228,17 @@ def budget_from_plan(
     entries: list[BudgetEntry] = []
     problems: list[Problem] = []
     reported_lines: set[str] = set()
-    planned: dict[tuple[str, str], SourceRef] = {}
+    planned: dict[tuple[str, str, str], SourceRef] = {}
+    values: dict[tuple[str, str], list[PlanDriver]] = defaultdict(list)
+    for driver in plan.drivers:
+        if driver.value:
+            values[(driver.business_line, driver.service)].append(driver)
     for driver in plan.drivers:
         found: list[Problem] = []
-        first = planned.setdefault((driver.business_line, driver.service), driver.service_ref)
+        first = planned.setdefault((driver.business_line, driver.service, driver.value), driver.service_ref)
         if first is not driver.service_ref:
-            problems.append(Problem(code=ProblemCode.DUPLICATE,
-                                    message=f"{driver.business_line} {driver.service} is planned twice (first at {first.location})",
+            what = f"{driver.business_line} {driver.service}" + (f" {driver.value}" if driver.value else "")
+            problems.append(Problem(code=ProblemCode.DUPLICATE, message=f"{what} is planned twice (first at {first.location})",
                                     source=driver.service_ref, hint="plan each business line's service once"))
             continue
         if driver.business_line not in business_lines:
@@ -247,7 +254,7 @@ def budget_from_plan(
             problems.append(Problem(code=ProblemCode.UNKNOWN_SERVICE, message=f"service {driver.service!r} is not in the catalogue",
                                     source=driver.service_ref))
             continue
-        if service.tier(driver.tier) is None:
+        if service.tier(driver.tier) is None and not driver.value:  # a value's row has its service's tier
             found.append(Problem(code=ProblemCode.UNKNOWN_TIER, message=f"{driver.service} has no tier {driver.tier!r}",
                                  source=driver.tier_ref, hint=f"tiers: {', '.join(t.code for t in service.tiers)}"))
         if (beyond := RATIO.problem("growth", driver.growth)) is not None:
@@ -269,6 +276,8 @@ def budget_from_plan(
         problems += found
         if found:
             continue
+        if driver.value:
+            continue  # a value's row is priced with its service's row (below)
         month_versions = [versions[(driver.service, m.tariff_version)] if m.tariff_version is not None else None
                           for m in driver.months]
         unpriced = sorted({v.version for v in month_versions if v is not None and v.price(driver.tier) is None})
@@ -276,9 +285,12 @@ def budget_from_plan(
             problems += [Problem(code=ProblemCode.UNKNOWN_TIER, message=f"{driver.service} {v} has no price for tier {driver.tier}",
                                  source=driver.tier_ref) for v in unpriced]
             continue
-        quantities = [m.volume * (1 + driver.growth) for m in driver.months]
+        parts = values.get((driver.business_line, driver.service), [])
+        by_value = [tuple((p.value, p.months[i].volume * (1 + p.growth)) for p in parts) for i in range(len(driver.months))]
+        quantities = [m.volume * (1 + driver.growth) + sum((q for _v, q in by_value[i]), Decimal(0))
+                      for i, m in enumerate(driver.months)]
         priced = plan_year(catalogue, driver.business_line, driver.service, driver.tier, [m.month for m in driver.months],
-                           month_versions, quantities, fiscal_year_start, currency)
+                           month_versions, quantities, fiscal_year_start, currency, values=by_value)
         for month, quantity, line in zip(driver.months, quantities, priced):
             if (beyond := AMOUNT.problem("the planned amount", line.amount)) is not None:
                 problems.append(Problem(code=beyond[0], message=beyond[1], source=month.cost_ref))
@@ -291,11 +303,14 @@ def budget_from_plan(
 
 def plan_year(catalogue: Catalogue, business_line: str, service: str, tier: str, months: Sequence[str],
               versions: Sequence[TariffVersion | None], quantities: Sequence[Decimal], fiscal_year_start: int,
-              currency: str) -> list[PricedMonth]:
+              currency: str, values: Sequence[tuple[tuple[str, Decimal], ...]] | None = None) -> list[PricedMonth]:
     """A planning workbook's year of one business line's service, each month as its cost workings
-    price it: the usage line, the tier's fees (held all year), the agreement's discount and an
-    amount commitment's true-up in the year's last month (``billing.planning.plan_months``; a
-    quantity commitment is not trued-up by the workbook)."""
-    planned = [PlannedMonth(month=m, version=v, tier=tier, quantity=q) for m, v, q in zip(months, versions, quantities)]
+    price it: the usage line (``values``: per month the parts of its quantity naming a dimension
+    value, each priced at its value's price), the tier's fees (held all year), the agreement's
+    discount and an amount commitment's true-up in the year's last month
+    (``billing.planning.plan_months``; a quantity commitment is not trued-up by the workbook)."""
+    parts = values if values is not None else [()] * len(months)
+    planned = [PlannedMonth(month=m, version=v, tier=tier, quantity=q, values=p)
+               for m, v, q, p in zip(months, versions, quantities, parts)]
     return price_months(planned, business_line=business_line, service=service, catalogue=catalogue, currency=currency,
                         fiscal_year_start=fiscal_year_start, quantity_commitments=False)

@@ -6,9 +6,9 @@ planned month costs").
 Every rule is rating's own, called, never copied:
 
 - the usage line (:func:`usage_line`): ``tariffs.pricing.price_usage``, or ``price_by_value``
-  for a price by dimension (the tier's terms and each value a line, each rounded once; a plan's
-  volume names no value, so it is priced at the default price, and held under ``unknown:
-  quarantine``);
+  for a price by dimension (the tier's terms and each value a line, each rounded once; a volume
+  naming no value is priced at the default price, and held under ``unknown: quarantine``; a
+  planning workbook's drivers may name values, each then priced at its own price);
 - fees: ``billing.rating.fees.fee_period`` and ``fee_part``, each month of a period counting
   whole when the business line holds the tier in it (a plan prices whole months);
 - the discount: ``billing.rating.agreements.discount_off`` on the usage line's exact amount,
@@ -49,7 +49,9 @@ class PlannedMonth:
     month: str
     version: TariffVersion | None
     tier: str
-    quantity: Decimal
+    quantity: Decimal  # the whole month's volume, the values' included
+    #: the parts of ``quantity`` that name a dimension value (value, volume); the rest names none
+    values: tuple[tuple[str, Decimal], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,18 +83,27 @@ class UsageLine:
     held: Decimal = ZERO  # the volume a price by dimension under ``unknown: quarantine`` holds
 
 
-def usage_line(version: TariffVersion, tier: str, volume: Decimal) -> UsageLine:
+def usage_line(version: TariffVersion, tier: str, volume: Decimal,
+               values: Sequence[tuple[str, Decimal]] = ()) -> UsageLine:
     """A whole month of ``volume`` at ``tier`` under ``version`` (a pass-through price's volume is
-    its cost). Raises ``ValueError`` when the version has no price for the tier."""
+    its cost), ``values`` the parts of it naming a dimension value: a price by dimension prices
+    each value (one with no volume gives no line) and the rest as naming none; any other price
+    prices the whole volume on one line. Raises ``ValueError`` when the version has no price for
+    the tier."""
     price = version.price(tier)
     if price is None:
         raise ValueError(f"{version.service} {version.version} has no price for tier {tier}")
-    cost = volume if price.model is PricingModel.PASS_THROUGH else ZERO
+    passed = price.model is PricingModel.PASS_THROUGH
+    cost = volume if passed else ZERO
     if not price.by_value:
         breakdown = price_usage(price, volume, cost=cost)
         return UsageLine(amount=round_minor(breakdown.amount, version.currency), exact=breakdown.amount,
                          topup=breakdown.minimum_topup, minimum=price.minimum_charge)
-    result = price_by_value(price, {"": (volume, cost)})
+    with localcontext(EXACT):
+        rest = volume - sum((q for _v, q in values), ZERO)
+    used: dict[str | None, tuple[Decimal, Decimal]] = {"": (rest, rest if passed else ZERO)}
+    used.update({v: (q, q if passed else ZERO) for v, q in values if q != 0})
+    result = price_by_value(price, used)
     parts = [result.terms, *(v.breakdown for v in result.values)]
     return UsageLine(amount=sum((round_minor(b.amount, version.currency) for b in parts), ZERO), exact=result.amount,
                      topup=result.terms.minimum_topup, minimum=price.minimum_charge,
@@ -128,7 +139,7 @@ def price_months(planned: Sequence[PlannedMonth], *, business_line: str, service
         if plan.version is None or plan.version.price(plan.tier) is None:
             lines.append(PricedMonth(month=plan.month, usage=ZERO))
             continue
-        usage = usage_line(plan.version, plan.tier, plan.quantity)
+        usage = usage_line(plan.version, plan.tier, plan.quantity, plan.values)
         fees = _fees(plan, planned, held, fiscal_year_start, currency)
         discount = ZERO
         agreement = agreements.get(fiscal_year(plan.month, fiscal_year_start))

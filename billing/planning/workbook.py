@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from billing.core.periods import first_day, last_day
 from billing.planning.plan_months import fees_due
-from tariffs.model import BandEdges, Catalogue, PricingModel, TierPrice
+from tariffs.model import BandEdges, Catalogue, PricingModel, TierPrice, UnknownValue
 from tariffs.pricing import describe_price
 
 __all__ = ["OPEN_BAND", "RateRow", "BandRow", "AgreementRow", "PlanService", "PlanSheet", "PlanView", "rate_key",
@@ -49,10 +49,14 @@ class RateRow:
     #: year under this version (``billing.planning.plan_months.fees_due``); empty: none
     fees_due: tuple[Decimal, ...] = ()
     by_value: int = 0  # 1: a price by dimension (its usage and the tier's terms are lines of their own)
+    #: a price by dimension's value: the row prices that value's usage (no fee, minimum or included
+    #: quantity); "" for the tier's own row
+    value: str = ""
+    held: int = 0  # 1: a price by dimension under ``unknown: quarantine`` (an unlisted value is held, not priced)
 
     @property
     def key(self) -> str:
-        return rate_key(self.service, self.version, self.tier)
+        return rate_key(self.service, self.version, self.tier, self.value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,10 +76,11 @@ class BandRow:
     flat_fee: Decimal
     edges: str = "inclusive"
     fee_at_zero: str = ""
+    value: str = ""  # the band of a dimension value's price
 
     @property
     def key(self) -> str:
-        return rate_key(self.service, self.version, self.tier)
+        return rate_key(self.service, self.version, self.tier, self.value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,6 +119,9 @@ class PlanService:
     budget_amounts: tuple[Decimal | None, ...]
     history_volumes: tuple[Decimal, ...]
     history_amounts: tuple[Decimal, ...]
+    #: a dimension value's row, after its service's (same service, same tier): its volumes name
+    #: the value; "" for the service's own row (the volume naming no value, the month's cost)
+    value: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,15 +145,15 @@ class PlanView:
     agreements: tuple[AgreementRow, ...] = ()  # the fiscal year's agreements of the business lines planned
 
 
-def rate_key(service: str, version: str, tier: str) -> str:
-    return f"{service}|{version}|{tier}"
+def rate_key(service: str, version: str, tier: str, value: str = "") -> str:
+    return f"{service}|{version}|{tier}" + (f"|{value}" if value else "")
 
 
 def agreement_key(business_line: str, service: str) -> str:
     return f"{business_line}|{service}"
 
 
-def price_bands(service: str, version: str, tier: str, price: TierPrice) -> list[BandRow]:
+def price_bands(service: str, version: str, tier: str, price: TierPrice, value: str = "") -> list[BandRow]:
     """The bands of a graduated or volume price as the rate card shows them, lowest edge first
     (none for another model)."""
     if price.model not in (PricingModel.GRADUATED, PricingModel.VOLUME):
@@ -156,7 +164,7 @@ def price_bands(service: str, version: str, tier: str, price: TierPrice) -> list
         rows.append(BandRow(service=service, version=version, tier=tier, band=n, lower=lower, upper=band.up_to,
                             unit_price=band.unit_price, flat_fee=band.flat_fee,
                             edges=(price.band_edges or BandEdges.INCLUSIVE).value,
-                            fee_at_zero="charged" if n == 1 and price.fee_at_zero else ""))
+                            fee_at_zero="charged" if n == 1 and price.fee_at_zero else "", value=value))
         lower = band.up_to if band.up_to is not None else lower
     return rows
 
@@ -207,6 +215,19 @@ def rate_card(catalogue: Catalogue, services: list[str], months: tuple[str, ...]
                 description=describe_price(price, service.unit),
                 fees_due=fees_due(version, tier_code, months, fiscal_year_start=fiscal_year_start,
                                   currency=version.currency or currency) if price.fees else (),
-                by_value=int(price.by_dimension)))
+                by_value=int(price.by_dimension),
+                held=int(price.by_dimension and price.unknown is not UnknownValue.DEFAULT)))
             bands += price_bands(service.code, version.version, tier_code, price)
+            for value, own in price.by_value:  # each value's usage price, after the tier's row
+                rates.append(RateRow(
+                    service=service.code, service_name=service.name, version=version.version,
+                    effective_from=version.effective_from.isoformat(),
+                    effective_to=version.effective_to.isoformat() if version.effective_to else "",
+                    tier=tier_code, tier_name=tier.name if tier else tier_code, model=own.model.value,
+                    unit_price=own.unit_price, block_size=own.block_size, block_price=own.block_price,
+                    markup_pct=own.markup_pct, monthly_fee=Decimal(0), included=Decimal(0), minimum=Decimal(0),
+                    currency=version.currency or currency, unit=service.unit,
+                    description=f"{service.dimension or 'value'} {value}: " + describe_price(own, service.unit),
+                    by_value=1, value=value))
+                bands += price_bands(service.code, version.version, tier_code, own, value)
     return rates, bands

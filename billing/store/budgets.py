@@ -72,6 +72,7 @@ class RatedFigure:
     cost: Decimal
     amount: Decimal
     currency: str
+    dimension_value: str | None = None  # the value a price by dimension's line prices; None: any other line
 
 
 def rated_figures(session: Session, months: Iterable[str]) -> list[RatedFigure]:
@@ -83,7 +84,8 @@ def rated_figures(session: Session, months: Iterable[str]) -> list[RatedFigure]:
     latest = (select(func.max(t.RatingRun.id)).where(t.RatingRun.month.in_(months)).group_by(t.RatingRun.month))
     rows = session.execute(
         select(t.Charge.month, t.BusinessLine.code, t.Charge.service_code, t.Charge.tier_code, t.Charge.kind, t.Charge.model,
-               t.Charge.charging_mode, t.Charge.quantity, t.Charge.cost, t.Charge.amount, t.Charge.currency)
+               t.Charge.charging_mode, t.Charge.quantity, t.Charge.cost, t.Charge.amount, t.Charge.currency,
+               t.Charge.dimension_value)
         .join(t.BusinessLine, t.BusinessLine.id == t.Charge.business_line_id)
         .where(t.Charge.run_id.in_(latest))
         .order_by(t.Charge.month, t.Charge.line_no)
@@ -91,6 +93,6 @@ def rated_figures(session: Session, months: Iterable[str]) -> list[RatedFigure]:
     return [
         RatedFigure(month=m, business_line=code, service=service, tier=tier, kind=ChargeKind(kind), model=PricingModel(model),
                     charging_mode=ChargingMode(mode),
-                    quantity=quantity, cost=cost, amount=amount, currency=currency)
-        for m, code, service, tier, kind, model, mode, quantity, cost, amount, currency in rows
+                    quantity=quantity, cost=cost, amount=amount, currency=currency, dimension_value=value)
+        for m, code, service, tier, kind, model, mode, quantity, cost, amount, currency, value in rows
     ]

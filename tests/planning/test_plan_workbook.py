@@ -3,8 +3,8 @@ recalculating its cost formulas to the engine's own figures, before and after a 
 
 On the history store FIN and OPS each have 4 services: the Drivers sheet has FIN's on rows 5-8
 (CLOUD, DESK, STORAGE, VM) and OPS's on rows 9-12 (BACKUP, DESK, STORAGE, VM); volumes of
-2027-01..2027-12 in columns E-P, tier in Q, growth in R; the plan's cost per month in U-AF (its
-total in AG). The Workings sheet has 12 rows per Drivers row, from row 4.
+2027-01..2027-12 in columns F-Q, tier in R, growth in S; the plan's cost per month in W-AH (its
+total in AI). The Workings sheet has 12 rows per Drivers row, from row 4.
 """
 
 import os
@@ -18,7 +18,7 @@ import pytest
 from openpyxl import load_workbook
 
 from billing.planning.budgets import budget_from_plan
-from reports.plan_xlsx import MONTH_COLUMNS, Steps, block_column, read_plan_workbook, working_columns
+from reports.plan_xlsx import GROWTH, MONTH_COLUMNS, TIER, Steps, block_column, read_plan_workbook, working_columns
 from tests.cli_helpers import run
 
 ROWS = {("FIN", "CLOUD"): 5, ("FIN", "DESK"): 6, ("FIN", "STORAGE"): 7, ("FIN", "VM"): 8,
@@ -36,11 +36,11 @@ def cost(line: str, service: str, month: int) -> str:
 
 
 def tier(line: str, service: str) -> tuple[str, str]:
-    return "Drivers", f"Q{ROWS[(line, service)]}"
+    return "Drivers", f"{TIER}{ROWS[(line, service)]}"
 
 
 def growth(line: str, service: str) -> tuple[str, str]:
-    return "Drivers", f"R{ROWS[(line, service)]}"
+    return "Drivers", f"{GROWTH}{ROWS[(line, service)]}"
 
 
 def make_plan(url: str, folder: Path) -> Path:
@@ -82,11 +82,11 @@ def test_the_workbook_has_tables_names_lists_formats_and_protection(history_db, 
                  "TierList1", "DriverVolume", "DriverTier", "DriverGrowth", "WorkTotal"):
         assert name in wb.defined_names
     assert wb.defined_names["RateKey"].attr_text.startswith("'Rate card'!$A$4:$A$")
-    assert wb.defined_names["DriverTier"].attr_text == "Drivers!$Q$1:$Q$12"
+    assert wb.defined_names["DriverTier"].attr_text == "Drivers!$R$1:$R$12"
     drivers, workings = wb["Drivers"], wb["Workings"]
     assert sorted(wb["Rate card"].tables) == ["Agreements", "Bands", "Rates"]
     assert wb["Rate card"]["A4"].value == "(no tariff in force)"  # row 1 of the rate card: a month without a tariff
-    assert drivers.freeze_panes == "E5" and workings.freeze_panes == "G4"
+    assert drivers.freeze_panes == "F5" and workings.freeze_panes == "H4"
     assert all(wb[name].protection.sheet for name in wb.sheetnames)
     # a planner filters the drivers and the workings by business line (a protected sheet allows it)
     assert drivers.auto_filter.ref.startswith("A4:") and drivers.auto_filter.ref.endswith("12")
@@ -98,25 +98,26 @@ def test_the_workbook_has_tables_names_lists_formats_and_protection(history_db, 
         assert wb[sheet][cell].protection.locked is False
     # the plan cost is the Total of the month's row on the Workings; each step a short formula in its column
     summary = wb["Summary"]
-    steps = Steps(*(summary[c].value == 1 for c in ("F6", "H6", "J6")))
+    steps = Steps(*(summary[c].value == 1 for c in ("F6", "H6", "J6", "L6")))
     columns = working_columns(int(summary["D6"].value), steps)
     assert [workings[f"{c}3"].value for c in columns.values()] == list(columns)
-    assert drivers["T5"].value == 4 and drivers["T6"].value == 16  # each Drivers row's first Workings row
-    assert drivers["U5"].value == "=INDEX(WorkTotal,$T5+0)" and drivers["AF5"].value == "=INDEX(WorkTotal,$T5+11)"
-    assert drivers["U5"].protection.locked is True
-    assert [workings[f"{c}15"].value for c in "ABCDEF"] == ["FIN", "CLOUD", "2027-12", 12, "2026.1", 5]
-    assert workings[f"{columns['Tier']}15"].value == "=INDEX(DriverTier,$F15)"
-    assert workings[f"{columns['Quantity']}15"].value == "=INDEX(DriverVolume,$F15,$D15)*(1+INDEX(DriverGrowth,$F15))"
+    # each Drivers row's first Workings row, and the Workings rows of a month (no dimension values here)
+    assert (drivers["U5"].value, drivers["U6"].value, drivers["V5"].value) == (4, 16, 1)
+    assert drivers["W5"].value == "=INDEX(WorkTotal,$U5+0*$V5)" and drivers["AH5"].value == "=INDEX(WorkTotal,$U5+11*$V5)"
+    assert drivers["W5"].protection.locked is True
+    assert [workings[f"{c}15"].value for c in "ABCDEFG"] == ["FIN", "CLOUD", None, "2027-12", 12, "2026.1", 5]
+    assert workings[f"{columns['Tier']}15"].value == "=INDEX(DriverTier,$G15)"
+    assert workings[f"{columns['Quantity']}15"].value == "=INDEX(DriverVolume,$G15,$E15)*(1+INDEX(DriverGrowth,$G15))"
     assert ",MinorUnits)" in workings[f"{columns['Total']}4"].value
     assert max(len(workings[f"{c}{r}"].value) for c in columns.values() for r in (4, 15, 99)) < 200
     # one formula per column, relative to its row: the formulas of two rows differ by their row numbers only
     for c in columns.values():
         assert workings[f"{c}40"].value.replace("40", "#") == workings[f"{c}41"].value.replace("41", "#")
-    assert drivers["AG5"].value == "=SUM(U5:AF5)"
-    assert drivers["R5"].number_format == "0.0%" and drivers["U5"].number_format == "#,##0.00;-#,##0.00"
+    assert drivers["AI5"].value == "=SUM(W5:AH5)"
+    assert drivers["S5"].number_format == "0.0%" and drivers["W5"].number_format == "#,##0.00;-#,##0.00"
     lists = {str(dv.sqref): dv.formula1 for dv in drivers.data_validations.dataValidation if dv.type == "list"}
     assert len(lists) == 5 and all(formula.startswith("TierList") for formula in lists.values())  # a list per service
-    assert summary["F8"].value == "=SUMIF(Drivers!$A$5:$A$12,$A8,Drivers!$AG$5:$AG$12)"
+    assert summary["F8"].value == "=SUMIF(Drivers!$A$5:$A$12,$A8,Drivers!$AI$5:$AI$12)"
 
 
 def test_the_plan_loads_back_as_the_budget_the_engine_prices(history_url, tmp_path):
@@ -144,12 +145,12 @@ def test_an_edited_formula_is_rejected_with_its_cell_and_nothing_is_loaded(histo
     path = make_plan(history_db, tmp_path)
     march, opex = cost("FIN", "CLOUD", 3).split("!")[1], cost("OPS", "DESK", 2).split("!")[1]
     broken = edit(path, tmp_path / "broken.xlsx", {("Drivers", march): "=1+1", ("Drivers", opex): 123.45,
-                                                    volume("FIN", "CLOUD", 4): "=E5*2", ("Workings", "K30"): "=0"})
+                                                    volume("FIN", "CLOUD", 4): "=F5*2", ("Workings", "K30"): "=0"})
     result = run(history_db, "budget", "load", broken, ok=False)
     assert result.exit_code == 1
     assert f"{broken}:Drivers!{march}: inconsistent the formula in this cell was changed" in result.stderr
     assert f"{broken}:Drivers!{opex}: inconsistent the formula in this cell was replaced by '123.45'" in result.stderr
-    assert f"{broken}:Drivers!H5: value-invalid the volume holds a formula (=E5*2)" in result.stderr
+    assert f"{broken}:Drivers!{volume('FIN', 'CLOUD', 4)[1]}: value-invalid the volume holds a formula (=F5*2)" in result.stderr
     assert f"{broken}:Workings!K30: inconsistent the formula in this cell was changed" in result.stderr
     assert "nothing was loaded" in result.stderr and "Traceback" not in result.stderr
     assert run(history_db, "budget", "show", "2027-12", ok=False).exit_code == 1  # no budget
@@ -187,7 +188,7 @@ def test_an_unknown_business_line_is_rejected_with_its_cell(history_url, tmp_pat
     assert result.exit_code == 1
     assert f"{renamed}:Drivers!A9: unknown-business-line business line 'XYZ' does not exist" in result.stderr
     assert "Drivers!A10" not in result.stderr  # said once per business line
-    assert f"{renamed}:Drivers!Q6: unknown-tier DESK has no tier 'platinum'" in result.stderr
+    assert f"{renamed}:Drivers!{tier('FIN', 'DESK')[1]}: unknown-tier DESK has no tier 'platinum'" in result.stderr
     assert "Traceback" not in result.stderr
     assert run(history_url, "budget", "show", "2027-12", ok=False).exit_code == 1
 

@@ -47,8 +47,8 @@ def write(tmp_path: Path, currency: str) -> Path:
 def test_each_cost_rounds_to_the_currencys_minor_units_by_name_and_reads_back(tmp_path, currency, places):
     path = write(tmp_path, currency)
     book = load_workbook(path)
-    assert book["Drivers"][COST].value == f"=INDEX(WorkTotal,$T{DRIVER_FIRST_ROW}+0)"
-    assert book["Drivers"][f"T{DRIVER_FIRST_ROW}"].value == WORK_FIRST_ROW
+    assert book["Drivers"][COST].value == f"=INDEX(WorkTotal,$U{DRIVER_FIRST_ROW}+0*$V{DRIVER_FIRST_ROW})"
+    assert book["Drivers"][f"U{DRIVER_FIRST_ROW}"].value == WORK_FIRST_ROW
     total = book["Workings"][TOTAL].value
     assert total.startswith("=ROUND(") and total.endswith(",MinorUnits)")  # no ROUND(..., 2) written in
     assert book.defined_names["MinorUnits"].attr_text == "Summary!$B$6" and book["Summary"]["B6"].value == places

@@ -8,9 +8,9 @@ from decimal import Decimal as D
 import pytest
 
 from billing.core.money import round_minor
-from billing.planning.budgets import plan_year
+from billing.planning.budgets import budget_from_plan, plan_year
 from billing.planning.workbook import PlanService, PlanSheet, PlanView, RateRow, agreement_rows, price_bands, rate_card
-from reports.plan_xlsx import DRIVER_FIRST_ROW, Steps, block_column, optional_steps, plan_workbook
+from reports.plan_xlsx import DRIVER_FIRST_ROW, Steps, block_column, optional_steps, plan_workbook, read_plan_workbook
 from tariffs.load import load_catalogue
 from tariffs.model import Band, BandEdges, FeeAtZero, PricingModel, TierPrice
 from tariffs.pricing import price_usage
@@ -198,3 +198,117 @@ def test_libreoffice_prices_fees_discounts_true_ups_and_a_price_by_dimension_as_
     assert all(m.discount < 0 for m in fin["FEES"][1:]) and any(m.discount < 0 for m in fin["DISC"])
     assert any(m.discount == 0 and m.usage > 0 for m in fin["DISC"])  # the minimum holds
     assert fin["DIMS"][0].fees > 0 and fin["DIMS"][-1].true_up == 0 and fin["HELD"][5].amount == round_minor(D("7.77"), currency)
+
+
+VALUES_CATALOGUE = """\
+units:
+  - {code: u, name: units}
+services:
+  - {code: DIMS, name: By region, unit: u, kind: it, owner: IT, default_tier: t, dimension: region,
+     tiers: [{code: t, name: T, funding_level: standard}]}
+  - {code: HELD, name: By region held, unit: u, kind: it, owner: IT, default_tier: t, dimension: region,
+     tiers: [{code: t, name: T, funding_level: standard}]}
+tariffs:
+  - service: DIMS
+    version: "1"
+    effective_from: 2026-01-01
+    currency: CUR
+    tiers:
+      t:
+        model: volume
+        monthly_fee: "12.5"
+        minimum_charge: "40"
+        unknown: default
+        bands: [{up_to: 100, unit_price: "0.4"}, {unit_price: "0.2"}]
+        by_value:
+          eu-west: {bands: [{up_to: 100, unit_price: "0.3"}, {unit_price: "0.1"}]}
+          us-east: {model: graduated, block_size: 25, bands: [{up_to: 100, unit_price: "0.35", flat_fee: "3"}, {unit_price: "0.15"}]}
+        fees:
+          - {name: Region licence, amount: "90", every: quarterly, billing: in_advance}
+  - service: HELD
+    version: "1"
+    effective_from: 2026-01-01
+    currency: CUR
+    tiers:
+      t:
+        model: per_unit
+        monthly_fee: "7.77"
+        minimum_charge: "20"
+        unknown: quarantine
+        by_value:
+          eu-west: {unit_price: "0.3"}
+agreements:
+  - {business_line: FIN, service: DIMS, fiscal_year: 2027, discount: {percent: 5}, commitment: {amount: "1500"}}
+  - {business_line: FIN, service: HELD, fiscal_year: 2027, discount: {amount: "5", applies: before_minimum}}
+"""
+#: per service, the volume naming no region and each region's (ap-south is listed by neither price)
+REGION_VOLUMES = {
+    "": tuple(D(v) for v in ("0", "5", "0", "40", "0", "0", "12.5", "0", "0", "3", "0", "0")),
+    "ap-south": tuple(D(v) for v in ("30", "0", "7", "0", "100", "0", "0", "0", "1", "0", "0", "0")),
+    "eu-west": tuple(D(v) for v in ("150", "99.99", "100", "100.01", "0", "250", "1", "0", "0", "80", "0", "10")),
+    "us-east": tuple(D(v) for v in ("80", "101", "0", "25", "100", "125.5", "0", "0", "0", "24.99", "0", "1")),
+}
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("currency", ["USD", "JPY", "BHD"])
+def test_libreoffice_prices_each_dimension_value_at_its_own_price_as_the_engine_does(tmp_path, currency):
+    # FIN plans DIMS and HELD per region: each region's row is priced at its value's price (us-east:
+    # graduated bands sold in blocks of 25), ap-south (listed by neither) at DIMS's default price and
+    # held under HELD's `unknown: quarantine`, the volume naming no region likewise; the tier's fee,
+    # minimum, quarterly fee, discount and commitment once per month over every region. Each Plan
+    # cell, recalculated by LibreOffice from the Workings, is the engine's month (plan_year with the
+    # regions' volumes: rating's own price_by_value) to the minor unit.
+    source = tmp_path / "tariffs"
+    source.mkdir()
+    (source / "values.yaml").write_text(VALUES_CATALOGUE.replace("CUR", currency), encoding="utf-8")
+    catalogue, problems = load_catalogue(source)
+    assert problems == [] and validate_catalogue(catalogue) == []
+    codes = [s.code for s in catalogue.services]
+    rates, bands = rate_card(catalogue, codes, MONTHS, currency, 1)
+    assert {r.key for r in rates} >= {"DIMS|1|t|eu-west", "DIMS|1|t|us-east", "HELD|1|t|eu-west"}
+    zeros = (D(0),) * 12
+    services = tuple(
+        PlanService(service=code, service_name=code, unit="u", tier="t", versions=("1",) * 12, volumes=volumes,
+                    forecast_volumes=volumes, forecast_amounts=zeros, budget_amounts=(None,) * 12, history_volumes=zeros,
+                    history_amounts=zeros, value=value)
+        for code in codes for value, volumes in REGION_VOLUMES.items())
+    plan = PlanView(fiscal_year=2027, months=MONTHS, history_months=MONTHS, actual_through=None, currency=currency,
+                    rates=tuple(rates), bands=tuple(bands), tiers=tuple((c, ("t",)) for c in codes),
+                    sheets=(PlanSheet(business_line="FIN", name="FIN", services=services),),
+                    agreements=tuple(agreement_rows(catalogue, 2027, {("FIN", c) for c in codes})))
+    assert optional_steps(plan) == Steps(fees=True, agreements=True, by_value=True, values=True)
+    path = tmp_path / f"values-{currency}.xlsx"
+    path.write_bytes(plan_workbook(plan))
+    expected, cells = {}, {}
+    for i, code in enumerate(codes):
+        parts = [tuple((v, REGION_VOLUMES[v][m]) for v in REGION_VOLUMES if v) for m in range(12)]
+        totals = [sum((q for _v, q in parts[m]), REGION_VOLUMES[""][m]) for m in range(12)]
+        year = plan_year(catalogue, "FIN", code, "t", MONTHS, [catalogue.tariffs[i]] * 12, totals, 1, currency, values=parts)
+        row = DRIVER_FIRST_ROW + i * len(REGION_VOLUMES)  # the service's own row; its regions' rows below it
+        for m in range(12):
+            cells[(code, m)] = f"Drivers!{block_column('plan', m)}{row}"
+            expected[cells[(code, m)]] = year[m]
+    # the workbook reads back as the same drivers, and the budget it loads is the engine's figures
+    read, problems = read_plan_workbook(path.read_bytes(), path.name)
+    assert problems == [] and [d.value for d in read.drivers] == [v for _c in codes for v in REGION_VOLUMES]
+    entries, problems = budget_from_plan(read, catalogue=catalogue, business_lines={"FIN"})
+    assert problems == [] and {e.source.location: e.amount for e in entries} == {c: m.amount for c, m in expected.items()}
+    [recalculated] = recalculate([path], tmp_path / "recalculated")
+    figures = cell_values(recalculated, expected)
+    wrong = {cell: (figures[cell], month) for cell, month in expected.items()
+             if abs(figures[cell] - month.amount) >= D("0.000001")}
+    assert wrong == {}
+    dims = [expected[cells[("DIMS", m)]] for m in range(12)]
+    held = [expected[cells[("HELD", m)]] for m in range(12)]
+    # by hand, DIMS in January: eu-west 150 at volume bands 150 x 0.1 = 15.00; us-east 80 in blocks of
+    # 25 = 100: 100 x 0.35 + 3.00 = 38.00; ap-south 30 at the default 30 x 0.4 = 12.00; terms 12.50 (the
+    # minimum 40.00 is met); the quarter's licence 90.00; 5 % off 77.50 = -3.875
+    assert dims[0].usage == round_minor(D("15") + D("38") + D("12") + D("12.5"), currency)
+    assert dims[0].fees == round_minor(D("90"), currency) and dims[0].discount == -round_minor(D("3.875"), currency)
+    assert dims[-1].true_up > 0  # the year falls short of 1,500.00
+    # HELD in January: eu-west 150 x 0.3 = 45.00; ap-south and the unnamed volume held; terms 7.77
+    assert held[0].usage == round_minor(D("45") + D("7.77"), currency)
+    # May: nothing priced (ap-south's 100 held): the fee 7.77 topped up to the minimum 20.00, which the
+    # fixed discount before the minimum leaves as it is
+    assert held[4].usage == round_minor(D("20"), currency) and held[4].discount == 0
