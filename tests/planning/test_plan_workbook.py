@@ -268,3 +268,26 @@ def test_libreoffice_recalculates_the_plan_to_the_engines_cent_and_follows_a_dri
     # and the summary's plan total is the engine's total
     summary = load_workbook(recalculated[1], data_only=True)["Summary"]
     assert Decimal(repr(summary["F10"].value)) == sum(after_engine.values())
+
+
+def test_a_price_by_region_is_planned_per_region_from_the_rated_months(db_url, tmp_path):
+    # docs/pricing.md's worked example rated: FIN's April 2026 VM at std by region, 81.00. The plan
+    # of FY2026 has a Drivers row per region under VM's own row, April's volumes as rated, and
+    # prices April to the 81.00 rated; loaded back, the budget is the engine's price of the regions
+    from tests.billing.test_dimensions_cli import USAGE, _setup
+    from tests.cli_helpers import write
+
+    _setup(db_url, tmp_path, rule="default")
+    run(db_url, "usage", "load", write(tmp_path / "usage.csv", USAGE), "--source", "internal")
+    run(db_url, "month", "run", "2026-04")
+    path = tmp_path / "plan.xlsx"
+    run(db_url, "plan", "--fy", "2026", "--out", path)
+    drivers = load_workbook(path)["Drivers"]
+    april = MONTH_COLUMNS[3]
+    rows = [(drivers[f"C{r}"].value, drivers[f"E{r}"].value, drivers[f"{april}{r}"].value) for r in range(5, 9)]
+    assert rows == [("VM", None, 0), ("VM", "ap-south", 30), ("VM", "eu-west", 150), ("VM", "us-east", 80)]
+    assert drivers["R6"].value == "=R5"  # a region's row has its service's tier
+    planned = engine_figures(db_url, path)
+    assert planned[f"Drivers!{block_column('plan', 3)}5"] == Decimal("81.00")
+    out = run(db_url, "budget", "load", path).stdout
+    assert "plan budget FY2026 for 1 business line(s), 12 line(s)" in out
