@@ -186,7 +186,8 @@ def main() -> None:
         deadline = time.monotonic() + 30
         while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
             if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the portal did not start")
+                server.kill()
+                raise SystemExit("the portal did not start: " + server.communicate()[1].decode(errors="replace")[-2000:])
             time.sleep(0.2)
         print(f"chargeback serve --workers {args.workers}")
         if args.records:
