@@ -13,15 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from billing.rating.tiers import TierMonth, price_at_every_tier
 from billing.recovery.composites import composite_lines
 from billing.close.focus_bill import FOCUS_VERSION, FocusRow, Provider, focus_rows
 from billing.close.statement import BudgetFigure, ExportInputs, StatementInputs, TierQuote
 from billing.jobs import frozen
-from billing.jobs.advice import tier_advice_by_line
 from billing.jobs.bridge import month_bridges
 from billing.jobs.budgets import budget_bridges_by_line, budget_rows_by_line
 from billing.jobs.frozen import FrozenMonth, StatementFigures, frozen_month
@@ -38,9 +37,14 @@ from billing.store import documents
 from billing.store import locks
 from billing.store import org as org_store
 from billing.store import snapshots
-from billing.store.rating_inputs import month_inputs
 from billing.store.snapshots import MonthClose, Section
 from tariffs.model import Catalogue, ChargingMode
+
+if TYPE_CHECKING:
+    from billing.rating.tiers import TierMonth
+# Rating the month again (polars, the usage store) is imported where it is needed: a closed
+# month's journal, export and statements are read from its documents and snapshot, and a
+# command starts faster without it.
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,9 @@ def price_month_at_every_tier(session: Session, month: str, charges: Sequence[Ch
     """Every (business line, service) the month charged or that was subscribed in it, priced
     at every tier of the service (what the statement's quotes and, later, tier advice read);
     ``line``: that business line's only."""
+    from billing.rating.tiers import price_at_every_tier
+    from billing.store.rating_inputs import month_inputs
+
     inputs = month_inputs(session, month, catalogue=catalogue)
     start, end = first_day(month), last_day(month)
     subscribed = {(s.business_line, s.service) for s in inputs.subscriptions
@@ -86,6 +93,8 @@ def statement_figures(session: Session, month: str, charges: Sequence[Charge], c
     date, the parts of composite services, and the pictures' figures (cost by service over 13
     months, the fiscal year's budget burn). ``tiers``: the month priced at every tier;
     ``line``: that business line's figures only (``charges`` its own)."""
+    from billing.jobs.advice import tier_advice_by_line
+
     only = line  # the loops below name each business line ``line``
     notes = _notes(session, month)
     codes = sorted({c.business_line for c in charges} | {n.business_line for n in notes})

@@ -257,8 +257,13 @@ def _charge_records(session: Session, where: list) -> list[tuple[int, Charge]]:
     """Charges matching ``where`` as (charge id, record), in month and line order."""
     bl = t.BusinessLine
     version = t.TariffVersionRow
+    c = t.Charge  # its columns, not ORM objects (thousands of charges in a big month)
+    columns = (c.id, c.line_no, c.kind, c.service_code, c.tier_code, c.charging_mode, c.segment_from, c.segment_to,
+               c.model, c.quantity, c.included, c.billable, c.cost, c.exact_amount, c.amount, c.currency, c.detail,
+               c.flags, c.credit_of_line, c.usage_rows, c.credit_metric, c.days_in_force, c.label, c.period_from,
+               c.period_to, c.workings, c.dimension, c.dimension_value)
     rows = session.execute(
-        select(t.Charge, bl.code, version.version)
+        select(*columns, bl.code.label("business_line_code"), version.version.label("version_code"))
         .join(bl, bl.id == t.Charge.business_line_id)
         .join(version, version.id == t.Charge.tariff_version_id)
         .where(*where)
@@ -276,8 +281,8 @@ def _charge_records(session: Session, where: list) -> list[tuple[int, Charge]]:
         shares.setdefault(charge_id, []).append(CostCenterShare(cost_center=code or "", quantity=quantity, amount=amount))
     return [
         (c.id, Charge(
-            line_no=c.line_no, kind=c.kind, business_line=code, service=c.service_code, tier=c.tier_code,
-            tariff_version=ver, charging_mode=c.charging_mode, segment_from=c.segment_from, segment_to=c.segment_to,
+            line_no=c.line_no, kind=c.kind, business_line=c.business_line_code, service=c.service_code, tier=c.tier_code,
+            tariff_version=c.version_code, charging_mode=c.charging_mode, segment_from=c.segment_from, segment_to=c.segment_to,
             model=c.model, quantity=c.quantity, included=c.included, billable=c.billable, cost=c.cost,
             exact_amount=c.exact_amount, amount=c.amount, currency=c.currency, detail=c.detail,
             flags=tuple(c.flags.split("; ")) if c.flags else (), credit_of_line=c.credit_of_line,
@@ -286,7 +291,7 @@ def _charge_records(session: Session, where: list) -> list[tuple[int, Charge]]:
             workings=workings_of(c.workings),
             dimension=c.dimension, dimension_value=c.dimension_value,
         ))
-        for c, code, ver in rows
+        for c in rows
     ]
 
 
