@@ -366,9 +366,10 @@ def users_list(store: Store) -> None:
     from billing import api
 
     rows = [[u.name, ", ".join(u.roles), ", ".join(u.lines), "disabled" if u.disabled else
-             ("must change password" if u.must_change_password else "active"), u.sessions, f"{u.created_at:%Y-%m-%d}"]
+             ("must change password" if u.must_change_password else "active"),
+             "single sign-on" if u.single_sign_on else "password", u.sessions, f"{u.created_at:%Y-%m-%d}"]
             for u in api.users(store)]
-    echo_table(["user", "roles", "lines", "state", "sessions", "added"], rows, right={4})
+    echo_table(["user", "roles", "lines", "state", "signs in", "sessions", "added"], rows, right={5})
 
 
 @chargeback.group()
@@ -418,21 +419,29 @@ def tokens_list(store: Store) -> None:
 @click.option("--workers", default=1, type=click.IntRange(1, 32), show_default=True,
               help="Server processes answering side by side (pages are rendered in Python: one process "
                    "serves one request's work at a time); they share the CSRF key and the store.")
+@click.option("--sso", "sso_file", type=INPUT_FILE, default=None,
+              help="Single sign-on with an OpenID Connect provider: its settings (YAML: issuer, client_id, the roles "
+                   "claim and what each value gives; docs/security.md); the client secret is read from "
+                   "CHARGEBACK_SSO_CLIENT_SECRET.")
 @click.pass_obj
-def serve(store: Store, host: str, port: int, workers: int) -> None:
+def serve(store: Store, host: str, port: int, workers: int, sso_file: Path | None) -> None:
     """Run the portal and the API (uvicorn) on the store --db names; stop with Ctrl-C."""
     import uvicorn
 
+    from billing import api
     from portal.app import create_app, shared_settings
 
-    app = create_app(store.url)  # refuses a store that is not there, before listening
-    echo(f"portal on http://{host}:{port}/ (sign in as a user from `chargeback users add`; Ctrl-C stops it)")
+    sso = api.read_sso(sso_file) if sso_file else None  # every problem of the file, before listening
+    app = create_app(store.url, sso=sso)  # refuses a store that is not there, before listening
+    echo(f"portal on http://{host}:{port}/ (sign in as a user from `chargeback users add`"
+         + (f", or with {sso.label}" if sso else "") + "; Ctrl-C stops it)")
     options = {"host": host, "port": port, "log_level": "warning", "server_header": False, "proxy_headers": False}
     if workers == 1:
         uvicorn.run(app, **options)
         return
     app.state.portal.store.close()
-    os.environ.update(shared_settings(store.url))  # the worker processes read the store and the CSRF key from here
+    # the worker processes read the store, the CSRF key and the single sign-on settings from here
+    os.environ.update(shared_settings(store.url, str(sso_file.resolve()) if sso_file else None))
     uvicorn.run("portal.app:create_app_from_environment", factory=True, workers=workers, **options)
 
 

@@ -51,6 +51,9 @@ LINES = (Caller.FINANCE, Caller.AUDITOR, Caller.HEAD)
 ACCESS: dict[str, Rule] = {
     # signing in and out
     "login": Rule(EVERYONE, must_change_ok=True),
+    # single sign-on (portal/sso.py): 404 when it is not configured
+    "login_sso": Rule(EVERYONE, must_change_ok=True),
+    "login_sso_callback": Rule(EVERYONE, must_change_ok=True),
     "logout": Rule(PEOPLE, must_change_ok=True),
     "logout_everywhere": Rule(PEOPLE, must_change_ok=True),
     "password": Rule(PEOPLE, must_change_ok=True),

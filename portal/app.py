@@ -37,6 +37,7 @@ from starlette.staticfiles import StaticFiles
 from billing import api
 from billing.core.access import Principal, TokenScope
 from billing.core.problems import ChargebackError, excerpt
+from billing.core.sso import SsoSettings
 from portal.access import ACCESS, Caller, allowed, callers
 from portal.security import MAX_FORM_BYTES, PRE_COOKIE, SESSION_COOKIE, AddressLimit, Csrf, headers
 
@@ -47,15 +48,19 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 class Portal:
     """What every route shares: the store, the templates, the CSRF key, the address limit."""
 
-    def __init__(self, url: str | None, csrf_key: bytes | None = None):
+    def __init__(self, url: str | None, csrf_key: bytes | None = None, sso: SsoSettings | None = None):
+        from portal.sso import OpenIdClient
+
         self.store = api.open_store(url)
         self.csrf = Csrf(csrf_key)
+        self.sso = None if sso is None else OpenIdClient(sso)  # single sign-on, when configured (portal/sso.py)
         self.logins = AddressLimit()
         env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         from reports import filters
 
         filters.register(env)
+        env.globals["sso_label"] = None if sso is None else sso.label  # the sign-in page's button, only when configured
         self.templates = env
         self.computed = Computed()
         self.computing: dict[tuple, asyncio.Lock] = {}
@@ -246,28 +251,32 @@ def guarded(portal: Portal, name: str, endpoint: Endpoint) -> Endpoint:
 
 
 STORE_VARIABLE, KEY_VARIABLE = "CHARGEBACK_PORTAL_STORE", "CHARGEBACK_PORTAL_CSRF_KEY"
+SSO_VARIABLE = "CHARGEBACK_PORTAL_SSO"
 
 
-def shared_settings(url: str) -> dict[str, str]:
+def shared_settings(url: str, sso_file: str | None = None) -> dict[str, str]:
     """What every worker process of one ``chargeback serve --workers N`` shares, as environment
-    variables: the store's URL and one CSRF key (a form made by one process is accepted by
-    another)."""
-    return {STORE_VARIABLE: url, KEY_VARIABLE: secrets.token_hex(32)}
+    variables: the store's URL, one CSRF key (a form made by one process is accepted by
+    another) and the single sign-on settings' file, if any."""
+    return {STORE_VARIABLE: url, KEY_VARIABLE: secrets.token_hex(32), **({SSO_VARIABLE: sso_file} if sso_file else {})}
 
 
 def create_app_from_environment() -> Starlette:
     """The portal of one worker process, over :func:`shared_settings`' store and CSRF key."""
-    return create_app(os.environ[STORE_VARIABLE], csrf_key=bytes.fromhex(os.environ[KEY_VARIABLE]))
+    sso_file = os.environ.get(SSO_VARIABLE)
+    return create_app(os.environ[STORE_VARIABLE], csrf_key=bytes.fromhex(os.environ[KEY_VARIABLE]),
+                      sso=api.read_sso(sso_file) if sso_file else None)
 
 
-def create_app(url: str | None = None, *, csrf_key: bytes | None = None) -> Starlette:
+def create_app(url: str | None = None, *, csrf_key: bytes | None = None, sso: SsoSettings | None = None) -> Starlette:
     """The portal over the store at ``url`` (as ``--db`` names it; it must exist); its CSRF key
-    ``csrf_key``, or a new random one."""
-    from portal import disputes, pages, rest
+    ``csrf_key``, or a new random one; ``sso``: single sign-on with an OpenID Connect provider
+    (``billing.api.read_sso``), else people sign in with their passwords only."""
+    from portal import disputes, pages, rest, sso as single_sign_on
 
-    portal = Portal(url, csrf_key)
-    named: list[tuple[str, str, Endpoint, list[str]]] = [*pages.routes(portal), *disputes.routes(portal),
-                                                         *rest.routes(portal)]
+    portal = Portal(url, csrf_key, sso)
+    named: list[tuple[str, str, Endpoint, list[str]]] = [*pages.routes(portal), *single_sign_on.routes(portal),
+                                                         *disputes.routes(portal), *rest.routes(portal)]
     routes: list[Route | Mount] = [Route(path, guarded(portal, name, endpoint), methods=methods, name=name)
                                    for path, name, endpoint, methods in named]
     static = StaticFiles(directory=HERE / "static")

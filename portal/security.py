@@ -74,6 +74,11 @@ class Csrf:
     def __init__(self, key: bytes | None = None):
         self._key = key or secrets.token_bytes(32)
 
+    @property
+    def key(self) -> bytes:
+        """The portal's key, which also seals the single sign-on flow's cookie (portal/sso.py)."""
+        return self._key
+
     def token(self, bound_to: str) -> str:
         return hmac.new(self._key, b"csrf:" + bound_to.encode(), hashlib.sha256).hexdigest()
 

@@ -71,7 +71,7 @@ __all__ = [
     "line_forecast", "LineForecast",
     # people, sessions and API tokens
     "add_user", "disable_user", "reset_password", "users", "add_token", "revoke_token", "tokens",
-    "LoginRefused", "SESSION_HOURS", "sign_in", "store_generation", "session_principal", "signed_in", "sign_out", "change_password", "token_principal", "acting_as",
+    "LoginRefused", "SESSION_HOURS", "sign_in", "read_sso", "sso_sign_in", "sso_refused", "store_generation", "session_principal", "signed_in", "sign_out", "change_password", "token_principal", "acting_as",
     # what the portal reads
     "business_lines", "statement", "Statement", "month_statement_views", "charges", "load_usage_batch",
     # disputes
@@ -844,6 +844,45 @@ def sign_in(store: Store, name: str, password: str):
     if isinstance(result, LoginRefused):
         raise result
     return result
+
+
+def read_sso(path: str | Path, environ: Mapping[str, str] | None = None):
+    """The single sign-on settings in the YAML file ``path`` (``billing.core.sso.SsoSettings``),
+    the client secret from ``environ`` (default the process's environment); ``ProblemsError``
+    with every problem of the file at once."""
+    import os
+
+    from billing.core.problems import Problem, ProblemCode, SourceRef
+    from billing.core.sso import read_sso_settings
+    from billing.core.yamldoc import read_yaml_file
+
+    text, problem = read_yaml_file(Path(path))
+    if text is None:
+        raise ProblemsError([problem or Problem(code=ProblemCode.FILE_UNREADABLE, message="cannot read the file",
+                                                source=SourceRef(file=str(path)))], f"{path}: not read")
+    return read_sso_settings(text, os.environ if environ is None else environ, file=str(path))
+
+
+def sso_sign_in(store: Store, *, issuer: str, subject: str, name: str, roles, lines):
+    """Open a session for a person an OpenID Connect provider vouched for (its ID token
+    verified by the caller): added at the first sign-in, their roles (``billing.core.access.Role``)
+    and a head's business lines brought up to date with the provider's claim at each; raises
+    ``LoginRefused`` once the refusal is kept (no role, a name held by a person who signs in
+    with a password, a disabled person)."""
+    from billing.jobs.access import sso_sign_in as job
+
+    result = _run(store, job, issuer=issuer, subject=subject, name=name, roles=frozenset(roles), lines=frozenset(lines))
+    if isinstance(result, LoginRefused):
+        raise result
+    return result
+
+
+def sso_refused(store: Store, reason: str) -> LoginRefused:
+    """Keep a single sign-on refused before the person is known (the provider's answer did not
+    hold: state, nonce, signature, issuer, audience, expiry) in the audit trail; the refusal."""
+    from billing.jobs.access import sso_refused as job
+
+    return _run(store, job, reason)
 
 
 def store_generation(store: Store) -> tuple[int, ...]:

@@ -113,6 +113,7 @@ class User:
     created_at: dt.datetime
     created_by: str
     sessions: int = 0  # sessions open now
+    single_sign_on: bool = False  # signs in through the OpenID Connect provider, never with a password
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -36,7 +36,7 @@ from billing.core.problems import ProblemCode, excerpt
 __all__ = [
     "CODE", "NAME", "REFERENCE", "SOURCE_NAME", "PATH", "USER", "CURRENCY", "LABEL", "SUBJECT",
     "USAGE_FEED_MONTHS", "COST_FEED_MONTHS", "FLAGS", "DIMENSION_VALUE", "IDEMPOTENCY_KEY",
-    "too_long", "path_problem", "months_that_fit",
+    "SSO_ISSUER", "SSO_SUBJECT", "too_long", "path_problem", "months_that_fit",
     "Range", "NUMBER", "QUANTITY", "COST", "AMOUNT", "PRICE", "MARKUP", "MEASURE", "RATIO",
     "ROW_WORTH", "MONTH_AMOUNT", "FEED_TOTAL",
 ]
@@ -62,6 +62,10 @@ LABEL = 80
 """A rejected row's column, a budget line's place (row, or sheet!cell): shortened to fit."""
 SUBJECT = 200
 """What an audit event is about (a file, a month, a document): shortened to fit."""
+SSO_ISSUER = 300
+"""A single sign-on provider's issuer (its URL)."""
+SSO_SUBJECT = 255
+"""The subject of a provider's ID token (OpenID Connect Core 1.0 §2: at most 255 ASCII characters)."""
 USAGE_FEED_MONTHS = 200
 """The months a usage feed covers, kept as ``YYYY-MM,YYYY-MM,...``."""
 COST_FEED_MONTHS = 400

@@ -138,6 +138,9 @@ def reset_password(session: Session, name: str) -> NewPassword:
     hashed = hash_password(password)
     locks.lock_access(session)
     found = _existing(session, name)
+    if found.single_sign_on:
+        raise ChargebackError(f"{name} signs in by single sign-on and has no password here: the provider manages it "
+                              f"(`chargeback users disable {name}` stops the person signing in)")
     store.set_password(session, found.user_id, hashed, must_change=True)
     ended = store.revoke_sessions(session, found.user_id, audit.now())
     audit.record(session, "user.reset", name, f"{ended} session(s) ended")
@@ -174,16 +177,75 @@ def sign_in(session: Session, name: str, password: str) -> SignedIn | LoginRefus
         return LoginRefused(f"too many refused sign-ins for this name: try again in {LOGIN_WINDOW.seconds // 60} minutes "
                             f"or ask an administrator to reset the password")
     found = store.credentials(session, name)
-    if found is None:
-        _spend_as_verifying(password)
-    if found is None or not _verify(found.password_hash, password) or found.disabled:
+    if found is None or found.single_sign_on:
+        _spend_as_verifying(password)  # as long as a wrong password; one who signs in by SSO has none here
+    if found is None or found.single_sign_on or not _verify(found.password_hash, password) or found.disabled:
         audit.record(session, "login.refused", name, user="anonymous")
         return LoginRefused(WRONG)
+    return _open_session(session, found.user_id, name, now)
+
+
+def _open_session(session: Session, user_id: int, name: str, now: dt.datetime, detail: str | None = None) -> SignedIn:
     token = secrets.token_urlsafe(32)
     expires = now + dt.timedelta(hours=SESSION_HOURS)
-    store.open_session(session, user_id=found.user_id, token_hash=digest(token), at=now, expires_at=expires)
-    audit.record(session, "login", name, user=name)
-    return SignedIn(token=token, principal=store.principal_of(session, found.user_id), expires_at=expires)
+    store.open_session(session, user_id=user_id, token_hash=digest(token), at=now, expires_at=expires)
+    audit.record(session, "login", name, detail, user=name)
+    return SignedIn(token=token, principal=store.principal_of(session, user_id), expires_at=expires)
+
+
+SSO_REFUSED = "single sign-on"
+"""The audit trail's subject of a single sign-on refused before the person is known."""
+
+
+def sso_refused(session: Session, reason: str, *, name: str = SSO_REFUSED) -> LoginRefused:
+    """A single sign-on refused (the provider's answer did not hold, or gave no role): kept in
+    the audit trail as ``login.refused``; the refusal to show."""
+    locks.lock_access(session)
+    audit.record(session, "login.refused", name[:200], f"single sign-on: {reason}"[:2000], user="anonymous")
+    return LoginRefused(f"single sign-on refused: {reason}")
+
+
+def sso_sign_in(session: Session, *, issuer: str, subject: str, name: str, roles: frozenset[Role],
+                lines: frozenset[str]) -> SignedIn | LoginRefused:
+    """A session for the person the provider ``issuer`` vouched for as ``subject`` (its ID
+    token already verified by the caller), or the refusal (returned, so that it is kept).
+
+    The first sign-in adds the person as ``name`` (the provider's name claim), holding ``roles``
+    (a head the business lines ``lines`` of them that exist); a later one brings their roles up
+    to date with the provider's claim. Refused: no role, a name a person who signs in with a
+    password holds already, a disabled person (``chargeback users disable``)."""
+    locks.lock_access(session)
+    now = audit.now()
+    found = store.sso_credentials(session, issuer, subject)
+    if found is not None and found.disabled:
+        return sso_refused(session, f"{found.name} is disabled", name=found.name)
+    if found is None:
+        try:
+            check_user_name(name)
+        except ChargebackError as exc:
+            return sso_refused(session, f"the provider's name claim is not a user name here ({exc})")
+        same = store.credentials(session, name)
+        if same is not None:
+            how = "by another single sign-on" if same.single_sign_on else "with a password"
+            return sso_refused(session, f"a person named {name} signs in here {how}: an administrator decides who "
+                               f"{name} is", name=name)
+    known = set(lines) - set(store.unknown_business_lines(session, tuple(sorted(lines)))) if lines else set()
+    held = set(roles) - ({Role.HEAD} if not known else set())
+    if not held:
+        return sso_refused(session, "the provider's claim gives no role here (or heads no business line there is)",
+                           name=found.name if found else name)
+    kept_roles, kept_lines = tuple(sorted(held)), tuple(sorted(known)) if Role.HEAD in held else ()
+    described = "roles " + ", ".join(r.value for r in kept_roles) + (f"; lines {', '.join(kept_lines)}" if kept_lines else "")
+    if found is None:
+        user_id = store.add_user(session, name=name, password_hash="", roles=kept_roles, lines=kept_lines, at=now,
+                                 by=SSO_REFUSED, sso=(issuer, subject))
+        audit.record(session, "user.add", name, f"by single sign-on from {issuer}; {described}", user=name)
+        return _open_session(session, user_id, name, now, "single sign-on")
+    before = store.principal_of(session, found.user_id)
+    if before.roles != frozenset(kept_roles) or before.lines != frozenset(kept_lines):
+        store.set_roles(session, found.user_id, kept_roles, kept_lines)
+        audit.record(session, "user.roles", found.name, f"by single sign-on: {described}", user=found.name)
+    return _open_session(session, found.user_id, found.name, now, "single sign-on")
 
 
 def session_principal(session: Session, token: str) -> Principal | None:

@@ -10,14 +10,14 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from billing.core.access import ApiToken, Principal, Role, TokenScope, User
 from billing.store import audit
 from billing.store.schema import ApiBatch, ApiTokenRow, AppUser, AppUserRole, AuditEvent, BusinessLine, UsageSource, WebSession
 
-ACTIONS = ("user.add", "user.disable", "user.reset", "user.password", "login", "login.refused", "logout",
+ACTIONS = ("user.add", "user.disable", "user.reset", "user.password", "user.roles", "login", "login.refused", "logout",
            "logout.everywhere", "token.add", "token.revoke")
 """The audit trail's actions of this module's changes (billing/store/bounds.py checks they fit)."""
 
@@ -31,6 +31,7 @@ class Credentials:
     password_hash: str
     disabled: bool
     must_change_password: bool
+    single_sign_on: bool = False  # signs in through the provider, never with a password
 
 
 def unknown_business_lines(session: Session, codes: tuple[str, ...]) -> list[str]:
@@ -42,22 +43,46 @@ def source_exists(session: Session, name: str) -> bool:
     return session.get(UsageSource, name) is not None
 
 
-def credentials(session: Session, name: str) -> Credentials | None:
-    row = session.scalar(select(AppUser).where(AppUser.name == name))
+def _credentials(row: AppUser | None) -> Credentials | None:
     if row is None:
         return None
     return Credentials(user_id=row.id, name=row.name, password_hash=row.password_hash, disabled=row.disabled_at is not None,
-                       must_change_password=row.must_change_password)
+                       must_change_password=row.must_change_password, single_sign_on=row.sso_subject is not None)
+
+
+def credentials(session: Session, name: str) -> Credentials | None:
+    return _credentials(session.scalar(select(AppUser).where(AppUser.name == name)))
+
+
+def sso_credentials(session: Session, issuer: str, subject: str) -> Credentials | None:
+    """The person the provider ``issuer``'s subject ``subject`` signed in as before, if any."""
+    return _credentials(session.scalar(select(AppUser).where(AppUser.sso_issuer == issuer,
+                                                             AppUser.sso_subject == subject)))
 
 
 def add_user(session: Session, *, name: str, password_hash: str, roles: tuple[Role, ...], lines: tuple[str, ...],
-             at: dt.datetime, by: str) -> None:
-    row = AppUser(name=name, password_hash=password_hash, must_change_password=True, created_at=at, created_by=by)
+             at: dt.datetime, by: str, sso: tuple[str, str] | None = None) -> int:
+    """A person added (``sso``: the provider's issuer and subject, signing in through it; no
+    password then); their id."""
+    row = AppUser(name=name, password_hash=password_hash, must_change_password=sso is None, created_at=at, created_by=by,
+                  sso_issuer=None if sso is None else sso[0], sso_subject=None if sso is None else sso[1])
     session.add(row)
     session.flush()
+    _add_roles(session, row.id, roles, lines)
+    return row.id
+
+
+def _add_roles(session: Session, user_id: int, roles: tuple[Role, ...], lines: tuple[str, ...]) -> None:
     for role in sorted(set(roles)):
         for line in (sorted(set(lines)) if role is Role.HEAD else [""]):
-            session.add(AppUserRole(user_id=row.id, role=role.value, business_line_code=line))
+            session.add(AppUserRole(user_id=user_id, role=role.value, business_line_code=line))
+
+
+def set_roles(session: Session, user_id: int, roles: tuple[Role, ...], lines: tuple[str, ...]) -> None:
+    """Replace a person's roles (and a head's business lines) with these."""
+    session.execute(delete(AppUserRole).where(AppUserRole.user_id == user_id))
+    _add_roles(session, user_id, roles, lines)
+    session.flush()
 
 
 def set_password(session: Session, user_id: int, password_hash: str, *, must_change: bool) -> None:
@@ -86,7 +111,8 @@ def users(session: Session, *, now: dt.datetime) -> list[User]:
     return [User(name=r.name, roles=tuple(dict.fromkeys(role for role, _ in roles[r.id])),
                  lines=tuple(line for role, line in roles[r.id] if role is Role.HEAD),
                  disabled=r.disabled_at is not None, must_change_password=r.must_change_password,
-                 created_at=r.created_at, created_by=r.created_by, sessions=open_sessions.get(r.id, 0)) for r in rows]
+                 created_at=r.created_at, created_by=r.created_by, sessions=open_sessions.get(r.id, 0),
+                 single_sign_on=r.sso_subject is not None) for r in rows]
 
 
 def principal_of(session: Session, user_id: int) -> Principal:

@@ -541,13 +541,17 @@ class AppUser(Base):
     """A person who signs in to the portal (billing/jobs/access.py); never deleted, disabled."""
 
     __tablename__ = "app_user"
+    __table_args__ = (UniqueConstraint("sso_issuer", "sso_subject"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(limits.USER), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, with its parameters and salt
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, with its parameters and salt; "" signs in by SSO only
     must_change_password: Mapped[bool] = mapped_column(default=True)  # a one-time password was given
     disabled_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
     created_by: Mapped[str] = mapped_column(String(limits.USER))
+    # a person who signs in by single sign-on: the provider's issuer and the ID token's subject
+    sso_issuer: Mapped[str | None] = mapped_column(String(limits.SSO_ISSUER))
+    sso_subject: Mapped[str | None] = mapped_column(String(limits.SSO_SUBJECT))
 
 
 class AppUserRole(Base):

@@ -33,7 +33,7 @@ def test_a_person_added_signs_in_with_the_one_time_password_and_must_change_it(d
     added = run(db_url, "users", "add", "ada", "--role", "head", "--line", "FIN", "--line", "OPS").stdout
     password = password_of(added)
     listed = run(db_url, "users", "list").stdout
-    assert re.search(r"ada\s+head\s+FIN, OPS\s+must change password\s+0", listed), listed
+    assert re.search(r"ada\s+head\s+FIN, OPS\s+must change password\s+password\s+0", listed), listed
     with api.open_store(db_url) as store:
         signed = api.sign_in(store, "ada", password)
         assert signed.principal.lines == {"FIN", "OPS"} and signed.principal.must_change_password

@@ -23,6 +23,9 @@ BATCH = {"records": [{"record_id": "INC-MATRIX-1", "usage_date": "2026-04-01", "
 # line the head heads; the month is closed, so a run or a close is answered 409 (nothing changes).
 SAMPLES = {
     "login": [("GET", "/login", None, 200), ("POST", "/login", {"name": "nobody", "password": "x" * 12}, 401)],
+    # single sign-on is not configured for these books: its routes are the 404 of a page there is not
+    "login_sso": [("GET", "/login/sso", None, 404)],
+    "login_sso_callback": [("GET", "/login/sso/callback?code=x&state=y", None, 404)],
     "logout": [("POST", "/logout", {}, 303)],
     "logout_everywhere": [("POST", "/logout/everywhere", {}, 303)],
     "password": [("GET", "/password", None, 200)],
