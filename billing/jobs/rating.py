@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from billing.jobs.close import closed_meanwhile
 from billing.core.money import ZERO
 from billing.core.periods import parse_month
 from billing.core.problems import Ask, Asked, ChargebackError, ProblemsError, errors
@@ -46,6 +45,8 @@ def run_month(session: Session, month: str) -> RunResult:
     month = parse_month(month)
     locks.lock_month(session, month)  # no load, close or other run of the month meanwhile
     if charge_store.period_status(session, month) == "closed":
+        from billing.jobs.close import closed_meanwhile
+
         raise ChargebackError(
             closed_meanwhile(session, month) or
             f"{month} is closed and its charges never change; corrections go into an open month "

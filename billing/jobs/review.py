@@ -19,8 +19,6 @@ from billing.close.review import (
 )
 from billing.core.periods import add_months, month_range, parse_month, previous_month
 from billing.core.problems import ChargebackError
-from billing.jobs.budgets import budget_summary
-from billing.jobs.recovery import recovery_summary
 from billing.store import audit
 from billing.store import catalogue as catalogue_store
 from billing.store import charges as charge_store
@@ -50,6 +48,9 @@ def review_stored_month(session: Session, month: str, *, rules_path: Path | None
         history=charge_store.chargeback_totals(session, earlier),
         anomaly_floor_pct=settings.anomaly_floor_pct,
     )
+    from billing.jobs.budgets import budget_summary  # the review's alone: a month run needs only its warnings
+    from billing.jobs.recovery import recovery_summary
+
     status = charge_store.period_status(session, month)
     return MonthReview(
         month=month, status=status, run=run, review=review,

@@ -97,6 +97,10 @@ def tiers_by_day(subscriptions: Iterable[Subscription], days: Sequence[dt.date])
         by_pair[(s.business_line, s.service)].append(s)
     found: dict[tuple[str, str, dt.date], str] = {}
     for (line, service), subs in by_pair.items():
+        if len(subs) == 1:  # most pairs: the one subscription holds the days it is in force
+            only = subs[0]
+            found.update(((line, service, day), only.tier) for day in days if only.in_force(day))
+            continue
         for day in days:
             sub = subscription_at(subs, line, service, day)
             if sub is not None:

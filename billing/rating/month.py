@@ -212,9 +212,10 @@ def _priced_days(usage: pl.DataFrame, services: dict[str, Service], subscribed: 
                  version_at: dict[tuple[str, dt.date], TariffVersion],
                  tier_override: dict[tuple[str, str], str] | None) -> _PricedDays:
     """Every usage day joined (vectorised) with the tier that prices it (docs/pricing.md,
-    "Which tier prices a usage") and the tariff version in force that day, with its flag."""
-    per_day = usage.group_by(["business_line", "service", "usage_date", "tier", "cost_center", "dimension_value"]).agg(
-        pl.col("quantity").sum(), pl.col("cost").fill_null(0).sum(), pl.col("rows").sum())
+    "Which tier prices a usage") and the tariff version in force that day, with its flag. The
+    daily sums are joined as they come (several feeds may repeat a key): every later step sums
+    or takes distinct values, so grouping them first would only cost a pass over the month."""
+    per_day = usage.with_columns(pl.col("cost").fill_null(0))
     total_rows = int(per_day["rows"].sum() or 0)
     known = per_day["service"].is_in(list(services))
     unknown_services = frozenset(per_day.filter(~known)["service"].unique().to_list())
@@ -479,6 +480,11 @@ def _fee_charges(*, month: str, catalogue: Catalogue, services: dict[str, Servic
 
 def _tier_days(subs: Sequence[Subscription], period: FeePeriod, override: str | None) -> dict[str, list[dt.date]]:
     """Tier → the days of ``period`` a business line held it (at ``override``'s tier, if given)."""
+    if len(subs) == 1:  # most pairs: one subscription, its days in the period in order
+        sub = subs[0]
+        first, last = max(sub.effective_from, period.first), min(sub.effective_to or period.last, period.last)
+        count = (last - first).days + 1
+        return {override or sub.tier: [first + dt.timedelta(days=i) for i in range(count)]} if count > 0 else {}
     tier_on: dict[dt.date, str] = {}
     for sub in subs:  # the first subscription in force on a day holds it, as in the month's rating
         day = max(sub.effective_from, period.first)

@@ -199,14 +199,15 @@ def tariff_version_ids(session: Session) -> dict[tuple[str, str], int]:
 
 
 def load_subscriptions(session: Session) -> list[Subscription]:
-    query = (
-        select(t.BusinessLine.code, t.Subscription)
+    query = (  # columns, not ORM objects: every rating run reads them all
+        select(t.BusinessLine.code, t.Subscription.service_code, t.Subscription.tier_code,
+               t.Subscription.effective_from, t.Subscription.effective_to)
         .join(t.BusinessLine, t.BusinessLine.id == t.Subscription.business_line_id)
         .order_by(t.BusinessLine.code, t.Subscription.service_code, t.Subscription.effective_from)
     )
     return [
-        Subscription(business_line=code, service=s.service_code, tier=s.tier_code, effective_from=s.effective_from, effective_to=s.effective_to)
-        for code, s in session.execute(query)
+        Subscription(business_line=code, service=service, tier=tier, effective_from=start, effective_to=end)
+        for code, service, tier, start, end in session.execute(query)
     ]
 
 

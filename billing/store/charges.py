@@ -161,18 +161,22 @@ def inputs_hash(session: Session, month: str) -> str:
     from billing.core.periods import first_day, last_day
     from billing.store.usage import active_feed_ids
 
-    start, end = first_day(month), last_day(month)
+    start_of_month, end = first_day(month), last_day(month)
     parts: list[object] = [
         active_feed_ids(session, month),
         sorted(session.execute(select(t.CatalogueService.code, t.CatalogueService.content_hash)).all()),
         sorted(session.execute(select(t.TariffVersionRow.id, t.TariffVersionRow.content_hash)).all()),
-        sorted((s.business_line_id, s.service_code, s.tier_code, str(s.effective_from), str(s.effective_to))
-               for s in session.scalars(select(t.Subscription))
-               if s.effective_from <= end and (s.effective_to is None or s.effective_to >= start)),
-        sorted((o.cost_center_id, o.business_line_id, str(o.effective_from), str(o.effective_to))
-               for o in session.scalars(select(t.CostCenterOwner))),
-        sorted((m.service_code, m.tier_code, m.business_line_code, m.metric, str(m.achieved))
-               for m in session.scalars(select(t.SlaMeasurement).where(t.SlaMeasurement.month == month))),
+        # columns, not ORM objects (the same values, so the same fingerprint): read on every run
+        sorted((line, service, tier, str(start), str(to)) for line, service, tier, start, to in session.execute(
+            select(t.Subscription.business_line_id, t.Subscription.service_code, t.Subscription.tier_code,
+                   t.Subscription.effective_from, t.Subscription.effective_to))
+               if start <= end and (to is None or to >= start_of_month)),
+        sorted((center, line, str(start), str(to)) for center, line, start, to in session.execute(
+            select(t.CostCenterOwner.cost_center_id, t.CostCenterOwner.business_line_id,
+                   t.CostCenterOwner.effective_from, t.CostCenterOwner.effective_to))),
+        sorted((service, tier, line, metric, str(achieved)) for service, tier, line, metric, achieved in session.execute(
+            select(t.SlaMeasurement.service_code, t.SlaMeasurement.tier_code, t.SlaMeasurement.business_line_code,
+                   t.SlaMeasurement.metric, t.SlaMeasurement.achieved).where(t.SlaMeasurement.month == month))),
     ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
