@@ -10,6 +10,8 @@ import re
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from billing import api
 from billing.core.money import round_minor
@@ -285,3 +287,24 @@ def test_the_disputes_command_accepts_in_part(app, books):
     assert f"dispute {raised.id} accepted ({part} USD of {asked} USD asked)" in done
     listed = run(books.url, "disputes", "list", "--line", "FIN", "--state", "accepted").stdout
     assert re.search(rf"^\s*{raised.id}\s.*accepted in part\s+-{part} USD", listed, re.M), listed
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(asked_cents=st.integers(min_value=1, max_value=10_000_000), share=st.fractions(min_value=0, max_value=1))
+def test_a_dispute_accepted_in_part_issues_a_note_of_exactly_the_amount_accepted(app, books, asked_cents, share):
+    """Money: whatever is asked and whatever part of it finance accepts (in whole cents, above
+    zero), the note is for exactly that amount, the dispute keeps both to the cent, and it is
+    "in part" exactly when less than asked was accepted. Debits, so that no earlier credit
+    limits what is left of the line."""
+    store = app.state.portal.store
+    asked = Decimal(asked_cents) / 100
+    accepted = max(Decimal(1), Decimal(int(asked_cents * share))) / 100
+    with api.acting_as("head"):
+        raised = api.raise_dispute(store, books.fin_invoice, 1, reason="charged too little", amount=asked, debit=True,
+                                   lines={"FIN"})
+    with api.acting_as("fin"):
+        done = api.accept_dispute(store, raised.id, amount=accepted, remark="part of it")
+    note = api.document(store, done.note)
+    assert note.kind.value == "debit_note" and note.total == accepted == sum(l.amount for l in note.lines)
+    assert (done.asked_amount, done.accepted_amount, done.in_part) == (asked, accepted, accepted != asked)
+    assert note.month == NEXT and note.original_invoice == books.fin_invoice
