@@ -105,18 +105,28 @@ def held_origins(session: Session, month: str, held: tuple[HeldUsage, ...]) -> l
         return []
     import polars as pl
 
-    usage = usage_store.month_usage(session, month, with_feeds=True).with_columns(
+    wanted = pl.DataFrame({
+        "_held": list(range(len(held))), "business_line": [h.business_line for h in held],
+        "service": [h.service for h in held], "_key": [dimension_key(h.value) for h in held],
+        "_first": [h.first_day or first_day(month) for h in held], "_last": [h.last_day or last_day(month) for h in held],
+    }, schema={"_held": pl.Int64, "business_line": pl.String, "service": pl.String, "_key": pl.String,
+               "_first": pl.Date, "_last": pl.Date})
+    usage = usage_store.month_usage(session, month, with_feeds=True)
+    usage = usage.filter(pl.col("service").is_in(sorted({h.service for h in held}))).with_columns(
         pl.col("dimension_value").fill_null("").str.strip_chars().str.to_lowercase().alias("_key"))
     files = {f.id: f.file_name for f in usage_store.feeds(session, month=month)}
+    per_feed = (  # one join for every held usage, not a pass over the month for each
+        usage.join(wanted, on=["business_line", "service", "_key"])
+        .filter(pl.col("usage_date").is_between(pl.col("_first"), pl.col("_last")))
+        .group_by("_held", "feed_id").agg(pl.col("usage_date").min().alias("first"),
+                                          pl.col("usage_date").max().alias("last"), pl.col("rows").sum())
+        .sort("_held", "feed_id"))
+    by_held: dict[int, list[tuple]] = {}
+    for index, feed, first, last, rows in per_feed.iter_rows():
+        by_held.setdefault(index, []).append((feed, first, last, rows))
     found = []
-    for h in held:
-        rows = usage.filter(
-            (pl.col("business_line") == h.business_line) & (pl.col("service") == h.service)
-            & (pl.col("_key") == dimension_key(h.value))
-            & pl.col("usage_date").is_between(h.first_day or first_day(month), h.last_day or last_day(month)))
-        per_feed = rows.group_by("feed_id").agg(pl.col("usage_date").min().alias("first"),
-                                                pl.col("usage_date").max().alias("last"),
-                                                pl.col("rows").sum()).sort("feed_id")
+    for index in range(len(held)):
+        per_feed_rows = by_held.get(index, [])
         found.append("; ".join(f"{files.get(feed, '?')} (feed {feed}): {first}..{last}, {rows:,} rows"
-                               for feed, first, last, rows in per_feed.iter_rows()) or "no feed of the month")
+                               for feed, first, last, rows in per_feed_rows) or "no feed of the month")
     return found
