@@ -4,7 +4,8 @@ ID tokens), on SQLite and PostgreSQL: a good sign-in adds the person with the ro
 maps to and a later one brings them up to date; a wrong state, a wrong nonce, a forged
 signature, an expired token, another audience, a claim that maps to no role, a disabled person
 and a name a password's user holds are refused, kept in the audit trail, and sign nobody in.
-The sign-in page offers single sign-on only when it is configured."""
+The sign-in page offers single sign-on only when it is configured; `chargeback serve --sso`
+offers it in every worker, and headless Chromium signs in through it."""
 
 from __future__ import annotations
 
@@ -243,3 +244,49 @@ def test_chargeback_serve_with_sso_offers_it_in_every_worker(books, provider, tm
             start = httpx.get(f"http://127.0.0.1:{port}/login/sso", follow_redirects=False)
             assert start.status_code == 303 and start.headers["location"].startswith(f"{provider.issuer}/authorize?")
             assert f"redirect_uri=http%3A%2F%2F127.0.0.1%3A{port}%2Flogin%2Fsso%2Fcallback" in start.headers["location"]
+
+
+@pytest.mark.chromium
+def test_a_person_signs_in_through_the_provider_in_headless_chromium(books, provider, person, tmp_path, monkeypatch):
+    """In a real browser at phone width, against `chargeback serve --sso`: the button on the
+    sign-in page, the provider, back with the code, and signed in; the flow's and the session's
+    cookies are kept by Chromium (Secure and SameSite=Lax on http://127.0.0.1) and HttpOnly."""
+    from tests.portal.test_browser import _missing, left
+    from tests.portal.test_serve import serving
+
+    if (reason := _missing()) is not None:
+        pytest.skip(reason)
+    if not books.url.startswith("sqlite"):
+        pytest.skip("once is enough: the browser's journey does not depend on the store's backend")
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    (tmp_path / "sso.yaml").write_text(SETTINGS.format(issuer=provider.issuer, client_id=CLIENT_ID), encoding="utf-8")
+    monkeypatch.setenv("CHARGEBACK_SSO_CLIENT_SECRET", CLIENT_SECRET)
+    person["groups"] = ["cb-heads-fin"]
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=390,844"):
+        options.add_argument(argument)
+    with serving(books.url, "--sso", str(tmp_path / "sso.yaml")) as (port, _):
+        browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+        try:
+            browser.set_page_load_timeout(30)
+            base = f"http://127.0.0.1:{port}"
+            browser.get(f"{base}/login")
+            browser.find_element(By.LINK_TEXT, "Sign in with Example Corp").click()
+            left(browser, f"{base}/login")
+            assert browser.current_url == f"{base}/", browser.page_source[:2000]
+            assert person["preferred_username"] in browser.page_source
+            session = browser.get_cookie("cb_session")
+            assert session and session["httpOnly"] and session["secure"] and session["sameSite"] == "Lax"
+            assert browser.get_cookie("cb_sso") is None  # the flow's cookie is used once
+            browser.get(f"{base}/lines/FIN")
+            assert "Finance &amp; Procurement" in browser.page_source or "Finance & Procurement" in browser.page_source
+            browser.get(f"{base}/lines/OPS")
+            assert "IT Operations" not in browser.page_source
+        finally:
+            browser.quit()
