@@ -31,14 +31,18 @@ groups formulas by column: docs/performance.md, "The planning workbook in LibreO
   (Summary!B6). When the rate card or the year needs them (``Steps``, flags on the Summary): the
   usage line (a price by dimension rounds its usage and the tier's terms apart), the quarterly
   and annual fees due that month (``RateFeesDue``), the agreement's row, the discounted charge,
-  the discount and, on the fiscal year's last month, an amount commitment's true-up. Every
+  the discount and, on the fiscal year's last month, the commitment's true-up (an amount; or a
+  quantity: the units committed and used at its tier, each priced at its bands). With rows of
+  dimension values (``Steps.values``) each month of a service is its own row then a row per value,
+  priced at the value's own price, the tier's terms, fees and discount once on its own row. Every
   row of a column holds the same formula relative to its row (one formula group), bar the
   true-up, which only the last month's rows have.
 
 A per-unit price is one open-ended band from 0 at its unit price, so it runs through the same
 steps as graduated and volume bands; a fixed price has no band. The rounding is the engine's
 half-up rounding once per business line, service and month. Only functions both Excel and
-LibreOffice evaluate are used (IF, INDEX, MATCH, COUNTIF, SUMIF, MIN, MAX, ROUND, ROUNDUP, SUM).
+LibreOffice evaluate are used (IF, AND, OR, INDEX, MATCH, COUNTIF, SUMIF, SUMIFS, MIN, MAX, ROUND,
+ROUNDUP, SUM).
 Sheets are protected without a password (filtering stays allowed): formula cells are locked,
 driver cells are not.
 
@@ -195,6 +199,7 @@ FEE_STEPS_CELL = "F6"  # on the Summary: 1 when the workings have a fees step (a
 AGREEMENT_STEPS_CELL = "H6"  # on the Summary: 1 when they have the agreement steps (the year has agreements)
 BY_VALUE_CELL = "J6"  # on the Summary: 1 when a price by dimension is on the rate card (its usage line rounds so)
 VALUES_CELL = "L6"  # on the Summary: 1 when the Drivers have rows of dimension values (the workings add up each month's rows)
+QUANTITIES_CELL = "N6"  # on the Summary: 1 when the workings have the quantity commitment steps (the year has one)
 NO_AGREEMENT = "(no agreement)"
 AGREEMENT_COLUMNS = (
     # header, named range (or None), attribute
@@ -206,8 +211,9 @@ AGREEMENT_COLUMNS = (
     ("Discount a month", "AgreementFixed", "discount_amount"),
     ("Before minimum (1/0)", "AgreementBefore", "before"),
     ("Commitment", "AgreementCommitted", "commitment_amount"),
-    ("Committed quantity", None, "commitment_quantity"),
-    ("At tier", None, "commitment_tier"),
+    ("Committed quantity", "AgreementQuantity", "commitment_quantity"),
+    ("At tier", "AgreementTier", "commitment_tier"),
+    ("Commitment price", "AgreementPrice", "commitment_price"),
 )
 
 
@@ -222,6 +228,7 @@ class Steps:
     agreements: bool = False
     by_value: bool = False
     values: bool = False  # rows of dimension values: each month's rows of a service add up on its first
+    quantities: bool = False  # a quantity commitment's steps (the last month's rows only), with the agreement steps
 
 
 
@@ -238,10 +245,24 @@ def working_steps(slots: int, steps: Steps = Steps()) -> tuple[str, ...]:
     if agreements or values:
         tail += ["Usage line", *(["Group lines"] if values else []), *(["Quarterly and annual fees"] if fees else [])]
         if agreements:
-            tail += ["Agreement row", "Discounted charge", "Discount", "Commitment true-up"]
+            tail += ["Agreement row", "Discounted charge", "Discount",
+                     *(_quantity_steps(slots) if steps.quantities else []), "Commitment true-up"]
     elif fees:
         tail += ["Quarterly and annual fees"]
     return (*head, "Billable", "Block size", "Billed (whole blocks)", "First band row", *bands, *tail, "Total")
+
+
+def _quantity_steps(slots: int) -> list[str]:
+    """A quantity commitment's steps: the units committed and used at its tier, and each priced at
+    the tier's bands (the shortfall is the units between them)."""
+    names = ["Committed units", "Units used", "Commitment price row", "Commitment model", "Commitment block size",
+             "Commitment first band"]
+    for at in ("committed", "used"):
+        names.append(f"Billed {at} (whole blocks)")
+        for k in range(1, slots + 1):
+            names += [f"Band {k} entered at {at} (1/0)", f"Band {k} at {at}"]
+        names.append(f"Amount at {at}")
+    return names
 
 
 def working_columns(slots: int, steps: Steps = Steps()) -> dict[str, str]:
@@ -373,9 +394,57 @@ def working_formulas(row: int, month: int, columns: dict[str, str], slots: int, 
         first, last = r - 11 * stride, r + stride - 1
         year = "-".join(f"SUM({columns[step]}{first}:{columns[step]}{last})" for step in
                         ("Usage line", "Quarterly and annual fees", "Discount") if step in columns)
-        out[columns[_LAST_MONTH_ONLY]] = f"=MAX(0,ROUND(INDEX(AgreementCommitted,{a})-{year},MinorUnits))"
+        committed = f"INDEX(AgreementCommitted,{a})"
+        short = "0"
+        if "Committed units" in columns:
+            out |= _quantity_formulas(r, first, last, a, columns, slots)
+            short = (f"IF({at('Units used')}<{at('Committed units')},"
+                     f"MAX(0,ROUND({at('Amount at committed')}-{at('Amount at used')},MinorUnits)),0)")
+        out[columns[_LAST_MONTH_ONLY]] = f"=IF({committed}>0,MAX(0,ROUND({committed}-{year},MinorUnits)),{short})"
     total = f"{lines}{fees}+{at('Discount')}+{at(_LAST_MONTH_ONLY)}"
     out[columns["Total"]] = f'=IF(${W_VALUE}{r}<>"",0,{total})' if values else f"={total}"
+    return out
+
+
+def _quantity_formulas(r: int, first: int, last: int, a: str, columns: dict[str, str], slots: int) -> dict[str, str]:
+    """The quantity commitment's steps on a service's last month's row ``r`` (its year's rows
+    ``first`` to ``last``, agreement row in cell ``a``)."""
+
+    def at(step: str) -> str:
+        return f"{columns[step]}{r}"
+
+    def span(column: str) -> str:
+        return f"{column}{first}:{column}{last}"
+
+    cr, model, size, f = (at("Commitment price row"), at("Commitment model"), at("Commitment block size"),
+                          at("Commitment first band"))
+    out = {
+        columns["Committed units"]: f"=INDEX(AgreementQuantity,{a})",
+        # the year's units at the commitment's tier, in months with a tariff in force
+        columns["Units used"]: (f'=SUMIFS({span(columns["Quantity"])},{span(columns["Tier"])},INDEX(AgreementTier,{a}),'
+                                f'{span(W_VERSION)},"<>")'),
+        columns["Commitment price row"]: f'=IF(INDEX(AgreementPrice,{a})="",1,MATCH(INDEX(AgreementPrice,{a}),RateKey,0))',
+        columns["Commitment model"]: f"=INDEX(RateModel,{cr})",
+        columns["Commitment block size"]: f"=INDEX(RateBlockSize,{cr})",
+        columns["Commitment first band"]: f"=INDEX(RateFirstBand,{cr})",
+    }
+    for name, units in (("committed", at("Committed units")), ("used", f"MAX(0,{at('Units used')})")):
+        b = at(f"Billed {name} (whole blocks)")
+        out[columns[f"Billed {name} (whole blocks)"]] = f"=IF({size}>0,ROUNDUP({units}/{size},0)*{size},{units})"
+        amounts = []
+        for k in range(1, slots + 1):
+            band = f"{f}+{k - 1}" if k > 1 else f
+            entered = at(f"Band {k} entered at {name} (1/0)")
+            only = f"({entered}-{at(f'Band {k + 1} entered at {name} (1/0)')})" if k < slots else entered
+            out[columns[f"Band {k} entered at {name} (1/0)"]] = (
+                f"=({b}>INDEX(BandFrom,{band}))+({b}=INDEX(BandFrom,{band}))*INDEX(BandOnEdge,{band})")
+            out[columns[f"Band {k} at {name}"]] = (
+                f'=IF({model}="volume",{only}*({b}*INDEX(BandPrice,{band})+INDEX(BandFee,{band})),'
+                f"MIN(MAX({b}-INDEX(BandFrom,{band}),0),INDEX(BandTo,{band})-INDEX(BandFrom,{band}))*INDEX(BandPrice,{band})"
+                f"+{entered}*INDEX(BandFee,{band}))")
+            amounts.append(at(f"Band {k} at {name}"))
+        out[columns[f"Amount at {name}"]] = (
+            f'=IF({model}="package",ROUNDUP({units}/{size},0)*INDEX(RateBlockPrice,{cr}),{"+".join(amounts)})')
     return out
 
 
@@ -479,7 +548,8 @@ def optional_steps(view: PlanView) -> Steps:
     price by dimension when one is on the rate card."""
     return Steps(fees=any(any(rate.fees_due) for rate in view.rates), agreements=bool(view.agreements),
                  by_value=any(rate.by_value for rate in view.rates),
-                 values=any(service.value for sheet in view.sheets for service in sheet.services))
+                 values=any(service.value for sheet in view.sheets for service in sheet.services),
+                 quantities=any(a.commitment_quantity is not None for a in view.agreements))
 
 
 def band_slots(view: PlanView) -> int:
@@ -748,13 +818,15 @@ def _drivers(ws, view: PlanView, rows: list[tuple[PlanSheet, PlanService]], tier
     _protect(ws)
 
 
-_MONEY_STEPS = {"Usage amount", "Monthly fee", "Minimum top-up", "Usage line", "Quarterly and annual fees",
-                "Discounted charge", "Discount", "Commitment true-up", "Total"}
-_PLAIN_STEPS = {"Tier", "Rate card row", "Pricing model", "First band row", "Agreement row"}
+_MONEY_STEPS = {"Usage amount", "Group usage", "Monthly fee", "Minimum top-up", "Usage line", "Group lines",
+                "Quarterly and annual fees", "Discounted charge", "Discount", "Commitment true-up", "Total",
+                "Amount at committed", "Amount at used"}
+_PLAIN_STEPS = {"Tier", "Tier row", "Rate card row", "Pricing model", "First band row", "Agreement row",
+                "Commitment price row", "Commitment model", "Commitment first band"}
 
 
 def _step_format(step: str, money: str) -> str:
-    if step in _MONEY_STEPS or step.endswith(" amount"):
+    if step in _MONEY_STEPS or step.endswith(" amount") or step.endswith((" at committed", " at used")):
         return money
     if step in _PLAIN_STEPS or step.endswith("(1/0)"):
         return "General"
@@ -824,6 +896,8 @@ def _summary(ws, view: PlanView, rows: list[tuple[PlanSheet, PlanService]]) -> N
     _put(ws, BY_VALUE_CELL, int(steps.by_value))
     _text(ws, "K6", "Value rows")
     _put(ws, VALUES_CELL, int(steps.values))
+    _text(ws, "M6", "Quantity commitment steps")
+    _put(ws, QUANTITIES_CELL, int(steps.quantities))
     for c, header in enumerate(SUMMARY_COLUMNS, start=1):
         _text(ws, f"{get_column_letter(c)}{SUMMARY_HEADER_ROW}", header, font=_BOLD)
     first = SUMMARY_HEADER_ROW + 1
@@ -946,7 +1020,7 @@ def read_plan_workbook(raw: bytes, file: str) -> tuple[PlanWorkbook | None, list
     places, slots = reader.number(summary, MINOR_UNITS_CELL, "minor units"), reader.number(summary, BAND_SLOTS_CELL, "bands per price")
     flags = [reader.number(summary, cell, what) for cell, what in
              ((FEE_STEPS_CELL, "fee steps"), (AGREEMENT_STEPS_CELL, "agreement steps"), (BY_VALUE_CELL, "usage by value"),
-              (VALUES_CELL, "value rows"))]
+              (VALUES_CELL, "value rows"), (QUANTITIES_CELL, "quantity commitment steps"))]
     if (places != minor_units(currency) or slots is None or slots != slots.to_integral_value() or not 1 <= slots <= 100
             or any(flag not in (0, 1) for flag in flags)):
         reader.report(ProblemCode.VALUE_INVALID, "the minor units, bands per price or steps were changed", SUMMARY,

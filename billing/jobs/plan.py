@@ -171,7 +171,7 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
         fiscal_year=fiscal_year, months=months, history_months=history_months,
         actual_through=actual_months[-1] if actual_months else None, currency=currency, rates=tuple(rates),
         bands=tuple(bands), tiers=tuple((c, tuple(t.code for t in services[c].tiers)) for c in planned),
-        sheets=tuple(sheets), agreements=tuple(agreement_rows(catalogue, fiscal_year, set(pairs))),
+        sheets=tuple(sheets), agreements=tuple(agreement_rows(catalogue, fiscal_year, set(pairs), start)),
     )
     audit.record(session, "plan.make", f"FY{fiscal_year}", f"{len(sheets)} business lines, {sum(len(s.services) for s in sheets)} services")
     return PlanResult(view=view, fiscal_year=fiscal_year, months=months, actual_through=view.actual_through,

@@ -307,10 +307,10 @@ def plan_year(catalogue: Catalogue, business_line: str, service: str, tier: str,
     """A planning workbook's year of one business line's service, each month as its cost workings
     price it: the usage line (``values``: per month the parts of its quantity naming a dimension
     value, each priced at its value's price), the tier's fees (held all year), the agreement's
-    discount and an amount commitment's true-up in the year's last month
-    (``billing.planning.plan_months``; a quantity commitment is not trued-up by the workbook)."""
+    discount and the commitment's true-up (an amount, or a quantity at its tier) in the year's last
+    month, the business line holding the service all year (``billing.planning.plan_months``)."""
     parts = values if values is not None else [()] * len(months)
     planned = [PlannedMonth(month=m, version=v, tier=tier, quantity=q, values=p)
                for m, v, q, p in zip(months, versions, quantities, parts)]
     return price_months(planned, business_line=business_line, service=service, catalogue=catalogue, currency=currency,
-                        fiscal_year_start=fiscal_year_start, quantity_commitments=False)
+                        fiscal_year_start=fiscal_year_start)

@@ -130,7 +130,7 @@ def price_months(planned: Sequence[PlannedMonth], *, business_line: str, service
     ``subscriptions``: its subscriptions to the service, which prorate a commitment by the days
     of the year held (None: the whole year); ``year_so_far``: per fiscal year, what the months
     before the planned ones were charged; ``quantity_commitments``: False leaves a commitment of
-    a quantity untrued (the planning workbook's workings true-up amounts only)."""
+    a quantity untrued."""
     planned = sorted(planned, key=lambda p: p.month)
     agreements: dict[int, Agreement] = {a.fiscal_year: a for a in catalogue.agreements
                   if a.business_line == business_line and a.service == service and a.fiscal_year is not None}

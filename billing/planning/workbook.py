@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from billing.core.periods import first_day, last_day
+from billing.core.periods import first_day, fiscal_months, last_day
 from billing.planning.plan_months import fees_due
 from tariffs.model import BandEdges, Catalogue, PricingModel, TierPrice, UnknownValue
 from tariffs.pricing import describe_price
@@ -98,6 +98,9 @@ class AgreementRow:
     commitment_amount: Decimal
     commitment_quantity: Decimal | None
     commitment_tier: str
+    #: a quantity commitment's price: the rate card key of its tier under the version in force on
+    #: the fiscal year's last day ("" when none is)
+    commitment_price: str = ""
 
     @property
     def key(self) -> str:
@@ -169,14 +172,21 @@ def price_bands(service: str, version: str, tier: str, price: TierPrice, value: 
     return rows
 
 
-def agreement_rows(catalogue: Catalogue, fiscal_year: int, pairs: set[tuple[str, str]]) -> list[AgreementRow]:
+def agreement_rows(catalogue: Catalogue, fiscal_year: int, pairs: set[tuple[str, str]],
+                   fiscal_year_start: int = 1) -> list[AgreementRow]:
     """The agreements of ``fiscal_year`` for the (business line, service) ``pairs`` planned, as
     the rate card's Agreements table shows them."""
+    year_end = last_day(fiscal_months(fiscal_year, fiscal_year_start)[-1])
     rows = []
     for a in sorted(catalogue.agreements, key=lambda a: (a.business_line, a.service)):
         if a.fiscal_year != fiscal_year or (a.business_line, a.service) not in pairs:
             continue
         discount, commitment = a.discount, a.commitment
+        price = ""
+        if commitment is not None and commitment.quantity is not None:
+            version = catalogue.tariff_at(a.service, year_end)
+            if version is not None and version.price(commitment.tier or "") is not None:
+                price = rate_key(a.service, version.version, commitment.tier or "")
         rows.append(AgreementRow(
             business_line=a.business_line, service=a.service, fiscal_year=fiscal_year,
             discount_pct=(discount.percent or Decimal(0)) if discount else Decimal(0),
@@ -184,7 +194,7 @@ def agreement_rows(catalogue: Catalogue, fiscal_year: int, pairs: set[tuple[str,
             before_minimum=bool(discount and discount.before_minimum),
             commitment_amount=(commitment.amount or Decimal(0)) if commitment else Decimal(0),
             commitment_quantity=commitment.quantity if commitment else None,
-            commitment_tier=(commitment.tier or "") if commitment else ""))
+            commitment_tier=(commitment.tier or "") if commitment else "", commitment_price=price))
     return rows
 
 

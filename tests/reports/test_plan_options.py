@@ -88,6 +88,10 @@ services:
      tiers: [{code: t, name: T, funding_level: standard}]}
   - {code: HELD, name: By region held, unit: u, kind: it, owner: IT, default_tier: t, dimension: region,
      tiers: [{code: t, name: T, funding_level: standard}]}
+  - {code: QTY, name: Units committed at graduated blocks, unit: u, kind: it, owner: IT, default_tier: t,
+     tiers: [{code: t, name: T, funding_level: standard}]}
+  - {code: QVOL, name: Units committed at volume bands, unit: u, kind: it, owner: IT, default_tier: t,
+     tiers: [{code: t, name: T, funding_level: standard}]}
 tariffs:
   - service: FEES
     version: "1"
@@ -134,8 +138,28 @@ tariffs:
         unknown: quarantine
         by_value:
           eu-west: {unit_price: "0.3"}
+  - service: QTY
+    version: "1"
+    effective_from: 2026-01-01
+    currency: CUR
+    tiers:
+      t:
+        model: graduated
+        block_size: 10
+        monthly_fee: "3"
+        bands: [{up_to: 1000, unit_price: "0.15", flat_fee: "5"}, {unit_price: "0.1"}]
+  - service: QVOL
+    version: "1"
+    effective_from: 2026-01-01
+    currency: CUR
+    tiers:
+      t:
+        model: volume
+        bands: [{up_to: 1000, unit_price: "0.2"}, {unit_price: "0.12"}]
 agreements:
   - {business_line: FIN, service: FEES, fiscal_year: 2027, commitment: {amount: "9000"}, discount: {percent: "12.5"}}
+  - {business_line: FIN, service: QTY, fiscal_year: 2027, commitment: {quantity: 5000, tier: t}}
+  - {business_line: OPS, service: QVOL, fiscal_year: 2027, commitment: {quantity: 3000, tier: t}, discount: {percent: 10}}
   - {business_line: FIN, service: DISC, fiscal_year: 2027, discount: {amount: "25", applies: before_minimum}}
   - {business_line: FIN, service: DIMS, fiscal_year: 2027, discount: {percent: 5}, commitment: {amount: "50"}}
   - {business_line: OPS, service: FEES, fiscal_year: 2027, discount: {percent: 50}}
@@ -173,7 +197,7 @@ def test_libreoffice_prices_fees_discounts_true_ups_and_a_price_by_dimension_as_
     catalogue, problems = load_catalogue(source)
     assert problems == [] and validate_catalogue(catalogue) == []
     plan = terms_view(catalogue, currency)
-    assert optional_steps(plan) == Steps(fees=True, agreements=True, by_value=True)
+    assert optional_steps(plan) == Steps(fees=True, agreements=True, by_value=True, quantities=True)
     path = tmp_path / f"terms-{currency}.xlsx"
     path.write_bytes(plan_workbook(plan))
     codes = [s.code for s in catalogue.services]
@@ -198,6 +222,13 @@ def test_libreoffice_prices_fees_discounts_true_ups_and_a_price_by_dimension_as_
     assert all(m.discount < 0 for m in fin["FEES"][1:]) and any(m.discount < 0 for m in fin["DISC"])
     assert any(m.discount == 0 and m.usage > 0 for m in fin["DISC"])  # the minimum holds
     assert fin["DIMS"][0].fees > 0 and fin["DIMS"][-1].true_up == 0 and fin["HELD"][5].amount == round_minor(D("7.77"), currency)
+    # quantity commitments, by hand: the year's 2,401.77 units of 5,000 committed at graduated bands in
+    # blocks of 10: 5,000 cost 1,000 x 0.15 + 5.00 + 4,000 x 0.10 = 555.00, 2,410 (whole blocks) cost
+    # 150.00 + 5.00 + 1,410 x 0.10 = 296.00: the shortfall's units are worth 259.00; of 3,000 at volume
+    # bands: 3,000 x 0.12 - 2,401.77 x 0.12 = 71.7876
+    assert fin["QTY"][-1].true_up == round_minor(D("259"), currency) and fin["QTY"][10].true_up == 0
+    ops = {code: [expected[cells[("OPS", code, m)]] for m in range(12)] for code in codes}
+    assert ops["QVOL"][-1].true_up == round_minor(D("71.7876"), currency) and ops["QTY"][-1].true_up == 0
 
 
 VALUES_CATALOGUE = """\
