@@ -6,8 +6,9 @@ For each size bench.py's generator writes the demo organisation and one usage CS
 month, seed and rows as bench.py). Two fresh SQLite stores get the organisation, the example
 tariffs, subscriptions and service levels; then one loads the CSV with ``usage load`` and the
 other with ``usage load --engine spark``, each in its own ``chargeback`` child process (wall
-time; CPU and peak RSS of the Python process, which for Spark leaves out the JVM), and both
-months are rated with ``month run``. The stores are then compared: feeds, quarantine, daily
+time; CPU and peak RSS of the Python process; and the CPU of the whole process tree, the
+JVM that pyspark starts included, sampled from /proc every half second), and both months are
+rated with ``month run``. The stores are then compared: feeds, quarantine, daily
 sums and the month's charges must be the same to the cent, or the benchmark fails.
 
 Throughput per core: the local engine's rows per second of CPU; Spark's rows per second of
@@ -22,6 +23,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -49,6 +51,57 @@ def store_content(db_url: str) -> dict[str, object]:
     keys = [k for k in frame.columns if k not in ("quantity", "cost", "rows")]
     return {"feeds": feeds, "rejects": rejects, "daily": frame.sort(keys, nulls_last=True).rows(),
             "charges": sorted(charges)}
+
+
+class TreeCpu:
+    """The CPU time (user + system, seconds) of every process below this one, the JVM that
+    pyspark starts included: each process's /proc counters, sampled every ``every`` seconds
+    while it lives (the last sample of a process counts; the fraction of a second between a
+    process's last sample and its end is missed)."""
+
+    def __init__(self, every: float = 0.5):
+        self.every = every
+        self.seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def __enter__(self) -> TreeCpu:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.seen.values())
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.every)
+
+    def _sample(self) -> None:
+        parents: dict[int, int] = {}
+        times: dict[int, float] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            times[int(entry)] = (int(fields[11]) + int(fields[12])) / self._tick
+        me = os.getpid()
+        for pid in times:
+            at, hops = pid, 0
+            while at not in (0, 1, me) and hops < 64:
+                at, hops = parents.get(at, 0), hops + 1
+            if at == me and pid != me:
+                self.seen[pid] = max(self.seen.get(pid, 0.0), times[pid])
 
 
 def cores_of(master: str) -> int:
@@ -84,27 +137,31 @@ def main() -> None:
                 run("sla", "load", files["sla"], label="sla load")
                 extra = ["--engine", "spark", "--spark-master", args.master] if engine == "spark" else []
                 load_average = os.getloadavg()[0]
-                step = run("usage", "load", usage, "--source", "bench", "--new-source", *extra, label=f"{engine} load")
+                with TreeCpu() as tree:
+                    step = run("usage", "load", usage, "--source", "bench", "--new-source", *extra,
+                               label=f"{engine} load")
+                after = os.getloadavg()[0]
                 rate = run("month", "run", base.MONTH, label="month run")
                 print(f"  {engine}: {step.seconds:.1f} s wall, {step.cpu_s:.1f} s CPU (Python), "
-                      f"{step.peak_rss_mb:,.0f} MB peak RSS (Python), load average {load_average:.1f}: "
-                      f"{step.last_line()}", flush=True)
+                      f"{tree.seconds:.1f} s CPU (every process, the JVM included), "
+                      f"{step.peak_rss_mb:,.0f} MB peak RSS (Python), load average {load_average:.1f} before, "
+                      f"{after:.1f} after: {step.last_line()}", flush=True)
                 print(f"  {engine}: {rate.last_line()}", flush=True)
-                stores[engine], steps[engine] = store_content(db_url), step
+                stores[engine], steps[engine] = store_content(db_url), (step, tree.seconds)
             same = {what: stores["local"][what] == stores["spark"][what] for what in stores["local"]}
             if not all(same.values()):
                 raise SystemExit(f"the engines differ at {rows:,} rows: {same}")
-            local, spark = steps["local"], steps["spark"]
-            results.append((rows, local, spark, len(stores["local"]["charges"])))
+            results.append((rows, steps["local"], steps["spark"], len(stores["local"]["charges"])))
             print(f"  the same feeds, quarantine ({len(stores['local']['rejects']):,} rows), daily sums "
                   f"({len(stores['local']['daily']):,}) and charges ({len(stores['local']['charges']):,})", flush=True)
     cores = cores_of(args.master)
-    print("\nrows | local wall s | local CPU s | local rows/s per core (CPU) | spark wall s | spark rows/s per core "
-          f"(wall x {cores}) | spark / local wall")
-    for rows, local, spark, _ in results:
+    print("\nrows | local wall s | local CPU s | local rows/s per core (CPU) | spark wall s | spark CPU s (all) | "
+          f"spark rows/s per core (wall x {cores}) | spark rows/s per CPU second | spark / local wall")
+    for rows, (local, _), (spark, spark_cpu), _ in results:
         per_core = f"{rows / (spark.seconds * cores):,.0f}" if cores else "?"
+        per_cpu = f"{rows / spark_cpu:,.0f}" if spark_cpu else "?"
         print(f"{rows:,} | {local.seconds:.1f} | {local.cpu_s:.1f} | {rows / local.cpu_s:,.0f} | {spark.seconds:.1f} | "
-              f"{per_core} | {spark.seconds / local.seconds:.1f}x")
+              f"{spark_cpu:.1f} | {per_core} | {per_cpu} | {spark.seconds / local.seconds:.1f}x")
 
 
 if __name__ == "__main__":
