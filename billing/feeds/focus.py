@@ -26,7 +26,7 @@ import polars as pl
 from billing.feeds.context import UNALLOCATED, MappingContext
 from billing.feeds.dimensions import VALUE, dimension_value, too_long_checks
 from billing.feeds.focus_versions import CUSTOM_PREFIX, FocusVersion, column_lookup, detect_version
-from billing.feeds.raw import FIELDS, Table, field_count_checks, shaped
+from billing.feeds.raw import EXTRA, FIELDS, Table, field_count_checks, shaped
 from billing.feeds.rows import CONTENT, Checked
 from billing.feeds.sources import CHARGE_CATEGORIES, BusinessLineKey, DimensionRule, SourceDefinition, UnallocatedRule
 from billing.feeds.split import split_exact
@@ -174,7 +174,7 @@ class FocusMapping:
 
     def check(self, raw: pl.DataFrame) -> Checked:
         source = self.source
-        frame = raw.select("row_no", FIELDS, *[_text(f"c{i}").alias(name) for name, i in self.columns.items()],
+        frame = raw.select("row_no", FIELDS, EXTRA, *[_text(f"c{i}").alias(name) for name, i in self.columns.items()],
                            self._attributes().alias("_attributes"))
         for name in ("Tags", "SubAccountId", "ChargeClass", "ChargeDescription", "ChargePeriodEnd", "BillingPeriodStart",
                      "InvoiceId", "AllocatedTags", "AllocatedResourceId", "AllocatedMethodId"):

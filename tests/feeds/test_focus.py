@@ -75,6 +75,18 @@ def test_rows_problems_and_totals(focus_file, ctx):
     assert t.cost_read == Decimal("17.350000000001")
 
 
+def test_records_with_too_few_or_too_many_fields_are_quarantined_with_both_counts(tmp_path, ctx):
+    lines = FOCUS.strip().splitlines()
+    short, long = lines[1].strip(), lines[2].strip()
+    path = write(tmp_path, "ragged.focus.csv", "\n".join([lines[0], short.rsplit(",", 3)[0], long + ',x,"y, z"']))
+    result = read(path, source_from(SOURCE), ctx)
+
+    assert result.codes() == [(2, "too-few-fields", None), (3, "too-many-fields", None)]
+    assert "the row has 11 fields, the header 14" in result.problems[0].message
+    assert result.problems[1].message.endswith("extra: 'x,y, z'"), result.problems[1].message
+    assert result.tally.rejected == 2 and result.rows.height == 0
+
+
 def test_business_lines_from_tags_columns_and_value_map(focus_file, ctx):
     result = read(focus_file, source_from(SOURCE), ctx)
 
