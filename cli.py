@@ -656,7 +656,7 @@ class RowProgress:
                    "';'-separated exports from Excel).")
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
               help="Where the rows are validated, de-duplicated and summed per day: here (polars), or as an Apache Spark "
-                   "job (our usage format in CSV or Parquet; needs pyspark and Java 17; docs/scale-out.md).")
+                   "job (our usage format or FOCUS, in CSV or Parquet; needs pyspark and Java 17; docs/scale-out.md).")
 @click.option("--spark-master", default=None, metavar="URL",
               help="With --engine spark: the Spark master, e.g. spark://host:7077 (default local[2]).")
 @click.option("--spark-remote", default=None, metavar="sc://HOST",
@@ -677,7 +677,7 @@ def usage_load(session, file: Path, source_name: str, new_source: bool, allow_ot
     and --decimal say otherwise."""
     from billing.files.dialect import Dialect
     from billing.jobs.usage import load_usage_file, resolve_source
-    from billing.jobs.usage_spark import load_usage_spark, spark_for_load, usage_files
+    from billing.jobs.usage_spark import load_usage_spark, refuse_workbooks, spark_for_load, usage_files
 
     if engine == "local" and (spark_master or spark_remote):
         raise click.UsageError("--spark-master and --spark-remote go with --engine spark")
@@ -685,6 +685,7 @@ def usage_load(session, file: Path, source_name: str, new_source: bool, allow_ot
     source = resolve_source(session, source_name, fmt, sources_dir, new_source=new_source)
     dialect = Dialect(delimiter=delimiter, decimal=decimal)
     if engine == "spark":
+        refuse_workbooks(files)
         with spark_for_load(spark_master, spark_remote) as spark:
             for path in files:
                 result = load_usage_spark(session, path, source, spark, strict=strict, replace=replace,

@@ -33,6 +33,7 @@ IO_MODULES = {
     "billing.feeds.read": "reads usage files in batches (billing.feeds.raw)",
     "billing.feeds.inspect": "opens a usage file to show what it holds (billing.feeds.raw and read)",
     "billing.feeds.focus": "checks and maps the tables billing.feeds.raw reads, with raw's Table and checks",
+    "billing.feeds.focus_spark": "runs billing.feeds.focus's checks and mapping in Spark's workers, over the mapping it prepares from billing.feeds.raw's header",
     "billing.feeds.rules_spark": "the usage format's parsers and rules as Spark columns, over the mapping billing.feeds.usage_format prepares from billing.feeds.raw's header",
     "billing.feeds.usage_format": "checks and maps the tables billing.feeds.raw reads, with raw's Table and checks",
     "billing.feeds.sources": "reads the map file a source definition names (billing.files.tables)",

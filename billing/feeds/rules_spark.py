@@ -21,7 +21,7 @@ from billing.core.limits import COST, QUANTITY, Range
 from billing.feeds import rules as r
 from billing.feeds.dimensions import VALUE
 from billing.feeds.sources import USAGE_FIELDS
-from billing.files.dialect import LOOKS_LIKE_DECIMAL_COMMA
+from billing.files.dialect import DECIMAL_COMMA_NUMBER, LOOKS_LIKE_DECIMAL_COMMA, Dialect
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -134,11 +134,21 @@ def _with_code(df: DataFrame, field: str, alias: str, codes: dict[str, str]) -> 
     return df.join(F.broadcast(known), F.lower(F.col(field)) == F.col(f"_k_{alias}"), "left").drop(f"_k_{alias}")
 
 
-def _number(df: DataFrame, name: str, prefix: str, limit: Range) -> DataFrame:
+def _number(df: DataFrame, name: str, prefix: str, limit: Range, dialect: Dialect | None = None) -> DataFrame:
     """``{prefix}`` (DECIMAL(38,12), null unless the text is a number with at most 12
     significant decimals within ``limit``), ``{prefix}_number``, ``{prefix}_decimals`` and
-    ``{prefix}_comma_look`` (billing.feeds.values.with_decimal and with_number, decimal point)."""
+    ``{prefix}_comma_look`` (billing.feeds.values.with_decimal and with_number), read with the
+    decimal mark of ``dialect``: with a decimal comma, ``1.234,56`` and ``12,5`` are numbers
+    (read as ``1234.56`` and ``12.5``) and ``1.5`` or ``1234.56`` are not."""
     F = _f()
+    comma = dialect is not None and dialect.decimal_comma
+    if comma:  # billing.feeds.values.with_number: the text as a decimal point would write it, where it is one
+        stripped = F.regexp_replace(F.col(name), _SPACE, "")
+        ok = stripped.rlike(DECIMAL_COMMA_NUMBER)
+        df = df.withColumns({
+            name: F.when(ok, F.regexp_replace(F.regexp_replace(stripped, r"\.", ""), ",", ".")).otherwise(F.col(name)),
+            "_comma": F.col(name).isNull() | ok,
+        })
     text = cleaned(F.col(name))
     df = df.withColumn(name, F.when(F.col(name).isNotNull(), text))
     text = F.col(name)
@@ -154,16 +164,19 @@ def _number(df: DataFrame, name: str, prefix: str, limit: Range) -> DataFrame:
     number = F.when(text.isNotNull(), text.rlike(_NUMBER))
     value = text.try_cast(DECIMAL_TYPE)
     bound = F.lit(limit.bound).cast(DECIMAL_TYPE)
+    if comma:
+        number = number & F.col("_comma")
     df = df.withColumns({
         f"{prefix}_number": number,
         f"{prefix}_decimals": decimals,
     })
-    return df.withColumns({
+    df = df.withColumns({
         prefix: F.when(F.col(f"{prefix}_number") & (F.col(f"{prefix}_decimals") <= SCALE) & (F.abs(value) < bound),
                        value),
         f"{prefix}_comma_look": F.when(text.isNotNull() & ~F.col(f"{prefix}_number"),
                                        text.rlike(LOOKS_LIKE_DECIMAL_COMMA)).otherwise(F.lit(False)),
     })
+    return df.drop("_comma") if comma else df
 
 
 def checked(raw: DataFrame, mapping: UsageMapping) -> tuple[DataFrame, list[r.Rule]]:
@@ -184,8 +197,8 @@ def checked(raw: DataFrame, mapping: UsageMapping) -> tuple[DataFrame, list[r.Ru
     df = df.withColumns({"_date": day, "usage_date": F.when(day.isNull(), date_text).otherwise(F.col("usage_date"))})
     for field, alias in (("service", "_service"), ("unit", "_unit"), ("business_line", "_bl"), ("cost_center", "_cc")):
         df = _with_code(df, field, alias, m.codes[field].codes)
-    df = _number(df, "quantity", "_qty", QUANTITY)
-    df = _number(df, "cost", "_cost", COST)
+    df = _number(df, "quantity", "_qty", QUANTITY, m.dialect)
+    df = _number(df, "cost", "_cost", COST, m.dialect)
     tier = cleaned(F.col("tier"))
     df = df.withColumns({
         "tier": tier,

@@ -10,8 +10,10 @@ landed by the local loader's own code (billing.jobs.usage._load): the same feed 
 quarantine, checks against earlier feeds and closed months, and reconciliation, all in the
 command's one transaction.
 
-Our usage format in CSV (one record per line, the delimiter ``--delimiter`` gives, decimal
-points) and Parquet; FOCUS, workbooks and decimal commas load with the local engine.
+Our usage format and FOCUS, in CSV (one record per line, the delimiter ``--delimiter`` and
+the decimal mark ``--decimal`` give) and Parquet. A FOCUS file's rows are checked and mapped
+by the local loader's own code in Spark's Python workers (billing.feeds.focus_spark).
+Workbooks load with the local engine.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,8 +40,10 @@ from billing.feeds.raw import PARQUET_SUFFIXES, Table, column_names, open_table,
 from billing.feeds.read import UsageBatch
 from billing.feeds.reconcile import Reconciliation
 from billing.feeds.first_seen import repeat_problems
+from billing.feeds.focus import FocusMapping
+from billing.feeds.focus_spark import CHECKED, PROBLEMS, checked_focus, finished_focus, problems_of
 from billing.feeds.resent import WAS
-from billing.feeds.rows import CONTENT, ROW_SCHEMA, row_schema, select_rows
+from billing.feeds.rows import ROW_SCHEMA, row_schema, select_rows
 from billing.feeds.rules_spark import DECIMAL_TYPE, checked
 from billing.feeds.sources import FeedFormat, SourceDefinition, check_source
 from billing.feeds.usage_format import UsageMapping
@@ -48,7 +54,8 @@ from billing.store import locks
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["DEFAULT_MASTER", "SparkUnavailable", "spark_session", "load_usage_spark", "usage_files"]
+__all__ = ["DEFAULT_MASTER", "SparkUnavailable", "spark_session", "load_usage_spark", "refuse_workbooks",
+           "usage_files"]
 
 DEFAULT_MASTER = "local[2]"
 _SURPLUS_FIELDS = 16  # fields beyond the header read (and shown) of ragged records, as billing.feeds.raw
@@ -88,6 +95,7 @@ def spark_session(master: str | None = None, *, remote: str | None = None) -> Sp
             "spark.ui.showConsoleProgress", "false")
         if master.startswith("local"):
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # FOCUS rows are mapped by this engine's code
             builder = builder.config("spark.sql.shuffle.partitions", "8").config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
     try:
         spark = builder.getOrCreate()
@@ -100,6 +108,8 @@ def spark_session(master: str | None = None, *, remote: str | None = None) -> Sp
 def configure(spark: SparkSession) -> None:
     """What the load's Spark SQL relies on: values that do not parse are null, never an error
     (the rules report them), and dates stay calendar dates."""
+    # pyspark's own notice about the pandas release it was tested with, which the load never uses
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     spark.conf.set("spark.sql.ansi.enabled", "false")
     with contextlib.suppress(Exception):  # not on Spark Connect
         spark.sparkContext.setLogLevel("ERROR")
@@ -130,6 +140,15 @@ def usage_files(path_text: str) -> list[Path]:
     raise ChargebackError(f"{path}: no such file or directory")
 
 
+def refuse_workbooks(paths: list[Path]) -> None:
+    """A workbook is refused by the Spark engine, before Spark starts: it holds at most
+    1,048,576 rows, which the local engine reads in seconds, and Spark reads no workbook."""
+    for path in paths:
+        if path.suffix.lower() in {".xlsx", ".xlsm"}:
+            raise ChargebackError(f"{path}: the Spark engine reads CSV and Parquet files; load a workbook with the "
+                                  f"local engine; nothing was loaded", asks_for=(Ask.LOCAL_ENGINE,))
+
+
 def load_usage_spark(session: Session, path: Path, source: SourceDefinition, spark: SparkSession, *,
                      strict: bool = False, replace: bool = False, allow_other_source: bool = False,
                      dialect: Dialect = Dialect()) -> LoadResult:
@@ -140,15 +159,7 @@ def load_usage_spark(session: Session, path: Path, source: SourceDefinition, spa
         raise ChargebackError(f"{path}: no such file")
     if (too_long := path_problem(path)) is not None:
         raise ChargebackError(f"{excerpt(str(path))}: {too_long}; nothing was loaded")
-    if source.format is not FeedFormat.USAGE:
-        raise ChargebackError(f"{path}: the Spark engine reads our usage format; load FOCUS (source {source.name}) "
-                              f"with the local engine", asks_for=(Ask.LOCAL_ENGINE,))
-    if dialect.decimal_comma:
-        raise ChargebackError(f"{path}: the Spark engine reads numbers with decimal points; load a file written with "
-                              f"decimal commas with the local engine", asks_for=(Ask.LOCAL_ENGINE,))
-    if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        raise ChargebackError(f"{path}: the Spark engine reads CSV and Parquet; load a workbook with the local engine",
-                              asks_for=(Ask.LOCAL_ENGINE,))
+    refuse_workbooks([path])
     result = LoadResult(feed_id=None, source=source.name, file_name=str(path))
     scan = scan_file(path)
     locks.lock_usage(session)
@@ -162,15 +173,17 @@ def load_usage_spark(session: Session, path: Path, source: SourceDefinition, spa
     else:
         table, found = open_table(path, scan=scan, dialect=dialect)
         problems += found
-        mapping = None
+        mapping: UsageMapping | FocusMapping | None = None
         if table is not None:
-            mapping, found = UsageMapping.prepare(table, source, ctx)
+            prepare = UsageMapping.prepare if source.format is FeedFormat.USAGE else FocusMapping.prepare
+            mapping, found = prepare(table, source, ctx)
             problems += found
         if table is None or mapping is None:
             batches = [_refused(problems)]
         else:
             with tempfile.TemporaryDirectory(prefix="chargeback-spark-") as spill:
-                fold = _fold(spark, path, table, mapping, dialect, Path(spill) / "rows" if _local(spark) else None)
+                with _job_failure(path, spark):
+                    fold = _fold(spark, path, table, mapping, dialect, Path(spill) / "rows" if _local(spark) else None)
                 if fold.refusal is not None:
                     batches = [_refused([*problems, fold.refusal])]
                 else:
@@ -201,7 +214,7 @@ class _Fold:
     tally: Reconciliation | None = None
 
 
-def _fold(spark: SparkSession, path: Path, table: Table, mapping: UsageMapping, dialect: Dialect,
+def _fold(spark: SparkSession, path: Path, table: Table, mapping: UsageMapping | FocusMapping, dialect: Dialect,
           spill: Path | None = None) -> _Fold:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -214,42 +227,45 @@ def _fold(spark: SparkSession, path: Path, table: Table, mapping: UsageMapping, 
         raw, in_file, refusal = _csv_records(spark, path, table, dialect)
     if refusal is not None:
         return _Fold(refusal=refusal)
-    df, rules = checked(raw, mapping)
+    focus = isinstance(mapping, FocusMapping)
+    rules: list[Any] = []
+    if isinstance(mapping, FocusMapping):
+        df = checked_focus(raw, mapping, table.header_row)
+    else:
+        df, rules = checked(raw, mapping)
     df = df.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        # the problems of the bad rows, in row order, then rule order
-        failed = F.lit(False)
-        for i in range(len(rules)):
-            failed = failed | F.col(f"_m{i}")
-        problems: list[tuple[int, int, Problem]] = []
-        n = len(rules)
-        shown = _to_polars(df.filter(failed).select(
-            "row_no", *[F.col(f"_m{i}").alias(f"m{i}") for i in range(n)], *[F.col(f"_t{i}").alias(f"t{i}") for i in range(n)]))
-        for row in (shown.iter_rows() if shown is not None else ()):
-            for i, rule in enumerate(rules):
-                if row[1 + i]:  # a message of null is the code itself, as billing.feeds.values.run_checks has it
-                    problems.append((row[0], i, Problem(
-                        code=rule.code, message=row[1 + n + i] or rule.code.value,
-                        source=SourceRef(file=file, row=row[0], column=rule.column), severity=rule.severity,
-                        hint=rule.hint, asks_for=rule.asks_for, asks_either=rule.asks_either)))
-        problems.sort(key=lambda item: (item[0], item[1]))
-        found = [p for _, _, p in problems]
+        found = _rule_problems(df, rules, file) if not focus else [
+            p for _, pickled in _rows_of(df.filter(F.col(PROBLEMS).isNotNull()).select("row_no", PROBLEMS))
+            for p in problems_of(pickled)]
+        content = mapping.content
 
         # record ids repeated within the file: the first good row wins
         claimed = df.filter(~F.col("error") & F.col("key").isNotNull())
         claimed = claimed.withColumn("_original", F.min("row_no").over(Window.partitionBy("key")))
-        repeated = claimed.filter(F.col("row_no") > F.col("_original")).select("row_no", "key", "_original", *CONTENT)
+        repeated = claimed.filter(F.col("row_no") > F.col("_original")).select("row_no", "key", "_original", *content)
         originals = claimed.filter(F.col("row_no") == F.col("_original")).select(
-            F.col("row_no").alias("_original"), *[F.col(c).alias(c + WAS) for c in CONTENT])
+            F.col("row_no").alias("_original"), *[F.col(c).alias(c + WAS) for c in content])
         compared = _to_polars(repeated.join(originals, "_original", "left"))
         again: list[Problem] = []
         conflicted: list[int] = []
         if compared is not None and compared.height:
             compared = compared.sort("row_no")
-            again, conflicted = repeat_problems(compared, file=file, column=mapping.id_header, content=CONTENT)
+            again, conflicted = repeat_problems(compared, file=file, column=mapping.id_header, content=content)
         duplicates = (compared.height if compared is not None else 0) - len(conflicted)
 
-        good = claimed.filter(F.col("row_no") == F.col("_original")).select(*_row_columns())
+        first = claimed.filter(F.col("row_no") == F.col("_original"))
+        excluded, kept = 0, None
+        if focus:  # a row of an excluded charge category claims its id, and is left out
+            first = first.persist(StorageLevel.MEMORY_AND_DISK)
+            tallied = first.agg(F.count(F.lit(1)).alias("first"),
+                                F.sum(F.col("excluded").cast("long")).alias("excluded")).first()
+            excluded = tallied["excluded"] or 0
+            kept = tallied["first"] - excluded
+            wanted = [c for c in CHECKED if c not in ("key", "error", "excluded", "quantity_read", "cost_read", PROBLEMS)]
+            good = finished_focus(first.filter(~F.col("excluded")).select(*wanted), mapping, table.header_row)
+        else:
+            good = first.select(*_row_columns())
         good = good.persist(StorageLevel.MEMORY_AND_DISK)
         counts = df.agg(
             F.count(F.lit(1)).alias("read"), F.sum(F.col("error").cast("long")).alias("rejected"),
@@ -270,13 +286,16 @@ def _fold(spark: SparkSession, path: Path, table: Table, mapping: UsageMapping, 
             loaded = {"rows": int(daily_frame.get_column("rows").sum()),
                       "quantity": daily_frame.get_column("quantity").sum(), "cost": daily_frame.get_column("cost").sum()}
         good.unpersist()
+        if focus:
+            first.unpersist()
     finally:
         df.unpersist()
-    rows = rows.sort("row_no") if rows is not None else None
+    rows = rows.sort("row_no", maintain_order=True) if rows is not None else None
     zero = Decimal(0)
     tally = Reconciliation(
-        rows_read=counts["read"], good=loaded["rows"], rejected=counts["rejected"] or 0, duplicates=duplicates,
-        conflicts=len(conflicted), excluded=0, rows_loaded=loaded["rows"], blank_rows=in_file - counts["read"],
+        rows_read=counts["read"], good=loaded["rows"] if kept is None else kept, rejected=counts["rejected"] or 0,
+        duplicates=duplicates, conflicts=len(conflicted), excluded=excluded, rows_loaded=loaded["rows"],
+        blank_rows=in_file - counts["read"],
         quantity_read=counts["quantity_read"] or zero, quantity_loaded=loaded["quantity"] or zero,
         cost_read=counts["cost_read"] or zero, cost_loaded=loaded["cost"] or zero, complete=True)
     sums = None
@@ -285,7 +304,38 @@ def _fold(spark: SparkSession, path: Path, table: Table, mapping: UsageMapping, 
             pl.col("usage_date").cast(pl.Date), *[pl.col(c).cast(pl.String) for c in SUM_KEYS[1:]],
             pl.col("quantity").cast(pl.Decimal(38, 12)), pl.col("cost").cast(pl.Decimal(38, 12)),
             pl.col("rows").cast(pl.Int64))
-    return _Fold(problems=found + again, rows=rows, row_files=row_files, daily=sums, tally=tally)
+    # in row order, each row's own problems before its repeat's (billing.feeds.read)
+    problems = sorted([*found, *again], key=lambda p: p.source.row or 0)
+    return _Fold(problems=problems, rows=rows, row_files=row_files, daily=sums, tally=tally)
+
+
+def _rule_problems(df: DataFrame, rules: list[Any], file: str) -> list[Problem]:
+    """The problems of the bad rows of :func:`billing.feeds.rules_spark.checked`, in row
+    order, then rule order."""
+    from pyspark.sql import functions as F
+
+    failed = F.lit(False)
+    for i in range(len(rules)):
+        failed = failed | F.col(f"_m{i}")
+    problems: list[tuple[int, int, Problem]] = []
+    n = len(rules)
+    shown = _to_polars(df.filter(failed).select(
+        "row_no", *[F.col(f"_m{i}").alias(f"m{i}") for i in range(n)], *[F.col(f"_t{i}").alias(f"t{i}") for i in range(n)]))
+    for row in (shown.iter_rows() if shown is not None else ()):
+        for i, rule in enumerate(rules):
+            if row[1 + i]:  # a message of null is the code itself, as billing.feeds.values.run_checks has it
+                problems.append((row[0], i, Problem(
+                    code=rule.code, message=row[1 + n + i] or rule.code.value,
+                    source=SourceRef(file=file, row=row[0], column=rule.column), severity=rule.severity,
+                    hint=rule.hint, asks_for=rule.asks_for, asks_either=rule.asks_either)))
+    problems.sort(key=lambda item: (item[0], item[1]))
+    return [p for _, _, p in problems]
+
+
+def _rows_of(df: DataFrame) -> list[tuple[Any, ...]]:
+    """A small Spark result's rows, in the order of its first column."""
+    frame = _to_polars(df)
+    return frame.sort(frame.columns[0]).rows() if frame is not None else []
 
 
 def _row_columns() -> list[Any]:
@@ -386,10 +436,11 @@ def _without_blanks(records: DataFrame, width: int) -> DataFrame:
 
 
 def _batches(fold: _Fold, problems: list[Problem], schema: dict[str, pl.DataType],
-             mapping: UsageMapping) -> Iterator[UsageBatch]:
-    """The file as the batches billing.jobs.usage._load stores: the problems and the whole
-    file's tally with the first, the good rows in parts."""
+             mapping: UsageMapping | FocusMapping) -> Iterator[UsageBatch]:
+    """The file as the batches billing.jobs.usage._load stores: the problems, the whole
+    file's tally and, for FOCUS, its version with the first, the good rows in parts."""
     tally = fold.tally or Reconciliation()
+    kind = mapping.version.describe() if isinstance(mapping, FocusMapping) else ""
     found = [*problems, *(fold.problems or [])]
     if tally.rows_read == 0:
         found.append(Problem(code=ProblemCode.FILE_EMPTY, severity=Severity.WARNING,
@@ -398,7 +449,7 @@ def _batches(fold: _Fold, problems: list[Problem], schema: dict[str, pl.DataType
     for part in _row_parts(fold):
         yield UsageBatch(rows=select_rows(part, schema), problems=tuple(found) if first else (),
                          rows_read=tally.rows_read if first else 0, tally=tally if first else Reconciliation(),
-                         id_column=mapping.id_header)
+                         id_column=mapping.id_header, feed_kind=kind if first else "")
         first = False
 
 
@@ -425,6 +476,40 @@ def _refused(problems: list[Problem]) -> UsageBatch:
                       tally=Reconciliation(complete=False), refused=True)
 
 
+_MEMORY = ("with a local master Spark's memory is the command's JVM: give it more with spark.driver.memory "
+           "(a line 'spark.driver.memory 6g' in $SPARK_CONF_DIR/spark-defaults.conf; docs/scale-out.md)")
+
+
+@contextlib.contextmanager
+def _job_failure(path: Path, spark: SparkSession) -> Iterator[None]:
+    """A Spark job that fails (a task out of memory, the JVM gone, an executor lost) ends the
+    load with one line saying so, nothing loaded: never a Java stack trace."""
+    try:
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+    except ImportError:  # pragma: no cover - pyspark brings py4j
+        yield
+        return
+    try:
+        yield
+    except (Py4JError, PySparkException, ConnectionError) as exc:
+        text = _first_line(exc)
+        memory = "OutOfMemoryError" in text or "Connection refused" in text or isinstance(exc, ConnectionError)
+        raise ChargebackError(f"{path}: the Spark job failed ({excerpt(text, 200)}); nothing was loaded"
+                              + (f"; {_MEMORY}" if memory and _local(spark) else "")) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """What a Spark or Py4J error says, on one line (its Java side may be gone)."""
+    try:
+        text = str(exc)
+    except Exception:  # Py4JJavaError asks the JVM for its text
+        text = ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    cause = next((line for line in lines if "OutOfMemoryError" in line), None)
+    return cause or (lines[0] if lines else type(exc).__name__)
+
+
 @contextlib.contextmanager
 def spark_for_load(master: str | None, remote: str | None) -> Iterator[SparkSession]:
     """A session for one command, stopped at its end (a local one with its JVM)."""
@@ -433,4 +518,5 @@ def spark_for_load(master: str | None, remote: str | None) -> Iterator[SparkSess
         yield spark
     finally:
         if not _shared:
-            spark.stop()
+            with contextlib.suppress(Exception):  # a JVM that died with a failed job cannot be stopped: it is gone
+                spark.stop()
