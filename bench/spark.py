@@ -1,6 +1,6 @@
 """Benchmark: the usage load through the local engine and through Spark, on the same files.
 
-    python bench/spark.py [--rows 1000 1000000] [--master local[2]] [--keep]
+    python bench/spark.py [--rows 1000 1000000] [--focus-rows 100000] [--master local[2]]
 
 For each size bench.py's generator writes the demo organisation and one usage CSV (the same
 month, seed and rows as bench.py). Two fresh SQLite stores get the organisation, the example
@@ -10,6 +10,10 @@ time; CPU and peak RSS of the Python process; and the CPU of the whole process t
 JVM that pyspark starts included, sampled from /proc every half second), and both months are
 rated with ``month run``. The stores are then compared: feeds, quarantine, daily
 sums and the month's charges must be the same to the cent, or the benchmark fails.
+
+``--focus-rows`` does the same with FOCUS exports made of the real FOCUS sample's rows
+(tests/data/focus/) repeated, each copy's Id its own, loaded with the example source
+``focus-cloud`` into stores with its five business lines, both months rated.
 
 Throughput per core: the local engine's rows per second of CPU; Spark's rows per second of
 wall time per core of its master (``local[2]``: 2), the cores it holds for the whole load.
@@ -111,57 +115,107 @@ def cores_of(master: str) -> int:
     return 1 if master == "local" else 0
 
 
+FOCUS_SAMPLE = base.ROOT / "tests" / "data" / "focus" / "focus-1.0_sample_aws-microsoft-oracle_1000rows.csv"
+FOCUS_LINES = "business_line,name\nENG,Engineering\nDATA,Data & AI\nFIN,Finance\nOPS,IT Operations\nRES,Research\n"
+FOCUS_MONTHS = ("2024-09", "2024-10")
+
+
+def write_focus(folder: Path, rows: int) -> Path:
+    """A FOCUS export of ``rows`` rows: the real sample's rows (tests/data/focus/) over and
+    over, each copy's ``Id`` made its own (``…#2``), everything else as the sample has it
+    (written again by Python's csv module: values quoted only where they must be)."""
+    import csv
+
+    with FOCUS_SAMPLE.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        lines = list(reader)
+    at = header.index("Id")
+    path = folder / f"focus-{rows}.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        for i in range(rows):
+            line = list(lines[i % len(lines)])
+            copy = i // len(lines)
+            if copy:
+                line[at] = f"{line[at]}#{copy}"
+            writer.writerow(line)
+    return path
+
+
+def measure(folder: Path, kind: str, rows: int, master: str) -> tuple[tuple, tuple, int, int, int]:
+    """Load one generated file of ``kind`` (usage or focus) through both engines into fresh
+    stores, rate its months, compare the stores; the two loads' steps and CPU, and what they
+    landed."""
+    if kind == "usage":
+        files = base.generate(folder, rows)
+        path, months = Path(files["usage"]), [base.MONTH]
+        source = ["--source", "bench", "--new-source"]
+    else:
+        files, path, months = {}, write_focus(folder, rows), list(FOCUS_MONTHS)
+        source = ["--source", "focus-cloud", "--sources", str(base.ROOT / "examples" / "sources")]
+    print(f"{rows:,} rows of {kind}: {path.stat().st_size / 2**20:,.0f} MB CSV", flush=True)
+    stores, steps = {}, {}
+    for engine in ("local", "spark"):
+        db_url, _ = base.fresh_store("sqlite", folder)
+        run = lambda *a, db_url=db_url, **k: base.chargeback(db_url, *a, **k)  # noqa: E731
+        run("tariffs", "load", base.ROOT / "examples" / "tariffs", label="tariffs load")
+        if kind == "usage":
+            for org in files["org"]:
+                run("org", "load", org, label="org load")
+            run("subscriptions", "load", files["subscriptions"], label="subscriptions load")
+            run("sla", "load", files["sla"], label="sla load")
+        else:
+            lines = folder / "business_lines.csv"
+            lines.write_text(FOCUS_LINES)
+            run("org", "load", lines, label="org load")
+        extra = ["--engine", "spark", "--spark-master", master] if engine == "spark" else []
+        load_average = os.getloadavg()[0]
+        with TreeCpu() as tree:
+            step = run("usage", "load", path, *source, *extra, label=f"{engine} load")
+        after = os.getloadavg()[0]
+        rates = [run("month", "run", month, label="month run") for month in months]
+        print(f"  {engine}: {step.seconds:.1f} s wall, {step.cpu_s:.1f} s CPU (Python), "
+              f"{tree.seconds:.1f} s CPU (every process, the JVM included), "
+              f"{step.peak_rss_mb:,.0f} MB peak RSS (Python), load average {load_average:.1f} before, "
+              f"{after:.1f} after: {step.last_line()}", flush=True)
+        for rate in rates:
+            print(f"  {engine}: {rate.last_line()}", flush=True)
+        stores[engine], steps[engine] = store_content(db_url), (step, tree.seconds)
+    same = {what: stores["local"][what] == stores["spark"][what] for what in stores["local"]}
+    if not all(same.values()):
+        raise SystemExit(f"the engines differ at {rows:,} rows of {kind}: {same}")
+    local = stores["local"]
+    print(f"  the same feeds, quarantine ({len(local['rejects']):,} rows), daily sums ({len(local['daily']):,}) and "
+          f"charges ({len(local['charges']):,})", flush=True)
+    return steps["local"], steps["spark"], len(local["rejects"]), len(local["daily"]), len(local["charges"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000, 1_000_000])
+    parser.add_argument("--rows", type=int, nargs="*", default=[1_000, 1_000_000],
+                        help="sizes of bench.py's usage month (none: --focus-rows only)")
+    parser.add_argument("--focus-rows", type=int, nargs="*", default=[],
+                        help="sizes of a FOCUS export made of the real sample's rows, loaded with source focus-cloud")
     parser.add_argument("--master", default="local[2]")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}", flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-spark-") as tmp:
-        folder = Path(tmp)
-        for rows in args.rows:
-            sized = folder / str(rows)
-            sized.mkdir()
-            files = base.generate(sized, rows)
-            usage = Path(files["usage"])
-            print(f"{rows:,} rows: {usage.stat().st_size / 2**20:,.0f} MB CSV", flush=True)
-            stores, steps = {}, {}
-            for engine in ("local", "spark"):
-                db_url, _ = base.fresh_store("sqlite", sized)
-                run = lambda *a, db_url=db_url, **k: base.chargeback(db_url, *a, **k)  # noqa: E731
-                run("tariffs", "load", base.ROOT / "examples" / "tariffs", label="tariffs load")
-                for path in files["org"]:
-                    run("org", "load", path, label="org load")
-                run("subscriptions", "load", files["subscriptions"], label="subscriptions load")
-                run("sla", "load", files["sla"], label="sla load")
-                extra = ["--engine", "spark", "--spark-master", args.master] if engine == "spark" else []
-                load_average = os.getloadavg()[0]
-                with TreeCpu() as tree:
-                    step = run("usage", "load", usage, "--source", "bench", "--new-source", *extra,
-                               label=f"{engine} load")
-                after = os.getloadavg()[0]
-                rate = run("month", "run", base.MONTH, label="month run")
-                print(f"  {engine}: {step.seconds:.1f} s wall, {step.cpu_s:.1f} s CPU (Python), "
-                      f"{tree.seconds:.1f} s CPU (every process, the JVM included), "
-                      f"{step.peak_rss_mb:,.0f} MB peak RSS (Python), load average {load_average:.1f} before, "
-                      f"{after:.1f} after: {step.last_line()}", flush=True)
-                print(f"  {engine}: {rate.last_line()}", flush=True)
-                stores[engine], steps[engine] = store_content(db_url), (step, tree.seconds)
-            same = {what: stores["local"][what] == stores["spark"][what] for what in stores["local"]}
-            if not all(same.values()):
-                raise SystemExit(f"the engines differ at {rows:,} rows: {same}")
-            results.append((rows, steps["local"], steps["spark"], len(stores["local"]["charges"])))
-            print(f"  the same feeds, quarantine ({len(stores['local']['rejects']):,} rows), daily sums "
-                  f"({len(stores['local']['daily']):,}) and charges ({len(stores['local']['charges']):,})", flush=True)
+        for kind, sizes in (("usage", args.rows), ("focus", args.focus_rows)):
+            for rows in sizes:
+                sized = Path(tmp) / f"{kind}-{rows}"
+                sized.mkdir()
+                results.append((kind, rows, *measure(sized, kind, rows, args.master)))
     cores = cores_of(args.master)
-    print("\nrows | local wall s | local CPU s | local rows/s per core (CPU) | spark wall s | spark CPU s (all) | "
+    print("\nfile | rows | local wall s | local CPU s | local rows/s per core (CPU) | spark wall s | spark CPU s (all) | "
           f"spark rows/s per core (wall x {cores}) | spark rows/s per CPU second | spark / local wall")
-    for rows, (local, _), (spark, spark_cpu), _ in results:
+    for kind, rows, (local, _), (spark, spark_cpu), *_ in results:
         per_core = f"{rows / (spark.seconds * cores):,.0f}" if cores else "?"
         per_cpu = f"{rows / spark_cpu:,.0f}" if spark_cpu else "?"
-        print(f"{rows:,} | {local.seconds:.1f} | {local.cpu_s:.1f} | {rows / local.cpu_s:,.0f} | {spark.seconds:.1f} | "
-              f"{spark_cpu:.1f} | {per_core} | {per_cpu} | {spark.seconds / local.seconds:.1f}x")
+        print(f"{kind} | {rows:,} | {local.seconds:.1f} | {local.cpu_s:.1f} | {rows / local.cpu_s:,.0f} | "
+              f"{spark.seconds:.1f} | {spark_cpu:.1f} | {per_core} | {per_cpu} | {spark.seconds / local.seconds:.1f}x")
 
 
 if __name__ == "__main__":
