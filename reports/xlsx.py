@@ -11,8 +11,9 @@ write-only mode for the same cells, measured on a 16,199-row detail: 1.5 s again
 
 Each block is an Excel table; headers are frozen; amounts carry the currency's minor units
 (``#,##0.00``) and the currency code is in the header. Amounts are written as the double
-Excel reads (16 significant digits, as openpyxl wrote them) and are never rounded here. The
-formulas carry no cached value, so Excel and LibreOffice compute them on opening. XlsxWriter
+Excel reads (16 significant digits, as openpyxl wrote them) and are never rounded here. Each
+formula carries its value, summed exactly from the same amounts, so a reader that does not
+recalculate (a file preview, a mail client, pandas) shows the totals too. XlsxWriter
 holds a sheet's cells until the workbook is written (its streaming mode has no tables): about
 5 KB a detail row (78 MB for 16,199 rows), so a detail of a million rows would need about 5 GB.
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 from collections.abc import Iterable, Sequence
 
 import xlsxwriter
@@ -222,7 +224,7 @@ def _summary_sheet(wb: xlsxwriter.Workbook, formats: _Formats, view: MonthExport
             ws.write_number(row, 2 + j, float(amount), money)
         if n_services:
             ws.write_formula(row, 2 + n_services, f"=SUM({first_service_col}{row + 1}:{last_service_col}{row + 1})",
-                             total_format, "")
+                             total_format, float(view.business_line_totals[i]))
         else:
             ws.write_number(row, 2 + n_services, 0, total_format)
     last = first + len(view.business_lines) - 1
@@ -232,9 +234,9 @@ def _summary_sheet(wb: xlsxwriter.Workbook, formats: _Formats, view: MonthExport
         _write_text(ws, formats, row, 0, "Total", bold=True, fill=True)
         _write_text(ws, formats, row, 1, "", fill=True)
         fill_total = formats.get(money=True, bold=True, fill=True)
-        for col in range(2, 3 + n_services):
+        for col, column_total in zip(range(2, 3 + n_services), [*view.service_totals, view.total]):
             letter = xl_col_to_name(col)
-            ws.write_formula(row, col, f"=SUM({letter}{first + 1}:{letter}{last + 1})", fill_total, "")
+            ws.write_formula(row, col, f"=SUM({letter}{first + 1}:{letter}{last + 1})", fill_total, float(column_total))
     else:
         for col, header in enumerate(headers):
             _write_text(ws, formats, first - 1, col, header, bold=True)
@@ -286,4 +288,4 @@ def _detail_sheet(wb: xlsxwriter.Workbook, formats: _Formats, view: MonthExportV
         _write_text(ws, formats, total, col, "", fill=True)
     letter = xl_col_to_name(amount)
     ws.write_formula(total, amount, f"=SUBTOTAL(109,{letter}2:{letter}{max(last + 1, 2)})",
-                     formats.get(money=True, bold=True, fill=True), "")
+                     formats.get(money=True, bold=True, fill=True), float(sum((r.amount for r in rows), Decimal(0))))

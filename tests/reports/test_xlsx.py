@@ -74,6 +74,15 @@ def test_totals_are_formulas(view):
     assert sum(D(str(detail.cell(row=r, column=12).value)) for r in range(2, last + 1)) == view.total
 
 
+def test_a_reader_that_does_not_recalculate_sees_the_totals(view):
+    """Each total formula carries its value: a preview, a mail client or pandas shows it as Excel would."""
+    wb = _load(month_workbook(view), data_only=True)
+    summary, detail = wb["Summary"], wb["Detail"]
+    assert [D(str(summary.cell(row=5 + i, column=6).value)) for i in range(3)] == list(view.business_line_totals)
+    assert [D(str(c.value)) for c in summary[8][2:]] == [*view.service_totals, view.total]
+    assert D(str(detail.cell(row=2 + len(view.rows), column=12).value)) == view.total
+
+
 def test_injected_text_stays_text(view):
     wb = _load(month_workbook(view))
     seen = set()
