@@ -212,8 +212,8 @@ def test_a_file_with_every_kind_of_bad_row_lands_alike(spark, tmp_path):
 @pytest.mark.spark
 def test_a_hive_partitioned_parquet_directory_lands_alike(spark, tmp_path):
     lake = tmp_path / "lake"
-    for month, seed in (("2026-02", 1), ("2026-03", 2)):
-        lines = usage_lines(300, seed=seed, name=f"P{month}", bad=False)
+    for month, seed, part in (("2026-02", 1, 0), ("2026-03", 2, 0), ("2026-03", 3, 1)):
+        lines = usage_lines(300, seed=seed, name=f"P{month}-{part}", bad=False)
         rows = [dict(zip(HEADER.split(","), line.split(","))) for line in lines[1:]]
         rows[5]["service"] = "NOPE"  # unknown service: quarantined with its row index
         rows[7]["quantity"] = "1.1234567890123"  # too precise
@@ -223,10 +223,12 @@ def test_a_hive_partitioned_parquet_directory_lands_alike(spark, tmp_path):
             pl.col("quantity").str.to_decimal(scale=13),
             pl.when(pl.col("cost") != "").then(pl.col("cost")).str.to_decimal(scale=12),
         )
-        (lake / f"month={month}").mkdir(parents=True)
-        frame.write_parquet(lake / f"month={month}" / "part-0.parquet", row_group_size=100)
+        (lake / f"month={month}").mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(lake / f"month={month}" / f"part-{part}.parquet", row_group_size=100)
     local, remote, local_out, spark_out = both(tmp_path, lake)
-    assert len(local["feeds"]) == 2 and {r[3] for r in local["rejects"]} >= {"unknown-service", "too-precise",
+    assert [f[1].split("lake/")[1] for f in local["feeds"]] == [
+        "month=2026-02/part-0.parquet", "month=2026-03/part-0.parquet", "month=2026-03/part-1.parquet"]
+    assert len(local["feeds"]) == 3 and {r[3] for r in local["rejects"]} >= {"unknown-service", "too-precise",
                                                                             "duplicate"}, local_out
     assert "part-0.parquet:6:service: unknown-service" in local_out  # rows[5]: the row index from 1
     for what in ("feeds", "rejects", "daily", "rows"):
