@@ -5,7 +5,7 @@
     python bench/plan_recalc.py --workbook plan.xlsx
 
 ``--demo`` runs ``chargeback demo --through 2026-10`` into a temporary folder and takes its
-plan (FY2027, a Summary, a Rate card and one sheet per business line: 202 sheets). ``--db``
+plan (FY2027: a Summary, a Rate card, the Drivers and the Workings of 200 business lines). ``--db``
 makes the plan of ``--fy`` from an existing store. ``--workbook`` takes a plan as it is.
 
 The workbook is first written without any cached value (openpyxl writes formulas only; a
