@@ -20,6 +20,9 @@ from tests.portal.conftest import MONTH, make_books
 
 pytestmark = pytest.mark.chromium
 CHARGEBACK = Path(sys.executable).with_name("chargeback")
+WITHIN = 60
+"""Seconds the portal may take to start and Chromium to load a page or follow a form: bounds,
+not waits (each is left as soon as it is done), wide enough for a busy machine."""
 
 
 def _missing() -> str | None:
@@ -43,7 +46,7 @@ def portal_url(tmp_path_factory):
         port = s.getsockname()[1]
     server = subprocess.Popen([str(CHARGEBACK), "--db", url, "serve", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + WITHIN
     while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
         assert server.poll() is None and time.monotonic() < deadline, "the portal did not start"
         time.sleep(0.2)
@@ -65,7 +68,7 @@ def browser():
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=390,844"):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    driver.set_page_load_timeout(30)
+    driver.set_page_load_timeout(WITHIN)
     yield driver
     driver.quit()
 
@@ -85,7 +88,18 @@ def left(browser, url: str) -> None:
     machine may take a moment)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(browser, 20).until(lambda b: b.current_url != url)
+    WebDriverWait(browser, WITHIN).until(lambda b: b.current_url != url)
+
+
+def heading_shows(browser, text: str) -> None:
+    """Wait until the page's heading says ``text``: the answer of a form that may land on the
+    same address. The heading read while the answer replaces the page is stale: read again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, WITHIN, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda b: text in b.find_element(By.TAG_NAME, "h1").text)
 
 
 def fits_the_width(browser) -> bool:
@@ -135,7 +149,6 @@ def test_a_head_disputes_a_line_from_its_statement_and_finance_accepts_it(portal
     statement, drills from an invoice line to the usage rows behind it and disputes the line;
     finance signs in and accepts it; the credit note is in the next open month."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     url, base = portal_url
     with api.open_store(url) as store:
@@ -175,7 +188,7 @@ def test_a_head_disputes_a_line_from_its_statement_and_finance_accepts_it(portal
     left(browser, f"{base}/disputes?state=open")
     browser.find_element(By.NAME, "remark").send_keys("duplicates confirmed")
     browser.find_element(By.XPATH, "//button[contains(., 'Accept')]").click()
-    WebDriverWait(browser, 20).until(lambda b: "accepted" in b.find_element(By.TAG_NAME, "h1").text)
+    heading_shows(browser, "accepted")
     with api.open_store(url) as store:
         found = api.dispute(store, int(raised.rsplit("/", 1)[1]))
         assert (found.state, found.decided_by, found.raised_by) == ("accepted", "fin", "head")
@@ -183,6 +196,6 @@ def test_a_head_disputes_a_line_from_its_statement_and_finance_accepts_it(portal
         assert api.documents(store, MONTH) == march  # the closed month is untouched
     assert note.month == "2026-04" and note.total == -12 and note.original_invoice == invoice.number
     browser.find_element(By.LINK_TEXT, note.number).click()
-    WebDriverWait(browser, 20).until(lambda b: note.number in b.find_element(By.TAG_NAME, "h1").text)
+    heading_shows(browser, note.number)
     page = browser.find_element(By.TAG_NAME, "main").text
     assert "Credit note" in page and "2026-04" in page and f"dispute {found.id}:" in page

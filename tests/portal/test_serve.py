@@ -17,6 +17,9 @@ import httpx
 from billing import api
 
 CHARGEBACK = Path(sys.executable).with_name("chargeback")
+ANSWER_WITHIN = 60
+"""Seconds a request may take: a sign-in checks an argon2 hash, and the machine running the suite
+may be busy (httpx's own default, 5 s, is too short for that)."""
 
 
 def free_port() -> int:
@@ -36,7 +39,7 @@ def serving(url: str, *options: str, within: int = 30) -> Iterator[tuple[int, ht
         deadline = time.monotonic() + within
         while True:
             try:
-                page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=httpx.Timeout(ANSWER_WITHIN, connect=2))
                 break
             except httpx.TransportError:
                 assert server.poll() is None, server.stderr.read()
@@ -60,7 +63,7 @@ def test_serve_answers_on_localhost_and_stops(tmp_path):
         assert page.status_code == 200 and "Sign in" in page.text
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         assert "server" not in page.headers
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:  # httpx keeps no Secure cookie over http: set by hand, as a browser on 127.0.0.1 keeps it
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=ANSWER_WITHIN) as client:  # httpx keeps no Secure cookie over http: set by hand, as a browser on 127.0.0.1 keeps it
             page = client.get("/login")
             csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text).group(1)
             client.cookies.set("cb_presession", page.cookies["cb_presession"])
@@ -79,11 +82,11 @@ def test_serve_with_several_workers_accepts_a_form_made_by_any_of_them(tmp_path)
     made = api.add_user(api.open_store(url, create=True), "ada", roles=["finance"])
     with serving(url, "--workers", "2", within=60) as (port, _):
         for _ in range(6):  # each form from a new connection: the sign-in lands on either process
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=ANSWER_WITHIN) as client:
                 page = client.get("/login")
                 csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text).group(1)
                 client.cookies.set("cb_presession", page.cookies["cb_presession"])
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=ANSWER_WITHIN) as client:
                 client.cookies.set("cb_presession", page.cookies["cb_presession"])
                 answer = client.post("/login", data={"csrf": csrf, "name": "ada", "password": made.password})
                 assert answer.status_code == 303 and answer.headers["location"] == "/password"
