@@ -93,7 +93,12 @@ def books(request, tmp_path_factory) -> Books:
 def app(books):
     from portal.app import create_app
 
+    from portal.security import AddressLimit
+
     made = create_app(books.url)
+    # One app serves every test of a worker, so the sign-ins of all of them would count against
+    # one address's limit; the limit itself is tested with a limiter of its own (test_portal.py).
+    made.state.portal.logins = AddressLimit(tries=1_000_000)
     yield made
     made.state.portal.store.close()
 
