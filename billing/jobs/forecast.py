@@ -7,7 +7,10 @@ series is forecast by ``billing.planning.forecasting``; the volumes are priced u
 in force in each forecast month, at the tier in force on most of its days (the rule rating
 charges each day by: billing.organisation.subscriptions.tier_of_month; else the tier it was last
 charged at, else the service's default tier), rounded once per business line,
-service and month (``billing.planning.scenarios.price_volumes``).
+service and month (``billing.planning.scenarios.price_volumes``). A service priced by dimension
+has its volume split over the dimension values by each value's share of the business line's
+volume of the service in the history's months (``billing.planning.plan_months.value_parts``),
+each part priced at its value's price and the rest at the default price.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from billing.planning.forecasting import SeriesForecast, forecast_many, wape
-from billing.core.money import D, ZERO, round_to_step
+from billing.core.money import D, EXACT, ZERO, round_to_step
 from billing.core.periods import add_months, first_day, fiscal_months, fiscal_year, last_day, month_days, month_range, parse_month
 from billing.core.problems import Ask, Asked, ChargebackError, Problem, ProblemCode, ProblemsError, errors
 from billing.core.records import ChargeKind, Subscription
@@ -61,6 +64,9 @@ class History:
     months: tuple[str, ...]
     series: dict[tuple[str, str], list[Decimal]]
     last_tier: dict[tuple[str, str], str]
+    #: per (business line, service): each dimension value's volume over ``months`` (the charges
+    #: of a price by dimension naming the value), for splitting a forecast volume over values
+    valued: dict[tuple[str, str], dict[str, Decimal]] = field(default_factory=dict)
 
 
 def read_history(session: Session, *, before: str | None = None, limit: int = HISTORY_MONTHS) -> History:
@@ -72,14 +78,18 @@ def read_history(session: Session, *, before: str | None = None, limit: int = HI
     position = {m: i for i, m in enumerate(months)}
     series: dict[tuple[str, str], list[Decimal]] = {}
     last_tier: dict[tuple[str, str], str] = {}
+    valued: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
     for figure in budget_store.rated_figures(session, months):
         if figure.kind is not ChargeKind.USAGE:
             continue
         key = (figure.business_line, figure.service)
         values = series.setdefault(key, [ZERO] * len(months))
-        values[position[figure.month]] += figure.cost if figure.model is PricingModel.PASS_THROUGH else figure.quantity
+        used = figure.cost if figure.model is PricingModel.PASS_THROUGH else figure.quantity
+        values[position[figure.month]] += used
         last_tier[key] = figure.tier
-    return History(months=months, series=series, last_tier=last_tier)
+        if figure.dimension_value:
+            valued[key][figure.dimension_value] = valued[key].get(figure.dimension_value, ZERO) + used
+    return History(months=months, series=series, last_tier=last_tier, valued=dict(valued))
 
 
 def as_volume(value: float) -> Decimal:
@@ -107,6 +117,18 @@ def tier_in(month: str, key: tuple[str, str], subscriptions: dict[tuple[str, str
         return last_tier[key]
     service = catalogue.service(key[1])
     return service.default_tier if service else ""
+
+
+def value_history(history: History, key: tuple[str, str]) -> tuple[tuple[tuple[str, Decimal], ...], Decimal]:
+    """A business line's service's dimension values with their volume over the history's months
+    (in value order), and the service's whole volume over them: what a forecast volume is split
+    over values by (``VolumeForecast.values``). Nothing for a service rated with no value."""
+    valued = history.valued.get(key)
+    if not valued:
+        return (), ZERO
+    with localcontext(EXACT):
+        whole = sum(history.series.get(key, ()), ZERO)
+    return tuple(sorted(valued.items())), whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +174,16 @@ def forecast_volumes(session: Session, *, first_month: str | None = None, months
     forecasts = forecast_many(histories, len(ahead), workers=workers, on_progress=on_progress)
     offset = len(ahead) - len(targets)
     indexed = by_pair(subscriptions)
+    dimensions = catalogue.dimensions()
     volumes = []
     for key, forecast in zip(keys, forecasts):
+        split = value_history(history, key) if key[1] in dimensions else ((), ZERO)
         for i, month in enumerate(targets):
             volumes.append(VolumeForecast(
                 business_line=key[0], service=key[1], month=month, tier=tier_in(month, key, indexed, history.last_tier, catalogue),
                 quantity=as_volume(forecast.values[offset + i]), low=as_volume(forecast.low[offset + i]),
-                high=as_volume(forecast.high[offset + i]), method=forecast.method))
+                high=as_volume(forecast.high[offset + i]), method=forecast.method,
+                value_volumes=split[0], rated_volume=split[1]))
     methods = dict(Counter(f.method for f in forecasts))
     return Outlook(months=targets, history=history, volumes=tuple(volumes), methods=methods, catalogue=catalogue,
                    subscriptions=subscriptions)

@@ -11,10 +11,11 @@ on its first day.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, localcontext
+from decimal import Decimal, localcontext
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from billing.core.money import EXACT, ZERO
 from billing.core.periods import add_months, first_day, fiscal_months
 from billing.core.problems import ChargebackError, Problem
 from billing.planning.budgets import plan_year
+from billing.planning.plan_months import value_parts
 from billing.planning.scenarios import PricedLine, VolumeForecast, price_volumes
 from billing.store import audit
 from billing.store import budgets as budget_store
@@ -34,8 +36,6 @@ from billing.planning.workbook import PlanService, PlanSheet, PlanView, agreemen
 from billing.core.records import ChargeKind
 from tariffs.model import PricingModel
 
-
-_SPLIT = Decimal("0.0001")  # a value's share of a forecast volume is cut to this (the service's row keeps the rest)
 
 PLAN_HORIZON = 24
 """A plan's year starts at most this many months after the last rated month."""
@@ -76,12 +76,10 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
     methods: dict[str, int] = {}
     priced: list[PricedLine] = []
     problems: list[Problem] = []
+    outlook = None
     if ahead:
         outlook = forecast_volumes(session, first_month=ahead[0], months=len(ahead), on_progress=on_progress)
         volumes, methods = list(outlook.volumes), outlook.methods
-        priced, problems = price_volumes(volumes, catalogue, **pricing_context(session, outlook))
-    forecast = {(v.business_line, v.service, v.month): v for v in volumes}
-    forecast_cost = {(p.business_line, p.service, p.month): p.amount for p in priced}
 
     quantity: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
     amount: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
@@ -106,6 +104,16 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
                 values_of[key[:2]].add(figure.dimension_value)
         if figure.service in services and (figure.amount or figure.quantity):
             pairs.add(key[:2])
+    rated_months = [m for m in (*history_months, *months) if m not in ahead]
+    splits = {pair: _value_split(pair, sorted(values), rated_months, valued, quantity) for pair, values in values_of.items()}
+    if outlook is not None:
+        # the forecast's volumes split over values as the workbook's value rows are (the year and the year before)
+        volumes = [dataclasses.replace(v, value_volumes=splits.get((v.business_line, v.service), ((), ZERO))[0],
+                                       rated_volume=splits.get((v.business_line, v.service), ((), ZERO))[1])
+                   for v in volumes]
+        priced, problems = price_volumes(volumes, catalogue, **pricing_context(session, outlook))
+    forecast = {(v.business_line, v.service, v.month): v for v in volumes}
+    forecast_cost = {(p.business_line, p.service, p.month): p.amount for p in priced}
     pairs |= {(v.business_line, v.service) for v in volumes}
     subscriptions = by_pair(catalogue_store.load_subscriptions(session))
     budget = {(e.business_line, e.service, e.month): e.amount for e in budget_store.budget_entries(session, months=months)}
@@ -134,8 +142,8 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
                 else:
                     drivers.append(quantity[key])
                     fc_amounts.append(amount[key])
-            parts = _value_rows(line, code, sorted(values_of.get((line, code), ())), months, history_months, ahead,
-                                drivers, valued, valued_amount, quantity)
+            parts = _value_rows(line, code, splits.get((line, code), ((), ZERO)), months, history_months, ahead,
+                                drivers, valued, valued_amount)
             by_value = [tuple((value, volumes[m]) for value, volumes, _a, _h, _ha in parts) for m in range(12)]
             own = [drivers[m] - sum((q for _v, q in by_value[m]), ZERO) for m in range(12)]
             own_amounts = [fc_amounts[m] - sum((a[m] for _v, _q, a, _h, _ha in parts), ZERO) for m in range(12)]
@@ -179,29 +187,40 @@ def build_plan(session: Session, fiscal_year: int, *, on_progress: Callable[[int
                       currency=currency, methods=methods, problems=tuple(problems))
 
 
-def _value_rows(line: str, code: str, values: list[str], months: tuple[str, ...], history_months: tuple[str, ...],
-                ahead: list[str], drivers: list[Decimal], valued: dict[tuple[str, str, str, str], Decimal],
-                valued_amount: dict[tuple[str, str, str, str], Decimal], quantity: dict[tuple[str, str, str], Decimal],
+def _value_split(pair: tuple[str, str], values: list[str], rated: list[str],
+                 valued: dict[tuple[str, str, str, str], Decimal], quantity: dict[tuple[str, str, str], Decimal],
+                 ) -> tuple[tuple[tuple[str, Decimal], ...], Decimal]:
+    """A business line's service's values with their volume over the ``rated`` months, and the
+    service's whole volume over them: what a forecast month's volume is split by
+    (``billing.planning.plan_months.value_parts``)."""
+    line, code = pair
+    with localcontext(EXACT):
+        used = tuple((v, sum((valued[(line, code, v, m)] for m in rated), ZERO)) for v in values)
+        whole = sum((quantity[(line, code, m)] for m in rated), ZERO)
+    return used, whole
+
+
+def _value_rows(line: str, code: str, split: tuple[tuple[tuple[str, Decimal], ...], Decimal], months: tuple[str, ...],
+                history_months: tuple[str, ...], ahead: list[str], drivers: list[Decimal],
+                valued: dict[tuple[str, str, str, str], Decimal], valued_amount: dict[tuple[str, str, str, str], Decimal],
                 ) -> list[tuple[str, tuple[Decimal, ...], tuple[Decimal, ...], tuple[Decimal, ...], tuple[Decimal, ...]]]:
     """A price by dimension's rows of one business line's service: per value rated in the year or
     the year before (value, volumes, forecast amounts, history volumes, history amounts). A rated
     month's volume and amount are the value's own; a forecast month's volume is the value's
-    share of the service's forecast, as of the service's volume in the rated months (cut to
-    0.0001; the service's row keeps the rest), its amount 0 (the service's row has the forecast
-    cost)."""
-    rated = [m for m in (*history_months, *months) if m not in ahead]
-    if not values:
+    part of the service's forecast by its share of the service's volume in the rated months
+    (``split``; ``billing.planning.plan_months.value_parts``: cut to 0.0001, the service's row
+    keeps the rest), its amount 0 (the service's row has the forecast cost, priced with the same
+    split)."""
+    used, whole = split
+    if not used:
         return []
-    with localcontext(EXACT):
-        shares = {v: sum((valued[(line, code, v, m)] for m in rated), ZERO) for v in values}
-        whole = sum((quantity[(line, code, m)] for m in rated), ZERO)
+    parts = {m: dict(value_parts(drivers[m], used, whole)) for m, month in enumerate(months) if month in ahead}
     rows = []
-    for value in values:
+    for value, _used in used:
         volumes, amounts = [], []
         for m, month in enumerate(months):
             if month in ahead:
-                share = (drivers[m] * shares[value] / whole).quantize(_SPLIT, rounding=ROUND_DOWN) if whole > 0 else ZERO
-                volumes.append(max(share, ZERO) if drivers[m] >= 0 else ZERO)
+                volumes.append(parts[m][value])
                 amounts.append(ZERO)
             else:
                 volumes.append(valued[(line, code, value, month)])

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, localcontext
+from decimal import ROUND_DOWN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 from fractions import Fraction
 
 from billing.core.money import EXACT, ZERO, round_minor
@@ -38,7 +38,29 @@ from billing.rating.fees import fee_part, fee_period
 from tariffs.model import Agreement, Catalogue, FeeEvery, PricingModel, TariffVersion
 from tariffs.pricing import price_by_value, price_usage
 
-__all__ = ["PlannedMonth", "PricedMonth", "YearSoFar", "UsageLine", "usage_line", "price_months", "fees_due"]
+__all__ = ["PlannedMonth", "PricedMonth", "YearSoFar", "UsageLine", "usage_line", "price_months", "fees_due",
+           "value_parts", "SPLIT_STEP"]
+
+#: a dimension value's part of a volume split by :func:`value_parts` is cut to this step
+SPLIT_STEP = Decimal("0.0001")
+_SPLITTING = Context(prec=100, rounding=ROUND_DOWN, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+
+def value_parts(volume: Decimal, used: Sequence[tuple[str, Decimal]], whole: Decimal) -> tuple[tuple[str, Decimal], ...]:
+    """The parts of ``volume`` that name each dimension value, split as the values shared the
+    service's volume in the rated months: ``used`` is each value's volume in them (value,
+    volume), ``whole`` the service's whole volume in them (the values' included). A value's part
+    is ``volume`` × its volume / ``whole``, cut to :data:`SPLIT_STEP` (rounded down); the rest of
+    ``volume`` names no value (priced at the default price). Nothing is split of a volume at or
+    below zero, nor when the rated months used nothing; a value that used nothing or less gets
+    0. The parts never add up to more than ``volume`` (``whole`` counts at least the values'
+    volumes), so the rest, ``volume`` less the parts, is never below zero."""
+    with localcontext(EXACT):
+        whole = max(whole, sum((max(q, ZERO) for _v, q in used), ZERO))
+    if volume <= 0 or whole <= 0:
+        return tuple((v, ZERO) for v, _q in used)
+    with localcontext(_SPLITTING):  # a product exact, a quotient cut (never rounded up) at 100 digits
+        return tuple((v, (volume * max(q, ZERO) / whole).quantize(SPLIT_STEP, rounding=ROUND_DOWN)) for v, q in used)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,7 +7,9 @@ Pure except :func:`load_scenarios`, which reads a YAML file (and never raises on
   pass-through service's volume is its cost), rounded once with ``billing.core.money.round_minor``.
 - :func:`price_volumes` prices forecast volumes under the tariff version in force in each month,
   with the tier's quarterly and annual fees, the negotiated discount and the commitment's
-  true-up (``billing.planning.plan_months.price_months``).
+  true-up (``billing.planning.plan_months.price_months``); a price by dimension's volume is
+  split over the values by their shares of the rated months (``VolumeForecast.values``), each
+  part at its value's price, the rest at the default price.
 - A scenario (docs/planning.md, "Scenarios") changes the volumes or the catalogue:
   ``move`` (a business line takes another tier of a service from a month), ``growth`` (volumes
   up or down by a percentage, for a business line, a service or both, from a month),
@@ -35,7 +37,7 @@ from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.periods import parse_month
 from billing.core.yamldoc import NOT_YAML, DocumentReader, YamlList, YamlMap, join, read_yaml_file
 from billing.core.records import Subscription
-from billing.planning.plan_months import PlannedMonth, YearSoFar, price_months, usage_line
+from billing.planning.plan_months import PlannedMonth, YearSoFar, price_months, usage_line, value_parts
 from tariffs.model import Catalogue, TariffVersion, UnknownValue
 
 __all__ = [
@@ -64,6 +66,12 @@ class VolumeForecast:
 
     ``quantity`` is in the service's unit, or the cost for a pass-through service; ``low`` and
     ``high`` bound the 80 % interval. ``method`` says how it was forecast (or ``actual``).
+
+    For a service priced by dimension, ``value_volumes`` are each dimension value's volume in
+    the rated months the forecast was made from (value, volume) and ``rated_volume`` the
+    service's whole volume in them: :meth:`values` splits a volume over the values by those
+    shares (``billing.planning.plan_months.value_parts``). Without them (no value history, a
+    scenario's adoption) the volume names no value and is priced at the default price.
     """
 
     business_line: str
@@ -74,6 +82,13 @@ class VolumeForecast:
     low: Decimal
     high: Decimal
     method: str
+    value_volumes: tuple[tuple[str, Decimal], ...] = ()
+    rated_volume: Decimal = ZERO
+
+    def values(self, volume: Decimal) -> tuple[tuple[str, Decimal], ...]:
+        """The parts of ``volume`` (this forecast's quantity, low or high, as a scenario may have
+        changed it) that name a dimension value, by the values' shares of the rated months."""
+        return value_parts(volume, self.value_volumes, self.rated_volume) if self.value_volumes else ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,7 +153,8 @@ def price_volumes(volumes: Iterable[VolumeForecast], catalogue: Catalogue, *, fi
         priced = {}
         holds = functools.partial(held, line, service) if held is not None else None
         for bound in ("quantity", "low", "high"):
-            planned = [PlannedMonth(month=v.month, version=tv, tier=v.tier, quantity=getattr(v, bound)) for v, tv in rows]
+            planned = [PlannedMonth(month=v.month, version=tv, tier=v.tier, quantity=getattr(v, bound),
+                                    values=v.values(getattr(v, bound))) for v, tv in rows]
             priced[bound] = price_months(
                 planned, business_line=line, service=service, catalogue=catalogue, currency=rows[0][1].currency,
                 fiscal_year_start=fiscal_year_start, held=holds,
@@ -163,8 +179,8 @@ def price_volumes(volumes: Iterable[VolumeForecast], catalogue: Catalogue, *, fi
         problems.append(Problem(
             code=ProblemCode.INCONSISTENT, severity=Severity.WARNING,
             message=f"{service} {tier} prices by {catalogue.dimensions().get(service, 'dimension')} and holds a value it "
-                    "does not list (unknown: quarantine); a forecast volume names no value, so only the tier's terms "
-                    "and fees are priced",
+                    "does not list (unknown: quarantine); the part of a forecast volume that names no value (all of "
+                    "it without value history) is held, only the tier's terms and fees are priced for it",
             source=SourceRef(file="forecast"), hint="write unknown: default with a default price to forecast its usage"))
     return lines, problems
 
