@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from billing.core.access import Role
-from billing.core.limits import CODE
+from billing.core.limits import CODE, SSO_ISSUER, too_long
 from billing.core.problems import ProblemCode, ProblemsError, excerpt
 from billing.core.yamldoc import NOT_YAML, DocumentReader, line_of
 
@@ -93,6 +93,9 @@ def read_sso_settings(text: str, environ: Mapping[str, str], *, file: str = "sso
             reader.report(ProblemCode.VALUE_INVALID, f"{key} {excerpt(url)!r} is not an https:// address",
                           key, line_of(found, key), "the provider is reached over TLS (http:// only on 127.0.0.1 "
                                                     "or localhost)")
+    if (message := too_long("issuer", issuer, SSO_ISSUER)) is not None:
+        reader.report(ProblemCode.VALUE_INVALID, message, "issuer", line_of(found, "issuer"),
+                      "give the provider's issuer exactly as its discovery document says it")
     variable = text_of("client_secret_variable", SECRET_VARIABLE) or SECRET_VARIABLE
     secret = environ.get(variable, "")
     if not secret:

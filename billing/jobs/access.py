@@ -28,7 +28,7 @@ from billing.core.access import (
     check_roles,
     check_user_name,
 )
-from billing.core.limits import NAME, SOURCE_NAME, too_long
+from billing.core.limits import NAME, SOURCE_NAME, SSO_SUBJECT, too_long
 from billing.core.problems import Ask, Asked, ChargebackError, excerpt
 from billing.store import access as store
 from billing.store import audit, locks
@@ -215,6 +215,8 @@ def sso_sign_in(session: Session, *, issuer: str, subject: str, name: str, roles
     to date with the provider's claim. Refused: no role, a name a person who signs in with a
     password holds already, a disabled person (``chargeback users disable``)."""
     locks.lock_access(session)
+    if (message := too_long("the ID token's subject", subject, SSO_SUBJECT)) is not None:
+        return sso_refused(session, f"{message} (OpenID Connect allows 255)")
     now = audit.now()
     found = store.sso_credentials(session, issuer, subject)
     if found is not None and found.disabled:

@@ -247,6 +247,8 @@ COLUMNS: dict[str, Input | Copy | Engine | Shortened] = {
     "app_user.password_hash": Engine("an argon2id hash in its PHC string", lambda: ["$argon2id$v=19$m=65536,t=3,p=4$"
                                                                               + "s" * 22 + "$" + "h" * 43]),
     "app_user.created_by": Input(limits.USER, _USER),
+    "app_user.sso_issuer": Input(limits.SSO_ISSUER, "issuer of the single sign-on settings (billing/core/sso.py)"),
+    "app_user.sso_subject": Input(limits.SSO_SUBJECT, "the ID token's sub (billing/jobs/access.py sso_sign_in)"),
     "app_user_role.role": Engine("a role", _enum("billing.core.access.Role")),
     "app_user_role.business_line_code": Copy("business_line.code"),
     "web_session.token_hash": Engine("a SHA-256", _hash),

@@ -286,6 +286,33 @@ def case_idempotency_key(db_url, tmp_path):
                                  stderr=answer.json()["detail"])
 
 
+def case_sso_issuer(db_url, tmp_path):
+    """The single sign-on settings' issuer, refused with the settings' other problems before the portal starts."""
+    return run(db_url, "serve", "--sso", write(tmp_path / "sso.yaml", f"""
+        issuer: https://{'a' * 300}.example
+        client_id: portal
+        roles:
+          chargeback-finance: finance
+    """), ok=False)
+
+
+def case_sso_subject(db_url, tmp_path):
+    """An ID token's subject beyond OpenID Connect's 255 characters: the sign-in is refused (and kept)."""
+    import types
+
+    from billing import api
+    from billing.core.access import Role
+
+    prepared(db_url, tmp_path)
+    with api.open_store(db_url) as store:
+        try:
+            api.sso_sign_in(store, issuer="https://login.example", subject="s" * 256, name="fin",
+                            roles={Role.FINANCE}, lines=set())
+        except api.LoginRefused as refused:
+            return types.SimpleNamespace(exit_code=1, stdout="", stderr=str(refused))
+    return types.SimpleNamespace(exit_code=0, stdout="", stderr="")
+
+
 TOO_LONG_CODE = "is 41 characters long; at most 40 are kept"
 TOO_LONG_NAME = "is 201 characters long; at most 200 are kept"
 PATH_MESSAGE = f"the file's path is {{}} characters long; the store keeps at most {limits.PATH}"
@@ -345,6 +372,9 @@ CASES = {
                         ["the Idempotency-Key is 201 characters long; at most 200 are kept"]),
     "token_name": (case_token_name, ["api_token.name"], ["the token's name", TOO_LONG_NAME]),
     "budget_path": (case_budget_path, ["budget_line.file_name"], [PATH_MESSAGE]),
+    "sso_issuer": (case_sso_issuer, ["app_user.sso_issuer"], ["sso.yaml:1:issuer", "is 316 characters long; at most 300"]),
+    "sso_subject": (case_sso_subject, ["app_user.sso_subject"],
+                    ["the ID token's subject", "is 256 characters long; at most 255 are kept"]),
 }
 
 
