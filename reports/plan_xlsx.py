@@ -36,7 +36,9 @@ groups formulas by column: docs/performance.md, "The planning workbook in LibreO
   dimension values (``Steps.values``) each month of a service is its own row then a row per value,
   priced at the value's own price, the tier's terms, fees and discount once on its own row. Every
   row of a column holds the same formula relative to its row (one formula group), bar the
-  true-up, which only the last month's rows have.
+  true-up, which only the last month's rows have, and the agreement steps (``agreement_steps``),
+  which only the rows of a business line and service with an agreement have (the others leave
+  them empty: their Total adds 0).
 
 A per-unit price is one open-ended band from 0 at its unit price, so it runs through the same
 steps as graduated and volume bands; a fixed price has no band. The rounding is the engine's
@@ -65,7 +67,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from billing.planning.budgets import PlanDriver, PlanMonth, PlanWorkbook
-from billing.planning.workbook import OPEN_BAND, AgreementRow, BandRow, PlanService, PlanSheet, PlanView, RateRow
+from billing.planning.workbook import (
+    OPEN_BAND, AgreementRow, BandRow, PlanService, PlanSheet, PlanView, RateRow, agreement_key,
+)
 from billing.core.money import D, minor_units
 from billing.core.problems import Problem, ProblemCode, Severity, SourceRef
 from billing.core.periods import parse_month
@@ -274,8 +278,17 @@ def working_columns(slots: int, steps: Steps = Steps()) -> dict[str, str]:
 _LAST_MONTH_ONLY = "Commitment true-up"
 
 
+def agreement_steps(slots: int, steps: Steps = Steps()) -> tuple[str, ...]:
+    """The steps only a row whose business line has an agreement for its service holds (from its
+    agreement's row to the true-up); the other rows leave them empty, which their Total counts as 0."""
+    names = working_steps(slots, steps)
+    if "Agreement row" not in names:
+        return ()
+    return names[names.index("Agreement row"):names.index(_LAST_MONTH_ONLY) + 1]
+
+
 def working_formulas(row: int, month: int, columns: dict[str, str], slots: int, steps: Steps = Steps(), *,
-                     stride: int = 1, own: bool = True) -> dict[str, str]:
+                     stride: int = 1, own: bool = True, agreement: bool = True) -> dict[str, str]:
     """The formula of each step (by column) of the Workings row ``row``, month ``month`` of the
     fiscal year (1 to 12; the row's own Month no.).
 
@@ -285,7 +298,8 @@ def working_formulas(row: int, month: int, columns: dict[str, str], slots: int, 
     the true-up (the last month's row of the service, ``own``). With ``steps.values`` the rows of
     a month of a service (its own row, then a row per value: ``stride`` rows) add up on its own
     row: ``Group ...`` is the row's figure plus the next row's group figure when the next row is
-    a value's."""
+    a value's. A row whose business line has no agreement for its service (``agreement`` False)
+    has no formula in the ``agreement_steps``: its Total adds their empty cells, 0."""
     r, nxt = row, row + 1
 
     def at(step: str) -> str:
@@ -375,6 +389,10 @@ def working_formulas(row: int, month: int, columns: dict[str, str], slots: int, 
     if "Discount" not in columns:
         out[columns["Total"]] = f'=IF(${W_VALUE}{r}<>"",0,{lines}{fees})'
         return out
+    total = f"{lines}{fees}+{at('Discount')}+{at(_LAST_MONTH_ONLY)}"
+    out[columns["Total"]] = f'=IF(${W_VALUE}{r}<>"",0,{total})' if values else f"={total}"
+    if not agreement:
+        return out
     key = f'${W_LINE}{r}&"|"&${W_SERVICE}{r}'
     out[columns["Agreement row"]] = f"=IF(COUNTIF(AgreementKey,{key})=0,1,MATCH({key},AgreementKey,0))"
     a = at("Agreement row")
@@ -401,8 +419,6 @@ def working_formulas(row: int, month: int, columns: dict[str, str], slots: int, 
             short = (f"IF({at('Units used')}<{at('Committed units')},"
                      f"MAX(0,ROUND({at('Amount at committed')}-{at('Amount at used')},MinorUnits)),0)")
         out[columns[_LAST_MONTH_ONLY]] = f"=IF({committed}>0,MAX(0,ROUND({committed}-{year},MinorUnits)),{short})"
-    total = f"{lines}{fees}+{at('Discount')}+{at(_LAST_MONTH_ONLY)}"
-    out[columns["Total"]] = f'=IF(${W_VALUE}{r}<>"",0,{total})' if values else f"={total}"
     return out
 
 
@@ -839,10 +855,13 @@ def _workings(ws, view: PlanView, rows: list[tuple[PlanSheet, PlanService]]) -> 
     columns = working_columns(slots, steps)
     formats = {columns[step]: _step_format(step, money) for step in columns}
     total = columns["Total"]
+    agreed = {agreement.key for agreement in view.agreements}
     _text(ws, "A1", "Cost workings: one row per business line, service and month, each column a named step "
                     "(formulas over the Drivers and the Rate card)", font=_TITLE_FONT)
     _text(ws, "A2", "Read a row left to right: its Total is the month's cost on the Drivers' Plan. "
-                    "Filter by business line or service.", font=_NOTE)
+                    "Filter by business line or service."
+                    + (" The agreement steps are empty where the business line has no agreement for the service."
+                       if steps.agreements else ""), font=_NOTE)
     for c, header in enumerate([*WORK_KEYS, *columns], start=1):
         _text(ws, f"{get_column_letter(c)}{WORK_HEADER_ROW}", header, font=_BOLD)
     for i, ((sheet, service), (start, stride)) in enumerate(zip(rows, _layout(_keys(rows)))):
@@ -858,8 +877,9 @@ def _workings(ws, view: PlanView, rows: list[tuple[PlanSheet, PlanService]]) -> 
             if service.versions[m - 1] is not None:
                 _text(ws, f"{W_VERSION}{w}", service.versions[m - 1])
             _put(ws, f"{W_DRIVER}{w}", d)
-            for column, formula in working_formulas(w, m, columns, slots, steps, stride=stride,
-                                                    own=not service.value).items():
+            for column, formula in working_formulas(w, m, columns, slots, steps, stride=stride, own=not service.value,
+                                                    agreement=agreement_key(sheet.business_line, service.service)
+                                                    in agreed).items():
                 _put(ws, f"{column}{w}", formula, number_format=formats[column], fill=_FORMULA,
                      font=_BOLD if column == total else None)
     if rows:
@@ -988,6 +1008,15 @@ class _Reader:
             self.report(ProblemCode.NOT_A_NUMBER, f"the {what} {cell_text(value)!r} is not a number", ws.title, cell)
             return None
 
+    def empty(self, ws, cells: Sequence[str], line: str, service: str) -> None:
+        """``cells`` are agreement steps of a row without an agreement: the writer leaves them empty."""
+        for cell in cells:
+            value = ws[cell].value
+            if value not in (None, ""):
+                self.report(ProblemCode.INCONSISTENT, f"this agreement step holds {cell_text(value)!r}, but {line} has "
+                            f"no agreement for {service}: the cell is empty in the plan", ws.title, cell,
+                            "clear the cell or make the plan again; agreements come from the tariffs")
+
     def formulas(self, ws, expected: dict[str, str]) -> None:
         for cell, formula in expected.items():
             value = ws[cell].value
@@ -1032,7 +1061,7 @@ def read_plan_workbook(raw: bytes, file: str) -> tuple[PlanWorkbook | None, list
                           "make the plan again with `chargeback plan`")
             return None, reader.problems
     steps = Steps(*(flag == 1 for flag in flags))
-    read = _read_drivers(reader, wb[DRIVERS], wb[WORKINGS], int(slots), steps)
+    read = _read_drivers(reader, wb[DRIVERS], wb[WORKINGS], int(slots), steps, _agreement_keys(wb) if steps.agreements else set())
     drivers: list[PlanDriver] | None = None
     if read is not None:
         drivers, keys = read
@@ -1061,13 +1090,29 @@ def _headers_moved(reader: _Reader, ws, row: int, expected: dict[str, str]) -> b
     return False
 
 
-def _read_drivers(reader: _Reader, ws, work, slots: int, steps: Steps
+def _agreement_keys(wb) -> set[str]:
+    """The keys of the Agreements table on the Rate card (``AgreementKey``): the business lines
+    and services whose Workings rows hold the agreement steps."""
+    name = wb.defined_names.get("AgreementKey")
+    if name is None:
+        return set()
+    keys = set()
+    for title, cells in name.destinations:
+        if title in wb.sheetnames:
+            keys |= {str(row[0].value) for row in wb[title][cells] if row[0].value not in (None, "")}
+    keys.discard(NO_AGREEMENT)
+    return keys
+
+
+def _read_drivers(reader: _Reader, ws, work, slots: int, steps: Steps, agreed: set[str]
                   ) -> tuple[list[PlanDriver], list[tuple[str, str, str]]] | None:
     """The drivers of every row of the Drivers sheet, and (business line, service, value) of each
-    row; None when rows or columns were moved."""
+    row; None when rows or columns were moved. ``agreed``: the keys of the agreements (their rows
+    hold the agreement steps, the other rows leave them empty)."""
     fixed = dict(zip("ABCDE", DRIVER_COLUMNS)) | {TIER: "Tier", GROWTH: "Growth %", UNIT: "Unit", WORK_ROW: "Workings row",
                                                    STRIDE: "Rows a month"}
     columns = working_columns(slots, steps)
+    blank = [columns[step] for step in agreement_steps(slots, steps)]
     keys = {get_column_letter(c): header for c, header in enumerate([*WORK_KEYS, *columns], start=1)}
     if _headers_moved(reader, ws, DRIVER_HEADER_ROW, fixed) or _headers_moved(reader, work, WORK_HEADER_ROW, keys):
         return None
@@ -1114,8 +1159,12 @@ def _read_drivers(reader: _Reader, ws, work, slots: int, steps: Steps
                 return None
             version = work[f"{W_VERSION}{w}"].value
             versions.append(str(version) if version not in (None, "") else None)
+            agreement = agreement_key(line, service) in agreed
             reader.formulas(work, {f"{column}{w}": formula for column, formula in
-                                   working_formulas(w, m, columns, slots, steps, stride=stride, own=not value).items()})
+                                   working_formulas(w, m, columns, slots, steps, stride=stride, own=not value,
+                                                    agreement=agreement).items()})
+            if not agreement:
+                reader.empty(work, [f"{column}{w}" for column in blank], line, service)
         reader.formulas(ws, _driver_formulas(i, bool(value), service_row))
         growth = reader.number(ws, f"{GROWTH}{d}", "growth")
         volumes = [reader.number(ws, f"{c}{d}", "volume") for c in MONTH_COLUMNS]

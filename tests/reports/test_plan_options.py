@@ -10,7 +10,10 @@ import pytest
 from billing.core.money import round_minor
 from billing.planning.budgets import budget_from_plan, plan_year
 from billing.planning.workbook import PlanService, PlanSheet, PlanView, RateRow, agreement_rows, price_bands, rate_card
-from reports.plan_xlsx import DRIVER_FIRST_ROW, Steps, block_column, optional_steps, plan_workbook, read_plan_workbook
+from reports.plan_xlsx import (
+    DRIVER_FIRST_ROW, WORK_FIRST_ROW, Steps, agreement_steps, block_column, optional_steps, plan_workbook,
+    read_plan_workbook, working_columns,
+)
 from tariffs.load import load_catalogue
 from tariffs.model import Band, BandEdges, FeeAtZero, PricingModel, TierPrice
 from tariffs.pricing import price_usage
@@ -229,6 +232,67 @@ def test_libreoffice_prices_fees_discounts_true_ups_and_a_price_by_dimension_as_
     assert fin["QTY"][-1].true_up == round_minor(D("259"), currency) and fin["QTY"][10].true_up == 0
     ops = {code: [expected[cells[("OPS", code, m)]] for m in range(12)] for code in codes}
     assert ops["QVOL"][-1].true_up == round_minor(D("71.7876"), currency) and ops["QTY"][-1].true_up == 0
+
+
+def test_only_rows_with_an_agreement_hold_the_agreement_steps_and_reading_back_checks_both(tmp_path):
+    # FIN has agreements for FEES, QTY, DISC and DIMS, OPS for QVOL and FEES: the other rows leave
+    # the agreement steps empty (their Total adds 0), and a planner's copy is refused when a
+    # formula of an agreement's row changes or a value is typed into a row without one
+    import io
+
+    from openpyxl import load_workbook
+
+    source = tmp_path / "tariffs"
+    source.mkdir()
+    (source / "terms.yaml").write_text(TERMS_CATALOGUE.replace("CUR", "USD"), encoding="utf-8")
+    catalogue, problems = load_catalogue(source)
+    assert problems == []
+    plan = terms_view(catalogue, "USD")
+    steps, raw = optional_steps(plan), plan_workbook(plan)
+    slots = max(1, int(load_workbook(io.BytesIO(raw))["Summary"]["D6"].value))
+    columns = working_columns(slots, steps)
+    agreement = [columns[step] for step in agreement_steps(slots, steps)]
+    assert agreement[0] == columns["Agreement row"] and agreement[-1] == columns["Commitment true-up"]
+    wb = load_workbook(io.BytesIO(raw))
+    work = wb["Workings"]
+    held = {}
+    for w in range(WORK_FIRST_ROW, work.max_row + 1):
+        key = (work[f"A{w}"].value, work[f"B{w}"].value)
+        filled = [c for c in agreement if work[f"{c}{w}"].value not in (None, "")]
+        held.setdefault(key, set()).update(filled)
+        assert str(work[f"{columns['Total']}{w}"].value).startswith("=")
+    with_steps = {key for key, filled in held.items() if filled}
+    assert with_steps == {("FIN", "FEES"), ("FIN", "QTY"), ("FIN", "DISC"), ("FIN", "DIMS"), ("OPS", "QVOL"), ("OPS", "FEES")}
+    assert held[("FIN", "QTY")] == set(agreement)  # the quantity commitment's steps on its December row
+    read, problems = read_plan_workbook(raw, "plan.xlsx")
+    assert problems == [] and read is not None
+
+    def row_of(line: str, service: str, month: int) -> int:
+        return next(w for w in range(WORK_FIRST_ROW, work.max_row + 1) if (work[f"A{w}"].value, work[f"B{w}"].value,
+                                                                            work[f"E{w}"].value) == (line, service, month))
+
+    def refused(cell: str, value) -> list[str]:
+        edited = load_workbook(io.BytesIO(raw))
+        edited["Workings"][cell] = value
+        out = io.BytesIO()
+        edited.save(out)
+        read, problems = read_plan_workbook(out.getvalue(), "plan.xlsx")
+        assert read is None
+        return [f"{p.source.location}: {p.message}" for p in problems]
+
+    plain = row_of("OPS", "QTY", 3)
+    assert refused(f"{columns['Discount']}{plain}", -40) == [
+        f"Workings!{columns['Discount']}{plain}: this agreement step holds '-40', but OPS has no agreement for QTY: "
+        "the cell is empty in the plan"]
+    december = row_of("OPS", "DISC", 12)
+    assert refused(f"{columns['Commitment true-up']}{december}", "=100") == [
+        f"Workings!{columns['Commitment true-up']}{december}: this agreement step holds '=100', but OPS has no agreement "
+        "for DISC: the cell is empty in the plan"]
+    agreed = row_of("FIN", "FEES", 5)
+    cell = f"{columns['Discount']}{agreed}"
+    assert refused(cell, "=0") == [f"Workings!{cell}: the formula in this cell was changed"]
+    true_up = f"{columns['Commitment true-up']}{row_of('FIN', 'FEES', 12)}"
+    assert refused(true_up, 0) == [f"Workings!{true_up}: the formula in this cell was replaced by '0'"]
 
 
 VALUES_CATALOGUE = """\
