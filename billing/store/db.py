@@ -241,7 +241,9 @@ def _check_sqlite_file(database: str | None, shown: str, *, create: bool) -> Non
     # drops every POSIX lock this process holds on it, those of its other SQLite connections
     # included, and another process may then checkpoint and delete the WAL under them.
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+        # As patient as the store's own connections: another command may be creating it right now.
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                                timeout=BUSY_MS / 1000)) as connection:
             tables = sorted(r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
             revision = (connection.execute("SELECT version_num FROM alembic_version").fetchone() or [None])[0] \
                 if "alembic_version" in tables else None
