@@ -541,7 +541,7 @@ class AppUser(Base):
     """A person who signs in to the portal (billing/jobs/access.py); never deleted, disabled."""
 
     __tablename__ = "app_user"
-    __table_args__ = (UniqueConstraint("sso_issuer", "sso_subject"),)
+    __table_args__ = (Index("uq_app_user_sso_issuer", "sso_issuer", "sso_subject", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(limits.USER), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, with its parameters and salt; "" signs in by SSO only

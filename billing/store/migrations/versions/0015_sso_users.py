@@ -15,14 +15,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('app_user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('sso_issuer', sa.String(length=300), nullable=True))
-        batch_op.add_column(sa.Column('sso_subject', sa.String(length=255), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f('uq_app_user_sso_issuer'), ['sso_issuer', 'sso_subject'])
+    # Plain ADD COLUMN and a unique index: a batch (copy-and-move) rebuild of app_user on SQLite
+    # fails on a store whose sessions, tokens and disputes refer to its people.
+    op.add_column('app_user', sa.Column('sso_issuer', sa.String(length=300), nullable=True))
+    op.add_column('app_user', sa.Column('sso_subject', sa.String(length=255), nullable=True))
+    op.create_index('uq_app_user_sso_issuer', 'app_user', ['sso_issuer', 'sso_subject'], unique=True)
 
 
 def downgrade() -> None:
+    op.drop_index('uq_app_user_sso_issuer', table_name='app_user')
     with op.batch_alter_table('app_user', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_app_user_sso_issuer'), type_='unique')
         batch_op.drop_column('sso_subject')
         batch_op.drop_column('sso_issuer')
