@@ -10,7 +10,8 @@ files it generated, the statements, the journal, the FOCUS bill, and the workboo
 workbook's zip carries the time it was written, so an ``.xlsx`` is digested by its content
 instead: every sheet's name and every cell's coordinate, value, number format and formula.
 A statement says when it was prepared (``Prepared 02 December 2026, 04:40 UTC``): that time
-is digested as ``Prepared <time>``. The database is left out (it holds timestamps); what it
+is digested as ``Prepared <time>``, and the demo's folder (a new temporary one each run, which
+the month pack names with each quarantined row's file) as ``<demo>``. The database is left out (it holds timestamps); what it
 issued is in the documents.
 
 ``--check`` prints every file that differs, is missing or is new, and exits 1 if any does.
@@ -53,12 +54,17 @@ def workbook_digest(path: Path) -> str:
 PREPARED = re.compile(rb"Prepared \d{1,2} \w+ \d{4}, \d{2}:\d{2} UTC")
 
 
-def file_digest(path: Path) -> str:
+def file_digest(path: Path, folder: Path | None = None) -> str:
+    """A file's digest; in HTML the "Prepared" time is masked, and so is ``folder`` (the demo's
+    own folder, a new temporary one each run, which the month pack names with each quarantined
+    row's file)."""
     if path.suffix == ".xlsx":
         return workbook_digest(path)
     data = path.read_bytes()
     if path.suffix == ".html":
         data = PREPARED.sub(b"Prepared <time>", data)
+        if folder is not None:
+            data = data.replace(str(folder).encode(), b"<demo>")
     return hashlib.sha256(data).hexdigest()
 
 
@@ -68,7 +74,7 @@ def digest_folder(folder: Path) -> dict[str, str]:
         if not path.is_file() or path.name.startswith("chargeback.db"):
             continue
         name = str(path.relative_to(folder))
-        found[name] = file_digest(path)
+        found[name] = file_digest(path, folder)
     return found
 
 
