@@ -170,6 +170,17 @@ agreements:
 TERM_VOLUMES = tuple(D(v) for v in ("0", "1", "99.99", "100", "100.01", "149", "150", "500", "501", "777.77", "10", "13"))
 
 
+def valid_catalogue(tmp_path, text: str, currency: str):
+    """``text`` (a catalogue with ``CUR`` for its currency) written to a tariffs folder and
+    loaded: a catalogue ``tariffs validate`` accepts."""
+    source = tmp_path / "tariffs"
+    source.mkdir()
+    (source / "catalogue.yaml").write_text(text.replace("CUR", currency), encoding="utf-8")
+    catalogue, problems = load_catalogue(source)
+    assert problems == [] and validate_catalogue(catalogue) == []
+    return catalogue
+
+
 def terms_view(catalogue, currency: str) -> PlanView:
     """The plan of FIN and OPS taking every service of ``catalogue`` all year, as the plan job
     builds its rate card and agreements (``billing.planning.workbook``)."""
@@ -194,11 +205,7 @@ def test_libreoffice_prices_fees_discounts_true_ups_and_a_price_by_dimension_as_
     # and a commitment; a price by region that holds unlisted values (its terms only); OPS: 50 %
     # off and no commitment. Each Plan cell, recalculated by LibreOffice, is the engine's month
     # (billing.planning.budgets.plan_year: rating's own functions) to the minor unit.
-    source = tmp_path / "tariffs"
-    source.mkdir()
-    (source / "terms.yaml").write_text(TERMS_CATALOGUE.replace("CUR", currency), encoding="utf-8")
-    catalogue, problems = load_catalogue(source)
-    assert problems == [] and validate_catalogue(catalogue) == []
+    catalogue = valid_catalogue(tmp_path, TERMS_CATALOGUE, currency)
     plan = terms_view(catalogue, currency)
     assert optional_steps(plan) == Steps(fees=True, agreements=True, by_value=True, quantities=True)
     path = tmp_path / f"terms-{currency}.xlsx"
@@ -242,11 +249,7 @@ def test_only_rows_with_an_agreement_hold_the_agreement_steps_and_reading_back_c
 
     from openpyxl import load_workbook
 
-    source = tmp_path / "tariffs"
-    source.mkdir()
-    (source / "terms.yaml").write_text(TERMS_CATALOGUE.replace("CUR", "USD"), encoding="utf-8")
-    catalogue, problems = load_catalogue(source)
-    assert problems == []
+    catalogue = valid_catalogue(tmp_path, TERMS_CATALOGUE, "USD")
     plan = terms_view(catalogue, "USD")
     steps, raw = optional_steps(plan), plan_workbook(plan)
     slots = max(1, int(load_workbook(io.BytesIO(raw))["Summary"]["D6"].value))
@@ -354,11 +357,7 @@ def test_libreoffice_prices_each_dimension_value_at_its_own_price_as_the_engine_
     # minimum, quarterly fee, discount and commitment once per month over every region. Each Plan
     # cell, recalculated by LibreOffice from the Workings, is the engine's month (plan_year with the
     # regions' volumes: rating's own price_by_value) to the minor unit.
-    source = tmp_path / "tariffs"
-    source.mkdir()
-    (source / "values.yaml").write_text(VALUES_CATALOGUE.replace("CUR", currency), encoding="utf-8")
-    catalogue, problems = load_catalogue(source)
-    assert problems == [] and validate_catalogue(catalogue) == []
+    catalogue = valid_catalogue(tmp_path, VALUES_CATALOGUE, currency)
     codes = [s.code for s in catalogue.services]
     rates, bands = rate_card(catalogue, codes, MONTHS, currency, 1)
     assert {r.key for r in rates} >= {"DIMS|1|t|eu-west", "DIMS|1|t|us-east", "HELD|1|t|eu-west"}
