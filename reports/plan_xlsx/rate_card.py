@@ -108,11 +108,7 @@ def rate_card_sheet(wb: Workbook, ws, view: PlanView) -> dict[str, str]:
             else:
                 put(ws, ref, value, number_format={"unit_price": PRICE_FORMAT, "flat_fee": money}.get(attr))
     band_last = header + len(bands)
-    add_table(ws, "Bands", header, band_last, get_column_letter(BAND_FIRST_COLUMN + len(BAND_COLUMNS) - 1),
-           first_column=get_column_letter(BAND_FIRST_COLUMN))
-    for i, (_title, name, _attr) in enumerate(BAND_COLUMNS):
-        if name:
-            _define_range(wb, name, get_column_letter(BAND_FIRST_COLUMN + i), header + 1, band_last)
+    _table_with_ranges(wb, ws, "Bands", BAND_COLUMNS, first_column=BAND_FIRST_COLUMN, header=header, last=band_last)
 
     lists = {}
     for n, (service, tiers) in enumerate(view.tiers, start=1):
@@ -150,9 +146,15 @@ def _agreements(wb: Workbook, ws, view: PlanView, first_column: int, money: str)
             elif value is not None:
                 put(ws, ref, value, number_format=money if attr in ("discount_amount", "commitment_amount") else None)
     last = header + len(rows)
-    add_table(ws, "Agreements", header, last, get_column_letter(first_column + len(AGREEMENT_COLUMNS) - 1),
-           first_column=get_column_letter(first_column))
-    for i, (_title, name, _attr) in enumerate(AGREEMENT_COLUMNS):
+    _table_with_ranges(wb, ws, "Agreements", AGREEMENT_COLUMNS, first_column=first_column, header=header, last=last)
+
+
+def _table_with_ranges(wb: Workbook, ws, table: str, columns, *, first_column: int, header: int, last: int) -> None:
+    """``columns`` (title, range name, attribute) from ``first_column`` as the Excel table
+    ``table`` (rows ``header`` to ``last``), each named column also a range of its own."""
+    add_table(ws, table, header, last, get_column_letter(first_column + len(columns) - 1),
+              first_column=get_column_letter(first_column))
+    for i, (_title, name, _attr) in enumerate(columns):
         if name:
             _define_range(wb, name, get_column_letter(first_column + i), header + 1, last)
 
