@@ -64,12 +64,11 @@ def working_formulas(row: int, month: int, columns: dict[str, str], slots: int, 
         out[columns["Rate card row"]] = f"={tier_row}"
     amounts = []
     for k in range(1, slots + 1):
-        band = f"{f}+{k - 1}" if k > 1 else f
+        band = _band(f, k)
         entered = at(f"Band {k} entered (1/0)")
         # volume pricing: only the highest band entered prices (all of) the quantity
         only = f"({entered}-{at(f'Band {k + 1} entered (1/0)')})" if k < slots else entered
-        out[columns[f"Band {k} entered (1/0)"]] = (
-            f"=({b}>INDEX(BandFrom,{band}))+({b}=INDEX(BandFrom,{band}))*INDEX(BandOnEdge,{band})")
+        out[columns[f"Band {k} entered (1/0)"]] = _entered(b, band)
         out[columns[f"Band {k} quantity"]] = (
             f'=IF({model}="volume",{only}*{bb},MIN(MAX({bb}-INDEX(BandFrom,{band}),0),'
             f"INDEX(BandTo,{band})-INDEX(BandFrom,{band})))")
@@ -173,11 +172,10 @@ def _quantity_formulas(r: int, first: int, last: int, a: str, columns: dict[str,
         out[columns[f"Billed {name} (whole blocks)"]] = f"=IF({size}>0,ROUNDUP({units}/{size},0)*{size},{units})"
         amounts = []
         for k in range(1, slots + 1):
-            band = f"{f}+{k - 1}" if k > 1 else f
+            band = _band(f, k)
             entered = at(f"Band {k} entered at {name} (1/0)")
             only = f"({entered}-{at(f'Band {k + 1} entered at {name} (1/0)')})" if k < slots else entered
-            out[columns[f"Band {k} entered at {name} (1/0)"]] = (
-                f"=({b}>INDEX(BandFrom,{band}))+({b}=INDEX(BandFrom,{band}))*INDEX(BandOnEdge,{band})")
+            out[columns[f"Band {k} entered at {name} (1/0)"]] = _entered(b, band)
             out[columns[f"Band {k} at {name}"]] = (
                 f'=IF({model}="volume",{only}*({b}*INDEX(BandPrice,{band})+INDEX(BandFee,{band})),'
                 f"MIN(MAX({b}-INDEX(BandFrom,{band}),0),INDEX(BandTo,{band})-INDEX(BandFrom,{band}))*INDEX(BandPrice,{band})"
@@ -206,6 +204,17 @@ def driver_formulas(index: int, value: bool, service_row: int) -> dict[str, str]
             continue
         formulas[f"{block_column(key, 12)}{d}"] = f"=SUM({block_column(key, 0)}{d}:{block_column(key, 11)}{d})"
     return formulas
+
+
+def _band(first: str, k: int) -> str:
+    """The Bands row of a price's ``k``-th band, its first band's row being ``first``."""
+    return f"{first}+{k - 1}" if k > 1 else first
+
+
+def _entered(quantity: str, band: str) -> str:
+    """1 when ``quantity`` enters ``band``: above its lower edge, or on it where the price's edges
+    are exclusive (BandOnEdge 1), else 0."""
+    return f"=({quantity}>INDEX(BandFrom,{band}))+({quantity}=INDEX(BandFrom,{band}))*INDEX(BandOnEdge,{band})"
 
 
 def summary_formulas(row: int, last_driver: int) -> dict[str, str]:
