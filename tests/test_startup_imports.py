@@ -12,9 +12,14 @@ ROOT = Path(__file__).resolve().parents[1]
 UNUSED_BY_A_RUN = ("pandas", "jinja2", "openpyxl", "xlsxwriter", "pygal", "alembic", "portal", "starlette", "statsmodels")
 
 
+def _python(code: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``code`` run by a new Python in ``cwd`` (``args`` its argv), with this checkout's engine."""
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "import sys; from cli import chargeback; chargeback.main(sys.argv[1:])", *args],
-                          cwd=cwd, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    return _python("import sys; from cli import chargeback; chargeback.main(sys.argv[1:])", cwd, *args)
 
 
 def test_month_run_imports_no_presentation_pandas_or_migrations(tmp_path: Path) -> None:
@@ -28,7 +33,6 @@ def test_month_run_imports_no_presentation_pandas_or_migrations(tmp_path: Path) 
              "try:\n    chargeback.main(['month', 'run', '2026-05'])\n"
              "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
              f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({UNUSED_BY_A_RUN!r})))")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=work, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    done = _python(probe, work)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
